@@ -5,40 +5,122 @@
  *
  * @example
  * ```ts
- * const crypto = createCrypto()                      // noble everywhere
- * const crypto = createCrypto([nodeProvider()])      // node/ passes a faster one in
+ * const crypto = createCrypto()                                            // noble everywhere
+ * const crypto = createCrypto([await webCryptoProvider()])                 // browser
+ * const crypto = createCrypto([nodeProvider(), await webCryptoProvider()]) // node/ passes node:crypto in
  * ```
  */
 import { nobleProvider } from './noble.js'
-import type { CryptoProvider } from './provider.js'
+import type { AeadProvider, CryptoProvider } from './provider.js'
 
 export type { CryptoProvider, KeyPair, KemKeyPair, KemEncapsulation } from './provider.js'
-export { DecryptionError, InvalidKeyError, InvalidSignatureError } from './errors.js'
+export {
+  DecryptionError, InvalidKeyError, InvalidSignatureError, ReplayError, TooManySkippedError,
+  InvalidMessageError, PrekeyNotFoundError
+} from './errors.js'
 export { nobleProvider } from './noble.js'
+export { webCryptoProvider } from './webcrypto.js'
 
 /** Every primitive present. */
 export type Crypto = Required<CryptoProvider>
 
+/** The primitives a provider may supply; `aeadLarge` is AEAD on inputs of {@link LARGE_AEAD_BYTES} or more. */
+export type Primitive = 'x25519' | 'ed25519' | 'aead' | 'aeadLarge' | 'kem' | 'hash'
+
+/** Provider names in order of preference, per primitive. */
+export type Preference = Record<Primitive, readonly string[]>
+
+/** Inputs at least this long use the `aeadLarge` preference. */
+export const LARGE_AEAD_BYTES = 512
+
 /**
- * Builds the facade: for each primitive, the first of `providers` that has
- * it, falling back to noble.
+ * The order measured by scripts/bench-providers.ts (Node 24.21, OpenSSL
+ * 3.5, 2 cores, 2026-11-22; microseconds per operation, one at a time:
+ * noble / WebCrypto / node:crypto):
+ *
+ * - X25519 DH 1841 / 201 / 46; key pair 819 / 78 / 51
+ * - Ed25519 sign 834 / 179 / 41; verify 1735 / 192 / 121
+ * - ML-KEM-768 key pair 456 / 188 / 197; encapsulate 519 / 119 / 35; decapsulate 1031 / 213 / 180
+ * - AES-256-GCM 40 B 16 / 81 / 26; 100 B 19 / 68 / 28; 300 B 25 / 137 / 26; 1 KiB 58 / 86 / 30
+ *   (node:crypto pays ~25 µs to set up each cipher, noble grows with the length:
+ *   noble below 512 bytes, node:crypto from there)
+ * - HMAC-SHA256 5 / - / 19; HKDF 32 B -> 64 B 13 / - / 17; SHA-256 100 B 2.1 / - / 2.8
+ *   (WebCrypto hashes are async only: ~0.1 ms per call, never chosen)
+ *
+ * Asymmetric work goes native (node:crypto, else WebCrypto: 4-40x faster than
+ * noble); symmetric per-message work stays synchronous in noble.
  */
-export function createCrypto (providers: CryptoProvider[] = []): Crypto {
+export const MEASURED_PREFERENCE: Preference = {
+  x25519: ['node', 'webcrypto', 'noble'],
+  ed25519: ['node', 'webcrypto', 'noble'],
+  kem: ['node', 'webcrypto', 'noble'],
+  aead: ['noble', 'node', 'webcrypto'],
+  aeadLarge: ['node', 'noble', 'webcrypto'],
+  hash: ['noble', 'node']
+}
+
+/** Options of {@link createCrypto}. */
+export interface CreateCryptoOptions {
+  /**
+   * Per-primitive order of provider names (default {@link MEASURED_PREFERENCE}),
+   * or 'as-given': the first of `providers` that has the primitive (tests use
+   * this to run one provider through the facade). Providers whose name is not
+   * listed rank after the listed ones, in the order given.
+   */
+  preference?: Preference | 'as-given'
+}
+
+/** AEAD that sends short inputs to `small` and long ones to `large`. */
+function splitAead (small: AeadProvider, large: AeadProvider): AeadProvider {
+  return {
+    encrypt: (key, nonce, plaintext, aad) =>
+      (plaintext.length < LARGE_AEAD_BYTES ? small : large).encrypt(key, nonce, plaintext, aad),
+    decrypt: (key, nonce, ciphertext, aad) =>
+      (ciphertext.length < LARGE_AEAD_BYTES ? small : large).decrypt(key, nonce, ciphertext, aad)
+  }
+}
+
+/**
+ * Builds the facade from `providers` (noble is always added last, so every
+ * primitive exists), choosing each primitive's provider by `preference`.
+ */
+export function createCrypto (providers: CryptoProvider[] = [], options: CreateCryptoOptions = {}): Crypto {
   const all = [...providers, nobleProvider()]
-  const pick = <K extends keyof CryptoProvider>(key: K): NonNullable<CryptoProvider[K]> => {
-    for (const p of all) {
+  const preference = options.preference ?? MEASURED_PREFERENCE
+  const ranked = (primitive: Primitive): CryptoProvider[] => {
+    if (preference === 'as-given') return all
+    const order = preference[primitive]
+    const rank = (p: CryptoProvider): number => {
+      const i = order.indexOf(p.name)
+      return i === -1 ? order.length : i
+    }
+    return [...all].sort((a, b) => rank(a) - rank(b))
+  }
+  const pick = <K extends 'x25519' | 'ed25519' | 'aead' | 'kem' | 'hash'>(key: K, primitive: Primitive = key): { provider: CryptoProvider, value: NonNullable<CryptoProvider[K]> } => {
+    for (const p of ranked(primitive)) {
       const v = p[key]
-      if (v != null) return v as NonNullable<CryptoProvider[K]>
+      if (v != null) return { provider: p, value: v as NonNullable<CryptoProvider[K]> }
     }
     throw new Error(`no provider has ${String(key)}`)
   }
-  return {
-    name: all.map(p => p.name).join('+'),
-    randomBytes: all[0].randomBytes,
+  const chosen = {
     x25519: pick('x25519'),
     ed25519: pick('ed25519'),
     aead: pick('aead'),
+    aeadLarge: pick('aead', 'aeadLarge'),
     kem: pick('kem'),
     hash: pick('hash')
+  }
+  const aead = chosen.aead.provider === chosen.aeadLarge.provider
+    ? chosen.aead.value
+    : splitAead(chosen.aead.value, chosen.aeadLarge.value)
+  return {
+    name: Object.entries(chosen).map(([k, v]) => `${k}:${v.provider.name}`).join(','),
+    randomBytes: all[0].randomBytes,
+    x25519: chosen.x25519.value,
+    ed25519: chosen.ed25519.value,
+    aead,
+    kem: chosen.kem.value,
+    hash: chosen.hash.value
   }
 }

@@ -15,7 +15,13 @@ export interface KeyPair {
   publicKey: Uint8Array
 }
 
-/** An ML-KEM-768 key pair (FIPS 203): 2400-byte decapsulation key, 1184-byte encapsulation key. */
+/**
+ * An ML-KEM-768 key pair (FIPS 203). `secretKey` is the 64-byte seed `d || z`
+ * of ML-KEM.KeyGen_internal (FIPS 203 §6.1), not the 2400-byte expanded
+ * decapsulation key: every provider (noble, node:crypto `raw-seed`, WebCrypto
+ * `raw-seed`) can import a seed, but WebCrypto cannot import an expanded key.
+ * `publicKey` is the 1184-byte encapsulation key.
+ */
 export interface KemKeyPair {
   secretKey: Uint8Array
   publicKey: Uint8Array
@@ -27,6 +33,7 @@ export interface KemEncapsulation {
   sharedSecret: Uint8Array
 }
 
+/** X25519 (RFC 7748). Secret keys are 32 random bytes, clamped by the primitive. */
 export interface X25519Provider {
   /** New key pair from fresh randomness (RFC 7748). */
   generateKeyPair(): Promise<KeyPair>
@@ -36,6 +43,7 @@ export interface X25519Provider {
   sharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>
 }
 
+/** Ed25519 (RFC 8032 §5.1) with 32-byte seeds as secret keys; strict verification (no ZIP-215). */
 export interface Ed25519Provider {
   generateKeyPair(): Promise<KeyPair>
   publicKey(secretKey: Uint8Array): Promise<Uint8Array>
@@ -44,6 +52,7 @@ export interface Ed25519Provider {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>
 }
 
+/** AES-256-GCM (NIST SP 800-38D). */
 export interface AeadProvider {
   /** AES-256-GCM: 32-byte key, 12-byte nonce; returns ciphertext || 16-byte tag. */
   encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>
@@ -51,17 +60,26 @@ export interface AeadProvider {
   decrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>
 }
 
+/** ML-KEM-768 (FIPS 203). */
 export interface KemProvider {
-  generateKeyPair(): Promise<KemKeyPair>
+  /** New key pair; from `seed` (64 bytes, `d || z`) when given, else fresh randomness. */
+  generateKeyPair(seed?: Uint8Array): Promise<KemKeyPair>
+  /** Throws InvalidKeyError for a malformed encapsulation key (FIPS 203 §7.2 input check). */
   encapsulate(publicKey: Uint8Array): Promise<KemEncapsulation>
+  /**
+   * `secretKey` is the 64-byte seed. Implicit rejection (FIPS 203 §6.3): a
+   * well-formed but wrong ciphertext yields a pseudo-random secret; a
+   * ciphertext of the wrong length throws DecryptionError.
+   */
   decapsulate(secretKey: Uint8Array, cipherText: Uint8Array): Promise<Uint8Array>
 }
 
+/** Synchronous on purpose: see the file comment. */
 export interface HashProvider {
   sha256(data: Uint8Array): Uint8Array
   sha512(data: Uint8Array): Uint8Array
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
-  /** HKDF-SHA256 (RFC 5869). */
+  /** HKDF-SHA256 (RFC 5869); throws RangeError when `length` > 255 * 32. */
   hkdf(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array
 }
 
