@@ -1,0 +1,125 @@
+/**
+ * kad-dht validators and selectors for Starling's records.
+ *
+ * How `@libp2p/kad-dht` 16 uses them (src/record/validators.ts and
+ * src/record/selectors.ts there): it splits the key on "/" and looks up
+ * `validators[parts[1]]` / `selectors[parts[1]]`, so both maps have one entry,
+ * `starling`, which dispatches on the second segment (`device`, `handle`).
+ * - `ValidateFn(key, value)` may be async; it throws to reject. kad-dht runs it
+ *   on a PUT it receives (before storing), on the local record when reading
+ *   it, and on every value a remote peer returns for a GET.
+ * - `SelectFn(key, records)` returns `number | Promise<number>`; kad-dht
+ *   awaits it, and calls it only when there are two or more records.
+ *
+ * Every record that reaches the selector has therefore passed the validator
+ * already. The selector still verifies its winner (async is allowed), so it
+ * stays correct if called on unvalidated records or after a record expired
+ * in between; it sorts first and verifies in order, so one verification per
+ * GET in the normal case rather than one per record.
+ *
+ * Order: highest seq, then later expiry, then the bytewise-greater encoding;
+ * identical bytes are the same record, so the choice is deterministic.
+ *
+ * Note kad-dht does not consult the selector on PUT: a server replaces its
+ * stored record with any VALID one, even an older one. A GET corrects stale
+ * copies it sees, and publishers should republish on a schedule.
+ */
+import { InvalidRecordError } from './errors.js'
+import { decodeDeviceRecord, verifyDeviceRecord } from './device-record.js'
+import { decodeHandleClaim, verifyHandleClaim } from './handle-claim.js'
+import { STARLING_NAMESPACE, compareBytes, parseRecordKey } from './records.js'
+import type { Crypto } from '../crypto/index.js'
+import type { Selectors, Validators } from '@libp2p/kad-dht'
+
+/** Options of {@link starlingDhtValidators}. */
+export interface StarlingDhtValidatorsInit {
+  /** Current time in ms since the Unix epoch (injectable for tests). Default `Date.now`. */
+  now?: () => number
+}
+
+/** What to pass to `kadDHT({ validators, selectors })`. */
+export interface StarlingDhtValidators {
+  validators: Validators
+  selectors: Selectors
+}
+
+/** Version fields of any Starling record, read without verifying it. */
+interface Versioned {
+  seq: number
+  expiresAt: number
+}
+
+function decodeVersion (kind: 'device' | 'handle', bytes: Uint8Array): Versioned {
+  return kind === 'device' ? decodeDeviceRecord(bytes) : decodeHandleClaim(bytes)
+}
+
+/**
+ * Verifies any Starling record under its key.
+ *
+ * @throws {InvalidRecordError}
+ */
+export async function verifyStarlingRecord (crypto: Crypto, key: Uint8Array | string, value: Uint8Array, now: number): Promise<void> {
+  const parsed = parseRecordKey(key)
+  switch (parsed.kind) {
+    case 'device':
+      await verifyDeviceRecord(crypto, key, value, now)
+      return
+    case 'handle':
+      await verifyHandleClaim(crypto, key, value, now)
+  }
+}
+
+/**
+ * Picks the newest valid record of one key: the index into `records`.
+ *
+ * @throws {InvalidRecordError} reason `no-valid-record` if none verifies
+ */
+export async function selectStarlingRecord (crypto: Crypto, key: Uint8Array | string, records: Uint8Array[], now: number): Promise<number> {
+  const { kind } = parseRecordKey(key)
+  const candidates: Array<Versioned & { index: number, bytes: Uint8Array }> = []
+  for (const [index, bytes] of records.entries()) {
+    try {
+      const { seq, expiresAt } = decodeVersion(kind, bytes)
+      candidates.push({ index, bytes, seq, expiresAt })
+    } catch (err) {
+      if (!(err instanceof InvalidRecordError)) throw err
+    }
+  }
+  candidates.sort((a, b) => (b.seq - a.seq) || (b.expiresAt - a.expiresAt) || compareBytes(b.bytes, a.bytes) || (a.index - b.index))
+
+  let failed: Uint8Array | undefined
+  for (const candidate of candidates) {
+    if (failed != null && compareBytes(failed, candidate.bytes) === 0) continue
+    try {
+      await verifyStarlingRecord(crypto, key, candidate.bytes, now)
+      return candidate.index
+    } catch (err) {
+      if (!(err instanceof InvalidRecordError)) throw err
+      failed = candidate.bytes
+    }
+  }
+  throw new InvalidRecordError('no-valid-record', `none of the ${records.length} records is valid`)
+}
+
+/**
+ * The validators and selectors for `@libp2p/kad-dht`: rejects forged,
+ * expired, oversized, mis-keyed and unknown-kind records, and selects the
+ * newest valid record of a key.
+ *
+ * @example
+ * ```ts
+ * const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
+ * kadDHT({ protocol: '/starling/kad/1.0.0', validators, selectors })
+ * ```
+ */
+export function starlingDhtValidators (crypto: Crypto, init: StarlingDhtValidatorsInit = {}): StarlingDhtValidators {
+  const now = init.now ?? Date.now
+  return {
+    validators: {
+      [STARLING_NAMESPACE]: async (key, value) => { await verifyStarlingRecord(crypto, key, value, now()) }
+    },
+    selectors: {
+      [STARLING_NAMESPACE]: async (key, records) => await selectStarlingRecord(crypto, key, records, now())
+    }
+  }
+}

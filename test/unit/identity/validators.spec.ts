@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { DeviceRecord } from '../../../src/identity/device-record.js'
+import { HandleClaim } from '../../../src/identity/handle-claim.js'
+import { deviceRecordKey, parseRecordKey } from '../../../src/identity/records.js'
+import { starlingDhtValidators } from '../../../src/identity/validators.js'
+import { HOUR, NOW, crypto, newAccount, newDevice, rejectsWith, signedClaim, signedDevice, utf8 } from './helpers.js'
+import type { KeyPair } from '../../../src/crypto/index.js'
+import type { TestDevice } from './helpers.js'
+
+describe('identity/validators', () => {
+  let account: KeyPair
+  let device: TestDevice
+  let clock: number
+  const { validators, selectors } = starlingDhtValidators(crypto, { now: () => clock })
+  const validate = validators.starling
+  const select = selectors.starling
+
+  before(async () => {
+    account = await newAccount()
+    device = await newDevice()
+  })
+
+  beforeEach(() => { clock = NOW })
+
+  it('registers one validator and one selector, under the "starling" namespace', () => {
+    assert.deepEqual(Object.keys(validators), ['starling'])
+    assert.deepEqual(Object.keys(selectors), ['starling'])
+  })
+
+  describe('validator', () => {
+    it('accepts a valid device record and a valid handle claim', async () => {
+      const d = await signedDevice(account, device)
+      const h = await signedClaim(account, device)
+      await validate(d.key, d.value)
+      await validate(h.key, h.value)
+    })
+
+    it('reads the injected clock on every call', async () => {
+      const { key, value } = await signedClaim(account, device, { expiresAt: NOW + HOUR })
+      await validate(key, value)
+      clock = NOW + HOUR
+      await rejectsWith(async () => { await validate(key, value) }, 'expired')
+    })
+
+    it('rejects a forged record', async () => {
+      const { key, record } = await signedDevice(account, device)
+      record.seq = 2
+      await rejectsWith(async () => { await validate(key, DeviceRecord.encode(record)) }, 'bad-signature')
+    })
+
+    it('rejects a device record under another peer\'s key', async () => {
+      const other = await newDevice()
+      const { value } = await signedDevice(account, device)
+      await rejectsWith(async () => { await validate(deviceRecordKey(other.peerId), value) }, 'key-mismatch')
+    })
+
+    it('rejects a handle claim under someone else\'s tag', async () => {
+      const victim = await newAccount()
+      const theirs = await signedClaim(victim, device)
+      const mine = await signedClaim(account, device)
+      await rejectsWith(async () => { await validate(theirs.key, mine.value) }, 'tag-mismatch')
+    })
+
+    it('rejects an oversized record', async () => {
+      const { key } = await signedDevice(account, device)
+      await rejectsWith(async () => { await validate(key, new Uint8Array(8193)) }, 'too-large')
+    })
+
+    it('rejects unknown kinds and malformed keys', async () => {
+      await rejectsWith(async () => { await validate(utf8('/starling/mailbox/x'), new Uint8Array(1)) }, 'unknown-namespace')
+      await rejectsWith(async () => { await validate(utf8('/starling/device'), new Uint8Array(1)) }, 'bad-key')
+      await rejectsWith(async () => { await validate(utf8('/starling/device/not-a-peer-id'), new Uint8Array(1)) }, 'bad-key')
+      await rejectsWith(async () => { await validate(Uint8Array.from([0x2f, 0xff, 0xfe]), new Uint8Array(1)) }, 'bad-key')
+    })
+
+    it('throws nothing but InvalidRecordError on random keys and values', async () => {
+      const key = fc.oneof(
+        fc.uint8Array({ maxLength: 80 }),
+        fc.constantFrom('/starling/device/', '/starling/handle/').chain(p => fc.string({ maxLength: 60 }).map(s => utf8(p + s)))
+      )
+      await fc.assert(fc.asyncProperty(key, fc.uint8Array({ maxLength: 500 }), async (k, v) => {
+        await assert.rejects(async () => { await validate(k, v) }, { name: 'InvalidRecordError' })
+      }), { numRuns: 500 })
+    })
+  })
+
+  describe('selector', () => {
+    it('picks the highest seq wherever it is', async () => {
+      const versions = await Promise.all([3, 7, 5].map(async seq => (await signedClaim(account, device, { seq })).value))
+      const { key } = await signedClaim(account, device)
+      assert.equal(await select(key, versions), 1)
+      assert.equal(await select(key, [versions[1], versions[0]]), 0)
+    })
+
+    it('an older seq loses even with a later expiry', async () => {
+      const old = await signedDevice(account, device, { seq: 1, expiresAt: NOW + 10 * HOUR })
+      const young = await signedDevice(account, device, { seq: 2, expiresAt: NOW + HOUR })
+      assert.equal(await select(old.key, [old.value, young.value]), 1)
+    })
+
+    it('breaks a seq tie by later expiry, then bytewise, whatever the order', async () => {
+      const a = (await signedClaim(account, device, { seq: 4, expiresAt: NOW + HOUR })).value
+      const b = (await signedClaim(account, device, { seq: 4, expiresAt: NOW + 2 * HOUR })).value
+      const { key } = await signedClaim(account, device)
+      assert.equal(await select(key, [a, b]), 1)
+      assert.equal(await select(key, [b, a]), 0)
+
+      const other = await newDevice()
+      const c = (await signedClaim(account, other, { seq: 4, expiresAt: NOW + 2 * HOUR })).value
+      const first = await select(key, [b, c])
+      const second = await select(key, [c, b])
+      assert.deepEqual([b, c][first], [c, b][second])
+    })
+
+    it('skips a forged record with a higher seq', async () => {
+      const good = await signedClaim(account, device, { seq: 1 })
+      const forged = await signedClaim(account, device, { seq: 2 })
+      forged.record.seq = 50
+      assert.equal(await select(good.key, [HandleClaim.encode(forged.record), good.value]), 1)
+    })
+
+    it('skips a newer record that has expired, and fails when none is valid', async () => {
+      const stale = await signedClaim(account, device, { seq: 9, expiresAt: NOW + 1 })
+      const fresh = await signedClaim(account, device, { seq: 1, expiresAt: NOW + HOUR })
+      clock = NOW + 2
+      assert.equal(await select(fresh.key, [stale.value, fresh.value]), 1)
+      await rejectsWith(async () => await select(fresh.key, [stale.value, stale.value]), 'no-valid-record')
+    })
+
+    it('skips garbage', async () => {
+      const good = await signedDevice(account, device)
+      assert.equal(await select(good.key, [new Uint8Array([1, 2, 3]), good.value]), 1)
+    })
+  })
+
+  it('parseRecordKey names the kind and its identifier', async () => {
+    const parsed = parseRecordKey(deviceRecordKey(device.peerId))
+    assert.equal(parsed.kind, 'device')
+    assert.ok(parsed.kind === 'device' && parsed.peerId.equals(device.peerId))
+    assert.deepEqual(parseRecordKey('/starling/handle/alice~abcdefgh23'), { kind: 'handle', name: 'alice', tag: 'abcdefgh23' })
+  })
+})
