@@ -1,0 +1,124 @@
+/**
+ * Group commit: many writers, few fsyncs. `commit(ops)` queues the caller's
+ * operations; while one synced batch is in flight, everything queued goes
+ * out together in the next single synced batch. Each caller resolves only
+ * once the batch holding its operations is durable, and a caller's
+ * operations are never split across batches (its commit stays atomic).
+ *
+ * One synced LevelDB put costs about one fsync (~0.4 ms here, ~2,400/s);
+ * a synced batch of 100 costs little more, so throughput grows with the
+ * number of concurrent writers.
+ */
+import { logger } from '@libp2p/logger'
+import type { BatchOp, Store } from './store.js'
+
+const log = logger('starling:store:group-commit')
+
+/** Default cap on operations in one batch (a single caller may exceed it). */
+export const DEFAULT_MAX_BATCH_OPS = 10_000
+
+/** Options of a {@link GroupCommitWriter}. */
+export interface GroupCommitInit {
+  /** fsync each batch (default true). */
+  sync?: boolean
+  /** Start a new batch once this many operations are gathered (default {@link DEFAULT_MAX_BATCH_OPS}). */
+  maxBatchOps?: number
+}
+
+/** Counters of a {@link GroupCommitWriter}. */
+export interface GroupCommitStats {
+  /** Batches written. */
+  batches: number
+  /** `commit` calls resolved. */
+  commits: number
+  /** Operations written. */
+  ops: number
+}
+
+interface Pending {
+  ops: readonly BatchOp[]
+  resolve(): void
+  reject(err: unknown): void
+}
+
+/** Coalesces concurrent commits into single (synced) batches. */
+export class GroupCommitWriter {
+  private readonly store: Pick<Store, 'batch'>
+  private readonly sync: boolean
+  private readonly maxBatchOps: number
+  private queue: Pending[] = []
+  private writing = false
+  private scheduled = false
+  private idle: Array<() => void> = []
+  readonly stats: GroupCommitStats = { batches: 0, commits: 0, ops: 0 }
+
+  constructor (store: Pick<Store, 'batch'>, init: GroupCommitInit = {}) {
+    this.store = store
+    this.sync = init.sync ?? true
+    this.maxBatchOps = init.maxBatchOps ?? DEFAULT_MAX_BATCH_OPS
+  }
+
+  /** Resolves once `ops` are written (and synced, unless `sync: false`); rejects if their batch failed. */
+  async commit (ops: readonly BatchOp[]): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject })
+    })
+    this.schedule()
+    await done
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  async flush (): Promise<void> {
+    if (!this.writing && !this.scheduled && this.queue.length === 0) return
+    await new Promise<void>(resolve => {
+      this.idle.push(resolve)
+    })
+  }
+
+  private schedule (): void {
+    if (this.writing || this.scheduled) return
+    this.scheduled = true
+    // Let the writers of the current tick join the first batch too.
+    queueMicrotask(() => {
+      this.scheduled = false
+      void this.drain()
+    })
+  }
+
+  private take (): Pending[] {
+    let n = 0
+    let count = 0
+    while (n < this.queue.length && (n === 0 || count + this.queue[n].ops.length <= this.maxBatchOps)) {
+      count += this.queue[n].ops.length
+      n++
+    }
+    return this.queue.splice(0, n)
+  }
+
+  private async drain (): Promise<void> {
+    if (this.writing) return
+    this.writing = true
+    try {
+      while (this.queue.length > 0) {
+        const group = this.take()
+        const ops = group.flatMap(p => p.ops)
+        try {
+          await this.store.batch(ops, { sync: this.sync })
+        } catch (err) {
+          log.error('batch of %d commits failed: %e', group.length, err)
+          for (const p of group) p.reject(err)
+          continue
+        }
+        this.stats.batches++
+        this.stats.commits += group.length
+        this.stats.ops += ops.length
+        for (const p of group) p.resolve()
+      }
+    } finally {
+      this.writing = false
+      const idle = this.idle
+      this.idle = []
+      for (const resolve of idle) resolve()
+    }
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Storage: a small byte-level {@link Store} contract, its `level`
+ * implementation (LevelDB in Node, IndexedDB in browsers), group commit for
+ * durable writes at high rates, and byte-sortable keys.
+ *
+ * @example
+ * ```ts
+ * const store = new LevelStore(location)   // location comes from node/ or web/
+ * await store.open()
+ * const writer = new GroupCommitWriter(store)
+ * await writer.commit([{ type: 'put', namespace: 'outbox', key, value }])  // durable when it resolves
+ * ```
+ */
+export { NAMESPACES } from './store.js'
+export type { BatchOp, Entry, Namespace, Range, Store, WriteOptions } from './store.js'
+export { LevelStore } from './level-store.js'
+export { DEFAULT_MAX_BATCH_OPS, GroupCommitWriter } from './group-commit.js'
+export type { GroupCommitInit, GroupCommitStats } from './group-commit.js'
+export {
+  conversationRange, decodeOrderKey, encodeOrderKey, MAX_CONVERSATION_ID_BYTES, messageKey, ORDER_AUTHOR_BYTES,
+  ORDER_ID_BYTES, ORDER_KEY_BYTES, orderKeyOfMessageKey, prefixRange
+} from './keys.js'
+export type { OrderKeyParts } from './keys.js'
+export { InvalidStoreKeyError, StoreClosedError, StoreWriteError } from './errors.js'

@@ -1,0 +1,124 @@
+/**
+ * {@link Store} over `level`: LevelDB (classic-level) in Node, IndexedDB
+ * (browser-level) in browsers. The caller passes the location (a directory
+ * in Node, a database name in browsers); `src/` never builds file paths.
+ * Each namespace is a sublevel; a batch goes through the root database so
+ * that it is atomic across namespaces.
+ */
+import { logger } from '@libp2p/logger'
+import { Level } from 'level'
+import type { BatchOperation, IteratorOptions } from 'level'
+import { InvalidStoreKeyError, StoreClosedError, StoreWriteError } from './errors.js'
+import { NAMESPACES } from './store.js'
+import type { BatchOp, Entry, Namespace, Range, Store, WriteOptions } from './store.js'
+
+const log = logger('starling:store')
+
+const BINARY = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+type Db = Level<Uint8Array, Uint8Array>
+
+function openSublevel (db: Db, name: string) {
+  return db.sublevel<Uint8Array, Uint8Array>(name, BINARY)
+}
+
+type Sublevel = ReturnType<typeof openSublevel>
+
+function checkKey (key: unknown): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length === 0) throw new InvalidStoreKeyError('a key is a non-empty Uint8Array')
+  return key
+}
+
+function checkValue (value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new InvalidStoreKeyError('a value is a Uint8Array')
+  return value
+}
+
+// classic-level hands out Node Buffers for 'view'; give every platform plain Uint8Arrays (no copy).
+function plain (bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** A {@link Store} backed by `level`. */
+export class LevelStore implements Store {
+  private readonly db: Db
+  private readonly sublevels = new Map<Namespace, Sublevel>()
+  private opened = false
+
+  /** @param location directory (Node) or IndexedDB database name (browser) */
+  constructor (location: string) {
+    this.db = new Level<Uint8Array, Uint8Array>(location, BINARY)
+  }
+
+  /** Where the database lives, as given to the constructor. */
+  get location (): string {
+    return this.db.location
+  }
+
+  async open (): Promise<void> {
+    await this.db.open()
+    // Fresh sublevels on every open: a sublevel does not reopen with its closed parent.
+    for (const name of NAMESPACES) {
+      this.sublevels.set(name, openSublevel(this.db, name))
+    }
+    this.opened = true
+    log('opened %s', this.db.location)
+  }
+
+  async close (): Promise<void> {
+    this.opened = false
+    await this.db.close()
+    log('closed %s', this.db.location)
+  }
+
+  private sub (namespace: Namespace): Sublevel {
+    if (!this.opened) throw new StoreClosedError('the store is not open')
+    const sub = this.sublevels.get(namespace)
+    if (sub == null) throw new InvalidStoreKeyError(`unknown namespace ${String(namespace)}`)
+    return sub
+  }
+
+  async get (namespace: Namespace, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const value = await this.sub(namespace).get<Uint8Array, Uint8Array>(checkKey(key), BINARY)
+    return value === undefined ? undefined : plain(value)
+  }
+
+  async put (namespace: Namespace, key: Uint8Array, value: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    await this.batch([{ type: 'put', namespace, key, value }], options)
+  }
+
+  async del (namespace: Namespace, key: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    await this.batch([{ type: 'del', namespace, key }], options)
+  }
+
+  async batch (ops: readonly BatchOp[], options: WriteOptions = {}): Promise<void> {
+    const levelOps = ops.map((op): BatchOperation<Db, Uint8Array, Uint8Array> => op.type === 'put'
+      ? { type: 'put', sublevel: this.sub(op.namespace), key: checkKey(op.key), value: checkValue(op.value) }
+      : { type: 'del', sublevel: this.sub(op.namespace), key: checkKey(op.key) })
+    if (levelOps.length === 0) return
+    try {
+      // `sync` is a classic-level (LevelDB) option; browser-level ignores it.
+      await this.db.batch<Uint8Array, Uint8Array>(levelOps, { sync: options.sync === true })
+    } catch (err) {
+      throw new StoreWriteError(`batch of ${levelOps.length} failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async * iterate (namespace: Namespace, range: Range = {}): AsyncGenerator<Entry> {
+    const options: IteratorOptions<Uint8Array, Uint8Array> = { ...BINARY }
+    if (range.gt !== undefined) options.gt = range.gt
+    if (range.gte !== undefined) options.gte = range.gte
+    if (range.lt !== undefined) options.lt = range.lt
+    if (range.lte !== undefined) options.lte = range.lte
+    if (range.reverse !== undefined) options.reverse = range.reverse
+    if (range.limit !== undefined) options.limit = range.limit
+    const it = this.sub(namespace).iterator<Uint8Array, Uint8Array>(options)
+    try {
+      for await (const [key, value] of it) {
+        yield [plain(key), plain(value)]
+      }
+    } finally {
+      await it.close()
+    }
+  }
+}
