@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import type {
-  HandleClaim} from '../../../src/identity/handle-claim.js';
-import { buildHandleClaim, decodeHandleClaim, encodeHandleClaim, handleClaimSigningPayload, verifyHandleClaim
+import {
+  buildHandleClaim, decodeHandleClaim, encodeHandleClaim, handleClaimSigningPayload, verifyHandleClaim
 } from '../../../src/identity/handle-claim.js'
 import { handleRecordKey } from '../../../src/identity/records.js'
 import { handleTag } from '../../../src/identity/tag.js'
 import { HOUR, NOW, crypto, newAccount, newDevice, rejectsWith, signedClaim } from './helpers.js'
 import type { KeyPair } from '../../../src/crypto/index.js'
+import type { HandleClaim } from '../../../src/identity/handle-claim.js'
 import type { TestDevice } from './helpers.js'
 
 describe('identity/handle-claim', () => {
