@@ -1,0 +1,78 @@
+/** `starling daemon`: run this device's node and its local API. */
+import { UsageError } from '../../errors.js'
+import { userDataDir } from '../../data-dir.js'
+import { passphraseFromEnv } from '../../identity-store.js'
+import { nodeCrypto } from '../../platform.js'
+import { DEFAULT_API, DEFAULT_DAEMON_LISTEN, Daemon } from '../../daemon/daemon.js'
+import { parseMultiaddrs } from './relay.js'
+import type { Command } from '../command.js'
+
+/** Parses `HOST:PORT` (IPv4, `localhost` or `[v6]`). */
+export function parseHostPort (value: string): { host: string, port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value)
+  const port = m != null ? Number(m[2]) : NaN
+  if (m == null || port > 65535) throw new UsageError(`--api ${value} is not HOST:PORT (e.g. 127.0.0.1:7654)`)
+  const host = m[1].replace(/^\[|\]$/g, '')
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new UsageError(`--api ${value}: the API only listens on loopback (127.0.0.1, ::1 or localhost)`)
+  return { host, port }
+}
+
+export const daemonCommand: Command = {
+  name: 'daemon',
+  summary: 'run this device: connect to relays, publish your handle, serve the local API',
+  usage: 'starling daemon --bootstrap MULTIADDR [--bootstrap MULTIADDR]... [--data DIR] [--api HOST:PORT] [--listen MULTIADDR]...',
+  examples: ['starling daemon --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...'],
+  options: {
+    bootstrap: { type: 'string', multiple: true },
+    data: { type: 'string' },
+    api: { type: 'string' },
+    listen: { type: 'string', multiple: true },
+    'dht-server': { type: 'boolean' },
+    'record-lifetime': { type: 'string' }
+  },
+  help: {
+    bootstrap: 'relay to connect to and hold a reservation on, ending in /p2p/<peer id> (required, repeatable)',
+    data: 'data directory (default $STARLING_DATA or ~/.starling)',
+    api: `where the local API listens (default ${DEFAULT_API.host}:${DEFAULT_API.port}, any free port)`,
+    listen: `address to listen on for peers (repeatable; default ${DEFAULT_DAEMON_LISTEN.join(' ')})`,
+    'dht-server': 'also store DHT records for others (for machines with a public address)',
+    'record-lifetime': 'lifetime of published records in seconds (default 86400; republished at half)'
+  },
+  async run ({ args, out, stopped }) {
+    const bootstrap = (args.values.bootstrap as string[] | undefined) ?? []
+    if (bootstrap.length === 0) throw new UsageError('daemon: at least one --bootstrap MULTIADDR is required (a relay address ending in /p2p/<peer id>)')
+    parseMultiaddrs('bootstrap', bootstrap)
+    for (const b of bootstrap) {
+      if (!/\/p2p\/\w+$/.test(b)) throw new UsageError(`--bootstrap ${b} must end in /p2p/<relay peer id>`)
+    }
+    const listen = parseMultiaddrs('listen', (args.values.listen as string[] | undefined) ?? DEFAULT_DAEMON_LISTEN)
+    const api = args.values.api != null ? parseHostPort(args.values.api as string) : DEFAULT_API
+    let recordLifetimeMs: number | undefined
+    if (args.values['record-lifetime'] != null) {
+      const s = Number(args.values['record-lifetime'])
+      if (!Number.isFinite(s) || s < 1) throw new UsageError('--record-lifetime must be a number of seconds >= 1')
+      recordLifetimeMs = Math.round(s * 1000)
+    }
+    const dataDir = userDataDir(args.values.data as string | undefined)
+    const daemon = await Daemon.start({
+      crypto: nodeCrypto(),
+      dataDir,
+      bootstrap,
+      listen,
+      api,
+      passphrase: passphraseFromEnv(),
+      recordLifetimeMs,
+      dhtServer: args.values['dht-server'] === true
+    })
+    const me = daemon.whoami()
+    out.print({ event: 'ready', role: 'daemon', ...me, api: daemon.apiUrl, dataDir }, [
+      `daemon for ${String(me.handle)} running`,
+      `device:  ${String(me.peerId)}`,
+      `api:     ${daemon.apiUrl} (token in ${dataDir}/api.json)`,
+      `try:     starling whoami --data ${dataDir}`
+    ])
+    await stopped
+    await daemon.stop()
+    out.print({ event: 'stopped' }, 'daemon stopped')
+  }
+}

@@ -1,0 +1,15 @@
+/** Every `starling` command, in the order help lists them. */
+import type { Command } from '../command.js'
+import { initCommand } from './init.js'
+import { daemonCommand } from './daemon.js'
+import { relayCommand } from './relay.js'
+import { resolveCommand, statusCommand, whoamiCommand } from './client.js'
+
+export const commands: Command[] = [
+  initCommand,
+  daemonCommand,
+  relayCommand,
+  resolveCommand,
+  whoamiCommand,
+  statusCommand
+]

@@ -1,0 +1,182 @@
+/**
+ * `starling daemon`: the user's node. Connects to its relays, holds a
+ * reservation on each (and gets it back after a relay restarts), publishes
+ * its device record and handle claim and republishes them before they
+ * expire, and serves the local API that the other commands use.
+ */
+import { join } from 'node:path'
+import { createStarlingNode } from '../../src/net/node.js'
+import { routingTableSize } from '../../src/net/node.js'
+import type { StarlingLibp2p } from '../../src/net/node.js'
+import { Directory, accountFingerprint } from '../../src/net/directory.js'
+import type { Resolution } from '../../src/net/directory.js'
+import { RelayReservations } from '../../src/net/reservations.js'
+import { formatHandle, starlingDhtValidators } from '../../src/identity/index.js'
+import { publicPrekeys } from '../../src/crypto/prekeys.js'
+import type { Crypto } from '../../src/crypto/index.js'
+import { ApiServer } from '../api/server.js'
+import type { ApiInfo } from '../api/client.js'
+import { Files, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
+import { CommandError } from '../errors.js'
+import { loadIdentity } from '../identity-store.js'
+import type { LocalIdentity } from '../identity-store.js'
+import { allLocal, nodeTransports } from '../platform.js'
+
+/** Where the daemon listens for peers when no `--listen` is given. */
+export const DEFAULT_DAEMON_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+/** Where the API listens when no `--api` is given (port 0: any free port). */
+export const DEFAULT_API = { host: '127.0.0.1', port: 0 }
+
+export interface DaemonInit {
+  crypto: Crypto
+  dataDir: string
+  bootstrap: string[]
+  listen: string[]
+  api: { host: string, port: number }
+  passphrase?: string
+  /** Lifetime of published records (tests shorten it). */
+  recordLifetimeMs?: number
+  /** Serve DHT records for others too. */
+  dhtServer?: boolean
+}
+
+/** A running daemon. */
+export class Daemon {
+  readonly apiUrl: string
+  private constructor (
+    readonly node: StarlingLibp2p,
+    readonly identity: LocalIdentity,
+    readonly directory: Directory,
+    readonly reservations: RelayReservations,
+    private readonly api: ApiServer,
+    private readonly init: DaemonInit,
+    apiUrl: string
+  ) {
+    this.apiUrl = apiUrl
+  }
+
+  /** Loads the identity and starts everything; writes api.json last. */
+  static async start (init: DaemonInit): Promise<Daemon> {
+    const { crypto, dataDir } = init
+    await refuseIfRunning(dataDir)
+    const identity = await loadIdentity(crypto, dataDir, init.passphrase)
+    const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
+    // Relays on loopback or a LAN: keep private addresses in DHT answers.
+    const local = allLocal(init.bootstrap)
+    const node = await createStarlingNode({
+      privateKey: identity.devicePrivateKey,
+      role: 'user',
+      transports: nodeTransports(),
+      listen: init.listen,
+      bootstrap: init.bootstrap,
+      validators,
+      selectors,
+      loopback: local,
+      dhtServer: init.dhtServer,
+      reprovideIntervalMs: init.recordLifetimeMs != null ? Math.max(1_000, init.recordLifetimeMs / 2) : undefined
+    })
+    const directory = new Directory(node, crypto, {
+      handleName: identity.handleName,
+      accountSecretKey: identity.accountSecretKey,
+      accountPublicKey: identity.accountPublicKey,
+      devicePrivateKey: identity.devicePrivateKey,
+      identityKey: identity.identityPublicKey,
+      prekeys: () => publicPrekeys(identity.prekeys)
+    }, { recordLifetimeMs: init.recordLifetimeMs })
+    const reservations = new RelayReservations(node, {
+      relays: init.bootstrap,
+      onReserved: () => directory.publishSoon()
+    })
+    let daemon: Daemon | undefined
+    const api = new ApiServer({
+      host: init.api.host,
+      port: init.api.port,
+      methods: {
+        whoami: async () => daemon?.whoami(),
+        status: async () => daemon?.status(),
+        resolve: async (params) => {
+          if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
+          return resolutionToJson(await directory.resolve(params.handle))
+        }
+      }
+    })
+    const apiUrl = await api.start()
+    daemon = new Daemon(node, identity, directory, reservations, api, init, apiUrl)
+    reservations.start()
+    directory.start()
+    const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }
+    await writePrivateFile(join(dataDir, Files.api), JSON.stringify(info))
+    return daemon
+  }
+
+  /** Who this device is. */
+  whoami (): Record<string, unknown> {
+    const id = this.identity
+    return {
+      handle: formatHandle(id.handleName, id.tag),
+      name: id.handleName,
+      tag: id.tag,
+      peerId: id.peerId.toString(),
+      fingerprint: accountFingerprint(this.init.crypto, id.accountPublicKey),
+      multiaddrs: this.node.getMultiaddrs().map(String)
+    }
+  }
+
+  /** Connections, relay reservations, DHT routing table, publication state. */
+  status (): Record<string, unknown> {
+    return {
+      peerId: this.node.peerId.toString(),
+      connections: this.node.getConnections().map(c => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString(), direction: c.direction, limited: c.limits != null })),
+      reservations: this.reservations.status(),
+      routingTableSize: routingTableSize(this.node),
+      published: this.directory.lastPublished ?? null,
+      publishError: this.directory.lastError ?? null,
+      multiaddrs: this.node.getMultiaddrs().map(String)
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.directory.stop()
+    this.reservations.stop()
+    await removeIfExists(join(this.init.dataDir, Files.api))
+    await this.api.stop()
+    await this.node.stop()
+  }
+}
+
+/** A resolution as plain JSON. */
+export function resolutionToJson (r: Resolution): Record<string, unknown> {
+  return {
+    query: r.query,
+    unique: r.unique,
+    claims: r.claims.map(c => ({
+      handle: c.handle,
+      fingerprint: c.fingerprint,
+      accountKey: Buffer.from(c.accountKey).toString('hex'),
+      devices: c.devices.map(d => ({ peerId: d.peerId.toString(), addrs: d.addrs, online: d.record != null }))
+    }))
+  }
+}
+
+async function refuseIfRunning (dataDir: string): Promise<void> {
+  const raw = await readOptional(join(dataDir, Files.api))
+  if (raw == null) return
+  let pid: number | undefined
+  try {
+    pid = (JSON.parse(raw.toString('utf8')) as ApiInfo).pid
+  } catch {
+    return
+  }
+  if (pid != null && pid !== process.pid && isAlive(pid)) {
+    throw new CommandError(`a daemon is already running for ${dataDir} (pid ${pid})`)
+  }
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

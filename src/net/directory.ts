@@ -1,0 +1,310 @@
+/**
+ * Publishing and resolving identities in the DHT (DESIGN.md, Identity).
+ *
+ * A device publishes its signed device record under `/starling/device/<peer id>`
+ * and its account's handle claim under `/starling/handle/<name~tag>`, and
+ * announces itself as a provider of the bare name's content id, so that a
+ * bare name finds every claimant. Both records are republished before they
+ * expire, and again whenever the device's addresses change.
+ *
+ * Resolving `name~tag` reads exactly one key. Resolving a bare `name` asks for
+ * the providers of the name, reads each provider's device record to learn its
+ * account key, derives that account's tag and reads its claim; every distinct
+ * account is reported and nothing is ever picked silently.
+ */
+import { logger } from '@libp2p/logger'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Crypto } from '../crypto/index.js'
+import {
+  buildDeviceRecord,
+  buildHandleClaim,
+  deviceRecordKey,
+  formatHandle,
+  handleProviderCid,
+  handleRecordKey,
+  handleTag,
+  parseHandle,
+  verifyDeviceRecord,
+  verifyHandleClaim
+} from '../identity/index.js'
+import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
+import { AmbiguousHandleError, UnknownHandleError } from './errors.js'
+import type { StarlingLibp2p } from './node.js'
+import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
+
+const log = logger('starling:net:directory')
+
+/** Longest a resolution waits for the DHT. */
+export const RESOLVE_TIMEOUT_MS = 15_000
+/** Most claimants of one bare name that a resolution reads. */
+export const MAX_CLAIMANTS = 20
+
+/** What a device publishes about itself. */
+export interface PublishedIdentity {
+  handleName: string
+  accountSecretKey: Uint8Array
+  accountPublicKey: Uint8Array
+  devicePrivateKey: PrivateKey
+  identityKey: Uint8Array
+  /** The current public prekeys (read at each publish: they rotate). */
+  prekeys(): { signedPrekey: PrekeyPublic, kemPrekey: PrekeyPublic }
+}
+
+/** One device of a resolved account. */
+export interface ResolvedDevice {
+  peerId: PeerId
+  /** Absent when the device's record could not be read (offline for long). */
+  record?: DeviceRecord
+  addrs: string[]
+}
+
+/** One account's claim of a name. */
+export interface ResolvedClaim {
+  handle: string
+  name: string
+  tag: string
+  accountKey: Uint8Array
+  fingerprint: string
+  claim: HandleClaim
+  devices: ResolvedDevice[]
+}
+
+/** The answer to "who is this handle?". */
+export interface Resolution {
+  query: string
+  /** True when exactly one account claims the name (always true for `name~tag`). */
+  unique: boolean
+  claims: ResolvedClaim[]
+}
+
+export interface DirectoryInit {
+  recordLifetimeMs?: number
+  now?(): number
+}
+
+/** A short, readable digest of an account key: 40 hex digits in groups of 4. */
+export function accountFingerprint (crypto: Crypto, accountKey: Uint8Array): string {
+  const digest = crypto.hash.sha256(new Uint8Array([...new TextEncoder().encode('starling-fingerprint-v1'), ...accountKey]))
+  const hex = Array.from(digest.subarray(0, 20), b => b.toString(16).padStart(2, '0')).join('')
+  return hex.match(/.{4}/g)?.join(' ') ?? hex
+}
+
+/** Publishes this device's records and resolves others'. */
+export class Directory {
+  private readonly recordLifetimeMs: number
+  private readonly now: () => number
+  private timer?: ReturnType<typeof setTimeout>
+  private lastSeq = 0
+  private publishing?: Promise<void>
+  private again = false
+  private stopped = true
+  /** When the records were last published, and until when they are valid. */
+  lastPublished?: { at: number, expiresAt: number, seq: number }
+  lastError?: string
+
+  constructor (
+    private readonly node: StarlingLibp2p,
+    private readonly crypto: Crypto,
+    private readonly identity?: PublishedIdentity,
+    init: DirectoryInit = {}
+  ) {
+    this.recordLifetimeMs = init.recordLifetimeMs ?? RECORD_LIFETIME_MS
+    this.now = init.now ?? Date.now
+  }
+
+  /** Publishes now, then again before expiry and whenever our addresses change. */
+  start (): void {
+    this.stopped = false
+    this.node.addEventListener('self:peer:update', this.onAddressChange)
+    this.publishSoon()
+  }
+
+  stop (): void {
+    this.stopped = true
+    this.node.removeEventListener('self:peer:update', this.onAddressChange)
+    clearTimeout(this.timer)
+  }
+
+  private readonly onAddressChange = (): void => { this.publishSoon() }
+
+  /** Publishes as soon as the current publication (if any) is done. */
+  publishSoon (): void {
+    if (this.stopped || this.identity == null) return
+    if (this.publishing != null) {
+      this.again = true
+      return
+    }
+    this.publishing = this.publish()
+      .catch(err => {
+        this.lastError = (err as Error).message
+        log.error('publishing failed: %s', this.lastError)
+      })
+      .finally(() => {
+        this.publishing = undefined
+        this.schedule()
+        if (this.again) {
+          this.again = false
+          this.publishSoon()
+        }
+      })
+  }
+
+  /** Waits for the publication in flight, if any. */
+  async settled (): Promise<void> {
+    while (this.publishing != null) await this.publishing
+  }
+
+  private schedule (): void {
+    clearTimeout(this.timer)
+    if (this.stopped) return
+    // Republish well before expiry; retry sooner after a failure.
+    const delay = this.lastError == null
+      ? this.recordLifetimeMs * REPUBLISH_FRACTION
+      : Math.min(5_000, this.recordLifetimeMs * REPUBLISH_FRACTION / 4)
+    this.timer = setTimeout(() => this.publishSoon(), delay)
+  }
+
+  /** Builds, signs and puts both records, and announces the bare name. */
+  async publish (): Promise<void> {
+    const id = this.identity
+    if (id == null) throw new Error('this directory has no identity to publish')
+    const now = this.now()
+    const seq = Math.max(this.lastSeq + 1, now)
+    this.lastSeq = seq
+    const expiresAt = now + this.recordLifetimeMs
+    const { signedPrekey, kemPrekey } = id.prekeys()
+    const addrs = this.node.getMultiaddrs().map(ma => ma.decapsulateCode(421))
+    const device = await buildDeviceRecord(this.crypto, {
+      accountSecretKey: id.accountSecretKey,
+      devicePrivateKey: id.devicePrivateKey,
+      addrs,
+      identityKey: id.identityKey,
+      signedPrekey,
+      kemPrekey,
+      seq,
+      expiresAt
+    })
+    const claim = await buildHandleClaim(this.crypto, {
+      accountSecretKey: id.accountSecretKey,
+      name: id.handleName,
+      devices: [this.node.peerId],
+      seq,
+      expiresAt
+    })
+    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    await this.node.contentRouting.put(device.key, device.value, { signal })
+    await this.node.contentRouting.put(claim.key, claim.value, { signal })
+    await this.node.contentRouting.provide(handleProviderCid(this.crypto, id.handleName), { signal })
+    this.lastPublished = { at: now, expiresAt, seq }
+    this.lastError = undefined
+    log('published %s with seq %d until %d', id.handleName, seq, expiresAt)
+  }
+
+  /** Resolves `name` or `name~tag`. */
+  async resolve (input: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
+    const { name, tag } = parseHandle(input)
+    const signal = options.signal ?? AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    if (tag != null) {
+      const claim = await this.readClaim(name, tag, signal)
+      if (claim == null) throw new UnknownHandleError(`unknown handle ${formatHandle(name, tag)}: no valid claim in the DHT`)
+      return { query: formatHandle(name, tag), unique: true, claims: [claim] }
+    }
+    const claims = await this.findClaims(name, signal)
+    if (claims.length === 0) throw new UnknownHandleError(`unknown handle ${name}: nobody claims it`)
+    return { query: name, unique: claims.length === 1, claims }
+  }
+
+  /** Resolves to exactly one account, or throws (unknown, or several claims). */
+  async resolveOne (input: string, options: { signal?: AbortSignal } = {}): Promise<ResolvedClaim> {
+    const resolution = await this.resolve(input, options)
+    if (!resolution.unique) {
+      throw new AmbiguousHandleError(
+        `${resolution.query} is claimed by ${resolution.claims.length} accounts: ${resolution.claims.map(c => c.handle).join(', ')}; use the full name~tag`,
+        resolution.claims.map(c => c.handle)
+      )
+    }
+    return resolution.claims[0]
+  }
+
+  private async findClaims (name: string, signal: AbortSignal): Promise<ResolvedClaim[]> {
+    const providers = new Map<string, PeerId>()
+    try {
+      for await (const provider of this.node.contentRouting.findProviders(handleProviderCid(this.crypto, name), { signal })) {
+        providers.set(provider.id.toString(), provider.id)
+        if (providers.size >= MAX_CLAIMANTS) break
+      }
+    } catch (err) {
+      if (providers.size === 0 && signal.aborted) throw err
+      log('findProviders ended: %s', (err as Error).message)
+    }
+    // Each provider's device record names its account; the account's key gives the tag.
+    const tags = new Set<string>()
+    await Promise.all([...providers.values()].map(async peerId => {
+      const record = await this.readDevice(peerId, signal)
+      if (record != null) tags.add(handleTag(this.crypto, record.accountKey))
+    }))
+    const claims = await Promise.all([...tags].map(async t => this.readClaim(name, t, signal)))
+    return claims
+      .filter((c): c is ResolvedClaim => c != null)
+      .sort((a, b) => a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
+  }
+
+  private async readClaim (name: string, tag: string, signal: AbortSignal): Promise<ResolvedClaim | undefined> {
+    const key = handleRecordKey(name, tag)
+    const bytes = await this.get(key, signal)
+    if (bytes == null) return undefined
+    let claim: HandleClaim
+    try {
+      claim = await verifyHandleClaim(this.crypto, key, bytes, this.now())
+    } catch (err) {
+      log('ignoring invalid claim for %s~%s: %s', name, tag, (err as Error).message)
+      return undefined
+    }
+    const devices = await Promise.all(claim.devices.map(async bytesId => {
+      const peerId = peerIdFromMultihash(Digest.decode(bytesId))
+      const record = await this.readDevice(peerId, signal)
+      // A device record that names another account does not count for this claim.
+      const valid = record != null && equalBytes(record.accountKey, claim.accountKey) ? record : undefined
+      return { peerId, record: valid, addrs: valid?.addrs.map(a => multiaddr(a).toString()) ?? [] }
+    }))
+    return {
+      handle: formatHandle(name, tag),
+      name,
+      tag,
+      accountKey: claim.accountKey,
+      fingerprint: accountFingerprint(this.crypto, claim.accountKey),
+      claim,
+      devices
+    }
+  }
+
+  private async readDevice (peerId: PeerId, signal: AbortSignal): Promise<DeviceRecord | undefined> {
+    const key = deviceRecordKey(peerId)
+    const bytes = await this.get(key, signal)
+    if (bytes == null) return undefined
+    try {
+      return await verifyDeviceRecord(this.crypto, key, bytes, this.now())
+    } catch (err) {
+      log('ignoring invalid device record of %p: %s', peerId, (err as Error).message)
+      return undefined
+    }
+  }
+
+  private async get (key: Uint8Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
+    try {
+      return await this.node.contentRouting.get(key, { signal })
+    } catch (err) {
+      if ((err as Error).name === 'NotFoundError') return undefined
+      if (signal.aborted) throw err
+      log('DHT get failed: %s', (err as Error).message)
+      return undefined
+    }
+  }
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i])
+}

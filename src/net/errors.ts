@@ -1,0 +1,14 @@
+/** Named errors of the network layer; tests assert on `.name`. */
+
+/** Nobody (valid) claims this handle. */
+export class UnknownHandleError extends Error {
+  override readonly name = 'UnknownHandleError'
+}
+
+/** Several accounts claim this bare name: the caller must pick a `name~tag`. */
+export class AmbiguousHandleError extends Error {
+  override readonly name = 'AmbiguousHandleError'
+  constructor (message: string, readonly handles: string[]) {
+    super(message)
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Assembles a Starling libp2p node. Transports that differ by platform (TCP
+ * in Node, WebRTC/WebSockets in browsers) are passed in; everything else is
+ * the same everywhere: Noise, yamux, identify, ping, the Starling DHT, and
+ * for relays the circuit relay v2 server.
+ */
+import { createLibp2p } from 'libp2p'
+import type { Libp2p, PrivateKey, PeerInfo } from '@libp2p/interface'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import type { KadDHT, Validators, Selectors } from '@libp2p/kad-dht'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { bootstrap } from '@libp2p/bootstrap'
+import type { Datastore } from 'interface-datastore'
+import {
+  DHT_PROTOCOL,
+  RELAY_DATA_LIMIT_BYTES,
+  RELAY_DURATION_LIMIT_MS,
+  RELAY_MAX_RESERVATIONS,
+  RELAY_RESERVATION_TTL_MS
+} from './constants.js'
+
+/** A transport factory as libp2p takes it (`tcp()`, `webSockets()`, ...). */
+type Libp2pInit = NonNullable<Parameters<typeof createLibp2p>[0]>
+export type TransportFactory = NonNullable<Libp2pInit['transports']>[number]
+
+/** What a relay or user node needs to be assembled. */
+export interface StarlingNodeInit {
+  /** The node's peer key (kept across restarts by the caller). */
+  privateKey: PrivateKey
+  /** `relay`: DHT server + circuit relay server; `user`: a person's device. */
+  role: 'relay' | 'user'
+  /** Platform transports (circuit relay transport is always added). */
+  transports: TransportFactory[]
+  listen?: string[]
+  announce?: string[]
+  /** Relays to connect to at start. */
+  bootstrap?: string[]
+  /** DHT record validators and selectors for the `starling` namespace. */
+  validators: Validators
+  selectors: Selectors
+  /** Serve DHT records (relays always do; user nodes only when asked). */
+  dhtServer?: boolean
+  /**
+   * Keep loopback and private addresses in DHT answers and accept many
+   * connections per second from one host: for tests and simulations on one
+   * machine.
+   */
+  loopback?: boolean
+  /** Where the DHT keeps records (in memory when absent). */
+  datastore?: Datastore
+  /** Provider record lifetime and republish interval, shortened by tests. */
+  providerValidityMs?: number
+  reprovideIntervalMs?: number
+  /** More services by name (e.g. gossipsub on relays). */
+  extraServices?: Record<string, unknown>
+}
+
+/** The services every Starling node has. */
+export interface StarlingServices extends Record<string, unknown> {
+  identify: ReturnType<ReturnType<typeof identify>>
+  ping: ReturnType<ReturnType<typeof ping>>
+  dht: KadDHT
+}
+
+export type StarlingLibp2p = Libp2p<StarlingServices>
+
+/** Creates and starts a node. */
+export async function createStarlingNode (init: StarlingNodeInit): Promise<StarlingLibp2p> {
+  const isRelay = init.role === 'relay'
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    dht: kadDHT({
+      protocol: DHT_PROTOCOL,
+      clientMode: !(isRelay || init.dhtServer === true),
+      validators: init.validators,
+      selectors: init.selectors,
+      peerInfoMapper: init.loopback === true ? passthroughMapper : removePrivateAddressesMapper,
+      allowQueryWithZeroPeers: true,
+      providers: init.providerValidityMs != null ? { provideValidity: init.providerValidityMs } : undefined,
+      reprovide: init.reprovideIntervalMs != null ? { interval: init.reprovideIntervalMs, threshold: init.reprovideIntervalMs } : undefined
+    })
+  }
+  if (isRelay) {
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: RELAY_MAX_RESERVATIONS,
+        reservationTtl: RELAY_RESERVATION_TTL_MS,
+        defaultDurationLimit: RELAY_DURATION_LIMIT_MS,
+        defaultDataLimit: RELAY_DATA_LIMIT_BYTES
+      }
+    })
+  }
+  Object.assign(services, init.extraServices)
+  const peerDiscovery = (init.bootstrap?.length ?? 0) > 0
+    ? [bootstrap({ list: init.bootstrap ?? [], timeout: 0 })]
+    : []
+
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen ?? [], announce: init.announce ?? [] },
+    transports: [...init.transports, circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    datastore: init.datastore,
+    connectionManager: init.loopback === true
+      ? { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 }
+      : undefined,
+    services: services as Libp2pInit['services']
+  })
+  return node as unknown as StarlingLibp2p
+}
+
+/** Peers in the DHT routing table (kad-dht keeps it off its public interface). */
+export function routingTableSize (node: StarlingLibp2p): number {
+  return (node.services.dht as unknown as { routingTable?: { size: number } }).routingTable?.size ?? 0
+}
+
+export type { PeerInfo }
