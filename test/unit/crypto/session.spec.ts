@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { toHex } from '../../../src/crypto/bytes.js'
+import { RATCHET_OVERHEAD } from '../../../src/crypto/header.js'
+import { MAX_SKIP, MAX_STORED_SKIPPED } from '../../../src/crypto/ratchet.js'
+import { decodeSession, decrypt, encodeSession, encrypt } from '../../../src/crypto/session.js'
+import type { SessionState } from '../../../src/crypto/session.js'
+import { daemonCrypto as crypto } from './providers.js'
+import { connectedPair, str, text } from './parties.js'
+
+/** Alice and Bob after Bob's reply reached Alice: both sides have sending chains. */
+async function talking (): Promise<{ alice: SessionState, bob: SessionState }> {
+  const { alice, bob } = await connectedPair(crypto)
+  const reply = await encrypt(crypto, bob, text('hi'))
+  return { alice: (await decrypt(crypto, alice, reply.message)).state, bob: reply.state }
+}
+
+describe('session (Double Ratchet with header encryption)', () => {
+  it('talks both ways over many turns; a ratchet message adds 85 bytes', async () => {
+    let { alice, bob } = await talking()
+    assert.equal(alice.pendingPrekey, undefined, 'the reply ended the PQXDH header')
+    for (let turn = 0; turn < 10; turn++) {
+      for (let i = 0; i < 3; i++) {
+        const m = await encrypt(crypto, alice, text(`a${turn}.${i}`))
+        assert.equal(m.message.length, text(`a${turn}.${i}`).length + RATCHET_OVERHEAD)
+        alice = m.state
+        const d = await decrypt(crypto, bob, m.message)
+        assert.equal(str(d.plaintext), `a${turn}.${i}`)
+        bob = d.state
+      }
+      const m = await encrypt(crypto, bob, text(`b${turn}`))
+      bob = m.state
+      const d = await decrypt(crypto, alice, m.message)
+      assert.equal(str(d.plaintext), `b${turn}`)
+      alice = d.state
+    }
+    assert.equal(RATCHET_OVERHEAD, 85)
+  })
+
+  it('survives a restart: serialise, deserialise, keep talking (skipped keys included)', async () => {
+    let { alice, bob } = await talking()
+    const late = await encrypt(crypto, alice, text('late'))
+    const next = await encrypt(crypto, late.state, text('next'))
+    bob = (await decrypt(crypto, bob, next.message)).state
+    assert.equal(bob.ratchet.skipped.length, 1)
+    alice = decodeSession(encodeSession(next.state))
+    bob = decodeSession(encodeSession(bob))
+    assert.equal(toHex(encodeSession(bob)), toHex(encodeSession(decodeSession(encodeSession(bob)))))
+    const d = await decrypt(crypto, bob, late.message)
+    assert.equal(str(d.plaintext), 'late')
+    const r = await encrypt(crypto, d.state, text('back'))
+    assert.equal(str((await decrypt(crypto, alice, r.message)).plaintext), 'back')
+  })
+
+  it('rejects tampered, truncated, replayed and wrong-session messages with named errors, leaving the state unchanged', async () => {
+    const { alice, bob } = await talking()
+    const other = await talking()
+    const m = await encrypt(crypto, alice, text('original message'))
+    const before = toHex(encodeSession(bob))
+    const cases: Array<[string, Uint8Array, string]> = []
+    for (const offset of [0, 5, 20, 68, 70, m.message.length - 1]) {
+      const t = m.message.slice()
+      t[offset] ^= 0x04
+      cases.push([`bit flip at ${offset}`, t, offset === 0 ? 'InvalidMessageError' : 'DecryptionError'])
+    }
+    cases.push(['truncated body', m.message.subarray(0, m.message.length - 1), 'DecryptionError'])
+    cases.push(['truncated below the overhead', m.message.subarray(0, 80), 'InvalidMessageError'])
+    cases.push(['empty', new Uint8Array(0), 'InvalidMessageError'])
+    cases.push(['another session', (await encrypt(crypto, other.alice, text('original message'))).message, 'DecryptionError'])
+    for (const [what, bytes, name] of cases) {
+      await assert.rejects(decrypt(crypto, bob, bytes), { name }, what)
+      assert.equal(toHex(encodeSession(bob)), before, `${what}: state unchanged`)
+    }
+    await assert.rejects(decrypt(crypto, bob, m.message, text('other ad')), { name: 'DecryptionError' }, 'wrong associated data')
+    const ok = await decrypt(crypto, bob, m.message)
+    assert.equal(str(ok.plaintext), 'original message')
+    await assert.rejects(decrypt(crypto, ok.state, m.message), { name: 'ReplayError' })
+  })
+
+  it('binds the caller\'s associated data', async () => {
+    const { alice, bob } = await talking()
+    const m = await encrypt(crypto, alice, text('x'), text('envelope-id'))
+    await assert.rejects(decrypt(crypto, bob, m.message), { name: 'DecryptionError' })
+    assert.equal(str((await decrypt(crypto, bob, m.message, text('envelope-id'))).plaintext), 'x')
+  })
+
+  it(`refuses a jump of more than ${MAX_SKIP} messages with TooManySkippedError`, async () => {
+    const { alice, bob } = await talking()
+    const far = { ...alice, ratchet: { ...alice.ratchet, ns: MAX_SKIP + 1 } }
+    const m = await encrypt(crypto, far, text('far'))
+    await assert.rejects(decrypt(crypto, bob, m.message), { name: 'TooManySkippedError' })
+    assert.equal(str((await decrypt(crypto, bob, (await encrypt(crypto, alice, text('near'))).message)).plaintext), 'near', 'the same session still works')
+  })
+
+  it(`keeps at most ${MAX_STORED_SKIPPED} skipped keys, dropping the oldest`, async () => {
+    let { alice, bob } = await talking()
+    const sent: Uint8Array[] = []
+    for (let i = 0; i < MAX_STORED_SKIPPED + 10; i++) {
+      const m = await encrypt(crypto, alice, text(`m${i}`))
+      alice = m.state
+      sent.push(m.message)
+    }
+    bob = (await decrypt(crypto, bob, sent[sent.length - 1])).state
+    assert.equal(bob.ratchet.skipped.length, MAX_STORED_SKIPPED)
+    await assert.rejects(decrypt(crypto, bob, sent[0]), { name: 'ReplayError' })
+    assert.equal(str((await decrypt(crypto, bob, sent[9])).plaintext), 'm9')
+  })
+})
