@@ -39,6 +39,7 @@ export type RecordErrorReason =
   | 'expired'
   | 'bad-signature'
   | 'tag-mismatch'
+  | 'stale'
   | 'no-valid-record'
 
 /** A DHT record that is malformed, expired, forged, or stored under the wrong key. */

@@ -20,21 +20,34 @@
  * Order: highest seq, then later expiry, then the bytewise-greater encoding;
  * identical bytes are the same record, so the choice is deterministic.
  *
- * Note kad-dht does not consult the selector on PUT: a server replaces its
- * stored record with any VALID one, even an older one. A GET corrects stale
- * copies it sees, and publishers should republish on a schedule.
+ * Rollback: kad-dht 16 does not consult the selector on PUT, so a server
+ * replaces its stored record with any VALID one, even an older one (seen in
+ * test/unit/identity/dht.spec.ts): anyone could replay an old record, e.g. to
+ * bring back an old signed prekey. So the validator remembers the highest seq
+ * it has verified for each key (the most recent {@link DEFAULT_REMEMBERED_KEYS}
+ * keys, in memory) and refuses a lower one with reason `stale`. This is best
+ * effort: a node that restarts, or has not seen the newer record, still takes
+ * the older one, and a GET then corrects it; publishers should republish on a
+ * schedule.
  */
 import { InvalidRecordError } from './errors.js'
 import { decodeDeviceRecord, verifyDeviceRecord } from './device-record.js'
 import { decodeHandleClaim, verifyHandleClaim } from './handle-claim.js'
 import { STARLING_NAMESPACE, compareBytes, parseRecordKey } from './records.js'
 import type { Crypto } from '../crypto/index.js'
+import type { DeviceRecord } from './device-record.js'
+import type { HandleClaim } from './handle-claim.js'
 import type { Selectors, Validators } from '@libp2p/kad-dht'
+
+/** How many keys' highest seq the validator remembers, by default. */
+export const DEFAULT_REMEMBERED_KEYS = 10_000
 
 /** Options of {@link starlingDhtValidators}. */
 export interface StarlingDhtValidatorsInit {
   /** Current time in ms since the Unix epoch (injectable for tests). Default `Date.now`. */
   now?: () => number
+  /** Keys whose highest verified seq is remembered to refuse rollbacks; 0 turns it off. Default {@link DEFAULT_REMEMBERED_KEYS}. */
+  rememberedKeys?: number
 }
 
 /** What to pass to `kadDHT({ validators, selectors })`. */
@@ -58,14 +71,39 @@ function decodeVersion (kind: 'device' | 'handle', bytes: Uint8Array): Versioned
  *
  * @throws {InvalidRecordError}
  */
-export async function verifyStarlingRecord (crypto: Crypto, key: Uint8Array | string, value: Uint8Array, now: number): Promise<void> {
+export async function verifyStarlingRecord (crypto: Crypto, key: Uint8Array | string, value: Uint8Array, now: number): Promise<DeviceRecord | HandleClaim> {
   const parsed = parseRecordKey(key)
   switch (parsed.kind) {
     case 'device':
-      await verifyDeviceRecord(crypto, key, value, now)
-      return
+      return await verifyDeviceRecord(crypto, key, value, now)
     case 'handle':
-      await verifyHandleClaim(crypto, key, value, now)
+      return await verifyHandleClaim(crypto, key, value, now)
+  }
+}
+
+/** The highest verified seq of the most recently seen keys (least recently seen forgotten first). */
+class SeqMemory {
+  private readonly seen = new Map<string, number>()
+  private readonly limit: number
+
+  constructor (limit: number) {
+    this.limit = limit
+  }
+
+  /** Refuses `seq` if a higher one was verified for `key`; otherwise remembers it. */
+  admit (key: Uint8Array, seq: number): void {
+    if (this.limit <= 0) return
+    const id = new TextDecoder().decode(key)
+    const highest = this.seen.get(id)
+    if (highest != null && seq < highest) {
+      throw new InvalidRecordError('stale', `record has seq ${seq}, but seq ${highest} was already seen for this key`)
+    }
+    this.seen.delete(id)
+    this.seen.set(id, Math.max(seq, highest ?? seq))
+    if (this.seen.size > this.limit) {
+      const oldest = this.seen.keys().next().value
+      if (oldest != null) this.seen.delete(oldest)
+    }
   }
 }
 
@@ -103,8 +141,9 @@ export async function selectStarlingRecord (crypto: Crypto, key: Uint8Array | st
 
 /**
  * The validators and selectors for `@libp2p/kad-dht`: rejects forged,
- * expired, oversized, mis-keyed and unknown-kind records, and selects the
- * newest valid record of a key.
+ * expired, oversized, mis-keyed and unknown-kind records, and older versions
+ * of a key than one already verified; selects the newest valid record of a key.
+ * Make one per node: the validator remembers seqs.
  *
  * @example
  * ```ts
@@ -114,9 +153,13 @@ export async function selectStarlingRecord (crypto: Crypto, key: Uint8Array | st
  */
 export function starlingDhtValidators (crypto: Crypto, init: StarlingDhtValidatorsInit = {}): StarlingDhtValidators {
   const now = init.now ?? Date.now
+  const memory = new SeqMemory(init.rememberedKeys ?? DEFAULT_REMEMBERED_KEYS)
   return {
     validators: {
-      [STARLING_NAMESPACE]: async (key, value) => { await verifyStarlingRecord(crypto, key, value, now()) }
+      [STARLING_NAMESPACE]: async (key, value) => {
+        const { seq } = await verifyStarlingRecord(crypto, key, value, now())
+        memory.admit(key, seq)
+      }
     },
     selectors: {
       [STARLING_NAMESPACE]: async (key, records) => await selectStarlingRecord(crypto, key, records, now())

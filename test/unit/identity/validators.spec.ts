@@ -74,6 +74,45 @@ describe('identity/validators', () => {
       await rejectsWith(async () => { await validate(Uint8Array.from([0x2f, 0xff, 0xfe]), new Uint8Array(1)) }, 'bad-key')
     })
 
+    it('refuses an older version of a key than one it has verified, accepts the same again', async () => {
+      const fresh = starlingDhtValidators(crypto, { now: () => clock }).validators.starling
+      const owner = await newAccount()
+      const v1 = await signedClaim(owner, device, { seq: 1 })
+      const v2 = await signedClaim(owner, device, { seq: 2 })
+      await fresh(v1.key, v1.value)
+      await fresh(v2.key, v2.value)
+      await fresh(v2.key, v2.value)
+      await rejectsWith(async () => { await fresh(v1.key, v1.value) }, 'stale')
+      const otherKey = await signedClaim(await newAccount(), device, { seq: 1 })
+      await fresh(otherKey.key, otherKey.value)
+    })
+
+    it('does not remember a seq from a record that failed verification', async () => {
+      const fresh = starlingDhtValidators(crypto, { now: () => clock }).validators.starling
+      const v1 = await signedClaim(account, device, { seq: 1 })
+      const forged = await signedClaim(account, device, { seq: 2 })
+      forged.record.seq = 99
+      await rejectsWith(async () => { await fresh(forged.key, HandleClaim.encode(forged.record)) }, 'bad-signature')
+      await fresh(v1.key, v1.value)
+    })
+
+    it('forgets the least recently seen keys beyond rememberedKeys, and 0 turns the check off', async () => {
+      const owner = await newAccount()
+      const v1 = await signedClaim(owner, device, { seq: 1 })
+      const v2 = await signedClaim(owner, device, { seq: 2 })
+      const other = await signedClaim(await newAccount(), device, { seq: 1 })
+
+      const small = starlingDhtValidators(crypto, { now: () => clock, rememberedKeys: 1 }).validators.starling
+      await small(v2.key, v2.value)
+      await rejectsWith(async () => { await small(v1.key, v1.value) }, 'stale')
+      await small(other.key, other.value)
+      await small(v1.key, v1.value)
+
+      const off = starlingDhtValidators(crypto, { now: () => clock, rememberedKeys: 0 }).validators.starling
+      await off(v2.key, v2.value)
+      await off(v1.key, v1.value)
+    })
+
     it('throws nothing but InvalidRecordError on random keys and values', async () => {
       const key = fc.oneof(
         fc.uint8Array({ maxLength: 80 }),
