@@ -75,7 +75,7 @@ function hex (cp: number): string {
 /** What a non-ASCII character is, and which ASCII it imitates, if any. */
 function describeLookalike (ch: string, cp: number): { what: string, latin: string } | undefined {
   const nfkc = ch.normalize('NFKC')
-  const stripped = ch.normalize('NFD').replace(MARK, '')
+  const stripped = ch.normalize('NFKD').replace(MARK, '')
   let latin: string | undefined
   let what: string | undefined
   if (ASCII_WORD.test(nfkc)) {
@@ -127,7 +127,7 @@ function checkCharacters (input: string, part: string): void {
       const look = describeLookalike(ch, cp)
       if (look != null) {
         const letters = look.latin.length === 1 ? `the Latin letter "${look.latin}"` : `the Latin letters "${look.latin}"`
-        fail('lookalike', `${at} is ${look.what} that looks like ${letters} but is not it; ${ALLOWED_TEXT}`, cp)
+        fail('lookalike', `${at} is ${look.what}, which looks like ${letters} but is not it; ${ALLOWED_TEXT}`, cp)
       }
       fail('non-ascii', `${at} is not plain ASCII; ${ALLOWED_TEXT}`, cp)
     }
@@ -135,7 +135,7 @@ function checkCharacters (input: string, part: string): void {
       fail('invalid-character', `${at} is a control character; ${ALLOWED_TEXT}`, cp)
     }
     if (!NAME_CHAR.test(ch)) {
-      fail('invalid-character', `${at} ("${ch}") is not allowed; ${ALLOWED_TEXT}`, cp)
+      fail('invalid-character', `${at} is "${ch}", which is not allowed; ${ALLOWED_TEXT}`, cp)
     }
   }
 }
