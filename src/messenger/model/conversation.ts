@@ -97,19 +97,20 @@ function preferred (a: Message, b: Message): Message {
   return compare(encodeMessage(a), encodeMessage(b)) <= 0 ? a : b
 }
 
-function dedupe (messages: Iterable<Message>): Message[] {
+/** Unique messages with their hex ids, in conversation order. */
+function dedupe (messages: Iterable<Message>): Array<{ m: Message, hex: string }> {
   const byId = new Map<string, Message>()
   for (const m of messages) {
     const key = idToHex(m.id)
     const seen = byId.get(key)
     byId.set(key, seen == null || seen === m ? m : preferred(seen, m))
   }
-  return [...byId.values()].sort(compareMessages)
+  return [...byId.entries()].map(([hex, m]) => ({ m, hex })).sort((a, b) => compareMessages(a.m, b.m))
 }
 
-function newEntry (m: Message): Entry {
+function newEntry (m: Message, hex: string): Entry {
   const view: MessageView = {
-    id: idToHex(m.id),
+    id: hex,
     author: m.author,
     timestamp: m.timestamp,
     lamport: m.lamport,
@@ -152,48 +153,48 @@ export function reduceConversation (messages: Iterable<Message>): ConversationVi
   const sorted = dedupe(messages)
   const timeline = new Map<string, Entry>()
   const known = new Set<string>()
-  for (const m of sorted) {
-    known.add(idToHex(m.id))
-    if (TIMELINE_KINDS.has(m.body.kind)) timeline.set(idToHex(m.id), newEntry(m))
+  for (const { m, hex } of sorted) {
+    known.add(hex)
+    if (TIMELINE_KINDS.has(m.body.kind)) timeline.set(hex, newEntry(m, hex))
   }
   const waiting = new Set<string>()
   const refused = new Set<string>()
 
   // Target of an edit, delete or reaction: a timeline entry, or it waits / is refused.
-  const target = (m: Message, id: Uint8Array): Entry | undefined => {
-    const hex = idToHex(id)
-    const entry = timeline.get(hex)
-    if (entry == null) (known.has(hex) ? refused : waiting).add(idToHex(m.id))
+  const target = (hex: string, id: Uint8Array): Entry | undefined => {
+    const targetHex = idToHex(id)
+    const entry = timeline.get(targetHex)
+    if (entry == null) (known.has(targetHex) ? refused : waiting).add(hex)
     return entry
   }
 
   // Deletes first: a delete wins over every edit and reaction, whatever their order.
-  for (const m of sorted) {
+  for (const { m, hex } of sorted) {
     if (m.body.kind !== 'delete') continue
-    const entry = target(m, m.body.target)
+    const entry = target(hex, m.body.target)
     if (entry == null) continue
     if (!sameAccount(entry.message.author, m.author)) {
-      refused.add(idToHex(m.id))
+      refused.add(hex)
       continue
     }
     entry.view.deleted = true
   }
 
-  for (const m of sorted) {
+  for (const { m, hex } of sorted) {
     const body = m.body
     if (body.kind === 'edit') {
-      const entry = target(m, body.target)
+      const entry = target(hex, body.target)
       if (entry == null || entry.view.deleted) continue
       // Only the author, only text-bearing messages (an attachment's caption), only after the original.
       if (!sameAccount(entry.message.author, m.author) || entry.view.kind === 'call' || compareMessages(entry.message, m) >= 0) {
-        refused.add(idToHex(m.id))
+        refused.add(hex)
         continue
       }
       entry.view.text = body.text
       entry.view.edited = true
-      entry.view.history.push({ id: idToHex(m.id), text: body.text, lamport: m.lamport, timestamp: m.timestamp })
+      entry.view.history.push({ id: hex, text: body.text, lamport: m.lamport, timestamp: m.timestamp })
     } else if (body.kind === 'reaction') {
-      const entry = target(m, body.target)
+      const entry = target(hex, body.target)
       if (entry == null || entry.view.deleted) continue
       const account = idToHex(m.author.account)
       // Messages are visited in order, so the last one seen is the last writer.
@@ -201,10 +202,10 @@ export function reduceConversation (messages: Iterable<Message>): ConversationVi
     } else if (body.kind === 'delivered' || body.kind === 'read') {
       const from = idToHex(m.author.account)
       for (const id of body.ids) {
-        const hex = idToHex(id)
-        const entry = timeline.get(hex)
+        const targetHex = idToHex(id)
+        const entry = timeline.get(targetHex)
         if (entry == null) {
-          if (!known.has(hex)) waiting.add(idToHex(m.id))
+          if (!known.has(targetHex)) waiting.add(hex)
           continue
         }
         if (sameAccount(entry.message.author, m.author)) continue

@@ -71,7 +71,8 @@ function checkReceiptIds (ids: unknown): Uint8Array[] {
 }
 
 /** Checks an attachment descriptor, field by field. */
-export function checkAttachment (a: AttachmentDescriptor): AttachmentDescriptor {
+export function checkAttachment (a: AttachmentDescriptor | undefined): AttachmentDescriptor {
+  if (a == null) fail('missing-field', 'attachment is missing')
   checkBytes(a.id, ATTACHMENT_ID_BYTES, 'bad-attachment', 'attachment.id')
   const name = a.fileName
   if (typeof name !== 'string' || name === '' || name === '.' || name === '..') fail('bad-attachment', 'attachment.fileName is empty or a dot name')
