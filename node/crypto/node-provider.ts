@@ -24,6 +24,8 @@ import {
   bytesEqual, checkLength, isAllZero, KEM_CIPHERTEXT_LENGTH, KEM_PUBLIC_KEY_LENGTH, KEM_SEED_LENGTH
 } from '../../src/crypto/bytes.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
+import { createCrypto } from '../../src/crypto/index.js'
+import type { Crypto } from '../../src/crypto/index.js'
 
 const EMPTY = new Uint8Array(0)
 const TAG_LENGTH = 16
@@ -189,4 +191,12 @@ export function nodeProvider (): Required<CryptoProvider> {
       }
     }
   }
+}
+
+/**
+ * The facade a Node process should use: node:crypto for what it does best,
+ * noble for small symmetric steps (createCrypto's measured preference).
+ */
+export function createNodeCrypto (): Crypto {
+  return createCrypto([nodeProvider()])
 }

@@ -20,6 +20,14 @@ export {
 } from './errors.js'
 export { nobleProvider } from './noble.js'
 export { webCryptoProvider } from './webcrypto.js'
+export {
+  initiateSession, respondToSession, encrypt, decrypt, encodeSession, decodeSession, isPrekeyMessage,
+  memoryReplayGuard
+} from './session.js'
+export type { SessionState, DeviceSecrets, ReplayGuard, LocalIdentity, PrekeyBundle } from './session.js'
+export { sealEnvelope, openEnvelope, parseEnvelopeHeader } from './envelope.js'
+export type { EnvelopeHeader, EnvelopeSender } from './envelope.js'
+export { safetyNumber, compareScannable } from './safety-number.js'
 
 /** Every primitive present. */
 export type Crypto = Required<CryptoProvider>

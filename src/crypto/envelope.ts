@@ -1,0 +1,108 @@
+/**
+ * Sealed envelopes: what relays store and peers exchange. The sender's
+ * identity is only inside; the outer layer is addressed to the recipient
+ * device's X25519 identity key with a fresh ephemeral key, in two layers as
+ * in Signal's sealed sender v1 (an ephemeral layer hides the sender's key; a
+ * static layer, keyed by DH(sender identity, recipient identity), proves the
+ * sender holds that key). The outer envelope id is random, readable without
+ * keys, and authenticated, so relays and recipients de-duplicate on it.
+ *
+ * Wire format, version 1:
+ *
+ *   offset  size  field
+ *   0       1     version = 0x01
+ *   1       16    envelope id (random 128 bits)
+ *   17      32    ephemeral public key E
+ *   49      80    sender block: AES-256-GCM(K1, 0, sender account key (32) || sender identity key (32), aad = bytes 0..48)
+ *   129     n+16  content: AES-256-GCM(K2, 0, pad(inner), aad = bytes 0..128)
+ *
+ *   K1 || C = HKDF(DH(E, R), salt = id, info = "starling-envelope-v1 ephemeral" || E || R, 64)
+ *   K2      = HKDF(DH(S, R), salt = C,  info = "starling-envelope-v1 static" || sender block, 32)
+ *
+ * K1 and K2 are fresh per envelope, so the zero nonce never repeats under a
+ * key. Content is padded (padding.ts): every inner message up to 255 bytes
+ * gives a 401-byte envelope. `openEnvelope` proves the sender holds the
+ * secret of the identity key it names; whether that key belongs to the named
+ * account (its signature, a pinned contact) is for the caller to check.
+ */
+import { concatBytes, utf8 } from './bytes.js'
+import { InvalidMessageError } from './errors.js'
+import { pad, unpad } from './padding.js'
+import type { Crypto, KeyPair } from './index.js'
+
+export const ENVELOPE_VERSION = 0x01
+export const ENVELOPE_ID_LENGTH = 16
+const HEADER_LENGTH = 1 + ENVELOPE_ID_LENGTH + 32
+const SENDER_BLOCK_LENGTH = 64 + 16
+/** Bytes an envelope adds to its padded content. */
+export const ENVELOPE_OVERHEAD = HEADER_LENGTH + SENDER_BLOCK_LENGTH + 16
+/** Envelopes larger than this are refused unread (DoS bound; attachments travel separately). */
+export const MAX_ENVELOPE_LENGTH = 1 << 20
+
+const ZERO_NONCE = new Uint8Array(12)
+const EPHEMERAL_INFO = utf8('starling-envelope-v1 ephemeral')
+const STATIC_INFO = utf8('starling-envelope-v1 static')
+
+/** The sender as named inside an envelope. */
+export interface EnvelopeSender {
+  accountKey: Uint8Array
+  identityKey: Uint8Array
+}
+
+/** What the outside of an envelope says, readable without keys. */
+export interface EnvelopeHeader {
+  version: number
+  id: Uint8Array
+}
+
+/** Reads version and id; InvalidMessageError for anything that is not a version-1 envelope. */
+export function parseEnvelopeHeader (envelope: Uint8Array): EnvelopeHeader {
+  if (envelope.length < ENVELOPE_OVERHEAD) throw new InvalidMessageError(`envelope of ${envelope.length} bytes is too short`)
+  if (envelope.length > MAX_ENVELOPE_LENGTH) throw new InvalidMessageError(`envelope of ${envelope.length} bytes is too long`)
+  if (envelope[0] !== ENVELOPE_VERSION) throw new InvalidMessageError(`unknown envelope version ${envelope[0]}`)
+  return { version: envelope[0], id: envelope.slice(1, 1 + ENVELOPE_ID_LENGTH) }
+}
+
+function ephemeralKeys (crypto: Crypto, dh: Uint8Array, id: Uint8Array, e: Uint8Array, r: Uint8Array): { k1: Uint8Array, chain: Uint8Array } {
+  const out = crypto.hash.hkdf(dh, id, concatBytes(EPHEMERAL_INFO, e, r), 64)
+  return { k1: out.subarray(0, 32), chain: out.subarray(32, 64) }
+}
+
+/**
+ * Seals `inner` (typically a session message) for the device whose X25519
+ * identity key is `recipientIdentityKey`, from `sender` (account key and the
+ * sender device's identity key pair).
+ */
+export async function sealEnvelope (crypto: Crypto, recipientIdentityKey: Uint8Array, sender: { accountKey: Uint8Array, identityKey: KeyPair }, inner: Uint8Array): Promise<{ id: Uint8Array, envelope: Uint8Array }> {
+  const id = crypto.randomBytes(ENVELOPE_ID_LENGTH)
+  const eph = await crypto.x25519.generateKeyPair()
+  const header = concatBytes(new Uint8Array([ENVELOPE_VERSION]), id, eph.publicKey)
+  const { k1, chain } = ephemeralKeys(crypto, await crypto.x25519.sharedSecret(eph.secretKey, recipientIdentityKey), id, eph.publicKey, recipientIdentityKey)
+  const senderBlock = await crypto.aead.encrypt(k1, ZERO_NONCE, concatBytes(sender.accountKey, sender.identityKey.publicKey), header)
+  const staticDh = await crypto.x25519.sharedSecret(sender.identityKey.secretKey, recipientIdentityKey)
+  const k2 = crypto.hash.hkdf(staticDh, chain, concatBytes(STATIC_INFO, senderBlock), 32)
+  const outer = concatBytes(header, senderBlock)
+  const content = await crypto.aead.encrypt(k2, ZERO_NONCE, pad(inner), outer)
+  return { id, envelope: concatBytes(outer, content) }
+}
+
+/**
+ * Opens an envelope addressed to `recipient` (this device's identity key
+ * pair). Throws InvalidMessageError (malformed), InvalidKeyError (a
+ * low-order key) or DecryptionError (not for us, tampered, or the sender
+ * does not hold the identity key it names).
+ */
+export async function openEnvelope (crypto: Crypto, recipient: KeyPair, envelope: Uint8Array): Promise<{ id: Uint8Array, sender: EnvelopeSender, inner: Uint8Array }> {
+  const { id } = parseEnvelopeHeader(envelope)
+  const header = envelope.subarray(0, HEADER_LENGTH)
+  const e = envelope.subarray(1 + ENVELOPE_ID_LENGTH, HEADER_LENGTH)
+  const senderBlock = envelope.subarray(HEADER_LENGTH, HEADER_LENGTH + SENDER_BLOCK_LENGTH)
+  const { k1, chain } = ephemeralKeys(crypto, await crypto.x25519.sharedSecret(recipient.secretKey, e), id, e, recipient.publicKey)
+  const senderKeys = await crypto.aead.decrypt(k1, ZERO_NONCE, senderBlock, header)
+  const sender = { accountKey: senderKeys.slice(0, 32), identityKey: senderKeys.slice(32, 64) }
+  const staticDh = await crypto.x25519.sharedSecret(recipient.secretKey, sender.identityKey)
+  const k2 = crypto.hash.hkdf(staticDh, chain, concatBytes(STATIC_INFO, senderBlock), 32)
+  const outer = envelope.subarray(0, HEADER_LENGTH + SENDER_BLOCK_LENGTH)
+  const padded = await crypto.aead.decrypt(k2, ZERO_NONCE, envelope.subarray(outer.length), outer)
+  return { id, sender, inner: unpad(padded).slice() }
+}
