@@ -173,6 +173,13 @@ describe('identity/validators', () => {
     })
   })
 
+  it('parseRecordKey refuses a peer id in another text form than its own', async () => {
+    const asCid = device.peerId.toCID().toString()
+    await rejectsWith(async () => parseRecordKey(`/starling/device/${asCid}`), 'bad-key')
+    await rejectsWith(async () => parseRecordKey(`/other/device/${device.peerId.toString()}`), 'bad-key')
+    await rejectsWith(async () => parseRecordKey(`/starling/device/${device.peerId.toString()}/x`), 'bad-key')
+  })
+
   it('parseRecordKey names the kind and its identifier', async () => {
     const parsed = parseRecordKey(deviceRecordKey(device.peerId))
     assert.equal(parsed.kind, 'device')
