@@ -14,8 +14,6 @@ import { starlingDhtValidators } from '../src/identity/index.js'
 import { Files, ensureDir } from './data-dir.js'
 import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeTransports } from './platform.js'
 
-/** Where a relay listens when no `--listen` is given. */
-export const DEFAULT_RELAY_LISTEN = ['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws']
 
 export interface RelayInit {
   dataDir: string

@@ -22,10 +22,6 @@ import { loadIdentity } from '../identity-store.js'
 import type { LocalIdentity } from '../identity-store.js'
 import { allLocal, nodeTransports } from '../platform.js'
 
-/** Where the daemon listens for peers when no `--listen` is given. */
-export const DEFAULT_DAEMON_LISTEN = ['/ip4/0.0.0.0/tcp/0']
-/** Where the API listens when no `--api` is given (port 0: any free port). */
-export const DEFAULT_API = { host: '127.0.0.1', port: 0 }
 
 export interface DaemonInit {
   crypto: Crypto
@@ -87,13 +83,13 @@ export class Daemon {
       relays: init.bootstrap,
       onReserved: () => directory.publishSoon()
     })
-    let daemon: Daemon | undefined
+    const self: { daemon?: Daemon } = {}
     const api = new ApiServer({
       host: init.api.host,
       port: init.api.port,
       methods: {
-        whoami: async () => daemon?.whoami(),
-        status: async () => daemon?.status(),
+        whoami: async () => self.daemon?.whoami(),
+        status: async () => self.daemon?.status(),
         resolve: async (params) => {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return resolutionToJson(await directory.resolve(params.handle))
@@ -101,7 +97,8 @@ export class Daemon {
       }
     })
     const apiUrl = await api.start()
-    daemon = new Daemon(node, identity, directory, reservations, api, init, apiUrl)
+    const daemon = new Daemon(node, identity, directory, reservations, api, init, apiUrl)
+    self.daemon = daemon
     reservations.start()
     directory.start()
     const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }

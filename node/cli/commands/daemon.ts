@@ -1,9 +1,7 @@
 /** `starling daemon`: run this device's node and its local API. */
 import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
-import { passphraseFromEnv } from '../../identity-store.js'
-import { nodeCrypto } from '../../platform.js'
-import { DEFAULT_API, DEFAULT_DAEMON_LISTEN, Daemon } from '../../daemon/daemon.js'
+import { DEFAULT_API, DEFAULT_DAEMON_LISTEN } from '../../defaults.js'
 import { parseMultiaddrs } from './relay.js'
 import type { Command } from '../command.js'
 
@@ -54,6 +52,9 @@ export const daemonCommand: Command = {
       recordLifetimeMs = Math.round(s * 1000)
     }
     const dataDir = userDataDir(args.values.data as string | undefined)
+    const [{ Daemon }, { passphraseFromEnv }, { nodeCrypto }] = await Promise.all([
+      import('../../daemon/daemon.js'), import('../../identity-store.js'), import('../../platform.js')
+    ])
     const daemon = await Daemon.start({
       crypto: nodeCrypto(),
       dataDir,

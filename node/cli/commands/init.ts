@@ -1,10 +1,7 @@
 /** `starling init`: create this device's account and device keys. */
 import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
-import { createIdentity, passphraseFromEnv } from '../../identity-store.js'
-import { nodeCrypto } from '../../platform.js'
-import { formatHandle, validateHandleName } from '../../../src/identity/index.js'
-import { accountFingerprint } from '../../../src/net/directory.js'
+import { formatHandle, validateHandleName } from '../../../src/identity/handle.js'
 import type { Command } from '../command.js'
 
 export const initCommand: Command = {
@@ -28,6 +25,9 @@ export const initCommand: Command = {
     } catch (err) {
       throw new UsageError(`init: ${(err as Error).message}`)
     }
+    const [{ createIdentity, passphraseFromEnv }, { nodeCrypto }, { accountFingerprint }] = await Promise.all([
+      import('../../identity-store.js'), import('../../platform.js'), import('../../../src/net/directory.js')
+    ])
     const crypto = nodeCrypto()
     const dataDir = userDataDir(args.values.data as string | undefined)
     const passphrase = passphraseFromEnv()

@@ -2,7 +2,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
-import { DEFAULT_RELAY_LISTEN, startRelay } from '../../relay.js'
+import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
 import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS } from '../../../src/net/constants.js'
 import type { Command } from '../command.js'
 
@@ -39,6 +39,7 @@ export const relayCommand: Command = {
     const listen = parseMultiaddrs('listen', (args.values.listen as string[] | undefined) ?? DEFAULT_RELAY_LISTEN)
     const announce = parseMultiaddrs('announce', (args.values.announce as string[] | undefined) ?? [])
     const dataDir = relayDataDir(args.values.data as string | undefined)
+    const { startRelay } = await import('../../relay.js')
     const relay = await startRelay({ dataDir, listen, announce })
     const addrs = relay.node.getMultiaddrs().map(String)
     out.print({
