@@ -16,7 +16,7 @@
  */
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
-  decapsulate, diffieHellman, encapsulate, generateKeyPairSync, hkdfSync, randomBytes, sign, verify
+  decapsulate, diffieHellman, encapsulate, generateKeyPairSync, hkdfSync, randomFillSync, sign, verify
 } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { DecryptionError, InvalidKeyError } from '../../src/crypto/errors.js'
@@ -39,8 +39,9 @@ function nb (bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/** Fresh random bytes in their own small array (randomBytes would hand out a slice of a shared pool). */
 function random (length: number): Uint8Array {
-  return view(randomBytes(length))
+  return randomFillSync(new Uint8Array(length))
 }
 
 type Curve = 'x25519' | 'ed25519'

@@ -172,33 +172,48 @@ function skippedHeaderKeys (state: RatchetState, except: Uint8Array | undefined)
 /**
  * RatchetDecryptHE (spec §4.5). The header keys are tried in the order that
  * costs least for in-order traffic: the current receiving header key (its
- * skipped keys included), the next one (a DH ratchet step), then the header
- * keys of older chains that still have skipped keys (TrySkippedMessageKeysHE).
+ * skipped keys included) and the next one (a DH ratchet step), in the order
+ * the conversation suggests, then the header keys of older chains that still
+ * have skipped keys (TrySkippedMessageKeysHE).
  * Throws DecryptionError (not for this session, or tampered), ReplayError
  * (already decrypted), TooManySkippedError or InvalidMessageError; `state`
  * is never modified.
  */
 export async function ratchetDecrypt (crypto: Crypto, state: RatchetState, message: Uint8Array, extraAd?: Uint8Array): Promise<{ state: RatchetState, plaintext: Uint8Array }> {
   const parts = parseRatchetMessage(message)
-  let next = state
-  let header = state.hkr != null ? await decryptHeader(crypto, state.hkr, parts) : undefined
-  if (header != null && state.hkr != null) {
-    if (state.dhr == null || !bytesEqual(header.dh, state.dhr)) throw new DecryptionError('header names a ratchet key other than the current one')
-    if (header.n < state.nr) return await useSkipped(crypto, state, state.hkr, header, parts, extraAd)
-  } else {
+  // Which key to try first: if we sent since our last DH ratchet step, the
+  // peer has probably seen it and started a new chain (NHKr); otherwise the
+  // message most likely continues the current chain (HKr). A wrong guess
+  // costs one failed header decryption, never a wrong result.
+  const nextFirst = state.ns > 0 || state.hkr == null
+  let header: Header | undefined
+  let ratchetStep = false
+  if (nextFirst) {
     header = await decryptHeader(crypto, state.nhkr, parts)
-    if (header == null) {
-      for (const hk of skippedHeaderKeys(state, state.hkr)) {
-        const old = await decryptHeader(crypto, hk, parts)
-        if (old != null) return await useSkipped(crypto, state, hk, old, parts, extraAd)
-      }
-      for (const hk of state.retiredHkr) {
-        if (await decryptHeader(crypto, hk, parts) != null) throw new ReplayError('message of a finished chain was already decrypted or its key discarded')
-      }
-      throw new DecryptionError('no header key of this session opens the message')
+    ratchetStep = header != null
+  }
+  if (header == null && state.hkr != null) header = await decryptHeader(crypto, state.hkr, parts)
+  if (header == null && !nextFirst) {
+    header = await decryptHeader(crypto, state.nhkr, parts)
+    ratchetStep = header != null
+  }
+  if (header == null) {
+    for (const hk of skippedHeaderKeys(state, state.hkr)) {
+      const old = await decryptHeader(crypto, hk, parts)
+      if (old != null) return await useSkipped(crypto, state, hk, old, parts, extraAd)
     }
+    for (const hk of state.retiredHkr) {
+      if (await decryptHeader(crypto, hk, parts) != null) throw new ReplayError('message of a finished chain was already decrypted or its key discarded')
+    }
+    throw new DecryptionError('no header key of this session opens the message')
+  }
+  let next = state
+  if (ratchetStep) {
     next = skipMessageKeys(crypto, next, header.pn)
     next = await dhRatchet(crypto, next, header)
+  } else if (state.hkr != null) {
+    if (state.dhr == null || !bytesEqual(header.dh, state.dhr)) throw new DecryptionError('header names a ratchet key other than the current one')
+    if (header.n < state.nr) return await useSkipped(crypto, state, state.hkr, header, parts, extraAd)
   }
   next = skipMessageKeys(crypto, next, header.n)
   if (next.ckr == null) throw new DecryptionError('no receiving chain')

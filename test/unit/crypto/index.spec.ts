@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { createCrypto, LARGE_AEAD_BYTES, nobleProvider, webCryptoProvider } from '../../../src/crypto/index.js'
+import type { CryptoProvider } from '../../../src/crypto/index.js'
+import { nodeProvider } from '../../../node/crypto/node-provider.js'
+import { toHex } from '../../../src/crypto/bytes.js'
+
+describe('createCrypto', () => {
+  it('chooses each primitive by the measured preference, whatever the order given', () => {
+    const c = createCrypto([nobleProvider(), nodeProvider()])
+    assert.equal(c.name, 'x25519:node,ed25519:node,aead:noble,aeadLarge:node,kem:node,hash:noble')
+  })
+
+  it('splits AEAD by size and both halves interoperate', async () => {
+    const counted: string[] = []
+    const spy = (p: CryptoProvider): CryptoProvider => ({
+      ...p,
+      aead: {
+        encrypt: async (...args) => { counted.push(p.name); return await p.aead!.encrypt(...args) },
+        decrypt: async (...args) => { counted.push(p.name); return await p.aead!.decrypt(...args) }
+      }
+    })
+    const c = createCrypto([spy(nodeProvider()), spy(nobleProvider())])
+    const key = new Uint8Array(32).fill(7)
+    const nonce = new Uint8Array(12)
+    for (const length of [10, LARGE_AEAD_BYTES - 17, LARGE_AEAD_BYTES, 4000]) {
+      const pt = new Uint8Array(length).fill(1)
+      const ct = await c.aead.encrypt(key, nonce, pt)
+      assert.equal(toHex(await c.aead.decrypt(key, nonce, ct)), toHex(pt))
+    }
+    assert.deepEqual(counted, ['noble', 'noble', 'noble', 'noble', 'node', 'node', 'node', 'node'])
+  })
+
+  it("'as-given' takes the first provider that has the primitive", () => {
+    assert.equal(createCrypto([nobleProvider(), nodeProvider()], { preference: 'as-given' }).name.split(',').every(p => p.endsWith(':noble')), true)
+  })
+})
+
+describe('webCryptoProvider', () => {
+  it('includes only the algorithms the platform passes its known-answer checks for', async () => {
+    const refusing = new Proxy({}, { get: () => async () => { throw new Error('NotSupportedError') } }) as SubtleCrypto
+    const none = await webCryptoProvider(refusing)
+    assert.deepEqual([none.x25519, none.ed25519, none.aead, none.kem, none.hash], [undefined, undefined, undefined, undefined, undefined])
+    const here = await webCryptoProvider()
+    assert.ok(here.x25519 != null && here.ed25519 != null && here.aead != null, 'Node 24 has X25519, Ed25519 and AES-GCM')
+    assert.equal(here.hash, undefined, 'hashes are never taken from WebCrypto (async only)')
+  })
+})
