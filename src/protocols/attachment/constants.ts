@@ -1,0 +1,41 @@
+/** Constants of `/starling/attachment/1.0.0`. */
+import { MAX_CHUNK_SIZE } from '../../messenger/model/constants.js'
+
+export const PROTOCOL_PREFIX = 'starling'
+export const PROTOCOL_NAME = 'attachment'
+export const PROTOCOL_VERSION = '1.0.0'
+/** The protocol id. */
+export const PROTOCOL = `/${PROTOCOL_PREFIX}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+
+/** Longest wait for any one frame read or write (an inactivity limit, not a transfer limit). */
+export const FRAME_TIMEOUT_MS = 30_000
+
+/** Chunks the receiver lets the sender have in flight, unless told otherwise. */
+export const DEFAULT_WINDOW = 16
+
+/** Most chunks a sender keeps in flight, whatever the receiver asks for. */
+export const MAX_WINDOW = 64
+
+/** Most ranges in one Request (the receiver asks again for what is left). */
+export const MAX_RANGES = 1024
+
+/** Largest frame the receiver may write (a Request with {@link MAX_RANGES} ranges fits). */
+export const MAX_CLIENT_FRAME_BYTES = 16 * 1024
+
+/** AES-GCM tag added to each chunk. */
+export const CHUNK_TAG_BYTES = 16
+
+/** Largest chunk ciphertext of any valid descriptor. */
+export const MAX_CHUNK_CIPHERTEXT_BYTES = MAX_CHUNK_SIZE + CHUNK_TAG_BYTES
+
+/** Protobuf framing around a chunk's ciphertext (field tags, varints, oneof wrapper). */
+export const CHUNK_FRAME_OVERHEAD_BYTES = 32
+
+/** Highest chunk index a range may name. */
+export const MAX_CHUNK_INDEX = 0xffff_ffff
+
+export const MAX_INBOUND_STREAMS = 16
+export const MAX_OUTBOUND_STREAMS = 16
+
+/** 100 MB must not cross a relay: streams run on direct connections only, unless asked. */
+export const RUN_ON_LIMITED_CONNECTION = false
