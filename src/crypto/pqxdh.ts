@@ -19,7 +19,8 @@
  *   165     4     KEM prekey id
  *   169     4     one-time prekey id, 0xffffffff for none
  *   173     1088  ML-KEM-768 ciphertext CT
- *   1261    ...   the first ratchet message (header.ts)
+ *   1261    ...   a ratchet message (header.ts) whose body AAD starts with
+ *                 SHA-256(bytes 0..1260), so no byte of the prefix can be altered
  */
 import { concatBytes, utf8 } from './bytes.js'
 import { Reader, Writer } from './codec.js'
@@ -157,19 +158,18 @@ export async function pqxdhRespond (crypto: Crypto, keys: ResponderKeys, header:
   return kdf(crypto, dh, ss, ad)
 }
 
-/** The initial message: header fields, then the ratchet message. */
-export function encodePrekeyMessage (header: PrekeyMessageHeader, ratchetMessage: Uint8Array): Uint8Array {
-  return new Writer(PREKEY_PREFIX_LENGTH + ratchetMessage.length)
+/** The initial message's bytes before the ratchet message. */
+export function encodePrekeyPrefix (header: PrekeyMessageHeader): Uint8Array {
+  return new Writer(PREKEY_PREFIX_LENGTH)
     .u8(PREKEY_MESSAGE_TYPE)
     .bytes(header.accountKey).bytes(header.identityKey).bytes(header.identityKeySignature).bytes(header.baseKey)
     .u32(header.signedPrekeyId).u32(header.kemPrekeyId).u32(header.oneTimePrekeyId ?? NO_ONE_TIME_PREKEY)
     .bytes(header.kemCiphertext)
-    .bytes(ratchetMessage)
     .finish()
 }
 
 /** Parses an initial message without keys; InvalidMessageError when malformed. */
-export function decodePrekeyMessage (message: Uint8Array): { header: PrekeyMessageHeader, ratchetMessage: Uint8Array } {
+export function decodePrekeyMessage (message: Uint8Array): { header: PrekeyMessageHeader, prefix: Uint8Array, ratchetMessage: Uint8Array } {
   const r = new Reader(message, 'prekey message')
   if (r.u8() !== PREKEY_MESSAGE_TYPE) throw new InvalidMessageError('not a prekey message')
   const accountKey = r.bytes(32)
@@ -186,6 +186,7 @@ export function decodePrekeyMessage (message: Uint8Array): { header: PrekeyMessa
       ...(oneTime !== NO_ONE_TIME_PREKEY ? { oneTimePrekeyId: oneTime } : {}),
       kemCiphertext
     },
+    prefix: message.subarray(0, PREKEY_PREFIX_LENGTH),
     ratchetMessage: r.rest()
   }
 }

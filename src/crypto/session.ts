@@ -19,11 +19,11 @@
  * const { state: b0, plaintext } = await respondToSession(crypto, bobDevice, message, guard)
  * ```
  */
-import { bytesEqual } from './bytes.js'
+import { bytesEqual, concatBytes } from './bytes.js'
 import { Reader, Writer } from './codec.js'
 import { InvalidMessageError, ReplayError } from './errors.js'
 import { KEM_CIPHERTEXT_LENGTH } from './bytes.js'
-import { decodePrekeyMessage, encodePrekeyMessage, pqxdhInitiate, pqxdhRespond, PREKEY_MESSAGE_TYPE } from './pqxdh.js'
+import { decodePrekeyMessage, encodePrekeyPrefix, pqxdhInitiate, pqxdhRespond, PREKEY_MESSAGE_TYPE } from './pqxdh.js'
 import type { LocalIdentity, PrekeyBundle, PrekeyMessageHeader } from './pqxdh.js'
 import { findKemPrekey, findOneTimePrekey, findSignedPrekey } from './prekeys.js'
 import type { PrekeyOptions, PrekeyState } from './prekeys.js'
@@ -94,11 +94,20 @@ export async function initiateSession (crypto: Crypto, us: LocalIdentity, bundle
   }
 }
 
+/** The ratchet AAD of a message sent inside an initial message: the prefix's digest, then the caller's. */
+function prekeyAd (crypto: Crypto, prefix: Uint8Array, ad: Uint8Array | undefined): Uint8Array {
+  return concatBytes(crypto.hash.sha256(prefix), ad ?? new Uint8Array(0))
+}
+
 /** Encrypts `plaintext` (and authenticates `ad`, which decrypt must be given too). */
 export async function encrypt (crypto: Crypto, state: SessionState, plaintext: Uint8Array, ad?: Uint8Array): Promise<{ state: SessionState, message: Uint8Array }> {
-  const out = await ratchetEncrypt(crypto, state.ratchet, plaintext, ad)
-  const message = state.pendingPrekey != null ? encodePrekeyMessage(state.pendingPrekey, out.message) : out.message
-  return { state: { ...state, ratchet: out.state }, message }
+  if (state.pendingPrekey == null) {
+    const out = await ratchetEncrypt(crypto, state.ratchet, plaintext, ad)
+    return { state: { ...state, ratchet: out.state }, message: out.message }
+  }
+  const prefix = encodePrekeyPrefix(state.pendingPrekey)
+  const out = await ratchetEncrypt(crypto, state.ratchet, plaintext, prekeyAd(crypto, prefix, ad))
+  return { state: { ...state, ratchet: out.state }, message: concatBytes(prefix, out.message) }
 }
 
 /**
@@ -108,11 +117,11 @@ export async function encrypt (crypto: Crypto, state: SessionState, plaintext: U
  */
 export async function decrypt (crypto: Crypto, state: SessionState, message: Uint8Array, ad?: Uint8Array): Promise<{ state: SessionState, plaintext: Uint8Array }> {
   if (message.length > 0 && message[0] === PREKEY_MESSAGE_TYPE) {
-    const { header, ratchetMessage } = decodePrekeyMessage(message)
+    const { header, prefix, ratchetMessage } = decodePrekeyMessage(message)
     if (!bytesEqual(header.baseKey, state.baseKey) || !bytesEqual(header.identityKey, state.remoteIdentityKey)) {
       throw new InvalidMessageError('initial message of another session')
     }
-    const out = await ratchetDecrypt(crypto, state.ratchet, ratchetMessage, ad)
+    const out = await ratchetDecrypt(crypto, state.ratchet, ratchetMessage, prekeyAd(crypto, prefix, ad))
     return { state: { ...state, ratchet: out.state }, plaintext: out.plaintext }
   }
   if (message.length === 0 || message[0] !== RATCHET_MESSAGE_TYPE) throw new InvalidMessageError('unknown message type')
@@ -138,7 +147,7 @@ export function isPrekeyMessage (message: Uint8Array): boolean {
  */
 export async function respondToSession (crypto: Crypto, device: DeviceSecrets, message: Uint8Array, guard: ReplayGuard, options: PrekeyOptions & { now?: number, ad?: Uint8Array } = {}): Promise<{ state: SessionState, plaintext: Uint8Array, usedOneTimePrekeyId?: number, replayKey: Uint8Array }> {
   const now = options.now ?? Date.now()
-  const { header, ratchetMessage } = decodePrekeyMessage(message)
+  const { header, prefix, ratchetMessage } = decodePrekeyMessage(message)
   const key = replayKey(header)
   if (await guard.has(key)) throw new ReplayError('initial message already used (same prekey and base key)')
   const spk = findSignedPrekey(device.prekeys, header.signedPrekeyId, now, options)
@@ -152,7 +161,7 @@ export async function respondToSession (crypto: Crypto, device: DeviceSecrets, m
     ...(otk != null ? { oneTimePrekeySecret: otk.secretKey } : {})
   }, header)
   const ratchet0 = initBob(secrets.sk, { secretKey: spk.secretKey, publicKey: spk.publicKey }, secrets.sharedHka, secrets.sharedNhkb, secrets.ad)
-  const { state: ratchet, plaintext } = await ratchetDecrypt(crypto, ratchet0, ratchetMessage, options.ad)
+  const { state: ratchet, plaintext } = await ratchetDecrypt(crypto, ratchet0, ratchetMessage, prekeyAd(crypto, prefix, options.ad))
   await guard.add(key)
   return {
     state: {

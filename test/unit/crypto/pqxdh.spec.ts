@@ -67,6 +67,10 @@ describe('PQXDH session start', () => {
     // A resend with the same base key belongs to the existing session.
     const again = await encrypt(crypto, m.state, text('twice'))
     assert.equal(decodePrekeyMessage(again.message).header.baseKey.length, 32)
+    // ...and every byte of its PQXDH prefix is authenticated (here: the KEM ciphertext at 173).
+    const altered = again.message.slice()
+    altered[200] ^= 1
+    await assert.rejects(decrypt(crypto, r.state, altered), { name: 'DecryptionError' })
     assert.equal(str((await decrypt(crypto, r.state, again.message)).plaintext), 'twice')
   })
 
