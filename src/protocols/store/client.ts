@@ -1,0 +1,255 @@
+/**
+ * The device side of `/starling/store/1.0.0`. A {@link StoreClient} keeps
+ * one stream per relay open and sends one request at a time on it (the
+ * relay answers in order); a stream that fails or times out is aborted and
+ * the request is tried once more on a fresh stream when the old one had
+ * already served requests (every request is idempotent: puts de-duplicate
+ * on the envelope id, deletes of missing ids do nothing).
+ */
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { AbortOptions, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { bytesEqual } from '../../crypto/bytes.js'
+import { parseEnvelopeHeader } from '../../crypto/envelope.js'
+import type { InvalidMessageError } from '../../crypto/errors.js'
+import { MAX_FETCH_LIMIT, MAX_RESPONSE_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, REQUEST_TIMEOUT_MS, STORE_PROTOCOL, WRITE_TIMEOUT_MS } from './constants.js'
+import {
+  EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, RateLimitedError, StoreProtocolError, UnauthorizedError
+} from './errors.js'
+import { checkMailbox } from './mailbox.js'
+import { StoreRequest, StoreResponse } from './pb/store.js'
+import { wire } from './wire.js'
+import { AuthOp, deleteBody, fetchBody, signOwnerAuth, verifyReceipt } from './signing.js'
+import type { VerifiedReceipt } from './signing.js'
+import type { MailboxPage, StoredEnvelopeEntry } from './store.js'
+
+const log = logger('starling:store:client')
+
+/** A relay to talk to: its peer id (dialled through the peer store) or addresses. */
+export type RelayTarget = PeerId | Multiaddr | Multiaddr[]
+
+/** What the client needs of a libp2p node. */
+export type StoreDialer = Pick<Libp2p, 'dial'>
+
+/** Options of a {@link StoreClient}. */
+export interface StoreClientInit {
+  /** Time allowed for one request, dial included (default {@link REQUEST_TIMEOUT_MS}). */
+  timeoutMs?: number
+  /** Milliseconds since the epoch for owner signatures (default `Date.now`). */
+  now?: () => number
+}
+
+/** Options of a fetch. */
+export interface FetchOptions extends AbortOptions {
+  /** The cursor of the previous page. */
+  after?: Uint8Array
+  /** Envelopes wanted (the relay caps it at {@link MAX_FETCH_LIMIT}). */
+  limit?: number
+}
+
+interface Channel {
+  relay: PeerId
+  stream: Stream
+  lp: LengthPrefixedStream<Stream>
+  used: boolean
+  /** The previous request on this channel, settled. */
+  tail: Promise<void>
+}
+
+function targetKey (target: RelayTarget): string {
+  if (Array.isArray(target)) return target.map(a => a.toString()).sort().join(',')
+  return target.toString()
+}
+
+function checkStatus (response: StoreResponse): void {
+  const message = response.message === '' ? 'refused by the relay' : `relay: ${response.message}`
+  switch (response.status) {
+    case StoreResponse.Status.OK: return
+    case StoreResponse.Status.BAD_REQUEST: throw new InvalidStoreRequestError(message)
+    case StoreResponse.Status.TOO_LARGE: throw new EnvelopeTooLargeError(message)
+    case StoreResponse.Status.QUOTA_EXCEEDED: throw new QuotaExceededError(message)
+    case StoreResponse.Status.RATE_LIMITED: throw new RateLimitedError(message)
+    case StoreResponse.Status.UNAUTHORIZED: throw new UnauthorizedError(message)
+    case StoreResponse.Status.INTERNAL_ERROR:
+    case StoreResponse.Status.UNSPECIFIED:
+      throw new StoreProtocolError(message)
+    default:
+      throw new StoreProtocolError(`unknown status ${String(response.status)}`)
+  }
+}
+
+/** Errors that are answers: the stream carried them fine and stays usable. */
+function isAnswer (err: unknown): boolean {
+  return err instanceof InvalidStoreRequestError || err instanceof EnvelopeTooLargeError || err instanceof QuotaExceededError ||
+    err instanceof RateLimitedError || err instanceof UnauthorizedError
+}
+
+/** Talks to relays over `/starling/store/1.0.0`, one kept-open stream per relay. */
+export class StoreClient {
+  private readonly node: StoreDialer
+  private readonly timeoutMs: number
+  private readonly now: () => number
+  private readonly channels = new Map<string, Promise<Channel>>()
+
+  constructor (node: StoreDialer, init: StoreClientInit = {}) {
+    this.node = node
+    this.timeoutMs = init.timeoutMs ?? REQUEST_TIMEOUT_MS
+    this.now = init.now ?? Date.now
+  }
+
+  /**
+   * Hands `envelope` to a relay for `mailbox`; resolves to the relay's
+   * custody receipt once it holds the envelope durably, verified against the
+   * relay's peer id.
+   */
+  async put (relay: RelayTarget, mailbox: Uint8Array, envelope: Uint8Array, options: AbortOptions = {}): Promise<VerifiedReceipt> {
+    checkMailbox(mailbox)
+    if (envelope.length > MAX_STORED_ENVELOPE_LENGTH) throw new EnvelopeTooLargeError(`envelope of ${envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
+    const { id } = parseEnvelopeHeader(envelope)
+    return await this.request(relay, options, async () => ({ put: { mailbox: wire(mailbox), envelope: wire(envelope) } }), async (response, relayId) => {
+      return await verifyReceipt(response.receipt, relayId, mailbox, id)
+    })
+  }
+
+  /** Fetches one page of this device's mailbox (oldest first), signed with the device's peer key. */
+  async fetch (relay: RelayTarget, deviceKey: PrivateKey, options: FetchOptions = {}): Promise<MailboxPage> {
+    const after = options.after ?? new Uint8Array(0)
+    const limit = options.limit ?? 0
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`)
+    return await this.request(relay, options, async (relayId) => {
+      const { mailbox, auth } = await signOwnerAuth(deviceKey, AuthOp.fetch, relayId, this.now(), fetchBody(after, limit))
+      return { fetch: { mailbox: wire(mailbox), after: wire(after), limit, auth } }
+    }, async (response) => {
+      const envelopes: StoredEnvelopeEntry[] = response.envelopes.map(e => {
+        let header
+        try {
+          header = parseEnvelopeHeader(e.envelope)
+        } catch (err) {
+          throw new StoreProtocolError(`the relay sent a malformed envelope: ${(err as InvalidMessageError).message}`)
+        }
+        if (!bytesEqual(header.id, e.id)) throw new StoreProtocolError('the relay sent an envelope under another id')
+        return { id: e.id, envelope: e.envelope, storedAt: Number(e.storedAt) }
+      })
+      return { envelopes, cursor: response.cursor, more: response.more }
+    })
+  }
+
+  /** Asks a relay to delete envelopes of this device's mailbox; resolves to the number it removed. */
+  async delete (relay: RelayTarget, deviceKey: PrivateKey, ids: readonly Uint8Array[], options: AbortOptions = {}): Promise<number> {
+    const body = deleteBody(ids)
+    return await this.request(relay, options, async (relayId) => {
+      const { mailbox, auth } = await signOwnerAuth(deviceKey, AuthOp.delete, relayId, this.now(), body)
+      return { delete: { mailbox: wire(mailbox), ids: ids.map(wire), auth } }
+    }, async (response) => response.deleted)
+  }
+
+  /** Closes every kept-open stream. */
+  async close (): Promise<void> {
+    const channels = [...this.channels.values()]
+    this.channels.clear()
+    await Promise.all(channels.map(async pending => {
+      try {
+        const channel = await pending
+        await channel.tail
+        await channel.stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+      } catch {
+        // Nothing to keep: the stream is gone either way.
+      }
+    }))
+  }
+
+  private async request<T> (target: RelayTarget, options: AbortOptions, build: (relay: PeerId) => Promise<StoreRequest>, read: (response: StoreResponse, relay: PeerId) => Promise<T>): Promise<T> {
+    const signal = options.signal == null ? AbortSignal.timeout(this.timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
+    for (let attempt = 0; ; attempt++) {
+      const channel = await this.channel(target, signal)
+      const wasUsed = channel.used
+      let release = (): void => {}
+      const previous = channel.tail
+      channel.tail = new Promise(resolve => { release = resolve })
+      try {
+        await previous
+        channel.used = true
+        const request = await build(channel.relay)
+        await channel.lp.write(StoreRequest.encode(request), { signal })
+        const frame = await channel.lp.read({ signal })
+        let response: StoreResponse
+        try {
+          response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT } })
+        } catch (err) {
+          throw new StoreProtocolError(`undecodable response: ${(err as Error).message}`)
+        }
+        checkStatus(response)
+        return await read(response, channel.relay)
+      } catch (err) {
+        if (isAnswer(err)) throw err
+        this.drop(target, channel, err)
+        if (wasUsed && attempt === 0 && signal.aborted !== true) {
+          log('retrying on a fresh stream after %s', (err as Error).message)
+          continue
+        }
+        throw err
+      } finally {
+        release()
+      }
+    }
+  }
+
+  private async channel (target: RelayTarget, signal: AbortSignal): Promise<Channel> {
+    const key = targetKey(target)
+    let pending = this.channels.get(key)
+    if (pending == null) {
+      pending = this.open(target, signal)
+      this.channels.set(key, pending)
+      pending.catch(() => {
+        if (this.channels.get(key) === pending) this.channels.delete(key)
+      })
+    }
+    const channel = await pending
+    if (channel.stream.status !== 'open') {
+      this.channels.delete(key)
+      return await this.channel(target, signal)
+    }
+    return channel
+  }
+
+  private async open (target: RelayTarget, signal: AbortSignal): Promise<Channel> {
+    const connection = await this.node.dial(target, { signal })
+    const stream = await connection.newStream(STORE_PROTOCOL, { signal, runOnLimitedConnection: true })
+    const lp = lpStream(stream, { maxDataLength: MAX_RESPONSE_FRAME_LENGTH, maxBufferSize: MAX_RESPONSE_FRAME_LENGTH + 16 })
+    return { relay: connection.remotePeer, stream, lp, used: false, tail: Promise.resolve() }
+  }
+
+  private drop (target: RelayTarget, channel: Channel, err: unknown): void {
+    const key = targetKey(target)
+    void this.channels.get(key)?.then(current => {
+      if (current === channel) this.channels.delete(key)
+    }, () => {})
+    channel.stream.abort(err instanceof Error ? err : new Error(String(err)))
+  }
+}
+
+async function once<T> (node: StoreDialer, run: (client: StoreClient) => Promise<T>): Promise<T> {
+  const client = new StoreClient(node)
+  try {
+    return await run(client)
+  } finally {
+    await client.close()
+  }
+}
+
+/** Hands one envelope to a relay on a stream of its own; see {@link StoreClient.put}. */
+export async function storeEnvelope (node: StoreDialer, relay: RelayTarget, mailbox: Uint8Array, envelope: Uint8Array, options: AbortOptions = {}): Promise<VerifiedReceipt> {
+  return await once(node, async client => await client.put(relay, mailbox, envelope, options))
+}
+
+/** Fetches one page of this device's mailbox on a stream of its own; see {@link StoreClient.fetch}. */
+export async function fetchMailbox (node: StoreDialer, relay: RelayTarget, deviceKey: PrivateKey, options: FetchOptions = {}): Promise<MailboxPage> {
+  return await once(node, async client => await client.fetch(relay, deviceKey, options))
+}
+
+/** Deletes envelopes of this device's mailbox on a stream of its own; see {@link StoreClient.delete}. */
+export async function deleteFromMailbox (node: StoreDialer, relay: RelayTarget, deviceKey: PrivateKey, ids: readonly Uint8Array[], options: AbortOptions = {}): Promise<number> {
+  return await once(node, async client => await client.delete(relay, deviceKey, ids, options))
+}

@@ -1,0 +1,75 @@
+/**
+ * Protocol ids, limits and defaults of `/starling/store/1.0.0` and the
+ * mailbox gossip topics.
+ */
+import { MAX_ENVELOPE_LENGTH } from '../../crypto/envelope.js'
+
+/** The request/response protocol between a device and a relay. */
+export const STORE_PROTOCOL = '/starling/store/1.0.0'
+
+/** Prefix of the mailbox shard topics: `/starling/mailbox/1.0.0/<shard>`. */
+export const MAILBOX_TOPIC_PREFIX = '/starling/mailbox/1.0.0/'
+
+/** Number of mailbox shard topics (coarse on purpose: a shard hides which mailbox). */
+export const MAILBOX_SHARDS = 4
+
+/** A mailbox id is a SHA-256 digest. */
+export const MAILBOX_LENGTH = 32
+
+/** Domain separation for mailbox ids. */
+export const MAILBOX_DOMAIN = 'starling-mailbox-v1'
+
+/** Largest envelope a relay holds (the envelope format's own bound). */
+export const MAX_STORED_ENVELOPE_LENGTH = MAX_ENVELOPE_LENGTH
+
+/** Largest request frame: one envelope plus the protobuf fields around it. */
+export const MAX_REQUEST_FRAME_LENGTH = MAX_STORED_ENVELOPE_LENGTH + 4096
+
+/** A fetch page stops growing once it holds this many envelope bytes. */
+export const MAX_PAGE_BYTES = 2 * 1024 * 1024
+
+/** Largest response frame: a full page plus one more envelope and protobuf overhead. */
+export const MAX_RESPONSE_FRAME_LENGTH = MAX_PAGE_BYTES + MAX_STORED_ENVELOPE_LENGTH + 64 * 1024
+
+/** Envelopes per fetch page when the caller names no limit. */
+export const DEFAULT_FETCH_LIMIT = 100
+
+/** Most envelopes per fetch page. */
+export const MAX_FETCH_LIMIT = 500
+
+/** Most ids in one delete. */
+export const MAX_DELETE_IDS = 1000
+
+/** Longest peer id (multihash bytes) accepted as a mailbox owner or relay id. */
+export const MAX_PEER_ID_LENGTH = 128
+
+/** Owner signatures older or newer than this (relay clock) are refused. */
+export const AUTH_FRESHNESS_MS = 5 * 60 * 1000
+
+/** A relay closes a store stream on which no request arrives for this long. */
+export const IDLE_TIMEOUT_MS = 60_000
+
+/** Default time a client waits for one answer. */
+export const REQUEST_TIMEOUT_MS = 15_000
+
+/** Time allowed to write one frame. */
+export const WRITE_TIMEOUT_MS = 15_000
+
+/** Concurrent inbound store streams per connection. */
+export const MAX_INBOUND_STREAMS = 8
+
+/** Concurrent outbound store streams per connection. */
+export const MAX_OUTBOUND_STREAMS = 8
+
+/** Rate limit per peer: bucket size (requests). */
+export const RATE_LIMIT_BURST = 200
+
+/** Rate limit per peer: refill (requests per second). */
+export const RATE_LIMIT_PER_SECOND = 50
+
+/** Peers whose buckets a relay remembers at once (the least recently used are dropped). */
+export const RATE_LIMIT_MAX_PEERS = 10_000
+
+/** Domain separation of owner signatures and custody receipts. */
+export const AUTH_DOMAIN = 'starling-store-v1 owner-auth'
+export const RECEIPT_DOMAIN = 'starling-store-v1 custody-receipt'

@@ -1,0 +1,36 @@
+/** Named errors of the store protocol; tests assert on `.name`. */
+
+/** The relay refused the envelope: the mailbox holds as many envelopes or bytes as it may. */
+export class QuotaExceededError extends Error {
+  override readonly name = 'QuotaExceededError'
+}
+
+/** The relay refused the request: this peer sent too many requests. */
+export class RateLimitedError extends Error {
+  override readonly name = 'RateLimitedError'
+}
+
+/** The relay refused a fetch or delete: the caller did not prove it owns the mailbox. */
+export class UnauthorizedError extends Error {
+  override readonly name = 'UnauthorizedError'
+}
+
+/** An envelope larger than a relay holds. */
+export class EnvelopeTooLargeError extends Error {
+  override readonly name = 'EnvelopeTooLargeError'
+}
+
+/** A request the relay could not accept as it stands (malformed envelope, bad mailbox, bad cursor). */
+export class InvalidStoreRequestError extends Error {
+  override readonly name = 'InvalidStoreRequestError'
+}
+
+/** A custody receipt that is missing, malformed, or not signed by the relay that was dialled. */
+export class InvalidReceiptError extends Error {
+  override readonly name = 'InvalidReceiptError'
+}
+
+/** The relay answered with something that is not a valid store response, or failed internally. */
+export class StoreProtocolError extends Error {
+  override readonly name = 'StoreProtocolError'
+}

@@ -1,0 +1,41 @@
+/**
+ * `/starling/store/1.0.0`: relays hold sealed envelopes for devices that are
+ * offline. A sender puts an envelope into the recipient device's mailbox and
+ * gets a signed custody receipt on the same stream; the recipient fetches
+ * its mailbox in pages and deletes what it has stored, proving ownership
+ * with a signature by its device peer key. Relays spread envelopes and
+ * signed deletes among themselves on gossipsub shard topics (src/relay).
+ *
+ * @example
+ * ```ts
+ * const mailbox = mailboxId(recipientDevicePeerId)
+ * const receipt = await storeEnvelope(node, relayAddr, mailbox, envelope)   // custody, verified
+ *
+ * // later, on the recipient device
+ * const client = new StoreClient(node)
+ * let after: Uint8Array | undefined
+ * do {
+ *   const page = await client.fetch(relayAddr, devicePrivateKey, { after })
+ *   // ... open, store, acknowledge ...
+ *   await client.delete(relayAddr, devicePrivateKey, page.envelopes.map(e => e.id))
+ *   after = page.cursor
+ *   if (!page.more) break
+ * } while (true)
+ * ```
+ */
+export * from './constants.js'
+export * from './errors.js'
+export { allShardTopics, checkMailbox, mailboxId, mailboxShard, mailboxTopic, peerIdFromBytes, shardTopic } from './mailbox.js'
+export { AuthOp, deleteBody, fetchBody, ownerAuthPayload, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
+export type { VerifiedReceipt, VerifyOwnerAuthInit } from './signing.js'
+export { PeerRateLimiter } from './rate-limit.js'
+export type { RateLimitInit } from './rate-limit.js'
+export { StoreServer, storeServer } from './store.js'
+export type {
+  MailboxPage, PutOutcome, SignedDelete, StoreBackend, StoredEnvelopeEntry, StoreServerComponents, StoreServerInit, StoreServerMetrics
+} from './store.js'
+export { StoreClient, deleteFromMailbox, fetchMailbox, storeEnvelope } from './client.js'
+export type { FetchOptions, RelayTarget, StoreClientInit, StoreDialer } from './client.js'
+export { GossipDelete, GossipEnvelope, MailboxGossip, OwnerAuth } from './pb/store.js'
+export { wire } from './wire.js'
+export type { WireBytes } from './wire.js'

@@ -1,0 +1,160 @@
+/**
+ * What owners and relays sign, with domain separation so that no signature
+ * made here verifies as anything else (nor anything signed elsewhere with the
+ * same peer key as one of these).
+ *
+ * owner auth   = "starling-store-v1 owner-auth" || 0x00 || op (1) || mailbox (32)
+ *                || u32 len || relay peer id || u64 timestamp || u32 len || body
+ *                body: fetch = u32 limit || after cursor; delete = the ids, 16 bytes each
+ * receipt      = "starling-store-v1 custody-receipt" || 0x00 || mailbox (32) || envelope id (16)
+ *                || u32 len || relay peer id || u64 storedAt || u64 expiresAt
+ *
+ * Integers are big-endian. An owner is a device whose peer key is Ed25519,
+ * so its public key is inside its peer id and verifying needs no lookup.
+ */
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { bytesEqual, concatBytes } from '../../crypto/bytes.js'
+import { ENVELOPE_ID_LENGTH } from '../../crypto/envelope.js'
+import { AUTH_DOMAIN, RECEIPT_DOMAIN } from './constants.js'
+import { InvalidReceiptError, InvalidStoreRequestError, UnauthorizedError } from './errors.js'
+import { checkMailbox, mailboxId, peerIdFromBytes } from './mailbox.js'
+import type { CustodyReceipt, OwnerAuth } from './pb/store.js'
+import { wire } from './wire.js'
+
+const encoder = new TextEncoder()
+const AUTH_PREFIX = concatBytes(encoder.encode(AUTH_DOMAIN), new Uint8Array([0]))
+const RECEIPT_PREFIX = concatBytes(encoder.encode(RECEIPT_DOMAIN), new Uint8Array([0]))
+
+/** Operations an owner signs for. */
+export const AuthOp = { fetch: 1, delete: 2 } as const
+export type AuthOp = typeof AuthOp[keyof typeof AuthOp]
+
+function u32 (n: number): Uint8Array {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, n, false)
+  return out
+}
+
+function u64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n), false)
+  return out
+}
+
+function lengthPrefixed (bytes: Uint8Array): Uint8Array {
+  return concatBytes(u32(bytes.length), bytes)
+}
+
+/** The body an owner signs for a fetch. */
+export function fetchBody (after: Uint8Array, limit: number): Uint8Array {
+  return concatBytes(u32(limit), after)
+}
+
+/** The body an owner signs for a delete. */
+export function deleteBody (ids: readonly Uint8Array[]): Uint8Array {
+  for (const id of ids) {
+    if (id.length !== ENVELOPE_ID_LENGTH) throw new InvalidStoreRequestError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes, got ${id.length}`)
+  }
+  return concatBytes(...ids)
+}
+
+/** The bytes an owner signs. */
+export function ownerAuthPayload (op: AuthOp, mailbox: Uint8Array, relay: PeerId, timestamp: number, body: Uint8Array): Uint8Array {
+  checkMailbox(mailbox)
+  return concatBytes(AUTH_PREFIX, new Uint8Array([op]), mailbox, lengthPrefixed(relay.toMultihash().bytes), u64(timestamp), lengthPrefixed(body))
+}
+
+/** Signs an owner auth with the device's peer key (its mailbox is derived from that key). */
+export async function signOwnerAuth (deviceKey: PrivateKey, op: AuthOp, relay: PeerId, timestamp: number, body: Uint8Array): Promise<{ mailbox: Uint8Array, auth: OwnerAuth }> {
+  const owner = peerIdFromPrivateKey(deviceKey)
+  const mailbox = mailboxId(owner)
+  const signature = await deviceKey.sign(ownerAuthPayload(op, mailbox, relay, timestamp, body))
+  return { mailbox, auth: { owner: wire(owner.toMultihash().bytes), timestamp: BigInt(timestamp), signature: wire(signature) } }
+}
+
+/** What {@link verifyOwnerAuth} checks against. */
+export interface VerifyOwnerAuthInit {
+  op: AuthOp
+  mailbox: Uint8Array
+  relay: PeerId
+  body: Uint8Array
+  now: number
+  freshnessMs: number
+}
+
+/**
+ * Checks that `auth` was signed by the device whose mailbox is `mailbox`,
+ * for this operation and relay, within the freshness window.
+ *
+ * @throws {UnauthorizedError} for anything else
+ */
+export async function verifyOwnerAuth (auth: OwnerAuth | undefined, init: VerifyOwnerAuthInit): Promise<void> {
+  if (auth == null) throw new UnauthorizedError('no owner signature')
+  let owner: PeerId
+  try {
+    owner = peerIdFromBytes(auth.owner, 'owner')
+  } catch (err) {
+    throw new UnauthorizedError((err as Error).message)
+  }
+  if (owner.type !== 'Ed25519' || owner.publicKey == null) throw new UnauthorizedError(`owner key type ${owner.type} is not supported`)
+  if (!bytesEqual(mailboxId(owner), init.mailbox)) throw new UnauthorizedError('the signer does not own this mailbox')
+  const timestamp = Number(auth.timestamp)
+  if (!Number.isSafeInteger(timestamp) || Math.abs(init.now - timestamp) > init.freshnessMs) {
+    throw new UnauthorizedError('the owner signature is outside the freshness window')
+  }
+  const payload = ownerAuthPayload(init.op, init.mailbox, init.relay, timestamp, init.body)
+  let valid: boolean
+  try {
+    valid = await owner.publicKey.verify(payload, auth.signature)
+  } catch {
+    valid = false
+  }
+  if (!valid) throw new UnauthorizedError('the owner signature does not verify')
+}
+
+/** The bytes a relay signs in a custody receipt. */
+export function receiptPayload (mailbox: Uint8Array, envelopeId: Uint8Array, relay: PeerId, storedAt: number, expiresAt: number): Uint8Array {
+  checkMailbox(mailbox)
+  return concatBytes(RECEIPT_PREFIX, mailbox, envelopeId, lengthPrefixed(relay.toMultihash().bytes), u64(storedAt), u64(expiresAt))
+}
+
+/** A custody receipt signed with the relay's peer key. */
+export async function signReceipt (relayKey: PrivateKey, mailbox: Uint8Array, envelopeId: Uint8Array, storedAt: number, expiresAt: number): Promise<CustodyReceipt> {
+  const relay = peerIdFromPrivateKey(relayKey)
+  const signature = await relayKey.sign(receiptPayload(mailbox, envelopeId, relay, storedAt, expiresAt))
+  return { envelopeId: wire(envelopeId), relay: wire(relay.toMultihash().bytes), storedAt: BigInt(storedAt), expiresAt: BigInt(expiresAt), signature: wire(signature) }
+}
+
+/** A custody receipt as the client keeps it once verified. */
+export interface VerifiedReceipt {
+  envelopeId: Uint8Array
+  relay: PeerId
+  storedAt: number
+  expiresAt: number
+  signature: Uint8Array
+}
+
+/**
+ * Checks a receipt for `envelopeId` in `mailbox` against the relay that was
+ * dialled.
+ *
+ * @throws {InvalidReceiptError} when it is not that relay's valid signature
+ */
+export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, mailbox: Uint8Array, envelopeId: Uint8Array): Promise<VerifiedReceipt> {
+  if (receipt == null) throw new InvalidReceiptError('the relay sent no receipt')
+  if (!bytesEqual(receipt.envelopeId, envelopeId)) throw new InvalidReceiptError('the receipt names another envelope')
+  if (!bytesEqual(receipt.relay, relay.toMultihash().bytes)) throw new InvalidReceiptError('the receipt names another relay')
+  if (relay.publicKey == null) throw new InvalidReceiptError(`cannot verify a receipt from a ${relay.type} peer id`)
+  const storedAt = Number(receipt.storedAt)
+  const expiresAt = Number(receipt.expiresAt)
+  if (!Number.isSafeInteger(storedAt) || !Number.isSafeInteger(expiresAt) || expiresAt < storedAt) throw new InvalidReceiptError('the receipt times are not valid')
+  let valid: boolean
+  try {
+    valid = await relay.publicKey.verify(receiptPayload(mailbox, envelopeId, relay, storedAt, expiresAt), receipt.signature)
+  } catch {
+    valid = false
+  }
+  if (!valid) throw new InvalidReceiptError('the receipt signature does not verify')
+  return { envelopeId, relay, storedAt, expiresAt, signature: receipt.signature }
+}

@@ -1,0 +1,296 @@
+/**
+ * The relay side of `/starling/store/1.0.0`: one loop per stream reads
+ * length-prefixed requests and answers each in order on the same stream
+ * (put → custody receipt, fetch → a page, delete → a count). Policy lives
+ * here (sizes, owner signatures, per-peer rate limits); keeping the
+ * envelopes is the {@link StoreBackend}'s job.
+ *
+ * A frame that is too long or does not decode costs the sender its stream;
+ * a well-formed request that is refused gets a status and the stream stays.
+ */
+import { logger } from '@libp2p/logger'
+import { lpStream } from '@libp2p/utils'
+import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import { InvalidMessageError } from '../../crypto/errors.js'
+import { ENVELOPE_ID_LENGTH, parseEnvelopeHeader } from '../../crypto/envelope.js'
+import {
+  AUTH_FRESHNESS_MS, DEFAULT_FETCH_LIMIT, IDLE_TIMEOUT_MS, MAX_DELETE_IDS, MAX_FETCH_LIMIT, MAX_INBOUND_STREAMS,
+  MAX_OUTBOUND_STREAMS, MAX_PAGE_BYTES, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
+} from './constants.js'
+import { EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
+import { checkMailbox } from './mailbox.js'
+import { StoreRequest, StoreResponse } from './pb/store.js'
+import type { DeleteRequest, FetchRequest, OwnerAuth, PutRequest } from './pb/store.js'
+import { wire } from './wire.js'
+import { PeerRateLimiter } from './rate-limit.js'
+import type { RateLimitInit } from './rate-limit.js'
+import { AuthOp, deleteBody, fetchBody, signReceipt, verifyOwnerAuth } from './signing.js'
+
+const log = logger('starling:store:server')
+
+/** One envelope as a relay holds it. */
+export interface StoredEnvelopeEntry {
+  /** The envelope's readable id (16 bytes). */
+  id: Uint8Array
+  envelope: Uint8Array
+  /** When the relay stored it (ms since the epoch, relay clock). */
+  storedAt: number
+}
+
+/** A page of a mailbox, oldest first. */
+export interface MailboxPage {
+  envelopes: StoredEnvelopeEntry[]
+  /** Pass back as `after` for the next page (empty when the page is empty and no cursor was given). */
+  cursor: Uint8Array
+  /** More envelopes follow this page. */
+  more: boolean
+}
+
+/** What a put left behind. */
+export interface PutOutcome {
+  storedAt: number
+  expiresAt: number
+  /** The envelope was already held (the original times are returned). */
+  duplicate: boolean
+}
+
+/** A delete the owner signed for one relay; other relays verify it from gossip. */
+export interface SignedDelete {
+  mailbox: Uint8Array
+  ids: Uint8Array[]
+  auth: OwnerAuth
+  /** The relay the owner signed for (multihash bytes). */
+  relay: Uint8Array
+}
+
+/** Where the server keeps envelopes (the relay's durable store plus its gossip). */
+export interface StoreBackend {
+  /**
+   * Stores durably, then resolves.
+   *
+   * @throws {QuotaExceededError} when the mailbox is full
+   */
+  put(mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array): Promise<PutOutcome>
+  /** @throws {InvalidStoreRequestError} for a cursor that is not one */
+  fetch(mailbox: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): Promise<MailboxPage>
+  /** Deletes the ids (already verified); resolves to the number removed. */
+  delete(request: SignedDelete): Promise<number>
+}
+
+/** Counters of a {@link StoreServer}. */
+export interface StoreServerMetrics {
+  requests: { put: number, fetch: number, delete: number }
+  rejected: { badRequest: number, tooLarge: number, quota: number, rateLimited: number, unauthorized: number, internal: number }
+  /** Streams dropped for a frame that was too long, did not decode, or timed out. */
+  droppedStreams: number
+}
+
+/** What a {@link StoreServer} needs from libp2p. */
+export interface StoreServerComponents {
+  /** Where the protocol handler is registered (libp2p's registrar, or the node itself). */
+  registrar: Pick<Libp2p, 'handle' | 'unhandle'>
+  peerId: PeerId
+  privateKey: PrivateKey
+}
+
+/** Options of a {@link StoreServer}. */
+export interface StoreServerInit {
+  backend: StoreBackend
+  /** Milliseconds since the epoch (default `Date.now`); also drives the rate limiter. */
+  now?: () => number
+  /** Owner signatures must be this fresh (default {@link AUTH_FRESHNESS_MS}). */
+  authFreshnessMs?: number
+  /** A stream with no request for this long is dropped (default {@link IDLE_TIMEOUT_MS}). */
+  idleTimeoutMs?: number
+  rateLimit?: Omit<RateLimitInit, 'now'>
+  maxInboundStreams?: number
+  maxOutboundStreams?: number
+}
+
+/** A refusal: answered with a status, the stream stays open. */
+function refusal (status: StoreResponse.Status, message: string): StoreResponse {
+  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0 }
+}
+
+function ok (fields: Partial<StoreResponse> = {}): StoreResponse {
+  return { ...refusal(StoreResponse.Status.OK, ''), ...fields }
+}
+
+/** Serves `/starling/store/1.0.0`. */
+export class StoreServer implements Startable {
+  readonly protocol = STORE_PROTOCOL
+  readonly metrics: StoreServerMetrics = {
+    requests: { put: 0, fetch: 0, delete: 0 },
+    rejected: { badRequest: 0, tooLarge: 0, quota: 0, rateLimited: 0, unauthorized: 0, internal: 0 },
+    droppedStreams: 0
+  }
+
+  private readonly components: StoreServerComponents
+  private readonly backend: StoreBackend
+  private readonly now: () => number
+  private readonly authFreshnessMs: number
+  private readonly idleTimeoutMs: number
+  private readonly maxInboundStreams: number
+  private readonly maxOutboundStreams: number
+  private readonly limiter: PeerRateLimiter
+  private started = false
+
+  constructor (components: StoreServerComponents, init: StoreServerInit) {
+    this.components = components
+    this.backend = init.backend
+    this.now = init.now ?? Date.now
+    this.authFreshnessMs = init.authFreshnessMs ?? AUTH_FRESHNESS_MS
+    this.idleTimeoutMs = init.idleTimeoutMs ?? IDLE_TIMEOUT_MS
+    this.maxInboundStreams = init.maxInboundStreams ?? MAX_INBOUND_STREAMS
+    this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
+    this.limiter = new PeerRateLimiter({ ...init.rateLimit, now: this.now })
+    this.handleStream = this.handleStream.bind(this)
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(this.protocol, this.handleStream, {
+      maxInboundStreams: this.maxInboundStreams,
+      maxOutboundStreams: this.maxOutboundStreams,
+      runOnLimitedConnection: true
+    })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    await this.components.registrar.unhandle(this.protocol)
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  /** The stream loop: many requests, answered in order, until EOF, idle timeout or garbage. */
+  async handleStream (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_FRAME_LENGTH, maxBufferSize: 2 * MAX_REQUEST_FRAME_LENGTH })
+    try {
+      while (this.started) {
+        let frame
+        try {
+          frame = await lp.read({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
+        } catch (err) {
+          if ((err as Error).name === 'UnexpectedEOFError') break
+          throw err
+        }
+        const request = StoreRequest.decode(frame, { limits: { delete: { ids: MAX_DELETE_IDS } } })
+        const response = await this.answer(request, peer)
+        await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+      }
+      await stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+    } catch (err) {
+      this.metrics.droppedStreams++
+      log('dropping store stream from %s: %s', peer, (err as Error).message)
+      stream.abort(err as Error)
+    }
+  }
+
+  private async answer (request: StoreRequest, peer: string): Promise<StoreResponse> {
+    const set = [request.put, request.fetch, request.delete].filter(r => r != null).length
+    if (set !== 1) {
+      this.metrics.rejected.badRequest++
+      return refusal(StoreResponse.Status.BAD_REQUEST, 'a request sets exactly one of put, fetch, delete')
+    }
+    if (!this.limiter.take(peer)) {
+      this.metrics.rejected.rateLimited++
+      return refusal(StoreResponse.Status.RATE_LIMITED, 'too many requests')
+    }
+    try {
+      if (request.put != null) return await this.put(request.put)
+      if (request.fetch != null) return await this.fetch(request.fetch)
+      return await this.delete(request.delete as DeleteRequest)
+    } catch (err) {
+      return this.refuse(err)
+    }
+  }
+
+  private refuse (err: unknown): StoreResponse {
+    const message = (err as Error).message
+    if (err instanceof QuotaExceededError) {
+      this.metrics.rejected.quota++
+      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, message)
+    }
+    if (err instanceof UnauthorizedError) {
+      this.metrics.rejected.unauthorized++
+      return refusal(StoreResponse.Status.UNAUTHORIZED, message)
+    }
+    if (err instanceof EnvelopeTooLargeError) {
+      this.metrics.rejected.tooLarge++
+      return refusal(StoreResponse.Status.TOO_LARGE, message)
+    }
+    if (err instanceof InvalidStoreRequestError || err instanceof InvalidMessageError) {
+      this.metrics.rejected.badRequest++
+      return refusal(StoreResponse.Status.BAD_REQUEST, message)
+    }
+    this.metrics.rejected.internal++
+    log.error('store request failed: %e', err)
+    return refusal(StoreResponse.Status.INTERNAL_ERROR, 'the relay could not complete the request')
+  }
+
+  private async put (request: PutRequest): Promise<StoreResponse> {
+    this.metrics.requests.put++
+    checkMailbox(request.mailbox)
+    if (request.envelope.length > MAX_STORED_ENVELOPE_LENGTH) {
+      throw new EnvelopeTooLargeError(`envelope of ${request.envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
+    }
+    const { id } = parseEnvelopeHeader(request.envelope)
+    const outcome = await this.backend.put(request.mailbox, id, request.envelope)
+    const receipt = await signReceipt(this.components.privateKey, request.mailbox, id, outcome.storedAt, outcome.expiresAt)
+    return ok({ receipt })
+  }
+
+  private async fetch (request: FetchRequest): Promise<StoreResponse> {
+    this.metrics.requests.fetch++
+    checkMailbox(request.mailbox)
+    await verifyOwnerAuth(request.auth, {
+      op: AuthOp.fetch,
+      mailbox: request.mailbox,
+      relay: this.components.peerId,
+      body: fetchBody(request.after, request.limit),
+      now: this.now(),
+      freshnessMs: this.authFreshnessMs
+    })
+    const limit = request.limit === 0 ? DEFAULT_FETCH_LIMIT : Math.min(request.limit, MAX_FETCH_LIMIT)
+    const after = request.after.length === 0 ? undefined : request.after
+    const page = await this.backend.fetch(request.mailbox, after, limit, MAX_PAGE_BYTES)
+    return ok({
+      envelopes: page.envelopes.map(e => ({ id: wire(e.id), envelope: wire(e.envelope), storedAt: BigInt(e.storedAt) })),
+      cursor: wire(page.cursor),
+      more: page.more
+    })
+  }
+
+  private async delete (request: DeleteRequest): Promise<StoreResponse> {
+    this.metrics.requests.delete++
+    checkMailbox(request.mailbox)
+    if (request.ids.length === 0) throw new InvalidStoreRequestError('a delete names at least one id')
+    for (const id of request.ids) {
+      if (id.length !== ENVELOPE_ID_LENGTH) throw new InvalidStoreRequestError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes, got ${id.length}`)
+    }
+    await verifyOwnerAuth(request.auth, {
+      op: AuthOp.delete,
+      mailbox: request.mailbox,
+      relay: this.components.peerId,
+      body: deleteBody(request.ids),
+      now: this.now(),
+      freshnessMs: this.authFreshnessMs
+    })
+    const deleted = await this.backend.delete({
+      mailbox: request.mailbox,
+      ids: request.ids,
+      auth: request.auth as OwnerAuth,
+      relay: this.components.peerId.toMultihash().bytes
+    })
+    return ok({ deleted })
+  }
+}
+
+/** A libp2p service factory for {@link StoreServer} (`services: { store: storeServer({ backend }) }`). */
+export function storeServer (init: StoreServerInit): (components: StoreServerComponents) => StoreServer {
+  return (components) => new StoreServer(components, init)
+}

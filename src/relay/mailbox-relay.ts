@@ -1,0 +1,208 @@
+/**
+ * The relay's offline-message service: serves `/starling/store/1.0.0` from
+ * an {@link EnvelopeStore}, publishes every stored envelope and every
+ * owner-signed delete on its mailbox shard topic, stores what other relays
+ * publish, and sweeps expired envelopes on a timer. A libp2p service: it
+ * takes gossipsub from the `pubsub` service, which must be listed before it.
+ */
+import { logger } from '@libp2p/logger'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Message } from '@libp2p/gossipsub'
+import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import { allShardTopics, mailboxTopic } from '../protocols/store/mailbox.js'
+import { StoreServer } from '../protocols/store/store.js'
+import type { MailboxPage, PutOutcome, SignedDelete, StoreBackend, StoreServerComponents, StoreServerInit, StoreServerMetrics } from '../protocols/store/store.js'
+import { wire } from '../protocols/store/wire.js'
+import { QuotaExceededError } from '../protocols/store/errors.js'
+import type { EnvelopeStore, EnvelopeStoreMetrics } from './envelope-store.js'
+import { checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, validateGossip } from './gossip.js'
+
+const log = logger('starling:relay:mailbox')
+
+/** How often expired envelopes are swept (hourly). */
+export const SWEEP_INTERVAL_MS = 60 * 60 * 1000
+
+/** What the service takes from libp2p's components. */
+export interface MailboxRelayComponents extends StoreServerComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  /** Gossipsub, configured with `mailboxGossipsubOptions()`. */
+  pubsub: GossipSub
+}
+
+/** Options of a {@link MailboxRelay}. */
+export interface MailboxRelayInit extends Omit<StoreServerInit, 'backend'> {
+  /** The envelopes (over an open store the caller closes after stopping libp2p). */
+  store: EnvelopeStore
+  /** Default {@link SWEEP_INTERVAL_MS}; 0 turns the timer off (tests call `sweep()`). */
+  sweepIntervalMs?: number
+}
+
+/** Counters of the mailbox gossip. */
+export interface GossipMetrics {
+  published: number
+  publishFailed: number
+  received: number
+  stored: number
+  duplicates: number
+  deletes: number
+  rejected: number
+  /** Valid gossip this relay could not store (its own quota, a failed write). */
+  dropped: number
+}
+
+/** Every counter of the relay's offline path, as a plain object (for Prometheus export). */
+export interface MailboxRelayMetrics {
+  store: EnvelopeStoreMetrics
+  server: StoreServerMetrics
+  gossip: GossipMetrics
+}
+
+/** The relay's offline-message service. */
+export class MailboxRelay implements Startable, StoreBackend {
+  readonly server: StoreServer
+  readonly store: EnvelopeStore
+  private readonly components: MailboxRelayComponents
+  private readonly now: () => number
+  private readonly authFreshnessMs: number | undefined
+  private readonly sweepIntervalMs: number
+  private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, dropped: 0 }
+  private sweepTimer: ReturnType<typeof setInterval> | undefined
+  private sweeping: Promise<unknown> | undefined
+  private readonly onMessage: (evt: CustomEvent<Message>) => void
+
+  constructor (components: MailboxRelayComponents, init: MailboxRelayInit) {
+    this.components = components
+    this.store = init.store
+    this.now = init.now ?? Date.now
+    this.authFreshnessMs = init.authFreshnessMs
+    this.sweepIntervalMs = init.sweepIntervalMs ?? SWEEP_INTERVAL_MS
+    this.server = new StoreServer(components, { ...init, backend: this })
+    this.onMessage = (evt) => { void this.receive(evt.detail) }
+  }
+
+  readonly [Symbol.toStringTag] = 'starling:mailbox-relay'
+
+  async start (): Promise<void> {
+    await this.server.start()
+  }
+
+  /** Subscribes once gossipsub runs: relays subscribe at start, since publishing right after subscribing loses messages until the mesh forms. */
+  afterStart (): void {
+    const pubsub = this.components.pubsub
+    pubsub.addEventListener('message', this.onMessage)
+    for (const topic of allShardTopics()) {
+      pubsub.topicValidators.set(topic, async (_peer, message) => await validateGossip(message.topic, message.data, this.gossipCheck()))
+      pubsub.subscribe(topic)
+    }
+    if (this.sweepIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => { this.sweepInBackground() }, this.sweepIntervalMs)
+      this.sweepInBackground()
+    }
+  }
+
+  /** Leaves the topics while gossipsub still runs (libp2p stops components concurrently). */
+  beforeStop (): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    this.sweepTimer = undefined
+    const pubsub = this.components.pubsub
+    pubsub.removeEventListener('message', this.onMessage)
+    for (const topic of allShardTopics()) {
+      pubsub.topicValidators.delete(topic)
+      if (pubsub.getTopics().includes(topic)) pubsub.unsubscribe(topic)
+    }
+  }
+
+  async stop (): Promise<void> {
+    await this.server.stop()
+    await this.sweeping
+    await this.store.flush()
+  }
+
+  /** A snapshot of every counter. */
+  metrics (): MailboxRelayMetrics {
+    return structuredClone({ store: this.store.metrics, server: this.server.metrics, gossip: this.gossipMetrics })
+  }
+
+  /** Removes expired envelopes now. */
+  async sweep (): Promise<number> {
+    return await this.store.sweep()
+  }
+
+  /** {@link StoreBackend.put}: store durably, then spread to the other relays. */
+  async put (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array): Promise<PutOutcome> {
+    const outcome = await this.store.put(mailbox, id, envelope)
+    // Duplicates too: if the first publish found no mesh, this one may (gossipsub drops repeats cheaply).
+    this.publish(mailbox, encodeEnvelopeGossip(mailbox, envelope))
+    return outcome
+  }
+
+  /** {@link StoreBackend.fetch}. */
+  async fetch (mailbox: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): Promise<MailboxPage> {
+    return await this.store.fetch(mailbox, after, limit, maxBytes)
+  }
+
+  /** {@link StoreBackend.delete}: delete here, then spread the signed delete. */
+  async delete (request: SignedDelete): Promise<number> {
+    const deleted = await this.store.delete(request.mailbox, request.ids)
+    this.publish(request.mailbox, encodeDeleteGossip({
+      mailbox: wire(request.mailbox),
+      ids: request.ids.map(wire),
+      auth: request.auth,
+      relay: wire(request.relay)
+    }))
+    return deleted
+  }
+
+  private gossipCheck (): { now: number, freshnessMs?: number } {
+    return { now: this.now(), freshnessMs: this.authFreshnessMs }
+  }
+
+  private publish (mailbox: Uint8Array, data: Uint8Array): void {
+    this.components.pubsub.publish(mailboxTopic(mailbox), data).then(() => {
+      this.gossipMetrics.published++
+    }, (err: Error) => {
+      this.gossipMetrics.publishFailed++
+      log('publish failed: %s', err.message)
+    })
+  }
+
+  private async receive (message: Message): Promise<void> {
+    if (!allShardTopics().includes(message.topic)) return
+    this.gossipMetrics.received++
+    try {
+      const checked = await checkGossip(message.topic, message.data, this.gossipCheck())
+      if (checked.kind === 'envelope') {
+        const outcome = await this.store.put(checked.mailbox, checked.id, checked.envelope)
+        if (outcome.duplicate) this.gossipMetrics.duplicates++
+        else this.gossipMetrics.stored++
+      } else {
+        await this.store.delete(checked.mailbox, checked.ids)
+        this.gossipMetrics.deletes++
+      }
+    } catch (err) {
+      if ((err as Error).name === 'InvalidGossipError') {
+        this.gossipMetrics.rejected++
+      } else {
+        this.gossipMetrics.dropped++
+        if (!(err instanceof QuotaExceededError)) log.error('could not store gossip: %e', err)
+      }
+    }
+  }
+
+  private sweepInBackground (): void {
+    if (this.sweeping !== undefined) return
+    this.sweeping = this.store.sweep().catch(err => {
+      log.error('sweep failed: %e', err)
+    }).finally(() => {
+      this.sweeping = undefined
+    })
+  }
+}
+
+/**
+ * A libp2p service factory: `services: { pubsub: gossipsub(mailboxGossipsubOptions()), mailbox: mailboxRelay({ store }) }`.
+ */
+export function mailboxRelay (init: MailboxRelayInit): (components: MailboxRelayComponents) => MailboxRelay {
+  return (components) => new MailboxRelay(components, init)
+}

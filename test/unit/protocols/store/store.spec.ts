@@ -1,0 +1,243 @@
+/**
+ * `/starling/store/1.0.0` between real libp2p nodes on 127.0.0.1: a user
+ * node puts, fetches and deletes on one relay; refusals arrive as named
+ * errors and garbage costs only the sender's stream.
+ */
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import type { PrivateKey } from '@libp2p/interface'
+import { toHex } from '../../../../src/crypto/bytes.js'
+import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
+import {
+  AuthOp, MAX_REQUEST_FRAME_LENGTH, STORE_PROTOCOL, StoreClient, deleteFromMailbox, fetchBody, fetchMailbox, mailboxId, receiptPayload,
+  signOwnerAuth, storeEnvelope, wire
+} from '../../../../src/protocols/store/index.js'
+import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
+import { fakeClock, fakeEnvelope, startRelay, startUser, tempDir } from '../../relay/helpers.js'
+import type { FakeClock, TestRelay, UserNode } from '../../relay/helpers.js'
+
+describe('protocols/store between real nodes', function () {
+  this.timeout(30_000)
+  let relay: TestRelay
+  let user: UserNode
+  let remove: () => Promise<void>
+  let clock: FakeClock
+  let device: PrivateKey
+  let mailbox: Uint8Array
+
+  beforeEach(async () => {
+    const tmp = await tempDir()
+    remove = tmp.remove
+    clock = fakeClock()
+    relay = await startRelay({
+      location: `${tmp.dir}/db`,
+      store: { now: clock.now, maxEnvelopesPerMailbox: 5, maxBytesPerMailbox: 4000 },
+      service: { now: clock.now, rateLimit: { burst: 1000, perSecond: 1000 } }
+    })
+    user = await startUser()
+    await user.dial(relay.node.getMultiaddrs())
+    device = await generateKeyPair('Ed25519')
+    mailbox = mailboxId(peerIdFromPrivateKey(device))
+  })
+
+  afterEach(async () => {
+    await user.stop()
+    await relay.stop()
+    await remove()
+  })
+
+  it('put answers with a custody receipt signed by the relay that was dialled', async () => {
+    const envelope = fakeEnvelope()
+    const receipt = await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, envelope)
+    assert.equal(toHex(receipt.envelopeId), toHex(parseEnvelopeHeader(envelope).id))
+    assert.ok(receipt.relay.equals(relay.node.peerId))
+    assert.equal(receipt.storedAt, clock.t)
+    assert.equal(receipt.expiresAt, clock.t + relay.store.retentionMs)
+    const payload = receiptPayload(mailbox, receipt.envelopeId, relay.node.peerId, receipt.storedAt, receipt.expiresAt)
+    assert.equal(await relay.privateKey.publicKey.verify(payload, receipt.signature), true)
+    // The same signature does not verify for another relay, mailbox or time.
+    const other = await generateKeyPair('Ed25519')
+    assert.equal(await other.publicKey.verify(payload, receipt.signature), false)
+    const later = receiptPayload(mailbox, receipt.envelopeId, relay.node.peerId, receipt.storedAt, receipt.expiresAt + 1)
+    assert.equal(await relay.privateKey.publicKey.verify(later, receipt.signature), false)
+  })
+
+  it('fetch by the owner returns envelopes in arrival order, in pages', async () => {
+    const client = new StoreClient(user, { now: clock.now })
+    const sent: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const envelope = fakeEnvelope(300 + i)
+      sent.push(toHex(envelope))
+      await client.put(relay.node.peerId, mailbox, envelope)
+      clock.t += i % 2 // two pairs share a millisecond: arrival order still holds
+    }
+    const got: string[] = []
+    let after: Uint8Array | undefined
+    let pages = 0
+    for (let page = 0; page < 10; page++) {
+      const result = await client.fetch(relay.node.peerId, device, { after, limit: 2 })
+      pages++
+      got.push(...result.envelopes.map(e => toHex(e.envelope)))
+      after = result.cursor
+      if (!result.more) break
+    }
+    assert.deepEqual(got, sent)
+    assert.equal(pages, 3)
+    const empty = await client.fetch(relay.node.peerId, device, { after })
+    assert.deepEqual(empty.envelopes, [])
+    assert.equal(empty.more, false)
+    await client.close()
+  })
+
+  it('refuses fetch and delete by anyone but the owner', async () => {
+    const envelope = fakeEnvelope()
+    await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, envelope)
+    const stranger = await generateKeyPair('Ed25519')
+    const client = new StoreClient(user, { now: clock.now })
+    // The stranger signs correctly, but for its own mailbox; ask for the victim's by forging the request.
+    const raw = await rawStream(user, relay)
+    const { auth } = await signOwnerAuth(stranger, AuthOp.fetch, relay.node.peerId, clock.t, fetchBody(new Uint8Array(0), 0))
+    const refused = await raw.request({ fetch: { mailbox: wire(mailbox), after: new Uint8Array(0), limit: 0, auth } })
+    assert.equal(refused.status, StoreResponse.Status.UNAUTHORIZED)
+    assert.equal(refused.envelopes.length, 0)
+    // A stale signature from the owner is refused too.
+    const stale = new StoreClient(user, { now: () => clock.t - 10 * 60 * 1000 })
+    await assert.rejects(stale.fetch(relay.node.peerId, device), { name: 'UnauthorizedError' })
+    await assert.rejects(stale.delete(relay.node.peerId, device, [parseEnvelopeHeader(envelope).id]), { name: 'UnauthorizedError' })
+    // The stranger's own mailbox is empty; the owner still sees the envelope.
+    assert.equal((await client.fetch(relay.node.peerId, stranger)).envelopes.length, 0)
+    assert.equal((await client.fetch(relay.node.peerId, device)).envelopes.length, 1)
+    assert.equal(relay.mailbox.metrics().server.rejected.unauthorized, 3)
+    await Promise.all([client.close(), stale.close()])
+  })
+
+  it('delete by the owner removes the envelopes', async () => {
+    const a = fakeEnvelope()
+    const b = fakeEnvelope()
+    await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, a)
+    await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, b)
+    const deleted = await deleteFromMailbox(user, relay.node.getMultiaddrs(), device, [parseEnvelopeHeader(a).id, parseEnvelopeHeader(a).id])
+    assert.equal(deleted, 1)
+    const page = await fetchMailbox(user, relay.node.getMultiaddrs(), device)
+    assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [toHex(b)])
+  })
+
+  it('stores a duplicate put once and answers it with the original receipt times', async () => {
+    const envelope = fakeEnvelope()
+    const first = await storeEnvelope(user, relay.node.peerId, mailbox, envelope)
+    clock.t += 1000
+    const second = await storeEnvelope(user, relay.node.peerId, mailbox, envelope)
+    assert.equal(second.storedAt, first.storedAt)
+    assert.equal((await relay.store.usage(mailbox)).count, 1)
+    assert.equal(relay.mailbox.metrics().store.duplicates, 1)
+  })
+
+  it('quota exceeded is a named error and nothing more is stored', async () => {
+    const client = new StoreClient(user)
+    for (let i = 0; i < 5; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope()), { name: 'QuotaExceededError' })
+    assert.equal((await relay.store.usage(mailbox)).count, 5)
+    // Bytes count too: another mailbox, one envelope over the byte quota.
+    const other = mailboxId(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+    await client.put(relay.node.peerId, other, fakeEnvelope(3000))
+    await assert.rejects(client.put(relay.node.peerId, other, fakeEnvelope(1001)), { name: 'QuotaExceededError' })
+    assert.deepEqual(await relay.store.usage(other), { count: 1, bytes: 3000 })
+    assert.equal(relay.mailbox.metrics().server.rejected.quota, 2)
+    await client.close()
+  })
+
+  it('malformed envelopes and mailboxes are refused by name, on a stream that stays usable', async () => {
+    const client = new StoreClient(user)
+    const bad = fakeEnvelope()
+    bad[0] = 0x7f
+    await assert.rejects(client.put(relay.node.peerId, mailbox, bad), { name: 'InvalidMessageError' })
+    await assert.rejects(client.put(relay.node.peerId, mailbox.subarray(1), fakeEnvelope()), { name: 'InvalidStoreRequestError' })
+    await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope(1024 * 1024 + 1)), { name: 'EnvelopeTooLargeError' })
+    // The relay checks too (the client's checks are bypassed by writing the request by hand).
+    const raw = await rawStream(user, relay)
+    const refused = await raw.request({ put: { mailbox: wire(mailbox), envelope: wire(bad) } })
+    assert.equal(refused.status, StoreResponse.Status.BAD_REQUEST)
+    const accepted = await raw.request({ put: { mailbox: wire(mailbox), envelope: wire(fakeEnvelope()) } })
+    assert.equal(accepted.status, StoreResponse.Status.OK)
+    assert.ok(accepted.receipt != null)
+    assert.equal(relay.mailbox.metrics().server.rejected.badRequest, 1)
+    await client.close()
+  })
+
+  it('rate limits each peer with a token bucket', async () => {
+    await relay.stop()
+    await user.stop()
+    const tmp = await tempDir()
+    const old = remove
+    remove = async () => { await old(); await tmp.remove() }
+    relay = await startRelay({ location: `${tmp.dir}/db`, service: { now: clock.now, rateLimit: { burst: 3, perSecond: 1 } } })
+    user = await startUser()
+    await user.dial(relay.node.getMultiaddrs())
+    const client = new StoreClient(user)
+    for (let i = 0; i < 3; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
+    clock.t += 1000
+    await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    await client.close()
+  })
+
+  it('garbage and oversized frames cost only that stream; the relay keeps serving', async () => {
+    const client = new StoreClient(user)
+    await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+
+    const garbage = await rawStream(user, relay)
+    await garbage.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))
+    await assert.rejects(garbage.read({ signal: AbortSignal.timeout(5000) }))
+
+    const oversized = await rawStream(user, relay)
+    await oversized.write(lengthVarint(MAX_REQUEST_FRAME_LENGTH + 1))
+    await assert.rejects(oversized.read({ signal: AbortSignal.timeout(5000) }))
+
+    // The kept-open stream of the well-behaved client still works, and so do new ones.
+    await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    assert.equal((await fetchMailbox(user, relay.node.peerId, device, {})).envelopes.length, 2)
+    assert.ok(relay.mailbox.metrics().server.droppedStreams >= 2)
+    await client.close()
+  })
+
+  it('keeps one stream per relay open for many requests', async () => {
+    const client = new StoreClient(user)
+    for (let i = 0; i < 4; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    const streams = user.getConnections(relay.node.peerId).flatMap(c => c.streams).filter(s => s.protocol === STORE_PROTOCOL)
+    assert.equal(streams.length, 1)
+    await client.close()
+  })
+})
+
+function lengthVarint (n: number): Uint8Array {
+  const out: number[] = []
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n = Math.floor(n / 128)
+  }
+  out.push(n)
+  return new Uint8Array(out)
+}
+
+interface RawStream {
+  write(bytes: Uint8Array): Promise<void>
+  read(options?: { signal?: AbortSignal }): Promise<Uint8Array>
+  request(request: StoreRequest): Promise<StoreResponse>
+}
+
+/** A store stream driven by hand, bypassing the client's own checks. */
+async function rawStream (user: UserNode, relay: TestRelay): Promise<RawStream> {
+  const connection = await user.dial(relay.node.peerId)
+  const stream = await connection.newStream(STORE_PROTOCOL)
+  const lp = lpStream(stream, { maxDataLength: 1 << 22 })
+  return {
+    async write (bytes) { stream.send(bytes) },
+    async read (options) { return (await lp.read(options)).subarray() },
+    async request (request) {
+      await lp.write(StoreRequest.encode(request))
+      return StoreResponse.decode(await lp.read({ signal: AbortSignal.timeout(5000) }))
+    }
+  }
+}

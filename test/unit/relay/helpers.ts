@@ -1,0 +1,143 @@
+/**
+ * Helpers for relay and store-protocol tests: real libp2p nodes on
+ * 127.0.0.1 (TCP, Noise, yamux), relays with gossipsub and the mailbox
+ * service over a LevelDB in a temporary directory, a fake clock, and
+ * envelopes.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION } from '../../../src/crypto/envelope.js'
+import { allShardTopics } from '../../../src/protocols/store/index.js'
+import { EnvelopeStore, mailboxGossipsubOptions, mailboxRelay } from '../../../src/relay/index.js'
+import type { EnvelopeStoreInit, MailboxRelay, MailboxRelayInit } from '../../../src/relay/index.js'
+import { LevelStore } from '../../../src/store/index.js'
+
+/** A clock tests move by hand. */
+export interface FakeClock {
+  t: number
+  now(): number
+}
+
+export function fakeClock (start = Date.now()): FakeClock {
+  const clock = { t: start, now: () => clock.t }
+  return clock
+}
+
+/** Bytes that pass as a version-1 envelope (random id, random body). */
+export function fakeEnvelope (length = 401): Uint8Array {
+  const out = new Uint8Array(Math.max(length, ENVELOPE_OVERHEAD))
+  crypto.getRandomValues(out.subarray(0, Math.min(out.length, 65_536)))
+  out[0] = ENVELOPE_VERSION
+  return out
+}
+
+/** A temporary directory and its removal. */
+export async function tempDir (): Promise<{ dir: string, remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'starling-relay-'))
+  return { dir, remove: async () => { await rm(dir, { recursive: true, force: true }) } }
+}
+
+const LOOPBACK_CONNECTIONS = { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 }
+
+export type RelayNode = Libp2p<{ identify: unknown, pubsub: GossipSub, mailbox: MailboxRelay }>
+
+/** A relay: libp2p node + mailbox service over a LevelDB it can close and reopen. */
+export interface TestRelay {
+  node: RelayNode
+  mailbox: MailboxRelay
+  level: LevelStore
+  store: EnvelopeStore
+  privateKey: PrivateKey
+  location: string
+  /** Stops the node and closes the store (the directory stays). */
+  stop(): Promise<void>
+}
+
+export interface TestRelayInit {
+  location: string
+  privateKey?: PrivateKey
+  store?: EnvelopeStoreInit
+  service?: Omit<MailboxRelayInit, 'store'>
+  /** Listen port on 127.0.0.1 (default: any). */
+  port?: number
+}
+
+export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
+  const privateKey = init.privateKey ?? await generateKeyPair('Ed25519')
+  const level = new LevelStore(init.location)
+  await level.open()
+  const store = new EnvelopeStore(level, init.store)
+  const node = await createLibp2p({
+    privateKey,
+    addresses: { listen: [`/ip4/127.0.0.1/tcp/${init.port ?? 0}`] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: LOOPBACK_CONNECTIONS,
+    services: {
+      identify: identify(),
+      pubsub: gossipsub(mailboxGossipsubOptions({ loopback: true })),
+      mailbox: mailboxRelay({ sweepIntervalMs: 0, ...init.service, store }) as never
+    }
+  }) as unknown as RelayNode
+  return {
+    node,
+    mailbox: node.services.mailbox,
+    level,
+    store,
+    privateKey,
+    location: init.location,
+    async stop () {
+      await node.stop()
+      await level.close()
+    }
+  }
+}
+
+export type UserNode = Libp2p<{ identify: unknown }>
+
+/** A user device: no gossipsub, no store service. */
+export async function startUser (privateKey?: PrivateKey): Promise<UserNode> {
+  return await createLibp2p({
+    ...(privateKey != null ? { privateKey } : {}),
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: LOOPBACK_CONNECTIONS,
+    services: { identify: identify() }
+  })
+}
+
+/** Polls `check` every 20 ms until it holds or `timeoutMs` passes. */
+export async function waitFor (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!await check()) {
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+/** Connects every relay to every other and waits until each sees the others on every shard topic. */
+export async function meshRelays (relays: TestRelay[]): Promise<void> {
+  for (const a of relays) {
+    for (const b of relays) {
+      if (a !== b && a.node.getConnections(b.node.peerId).length === 0) await a.node.dial(b.node.getMultiaddrs())
+    }
+  }
+  await waitFor('shard subscriptions', () => relays.every(a => allShardTopics().every(topic => {
+    const subscribers = a.node.services.pubsub.getSubscribers(topic).map(p => p.toString())
+    return relays.every(b => b === a || subscribers.includes(b.node.peerId.toString()))
+  })))
+}
