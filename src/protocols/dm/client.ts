@@ -78,6 +78,11 @@ class PeerChannel {
     return this.inFlight === 0 && this.waiters.length === 0 && this.stream == null && this.opening == null
   }
 
+  /** True while a usable stream is open. */
+  get connected (): boolean {
+    return this.stream?.usable === true
+  }
+
   /** Waits for room in the window for an envelope of `bytes`. */
   async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.waiters.length === 0 && this.fits(bytes)) {
@@ -221,10 +226,11 @@ export class DmClient implements Startable {
       throw new DmInvalidEnvelopeError((err as Error).message, { cause: err })
     }
     if (options.signal?.aborted === true) throw new DmAbortedError('send aborted', { cause: options.signal.reason })
-    if (options.addrs != null && options.addrs.length > 0) {
+    const channel = this.channelFor(peerId, controller.signal)
+    // Addresses only matter for a dial: none is needed while a stream is open.
+    if (options.addrs != null && options.addrs.length > 0 && !channel.connected) {
       await this.components.peerStore.merge(peerId, { multiaddrs: options.addrs })
     }
-    const channel = this.channelFor(peerId, controller.signal)
     await channel.acquire(envelope.byteLength, options.signal)
     try {
       const stream = await raceSignal(channel.getStream(), options.signal)
