@@ -14,10 +14,10 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { Uint8ArrayList } from 'uint8arraylist'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { DmClient, DmServer, DEFAULT_WINDOW } from '../src/protocols/dm/index.js'
 import { ENVELOPE_ID_LENGTH } from '../src/crypto/envelope.js'
-import { FrameDecoder, encodeFrame } from '../src/protocols/dm/dm.js'
+import { FrameDecoder, deferred, encodeFrame } from '../src/protocols/dm/dm.js'
 
 const RAW_PROTOCOL = '/starling-bench/raw/1.0.0'
 const PAYLOAD = 1024
@@ -56,7 +56,7 @@ function rawClient (stream: Stream): (request: Uint8Array) => Promise<void> {
   const waiting: Array<() => void> = []
   const decoder = new FrameDecoder(1 << 20)
   stream.addEventListener('message', (evt) => {
-    for (const _reply of decoder.decode(evt.data)) waiting.shift()?.()
+    for (const reply of decoder.decode(evt.data)) if (reply.byteLength > 0) waiting.shift()?.()
   })
   let blocked = false
   const queue: Uint8ArrayList[] = []
@@ -65,7 +65,7 @@ function rawClient (stream: Stream): (request: Uint8Array) => Promise<void> {
     while (!blocked && queue.length > 0) blocked = !stream.send(queue.shift() as Uint8ArrayList)
   })
   return async (request) => {
-    const { promise, resolve } = Promise.withResolvers<void>()
+    const { promise, resolve } = deferred<void>()
     waiting.push(resolve)
     const frame = encodeFrame(request)
     if (blocked) queue.push(frame)
@@ -104,7 +104,7 @@ try {
     const decoder = new FrameDecoder(1 << 20)
     const reply = encodeFrame(new Uint8Array(ENVELOPE_ID_LENGTH))
     stream.addEventListener('message', (evt) => {
-      for (const _request of decoder.decode(evt.data)) stream.send(reply)
+      for (const request of decoder.decode(evt.data)) if (request.byteLength > 0) stream.send(reply)
     })
   })
   await alice.peerStore.merge(bob.peerId, { multiaddrs: bob.getMultiaddrs() })

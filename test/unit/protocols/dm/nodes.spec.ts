@@ -33,7 +33,7 @@ async function node (options: { relay?: boolean, listen?: string[] } = {}): Prom
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 },
-    services: services as Parameters<typeof createLibp2p>[0]['services']
+    services: services as NonNullable<Parameters<typeof createLibp2p>[0]>['services']
   }) as unknown as Libp2p
   stops.push(async () => { await n.stop() })
   return n
@@ -108,7 +108,7 @@ describe('dm protocol between libp2p nodes (TCP, Noise, yamux)', function () {
     const eve = await node()
     const bob = await node()
     const received: string[] = []
-    await serve(bob, async (envelope, from) => {
+    await serve(bob, async (_envelope, from) => {
       if (from.equals(eve.peerId)) throw new Error('blocked peer')
       received.push(from.toString())
     })
