@@ -45,6 +45,8 @@ export interface EnvelopeStoreInit {
   retentionMs?: number
   maxEnvelopesPerMailbox?: number
   maxBytesPerMailbox?: number
+  /** Expired envelopes removed per sweep batch (default {@link SWEEP_BATCH}). */
+  sweepBatch?: number
 }
 
 /** Counters of an {@link EnvelopeStore} (a plain object, for export). */
@@ -73,6 +75,7 @@ export class EnvelopeStore {
   private readonly now: () => number
   private readonly maxEnvelopes: number
   private readonly maxBytes: number
+  private readonly sweepBatch: number
   private readonly usageCache = new Map<string, MailboxUsage>()
   private readonly locks = new KeyedLock()
   private sequence = 0
@@ -85,6 +88,7 @@ export class EnvelopeStore {
     this.retentionMs = init.retentionMs ?? RETENTION_MS
     this.maxEnvelopes = init.maxEnvelopesPerMailbox ?? MAX_ENVELOPES_PER_MAILBOX
     this.maxBytes = init.maxBytesPerMailbox ?? MAX_BYTES_PER_MAILBOX
+    this.sweepBatch = init.sweepBatch ?? SWEEP_BATCH
   }
 
   /**
@@ -179,22 +183,24 @@ export class EnvelopeStore {
     const cutoff = Math.floor(this.now()) - this.retentionMs
     let total = 0
     while (true) {
-      const byMailbox = new Map<string, { mailbox: Uint8Array, ids: Uint8Array[] }>()
+      const byMailbox = new Map<string, { mailbox: Uint8Array, ids: Uint8Array[], keys: BatchOp[] }>()
       let seen = 0
-      for await (const [key] of this.store.iterate('relay', { ...expiryRangeBefore(cutoff + 1), limit: SWEEP_BATCH })) {
+      for await (const [key] of this.store.iterate('relay', { ...expiryRangeBefore(cutoff + 1), limit: this.sweepBatch })) {
         const { mailbox, id } = decodeExpiryKey(key)
         const hex = toHex(mailbox)
-        const group = byMailbox.get(hex) ?? { mailbox, ids: [] }
+        const group = byMailbox.get(hex) ?? { mailbox, ids: [], keys: [] }
         group.ids.push(id)
+        // Deleted whatever the index says, so that a stray expiry key cannot stall the sweep.
+        group.keys.push({ type: 'del', namespace: 'relay', key })
         byMailbox.set(hex, group)
         seen++
       }
       for (const [hex, group] of byMailbox) {
-        const removed = await this.locks.run(hex, async () => await this.removeLocked(group.mailbox, group.ids))
+        const removed = await this.locks.run(hex, async () => await this.removeLocked(group.mailbox, group.ids, group.keys))
         this.metrics.expired += removed
         total += removed
       }
-      if (seen < SWEEP_BATCH) break
+      if (seen < this.sweepBatch) break
     }
     if (total > 0) log('swept %d expired envelopes', total)
     return total
@@ -205,8 +211,8 @@ export class EnvelopeStore {
     await this.writer.flush()
   }
 
-  private async removeLocked (mailbox: Uint8Array, ids: readonly Uint8Array[]): Promise<number> {
-    const ops: BatchOp[] = []
+  private async removeLocked (mailbox: Uint8Array, ids: readonly Uint8Array[], extra: readonly BatchOp[] = []): Promise<number> {
+    const ops: BatchOp[] = [...extra]
     const usage = await this.usageLocked(mailbox)
     let removed = 0
     let bytes = 0

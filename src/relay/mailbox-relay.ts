@@ -6,6 +6,7 @@
  * takes gossipsub from the `pubsub` service, which must be listed before it.
  */
 import { logger } from '@libp2p/logger'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Message } from '@libp2p/gossipsub'
 import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
@@ -46,6 +47,7 @@ export interface GossipMetrics {
   stored: number
   duplicates: number
   deletes: number
+  /** Refused by the topic validator (malformed, wrong shard, unsigned or forged delete). */
   rejected: number
   /** Valid gossip this relay could not store (its own quota, a failed write). */
   dropped: number
@@ -92,7 +94,11 @@ export class MailboxRelay implements Startable, StoreBackend {
     const pubsub = this.components.pubsub
     pubsub.addEventListener('message', this.onMessage)
     for (const topic of allShardTopics()) {
-      pubsub.topicValidators.set(topic, async (_peer, message) => await validateGossip(message.topic, message.data, this.gossipCheck()))
+      pubsub.topicValidators.set(topic, async (_peer, message) => {
+        const result = await validateGossip(message.topic, message.data, this.gossipCheck())
+        if (result !== TopicValidatorResult.Accept) this.gossipMetrics.rejected++
+        return result
+      })
       pubsub.subscribe(topic)
     }
     if (this.sweepIntervalMs > 0) {

@@ -1,0 +1,88 @@
+/** Mailbox ids, owner signatures and custody receipts: what they bind, and that nothing else verifies. */
+import assert from 'node:assert/strict'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { toHex } from '../../../../src/crypto/bytes.js'
+import {
+  AuthOp, MAILBOX_SHARDS, allShardTopics, deleteBody, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
+  verifyOwnerAuth, verifyReceipt, wire
+} from '../../../../src/protocols/store/index.js'
+
+const NOW = 1_800_000_000_000
+const WINDOW = 5 * 60 * 1000
+
+describe('protocols/store mailboxes and signatures', () => {
+  let device: PrivateKey
+  let relay: PeerId
+  let relayKey: PrivateKey
+
+  before(async () => {
+    device = await generateKeyPair('Ed25519')
+    relayKey = await generateKeyPair('Ed25519')
+    relay = peerIdFromPrivateKey(relayKey)
+  })
+
+  it('a mailbox id is SHA-256 of the domain and the peer id multihash; its shard is byte 0 mod 4', () => {
+    const peer = peerIdFromPrivateKey(device)
+    const expected = sha256(new Uint8Array([...new TextEncoder().encode('starling-mailbox-v1'), ...peer.toMultihash().bytes]))
+    assert.equal(toHex(mailboxId(peer)), toHex(expected))
+    assert.equal(mailboxShard(expected), expected[0] % MAILBOX_SHARDS)
+    assert.equal(mailboxTopic(expected), `/starling/mailbox/1.0.0/${expected[0] % 4}`)
+    assert.equal(allShardTopics().length, 4)
+    assert.throws(() => mailboxShard(new Uint8Array(31)), { name: 'InvalidStoreRequestError' })
+  })
+
+  it('an owner signature verifies only for its op, mailbox, relay, body and time window', async () => {
+    const ids = [new Uint8Array(16).fill(1), new Uint8Array(16).fill(2)]
+    const { mailbox, auth } = await signOwnerAuth(device, AuthOp.delete, relay, NOW, deleteBody(ids))
+    const base = { op: AuthOp.delete, mailbox, relay, body: deleteBody(ids), now: NOW, freshnessMs: WINDOW }
+    await verifyOwnerAuth(auth, base)
+    await verifyOwnerAuth(auth, { ...base, now: NOW + WINDOW })
+    const otherRelay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const otherMailbox = mailboxId(otherRelay)
+    const refused = [
+      verifyOwnerAuth(auth, { ...base, op: AuthOp.fetch }),
+      verifyOwnerAuth(auth, { ...base, relay: otherRelay }),
+      verifyOwnerAuth(auth, { ...base, mailbox: otherMailbox }),
+      verifyOwnerAuth(auth, { ...base, body: deleteBody(ids.slice(1)) }),
+      verifyOwnerAuth(auth, { ...base, now: NOW + WINDOW + 1 }),
+      verifyOwnerAuth(auth, { ...base, now: NOW - WINDOW - 1 }),
+      verifyOwnerAuth({ ...auth, signature: wire(auth.signature.map((b, i) => i === 0 ? b ^ 1 : b)) }, base),
+      verifyOwnerAuth({ ...auth, timestamp: auth.timestamp + 1n }, base),
+      verifyOwnerAuth({ ...auth, owner: wire(new Uint8Array([1, 2, 3])) }, base),
+      verifyOwnerAuth(undefined, base)
+    ]
+    for (const attempt of refused) await assert.rejects(attempt, { name: 'UnauthorizedError' })
+  })
+
+  it('a secp256k1 owner is refused (owners are Ed25519 devices)', async () => {
+    const k1 = await generateKeyPair('secp256k1')
+    const { mailbox, auth } = await signOwnerAuth(k1, AuthOp.fetch, relay, NOW, fetchBody(new Uint8Array(0), 0))
+    await assert.rejects(verifyOwnerAuth(auth, { op: AuthOp.fetch, mailbox, relay, body: fetchBody(new Uint8Array(0), 0), now: NOW, freshnessMs: WINDOW }), { name: 'UnauthorizedError' })
+  })
+
+  it('a custody receipt verifies only against the relay that signed it, for that envelope and mailbox', async () => {
+    const mailbox = mailboxId(peerIdFromPrivateKey(device))
+    const id = new Uint8Array(16).fill(9)
+    const receipt = await signReceipt(relayKey, mailbox, id, NOW, NOW + 1000)
+    const verified = await verifyReceipt(receipt, relay, mailbox, id)
+    assert.equal(verified.storedAt, NOW)
+    assert.equal(verified.expiresAt, NOW + 1000)
+    const otherKey = await generateKeyPair('Ed25519')
+    const other = peerIdFromPrivateKey(otherKey)
+    const impostor = await signReceipt(otherKey, mailbox, id, NOW, NOW + 1000)
+    const refused = [
+      verifyReceipt(receipt, other, mailbox, id),
+      verifyReceipt(impostor, relay, mailbox, id),
+      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, mailbox, id),
+      verifyReceipt(receipt, relay, mailboxId(other), id),
+      verifyReceipt(receipt, relay, mailbox, new Uint8Array(16)),
+      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, mailbox, id),
+      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, mailbox, id),
+      verifyReceipt(undefined, relay, mailbox, id)
+    ]
+    for (const attempt of refused) await assert.rejects(attempt, { name: 'InvalidReceiptError' })
+  })
+})

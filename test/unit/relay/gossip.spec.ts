@@ -1,0 +1,108 @@
+/** What relays accept from the mailbox shard topics, and the message ids that make duplicates cheap. */
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { toHex } from '../../../src/crypto/bytes.js'
+import { parseEnvelopeHeader } from '../../../src/crypto/envelope.js'
+import { AuthOp, deleteBody, mailboxId, mailboxTopic, signOwnerAuth, wire } from '../../../src/protocols/store/index.js'
+import { MailboxGossip } from '../../../src/protocols/store/pb/store.js'
+import {
+  checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, mailboxGossipsubOptions, mailboxMessageId, validateGossip
+} from '../../../src/relay/index.js'
+import { fakeEnvelope } from './helpers.js'
+
+const NOW = 1_800_000_000_000
+
+async function signedDelete (ids: Uint8Array[], timestamp = NOW) {
+  const device = await generateKeyPair('Ed25519')
+  const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const { mailbox, auth } = await signOwnerAuth(device, AuthOp.delete, relay, timestamp, deleteBody(ids))
+  return { device, relay, mailbox, auth, data: encodeDeleteGossip({ mailbox: wire(mailbox), ids: ids.map(wire), auth, relay: wire(relay.toMultihash().bytes) }) }
+}
+
+describe('relay/gossip', () => {
+  it('accepts an envelope on its shard topic and refuses it on another', async () => {
+    const device = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const mailbox = mailboxId(device)
+    const envelope = fakeEnvelope()
+    const data = encodeEnvelopeGossip(mailbox, envelope)
+    const checked = await checkGossip(mailboxTopic(mailbox), data, { now: NOW })
+    assert.equal(checked.kind, 'envelope')
+    assert.equal(checked.kind === 'envelope' && toHex(checked.id), toHex(parseEnvelopeHeader(envelope).id))
+    const otherShard = `/starling/mailbox/1.0.0/${(mailbox[0] + 1) % 4}`
+    await assert.rejects(checkGossip(otherShard, data, { now: NOW }), { name: 'InvalidGossipError' })
+  })
+
+  it('rejects garbage, malformed envelopes, bad mailboxes and messages with both or neither part', async () => {
+    const mailbox = new Uint8Array(32)
+    const topic = mailboxTopic(mailbox)
+    const bad = fakeEnvelope()
+    bad[0] = 9
+    const cases = [
+      new Uint8Array([0xff, 0xff, 0xff]),
+      encodeEnvelopeGossip(mailbox, bad),
+      encodeEnvelopeGossip(mailbox, new Uint8Array(10)),
+      MailboxGossip.encode({ envelope: { mailbox: wire(new Uint8Array(31)), envelope: wire(fakeEnvelope()) } }),
+      MailboxGossip.encode({}),
+      MailboxGossip.encode({ envelope: { mailbox: wire(mailbox), envelope: wire(fakeEnvelope()) }, delete: { mailbox: wire(mailbox), ids: [], relay: new Uint8Array(0) } })
+    ]
+    for (const data of cases) {
+      await assert.rejects(checkGossip(topic, data, { now: NOW }), { name: 'InvalidGossipError' })
+      assert.equal(await validateGossip(topic, data, { now: NOW }), TopicValidatorResult.Reject)
+    }
+  })
+
+  it('accepts a delete only with the owner signature, fresh, for the ids it names', async () => {
+    const ids = [fakeEnvelope().subarray(1, 17), fakeEnvelope().subarray(1, 17)]
+    const good = await signedDelete(ids)
+    const topic = mailboxTopic(good.mailbox)
+    const checked = await checkGossip(topic, good.data, { now: NOW })
+    assert.equal(checked.kind, 'delete')
+    assert.deepEqual(checked.kind === 'delete' && checked.ids.map(toHex), ids.map(toHex))
+
+    // Stale.
+    await assert.rejects(checkGossip(topic, good.data, { now: NOW + 6 * 60 * 1000 }), { name: 'InvalidGossipError' })
+    // Another id slipped in.
+    const extended = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: [...ids, new Uint8Array(16)].map(wire), auth: good.auth, relay: wire(good.relay.toMultihash().bytes) })
+    await assert.rejects(checkGossip(topic, extended, { now: NOW }), { name: 'InvalidGossipError' })
+    // Unsigned.
+    const unsigned = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), relay: wire(good.relay.toMultihash().bytes) })
+    await assert.rejects(checkGossip(topic, unsigned, { now: NOW }), { name: 'InvalidGossipError' })
+    // Forged signature bytes.
+    const forgedAuth = { ...good.auth, signature: wire(new Uint8Array(64).fill(7)) }
+    const forged = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), auth: forgedAuth, relay: wire(good.relay.toMultihash().bytes) })
+    await assert.rejects(checkGossip(topic, forged, { now: NOW }), { name: 'InvalidGossipError' })
+    // A valid signature by someone else for their own mailbox, replayed against the victim's.
+    const stranger = await signedDelete(ids)
+    const victim = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), auth: stranger.auth, relay: wire(stranger.relay.toMultihash().bytes) })
+    await assert.rejects(checkGossip(topic, victim, { now: NOW }), { name: 'InvalidGossipError' })
+    // Claimed for another relay than the one the owner signed for.
+    const otherRelay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const moved = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), auth: good.auth, relay: wire(otherRelay.toMultihash().bytes) })
+    await assert.rejects(checkGossip(topic, moved, { now: NOW }), { name: 'InvalidGossipError' })
+  })
+
+  it('gives the same envelope the same message id, whoever publishes it; other messages a content hash', async () => {
+    const mailbox = new Uint8Array(32).fill(3)
+    const envelope = fakeEnvelope()
+    const data = encodeEnvelopeGossip(mailbox, envelope)
+    const topic = mailboxTopic(mailbox)
+    const a = mailboxMessageId({ type: 'unsigned', topic, data })
+    const b = mailboxMessageId({ type: 'unsigned', topic, data: encodeEnvelopeGossip(mailbox, envelope.slice()) })
+    assert.equal(toHex(a), toHex(b))
+    assert.equal(a.length, 1 + 32 + 16)
+    const other = mailboxMessageId({ type: 'unsigned', topic, data: encodeEnvelopeGossip(mailbox, fakeEnvelope()) })
+    assert.notEqual(toHex(other), toHex(a))
+    const garbage = mailboxMessageId({ type: 'unsigned', topic, data: new Uint8Array([0xff, 0xff]) })
+    assert.equal(garbage.length, 33)
+  })
+
+  it('configures gossipsub without publisher identities and with the shard topics only', () => {
+    const options = mailboxGossipsubOptions({ loopback: true })
+    assert.equal(options.globalSignaturePolicy, 'StrictNoSign')
+    assert.deepEqual([...(options.allowedTopics ?? [])], ['/starling/mailbox/1.0.0/0', '/starling/mailbox/1.0.0/1', '/starling/mailbox/1.0.0/2', '/starling/mailbox/1.0.0/3'])
+    assert.equal(options.scoreParams?.IPColocationFactorWeight, 0)
+    assert.deepEqual(mailboxGossipsubOptions().scoreParams, {})
+  })
+})
