@@ -21,7 +21,7 @@ import { deferred } from './dm.js'
 import { OutboundStream, raceSignal } from './outbound-stream.js'
 
 /** What the client needs of a libp2p node. */
-export type DmClientComponents = Pick<Libp2p, 'dialProtocol' | 'peerStore'>
+export type DmClientComponents = Pick<Libp2p, 'dialProtocol' | 'peerStore' | 'getConnections'>
 
 /** Client options. */
 export interface DmClientInit {
@@ -119,7 +119,12 @@ class PeerChannel {
 
   /** The current stream, or a new one (one dial shared by every waiting sender). */
   async getStream (): Promise<OutboundStream> {
-    if (this.stream?.usable === true) return this.stream
+    if (this.stream?.usable === true) {
+      if (!this.stream.limited || !this.hasUnlimitedConnection()) return this.stream
+      // A direct (e.g. WebRTC) connection replaced the relayed one: move new
+      // envelopes to it; the relayed stream closes once drained.
+      this.stream.retire()
+    }
     this.opening ??= this.open().finally(() => { this.opening = undefined })
     return this.opening
   }
@@ -128,6 +133,10 @@ class PeerChannel {
   close (err: Error): void {
     for (const waiter of this.waiters.splice(0)) waiter.reject(err)
     this.stream?.abort(err)
+  }
+
+  private hasUnlimitedConnection (): boolean {
+    return this.components.getConnections(this.peerId).some(c => c.status === 'open' && c.limits == null)
   }
 
   private fits (bytes: number): boolean {
@@ -155,7 +164,8 @@ class PeerChannel {
       raw.abort(new DmNotStartedError('dm client stopped'))
       throw new DmNotStartedError('dm client stopped')
     }
-    const stream = new OutboundStream(raw, this.options, (gone) => {
+    const connection = this.components.getConnections(this.peerId).find(c => c.streams.includes(raw))
+    const stream = new OutboundStream(raw, connection?.limits != null, this.options, (gone) => {
       if (this.stream !== gone) return
       this.stream = undefined
       if (this.empty) this.onEmpty(this)
@@ -212,9 +222,12 @@ export class DmClient implements Startable {
 
   /**
    * Sends one sealed envelope to `peerId` and resolves once the peer has
-   * stored it (or had already). Rejects with DmInvalidEnvelopeError,
-   * DmUnreachableError, DmTimeoutError, DmStreamClosedError, DmAbortedError
-   * or DmNotStartedError; every failure but the first is worth a retry.
+   * stored it (or had already). Rejects with DmInvalidEnvelopeError (not
+   * worth retrying), or DmUnreachableError, DmTimeoutError,
+   * DmStreamClosedError (the peer may or may not have stored it),
+   * DmProtocolError (the peer answered garbage), DmAbortedError or
+   * DmNotStartedError: keep the envelope in the outbox and retry, here or
+   * through relays. Sends to one peer are written in call order.
    */
   async send (peerId: PeerId, envelope: Uint8Array, options: DmSendOptions = {}): Promise<void> {
     const controller = this.controller

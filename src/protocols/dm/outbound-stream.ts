@@ -54,9 +54,12 @@ export class OutboundStream {
   private failure?: Error
   private framesReceived = 0
   private idleTimer?: ReturnType<typeof setTimeout>
+  private retiring = false
 
   constructor (
     readonly stream: Stream,
+    /** True when the stream runs on a relayed (limited) connection. */
+    readonly limited: boolean,
     private readonly options: OutboundStreamOptions,
     private readonly onGone: (s: OutboundStream) => void
   ) {
@@ -91,6 +94,16 @@ export class OutboundStream {
       this.write(encodeDeliver(envelope))
     }
     return raceSignal(entry.promise, signal)
+  }
+
+  /**
+   * Takes no new envelopes and closes once everything in flight is
+   * acknowledged (a better connection to the peer has appeared).
+   */
+  retire (): void {
+    this.retiring = true
+    this.ended = true
+    if (this.pending.size === 0) this.closeWrite()
   }
 
   /** Drops the stream; everything pending rejects with `err`. */
@@ -157,7 +170,17 @@ export class OutboundStream {
     clearTimeout(entry.timer)
     this.pending.delete(key)
     entry.resolve()
-    if (this.pending.size === 0) this.armIdle()
+    if (this.pending.size === 0) this.whenDrained()
+  }
+
+  private whenDrained (): void {
+    if (this.retiring) this.closeWrite()
+    else this.armIdle()
+  }
+
+  private closeWrite (): void {
+    clearTimeout(this.idleTimer)
+    this.stream.close().catch((err: unknown) => { this.stream.abort(err as Error) })
   }
 
   private onAckTimeout (key: string, entry: Pending): void {
@@ -169,7 +192,7 @@ export class OutboundStream {
     if (this.framesReceived === entry.receivedAtSend) {
       this.abort(new DmStreamClosedError('dm stream stalled', { cause: new DmTimeoutError('no acknowledgement') }))
     } else if (this.pending.size === 0) {
-      this.armIdle()
+      this.whenDrained()
     }
   }
 
@@ -202,7 +225,7 @@ export class OutboundStream {
     this.idleTimer = setTimeout(() => {
       if (this.pending.size > 0 || this.ended) return
       this.ended = true
-      this.stream.close().catch((err: unknown) => { this.stream.abort(err as Error) })
+      this.closeWrite()
     }, this.options.idleTimeoutMs)
   }
 }

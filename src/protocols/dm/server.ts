@@ -229,8 +229,11 @@ class InboundSession {
     if (this.finishing || this.closed) return
     this.finishing = true
     clearTimeout(this.idleTimer)
+    clearTimeout(this.frameTimer)
     const signal = AbortSignal.timeout(this.options.writeTimeoutMs)
     this.stream.close({ signal }).catch((err: unknown) => { this.abort(err as Error) })
+    // After an idle close the sender should close its side too; drop it if not.
+    this.idleTimer = setTimeout(() => { this.abort(new DmTimeoutError('peer kept an idle stream half-open')) }, this.options.writeTimeoutMs)
   }
 
   private updateTimers (): void {

@@ -208,6 +208,30 @@ describe('dm client (in-memory streams)', () => {
     }
   })
 
+  it('moves new sends from a relayed stream to a direct connection once there is one', async () => {
+    const release = gate()
+    let received = 0
+    const { client, peer, link: l } = await rig(async () => {
+      if (++received === 1) await release.promise
+    })
+    l.limitedDials = true
+    const first = client.send(peer, fakeEnvelope())
+    await waitFor(() => received === 1)
+    await client.send(peer, fakeEnvelope())
+    assert.equal(l.dials, 1, 'stays on the relayed stream while nothing better exists')
+    // a direct connection appears (DCUtR, WebRTC upgrade)
+    l.limitedDials = false
+    l.connections.push({ status: 'open', streams: [] })
+    await client.send(peer, fakeEnvelope())
+    assert.equal(l.dials, 2)
+    assert.equal(l.streams[0].status, 'open', 'the relayed stream drains first')
+    release.open()
+    await first
+    await waitFor(() => l.streams[0].status === 'closed', 2000, 'the relayed stream to close')
+    await client.send(peer, fakeEnvelope())
+    assert.equal(l.dials, 2)
+  })
+
   it('closes an idle stream and opens a new one when needed', async () => {
     const { client, peer, link: l, server } = await rig(async () => {}, { idleTimeoutMs: 50 })
     await client.send(peer, fakeEnvelope())

@@ -114,7 +114,17 @@ export interface Link {
   failDials?: Error
   /** Makes the next dials hang until their signal aborts. */
   hangDials?: boolean
+  /** Makes the next dials open relayed (limited) connections. */
+  limitedDials?: boolean
+  /** Connections to the peer as the client's node sees them. */
+  connections: FakeConnection[]
   merged: unknown[]
+}
+
+export interface FakeConnection {
+  status: string
+  limits?: { bytes?: bigint }
+  streams: Stream[]
 }
 
 export function link (clientPeer: PeerId): Link {
@@ -125,6 +135,7 @@ export function link (clientPeer: PeerId): Link {
     inbound: [],
     dials: 0,
     merged: [],
+    connections: [],
     client: {
       dialProtocol: (async (_peer: unknown, _protocol: unknown, options?: { signal?: AbortSignal, runOnLimitedConnection?: boolean }) => {
         l.dials++
@@ -138,10 +149,12 @@ export function link (clientPeer: PeerId): Link {
         const [outbound, inbound] = await streamPair({ protocol: DM_PROTOCOL })
         l.streams.push(outbound)
         l.inbound.push(inbound)
+        l.connections.push({ status: 'open', limits: l.limitedDials === true ? { bytes: 1n << 20n } : undefined, streams: [outbound] })
         if (server.handler == null) throw new Error('no handler registered')
         await server.handler(inbound, fakeConnection(clientPeer))
         return outbound
       }) as DmClientComponents['dialProtocol'],
+      getConnections: (() => l.connections) as unknown as DmClientComponents['getConnections'],
       peerStore: {
         merge: async (_peer: unknown, data: unknown) => {
           l.merged.push(data)

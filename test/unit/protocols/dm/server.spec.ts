@@ -273,6 +273,13 @@ describe('dm server (in-memory streams)', () => {
     await waitFor(() => remoteClosed, 2000, 'the server to close its side')
   })
 
+  it('drops a peer that keeps an idle-closed stream half-open', async () => {
+    const { connect, server } = await started(async () => {}, { idleTimeoutMs: 50, writeTimeoutMs: 100 })
+    const stream = await connect()
+    assert.equal(await closed(stream, 2000), 'reset')
+    await waitFor(() => server.streamCount === 0)
+  })
+
   it('drops every stream when stopped', async () => {
     const { connect, server } = await rig(async () => {})
     const a = await connect()
