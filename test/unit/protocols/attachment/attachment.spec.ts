@@ -126,7 +126,7 @@ describe('protocols/attachment over TCP', function () {
     const { sender, receiver } = await pair(senderStore, { privateKey })
     sender.share(d, receiver.peerId)
     const store = await fileStore()
-    let stopping: Promise<void> | undefined
+    let stopping: Promise<void> | void | undefined
     await assert.rejects(downloadAttachment(receiver, sender.node.peerId, d, store, {
       crypto,
       frameTimeoutMs: 5000,
