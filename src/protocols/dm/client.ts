@@ -78,10 +78,8 @@ class PeerChannel {
     return this.inFlight === 0 && this.waiters.length === 0 && this.stream == null && this.opening == null
   }
 
-  /** True while a usable stream is open. */
-  get connected (): boolean {
-    return this.stream?.usable === true
-  }
+  /** Addresses to add to the peer store before the next dial (only a dial needs them). */
+  addrs?: Multiaddr[]
 
   /** Waits for room in the window for an envelope of `bytes`. */
   async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
@@ -154,6 +152,9 @@ class PeerChannel {
     const signal = AbortSignal.any([timeout, this.stopSignal])
     let raw
     try {
+      const addrs = this.addrs
+      this.addrs = undefined
+      if (addrs != null) await this.components.peerStore.merge(this.peerId, { multiaddrs: addrs })
       raw = await this.components.dialProtocol(this.peerId, DM_PROTOCOL, { signal, runOnLimitedConnection: true })
     } catch (err) {
       if (this.stopSignal.aborted) throw new DmNotStartedError('dm client stopped')
@@ -227,7 +228,8 @@ export class DmClient implements Startable {
    * DmStreamClosedError (the peer may or may not have stored it),
    * DmProtocolError (the peer answered garbage), DmAbortedError or
    * DmNotStartedError: keep the envelope in the outbox and retry, here or
-   * through relays. Sends to one peer are written in call order.
+   * through relays. Sends to one peer are written in call order (while
+   * their stream stays up).
    */
   async send (peerId: PeerId, envelope: Uint8Array, options: DmSendOptions = {}): Promise<void> {
     const controller = this.controller
@@ -240,10 +242,7 @@ export class DmClient implements Startable {
     }
     if (options.signal?.aborted === true) throw new DmAbortedError('send aborted', { cause: options.signal.reason })
     const channel = this.channelFor(peerId, controller.signal)
-    // Addresses only matter for a dial: none is needed while a stream is open.
-    if (options.addrs != null && options.addrs.length > 0 && !channel.connected) {
-      await this.components.peerStore.merge(peerId, { multiaddrs: options.addrs })
-    }
+    if (options.addrs != null && options.addrs.length > 0) channel.addrs = options.addrs
     await channel.acquire(envelope.byteLength, options.signal)
     try {
       const stream = await raceSignal(channel.getStream(), options.signal)
