@@ -11,7 +11,18 @@
  *   message, its decryption), milliseconds;
  * - bytes added to a 100-byte message: the bare ratchet message and the full
  *   sealed envelope (libsignal: SignalMessage and sealed sender v1);
- * - ratios Starling / libsignal (below 1: Starling is faster or smaller).
+ * - ratios Starling / libsignal (below 1: Starling is faster or smaller),
+ *   for wall-clock time and for process CPU time (user + system, all
+ *   threads): on a shared machine the CPU figures move less with other load.
+ *
+ * Where the time goes (profiles, 2026-11-22): a pair in one direction is
+ * four AES-256-GCM operations (header and body, each side; noble, ~17-25 µs
+ * each for these sizes) and four HMACs; each alternating turn adds the DH
+ * ratchet step: one X25519 public-key import (~30 µs through Node's
+ * KeyObject API), one key generation (~45 µs) and two X25519 (~45-50 µs
+ * each) plus two HKDFs. libsignal does the same asymmetric work in Rust
+ * without the KeyObject overhead, which is why the alternating ratio is
+ * close to (or above) 1 while one direction is well below.
  *
  * Starling runs with the provider set a Node process uses (createNodeCrypto:
  * node:crypto plus noble by measured preference). libsignal-client is AGPL:
@@ -32,12 +43,19 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 1000)
 const SETUPS = Number(process.env.BENCH_SETUPS ?? 50)
 const message = new Uint8Array(100).fill(0x61)
 
-async function timeUs (n: number, fn: (i: number) => Promise<void>): Promise<number> {
+/** Wall-clock and CPU (user + system, all threads) microseconds per call. */
+interface Timing { wall: number, cpu: number }
+
+async function timeUs (n: number, fn: (i: number) => Promise<void>): Promise<Timing> {
   for (let i = 0; i < Math.min(200, n); i++) await fn(i)
   const start = performance.now()
+  const cpu0 = process.cpuUsage()
   for (let i = 0; i < n; i++) await fn(i)
-  return (performance.now() - start) * 1000 / n
+  const cpu = process.cpuUsage(cpu0)
+  return { wall: (performance.now() - start) * 1000 / n, cpu: (cpu.user + cpu.system) / n }
 }
+
+const perMs = (t: Timing): Timing => ({ wall: t.wall / 1000, cpu: t.cpu / 1000 })
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
 
@@ -57,15 +75,15 @@ async function starlingParty (): Promise<{ identity: LocalIdentity, device: Devi
 }
 
 interface Runner {
-  setup: () => Promise<number>
-  oneWay: () => Promise<number>
-  alternating: () => Promise<number>
+  setup: () => Promise<Timing>
+  oneWay: () => Promise<Timing>
+  alternating: () => Promise<Timing>
   ratchetOverhead: number
   envelopeOverhead: number
   sessionStateBytes?: number
 }
 
-async function starling (): Promise<Runner & { oneWayPersisted: () => Promise<number> }> {
+async function starling (): Promise<Runner & { oneWayPersisted: () => Promise<Timing> }> {
   const alice = await starlingParty()
   const bob = await starlingParty()
   const guard = memoryReplayGuard()
@@ -79,12 +97,12 @@ async function starling (): Promise<Runner & { oneWayPersisted: () => Promise<nu
   const reply = await encrypt(crypto, b, message)
   b = reply.state
   a = (await decrypt(crypto, a, reply.message)).state
-  const oneWay = async (): Promise<number> => await timeUs(PAIRS, async () => {
+  const oneWay = async (): Promise<Timing> => await timeUs(PAIRS, async () => {
     const m = await encrypt(crypto, a, message)
     a = m.state
     b = (await decrypt(crypto, b, m.message)).state
   })
-  const alternating = async (): Promise<number> => await timeUs(PAIRS, async (i) => {
+  const alternating = async (): Promise<Timing> => await timeUs(PAIRS, async (i) => {
     if (i % 2 === 0) {
       const m = await encrypt(crypto, a, message)
       a = m.state
@@ -95,7 +113,7 @@ async function starling (): Promise<Runner & { oneWayPersisted: () => Promise<nu
       a = (await decrypt(crypto, a, m.message)).state
     }
   })
-  const oneWayPersisted = async (): Promise<number> => {
+  const oneWayPersisted = async (): Promise<Timing> => {
     let aBytes = encodeSession(a)
     let bBytes = encodeSession(b)
     const us = await timeUs(PAIRS, async () => {
@@ -110,7 +128,7 @@ async function starling (): Promise<Runner & { oneWayPersisted: () => Promise<nu
   const bare = await encrypt(crypto, a, message)
   const { envelope } = await sealEnvelope(crypto, bob.identity.identityKey.publicKey, alice.identity, bare.message)
   return {
-    setup: async () => await timeUs(SETUPS, async () => { await setUp() }) / 1000,
+    setup: async () => perMs(await timeUs(SETUPS, async () => { await setUp() })),
     oneWay,
     alternating,
     oneWayPersisted,
@@ -216,8 +234,8 @@ async function libsignal (persist: boolean): Promise<Runner> {
     return bytes
   }
   await send('bob')
-  const oneWay = async (): Promise<number> => await timeUs(PAIRS, async () => { await send('alice') })
-  const alternating = async (): Promise<number> => await timeUs(PAIRS, async (i) => { await send(i % 2 === 0 ? 'alice' : 'bob') })
+  const oneWay = async (): Promise<Timing> => await timeUs(PAIRS, async () => { await send('alice') })
+  const alternating = async (): Promise<Timing> => await timeUs(PAIRS, async (i) => { await send(i % 2 === 0 ? 'alice' : 'bob') })
   const bare = await send('alice')
 
   // Sealed sender v1 around the same message, for the envelope size.
@@ -228,7 +246,7 @@ async function libsignal (persist: boolean): Promise<Runner> {
   const sealed = await S.sealedSenderEncryptMessage(msg, bobAddr, senderCert, aliceSessions, aliceIds)
   return {
     setup: async () => {
-      const ms = await timeUs(SETUPS, setUp) / 1000
+      const ms = perMs(await timeUs(SETUPS, setUp))
       await send('bob') // back to a steady session: Alice's next messages are plain SignalMessages
       return ms
     },
@@ -249,7 +267,11 @@ const theirsPersisted = await libsignal(true)
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const samples: Record<string, number[]> = {}
-const take = async (name: string, fn: () => Promise<number>): Promise<void> => { (samples[name] ??= []).push(await fn()) }
+const take = async (name: string, fn: () => Promise<Timing>): Promise<void> => {
+  const t = await fn();
+  (samples[name] ??= []).push(t.wall);
+  (samples[`${name}.cpu`] ??= []).push(t.cpu)
+}
 for (let r = 0; r < ROUNDS; r++) {
   await take('ours.oneWay', ours.oneWay)
   await take('theirs.oneWay', theirs.oneWay)
@@ -265,21 +287,27 @@ const median = (name: string): number => {
   const xs = [...samples[name]].sort((x, y) => x - y)
   return xs[Math.floor(xs.length / 2)]
 }
-const compare = (name: string, digits = 1): { starling: number, libsignal: number, ratio: number } => ({
+const compare = (name: string, digits = 1): Record<string, number> => ({
   starling: round(median(`ours.${name}`), digits),
   libsignal: round(median(`theirs.${name}`), digits),
-  ratio: round(median(`ours.${name}`) / median(`theirs.${name}`), 2)
+  ratio: round(median(`ours.${name}`) / median(`theirs.${name}`), 2),
+  starlingCpu: round(median(`ours.${name}.cpu`), digits),
+  libsignalCpu: round(median(`theirs.${name}.cpu`), digits),
+  cpuRatio: round(median(`ours.${name}.cpu`) / median(`theirs.${name}.cpu`), 2)
 })
 
 const result = {
-  unit: { time: 'microseconds per encrypt+decrypt pair of a 100-byte message (setup: milliseconds); median of rounds', size: 'bytes added to a 100-byte message' },
+  unit: {
+    time: 'microseconds per encrypt+decrypt pair of a 100-byte message (setup: milliseconds); median of rounds; starling/libsignal = wall clock, *Cpu = process CPU time (user + system, all threads), less sensitive to other load on a shared machine',
+    size: 'bytes added to a 100-byte message'
+  },
   runtime: { node: process.versions.node, openssl: process.versions.openssl, starlingProviders: crypto.name, libsignal: '@signalapp/libsignal-client 0.103' },
   pairsPerRound: PAIRS,
   rounds: ROUNDS,
   oneDirection: compare('oneWay'),
   alternating: compare('alternating'),
   oneDirectionPersisted: { note: 'state serialised and parsed around every encrypt and decrypt', ...compare('persisted') },
-  alternatingPersistedLibsignal: round(median('theirs.alternatingPersisted')),
+  alternatingPersistedLibsignal: { wall: round(median('theirs.alternatingPersisted')), cpu: round(median('theirs.alternatingPersisted.cpu')) },
   sessionSetupMs: compare('setup', 2),
   overhead100B: {
     ratchetMessage: { starling: ours.ratchetOverhead, libsignal: theirs.ratchetOverhead },
