@@ -93,7 +93,11 @@ function bodyAad (state: RatchetState, prefix: Uint8Array, extraAd: Uint8Array |
   return aad
 }
 
-/** RatchetEncryptHE (spec §4.4). `extraAd` must be given again to decrypt. */
+/**
+ * RatchetEncryptHE (spec §4.4). `extraAd` must be given again to decrypt.
+ * Store the returned state with (or before) the message: encrypting twice
+ * from the same state would use one message key for two plaintexts.
+ */
 export async function ratchetEncrypt (crypto: Crypto, state: RatchetState, plaintext: Uint8Array, extraAd?: Uint8Array): Promise<{ state: RatchetState, message: Uint8Array }> {
   if (state.cks == null || state.hks == null) throw new InvalidMessageError('this side cannot send before it has received a message')
   const [cks, mk] = kdfCk(crypto, state.cks)
