@@ -14,6 +14,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -71,6 +72,8 @@ export interface TestRelayInit {
   service?: Omit<MailboxRelayInit, 'store'>
   /** Listen port on 127.0.0.1 (default: any). */
   port?: number
+  /** Listen addresses instead of TCP on 127.0.0.1 (e.g. a circuit relay address); adds the circuit relay transport. */
+  listen?: string[]
 }
 
 export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
@@ -80,8 +83,8 @@ export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
   const store = new EnvelopeStore(level, init.store)
   const node = await createLibp2p({
     privateKey,
-    addresses: { listen: [`/ip4/127.0.0.1/tcp/${init.port ?? 0}`] },
-    transports: [tcp()],
+    addresses: { listen: init.listen ?? [`/ip4/127.0.0.1/tcp/${init.port ?? 0}`] },
+    transports: init.listen != null ? [tcp(), circuitRelayTransport()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: LOOPBACK_CONNECTIONS,
@@ -107,17 +110,32 @@ export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
 
 export type UserNode = Libp2p<{ identify: unknown }>
 
-/** A user device: no gossipsub, no store service. */
+/** A user device: no gossipsub, no store service; dials circuit addresses too. */
 export async function startUser (privateKey?: PrivateKey): Promise<UserNode> {
   return await createLibp2p({
     ...(privateKey != null ? { privateKey } : {}),
     addresses: { listen: [] },
-    transports: [tcp()],
+    transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: LOOPBACK_CONNECTIONS,
     services: { identify: identify() }
   })
+}
+
+/** A bare circuit relay v2 server on 127.0.0.1 (limits large enough for tests). */
+export async function startCircuitRelay (): Promise<Libp2p> {
+  return await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: LOOPBACK_CONNECTIONS,
+    services: {
+      identify: identify(),
+      relay: circuitRelayServer({ reservations: { defaultDataLimit: 64n * 1024n * 1024n, defaultDurationLimit: 10 * 60_000 } })
+    }
+  }) as unknown as Libp2p
 }
 
 /** Polls `check` every 20 ms until it holds or `timeoutMs` passes. */
