@@ -46,6 +46,7 @@ export interface DmSendOptions {
 
 interface Waiter {
   bytes: number
+  granted: boolean
   resolve: () => void
   reject: (err: Error) => void
 }
@@ -64,7 +65,11 @@ class PeerChannel {
   private inFlightBytes = 0
   private readonly waiters: Waiter[] = []
   private stream?: OutboundStream
+  /** Streams moved off (relayed ones), closing once drained. */
+  private readonly retired = new Set<OutboundStream>()
   private opening?: Promise<OutboundStream>
+  /** Addresses to add to the peer store before the next dial (only a dial needs them). */
+  addrs?: Multiaddr[]
 
   constructor (
     private readonly peerId: PeerId,
@@ -78,9 +83,6 @@ class PeerChannel {
     return this.inFlight === 0 && this.waiters.length === 0 && this.stream == null && this.opening == null
   }
 
-  /** Addresses to add to the peer store before the next dial (only a dial needs them). */
-  addrs?: Multiaddr[]
-
   /** Waits for room in the window for an envelope of `bytes`. */
   async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.waiters.length === 0 && this.fits(bytes)) {
@@ -88,17 +90,17 @@ class PeerChannel {
       return
     }
     const { promise, resolve, reject } = deferred<void>()
-    const waiter: Waiter = { bytes, resolve, reject }
+    const waiter: Waiter = { bytes, granted: false, resolve, reject }
     this.waiters.push(waiter)
     try {
       await raceSignal(promise, signal)
     } catch (err) {
-      const index = this.waiters.indexOf(waiter)
-      if (index >= 0) {
-        this.waiters.splice(index, 1)
-      } else {
+      if (waiter.granted) {
         // Granted at the same moment the caller gave up: hand the room on.
         this.release(bytes)
+      } else {
+        const index = this.waiters.indexOf(waiter)
+        if (index >= 0) this.waiters.splice(index, 1)
       }
       throw err
     }
@@ -110,6 +112,7 @@ class PeerChannel {
     while (this.waiters.length > 0 && this.fits(this.waiters[0].bytes)) {
       const next = this.waiters.shift() as Waiter
       this.take(next.bytes)
+      next.granted = true
       next.resolve()
     }
     if (this.empty) this.onEmpty(this)
@@ -122,6 +125,7 @@ class PeerChannel {
       // A direct (e.g. WebRTC) connection replaced the relayed one: move new
       // envelopes to it; the relayed stream closes once drained.
       this.stream.retire()
+      this.retired.add(this.stream)
     }
     this.opening ??= this.open().finally(() => { this.opening = undefined })
     return this.opening
@@ -131,6 +135,7 @@ class PeerChannel {
   close (err: Error): void {
     for (const waiter of this.waiters.splice(0)) waiter.reject(err)
     this.stream?.abort(err)
+    for (const stream of this.retired) stream.abort(err)
   }
 
   private hasUnlimitedConnection (): boolean {
@@ -167,6 +172,7 @@ class PeerChannel {
     }
     const connection = this.components.getConnections(this.peerId).find(c => c.streams.includes(raw))
     const stream = new OutboundStream(raw, connection?.limits != null, this.options, (gone) => {
+      this.retired.delete(gone)
       if (this.stream !== gone) return
       this.stream = undefined
       if (this.empty) this.onEmpty(this)
@@ -182,7 +188,7 @@ class PeerChannel {
  * @example
  * ```ts
  * const client = new DmClient(node)
- * await client.start()
+ * client.start()
  * await client.send(peerId, envelope) // resolves once the peer has stored it
  * ```
  */

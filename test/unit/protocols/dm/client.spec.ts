@@ -191,6 +191,26 @@ describe('dm client (in-memory streams)', () => {
     await client.send(peer, fakeEnvelope())
   })
 
+  it('a send aborted while waiting for the window takes no room in it', async () => {
+    const release = gate()
+    let received = 0
+    const { client, peer } = await rig(async () => {
+      if (++received === 1) await release.promise
+    }, { window: 1 })
+    const first = client.send(peer, fakeEnvelope())
+    const controller = new AbortController()
+    const aborted = rejection(client.send(peer, fakeEnvelope(), { signal: controller.signal }))
+    const third = client.send(peer, fakeEnvelope())
+    await waitFor(() => received === 1)
+    controller.abort()
+    assert.equal((await aborted).name, 'DmAbortedError')
+    release.open()
+    await Promise.all([first, third])
+    assert.equal(received, 2)
+    await Promise.all([client.send(peer, fakeEnvelope()), client.send(peer, fakeEnvelope())])
+    assert.equal(received, 4)
+  })
+
   it('drops a stream on a malformed acknowledgement', async () => {
     const l = link(await makePeerId())
     // A receiver that answers every frame with an id of the wrong length.
