@@ -25,17 +25,15 @@
  */
 export * from './constants.js'
 export * from './errors.js'
-export { allShardTopics, checkMailbox, mailboxId, mailboxShard, mailboxTopic, peerIdFromBytes, shardTopic } from './mailbox.js'
-export { AuthOp, deleteBody, fetchBody, ownerAuthPayload, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
+export { allShardTopics, mailboxId, mailboxShard, mailboxTopic } from './mailbox.js'
+export { AuthOp, deleteBody, fetchBody, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
 export type { VerifiedReceipt, VerifyOwnerAuthInit } from './signing.js'
 export { PeerRateLimiter } from './rate-limit.js'
 export type { RateLimitInit } from './rate-limit.js'
-export { StoreServer, storeServer } from './store.js'
 export type {
   MailboxPage, PutOutcome, SignedDelete, StoreBackend, StoredEnvelopeEntry, StoreServerComponents, StoreServerInit, StoreServerMetrics
 } from './store.js'
 export { StoreClient, deleteFromMailbox, fetchMailbox, storeEnvelope } from './client.js'
 export type { FetchOptions, RelayTarget, StoreClientInit, StoreDialer } from './client.js'
-export { GossipDelete, GossipEnvelope, MailboxGossip, OwnerAuth } from './pb/store.js'
 export { wire } from './wire.js'
 export type { WireBytes } from './wire.js'

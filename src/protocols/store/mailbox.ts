@@ -27,7 +27,7 @@ export function mailboxShard (mailbox: Uint8Array): number {
 }
 
 /** The gossipsub topic of a shard. */
-export function shardTopic (shard: number): string {
+function shardTopic (shard: number): string {
   if (!Number.isInteger(shard) || shard < 0 || shard >= MAILBOX_SHARDS) throw new RangeError(`shard must be 0..${MAILBOX_SHARDS - 1}, got ${shard}`)
   return `${MAILBOX_TOPIC_PREFIX}${shard}`
 }

@@ -60,7 +60,7 @@ export function deleteBody (ids: readonly Uint8Array[]): Uint8Array {
 }
 
 /** The bytes an owner signs. */
-export function ownerAuthPayload (op: AuthOp, mailbox: Uint8Array, relay: PeerId, timestamp: number, body: Uint8Array): Uint8Array {
+function ownerAuthPayload (op: AuthOp, mailbox: Uint8Array, relay: PeerId, timestamp: number, body: Uint8Array): Uint8Array {
   checkMailbox(mailbox)
   return concatBytes(AUTH_PREFIX, new Uint8Array([op]), mailbox, lengthPrefixed(relay.toMultihash().bytes), u64(timestamp), lengthPrefixed(body))
 }

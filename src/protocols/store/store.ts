@@ -289,8 +289,3 @@ export class StoreServer implements Startable {
     return ok({ deleted })
   }
 }
-
-/** A libp2p service factory for {@link StoreServer} (`services: { store: storeServer({ backend }) }`). */
-export function storeServer (init: StoreServerInit): (components: StoreServerComponents) => StoreServer {
-  return (components) => new StoreServer(components, init)
-}
