@@ -102,13 +102,17 @@ class InboundSession {
 
   private readonly onMessage = (evt: StreamMessageEvent): void => {
     if (this.closed || this.finishing) return
+    let frames = 0
     try {
-      for (const body of this.decoder.decode(evt.data)) this.accept(body)
+      for (const body of this.decoder.decode(evt.data)) {
+        this.accept(body)
+        frames++
+      }
     } catch (err) {
       this.abort(err as Error)
       return
     }
-    this.armFrameTimer(true)
+    this.armFrameTimer(frames > 0)
     this.pump()
   }
 
@@ -246,7 +250,11 @@ class InboundSession {
     }
   }
 
-  /** A partial frame must complete in time; `progress` restarts the clock after whole frames arrived. */
+  /**
+   * A partial frame must complete in time; `progress` (whole frames arrived)
+   * restarts the clock for the next one, bytes alone do not (a peer dribbling
+   * one byte at a time is dropped).
+   */
   private armFrameTimer (progress: boolean): void {
     const waiting = this.decoder.buffered > 0 && this.stream.readStatus === 'readable'
     if (!waiting) {

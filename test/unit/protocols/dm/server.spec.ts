@@ -101,6 +101,22 @@ describe('dm server (in-memory streams)', () => {
     assert.equal(maxActive, 4)
   })
 
+  it('acknowledges envelopes stored together (one group commit) in one frame', async () => {
+    const commit = gate()
+    let received = 0
+    const { connect } = await started(async () => {
+      received++
+      await commit.promise
+    })
+    const stream = await connect()
+    const acks = collectAcks(stream)
+    for (let i = 0; i < 20; i++) stream.send(deliverFrame(fakeEnvelope()))
+    await waitFor(() => received === 20)
+    commit.open()
+    await waitFor(() => acks.ids.length === 20)
+    assert.equal(acks.frames, 1)
+  })
+
   it('writes acknowledgements as they complete, out of order', async () => {
     const gates = [gate(), gate(), gate()]
     let n = 0
@@ -236,6 +252,22 @@ describe('dm server (in-memory streams)', () => {
     assert.equal(await closed(stream, 2000), 'reset')
     assert.ok(Date.now() - t0 < 1000)
     assert.equal(calls, 1)
+  })
+
+  it('drops a peer that dribbles a frame a few bytes at a time past the frame timeout', async () => {
+    let calls = 0
+    const { connect } = await started(async () => { calls++ }, { frameTimeoutMs: 150 })
+    const stream = await connect()
+    const frame = deliverFrame(fakeEnvelope(2000))
+    const t0 = Date.now()
+    // 20 bytes every 30 ms would take 3 s for the whole frame
+    for (let i = 0; i < frame.length && stream.status === 'open' && Date.now() - t0 < 3000; i += 20) {
+      stream.send(frame.subarray(i, i + 20))
+      await new Promise(resolve => setTimeout(resolve, 30))
+    }
+    assert.equal(await closed(stream), 'reset')
+    assert.ok(Date.now() - t0 < 1000, `dropped after ${Date.now() - t0} ms`)
+    assert.equal(calls, 0)
   })
 
   it('lets a frame arrive in pieces within the frame timeout', async () => {
