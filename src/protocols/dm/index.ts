@@ -18,8 +18,8 @@
  *
  * // receiving: store, then resolve; a known envelope id is acknowledged again
  * const server = new DmServer(node, {
- *   onEnvelope: async (envelope, from, connection, { signal }) => {
- *     if (await inbox.has(envelopeId(envelope))) throw new DuplicateEnvelopeError('already stored')
+ *   onEnvelope: async (envelope, from, connection, { id, signal }) => {
+ *     if (await inbox.has(id)) throw new DuplicateEnvelopeError('already stored')
  *     await inbox.storeDurably(envelope, from, { signal })
  *   }
  * })
@@ -37,7 +37,7 @@
 export { DmClient } from './client.js'
 export type { DmClientComponents, DmClientInit, DmSendOptions } from './client.js'
 export { DmServer } from './server.js'
-export type { DmServerComponents, DmServerInit, OnEnvelope } from './server.js'
+export type { DmServerComponents, DmServerInit, OnEnvelope, OnEnvelopeOptions } from './server.js'
 export {
   DM_PROTOCOL,
   MAX_DELIVER_FRAME_LENGTH,

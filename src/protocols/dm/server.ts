@@ -29,10 +29,17 @@ const log = logger('starling:dm:server')
  * Receives one envelope. Resolve once it is stored durably (the sender is
  * then acknowledged); throw DuplicateEnvelopeError if it was already stored
  * (acknowledged again); throw anything else to drop the sender's stream.
- * `signal` aborts when the stream is gone (the acknowledgement can no longer
- * be sent).
+ * `id` is the envelope's readable id (already parsed); `signal` aborts when
+ * the stream is gone (the acknowledgement can no longer be sent).
  */
-export type OnEnvelope = (envelope: Uint8Array, from: PeerId, connection: Connection, options: { signal: AbortSignal }) => Promise<unknown>
+export type OnEnvelope = (envelope: Uint8Array, from: PeerId, connection: Connection, options: OnEnvelopeOptions) => Promise<unknown>
+
+/** What `onEnvelope` gets besides the envelope. */
+export interface OnEnvelopeOptions {
+  /** The envelope's readable 16-byte id, the key of its acknowledgement. */
+  id: Uint8Array
+  signal: AbortSignal
+}
 
 /** What the server needs of a libp2p node. */
 export type DmServerComponents = Pick<Libp2p, 'handle' | 'unhandle'>
@@ -149,7 +156,7 @@ class InboundSession {
     this.active++
     let result: Promise<unknown>
     try {
-      result = this.options.onEnvelope(item.envelope, this.connection.remotePeer, this.connection, { signal: this.controller.signal })
+      result = this.options.onEnvelope(item.envelope, this.connection.remotePeer, this.connection, { id: item.id, signal: this.controller.signal })
     } catch (err) {
       result = Promise.reject(err)
     }

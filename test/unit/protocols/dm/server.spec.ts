@@ -57,7 +57,8 @@ describe('dm server (in-memory streams)', () => {
     const stored = gate()
     const calls: Array<{ envelope: string, from: string }> = []
     const sender = await makePeerId()
-    const { connect } = await started(async (envelope, from) => {
+    const { connect } = await started(async (envelope, from, _connection, { id }) => {
+      assert.equal(Buffer.from(id).toString('hex'), envelopeIdHex(envelope))
       calls.push({ envelope: envelopeIdHex(envelope), from: from.toString() })
       await stored.promise
     })
