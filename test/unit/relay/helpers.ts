@@ -111,10 +111,10 @@ export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
 export type UserNode = Libp2p<{ identify: unknown }>
 
 /** A user device: no gossipsub, no store service; dials circuit addresses too. */
-export async function startUser (privateKey?: PrivateKey): Promise<UserNode> {
+export async function startUser (privateKey?: PrivateKey, listen: string[] = []): Promise<UserNode> {
   return await createLibp2p({
     ...(privateKey != null ? { privateKey } : {}),
-    addresses: { listen: [] },
+    addresses: { listen },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -15,7 +15,7 @@ import {
   signOwnerAuth, storeEnvelope, wire
 } from '../../../../src/protocols/store/index.js'
 import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
-import { fakeClock, fakeEnvelope, startRelay, startUser, tempDir } from '../../relay/helpers.js'
+import { fakeClock, fakeEnvelope, startRelay, startUser, tempDir, waitFor } from '../../relay/helpers.js'
 import type { FakeClock, TestRelay, UserNode } from '../../relay/helpers.js'
 
 describe('protocols/store between real nodes', function () {
@@ -240,4 +240,70 @@ async function rawStream (user: UserNode, relay: TestRelay): Promise<RawStream> 
       return StoreResponse.decode(await lp.read({ signal: AbortSignal.timeout(5000) }))
     }
   }
+}
+
+describe('protocols/store timeouts and broken streams', function () {
+  this.timeout(30_000)
+  let relay: TestRelay
+  let user: UserNode
+  let remove: () => Promise<void>
+
+  beforeEach(async () => {
+    const tmp = await tempDir()
+    remove = tmp.remove
+    relay = await startRelay({ location: `${tmp.dir}/db`, service: { idleTimeoutMs: 200 } })
+    user = await startUser()
+    await user.dial(relay.node.getMultiaddrs())
+  })
+
+  afterEach(async () => {
+    await user.stop()
+    await relay.stop()
+    await remove()
+  })
+
+  it('a stalled sender (half a frame, then nothing) loses its stream after the idle timeout', async () => {
+    const raw = await rawStream(user, relay)
+    const request = StoreRequest.encode({ put: { mailbox: wire(new Uint8Array(32)), envelope: wire(fakeEnvelope()) } })
+    await raw.write(concat(lengthVarint(request.length), request.subarray(0, 100)))
+    const started = Date.now()
+    await assert.rejects(raw.read({ signal: AbortSignal.timeout(5000) }))
+    assert.ok(Date.now() - started < 4000, 'dropped by the relay, not by the test timeout')
+    assert.equal(relay.mailbox.metrics().server.droppedStreams, 1)
+  })
+
+  it('the client carries on with a fresh stream when the relay dropped the kept-open one', async () => {
+    const device = await generateKeyPair('Ed25519')
+    const mailbox = mailboxId(peerIdFromPrivateKey(device))
+    const client = new StoreClient(user)
+    await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    const storeStreams = (): number => user.getConnections(relay.node.peerId).flatMap(c => c.streams).filter(s => s.protocol === STORE_PROTOCOL).length
+    await waitFor('the relay to drop the idle stream', () => storeStreams() === 0, 5000)
+    await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+    assert.equal((await client.fetch(relay.node.peerId, device)).envelopes.length, 2)
+    await client.close()
+  })
+
+  it('a relay that never answers costs the client its timeout, not a hang', async () => {
+    // Reads nothing, answers nothing.
+    const silent = await startUser(undefined, ['/ip4/127.0.0.1/tcp/0'])
+    await silent.handle(STORE_PROTOCOL, () => {}, { runOnLimitedConnection: true })
+    const silentAddr = silent.getMultiaddrs()
+    const client = new StoreClient(user, { timeoutMs: 300 })
+    const started = Date.now()
+    await assert.rejects(client.put(silentAddr, new Uint8Array(32), fakeEnvelope()))
+    assert.ok(Date.now() - started < 3000)
+    await client.close()
+    await silent.stop()
+  })
+})
+
+function concat (...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
 }
