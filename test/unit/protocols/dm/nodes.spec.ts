@@ -3,6 +3,9 @@
  * and a relayed (limited) connection through a circuit relay v2 server.
  */
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -16,6 +19,7 @@ import { DmClient } from '../../../../src/protocols/dm/client.js'
 import type { DmClientInit } from '../../../../src/protocols/dm/client.js'
 import { DmServer } from '../../../../src/protocols/dm/server.js'
 import type { OnEnvelope } from '../../../../src/protocols/dm/server.js'
+import { GroupCommitWriter, LevelStore } from '../../../../src/store/index.js'
 import { closed, deliverFrame, envelopeIdHex, fakeEnvelope, rawFrame, sealedEnvelope, waitFor } from './helpers.js'
 
 const stops: Array<() => Promise<void> | void> = []
@@ -100,6 +104,31 @@ describe('dm protocol between libp2p nodes (TCP, Noise, yamux)', function () {
     assert.deepEqual(calls, envelopes.map(envelopeIdHex))
     assert.equal(new Set(calls).size, 1000)
     assert.equal(dmStreams(alice, bob), 1)
+  })
+
+  it('acknowledges only what a synced group commit has stored, many envelopes per batch', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'starling-dm-'))
+    const store = new LevelStore(join(dir, 'db'))
+    await store.open()
+    stops.push(async () => {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+    const writer = new GroupCommitWriter(store)
+    const alice = await node()
+    const bob = await node()
+    await serve(bob, async (envelope, _from, _connection, { id }) => {
+      await writer.commit([{ type: 'put', namespace: 'relay', key: id, value: envelope }])
+    })
+    const dm = client(alice)
+    const envelopes = Array.from({ length: 1000 }, () => fakeEnvelope(1024))
+    await Promise.all(envelopes.map(async e => {
+      await dm.send(bob.peerId, e, { addrs: [tcpAddr(bob)] })
+      // acknowledged means stored
+      assert.equal(envelopeIdHex((await store.get('relay', e.subarray(1, 17))) ?? new Uint8Array(17)), envelopeIdHex(e))
+    }))
+    assert.equal(writer.stats.commits, 1000)
+    assert.ok(writer.stats.batches < 500, `${writer.stats.batches} batches`)
   })
 
   it('drops a misbehaving peer\'s stream while a good peer keeps being served', async () => {
