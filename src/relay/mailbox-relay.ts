@@ -71,6 +71,7 @@ export class MailboxRelay implements Startable, StoreBackend {
   private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, dropped: 0 }
   private sweepTimer: ReturnType<typeof setInterval> | undefined
   private sweeping: Promise<unknown> | undefined
+  private readonly receiving = new Set<Promise<void>>()
   private readonly onMessage: (evt: CustomEvent<Message>) => void
 
   constructor (components: MailboxRelayComponents, init: MailboxRelayInit) {
@@ -80,7 +81,10 @@ export class MailboxRelay implements Startable, StoreBackend {
     this.authFreshnessMs = init.authFreshnessMs
     this.sweepIntervalMs = init.sweepIntervalMs ?? SWEEP_INTERVAL_MS
     this.server = new StoreServer(components, { ...init, backend: this })
-    this.onMessage = (evt) => { void this.receive(evt.detail) }
+    this.onMessage = (evt) => {
+      const done = this.receive(evt.detail).finally(() => { this.receiving.delete(done) })
+      this.receiving.add(done)
+    }
   }
 
   readonly [Symbol.toStringTag] = 'starling:mailbox-relay'
@@ -121,6 +125,8 @@ export class MailboxRelay implements Startable, StoreBackend {
 
   async stop (): Promise<void> {
     await this.server.stop()
+    // Let gossip already taken in and a running sweep finish before the caller closes the store.
+    await Promise.allSettled([...this.receiving])
     await this.sweeping
     await this.store.flush()
   }
