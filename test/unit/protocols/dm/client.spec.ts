@@ -29,13 +29,6 @@ async function rig (onEnvelope: OnEnvelope, init: DmClientInit = {}): Promise<Ri
   return r
 }
 
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    r.client.stop()
-    await r.server.stop()
-  }
-})
-
 async function rejection (promise: Promise<unknown>): Promise<Error> {
   try {
     await promise
@@ -46,6 +39,13 @@ async function rejection (promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('dm client (in-memory streams)', () => {
+  afterEach(async () => {
+    for (const r of running.splice(0)) {
+      r.client.stop()
+      await r.server.stop()
+    }
+  })
+
   it('resolves a send on its acknowledgement', async () => {
     const stored: string[] = []
     const { client, peer } = await rig(async (envelope) => { stored.push(envelopeIdHex(envelope)) })

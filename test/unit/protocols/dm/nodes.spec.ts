@@ -76,11 +76,11 @@ async function outcome (promise: Promise<unknown>): Promise<string> {
   }
 }
 
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop()
-})
-
 describe('dm protocol between libp2p nodes (TCP, Noise, yamux)', function () {
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop()
+  })
+
   this.timeout(60_000)
 
   it('delivers 1,000 pipelined envelopes on one stream, each stored once, in order', async () => {

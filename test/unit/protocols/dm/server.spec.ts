@@ -39,11 +39,11 @@ async function started (onEnvelope: OnEnvelope, init: Partial<DmServerInit> = {}
   return r
 }
 
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.stop()
-})
-
 describe('dm server (in-memory streams)', () => {
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop()
+  })
+
   it('registers for relayed connections too', async () => {
     const node = stubServerNode()
     const server = new DmServer(node, { onEnvelope: async () => {} })
