@@ -7,8 +7,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { createCrypto } from '../src/crypto/index.js'
-import { nodeProvider } from './crypto/node-provider.js'
+import { createNodeCrypto } from './crypto/node-provider.js'
 import type { Crypto } from '../src/crypto/index.js'
 import type { TransportFactory } from '../src/net/node.js'
 import { readOptional, writePrivateFile } from './data-dir.js'
@@ -20,7 +19,7 @@ export function nodeTransports (): TransportFactory[] {
 
 /** The crypto facade with Node's providers (node:crypto where it measured fastest). */
 export function nodeCrypto (): Crypto {
-  return createCrypto([nodeProvider()])
+  return createNodeCrypto()
 }
 
 /** Loads the peer key stored at `path`, creating one the first time. */

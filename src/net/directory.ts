@@ -31,7 +31,8 @@ import {
   verifyHandleClaim
 } from '../identity/index.js'
 import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
-import { AmbiguousHandleError, UnknownHandleError } from './errors.js'
+import { AmbiguousHandleError, PublishError, UnknownHandleError } from './errors.js'
+import { routingTableSize } from './node.js'
 import type { StarlingLibp2p } from './node.js'
 import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
 
@@ -195,12 +196,37 @@ export class Directory {
       expiresAt
     })
     const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
-    await this.node.contentRouting.put(device.key, device.value, { signal })
-    await this.node.contentRouting.put(claim.key, claim.value, { signal })
-    await this.node.contentRouting.provide(handleProviderCid(this.crypto, id.handleName), { signal })
+    await this.waitForDhtPeers(signal)
+    await this.put(device.key, device.value, signal)
+    await this.put(claim.key, claim.value, signal)
+    let announced = 0
+    for await (const event of this.node.services.dht.provide(handleProviderCid(this.crypto, id.handleName), { signal })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER') announced++
+    }
+    if (announced === 0) throw new PublishError('no DHT server accepted the provider record of the name')
     this.lastPublished = { at: now, expiresAt, seq }
     this.lastError = undefined
     log('published %s with seq %d until %d', id.handleName, seq, expiresAt)
+  }
+
+  /**
+   * Puts a record and checks that at least one DHT server stored it: kad-dht
+   * reports a put that reached nobody as a success.
+   */
+  private async put (key: Uint8Array, value: Uint8Array, signal: AbortSignal): Promise<void> {
+    let stored = 0
+    for await (const event of this.node.services.dht.put(key, value, { signal })) {
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') stored++
+    }
+    if (stored === 0) throw new PublishError('no DHT server accepted the record')
+  }
+
+  /** Waits until the routing table has a DHT server to publish to. */
+  private async waitForDhtPeers (signal: AbortSignal): Promise<void> {
+    while (routingTableSize(this.node) === 0) {
+      if (signal.aborted) throw new PublishError('no DHT server to publish to (not connected to any relay yet)')
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
   }
 
   /** Resolves `name` or `name~tag`. */
@@ -242,17 +268,18 @@ export class Directory {
     }
     // Each provider's device record names its account; the account's key gives the tag.
     const tags = new Set<string>()
+    const devices = new Map<string, Promise<DeviceRecord | undefined>>()
     await Promise.all([...providers.values()].map(async peerId => {
-      const record = await this.readDevice(peerId, signal)
+      const record = await this.readDevice(peerId, signal, devices)
       if (record != null) tags.add(handleTag(this.crypto, record.accountKey))
     }))
-    const claims = await Promise.all([...tags].map(async t => this.readClaim(name, t, signal)))
+    const claims = await Promise.all([...tags].map(async t => this.readClaim(name, t, signal, devices)))
     return claims
       .filter((c): c is ResolvedClaim => c != null)
       .sort((a, b) => a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
   }
 
-  private async readClaim (name: string, tag: string, signal: AbortSignal): Promise<ResolvedClaim | undefined> {
+  private async readClaim (name: string, tag: string, signal: AbortSignal, seen = new Map<string, Promise<DeviceRecord | undefined>>()): Promise<ResolvedClaim | undefined> {
     const key = handleRecordKey(name, tag)
     const bytes = await this.get(key, signal)
     if (bytes == null) return undefined
@@ -265,7 +292,7 @@ export class Directory {
     }
     const devices = await Promise.all(claim.devices.map(async bytesId => {
       const peerId = peerIdFromMultihash(Digest.decode(bytesId))
-      const record = await this.readDevice(peerId, signal)
+      const record = await this.readDevice(peerId, signal, seen)
       // A device record that names another account does not count for this claim.
       const valid = record != null && equalBytes(record.accountKey, claim.accountKey) ? record : undefined
       return { peerId, record: valid, addrs: valid?.addrs.map(a => multiaddr(a).toString()) ?? [] }
@@ -281,7 +308,18 @@ export class Directory {
     }
   }
 
-  private async readDevice (peerId: PeerId, signal: AbortSignal): Promise<DeviceRecord | undefined> {
+  /** Reads a device record once per resolution (`seen` holds the reads in flight or done). */
+  private async readDevice (peerId: PeerId, signal: AbortSignal, seen: Map<string, Promise<DeviceRecord | undefined>>): Promise<DeviceRecord | undefined> {
+    const id = peerId.toString()
+    let read = seen.get(id)
+    if (read == null) {
+      read = this.fetchDevice(peerId, signal)
+      seen.set(id, read)
+    }
+    return read
+  }
+
+  private async fetchDevice (peerId: PeerId, signal: AbortSignal): Promise<DeviceRecord | undefined> {
     const key = deviceRecordKey(peerId)
     const bytes = await this.get(key, signal)
     if (bytes == null) return undefined

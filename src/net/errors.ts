@@ -12,3 +12,8 @@ export class AmbiguousHandleError extends Error {
     super(message)
   }
 }
+
+/** Our records could not be published (no DHT server reachable or none accepted them). */
+export class PublishError extends Error {
+  override readonly name = 'PublishError'
+}

@@ -5,7 +5,7 @@
  * for relays the circuit relay v2 server.
  */
 import { createLibp2p } from 'libp2p'
-import type { Libp2p, PrivateKey, PeerInfo } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -71,6 +71,7 @@ export type StarlingLibp2p = Libp2p<StarlingServices>
 /** Creates and starts a node. */
 export async function createStarlingNode (init: StarlingNodeInit): Promise<StarlingLibp2p> {
   const isRelay = init.role === 'relay'
+  const peerInfoMapper = init.loopback === true ? passthroughMapper : removePrivateAddressesMapper
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
@@ -79,8 +80,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
       clientMode: !(isRelay || init.dhtServer === true),
       validators: init.validators,
       selectors: init.selectors,
-      peerInfoMapper: init.loopback === true ? passthroughMapper : removePrivateAddressesMapper,
-      allowQueryWithZeroPeers: true,
+      peerInfoMapper,
       providers: init.providerValidityMs != null ? { provideValidity: init.providerValidityMs } : undefined,
       reprovide: init.reprovideIntervalMs != null ? { interval: init.reprovideIntervalMs, threshold: init.reprovideIntervalMs } : undefined
     })
@@ -113,7 +113,42 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
       : undefined,
     services: services as Libp2pInit['services']
   })
+  keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   return node as unknown as StarlingLibp2p
+}
+
+interface RoutingTableLike extends EventTarget {
+  size: number
+  remove(peer: PeerId): Promise<void>
+}
+
+/**
+ * libp2p 3.3 records the protocol of every INBOUND stream as one the remote
+ * peer supports (connection.js), so a DHT client that queries a server is
+ * taken for a DHT server: it enters the server's routing table unverified
+ * while buckets have room, and is handed to others as a closer peer, whose
+ * queries then die on it. A peer's own identify answer is the truth: a peer
+ * that did not list the DHT protocol is taken out of the routing table as
+ * soon as it is added.
+ */
+function keepClientsOutOfRoutingTable (node: StarlingLibp2p): void {
+  const routingTable = (node.services.dht as unknown as { routingTable?: RoutingTableLike }).routingTable
+  if (routingTable == null) return
+  const notServers = new Set<string>()
+  node.addEventListener('peer:identify', (evt) => {
+    const id = evt.detail.peerId.toString()
+    if (evt.detail.protocols.includes(DHT_PROTOCOL)) {
+      notServers.delete(id)
+      return
+    }
+    notServers.add(id)
+    routingTable.remove(evt.detail.peerId).catch(() => {})
+  })
+  node.addEventListener('peer:disconnect', (evt) => { notServers.delete(evt.detail.toString()) })
+  routingTable.addEventListener('peer:add', (evt) => {
+    const peer = (evt as CustomEvent<PeerId>).detail
+    if (notServers.has(peer.toString())) routingTable.remove(peer).catch(() => {})
+  })
 }
 
 /** Peers in the DHT routing table (kad-dht keeps it off its public interface). */
