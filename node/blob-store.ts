@@ -74,11 +74,18 @@ export interface FileBlobStoreInit {
   sha256?: Sha256Factory
 }
 
-/** A {@link BlobStore} in a directory. Call {@link FileBlobStore.open} before use. */
+/**
+ * A {@link BlobStore} in a directory. Call {@link FileBlobStore.open} before
+ * use; one store per directory (it caches what it wrote).
+ */
 export class FileBlobStore implements BlobStore {
   private readonly partialDir: string
   private readonly completeDir: string
   private readonly sha256: Sha256Factory
+  /** Metadata of complete attachments seen so far, by id hex. */
+  private readonly metas = new Map<string, Meta>()
+  /** Partial directories known to exist, by id hex. */
+  private readonly partialDirs = new Set<string>()
 
   constructor (root: string, init: FileBlobStoreInit = {}) {
     this.partialDir = join(root, 'partial')
@@ -114,8 +121,12 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async meta (id: Uint8Array): Promise<Meta | undefined> {
+    const cached = this.metas.get(idToHex(id))
+    if (cached !== undefined) return cached
     try {
-      return JSON.parse(await readFile(join(this.complete(id), 'meta.json'), 'utf8')) as Meta
+      const meta = JSON.parse(await readFile(join(this.complete(id), 'meta.json'), 'utf8')) as Meta
+      this.metas.set(idToHex(id), meta)
+      return meta
     } catch (err) {
       if (isNotFound(err)) return undefined
       throw err
@@ -127,7 +138,10 @@ export class FileBlobStore implements BlobStore {
     if (await this.isComplete(id)) return
     options.signal?.throwIfAborted()
     const dir = this.partial(id)
-    if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(this.partialDir)
+    if (!this.partialDirs.has(dir)) {
+      if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(this.partialDir)
+      this.partialDirs.add(dir)
+    }
     const tmp = join(dir, `${index}.${randomBytes(6).toString('hex')}.tmp`)
     await writeDurably(tmp, plaintext)
     await rename(tmp, join(dir, String(index)))
@@ -212,6 +226,8 @@ export class FileBlobStore implements BlobStore {
     await writeDurably(join(dir, 'meta.json'), JSON.stringify(meta))
     await fsyncDir(dir)
     await rename(dir, this.complete(id))
+    this.partialDirs.delete(dir)
+    this.metas.set(idToHex(id), meta)
     await fsyncDir(this.partialDir)
     await fsyncDir(this.completeDir)
     await this.removeChunkFiles(this.complete(id))
@@ -247,6 +263,8 @@ export class FileBlobStore implements BlobStore {
   }
 
   async delete (id: Uint8Array): Promise<void> {
+    this.metas.delete(idToHex(id))
+    this.partialDirs.delete(this.partial(id))
     await rm(this.partial(id), { recursive: true, force: true })
     await rm(this.complete(id), { recursive: true, force: true })
   }

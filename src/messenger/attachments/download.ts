@@ -32,12 +32,14 @@ export interface DownloadAttachmentOptions {
   crypto: Pick<Crypto, 'aead'>
   /** Aborts the download; what was stored stays for the next attempt. */
   signal?: AbortSignal
-  /** Called after each stored chunk. */
+  /** Called after each stored chunk (chunks are stored a few at a time, so not always in index order). */
   onProgress?(progress: DownloadProgress): void
   /** Default {@link MAX_DIRECT_ATTACHMENT_BYTES}. */
   maxBytes?: number
   /** Chunks in flight (see fetchChunks). */
   window?: number
+  /** Chunks verified and stored at once (see fetchChunks). */
+  concurrency?: number
   frameTimeoutMs?: number
 }
 
@@ -69,9 +71,11 @@ export async function downloadAttachment (node: AttachmentDialer, peer: PeerId |
       signal: options.signal,
       maxCiphertextBytes: d.chunkSize + CHUNK_TAG_BYTES,
       window: options.window,
+      concurrency: options.concurrency,
       frameTimeoutMs: options.frameTimeoutMs,
       onChunk: async (index, ciphertext) => {
-        progress.receivedBytes += await receiveChunk(options.crypto, d, store, index, ciphertext, { signal: options.signal })
+        const stored = await receiveChunk(options.crypto, d, store, index, ciphertext, { signal: options.signal })
+        progress.receivedBytes += stored
         progress.receivedChunks++
         options.onProgress?.({ ...progress })
       }

@@ -18,6 +18,7 @@ import {
   PROTOCOL, RUN_ON_LIMITED_CONNECTION
 } from './constants.js'
 import { CreditGate } from './credit.js'
+import { InactivityTimer } from './inactivity.js'
 import { AttachmentProtocolError } from './errors.js'
 import { ClientFrame, EndStatus, ServerFrame } from './pb/attachment.js'
 import { checkRanges, rangeIndices } from './ranges.js'
@@ -113,63 +114,65 @@ export class AttachmentProtocol implements Startable {
   /** Serves one stream; never throws (a misbehaving peer loses its stream). */
   async handle (stream: Stream, connection: Connection): Promise<void> {
     const done = new AbortController()
+    const timer = new InactivityTimer(this.frameTimeoutMs, done.signal)
     try {
-      await this.serve(stream, connection.remotePeer, done.signal)
+      await this.serve(stream, connection.remotePeer, timer)
     } catch (err) {
       log('stream from %p aborted: %s', connection.remotePeer, (err as Error).message)
       stream.abort(err as Error)
     } finally {
       done.abort()
+      timer.clear()
     }
   }
 
-  private timeout (done: AbortSignal): AbortSignal {
-    return AbortSignal.any([done, AbortSignal.timeout(this.frameTimeoutMs)])
-  }
-
-  private async serve (stream: Stream, remotePeer: PeerId, done: AbortSignal): Promise<void> {
+  private async serve (stream: Stream, remotePeer: PeerId, timer: InactivityTimer): Promise<void> {
+    const signal = timer.signal
     const lp = lpStream(stream, { maxDataLength: MAX_CLIENT_FRAME_BYTES })
-    const first = ClientFrame.decode(await lp.read({ signal: this.timeout(done) }), { limits: { request: { ranges: MAX_RANGES } } })
+    const first = ClientFrame.decode(await lp.read({ signal }), { limits: { request: { ranges: MAX_RANGES } } })
+    timer.touch()
     const request = first.request
     if (request == null) throw new AttachmentProtocolError('first frame is not a request')
     if (request.attachmentId.length !== ATTACHMENT_ID_BYTES) throw new AttachmentProtocolError('bad attachment id')
     checkRanges(request.ranges)
     if (!(await this.init.authorise(request.attachmentId, remotePeer))) {
       log('refused %p', remotePeer)
-      await this.end(lp, stream, EndStatus.END_STATUS_NOT_FOUND, done)
+      await this.end(lp, stream, EndStatus.END_STATUS_NOT_FOUND, signal)
       return
     }
     this.init.onRequest?.(remotePeer, request.attachmentId, request.ranges)
     const credit = new CreditGate(Math.max(1, request.window), this.maxWindow)
-    void this.readCredits(lp, credit, done)
+    void this.readCredits(lp, credit, timer)
     let status = EndStatus.END_STATUS_OK
     for (const index of rangeIndices(request.ranges)) {
-      await credit.take(this.timeout(done))
-      const ciphertext = await this.init.source.read(request.attachmentId, index, { signal: this.timeout(done) })
+      await credit.take(signal)
+      const ciphertext = await this.init.source.read(request.attachmentId, index, { signal })
       if (ciphertext === undefined) {
         status = EndStatus.END_STATUS_UNAVAILABLE
         break
       }
-      await lp.write(ServerFrame.encode({ chunk: { index, ciphertext: ciphertext as Uint8Array<ArrayBuffer> } }), { signal: this.timeout(done) })
+      await lp.write(ServerFrame.encode({ chunk: { index, ciphertext: ciphertext as Uint8Array<ArrayBuffer> } }), { signal })
+      timer.touch()
     }
-    await this.end(lp, stream, status, done)
+    await this.end(lp, stream, status, signal)
   }
 
-  private async end (lp: LengthPrefixedStream, stream: Stream, status: EndStatus, done: AbortSignal): Promise<void> {
-    await lp.write(ServerFrame.encode({ end: { status } }), { signal: this.timeout(done) })
-    await stream.close({ signal: this.timeout(done) })
+  private async end (lp: LengthPrefixedStream, stream: Stream, status: EndStatus, signal: AbortSignal): Promise<void> {
+    await lp.write(ServerFrame.encode({ end: { status } }), { signal })
+    await stream.close({ signal })
   }
 
   /** Reads Credit frames until the stream ends; a broken frame fails the gate. */
-  private async readCredits (lp: LengthPrefixedStream, credit: CreditGate, done: AbortSignal): Promise<void> {
+  private async readCredits (lp: LengthPrefixedStream, credit: CreditGate, timer: InactivityTimer): Promise<void> {
     try {
-      while (!done.aborted) {
-        const frame = ClientFrame.decode(await lp.read({ signal: done }), { limits: { request: { ranges: 0 } } })
+      while (true) {
+        const frame = ClientFrame.decode(await lp.read({ signal: timer.signal }), { limits: { request: { ranges: 0 } } })
         if (frame.credit == null) throw new AttachmentProtocolError('expected a credit frame')
+        timer.touch()
         credit.add(frame.credit.chunks)
       }
     } catch (err) {
-      credit.fail(done.aborted ? new AttachmentProtocolError('stream finished') : err as Error)
+      credit.fail(err as Error)
     }
   }
 }

@@ -102,7 +102,8 @@ describe('protocols/attachment over TCP', function () {
       onProgress: p => { if (p.receivedChunks === Math.floor(total / 2)) cut.abort(new Error('cut')) }
     }), /cut/)
     const kept = await store.listChunks(d.id)
-    assert.equal(kept.length, Math.floor(total / 2))
+    // Chunks already being stored when the cut came (at most the concurrency, 4) may finish too.
+    assert.ok(kept.length >= Math.floor(total / 2) && kept.length <= Math.floor(total / 2) + 4, `kept ${kept.length} of ${total}`)
     assert.equal(await store.isComplete(d.id), false)
     const firstSessionReads = sender.log.reads.splice(0)
     assert.ok(firstSessionReads.length < total, `first session read ${firstSessionReads.length} of ${total}`)
@@ -172,7 +173,9 @@ describe('protocols/attachment over TCP', function () {
     sender.share(d, receiver.peerId)
     const store = new MemoryBlobStore()
     await rejectsNamed(downloadAttachment(receiver, sender.node.peerId, d, store, { crypto }), 'AttachmentIntegrityError')
-    assert.deepEqual(await store.listChunks(d.id), [0, 1, 2, 3, 4])
+    const stored = await store.listChunks(d.id)
+    assert.deepEqual(stored.slice(0, 5), [0, 1, 2, 3, 4])
+    assert.equal(stored.includes(5), false, 'nothing of the corrupted chunk is stored')
     assert.equal(await store.isComplete(d.id), false)
     await rejectsNamed((async () => { for await (const piece of store.read(d.id)) void piece })(), 'AttachmentIncompleteError')
   })
