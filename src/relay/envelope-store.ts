@@ -103,9 +103,13 @@ export class EnvelopeStore {
     return await this.locks.run(toHex(mailbox), async () => {
       const existing = await this.store.get('relay', indexKey(mailbox, id))
       if (existing !== undefined) {
-        this.metrics.duplicates++
         const storedAt = positionTime(decodeIndexValue(existing).position)
-        return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
+        if (storedAt + this.retentionMs > this.now()) {
+          this.metrics.duplicates++
+          return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
+        }
+        // Held past its retention and not yet swept: drop the old copy, keep the new one.
+        this.metrics.expired += await this.removeLocked(mailbox, [id])
       }
       const usage = await this.usageLocked(mailbox)
       if (usage.count + 1 > this.maxEnvelopes || usage.bytes + envelope.length > this.maxBytes) {

@@ -166,6 +166,19 @@ describe('relay/envelope-store', () => {
     assert.equal(keys, 0)
   })
 
+  it('a put of an id held past its retention stores it afresh', async () => {
+    const a = mailboxOf(12)
+    const envelope = fakeEnvelope()
+    const first = await store.put(a, idOf(envelope), envelope)
+    clock.t += RETENTION_MS
+    const again = await store.put(a, idOf(envelope), envelope)
+    assert.equal(again.duplicate, false)
+    assert.equal(again.storedAt, first.storedAt + RETENTION_MS)
+    assert.deepEqual(await store.usage(a), { count: 1, bytes: envelope.length })
+    assert.equal((await store.fetch(a, undefined, 10, 1 << 20)).envelopes.length, 1)
+    assert.equal(await store.sweep(), 0)
+  })
+
   it('sweeps more expired envelopes than one batch', async () => {
     const many = new EnvelopeStore(level, { now: clock.now, sweepBatch: 7 })
     for (let m = 0; m < 3; m++) {

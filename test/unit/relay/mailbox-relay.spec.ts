@@ -183,6 +183,36 @@ describe('relay/mailbox-relay restarts and privacy', function () {
     }
   })
 
+  it('a relay whose quota for a mailbox is full drops further gossip for it and counts it; the others still hold it', async () => {
+    const dirs = [await tempDir(), await tempDir()]
+    const relays = [
+      await startRelay({ location: join(dirs[0].dir, 'db') }),
+      await startRelay({ location: join(dirs[1].dir, 'db'), store: { maxEnvelopesPerMailbox: 1 } })
+    ]
+    const user = await startUser()
+    try {
+      await meshRelays(relays)
+      const { mailbox } = await newDevice()
+      await user.dial(relays[0].node.getMultiaddrs())
+      const client = new StoreClient(user)
+      await client.put(relays[0].node.peerId, mailbox, fakeEnvelope())
+      await client.put(relays[0].node.peerId, mailbox, fakeEnvelope())
+      await client.close()
+      await waitFor('both gossip messages handled', () => {
+        const gossip = relays[1].mailbox.metrics().gossip
+        return gossip.stored + gossip.dropped === 2
+      })
+      assert.equal(await held(relays[0], mailbox), 2)
+      assert.equal(await held(relays[1], mailbox), 1)
+      assert.equal(relays[1].mailbox.metrics().gossip.dropped, 1)
+      assert.equal(relays[1].mailbox.metrics().store.rejected.quota, 1)
+    } finally {
+      await user.stop()
+      for (const relay of relays) await relay.stop()
+      for (const dir of dirs) await dir.remove()
+    }
+  })
+
   it('what relays store and gossip holds no sender identity and no plaintext', async () => {
     const crypto = createCrypto()
     const dirs = [await tempDir(), await tempDir()]
