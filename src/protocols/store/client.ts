@@ -80,12 +80,6 @@ function checkStatus (response: StoreResponse): void {
   }
 }
 
-/** Errors that are answers: the stream carried them fine and stays usable. */
-function isAnswer (err: unknown): boolean {
-  return err instanceof InvalidStoreRequestError || err instanceof EnvelopeTooLargeError || err instanceof QuotaExceededError ||
-    err instanceof RateLimitedError || err instanceof UnauthorizedError
-}
-
 /** Talks to relays over `/starling/store/1.0.0`, one kept-open stream per relay. */
 export class StoreClient {
   private readonly node: StoreDialer
@@ -164,28 +158,28 @@ export class StoreClient {
     const signal = options.signal == null ? AbortSignal.timeout(this.timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
     for (let attempt = 0; ; attempt++) {
       const channel = await this.channel(target, signal)
-      const wasUsed = channel.used
+      const request = StoreRequest.encode(await build(channel.relay))
+      let response: StoreResponse
+      let wasUsed = false
       let release = (): void => {}
       const previous = channel.tail
       channel.tail = new Promise(resolve => { release = resolve })
       try {
         await previous
+        wasUsed = channel.used
         channel.used = true
-        const request = await build(channel.relay)
-        await channel.lp.write(StoreRequest.encode(request), { signal })
+        if (channel.stream.status !== 'open') throw new StoreProtocolError(`the stream is ${channel.stream.status}`)
+        await channel.lp.write(request, { signal })
         const frame = await channel.lp.read({ signal })
-        let response: StoreResponse
         try {
           response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT } })
         } catch (err) {
           throw new StoreProtocolError(`undecodable response: ${(err as Error).message}`)
         }
-        checkStatus(response)
-        return await read(response, channel.relay)
       } catch (err) {
-        if (isAnswer(err)) throw err
+        // The stream is in an unknown state (a late answer would pair with the next request): never reuse it.
         this.drop(target, channel, err)
-        if (wasUsed && attempt === 0 && signal.aborted !== true) {
+        if (wasUsed && attempt === 0 && !signal.aborted) {
           log('retrying on a fresh stream after %s', (err as Error).message)
           continue
         }
@@ -193,6 +187,9 @@ export class StoreClient {
       } finally {
         release()
       }
+      // A complete answer: the stream stays usable whatever it says.
+      checkStatus(response)
+      return await read(response, channel.relay)
     }
   }
 

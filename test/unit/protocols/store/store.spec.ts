@@ -202,9 +202,16 @@ describe('protocols/store between real nodes', function () {
     await client.close()
   })
 
-  it('keeps one stream per relay open for many requests', async () => {
-    const client = new StoreClient(user)
-    for (let i = 0; i < 4; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
+  it('keeps one stream per relay open for many requests, concurrent ones answered in order', async () => {
+    const client = new StoreClient(user, { now: clock.now })
+    const other = mailboxId(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+    const envelopes = Array.from({ length: 5 }, () => fakeEnvelope())
+    const [receipts, page] = await Promise.all([
+      Promise.all(envelopes.map(async e => await client.put(relay.node.peerId, other, e))),
+      client.fetch(relay.node.peerId, device)
+    ])
+    assert.deepEqual(receipts.map(r => toHex(r.envelopeId)), envelopes.map(e => toHex(parseEnvelopeHeader(e).id)))
+    assert.equal(page.envelopes.length, 0)
     const streams = user.getConnections(relay.node.peerId).flatMap(c => c.streams).filter(s => s.protocol === STORE_PROTOCOL)
     assert.equal(streams.length, 1)
     await client.close()
