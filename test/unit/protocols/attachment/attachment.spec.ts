@@ -13,11 +13,13 @@ import type { Libp2p } from '@libp2p/interface'
 import { createNodeCrypto } from '../../../../node/crypto/node-provider.js'
 import { FileBlobStore, nodeSha256 } from '../../../../node/blob-store.js'
 import {
-  CHUNK_SIZE, MemoryBlobStore, chunkCount, downloadAttachment, prepareAttachment
+  CHUNK_SIZE, MemoryBlobStore, chunkCount, downloadAttachment, encryptChunk, prepareAttachment
 } from '../../../../src/messenger/attachments/index.js'
 import type { AttachmentMeta, BlobStore, DownloadProgress } from '../../../../src/messenger/attachments/index.js'
 import type { AttachmentDescriptor } from '../../../../src/messenger/model/index.js'
 import { PROTOCOL, toRanges } from '../../../../src/protocols/attachment/index.js'
+import { EndStatus, ServerFrame } from '../../../../src/protocols/attachment/pb/attachment.js'
+import { lpStream } from '@libp2p/utils'
 import { fileOf, rejectsNamed } from '../../messenger/attachments/helpers.js'
 import { plainNode, senderNode } from './nodes.js'
 import type { Sender } from './nodes.js'
@@ -234,5 +236,46 @@ describe('protocols/attachment over TCP', function () {
     const store = new MemoryBlobStore()
     await downloadAttachment(receiver, sender.node.peerId, d, store, { crypto })
     assert.equal(await store.isComplete(d.id), true)
+  })
+
+  describe('a sender that breaks the protocol', () => {
+    // What the sender writes after reading the request, the error expected, the valid chunks it sent.
+    const cases: Array<[string, (ciphertexts: Uint8Array[]) => Uint8Array[], string, number[]]> = [
+      ['sends chunk 1 first', c => [frame(1, c[1])], 'AttachmentProtocolError', []],
+      ['sends more chunks than asked for', c => [frame(0, c[0]), frame(1, c[1]), frame(2, c[1])], 'AttachmentProtocolError', [0, 1]],
+      ['ends early with OK', c => [frame(0, c[0]), ServerFrame.encode({ end: { status: EndStatus.END_STATUS_OK } })], 'AttachmentProtocolError', [0]],
+      ['sends an empty frame', () => [ServerFrame.encode({})], 'AttachmentProtocolError', []],
+      ['sends a frame longer than a chunk', c => [frame(0, new Uint8Array(c[0].length + 100))], 'InvalidDataLengthError', []],
+      ['sends a chunk one byte short', c => [frame(0, c[0].subarray(1))], 'AttachmentIntegrityError', []]
+    ]
+
+    function frame (index: number, ciphertext: Uint8Array): Uint8Array {
+      return ServerFrame.encode({ chunk: { index, ciphertext: ciphertext as Uint8Array<ArrayBuffer> } })
+    }
+
+    for (const [what, frames, name, valid] of cases) {
+      it(`${what}: ${name}, only valid chunks stored, not complete`, async () => {
+        const honest = new MemoryBlobStore()
+        const d = await prepareAttachment(crypto, generated(2 * CHUNK_SIZE), fileMeta, honest)
+        const ciphertexts = [
+          await encryptChunk(crypto, d, 0, (await honest.readChunk(d.id, 0))!),
+          await encryptChunk(crypto, d, 1, (await honest.readChunk(d.id, 1))!)
+        ]
+        const evil = await plainNode()
+        const receiver = await plainNode()
+        nodes.push(evil, receiver)
+        await evil.handle(PROTOCOL, async stream => {
+          const lp = lpStream(stream)
+          await lp.read({ signal: AbortSignal.timeout(5000) })
+          for (const f of frames(ciphertexts)) await lp.write(f, { signal: AbortSignal.timeout(5000) })
+          await stream.close({ signal: AbortSignal.timeout(5000) }).catch(() => {})
+        })
+        await receiver.dial(evil.getMultiaddrs())
+        const store = new MemoryBlobStore()
+        await rejectsNamed(downloadAttachment(receiver, evil.peerId, d, store, { crypto, frameTimeoutMs: 2000 }), name)
+        assert.equal(await store.isComplete(d.id), false)
+        assert.deepEqual(await store.listChunks(d.id), valid)
+      })
+    }
   })
 })
