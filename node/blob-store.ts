@@ -65,7 +65,8 @@ async function writeDurably (path: string, data: Uint8Array | string): Promise<v
 }
 
 function isNotFound (err: unknown): boolean {
-  return (err as NodeJS.ErrnoException).code === 'ENOENT'
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'ENOENT' || code === 'ENOTDIR'
 }
 
 /** Options of {@link FileBlobStore}. */
@@ -97,13 +98,18 @@ export class FileBlobStore implements BlobStore {
   async open (): Promise<this> {
     await mkdir(this.partialDir, { recursive: true })
     await mkdir(this.completeDir, { recursive: true })
-    for (const name of await readdir(this.partialDir)) {
+    for (const entry of await readdir(this.partialDir, { withFileTypes: true })) {
+      const name = entry.name
+      if (!entry.isDirectory()) {
+        await rm(join(this.partialDir, name), { force: true })
+        continue
+      }
       for (const file of await readdir(join(this.partialDir, name))) {
         if (!CHUNK_NAME.test(file)) await rm(join(this.partialDir, name, file), { force: true })
       }
     }
     for (const name of await readdir(this.completeDir)) {
-      if (await this.isComplete(Buffer.from(name, 'hex'))) {
+      if (/^[0-9a-f]{32}$/.test(name) && await this.isComplete(Buffer.from(name, 'hex'))) {
         await this.removeChunkFiles(join(this.completeDir, name))
       } else {
         await rm(join(this.completeDir, name), { recursive: true, force: true })

@@ -11,8 +11,6 @@ import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Connection, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
-import { fetchChunks } from './client.js'
-import type { FetchChunksOptions } from './client.js'
 import {
   FRAME_TIMEOUT_MS, MAX_CLIENT_FRAME_BYTES, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_RANGES, MAX_WINDOW,
   PROTOCOL, RUN_ON_LIMITED_CONNECTION
@@ -23,7 +21,6 @@ import { AttachmentProtocolError } from './errors.js'
 import { ClientFrame, EndStatus, ServerFrame } from './pb/attachment.js'
 import { checkRanges, rangeIndices } from './ranges.js'
 import type { ChunkRange } from './ranges.js'
-import type { AttachmentDialer } from './client.js'
 
 const log = logger('starling:attachment')
 
@@ -104,11 +101,6 @@ export class AttachmentProtocol implements Startable {
 
   isStarted (): boolean {
     return this.started
-  }
-
-  /** Fetches chunks from `peer` (see {@link fetchChunks}) through `dialer` (the libp2p node). */
-  async fetch (dialer: AttachmentDialer, peer: Parameters<AttachmentDialer['dialProtocol']>[0], attachmentId: Uint8Array, ranges: ChunkRange[], options: FetchChunksOptions): Promise<void> {
-    await fetchChunks(dialer, peer, attachmentId, ranges, { runOnLimitedConnection: this.runOnLimitedConnection, ...options })
   }
 
   /** Serves one stream; never throws (a misbehaving peer loses its stream). */

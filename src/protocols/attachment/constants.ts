@@ -1,8 +1,11 @@
 /** Constants of `/starling/attachment/1.0.0`. */
 import { MAX_CHUNK_SIZE } from '../../messenger/model/constants.js'
 
+/** First part of the protocol id. */
 export const PROTOCOL_PREFIX = 'starling'
+/** Second part of the protocol id. */
 export const PROTOCOL_NAME = 'attachment'
+/** Version of the wire format in pb/attachment.proto; a new format gets a new version. */
 export const PROTOCOL_VERSION = '1.0.0'
 /** The protocol id. */
 export const PROTOCOL = `/${PROTOCOL_PREFIX}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
@@ -41,7 +44,9 @@ export const CHUNK_FRAME_OVERHEAD_BYTES = 32
 /** Highest chunk index a range may name. */
 export const MAX_CHUNK_INDEX = 0xffff_ffff
 
+/** Concurrent attachment streams a peer may open to this node per connection. */
 export const MAX_INBOUND_STREAMS = 16
+/** Concurrent attachment streams this node opens to a peer per connection. */
 export const MAX_OUTBOUND_STREAMS = 16
 
 /** 100 MB must not cross a relay: streams run on direct connections only, unless asked. */

@@ -144,6 +144,8 @@ describe('messenger/attachments/blob-store', () => {
       await writeFile(join(dir, '1.abc.tmp'), s.chunks[1].subarray(0, 10))
       await writeFile(join(dir, 'data'), s.bytes.subarray(0, 100))
       await writeFile(join(dir, 'meta.json'), '{}')
+      await writeFile(join(root, 'partial', 'stray'), 'x')
+      await writeFile(join(root, 'complete', Buffer.from(crypto.randomBytes(16)).toString('hex')), 'x')
       const again = await new FileBlobStore(root).open()
       assert.deepEqual(await again.listChunks(s.id), [0])
       assert.equal(await again.isComplete(s.id), false)
