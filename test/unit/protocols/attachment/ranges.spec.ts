@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { MAX_RANGES, checkRanges, rangeIndices, rangeSize, toRanges } from '../../../../src/protocols/attachment/index.js'
 import { CreditGate } from '../../../../src/protocols/attachment/credit.js'
+import { InactivityTimer } from '../../../../src/protocols/attachment/inactivity.js'
 
 function protocolErrorOf (fn: () => void): string | undefined {
   try {
@@ -50,5 +51,25 @@ describe('protocols/attachment ranges and credit', () => {
     const failing = gate.take(signal)
     gate.fail(new Error('gone'))
     await assert.rejects(failing, /gone/)
+  })
+
+  it('inactivity timer: touches postpone the deadline, silence fires it, a parent abort passes through', async () => {
+    const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+    // Generous margins: a loaded machine may stretch a 60 ms sleep a lot before it reaches 400 ms.
+    const timer = new InactivityTimer(400)
+    const started = Date.now()
+    while (Date.now() - started < 700) {
+      await sleep(60)
+      timer.touch()
+    }
+    assert.equal(timer.signal.aborted, false, '700 ms of activity every 60 ms')
+    await sleep(1000)
+    assert.equal(timer.signal.aborted, true)
+    assert.equal((timer.signal.reason as Error).name, 'TimeoutError')
+    const parent = new AbortController()
+    const child = new InactivityTimer(10_000, parent.signal)
+    parent.abort(new Error('stop'))
+    assert.equal(child.signal.aborted, true)
+    child.clear()
   })
 })
