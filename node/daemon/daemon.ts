@@ -14,6 +14,14 @@ import { RelayReservations } from '../../src/net/reservations.js'
 import { formatHandle, starlingDhtValidators } from '../../src/identity/index.js'
 import { publicPrekeys } from '../../src/crypto/prekeys.js'
 import type { Crypto } from '../../src/crypto/index.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { LevelStore } from '../../src/store/index.js'
+import { Messenger } from '../../src/messenger/messenger.js'
+import { Libp2pTransport } from '../../src/net/delivery-transport.js'
+import { PrekeyKind, prekeySignaturePayload } from '../../src/crypto/prekey-signature.js'
+import { messagingMethods } from './messaging-api.js'
+import { faultyTransport } from './faults.js'
 import { ApiServer } from '../api/server.js'
 import type { ApiInfo } from '../api/client.js'
 import { Files, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
@@ -34,6 +42,9 @@ export interface DaemonInit {
   recordLifetimeMs?: number
   /** Serve DHT records for others too. */
   dhtServer?: boolean
+  /** How often mailboxes are read, and failed sends retried (tests shorten them). */
+  fetchIntervalMs?: number
+  retryIntervalMs?: number
 }
 
 /** A running daemon. */
@@ -44,6 +55,9 @@ export class Daemon {
     readonly identity: LocalIdentity,
     readonly directory: Directory,
     readonly reservations: RelayReservations,
+    readonly messenger: Messenger,
+    private readonly transport: Libp2pTransport,
+    private readonly store: LevelStore,
     private readonly api: ApiServer,
     private readonly init: DaemonInit,
     apiUrl: string
@@ -79,11 +93,44 @@ export class Daemon {
       identityKey: identity.identityPublicKey,
       prekeys: () => publicPrekeys(identity.prekeys)
     }, { recordLifetimeMs: init.recordLifetimeMs })
+    const store = new LevelStore(join(dataDir, Files.store))
+    await store.open()
+    const relays = init.bootstrap.map(b => ({ peerId: peerIdFromString(multiaddr(b).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''), addrs: [multiaddr(b)] }))
+    const self: { messenger?: Messenger, daemon?: Daemon } = {}
+    const transport = new Libp2pTransport(node, {
+      deviceKey: identity.devicePrivateKey,
+      onEnvelope: async (envelope, from) => {
+        if (self.messenger == null) throw new Error('not started')
+        await self.messenger.receiveDirect(envelope, from)
+      }
+    })
+    const messenger = new Messenger({
+      crypto,
+      store,
+      directory,
+      transport: faultyTransport(transport, process.env.STARLING_TEST_FAULTS),
+      identity: {
+        handleName: identity.handleName,
+        tag: identity.tag,
+        accountSecretKey: identity.accountSecretKey,
+        accountPublicKey: identity.accountPublicKey,
+        peerId: identity.peerId,
+        identityKey: { secretKey: identity.identitySecretKey, publicKey: identity.identityPublicKey },
+        identityKeySignature: await crypto.ed25519.sign(identity.accountSecretKey, prekeySignaturePayload(PrekeyKind.identity, 0, identity.identityPublicKey)),
+        prekeys: () => identity.prekeys
+      },
+      relays: () => relays,
+      fetchIntervalMs: init.fetchIntervalMs,
+      retryIntervalMs: init.retryIntervalMs
+    })
+    self.messenger = messenger
     const reservations = new RelayReservations(node, {
       relays: init.bootstrap,
-      onReserved: () => directory.publishSoon()
+      onReserved: () => {
+        directory.publishSoon()
+        messenger.fetchSoon()
+      }
     })
-    const self: { daemon?: Daemon } = {}
     const api = new ApiServer({
       host: init.api.host,
       port: init.api.port,
@@ -93,12 +140,18 @@ export class Daemon {
         resolve: async (params) => {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return resolutionToJson(await directory.resolve(params.handle))
-        }
+        },
+        ...messagingMethods(messenger, crypto)
       }
     })
+    for (const type of ['message', 'status', 'typing', 'key-change']) {
+      messenger.addEventListener(type, (evt) => { api.emit((evt as CustomEvent<Record<string, unknown>>).detail) })
+    }
     const apiUrl = await api.start()
-    const daemon = new Daemon(node, identity, directory, reservations, api, init, apiUrl)
+    const daemon = new Daemon(node, identity, directory, reservations, messenger, transport, store, api, init, apiUrl)
     self.daemon = daemon
+    await transport.start()
+    await messenger.start()
     reservations.start()
     directory.start()
     const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }
@@ -137,7 +190,10 @@ export class Daemon {
     this.reservations.stop()
     await removeIfExists(join(this.init.dataDir, Files.api))
     await this.api.stop()
+    await this.messenger.stop()
+    await this.transport.stop()
     await this.node.stop()
+    await this.store.close()
   }
 }
 

@@ -255,6 +255,11 @@ export class Directory {
     return resolution.claims[0]
   }
 
+  /** Reads and verifies one device's current record from the DHT. */
+  async lookupDevice (peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<DeviceRecord | undefined> {
+    return this.fetchDevice(peerId, options.signal ?? AbortSignal.timeout(RESOLVE_TIMEOUT_MS))
+  }
+
   private async findClaims (name: string, signal: AbortSignal): Promise<ResolvedClaim[]> {
     const providers = new Map<string, PeerId>()
     try {

@@ -4,6 +4,7 @@ import { initCommand } from './init.js'
 import { daemonCommand } from './daemon.js'
 import { relayCommand } from './relay.js'
 import { resolveCommand, statusCommand, whoamiCommand } from './client.js'
+import { contactsCommand, deleteCommand, editCommand, historyCommand, reactCommand, receiveCommand, safetyNumberCommand, sendCommand, trustCommand } from './messages.js'
 
 export const commands: Command[] = [
   initCommand,
@@ -11,5 +12,14 @@ export const commands: Command[] = [
   relayCommand,
   resolveCommand,
   whoamiCommand,
-  statusCommand
+  statusCommand,
+  sendCommand,
+  reactCommand,
+  editCommand,
+  deleteCommand,
+  historyCommand,
+  receiveCommand,
+  safetyNumberCommand,
+  trustCommand,
+  contactsCommand
 ]

@@ -1,0 +1,213 @@
+/** Messaging commands: they ask the running daemon through its API. */
+import { UsageError } from '../../errors.js'
+import { userDataDir } from '../../data-dir.js'
+import { ApiClient } from '../../api/client.js'
+import type { Command, CommandArgs, Output } from '../command.js'
+
+const dataOption = { data: { type: 'string' as const } }
+const dataHelp = { data: 'data directory of the daemon to ask (default $STARLING_DATA or ~/.starling)' }
+
+async function connect (args: CommandArgs): Promise<ApiClient> {
+  return ApiClient.connect(userDataDir(args.values.data as string | undefined))
+}
+
+interface Sent { id: string, handle: string, state: string }
+
+function printSent (out: Output, verb: string, r: Sent): void {
+  out.print({ event: verb, ...r }, `${verb} ${r.id} to ${r.handle} (${r.state})`)
+}
+
+const ID_HELP = 'ID is a message id as history prints it (32 hex digits)'
+
+export const sendCommand: Command = {
+  name: 'send',
+  summary: 'send a text message, optionally as a reply to any earlier message',
+  usage: 'starling send HANDLE TEXT [--reply-to ID] [--data DIR]',
+  examples: ['starling send bob "hello"', 'starling send bob~x3k9q2mf7a "yes!" --reply-to 3f2a...'],
+  options: { ...dataOption, 'reply-to': { type: 'string' } },
+  help: { ...dataHelp, 'reply-to': `reply to this message; ${ID_HELP}` },
+  positionals: [{ name: 'HANDLE', required: true }, { name: 'TEXT', required: true }],
+  async run ({ args, out }) {
+    const [handle, text] = args.positionals
+    const r = await (await connect(args)).call<Sent>('send', { handle, text, replyTo: args.values['reply-to'] })
+    printSent(out, 'sent', r)
+  }
+}
+
+export const reactCommand: Command = {
+  name: 'react',
+  summary: 'react to a message with any emoji (or take the reaction back)',
+  usage: 'starling react HANDLE ID EMOJI [--remove] [--data DIR]',
+  examples: ['starling react bob 3f2a... 👍🏽', 'starling react bob 3f2a... 👍🏽 --remove'],
+  options: { ...dataOption, remove: { type: 'boolean' } },
+  help: { ...dataHelp, remove: 'take the reaction back' },
+  positionals: [{ name: 'HANDLE', required: true }, { name: 'ID', required: true }, { name: 'EMOJI', required: true }],
+  async run ({ args, out }) {
+    const [handle, id, emoji] = args.positionals
+    const r = await (await connect(args)).call<Sent>('react', { handle, id, emoji, remove: args.values.remove === true })
+    printSent(out, args.values.remove === true ? 'unreacted' : 'reacted', r)
+  }
+}
+
+export const editCommand: Command = {
+  name: 'edit',
+  summary: 'edit one of your messages (the history of versions is kept)',
+  usage: 'starling edit HANDLE ID TEXT [--data DIR]',
+  examples: ['starling edit bob 3f2a... "hello, corrected"'],
+  options: dataOption,
+  help: dataHelp,
+  positionals: [{ name: 'HANDLE', required: true }, { name: 'ID', required: true }, { name: 'TEXT', required: true }],
+  async run ({ args, out }) {
+    const [handle, id, text] = args.positionals
+    printSent(out, 'edited', await (await connect(args)).call<Sent>('edit', { handle, id, text }))
+  }
+}
+
+export const deleteCommand: Command = {
+  name: 'delete',
+  summary: 'delete one of your messages for everyone',
+  usage: 'starling delete HANDLE ID [--data DIR]',
+  examples: ['starling delete bob 3f2a...'],
+  options: dataOption,
+  help: dataHelp,
+  positionals: [{ name: 'HANDLE', required: true }, { name: 'ID', required: true }],
+  async run ({ args, out }) {
+    const [handle, id] = args.positionals
+    printSent(out, 'deleted', await (await connect(args)).call<Sent>('delete', { handle, id }))
+  }
+}
+
+interface HistoryMessage {
+  id: string
+  author: { account: string }
+  timestamp: number
+  kind: string
+  text?: string
+  deleted: boolean
+  edited: boolean
+  replyTo?: { id: string }
+  reactions: Array<{ emoji: string, by: string[] }>
+  status: string
+  sendState?: string
+  relays?: number
+}
+
+export const historyCommand: Command = {
+  name: 'history',
+  summary: 'show a conversation: messages in order, replies, reactions, edits, states',
+  usage: 'starling history HANDLE [--limit N] [--data DIR]',
+  examples: ['starling history bob --limit 20', 'starling history bob --json'],
+  options: { ...dataOption, limit: { type: 'string' } },
+  help: { ...dataHelp, limit: 'only the last N messages' },
+  positionals: [{ name: 'HANDLE', required: true }],
+  async run ({ args, out }) {
+    const limit = args.values.limit != null ? Number(args.values.limit) : undefined
+    if (limit != null && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit must be a whole number >= 1')
+    const client = await connect(args)
+    const me = await client.call<{ account?: string, fingerprint: string }>('whoami')
+    const h = await client.call<{ handle: string, account: string, messages: HistoryMessage[] }>('history', { handle: args.positionals[0], limit })
+    if (out.json) {
+      for (const m of h.messages) out.print({ event: 'message', handle: h.handle, ...m }, '')
+      return
+    }
+    const lines = [`conversation with ${h.handle}`]
+    for (const m of h.messages) {
+      const who = m.author.account === h.account ? h.handle.split('~')[0] : 'you'
+      const text = m.deleted ? '(deleted)' : (m.text ?? `(${m.kind})`)
+      const reply = m.replyTo != null ? ` ↪ ${m.replyTo.id.slice(0, 8)}` : ''
+      const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''
+      const state = who === 'you' ? ` [${m.sendState === 'relayed' ? `held by ${m.relays ?? 0} relays` : (m.sendState ?? m.status)}]` : ''
+      lines.push(`${m.id.slice(0, 8)} ${new Date(m.timestamp).toISOString().slice(11, 19)} ${who}:${reply} ${text}${m.edited ? ' (edited)' : ''}${reactions}${state}`)
+    }
+    void me
+    out.print({}, lines)
+  }
+}
+
+export const receiveCommand: Command = {
+  name: 'receive',
+  summary: 'print incoming messages and delivery updates as they happen',
+  usage: 'starling receive [--follow] [--data DIR]',
+  examples: ['starling receive --follow --json'],
+  options: { ...dataOption, follow: { type: 'boolean' } },
+  help: { ...dataHelp, follow: 'keep printing until interrupted (otherwise: wait for one event)' },
+  async run ({ args, out, stopped }) {
+    const client = await connect(args)
+    const controller = new AbortController()
+    stopped.then(() => controller.abort()).catch(() => {})
+    out.print({ event: 'ready' }, 'waiting for messages (Ctrl-C to stop)')
+    try {
+      for await (const event of client.events(controller.signal)) {
+        out.print(event, describe(event))
+        if (args.values.follow !== true) break
+      }
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err
+    }
+  }
+}
+
+function describe (e: Record<string, unknown>): string {
+  switch (e.type) {
+    case 'message': return `${e.direction === 'in' ? `from ${String(e.handle)}` : 'sent'} ${String(e.kind)} ${String(e.id)}${e.text != null ? `: ${String(e.text)}` : ''}`
+    case 'status': return `message ${String(e.id)} ${String(e.state)}${e.state === 'relayed' ? ` (held by ${String(e.relays)} relays)` : ''}`
+    case 'typing': return `${String(e.handle)} ${e.on === true ? 'is typing' : 'stopped typing'}`
+    case 'key-change': return `SAFETY WARNING: ${String(e.what)}`
+    default: return JSON.stringify(e)
+  }
+}
+
+export const safetyNumberCommand: Command = {
+  name: 'safety-number',
+  summary: 'show the 60-digit safety number (and QR payload) to compare with a contact',
+  usage: 'starling safety-number HANDLE [--data DIR]',
+  examples: ['starling safety-number bob'],
+  options: dataOption,
+  help: dataHelp,
+  positionals: [{ name: 'HANDLE', required: true }],
+  async run ({ args, out }) {
+    const r = await (await connect(args)).call<{ handle: string, digits: string, qr: string, keyChange: { what: string } | null }>('safety-number', { handle: args.positionals[0] })
+    const groups = r.digits.match(/.{5}/g) ?? []
+    out.print({ event: 'safety-number', ...r }, [
+      `safety number with ${r.handle}:`,
+      `  ${groups.slice(0, 6).join(' ')}`,
+      `  ${groups.slice(6).join(' ')}`,
+      `QR payload: ${r.qr}`,
+      ...(r.keyChange != null ? [`WARNING: ${r.keyChange.what}; compare the number, then: starling trust ${r.handle}`] : [])
+    ])
+  }
+}
+
+export const trustCommand: Command = {
+  name: 'trust',
+  summary: "accept a contact's current keys after a safety warning",
+  usage: 'starling trust HANDLE [--data DIR]',
+  examples: ['starling trust bob'],
+  options: dataOption,
+  help: dataHelp,
+  positionals: [{ name: 'HANDLE', required: true }],
+  async run ({ args, out }) {
+    const r = await (await connect(args)).call<{ handle: string, devices: string[] }>('trust', { handle: args.positionals[0] })
+    out.print({ event: 'trusted', ...r }, `trusted ${r.handle} (${r.devices.length} device${r.devices.length === 1 ? '' : 's'})`)
+  }
+}
+
+export const contactsCommand: Command = {
+  name: 'contacts',
+  summary: 'list contacts and message requests; accept or block with --accept / --block',
+  usage: 'starling contacts [--accept HANDLE | --block HANDLE] [--data DIR]',
+  examples: ['starling contacts', 'starling contacts --accept carol~2bq7x9mzpa', 'starling contacts --block spam~aaaaaaaaaa'],
+  options: { ...dataOption, accept: { type: 'string' }, block: { type: 'string' } },
+  help: { ...dataHelp, accept: 'accept a message request', block: 'block a contact: their messages are dropped' },
+  async run ({ args, out }) {
+    const client = await connect(args)
+    if (args.values.accept != null || args.values.block != null) {
+      const method = args.values.accept != null ? 'accept' : 'block'
+      const r = await client.call<{ handle: string, state: string }>(method, { handle: args.values.accept ?? args.values.block })
+      out.print({ event: method, ...r }, `${r.handle} is now ${r.state}`)
+      return
+    }
+    const list = await client.call<Array<{ handle: string, state: string, keyChange: { what: string } | null }>>('contacts')
+    for (const c of list) out.print({ event: 'contact', ...c }, `${c.handle}  ${c.state}${c.keyChange != null ? `  WARNING: ${c.keyChange.what}` : ''}`)
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * A test hook at the messaging layer: with STARLING_TEST_FAULTS set (JSON,
+ * e.g. {"drop":0.2,"duplicate":0.2,"delayMs":50,"seed":1}), the daemon's
+ * direct sends are dropped (the ack never comes: the send fails as a lost
+ * packet would), duplicated, or delayed by a random time (which reorders
+ * them). Noise would reject such faults inside a byte stream, so they are
+ * made on whole envelopes. Never set in production.
+ */
+import type { DeliveryTransport } from '../../src/messenger/transport.js'
+
+interface Faults {
+  drop?: number
+  duplicate?: number
+  delayMs?: number
+  seed?: number
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing run can be repeated. */
+function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Wraps `transport` when `spec` is set; returns it unchanged otherwise. */
+export function faultyTransport (transport: DeliveryTransport, spec: string | undefined): DeliveryTransport {
+  if (spec == null || spec === '') return transport
+  const faults = JSON.parse(spec) as Faults
+  const random = prng(faults.seed ?? Date.now())
+  const delay = async (): Promise<void> => {
+    if ((faults.delayMs ?? 0) > 0) await new Promise(resolve => setTimeout(resolve, random() * (faults.delayMs ?? 0)))
+  }
+  return {
+    sendDirect: async (peer, addrs, envelope, signal) => {
+      await delay()
+      if (random() < (faults.drop ?? 0)) throw new Error('test hook: envelope dropped')
+      if (random() < (faults.duplicate ?? 0)) await transport.sendDirect(peer, addrs, envelope, signal).catch(() => {})
+      await transport.sendDirect(peer, addrs, envelope, signal)
+    },
+    storeOnRelay: async (relay, addrs, recipient, envelope, signal) => {
+      await delay()
+      if (random() < (faults.drop ?? 0)) throw new Error('test hook: envelope dropped')
+      return transport.storeOnRelay(relay, addrs, recipient, envelope, signal)
+    },
+    fetchMailbox: async (relay, after, signal) => transport.fetchMailbox(relay, after, signal),
+    deleteFromMailbox: async (relay, ids, signal) => transport.deleteFromMailbox(relay, ids, signal)
+  }
+}

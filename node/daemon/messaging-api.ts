@@ -1,0 +1,78 @@
+/**
+ * The daemon's messaging methods on the local API: each takes JSON params,
+ * calls the messenger, and returns JSON. Input mistakes throw TypeError with
+ * a message naming the parameter.
+ */
+import type { Messenger } from '../../src/messenger/messenger.js'
+import { fromHex, toHex } from '../../src/messenger/bytes.js'
+import { viewToJson } from '../../src/messenger/json.js'
+import { validateReactionEmoji, validateText } from '../../src/messenger/model/index.js'
+import { safetyNumber } from '../../src/crypto/safety-number.js'
+import type { Crypto } from '../../src/crypto/index.js'
+import type { ApiMethod } from '../api/server.js'
+
+function str (params: Record<string, unknown>, name: string): string {
+  const v = params[name]
+  if (typeof v !== 'string' || v === '') throw new TypeError(`${name} is required`)
+  return v
+}
+
+function messageId (params: Record<string, unknown>, name: string): Uint8Array {
+  const v = str(params, name)
+  if (!/^[0-9a-f]{32}$/i.test(v)) throw new TypeError(`${name} must be a message id (32 hex digits), got ${v}`)
+  return fromHex(v.toLowerCase())
+}
+
+/** The methods, by name. */
+export function messagingMethods (messenger: Messenger, crypto: Crypto): Record<string, ApiMethod> {
+  return {
+    send: async (p) => {
+      const handle = str(p, 'handle')
+      const text = validateText(str(p, 'text'))
+      if (p.replyTo != null) return messenger.send(handle, { kind: 'reply', target: messageId(p, 'replyTo'), text })
+      return messenger.send(handle, { kind: 'text', text })
+    },
+    react: async (p) => messenger.send(str(p, 'handle'), {
+      kind: 'reaction',
+      target: messageId(p, 'id'),
+      emoji: validateReactionEmoji(p.emoji),
+      action: p.remove === true ? 'remove' : 'add'
+    }),
+    edit: async (p) => messenger.send(str(p, 'handle'), { kind: 'edit', target: messageId(p, 'id'), text: validateText(str(p, 'text')) }),
+    delete: async (p) => messenger.send(str(p, 'handle'), { kind: 'delete', target: messageId(p, 'id') }),
+    history: async (p) => {
+      const c = await messenger.conversation(str(p, 'handle'))
+      const view = viewToJson(c.view) as { messages: Array<Record<string, unknown>>, waiting: string[] }
+      const limit = typeof p.limit === 'number' && p.limit > 0 ? p.limit : undefined
+      const messages = view.messages.map(m => ({ ...m, sendState: c.statuses[m.id as string]?.state, relays: c.statuses[m.id as string]?.relays }))
+      return { handle: c.handle, account: c.account, messages: limit != null ? messages.slice(-limit) : messages, waiting: view.waiting }
+    },
+    read: async (p) => ({ marked: await messenger.markRead(str(p, 'handle')) }),
+    typing: async (p) => {
+      await messenger.typing(str(p, 'handle'), p.on !== false)
+      return {}
+    },
+    trust: async (p) => {
+      const c = await messenger.trust(str(p, 'handle'))
+      return { handle: c.handle, account: c.account, devices: Object.keys(c.devices) }
+    },
+    'safety-number': async (p) => {
+      const account = await messenger.accountOf(str(p, 'handle'))
+      const fp = safetyNumber(crypto, messenger.init.identity.accountPublicKey, account)
+      const contact = await messenger.contacts.get(account)
+      return { handle: contact?.handle ?? p.handle, digits: fp.digits, qr: toHex(fp.scannable), keyChange: contact?.keyChange ?? null }
+    },
+    contacts: async () => (await messenger.contacts.list()).map(c => ({ handle: c.handle, state: c.state, keyChange: c.keyChange ?? null, devices: Object.keys(c.devices) })),
+    accept: async (p) => {
+      const c = await messenger.contacts.setState(await messenger.accountOf(str(p, 'handle')), 'accepted')
+      if (c == null) throw new TypeError(`${String(p.handle)} is not a contact or request`)
+      return { handle: c.handle, state: c.state }
+    },
+    block: async (p) => {
+      const c = await messenger.contacts.setState(await messenger.accountOf(str(p, 'handle')), 'blocked')
+      if (c == null) throw new TypeError(`${String(p.handle)} is not a contact or request`)
+      return { handle: c.handle, state: c.state }
+    },
+    outbox: async () => ({ pending: messenger.delivery.size })
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Contacts, pinned on first use (DESIGN.md, Identity). A contact is an
+ * account key, the handle it was reached by, and the X25519 identity key of
+ * each of its devices. A bare name the user typed is pinned to the account it
+ * resolved to. If a later resolution or an incoming message shows another key,
+ * the contact is marked changed: a loud warning, and sending is blocked until
+ * the user accepts the new key (`trust`).
+ *
+ * Someone who is not a contact arrives as a request, which the user accepts
+ * or blocks; a blocked account's messages are dropped.
+ */
+import type { Store } from '../store/index.js'
+import { equalBytes, fromHex, jsonBytes, parseJson, toHex, utf8 } from './bytes.js'
+
+/** Where a contact stands. */
+export type ContactState = 'accepted' | 'request' | 'blocked'
+
+/** A pinned contact. */
+export interface Contact {
+  /** Account key, hex. */
+  account: string
+  /** Canonical handle `name~tag`. */
+  handle: string
+  state: ContactState
+  /** Device peer id -> pinned X25519 identity key (hex). */
+  devices: Record<string, string>
+  /** Set when a key differs from the pinned one; sending is blocked until `trust`. */
+  keyChange?: { what: string, seenAt: number }
+  addedAt: number
+}
+
+const ALIAS = utf8('alias/')
+const ACCOUNT = utf8('account/')
+
+function accountKey (account: Uint8Array): Uint8Array {
+  return new Uint8Array([...ACCOUNT, ...account])
+}
+
+function aliasKey (name: string): Uint8Array {
+  return new Uint8Array([...ALIAS, ...utf8(name)])
+}
+
+/** The contact book over the `contacts` namespace. */
+export class Contacts {
+  constructor (private readonly store: Store, private readonly now: () => number) {}
+
+  async get (account: Uint8Array): Promise<Contact | undefined> {
+    const bytes = await this.store.get('contacts', accountKey(account))
+    return bytes == null ? undefined : parseJson<Contact>(bytes)
+  }
+
+  /** The account a bare name was pinned to, if any. */
+  async alias (name: string): Promise<Uint8Array | undefined> {
+    const bytes = await this.store.get('contacts', aliasKey(name))
+    return bytes == null ? undefined : fromHex(parseJson<string>(bytes))
+  }
+
+  /** Every contact. */
+  async list (): Promise<Contact[]> {
+    const out: Contact[] = []
+    for await (const [, value] of this.store.iterate('contacts', { gte: ACCOUNT, lt: utf8('account0') })) {
+      out.push(parseJson<Contact>(value))
+    }
+    return out
+  }
+
+  /** Writes a contact (durably). */
+  async save (contact: Contact, alias?: string): Promise<void> {
+    const ops = [{ type: 'put' as const, namespace: 'contacts' as const, key: accountKey(fromHex(contact.account)), value: jsonBytes(contact) }]
+    if (alias != null) ops.push({ type: 'put', namespace: 'contacts', key: aliasKey(alias), value: jsonBytes(contact.account) })
+    await this.store.batch(ops, { sync: true })
+  }
+
+  /**
+   * Pins what a resolution showed (the user is sending to this account).
+   * Returns the contact; `keyChange` is set when something differs from the pins.
+   */
+  async pinOutgoing (input: { alias?: string, account: Uint8Array, handle: string, devices: Record<string, Uint8Array> }): Promise<Contact> {
+    const now = this.now()
+    const changes: string[] = []
+    if (input.alias != null) {
+      const pinned = await this.alias(input.alias)
+      if (pinned != null && !equalBytes(pinned, input.account)) {
+        changes.push(`${input.alias} now resolves to another account (${input.handle})`)
+        // The changed alias belongs to the old contact: mark that one.
+        const old = await this.get(pinned)
+        if (old != null) await this.save({ ...old, keyChange: { what: changes[0], seenAt: now } })
+      }
+    }
+    const existing = await this.get(input.account)
+    const contact: Contact = existing ?? { account: toHex(input.account), handle: input.handle, state: 'accepted', devices: {}, addedAt: now }
+    if (existing?.state === 'request') contact.state = 'accepted'
+    for (const [peerId, key] of Object.entries(input.devices)) {
+      const pinned = contact.devices[peerId]
+      if (pinned == null) contact.devices[peerId] = toHex(key)
+      else if (pinned !== toHex(key)) changes.push(`device ${peerId} of ${contact.handle} has a new identity key`)
+    }
+    if (changes.length > 0 && contact.keyChange == null && existing != null) contact.keyChange = { what: changes.join('; '), seenAt: now }
+    const aliasChanged = input.alias != null && changes.length > 0 && (await this.alias(input.alias)) != null
+    await this.save(contact, aliasChanged ? undefined : input.alias)
+    return contact
+  }
+
+  /**
+   * Records who wrote to us. Unknown accounts become requests; a known
+   * device with another identity key marks the contact changed.
+   */
+  async pinIncoming (account: Uint8Array, handle: string, device: string, identityKey: Uint8Array): Promise<Contact> {
+    const existing = await this.get(account)
+    if (existing == null) {
+      const contact: Contact = { account: toHex(account), handle, state: 'request', devices: { [device]: toHex(identityKey) }, addedAt: this.now() }
+      await this.save(contact)
+      return contact
+    }
+    const pinned = existing.devices[device]
+    if (pinned === toHex(identityKey)) return existing
+    if (pinned == null) existing.devices[device] = toHex(identityKey)
+    else existing.keyChange = { what: `device ${device} of ${existing.handle} has a new identity key`, seenAt: this.now() }
+    await this.save(existing)
+    return existing
+  }
+
+  /** Accepts the keys seen now: clears the warning and re-pins. */
+  async trust (input: { alias?: string, account: Uint8Array, handle: string, devices: Record<string, Uint8Array> }): Promise<Contact> {
+    const existing = await this.get(input.account)
+    const contact: Contact = {
+      account: toHex(input.account),
+      handle: input.handle,
+      state: existing?.state === 'blocked' ? 'blocked' : 'accepted',
+      devices: Object.fromEntries(Object.entries(input.devices).map(([p, k]) => [p, toHex(k)])),
+      addedAt: existing?.addedAt ?? this.now()
+    }
+    await this.save(contact, input.alias)
+    return contact
+  }
+
+  /** Sets accepted / blocked. */
+  async setState (account: Uint8Array, state: ContactState): Promise<Contact | undefined> {
+    const existing = await this.get(account)
+    if (existing == null) return undefined
+    existing.state = state
+    await this.save(existing)
+    return existing
+  }
+}

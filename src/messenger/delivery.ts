@@ -1,0 +1,238 @@
+/**
+ * Delivery of outbox entries: straight to the recipient device first; if
+ * that fails, to two relays (the recipient's own, from the circuit addresses
+ * in its device record, then ours), whose custody receipts make the message
+ * "held by N relays". An entry leaves the outbox on the device's direct
+ * acknowledgement or on its delivery receipt (see inbox.ts); receipts leave
+ * once a relay holds them. Entries older than the retention time expire.
+ */
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import { encrypt } from '../crypto/session.js'
+import { sealEnvelope } from '../crypto/envelope.js'
+import { encodeMessage } from './model/index.js'
+import type { Message } from './model/index.js'
+import { encodePayload } from './payload.js'
+import { fromBase64 } from './outbox.js'
+import type { OutboxEntry, SendState } from './outbox.js'
+import { fromHex } from './bytes.js'
+import type { RemoteDevice } from './devices.js'
+import type { Messenger } from './messenger.js'
+
+const log = logger('starling:messenger:delivery')
+
+/** Relays each envelope is handed to when the recipient is offline. */
+export const RELAYS_PER_ENVELOPE = 2
+/** Envelopes in flight at once, over all recipients. */
+export const MAX_IN_FLIGHT = 1024
+
+export interface DeliveryInit {
+  retentionMs: number
+  retryIntervalMs: number
+  directTimeoutMs: number
+}
+
+/** Moves outbox entries towards their recipients. */
+export class Delivery {
+  private readonly pending = new Map<number, OutboxEntry>()
+  private readonly byMessage = new Map<string, Set<number>>()
+  private readonly inFlight = new Set<number>()
+  /** Device peer id -> time before which we do not try it directly again. */
+  private readonly unreachableUntil = new Map<string, number>()
+  private timer?: ReturnType<typeof setInterval>
+  private pumping = false
+  private running = false
+
+  constructor (private readonly m: Messenger, private readonly init: DeliveryInit) {}
+
+  async start (): Promise<void> {
+    this.running = true
+    for (const entry of await this.m.outbox.load()) this.track(entry)
+    this.timer = setInterval(() => { this.retry() }, this.init.retryIntervalMs)
+    this.pump()
+  }
+
+  stop (): void {
+    this.running = false
+    clearInterval(this.timer)
+  }
+
+  /** Entries waiting (for status and tests). */
+  get size (): number {
+    return this.pending.size
+  }
+
+  /** A new entry, already stored. */
+  add (entry: OutboxEntry): void {
+    this.track(entry)
+    this.pump()
+  }
+
+  private track (entry: OutboxEntry): void {
+    this.pending.set(entry.seq, entry)
+    const set = this.byMessage.get(entry.messageId) ?? new Set()
+    set.add(entry.seq)
+    this.byMessage.set(entry.messageId, set)
+  }
+
+  private untrack (entry: OutboxEntry): void {
+    this.pending.delete(entry.seq)
+    const set = this.byMessage.get(entry.messageId)
+    set?.delete(entry.seq)
+    if (set?.size === 0) this.byMessage.delete(entry.messageId)
+  }
+
+  /** Periodic: a device may be back; relayed entries may have expired. */
+  private retry (): void {
+    const now = this.m.now()
+    for (const entry of this.pending.values()) {
+      if (now - entry.createdAt > this.init.retentionMs && !this.inFlight.has(entry.seq)) {
+        this.expire(entry).catch(err => log.error('expiring failed: %s', (err as Error).message))
+      }
+    }
+    this.pump()
+  }
+
+  /** Starts attempts for every entry that is neither in flight nor held by relays. */
+  private pump (): void {
+    if (!this.running || this.pumping) return
+    this.pumping = true
+    try {
+      for (const entry of this.pending.values()) {
+        if (this.inFlight.size >= MAX_IN_FLIGHT) break
+        if (this.inFlight.has(entry.seq) || entry.relays.length > 0) continue
+        this.inFlight.add(entry.seq)
+        this.attempt(entry)
+          .catch(err => log('attempt failed: %s', (err as Error).message))
+          .finally(() => {
+            this.inFlight.delete(entry.seq)
+            if (this.pending.size > this.inFlight.size) queueMicrotask(() => { this.pump() })
+          })
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  private async attempt (entry: OutboxEntry): Promise<void> {
+    const peerId = peerIdFromString(entry.device)
+    const envelope = fromBase64(entry.envelope)
+    const until = this.unreachableUntil.get(entry.device) ?? 0
+    if (until <= this.m.now()) {
+      const device = await this.m.device(peerId, until > 0)
+      try {
+        await this.m.init.transport.sendDirect(peerId, device?.addrs ?? [], envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        this.unreachableUntil.delete(entry.device)
+        await this.delivered(entry)
+        return
+      } catch (err) {
+        log('direct send to %s failed: %s', entry.device, (err as Error).message)
+        this.unreachableUntil.set(entry.device, this.m.now() + this.init.retryIntervalMs)
+      }
+    }
+    await this.relay(entry, peerId, envelope)
+  }
+
+  /** Hands the envelope to up to two relays; keeps it queued if none takes it. */
+  private async relay (entry: OutboxEntry, peerId: PeerId, envelope: Uint8Array): Promise<void> {
+    const device = await this.m.device(peerId)
+    const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
+    for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
+      if (!candidates.has(r.peerId.toString())) candidates.set(r.peerId.toString(), r)
+    }
+    const held: string[] = []
+    for (const relay of candidates.values()) {
+      if (held.length >= RELAYS_PER_ENVELOPE) break
+      try {
+        const custody = await this.m.init.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        held.push(custody.relay)
+      } catch (err) {
+        log('relay %p refused or failed: %s', relay.peerId, (err as Error).message)
+      }
+    }
+    if (held.length === 0) return
+    if (!this.pending.has(entry.seq)) return
+    if (entry.kind === 'receipt') {
+      this.untrack(entry)
+      await this.m.commit([this.m.outbox.removeOp(entry)])
+      return
+    }
+    entry.relays = held
+    const ops = [this.m.outbox.putOp(entry)]
+    const status = await this.m.outbox.statusOp(fromHex(entry.messageId), 'relayed', held.length, this.m.now())
+    if (status != null) ops.push(status.op)
+    await this.m.commit(ops)
+    if (status != null) this.emitStatus(entry, status.status.state, status.status.relays)
+  }
+
+  /** The device acknowledged the envelope (direct ack): the entry is done. */
+  private async delivered (entry: OutboxEntry): Promise<void> {
+    if (!this.pending.has(entry.seq)) return
+    this.untrack(entry)
+    const ops = [this.m.outbox.removeOp(entry)]
+    const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'delivered', 0, this.m.now()) : undefined
+    if (status != null) ops.push(status.op)
+    await this.m.commit(ops)
+    if (status != null) this.emitStatus(entry, 'delivered', status.status.relays)
+  }
+
+  /**
+   * A delivery or read receipt from `device` for our messages: their entries
+   * for that device leave the outbox; their state moves forward.
+   */
+  async acknowledged (messageIds: string[], device: string, state: 'delivered' | 'read'): Promise<void> {
+    const ops = []
+    const changed: Array<{ id: string, state: SendState, relays: number }> = []
+    for (const id of messageIds) {
+      for (const seq of [...(this.byMessage.get(id) ?? [])]) {
+        const entry = this.pending.get(seq)
+        if (entry == null || entry.device !== device) continue
+        this.untrack(entry)
+        ops.push(this.m.outbox.removeOp(entry))
+      }
+      const status = await this.m.outbox.statusOp(fromHex(id), state, 0, this.m.now())
+      if (status != null) {
+        ops.push(status.op)
+        changed.push({ id, state: status.status.state, relays: status.status.relays })
+      }
+    }
+    if (ops.length > 0) await this.m.commit(ops)
+    for (const c of changed) this.m.emit({ type: 'status', id: c.id, state: c.state, relays: c.relays })
+  }
+
+  private async expire (entry: OutboxEntry): Promise<void> {
+    if (!this.pending.has(entry.seq)) return
+    this.untrack(entry)
+    const ops = [this.m.outbox.removeOp(entry)]
+    const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'expired', 0, this.m.now()) : undefined
+    if (status != null) ops.push(status.op)
+    await this.m.commit(ops)
+    if (status != null) this.emitStatus(entry, 'expired', 0)
+  }
+
+  /** Typing indicators: encrypted and sent directly once; never stored or retried. */
+  async sendEphemeral (conversation: Uint8Array, devices: RemoteDevice[], message: Message): Promise<void> {
+    const id = this.m.init.identity
+    const plaintext = encodePayload(id.handleName, encodeMessage(message))
+    await Promise.all(devices.map(async device => {
+      const { result: sealed, ops } = await this.m.sessions.with(device.identityKey, async (record) => {
+        if (record.current == null) return { result: undefined }
+        const out = await encrypt(this.m.init.crypto, record.current, plaintext)
+        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
+        return { record: { current: out.state, archived: record.archived }, result: envelope }
+      })
+      if (sealed == null) return
+      await this.m.commit([...ops, this.m.history.observeOp(conversation, message.lamport)], [device.identityKey])
+      try {
+        await this.m.init.transport.sendDirect(device.peerId, device.addrs, sealed.envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+      } catch (err) {
+        log('typing indicator to %p not sent: %s', device.peerId, (err as Error).message)
+      }
+    }))
+  }
+
+  private emitStatus (entry: OutboxEntry, state: SendState, relays: number): void {
+    this.m.emit({ type: 'status', id: entry.messageId, conversation: entry.conversation, state, relays })
+  }
+}

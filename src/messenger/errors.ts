@@ -1,0 +1,39 @@
+/** Named errors of the messenger; the CLI turns each into one line. */
+
+/** The message id is not part of this conversation. */
+export class UnknownMessageError extends Error {
+  override readonly name = 'UnknownMessageError'
+}
+
+/**
+ * A pinned contact's key changed: sending is blocked until the user accepts
+ * the new key (`starling trust HANDLE`).
+ */
+export class KeyChangedError extends Error {
+  override readonly name = 'KeyChangedError'
+}
+
+/** The contact is blocked. */
+export class BlockedContactError extends Error {
+  override readonly name = 'BlockedContactError'
+}
+
+/** The recipient has no device with a current record (never online, or gone). */
+export class NoDeviceError extends Error {
+  override readonly name = 'NoDeviceError'
+}
+
+/** Only the author may edit or delete a message. */
+export class NotAuthorError extends Error {
+  override readonly name = 'NotAuthorError'
+}
+
+/** An envelope id already stored: acknowledge again without decrypting. */
+export class DuplicateEnvelopeError extends Error {
+  override readonly name = 'DuplicateEnvelopeError'
+}
+
+/** An envelope that cannot be for us, or whose content fails checks. */
+export class RejectedEnvelopeError extends Error {
+  override readonly name = 'RejectedEnvelopeError'
+}

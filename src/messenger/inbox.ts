@@ -1,0 +1,280 @@
+/**
+ * The receiving side: envelopes that arrive directly or are fetched from
+ * relay mailboxes. An envelope is opened, its ratchet message decrypted, its
+ * message validated, and message + session state + de-duplication marker
+ * are written in one synced batch; only then does the caller acknowledge
+ * (the direct ack, or the relay delete and an end-to-end delivery receipt).
+ * An envelope id already stored is acknowledged again without decrypting;
+ * anything that does not open, decrypt or validate is rejected and stores
+ * nothing.
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { openEnvelope, parseEnvelopeHeader } from '../crypto/envelope.js'
+import { decrypt, isPrekeyMessage, respondToSession } from '../crypto/session.js'
+import type { SessionState } from '../crypto/session.js'
+import { decodePrekeyMessage } from '../crypto/pqxdh.js'
+import { formatHandle, handleTag, validateHandleName } from '../identity/index.js'
+import { decodeMessage } from './model/index.js'
+import type { Message } from './model/index.js'
+import { decodePayload } from './payload.js'
+import { bodyToJson } from './json.js'
+import { peerIdFromBytes } from './devices.js'
+import { promote } from './sessions.js'
+import type { SessionRecord } from './sessions.js'
+import { envelopeMarkerKey } from './history.js'
+import { DuplicateEnvelopeError, RejectedEnvelopeError } from './errors.js'
+import { concat, equalBytes, toHex, utf8 } from './bytes.js'
+import type { BatchOp } from '../store/index.js'
+import type { Messenger } from './messenger.js'
+
+const log = logger('starling:messenger:inbox')
+
+/** Pages read from one relay in one pass (bounded work per pass). */
+export const MAX_PAGES_PER_FETCH = 100
+/** How long one mailbox request may take. */
+export const FETCH_TIMEOUT_MS = 15_000
+
+const READ = utf8('read/')
+
+export interface InboxInit {
+  fetchIntervalMs: number
+}
+
+/** Message kinds that get a delivery receipt when they came through a relay. */
+const RECEIPTED = new Set(['text', 'reply', 'reaction', 'edit', 'delete', 'attachment', 'call'])
+
+/** Receives envelopes and reads mailboxes. */
+export class Inbox {
+  private timer?: ReturnType<typeof setInterval>
+  private fetching?: Promise<void>
+  private again = false
+  private readonly inProgress = new Map<string, Promise<void>>()
+
+  constructor (private readonly m: Messenger, private readonly init: InboxInit) {}
+
+  start (): void {
+    this.fetchSoon()
+    this.timer = setInterval(() => { this.fetchSoon() }, this.init.fetchIntervalMs)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  /** Reads every mailbox now, or right after the pass in progress. */
+  fetchSoon (): void {
+    if (this.fetching != null) {
+      this.again = true
+      return
+    }
+    this.fetching = this.fetchAll()
+      .catch(err => log.error('mailbox fetch failed: %s', (err as Error).message))
+      .finally(() => {
+        this.fetching = undefined
+        if (this.again) {
+          this.again = false
+          this.fetchSoon()
+        }
+      })
+  }
+
+  /** Waits for the fetch in progress (tests, catch-up benchmark). */
+  async settled (): Promise<void> {
+    while (this.fetching != null) await this.fetching
+  }
+
+  private async fetchAll (): Promise<void> {
+    for (const relay of this.m.init.relays()) {
+      try {
+        await this.fetchFrom(relay.peerId)
+      } catch (err) {
+        log('mailbox on %p not read: %s', relay.peerId, (err as Error).message)
+      }
+    }
+  }
+
+  private async fetchFrom (relay: PeerId): Promise<void> {
+    let cursor: Uint8Array | undefined
+    const receipts = new Map<string, { account: Uint8Array, ids: Uint8Array[] }>()
+    for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
+      const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+      const done: Uint8Array[] = []
+      for (const item of items) {
+        try {
+          const stored = await this.receive(item.envelope, 'relay')
+          if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
+            const key = stored.device.toString()
+            const r = receipts.get(key) ?? { account: stored.message.author.account, ids: [] }
+            r.ids.push(stored.message.id)
+            receipts.set(key, r)
+          }
+        } catch (err) {
+          if ((err as Error).name !== 'DuplicateEnvelopeError') log('mailbox envelope dropped: %s', (err as Error).message)
+        }
+        done.push(item.id)
+      }
+      if (done.length > 0) await this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+      cursor = next
+      if (!more || items.length === 0) break
+    }
+    await this.sendReceipts(receipts)
+  }
+
+  /** One delivery receipt per sender device for what a pass fetched: the end-to-end ack. */
+  private async sendReceipts (receipts: Map<string, { account: Uint8Array, ids: Uint8Array[] }>): Promise<void> {
+    for (const [device, r] of receipts) {
+      const remote = await this.m.device(peerIdFromString(device))
+      if (remote == null) {
+        log('no device record for %s: delivery receipt not sent', device)
+        continue
+      }
+      for (let i = 0; i < r.ids.length; i += 1000) {
+        await this.m.sendToAccount(r.account, [remote], { kind: 'delivered', ids: r.ids.slice(i, i + 1000) }, 'receipt')
+      }
+    }
+  }
+
+  /**
+   * Opens, decrypts, validates and stores one envelope. Resolves with the
+   * stored message (undefined when it was dropped: typing, blocked sender,
+   * a message id already stored); throws DuplicateEnvelopeError for an
+   * envelope id already stored and RejectedEnvelopeError for anything bad.
+   */
+  async receive (envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<{ message: Message, device: PeerId } | undefined> {
+    let id: Uint8Array
+    try {
+      id = parseEnvelopeHeader(envelope).id
+    } catch (err) {
+      throw new RejectedEnvelopeError(`not an envelope: ${(err as Error).message}`)
+    }
+    const key = toHex(id)
+    const running = this.inProgress.get(key)
+    if (running != null) {
+      await running.catch(() => {})
+      throw new DuplicateEnvelopeError('envelope already being stored')
+    }
+    if (await this.m.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
+    let result: { message: Message, device: PeerId } | undefined
+    const work = this.open(id, envelope, via, from).then(r => { result = r })
+    this.inProgress.set(key, work)
+    try {
+      await work
+    } finally {
+      this.inProgress.delete(key)
+    }
+    return result
+  }
+
+  private async open (id: Uint8Array, envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<{ message: Message, device: PeerId } | undefined> {
+    const me = this.m.init.identity
+    let opened
+    try {
+      opened = await openEnvelope(this.m.init.crypto, me.identityKey, envelope)
+    } catch (err) {
+      throw new RejectedEnvelopeError(`envelope does not open with our key: ${(err as Error).message}`)
+    }
+    const sender = opened.sender
+    const guard = this.m.sessions.replayGuard()
+    let decrypted: { plaintext: Uint8Array }
+    let sessionOps: BatchOp[]
+    try {
+      const out = await this.m.sessions.with(sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard))
+      decrypted = out.result
+      sessionOps = out.ops
+    } catch (err) {
+      throw new RejectedEnvelopeError(`ratchet refused the message: ${(err as Error).name}: ${(err as Error).message}`)
+    }
+    let message: Message
+    let name: string
+    let device: PeerId
+    try {
+      const payload = decodePayload(decrypted.plaintext)
+      message = decodeMessage(payload.message)
+      name = payload.name
+      device = peerIdFromBytes(message.author.device)
+    } catch (err) {
+      this.m.sessions.forget(sender.identityKey)
+      throw new RejectedEnvelopeError(`bad message: ${(err as Error).message}`)
+    }
+    if (!equalBytes(message.author.account, sender.accountKey)) {
+      this.m.sessions.forget(sender.identityKey)
+      throw new RejectedEnvelopeError('message author is not the envelope sender')
+    }
+    if (from != null && via === 'direct' && !from.equals(device)) log('envelope from %p carries a message of device %p', from, device)
+
+    let handleName = 'unknown'
+    try {
+      handleName = validateHandleName(name)
+    } catch {}
+    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, sender.accountKey))
+    const conversation = sender.accountKey
+    const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
+    const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }]
+    const kind = message.body.kind
+    const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
+    if (!drop) ops.push(...this.m.history.putOps(conversation, message))
+    ops.push(this.m.history.observeOp(conversation, message.lamport))
+    await this.m.commit(ops, [sender.identityKey])
+    if (contact.state === 'blocked') return undefined
+    if (kind === 'typing') {
+      this.m.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })
+      return undefined
+    }
+    if (drop) return undefined
+    if (message.body.kind === 'delivered' || message.body.kind === 'read') {
+      await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind)
+    }
+    this.m.emit({ type: 'message', direction: 'in', via, handle, conversation: toHex(conversation), id: toHex(message.id), kind, lamport: message.lamport, timestamp: message.timestamp, text: 'text' in message.body ? message.body.text : undefined, body: bodyToJson(message.body), request: contact.state === 'request' })
+    return { message, device }
+  }
+
+  /** Decrypts with the session the message belongs to, or starts one from an initial message. */
+  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>): Promise<{ record: SessionRecord, result: { plaintext: Uint8Array } }> {
+    const crypto = this.m.init.crypto
+    const states = [record.current, ...record.archived].filter((s): s is SessionState => s != null)
+    if (isPrekeyMessage(inner)) {
+      const { header } = decodePrekeyMessage(inner)
+      const known = states.find(s => equalBytes(s.baseKey, header.baseKey))
+      if (known != null) {
+        const out = await decrypt(crypto, known, inner)
+        return { record: promote(record, out.state, known), result: out }
+      }
+      const me = this.m.init.identity
+      const out = await respondToSession(crypto, {
+        accountKey: me.accountPublicKey,
+        identityKey: me.identityKey,
+        prekeys: me.prekeys()
+      }, inner, guard, { now: this.m.now() })
+      return { record: promote(record, out.state), result: out }
+    }
+    let lastError: unknown = new Error('no session with this device')
+    for (const state of states) {
+      try {
+        const out = await decrypt(crypto, state, inner)
+        return { record: promote(record, out.state, state), result: out }
+      } catch (err) {
+        lastError = err
+      }
+    }
+    throw lastError
+  }
+
+  /** Incoming messages of a conversation not yet marked read. */
+  async unread (conversation: Uint8Array): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    for (const message of await this.m.history.messages(conversation)) {
+      if (equalBytes(message.author.account, this.m.init.identity.accountPublicKey)) continue
+      if (!RECEIPTED.has(message.body.kind)) continue
+      if ((await this.m.init.store.get('dedup', concat(READ, message.id))) != null) continue
+      out.push(message.id)
+    }
+    return out
+  }
+
+  /** Remembers that these messages were read. */
+  async markReadOps (_conversation: Uint8Array, ids: Uint8Array[]): Promise<void> {
+    await this.m.commit(ids.map(id => ({ type: 'put', namespace: 'dedup', key: concat(READ, id), value: new Uint8Array([1]) })))
+  }
+}

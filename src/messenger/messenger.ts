@@ -1,0 +1,350 @@
+/**
+ * The messenger: conversations with handles, over sessions, the outbox and
+ * the two delivery paths (DESIGN.md, Messages and Paths a message takes).
+ *
+ * Sending writes the message, its sealed envelope (outbox) and the new
+ * session state in one synced batch, then tries the recipient device
+ * directly and, failing that, hands the envelope to two relays. Receiving
+ * stores the message, the session state and the envelope's de-duplication
+ * marker in one synced batch before the sender is acknowledged.
+ *
+ * @example
+ * ```ts
+ * const messenger = new Messenger({ crypto, store, directory, transport, identity, relays })
+ * await messenger.start()
+ * const { id } = await messenger.send('bob', { kind: 'text', text: 'hi' })
+ * messenger.addEventListener('message', (e) => { ... })
+ * ```
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerId } from '@libp2p/interface'
+import type { Crypto, KeyPair } from '../crypto/index.js'
+import type { PrekeyState } from '../crypto/prekeys.js'
+import { initiateSession, encrypt } from '../crypto/session.js'
+import { sealEnvelope } from '../crypto/envelope.js'
+import { formatHandle } from '../identity/index.js'
+import type { Directory } from '../net/directory.js'
+import { GroupCommitWriter } from '../store/index.js'
+import type { BatchOp, Store } from '../store/index.js'
+import { encodeMessage, newMessageId, validateMessage } from './model/index.js'
+import type { ConversationView, Message, MessageBody } from './model/index.js'
+import { Contacts } from './contacts.js'
+import type { Contact } from './contacts.js'
+import { Sessions } from './sessions.js'
+import { History } from './history.js'
+import { Outbox, toBase64 } from './outbox.js'
+import type { MessageStatus } from './outbox.js'
+import { encodePayload } from './payload.js'
+import { remoteDevice } from './devices.js'
+import type { RemoteDevice } from './devices.js'
+import { Delivery } from './delivery.js'
+import { Inbox } from './inbox.js'
+import { BlockedContactError, KeyChangedError, NoDeviceError, NotAuthorError, UnknownMessageError } from './errors.js'
+import { equalBytes, fromHex, toHex } from './bytes.js'
+import type { DeliveryTransport } from './transport.js'
+
+const log = logger('starling:messenger')
+
+/** How long relays hold a message before its sender is told it expired. */
+export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
+/** How often the mailboxes are read when nothing else triggers it. */
+export const DEFAULT_FETCH_INTERVAL_MS = 30_000
+/** How soon a failed send is tried again. */
+export const DEFAULT_RETRY_INTERVAL_MS = 5_000
+/** How long one direct attempt may take. */
+export const DEFAULT_DIRECT_TIMEOUT_MS = 5_000
+
+/** This device, as the messenger needs it. */
+export interface MessengerIdentity {
+  handleName: string
+  tag: string
+  accountSecretKey: Uint8Array
+  accountPublicKey: Uint8Array
+  peerId: PeerId
+  identityKey: KeyPair
+  identityKeySignature: Uint8Array
+  prekeys(): PrekeyState
+}
+
+export interface MessengerInit {
+  crypto: Crypto
+  store: Store
+  directory: Pick<Directory, 'resolve' | 'resolveOne' | 'lookupDevice'>
+  transport: DeliveryTransport
+  identity: MessengerIdentity
+  /** Our relays: where our mailbox is read, and where we hand envelopes when the recipient's are unknown. */
+  relays(): Array<{ peerId: PeerId, addrs: RemoteDevice['addrs'] }>
+  now?(): number
+  retentionMs?: number
+  fetchIntervalMs?: number
+  retryIntervalMs?: number
+  directTimeoutMs?: number
+}
+
+/** Someone to talk to, resolved and pinned. */
+export interface Recipient {
+  contact: Contact
+  account: Uint8Array
+  handle: string
+  devices: RemoteDevice[]
+}
+
+/** What `send` and friends return. */
+export interface SendResult {
+  id: string
+  handle: string
+  state: MessageStatus['state']
+}
+
+/** Events: `message` (stored, incoming or outgoing), `status`, `typing`, `request`, `key-change`. */
+export interface MessengerEvent {
+  type: string
+  [field: string]: unknown
+}
+
+/** The messenger of one device. */
+export class Messenger extends EventTarget {
+  readonly contacts: Contacts
+  readonly sessions: Sessions
+  readonly history: History
+  readonly outbox: Outbox
+  readonly writer: GroupCommitWriter
+  readonly now: () => number
+  readonly delivery: Delivery
+  private readonly inbox: Inbox
+  private readonly devices = new Map<string, RemoteDevice>()
+
+  constructor (readonly init: MessengerInit) {
+    super()
+    this.now = init.now ?? Date.now
+    this.contacts = new Contacts(init.store, this.now)
+    this.sessions = new Sessions(init.store)
+    this.history = new History(init.store)
+    this.outbox = new Outbox(init.store)
+    this.writer = new GroupCommitWriter(init.store, { sync: true })
+    this.delivery = new Delivery(this, {
+      retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
+      retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
+      directTimeoutMs: init.directTimeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS
+    })
+    this.inbox = new Inbox(this, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
+  }
+
+  /** Loads the outbox and starts delivering and reading mailboxes. */
+  async start (): Promise<void> {
+    await this.delivery.start()
+    this.inbox.start()
+  }
+
+  async stop (): Promise<void> {
+    this.inbox.stop()
+    this.delivery.stop()
+    await this.writer.flush()
+  }
+
+  /** Emits an event to listeners. */
+  emit (event: MessengerEvent): void {
+    this.dispatchEvent(new CustomEvent(event.type, { detail: event }))
+  }
+
+  /** Handles an envelope that arrived on the direct path (resolves once stored). */
+  async receiveDirect (envelope: Uint8Array, from: PeerId): Promise<void> {
+    await this.inbox.receive(envelope, 'direct', from)
+  }
+
+  /** Reads the mailboxes now (after a reconnect, say). */
+  fetchSoon (): void {
+    this.inbox.fetchSoon()
+  }
+
+  /** Resolves a handle to one account, pins it, and refuses changed or blocked contacts. */
+  async recipient (handle: string): Promise<Recipient> {
+    const claim = await this.init.directory.resolveOne(handle)
+    const devices: RemoteDevice[] = []
+    for (const d of claim.devices) {
+      if (d.record == null) continue
+      const device = remoteDevice(d.record)
+      devices.push(device)
+      this.devices.set(device.peerId.toString(), device)
+    }
+    const bare = handle.includes('~') ? undefined : claim.name
+    const contact = await this.contacts.pinOutgoing({
+      alias: bare,
+      account: claim.accountKey,
+      handle: claim.handle,
+      devices: Object.fromEntries(devices.map(d => [d.peerId.toString(), d.identityKey]))
+    })
+    if (contact.keyChange != null) {
+      this.emit({ type: 'key-change', handle: contact.handle, what: contact.keyChange.what })
+      throw new KeyChangedError(`safety warning: ${contact.keyChange.what}. Sending is blocked until you check it (starling safety-number ${contact.handle}) and accept it (starling trust ${handle})`)
+    }
+    if (contact.state === 'blocked') throw new BlockedContactError(`${contact.handle} is blocked`)
+    if (devices.length === 0) throw new NoDeviceError(`${claim.handle} has no device with a current record`)
+    return { contact, account: claim.accountKey, handle: claim.handle, devices }
+  }
+
+  /** A device we learned about (from a resolution or an incoming message), refreshed from the DHT when asked. */
+  async device (peerId: PeerId, refresh = false): Promise<RemoteDevice | undefined> {
+    const cached = this.devices.get(peerId.toString())
+    if (cached != null && !refresh) return cached
+    try {
+      const record = await this.init.directory.lookupDevice(peerId)
+      if (record == null) return cached
+      const device = remoteDevice(record)
+      this.devices.set(peerId.toString(), device)
+      return device
+    } catch (err) {
+      log('device lookup of %p failed: %s', peerId, (err as Error).message)
+      return cached
+    }
+  }
+
+  /** Sends a message body to a handle; resolves once it is stored in the outbox. */
+  async send (handle: string, body: MessageBody): Promise<SendResult> {
+    const to = await this.recipient(handle)
+    await this.checkTarget(to.account, body)
+    const message = await this.compose(to.account, body)
+    await this.enqueue(to.account, to.devices, message, body.kind === 'delivered' || body.kind === 'read' ? 'receipt' : 'content')
+    return { id: toHex(message.id), handle: to.handle, state: 'queued' }
+  }
+
+  /** Sends to a known account (replies to requests, receipts). */
+  async sendToAccount (account: Uint8Array, devices: RemoteDevice[], body: MessageBody, kind: 'content' | 'receipt'): Promise<Message> {
+    const message = await this.compose(account, body)
+    await this.enqueue(account, devices, message, kind)
+    return message
+  }
+
+  /** Builds a message from this device with the next Lamport counter. */
+  async compose (conversation: Uint8Array, body: MessageBody): Promise<Message> {
+    const message: Message = {
+      id: newMessageId(this.init.crypto),
+      author: { account: this.init.identity.accountPublicKey, device: this.init.identity.peerId.toMultihash().bytes },
+      timestamp: this.now(),
+      lamport: await this.history.reserve(conversation),
+      body
+    }
+    validateMessage(message)
+    return message
+  }
+
+  /** Reply, reaction, edit and delete must point at a message of this conversation; edit and delete at our own. */
+  private async checkTarget (conversation: Uint8Array, body: MessageBody): Promise<void> {
+    if (!('target' in body)) return
+    const found = await this.history.find(body.target)
+    if (found == null || !equalBytes(found.conversation, conversation)) {
+      throw new UnknownMessageError(`no message ${toHex(body.target)} in this conversation`)
+    }
+    if ((body.kind === 'edit' || body.kind === 'delete') && !equalBytes(found.message.author.account, this.init.identity.accountPublicKey)) {
+      throw new NotAuthorError('only the author can edit or delete a message')
+    }
+  }
+
+  /**
+   * Encrypts for every device, seals, and commits message + sessions +
+   * outbox entries in one synced batch; then hands the entries to delivery.
+   */
+  async enqueue (conversation: Uint8Array, devices: RemoteDevice[], message: Message, kind: 'content' | 'receipt'): Promise<void> {
+    const plaintext = encodePayload(this.init.identity.handleName, encodeMessage(message))
+    const ops: BatchOp[] = []
+    const entries = []
+    const id = this.init.identity
+    for (const device of devices) {
+      const { result: sealed, ops: sessionOps } = await this.sessions.with(device.identityKey, async (record) => {
+        const current = record.current ?? (await initiateSession(this.init.crypto, {
+          accountKey: id.accountPublicKey,
+          identityKey: id.identityKey,
+          identityKeySignature: id.identityKeySignature
+        }, device.bundle)).state
+        const out = await encrypt(this.init.crypto, current, plaintext)
+        const envelope = await sealEnvelope(this.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
+        return { record: { current: out.state, archived: record.archived }, result: envelope }
+      })
+      ops.push(...sessionOps)
+      const { entry, op } = this.outbox.add({
+        messageId: toHex(message.id),
+        conversation: toHex(conversation),
+        device: device.peerId.toString(),
+        envelopeId: toHex(sealed.id),
+        envelope: toBase64(sealed.envelope),
+        kind,
+        createdAt: this.now()
+      })
+      ops.push(op)
+      entries.push(entry)
+    }
+    if (kind === 'content') {
+      ops.push(...this.history.putOps(conversation, message), this.history.observeOp(conversation, message.lamport))
+      const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now())
+      if (status != null) ops.push(status.op)
+    }
+    await this.commit(ops, devices.map(d => d.identityKey))
+    if (kind === 'content') this.emit({ type: 'message', direction: 'out', conversation: toHex(conversation), id: toHex(message.id), kind: message.body.kind })
+    for (const entry of entries) this.delivery.add(entry)
+  }
+
+  /** Commits a batch durably; on failure the cached sessions involved are dropped. */
+  async commit (ops: BatchOp[], sessionKeys: Uint8Array[] = []): Promise<void> {
+    try {
+      await this.writer.commit(ops)
+    } catch (err) {
+      for (const key of sessionKeys) this.sessions.forget(key)
+      throw err
+    }
+  }
+
+  /** The conversation with a handle, as both sides see it, plus our messages' delivery states. */
+  async conversation (handle: string): Promise<{ handle: string, account: string, view: ConversationView, statuses: Record<string, MessageStatus> }> {
+    const account = await this.accountOf(handle)
+    const view = await this.history.view(account)
+    const statuses: Record<string, MessageStatus> = {}
+    for (const m of view.messages) {
+      if (!equalBytes(m.author.account, this.init.identity.accountPublicKey)) continue
+      const status = await this.outbox.status(fromHex(m.id))
+      if (status != null) statuses[m.id] = status
+    }
+    const contact = await this.contacts.get(account)
+    return { handle: contact?.handle ?? handle, account: toHex(account), view, statuses }
+  }
+
+  /** The account of a handle: a contact's pinned account, else a fresh resolution. */
+  async accountOf (handle: string): Promise<Uint8Array> {
+    if (!handle.includes('~')) {
+      const pinned = await this.contacts.alias(handle)
+      if (pinned != null) return pinned
+    } else {
+      for (const c of await this.contacts.list()) if (c.handle === handle) return fromHex(c.account)
+    }
+    return (await this.init.directory.resolveOne(handle)).accountKey
+  }
+
+  /** Marks every incoming message of a conversation read and tells the sender. */
+  async markRead (handle: string): Promise<number> {
+    const to = await this.recipient(handle)
+    const ids = await this.inbox.unread(to.account)
+    if (ids.length === 0) return 0
+    await this.sendToAccount(to.account, to.devices, { kind: 'read', ids }, 'receipt')
+    await this.inbox.markReadOps(to.account, ids)
+    return ids.length
+  }
+
+  /** Sends a typing indicator (direct only; nothing is stored). */
+  async typing (handle: string, on: boolean): Promise<void> {
+    const to = await this.recipient(handle)
+    const message = await this.compose(to.account, { kind: 'typing', on })
+    await this.delivery.sendEphemeral(to.account, to.devices, message)
+  }
+
+  /** Accepts the keys a handle has now: clears the warning, unblocks sending. */
+  async trust (handle: string): Promise<Contact> {
+    const claim = await this.init.directory.resolveOne(handle)
+    const devices: Record<string, Uint8Array> = {}
+    for (const d of claim.devices) if (d.record != null) devices[d.peerId.toString()] = d.record.identityKey
+    return this.contacts.trust({ alias: handle.includes('~') ? undefined : claim.name, account: claim.accountKey, handle: claim.handle, devices })
+  }
+
+  /** Our canonical handle. */
+  get handle (): string {
+    return formatHandle(this.init.identity.handleName, this.init.identity.tag)
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The persistent outbox (DESIGN.md, Messages): a message is encrypted and
+ * written here, in the same batch as the message itself and the session
+ * state, before any send attempt, and leaves only on an end-to-end
+ * acknowledgement: the recipient device's direct ack, or its delivery
+ * receipt after it fetched the envelope from a relay. The same sealed
+ * envelope (same outer id) is sent on every attempt, so duplicates are
+ * recognised without decrypting.
+ *
+ * Sender-side state per message: queued -> held by N relays -> delivered ->
+ * read (or expired after the retention time).
+ */
+import type { BatchOp, Store } from '../store/index.js'
+import { concat, jsonBytes, parseJson, toHex, u64, utf8 } from './bytes.js'
+
+const QUEUE = utf8('q/')
+const STATUS = utf8('st/')
+
+/** How a message stands, as its sender sees it. */
+export type SendState = 'queued' | 'relayed' | 'delivered' | 'read' | 'expired'
+
+/** One envelope waiting for its acknowledgement. */
+export interface OutboxEntry {
+  seq: number
+  /** Message id, hex. */
+  messageId: string
+  /** Conversation (recipient account key), hex. */
+  conversation: string
+  /** Recipient device peer id. */
+  device: string
+  /** Outer envelope id, hex. */
+  envelopeId: string
+  /** The sealed envelope, base64. */
+  envelope: string
+  /** Receipts and typing need no end-to-end ack of their own. */
+  kind: 'content' | 'receipt'
+  createdAt: number
+  /** Relays that signed custody of it. */
+  relays: string[]
+}
+
+/** Sender-side state of one message. */
+export interface MessageStatus {
+  state: SendState
+  relays: number
+  updatedAt: number
+}
+
+/** Base64 without padding rules fuss (standard alphabet). */
+export function toBase64 (bytes: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(s)
+}
+
+/** Inverse of {@link toBase64}. */
+export function fromBase64 (b64: string): Uint8Array {
+  const s = atob(b64)
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  return out
+}
+
+function entryKey (seq: number): Uint8Array {
+  return concat(QUEUE, u64(seq))
+}
+
+function statusKey (messageId: Uint8Array): Uint8Array {
+  return concat(STATUS, messageId)
+}
+
+const RANK: Record<SendState, number> = { queued: 0, relayed: 1, delivered: 2, read: 3, expired: 4 }
+
+/** The outbox over the `outbox` namespace. */
+export class Outbox {
+  private nextSeq = 0
+  private readonly statuses = new Map<string, MessageStatus>()
+
+  constructor (private readonly store: Store) {}
+
+  /** Every entry still waiting, oldest first; also sets the next sequence number. */
+  async load (): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = []
+    for await (const [, value] of this.store.iterate('outbox', { gte: QUEUE, lt: utf8('q0') })) {
+      const entry = parseJson<OutboxEntry>(value)
+      out.push(entry)
+      this.nextSeq = Math.max(this.nextSeq, entry.seq + 1)
+    }
+    return out
+  }
+
+  /** A new entry and the op that stores it. */
+  add (fields: Omit<OutboxEntry, 'seq' | 'relays'>): { entry: OutboxEntry, op: BatchOp } {
+    const entry: OutboxEntry = { ...fields, seq: this.nextSeq++, relays: [] }
+    return { entry, op: this.putOp(entry) }
+  }
+
+  putOp (entry: OutboxEntry): BatchOp {
+    return { type: 'put', namespace: 'outbox', key: entryKey(entry.seq), value: jsonBytes(entry) }
+  }
+
+  removeOp (entry: OutboxEntry): BatchOp {
+    return { type: 'del', namespace: 'outbox', key: entryKey(entry.seq) }
+  }
+
+  async status (messageId: Uint8Array): Promise<MessageStatus | undefined> {
+    const cached = this.statuses.get(toHex(messageId))
+    if (cached != null) return cached
+    const bytes = await this.store.get('outbox', statusKey(messageId))
+    return bytes == null ? undefined : parseJson<MessageStatus>(bytes)
+  }
+
+  /**
+   * The op that moves a message's state forward (never back: a late custody
+   * receipt does not undo "delivered"), or undefined when nothing changes.
+   */
+  async statusOp (messageId: Uint8Array, state: SendState, relays: number, now: number): Promise<{ op: BatchOp, status: MessageStatus } | undefined> {
+    const id = toHex(messageId)
+    if (!this.statuses.has(id)) {
+      const stored = await this.status(messageId)
+      if (stored != null && !this.statuses.has(id)) this.statuses.set(id, stored)
+    }
+    // No await from here on: concurrent updates of one message see each other.
+    const current = this.statuses.get(id)
+    if (current != null && (RANK[current.state] > RANK[state] || (current.state === state && current.relays >= relays))) return undefined
+    const status: MessageStatus = { state, relays: Math.max(relays, current?.relays ?? 0), updatedAt: now }
+    this.statuses.set(id, status)
+    return { op: { type: 'put', namespace: 'outbox', key: statusKey(messageId), value: jsonBytes(status) }, status }
+  }
+}

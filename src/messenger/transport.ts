@@ -1,0 +1,36 @@
+/**
+ * What the messenger needs from the network, as one interface: the direct
+ * path (`/starling/dm/1.0.0`) and the offline path through relays
+ * (`/starling/store/1.0.0`). The daemon wires the libp2p protocols in; unit
+ * tests pass fakes; a test hook may wrap it to drop, delay or duplicate.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A relay's signed promise to hold an envelope. */
+export interface Custody {
+  relay: string
+  storedAt: number
+  expiresAt: number
+}
+
+/** An envelope fetched from a mailbox. */
+export interface MailboxItem {
+  id: Uint8Array
+  envelope: Uint8Array
+}
+
+/** The network as the messenger sees it. */
+export interface DeliveryTransport {
+  /** Sends one envelope straight to a device; resolves when the device acknowledged it (stored). */
+  sendDirect(peer: PeerId, addrs: Multiaddr[], envelope: Uint8Array, signal: AbortSignal): Promise<void>
+  /** Hands an envelope to a relay for the device's mailbox; resolves with the relay's custody receipt. */
+  storeOnRelay(relay: PeerId, addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array, signal: AbortSignal): Promise<Custody>
+  /** Reads our mailbox on a relay, oldest first. */
+  fetchMailbox(relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }>
+  /** Tells a relay to delete envelopes we have stored. */
+  deleteFromMailbox(relay: PeerId, ids: Uint8Array[], signal: AbortSignal): Promise<void>
+}
+
+/** Called by the transport for every envelope that arrives directly. */
+export type EnvelopeHandler = (envelope: Uint8Array, from: PeerId) => Promise<void>

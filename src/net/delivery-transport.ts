@@ -1,0 +1,61 @@
+/**
+ * The messenger's network over libp2p: `/starling/dm/1.0.0` for the direct
+ * path, `/starling/store/1.0.0` for relay mailboxes.
+ */
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { DmClient, DmServer } from '../protocols/dm/index.js'
+import type { DmClientInit } from '../protocols/dm/index.js'
+import { StoreClient, mailboxId } from '../protocols/store/index.js'
+import type { Custody, DeliveryTransport, EnvelopeHandler, MailboxItem } from '../messenger/transport.js'
+import type { StarlingLibp2p } from './node.js'
+
+export interface Libp2pTransportInit {
+  /** The device key that proves mailbox ownership to relays. */
+  deviceKey: PrivateKey
+  /** Called for every envelope that arrives directly; resolves once stored. */
+  onEnvelope: EnvelopeHandler
+  dm?: DmClientInit
+}
+
+/** Direct and relay delivery over a libp2p node. */
+export class Libp2pTransport implements DeliveryTransport {
+  private readonly dm: DmClient
+  private readonly server: DmServer
+  private readonly store: StoreClient
+
+  constructor (node: StarlingLibp2p, private readonly init: Libp2pTransportInit) {
+    this.dm = new DmClient(node, init.dm)
+    this.server = new DmServer(node, { onEnvelope: async (envelope, from) => init.onEnvelope(envelope, from) })
+    this.store = new StoreClient(node)
+  }
+
+  async start (): Promise<void> {
+    this.dm.start()
+    await this.server.start()
+  }
+
+  async stop (): Promise<void> {
+    await this.server.stop()
+    this.dm.stop()
+    this.store.close()
+  }
+
+  async sendDirect (peer: PeerId, addrs: Multiaddr[], envelope: Uint8Array, signal: AbortSignal): Promise<void> {
+    await this.dm.send(peer, envelope, { signal, addrs })
+  }
+
+  async storeOnRelay (relay: PeerId, addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array, signal: AbortSignal): Promise<Custody> {
+    const receipt = await this.store.put(addrs.length > 0 ? addrs : relay, mailboxId(recipient), envelope, { signal })
+    return { relay: receipt.relay.toString(), storedAt: receipt.storedAt, expiresAt: receipt.expiresAt }
+  }
+
+  async fetchMailbox (relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }> {
+    const page = await this.store.fetch(relay, this.init.deviceKey, { after, signal })
+    return { items: page.envelopes.map(e => ({ id: e.id, envelope: e.envelope })), cursor: page.cursor, more: page.more }
+  }
+
+  async deleteFromMailbox (relay: PeerId, ids: Uint8Array[], signal: AbortSignal): Promise<void> {
+    await this.store.delete(relay, this.init.deviceKey, ids, { signal })
+  }
+}
