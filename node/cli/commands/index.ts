@@ -4,7 +4,8 @@ import { initCommand } from './init.js'
 import { daemonCommand } from './daemon.js'
 import { relayCommand } from './relay.js'
 import { resolveCommand, statusCommand, whoamiCommand } from './client.js'
-import { contactsCommand, deleteCommand, editCommand, historyCommand, reactCommand, receiveCommand, safetyNumberCommand, sendCommand, trustCommand } from './messages.js'
+import { chatCommand } from './chat.js'
+import { attachmentCommand, contactsCommand, deleteCommand, editCommand, historyCommand, reactCommand, receiveCommand, safetyNumberCommand, sendCommand, trustCommand } from './messages.js'
 
 export const commands: Command[] = [
   initCommand,
@@ -18,8 +19,10 @@ export const commands: Command[] = [
   editCommand,
   deleteCommand,
   historyCommand,
+  chatCommand,
   receiveCommand,
   safetyNumberCommand,
   trustCommand,
-  contactsCommand
+  contactsCommand,
+  attachmentCommand
 ]
