@@ -122,6 +122,11 @@ export class FileBlobStore implements BlobStore {
     return join(this.partialDir, idToHex(id))
   }
 
+  /** Where the plaintext of a complete attachment is (check isComplete first). */
+  completePath (id: Uint8Array): string {
+    return join(this.complete(id), 'data')
+  }
+
   private complete (id: Uint8Array): string {
     return join(this.completeDir, idToHex(id))
   }

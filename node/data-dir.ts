@@ -23,7 +23,8 @@ export const Files = {
   api: 'api.json',
   relayKey: 'relay.key',
   datastore: 'datastore',
-  store: 'store'
+  store: 'store',
+  attachments: 'attachments'
 } as const
 
 /** Creates the directory (mode 0700) if needed. */

@@ -21,6 +21,9 @@ import { Messenger } from '../../src/messenger/messenger.js'
 import { Libp2pTransport } from '../../src/net/delivery-transport.js'
 import { PrekeyKind, prekeySignaturePayload } from '../../src/crypto/prekey-signature.js'
 import { messagingMethods } from './messaging-api.js'
+import { FileBlobStore, nodeSha256 } from '../blob-store.js'
+import { attachmentProtocol } from '../../src/protocols/attachment/index.js'
+import { blobStoreSource, downloadAttachment } from '../../src/messenger/attachments/index.js'
 import { faultyTransport } from './faults.js'
 import { ApiServer } from '../api/server.js'
 import type { ApiInfo } from '../api/client.js'
@@ -73,6 +76,8 @@ export class Daemon {
     const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
     // Relays on loopback or a LAN: keep private addresses in DHT answers.
     const local = allLocal(init.bootstrap)
+    const self: { messenger?: Messenger, daemon?: Daemon } = {}
+    const blobs = await new FileBlobStore(join(dataDir, Files.attachments), { sha256: nodeSha256 }).open()
     const node = await createStarlingNode({
       privateKey: identity.devicePrivateKey,
       role: 'user',
@@ -83,7 +88,13 @@ export class Daemon {
       selectors,
       loopback: local,
       dhtServer: init.dhtServer,
-      reprovideIntervalMs: init.recordLifetimeMs != null ? Math.max(1_000, init.recordLifetimeMs / 2) : undefined
+      reprovideIntervalMs: init.recordLifetimeMs != null ? Math.max(1_000, init.recordLifetimeMs / 2) : undefined,
+      extraServices: {
+        attachment: attachmentProtocol({
+          authorise: async (id, peer) => await self.messenger?.attachments?.authorise(id, peer) ?? false,
+          source: blobStoreSource(crypto, blobs, async (id) => self.messenger?.attachments?.descriptor(id))
+        })
+      }
     })
     const directory = new Directory(node, crypto, {
       handleName: identity.handleName,
@@ -96,7 +107,7 @@ export class Daemon {
     const store = new LevelStore(join(dataDir, Files.store))
     await store.open()
     const relays = init.bootstrap.map(b => ({ peerId: peerIdFromString(multiaddr(b).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''), addrs: [multiaddr(b)] }))
-    const self: { messenger?: Messenger, daemon?: Daemon } = {}
+    const hooks = testHooks(process.env)
     const transport = new Libp2pTransport(node, {
       deviceKey: identity.devicePrivateKey,
       onEnvelope: async (envelope, from) => {
@@ -120,8 +131,18 @@ export class Daemon {
         prekeys: () => identity.prekeys
       },
       relays: () => relays,
-      fetchIntervalMs: init.fetchIntervalMs,
-      retryIntervalMs: init.retryIntervalMs
+      attachments: {
+        blobs,
+        download: async (peer, d, signal) => {
+          // Large attachments only cross direct connections, never relays.
+          const device = await self.messenger?.device(peer)
+          const direct = (device?.addrs ?? []).filter(a => !a.toString().includes('/p2p-circuit'))
+          await downloadAttachment(node, direct.length > 0 ? direct : peer, d, blobs, { crypto, signal })
+        }
+      },
+      now: hooks.now,
+      fetchIntervalMs: init.fetchIntervalMs ?? hooks.fetchIntervalMs,
+      retryIntervalMs: init.retryIntervalMs ?? hooks.retryIntervalMs
     })
     self.messenger = messenger
     const reservations = new RelayReservations(node, {
@@ -141,10 +162,10 @@ export class Daemon {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return resolutionToJson(await directory.resolve(params.handle))
         },
-        ...messagingMethods(messenger, crypto)
+        ...messagingMethods(messenger, crypto, blobs)
       }
     })
-    for (const type of ['message', 'status', 'typing', 'key-change']) {
+    for (const type of ['message', 'status', 'typing', 'key-change', 'attachment']) {
       messenger.addEventListener(type, (evt) => { api.emit((evt as CustomEvent<Record<string, unknown>>).detail) })
     }
     const apiUrl = await api.start()
@@ -208,6 +229,34 @@ export function resolutionToJson (r: Resolution): Record<string, unknown> {
       accountKey: Buffer.from(c.accountKey).toString('hex'),
       devices: c.devices.map(d => ({ peerId: d.peerId.toString(), addrs: d.addrs, online: d.record != null }))
     }))
+  }
+}
+
+/**
+ * Test hooks read from the environment, never set in production:
+ * STARLING_FETCH_INTERVAL_MS and STARLING_RETRY_INTERVAL_MS shorten how often
+ * mailboxes are read and failed sends retried; STARLING_TEST_CLOCK_SKEW_MS
+ * shifts the messenger's clock (message timestamps, outbox times) by that
+ * many milliseconds, as a device with a wrong clock would.
+ */
+function testHooks (env: NodeJS.ProcessEnv): { fetchIntervalMs?: number, retryIntervalMs?: number, now?: () => number } {
+  const number = (name: string): number | undefined => {
+    const raw = env[name]
+    if (raw == null || raw === '') return undefined
+    const n = Number(raw)
+    if (!Number.isFinite(n)) throw new CommandError(`${name} must be a number, got ${raw}`)
+    return n
+  }
+  const positive = (name: string): number | undefined => {
+    const n = number(name)
+    if (n != null && n <= 0) throw new CommandError(`${name} must be > 0, got ${n}`)
+    return n
+  }
+  const skew = number('STARLING_TEST_CLOCK_SKEW_MS')
+  return {
+    fetchIntervalMs: positive('STARLING_FETCH_INTERVAL_MS'),
+    retryIntervalMs: positive('STARLING_RETRY_INTERVAL_MS'),
+    now: skew != null && skew !== 0 ? () => Date.now() + skew : undefined
   }
 }
 

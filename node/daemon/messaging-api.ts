@@ -10,6 +10,8 @@ import { validateReactionEmoji, validateText } from '../../src/messenger/model/i
 import { safetyNumber } from '../../src/crypto/safety-number.js'
 import type { Crypto } from '../../src/crypto/index.js'
 import type { ApiMethod } from '../api/server.js'
+import type { FileBlobStore } from '../blob-store.js'
+import { attachmentFile } from './attachment-files.js'
 
 function str (params: Record<string, unknown>, name: string): string {
   const v = params[name]
@@ -24,10 +26,19 @@ function messageId (params: Record<string, unknown>, name: string): Uint8Array {
 }
 
 /** The methods, by name. */
-export function messagingMethods (messenger: Messenger, crypto: Crypto): Record<string, ApiMethod> {
+export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: FileBlobStore): Record<string, ApiMethod> {
   return {
     send: async (p) => {
       const handle = str(p, 'handle')
+      const paths = Array.isArray(p.attachments) ? p.attachments.map(String) : []
+      if (paths.length > 0) {
+        if (messenger.attachments == null) throw new TypeError('this daemon does not handle attachments')
+        const files = await Promise.all(paths.map(async path => attachmentFile(path)))
+        const caption = typeof p.text === 'string' && p.text !== '' ? validateText(p.text) : undefined
+        const results = []
+        for (const [i, file] of files.entries()) results.push(await messenger.attachments.send(handle, file, i === 0 ? caption : undefined))
+        return { ...results[0], ids: results.map(r => r.id) }
+      }
       const text = validateText(str(p, 'text'))
       if (p.replyTo != null) return messenger.send(handle, { kind: 'reply', target: messageId(p, 'replyTo'), text })
       return messenger.send(handle, { kind: 'text', text })
@@ -44,7 +55,11 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto): Record<
       const c = await messenger.conversation(str(p, 'handle'))
       const view = viewToJson(c.view) as { messages: Array<Record<string, unknown>>, waiting: string[] }
       const limit = typeof p.limit === 'number' && p.limit > 0 ? p.limit : undefined
-      const messages = view.messages.map(m => ({ ...m, sendState: c.statuses[m.id as string]?.state, relays: c.statuses[m.id as string]?.relays }))
+      const messages = await Promise.all(view.messages.map(async m => {
+        const attachment = m.attachment as { id: string } | undefined
+        const state = attachment != null ? await messenger.attachments?.state(fromHex(attachment.id)) : undefined
+        return { ...m, sendState: c.statuses[m.id as string]?.state, relays: c.statuses[m.id as string]?.relays, ...(state != null ? { attachmentState: state } : {}) }
+      }))
       return { handle: c.handle, account: c.account, messages: limit != null ? messages.slice(-limit) : messages, waiting: view.waiting }
     },
     read: async (p) => ({ marked: await messenger.markRead(str(p, 'handle')) }),
@@ -73,6 +88,12 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto): Record<
       if (c == null) throw new TypeError(`${String(p.handle)} is not a contact or request`)
       return { handle: c.handle, state: c.state }
     },
-    outbox: async () => ({ pending: messenger.delivery.size })
+    outbox: async () => ({ pending: messenger.delivery.size }),
+    attachment: async (p) => {
+      const id = messageId(p, 'id')
+      const state = await messenger.attachments?.state(id)
+      if (state == null) throw new TypeError(`no attachment ${toHex(id)}`)
+      return { ...state, path: state.complete && blobs != null ? blobs.completePath(id) : null }
+    }
   }
 }

@@ -19,6 +19,7 @@ import { formatHandle, handleTag, validateHandleName } from '../identity/index.j
 import { decodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { decodePayload } from './payload.js'
+import type { Payload } from './payload.js'
 import { bodyToJson } from './json.js'
 import { peerIdFromBytes } from './devices.js'
 import { promote } from './sessions.js'
@@ -189,8 +190,18 @@ export class Inbox {
     let message: Message
     let name: string
     let device: PeerId
+    let payload: Payload
     try {
-      const payload = decodePayload(decrypted.plaintext)
+      payload = decodePayload(decrypted.plaintext)
+    } catch (err) {
+      this.m.sessions.forget(sender.identityKey)
+      throw new RejectedEnvelopeError(`bad payload: ${(err as Error).message}`)
+    }
+    if (payload.type === 'chunk') {
+      await this.chunk(id, sender.accountKey, sender.identityKey, payload.chunk, [...sessionOps, ...guard.replayOps()])
+      return undefined
+    }
+    try {
       message = decodeMessage(payload.message)
       name = payload.name
       device = peerIdFromBytes(message.author.device)
@@ -223,11 +234,35 @@ export class Inbox {
       return undefined
     }
     if (drop) return undefined
+    if (message.body.kind === 'attachment' && this.m.attachments != null) {
+      await this.m.attachments.received(message.body.attachment, device)
+    }
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
       await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind)
     }
     this.m.emit({ type: 'message', direction: 'in', via, handle, conversation: toHex(conversation), id: toHex(message.id), kind, lamport: message.lamport, timestamp: message.timestamp, text: 'text' in message.body ? message.body.text : undefined, body: bodyToJson(message.body), request: contact.state === 'request' })
     return { message, device }
+  }
+
+  /**
+   * An attachment chunk: stored durably in the blob store first, then the
+   * session and the envelope marker, so a crash in between only means the
+   * chunk is received (harmlessly) again. Only from senders we know.
+   */
+  private async chunk (id: Uint8Array, account: Uint8Array, identityKey: Uint8Array, chunk: Uint8Array, sessionOps: BatchOp[]): Promise<void> {
+    const contact = await this.m.contacts.get(account)
+    const marker: BatchOp = { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }
+    if (this.m.attachments == null || contact == null || contact.state === 'blocked') {
+      await this.m.commit([...sessionOps, marker], [identityKey])
+      return
+    }
+    try {
+      await this.m.attachments.chunk(chunk)
+    } catch (err) {
+      this.m.sessions.forget(identityKey)
+      throw new RejectedEnvelopeError(`bad attachment chunk: ${(err as Error).message}`)
+    }
+    await this.m.commit([...sessionOps, marker], [identityKey])
   }
 
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */

@@ -34,11 +34,13 @@ import { Sessions } from './sessions.js'
 import { History } from './history.js'
 import { Outbox, toBase64 } from './outbox.js'
 import type { MessageStatus } from './outbox.js'
-import { encodePayload } from './payload.js'
+import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import { remoteDevice } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import { Delivery } from './delivery.js'
 import { Inbox } from './inbox.js'
+import { AttachmentTransfer } from './attachment-transfer.js'
+import type { AttachmentHost } from './attachment-transfer.js'
 import { BlockedContactError, KeyChangedError, NoDeviceError, NotAuthorError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
@@ -79,6 +81,8 @@ export interface MessengerInit {
   fetchIntervalMs?: number
   retryIntervalMs?: number
   directTimeoutMs?: number
+  /** Where attachments live and how to pull them (absent: attachments refused). */
+  attachments?: AttachmentHost
 }
 
 /** Someone to talk to, resolved and pinned. */
@@ -112,6 +116,9 @@ export class Messenger extends EventTarget {
   readonly now: () => number
   readonly delivery: Delivery
   private readonly inbox: Inbox
+  readonly attachments?: AttachmentTransfer
+  readonly retryIntervalMs: number
+  running = false
   private readonly devices = new Map<string, RemoteDevice>()
 
   constructor (readonly init: MessengerInit) {
@@ -122,6 +129,8 @@ export class Messenger extends EventTarget {
     this.history = new History(init.store)
     this.outbox = new Outbox(init.store)
     this.writer = new GroupCommitWriter(init.store, { sync: true })
+    this.retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
+    if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments)
     this.delivery = new Delivery(this, {
       retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
       retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
@@ -132,11 +141,14 @@ export class Messenger extends EventTarget {
 
   /** Loads the outbox and starts delivering and reading mailboxes. */
   async start (): Promise<void> {
+    this.running = true
     await this.delivery.start()
     this.inbox.start()
+    await this.attachments?.resumeAll()
   }
 
   async stop (): Promise<void> {
+    this.running = false
     this.inbox.stop()
     this.delivery.stop()
     await this.writer.flush()
@@ -246,6 +258,22 @@ export class Messenger extends EventTarget {
    */
   async enqueue (conversation: Uint8Array, devices: RemoteDevice[], message: Message, kind: 'content' | 'receipt'): Promise<void> {
     const plaintext = encodePayload(this.init.identity.handleName, encodeMessage(message))
+    const extra: BatchOp[] = []
+    if (kind === 'content') {
+      extra.push(...this.history.putOps(conversation, message), this.history.observeOp(conversation, message.lamport))
+      const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now())
+      if (status != null) extra.push(status.op)
+    }
+    await this.enqueuePlaintext(conversation, devices, plaintext, message.id, kind, extra)
+    if (kind === 'content') this.emit({ type: 'message', direction: 'out', conversation: toHex(conversation), id: toHex(message.id), kind: message.body.kind })
+  }
+
+  /** Queues one encrypted attachment chunk for each device (custody by a relay is enough). */
+  async enqueueChunk (conversation: Uint8Array, devices: RemoteDevice[], chunk: Uint8Array): Promise<void> {
+    await this.enqueuePlaintext(conversation, devices, encodeChunkPayloadEnvelope(chunk), newMessageId(this.init.crypto), 'receipt', [])
+  }
+
+  private async enqueuePlaintext (conversation: Uint8Array, devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, kind: 'content' | 'receipt', extra: BatchOp[]): Promise<void> {
     const ops: BatchOp[] = []
     const entries = []
     const id = this.init.identity
@@ -262,7 +290,7 @@ export class Messenger extends EventTarget {
       })
       ops.push(...sessionOps)
       const { entry, op } = this.outbox.add({
-        messageId: toHex(message.id),
+        messageId: toHex(messageId),
         conversation: toHex(conversation),
         device: device.peerId.toString(),
         envelopeId: toHex(sealed.id),
@@ -273,13 +301,8 @@ export class Messenger extends EventTarget {
       ops.push(op)
       entries.push(entry)
     }
-    if (kind === 'content') {
-      ops.push(...this.history.putOps(conversation, message), this.history.observeOp(conversation, message.lamport))
-      const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now())
-      if (status != null) ops.push(status.op)
-    }
+    ops.push(...extra)
     await this.commit(ops, devices.map(d => d.identityKey))
-    if (kind === 'content') this.emit({ type: 'message', direction: 'out', conversation: toHex(conversation), id: toHex(message.id), kind: message.body.kind })
     for (const entry of entries) this.delivery.add(entry)
   }
 

@@ -1,4 +1,5 @@
 /** Messaging commands: they ask the running daemon through its API. */
+import { resolve as resolvePath } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
@@ -21,16 +22,40 @@ const ID_HELP = 'ID is a message id as history prints it (32 hex digits)'
 
 export const sendCommand: Command = {
   name: 'send',
-  summary: 'send a text message, optionally as a reply to any earlier message',
-  usage: 'starling send HANDLE TEXT [--reply-to ID] [--data DIR]',
-  examples: ['starling send bob "hello"', 'starling send bob~x3k9q2mf7a "yes!" --reply-to 3f2a...'],
-  options: { ...dataOption, 'reply-to': { type: 'string' } },
-  help: { ...dataHelp, 'reply-to': `reply to this message; ${ID_HELP}` },
-  positionals: [{ name: 'HANDLE', required: true }, { name: 'TEXT', required: true }],
+  summary: 'send a text message or files, optionally as a reply to any earlier message',
+  usage: 'starling send HANDLE [TEXT] [--reply-to ID] [--attach FILE]... [--data DIR]',
+  examples: ['starling send bob "hello"', 'starling send bob~x3k9q2mf7a "yes!" --reply-to 3f2a...', 'starling send bob "look" --attach cat.png --attach notes.pdf'],
+  options: { ...dataOption, 'reply-to': { type: 'string' }, attach: { type: 'string', multiple: true } },
+  help: {
+    ...dataHelp,
+    'reply-to': `reply to this message; ${ID_HELP}`,
+    attach: 'send this file (repeatable; up to 100 MB each, 10 MB while the recipient is offline); TEXT becomes the caption'
+  },
+  positionals: [{ name: 'HANDLE', required: true }, { name: 'TEXT', required: false }],
   async run ({ args, out }) {
     const [handle, text] = args.positionals
-    const r = await (await connect(args)).call<Sent>('send', { handle, text, replyTo: args.values['reply-to'] })
+    const attach = (args.values.attach as string[] | undefined) ?? []
+    if (text == null && attach.length === 0) throw new UsageError('send: give a TEXT or at least one --attach FILE')
+    if (attach.length > 0 && args.values['reply-to'] != null) throw new UsageError('send: --reply-to goes with text, not with --attach')
+    const files = attach.map(f => resolvePath(f))
+    const r = await (await connect(args)).call<Sent>('send', { handle, text, replyTo: args.values['reply-to'], attachments: files })
     printSent(out, 'sent', r)
+  }
+}
+
+export const attachmentCommand: Command = {
+  name: 'attachment',
+  summary: 'show how far an attachment got, and where the received file is',
+  usage: 'starling attachment ID [--data DIR]',
+  examples: ['starling attachment 9c1e...'],
+  options: dataOption,
+  help: dataHelp,
+  positionals: [{ name: 'ID', required: true }],
+  async run ({ args, out }) {
+    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null }>('attachment', { id: args.positionals[0] })
+    out.print({ event: 'attachment', ...r }, r.complete
+      ? `${r.fileName} (${r.size} bytes) complete: ${r.path ?? ''}`
+      : `${r.fileName} (${r.size} bytes) receiving: ${r.receivedChunks}/${r.totalChunks} chunks`)
   }
 }
 
