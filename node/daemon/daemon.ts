@@ -50,6 +50,16 @@ export interface DaemonInit {
   retryIntervalMs?: number
 }
 
+/** How many attachment requests `status` remembers. */
+const MAX_SERVED_LOG = 100
+
+/** One attachment request this device served: which chunk ranges a peer asked for. */
+export interface ServedRequest {
+  peer: string
+  id: string
+  ranges: Array<[number, number]>
+}
+
 /** A running daemon. */
 export class Daemon {
   readonly apiUrl: string
@@ -59,6 +69,7 @@ export class Daemon {
     readonly directory: Directory,
     readonly reservations: RelayReservations,
     readonly messenger: Messenger,
+    private readonly served: ServedRequest[],
     private readonly transport: Libp2pTransport,
     private readonly store: LevelStore,
     private readonly api: ApiServer,
@@ -77,6 +88,7 @@ export class Daemon {
     // Relays on loopback or a LAN: keep private addresses in DHT answers.
     const local = allLocal(init.bootstrap)
     const self: { messenger?: Messenger, daemon?: Daemon } = {}
+    const served: ServedRequest[] = []
     const blobs = await new FileBlobStore(join(dataDir, Files.attachments), { sha256: nodeSha256 }).open()
     const node = await createStarlingNode({
       privateKey: identity.devicePrivateKey,
@@ -92,6 +104,10 @@ export class Daemon {
       extraServices: {
         attachment: attachmentProtocol({
           authorise: async (id, peer) => await self.messenger?.attachments?.authorise(id, peer) ?? false,
+          onRequest: (peer, id, ranges) => {
+            served.push({ peer: peer.toString(), id: Buffer.from(id).toString('hex'), ranges: ranges.map(r => [r.start, r.end]) })
+            if (served.length > MAX_SERVED_LOG) served.shift()
+          },
           source: blobStoreSource(crypto, blobs, async (id) => self.messenger?.attachments?.descriptor(id))
         })
       }
@@ -169,7 +185,7 @@ export class Daemon {
       messenger.addEventListener(type, (evt) => { api.emit((evt as CustomEvent<Record<string, unknown>>).detail) })
     }
     const apiUrl = await api.start()
-    const daemon = new Daemon(node, identity, directory, reservations, messenger, transport, store, api, init, apiUrl)
+    const daemon = new Daemon(node, identity, directory, reservations, messenger, served, transport, store, api, init, apiUrl)
     self.daemon = daemon
     await transport.start()
     await messenger.start()
@@ -202,6 +218,8 @@ export class Daemon {
       routingTableSize: routingTableSize(this.node),
       published: this.directory.lastPublished ?? null,
       publishError: this.directory.lastError ?? null,
+      outbox: this.messenger.delivery.size,
+      attachmentRequests: this.served,
       multiaddrs: this.node.getMultiaddrs().map(String)
     }
   }
