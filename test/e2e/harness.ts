@@ -130,3 +130,148 @@ export async function eventually<T> (check: () => Promise<T | undefined>, timeou
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError != null ? `: ${(lastError as Error).message}` : ''}`)
 }
+
+/** Test hooks that make daemons read mailboxes and retry sends quickly. */
+export const FAST_DAEMON_ENV: Record<string, string> = {
+  STARLING_FETCH_INTERVAL_MS: '1000',
+  STARLING_RETRY_INTERVAL_MS: '500'
+}
+
+/** A user created with `starling init`. */
+export interface User {
+  dir: string
+  /** The bare name, e.g. "alice". */
+  name: string
+  /** name~tag. */
+  handle: string
+  peerId: string
+  fingerprint: string
+}
+
+/** A relay process and where it listens. */
+export interface RelayProcess {
+  relay: Running
+  addr: string
+  dataDir: string
+  port: number
+}
+
+/** One message of `history --json` (the daemon's `history` method). */
+export interface HistoryMessage {
+  id: string
+  author: { account: string, device: string }
+  timestamp: number
+  lamport: number
+  kind: string
+  text?: string
+  edited: boolean
+  deleted: boolean
+  replyTo?: { id: string }
+  reactions: Array<{ emoji: string, by: string[] }>
+  status: string
+  sendState?: string
+  relays?: number
+}
+
+/**
+ * Relays, users and daemons for messaging tests, on top of {@link Processes}.
+ * Daemons get the fast test intervals unless a test passes its own env.
+ */
+export class Network {
+  /** Every daemon and relay started, to report the ones that crashed. */
+  private readonly started: Array<{ what: string, running: Running }> = []
+
+  constructor (readonly procs: Processes) {}
+
+  /** Processes that exited on their own with an error (not stopped or killed by the test), with their stderr. */
+  crashed (): string[] {
+    return this.started
+      .filter(s => s.running.proc.exitCode != null && s.running.proc.exitCode !== 0)
+      .map(s => `${s.what} exited with ${String(s.running.proc.exitCode)}: ${s.running.stderr.slice(-20).join('\n')}`)
+  }
+
+  /** How every process started here stands (for failure messages). */
+  describe (): string {
+    return this.started.map(s => `${s.what}: exit ${String(s.running.proc.exitCode)} signal ${String(s.running.proc.signalCode)} ${s.running.stderr.slice(-10).join(' | ')}`).join('\n')
+  }
+
+  /** Starts a relay (on a fixed port and data directory to restart one in place). */
+  async startRelay (dataDir?: string, port = 0): Promise<RelayProcess> {
+    const dir = dataDir ?? await this.procs.tempDir('starling-relay-')
+    const relay = await this.procs.start(['relay', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data', dir])
+    this.started.push({ what: `relay ${dir}`, running: relay })
+    const addr = (relay.ready.multiaddrs as string[])[0]
+    return { relay, addr, dataDir: dir, port: Number(/\/tcp\/(\d+)\//.exec(addr)?.[1]) }
+  }
+
+  /** Restarts a relay with its data directory and port (after a stop or a kill). */
+  async restartRelay (r: RelayProcess): Promise<RelayProcess> {
+    return this.startRelay(r.dataDir, r.port)
+  }
+
+  /** `starling init` in a fresh directory. */
+  async newUser (name: string): Promise<User> {
+    const dir = await this.procs.tempDir(`starling-${name}-`)
+    const r = await this.procs.cli(['init', '--handle', name, '--data', dir, '--json'])
+    if (r.code !== 0) throw new Error(`init ${name}: ${r.stderr}`)
+    const created = r.json[0]
+    return { dir, name, handle: created.handle as string, peerId: created.peerId as string, fingerprint: created.fingerprint as string }
+  }
+
+  /** Starts a user's daemon and waits until its records are published. */
+  async startDaemon (user: User, relayAddrs: string[], env: Record<string, string> = FAST_DAEMON_ENV): Promise<Running> {
+    const args = ['daemon', '--data', user.dir, '--listen', '/ip4/127.0.0.1/tcp/0', ...relayAddrs.flatMap(a => ['--bootstrap', a])]
+    const daemon = await this.procs.start(args, env)
+    this.started.push({ what: `daemon of ${user.name}`, running: daemon })
+    await this.published(user)
+    return daemon
+  }
+
+  /** Waits for a publication with a sequence number above `afterSeq`. */
+  async published (user: User, afterSeq = 0): Promise<number> {
+    return eventually(async () => {
+      const s = await this.call<{ published: { seq: number } | null }>(user, 'status')
+      const seq = s.published?.seq
+      return seq != null && seq > afterSeq ? seq : undefined
+    }, 30_000, `records of ${user.name} published`)
+  }
+
+  /** Calls a method of a user's running daemon over its local API (api.json is read each time: daemons restart). */
+  async call<T = unknown> (user: User, method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const { ApiClient } = await import('../../node/api/client.js')
+    return (await ApiClient.connect(user.dir)).call<T>(method, params, AbortSignal.timeout(60_000))
+  }
+
+  /** A conversation as `history --json` shows it (one API call). */
+  async history (user: User, peer: User): Promise<HistoryMessage[]> {
+    return (await this.call<{ messages: HistoryMessage[] }>(user, 'history', { handle: peer.handle })).messages
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls at once; results in item order. */
+export async function mapLimit<T, R> (items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i], i)
+    }
+  }))
+  return out
+}
+
+/** The fields both sides of a conversation must agree on. */
+export function sharedView (messages: HistoryMessage[]): Array<Record<string, unknown>> {
+  return messages.map(m => ({
+    id: m.id,
+    author: m.author.account,
+    lamport: m.lamport,
+    kind: m.kind,
+    text: m.text,
+    edited: m.edited,
+    deleted: m.deleted,
+    replyTo: m.replyTo?.id,
+    reactions: m.reactions.map(r => ({ emoji: r.emoji, by: [...r.by].sort() }))
+  }))
+}
