@@ -1,0 +1,424 @@
+/**
+ * `npm run bench:dm`: direct messages between two daemons through the whole
+ * product: a relay and two daemons (alice, bob) as separate processes on
+ * 127.0.0.1 (TCP, Noise, yamux), 1 KiB texts (1,024 ASCII code points) sent
+ * through alice's local API and counted when bob's daemon reports them
+ * stored (its /events stream). Prints one JSON object:
+ *
+ * - latency: sequential sends, from just before the send request leaves this
+ *   process to bob's "message stored" event. When the event carries
+ *   `storedAt` (the daemon's performance.timeOrigin + now()) that is used;
+ *   otherwise the arrival of the event here, with the cost of the event
+ *   stream estimated (half a no-op API round trip) and reported beside it.
+ * - throughput: N messages with many send requests in flight, until all are stored at bob.
+ * - floor: two plain libp2p nodes (TCP, Noise, yamux), one kept-open stream,
+ *   1 KiB request answered with 16 bytes after one synced LevelDB put of the
+ *   request on the receiver; ratio = our median / floor median.
+ * - catch-up: bob stopped, M messages held by the relay, bob started: time
+ *   from bob's ready line until all M are stored.
+ *
+ * Options: --latency N (500) --throughput N (5000) --concurrency N (64)
+ * --catchup N (1000) --profile DIR (run the daemons with --cpu-prof into DIR).
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { lpStream } from '@libp2p/utils'
+import { Level } from 'level'
+
+const { values } = parseArgs({
+  options: {
+    latency: { type: 'string', default: '500' },
+    throughput: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '64' },
+    catchup: { type: 'string', default: '1000' },
+    profile: { type: 'string' }
+  }
+})
+const LATENCY_SAMPLES = Number(values.latency)
+const THROUGHPUT_MESSAGES = Number(values.throughput)
+const CONCURRENCY = Number(values.concurrency)
+const CATCHUP_MESSAGES = Number(values.catchup)
+const TEXT_CODE_POINTS = 1024
+const WARMUP = 50
+/** Attempts per message in the throughput run before the benchmark gives up. */
+const SEND_ATTEMPTS = 5
+/** Bound on any single wait (a message to be stored, a process to start). */
+const WAIT_MS = 120_000
+const BIN = resolve(import.meta.dirname, '../node/bin/starling.js')
+const RAW_PROTOCOL = '/starling-bench/raw-synced/1.0.0'
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+function text (i: number): string {
+  return `${i} `.padEnd(TEXT_CODE_POINTS, 'x')
+}
+
+/** Progress goes to stderr; stdout carries only the result. */
+function progress (line: string): void {
+  process.stderr.write(`bench:dm ${new Date().toISOString().slice(11, 19)} ${line}\n`)
+}
+
+function stats (ms: number[]): { median: number, p99: number, mean: number } {
+  const s = [...ms].sort((a, b) => a - b)
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]
+  const round = (x: number): number => Math.round(x * 1000) / 1000
+  return { median: round(at(0.5)), p99: round(at(0.99)), mean: round(s.reduce((a, b) => a + b, 0) / s.length) }
+}
+
+function withTimeout<T> (p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms) })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
+// ---- processes --------------------------------------------------------------
+
+interface Proc { proc: ChildProcess, ready: Record<string, unknown>, spawnedAt: number, readyAt: number }
+const procs = new Set<ChildProcess>()
+
+function profileEnv (name: string): NodeJS.ProcessEnv {
+  if (values.profile == null) return process.env
+  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(values.profile)} --cpu-prof-name=${name}-${Date.now()}.cpuprofile` }
+}
+
+async function cli (args: string[]): Promise<Array<Record<string, unknown>>> {
+  const proc = spawn(process.execPath, [BIN, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  proc.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { err += d.toString() })
+  const code = await withTimeout(new Promise<number | null>(resolve => proc.on('close', resolve)), `starling ${args[0]}`)
+  if (code !== 0) throw new Error(`starling ${args.join(' ')} exited ${code}: ${err}`)
+  return out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l))
+}
+
+async function start (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Proc> {
+  const spawnedAt = now()
+  const proc = spawn(process.execPath, [BIN, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env })
+  procs.add(proc)
+  proc.on('exit', () => procs.delete(proc))
+  const stderr: string[] = []
+  createInterface({ input: proc.stderr }).on('line', l => stderr.push(l))
+  return withTimeout(new Promise<Proc>((resolve, reject) => {
+    createInterface({ input: proc.stdout }).on('line', line => {
+      if (!line.startsWith('{')) return
+      const event = JSON.parse(line) as Record<string, unknown>
+      if (event.event === 'ready') resolve({ proc, ready: event, spawnedAt, readyAt: now() })
+    })
+    proc.on('exit', code => reject(new Error(`${args[0]} exited ${code}: ${stderr.join(' | ')}`)))
+  }), `${args[0]} ready`)
+}
+
+async function stop (proc: ChildProcess): Promise<void> {
+  if (proc.exitCode != null || proc.signalCode != null) return
+  const exited = new Promise<void>(resolve => proc.once('exit', () => resolve()))
+  proc.kill('SIGTERM')
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+  await exited
+  clearTimeout(timer)
+}
+
+// ---- the daemons' API ---------------------------------------------------------
+
+/** A daemon's local API: calls, and its event stream with the arrival time of each event here. */
+class Api {
+  private nextId = 1
+  private readonly controller = new AbortController()
+  listeners = new Set<(e: Record<string, unknown>, at: number) => void>()
+  private constructor (readonly url: string, readonly token: string) {}
+
+  static async open (dataDir: string): Promise<Api> {
+    const info = JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8')) as { url: string, token: string }
+    return new Api(info.url, info.token)
+  }
+
+  async call<T = Record<string, unknown>> (method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const res = await fetch(`${this.url}/rpc`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params })
+    })
+    const reply = await res.json() as { result?: T, error?: { message: string } }
+    if (reply.error != null) throw new Error(`${method}: ${reply.error.message}`)
+    return reply.result as T
+  }
+
+  /** Resolves once the daemon has registered the stream (headers received); events flow to `listeners`. */
+  async follow (): Promise<void> {
+    const res = await fetch(`${this.url}/events`, { headers: { authorization: `Bearer ${this.token}` }, signal: this.controller.signal })
+    if (res.body == null) throw new Error('no event stream')
+    const body = res.body
+    const pump = async (): Promise<void> => {
+      const decoder = new TextDecoder()
+      let buffered = ''
+      for await (const chunk of body) {
+        const at = now()
+        buffered += decoder.decode(chunk as Uint8Array, { stream: true })
+        let nl: number
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl)
+          buffered = buffered.slice(nl + 1)
+          if (line.trim() === '') continue
+          const event = JSON.parse(line) as Record<string, unknown>
+          for (const l of this.listeners) l(event, at)
+        }
+      }
+    }
+    pump().catch(() => {})
+  }
+
+  close (): void {
+    this.controller.abort()
+  }
+}
+
+/** Stored-message times at the recipient, by message id; `wait(id)` resolves with the time it was stored. */
+class Arrivals {
+  readonly at = new Map<string, { at: number, storedAt?: number }>()
+  private readonly waiters = new Map<string, (t: { at: number, storedAt?: number }) => void>()
+  usedStoredAt = false
+
+  attach (api: Api): void {
+    api.listeners.add((e, at) => {
+      if (e.type !== 'message' || e.direction !== 'in') return
+      const id = String(e.id)
+      const t = { at, storedAt: typeof e.storedAt === 'number' ? e.storedAt : undefined }
+      if (!this.at.has(id)) this.at.set(id, t)
+      this.waiters.get(id)?.(t)
+      this.waiters.delete(id)
+    })
+  }
+
+  async wait (id: string): Promise<{ at: number, storedAt?: number }> {
+    const seen = this.at.get(id)
+    if (seen != null) return seen
+    return withTimeout(new Promise(resolve => this.waiters.set(id, resolve)), `message ${id} stored`)
+  }
+}
+
+// ---- the floor: raw libp2p request/response + one synced LevelDB put ----------
+
+async function floor (samples: number, dir: string): Promise<{ latencyMs: ReturnType<typeof stats>, withoutPutMs: ReturnType<typeof stats> }> {
+  const make = async (): Promise<Libp2p> => createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+  const [client, server] = [await make(), await make()]
+  const db = new Level<Uint8Array, Uint8Array>(join(dir, 'floor-db'), { keyEncoding: 'view', valueEncoding: 'view' })
+  await db.open()
+  let synced = true
+  try {
+    let n = 0
+    const reply = new Uint8Array(16)
+    await server.handle(RAW_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
+      try {
+        for (;;) {
+          const request = (await lp.read()).subarray()
+          const key = new Uint8Array(8)
+          new DataView(key.buffer).setUint32(4, n++)
+          if (synced) await db.put(key, request, { sync: true })
+          await lp.write(reply)
+        }
+      } catch {
+        stream.abort(new Error('closed'))
+      }
+    })
+    const stream = await client.dialProtocol(server.getMultiaddrs(), RAW_PROTOCOL)
+    const lp = lpStream(stream)
+    const request = new TextEncoder().encode(text(0))
+    const run = async (count: number): Promise<number[]> => {
+      const out: number[] = []
+      for (let i = 0; i < count; i++) {
+        const t0 = performance.now()
+        await lp.write(request)
+        await lp.read()
+        out.push(performance.now() - t0)
+      }
+      return out
+    }
+    await run(WARMUP)
+    const latencyMs = stats(await run(samples))
+    synced = false
+    const withoutPutMs = stats(await run(samples))
+    await stream.close()
+    return { latencyMs, withoutPutMs }
+  } finally {
+    await client.stop()
+    await server.stop()
+    await db.close()
+  }
+}
+
+// ---- the run ------------------------------------------------------------------
+
+const dir = await mkdtemp(join(tmpdir(), 'starling-bench-dm-'))
+const apis: Api[] = []
+try {
+  const aliceDir = join(dir, 'alice')
+  const bobDir = join(dir, 'bob')
+  await cli(['init', '--handle', 'alice', '--data', aliceDir])
+  await cli(['init', '--handle', 'bob', '--data', bobDir])
+  const relay = await start(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'relay')], profileEnv('relay'))
+  const relayAddr = (relay.ready.multiaddrs as string[])[0]
+  const daemonArgs = (d: string): string[] => ['daemon', '--data', d, '--bootstrap', relayAddr, '--listen', '/ip4/127.0.0.1/tcp/0']
+  await start(daemonArgs(aliceDir), profileEnv('alice'))
+  let bob = await start(daemonArgs(bobDir), profileEnv('bob'))
+  const alice = await Api.open(aliceDir)
+  let bobApi = await Api.open(bobDir)
+  apis.push(alice, bobApi)
+  for (const api of [alice, bobApi]) {
+    const deadline = Date.now() + WAIT_MS
+    while ((await api.call('status')).published == null) {
+      if (Date.now() > deadline) throw new Error('records not published')
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+  }
+  let arrivals = new Arrivals()
+  arrivals.attach(bobApi)
+  await bobApi.follow()
+  const bobHandle = String(bob.ready.handle)
+  const sendOne = async (i: number): Promise<string> => (await alice.call<{ id: string }>('send', { handle: bobHandle, text: text(i) })).id
+
+  // Warm-up: session set-up, connections, JIT.
+  for (let i = 0; i < WARMUP; i++) await arrivals.wait(await sendOne(i))
+
+  // The cost of the event stream, for when events carry no storedAt: half a no-op API round trip.
+  const rtt: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now()
+    await bobApi.call('outbox')
+    rtt.push(performance.now() - t0)
+  }
+  const eventCostMs = stats(rtt).median / 2
+
+  // Latency: one message at a time.
+  const raw: number[] = []
+  const daemonStamped: number[] = []
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const t0 = now()
+    const t = await arrivals.wait(await sendOne(i))
+    raw.push(t.at - t0)
+    if (t.storedAt != null) daemonStamped.push(t.storedAt - t0)
+  }
+  const latency = daemonStamped.length === raw.length ? daemonStamped : raw.map(ms => ms - eventCostMs)
+  progress(`latency: median ${stats(latency).median} ms, p99 ${stats(latency).p99} ms`)
+
+  // Throughput: many requests in flight, counted until all are stored at bob.
+  // A refused send request is counted and tried again (at most SEND_ATTEMPTS times).
+  let next = 0
+  const tp0 = now()
+  let lastStored = 0
+  const failures = new Map<string, number>()
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < THROUGHPUT_MESSAGES) {
+      const i = next++
+      let id: string | undefined
+      for (let attempt = 1; id == null; attempt++) {
+        try {
+          id = await sendOne(i)
+        } catch (err) {
+          const message = (err as Error).message.replace(/bob~\w+/, 'bob')
+          failures.set(message, (failures.get(message) ?? 0) + 1)
+          progress(`send refused (attempt ${attempt}): ${message}`)
+          if (attempt === SEND_ATTEMPTS) throw err
+        }
+      }
+      lastStored = Math.max(lastStored, (await arrivals.wait(id)).at)
+    }
+  }))
+  const throughput = Math.round(THROUGHPUT_MESSAGES / ((lastStored - tp0) / 1000))
+
+  progress(`throughput: ${throughput} messages/s`)
+  const floorResult = await floor(LATENCY_SAMPLES, dir)
+
+  // Catch-up: bob offline, messages held by the relay, bob back.
+  await stop(bob.proc)
+  bobApi.close()
+  const held = new Set<string>()
+  let allHeld: () => void = () => {}
+  const heldDone = new Promise<void>(resolve => { allHeld = resolve })
+  const pending = new Set<string>()
+  const early = new Map<string, number>()
+  alice.listeners.add(e => {
+    if (e.type !== 'status' || e.state !== 'relayed') return
+    const id = String(e.id)
+    if (!pending.has(id)) { early.set(id, 1); return }
+    held.add(id)
+    if (held.size === CATCHUP_MESSAGES) allHeld()
+  })
+  await alice.follow()
+  const queuedAt = now()
+  for (let i = 0; i < CATCHUP_MESSAGES; i++) {
+    const id = await sendOne(i)
+    pending.add(id)
+    if (early.has(id)) held.add(id)
+  }
+  if (held.size === CATCHUP_MESSAGES) allHeld()
+  await withTimeout(heldDone, `${CATCHUP_MESSAGES} messages held by the relay`)
+  const heldAfterMs = now() - queuedAt
+  bob = await start(daemonArgs(bobDir), profileEnv('bob-restarted'))
+  bobApi = await Api.open(bobDir)
+  apis.push(bobApi)
+  arrivals = new Arrivals()
+  arrivals.attach(bobApi)
+  await bobApi.follow()
+  // Whatever was stored before the event stream attached is in the history.
+  const stored = new Set((await bobApi.call<{ messages: Array<{ id: string }> }>('history', { handle: 'alice', limit: CATCHUP_MESSAGES * 2 })).messages.map(m => m.id))
+  const beforeStream = [...pending].filter(id => stored.has(id)).length
+  let lastEvent: number | undefined
+  for (const id of pending) {
+    if (stored.has(id)) continue
+    const at = (await arrivals.wait(id)).at
+    lastEvent = Math.max(lastEvent ?? at, at)
+  }
+
+  const floorMedian = floorResult.latencyMs.median
+  const ours = stats(latency)
+  console.log(JSON.stringify({
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
+    setup: 'relay + 2 daemons as processes, TCP 127.0.0.1, Noise, yamux; text of 1,024 ASCII code points; sent through the sender daemon API, counted when the recipient daemon reports it stored',
+    latency: {
+      samples: LATENCY_SAMPLES,
+      ms: ours,
+      clock: daemonStamped.length === raw.length ? 'storedAt from the recipient daemon' : 'event arrival here minus estimated event-stream cost',
+      eventStreamCostMs: Math.round(eventCostMs * 1000) / 1000,
+      uncorrectedMs: stats(raw)
+    },
+    floor: {
+      what: 'plain libp2p TCP+Noise+yamux, one kept-open stream, 1 KiB request, 16-byte reply after one synced LevelDB put (level, sync: true) of the request',
+      ms: floorResult.latencyMs,
+      withoutPutMs: floorResult.withoutPutMs
+    },
+    ratio: Math.round(ours.median / floorMedian * 100) / 100,
+    throughput: { messages: THROUGHPUT_MESSAGES, concurrency: CONCURRENCY, messagesPerSecond: throughput, refusedSendRequests: Object.fromEntries(failures) },
+    catchUp: {
+      messages: CATCHUP_MESSAGES,
+      heldByRelayAfterMs: Math.round(heldAfterMs),
+      recipientStartToReadyMs: Math.round(bob.readyAt - bob.spawnedAt),
+      // The daemon reads its mailboxes before it prints ready: messages stored
+      // before the event stream attached have no time of their own.
+      storedBeforeEventStreamAttached: beforeStream,
+      msFromReadyToAllStored: lastEvent != null ? Math.round(lastEvent - bob.readyAt) : null,
+      msFromStartToAllStoredAtMost: Math.round((lastEvent ?? bob.readyAt) - bob.spawnedAt)
+    },
+    targets: { ratioAtMost: 2, messagesPerSecondAtLeast: 2000, catchUpMsBelow: 2000 }
+  }, null, 2))
+} finally {
+  for (const api of apis) api.close()
+  await Promise.all([...procs].map(stop))
+  await rm(dir, { recursive: true, force: true })
+}
