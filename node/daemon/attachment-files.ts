@@ -31,7 +31,7 @@ export async function attachmentFile (path: string): Promise<AttachmentFile> {
     if (!s.isFile()) throw new TypeError(`${path} is not a file`)
     size = s.size
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TypeError(`no such file: ${path}`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TypeError(`no such file: ${path}`, { cause: err })
     throw err
   }
   if (size > MAX_DIRECT_ATTACHMENT_BYTES) {

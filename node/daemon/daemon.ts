@@ -21,6 +21,7 @@ import { Messenger } from '../../src/messenger/messenger.js'
 import { Libp2pTransport } from '../../src/net/delivery-transport.js'
 import { PrekeyKind, prekeySignaturePayload } from '../../src/crypto/prekey-signature.js'
 import { messagingMethods } from './messaging-api.js'
+import { exportBackup } from '../backup-files.js'
 import { FileBlobStore, nodeSha256 } from '../blob-store.js'
 import { attachmentProtocol } from '../../src/protocols/attachment/index.js'
 import { blobStoreSource, downloadAttachment } from '../../src/messenger/attachments/index.js'
@@ -178,7 +179,7 @@ export class Daemon {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return resolutionToJson(await directory.resolve(params.handle))
         },
-        ...messagingMethods(messenger, crypto, blobs)
+        ...messagingMethods(messenger, crypto, blobs, async (path, passphrase) => exportBackup(crypto, store, dataDir, path, passphrase))
       }
     })
     for (const type of ['message', 'status', 'typing', 'key-change', 'attachment']) {

@@ -26,7 +26,7 @@ function messageId (params: Record<string, unknown>, name: string): Uint8Array {
 }
 
 /** The methods, by name. */
-export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: FileBlobStore): Record<string, ApiMethod> {
+export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: FileBlobStore, backup?: (path: string, passphrase: string) => Promise<unknown>): Record<string, ApiMethod> {
   return {
     send: async (p) => {
       const handle = str(p, 'handle')
@@ -89,6 +89,10 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
       return { handle: c.handle, state: c.state }
     },
     outbox: async () => ({ pending: messenger.delivery.size }),
+    export: async (p) => {
+      if (backup == null) throw new TypeError('this daemon cannot export')
+      return backup(str(p, 'path'), str(p, 'passphrase'))
+    },
     attachment: async (p) => {
       const id = messageId(p, 'id')
       const state = await messenger.attachments?.state(id)

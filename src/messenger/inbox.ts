@@ -218,7 +218,9 @@ export class Inbox {
     let handleName = 'unknown'
     try {
       handleName = validateHandleName(name)
-    } catch {}
+    } catch {
+      // A sender calling itself something invalid is shown as "unknown~tag".
+    }
     const handle = formatHandle(handleName, handleTag(this.m.init.crypto, sender.accountKey))
     const conversation = sender.accountKey
     const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)

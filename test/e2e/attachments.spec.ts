@@ -59,7 +59,7 @@ describe('e2e: attachments', function () {
     const alice = await user('alice')
     const bob = await user('bob')
     await daemon(alice.dir)
-    let bobDaemon = await daemon(bob.dir)
+    const bobDaemon = await daemon(bob.dir)
     const file = join(alice.dir, 'video.bin')
     const content = randomBytes(90 * 1000 * 1000)
     await writeFile(file, content)
@@ -80,7 +80,7 @@ describe('e2e: attachments', function () {
     const present = new Set((await readdir(partial)).filter(f => /^\d+$/.test(f)).map(Number))
     assert.ok(present.size >= half.receivedChunks && present.size < half.totalChunks, `${present.size} chunks on disk of ${half.totalChunks}`)
 
-    bobDaemon = await daemon(bob.dir)
+    await daemon(bob.dir)
     const done = await eventually(async () => {
       const s = await attachmentOf(bob.dir, 'alice')
       return s?.complete === true ? s : undefined

@@ -1,5 +1,6 @@
 /** Every `starling` command, in the order help lists them. */
 import type { Command } from '../command.js'
+import { exportCommand, importCommand } from './backup.js'
 import { initCommand } from './init.js'
 import { daemonCommand } from './daemon.js'
 import { relayCommand } from './relay.js'
@@ -24,5 +25,7 @@ export const commands: Command[] = [
   safetyNumberCommand,
   trustCommand,
   contactsCommand,
-  attachmentCommand
+  attachmentCommand,
+  exportCommand,
+  importCommand
 ]

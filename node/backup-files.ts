@@ -1,0 +1,48 @@
+/**
+ * `starling export` / `starling import`: an encrypted backup of the
+ * identity, contacts and history as one file.
+ */
+import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import type { Crypto } from '../src/crypto/index.js'
+import { LevelStore } from '../src/store/index.js'
+import type { Store } from '../src/store/index.js'
+import { collectBackup, decodeBackup, encodeBackup, restoreBackup } from '../src/messenger/backup.js'
+import { CommandError } from './errors.js'
+import { Files, createPrivateFile, ensureDir, readOptional } from './data-dir.js'
+
+/** Writes an encrypted backup of a running daemon's data (its store stays open). */
+export async function exportBackup (crypto: Crypto, store: Store, dataDir: string, path: string, passphrase: string): Promise<{ path: string, entries: number, bytes: number }> {
+  const keyFile = await readFile(join(dataDir, Files.identity))
+  const contents = await collectBackup(store, keyFile)
+  const bytes = await encodeBackup(crypto, contents, passphrase)
+  try {
+    await createPrivateFile(path, bytes)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${path} already exists; refusing to overwrite it`)
+    throw err
+  }
+  return { path, entries: contents.entries.length, bytes: bytes.length }
+}
+
+/** Restores a backup into a data directory that has no identity yet. */
+export async function importBackup (crypto: Crypto, dataDir: string, path: string, passphrase: string): Promise<{ entries: number }> {
+  if (await readOptional(join(dataDir, Files.identity)) != null) {
+    throw new CommandError(`an identity already exists in ${dataDir}; import into a new --data directory`)
+  }
+  const file = await readOptional(path)
+  if (file == null) throw new CommandError(`no such file: ${path}`)
+  const contents = await decodeBackup(crypto, file, passphrase)
+  await ensureDir(dataDir)
+  const store = new LevelStore(join(dataDir, Files.store))
+  await store.open()
+  let entries: number
+  try {
+    entries = await restoreBackup(store, contents)
+  } finally {
+    await store.close()
+  }
+  // The key file last: a half-finished import leaves no identity behind, so it can be run again.
+  await createPrivateFile(join(dataDir, Files.identity), contents.keyFile)
+  return { entries }
+}

@@ -1,0 +1,45 @@
+/** `starling export` and `starling import`: encrypted backups. */
+import { resolve } from 'node:path'
+import { UsageError } from '../../errors.js'
+import { userDataDir } from '../../data-dir.js'
+import { ApiClient } from '../../api/client.js'
+import type { Command } from '../command.js'
+
+function passphrase (): string {
+  const p = process.env.STARLING_BACKUP_PASSPHRASE
+  if (p == null || p === '') throw new UsageError('set STARLING_BACKUP_PASSPHRASE to the passphrase that encrypts the backup')
+  return p
+}
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write an encrypted backup of your identity, contacts and history',
+  usage: 'STARLING_BACKUP_PASSPHRASE=... starling export FILE [--data DIR]',
+  examples: ['STARLING_BACKUP_PASSPHRASE="long words" starling export ~/starling-backup.stbk'],
+  options: { data: { type: 'string' } },
+  help: { data: 'data directory of the running daemon (default $STARLING_DATA or ~/.starling)' },
+  positionals: [{ name: 'FILE', required: true }],
+  async run ({ args, out }) {
+    const pass = passphrase()
+    const client = await ApiClient.connect(userDataDir(args.values.data as string | undefined))
+    const r = await client.call<{ path: string, entries: number, bytes: number }>('export', { path: resolve(args.positionals[0]), passphrase: pass })
+    out.print({ event: 'exported', ...r }, `backup written to ${r.path} (${r.entries} records, ${r.bytes} bytes)`)
+  }
+}
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'restore a backup into a new data directory (this device then moves here)',
+  usage: 'STARLING_BACKUP_PASSPHRASE=... starling import FILE [--data DIR]',
+  examples: ['STARLING_BACKUP_PASSPHRASE="long words" starling import ~/starling-backup.stbk --data ~/.starling'],
+  options: { data: { type: 'string' } },
+  help: { data: 'data directory to restore into; it must not hold an identity (default $STARLING_DATA or ~/.starling)' },
+  positionals: [{ name: 'FILE', required: true }],
+  async run ({ args, out }) {
+    const pass = passphrase()
+    const dataDir = userDataDir(args.values.data as string | undefined)
+    const [{ importBackup }, { nodeCrypto }] = await Promise.all([import('../../backup-files.js'), import('../../platform.js')])
+    const r = await importBackup(nodeCrypto(), dataDir, resolve(args.positionals[0]), pass)
+    out.print({ event: 'imported', dataDir, ...r }, [`restored ${r.entries} records into ${dataDir}`, 'stop the daemon on the old machine, then: starling daemon --bootstrap RELAY'])
+  }
+}
