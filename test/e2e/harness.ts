@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import type { StarlingLibp2p } from '../../src/net/node.js'
 
 /** The CLI entry point. */
 export const STARLING_BIN = resolve(import.meta.dirname, '../../node/bin/starling.js')
@@ -274,4 +275,32 @@ export function sharedView (messages: HistoryMessage[]): Array<Record<string, un
     replyTo: m.replyTo?.id,
     reactions: m.reactions.map(r => ({ emoji: r.emoji, by: [...r.by].sort() }))
   }))
+}
+
+/**
+ * An in-process libp2p node on loopback TCP, as a stranger (or a gossip
+ * observer) would run it. `extraServices` adds e.g. gossipsub.
+ */
+export async function startTestNode (extraServices: Record<string, unknown> = {}): Promise<StarlingLibp2p> {
+  const [{ createStarlingNode }, { starlingDhtValidators }, { nodeCrypto }, { tcp }, { generateKeyPair }] = await Promise.all([
+    import('../../src/net/node.js'), import('../../src/identity/index.js'), import('../../node/platform.js'), import('@libp2p/tcp'), import('@libp2p/crypto/keys')
+  ])
+  const { validators, selectors } = starlingDhtValidators(nodeCrypto(), { now: Date.now })
+  return createStarlingNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    role: 'user',
+    transports: [tcp()],
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    validators,
+    selectors,
+    loopback: true,
+    extraServices
+  })
+}
+
+/** The direct TCP address of a daemon, from `whoami`. */
+export function directAddr (multiaddrs: string[]): string {
+  const addr = multiaddrs.find(a => a.includes('/tcp/') && !a.includes('p2p-circuit'))
+  if (addr == null) throw new Error(`no direct TCP address in ${multiaddrs.join(' ')}`)
+  return addr
 }
