@@ -38,7 +38,7 @@ export class Libp2pTransport implements DeliveryTransport {
   async stop (): Promise<void> {
     await this.server.stop()
     this.dm.stop()
-    this.store.close()
+    await this.store.close()
   }
 
   async sendDirect (peer: PeerId, addrs: Multiaddr[], envelope: Uint8Array, signal: AbortSignal): Promise<void> {
