@@ -19,6 +19,11 @@ export const Exit = { ok: 0, failure: 1, usage: 2 } as const
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main (argv: string[]): Promise<number> {
+  // Output piped into `head` and the like: stop quietly when the reader goes away.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(Exit.ok)
+    throw err
+  })
   const json = argv.includes('--json')
   try {
     return await dispatch(argv)
