@@ -30,7 +30,7 @@ import { ApiServer } from '../api/server.js'
 import type { ApiInfo } from '../api/client.js'
 import { Files, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
 import { CommandError } from '../errors.js'
-import { loadIdentity } from '../identity-store.js'
+import { loadIdentity, rotateIfDue } from '../identity-store.js'
 import type { LocalIdentity } from '../identity-store.js'
 import { allLocal, nodeTransports } from '../platform.js'
 
@@ -50,6 +50,9 @@ export interface DaemonInit {
   fetchIntervalMs?: number
   retryIntervalMs?: number
 }
+
+/** How often the prekey rotation schedule is checked. */
+const PREKEY_CHECK_INTERVAL_MS = 6 * 60 * 60_000
 
 /** How many attachment requests `status` remembers. */
 const MAX_SERVED_LOG = 100
@@ -191,7 +194,9 @@ export class Daemon {
     await transport.start()
     await messenger.start()
     reservations.start()
+    await daemon.rotatePrekeys()
     directory.start()
+    daemon.rotationTimer = setInterval(() => { daemon.rotatePrekeys().catch(() => {}) }, PREKEY_CHECK_INTERVAL_MS)
     const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }
     await writePrivateFile(join(dataDir, Files.api), JSON.stringify(info))
     return daemon
@@ -225,7 +230,16 @@ export class Daemon {
     }
   }
 
+  /** Set by start: checks the prekeys' rotation schedule. */
+  rotationTimer?: ReturnType<typeof setInterval>
+
+  /** Rotates the signed and KEM prekeys when due, saves them, and republishes the device record. */
+  async rotatePrekeys (): Promise<void> {
+    if (await rotateIfDue(this.init.crypto, this.init.dataDir, this.identity, this.init.passphrase)) this.directory.publishSoon()
+  }
+
   async stop (): Promise<void> {
+    clearInterval(this.rotationTimer)
     this.directory.stop()
     this.reservations.stop()
     await removeIfExists(join(this.init.dataDir, Files.api))
