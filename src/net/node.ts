@@ -14,6 +14,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import type { KadDHT, Validators, Selectors } from '@libp2p/kad-dht'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { bootstrap } from '@libp2p/bootstrap'
+import { dcutr } from '@libp2p/dcutr'
 import type { Datastore } from 'interface-datastore'
 import {
   DHT_PROTOCOL,
@@ -95,6 +96,9 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
       }
     })
   }
+  // A user node reached through a relay tries to upgrade to a direct
+  // connection (hole punching), so messages and attachments stop crossing it.
+  if (!isRelay) services.dcutr = dcutr()
   Object.assign(services, init.extraServices)
   const peerDiscovery = (init.bootstrap?.length ?? 0) > 0
     ? [bootstrap({ list: init.bootstrap ?? [], timeout: 0 })]
