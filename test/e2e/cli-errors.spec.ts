@@ -3,7 +3,10 @@
  * usage error or 1 for a failure. Separate processes, as a user runs them.
  */
 import assert from 'node:assert/strict'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Processes } from './harness.js'
+import { commands } from '../../node/cli/commands/index.js'
 import type { CliResult } from './harness.js'
 
 function oneLine (r: CliResult): string {
@@ -60,6 +63,27 @@ describe('e2e: bad CLI input', function () {
     assert.match(oneLine(second), /already running/)
   })
 
+  it('keys are readable only by the user, and encrypted at rest with STARLING_PASSPHRASE', async () => {
+    const plain = await procs.tempDir()
+    assert.equal((await procs.cli(['init', '--handle', 'pat', '--data', plain])).code, 0)
+    assert.equal((await stat(join(plain, 'identity.key'))).mode & 0o777, 0o600)
+    const dir = await procs.tempDir()
+    const created = await procs.cli(['init', '--handle', 'quinn', '--data', dir, '--json'], { STARLING_PASSPHRASE: 'correct horse battery' })
+    assert.equal(created.code, 0, created.stderr)
+    assert.equal(created.json[0].encrypted, true)
+    assert.equal((await stat(join(dir, 'identity.key'))).mode & 0o777, 0o600)
+    // The file does not carry the handle or the device key in the clear.
+    const bytes = await readFile(join(dir, 'identity.key'))
+    assert.equal(bytes.includes(Buffer.from('quinn')), false)
+    const bootstrap = '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWDSe2MsJCRTGqdio1e4mfgFhDjnV7fYebqAEsUBZVwud1'
+    const none = await procs.cli(['daemon', '--data', dir, '--bootstrap', bootstrap])
+    assert.equal(none.code, 1)
+    assert.match(oneLine(none), /passphrase/i)
+    const wrong = await procs.cli(['daemon', '--data', dir, '--bootstrap', bootstrap], { STARLING_PASSPHRASE: 'wrong' })
+    assert.equal(wrong.code, 1)
+    assert.match(oneLine(wrong), /passphrase/i)
+  })
+
   it('missing or malformed --bootstrap: exit 2', async () => {
     const dir = await procs.tempDir()
     const missing = await procs.cli(['daemon', '--data', dir])
@@ -105,7 +129,8 @@ describe('e2e: bad CLI input', function () {
   it('--help lists every command with examples', async () => {
     const r = await procs.cli(['--help'])
     assert.equal(r.code, 0)
-    for (const c of ['init', 'daemon', 'relay', 'resolve', 'whoami', 'status']) {
+    assert.ok(commands.length >= 19)
+    for (const c of commands.map(x => x.name)) {
       assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'))
       assert.match(r.stdout, new RegExp(`^  starling ${c}`, 'm'))
     }
