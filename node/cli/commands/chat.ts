@@ -13,7 +13,7 @@ import { ApiClient } from '../../api/client.js'
 import type { Command } from '../command.js'
 
 /** Messages shown when the chat opens. */
-export const CHAT_INITIAL_MESSAGES = 20
+const CHAT_INITIAL_MESSAGES = 20
 /** Extra messages fetched on each refresh beyond the ones on screen (new arrivals). */
 const REFRESH_SLACK = 100
 /** A typing indicator is sent again after this long while the user keeps typing. */
