@@ -50,7 +50,7 @@ const CONCURRENCY = Number(values.concurrency)
 const CATCHUP_MESSAGES = Number(values.catchup)
 const TEXT_CODE_POINTS = 1024
 const WARMUP = 50
-/** Attempts per message in the throughput run before it is abandoned (refusals are counted and reported). */
+/** Requests per message before it is abandoned (refusals are counted and reported). */
 const SEND_ATTEMPTS = 5
 /** Bound on any single wait (a message to be stored, a process to start). */
 const WAIT_MS = 120_000
@@ -291,9 +291,31 @@ try {
   await bobApi.follow()
   const bobHandle = String(bob.ready.handle)
   const sendOne = async (i: number): Promise<string> => (await alice.call<{ id: string }>('send', { handle: bobHandle, text: text(i) })).id
+  // Requests the daemon refused, by phase and error: counted, reported, and tried again.
+  const refusals: Record<string, Record<string, number>> = {}
+  const refused = (phase: string, err: unknown): void => {
+    const message = (err as Error).message.replace(/bob~\w+/, 'bob')
+    refusals[phase] ??= {}
+    refusals[phase][message] = (refusals[phase][message] ?? 0) + 1
+  }
+  /** Sends message i (up to SEND_ATTEMPTS requests); the id and when the accepted request started, or undefined. */
+  const trySend = async (i: number, phase: string): Promise<{ id: string, startedAt: number } | undefined> => {
+    for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
+      const startedAt = now()
+      try {
+        return { id: await sendOne(i), startedAt }
+      } catch (err) {
+        refused(phase, err)
+      }
+    }
+    return undefined
+  }
 
   // Warm-up: session set-up, connections, JIT.
-  for (let i = 0; i < WARMUP; i++) await arrivals.wait(await sendOne(i))
+  for (let i = 0; i < WARMUP; i++) {
+    const sent = await trySend(i, 'warmup')
+    if (sent != null) await arrivals.wait(sent.id)
+  }
 
   // The cost of the event stream, for when events carry no storedAt: half a no-op API round trip.
   const rtt: number[] = []
@@ -308,56 +330,50 @@ try {
   const resolveMs: number[] = []
   for (let i = 0; i < 100; i++) {
     const t0 = performance.now()
-    await alice.call('resolve', { handle: bobHandle })
-    resolveMs.push(performance.now() - t0)
+    try {
+      await alice.call('resolve', { handle: bobHandle })
+      resolveMs.push(performance.now() - t0)
+    } catch (err) {
+      refused('resolve', err)
+    }
   }
 
   // Latency: one message at a time.
   const raw: number[] = []
   const daemonStamped: number[] = []
   const replyMs: number[] = []
+  // A sample starts when the request that the daemon accepted was sent.
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const t0 = now()
-    const id = await sendOne(i)
-    replyMs.push(now() - t0)
-    const t = await arrivals.wait(id)
-    raw.push(t.at - t0)
-    if (t.storedAt != null) daemonStamped.push(t.storedAt - t0)
+    const sent = await trySend(i, 'latency')
+    if (sent == null) continue
+    replyMs.push(now() - sent.startedAt)
+    const t = await arrivals.wait(sent.id)
+    raw.push(t.at - sent.startedAt)
+    if (t.storedAt != null) daemonStamped.push(t.storedAt - sent.startedAt)
   }
   const latency = daemonStamped.length === raw.length ? daemonStamped : raw.map(ms => ms - eventCostMs)
   progress(`latency: median ${stats(latency).median} ms, p99 ${stats(latency).p99} ms`)
 
   // Throughput: many requests in flight, counted until all are stored at bob.
-  // A refused send request is counted and tried again (at most SEND_ATTEMPTS times).
   let next = 0
   const tp0 = now()
   let lastStored = 0
-  const failures = new Map<string, number>()
   let abandoned = 0
   let storedCount = 0
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < THROUGHPUT_MESSAGES) {
-      const i = next++
-      let id: string | undefined
-      for (let attempt = 1; id == null && attempt <= SEND_ATTEMPTS; attempt++) {
-        try {
-          id = await sendOne(i)
-        } catch (err) {
-          const message = (err as Error).message.replace(/bob~\w+/, 'bob')
-          failures.set(message, (failures.get(message) ?? 0) + 1)
-        }
-      }
-      if (id == null) {
+      const sent = await trySend(next++, 'throughput')
+      if (sent == null) {
         abandoned++
         continue
       }
-      lastStored = Math.max(lastStored, (await arrivals.wait(id)).at)
+      lastStored = Math.max(lastStored, (await arrivals.wait(sent.id)).at)
       storedCount++
     }
   }))
   const throughput = Math.round(storedCount / ((lastStored - tp0) / 1000))
 
-  progress(`throughput: ${throughput} messages/s (${abandoned} abandoned, refusals: ${JSON.stringify(Object.fromEntries(failures))})`)
+  progress(`throughput: ${throughput} messages/s (${abandoned} abandoned, refusals: ${JSON.stringify(refusals.throughput ?? {})})`)
   const floorResult = await floor(LATENCY_SAMPLES, dir)
 
   // Catch-up: bob offline, messages held by the relay, bob back.
@@ -378,9 +394,10 @@ try {
   await alice.follow()
   const queuedAt = now()
   for (let i = 0; i < CATCHUP_MESSAGES; i++) {
-    const id = await sendOne(i)
-    pending.add(id)
-    if (early.has(id)) held.add(id)
+    const sent = await trySend(i, 'catchUp')
+    if (sent == null) throw new Error(`catch-up message ${i} refused ${SEND_ATTEMPTS} times: ${JSON.stringify(refusals.catchUp)}`)
+    pending.add(sent.id)
+    if (early.has(sent.id)) held.add(sent.id)
   }
   if (held.size === CATCHUP_MESSAGES) allHeld()
   await withTimeout(heldDone, `${CATCHUP_MESSAGES} messages held by the relay`)
@@ -408,7 +425,7 @@ try {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
     setup: 'relay + 2 daemons as processes, TCP 127.0.0.1, Noise, yamux; text of 1,024 ASCII code points; sent through the sender daemon API, counted when the recipient daemon reports it stored',
     latency: {
-      samples: LATENCY_SAMPLES,
+      samples: raw.length,
       ms: ours,
       clock: daemonStamped.length === raw.length ? 'storedAt from the recipient daemon' : 'event arrival here minus estimated event-stream cost',
       eventStreamCostMs: Math.round(eventCostMs * 1000) / 1000,
@@ -425,7 +442,7 @@ try {
       withoutPutMs: floorResult.withoutPutMs
     },
     ratio: Math.round(ours.median / floorMedian * 100) / 100,
-    throughput: { messages: THROUGHPUT_MESSAGES, concurrency: CONCURRENCY, messagesPerSecond: throughput, stored: storedCount, refusedSendRequests: Object.fromEntries(failures), abandonedAfterAttempts: { attempts: SEND_ATTEMPTS, messages: abandoned } },
+    throughput: { messages: THROUGHPUT_MESSAGES, concurrency: CONCURRENCY, messagesPerSecond: throughput, stored: storedCount, abandonedAfterAttempts: { attempts: SEND_ATTEMPTS, messages: abandoned } },
     catchUp: {
       messages: CATCHUP_MESSAGES,
       heldByRelayAfterMs: Math.round(heldAfterMs),
@@ -436,6 +453,7 @@ try {
       msFromReadyToAllStored: lastEvent != null ? Math.round(lastEvent - bob.readyAt) : null,
       msFromStartToAllStoredAtMost: Math.round((lastEvent ?? bob.readyAt) - bob.spawnedAt)
     },
+    refusedRequests: refusals,
     targets: { ratioAtMost: 2, messagesPerSecondAtLeast: 2000, catchUpMsBelow: 2000 }
   }, null, 2))
 } finally {
