@@ -17,6 +17,10 @@
  * - catch-up: bob stopped, M messages held by the relay, bob started: time
  *   from bob's ready line until all M are stored.
  *
+ * A send request the daemon refuses (e.g. the handle did not resolve) is
+ * counted by phase and error, reported, and sent again (at most 5 requests
+ * per message); a latency sample starts at the request that was accepted.
+ *
  * Options: --latency N (500) --throughput N (5000) --concurrency N (64)
  * --catchup N (1000) --profile DIR (run the daemons with --cpu-prof into DIR).
  */
