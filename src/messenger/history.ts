@@ -8,7 +8,7 @@ import { encodeOrderKey, messageKey, conversationRange } from '../store/index.js
 import type { BatchOp, Store } from '../store/index.js'
 import { decodeMessage, encodeMessage, reduceConversation } from './model/index.js'
 import type { ConversationView, Message } from './model/index.js'
-import { concat, utf8 } from './bytes.js'
+import { concat, jsonBytes, parseJson, utf8 } from './bytes.js'
 
 const MSG = utf8('msg/')
 const ENV = utf8('env/')
@@ -22,6 +22,25 @@ export function messageIndexKey (id: Uint8Array): Uint8Array {
 /** Key of the marker of an envelope already stored. */
 export function envelopeMarkerKey (id: Uint8Array): Uint8Array {
   return concat(ENV, id)
+}
+
+/**
+ * What the marker of a stored envelope remembers: enough to send the
+ * delivery receipt again when the same envelope comes back from a relay
+ * (it cannot be decrypted twice), for messages that get one.
+ */
+export interface EnvelopeMarker {
+  /** Message id, hex. */
+  message: string
+  /** Sender account key, hex. */
+  account: string
+  /** Sender device peer id. */
+  device: string
+}
+
+/** The value stored under {@link envelopeMarkerKey}: the marker, or a bare 1 when no receipt is due. */
+export function envelopeMarkerValue (marker?: EnvelopeMarker): Uint8Array {
+  return marker == null ? new Uint8Array([1]) : jsonBytes(marker)
 }
 
 /** Conversation histories. */
@@ -51,6 +70,17 @@ export class History {
   /** Whether an envelope id was already stored. */
   async hasEnvelope (id: Uint8Array): Promise<boolean> {
     return (await this.store.get('dedup', envelopeMarkerKey(id))) != null
+  }
+
+  /** The receipt details of a stored envelope (undefined if unknown or none is due). */
+  async envelopeMarker (id: Uint8Array): Promise<EnvelopeMarker | undefined> {
+    const bytes = await this.store.get('dedup', envelopeMarkerKey(id))
+    if (bytes == null || bytes.length < 2) return undefined
+    try {
+      return parseJson<EnvelopeMarker>(bytes)
+    } catch {
+      return undefined
+    }
   }
 
   /** Every message of a conversation in order. */

@@ -24,9 +24,10 @@ import { bodyToJson } from './json.js'
 import { peerIdFromBytes } from './devices.js'
 import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
-import { envelopeMarkerKey } from './history.js'
+import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
+import type { EnvelopeMarker } from './history.js'
 import { DuplicateEnvelopeError, RejectedEnvelopeError } from './errors.js'
-import { concat, equalBytes, toHex, utf8 } from './bytes.js'
+import { concat, equalBytes, fromHex, toHex, utf8 } from './bytes.js'
 import type { BatchOp } from '../store/index.js'
 import type { Messenger } from './messenger.js'
 
@@ -98,29 +99,48 @@ export class Inbox {
 
   private async fetchFrom (relay: PeerId): Promise<void> {
     let cursor: Uint8Array | undefined
-    const receipts = new Map<string, { account: Uint8Array, ids: Uint8Array[] }>()
     for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
       const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+      const receipts = new Map<string, { account: Uint8Array, ids: Uint8Array[] }>()
+      const receipt = (device: string, account: Uint8Array, id: Uint8Array): void => {
+        const r = receipts.get(device) ?? { account, ids: [] }
+        r.ids.push(id)
+        receipts.set(device, r)
+      }
       const done: Uint8Array[] = []
       for (const item of items) {
         try {
           const stored = await this.receive(item.envelope, 'relay')
-          if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
-            const key = stored.device.toString()
-            const r = receipts.get(key) ?? { account: stored.message.author.account, ids: [] }
-            r.ids.push(stored.message.id)
-            receipts.set(key, r)
-          }
+          if (stored != null && RECEIPTED.has(stored.message.body.kind)) receipt(stored.device.toString(), stored.message.author.account, stored.message.id)
         } catch (err) {
-          if ((err as Error).name !== 'DuplicateEnvelopeError') log('mailbox envelope dropped: %s', (err as Error).message)
+          if ((err as Error).name === 'DuplicateEnvelopeError') {
+            // Stored before: directly (the sender never saw the ack, so it
+            // handed the envelope to a relay) or in a pass that was cut short.
+            // Its receipt may never have left: send it again.
+            const marker = await this.duplicateMarker(item.envelope)
+            if (marker != null) receipt(marker.device, fromHex(marker.account), fromHex(marker.message))
+          } else {
+            log('mailbox envelope dropped: %s', (err as Error).message)
+          }
         }
         done.push(item.id)
       }
+      // Receipts are queued durably before the relay deletes the envelopes: a
+      // crash in between leaves them on the relay, and the next pass sends
+      // their receipts as duplicates.
+      await this.sendReceipts(receipts)
       if (done.length > 0) await this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS))
       cursor = next
       if (!more || items.length === 0) break
     }
-    await this.sendReceipts(receipts)
+  }
+
+  private async duplicateMarker (envelope: Uint8Array): Promise<EnvelopeMarker | undefined> {
+    try {
+      return await this.m.history.envelopeMarker(parseEnvelopeHeader(envelope).id)
+    } catch {
+      return undefined
+    }
   }
 
   /** One delivery receipt per sender device for what a pass fetched: the end-to-end ack. */
@@ -224,9 +244,10 @@ export class Inbox {
     const handle = formatHandle(handleName, handleTag(this.m.init.crypto, sender.accountKey))
     const conversation = sender.accountKey
     const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
-    const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }]
     const kind = message.body.kind
     const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
+    const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
+    const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
     if (!drop) ops.push(...this.m.history.putOps(conversation, message))
     ops.push(this.m.history.observeOp(conversation, message.lamport))
     await this.m.commit(ops, [sender.identityKey])
