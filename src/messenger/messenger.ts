@@ -53,6 +53,8 @@ export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
 export const DEFAULT_FETCH_INTERVAL_MS = 30_000
 /** How soon a failed send is tried again. */
 export const DEFAULT_RETRY_INTERVAL_MS = 5_000
+/** How long a handle's resolution is reused before the DHT is asked again. */
+export const RESOLUTION_TTL_MS = 10 * 60_000
 /** How long one direct attempt may take. */
 export const DEFAULT_DIRECT_TIMEOUT_MS = 5_000
 
@@ -120,6 +122,7 @@ export class Messenger extends EventTarget {
   readonly retryIntervalMs: number
   running = false
   private readonly devices = new Map<string, RemoteDevice>()
+  private readonly resolutions = new Map<string, { at: number, recipient: Recipient }>()
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -169,8 +172,43 @@ export class Messenger extends EventTarget {
     this.inbox.fetchSoon()
   }
 
-  /** Resolves a handle to one account, pins it, and refuses changed or blocked contacts. */
+  /**
+   * Resolves a handle to one account, pins it, and refuses changed or
+   * blocked contacts. A resolution is reused for {@link RESOLUTION_TTL_MS}
+   * (the DHT is not asked again for every message), and a stale one is used
+   * when the DHT cannot answer, so that a contact stays reachable.
+   */
   async recipient (handle: string): Promise<Recipient> {
+    const cached = this.resolutions.get(handle)
+    if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS) return this.checked(cached.recipient)
+    try {
+      const fresh = await this.resolveRecipient(handle)
+      this.resolutions.set(handle, { at: this.now(), recipient: fresh })
+      return this.checked(fresh)
+    } catch (err) {
+      const name = (err as Error).name
+      if (cached == null || name === 'UnknownHandleError' || name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError') throw err
+      log('resolving %s failed (%s); using the resolution of %d s ago', handle, (err as Error).message, Math.round((this.now() - cached.at) / 1000))
+      return this.checked(cached.recipient)
+    }
+  }
+
+  /** A cached recipient with its contact's current state: warnings and blocks apply at once. */
+  private async checked (recipient: Recipient): Promise<Recipient> {
+    const contact = await this.contacts.get(recipient.account) ?? recipient.contact
+    this.refuseIfUnsafe(contact)
+    return { ...recipient, contact }
+  }
+
+  private refuseIfUnsafe (contact: Contact): void {
+    if (contact.keyChange != null) {
+      this.emit({ type: 'key-change', handle: contact.handle, what: contact.keyChange.what })
+      throw new KeyChangedError(`safety warning: ${contact.keyChange.what}. Sending is blocked until you check it (starling safety-number ${contact.handle}) and accept it (starling trust ${contact.handle})`)
+    }
+    if (contact.state === 'blocked') throw new BlockedContactError(`${contact.handle} is blocked`)
+  }
+
+  private async resolveRecipient (handle: string): Promise<Recipient> {
     const claim = await this.init.directory.resolveOne(handle)
     const devices: RemoteDevice[] = []
     for (const d of claim.devices) {
@@ -186,11 +224,7 @@ export class Messenger extends EventTarget {
       handle: claim.handle,
       devices: Object.fromEntries(devices.map(d => [d.peerId.toString(), d.identityKey]))
     })
-    if (contact.keyChange != null) {
-      this.emit({ type: 'key-change', handle: contact.handle, what: contact.keyChange.what })
-      throw new KeyChangedError(`safety warning: ${contact.keyChange.what}. Sending is blocked until you check it (starling safety-number ${contact.handle}) and accept it (starling trust ${handle})`)
-    }
-    if (contact.state === 'blocked') throw new BlockedContactError(`${contact.handle} is blocked`)
+    this.refuseIfUnsafe(contact)
     if (devices.length === 0) throw new NoDeviceError(`${claim.handle} has no device with a current record`)
     return { contact, account: claim.accountKey, handle: claim.handle, devices }
   }
@@ -360,6 +394,7 @@ export class Messenger extends EventTarget {
 
   /** Accepts the keys a handle has now: clears the warning, unblocks sending. */
   async trust (handle: string): Promise<Contact> {
+    this.resolutions.clear()
     const claim = await this.init.directory.resolveOne(handle)
     const devices: Record<string, Uint8Array> = {}
     for (const d of claim.devices) if (d.record != null) devices[d.peerId.toString()] = d.record.identityKey

@@ -61,11 +61,16 @@ export const MAX_INBOUND_STREAMS = 8
 /** Concurrent outbound store streams per connection. */
 export const MAX_OUTBOUND_STREAMS = 8
 
-/** Rate limit per peer: bucket size (requests). */
-export const RATE_LIMIT_BURST = 200
+/**
+ * Rate limit per peer: bucket size (requests). A device that was offline
+ * catches up with one fetch and one delete per page, but a sender whose
+ * contact is offline hands over one envelope per request: a burst of a
+ * thousand messages (or a 10 MB attachment's 160 chunks) must fit.
+ */
+export const RATE_LIMIT_BURST = 2_000
 
 /** Rate limit per peer: refill (requests per second). */
-export const RATE_LIMIT_PER_SECOND = 50
+export const RATE_LIMIT_PER_SECOND = 500
 
 /** Peers whose buckets a relay remembers at once (the least recently used are dropped). */
 export const RATE_LIMIT_MAX_PEERS = 10_000
