@@ -25,7 +25,7 @@
  * secret of the identity key it names; whether that key belongs to the named
  * account (its signature, a pinned contact) is for the caller to check.
  */
-import { concatBytes, utf8 } from './bytes.js'
+import { bytesEqual, concatBytes, utf8 } from './bytes.js'
 import { InvalidMessageError } from './errors.js'
 import { pad, unpad } from './padding.js'
 import type { Crypto, KeyPair } from './index.js'
@@ -68,6 +68,33 @@ function ephemeralKeys (crypto: Crypto, dh: Uint8Array, id: Uint8Array, e: Uint8
   return { k1: out.subarray(0, 32), chain: out.subarray(32, 64) }
 }
 
+/** Static DH results remembered (long-term key pairs only), at most this many. */
+export const STATIC_DH_CACHE_SIZE = 4096
+
+const staticCache = new Map<string, { secret: Uint8Array, mine: Uint8Array, theirs: Uint8Array }>()
+
+function hex (bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16)
+  return s
+}
+
+/**
+ * DH(our identity key, their identity key): the same for every envelope
+ * between two devices, so it is computed once per pair (one X25519 less per
+ * envelope on each side). The entry keeps copies of both keys and is used
+ * only when they still match, and the cache is bounded (oldest dropped).
+ */
+async function staticSecret (crypto: Crypto, ours: KeyPair, theirs: Uint8Array): Promise<Uint8Array> {
+  const key = hex(ours.publicKey) + hex(theirs)
+  const hit = staticCache.get(key)
+  if (hit != null && bytesEqual(hit.mine, ours.secretKey) && bytesEqual(hit.theirs, theirs)) return hit.secret
+  const secret = await crypto.x25519.sharedSecret(ours.secretKey, theirs)
+  if (staticCache.size >= STATIC_DH_CACHE_SIZE) staticCache.delete(staticCache.keys().next().value as string)
+  staticCache.set(key, { secret, mine: ours.secretKey.slice(), theirs: theirs.slice() })
+  return secret
+}
+
 /**
  * Seals `inner` (typically a session message) for the device whose X25519
  * identity key is `recipientIdentityKey`, from `sender` (account key and the
@@ -79,7 +106,7 @@ export async function sealEnvelope (crypto: Crypto, recipientIdentityKey: Uint8A
   const header = concatBytes(new Uint8Array([ENVELOPE_VERSION]), id, eph.publicKey)
   const { k1, chain } = ephemeralKeys(crypto, await crypto.x25519.sharedSecret(eph.secretKey, recipientIdentityKey), id, eph.publicKey, recipientIdentityKey)
   const senderBlock = await crypto.aead.encrypt(k1, ZERO_NONCE, concatBytes(sender.accountKey, sender.identityKey.publicKey), header)
-  const staticDh = await crypto.x25519.sharedSecret(sender.identityKey.secretKey, recipientIdentityKey)
+  const staticDh = await staticSecret(crypto, sender.identityKey, recipientIdentityKey)
   const k2 = crypto.hash.hkdf(staticDh, chain, concatBytes(STATIC_INFO, senderBlock), 32)
   const outer = concatBytes(header, senderBlock)
   const content = await crypto.aead.encrypt(k2, ZERO_NONCE, pad(inner), outer)
@@ -100,7 +127,7 @@ export async function openEnvelope (crypto: Crypto, recipient: KeyPair, envelope
   const { k1, chain } = ephemeralKeys(crypto, await crypto.x25519.sharedSecret(recipient.secretKey, e), id, e, recipient.publicKey)
   const senderKeys = await crypto.aead.decrypt(k1, ZERO_NONCE, senderBlock, header)
   const sender = { accountKey: senderKeys.slice(0, 32), identityKey: senderKeys.slice(32, 64) }
-  const staticDh = await crypto.x25519.sharedSecret(recipient.secretKey, sender.identityKey)
+  const staticDh = await staticSecret(crypto, recipient, sender.identityKey)
   const k2 = crypto.hash.hkdf(staticDh, chain, concatBytes(STATIC_INFO, senderBlock), 32)
   const outer = envelope.subarray(0, HEADER_LENGTH + SENDER_BLOCK_LENGTH)
   const padded = await crypto.aead.decrypt(k2, ZERO_NONCE, envelope.subarray(outer.length), outer)
