@@ -136,6 +136,7 @@ export class Delivery {
 
   /** Hands the envelope to up to two relays; keeps it queued if none takes it. */
   private async relay (entry: OutboxEntry, peerId: PeerId, envelope: Uint8Array): Promise<void> {
+    log('looking up %p to relay %s', peerId, entry.envelopeId)
     const device = await this.m.device(peerId)
     const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
     for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
@@ -145,7 +146,9 @@ export class Delivery {
     for (const relay of candidates.values()) {
       if (held.length >= RELAYS_PER_ENVELOPE) break
       try {
+        log('handing %s for %p to relay %p at %s', entry.envelopeId, peerId, relay.peerId, relay.addrs.map(String).join(' '))
         const custody = await this.m.init.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        log('relay %p holds %s', relay.peerId, entry.envelopeId)
         held.push(custody.relay)
       } catch (err) {
         log('relay %p refused or failed: %s', relay.peerId, (err as Error).message)
