@@ -42,11 +42,20 @@ function aliasKey (name: string): Uint8Array {
 
 /** The contact book over the `contacts` namespace. */
 export class Contacts {
+  /** Contacts read or written so far, by account (hex): every message looks its sender up. */
+  private readonly cache = new Map<string, Contact>()
+
   constructor (private readonly store: Store, private readonly now: () => number) {}
 
   async get (account: Uint8Array): Promise<Contact | undefined> {
+    const id = toHex(account)
+    const cached = this.cache.get(id)
+    if (cached != null) return { ...cached, devices: { ...cached.devices } }
     const bytes = await this.store.get('contacts', accountKey(account))
-    return bytes == null ? undefined : parseJson<Contact>(bytes)
+    if (bytes == null) return undefined
+    const contact = parseJson<Contact>(bytes)
+    this.cache.set(id, contact)
+    return { ...contact, devices: { ...contact.devices } }
   }
 
   /** The account a bare name was pinned to, if any. */
@@ -69,6 +78,7 @@ export class Contacts {
     const ops = [{ type: 'put' as const, namespace: 'contacts' as const, key: accountKey(fromHex(contact.account)), value: jsonBytes(contact) }]
     if (alias != null) ops.push({ type: 'put', namespace: 'contacts', key: aliasKey(alias), value: jsonBytes(contact.account) })
     await this.store.batch(ops, { sync: true })
+    this.cache.set(contact.account, { ...contact, devices: { ...contact.devices } })
   }
 
   /**

@@ -14,7 +14,6 @@ import { sealEnvelope } from '../crypto/envelope.js'
 import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { encodePayload } from './payload.js'
-import { fromBase64 } from './outbox.js'
 import type { OutboxEntry, SendState } from './outbox.js'
 import { fromHex } from './bytes.js'
 import type { RemoteDevice } from './devices.js'
@@ -117,7 +116,7 @@ export class Delivery {
 
   private async attempt (entry: OutboxEntry): Promise<void> {
     const peerId = peerIdFromString(entry.device)
-    const envelope = fromBase64(entry.envelope)
+    const envelope = entry.envelope
     const until = this.unreachableUntil.get(entry.device) ?? 0
     if (until <= this.m.now()) {
       const device = await this.m.device(peerId, until > 0)

@@ -32,7 +32,7 @@ import { Contacts } from './contacts.js'
 import type { Contact } from './contacts.js'
 import { Sessions } from './sessions.js'
 import { History } from './history.js'
-import { Outbox, toBase64 } from './outbox.js'
+import { Outbox } from './outbox.js'
 import type { MessageStatus } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import { remoteDevice } from './devices.js'
@@ -295,7 +295,7 @@ export class Messenger extends EventTarget {
     const extra: BatchOp[] = []
     if (kind === 'content') {
       extra.push(...this.history.putOps(conversation, message), this.history.observeOp(conversation, message.lamport))
-      const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now())
+      const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now(), true)
       if (status != null) extra.push(status.op)
     }
     await this.enqueuePlaintext(conversation, devices, plaintext, message.id, kind, extra)
@@ -328,7 +328,7 @@ export class Messenger extends EventTarget {
         conversation: toHex(conversation),
         device: device.peerId.toString(),
         envelopeId: toHex(sealed.id),
-        envelope: toBase64(sealed.envelope),
+        envelope: sealed.envelope,
         kind,
         createdAt: this.now()
       })

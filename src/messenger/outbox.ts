@@ -30,8 +30,8 @@ export interface OutboxEntry {
   device: string
   /** Outer envelope id, hex. */
   envelopeId: string
-  /** The sealed envelope, base64. */
-  envelope: string
+  /** The sealed envelope (stored after the JSON fields, as raw bytes). */
+  envelope: Uint8Array
   /** Receipts and typing need no end-to-end ack of their own. */
   kind: 'content' | 'receipt'
   createdAt: number
@@ -61,6 +61,23 @@ export function fromBase64 (b64: string): Uint8Array {
   return out
 }
 
+/** An entry as stored: u32 length of the JSON fields | JSON fields | envelope bytes. */
+function encodeEntry (entry: OutboxEntry): Uint8Array {
+  const { envelope, ...fields } = entry
+  const json = jsonBytes(fields)
+  const out = new Uint8Array(4 + json.length + envelope.length)
+  new DataView(out.buffer).setUint32(0, json.length)
+  out.set(json, 4)
+  out.set(envelope, 4 + json.length)
+  return out
+}
+
+function decodeEntry (bytes: Uint8Array): OutboxEntry {
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
+  const fields = parseJson<Omit<OutboxEntry, 'envelope'>>(bytes.subarray(4, 4 + length))
+  return { ...fields, envelope: bytes.slice(4 + length) }
+}
+
 function entryKey (seq: number): Uint8Array {
   return concat(QUEUE, u64(seq))
 }
@@ -82,7 +99,7 @@ export class Outbox {
   async load (): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = []
     for await (const [, value] of this.store.iterate('outbox', { gte: QUEUE, lt: utf8('q0') })) {
-      const entry = parseJson<OutboxEntry>(value)
+      const entry = decodeEntry(value)
       out.push(entry)
       this.nextSeq = Math.max(this.nextSeq, entry.seq + 1)
     }
@@ -96,7 +113,7 @@ export class Outbox {
   }
 
   putOp (entry: OutboxEntry): BatchOp {
-    return { type: 'put', namespace: 'outbox', key: entryKey(entry.seq), value: jsonBytes(entry) }
+    return { type: 'put', namespace: 'outbox', key: entryKey(entry.seq), value: encodeEntry(entry) }
   }
 
   removeOp (entry: OutboxEntry): BatchOp {
@@ -114,9 +131,10 @@ export class Outbox {
    * The op that moves a message's state forward (never back: a late custody
    * receipt does not undo "delivered"), or undefined when nothing changes.
    */
-  async statusOp (messageId: Uint8Array, state: SendState, relays: number, now: number): Promise<{ op: BatchOp, status: MessageStatus } | undefined> {
+  async statusOp (messageId: Uint8Array, state: SendState, relays: number, now: number, fresh = false): Promise<{ op: BatchOp, status: MessageStatus } | undefined> {
     const id = toHex(messageId)
-    if (!this.statuses.has(id)) {
+    // A message just composed has no stored state: no read needed.
+    if (!fresh && !this.statuses.has(id)) {
       const stored = await this.status(messageId)
       if (stored != null && !this.statuses.has(id)) this.statuses.set(id, stored)
     }

@@ -16,7 +16,7 @@ import { DM_PROTOCOL, MAX_DELIVER_FRAME_LENGTH } from '../../src/protocols/dm/in
 import { FrameDecoder, decodeAck, encodeDeliver, encodeFrame } from '../../src/protocols/dm/dm.js'
 import { MAX_ACK_FRAME_LENGTH } from '../../src/protocols/dm/constants.js'
 import { LevelStore } from '../../src/store/index.js'
-import { Outbox, fromBase64 } from '../../src/messenger/outbox.js'
+import { Outbox } from '../../src/messenger/outbox.js'
 import type { OutboxEntry } from '../../src/messenger/outbox.js'
 import type { StarlingLibp2p } from '../../src/net/node.js'
 
@@ -120,8 +120,8 @@ describe('e2e: a hostile peer on the direct-message protocol', function () {
     assert.ok(bobEntry != null && carolEntry != null, 'both envelopes in the outbox')
     assert.equal(bobEntry.device, bob.peerId)
     assert.equal(carolEntry.device, carol.peerId)
-    const replay = fromBase64(bobEntry.envelope)
-    const forCarol = fromBase64(carolEntry.envelope)
+    const replay = bobEntry.envelope
+    const forCarol = carolEntry.envelope
 
     await net.startDaemon(alice, [relay.addr])
     await net.startDaemon(bob, [relay.addr])
