@@ -88,6 +88,14 @@ describe('e2e: direct messages', function () {
     const h = await procs.cli(['history', bob.name, '--data', alice.dir])
     assert.equal(h.code, 0, h.stderr)
     assert.match(h.stdout, /you: hello bob \[delivered\]/)
+    // Bob reads: alice's messages move on to "read", bob's stay "delivered".
+    assert.deepEqual(await net.call(bob, 'read', { handle: alice.name }), { marked: 2 })
+    await eventually(async () => {
+      const states = (await net.history(alice, bob)).map(m => m.sendState ?? null)
+      return states.join() === 'read,,read,' ? true : undefined
+    }, 30_000, 'alice\'s messages read')
+    assert.deepEqual((await net.history(bob, alice)).map(m => m.sendState ?? null), [null, 'delivered', null, 'delivered'])
+    assert.deepEqual(await net.call(bob, 'read', { handle: alice.name }), { marked: 0 }, 'nothing left to mark')
   })
 
   it('a reply to an old message, reactions, an edit and a delete look the same on both sides', async () => {
