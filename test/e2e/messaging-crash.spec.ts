@@ -84,6 +84,39 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     assert.deepEqual(sharedView(ha), sharedView(hb))
   })
 
+  it('two relays: envelopes are held by both; with one of them killed, the other still delivers them, once', async () => {
+    const [r1, r2] = await Promise.all([net.startRelay(), net.startRelay()])
+    const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
+    await net.startDaemon(alice, [r1.addr, r2.addr])
+    const bobDaemon = await net.startDaemon(bob, [r1.addr, r2.addr])
+    await procs.stop(bobDaemon)
+    const ids: string[] = []
+    for (let i = 0; i < 20; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `twice held ${i}` })).id)
+    await eventually(async () => {
+      const h = await net.history(alice, bob)
+      return ids.every(id => { const m = h.find(x => x.id === id); return m?.sendState === 'relayed' && m.relays === 2 }) ? true : undefined
+    }, 30_000, 'each held by 2 relays')
+    const held = await procs.cli(['history', bob.name, '--limit', '1', '--data', alice.dir])
+    assert.match(held.stdout, /\[held by 2 relays\]/)
+    await procs.stop(r1.relay, 'SIGKILL')
+    await net.startDaemon(bob, [r1.addr, r2.addr])
+    const [ha, hb] = await delivered(alice, bob, ids)
+    assertOnce(hb, 'bob')
+    assert.deepEqual(hb.map(m => m.id), ids)
+    assert.deepEqual(sharedView(ha), sharedView(hb))
+    // The first relay comes back with its copies: they are recognised, not shown again.
+    await net.restartRelay(r1)
+    await eventually(async () => {
+      const s = await net.call<{ reservations: Array<{ reserved: boolean }> }>(bob, 'status')
+      return s.reservations.length === 2 && s.reservations.every(r => r.reserved) ? true : undefined
+    }, 30_000, 'bob back on both relays')
+    // A few mailbox reads (every second here) later:
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    const again = await net.history(bob, alice)
+    assertOnce(again, 'bob')
+    assert.equal(again.length, 20)
+  })
+
   it('both write first at the same moment, many messages each: both sessions settle, nothing lost, one order', async () => {
     const relay = await net.startRelay()
     const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
