@@ -110,23 +110,31 @@ export class Inbox {
       // The page is received concurrently: each session still takes its
       // messages one at a time, but the page's writes share a few synced
       // batches instead of one fsync per envelope.
+      // Only what is settled leaves the relay: stored, already stored, or
+      // refused for good. A local failure (a write that failed, say) keeps
+      // the envelope there for the next pass instead of losing the message.
+      const done: Uint8Array[] = []
       await Promise.all(items.map(async item => {
         try {
           const stored = await this.receive(item.envelope, 'relay')
           if (stored != null && RECEIPTED.has(stored.message.body.kind)) receipt(stored.device.toString(), stored.message.author.account, stored.message.id)
         } catch (err) {
-          if ((err as Error).name === 'DuplicateEnvelopeError') {
+          const name = (err as Error).name
+          if (name === 'DuplicateEnvelopeError') {
             // Stored before: directly (the sender never saw the ack, so it
             // handed the envelope to a relay) or in a pass that was cut short.
             // Its receipt may never have left: send it again.
             const marker = await this.duplicateMarker(item.envelope)
             if (marker != null) receipt(marker.device, fromHex(marker.account), fromHex(marker.message))
-          } else {
+          } else if (name === 'RejectedEnvelopeError') {
             log('mailbox envelope dropped: %s', (err as Error).message)
+          } else {
+            log.error('mailbox envelope kept on the relay for the next pass: %s', (err as Error).message)
+            return
           }
         }
+        done.push(item.id)
       }))
-      const done = items.map(item => item.id)
       // Receipts are queued durably before the relay deletes the envelopes: a
       // crash in between leaves them on the relay, and the next pass sends
       // their receipts as duplicates.
