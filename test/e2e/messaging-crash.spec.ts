@@ -33,7 +33,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
       const missing = ids.filter(id => !byA.has(id) || !byB.has(id)).length
       const pending = ids.filter(id => (byA.get(id)?.sendState ?? byB.get(id)?.sendState) !== 'delivered').length
       last = `${missing} missing, ${pending} not delivered`
-      return missing === 0 && pending === 0 ? [ha, hb] : undefined
+      return missing === 0 && pending === 0 ? [ha, hb] as [HistoryMessage[], HistoryMessage[]] : undefined
     }, timeoutMs, `${ids.length} messages delivered`).catch((err: Error) => { throw new Error(`${err.message} (${last})`, { cause: err }) })
   }
 
