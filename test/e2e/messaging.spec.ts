@@ -127,6 +127,12 @@ describe('e2e: direct messages', function () {
     }, 30_000, 'reactions, edit and delete applied on both sides')
     assert.ok(a.length > 0 && b.length > 0)
     assert.deepEqual(sharedView(fa), sharedView(fb))
+    // The CLI's `history --json` says the same on both sides.
+    const [ja, jb] = await Promise.all([cli(alice, ['history', bob.name]), cli(bob, ['history', alice.name])])
+    assert.equal(ja.code, 0, ja.stderr)
+    assert.equal(jb.code, 0, jb.stderr)
+    assert.deepEqual(sharedView(ja.json as unknown as HistoryMessage[]), sharedView(jb.json as unknown as HistoryMessage[]))
+    assert.deepEqual(sharedView(ja.json as unknown as HistoryMessage[]), sharedView(fa))
     const view = new Map(sharedView(fa).map(m => [m.id as string, m]))
     assert.equal(view.get(reply)?.replyTo, first)
     assert.equal(view.get(reply)?.kind, 'reply')
