@@ -32,7 +32,7 @@ interface Outcome {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** Writes `chunks` on a new dm stream to `addr` and watches it for `waitMs`. */
-async function probe (node: StarlingLibp2p, addr: string, chunks: Array<Uint8Array | Uint8ArrayList>, waitMs: number, until?: (o: Outcome) => boolean): Promise<Outcome> {
+async function probe (node: StarlingLibp2p, addr: string, chunks: Array<Uint8Array | Uint8ArrayList>, waitMs: number, until?: (o: Outcome) => boolean, closeWrite = false): Promise<Outcome> {
   const stream: Stream = await node.dialProtocol(multiaddr(addr), DM_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
   const outcome: Outcome = { acks: [], closed: false }
   const decoder = new FrameDecoder(MAX_ACK_FRAME_LENGTH)
@@ -59,6 +59,7 @@ async function probe (node: StarlingLibp2p, addr: string, chunks: Array<Uint8Arr
       if (stream.status !== 'open') break
       if (!stream.send(chunk)) await new Promise(resolve => stream.addEventListener('drain', resolve, { once: true, signal: AbortSignal.timeout(waitMs) }))
     }
+    if (closeWrite && stream.status === 'open') await stream.close({ signal: AbortSignal.timeout(waitMs) })
   } catch {
     // The daemon dropped the stream while we were still writing: that is an outcome too.
   }
@@ -169,11 +170,18 @@ describe('e2e: a hostile peer on the direct-message protocol', function () {
       const expected: string[] = what.startsWith('a good replay') ? [bobEntry.envelopeId] : []
       assert.deepEqual(o.acks, expected, `${what}: nothing acknowledged but the replay`)
     }
-    // Half a frame, then silence: the daemon does not wait forever (its frame
-    // timeout is 30 s); at least the stream does not produce an ack.
+    // Half a frame, then the end of the stream: dropped (a half frame and
+    // silence is dropped after the 30 s frame timeout, tested in the unit tests).
     const truncated = encodeDeliver(replay).subarray(0, 100)
-    const half = await probe(stranger, addr, [truncated], 2_000)
+    const half = await probe(stranger, addr, [truncated], 15_000, undefined, true)
+    assert.equal(half.closed, true, 'a stream ending inside a frame is dropped')
+    assert.ok(half.error != null, `reset, not closed cleanly (${String(half.error)})`)
     assert.deepEqual(half.acks, [])
+    // Control: a well-behaved stream (a replay, then the end) is acknowledged and closed cleanly.
+    const clean = await probe(stranger, addr, [encodeDeliver(replay)], 15_000, undefined, true)
+    assert.deepEqual(clean.acks, [bobEntry.envelopeId])
+    assert.equal(clean.closed, true)
+    assert.equal(clean.error, undefined, 'closed without an error')
 
     // Nothing was stored, and bob still talks to alice both ways.
     assert.deepEqual(sharedView(await net.history(bob, alice)), sharedView(before))
