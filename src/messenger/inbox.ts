@@ -113,11 +113,15 @@ export class Inbox {
       // Only what is settled leaves the relay: stored, already stored, or
       // refused for good. A local failure (a write that failed, say) keeps
       // the envelope there for the next pass instead of losing the message.
-      const done: Uint8Array[] = []
+      const settled: Array<{ id: Uint8Array, receiptTo?: string }> = []
       await Promise.all(items.map(async item => {
         try {
           const stored = await this.receive(item.envelope, 'relay')
-          if (stored != null && RECEIPTED.has(stored.message.body.kind)) receipt(stored.device.toString(), stored.message.author.account, stored.message.id)
+          if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
+            receipt(stored.device.toString(), stored.message.author.account, stored.message.id)
+            settled.push({ id: item.id, receiptTo: stored.device.toString() })
+            return
+          }
         } catch (err) {
           const name = (err as Error).name
           if (name === 'DuplicateEnvelopeError') {
@@ -125,7 +129,11 @@ export class Inbox {
             // handed the envelope to a relay) or in a pass that was cut short.
             // Its receipt may never have left: send it again.
             const marker = await this.duplicateMarker(item.envelope)
-            if (marker != null) receipt(marker.device, fromHex(marker.account), fromHex(marker.message))
+            if (marker != null) {
+              receipt(marker.device, fromHex(marker.account), fromHex(marker.message))
+              settled.push({ id: item.id, receiptTo: marker.device })
+              return
+            }
           } else if (name === 'RejectedEnvelopeError') {
             log('mailbox envelope dropped: %s', (err as Error).message)
           } else {
@@ -133,12 +141,14 @@ export class Inbox {
             return
           }
         }
-        done.push(item.id)
+        settled.push({ id: item.id })
       }))
       // Receipts are queued durably before the relay deletes the envelopes: a
       // crash in between leaves them on the relay, and the next pass sends
-      // their receipts as duplicates.
-      await this.sendReceipts(receipts)
+      // their receipts as duplicates. So does a receipt that could not be
+      // queued (no current record of the sender's device, say).
+      const unsent = await this.sendReceipts(receipts)
+      const done = settled.filter(s => s.receiptTo == null || !unsent.has(s.receiptTo)).map(s => s.id)
       if (done.length > 0) await this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS))
       cursor = next
       if (!more || items.length === 0) break
@@ -153,18 +163,25 @@ export class Inbox {
     }
   }
 
-  /** One delivery receipt per sender device for what a pass fetched: the end-to-end ack. */
-  private async sendReceipts (receipts: Map<string, { account: Uint8Array, ids: Uint8Array[] }>): Promise<void> {
+  /**
+   * One delivery receipt per sender device for what a page fetched: the
+   * end-to-end ack. Resolves with the devices whose receipt could not be
+   * queued.
+   */
+  private async sendReceipts (receipts: Map<string, { account: Uint8Array, ids: Uint8Array[] }>): Promise<Set<string>> {
+    const unsent = new Set<string>()
     for (const [device, r] of receipts) {
       const remote = await this.m.device(peerIdFromString(device))
       if (remote == null) {
-        log('no device record for %s: delivery receipt not sent', device)
+        log('no device record for %s: delivery receipt not sent yet', device)
+        unsent.add(device)
         continue
       }
       for (let i = 0; i < r.ids.length; i += 1000) {
         await this.m.sendToAccount(r.account, [remote], { kind: 'delivered', ids: r.ids.slice(i, i + 1000) }, 'receipt')
       }
     }
+    return unsent
   }
 
   /**
