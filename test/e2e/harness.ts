@@ -220,8 +220,8 @@ export class Network {
   }
 
   /** Starts a user's daemon and waits until its records are published. */
-  async startDaemon (user: User, relayAddrs: string[], env: Record<string, string> = FAST_DAEMON_ENV): Promise<Running> {
-    const args = ['daemon', '--data', user.dir, '--listen', '/ip4/127.0.0.1/tcp/0', ...relayAddrs.flatMap(a => ['--bootstrap', a])]
+  async startDaemon (user: User, relayAddrs: string[], env: Record<string, string> = FAST_DAEMON_ENV, extraArgs: string[] = []): Promise<Running> {
+    const args = ['daemon', '--data', user.dir, '--listen', '/ip4/127.0.0.1/tcp/0', ...relayAddrs.flatMap(a => ['--bootstrap', a]), ...extraArgs]
     const daemon = await this.procs.start(args, env)
     this.started.push({ what: `daemon of ${user.name}`, running: daemon })
     await this.published(user)

@@ -123,6 +123,34 @@ describe('e2e: delivery under faults', function () {
     assert.deepEqual(sharedView(ha), sharedView(hb))
   })
 
+  it('a receipt that cannot be sent yet (the sender\'s record expired while it was away) is sent once the sender is back', async () => {
+    const relay = await net.startRelay()
+    const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
+    const shortLived = ['--record-lifetime', '3']
+    const aliceDaemon = await net.startDaemon(alice, [relay.addr], FAST_DAEMON_ENV, shortLived)
+    const bobDaemon = await net.startDaemon(bob, [relay.addr])
+    const hello = (await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'hello' })).id
+    await allDelivered(alice, bob, new Set([hello]), 30_000)
+    await procs.stop(bobDaemon)
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `while bob is away ${i}` })).id)
+    await eventually(async () => {
+      const h = await net.history(alice, bob)
+      return ids.every(id => h.find(m => m.id === id)?.sendState === 'relayed') ? true : undefined
+    }, 30_000, 'held by the relay')
+    await procs.stop(aliceDaemon)
+    // Alice's records expire; bob comes back and reads his mailbox, but has
+    // no current record of alice's device to send the receipt to.
+    await new Promise(resolve => setTimeout(resolve, 4_000))
+    await net.startDaemon(bob, [relay.addr])
+    await eventually(async () => (await net.history(bob, alice)).length === 4 ? true : undefined, 30_000, 'bob read his mailbox')
+    await new Promise(resolve => setTimeout(resolve, 2_000))
+    await net.startDaemon(alice, [relay.addr], FAST_DAEMON_ENV, shortLived)
+    const [ha, hb] = await allDelivered(alice, bob, new Set(ids), 30_000)
+    once(hb, 'bob')
+    assert.deepEqual(sharedView(ha), sharedView(hb))
+  })
+
   it('dropped, duplicated, delayed and reordered envelopes, a recipient and a relay killed mid-run, a clock an hour ahead: nothing lost, nothing twice, one order', async function () {
     this.timeout(300_000)
     const faults = (seed: number): Record<string, string> => ({
