@@ -165,16 +165,19 @@ export class Inbox {
 
   /**
    * One delivery receipt per sender device for what a page fetched: the
-   * end-to-end ack. Resolves with the devices whose receipt could not be
-   * queued.
+   * end-to-end ack. Resolves with the devices of accepted contacts whose
+   * receipt could not be queued.
    */
   private async sendReceipts (receipts: Map<string, { account: Uint8Array, ids: Uint8Array[] }>): Promise<Set<string>> {
     const unsent = new Set<string>()
     for (const [device, r] of receipts) {
       const remote = await this.m.device(peerIdFromString(device))
       if (remote == null) {
-        log('no device record for %s: delivery receipt not sent yet', device)
-        unsent.add(device)
+        // Held back only for people we talk to: a stranger's device without
+        // a record must not keep envelopes in our mailbox (and its quota).
+        const accepted = (await this.m.contacts.get(r.account))?.state === 'accepted'
+        log('no device record for %s: delivery receipt not sent%s', device, accepted ? ' yet' : '')
+        if (accepted) unsent.add(device)
         continue
       }
       for (let i = 0; i < r.ids.length; i += 1000) {
