@@ -123,14 +123,15 @@ describe('e2e: delivery under faults', function () {
     assert.deepEqual(sharedView(ha), sharedView(hb))
   })
 
-  it('a receipt that cannot be sent yet (the sender\'s record expired while it was away) is sent once the sender is back', async () => {
+  it('a receipt to a contact that cannot be sent yet (the sender\'s record expired while it was away) is sent once the sender is back', async () => {
     const relay = await net.startRelay()
     const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
     const shortLived = ['--record-lifetime', '3']
     const aliceDaemon = await net.startDaemon(alice, [relay.addr], FAST_DAEMON_ENV, shortLived)
     const bobDaemon = await net.startDaemon(bob, [relay.addr])
     const hello = (await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'hello' })).id
-    await allDelivered(alice, bob, new Set([hello]), 30_000)
+    const hi = (await net.call<Sent>(bob, 'send', { handle: alice.name, text: 'hi' })).id
+    await allDelivered(alice, bob, new Set([hello, hi]), 30_000)
     await procs.stop(bobDaemon)
     const ids: string[] = []
     for (let i = 0; i < 3; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `while bob is away ${i}` })).id)
@@ -143,7 +144,7 @@ describe('e2e: delivery under faults', function () {
     // no current record of alice's device to send the receipt to.
     await new Promise(resolve => setTimeout(resolve, 4_000))
     await net.startDaemon(bob, [relay.addr])
-    await eventually(async () => (await net.history(bob, alice)).length === 4 ? true : undefined, 30_000, 'bob read his mailbox')
+    await eventually(async () => (await net.history(bob, alice)).length === 5 ? true : undefined, 30_000, 'bob read his mailbox')
     await new Promise(resolve => setTimeout(resolve, 2_000))
     await net.startDaemon(alice, [relay.addr], FAST_DAEMON_ENV, shortLived)
     const [ha, hb] = await allDelivered(alice, bob, new Set(ids), 30_000)
