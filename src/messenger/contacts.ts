@@ -10,7 +10,7 @@
  * or blocks; a blocked account's messages are dropped.
  */
 import type { Store } from '../store/index.js'
-import { equalBytes, fromHex, jsonBytes, parseJson, toHex, utf8 } from './bytes.js'
+import { concat, equalBytes, fromHex, jsonBytes, parseJson, toHex, utf8 } from './bytes.js'
 
 /** Where a contact stands. */
 export type ContactState = 'accepted' | 'request' | 'blocked'
@@ -31,6 +31,7 @@ export interface Contact {
 
 const ALIAS = utf8('alias/')
 const ACCOUNT = utf8('account/')
+const DEVICE = utf8('device/')
 
 function accountKey (account: Uint8Array): Uint8Array {
   return new Uint8Array([...ACCOUNT, ...account])
@@ -70,6 +71,24 @@ export class Contacts {
     for await (const [, value] of this.store.iterate('contacts', { gte: ACCOUNT, lt: utf8('account0') })) {
       out.push(parseJson<Contact>(value))
     }
+    return out
+  }
+
+  /**
+   * Keeps the last verified device record of each of a contact's devices,
+   * so a contact stays reachable (its relays, its keys) when its records
+   * have expired from the DHT while it was away.
+   */
+  async saveDevices (account: Uint8Array, records: Array<{ peerId: string, record: Uint8Array }>): Promise<void> {
+    if (records.length === 0) return
+    await this.store.batch(records.map(r => ({ type: 'put' as const, namespace: 'contacts' as const, key: concat(DEVICE, account, utf8(r.peerId)), value: r.record })), { sync: true })
+  }
+
+  /** The last device records kept for an account. */
+  async devicesOf (account: Uint8Array): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    const prefix = concat(DEVICE, account)
+    for await (const [, value] of this.store.iterate('contacts', { gte: prefix, lt: concat(prefix, new Uint8Array([0xff])) })) out.push(value)
     return out
   }
 

@@ -22,7 +22,7 @@ import type { Crypto, KeyPair } from '../crypto/index.js'
 import type { PrekeyState } from '../crypto/prekeys.js'
 import { initiateSession, encrypt } from '../crypto/session.js'
 import { sealEnvelope } from '../crypto/envelope.js'
-import { formatHandle } from '../identity/index.js'
+import { decodeDeviceRecord, encodeDeviceRecord, formatHandle } from '../identity/index.js'
 import type { Directory } from '../net/directory.js'
 import { GroupCommitWriter } from '../store/index.js'
 import type { BatchOp, Store } from '../store/index.js'
@@ -187,10 +187,46 @@ export class Messenger extends EventTarget {
       return this.checked(fresh)
     } catch (err) {
       const name = (err as Error).name
-      if (cached == null || name === 'UnknownHandleError' || name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError') throw err
-      log('resolving %s failed (%s); using the resolution of %d s ago', handle, (err as Error).message, Math.round((this.now() - cached.at) / 1000))
-      return this.checked(cached.recipient)
+      if (name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError') throw err
+      if (cached != null) {
+        log('resolving %s failed (%s); using the resolution of %d s ago', handle, (err as Error).message, Math.round((this.now() - cached.at) / 1000))
+        return this.checked(cached.recipient)
+      }
+      // A contact away for longer than its records live, or a DHT that cannot
+      // answer: the pinned contact's last verified device records still say
+      // how to reach it (its keys, its relays).
+      const pinned = await this.pinnedRecipient(handle)
+      if (pinned == null) throw err
+      log('resolving %s failed (%s); using its last known device records', handle, (err as Error).message)
+      return this.checked(pinned)
     }
+  }
+
+  /** A contact as last resolved: the pinned account and its kept device records. */
+  private async pinnedRecipient (handle: string): Promise<Recipient | undefined> {
+    let account: Uint8Array | undefined
+    if (!handle.includes('~')) {
+      account = await this.contacts.alias(handle)
+    } else {
+      const known = (await this.contacts.list()).find(c => c.handle === handle)
+      if (known != null) account = fromHex(known.account)
+    }
+    if (account == null) return undefined
+    const contact = await this.contacts.get(account)
+    if (contact == null) return undefined
+    const devices: RemoteDevice[] = []
+    for (const bytes of await this.contacts.devicesOf(account)) {
+      try {
+        const device = remoteDevice(decodeDeviceRecord(bytes))
+        if (contact.devices[device.peerId.toString()] !== toHex(device.identityKey)) continue
+        devices.push(device)
+        if (!this.devices.has(device.peerId.toString())) this.devices.set(device.peerId.toString(), device)
+      } catch (err) {
+        log('kept device record unreadable: %s', (err as Error).message)
+      }
+    }
+    if (devices.length === 0) return undefined
+    return { contact, account, handle: contact.handle, devices }
   }
 
   /** A cached recipient with its contact's current state: warnings and blocks apply at once. */
@@ -217,6 +253,7 @@ export class Messenger extends EventTarget {
       devices.push(device)
       this.devices.set(device.peerId.toString(), device)
     }
+    await this.contacts.saveDevices(claim.accountKey, claim.devices.flatMap(d => d.record != null ? [{ peerId: d.peerId.toString(), record: encodeDeviceRecord(d.record) }] : []))
     const bare = handle.includes('~') ? undefined : claim.name
     const contact = await this.contacts.pinOutgoing({
       alias: bare,

@@ -31,7 +31,7 @@ import {
   verifyHandleClaim
 } from '../identity/index.js'
 import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
-import { AmbiguousHandleError, PublishError, UnknownHandleError } from './errors.js'
+import { AmbiguousHandleError, DhtUnavailableError, PublishError, UnknownHandleError } from './errors.js'
 import { routingTableSize } from './node.js'
 import type { StarlingLibp2p } from './node.js'
 import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
@@ -233,6 +233,8 @@ export class Directory {
   async resolve (input: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
     const { name, tag } = parseHandle(input)
     const signal = options.signal ?? AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    // "Nobody claims it" would be a lie when there is no DHT server to ask.
+    if (routingTableSize(this.node) === 0) throw new DhtUnavailableError(`cannot resolve ${input}: not connected to any DHT server (is a relay reachable?)`)
     if (tag != null) {
       const claim = await this.readClaim(name, tag, signal)
       if (claim == null) throw new UnknownHandleError(`unknown handle ${formatHandle(name, tag)}: no valid claim in the DHT`)

@@ -17,3 +17,8 @@ export class AmbiguousHandleError extends Error {
 export class PublishError extends Error {
   override readonly name = 'PublishError'
 }
+
+/** No DHT server can be asked (not connected to any relay): nothing can be said about a handle. */
+export class DhtUnavailableError extends Error {
+  override readonly name = 'DhtUnavailableError'
+}
