@@ -24,6 +24,8 @@ export interface RelayInit {
   dataDir: string
   listen: string[]
   announce: string[]
+  /** Other relays to connect to: one DHT and one mailbox gossip mesh among them. */
+  peers?: string[]
 }
 
 /** A running relay. */
@@ -45,7 +47,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   const envelopes = new EnvelopeStore(store)
   const crypto = nodeCrypto()
   const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
-  const local = allLocal([...init.listen, ...init.announce])
+  const local = allLocal([...init.listen, ...init.announce, ...(init.peers ?? [])])
   let node: StarlingLibp2p
   try {
     node = await createStarlingNode({
@@ -54,6 +56,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       transports: nodeTransports(),
       listen: init.listen,
       announce: init.announce,
+      bootstrap: init.peers,
       validators,
       selectors,
       loopback: local,

@@ -21,18 +21,21 @@ export function parseMultiaddrs (option: string, values: string[]): string[] {
 export const relayCommand: Command = {
   name: 'relay',
   summary: 'run a relay: bootstrap, DHT server, circuit relay, mailbox gossip',
-  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--data DIR]',
+  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR]',
   examples: [
-    'starling relay --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws --announce /dns4/relay.example.org/tcp/4001'
+    'starling relay --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws --announce /dns4/relay.example.org/tcp/4001',
+    'starling relay --peer /dns4/other-relay.example.org/tcp/4001/p2p/12D3KooW...'
   ],
   options: {
     listen: { type: 'string', multiple: true },
     announce: { type: 'string', multiple: true },
+    peer: { type: 'string', multiple: true },
     data: { type: 'string' }
   },
   help: {
     listen: `address to listen on (repeatable; default ${DEFAULT_RELAY_LISTEN.join(' and ')})`,
     announce: 'address to tell peers instead of the listen addresses (repeatable)',
+    peer: 'another relay to connect to, ending in /p2p/<peer id>: relays share the DHT and hold each other\'s envelopes (repeatable)',
     data: 'data directory (default $STARLING_RELAY_DATA or ~/.starling-relay)'
   },
   async run ({ args, out, stopped }) {
@@ -40,7 +43,8 @@ export const relayCommand: Command = {
     const announce = parseMultiaddrs('announce', (args.values.announce as string[] | undefined) ?? [])
     const dataDir = relayDataDir(args.values.data as string | undefined)
     const { startRelay } = await import('../../relay.js')
-    const relay = await startRelay({ dataDir, listen, announce })
+    const peers = parseMultiaddrs('peer', (args.values.peer as string[] | undefined) ?? [])
+    const relay = await startRelay({ dataDir, listen, announce, peers })
     const addrs = relay.node.getMultiaddrs().map(String)
     out.print({
       event: 'ready',
