@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -111,11 +111,23 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     // Bob offline: alice's messages wait on the relay.
     await procs.stop(bobDaemon)
     for (let i = 0; i < 5; i++) await send(alice, bob, 'relayed from alice')
-    await eventually(async () => (await states()).filter(m => m.sendState === 'relayed').length === 5 ? true : undefined, 30_000, 'five held by the relay')
+    // And a file, whose encrypted chunks travel through the relay too.
+    const attachment = randomBytes(150_000)
+    const attachmentPath = join(alice.dir, 'secret-plans.bin')
+    await writeFile(attachmentPath, attachment)
+    {
+      const token = randomBytes(12).toString('hex')
+      const caption = `attachment from alice ${token}`
+      texts.push(caption)
+      tokens.push(token)
+      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: caption, attachments: [attachmentPath] })).id)
+    }
+    await eventually(async () => (await states()).filter(m => m.sendState === 'relayed').length === 6 ? true : undefined, 30_000, 'five messages and the file held by the relay')
     // Alice offline, bob back: he fetches, his receipts and answers wait for her.
     await procs.stop(aliceDaemon)
     bobDaemon = await net.startDaemon(bob, [relay.addr])
-    await eventually(async () => (await net.history(bob, alice)).length === 11 ? true : undefined, 30_000, 'bob fetched the five')
+    await eventually(async () => (await net.history(bob, alice)).length === 12 ? true : undefined, 30_000, 'bob fetched the five and the file')
+    await eventually(async () => (await net.history(bob, alice)).find(m => m.kind === 'attachment')?.attachmentState?.complete === true ? true : undefined, 30_000, 'the file complete at bob')
     for (let i = 0; i < 4; i++) await send(bob, alice, 'relayed from bob')
     await eventually(async () => (await net.history(bob, alice)).filter(m => m.sendState === 'relayed').length === 4 ? true : undefined, 30_000, 'four held by the relay').catch(async (err) => {
       throw new Error(`${(err as Error).message}: ${JSON.stringify((await net.history(bob, alice)).map(m => [m.text, m.sendState, m.relays]))}`)
@@ -124,8 +136,8 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     await eventually(async () => {
       const [a, b] = await Promise.all([net.history(alice, bob), net.history(bob, alice)])
       const all = [...a, ...b].filter(m => m.sendState != null)
-      return a.length === 15 && b.length === 15 && all.length === 15 && all.every(m => m.sendState === 'delivered') ? true : undefined
-    }, 60_000, 'all 15 messages delivered both ways')
+      return a.length === 16 && b.length === 16 && all.length === 16 && all.every(m => m.sendState === 'delivered') ? true : undefined
+    }, 60_000, 'all 16 messages delivered both ways')
     const final = await net.history(alice, bob)
     assert.deepEqual(final.map(m => m.text).sort(), [...texts].sort())
     // Account keys of both senders, as the history shows them (hex).
@@ -140,6 +152,8 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     assert.ok(relayStore.some(f => /\.(log|ldb)$/.test(f.path)), 'the relay\'s LevelDB files are read')
 
     const needles: Needle[] = [
+      text('the file name', 'secret-plans.bin'),
+      ...[0, 1_000, 70_000, 149_968].map(at => ({ what: `file bytes at ${at}`, bytes: attachment.subarray(at, at + 32) })),
       ...texts.map((t, i) => text(`text of message ${ids[i]}`, t)),
       ...tokens.map((t, i) => text(`text token of message ${ids[i]}`, t)),
       ...[alice, bob].flatMap(u => {
@@ -190,6 +204,10 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     const bobFiles = await filesUnder(join(bob.dir, 'store'))
     for (const [i, t] of tokens.entries()) {
       assert.ok(search([text('text', t)], [...aliceFiles, ...bobFiles]).length > 0, `message ${ids[i]} found in its sender's or recipient's own store`)
+    }
+    const bobAttachments = await filesUnder(join(bob.dir, 'attachments'))
+    for (const n of needles.filter(n => n.what.startsWith('file bytes'))) {
+      assert.ok(search([n], bobAttachments).length > 0, `${n.what} found in the recipient's attachment store`)
     }
     console.log(`      searched ${relayStore.length} relay store files (${relayStore.reduce((n, f) => n + f.bytes.length, 0)} bytes), ${relayAll.length} relay files and ${gossip.length} gossip payloads for ${needles.length} needles`)
   })

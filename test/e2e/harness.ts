@@ -172,6 +172,7 @@ export interface HistoryMessage {
   status: string
   sendState?: string
   relays?: number
+  attachmentState?: { id: string, complete: boolean, receivedChunks: number, totalChunks: number }
 }
 
 /**
