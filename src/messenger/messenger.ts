@@ -16,13 +16,12 @@
  * messenger.addEventListener('message', (e) => { ... })
  * ```
  */
-import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto, KeyPair } from '../crypto/index.js'
 import type { PrekeyState } from '../crypto/prekeys.js'
 import { initiateSession, encrypt } from '../crypto/session.js'
 import { sealEnvelope } from '../crypto/envelope.js'
-import { decodeDeviceRecord, encodeDeviceRecord, formatHandle } from '../identity/index.js'
+import { formatHandle } from '../identity/index.js'
 import type { Directory } from '../net/directory.js'
 import { GroupCommitWriter } from '../store/index.js'
 import type { BatchOp, Store } from '../store/index.js'
@@ -35,17 +34,18 @@ import { History } from './history.js'
 import { Outbox } from './outbox.js'
 import type { MessageStatus } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
-import { remoteDevice } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import { Delivery } from './delivery.js'
+import { Recipients } from './recipients.js'
+import type { Recipient } from './recipients.js'
+export type { Recipient } from './recipients.js'
 import { Inbox } from './inbox.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import type { AttachmentHost } from './attachment-transfer.js'
-import { BlockedContactError, KeyChangedError, NoDeviceError, NotAuthorError, UnknownMessageError } from './errors.js'
+import { NotAuthorError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
 
-const log = logger('starling:messenger')
 
 /** How long relays hold a message before its sender is told it expired. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
@@ -53,8 +53,6 @@ export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
 export const DEFAULT_FETCH_INTERVAL_MS = 30_000
 /** How soon a failed send is tried again. */
 export const DEFAULT_RETRY_INTERVAL_MS = 5_000
-/** How long a handle's resolution is reused before the DHT is asked again. */
-export const RESOLUTION_TTL_MS = 10 * 60_000
 /** How long one direct attempt may take. */
 export const DEFAULT_DIRECT_TIMEOUT_MS = 5_000
 
@@ -87,14 +85,6 @@ export interface MessengerInit {
   attachments?: AttachmentHost
 }
 
-/** Someone to talk to, resolved and pinned. */
-export interface Recipient {
-  contact: Contact
-  account: Uint8Array
-  handle: string
-  devices: RemoteDevice[]
-}
-
 /** What `send` and friends return. */
 export interface SendResult {
   id: string
@@ -121,8 +111,7 @@ export class Messenger extends EventTarget {
   readonly attachments?: AttachmentTransfer
   readonly retryIntervalMs: number
   running = false
-  private readonly devices = new Map<string, RemoteDevice>()
-  private readonly resolutions = new Map<string, { at: number, recipient: Recipient }>()
+  private readonly recipients: Recipients
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -133,6 +122,7 @@ export class Messenger extends EventTarget {
     this.outbox = new Outbox(init.store)
     this.writer = new GroupCommitWriter(init.store, { sync: true })
     this.retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
+    this.recipients = new Recipients({ directory: init.directory, contacts: this.contacts, now: this.now, emit: (e) => { this.emit(e) } })
     if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments)
     this.delivery = new Delivery(this, {
       retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
@@ -172,114 +162,14 @@ export class Messenger extends EventTarget {
     this.inbox.fetchSoon()
   }
 
-  /**
-   * Resolves a handle to one account, pins it, and refuses changed or
-   * blocked contacts. A resolution is reused for {@link RESOLUTION_TTL_MS}
-   * (the DHT is not asked again for every message), and a stale one is used
-   * when the DHT cannot answer, so that a contact stays reachable.
-   */
+  /** Resolves (or recalls) a handle to one pinned account and its devices; see {@link Recipients}. */
   async recipient (handle: string): Promise<Recipient> {
-    const cached = this.resolutions.get(handle)
-    if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS) return this.checked(cached.recipient)
-    try {
-      const fresh = await this.resolveRecipient(handle)
-      this.resolutions.set(handle, { at: this.now(), recipient: fresh })
-      return this.checked(fresh)
-    } catch (err) {
-      const name = (err as Error).name
-      if (name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError') throw err
-      if (cached != null) {
-        log('resolving %s failed (%s); using the resolution of %d s ago', handle, (err as Error).message, Math.round((this.now() - cached.at) / 1000))
-        return this.checked(cached.recipient)
-      }
-      // A contact away for longer than its records live, or a DHT that cannot
-      // answer: the pinned contact's last verified device records still say
-      // how to reach it (its keys, its relays).
-      const pinned = await this.pinnedRecipient(handle)
-      if (pinned == null) throw err
-      log('resolving %s failed (%s); using its last known device records', handle, (err as Error).message)
-      return this.checked(pinned)
-    }
+    return this.recipients.recipient(handle)
   }
 
-  /** A contact as last resolved: the pinned account and its kept device records. */
-  private async pinnedRecipient (handle: string): Promise<Recipient | undefined> {
-    let account: Uint8Array | undefined
-    if (!handle.includes('~')) {
-      account = await this.contacts.alias(handle)
-    } else {
-      const known = (await this.contacts.list()).find(c => c.handle === handle)
-      if (known != null) account = fromHex(known.account)
-    }
-    if (account == null) return undefined
-    const contact = await this.contacts.get(account)
-    if (contact == null) return undefined
-    const devices: RemoteDevice[] = []
-    for (const bytes of await this.contacts.devicesOf(account)) {
-      try {
-        const device = remoteDevice(decodeDeviceRecord(bytes))
-        if (contact.devices[device.peerId.toString()] !== toHex(device.identityKey)) continue
-        devices.push(device)
-        if (!this.devices.has(device.peerId.toString())) this.devices.set(device.peerId.toString(), device)
-      } catch (err) {
-        log('kept device record unreadable: %s', (err as Error).message)
-      }
-    }
-    if (devices.length === 0) return undefined
-    return { contact, account, handle: contact.handle, devices }
-  }
-
-  /** A cached recipient with its contact's current state: warnings and blocks apply at once. */
-  private async checked (recipient: Recipient): Promise<Recipient> {
-    const contact = await this.contacts.get(recipient.account) ?? recipient.contact
-    this.refuseIfUnsafe(contact)
-    return { ...recipient, contact }
-  }
-
-  private refuseIfUnsafe (contact: Contact): void {
-    if (contact.keyChange != null) {
-      this.emit({ type: 'key-change', handle: contact.handle, what: contact.keyChange.what })
-      throw new KeyChangedError(`safety warning: ${contact.keyChange.what}. Sending is blocked until you check it (starling safety-number ${contact.handle}) and accept it (starling trust ${contact.handle})`)
-    }
-    if (contact.state === 'blocked') throw new BlockedContactError(`${contact.handle} is blocked`)
-  }
-
-  private async resolveRecipient (handle: string): Promise<Recipient> {
-    const claim = await this.init.directory.resolveOne(handle)
-    const devices: RemoteDevice[] = []
-    for (const d of claim.devices) {
-      if (d.record == null) continue
-      const device = remoteDevice(d.record)
-      devices.push(device)
-      this.devices.set(device.peerId.toString(), device)
-    }
-    await this.contacts.saveDevices(claim.accountKey, claim.devices.flatMap(d => d.record != null ? [{ peerId: d.peerId.toString(), record: encodeDeviceRecord(d.record) }] : []))
-    const bare = handle.includes('~') ? undefined : claim.name
-    const contact = await this.contacts.pinOutgoing({
-      alias: bare,
-      account: claim.accountKey,
-      handle: claim.handle,
-      devices: Object.fromEntries(devices.map(d => [d.peerId.toString(), d.identityKey]))
-    })
-    this.refuseIfUnsafe(contact)
-    if (devices.length === 0) throw new NoDeviceError(`${claim.handle} has no device with a current record`)
-    return { contact, account: claim.accountKey, handle: claim.handle, devices }
-  }
-
-  /** A device we learned about (from a resolution or an incoming message), refreshed from the DHT when asked. */
+  /** A device we learned about, refreshed from the DHT when asked. */
   async device (peerId: PeerId, refresh = false): Promise<RemoteDevice | undefined> {
-    const cached = this.devices.get(peerId.toString())
-    if (cached != null && !refresh) return cached
-    try {
-      const record = await this.init.directory.lookupDevice(peerId)
-      if (record == null) return cached
-      const device = remoteDevice(record)
-      this.devices.set(peerId.toString(), device)
-      return device
-    } catch (err) {
-      log('device lookup of %p failed: %s', peerId, (err as Error).message)
-      return cached
-    }
+    return this.recipients.device(peerId, refresh)
   }
 
   /** Sends a message body to a handle; resolves once it is stored in the outbox. */
@@ -431,7 +321,7 @@ export class Messenger extends EventTarget {
 
   /** Accepts the keys a handle has now: clears the warning, unblocks sending. */
   async trust (handle: string): Promise<Contact> {
-    this.resolutions.clear()
+    this.recipients.forget()
     const claim = await this.init.directory.resolveOne(handle)
     const devices: Record<string, Uint8Array> = {}
     for (const d of claim.devices) if (d.record != null) devices[d.peerId.toString()] = d.record.identityKey

@@ -1,0 +1,168 @@
+/**
+ * Who a handle is, for sending: a resolution through the DHT, pinned as a
+ * contact (a changed key blocks sending until the user trusts it), reused
+ * for {@link RESOLUTION_TTL_MS}, and when the DHT cannot answer, the pinned
+ * contact's last verified device records, so a contact stays reachable.
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerId } from '@libp2p/interface'
+import { decodeDeviceRecord, encodeDeviceRecord } from '../identity/index.js'
+import type { Directory } from '../net/directory.js'
+import type { Contact, Contacts } from './contacts.js'
+import { remoteDevice } from './devices.js'
+import type { RemoteDevice } from './devices.js'
+import { BlockedContactError, KeyChangedError, NoDeviceError } from './errors.js'
+import { fromHex, toHex } from './bytes.js'
+import type { MessengerEvent } from './messenger.js'
+
+const log = logger('starling:messenger:recipients')
+
+/** How long a handle's resolution is reused before the DHT is asked again. */
+export const RESOLUTION_TTL_MS = 10 * 60_000
+
+/** Someone to talk to, resolved and pinned. */
+export interface Recipient {
+  contact: Contact
+  account: Uint8Array
+  handle: string
+  devices: RemoteDevice[]
+}
+
+export interface RecipientsInit {
+  directory: Pick<Directory, 'resolveOne' | 'lookupDevice'>
+  contacts: Contacts
+  now(): number
+  emit(event: MessengerEvent): void
+}
+
+/** Resolutions, pins and known devices. */
+export class Recipients {
+  private readonly devices = new Map<string, RemoteDevice>()
+  private readonly resolutions = new Map<string, { at: number, recipient: Recipient }>()
+  private readonly directory: RecipientsInit['directory']
+  private readonly contacts: Contacts
+  private readonly now: () => number
+  private readonly emit: (event: MessengerEvent) => void
+
+  constructor (init: RecipientsInit) {
+    this.directory = init.directory
+    this.contacts = init.contacts
+    this.now = init.now
+    this.emit = init.emit
+  }
+
+  /** Forgets every cached resolution (after the user trusted new keys). */
+  forget (): void {
+    this.resolutions.clear()
+  }
+
+  /**
+   * Resolves a handle to one account, pins it, and refuses changed or
+   * blocked contacts. A resolution is reused for {@link RESOLUTION_TTL_MS}
+   * (the DHT is not asked again for every message), and a stale one is used
+   * when the DHT cannot answer, so that a contact stays reachable.
+   */
+  async recipient (handle: string): Promise<Recipient> {
+    const cached = this.resolutions.get(handle)
+    if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS) return this.checked(cached.recipient)
+    try {
+      const fresh = await this.resolveRecipient(handle)
+      this.resolutions.set(handle, { at: this.now(), recipient: fresh })
+      return this.checked(fresh)
+    } catch (err) {
+      const name = (err as Error).name
+      if (name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError') throw err
+      if (cached != null) {
+        log('resolving %s failed (%s); using the resolution of %d s ago', handle, (err as Error).message, Math.round((this.now() - cached.at) / 1000))
+        return this.checked(cached.recipient)
+      }
+      // A contact away for longer than its records live, or a DHT that cannot
+      // answer: the pinned contact's last verified device records still say
+      // how to reach it (its keys, its relays).
+      const pinned = await this.pinnedRecipient(handle)
+      if (pinned == null) throw err
+      log('resolving %s failed (%s); using its last known device records', handle, (err as Error).message)
+      return this.checked(pinned)
+    }
+  }
+
+  /** A contact as last resolved: the pinned account and its kept device records. */
+  private async pinnedRecipient (handle: string): Promise<Recipient | undefined> {
+    let account: Uint8Array | undefined
+    if (!handle.includes('~')) {
+      account = await this.contacts.alias(handle)
+    } else {
+      const known = (await this.contacts.list()).find(c => c.handle === handle)
+      if (known != null) account = fromHex(known.account)
+    }
+    if (account == null) return undefined
+    const contact = await this.contacts.get(account)
+    if (contact == null) return undefined
+    const devices: RemoteDevice[] = []
+    for (const bytes of await this.contacts.devicesOf(account)) {
+      try {
+        const device = remoteDevice(decodeDeviceRecord(bytes))
+        if (contact.devices[device.peerId.toString()] !== toHex(device.identityKey)) continue
+        devices.push(device)
+        if (!this.devices.has(device.peerId.toString())) this.devices.set(device.peerId.toString(), device)
+      } catch (err) {
+        log('kept device record unreadable: %s', (err as Error).message)
+      }
+    }
+    if (devices.length === 0) return undefined
+    return { contact, account, handle: contact.handle, devices }
+  }
+
+  /** A cached recipient with its contact's current state: warnings and blocks apply at once. */
+  private async checked (recipient: Recipient): Promise<Recipient> {
+    const contact = await this.contacts.get(recipient.account) ?? recipient.contact
+    this.refuseIfUnsafe(contact)
+    return { ...recipient, contact }
+  }
+
+  private refuseIfUnsafe (contact: Contact): void {
+    if (contact.keyChange != null) {
+      this.emit({ type: 'key-change', handle: contact.handle, what: contact.keyChange.what })
+      throw new KeyChangedError(`safety warning: ${contact.keyChange.what}. Sending is blocked until you check it (starling safety-number ${contact.handle}) and accept it (starling trust ${contact.handle})`)
+    }
+    if (contact.state === 'blocked') throw new BlockedContactError(`${contact.handle} is blocked`)
+  }
+
+  private async resolveRecipient (handle: string): Promise<Recipient> {
+    const claim = await this.directory.resolveOne(handle)
+    const devices: RemoteDevice[] = []
+    for (const d of claim.devices) {
+      if (d.record == null) continue
+      const device = remoteDevice(d.record)
+      devices.push(device)
+      this.devices.set(device.peerId.toString(), device)
+    }
+    await this.contacts.saveDevices(claim.accountKey, claim.devices.flatMap(d => d.record != null ? [{ peerId: d.peerId.toString(), record: encodeDeviceRecord(d.record) }] : []))
+    const bare = handle.includes('~') ? undefined : claim.name
+    const contact = await this.contacts.pinOutgoing({
+      alias: bare,
+      account: claim.accountKey,
+      handle: claim.handle,
+      devices: Object.fromEntries(devices.map(d => [d.peerId.toString(), d.identityKey]))
+    })
+    this.refuseIfUnsafe(contact)
+    if (devices.length === 0) throw new NoDeviceError(`${claim.handle} has no device with a current record`)
+    return { contact, account: claim.accountKey, handle: claim.handle, devices }
+  }
+
+  /** A device we learned about (from a resolution or an incoming message), refreshed from the DHT when asked. */
+  async device (peerId: PeerId, refresh = false): Promise<RemoteDevice | undefined> {
+    const cached = this.devices.get(peerId.toString())
+    if (cached != null && !refresh) return cached
+    try {
+      const record = await this.directory.lookupDevice(peerId)
+      if (record == null) return cached
+      const device = remoteDevice(record)
+      this.devices.set(peerId.toString(), device)
+      return device
+    } catch (err) {
+      log('device lookup of %p failed: %s', peerId, (err as Error).message)
+      return cached
+    }
+  }
+}
