@@ -21,6 +21,7 @@ import { allShardTopics, mailboxId } from '../../src/protocols/store/index.js'
 import { mailboxGossipsubOptions } from '../../src/relay/index.js'
 import { MailboxGossip } from '../../src/protocols/store/pb/store.js'
 import type { StarlingLibp2p } from '../../src/net/node.js'
+import { LevelStore, NAMESPACES } from '../../src/store/index.js'
 
 interface Sent { id: string, state: string }
 
@@ -37,6 +38,27 @@ async function filesUnder (dir: string): Promise<Array<{ path: string, bytes: Bu
     if (!entry.isFile()) continue
     const path = join(entry.parentPath, entry.name)
     out.push({ path, bytes: await readFile(path) })
+  }
+  return out
+}
+
+/**
+ * Every key and value of a LevelDB store, decoded. LevelDB compresses its
+ * table files (snappy), which can split a string across a back-reference,
+ * so raw file bytes alone could miss (or fail to find) a needle.
+ */
+async function storeEntries (dir: string): Promise<Array<{ path: string, bytes: Uint8Array }>> {
+  const store = new LevelStore(dir)
+  await store.open()
+  const out: Array<{ path: string, bytes: Uint8Array }> = []
+  try {
+    for (const namespace of NAMESPACES) {
+      for await (const [key, value] of store.iterate(namespace)) {
+        out.push({ path: `${dir} ${namespace} key`, bytes: key }, { path: `${dir} ${namespace} value`, bytes: value })
+      }
+    }
+  } finally {
+    await store.close()
   }
   return out
 }
@@ -147,7 +169,7 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     const accountOf = (peerId: string): string => ownAccount.get(peerId) ?? '?'
 
     await Promise.all([procs.stop(aliceDaemon), procs.stop(bobDaemon), procs.stop(relay.relay)])
-    const relayStore = await filesUnder(join(relay.dataDir, 'store'))
+    const relayStore = [...await filesUnder(join(relay.dataDir, 'store')), ...await storeEntries(join(relay.dataDir, 'store'))]
     const relayAll = await filesUnder(relay.dataDir)
     assert.ok(relayStore.some(f => /\.(log|ldb)$/.test(f.path)), 'the relay\'s LevelDB files are read')
 
@@ -200,8 +222,8 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     }
     const publicRecords = await filesUnder(join(relay.dataDir, 'datastore'))
     assert.ok(search([text('alice\'s handle', alice.handle)], publicRecords).length > 0, 'handle claims are in the relay\'s public DHT records')
-    const aliceFiles = await filesUnder(join(alice.dir, 'store'))
-    const bobFiles = await filesUnder(join(bob.dir, 'store'))
+    const aliceFiles = await storeEntries(join(alice.dir, 'store'))
+    const bobFiles = await storeEntries(join(bob.dir, 'store'))
     for (const [i, t] of tokens.entries()) {
       assert.ok(search([text('text', t)], [...aliceFiles, ...bobFiles]).length > 0, `message ${ids[i]} found in its sender's or recipient's own store`)
     }
