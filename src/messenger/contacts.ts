@@ -107,13 +107,15 @@ export class Contacts {
   async pinOutgoing (input: { alias?: string, account: Uint8Array, handle: string, devices: Record<string, Uint8Array> }): Promise<Contact> {
     const now = this.now()
     const changes: string[] = []
+    // The name the user typed now points at another account than the one
+    // pinned: the new account is the suspect one (the old contact's keys did
+    // not change), and the name stays pinned to the old one until `trust`.
+    let aliasMoved = false
     if (input.alias != null) {
       const pinned = await this.alias(input.alias)
       if (pinned != null && !equalBytes(pinned, input.account)) {
-        changes.push(`${input.alias} now resolves to another account (${input.handle})`)
-        // The changed alias belongs to the old contact: mark that one.
-        const old = await this.get(pinned)
-        if (old != null) await this.save({ ...old, keyChange: { what: changes[0], seenAt: now } })
+        changes.push(`${input.alias} now resolves to another account (${input.handle}) than the one you talked to`)
+        aliasMoved = true
       }
     }
     const existing = await this.get(input.account)
@@ -124,9 +126,8 @@ export class Contacts {
       if (pinned == null) contact.devices[peerId] = toHex(key)
       else if (pinned !== toHex(key)) changes.push(`device ${peerId} of ${contact.handle} has a new identity key`)
     }
-    if (changes.length > 0 && contact.keyChange == null && existing != null) contact.keyChange = { what: changes.join('; '), seenAt: now }
-    const aliasChanged = input.alias != null && changes.length > 0 && (await this.alias(input.alias)) != null
-    await this.save(contact, aliasChanged ? undefined : input.alias)
+    if (changes.length > 0 && contact.keyChange == null && (existing != null || aliasMoved)) contact.keyChange = { what: changes.join('; '), seenAt: now }
+    await this.save(contact, aliasMoved ? undefined : input.alias)
     return contact
   }
 
