@@ -58,4 +58,32 @@ describe('e2e: pinned contacts and key changes', function () {
     // The old conversation is still with the old key's account, untouched.
     assert.deepEqual((await net.history(alice, oldBob)).map(m => m.text), ['hello first bob'])
   })
+
+  it('a stranger arrives as a request; once blocked, their messages are dropped and nothing can be sent to them', async () => {
+    const relay = await net.startRelay()
+    const dora = await net.newUser('dora')
+    const eve = await net.newUser('eve')
+    await net.startDaemon(dora, [relay.addr])
+    await net.startDaemon(eve, [relay.addr])
+    assert.equal((await procs.cli(['send', 'dora', 'hi, we have not met', '--data', eve.dir])).code, 0)
+    await eventually(async () => (await net.history(dora, eve)).length === 1 ? true : undefined, 30_000, 'the request at dora')
+    const listed = await procs.cli(['contacts', '--data', dora.dir, '--json'])
+    assert.deepEqual(listed.json.map(c => [c.handle, c.state]), [[eve.handle, 'request']])
+
+    const blocked = await procs.cli(['contacts', '--block', eve.handle, '--data', dora.dir, '--json'])
+    assert.equal(blocked.code, 0, blocked.stderr)
+    assert.equal(blocked.json[0].state, 'blocked')
+    const second = await net.call<{ id: string }>(eve, 'send', { handle: dora.name, text: 'hello? are you there?' })
+    // Eve's device hears nothing that tells her she is blocked: the envelope is taken and dropped.
+    await eventually(async () => (await net.history(eve, dora)).find(m => m.id === second.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'taken by dora\'s device')
+    assert.deepEqual((await net.history(dora, eve)).map(m => m.text), ['hi, we have not met'])
+    const refused = await procs.cli(['send', eve.handle, 'go away', '--data', dora.dir])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /is blocked/)
+
+    // Accepting again lets messages through.
+    assert.equal((await procs.cli(['contacts', '--accept', eve.handle, '--data', dora.dir])).code, 0)
+    assert.equal((await procs.cli(['send', 'dora', 'third time lucky', '--data', eve.dir])).code, 0)
+    await eventually(async () => (await net.history(dora, eve)).some(m => m.text === 'third time lucky') ? true : undefined, 30_000, 'accepted again')
+  })
 })
