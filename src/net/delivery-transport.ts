@@ -6,7 +6,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { DmClient, DmServer } from '../protocols/dm/index.js'
 import type { DmClientInit } from '../protocols/dm/index.js'
-import { StoreClient, mailboxId } from '../protocols/store/index.js'
+import { MAX_FETCH_LIMIT, StoreClient, mailboxId } from '../protocols/store/index.js'
 import type { Custody, DeliveryTransport, EnvelopeHandler, MailboxItem } from '../messenger/transport.js'
 import type { StarlingLibp2p } from './node.js'
 
@@ -51,7 +51,8 @@ export class Libp2pTransport implements DeliveryTransport {
   }
 
   async fetchMailbox (relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }> {
-    const page = await this.store.fetch(relay, this.init.deviceKey, { after, signal })
+    // Full pages (the relay also caps them at 2 MiB): a device back online catches up in few round trips.
+    const page = await this.store.fetch(relay, this.init.deviceKey, { after, signal, limit: MAX_FETCH_LIMIT })
     return { items: page.envelopes.map(e => ({ id: e.id, envelope: e.envelope })), cursor: page.cursor, more: page.more }
   }
 
