@@ -10,6 +10,7 @@ import { clearLine, cursorTo, createInterface } from 'node:readline'
 import type { Interface } from 'node:readline'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
+import type { HistoryMessage } from './messages.js'
 import type { Command } from '../command.js'
 
 /** Messages shown when the chat opens. */
@@ -25,22 +26,7 @@ const TYPING_SHOWN_MS = 10_000
 /** A second look at the history shortly after opening, for events sent before the stream was attached. */
 const SETTLE_REFRESH_MS = 1_000
 
-/** One timeline entry as the daemon's `history` method returns it. */
-interface ChatMessage {
-  id: string
-  author: { account: string }
-  timestamp: number
-  kind: string
-  text?: string
-  deleted: boolean
-  edited: boolean
-  replyTo?: { id: string }
-  reactions: Array<{ emoji: string, by: string[] }>
-  status: string
-  sendState?: string
-  relays?: number
-  attachment?: { fileName?: string }
-}
+type ChatMessage = HistoryMessage
 
 interface HistoryResult { handle: string, account: string, messages: ChatMessage[] }
 

@@ -102,7 +102,8 @@ export const deleteCommand: Command = {
   }
 }
 
-interface HistoryMessage {
+/** One timeline entry as the daemon's `history` method returns it. */
+export interface HistoryMessage {
   id: string
   author: { account: string }
   timestamp: number
@@ -115,6 +116,7 @@ interface HistoryMessage {
   status: string
   sendState?: string
   relays?: number
+  attachment?: { fileName?: string }
 }
 
 export const historyCommand: Command = {
