@@ -5,12 +5,15 @@
  * through alice's local API and counted when bob's daemon reports them
  * stored (its /events stream). Prints one JSON object:
  *
- * - latency: sequential sends, from just before the send request leaves this
- *   process to bob's "message stored" event. When the event carries
- *   `storedAt` (the daemon's performance.timeOrigin + now()) that is used;
- *   otherwise the arrival of the event here, with the cost of the event
- *   stream estimated (half a no-op API round trip) and reported beside it.
- * - throughput: N messages with many send requests in flight, until all are stored at bob.
+ * - latency: sequential sends, from the send request reaching alice's API
+ *   (the `starling-received-at` stamp of her API) to bob's daemon having
+ *   stored the message (`storedAt` in its event). Both stamps are the
+ *   daemons' performance.timeOrigin + now(); each daemon's offset from this
+ *   process's clock is measured before and after and printed. The client's
+ *   view (request leaving here to event arriving here) is printed beside it.
+ * - throughput: N messages with C send requests in flight on one pipelined
+ *   API connection (`/rpc/stream`), until all are stored at bob; with the
+ *   CPU time each process used per message.
  * - floor: two plain libp2p nodes (TCP, Noise, yamux), one kept-open stream,
  *   1 KiB request answered with 16 bytes after one synced LevelDB put of the
  *   request on the receiver; ratio = our median / floor median.
@@ -25,6 +28,8 @@
  * --catchup N (1000) --profile DIR (run the daemons with --cpu-prof into DIR).
  */
 import { spawn } from 'node:child_process'
+import { request as httpRequest } from 'node:http'
+import type { ClientRequest } from 'node:http'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -132,6 +137,17 @@ async function stop (proc: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+async function cpuMs (pid: number | undefined): Promise<number | undefined> {
+  if (pid == null) return undefined
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /, '').split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10 // clock ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return undefined
+  }
+}
+
 // ---- the daemons' API ---------------------------------------------------------
 
 /** A daemon's local API: calls, and its event stream with the arrival time of each event here. */
@@ -147,14 +163,43 @@ class Api {
   }
 
   async call<T = Record<string, unknown>> (method: string, params: Record<string, unknown> = {}): Promise<T> {
+    return (await this.timedCall<T>(method, params)).result
+  }
+
+  /** A call, with when the daemon's API received it (its `starling-received-at`). */
+  async timedCall<T = Record<string, unknown>> (method: string, params: Record<string, unknown> = {}): Promise<{ result: T, receivedAt: number }> {
     const res = await fetch(`${this.url}/rpc`, {
       method: 'POST',
       headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params })
     })
+    const receivedAt = Number(res.headers.get('starling-received-at'))
     const reply = await res.json() as { result?: T, error?: { message: string } }
     if (reply.error != null) throw new Error(`${method}: ${reply.error.message}`)
-    return reply.result as T
+    return { result: reply.result as T, receivedAt }
+  }
+
+  /**
+   * The daemon's clock against ours: from no-op calls, the offset of its
+   * received-at stamp from the midpoint of the call here (median), and half
+   * the median call time as the uncertainty.
+   */
+  async clockOffset (samples = 50): Promise<{ offsetMs: number, uncertaintyMs: number }> {
+    const offsets: number[] = []
+    const halves: number[] = []
+    for (let i = 0; i < samples; i++) {
+      const t0 = now()
+      const { receivedAt } = await this.timedCall('outbox')
+      const t1 = now()
+      offsets.push(receivedAt - (t0 + t1) / 2)
+      halves.push((t1 - t0) / 2)
+    }
+    return { offsetMs: stats(offsets).median, uncertaintyMs: stats(halves).median }
+  }
+
+  /** One `/rpc/stream` connection: many calls in flight, answers matched by id. */
+  openStream (): RpcStream {
+    return new RpcStream(new URL(`${this.url}/rpc/stream`), this.token)
   }
 
   /** Resolves once the daemon has registered the stream (headers received); events flow to `listeners`. */
@@ -183,6 +228,45 @@ class Api {
 
   close (): void {
     this.controller.abort()
+  }
+}
+
+/** Pipelined JSON-RPC over one HTTP request (the daemon's `/rpc/stream`). */
+class RpcStream {
+  private nextId = 1
+  private readonly waiting = new Map<number, { resolve: (r: unknown) => void, reject: (e: Error) => void }>()
+  private readonly req: ClientRequest
+  constructor (url: URL, token: string) {
+    this.req = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' } })
+    this.req.on('response', res => {
+      res.setEncoding('utf8')
+      let buffered = ''
+      res.on('data', (chunk: string) => {
+        buffered += chunk
+        let nl: number
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const reply = JSON.parse(buffered.slice(0, nl)) as { id: number, result?: unknown, error?: { message: string } }
+          buffered = buffered.slice(nl + 1)
+          const w = this.waiting.get(reply.id)
+          this.waiting.delete(reply.id)
+          if (reply.error != null) w?.reject(new Error(reply.error.message))
+          else w?.resolve(reply.result)
+        }
+      })
+    })
+    this.req.on('error', err => { for (const w of this.waiting.values()) w.reject(err) })
+    this.req.flushHeaders()
+  }
+
+  async call<T> (method: string, params: Record<string, unknown>): Promise<T> {
+    const id = this.nextId++
+    const reply = new Promise<T>((resolve, reject) => { this.waiting.set(id, { resolve: resolve as (r: unknown) => void, reject }) })
+    this.req.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n')
+    return reply
+  }
+
+  close (): void {
+    this.req.end()
   }
 }
 
@@ -278,7 +362,7 @@ try {
   const relay = await start(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', join(dir, 'relay')], profileEnv('relay'))
   const relayAddr = (relay.ready.multiaddrs as string[])[0]
   const daemonArgs = (d: string): string[] => ['daemon', '--data', d, '--bootstrap', relayAddr, '--listen', '/ip4/127.0.0.1/tcp/0']
-  await start(daemonArgs(aliceDir), profileEnv('alice'))
+  const aliceProc = await start(daemonArgs(aliceDir), profileEnv('alice'))
   let bob = await start(daemonArgs(bobDir), profileEnv('bob'))
   const alice = await Api.open(aliceDir)
   let bobApi = await Api.open(bobDir)
@@ -294,7 +378,11 @@ try {
   arrivals.attach(bobApi)
   await bobApi.follow()
   const bobHandle = String(bob.ready.handle)
-  const sendOne = async (i: number): Promise<string> => (await alice.call<{ id: string }>('send', { handle: bobHandle, text: text(i) })).id
+  type Sender = (i: number) => Promise<{ id: string, receivedAt?: number }>
+  const sendOne: Sender = async (i) => {
+    const { result, receivedAt } = await alice.timedCall<{ id: string }>('send', { handle: bobHandle, text: text(i) })
+    return { id: result.id, receivedAt }
+  }
   // Requests the daemon refused, by phase and error: counted, reported, and tried again.
   const refusals: Record<string, Record<string, number>> = {}
   const refused = (phase: string, err: unknown): void => {
@@ -302,12 +390,12 @@ try {
     refusals[phase] ??= {}
     refusals[phase][message] = (refusals[phase][message] ?? 0) + 1
   }
-  /** Sends message i (up to SEND_ATTEMPTS requests); the id and when the accepted request started, or undefined. */
-  const trySend = async (i: number, phase: string): Promise<{ id: string, startedAt: number } | undefined> => {
+  /** Sends message i (up to SEND_ATTEMPTS requests); the id, when the accepted request left here and when it reached the daemon, or undefined. */
+  const trySend = async (i: number, phase: string, send: Sender = sendOne): Promise<{ id: string, startedAt: number, receivedAt?: number } | undefined> => {
     for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
       const startedAt = now()
       try {
-        return { id: await sendOne(i), startedAt }
+        return { ...await send(i), startedAt }
       } catch (err) {
         refused(phase, err)
       }
@@ -321,14 +409,13 @@ try {
     if (sent != null) await arrivals.wait(sent.id)
   }
 
-  // The cost of the event stream, for when events carry no storedAt: half a no-op API round trip.
+  // A no-op API round trip, for scale.
   const rtt: number[] = []
   for (let i = 0; i < 200; i++) {
     const t0 = performance.now()
     await bobApi.call('outbox')
     rtt.push(performance.now() - t0)
   }
-  const eventCostMs = stats(rtt).median / 2
 
   // Where a send's time goes: a handle resolution alone (the send method resolves the handle too).
   const resolveMs: number[] = []
@@ -342,31 +429,40 @@ try {
     }
   }
 
-  // Latency: one message at a time.
-  const raw: number[] = []
-  const daemonStamped: number[] = []
+  // Latency: one message at a time, from the send request reaching alice's
+  // API to bob's daemon having stored the message. Both stamps are the
+  // daemons' own clocks (performance.timeOrigin + now()); their offsets from
+  // this process's clock are measured before and after and reported.
+  const clocksBefore = { alice: await alice.clockOffset(), bob: await bobApi.clockOffset() }
+  const latency: number[] = []
+  const clientView: number[] = []
   const replyMs: number[] = []
-  // A sample starts when the request that the daemon accepted was sent.
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     const sent = await trySend(i, 'latency')
     if (sent == null) continue
     replyMs.push(now() - sent.startedAt)
     const t = await arrivals.wait(sent.id)
-    raw.push(t.at - sent.startedAt)
-    if (t.storedAt != null) daemonStamped.push(t.storedAt - sent.startedAt)
+    if (t.storedAt == null || sent.receivedAt == null) throw new Error('the daemons did not stamp the request or the stored message')
+    latency.push(t.storedAt - sent.receivedAt)
+    clientView.push(t.at - sent.startedAt)
   }
-  const latency = daemonStamped.length === raw.length ? daemonStamped : raw.map(ms => ms - eventCostMs)
-  progress(`latency: median ${stats(latency).median} ms, p99 ${stats(latency).p99} ms`)
+  const clocksAfter = { alice: await alice.clockOffset(), bob: await bobApi.clockOffset() }
+  progress(`latency: median ${stats(latency).median} ms, p99 ${stats(latency).p99} ms; clocks ${JSON.stringify({ clocksBefore, clocksAfter })}`)
 
   // Throughput: many requests in flight, counted until all are stored at bob.
   let next = 0
+  const cpuPids = { relay: relay.proc.pid, alice: aliceProc.proc.pid, bob: bob.proc.pid }
+  const cpuBefore = Object.fromEntries(await Promise.all(Object.entries(cpuPids).map(async ([k, pid]) => [k, await cpuMs(pid)] as const)))
+  const benchCpuBefore = process.cpuUsage()
   const tp0 = now()
   let lastStored = 0
   let abandoned = 0
   let storedCount = 0
+  const stream = alice.openStream()
+  const streamSend: Sender = async (i) => ({ id: (await stream.call<{ id: string }>('send', { handle: bobHandle, text: text(i) })).id })
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < THROUGHPUT_MESSAGES) {
-      const sent = await trySend(next++, 'throughput')
+      const sent = await trySend(next++, 'throughput', streamSend)
       if (sent == null) {
         abandoned++
         continue
@@ -376,8 +472,17 @@ try {
     }
   }))
   const throughput = Math.round(storedCount / ((lastStored - tp0) / 1000))
+  stream.close()
+  // CPU time per message of each process during the throughput phase (ms).
+  const benchCpu = process.cpuUsage(benchCpuBefore)
+  const cpuPerMessageMs: Record<string, number | null> = { bench: Math.round((benchCpu.user + benchCpu.system) / storedCount) / 1000 }
+  for (const [k, pid] of Object.entries(cpuPids)) {
+    const after = await cpuMs(pid)
+    const before = cpuBefore[k]
+    cpuPerMessageMs[k] = after != null && before != null ? Math.round((after - before) / storedCount * 1000) / 1000 : null
+  }
 
-  progress(`throughput: ${throughput} messages/s (${abandoned} abandoned, refusals: ${JSON.stringify(refusals.throughput ?? {})})`)
+  progress(`throughput: ${throughput} messages/s, CPU ms per message ${JSON.stringify(cpuPerMessageMs)} (${abandoned} abandoned, refusals: ${JSON.stringify(refusals.throughput ?? {})})`)
   const floorResult = await floor(LATENCY_SAMPLES, dir)
 
   // Catch-up: bob offline, messages held by the relay, bob back.
@@ -429,11 +534,11 @@ try {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
     setup: 'relay + 2 daemons as processes, TCP 127.0.0.1, Noise, yamux; text of 1,024 ASCII code points; sent through the sender daemon API, counted when the recipient daemon reports it stored',
     latency: {
-      samples: raw.length,
+      what: 'from the send request reaching the sender daemon API (its starling-received-at) to the message stored on the recipient (its storedAt); both daemon clocks',
+      samples: latency.length,
       ms: ours,
-      clock: daemonStamped.length === raw.length ? 'storedAt from the recipient daemon' : 'event arrival here minus estimated event-stream cost',
-      eventStreamCostMs: Math.round(eventCostMs * 1000) / 1000,
-      uncorrectedMs: stats(raw),
+      clockOffsetsMs: { before: clocksBefore, after: clocksAfter },
+      clientViewMs: stats(clientView),
       breakdown: {
         sendRequestAnsweredMs: stats(replyMs),
         resolveRequestMs: stats(resolveMs),
@@ -446,7 +551,7 @@ try {
       withoutPutMs: floorResult.withoutPutMs
     },
     ratio: Math.round(ours.median / floorMedian * 100) / 100,
-    throughput: { messages: THROUGHPUT_MESSAGES, concurrency: CONCURRENCY, messagesPerSecond: throughput, stored: storedCount, abandonedAfterAttempts: { attempts: SEND_ATTEMPTS, messages: abandoned } },
+    throughput: { cpuPerMessageMs, messages: THROUGHPUT_MESSAGES, concurrency: CONCURRENCY, messagesPerSecond: throughput, stored: storedCount, abandonedAfterAttempts: { attempts: SEND_ATTEMPTS, messages: abandoned } },
     catchUp: {
       messages: CATCHUP_MESSAGES,
       heldByRelayAfterMs: Math.round(heldAfterMs),

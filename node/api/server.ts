@@ -1,7 +1,13 @@
 /**
  * The daemon's local API: JSON-RPC 2.0 over HTTP, bound to 127.0.0.1 and
  * protected by a bearer token that only readers of the data directory know.
- * `POST /rpc` takes one request; `GET /events` streams events as JSON lines.
+ * `POST /rpc` takes one request; `POST /rpc/stream` takes requests as JSON
+ * lines and answers each with a JSON line as soon as it is done (in
+ * completion order, matched by id), so a client can keep many calls in
+ * flight on one connection; `GET /events` streams events as JSON lines.
+ * Every response carries `Starling-Received-At`: when the request reached
+ * the API (milliseconds since the epoch, microsecond precision), for
+ * measuring the daemon's own latency.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -13,6 +19,9 @@ export type ApiMethod = (params: Record<string, unknown>) => Promise<unknown>
 
 /** Largest request body the API reads. */
 export const MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+/** Calls one `/rpc/stream` connection may have in flight; reading pauses beyond this. */
+export const MAX_STREAM_IN_FLIGHT = 1024
 
 /** JSON-RPC error codes used by the API. */
 export const RpcCode = {
@@ -84,6 +93,7 @@ export class ApiServer {
   }
 
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('starling-received-at', (performance.timeOrigin + performance.now()).toFixed(3))
     if (!this.authorised(req)) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('missing or wrong API token\n')
       return
@@ -93,6 +103,10 @@ export class ApiServer {
       res.flushHeaders()
       this.eventClients.add(res)
       req.on('close', () => this.eventClients.delete(res))
+      return
+    }
+    if (req.method === 'POST' && req.url === '/rpc/stream') {
+      this.stream(req, res)
       return
     }
     if (req.method !== 'POST' || req.url !== '/rpc') {
@@ -108,12 +122,60 @@ export class ApiServer {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply))
   }
 
+  /**
+   * `/rpc/stream`: one request per line in, one reply per line out as each
+   * call finishes. A line that is not a request gets an error reply and the
+   * stream goes on; a line longer than MAX_REQUEST_BYTES ends the stream.
+   */
+  private stream (req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+    res.flushHeaders()
+    let buffered = ''
+    let inFlight = 0
+    let ended = false
+    const finish = (): void => { if (ended && inFlight === 0 && !res.writableEnded) res.end() }
+    const run = (line: string): void => {
+      inFlight++
+      if (inFlight >= MAX_STREAM_IN_FLIGHT) req.pause()
+      this.call(line).then(reply => {
+        if (!res.destroyed) res.write(JSON.stringify(reply) + '\n')
+      }, () => {}).finally(() => {
+        inFlight--
+        if (inFlight < MAX_STREAM_IN_FLIGHT && req.isPaused() && !ended) req.resume()
+        finish()
+      })
+    }
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => {
+      buffered += chunk
+      let nl: number
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl)
+        buffered = buffered.slice(nl + 1)
+        if (line.trim() !== '') run(line)
+      }
+      if (buffered.length > MAX_REQUEST_BYTES) {
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcCode.invalidRequest, message: 'request line too large' } }) + '\n')
+        req.destroy()
+      }
+    })
+    req.on('end', () => {
+      if (buffered.trim() !== '') run(buffered)
+      buffered = ''
+      ended = true
+      finish()
+    })
+  }
+
   private async call (body: string): Promise<Record<string, unknown>> {
     let request: { id?: unknown, method?: unknown, params?: unknown }
     try {
       request = JSON.parse(body)
     } catch {
       return { jsonrpc: '2.0', id: null, error: { code: RpcCode.parse, message: 'request is not JSON' } }
+    }
+    if (typeof request !== 'object' || request == null || Array.isArray(request)) {
+      return { jsonrpc: '2.0', id: null, error: { code: RpcCode.invalidRequest, message: 'a request is a JSON object' } }
     }
     const id = request.id ?? null
     if (typeof request.method !== 'string') {
