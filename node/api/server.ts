@@ -131,38 +131,51 @@ export class ApiServer {
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
     res.flushHeaders()
     let buffered = ''
+    // Lines read but not yet started: one chunk can hold more lines than
+    // there are free slots, and pausing only stops the next chunk.
+    let queued: string[] = []
     let inFlight = 0
     let ended = false
-    const finish = (): void => { if (ended && inFlight === 0 && !res.writableEnded) res.end() }
+    const finish = (): void => { if (ended && inFlight === 0 && queued.length === 0 && !res.writableEnded) res.end() }
+    const pump = (): void => {
+      while (inFlight < MAX_STREAM_IN_FLIGHT && queued.length > 0) run(queued.shift() as string)
+      if (queued.length > 0 || inFlight >= MAX_STREAM_IN_FLIGHT) req.pause()
+      else if (req.isPaused() && !ended) req.resume()
+    }
     const run = (line: string): void => {
       inFlight++
-      if (inFlight >= MAX_STREAM_IN_FLIGHT) req.pause()
       this.call(line).then(reply => {
         if (!res.destroyed) res.write(JSON.stringify(reply) + '\n')
       }, () => {}).finally(() => {
         inFlight--
-        if (inFlight < MAX_STREAM_IN_FLIGHT && req.isPaused() && !ended) req.resume()
+        pump()
         finish()
       })
     }
     req.setEncoding('utf8')
     req.on('data', (chunk: string) => {
       buffered += chunk
-      let nl: number
-      while ((nl = buffered.indexOf('\n')) >= 0) {
+      // Look for line ends only when this chunk has one: searching the whole
+      // buffer on every chunk made a long line cost quadratic time.
+      let nl = chunk.includes('\n') ? buffered.indexOf('\n') : -1
+      while (nl >= 0) {
         const line = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 1)
-        if (line.trim() !== '') run(line)
+        if (line.trim() !== '') queued.push(line)
+        nl = buffered.indexOf('\n')
       }
+      pump()
       if (buffered.length > MAX_REQUEST_BYTES) {
+        queued = []
         res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcCode.invalidRequest, message: 'request line too large' } }) + '\n')
         req.destroy()
       }
     })
     req.on('end', () => {
-      if (buffered.trim() !== '') run(buffered)
+      if (buffered.trim() !== '') queued.push(buffered)
       buffered = ''
       ended = true
+      pump()
       finish()
     })
   }
