@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'web/dist/**', '**/pb/*.ts', '.data/**'] },
+  { ignores: ['node_modules/**', 'web/dist/**', '**/pb/*.ts', '.data/**', '.build/**'] },
   js.configs.recommended,
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   ...tseslint.configs.recommended,

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The `starling` command: registers the TypeScript loader, then runs the CLI.
-import { register } from 'tsx/esm/api'
-register()
-const { main } = await import('../cli/main.ts')
+// The `starling` command: loads the CLI (compiled, or TypeScript through tsx; see load.js) and runs it.
+import { load } from './load.js'
+const { main } = await load('cli/main')
 process.exitCode = await main(process.argv.slice(2))

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: registers the TypeScript loader, then starts a local relay and one daemon.
-import { register } from 'tsx/esm/api'
-register()
-const { start } = await import('../start.ts')
+// `npm start`: starts a local relay and one daemon (compiled, or TypeScript through tsx; see load.js).
+import { load } from './load.js'
+const { start } = await load('start')
 process.exitCode = await start(process.argv.slice(2))

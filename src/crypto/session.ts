@@ -132,6 +132,20 @@ export async function decrypt (crypto: Crypto, state: SessionState, message: Uin
   return { state: next, plaintext: out.plaintext }
 }
 
+/**
+ * The session once the other device is known to have it: it stored a
+ * message sealed in this session's initial message (its device acknowledged
+ * it over an authenticated connection), so later messages need not carry
+ * the PQXDH header. Undefined when nothing changes (another session, or
+ * already confirmed).
+ */
+export function confirmSession (state: SessionState, baseKey: Uint8Array): SessionState | undefined {
+  if (state.pendingPrekey == null || !bytesEqual(state.baseKey, baseKey)) return undefined
+  const next: SessionState = { ...state }
+  delete next.pendingPrekey
+  return next
+}
+
 /** True when `message` is an initial (prekey) message. */
 export function isPrekeyMessage (message: Uint8Array): boolean {
   return message.length > 0 && message[0] === PREKEY_MESSAGE_TYPE

@@ -9,7 +9,7 @@
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { encrypt } from '../crypto/session.js'
+import { confirmSession, encrypt } from '../crypto/session.js'
 import { sealEnvelope } from '../crypto/envelope.js'
 import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
@@ -155,27 +155,46 @@ export class Delivery {
     }
     if (held.length === 0) return
     if (!this.pending.has(entry.seq)) return
+    // Not synced: if lost, the envelope is handed to relays again (they and the recipient drop duplicates).
     if (entry.kind === 'receipt') {
       this.untrack(entry)
-      await this.m.commit([this.m.outbox.removeOp(entry)])
+      await this.m.commit([this.m.outbox.removeOp(entry)], [], { sync: false })
       return
     }
     entry.relays = held
     const ops = [this.m.outbox.putOp(entry)]
     const status = await this.m.outbox.statusOp(fromHex(entry.messageId), 'relayed', held.length, this.m.now())
     if (status != null) ops.push(status.op)
-    await this.m.commit(ops)
+    await this.m.commit(ops, [], { sync: false })
     if (status != null) this.emitStatus(entry, status.status.state, status.status.relays)
   }
 
-  /** The device acknowledged the envelope (direct ack): the entry is done. */
+  /**
+   * The device acknowledged the envelope (direct ack): the entry is done, and
+   * a session it was the initial message of is confirmed. Not synced: if the
+   * write is lost, the envelope is sent again and acknowledged as a duplicate.
+   */
   private async delivered (entry: OutboxEntry): Promise<void> {
     if (!this.pending.has(entry.seq)) return
     this.untrack(entry)
     const ops = [this.m.outbox.removeOp(entry)]
     const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'delivered', 0, this.m.now()) : undefined
     if (status != null) ops.push(status.op)
-    await this.m.commit(ops)
+    if (entry.confirms != null) {
+      const identityKey = fromHex(entry.confirms.identityKey)
+      const baseKey = fromHex(entry.confirms.baseKey)
+      const { ops: sessionOps, release } = await this.m.sessions.with(identityKey, async (record) => {
+        const confirmed = record.current != null ? confirmSession(record.current, baseKey) : undefined
+        return { record: confirmed != null ? { current: confirmed, archived: record.archived } : undefined, result: undefined }
+      })
+      try {
+        await this.m.commit([...ops, ...sessionOps], sessionOps.length > 0 ? [identityKey] : [], { sync: false, release: [release] })
+      } finally {
+        release()
+      }
+    } else {
+      await this.m.commit(ops, [], { sync: false })
+    }
     if (status != null) this.emitStatus(entry, 'delivered', status.status.relays)
   }
 
@@ -199,7 +218,8 @@ export class Delivery {
         changed.push({ id, state: status.status.state, relays: status.status.relays })
       }
     }
-    if (ops.length > 0) await this.m.commit(ops)
+    // Not synced: if lost, the entries are sent again and acknowledged as duplicates.
+    if (ops.length > 0) await this.m.commit(ops, [], { sync: false })
     for (const c of changed) this.m.emit({ type: 'status', id: c.id, state: c.state, relays: c.relays })
   }
 
@@ -218,14 +238,18 @@ export class Delivery {
     const id = this.m.init.identity
     const plaintext = encodePayload(id.handleName, encodeMessage(message))
     await Promise.all(devices.map(async device => {
-      const { result: sealed, ops } = await this.m.sessions.with(device.identityKey, async (record) => {
+      const { result: sealed, ops, release } = await this.m.sessions.with(device.identityKey, async (record) => {
         if (record.current == null) return { result: undefined }
         const out = await encrypt(this.m.init.crypto, record.current, plaintext)
         const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
         return { record: { current: out.state, archived: record.archived }, result: envelope }
       })
-      if (sealed == null) return
-      await this.m.commit([...ops, this.m.history.observeOp(conversation, message.lamport)], [device.identityKey])
+      try {
+        if (sealed == null) return
+        await this.m.commit([...ops, this.m.history.observeOp(conversation, message.lamport)], [device.identityKey], { release: [release] })
+      } finally {
+        release()
+      }
       try {
         await this.m.init.transport.sendDirect(device.peerId, device.addrs, sealed.envelope, AbortSignal.timeout(this.init.directTimeoutMs))
       } catch (err) {

@@ -230,25 +230,37 @@ export class Inbox {
     const guard = this.m.sessions.replayGuard()
     let decrypted: { plaintext: Uint8Array }
     let sessionOps: BatchOp[]
+    let release: () => void
     try {
       const out = await this.m.sessions.with(sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard))
       decrypted = out.result
       sessionOps = out.ops
+      release = out.release
     } catch (err) {
       throw new RejectedEnvelopeError(`ratchet refused the message: ${(err as Error).name}: ${(err as Error).message}`)
     }
+    // The session stays locked until this message's commit is queued (or it is refused).
+    try {
+      return await this.store(id, opened.sender, decrypted.plaintext, sessionOps, guard, release, via, from)
+    } finally {
+      release()
+    }
+  }
+
+  /** Validates and stores a decrypted message; `release` unlocks the sender's session once the commit is queued. */
+  private async store (id: Uint8Array, sender: { accountKey: Uint8Array, identityKey: Uint8Array }, plaintext: Uint8Array, sessionOps: BatchOp[], guard: ReturnType<Messenger['sessions']['replayGuard']>, release: () => void, via: 'direct' | 'relay', from?: PeerId): Promise<{ message: Message, device: PeerId } | undefined> {
     let message: Message
     let name: string
     let device: PeerId
     let payload: Payload
     try {
-      payload = decodePayload(decrypted.plaintext)
+      payload = decodePayload(plaintext)
     } catch (err) {
       this.m.sessions.forget(sender.identityKey)
       throw new RejectedEnvelopeError(`bad payload: ${(err as Error).message}`)
     }
     if (payload.type === 'chunk') {
-      await this.chunk(id, sender.accountKey, sender.identityKey, payload.chunk, [...sessionOps, ...guard.replayOps()])
+      await this.chunk(id, sender.accountKey, sender.identityKey, payload.chunk, [...sessionOps, ...guard.replayOps()], release)
       return undefined
     }
     try {
@@ -280,7 +292,7 @@ export class Inbox {
     const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
     if (!drop) ops.push(...this.m.history.putOps(conversation, message))
     ops.push(this.m.history.observeOp(conversation, message.lamport))
-    await this.m.commit(ops, [sender.identityKey])
+    await this.m.commit(ops, [sender.identityKey], { release: [release] })
     if (contact.state === 'blocked') return undefined
     if (kind === 'typing') {
       this.m.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })
@@ -302,11 +314,11 @@ export class Inbox {
    * session and the envelope marker, so a crash in between only means the
    * chunk is received (harmlessly) again. Only from senders we know.
    */
-  private async chunk (id: Uint8Array, account: Uint8Array, identityKey: Uint8Array, chunk: Uint8Array, sessionOps: BatchOp[]): Promise<void> {
+  private async chunk (id: Uint8Array, account: Uint8Array, identityKey: Uint8Array, chunk: Uint8Array, sessionOps: BatchOp[], release: () => void): Promise<void> {
     const contact = await this.m.contacts.get(account)
     const marker: BatchOp = { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }
     if (this.m.attachments == null || contact == null || contact.state === 'blocked') {
-      await this.m.commit([...sessionOps, marker], [identityKey])
+      await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
       return
     }
     try {
@@ -315,7 +327,7 @@ export class Inbox {
       this.m.sessions.forget(identityKey)
       throw new RejectedEnvelopeError(`bad attachment chunk: ${(err as Error).message}`)
     }
-    await this.m.commit([...sessionOps, marker], [identityKey])
+    await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
   }
 
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */

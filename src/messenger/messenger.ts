@@ -32,7 +32,7 @@ import type { Contact } from './contacts.js'
 import { Sessions } from './sessions.js'
 import { History } from './history.js'
 import { Outbox } from './outbox.js'
-import type { MessageStatus } from './outbox.js'
+import type { MessageStatus, OutboxEntry } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
 import { Delivery } from './delivery.js'
@@ -236,10 +236,23 @@ export class Messenger extends EventTarget {
 
   private async enqueuePlaintext (conversation: Uint8Array, devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, kind: 'content' | 'receipt', extra: BatchOp[]): Promise<void> {
     const ops: BatchOp[] = []
-    const entries = []
+    const entries: OutboxEntry[] = []
+    const release: Array<() => void> = []
+    try {
+      await this.sealForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
+      ops.push(...extra)
+      await this.commit(ops, devices.map(d => d.identityKey), { release })
+    } finally {
+      for (const r of release) r()
+    }
+    for (const entry of entries) this.delivery.add(entry)
+  }
+
+  /** Encrypts and seals for each device, adding the session and outbox writes to `ops`; the sessions stay locked until `release`. */
+  private async sealForDevices (devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, conversation: Uint8Array, kind: 'content' | 'receipt', ops: BatchOp[], entries: OutboxEntry[], release: Array<() => void>): Promise<void> {
     const id = this.init.identity
     for (const device of devices) {
-      const { result: sealed, ops: sessionOps } = await this.sessions.with(device.identityKey, async (record) => {
+      const { result: sealed, ops: sessionOps, release: unlock } = await this.sessions.with(device.identityKey, async (record) => {
         const current = record.current ?? (await initiateSession(this.init.crypto, {
           accountKey: id.accountPublicKey,
           identityKey: id.identityKey,
@@ -247,8 +260,11 @@ export class Messenger extends EventTarget {
         }, device.bundle)).state
         const out = await encrypt(this.init.crypto, current, plaintext)
         const envelope = await sealEnvelope(this.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
-        return { record: { current: out.state, archived: record.archived }, result: envelope }
+        // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).
+        const confirms = current.pendingPrekey != null ? { identityKey: toHex(device.identityKey), baseKey: toHex(current.baseKey) } : undefined
+        return { record: { current: out.state, archived: record.archived }, result: { ...envelope, confirms } }
       })
+      release.push(unlock)
       ops.push(...sessionOps)
       const { entry, op } = this.outbox.add({
         messageId: toHex(messageId),
@@ -256,21 +272,26 @@ export class Messenger extends EventTarget {
         device: device.peerId.toString(),
         envelopeId: toHex(sealed.id),
         envelope: sealed.envelope,
+        ...(sealed.confirms != null ? { confirms: sealed.confirms } : {}),
         kind,
         createdAt: this.now()
       })
       ops.push(op)
       entries.push(entry)
     }
-    ops.push(...extra)
-    await this.commit(ops, devices.map(d => d.identityKey))
-    for (const entry of entries) this.delivery.add(entry)
   }
 
-  /** Commits a batch durably; on failure the cached sessions involved are dropped. */
-  async commit (ops: BatchOp[], sessionKeys: Uint8Array[] = []): Promise<void> {
+  /**
+   * Commits a batch, durably unless `sync: false` (for writes whose loss
+   * only means work done again: a delivery state, an outbox entry already
+   * acknowledged); on failure the cached sessions involved are dropped.
+   */
+  async commit (ops: BatchOp[], sessionKeys: Uint8Array[] = [], options: { sync?: boolean, release?: Array<() => void> } = {}): Promise<void> {
     try {
-      await this.writer.commit(ops)
+      const written = this.writer.commit(ops, options)
+      // Queued: the sessions' next states may be made now (they commit after these).
+      for (const release of options.release ?? []) release()
+      await written
     } catch (err) {
       for (const key of sessionKeys) this.sessions.forget(key)
       throw err

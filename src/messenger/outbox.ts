@@ -32,6 +32,12 @@ export interface OutboxEntry {
   envelopeId: string
   /** The sealed envelope (stored after the JSON fields, as raw bytes). */
   envelope: Uint8Array
+  /**
+   * Set when the message was sealed in an initial (PQXDH) message of a
+   * session the device had not answered yet: its direct acknowledgement
+   * shows the device has the session (hex keys).
+   */
+  confirms?: { identityKey: string, baseKey: string }
   /** Receipts and typing need no end-to-end ack of their own. */
   kind: 'content' | 'receipt'
   createdAt: number

@@ -92,25 +92,38 @@ export class Sessions {
   /**
    * Runs `fn` alone on this device's sessions. `fn` returns the new record
    * (or none to keep the old one); it is cached at once and the returned ops
-   * include it, for the caller to commit with the message.
+   * include it, for the caller to commit with the message. The device stays
+   * locked until the caller calls `release`, which it does once its commit
+   * is queued (see Messenger.commit) or abandoned: so commits of one
+   * device's sessions reach the store in the order the states were made,
+   * and a later state is never overwritten by an earlier one.
    */
-  async with<T> (remoteIdentityKey: Uint8Array, fn: (record: SessionRecord) => Promise<{ record?: SessionRecord, result: T }>): Promise<{ result: T, ops: BatchOp[] }> {
+  async with<T> (remoteIdentityKey: Uint8Array, fn: (record: SessionRecord) => Promise<{ record?: SessionRecord, result: T }>): Promise<{ result: T, ops: BatchOp[], release: () => void }> {
     const id = toHex(remoteIdentityKey)
     const previous = this.locks.get(id) ?? Promise.resolve()
-    const run = previous.catch(() => {}).then(async () => {
+    let unlock: () => void = () => {}
+    const held = new Promise<void>(resolve => { unlock = resolve })
+    const mine = previous.then(async () => held)
+    this.locks.set(id, mine)
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      unlock()
+      if (this.locks.get(id) === mine) this.locks.delete(id)
+    }
+    await previous
+    try {
       const { record, result } = await fn(await this.get(remoteIdentityKey))
       const ops: BatchOp[] = []
       if (record != null) {
         this.cache.set(id, record)
         ops.push({ type: 'put', namespace: 'sessions', key: sessionKey(remoteIdentityKey), value: encodeRecord(record) })
       }
-      return { result, ops }
-    })
-    this.locks.set(id, run)
-    try {
-      return await run
-    } finally {
-      if (this.locks.get(id) === run) this.locks.delete(id)
+      return { result, ops, release }
+    } catch (err) {
+      release()
+      throw err
     }
   }
 

@@ -37,6 +37,7 @@ export interface GroupCommitStats {
 
 interface Pending {
   ops: readonly BatchOp[]
+  sync: boolean
   resolve(): void
   reject(err: unknown): void
 }
@@ -58,10 +59,17 @@ export class GroupCommitWriter {
     this.maxBatchOps = init.maxBatchOps ?? DEFAULT_MAX_BATCH_OPS
   }
 
-  /** Resolves once `ops` are written (and synced, unless `sync: false`); rejects if their batch failed. */
-  async commit (ops: readonly BatchOp[]): Promise<void> {
+  /**
+   * Resolves once `ops` are written, and synced unless the writer or this
+   * call says `sync: false`; rejects if their batch failed. Commits reach the
+   * store in call order whether synced or not, so a later commit never lands
+   * under an earlier one. An unsynced commit survives a crash of the process
+   * (LevelDB has handed it to the OS) but not a power cut; the next synced
+   * batch makes it durable too. A batch is synced when any commit in it asks.
+   */
+  async commit (ops: readonly BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject })
+      this.queue.push({ ops, sync: options.sync ?? true, resolve, reject })
     })
     this.schedule()
     await done
@@ -103,7 +111,7 @@ export class GroupCommitWriter {
         const group = this.take()
         const ops = group.flatMap(p => p.ops)
         try {
-          await this.store.batch(ops, { sync: this.sync })
+          await this.store.batch(ops, { sync: this.sync && group.some(p => p.sync) })
         } catch (err) {
           log.error('batch of %d commits failed: %e', group.length, err)
           for (const p of group) p.reject(err)

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { RATCHET_OVERHEAD } from '../../../src/crypto/header.js'
 import { MAX_SKIP, MAX_STORED_SKIPPED } from '../../../src/crypto/ratchet.js'
-import { decodeSession, decrypt, encodeSession, encrypt } from '../../../src/crypto/session.js'
+import { confirmSession, decodeSession, decrypt, encodeSession, encrypt, initiateSession, isPrekeyMessage, respondToSession } from '../../../src/crypto/session.js'
 import type { SessionState } from '../../../src/crypto/session.js'
 import { daemonCrypto as crypto } from './providers.js'
-import { connectedPair, str, text } from './parties.js'
+import { T0, connectedPair, makeParty, str, text } from './parties.js'
 
 /** Alice and Bob after Bob's reply reached Alice: both sides have sending chains. */
 async function talking (): Promise<{ alice: SessionState, bob: SessionState }> {
@@ -74,6 +74,30 @@ describe('session (Double Ratchet with header encryption)', () => {
     const ok = await decrypt(crypto, bob, m.message)
     assert.equal(str(ok.plaintext), 'original message')
     await assert.rejects(decrypt(crypto, ok.state, m.message), { name: 'ReplayError' })
+  })
+
+  it('stops sending the PQXDH header once the session is confirmed, and only for its own base key', async () => {
+    const a = await makeParty(crypto)
+    const b = await makeParty(crypto)
+    const { state: a0 } = await initiateSession(crypto, a.identity, b.bundle())
+    const first = await encrypt(crypto, a0, text('one'))
+    assert.equal(isPrekeyMessage(first.message), true)
+    const r = await respondToSession(crypto, b.device, first.message, b.guard, { now: T0 })
+    // Unconfirmed, every message carries the header (about 1.2 KB).
+    const second = await encrypt(crypto, first.state, text('two'))
+    assert.equal(isPrekeyMessage(second.message), true)
+    assert.equal(confirmSession(second.state, new Uint8Array(32).fill(7)), undefined, 'another session\'s base key confirms nothing')
+    const confirmed = confirmSession(second.state, a0.baseKey)
+    assert.ok(confirmed != null)
+    assert.equal(confirmSession(confirmed, a0.baseKey), undefined, 'confirming twice changes nothing')
+    const third = await encrypt(crypto, confirmed, text('three'))
+    assert.equal(isPrekeyMessage(third.message), false)
+    assert.ok(third.message.length < second.message.length - 1000)
+    // Bob reads the header-carrying message sent before the confirmation and the plain one after, in either order.
+    const b3 = await decrypt(crypto, r.state, third.message)
+    assert.equal(str(b3.plaintext), 'three')
+    const b2 = await decrypt(crypto, b3.state, second.message)
+    assert.equal(str(b2.plaintext), 'two')
   })
 
   it('binds the caller\'s associated data', async () => {

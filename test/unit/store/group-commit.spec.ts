@@ -44,6 +44,27 @@ describe('store: GroupCommitWriter', () => {
     assert.equal((await collect(store.iterate('messages'))).length, N)
   })
 
+  it('writes unsynced commits without fsync, in call order with synced ones, and syncs a batch when any member asks', async () => {
+    const counting = countingStore(store)
+    const writer = new GroupCommitWriter(counting)
+    await writer.commit([put('lazy')], { sync: false })
+    assert.equal(counting.batches.at(-1)?.sync, false)
+    const first = writer.commit([put('synced')])
+    await Promise.resolve()
+    await Promise.resolve()
+    // Queued while the synced batch is in flight: one lazy and one synced commit share the next batch, which is synced.
+    const key = new TextEncoder().encode('order')
+    const a = writer.commit([{ type: 'put', namespace: 'messages', key, value: new Uint8Array([1]) }], { sync: false })
+    const b = writer.commit([{ type: 'put', namespace: 'messages', key, value: new Uint8Array([2]) }])
+    await Promise.all([first, a, b])
+    assert.deepEqual(counting.batches.map(x => x.sync), [false, true, true])
+    // The later commit's value wins: order is kept across synced and unsynced commits.
+    assert.deepEqual(await store.get('messages', key), new Uint8Array([2]))
+    // Alone, a lazy commit after a synced one is not synced.
+    await writer.commit([put('lazy2')], { sync: false })
+    assert.equal(counting.batches.at(-1)?.sync, false)
+  })
+
   it('puts everything queued while a batch is in flight into the next single batch', async () => {
     const counting = countingStore(store)
     const writer = new GroupCommitWriter(counting)
