@@ -2,6 +2,7 @@
  * What Node gives `src/`: TCP and WebSocket transports, the crypto facade
  * with the fastest providers on this platform, and peer key files.
  */
+import { Socket } from 'node:net'
 import { join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -12,9 +13,33 @@ import type { Crypto } from '../src/crypto/index.js'
 import type { TransportFactory } from '../src/net/node.js'
 import { readOptional, writePrivateFile } from './data-dir.js'
 
-/** Transports a Node process listens and dials on. */
+/** Transports a Node process listens and dials on (socket writes coalesced, see below). */
 export function nodeTransports (): TransportFactory[] {
+  coalesceSocketWrites()
   return [tcp(), webSockets()]
+}
+
+let coalescing = false
+
+/**
+ * Makes every socket of this process gather the writes of one tick into one
+ * system call: the first write of a tick corks the socket and the tick's end
+ * uncorks it (one writev). libp2p's TCP connection writes each Noise frame
+ * as three buffers (length, ciphertext, tag), so a message, its yamux frame
+ * and the API's reply were four or more write() calls; now they are one.
+ * Nothing waits longer than the current tick.
+ */
+export function coalesceSocketWrites (): void {
+  if (coalescing) return
+  coalescing = true
+  const write = Socket.prototype.write
+  Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>): boolean {
+    if (this.writableCorked === 0 && !this.destroyed) {
+      this.cork()
+      process.nextTick(() => { if (this.writableCorked > 0) this.uncork() })
+    }
+    return write.apply(this, args)
+  } as Socket['write']
 }
 
 /** The crypto facade with Node's providers (node:crypto where it measured fastest). */

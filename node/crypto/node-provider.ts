@@ -140,6 +140,19 @@ export function nodeProvider (): Required<CryptoProvider> {
         }
         if (isAllZero(shared)) throw new InvalidKeyError('x25519 shared secret is zero (low-order point)')
         return shared
+      },
+      async ephemeral (publicKey) {
+        checkLength(publicKey, 32, 'x25519 public key')
+        const pub = await curvePublicKey('x25519', publicKey)
+        const pair = generateKeyPairSync('x25519')
+        let shared: Uint8Array
+        try {
+          shared = view(diffieHellman({ privateKey: pair.privateKey, publicKey: pub }))
+        } catch (err) {
+          throw new InvalidKeyError(`x25519: ${(err as Error).message}`)
+        }
+        if (isAllZero(shared)) throw new InvalidKeyError('x25519 shared secret is zero (low-order point)')
+        return { publicKey: view(pair.publicKey.export({ format: 'raw-public' })), sharedSecret: shared }
       }
     },
     ed25519: {

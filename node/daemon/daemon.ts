@@ -225,6 +225,7 @@ export class Daemon {
       published: this.directory.lastPublished ?? null,
       publishError: this.directory.lastError ?? null,
       outbox: this.messenger.delivery.size,
+      received: this.messenger.received,
       attachmentRequests: this.served,
       multiaddrs: this.node.getMultiaddrs().map(String)
     }

@@ -95,6 +95,13 @@ async function staticSecret (crypto: Crypto, ours: KeyPair, theirs: Uint8Array):
   return secret
 }
 
+/** A one-time key pair's public key and its DH with `theirs` (natively in one step where the provider can). */
+async function ephemeral (crypto: Crypto, theirs: Uint8Array): Promise<{ publicKey: Uint8Array, sharedSecret: Uint8Array }> {
+  if (crypto.x25519.ephemeral != null) return crypto.x25519.ephemeral(theirs)
+  const pair = await crypto.x25519.generateKeyPair()
+  return { publicKey: pair.publicKey, sharedSecret: await crypto.x25519.sharedSecret(pair.secretKey, theirs) }
+}
+
 /**
  * Seals `inner` (typically a session message) for the device whose X25519
  * identity key is `recipientIdentityKey`, from `sender` (account key and the
@@ -102,9 +109,9 @@ async function staticSecret (crypto: Crypto, ours: KeyPair, theirs: Uint8Array):
  */
 export async function sealEnvelope (crypto: Crypto, recipientIdentityKey: Uint8Array, sender: { accountKey: Uint8Array, identityKey: KeyPair }, inner: Uint8Array): Promise<{ id: Uint8Array, envelope: Uint8Array }> {
   const id = crypto.randomBytes(ENVELOPE_ID_LENGTH)
-  const eph = await crypto.x25519.generateKeyPair()
+  const eph = await ephemeral(crypto, recipientIdentityKey)
   const header = concatBytes(new Uint8Array([ENVELOPE_VERSION]), id, eph.publicKey)
-  const { k1, chain } = ephemeralKeys(crypto, await crypto.x25519.sharedSecret(eph.secretKey, recipientIdentityKey), id, eph.publicKey, recipientIdentityKey)
+  const { k1, chain } = ephemeralKeys(crypto, eph.sharedSecret, id, eph.publicKey, recipientIdentityKey)
   const senderBlock = await crypto.aead.encrypt(k1, ZERO_NONCE, concatBytes(sender.accountKey, sender.identityKey.publicKey), header)
   const staticDh = await staticSecret(crypto, sender.identityKey, recipientIdentityKey)
   const k2 = crypto.hash.hkdf(staticDh, chain, concatBytes(STATIC_INFO, senderBlock), 32)

@@ -41,6 +41,12 @@ export interface X25519Provider {
   publicKey(secretKey: Uint8Array): Promise<Uint8Array>
   /** Raw DH output; throws on an all-zero result (low-order point). */
   sharedSecret(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>
+  /**
+   * Optional: a fresh key pair's public key and its DH with `publicKey`, the
+   * secret key never leaving the provider (one-time keys: sealed envelopes).
+   * Callers fall back to generateKeyPair + sharedSecret.
+   */
+  ephemeral?(publicKey: Uint8Array): Promise<{ publicKey: Uint8Array, sharedSecret: Uint8Array }>
 }
 
 /** Ed25519 (RFC 8032 §5.1) with 32-byte seeds as secret keys; strict verification (no ZIP-215). */

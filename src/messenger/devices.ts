@@ -20,7 +20,8 @@ export interface RemoteDevice {
   addrs: Multiaddr[]
   /** Relays the device listens through: where its mailbox is. */
   relays: Array<{ peerId: PeerId, addrs: Multiaddr[] }>
-  bundle: PrekeyBundle
+  /** Absent for a device known only by the session we have with it (it wrote to us). */
+  bundle?: PrekeyBundle
 }
 
 /** The peer id in a record or message (multihash bytes). */

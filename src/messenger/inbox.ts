@@ -22,6 +22,7 @@ import { decodePayload } from './payload.js'
 import type { Payload } from './payload.js'
 import { bodyToJson } from './json.js'
 import { peerIdFromBytes } from './devices.js'
+import type { RemoteDevice } from './devices.js'
 import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
@@ -40,12 +41,26 @@ export const FETCH_TIMEOUT_MS = 15_000
 
 const READ = utf8('read/')
 
+/** Delivery receipts owed to one device for a mailbox page. */
+interface Receipts {
+  account: Uint8Array
+  ids: Uint8Array[]
+  identityKey?: Uint8Array
+}
+
 export interface InboxInit {
   fetchIntervalMs: number
 }
 
 /** Message kinds that get a delivery receipt when they came through a relay. */
 const RECEIPTED = new Set(['text', 'reply', 'reaction', 'edit', 'delete', 'attachment', 'call'])
+
+/** A message stored from an envelope: the message, its author's device and that device's identity key. */
+export interface Stored {
+  message: Message
+  device: PeerId
+  identityKey: Uint8Array
+}
 
 /** Receives envelopes and reads mailboxes. */
 export class Inbox {
@@ -98,13 +113,28 @@ export class Inbox {
   }
 
   private async fetchFrom (relay: PeerId): Promise<void> {
+    // A page's delete goes out while the next page is read: at most one in flight.
+    let deleting: Promise<void> = Promise.resolve()
+    try {
+      await this.fetchPages(relay, (done) => {
+        const previous = deleting
+        deleting = previous.then(async () => this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
+        return previous
+      })
+    } finally {
+      await deleting
+    }
+  }
+
+  private async fetchPages (relay: PeerId, remove: (ids: Uint8Array[]) => Promise<void>): Promise<void> {
     let cursor: Uint8Array | undefined
     for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
       const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS))
-      const receipts = new Map<string, { account: Uint8Array, ids: Uint8Array[] }>()
-      const receipt = (device: string, account: Uint8Array, id: Uint8Array): void => {
+      const receipts = new Map<string, Receipts>()
+      const receipt = (device: string, account: Uint8Array, id: Uint8Array, identityKey?: Uint8Array): void => {
         const r = receipts.get(device) ?? { account, ids: [] }
         r.ids.push(id)
+        r.identityKey ??= identityKey
         receipts.set(device, r)
       }
       // The page is received concurrently: each session still takes its
@@ -118,7 +148,7 @@ export class Inbox {
         try {
           const stored = await this.receive(item.envelope, 'relay')
           if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
-            receipt(stored.device.toString(), stored.message.author.account, stored.message.id)
+            receipt(stored.device.toString(), stored.message.author.account, stored.message.id, stored.identityKey)
             settled.push({ id: item.id, receiptTo: stored.device.toString() })
             return
           }
@@ -149,7 +179,8 @@ export class Inbox {
       // queued (no current record of the sender's device, say).
       const unsent = await this.sendReceipts(receipts)
       const done = settled.filter(s => s.receiptTo == null || !unsent.has(s.receiptTo)).map(s => s.id)
-      if (done.length > 0) await this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+      // Waits for the previous page's delete (its failure ends this pass), not this one's.
+      if (done.length > 0) await remove(done)
       cursor = next
       if (!more || items.length === 0) break
     }
@@ -168,10 +199,10 @@ export class Inbox {
    * end-to-end ack. Resolves with the devices of accepted contacts whose
    * receipt could not be queued.
    */
-  private async sendReceipts (receipts: Map<string, { account: Uint8Array, ids: Uint8Array[] }>): Promise<Set<string>> {
+  private async sendReceipts (receipts: Map<string, Receipts>): Promise<Set<string>> {
     const unsent = new Set<string>()
     for (const [device, r] of receipts) {
-      const remote = await this.m.device(peerIdFromString(device))
+      const remote = await this.receiptDevice(peerIdFromString(device), r)
       if (remote == null) {
         // Held back only for people we talk to: a stranger's device without
         // a record must not keep envelopes in our mailbox (and its quota).
@@ -188,12 +219,28 @@ export class Inbox {
   }
 
   /**
+   * Where a receipt goes: the device as known (cached, or the contact's kept
+   * record); else, when we have a session with its identity key (it just
+   * wrote to us), the device by that key alone, since encrypting needs no
+   * record and delivery finds its addresses itself; else its record from
+   * the DHT. The DHT is not waited for while a mailbox page is read.
+   */
+  private async receiptDevice (peerId: PeerId, r: Receipts): Promise<RemoteDevice | undefined> {
+    const known = this.m.knownDevice(peerId) ?? await this.m.device(peerId, false, r.account, { dht: false })
+    if (known != null) return known
+    if (r.identityKey != null && (await this.m.sessions.get(r.identityKey)).current != null) {
+      return { peerId, accountKey: r.account, identityKey: r.identityKey, addrs: [], relays: [] }
+    }
+    return this.m.device(peerId)
+  }
+
+  /**
    * Opens, decrypts, validates and stores one envelope. Resolves with the
    * stored message (undefined when it was dropped: typing, blocked sender,
    * a message id already stored); throws DuplicateEnvelopeError for an
    * envelope id already stored and RejectedEnvelopeError for anything bad.
    */
-  async receive (envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<{ message: Message, device: PeerId } | undefined> {
+  async receive (envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<Stored | undefined> {
     let id: Uint8Array
     try {
       id = parseEnvelopeHeader(envelope).id
@@ -207,7 +254,7 @@ export class Inbox {
       throw new DuplicateEnvelopeError('envelope already being stored')
     }
     if (await this.m.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
-    let result: { message: Message, device: PeerId } | undefined
+    let result: Stored | undefined
     const work = this.open(id, envelope, via, from).then(r => { result = r })
     this.inProgress.set(key, work)
     try {
@@ -218,7 +265,7 @@ export class Inbox {
     return result
   }
 
-  private async open (id: Uint8Array, envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<{ message: Message, device: PeerId } | undefined> {
+  private async open (id: Uint8Array, envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<Stored | undefined> {
     const me = this.m.init.identity
     let opened
     try {
@@ -248,7 +295,7 @@ export class Inbox {
   }
 
   /** Validates and stores a decrypted message; `release` unlocks the sender's session once the commit is queued. */
-  private async store (id: Uint8Array, sender: { accountKey: Uint8Array, identityKey: Uint8Array }, plaintext: Uint8Array, sessionOps: BatchOp[], guard: ReturnType<Messenger['sessions']['replayGuard']>, release: () => void, via: 'direct' | 'relay', from?: PeerId): Promise<{ message: Message, device: PeerId } | undefined> {
+  private async store (id: Uint8Array, sender: { accountKey: Uint8Array, identityKey: Uint8Array }, plaintext: Uint8Array, sessionOps: BatchOp[], guard: ReturnType<Messenger['sessions']['replayGuard']>, release: () => void, via: 'direct' | 'relay', from?: PeerId): Promise<Stored | undefined> {
     let message: Message
     let name: string
     let device: PeerId
@@ -305,8 +352,11 @@ export class Inbox {
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
       await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind)
     }
-    this.m.emit({ type: 'message', direction: 'in', via, handle, conversation: toHex(conversation), id: toHex(message.id), kind, lamport: message.lamport, timestamp: message.timestamp, storedAt: performance.timeOrigin + performance.now(), text: 'text' in message.body ? message.body.text : undefined, body: bodyToJson(message.body), request: contact.state === 'request' })
-    return { message, device }
+    const storedAt = performance.timeOrigin + performance.now()
+    this.m.received.messages++
+    this.m.received.lastStoredAt = storedAt
+    this.m.emit({ type: 'message', direction: 'in', via, handle, conversation: toHex(conversation), id: toHex(message.id), kind, lamport: message.lamport, timestamp: message.timestamp, storedAt, text: 'text' in message.body ? message.body.text : undefined, body: bodyToJson(message.body), request: contact.state === 'request' })
+    return { message, device, identityKey: sender.identityKey }
   }
 
   /**

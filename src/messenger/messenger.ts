@@ -42,10 +42,16 @@ export type { Recipient } from './recipients.js'
 import { Inbox } from './inbox.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import type { AttachmentHost } from './attachment-transfer.js'
-import { NotAuthorError, UnknownMessageError } from './errors.js'
+import { NoDeviceError, NotAuthorError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
 
+
+/** The prekeys to start a session with a device (a device known only by a session has none). */
+function prekeyBundle (device: RemoteDevice): NonNullable<RemoteDevice['bundle']> {
+  if (device.bundle == null) throw new NoDeviceError(`no session with device ${device.peerId.toString()} and no prekeys to start one`)
+  return device.bundle
+}
 
 /** How long relays hold a message before its sender is told it expired. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
@@ -111,6 +117,8 @@ export class Messenger extends EventTarget {
   readonly attachments?: AttachmentTransfer
   readonly retryIntervalMs: number
   running = false
+  /** Incoming messages stored since start, and when the last one was (performance.timeOrigin + now(), ms). */
+  readonly received = { messages: 0, lastStoredAt: 0 }
   private readonly recipients: Recipients
 
   constructor (readonly init: MessengerInit) {
@@ -167,9 +175,14 @@ export class Messenger extends EventTarget {
     return this.recipients.recipient(handle)
   }
 
-  /** A device we learned about, refreshed from the DHT when asked. */
-  async device (peerId: PeerId, refresh = false): Promise<RemoteDevice | undefined> {
-    return this.recipients.device(peerId, refresh)
+  /** A device we learned about (or, with its account, a contact's kept record of it), refreshed from the DHT when asked. */
+  async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
+    return this.recipients.device(peerId, refresh, account, options)
+  }
+
+  /** A device already in memory, without asking anyone. */
+  knownDevice (peerId: PeerId): RemoteDevice | undefined {
+    return this.recipients.cachedDevice(peerId)
   }
 
   /** Sends a message body to a handle; resolves once it is stored in the outbox. */
@@ -257,7 +270,7 @@ export class Messenger extends EventTarget {
           accountKey: id.accountPublicKey,
           identityKey: id.identityKey,
           identityKeySignature: id.identityKeySignature
-        }, device.bundle)).state
+        }, prekeyBundle(device))).state
         const out = await encrypt(this.init.crypto, current, plaintext)
         const envelope = await sealEnvelope(this.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
         // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).

@@ -113,6 +113,24 @@ export class Recipients {
     return { contact, account, handle: contact.handle, devices }
   }
 
+  /** The kept device record of a contact's device, if its identity key is the pinned one. */
+  private async keptDevice (peerId: PeerId, account: Uint8Array): Promise<RemoteDevice | undefined> {
+    const contact = await this.contacts.get(account)
+    const pinned = contact?.devices[peerId.toString()]
+    if (pinned == null) return undefined
+    for (const bytes of await this.contacts.devicesOf(account)) {
+      try {
+        const device = remoteDevice(decodeDeviceRecord(bytes))
+        if (!device.peerId.equals(peerId) || toHex(device.identityKey) !== pinned) continue
+        this.devices.set(peerId.toString(), device)
+        return device
+      } catch (err) {
+        log('kept device record unreadable: %s', (err as Error).message)
+      }
+    }
+    return undefined
+  }
+
   /** A cached recipient with its contact's current state: warnings and blocks apply at once. */
   private async checked (recipient: Recipient): Promise<Recipient> {
     const contact = await this.contacts.get(recipient.account) ?? recipient.contact
@@ -151,9 +169,22 @@ export class Recipients {
   }
 
   /** A device we learned about (from a resolution or an incoming message), refreshed from the DHT when asked. */
-  async device (peerId: PeerId, refresh = false): Promise<RemoteDevice | undefined> {
+  /** A device already in memory. */
+  cachedDevice (peerId: PeerId): RemoteDevice | undefined {
+    return this.devices.get(peerId.toString())
+  }
+
+  /** A device from memory, a contact's kept record (with `account`), or the DHT (unless `dht: false`). */
+  async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
     const cached = this.devices.get(peerId.toString())
     if (cached != null && !refresh) return cached
+    // After a restart the cache is empty: a contact's kept record (checked
+    // against the pinned key) answers at once; a failed send refreshes it.
+    if (cached == null && !refresh && account != null) {
+      const kept = await this.keptDevice(peerId, account)
+      if (kept != null) return kept
+    }
+    if (options.dht === false) return cached
     try {
       const record = await this.directory.lookupDevice(peerId)
       if (record == null) return cached

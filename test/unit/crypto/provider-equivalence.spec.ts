@@ -34,6 +34,21 @@ describe('provider equivalence', () => {
     }), { numRuns: 20 })
   })
 
+  it('X25519 one-step ephemeral DH (where a provider has it) agrees with the other side\'s DH, and refuses a low-order point', async () => {
+    const withEphemeral = providerCases.filter(p => p.crypto.x25519.ephemeral != null)
+    assert.ok(withEphemeral.some(p => p.name === 'node'), 'node:crypto offers the one-step ephemeral DH')
+    for (const p of withEphemeral) {
+      const recipient = await providerCases[0].crypto.x25519.generateKeyPair()
+      const eph = await p.crypto.x25519.ephemeral?.(recipient.publicKey)
+      assert.ok(eph != null)
+      const other = await providerCases[0].crypto.x25519.sharedSecret(recipient.secretKey, eph.publicKey)
+      assert.equal(toHex(eph.sharedSecret), toHex(other), p.name)
+      const again = await p.crypto.x25519.ephemeral?.(recipient.publicKey)
+      assert.notEqual(toHex(again?.publicKey ?? new Uint8Array(0)), toHex(eph.publicKey), 'a fresh key each time')
+      await assert.rejects(p.crypto.x25519.ephemeral?.(new Uint8Array(32)) ?? Promise.resolve(), { name: 'InvalidKeyError' })
+    }
+  })
+
   it('Ed25519 public keys, signatures and verification', async () => {
     await fc.assert(fc.asyncProperty(bytes(32), fc.uint8Array({ maxLength: 300 }), async (seed, msg) => {
       const pub = await providerCases[0].crypto.ed25519.publicKey(seed)
