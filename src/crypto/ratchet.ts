@@ -109,6 +109,20 @@ export async function ratchetEncrypt (crypto: Crypto, state: RatchetState, plain
   return { state: { ...state, cks, ns: state.ns + 1 }, message }
 }
 
+/**
+ * Moves the sending chain on to position `until` without sending: the keys
+ * in between are derived and dropped (the receiver stores them as skipped
+ * and they are never used). Used to resume after a crash past positions
+ * that may have been used.
+ */
+export function skipSendingKeys (crypto: Crypto, state: RatchetState, until: number): RatchetState {
+  if (state.cks == null || until <= state.ns) return state
+  if (until - state.ns > MAX_SKIP) throw new TooManySkippedError(`skipping ${until - state.ns} sending keys (limit ${MAX_SKIP})`)
+  let cks = state.cks
+  for (let n = state.ns; n < until; n++) cks = kdfCk(crypto, cks)[0]
+  return { ...state, cks, ns: until }
+}
+
 /** Derives the keys from `state.nr` up to `until` (exclusive) into `skipped` (spec §4.5 SkipMessageKeysHE). */
 function skipMessageKeys (crypto: Crypto, state: RatchetState, until: number): RatchetState {
   if (state.ckr == null || state.hkr == null || until <= state.nr) return state

@@ -27,7 +27,7 @@ import { decodePrekeyMessage, encodePrekeyPrefix, pqxdhInitiate, pqxdhRespond, P
 import type { LocalIdentity, PrekeyBundle, PrekeyMessageHeader } from './pqxdh.js'
 import { findKemPrekey, findOneTimePrekey, findSignedPrekey } from './prekeys.js'
 import type { PrekeyOptions, PrekeyState } from './prekeys.js'
-import { initAlice, initBob, MAX_STORED_SKIPPED, ratchetDecrypt, ratchetEncrypt } from './ratchet.js'
+import { initAlice, initBob, MAX_STORED_SKIPPED, ratchetDecrypt, ratchetEncrypt, skipSendingKeys } from './ratchet.js'
 import type { RatchetState, SkippedKey } from './ratchet.js'
 import { RATCHET_MESSAGE_TYPE } from './header.js'
 import type { Crypto } from './index.js'
@@ -45,6 +45,46 @@ export interface SessionState {
   /** Alice only, until the first reply: the PQXDH header sent with each message. */
   pendingPrekey?: PrekeyMessageHeader
   ratchet: RatchetState
+  /**
+   * Sending positions reserved on the sending chain whose ratchet key is
+   * `chain`: a state read back from storage resumes at `until` (see
+   * {@link reserveSend} and {@link resumeSession}).
+   */
+  sendReservation?: { chain: Uint8Array, until: number }
+}
+
+/** Sending positions {@link reserveSend} reserves at a time. */
+export const SEND_RESERVATION = 64
+
+/**
+ * Makes sure the next message's sending position is covered by a
+ * reservation. A caller may send a message before its new state is on
+ * stable storage only when the reservation it encrypted under was already
+ * there: after a power cut, the state read back is then at or before that
+ * one, and {@link resumeSession} moves it past every position that might
+ * have been used, so no message key is ever used twice. When the position is
+ * not covered (a new sending chain, or the reservation used up), the state
+ * gets a new reservation and `durableFirst` says the caller must store it
+ * (synced) before sending.
+ */
+export function reserveSend (state: SessionState, count = SEND_RESERVATION): { state: SessionState, durableFirst: boolean } {
+  const r = state.ratchet
+  const current = state.sendReservation
+  if (current != null && bytesEqual(current.chain, r.dhs.publicKey) && r.ns < current.until) return { state, durableFirst: false }
+  return { state: { ...state, sendReservation: { chain: r.dhs.publicKey, until: r.ns + count } }, durableFirst: true }
+}
+
+/**
+ * A state as read back from storage: if its sending chain is the reserved
+ * one, it continues after the reservation (the receiver treats the gap as
+ * messages that never arrive), so positions that may have been used before
+ * a crash are not used again.
+ */
+export function resumeSession (crypto: Crypto, state: SessionState): SessionState {
+  const reservation = state.sendReservation
+  const r = state.ratchet
+  if (reservation == null || r.cks == null || !bytesEqual(reservation.chain, r.dhs.publicKey) || r.ns >= reservation.until) return state
+  return { ...state, ratchet: skipSendingKeys(crypto, r, reservation.until) }
 }
 
 /** A device's secrets needed to answer initial messages. */
@@ -193,16 +233,17 @@ export async function respondToSession (crypto: Crypto, device: DeviceSecrets, m
 }
 
 /*
- * Serialised session, version 1 (big-endian):
- *   u8 version = 1 | 32 local account | 32 local identity | 32 remote account | 32 remote identity | 32 base key
+ * Serialised session, version 2 (big-endian; version 1 is read too: no reservation):
+ *   u8 version = 2 | 32 local account | 32 local identity | 32 remote account | 32 remote identity | 32 base key
  *   u8 has pending [32 account | 32 identity | 64 signature | 32 base key | u32 spk id | u32 kem id | u32 otk id+1 (0 = none) | 1088 CT]
  *   ratchet: u32 |ad| ad | 32 DHs secret | 32 DHs public | opt 32 DHr | 32 RK | opt 32 CKs | opt 32 CKr
  *            u32 Ns | u32 Nr | u32 PN | opt 32 HKs | opt 32 HKr | 32 NHKs | 32 NHKr
  *   u32 distinct skipped header keys | 32 each | u32 skipped count | (u32 hk index | u32 N | 32 MK) each
  *   u32 retired header keys | 32 each
+ *   (version 2) u8 has reservation | 32 chain ratchet key | u32 until
  * ("opt" = u8 0, or u8 1 and the bytes.)
  */
-const SESSION_VERSION = 1
+const SESSION_VERSION = 2
 const MAX_AD = 1024
 const MAX_RETIRED = 64
 
@@ -232,13 +273,17 @@ export function encodeSession (state: SessionState): Uint8Array {
   r.skipped.forEach((s, i) => w.u32(index[i]).u32(s.n).bytes(s.mk))
   w.u32(r.retiredHkr.length)
   for (const hk of r.retiredHkr) w.bytes(hk)
+  const reservation = state.sendReservation
+  w.u8(reservation != null ? 1 : 0)
+  if (reservation != null) w.bytes(reservation.chain).u32(reservation.until)
   return w.finish()
 }
 
 /** Parses {@link encodeSession} output; InvalidMessageError when malformed. */
 export function decodeSession (bytes: Uint8Array): SessionState {
   const r = new Reader(bytes, 'session state')
-  if (r.u8() !== SESSION_VERSION) throw new InvalidMessageError('unsupported session state version')
+  const version = r.u8()
+  if (version !== SESSION_VERSION && version !== 1) throw new InvalidMessageError('unsupported session state version')
   const [localAccountKey, localIdentityKey, remoteAccountKey, remoteIdentityKey, baseKey] = [r.bytes(32), r.bytes(32), r.bytes(32), r.bytes(32), r.bytes(32)]
   let pendingPrekey: PrekeyMessageHeader | undefined
   if (r.u8() === 1) {
@@ -276,6 +321,8 @@ export function decodeSession (bytes: Uint8Array): SessionState {
   if (retiredCount > MAX_RETIRED) throw new InvalidMessageError('session state has too many retired header keys')
   const retiredHkr: Uint8Array[] = []
   for (let i = 0; i < retiredCount; i++) retiredHkr.push(r.bytes(32))
+  let sendReservation: SessionState['sendReservation']
+  if (version >= 2 && r.u8() === 1) sendReservation = { chain: r.bytes(32), until: r.u32() }
   r.end()
   const ratchet: RatchetState = {
     ad, dhs, rk, ns, nr, pn, nhks, nhkr, skipped, retiredHkr,
@@ -288,6 +335,7 @@ export function decodeSession (bytes: Uint8Array): SessionState {
   return {
     localAccountKey, localIdentityKey, remoteAccountKey, remoteIdentityKey, baseKey,
     ...(pendingPrekey != null ? { pendingPrekey } : {}),
-    ratchet
+    ratchet,
+    ...(sendReservation != null ? { sendReservation } : {})
   }
 }

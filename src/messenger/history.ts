@@ -8,7 +8,7 @@ import { encodeOrderKey, messageKey, conversationRange } from '../store/index.js
 import type { BatchOp, Store } from '../store/index.js'
 import { decodeMessage, encodeMessage, reduceConversation } from './model/index.js'
 import type { ConversationView, Message } from './model/index.js'
-import { concat, jsonBytes, parseJson, utf8 } from './bytes.js'
+import { concat, equalBytes, jsonBytes, parseJson, utf8 } from './bytes.js'
 
 const MSG = utf8('msg/')
 const ENV = utf8('env/')
@@ -114,6 +114,11 @@ export class History {
     const value = new Uint8Array(8)
     new DataView(value.buffer).setBigUint64(0, BigInt(next))
     return { type: 'put', namespace: 'dedup', key: concat(LAMPORT, conversation), value }
+  }
+
+  /** Whether `op` is the write of a conversation's Lamport counter (see observeOp). */
+  isLamportOp (op: BatchOp): boolean {
+    return op.namespace === 'dedup' && op.key.length >= LAMPORT.length && equalBytes(op.key.subarray(0, LAMPORT.length), LAMPORT)
   }
 
   /** Takes the next counter to send with (never handed out twice, even to concurrent senders). */

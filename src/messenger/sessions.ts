@@ -5,7 +5,8 @@
  * as the message it produced or consumed (the caller commits the returned
  * operations), so an acknowledgement is never sent for a state not on disk.
  */
-import { decodeSession, encodeSession } from '../crypto/session.js'
+import { decodeSession, encodeSession, resumeSession } from '../crypto/session.js'
+import type { Crypto } from '../crypto/index.js'
 import type { ReplayGuard, SessionState } from '../crypto/session.js'
 import type { BatchOp, Store } from '../store/index.js'
 import { toHex, utf8, concat } from './bytes.js'
@@ -75,7 +76,8 @@ export class Sessions {
   private readonly locks = new Map<string, Promise<unknown>>()
   private readonly pendingReplay = new Set<string>()
 
-  constructor (private readonly store: Store) {}
+  /** `crypto` is needed to resume sessions read back from storage (without it they are used as stored: tests, tools). */
+  constructor (private readonly store: Store, private readonly crypto?: Crypto) {}
 
   /** The sessions with a device (an empty record if none). */
   async get (remoteIdentityKey: Uint8Array): Promise<SessionRecord> {
@@ -84,7 +86,14 @@ export class Sessions {
     if (cached != null) return cached
     const bytes = await this.store.get('sessions', sessionKey(remoteIdentityKey))
     if (bytes == null) return { archived: [] }
-    const record = decodeRecord(bytes)
+    // Read back from storage (a restart, or a failed commit): every sending
+    // chain continues after its reservation, past positions a message may
+    // have used before the state reached the disk.
+    const stored = decodeRecord(bytes)
+    const crypto = this.crypto
+    const record = crypto == null
+      ? stored
+      : { archived: stored.archived.map(state => resumeSession(crypto, state)), ...(stored.current != null ? { current: resumeSession(crypto, stored.current) } : {}) }
     this.cache.set(id, record)
     return record
   }

@@ -50,7 +50,7 @@ export class GroupCommitWriter {
   private queue: Pending[] = []
   private writing = false
   private scheduled = false
-  private idle: Array<() => void> = []
+  private waiters: Array<() => void> = []
   readonly stats: GroupCommitStats = { batches: 0, commits: 0, ops: 0 }
 
   constructor (store: Pick<Store, 'batch'>, init: GroupCommitInit = {}) {
@@ -75,11 +75,16 @@ export class GroupCommitWriter {
     await done
   }
 
+  /** True when nothing is queued or being written. */
+  get idle (): boolean {
+    return !this.writing && !this.scheduled && this.queue.length === 0
+  }
+
   /** Resolves when nothing is queued or in flight. */
   async flush (): Promise<void> {
     if (!this.writing && !this.scheduled && this.queue.length === 0) return
     await new Promise<void>(resolve => {
-      this.idle.push(resolve)
+      this.waiters.push(resolve)
     })
   }
 
@@ -124,8 +129,8 @@ export class GroupCommitWriter {
       }
     } finally {
       this.writing = false
-      const idle = this.idle
-      this.idle = []
+      const idle = this.waiters
+      this.waiters = []
       for (const resolve of idle) resolve()
     }
   }

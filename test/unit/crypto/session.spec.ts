@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { RATCHET_OVERHEAD } from '../../../src/crypto/header.js'
 import { MAX_SKIP, MAX_STORED_SKIPPED } from '../../../src/crypto/ratchet.js'
-import { confirmSession, decodeSession, decrypt, encodeSession, encrypt, initiateSession, isPrekeyMessage, respondToSession } from '../../../src/crypto/session.js'
+import { SEND_RESERVATION, confirmSession, decodeSession, decrypt, encodeSession, encrypt, initiateSession, isPrekeyMessage, reserveSend, respondToSession, resumeSession } from '../../../src/crypto/session.js'
 import type { SessionState } from '../../../src/crypto/session.js'
 import { daemonCrypto as crypto } from './providers.js'
 import { T0, connectedPair, makeParty, str, text } from './parties.js'
@@ -98,6 +98,48 @@ describe('session (Double Ratchet with header encryption)', () => {
     assert.equal(str(b3.plaintext), 'three')
     const b2 = await decrypt(crypto, b3.state, second.message)
     assert.equal(str(b2.plaintext), 'two')
+  })
+
+  it('reserves sending positions; a state read back after a crash resumes past them, so no message key is used twice', async () => {
+    const { alice, bob } = await connectedPair(crypto)
+    const first = reserveSend(alice)
+    assert.equal(first.durableFirst, true, 'a new sending chain needs its reservation stored before sending')
+    assert.equal(reserveSend(first.state).durableFirst, false, 'covered positions need nothing more')
+    // The reservation is stored (synced); then five messages go out whose states never reach the disk.
+    const stored = encodeSession(first.state)
+    let a = first.state
+    let b = bob
+    for (let i = 0; i < 5; i++) {
+      const out = await encrypt(crypto, reserveSend(a).state, text(`sent ${i}`))
+      a = out.state
+      b = (await decrypt(crypto, b, out.message)).state
+    }
+    // Power cut: the state read back is the stored one. Used as it is, its next message reuses message key 0: Bob refuses it.
+    const asStored = decodeSession(stored)
+    const reused = await encrypt(crypto, asStored, text('reused'))
+    await assert.rejects(decrypt(crypto, b, reused.message))
+    // Resumed, it continues after the reservation: Bob reads it.
+    const resumed = resumeSession(crypto, decodeSession(stored))
+    assert.equal(resumed.ratchet.ns, alice.ratchet.ns + SEND_RESERVATION)
+    const next = await encrypt(crypto, resumed, text('after the crash'))
+    assert.equal(str((await decrypt(crypto, b, next.message)).plaintext), 'after the crash')
+    // Resuming a state whose chain is not the reserved one, or already past it, changes nothing.
+    assert.equal(resumeSession(crypto, resumed), resumed)
+    assert.equal(resumeSession(crypto, alice), alice)
+    // Once the reservation is used up, the next message needs a new one stored first.
+    let used = resumed
+    used = { ...used, ratchet: { ...used.ratchet, ns: used.sendReservation?.until ?? 0 } }
+    assert.equal(reserveSend(used).durableFirst, true)
+  })
+
+  it('reads version-1 session states (no reservation)', async () => {
+    const { alice } = await connectedPair(crypto)
+    const v2 = encodeSession(alice)
+    assert.equal(v2[0], 2)
+    assert.equal(v2[v2.length - 1], 0, 'no reservation')
+    const v1 = v2.slice(0, -1)
+    v1[0] = 1
+    assert.deepEqual(encodeSession(decodeSession(v1)), v2)
   })
 
   it('binds the caller\'s associated data', async () => {
