@@ -46,23 +46,25 @@ export const LARGE_AEAD_BYTES = 512
  * 3.5, 2 cores, 2026-11-22; microseconds per operation, one at a time:
  * noble / WebCrypto / node:crypto):
  *
- * - X25519 DH 1841 / 201 / 46; key pair 819 / 78 / 51
- * - Ed25519 sign 834 / 179 / 41; verify 1735 / 192 / 121
+ * - X25519 DH 1438 / 188 / 41; key pair 482 / 82 / 51
+ * - Ed25519 sign 726 / 159 / 40; verify 1590 / 185 / 125
  * - ML-KEM-768 key pair 456 / 188 / 197; encapsulate 519 / 119 / 35; decapsulate 1031 / 213 / 180
- * - AES-256-GCM 40 B 16 / 81 / 26; 100 B 19 / 68 / 28; 300 B 25 / 137 / 26; 1 KiB 58 / 86 / 30
- *   (node:crypto pays ~25 µs to set up each cipher, noble grows with the length:
- *   noble below 512 bytes, node:crypto from there)
- * - HMAC-SHA256 5 / - / 19; HKDF 32 B -> 64 B 13 / - / 17; SHA-256 100 B 2.1 / - / 2.8
+ * - AES-256-GCM 40 B 16 / 53 / 7.1; 100 B 19 / 57 / 8.5; 300 B 26 / 53 / 7.8; 1 KiB 56 / 55 / 9.8
+ *   (node:crypto given a KeyObject per key; given raw bytes it spent ~13 µs
+ *   more per cipher and lost to noble below 512 bytes: measured again
+ *   2026-11-22. The aeadLarge split stays for platforms without node:crypto.)
+ * - HMAC-SHA256 4.7 / - / 5.1; HKDF 32 B -> 64 B 11.6 / - / 11.1; SHA-256 100 B 2.0 / - / 2.3
  *   (WebCrypto hashes are async only: ~0.1 ms per call, never chosen)
  *
  * Asymmetric work goes native (node:crypto, else WebCrypto: 4-40x faster than
- * noble); symmetric per-message work stays synchronous in noble.
+ * noble); AEAD goes to node:crypto where it exists, else noble (synchronous);
+ * hashes stay in noble (as fast, and the same everywhere).
  */
 export const MEASURED_PREFERENCE: Preference = {
   x25519: ['node', 'webcrypto', 'noble'],
   ed25519: ['node', 'webcrypto', 'noble'],
   kem: ['node', 'webcrypto', 'noble'],
-  aead: ['noble', 'node', 'webcrypto'],
+  aead: ['node', 'noble', 'webcrypto'],
   aeadLarge: ['node', 'noble', 'webcrypto'],
   hash: ['noble', 'node']
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createCrypto, LARGE_AEAD_BYTES, nobleProvider, webCryptoProvider } from '../../../src/crypto/index.js'
+import { createCrypto, LARGE_AEAD_BYTES, MEASURED_PREFERENCE, nobleProvider, webCryptoProvider } from '../../../src/crypto/index.js'
 import type { CryptoProvider } from '../../../src/crypto/index.js'
 import { nodeProvider } from '../../../node/crypto/node-provider.js'
 import { toHex } from '../../../src/crypto/bytes.js'
@@ -7,7 +7,9 @@ import { toHex } from '../../../src/crypto/bytes.js'
 describe('createCrypto', () => {
   it('chooses each primitive by the measured preference, whatever the order given', () => {
     const c = createCrypto([nobleProvider(), nodeProvider()])
-    assert.equal(c.name, 'x25519:node,ed25519:node,aead:noble,aeadLarge:node,kem:node,hash:noble')
+    assert.equal(c.name, 'x25519:node,ed25519:node,aead:node,aeadLarge:node,kem:node,hash:noble')
+    // Without node:crypto (a browser), AEAD is noble's.
+    assert.equal(createCrypto([nobleProvider()]).name, 'x25519:noble,ed25519:noble,aead:noble,aeadLarge:noble,kem:noble,hash:noble')
   })
 
   it('splits AEAD by size and both halves interoperate', async () => {
@@ -19,7 +21,8 @@ describe('createCrypto', () => {
         decrypt: async (...args) => { counted.push(p.name); return await p.aead!.decrypt(...args) }
       }
     })
-    const c = createCrypto([spy(nodeProvider()), spy(nobleProvider())])
+    // A preference that puts small inputs on one provider and large ones on another.
+    const c = createCrypto([spy(nodeProvider()), spy(nobleProvider())], { preference: { ...MEASURED_PREFERENCE, aead: ['noble', 'node'], aeadLarge: ['node', 'noble'] } })
     const key = new Uint8Array(32).fill(7)
     const nonce = new Uint8Array(12)
     for (const length of [10, LARGE_AEAD_BYTES - 17, LARGE_AEAD_BYTES, 4000]) {
