@@ -17,7 +17,7 @@ import { EnvelopeStore, mailboxGossipsubOptions, mailboxRelay } from '../src/rel
 import type { MailboxRelay } from '../src/relay/index.js'
 import { LevelStore } from '../src/store/index.js'
 import { Files, ensureDir } from './data-dir.js'
-import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeTransports } from './platform.js'
+import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeNoiseCrypto, nodeTransports } from './platform.js'
 
 
 export interface RelayInit {
@@ -54,6 +54,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       privateKey,
       role: 'relay',
       transports: nodeTransports(),
+      noiseCrypto: nodeNoiseCrypto(),
       listen: init.listen,
       announce: init.announce,
       bootstrap: init.peers,

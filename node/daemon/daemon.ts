@@ -32,7 +32,7 @@ import { Files, readOptional, removeIfExists, writePrivateFile } from '../data-d
 import { CommandError } from '../errors.js'
 import { loadIdentity, rotateIfDue } from '../identity-store.js'
 import type { LocalIdentity } from '../identity-store.js'
-import { allLocal, nodeTransports } from '../platform.js'
+import { allLocal, nodeNoiseCrypto, nodeTransports } from '../platform.js'
 
 
 export interface DaemonInit {
@@ -98,6 +98,7 @@ export class Daemon {
       privateKey: identity.devicePrivateKey,
       role: 'user',
       transports: nodeTransports(),
+      noiseCrypto: nodeNoiseCrypto(),
       listen: init.listen,
       bootstrap: init.bootstrap,
       validators,

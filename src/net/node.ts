@@ -7,6 +7,7 @@
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -36,6 +37,8 @@ export interface StarlingNodeInit {
   role: 'relay' | 'user'
   /** Platform transports (circuit relay transport is always added). */
   transports: TransportFactory[]
+  /** Noise's primitives, when the platform has faster ones than the default (node/ passes its own). */
+  noiseCrypto?: ICryptoInterface
   listen?: string[]
   announce?: string[]
   /** Relays to connect to at start. */
@@ -108,7 +111,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     privateKey: init.privateKey,
     addresses: { listen: init.listen ?? [], announce: init.announce ?? [] },
     transports: [...init.transports, circuitRelayTransport()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise(init.noiseCrypto != null ? { crypto: init.noiseCrypto } : {})],
     streamMuxers: [yamux()],
     peerDiscovery,
     datastore: init.datastore,
