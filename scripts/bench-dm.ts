@@ -25,7 +25,7 @@
  * counted by phase and error, reported, and sent again (at most 5 requests
  * per message); a latency sample starts at the request that was accepted.
  *
- * Options: --latency N (500) --throughput N (5000) --concurrency N (64)
+ * Options: --latency N (500) --throughput N (5000) --concurrency N (256)
  * --catchup N (1000) --profile DIR (run the daemons with --cpu-prof into DIR).
  */
 import { spawn } from 'node:child_process'
@@ -49,7 +49,7 @@ const { values } = parseArgs({
   options: {
     latency: { type: 'string', default: '500' },
     throughput: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '256' },
     catchup: { type: 'string', default: '1000' },
     profile: { type: 'string' }
   }

@@ -267,7 +267,7 @@ export class Messenger extends EventTarget {
     try {
       reservations = await this.sealForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
       ops.push(...extra)
-      if (reservations.every(r => r.early) && this.writer.idle) {
+      if (reservations.every(r => r.early) && !this.writer.syncing) {
         await this.sendEarly(conversation, ops, entries, sessionKeys, release)
         return
       }
@@ -281,7 +281,8 @@ export class Messenger extends EventTarget {
 
   /**
    * The early path, when every session's reservation is already on disk and
-   * nothing else is being written: the batch is written without fsync (it
+   * no fsync is under way or waiting (under load, group commit is the better
+   * deal): the batch is written without fsync (it
    * is then in the outbox, and survives a crash of this process), the
    * sending starts, and the same batch is written again synced while the
    * message travels; the caller is answered once that copy is durable. A

@@ -49,6 +49,7 @@ export class GroupCommitWriter {
   private readonly maxBatchOps: number
   private queue: Pending[] = []
   private writing = false
+  private syncInFlight = false
   private scheduled = false
   private waiters: Array<() => void> = []
   readonly stats: GroupCommitStats = { batches: 0, commits: 0, ops: 0 }
@@ -78,6 +79,11 @@ export class GroupCommitWriter {
   /** True when nothing is queued or being written. */
   get idle (): boolean {
     return !this.writing && !this.scheduled && this.queue.length === 0
+  }
+
+  /** True when a synced batch is being written or a synced commit waits: a new commit would wait for an fsync. */
+  get syncing (): boolean {
+    return this.syncInFlight || (this.sync && this.queue.some(p => p.sync))
   }
 
   /** Resolves when nothing is queued or in flight. */
@@ -116,7 +122,13 @@ export class GroupCommitWriter {
         const group = this.take()
         const ops = group.flatMap(p => p.ops)
         try {
-          await this.store.batch(ops, { sync: this.sync && group.some(p => p.sync) })
+          const sync = this.sync && group.some(p => p.sync)
+          this.syncInFlight = sync
+          try {
+            await this.store.batch(ops, { sync })
+          } finally {
+            this.syncInFlight = false
+          }
         } catch (err) {
           log.error('batch of %d commits failed: %e', group.length, err)
           for (const p of group) p.reject(err)
