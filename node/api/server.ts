@@ -81,6 +81,7 @@ export class ApiServer {
 
   /** Sends an event (one JSON line) to every `/events` listener. */
   emit (event: Record<string, unknown>): void {
+    if (this.eventClients.size === 0) return
     const line = JSON.stringify(event) + '\n'
     for (const res of this.eventClients) res.write(line)
   }

@@ -38,9 +38,30 @@ function nb (bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
-/** Fresh random bytes in their own small array (randomBytes would hand out a slice of a shared pool). */
+/** Random bytes drawn from the operating system at a time for short requests. */
+const RANDOM_POOL_BYTES = 4096
+/** Requests up to this long are served from the pool. */
+const RANDOM_POOLED_MAX = 64
+let randomPool = new Uint8Array(0)
+let randomAt = 0
+
+/**
+ * Fresh random bytes in their own array. Short requests (ids, nonces: three
+ * or more per message) are cut from a pool filled 4 KiB at a time: each
+ * randomFillSync costs ~6 µs however little it fills (OpenSSL checks the
+ * process id on every call). Pool bytes are handed out once and copied, so
+ * no two callers share bytes or an underlying buffer.
+ */
 function random (length: number): Uint8Array {
-  return randomFillSync(new Uint8Array(length))
+  if (length > RANDOM_POOLED_MAX) return randomFillSync(new Uint8Array(length))
+  if (randomAt + length > randomPool.length) {
+    randomPool = randomFillSync(new Uint8Array(RANDOM_POOL_BYTES))
+    randomAt = 0
+  }
+  const out = randomPool.slice(randomAt, randomAt + length)
+  randomPool.fill(0, randomAt, randomAt + length)
+  randomAt += length
+  return out
 }
 
 /**

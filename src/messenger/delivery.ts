@@ -7,7 +7,6 @@
  * once a relay holds them. Entries older than the retention time expire.
  */
 import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { confirmSession, encrypt } from '../crypto/session.js'
 import { sealEnvelope } from '../crypto/envelope.js'
@@ -16,6 +15,7 @@ import type { Message } from './model/index.js'
 import { encodePayload } from './payload.js'
 import type { OutboxEntry, SendState } from './outbox.js'
 import { fromHex } from './bytes.js'
+import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import type { Messenger } from './messenger.js'
 
@@ -115,7 +115,7 @@ export class Delivery {
   }
 
   private async attempt (entry: OutboxEntry): Promise<void> {
-    const peerId = peerIdFromString(entry.device)
+    const peerId = peerIdFromText(entry.device)
     const envelope = entry.envelope
     const until = this.unreachableUntil.get(entry.device) ?? 0
     if (until <= this.m.now()) {

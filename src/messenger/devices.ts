@@ -24,9 +24,29 @@ export interface RemoteDevice {
   bundle?: PrekeyBundle
 }
 
+/** Peer ids parsed recently, by their text or multihash bytes (a peer's id is parsed for every message). */
+const PEER_ID_CACHE_SIZE = 1024
+const peerIds = new Map<string, PeerId>()
+
+function remember (key: string, make: () => PeerId): PeerId {
+  const hit = peerIds.get(key)
+  if (hit != null) return hit
+  const peerId = make()
+  if (peerIds.size >= PEER_ID_CACHE_SIZE) peerIds.delete(peerIds.keys().next().value as string)
+  peerIds.set(key, peerId)
+  return peerId
+}
+
 /** The peer id in a record or message (multihash bytes). */
 export function peerIdFromBytes (bytes: Uint8Array): PeerId {
-  return peerIdFromMultihash(Digest.decode(bytes))
+  let key = 'b'
+  for (const b of bytes) key += String.fromCharCode(b)
+  return remember(key, () => peerIdFromMultihash(Digest.decode(bytes)))
+}
+
+/** A peer id from its text form (as the outbox stores it). */
+export function peerIdFromText (text: string): PeerId {
+  return remember('s' + text, () => peerIdFromString(text))
 }
 
 /** Turns a verified device record into a {@link RemoteDevice}. */
