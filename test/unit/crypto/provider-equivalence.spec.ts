@@ -49,6 +49,26 @@ describe('provider equivalence', () => {
     }
   })
 
+  it('random bytes: every provider gives fresh, unshared arrays of the asked length, short and long', () => {
+    for (const p of providerCases) {
+      const seen = new Set<string>()
+      const arrays: Uint8Array[] = []
+      for (let i = 0; i < 600; i++) {
+        const length = [12, 16, 32, 64, 65, 100][i % 6]
+        const r = p.crypto.randomBytes(length)
+        assert.equal(r.length, length)
+        assert.equal(r.byteOffset, 0, `${p.name}: an array of its own`)
+        assert.equal(r.buffer.byteLength, length, `${p.name}: not a view into a shared pool`)
+        seen.add(toHex(r))
+        arrays.push(r)
+      }
+      assert.equal(seen.size, 600, `${p.name}: no value twice`)
+      const copy = arrays[1].slice()
+      arrays[0].fill(0)
+      assert.deepEqual(arrays[1], copy, `${p.name}: arrays do not share bytes`)
+    }
+  })
+
   it('Ed25519 public keys, signatures and verification', async () => {
     await fc.assert(fc.asyncProperty(bytes(32), fc.uint8Array({ maxLength: 300 }), async (seed, msg) => {
       const pub = await providerCases[0].crypto.ed25519.publicKey(seed)
