@@ -137,16 +137,24 @@ export class ApiServer {
     let queued: string[] = []
     let inFlight = 0
     let ended = false
+    // A client that does not read its replies: no new call starts until the
+    // replies already written have drained (at most the calls in flight are
+    // then still to be written), so it cannot make the daemon buffer without end.
+    let blocked = false
+    res.on('drain', () => {
+      blocked = false
+      pump()
+    })
     const finish = (): void => { if (ended && inFlight === 0 && queued.length === 0 && !res.writableEnded) res.end() }
     const pump = (): void => {
-      while (inFlight < MAX_STREAM_IN_FLIGHT && queued.length > 0) run(queued.shift() as string)
-      if (queued.length > 0 || inFlight >= MAX_STREAM_IN_FLIGHT) req.pause()
+      while (!blocked && inFlight < MAX_STREAM_IN_FLIGHT && queued.length > 0) run(queued.shift() as string)
+      if (blocked || queued.length > 0 || inFlight >= MAX_STREAM_IN_FLIGHT) req.pause()
       else if (req.isPaused() && !ended) req.resume()
     }
     const run = (line: string): void => {
       inFlight++
       this.call(line).then(reply => {
-        if (!res.destroyed) res.write(JSON.stringify(reply) + '\n')
+        if (!res.destroyed && !res.write(JSON.stringify(reply) + '\n')) blocked = true
       }, () => {}).finally(() => {
         inFlight--
         pump()

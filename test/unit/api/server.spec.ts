@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
-import type { ClientRequest, IncomingHttpHeaders } from 'node:http'
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { ApiServer, MAX_REQUEST_BYTES, MAX_STREAM_IN_FLIGHT, RpcCode } from '../../../node/api/server.js'
 import type { ApiMethod } from '../../../node/api/server.js'
 
@@ -133,6 +133,7 @@ describe('api: ApiServer', () => {
   let running = 0
   let maxRunning = 0
   let started = 0
+  let bigCalls = 0
 
   const methods: Record<string, ApiMethod> = {
     echo: async (params) => params,
@@ -144,6 +145,10 @@ describe('api: ApiServer', () => {
       return { slept: params.ms }
     },
     fail: async (params) => { throw new NamedError(`no such handle ${String(params.handle)}`) },
+    big: async () => {
+      bigCalls++
+      return 'x'.repeat(64 * 1024)
+    },
     wait: async (params) => {
       started++
       running++
@@ -174,6 +179,7 @@ describe('api: ApiServer', () => {
     running = 0
     maxRunning = 0
     started = 0
+    bigCalls = 0
     await start()
   })
 
@@ -403,6 +409,39 @@ describe('api: ApiServer', () => {
       d.call(2, 'add', { a: 2, b: 2 })
       await d.waitForReplies(1)
       assert.equal(d.byId(2).result, 4)
+    })
+
+    it('starts no new calls while a client leaves its replies unread, and goes on once it reads', async () => {
+      const total = 3000
+      const req = httpRequest(new URL('/rpc/stream', url), { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson' } })
+      let received = 0
+      let buffered = ''
+      const response = new Promise<IncomingMessage>(resolve => req.on('response', resolve))
+      req.flushHeaders()
+      let body = ''
+      for (let n = 0; n < total; n++) body += JSON.stringify({ jsonrpc: '2.0', id: n, method: 'big' }) + '\n'
+      req.end(body)
+      const res = await response
+      res.pause()
+      // 3,000 replies of 64 KiB are 192 MiB: far more than the socket buffers hold.
+      await sleep(400)
+      const whilePaused = bigCalls
+      assert.ok(whilePaused < total, `all ${total} calls ran while nobody read their replies`)
+      assert.ok(whilePaused <= MAX_STREAM_IN_FLIGHT + 200, `${whilePaused} calls ran while nobody read`)
+      await sleep(200)
+      assert.equal(bigCalls, whilePaused, 'calls went on starting while nobody read')
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        buffered += chunk
+        let nl: number
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          buffered = buffered.slice(nl + 1)
+          received++
+        }
+      })
+      res.resume()
+      await until(() => received === total, `${total} replies (have ${received})`)
+      assert.equal(bigCalls, total)
     })
 
     it('survives a client that disconnects with calls in flight', async () => {
