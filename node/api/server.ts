@@ -88,7 +88,8 @@ export class ApiServer {
 
   private authorised (req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? ''
-    const given = Buffer.from(header.replace(/^Bearer /, ''))
+    if (!header.startsWith('Bearer ')) return false
+    const given = Buffer.from(header.slice('Bearer '.length))
     const expected = Buffer.from(this.token)
     return given.length === expected.length && timingSafeEqual(given, expected)
   }

@@ -493,7 +493,7 @@ describe('api: ApiServer', () => {
       assert.ok(at >= before - 5 && at <= after + 5, `starling-received-at ${raw} not in [${before}, ${after}] ± 5 ms`)
     }
 
-    for (const [label, authorization] of [['no token', undefined], ['a wrong token', `Bearer ${'b'.repeat(64)}`], ['a short token', 'Bearer abc'], ['a wrong scheme', `Basic ${TOKEN}`]] as const) {
+    for (const [label, authorization] of [['no token', undefined], ['a wrong token', `Bearer ${'b'.repeat(64)}`], ['a short token', 'Bearer abc'], ['a wrong scheme', `Basic ${TOKEN}`], ['the token without its scheme', TOKEN]] as const) {
       it(`/rpc refuses ${label} with 401`, async () => {
         const before = Date.now()
         const headers: Record<string, string> = {}
