@@ -19,12 +19,12 @@ async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
-/** Resolves once `ready()` is true; rejects after WAIT_MS. */
-async function until (ready: () => boolean, what: string): Promise<void> {
+/** Resolves once `ready()` is true, asking every `everyMs`; rejects after WAIT_MS. */
+async function until (ready: () => boolean, what: string, everyMs = 2): Promise<void> {
   const deadline = Date.now() + WAIT_MS
   while (!ready()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(2)
+    await sleep(everyMs)
   }
 }
 
@@ -424,11 +424,16 @@ describe('api: ApiServer', () => {
       const res = await response
       res.pause()
       // 3,000 replies of 64 KiB are 192 MiB: far more than the socket buffers hold.
-      await sleep(400)
-      const whilePaused = bigCalls
+      // Wait until the server stops starting calls (at most WAIT_MS), however slow this machine is.
+      let whilePaused = -1
+      await until(() => {
+        const settled = bigCalls === whilePaused && bigCalls > 0
+        whilePaused = bigCalls
+        return settled || bigCalls === total
+      }, 'the server to stop starting calls', 300)
       assert.ok(whilePaused < total, `all ${total} calls ran while nobody read their replies`)
       assert.ok(whilePaused <= MAX_STREAM_IN_FLIGHT + 200, `${whilePaused} calls ran while nobody read`)
-      await sleep(200)
+      await sleep(300)
       assert.equal(bigCalls, whilePaused, 'calls went on starting while nobody read')
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {
