@@ -226,7 +226,7 @@ export class Inbox {
    * the DHT. The DHT is not waited for while a mailbox page is read.
    */
   private async receiptDevice (peerId: PeerId, r: Receipts): Promise<RemoteDevice | undefined> {
-    const known = this.m.knownDevice(peerId) ?? await this.m.device(peerId, false, r.account, { dht: false })
+    const known = await this.m.device(peerId, false, r.account, { dht: false })
     if (known != null) return known
     if (r.identityKey != null && (await this.m.sessions.get(r.identityKey)).current != null) {
       return { peerId, accountKey: r.account, identityKey: r.identityKey, addrs: [], relays: [] }

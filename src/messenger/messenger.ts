@@ -191,11 +191,6 @@ export class Messenger extends EventTarget {
     return this.recipients.device(peerId, refresh, account, options)
   }
 
-  /** A device already in memory, without asking anyone. */
-  knownDevice (peerId: PeerId): RemoteDevice | undefined {
-    return this.recipients.cachedDevice(peerId)
-  }
-
   /** Sends a message body to a handle; resolves once it is stored in the outbox. */
   async send (handle: string, body: MessageBody): Promise<SendResult> {
     const to = await this.recipient(handle)

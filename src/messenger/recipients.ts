@@ -169,11 +169,6 @@ export class Recipients {
   }
 
   /** A device we learned about (from a resolution or an incoming message), refreshed from the DHT when asked. */
-  /** A device already in memory. */
-  cachedDevice (peerId: PeerId): RemoteDevice | undefined {
-    return this.devices.get(peerId.toString())
-  }
-
   /** A device from memory, a contact's kept record (with `account`), or the DHT (unless `dht: false`). */
   async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
     const cached = this.devices.get(peerId.toString())
