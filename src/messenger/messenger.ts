@@ -41,6 +41,7 @@ import { Recipients } from './recipients.js'
 import type { Recipient } from './recipients.js'
 export type { Recipient } from './recipients.js'
 import { Inbox } from './inbox.js'
+import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import type { AttachmentHost } from './attachment-transfer.js'
 import { NoDeviceError, NotAuthorError, UnknownMessageError } from './errors.js'
@@ -123,6 +124,7 @@ export class Messenger extends EventTarget {
   readonly now: () => number
   readonly delivery: Delivery
   private readonly inbox: Inbox
+  private readonly mailboxes: Mailboxes
   readonly attachments?: AttachmentTransfer
   readonly retryIntervalMs: number
   running = false
@@ -148,20 +150,21 @@ export class Messenger extends EventTarget {
       retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
       directTimeoutMs: init.directTimeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS
     })
-    this.inbox = new Inbox(this, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
+    this.inbox = new Inbox(this)
+    this.mailboxes = new Mailboxes(this, this.inbox, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
   }
 
   /** Loads the outbox and starts delivering and reading mailboxes. */
   async start (): Promise<void> {
     this.running = true
     await this.delivery.start()
-    this.inbox.start()
+    this.mailboxes.start()
     await this.attachments?.resumeAll()
   }
 
   async stop (): Promise<void> {
     this.running = false
-    this.inbox.stop()
+    this.mailboxes.stop()
     this.delivery.stop()
     await this.writer.flush()
   }
@@ -178,7 +181,7 @@ export class Messenger extends EventTarget {
 
   /** Reads the mailboxes now (after a reconnect, say). */
   fetchSoon (): void {
-    this.inbox.fetchSoon()
+    this.mailboxes.fetchSoon()
   }
 
   /** Resolves (or recalls) a handle to one pinned account and its devices; see {@link Recipients}. */

@@ -1,0 +1,202 @@
+/**
+ * Reading this device's mailboxes on its relays: at start, when asked (after
+ * every relay reservation), and periodically. A page is received
+ * concurrently through the inbox; what is settled is deleted from the relay
+ * only after the delivery receipts it owes are queued durably, and a page's
+ * delete overlaps the next page's fetch.
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { parseEnvelopeHeader } from '../crypto/envelope.js'
+import type { RemoteDevice } from './devices.js'
+import type { EnvelopeMarker } from './history.js'
+import { fromHex } from './bytes.js'
+import { RECEIPTED } from './inbox.js'
+import type { Inbox } from './inbox.js'
+import type { Messenger } from './messenger.js'
+
+const log = logger('starling:messenger:mailboxes')
+
+/** Pages read from one relay in one pass (bounded work per pass). */
+export const MAX_PAGES_PER_FETCH = 100
+/** How long one mailbox request may take. */
+export const FETCH_TIMEOUT_MS = 15_000
+
+/** Delivery receipts owed to one device for a mailbox page. */
+interface Receipts {
+  account: Uint8Array
+  ids: Uint8Array[]
+  identityKey?: Uint8Array
+}
+
+export interface MailboxesInit {
+  fetchIntervalMs: number
+}
+
+/** Reads the mailboxes. */
+export class Mailboxes {
+  private timer?: ReturnType<typeof setInterval>
+  private fetching?: Promise<void>
+  private again = false
+
+  constructor (private readonly m: Messenger, private readonly inbox: Inbox, private readonly init: MailboxesInit) {}
+
+  start (): void {
+    this.fetchSoon()
+    this.timer = setInterval(() => { this.fetchSoon() }, this.init.fetchIntervalMs)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  /** Reads every mailbox now, or right after the pass in progress. */
+  fetchSoon (): void {
+    if (this.fetching != null) {
+      this.again = true
+      return
+    }
+    this.fetching = this.fetchAll()
+      .catch(err => log.error('mailbox fetch failed: %s', (err as Error).message))
+      .finally(() => {
+        this.fetching = undefined
+        if (this.again) {
+          this.again = false
+          this.fetchSoon()
+        }
+      })
+  }
+
+  private async fetchAll (): Promise<void> {
+    for (const relay of this.m.init.relays()) {
+      try {
+        await this.fetchFrom(relay.peerId)
+      } catch (err) {
+        log('mailbox on %p not read: %s', relay.peerId, (err as Error).message)
+      }
+    }
+  }
+
+  private async fetchFrom (relay: PeerId): Promise<void> {
+    // A page's delete goes out while the next page is read: at most one in flight.
+    let deleting: Promise<void> = Promise.resolve()
+    try {
+      await this.fetchPages(relay, (done) => {
+        const previous = deleting
+        deleting = previous.then(async () => this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
+        return previous
+      })
+    } finally {
+      await deleting
+    }
+  }
+
+  private async fetchPages (relay: PeerId, remove: (ids: Uint8Array[]) => Promise<void>): Promise<void> {
+    let cursor: Uint8Array | undefined
+    for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
+      const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+      const receipts = new Map<string, Receipts>()
+      const receipt = (device: string, account: Uint8Array, id: Uint8Array, identityKey?: Uint8Array): void => {
+        const r = receipts.get(device) ?? { account, ids: [] }
+        r.ids.push(id)
+        r.identityKey ??= identityKey
+        receipts.set(device, r)
+      }
+      // The page is received concurrently: each session still takes its
+      // messages one at a time, but the page's writes share a few synced
+      // batches instead of one fsync per envelope.
+      // Only what is settled leaves the relay: stored, already stored, or
+      // refused for good. A local failure (a write that failed, say) keeps
+      // the envelope there for the next pass instead of losing the message.
+      const settled: Array<{ id: Uint8Array, receiptTo?: string }> = []
+      await Promise.all(items.map(async item => {
+        try {
+          const stored = await this.inbox.receive(item.envelope, 'relay')
+          if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
+            receipt(stored.device.toString(), stored.message.author.account, stored.message.id, stored.identityKey)
+            settled.push({ id: item.id, receiptTo: stored.device.toString() })
+            return
+          }
+        } catch (err) {
+          const name = (err as Error).name
+          if (name === 'DuplicateEnvelopeError') {
+            // Stored before: directly (the sender never saw the ack, so it
+            // handed the envelope to a relay) or in a pass that was cut short.
+            // Its receipt may never have left: send it again.
+            const marker = await this.duplicateMarker(item.envelope)
+            if (marker != null) {
+              receipt(marker.device, fromHex(marker.account), fromHex(marker.message))
+              settled.push({ id: item.id, receiptTo: marker.device })
+              return
+            }
+          } else if (name === 'RejectedEnvelopeError') {
+            log('mailbox envelope dropped: %s', (err as Error).message)
+          } else {
+            log.error('mailbox envelope kept on the relay for the next pass: %s', (err as Error).message)
+            return
+          }
+        }
+        settled.push({ id: item.id })
+      }))
+      // Receipts are queued durably before the relay deletes the envelopes: a
+      // crash in between leaves them on the relay, and the next pass sends
+      // their receipts as duplicates. So does a receipt that could not be
+      // queued (no current record of the sender's device, say).
+      const unsent = await this.sendReceipts(receipts)
+      const done = settled.filter(s => s.receiptTo == null || !unsent.has(s.receiptTo)).map(s => s.id)
+      // Waits for the previous page's delete (its failure ends this pass), not this one's.
+      if (done.length > 0) await remove(done)
+      cursor = next
+      if (!more || items.length === 0) break
+    }
+  }
+
+  private async duplicateMarker (envelope: Uint8Array): Promise<EnvelopeMarker | undefined> {
+    try {
+      return await this.m.history.envelopeMarker(parseEnvelopeHeader(envelope).id)
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * One delivery receipt per sender device for what a page fetched: the
+   * end-to-end ack. Resolves with the devices of accepted contacts whose
+   * receipt could not be queued.
+   */
+  private async sendReceipts (receipts: Map<string, Receipts>): Promise<Set<string>> {
+    const unsent = new Set<string>()
+    for (const [device, r] of receipts) {
+      const remote = await this.receiptDevice(peerIdFromString(device), r)
+      if (remote == null) {
+        // Held back only for people we talk to: a stranger's device without
+        // a record must not keep envelopes in our mailbox (and its quota).
+        const accepted = (await this.m.contacts.get(r.account))?.state === 'accepted'
+        log('no device record for %s: delivery receipt not sent%s', device, accepted ? ' yet' : '')
+        if (accepted) unsent.add(device)
+        continue
+      }
+      for (let i = 0; i < r.ids.length; i += 1000) {
+        await this.m.sendToAccount(r.account, [remote], { kind: 'delivered', ids: r.ids.slice(i, i + 1000) }, 'receipt')
+      }
+    }
+    return unsent
+  }
+
+  /**
+   * Where a receipt goes: the device as known (cached, or the contact's kept
+   * record); else, when we have a session with its identity key (it just
+   * wrote to us), the device by that key alone, since encrypting needs no
+   * record and delivery finds its addresses itself; else its record from
+   * the DHT. The DHT is not waited for while a mailbox page is read.
+   */
+  private async receiptDevice (peerId: PeerId, r: Receipts): Promise<RemoteDevice | undefined> {
+    const known = await this.m.device(peerId, false, r.account, { dht: false })
+    if (known != null) return known
+    if (r.identityKey != null && (await this.m.sessions.get(r.identityKey)).current != null) {
+      return { peerId, accountKey: r.account, identityKey: r.identityKey, addrs: [], relays: [] }
+    }
+    return this.m.device(peerId)
+  }
+}
