@@ -19,9 +19,6 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto, KeyPair } from '../crypto/index.js'
 import type { PrekeyState } from '../crypto/prekeys.js'
-import { initiateSession, encrypt, reserveSend } from '../crypto/session.js'
-import type { SessionState } from '../crypto/session.js'
-import { sealEnvelope } from '../crypto/envelope.js'
 import { formatHandle } from '../identity/index.js'
 import type { Directory } from '../net/directory.js'
 import { GroupCommitWriter } from '../store/index.js'
@@ -33,7 +30,7 @@ import type { Contact } from './contacts.js'
 import { Sessions } from './sessions.js'
 import { History } from './history.js'
 import { Outbox } from './outbox.js'
-import type { MessageStatus, OutboxEntry } from './outbox.js'
+import type { MessageStatus } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
 import { Delivery } from './delivery.js'
@@ -41,27 +38,14 @@ import { Recipients } from './recipients.js'
 import type { Recipient } from './recipients.js'
 export type { Recipient } from './recipients.js'
 import { Inbox } from './inbox.js'
+import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import type { AttachmentHost } from './attachment-transfer.js'
-import { NoDeviceError, NotAuthorError, UnknownMessageError } from './errors.js'
+import { NotAuthorError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
 
-
-/** A session's reservation after sealing one message, and whether the message could go out before its commit was durable. */
-interface Reserved {
-  /** Remote identity key, hex. */
-  key: string
-  early: boolean
-  reservation?: SessionState['sendReservation']
-}
-
-/** The prekeys to start a session with a device (a device known only by a session has none). */
-function prekeyBundle (device: RemoteDevice): NonNullable<RemoteDevice['bundle']> {
-  if (device.bundle == null) throw new NoDeviceError(`no session with device ${device.peerId.toString()} and no prekeys to start one`)
-  return device.bundle
-}
 
 /** How long relays hold a message before its sender is told it expired. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
@@ -130,9 +114,8 @@ export class Messenger extends EventTarget {
   running = false
   /** Incoming messages stored since start, and when the last one was (performance.timeOrigin + now(), ms). */
   readonly received = { messages: 0, lastStoredAt: 0 }
-  /** Per remote identity key (hex): the send reservation known to be on disk (see reserveSend). */
-  private readonly durableReservations = new Map<string, NonNullable<SessionState['sendReservation']>>()
   private readonly recipients: Recipients
+  private readonly outgoing: Outgoing
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -150,6 +133,7 @@ export class Messenger extends EventTarget {
       retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
       directTimeoutMs: init.directTimeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS
     })
+    this.outgoing = new Outgoing(this)
     this.inbox = new Inbox(this)
     this.mailboxes = new Mailboxes(this, this.inbox, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
   }
@@ -237,7 +221,8 @@ export class Messenger extends EventTarget {
 
   /**
    * Encrypts for every device, seals, and commits message + sessions +
-   * outbox entries in one synced batch; then hands the entries to delivery.
+   * outbox entries in one batch (see outgoing.ts); then hands the entries to
+   * delivery.
    */
   async enqueue (conversation: Uint8Array, devices: RemoteDevice[], message: Message, kind: 'content' | 'receipt'): Promise<void> {
     const plaintext = encodePayload(this.init.identity.handleName, encodeMessage(message))
@@ -247,119 +232,13 @@ export class Messenger extends EventTarget {
       const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now(), true)
       if (status != null) extra.push(status.op)
     }
-    await this.enqueuePlaintext(conversation, devices, plaintext, message.id, kind, extra)
+    await this.outgoing.plaintext(conversation, devices, plaintext, message.id, kind, extra)
     if (kind === 'content') this.emit({ type: 'message', direction: 'out', conversation: toHex(conversation), id: toHex(message.id), kind: message.body.kind })
   }
 
   /** Queues one encrypted attachment chunk for each device (custody by a relay is enough). */
   async enqueueChunk (conversation: Uint8Array, devices: RemoteDevice[], chunk: Uint8Array): Promise<void> {
-    await this.enqueuePlaintext(conversation, devices, encodeChunkPayloadEnvelope(chunk), newMessageId(this.init.crypto), 'receipt', [])
-  }
-
-  private async enqueuePlaintext (conversation: Uint8Array, devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, kind: 'content' | 'receipt', extra: BatchOp[]): Promise<void> {
-    const ops: BatchOp[] = []
-    const entries: OutboxEntry[] = []
-    const release: Array<() => void> = []
-    const sessionKeys = devices.map(d => d.identityKey)
-    let reservations: Reserved[]
-    try {
-      reservations = await this.sealForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
-      ops.push(...extra)
-      if (reservations.every(r => r.early) && !this.writer.syncing) {
-        await this.sendEarly(conversation, ops, entries, sessionKeys, release)
-        return
-      }
-      await this.commit(ops, sessionKeys, { release })
-    } finally {
-      for (const r of release) r()
-    }
-    this.markDurable(reservations)
-    for (const entry of entries) this.delivery.add(entry)
-  }
-
-  /**
-   * The early path, when every session's reservation is already on disk and
-   * no fsync is under way or waiting (under load, group commit is the better
-   * deal): the batch is written without fsync (it
-   * is then in the outbox, and survives a crash of this process), the
-   * sending starts, and the same batch is written again synced while the
-   * message travels; the caller is answered once that copy is durable. A
-   * power cut before then may lose the message here (the caller was not
-   * answered) but never reuses a message key: the sessions read back resume
-   * after their reservations. The synced copy is queued before the sessions
-   * are released, so no later state can land under it.
-   */
-  private async sendEarly (conversation: Uint8Array, ops: BatchOp[], entries: OutboxEntry[], sessionKeys: Uint8Array[], release: Array<() => void>): Promise<void> {
-    let durable: Promise<void>
-    try {
-      await this.writer.commit(ops, { sync: false })
-      // The conversation's Lamport counter may have moved (another device of the account): write its current value.
-      const again = [...ops.filter(op => !this.history.isLamportOp(op)), this.history.observeOp(conversation, 0)]
-      durable = this.writer.commit(again, { sync: true })
-    } catch (err) {
-      for (const key of sessionKeys) this.sessions.forget(key)
-      throw err
-    } finally {
-      for (const r of release) r()
-    }
-    for (const entry of entries) this.delivery.add(entry)
-    try {
-      await durable
-    } catch (err) {
-      for (const key of sessionKeys) this.sessions.forget(key)
-      throw err
-    }
-  }
-
-  /** Reservations just made durable by a synced commit: later messages of those sessions may take the early path. */
-  private markDurable (reservations: Reserved[]): void {
-    for (const r of reservations) if (r.reservation != null) this.durableReservations.set(r.key, r.reservation)
-  }
-
-  /**
-   * Encrypts and seals for each device, adding the session and outbox writes
-   * to `ops`; the sessions stay locked until `release`. Says for each device
-   * whether the message's sending position was covered by a reservation
-   * already on disk (see reserveSend).
-   */
-  private async sealForDevices (devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, conversation: Uint8Array, kind: 'content' | 'receipt', ops: BatchOp[], entries: OutboxEntry[], release: Array<() => void>): Promise<Reserved[]> {
-    const id = this.init.identity
-    const reserved: Reserved[] = []
-    for (const device of devices) {
-      const key = toHex(device.identityKey)
-      const { result: sealed, ops: sessionOps, release: unlock } = await this.sessions.with(device.identityKey, async (record) => {
-        const started = record.current ?? (await initiateSession(this.init.crypto, {
-          accountKey: id.accountPublicKey,
-          identityKey: id.identityKey,
-          identityKeySignature: id.identityKeySignature
-        }, prekeyBundle(device))).state
-        const { state: current, durableFirst } = reserveSend(started)
-        const onDisk = this.durableReservations.get(key)
-        const reservation = current.sendReservation
-        const early = !durableFirst && onDisk != null && reservation != null && onDisk.until === reservation.until && equalBytes(onDisk.chain, reservation.chain)
-        const out = await encrypt(this.init.crypto, current, plaintext)
-        const envelope = await sealEnvelope(this.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
-        // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).
-        const confirms = current.pendingPrekey != null ? { identityKey: toHex(device.identityKey), baseKey: toHex(current.baseKey) } : undefined
-        return { record: { current: out.state, archived: record.archived }, result: { ...envelope, confirms, early, reservation } }
-      })
-      release.push(unlock)
-      reserved.push({ key, early: sealed.early, reservation: sealed.reservation })
-      ops.push(...sessionOps)
-      const { entry, op } = this.outbox.add({
-        messageId: toHex(messageId),
-        conversation: toHex(conversation),
-        device: device.peerId.toString(),
-        envelopeId: toHex(sealed.id),
-        envelope: sealed.envelope,
-        ...(sealed.confirms != null ? { confirms: sealed.confirms } : {}),
-        kind,
-        createdAt: this.now()
-      })
-      ops.push(op)
-      entries.push(entry)
-    }
-    return reserved
+    await this.outgoing.plaintext(conversation, devices, encodeChunkPayloadEnvelope(chunk), newMessageId(this.init.crypto), 'receipt', [])
   }
 
   /**

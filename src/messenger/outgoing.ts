@@ -1,0 +1,151 @@
+/**
+ * The way out for one message: encrypted for each of the recipient's
+ * devices under their sessions, sealed, and committed together with the
+ * message and its outbox entries before delivery starts (DESIGN.md,
+ * Messages). Either the synced commit comes first, or, when the sessions'
+ * send reservations are already on disk, the early path: written without
+ * fsync, sent, and written again synced while it travels (see sendEarly and
+ * reserveSend in src/crypto/session.ts).
+ */
+import { initiateSession, encrypt, reserveSend } from '../crypto/session.js'
+import type { SessionState } from '../crypto/session.js'
+import { sealEnvelope } from '../crypto/envelope.js'
+import type { BatchOp } from '../store/index.js'
+import type { OutboxEntry } from './outbox.js'
+import type { RemoteDevice } from './devices.js'
+import { NoDeviceError } from './errors.js'
+import { equalBytes, toHex } from './bytes.js'
+import type { Messenger } from './messenger.js'
+
+/** A session's reservation after sealing one message, and whether the message could go out before its commit was durable. */
+interface Reserved {
+  /** Remote identity key, hex. */
+  key: string
+  early: boolean
+  reservation?: SessionState['sendReservation']
+}
+
+/** The prekeys to start a session with a device (a device known only by a session has none). */
+function prekeyBundle (device: RemoteDevice): NonNullable<RemoteDevice['bundle']> {
+  if (device.bundle == null) throw new NoDeviceError(`no session with device ${device.peerId.toString()} and no prekeys to start one`)
+  return device.bundle
+}
+
+/** Seals and commits outgoing messages for the messenger. */
+export class Outgoing {
+  /** Per remote identity key (hex): the send reservation known to be on disk (see reserveSend). */
+  private readonly durableReservations = new Map<string, NonNullable<SessionState['sendReservation']>>()
+
+  constructor (private readonly m: Messenger) {}
+
+  /**
+   * Encrypts `plaintext` for every device, seals it, and commits the
+   * message, the sessions and the outbox entries (with `extra`); then hands
+   * the entries to delivery.
+   */
+  async plaintext (conversation: Uint8Array, devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, kind: 'content' | 'receipt', extra: BatchOp[]): Promise<void> {
+    const ops: BatchOp[] = []
+    const entries: OutboxEntry[] = []
+    const release: Array<() => void> = []
+    const sessionKeys = devices.map(d => d.identityKey)
+    let reservations: Reserved[]
+    try {
+      reservations = await this.sealForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
+      ops.push(...extra)
+      if (reservations.every(r => r.early) && !this.m.writer.syncing) {
+        await this.sendEarly(conversation, ops, entries, sessionKeys, release)
+        return
+      }
+      await this.m.commit(ops, sessionKeys, { release })
+    } finally {
+      for (const r of release) r()
+    }
+    this.markDurable(reservations)
+    for (const entry of entries) this.m.delivery.add(entry)
+  }
+
+  /**
+   * The early path, when every session's reservation is already on disk and
+   * no fsync is under way or waiting (under load, group commit is the better
+   * deal): the batch is written without fsync (it
+   * is then in the outbox, and survives a crash of this process), the
+   * sending starts, and the same batch is written again synced while the
+   * message travels; the caller is answered once that copy is durable. A
+   * power cut before then may lose the message here (the caller was not
+   * answered) but never reuses a message key: the sessions read back resume
+   * after their reservations. The synced copy is queued before the sessions
+   * are released, so no later state can land under it.
+   */
+  private async sendEarly (conversation: Uint8Array, ops: BatchOp[], entries: OutboxEntry[], sessionKeys: Uint8Array[], release: Array<() => void>): Promise<void> {
+    let durable: Promise<void>
+    try {
+      await this.m.writer.commit(ops, { sync: false })
+      // The conversation's Lamport counter may have moved (another device of the account): write its current value.
+      const again = [...ops.filter(op => !this.m.history.isLamportOp(op)), this.m.history.observeOp(conversation, 0)]
+      durable = this.m.writer.commit(again, { sync: true })
+    } catch (err) {
+      for (const key of sessionKeys) this.m.sessions.forget(key)
+      throw err
+    } finally {
+      for (const r of release) r()
+    }
+    for (const entry of entries) this.m.delivery.add(entry)
+    try {
+      await durable
+    } catch (err) {
+      for (const key of sessionKeys) this.m.sessions.forget(key)
+      throw err
+    }
+  }
+
+  /** Reservations just made durable by a synced commit: later messages of those sessions may take the early path. */
+  private markDurable (reservations: Reserved[]): void {
+    for (const r of reservations) if (r.reservation != null) this.durableReservations.set(r.key, r.reservation)
+  }
+
+  /**
+   * Encrypts and seals for each device, adding the session and outbox writes
+   * to `ops`; the sessions stay locked until `release`. Says for each device
+   * whether the message's sending position was covered by a reservation
+   * already on disk (see reserveSend).
+   */
+  private async sealForDevices (devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, conversation: Uint8Array, kind: 'content' | 'receipt', ops: BatchOp[], entries: OutboxEntry[], release: Array<() => void>): Promise<Reserved[]> {
+    const id = this.m.init.identity
+    const reserved: Reserved[] = []
+    for (const device of devices) {
+      const key = toHex(device.identityKey)
+      const { result: sealed, ops: sessionOps, release: unlock } = await this.m.sessions.with(device.identityKey, async (record) => {
+        const started = record.current ?? (await initiateSession(this.m.init.crypto, {
+          accountKey: id.accountPublicKey,
+          identityKey: id.identityKey,
+          identityKeySignature: id.identityKeySignature
+        }, prekeyBundle(device))).state
+        const { state: current, durableFirst } = reserveSend(started)
+        const onDisk = this.durableReservations.get(key)
+        const reservation = current.sendReservation
+        const early = !durableFirst && onDisk != null && reservation != null && onDisk.until === reservation.until && equalBytes(onDisk.chain, reservation.chain)
+        const out = await encrypt(this.m.init.crypto, current, plaintext)
+        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
+        // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).
+        const confirms = current.pendingPrekey != null ? { identityKey: toHex(device.identityKey), baseKey: toHex(current.baseKey) } : undefined
+        return { record: { current: out.state, archived: record.archived }, result: { ...envelope, confirms, early, reservation } }
+      })
+      release.push(unlock)
+      reserved.push({ key, early: sealed.early, reservation: sealed.reservation })
+      ops.push(...sessionOps)
+      const { entry, op } = this.m.outbox.add({
+        messageId: toHex(messageId),
+        conversation: toHex(conversation),
+        device: device.peerId.toString(),
+        envelopeId: toHex(sealed.id),
+        envelope: sealed.envelope,
+        ...(sealed.confirms != null ? { confirms: sealed.confirms } : {}),
+        kind,
+        createdAt: this.m.now()
+      })
+      ops.push(op)
+      entries.push(entry)
+    }
+    return reserved
+  }
+}
