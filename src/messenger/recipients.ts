@@ -98,6 +98,16 @@ export class Recipients {
     if (account == null) return undefined
     const contact = await this.contacts.get(account)
     if (contact == null) return undefined
+    const devices = await this.keptDevices(account, contact)
+    if (devices.length === 0) return undefined
+    return { contact, account, handle: contact.handle, devices }
+  }
+
+  /**
+   * A contact's kept device records whose identity key is the pinned one, as
+   * devices (remembered unless a fresher one is in memory).
+   */
+  private async keptDevices (account: Uint8Array, contact: Contact): Promise<RemoteDevice[]> {
     const devices: RemoteDevice[] = []
     for (const bytes of await this.contacts.devicesOf(account)) {
       try {
@@ -109,26 +119,14 @@ export class Recipients {
         log('kept device record unreadable: %s', (err as Error).message)
       }
     }
-    if (devices.length === 0) return undefined
-    return { contact, account, handle: contact.handle, devices }
+    return devices
   }
 
   /** The kept device record of a contact's device, if its identity key is the pinned one. */
   private async keptDevice (peerId: PeerId, account: Uint8Array): Promise<RemoteDevice | undefined> {
     const contact = await this.contacts.get(account)
-    const pinned = contact?.devices[peerId.toString()]
-    if (pinned == null) return undefined
-    for (const bytes of await this.contacts.devicesOf(account)) {
-      try {
-        const device = remoteDevice(decodeDeviceRecord(bytes))
-        if (!device.peerId.equals(peerId) || toHex(device.identityKey) !== pinned) continue
-        this.devices.set(peerId.toString(), device)
-        return device
-      } catch (err) {
-        log('kept device record unreadable: %s', (err as Error).message)
-      }
-    }
-    return undefined
+    if (contact?.devices[peerId.toString()] == null) return undefined
+    return (await this.keptDevices(account, contact)).find(d => d.peerId.equals(peerId))
   }
 
   /** A cached recipient with its contact's current state: warnings and blocks apply at once. */
@@ -168,7 +166,6 @@ export class Recipients {
     return { contact, account: claim.accountKey, handle: claim.handle, devices }
   }
 
-  /** A device we learned about (from a resolution or an incoming message), refreshed from the DHT when asked. */
   /** A device from memory, a contact's kept record (with `account`), or the DHT (unless `dht: false`). */
   async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
     const cached = this.devices.get(peerId.toString())

@@ -65,8 +65,11 @@ export class GroupCommitWriter {
    * call says `sync: false`; rejects if their batch failed. Commits reach the
    * store in call order whether synced or not, so a later commit never lands
    * under an earlier one. An unsynced commit survives a crash of the process
-   * (LevelDB has handed it to the OS) but not a power cut; the next synced
-   * batch makes it durable too. A batch is synced when any commit in it asks.
+   * (LevelDB has handed it to the OS) but not a power cut; a later synced
+   * batch usually makes it durable too, but not always (LevelDB does not
+   * sync the log it leaves at a memtable switch), so what must survive a
+   * power cut is written synced itself. A batch is synced when any commit in
+   * it asks.
    */
   async commit (ops: readonly BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
@@ -74,11 +77,6 @@ export class GroupCommitWriter {
     })
     this.schedule()
     await done
-  }
-
-  /** True when nothing is queued or being written. */
-  get idle (): boolean {
-    return !this.writing && !this.scheduled && this.queue.length === 0
   }
 
   /** True when a synced batch is being written or a synced commit waits: a new commit would wait for an fsync. */
