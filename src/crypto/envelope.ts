@@ -19,8 +19,14 @@
  *   K1 || C = HKDF(DH(E, R), salt = id, info = "starling-envelope-v1 ephemeral" || E || R, 64)
  *   K2      = HKDF(DH(S, R), salt = C,  info = "starling-envelope-v1 static" || sender block, 32)
  *
- * K1 and K2 are fresh per envelope, so the zero nonce never repeats under a
- * key. Content is padded (padding.ts): every inner message up to 255 bytes
+ * K1 and K2 are fresh per envelope (the id is a random salt), so the zero
+ * nonce never repeats under a key, even when E is used again: on the direct
+ * path, inside a Noise connection only the recipient can read, a sender may
+ * reuse one ephemeral key per recipient device for a while
+ * ({@link DirectEphemerals}) and the recipient may remember DH(R, E)
+ * ({@link EphemeralSecrets}), which saves both sides an X25519 per envelope.
+ * Envelopes handed to relays always get a fresh E, so a relay cannot link two
+ * envelopes to one sender. Content is padded (padding.ts): every inner message up to 255 bytes
  * gives a 401-byte envelope. `openEnvelope` proves the sender holds the
  * secret of the identity key it names; whether that key belongs to the named
  * account (its signature, a pinned contact) is for the caller to check.
@@ -95,11 +101,30 @@ async function staticSecret (crypto: Crypto, ours: KeyPair, theirs: Uint8Array):
   return secret
 }
 
+/** An ephemeral public key and its DH with the recipient's identity key. */
+export interface Ephemeral {
+  publicKey: Uint8Array
+  sharedSecret: Uint8Array
+}
+
 /** A one-time key pair's public key and its DH with `theirs` (natively in one step where the provider can). */
-async function ephemeral (crypto: Crypto, theirs: Uint8Array): Promise<{ publicKey: Uint8Array, sharedSecret: Uint8Array }> {
+async function ephemeral (crypto: Crypto, theirs: Uint8Array): Promise<Ephemeral> {
   if (crypto.x25519.ephemeral != null) return crypto.x25519.ephemeral(theirs)
   const pair = await crypto.x25519.generateKeyPair()
   return { publicKey: pair.publicKey, sharedSecret: await crypto.x25519.sharedSecret(pair.secretKey, theirs) }
+}
+
+/** A fresh random envelope id. */
+export function newEnvelopeId (crypto: Crypto): Uint8Array {
+  return crypto.randomBytes(ENVELOPE_ID_LENGTH)
+}
+
+/** Options of {@link sealEnvelope}. */
+export interface SealOptions {
+  /** The envelope id (default: a fresh random one). Sealing the same message again keeps its id, so duplicates are recognised. */
+  id?: Uint8Array
+  /** An ephemeral key made for this recipient key, to use again (direct path only, see {@link DirectEphemerals}); default: a fresh one. */
+  ephemeral?: Ephemeral
 }
 
 /**
@@ -107,9 +132,10 @@ async function ephemeral (crypto: Crypto, theirs: Uint8Array): Promise<{ publicK
  * identity key is `recipientIdentityKey`, from `sender` (account key and the
  * sender device's identity key pair).
  */
-export async function sealEnvelope (crypto: Crypto, recipientIdentityKey: Uint8Array, sender: { accountKey: Uint8Array, identityKey: KeyPair }, inner: Uint8Array): Promise<{ id: Uint8Array, envelope: Uint8Array }> {
-  const id = crypto.randomBytes(ENVELOPE_ID_LENGTH)
-  const eph = await ephemeral(crypto, recipientIdentityKey)
+export async function sealEnvelope (crypto: Crypto, recipientIdentityKey: Uint8Array, sender: { accountKey: Uint8Array, identityKey: KeyPair }, inner: Uint8Array, options: SealOptions = {}): Promise<{ id: Uint8Array, envelope: Uint8Array }> {
+  const id = options.id ?? newEnvelopeId(crypto)
+  if (id.length !== ENVELOPE_ID_LENGTH) throw new RangeError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes`)
+  const eph = options.ephemeral ?? await ephemeral(crypto, recipientIdentityKey)
   const header = concatBytes(new Uint8Array([ENVELOPE_VERSION]), id, eph.publicKey)
   const { k1, chain } = ephemeralKeys(crypto, eph.sharedSecret, id, eph.publicKey, recipientIdentityKey)
   const senderBlock = await crypto.aead.encrypt(k1, ZERO_NONCE, concatBytes(sender.accountKey, sender.identityKey.publicKey), header)
@@ -126,12 +152,13 @@ export async function sealEnvelope (crypto: Crypto, recipientIdentityKey: Uint8A
  * low-order key) or DecryptionError (not for us, tampered, or the sender
  * does not hold the identity key it names).
  */
-export async function openEnvelope (crypto: Crypto, recipient: KeyPair, envelope: Uint8Array): Promise<{ id: Uint8Array, sender: EnvelopeSender, inner: Uint8Array }> {
+export async function openEnvelope (crypto: Crypto, recipient: KeyPair, envelope: Uint8Array, secrets?: EphemeralSecrets): Promise<{ id: Uint8Array, sender: EnvelopeSender, inner: Uint8Array }> {
   const { id } = parseEnvelopeHeader(envelope)
   const header = envelope.subarray(0, HEADER_LENGTH)
   const e = envelope.subarray(1 + ENVELOPE_ID_LENGTH, HEADER_LENGTH)
   const senderBlock = envelope.subarray(HEADER_LENGTH, HEADER_LENGTH + SENDER_BLOCK_LENGTH)
-  const { k1, chain } = ephemeralKeys(crypto, await crypto.x25519.sharedSecret(recipient.secretKey, e), id, e, recipient.publicKey)
+  const dh = secrets != null ? await secrets.get(crypto, recipient, e) : await crypto.x25519.sharedSecret(recipient.secretKey, e)
+  const { k1, chain } = ephemeralKeys(crypto, dh, id, e, recipient.publicKey)
   const senderKeys = await crypto.aead.decrypt(k1, ZERO_NONCE, senderBlock, header)
   const sender = { accountKey: senderKeys.slice(0, 32), identityKey: senderKeys.slice(32, 64) }
   const staticDh = await staticSecret(crypto, recipient, sender.identityKey)
@@ -139,4 +166,82 @@ export async function openEnvelope (crypto: Crypto, recipient: KeyPair, envelope
   const outer = envelope.subarray(0, HEADER_LENGTH + SENDER_BLOCK_LENGTH)
   const padded = await crypto.aead.decrypt(k2, ZERO_NONCE, envelope.subarray(outer.length), outer)
   return { id, sender, inner: unpad(padded).slice() }
+}
+
+/** How long and how often a sender uses one direct-path ephemeral key. */
+export interface DirectEphemeralLimits {
+  /** Envelopes sealed under one key (default 10,000). */
+  maxUses: number
+  /** Milliseconds one key is used (default 10 minutes). */
+  lifetimeMs: number
+  /** Recipient devices remembered (default 1,024; the oldest is dropped). */
+  maxDevices: number
+}
+
+export const DEFAULT_DIRECT_EPHEMERAL_LIMITS: DirectEphemeralLimits = { maxUses: 10_000, lifetimeMs: 10 * 60_000, maxDevices: 1024 }
+
+/**
+ * The sender's ephemeral keys for the direct path, one per recipient device,
+ * replaced after `maxUses` envelopes or `lifetimeMs`. Only for envelopes
+ * written straight to the recipient inside Noise: there nobody but the
+ * recipient, who learns the sender anyway, sees that two envelopes share E.
+ */
+export class DirectEphemerals {
+  private readonly keys = new Map<string, { ephemeral: Ephemeral, theirs: Uint8Array, uses: number, until: number }>()
+  private readonly limits: DirectEphemeralLimits
+
+  constructor (private readonly crypto: Crypto, private readonly now: () => number, limits: Partial<DirectEphemeralLimits> = {}) {
+    this.limits = { ...DEFAULT_DIRECT_EPHEMERAL_LIMITS, ...limits }
+  }
+
+  /** The key to seal the next direct envelope for `recipientIdentityKey` with. */
+  async get (recipientIdentityKey: Uint8Array): Promise<Ephemeral> {
+    const key = hex(recipientIdentityKey)
+    const now = this.now()
+    const held = this.keys.get(key)
+    if (held != null && held.uses < this.limits.maxUses && now < held.until && bytesEqual(held.theirs, recipientIdentityKey)) {
+      held.uses++
+      return held.ephemeral
+    }
+    const fresh = await ephemeral(this.crypto, recipientIdentityKey)
+    this.keys.delete(key)
+    if (this.keys.size >= this.limits.maxDevices) this.keys.delete(this.keys.keys().next().value as string)
+    this.keys.set(key, { ephemeral: fresh, theirs: recipientIdentityKey.slice(), uses: 1, until: now + this.limits.lifetimeMs })
+    return fresh
+  }
+}
+
+/** Ephemeral keys whose DH the recipient remembers (default; the least recently used is dropped). */
+export const DEFAULT_EPHEMERAL_SECRETS = 256
+
+/**
+ * The recipient's side of {@link DirectEphemerals}: DH(R, E) remembered per
+ * ephemeral key E, so envelopes that reuse E cost no X25519. Bounded, least
+ * recently used dropped; an entry is used only for the same recipient key.
+ */
+export class EphemeralSecrets {
+  private readonly secrets = new Map<string, { secret: Uint8Array, recipient: Uint8Array }>()
+
+  constructor (private readonly max = DEFAULT_EPHEMERAL_SECRETS) {}
+
+  /** DH(recipient, e), computed or remembered. */
+  async get (crypto: Crypto, recipient: KeyPair, e: Uint8Array): Promise<Uint8Array> {
+    const key = hex(e)
+    const hit = this.secrets.get(key)
+    if (hit != null && bytesEqual(hit.recipient, recipient.publicKey)) {
+      this.secrets.delete(key)
+      this.secrets.set(key, hit)
+      return hit.secret
+    }
+    const secret = await crypto.x25519.sharedSecret(recipient.secretKey, e)
+    this.secrets.delete(key)
+    if (this.secrets.size >= this.max) this.secrets.delete(this.secrets.keys().next().value as string)
+    this.secrets.set(key, { secret, recipient: recipient.publicKey.slice() })
+    return secret
+  }
+
+  /** Keys remembered (for tests). */
+  get size (): number {
+    return this.secrets.size
+  }
 }

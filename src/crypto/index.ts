@@ -25,8 +25,8 @@ export {
   memoryReplayGuard
 } from './session.js'
 export type { SessionState, DeviceSecrets, ReplayGuard, LocalIdentity, PrekeyBundle } from './session.js'
-export { sealEnvelope, openEnvelope, parseEnvelopeHeader } from './envelope.js'
-export type { EnvelopeHeader, EnvelopeSender } from './envelope.js'
+export { sealEnvelope, openEnvelope, parseEnvelopeHeader, newEnvelopeId, DirectEphemerals, EphemeralSecrets } from './envelope.js'
+export type { EnvelopeHeader, EnvelopeSender, Ephemeral, SealOptions } from './envelope.js'
 export { safetyNumber, compareScannable } from './safety-number.js'
 
 /** Every primitive present. */

@@ -9,7 +9,7 @@
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import { confirmSession, encrypt } from '../crypto/session.js'
-import { sealEnvelope } from '../crypto/envelope.js'
+import { DirectEphemerals, sealEnvelope } from '../crypto/envelope.js'
 import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { encodePayload } from './payload.js'
@@ -42,8 +42,12 @@ export class Delivery {
   private timer?: ReturnType<typeof setInterval>
   private pumping = false
   private running = false
+  /** Ephemeral keys for envelopes written straight to a device (see DirectEphemerals). */
+  private readonly direct: DirectEphemerals
 
-  constructor (private readonly m: Messenger, private readonly init: DeliveryInit) {}
+  constructor (private readonly m: Messenger, private readonly init: DeliveryInit) {
+    this.direct = new DirectEphemerals(m.init.crypto, m.now)
+  }
 
   async start (): Promise<void> {
     this.running = true
@@ -114,14 +118,30 @@ export class Delivery {
     }
   }
 
+  /**
+   * The entry's envelope for one path: sealed with the device's direct
+   * ephemeral key, or for relays with a fresh one, always under the entry's
+   * envelope id (entries stored before sealing moved here hold theirs).
+   */
+  private async seal (entry: OutboxEntry, path: 'direct' | 'relay'): Promise<Uint8Array> {
+    if (entry.inner == null || entry.identityKey == null) {
+      if (entry.envelope == null) throw new TypeError(`outbox entry ${entry.seq} holds nothing to send`)
+      return entry.envelope
+    }
+    const id = this.m.init.identity
+    const recipient = fromHex(entry.identityKey)
+    const ephemeral = path === 'direct' ? await this.direct.get(recipient) : undefined
+    const sealed = await sealEnvelope(this.m.init.crypto, recipient, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, entry.inner, { id: fromHex(entry.envelopeId), ephemeral })
+    return sealed.envelope
+  }
+
   private async attempt (entry: OutboxEntry): Promise<void> {
     const peerId = peerIdFromText(entry.device)
-    const envelope = entry.envelope
     const until = this.unreachableUntil.get(entry.device) ?? 0
     if (until <= this.m.now()) {
       const device = await this.m.device(peerId, until > 0)
       try {
-        await this.m.init.transport.sendDirect(peerId, device?.addrs ?? [], envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        await this.m.init.transport.sendDirect(peerId, device?.addrs ?? [], await this.seal(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
         this.unreachableUntil.delete(entry.device)
         await this.delivered(entry)
         return
@@ -130,13 +150,14 @@ export class Delivery {
         this.unreachableUntil.set(entry.device, this.m.now() + this.init.retryIntervalMs)
       }
     }
-    await this.relay(entry, peerId, envelope)
+    await this.relay(entry, peerId)
   }
 
   /** Hands the envelope to up to two relays; keeps it queued if none takes it. */
-  private async relay (entry: OutboxEntry, peerId: PeerId, envelope: Uint8Array): Promise<void> {
+  private async relay (entry: OutboxEntry, peerId: PeerId): Promise<void> {
     log('looking up %p to relay %s', peerId, entry.envelopeId)
     const device = await this.m.device(peerId)
+    const envelope = await this.seal(entry, 'relay')
     const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
     for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
       if (!candidates.has(r.peerId.toString())) candidates.set(r.peerId.toString(), r)
@@ -241,7 +262,7 @@ export class Delivery {
       const { result: sealed, ops, release } = await this.m.sessions.with(device.identityKey, async (record) => {
         if (record.current == null) return { result: undefined }
         const out = await encrypt(this.m.init.crypto, record.current, plaintext)
-        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
+        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message, { ephemeral: await this.direct.get(device.identityKey) })
         return { record: { current: out.state, archived: record.archived }, result: envelope }
       })
       try {

@@ -10,7 +10,7 @@
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
-import { openEnvelope, parseEnvelopeHeader } from '../crypto/envelope.js'
+import { EphemeralSecrets, openEnvelope, parseEnvelopeHeader } from '../crypto/envelope.js'
 import { decrypt, isPrekeyMessage, respondToSession } from '../crypto/session.js'
 import type { SessionState } from '../crypto/session.js'
 import { decodePrekeyMessage } from '../crypto/pqxdh.js'
@@ -46,6 +46,8 @@ export interface Stored {
 /** Receives envelopes, from the direct path or from mailboxes (see mailboxes.ts). */
 export class Inbox {
   private readonly inProgress = new Map<string, Promise<void>>()
+  /** DH results for the ephemeral keys direct senders reuse (see DirectEphemerals). */
+  private readonly ephemeralSecrets = new EphemeralSecrets()
 
   constructor (private readonly m: Messenger) {}
 
@@ -84,7 +86,8 @@ export class Inbox {
     const me = this.m.init.identity
     let opened
     try {
-      opened = await openEnvelope(this.m.init.crypto, me.identityKey, envelope)
+      // Direct senders reuse an ephemeral key for a while; relayed envelopes never do.
+      opened = await openEnvelope(this.m.init.crypto, me.identityKey, envelope, via === 'direct' ? this.ephemeralSecrets : undefined)
     } catch (err) {
       throw new RejectedEnvelopeError(`envelope does not open with our key: ${(err as Error).message}`)
     }

@@ -3,9 +3,11 @@
  * written here, in the same batch as the message itself and the session
  * state, before any send attempt, and leaves only on an end-to-end
  * acknowledgement: the recipient device's direct ack, or its delivery
- * receipt after it fetched the envelope from a relay. The same sealed
- * envelope (same outer id) is sent on every attempt, so duplicates are
- * recognised without decrypting.
+ * receipt after it fetched the envelope from a relay. An entry holds the
+ * session message and its envelope id; delivery seals it for each attempt
+ * (a fresh ephemeral key for relays, the device's direct one otherwise),
+ * always under the same outer id, so duplicates are recognised without
+ * decrypting.
  *
  * Sender-side state per message: queued -> held by N relays -> delivered ->
  * read (or expired after the retention time).
@@ -30,8 +32,12 @@ export interface OutboxEntry {
   device: string
   /** Outer envelope id, hex. */
   envelopeId: string
-  /** The sealed envelope (stored after the JSON fields, as raw bytes). */
-  envelope: Uint8Array
+  /** The recipient device's identity key, hex: present when the entry holds `inner`. */
+  identityKey?: string
+  /** The session message, sealed on each attempt (stored after the JSON fields, as raw bytes). */
+  inner?: Uint8Array
+  /** A sealed envelope, in entries stored before sealing moved to delivery (raw bytes after the JSON fields). */
+  envelope?: Uint8Array
   /**
    * Set when the message was sealed in an initial (PQXDH) message of a
    * session the device had not answered yet: its direct acknowledgement
@@ -67,21 +73,28 @@ export function fromBase64 (b64: string): Uint8Array {
   return out
 }
 
-/** An entry as stored: u32 length of the JSON fields | JSON fields | envelope bytes. */
+/**
+ * An entry as stored: u32 length of the JSON fields | JSON fields | bytes:
+ * the session message when the fields name `identityKey`, else (older
+ * entries) the sealed envelope.
+ */
 function encodeEntry (entry: OutboxEntry): Uint8Array {
-  const { envelope, ...fields } = entry
+  const { envelope, inner, ...fields } = entry
+  const body = fields.identityKey != null ? inner : envelope
+  if (body == null) throw new TypeError('an outbox entry holds a session message and its identity key, or an envelope')
   const json = jsonBytes(fields)
-  const out = new Uint8Array(4 + json.length + envelope.length)
+  const out = new Uint8Array(4 + json.length + body.length)
   new DataView(out.buffer).setUint32(0, json.length)
   out.set(json, 4)
-  out.set(envelope, 4 + json.length)
+  out.set(body, 4 + json.length)
   return out
 }
 
 function decodeEntry (bytes: Uint8Array): OutboxEntry {
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
-  const fields = parseJson<Omit<OutboxEntry, 'envelope'>>(bytes.subarray(4, 4 + length))
-  return { ...fields, envelope: bytes.slice(4 + length) }
+  const fields = parseJson<Omit<OutboxEntry, 'envelope' | 'inner'>>(bytes.subarray(4, 4 + length))
+  const body = bytes.slice(4 + length)
+  return fields.identityKey != null ? { ...fields, inner: body } : { ...fields, envelope: body }
 }
 
 function entryKey (seq: number): Uint8Array {

@@ -1,15 +1,15 @@
 /**
  * The way out for one message: encrypted for each of the recipient's
- * devices under their sessions, sealed, and committed together with the
- * message and its outbox entries before delivery starts (DESIGN.md,
- * Messages). Either the synced commit comes first, or, when the sessions'
+ * devices under their sessions and committed together with the message and
+ * its outbox entries before delivery starts (DESIGN.md, Messages); delivery
+ * seals each entry for the path it takes. Either the synced commit comes first, or, when the sessions'
  * send reservations are already on disk, the early path: written without
  * fsync, sent, and written again synced while it travels (see sendEarly and
  * reserveSend in src/crypto/session.ts).
  */
 import { initiateSession, encrypt, reserveSend } from '../crypto/session.js'
 import type { SessionState } from '../crypto/session.js'
-import { sealEnvelope } from '../crypto/envelope.js'
+import { newEnvelopeId } from '../crypto/envelope.js'
 import type { BatchOp } from '../store/index.js'
 import type { OutboxEntry } from './outbox.js'
 import type { RemoteDevice } from './devices.js'
@@ -17,7 +17,7 @@ import { NoDeviceError } from './errors.js'
 import { equalBytes, toHex } from './bytes.js'
 import type { Messenger } from './messenger.js'
 
-/** A session's reservation after sealing one message, and whether the message could go out before its commit was durable. */
+/** A session's reservation after encrypting one message, and whether the message could go out before its commit was durable. */
 interface Reserved {
   /** Remote identity key, hex. */
   key: string
@@ -39,7 +39,7 @@ export class Outgoing {
   constructor (private readonly m: Messenger) {}
 
   /**
-   * Encrypts `plaintext` for every device, seals it, and commits the
+   * Encrypts `plaintext` for every device and commits the
    * message, the sessions and the outbox entries (with `extra`); then hands
    * the entries to delivery.
    */
@@ -50,7 +50,7 @@ export class Outgoing {
     const sessionKeys = devices.map(d => d.identityKey)
     let reservations: Reserved[]
     try {
-      reservations = await this.sealForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
+      reservations = await this.encryptForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
       ops.push(...extra)
       if (reservations.every(r => r.early) && !this.m.writer.syncing) {
         await this.sendEarly(conversation, ops, entries, sessionKeys, release)
@@ -104,17 +104,17 @@ export class Outgoing {
   }
 
   /**
-   * Encrypts and seals for each device, adding the session and outbox writes
+   * Encrypts for each device, adding the session and outbox writes
    * to `ops`; the sessions stay locked until `release`. Says for each device
    * whether the message's sending position was covered by a reservation
    * already on disk (see reserveSend).
    */
-  private async sealForDevices (devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, conversation: Uint8Array, kind: 'content' | 'receipt', ops: BatchOp[], entries: OutboxEntry[], release: Array<() => void>): Promise<Reserved[]> {
+  private async encryptForDevices (devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, conversation: Uint8Array, kind: 'content' | 'receipt', ops: BatchOp[], entries: OutboxEntry[], release: Array<() => void>): Promise<Reserved[]> {
     const id = this.m.init.identity
     const reserved: Reserved[] = []
     for (const device of devices) {
       const key = toHex(device.identityKey)
-      const { result: sealed, ops: sessionOps, release: unlock } = await this.m.sessions.with(device.identityKey, async (record) => {
+      const { result: encrypted, ops: sessionOps, release: unlock } = await this.m.sessions.with(device.identityKey, async (record) => {
         const started = record.current ?? (await initiateSession(this.m.init.crypto, {
           accountKey: id.accountPublicKey,
           identityKey: id.identityKey,
@@ -125,21 +125,21 @@ export class Outgoing {
         const reservation = current.sendReservation
         const early = !durableFirst && onDisk != null && reservation != null && onDisk.until === reservation.until && equalBytes(onDisk.chain, reservation.chain)
         const out = await encrypt(this.m.init.crypto, current, plaintext)
-        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message)
         // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).
-        const confirms = current.pendingPrekey != null ? { identityKey: toHex(device.identityKey), baseKey: toHex(current.baseKey) } : undefined
-        return { record: { current: out.state, archived: record.archived }, result: { ...envelope, confirms, early, reservation } }
+        const confirms = current.pendingPrekey != null ? { identityKey: key, baseKey: toHex(current.baseKey) } : undefined
+        return { record: { current: out.state, archived: record.archived }, result: { inner: out.message, confirms, early, reservation } }
       })
       release.push(unlock)
-      reserved.push({ key, early: sealed.early, reservation: sealed.reservation })
+      reserved.push({ key, early: encrypted.early, reservation: encrypted.reservation })
       ops.push(...sessionOps)
       const { entry, op } = this.m.outbox.add({
         messageId: toHex(messageId),
         conversation: toHex(conversation),
         device: device.peerId.toString(),
-        envelopeId: toHex(sealed.id),
-        envelope: sealed.envelope,
-        ...(sealed.confirms != null ? { confirms: sealed.confirms } : {}),
+        envelopeId: toHex(newEnvelopeId(this.m.init.crypto)),
+        identityKey: key,
+        inner: encrypted.inner,
+        ...(encrypted.confirms != null ? { confirms: encrypted.confirms } : {}),
         kind,
         createdAt: this.m.now()
       })

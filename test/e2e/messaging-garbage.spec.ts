@@ -17,6 +17,10 @@ import { FrameDecoder, decodeAck, encodeDeliver, encodeFrame } from '../../src/p
 import { MAX_ACK_FRAME_LENGTH } from '../../src/protocols/dm/constants.js'
 import { LevelStore } from '../../src/store/index.js'
 import { Outbox } from '../../src/messenger/outbox.js'
+import { fromHex } from '../../src/messenger/bytes.js'
+import { sealEnvelope } from '../../src/crypto/envelope.js'
+import { createNodeCrypto } from '../../node/crypto/node-provider.js'
+import { loadIdentity } from '../../node/identity-store.js'
 import type { OutboxEntry } from '../../src/messenger/outbox.js'
 import type { StarlingLibp2p } from '../../src/net/node.js'
 
@@ -121,8 +125,16 @@ describe('e2e: a hostile peer on the direct-message protocol', function () {
     assert.ok(bobEntry != null && carolEntry != null, 'both envelopes in the outbox')
     assert.equal(bobEntry.device, bob.peerId)
     assert.equal(carolEntry.device, carol.peerId)
-    const replay = bobEntry.envelope
-    const forCarol = carolEntry.envelope
+    // Entries hold the session message; seal each as alice's delivery does for a relay.
+    const nodeCrypto = createNodeCrypto()
+    const aliceKeys = await loadIdentity(nodeCrypto, alice.dir)
+    const seal = async (entry: OutboxEntry): Promise<Uint8Array> => {
+      assert.ok(entry.inner != null && entry.identityKey != null, 'the entry holds a session message')
+      const sealed = await sealEnvelope(nodeCrypto, fromHex(entry.identityKey), { accountKey: aliceKeys.accountPublicKey, identityKey: { secretKey: aliceKeys.identitySecretKey, publicKey: aliceKeys.identityPublicKey } }, entry.inner, { id: fromHex(entry.envelopeId) })
+      return sealed.envelope
+    }
+    const replay = await seal(bobEntry)
+    const forCarol = await seal(carolEntry)
 
     await net.startDaemon(alice, [relay.addr])
     await net.startDaemon(bob, [relay.addr])

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { toHex } from '../../../src/crypto/bytes.js'
-import { ENVELOPE_OVERHEAD, openEnvelope, parseEnvelopeHeader, sealEnvelope } from '../../../src/crypto/envelope.js'
+import { DirectEphemerals, ENVELOPE_OVERHEAD, EphemeralSecrets, openEnvelope, parseEnvelopeHeader, sealEnvelope } from '../../../src/crypto/envelope.js'
 import { MIN_PADDED_LENGTH, pad, padmeLength, paddedLength, unpad } from '../../../src/crypto/padding.js'
 import { decrypt, encrypt } from '../../../src/crypto/session.js'
 import { daemonCrypto as crypto } from './providers.js'
@@ -70,5 +70,70 @@ describe('sealed envelopes', () => {
     const wrongVersion = envelope.slice()
     wrongVersion[0] = 9
     assert.throws(() => parseEnvelopeHeader(wrongVersion), { name: 'InvalidMessageError' })
+  })
+
+  it('keeps a given id: the same message sealed again is recognised as the same envelope', async () => {
+    const alice = await makeParty(crypto)
+    const bob = await makeParty(crypto)
+    const first = await sealEnvelope(crypto, bob.identity.identityKey.publicKey, alice.identity, text('inner'))
+    const again = await sealEnvelope(crypto, bob.identity.identityKey.publicKey, alice.identity, text('inner'), { id: first.id })
+    assert.equal(toHex(again.id), toHex(first.id))
+    assert.notEqual(toHex(again.envelope), toHex(first.envelope), 'a fresh ephemeral key each time')
+    assert.equal(toHex((await openEnvelope(crypto, bob.identity.identityKey, again.envelope)).id), toHex(first.id))
+    await assert.rejects(sealEnvelope(crypto, bob.identity.identityKey.publicKey, alice.identity, text('inner'), { id: new Uint8Array(8) }), RangeError)
+  })
+})
+
+describe('direct-path ephemeral keys', () => {
+  it('a sender reuses one key per device within its limits, then replaces it', async () => {
+    let now = 1_000
+    const alice = await makeParty(crypto)
+    const bob = await makeParty(crypto)
+    const carol = await makeParty(crypto)
+    const keys = new DirectEphemerals(crypto, () => now, { maxUses: 3, lifetimeMs: 60_000 })
+    const bobKey = bob.identity.identityKey.publicKey
+    const e = (await keys.get(bobKey)).publicKey
+    assert.equal(toHex((await keys.get(bobKey)).publicKey), toHex(e))
+    assert.notEqual(toHex((await keys.get(carol.identity.identityKey.publicKey)).publicKey), toHex(e), 'one key per device')
+    assert.equal(toHex((await keys.get(bobKey)).publicKey), toHex(e))
+    const afterUses = (await keys.get(bobKey)).publicKey
+    assert.notEqual(toHex(afterUses), toHex(e), 'replaced after maxUses')
+    now += 60_000
+    assert.notEqual(toHex((await keys.get(bobKey)).publicKey), toHex(afterUses), 'replaced after lifetimeMs')
+    // Envelopes sealed under a reused key open, each with its own keys (distinct ids as salts).
+    const ephemeral = await keys.get(bobKey)
+    const one = await sealEnvelope(crypto, bobKey, alice.identity, text('one'), { ephemeral })
+    const two = await sealEnvelope(crypto, bobKey, alice.identity, text('one'), { ephemeral })
+    assert.equal(toHex(one.envelope.subarray(17, 49)), toHex(two.envelope.subarray(17, 49)), 'same E on the wire')
+    assert.notEqual(toHex(one.envelope.subarray(49)), toHex(two.envelope.subarray(49)))
+    for (const sealed of [one, two]) assert.equal(new TextDecoder().decode((await openEnvelope(crypto, bob.identity.identityKey, sealed.envelope)).inner), 'one')
+  })
+
+  it('a recipient remembers DH(R, E) per key, bounded, and only for its own identity key', async () => {
+    const alice = await makeParty(crypto)
+    const bob = await makeParty(crypto)
+    const carol = await makeParty(crypto)
+    let computed = 0
+    const counting = { ...crypto, x25519: { ...crypto.x25519, sharedSecret: async (s: Uint8Array, p: Uint8Array) => { computed++; return crypto.x25519.sharedSecret(s, p) } } }
+    const secrets = new EphemeralSecrets(2)
+    const keys = new DirectEphemerals(crypto, () => 0)
+    const bobKey = bob.identity.identityKey.publicKey
+    const ephemeral = await keys.get(bobKey)
+    const sealed = await Promise.all([1, 2, 3].map(async i => sealEnvelope(crypto, bobKey, alice.identity, text(`m${i}`), { ephemeral })))
+    // The static DH with alice is computed once for the process (cached in envelope.ts); count the ephemeral ones.
+    await openEnvelope(counting, bob.identity.identityKey, sealed[0].envelope, secrets)
+    const first = computed
+    for (const s of sealed.slice(1)) assert.match(new TextDecoder().decode((await openEnvelope(counting, bob.identity.identityKey, s.envelope, secrets)).inner), /^m[23]$/)
+    assert.equal(computed, first, 'no X25519 for envelopes that reuse E')
+    // Another recipient key never gets bob's entry: its own DH with E.
+    const forCarol = await secrets.get(crypto, carol.identity.identityKey, ephemeral.publicKey)
+    assert.equal(toHex(forCarol), toHex(await crypto.x25519.sharedSecret(carol.identity.identityKey.secretKey, ephemeral.publicKey)))
+    assert.notEqual(toHex(forCarol), toHex(ephemeral.sharedSecret))
+    // Bounded: other keys push E out, and it is computed again.
+    for (let i = 0; i < 2; i++) await openEnvelope(counting, bob.identity.identityKey, (await sealEnvelope(crypto, bobKey, alice.identity, text('x'))).envelope, secrets)
+    assert.equal(secrets.size, 2)
+    const before = computed
+    await openEnvelope(counting, bob.identity.identityKey, sealed[0].envelope, secrets)
+    assert.ok(computed > before, 'evicted entry computed again')
   })
 })
