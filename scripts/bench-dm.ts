@@ -15,9 +15,12 @@
  *   pipelined API connection (`/rpc/stream`; a request is answered once the
  *   message is in alice's outbox), timed until bob has stored all N; with
  *   the CPU time each process used per message.
- * - floor: two plain libp2p nodes (TCP, Noise, yamux), one kept-open stream,
- *   1 KiB request answered with 16 bytes after one synced LevelDB put of the
- *   request on the receiver; ratio = our median / floor median.
+ * - floor: two libp2p nodes in this process (TCP, Noise, yamux configured as
+ *   Starling's nodes are: its yamux window updates, node:crypto Noise frames,
+ *   coalesced socket writes), one kept-open stream, 1 KiB request answered
+ *   with 16 bytes after one synced LevelDB put of the request on the
+ *   receiver; ratio = our median / floor median. The same with the
+ *   libraries' defaults is printed beside it.
  * - catch-up: bob stopped, M messages held by the relay, bob started: time
  *   from spawning bob's process to his daemon having stored all M (its own
  *   stamp of the last one, from its status), and from his ready line.
@@ -43,6 +46,8 @@ import type { Libp2p } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { starlingYamux } from '../src/net/yamux.js'
+import { coalesceSocketWrites, nodeNoiseCrypto } from '../node/platform.js'
 import { lpStream } from '@libp2p/utils'
 import { Level } from 'level'
 
@@ -298,15 +303,21 @@ class Arrivals {
 
 // ---- the floor: raw libp2p request/response + one synced LevelDB put ----------
 
-async function floor (samples: number, dir: string): Promise<{ latencyMs: ReturnType<typeof stats>, withoutPutMs: ReturnType<typeof stats> }> {
+/**
+ * `stack`: 'defaults' (the libraries as they come) or 'starling' (as
+ * Starling's nodes configure them). Run 'defaults' first: 'starling'
+ * coalesces socket writes for the rest of this process.
+ */
+async function floor (samples: number, dir: string, stack: 'defaults' | 'starling'): Promise<{ latencyMs: ReturnType<typeof stats>, withoutPutMs: ReturnType<typeof stats> }> {
+  if (stack === 'starling') coalesceSocketWrites()
   const make = async (): Promise<Libp2p> => createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
+    connectionEncrypters: [stack === 'starling' ? noise({ crypto: nodeNoiseCrypto() }) : noise()],
+    streamMuxers: [stack === 'starling' ? starlingYamux() : yamux()]
   })
   const [client, server] = [await make(), await make()]
-  const db = new Level<Uint8Array, Uint8Array>(join(dir, 'floor-db'), { keyEncoding: 'view', valueEncoding: 'view' })
+  const db = new Level<Uint8Array, Uint8Array>(join(dir, `floor-db-${stack}`), { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
   let synced = true
   try {
@@ -489,7 +500,9 @@ try {
   }
 
   progress(`throughput: ${throughput} messages/s, CPU ms per message ${JSON.stringify(cpuPerMessageMs)} (${abandoned} abandoned, refusals: ${JSON.stringify(refusals.throughput ?? {})})`)
-  const floorResult = await floor(LATENCY_SAMPLES, dir)
+  const defaultsFloor = await floor(LATENCY_SAMPLES, dir, 'defaults')
+  const floorResult = await floor(LATENCY_SAMPLES, dir, 'starling')
+  progress(`floor: median ${floorResult.latencyMs.median} ms (library defaults: ${defaultsFloor.latencyMs.median} ms)`)
 
   // Catch-up: bob offline, messages held by the relay, bob back.
   await stop(bob.proc)
@@ -555,9 +568,10 @@ try {
       }
     },
     floor: {
-      what: 'plain libp2p TCP+Noise+yamux, one kept-open stream, 1 KiB request, 16-byte reply after one synced LevelDB put (level, sync: true) of the request',
+      what: 'libp2p TCP+Noise+yamux as Starling configures them, one kept-open stream, 1 KiB request, 16-byte reply after one synced LevelDB put (level, sync: true) of the request',
       ms: floorResult.latencyMs,
-      withoutPutMs: floorResult.withoutPutMs
+      withoutPutMs: floorResult.withoutPutMs,
+      libraryDefaults: { ms: defaultsFloor.latencyMs, withoutPutMs: defaultsFloor.withoutPutMs }
     },
     ratio: Math.round(ours.median / floorMedian * 100) / 100,
     throughput: { cpuPerMessageMs, messages: THROUGHPUT_MESSAGES, concurrency: CONCURRENCY, messagesPerSecond: throughput, stored: storedCount, abandonedAfterAttempts: { attempts: SEND_ATTEMPTS, messages: abandoned } },

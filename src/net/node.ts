@@ -8,7 +8,7 @@ import { createLibp2p } from 'libp2p'
 import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { starlingYamux } from './yamux.js'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
@@ -112,7 +112,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     addresses: { listen: init.listen ?? [], announce: init.announce ?? [] },
     transports: [...init.transports, circuitRelayTransport()],
     connectionEncrypters: [noise(init.noiseCrypto != null ? { crypto: init.noiseCrypto } : {})],
-    streamMuxers: [yamux()],
+    streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
     connectionManager: init.loopback === true
