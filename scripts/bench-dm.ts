@@ -447,6 +447,7 @@ try {
   // daemons' own clocks (performance.timeOrigin + now()); their offsets from
   // this process's clock are measured before and after and reported.
   const clocksBefore = { alice: await alice.clockOffset(), bob: await bobApi.clockOffset() }
+  const latencyCpuBefore = { alice: await cpuMs(aliceProc.proc.pid), bob: await cpuMs(bob.proc.pid) }
   const latency: number[] = []
   const clientView: number[] = []
   const replyMs: number[] = []
@@ -459,7 +460,14 @@ try {
     latency.push(t.storedAt - sent.receivedAt)
     clientView.push(t.at - sent.startedAt)
   }
+  const latencyCpuAfter = { alice: await cpuMs(aliceProc.proc.pid), bob: await cpuMs(bob.proc.pid) }
   const clocksAfter = { alice: await alice.clockOffset(), bob: await bobApi.clockOffset() }
+  // CPU time per message of each daemon while messages go one at a time (ms; the clock checks are outside).
+  const latencyCpuPerMessageMs = Object.fromEntries((['alice', 'bob'] as const).map(k => {
+    const before = latencyCpuBefore[k]
+    const after = latencyCpuAfter[k]
+    return [k, before != null && after != null && latency.length > 0 ? Math.round((after - before) / latency.length * 1000) / 1000 : null]
+  }))
   progress(`latency: median ${stats(latency).median} ms, p99 ${stats(latency).p99} ms; clocks ${JSON.stringify({ clocksBefore, clocksAfter })}`)
 
   // Throughput: many requests in flight, counted until all are stored at bob.
@@ -561,6 +569,7 @@ try {
       ms: ours,
       clockOffsetsMs: { before: clocksBefore, after: clocksAfter },
       clientViewMs: stats(clientView),
+      cpuPerMessageMs: latencyCpuPerMessageMs,
       breakdown: {
         sendRequestAnsweredMs: stats(replyMs),
         resolveRequestMs: stats(resolveMs),

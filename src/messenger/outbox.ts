@@ -107,6 +107,13 @@ function statusKey (messageId: Uint8Array): Uint8Array {
 
 const RANK: Record<SendState, number> = { queued: 0, relayed: 1, delivered: 2, read: 3, expired: 4 }
 
+/**
+ * Message states kept in memory, most recently changed last. Older ones are
+ * read back from the store when they change again; the bound is far above
+ * what can change between a state's write being queued and landing.
+ */
+export const MAX_CACHED_STATUSES = 65_536
+
 /** The outbox over the `outbox` namespace. */
 export class Outbox {
   private nextSeq = 0
@@ -146,6 +153,17 @@ export class Outbox {
     return bytes == null ? undefined : parseJson<MessageStatus>(bytes)
   }
 
+  /** Message states held in memory (at most MAX_CACHED_STATUSES). */
+  get cachedStatuses (): number {
+    return this.statuses.size
+  }
+
+  private remember (id: string, status: MessageStatus): void {
+    this.statuses.delete(id)
+    if (this.statuses.size >= MAX_CACHED_STATUSES) this.statuses.delete(this.statuses.keys().next().value as string)
+    this.statuses.set(id, status)
+  }
+
   /**
    * The op that moves a message's state forward (never back: a late custody
    * receipt does not undo "delivered"), or undefined when nothing changes.
@@ -155,13 +173,13 @@ export class Outbox {
     // A message just composed has no stored state: no read needed.
     if (!fresh && !this.statuses.has(id)) {
       const stored = await this.status(messageId)
-      if (stored != null && !this.statuses.has(id)) this.statuses.set(id, stored)
+      if (stored != null && !this.statuses.has(id)) this.remember(id, stored)
     }
     // No await from here on: concurrent updates of one message see each other.
     const current = this.statuses.get(id)
     if (current != null && (RANK[current.state] > RANK[state] || (current.state === state && current.relays >= relays))) return undefined
     const status: MessageStatus = { state, relays: Math.max(relays, current?.relays ?? 0), updatedAt: now }
-    this.statuses.set(id, status)
+    this.remember(id, status)
     return { op: { type: 'put', namespace: 'outbox', key: statusKey(messageId), value: jsonBytes(status) }, status }
   }
 }

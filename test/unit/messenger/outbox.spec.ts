@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { Outbox } from '../../../src/messenger/outbox.js'
+import { MAX_CACHED_STATUSES, Outbox } from '../../../src/messenger/outbox.js'
 import { concat, jsonBytes, toHex, u64, utf8 } from '../../../src/messenger/bytes.js'
 import type { LevelStore } from '../../../src/store/index.js'
 import { tempStore } from '../store/helpers.js'
@@ -50,5 +50,28 @@ describe('messenger: Outbox entries', () => {
 
   it('refuses an entry with nothing to send', () => {
     assert.throws(() => new Outbox(store).add({ ...fields, identityKey: '04'.repeat(32) }), TypeError)
+  })
+})
+
+describe('messenger: Outbox states', () => {
+  let store: LevelStore
+  let cleanup: () => Promise<void>
+  beforeEach(async () => { ({ store, cleanup } = await tempStore()) })
+  afterEach(async () => { await cleanup() })
+
+  const id = (n: number): Uint8Array => { const b = new Uint8Array(16); new DataView(b.buffer).setUint32(0, n); return b }
+
+  it('move forward only, and past the in-memory bound are read back from the store', async () => {
+    const outbox = new Outbox(store)
+    const first = await outbox.statusOp(id(0), 'delivered', 0, 1, true)
+    assert.ok(first != null)
+    await store.batch([first.op])
+    assert.equal(await outbox.statusOp(id(0), 'relayed', 2, 2), undefined, 'a late custody receipt does not undo delivered')
+    // Enough other messages to push the first out of memory.
+    for (let n = 1; n <= MAX_CACHED_STATUSES; n++) await outbox.statusOp(id(n), 'queued', 0, 3, true)
+    assert.equal(outbox.cachedStatuses, MAX_CACHED_STATUSES)
+    assert.equal(await outbox.statusOp(id(0), 'relayed', 2, 4), undefined, 'read back from the store: still delivered')
+    const read = await outbox.statusOp(id(0), 'read', 0, 5)
+    assert.equal(read?.status.state, 'read')
   })
 })
