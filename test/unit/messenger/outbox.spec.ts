@@ -13,12 +13,13 @@ const fields = {
   createdAt: 5
 }
 
-describe('messenger: Outbox entries', () => {
+describe('messenger: Outbox', () => {
   let store: LevelStore
   let cleanup: () => Promise<void>
   beforeEach(async () => { ({ store, cleanup } = await tempStore()) })
   afterEach(async () => { await cleanup() })
 
+  describe('entries', () => {
   it('store the session message with the device key, read back byte for byte', async () => {
     const inner = new Uint8Array(1100).map((_, i) => i % 251)
     const { entry, op } = new Outbox(store).add({ ...fields, identityKey: '04'.repeat(32), inner })
@@ -51,14 +52,9 @@ describe('messenger: Outbox entries', () => {
   it('refuses an entry with nothing to send', () => {
     assert.throws(() => new Outbox(store).add({ ...fields, identityKey: '04'.repeat(32) }), TypeError)
   })
-})
+  })
 
-describe('messenger: Outbox states', () => {
-  let store: LevelStore
-  let cleanup: () => Promise<void>
-  beforeEach(async () => { ({ store, cleanup } = await tempStore()) })
-  afterEach(async () => { await cleanup() })
-
+  describe('states', () => {
   const id = (n: number): Uint8Array => { const b = new Uint8Array(16); new DataView(b.buffer).setUint32(0, n); return b }
 
   it('move forward only, and past the in-memory bound are read back from the store', async () => {
@@ -74,4 +70,5 @@ describe('messenger: Outbox states', () => {
     const read = await outbox.statusOp(id(0), 'read', 0, 5)
     assert.equal(read?.status.state, 'read')
   })
+})
 })
