@@ -102,6 +102,12 @@ describe('messenger/model codec', () => {
     assertInvalid(() => decodeMessage(raw({ ...valid, author: { ...valid.author!, account: new Uint8Array(31) } })), 'bad-author')
     assertInvalid(() => decodeMessage(raw({ ...valid, author: { ...valid.author!, device: Uint8Array.of(1, 2, 3) } })), 'bad-author')
     assertInvalid(() => decodeMessage(raw({ ...valid, author: { ...valid.author!, device: new Uint8Array(0) } })), 'bad-author')
+    // A refused device is refused every time (only accepted ones are remembered), and a valid one keeps passing.
+    const notAPeer = Uint8Array.of(0x00, 0x03, 1, 2, 3)
+    for (let i = 0; i < 2; i++) {
+      assertInvalid(() => decodeMessage(raw({ ...valid, author: { ...valid.author!, device: notAPeer } })), 'bad-author')
+      assert.deepEqual(decodeMessage(raw(valid)).author, valid.author)
+    }
   })
 
   it('refuses lamport 0 and counters beyond the safe integer range', () => {
