@@ -49,11 +49,11 @@ export class History {
 
   constructor (private readonly store: Store) {}
 
-  /** Writes to store a message (and its index entry) in a conversation. */
-  putOps (conversation: Uint8Array, message: Message): BatchOp[] {
+  /** Writes to store a message (and its index entry) in a conversation; `encoded` is encodeMessage(message) if the caller has it. */
+  putOps (conversation: Uint8Array, message: Message, encoded = encodeMessage(message)): BatchOp[] {
     const key = messageKey(conversation, encodeOrderKey(message.lamport, message.author.account, message.id))
     return [
-      { type: 'put', namespace: 'messages', key, value: encodeMessage(message) },
+      { type: 'put', namespace: 'messages', key, value: encoded },
       { type: 'put', namespace: 'dedup', key: messageIndexKey(message.id), value: key }
     ]
   }

@@ -225,10 +225,11 @@ export class Messenger extends EventTarget {
    * delivery.
    */
   async enqueue (conversation: Uint8Array, devices: RemoteDevice[], message: Message, kind: 'content' | 'receipt'): Promise<void> {
-    const plaintext = encodePayload(this.init.identity.handleName, encodeMessage(message))
+    const encoded = encodeMessage(message)
+    const plaintext = encodePayload(this.init.identity.handleName, encoded)
     const extra: BatchOp[] = []
     if (kind === 'content') {
-      extra.push(...this.history.putOps(conversation, message), this.history.observeOp(conversation, message.lamport))
+      extra.push(...this.history.putOps(conversation, message, encoded), this.history.observeOp(conversation, message.lamport))
       const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now(), true)
       if (status != null) extra.push(status.op)
     }
