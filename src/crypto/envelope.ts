@@ -34,6 +34,7 @@
 import { bytesEqual, concatBytes, utf8 } from './bytes.js'
 import { InvalidMessageError } from './errors.js'
 import { pad, unpad } from './padding.js'
+import { setNewest } from '../bounded.js'
 import type { Crypto, KeyPair } from './index.js'
 
 export const ENVELOPE_VERSION = 0x01
@@ -96,8 +97,7 @@ async function staticSecret (crypto: Crypto, ours: KeyPair, theirs: Uint8Array):
   const hit = staticCache.get(key)
   if (hit != null && bytesEqual(hit.mine, ours.secretKey) && bytesEqual(hit.theirs, theirs)) return hit.secret
   const secret = await crypto.x25519.sharedSecret(ours.secretKey, theirs)
-  if (staticCache.size >= STATIC_DH_CACHE_SIZE) staticCache.delete(staticCache.keys().next().value as string)
-  staticCache.set(key, { secret, mine: ours.secretKey.slice(), theirs: theirs.slice() })
+  setNewest(staticCache, key, { secret, mine: ours.secretKey.slice(), theirs: theirs.slice() }, STATIC_DH_CACHE_SIZE)
   return secret
 }
 
@@ -204,9 +204,7 @@ export class DirectEphemerals {
       return held.ephemeral
     }
     const fresh = await ephemeral(this.crypto, recipientIdentityKey)
-    this.keys.delete(key)
-    if (this.keys.size >= this.limits.maxDevices) this.keys.delete(this.keys.keys().next().value as string)
-    this.keys.set(key, { ephemeral: fresh, theirs: recipientIdentityKey.slice(), uses: 1, until: now + this.limits.lifetimeMs })
+    setNewest(this.keys, key, { ephemeral: fresh, theirs: recipientIdentityKey.slice(), uses: 1, until: now + this.limits.lifetimeMs }, this.limits.maxDevices)
     return fresh
   }
 }
@@ -229,14 +227,11 @@ export class EphemeralSecrets {
     const key = hex(e)
     const hit = this.secrets.get(key)
     if (hit != null && bytesEqual(hit.recipient, recipient.publicKey)) {
-      this.secrets.delete(key)
-      this.secrets.set(key, hit)
+      setNewest(this.secrets, key, hit, this.max)
       return hit.secret
     }
     const secret = await crypto.x25519.sharedSecret(recipient.secretKey, e)
-    this.secrets.delete(key)
-    if (this.secrets.size >= this.max) this.secrets.delete(this.secrets.keys().next().value as string)
-    this.secrets.set(key, { secret, recipient: recipient.publicKey.slice() })
+    setNewest(this.secrets, key, { secret, recipient: recipient.publicKey.slice() }, this.max)
     return secret
   }
 

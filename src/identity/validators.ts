@@ -38,6 +38,7 @@ import type { Crypto } from '../crypto/index.js'
 import type { DeviceRecord } from './device-record.js'
 import type { HandleClaim } from './handle-claim.js'
 import type { Selectors, Validators } from '@libp2p/kad-dht'
+import { setNewest } from '../bounded.js'
 
 /** How many keys' highest seq the validator remembers, by default. */
 export const DEFAULT_REMEMBERED_KEYS = 10_000
@@ -98,12 +99,7 @@ class SeqMemory {
     if (highest != null && seq < highest) {
       throw new InvalidRecordError('stale', `record has seq ${seq}, but seq ${highest} was already seen for this key`)
     }
-    this.seen.delete(id)
-    this.seen.set(id, Math.max(seq, highest ?? seq))
-    if (this.seen.size > this.limit) {
-      const oldest = this.seen.keys().next().value
-      if (oldest != null) this.seen.delete(oldest)
-    }
+    setNewest(this.seen, id, Math.max(seq, highest ?? seq), this.limit)
   }
 }
 

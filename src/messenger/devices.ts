@@ -10,6 +10,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { DeviceRecord } from '../identity/index.js'
 import type { PrekeyBundle } from '../crypto/session.js'
+import { setNewest } from '../bounded.js'
 
 /** A remote device, ready to talk to. */
 export interface RemoteDevice {
@@ -32,8 +33,7 @@ function remember (key: string, make: () => PeerId): PeerId {
   const hit = peerIds.get(key)
   if (hit != null) return hit
   const peerId = make()
-  if (peerIds.size >= PEER_ID_CACHE_SIZE) peerIds.delete(peerIds.keys().next().value as string)
-  peerIds.set(key, peerId)
+  setNewest(peerIds, key, peerId, PEER_ID_CACHE_SIZE)
   return peerId
 }
 

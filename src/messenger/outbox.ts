@@ -14,6 +14,7 @@
  */
 import type { BatchOp, Store } from '../store/index.js'
 import { concat, jsonBytes, parseJson, toHex, u64, utf8 } from './bytes.js'
+import { setNewest } from '../bounded.js'
 
 const QUEUE = utf8('q/')
 const STATUS = utf8('st/')
@@ -159,9 +160,7 @@ export class Outbox {
   }
 
   private remember (id: string, status: MessageStatus): void {
-    this.statuses.delete(id)
-    if (this.statuses.size >= MAX_CACHED_STATUSES) this.statuses.delete(this.statuses.keys().next().value as string)
-    this.statuses.set(id, status)
+    setNewest(this.statuses, id, status, MAX_CACHED_STATUSES)
   }
 
   /**

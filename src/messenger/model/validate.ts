@@ -14,6 +14,7 @@ import { InvalidMessageError } from './errors.js'
 import type { InvalidMessageReason } from './errors.js'
 import { countCodePoints, validateText } from './text.js'
 import type { AttachmentDescriptor, Author, Message, MessageBody } from './types.js'
+import { setNewest } from '../../bounded.js'
 
 // RFC 6838 section 4.2 restricted names, without parameters.
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i
@@ -50,7 +51,7 @@ function checkText (text: unknown, reason: InvalidMessageReason, what: string): 
 
 /** Device ids already parsed as peer ids (as strings of their bytes), at most this many. */
 const KNOWN_DEVICES_MAX = 1024
-const knownDevices = new Set<string>()
+const knownDevices = new Map<string, true>()
 
 /** Parses `device` as a libp2p peer id once; later messages of the same device skip the parse (about 20 µs). */
 function checkDevice (device: Uint8Array): void {
@@ -61,8 +62,7 @@ function checkDevice (device: Uint8Array): void {
   } catch (err) {
     throw new InvalidMessageError('bad-author', 'author.device is not a libp2p peer id', { cause: err })
   }
-  if (knownDevices.size >= KNOWN_DEVICES_MAX) knownDevices.delete(knownDevices.values().next().value as string)
-  knownDevices.add(key)
+  setNewest(knownDevices, key, true, KNOWN_DEVICES_MAX)
 }
 
 /** Checks an author: 32-byte account key and a parseable libp2p peer id. */
