@@ -26,8 +26,8 @@
  * ({@link DirectEphemerals}) and the recipient may remember DH(R, E)
  * ({@link EphemeralSecrets}), which saves both sides an X25519 per envelope.
  * Envelopes handed to relays always get a fresh E, so a relay cannot link two
- * envelopes to one sender. Content is padded (padding.ts): every inner message up to 255 bytes
- * gives a 401-byte envelope. `openEnvelope` proves the sender holds the
+ * envelopes to one sender. Content is padded (padding.ts): every inner
+ * message up to 255 bytes gives a 401-byte envelope. `openEnvelope` proves the sender holds the
  * secret of the identity key it names; whether that key belongs to the named
  * account (its signature, a pinned contact) is for the caller to check.
  */

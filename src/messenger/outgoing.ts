@@ -2,10 +2,10 @@
  * The way out for one message: encrypted for each of the recipient's
  * devices under their sessions and committed together with the message and
  * its outbox entries before delivery starts (DESIGN.md, Messages); delivery
- * seals each entry for the path it takes. Either the synced commit comes first, or, when the sessions'
- * send reservations are already on disk, the early path: written without
- * fsync, sent, and written again synced while it travels (see sendEarly and
- * reserveSend in src/crypto/session.ts).
+ * seals each entry for the path it takes. Either the synced commit comes
+ * first, or, when the sessions' send reservations are already on disk, the
+ * early path: written without fsync, sent, and written again synced while it
+ * travels (see sendEarly and reserveSend in src/crypto/session.ts).
  */
 import { initiateSession, encrypt, reserveSend } from '../crypto/session.js'
 import type { SessionState } from '../crypto/session.js'

@@ -13,11 +13,13 @@
  * established and more than half its window is still free; everything else
  * (the SYN/ACK flags carried by the first update, paused streams, the
  * window growth) stays the library's. If a future version renames what this
- * relies on, streams keep the library's behaviour (`lazyWindowUpdates`
- * reports whether the change is in place; a unit test checks it).
+ * relies on, streams keep the library's behaviour and this says so once in
+ * the log; a unit test fails on such a version.
  */
+import { logger } from '@libp2p/logger'
 import { yamux } from '@chainsafe/libp2p-yamux'
 
+const log = logger('starling:net:yamux')
 
 /** The fields of a library stream this relies on (StreamState.Established is 3 in 8.x). */
 interface WindowedStream {
@@ -46,6 +48,14 @@ export function lazyWindowUpdates (stream: unknown): boolean {
   return true
 }
 
+/** Logged once: the library no longer looks as this expects. */
+let warned = false
+function notApplied (what: string): void {
+  if (warned) return
+  warned = true
+  log.error('yamux %s not as expected: window updates stay the library\'s (after every frame)', what)
+}
+
 /** `yamux(init)`, with {@link lazyWindowUpdates} on every stream. */
 export function starlingYamux (init?: Parameters<typeof yamux>[0]): ReturnType<typeof yamux> {
   const make = yamux(init)
@@ -56,12 +66,14 @@ export function starlingYamux (init?: Parameters<typeof yamux>[0]): ReturnType<t
       const muxer = createStreamMuxer(maConn)
       const internals = muxer as unknown as { _newStream?: (...args: unknown[]) => unknown }
       const newStream = internals._newStream
-      if (typeof newStream === 'function') {
-        internals._newStream = function (this: unknown, ...args: unknown[]) {
-          const stream = newStream.apply(this, args)
-          lazyWindowUpdates(stream)
-          return stream
-        }
+      if (typeof newStream !== 'function') {
+        notApplied('muxer')
+        return muxer
+      }
+      internals._newStream = function (this: unknown, ...args: unknown[]) {
+        const stream = newStream.apply(this, args)
+        if (!lazyWindowUpdates(stream)) notApplied('stream')
+        return stream
       }
       return muxer
     }

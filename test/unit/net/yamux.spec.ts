@@ -4,7 +4,7 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { starlingYamux } from '../../../src/net/yamux.js'
+import { lazyWindowUpdates, starlingYamux } from '../../../src/net/yamux.js'
 
 const PROTOCOL = '/starling-test/window/1.0.0'
 const KIB = new Uint8Array(1024)
@@ -75,5 +75,12 @@ describe('net: yamux window updates', function () {
     } finally {
       await Promise.all(nodes.map(async n => n.stop()))
     }
+  })
+
+  it('leaves alone a stream that does not look like the library\'s', () => {
+    const stream = { state: 3, sendWindowUpdate: () => {} }
+    const original = stream.sendWindowUpdate
+    assert.equal(lazyWindowUpdates(stream), false)
+    assert.equal(stream.sendWindowUpdate, original)
   })
 })
