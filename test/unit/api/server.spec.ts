@@ -498,18 +498,23 @@ describe('api: ApiServer', () => {
       assert.ok(at >= before - 5 && at <= after + 5, `starling-received-at ${raw} not in [${before}, ${after}] ± 5 ms`)
     }
 
+    /** POSTs an echo call to /rpc with `authorization`; the response and the clock just before and after. */
+    async function echoTimed (authorization?: string): Promise<{ res: Response, before: number, after: number }> {
+      const before = Date.now()
+      const headers: Record<string, string> = {}
+      if (authorization != null) headers.authorization = authorization
+      const res = await fetch(`${url}/rpc`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo' }),
+        signal: AbortSignal.timeout(WAIT_MS)
+      })
+      return { res, before, after: Date.now() }
+    }
+
     for (const [label, authorization] of [['no token', undefined], ['a wrong token', `Bearer ${'b'.repeat(64)}`], ['a short token', 'Bearer abc'], ['a wrong scheme', `Basic ${TOKEN}`], ['the token without its scheme', TOKEN]] as const) {
       it(`/rpc refuses ${label} with 401`, async () => {
-        const before = Date.now()
-        const headers: Record<string, string> = {}
-        if (authorization != null) headers.authorization = authorization
-        const res = await fetch(`${url}/rpc`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo' }),
-          signal: AbortSignal.timeout(WAIT_MS)
-        })
-        const after = Date.now()
+        const { res, before, after } = await echoTimed(authorization)
         assert.equal(res.status, 401)
         await res.text()
         assertReceivedAt(res.headers, before, after)
@@ -531,22 +536,15 @@ describe('api: ApiServer', () => {
     }
 
     it('stamps accepted /rpc and /rpc/stream responses too', async () => {
-      let before = Date.now()
-      const res = await fetch(`${url}/rpc`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo' }),
-        signal: AbortSignal.timeout(WAIT_MS)
-      })
-      let after = Date.now()
+      const { res, before: sentAt, after: answeredAt } = await echoTimed(`Bearer ${TOKEN}`)
       assert.equal(res.status, 200)
       await res.json()
-      assertReceivedAt(res.headers, before, after)
+      assertReceivedAt(res.headers, sentAt, answeredAt)
 
-      before = Date.now()
+      const before = Date.now()
       const c = open()
       assert.equal(await c.waitForStatus(), 200)
-      after = Date.now()
+      const after = Date.now()
       assertReceivedAt({ get: (name) => c.headers?.[name] as string | undefined }, before, after)
     })
   })
