@@ -149,7 +149,8 @@ export class Daemon {
         peerId: identity.peerId,
         identityKey: { secretKey: identity.identitySecretKey, publicKey: identity.identityPublicKey },
         identityKeySignature: await crypto.ed25519.sign(identity.accountSecretKey, prekeySignaturePayload(PrekeyKind.identity, 0, identity.identityPublicKey)),
-        prekeys: () => identity.prekeys
+        prekeys: () => identity.prekeys,
+        deviceRecord: () => directory.lastDeviceRecord
       },
       relays: () => relays,
       attachments: {

@@ -1,10 +1,18 @@
 /**
  * Length hiding for sealed envelopes: content is padded to a bucket of at
- * least {@link MIN_PADDED_LENGTH} bytes, above that to a Padmé length
- * (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and
- * Communication with PURBs", PETS 2019, §4), which leaks O(log log L) bits
- * and costs at most ~12% overhead. The padding itself is ISO/IEC 7816-4:
- * one 0x80 byte, then zeros.
+ * least {@link MIN_PADDED_LENGTH} bytes; up to {@link POWER_OF_TWO_UP_TO}
+ * the buckets are powers of two, and above that Padmé lengths (Nikitin et
+ * al., "Reducing Metadata Leakage from Encrypted Files and Communication
+ * with PURBs", PETS 2019, §4), which leak O(log log L) bits and cost at most
+ * ~12% overhead. The padding itself is ISO/IEC 7816-4: one 0x80 byte, then
+ * zeros.
+ *
+ * Why powers of two below 16 KiB: a session's first message (PQXDH header,
+ * ML-KEM ciphertext and the sender's device record, about 3 KB) has a size
+ * no ordinary message has, and Padmé's fine steps (64 bytes at that size)
+ * would let a relay pick out first contacts by size alone. In the 4 KiB
+ * bucket it looks like any message of 2 to 4 KB; short messages, the
+ * common case, stay in the 256-byte bucket.
  */
 import { InvalidMessageError } from './errors.js'
 
@@ -22,9 +30,14 @@ export function padmeLength (length: number): number {
   return Math.ceil(length / step) * step
 }
 
+/** Up to this length buckets are powers of two; above it, Padmé lengths. */
+export const POWER_OF_TWO_UP_TO = 16 * 1024
+
 /** The bucket for `length` bytes (content plus the 0x80 marker). */
 export function paddedLength (length: number): number {
-  return length <= MIN_PADDED_LENGTH ? MIN_PADDED_LENGTH : padmeLength(length)
+  if (length <= MIN_PADDED_LENGTH) return MIN_PADDED_LENGTH
+  if (length <= POWER_OF_TWO_UP_TO) return 2 ** Math.ceil(Math.log2(length))
+  return padmeLength(length)
 }
 
 /** `content || 0x80 || 0x00...` of length paddedLength(content.length + 1). */

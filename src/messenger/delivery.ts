@@ -12,7 +12,7 @@ import { confirmSession, encrypt } from '../crypto/session.js'
 import { DirectEphemerals, sealEnvelope } from '../crypto/envelope.js'
 import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
-import { encodePayload } from './payload.js'
+import { encodePayload, withDeviceRecord } from './payload.js'
 import type { OutboxEntry, SendState } from './outbox.js'
 import { fromHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
@@ -261,7 +261,8 @@ export class Delivery {
     await Promise.all(devices.map(async device => {
       const { result: sealed, ops, release } = await this.m.sessions.with(device.identityKey, async (record) => {
         if (record.current == null) return { result: undefined }
-        const out = await encrypt(this.m.init.crypto, record.current, plaintext)
+        const ownRecord = record.current.pendingPrekey != null ? id.deviceRecord?.() : undefined
+        const out = await encrypt(this.m.init.crypto, record.current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
         const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message, { ephemeral: await this.direct.get(device.identityKey) })
         return { record: { current: out.state, archived: record.archived }, result: envelope }
       })

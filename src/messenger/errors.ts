@@ -37,3 +37,11 @@ export class DuplicateEnvelopeError extends Error {
 export class RejectedEnvelopeError extends Error {
   override readonly name = 'RejectedEnvelopeError'
 }
+
+/**
+ * A message names a device whose record could not be read to check it (the
+ * DHT did not answer): not stored and not acknowledged, so it comes again.
+ */
+export class UnverifiedDeviceError extends Error {
+  override readonly name = 'UnverifiedDeviceError'
+}

@@ -15,7 +15,7 @@ import { decrypt, isPrekeyMessage, respondToSession } from '../crypto/session.js
 import type { SessionState } from '../crypto/session.js'
 import { decodePrekeyMessage } from '../crypto/pqxdh.js'
 import { formatHandle, handleTag, validateHandleName } from '../identity/index.js'
-import { decodeMessage } from './model/index.js'
+import { decodeMessage, MAX_LAMPORT_JUMP } from './model/index.js'
 import type { Message } from './model/index.js'
 import { decodePayload } from './payload.js'
 import type { Payload } from './payload.js'
@@ -25,6 +25,8 @@ import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
 import { DuplicateEnvelopeError, RejectedEnvelopeError } from './errors.js'
+import { DeviceBindings } from './device-binding.js'
+import type { DeviceClaim } from './device-binding.js'
 import { concat, equalBytes, toHex, utf8 } from './bytes.js'
 import type { BatchOp } from '../store/index.js'
 import type { Messenger } from './messenger.js'
@@ -35,6 +37,12 @@ const READ = utf8('read/')
 
 /** Message kinds that get a delivery receipt when they came through a relay. */
 export const RECEIPTED = new Set(['text', 'reply', 'reaction', 'edit', 'delete', 'attachment', 'call'])
+
+/** A decrypted ratchet message and the session state that decrypted it. */
+interface Decrypted {
+  plaintext: Uint8Array
+  state: SessionState
+}
 
 /** A message stored from an envelope: the message, its author's device and that device's identity key. */
 export interface Stored {
@@ -49,7 +57,11 @@ export class Inbox {
   /** DH results for the ephemeral keys direct senders reuse (see DirectEphemerals). */
   private readonly ephemeralSecrets = new EphemeralSecrets()
 
-  constructor (private readonly m: Messenger) {}
+  private readonly bindings: DeviceBindings
+
+  constructor (private readonly m: Messenger) {
+    this.bindings = new DeviceBindings({ crypto: m.init.crypto, directory: m.init.directory, now: m.now })
+  }
 
   /**
    * Opens, decrypts, validates and stores one envelope. Resolves with the
@@ -91,24 +103,36 @@ export class Inbox {
     } catch (err) {
       throw new RejectedEnvelopeError(`envelope does not open with our key: ${(err as Error).message}`)
     }
-    const sender = opened.sender
     const guard = this.m.sessions.replayGuard()
-    let decrypted: { plaintext: Uint8Array }
+    let decrypted: Decrypted
     let sessionOps: BatchOp[]
     let release: () => void
     try {
-      const out = await this.m.sessions.with(sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard))
+      const out = await this.m.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard))
       decrypted = out.result
       sessionOps = out.ops
       release = out.release
     } catch (err) {
+      guard.discard()
       throw new RejectedEnvelopeError(`ratchet refused the message: ${(err as Error).name}: ${(err as Error).message}`)
     }
     // The session stays locked until this message's commit is queued (or it is refused).
     try {
-      return await this.store(id, opened.sender, decrypted.plaintext, sessionOps, guard, release, via, from)
+      // The envelope proves its sender holds this identity key; the session
+      // proves which account signed it (the PQXDH header, or the record we
+      // started it from). The account the sender block names is only a claim.
+      const account = decrypted.state.remoteAccountKey
+      if (!equalBytes(opened.sender.accountKey, account)) throw new RejectedEnvelopeError('the envelope names another account than the one its session is with')
+      return await this.store(id, { accountKey: account, identityKey: opened.sender.identityKey }, decrypted.plaintext, sessionOps, guard, release, via, from)
+    } catch (err) {
+      // Nothing of a refused message stays: not its session state, not its replay marker.
+      this.m.sessions.forget(opened.sender.identityKey)
+      throw err
     } finally {
       release()
+      // Committed (the replay keys are on disk now) or refused: either way
+      // the in-memory note is no longer needed.
+      guard.discard()
     }
   }
 
@@ -121,7 +145,6 @@ export class Inbox {
     try {
       payload = decodePayload(plaintext)
     } catch (err) {
-      this.m.sessions.forget(sender.identityKey)
       throw new RejectedEnvelopeError(`bad payload: ${(err as Error).message}`)
     }
     if (payload.type === 'chunk') {
@@ -133,13 +156,12 @@ export class Inbox {
       name = payload.name
       device = peerIdFromBytes(message.author.device)
     } catch (err) {
-      this.m.sessions.forget(sender.identityKey)
       throw new RejectedEnvelopeError(`bad message: ${(err as Error).message}`)
     }
-    if (!equalBytes(message.author.account, sender.accountKey)) {
-      this.m.sessions.forget(sender.identityKey)
-      throw new RejectedEnvelopeError('message author is not the envelope sender')
-    }
+    if (!equalBytes(message.author.account, sender.accountKey)) throw new RejectedEnvelopeError('message author is not the envelope sender')
+    const conversation = sender.accountKey
+    const highest = await this.m.history.lamport(conversation)
+    if (message.lamport > highest + MAX_LAMPORT_JUMP) throw new RejectedEnvelopeError(`Lamport counter ${message.lamport} runs more than ${MAX_LAMPORT_JUMP} ahead of the conversation's ${highest}`)
     if (from != null && via === 'direct' && !from.equals(device)) log('envelope from %p carries a message of device %p', from, device)
 
     let handleName = 'unknown'
@@ -149,7 +171,7 @@ export class Inbox {
       // A sender calling itself something invalid is shown as "unknown~tag".
     }
     const handle = formatHandle(handleName, handleTag(this.m.init.crypto, sender.accountKey))
-    const conversation = sender.accountKey
+    await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
     const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
     const kind = message.body.kind
     const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
@@ -198,8 +220,20 @@ export class Inbox {
     await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
   }
 
+  /**
+   * A device the contact has not pinned with this identity key joins it only
+   * through a verified device record of that account (device-binding.ts);
+   * the record is kept, as those of devices we resolved are.
+   */
+  private async bind (claim: DeviceClaim, carried?: Uint8Array): Promise<void> {
+    const contact = await this.m.contacts.get(claim.account)
+    if (contact?.devices[claim.device.toString()] === toHex(claim.identityKey)) return
+    const record = await this.bindings.verify(claim, carried)
+    await this.m.contacts.saveDevices(claim.account, [{ peerId: claim.device.toString(), record }])
+  }
+
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */
-  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>): Promise<{ record: SessionRecord, result: { plaintext: Uint8Array } }> {
+  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>): Promise<{ record: SessionRecord, result: Decrypted }> {
     const crypto = this.m.init.crypto
     const states = [record.current, ...record.archived].filter((s): s is SessionState => s != null)
     if (isPrekeyMessage(inner)) {

@@ -66,6 +66,12 @@ export interface MessengerIdentity {
   identityKey: KeyPair
   identityKeySignature: Uint8Array
   prekeys(): PrekeyState
+  /**
+   * This device's latest signed device record, if one was made yet: the
+   * first messages of a session carry it, so that the recipient can check
+   * that our account vouches for this device (payload.ts).
+   */
+  deviceRecord?(): Uint8Array | undefined
 }
 
 export interface MessengerInit {

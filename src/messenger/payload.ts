@@ -7,11 +7,22 @@
  *
  * Formats: 0x01 || u8 name length || name (ASCII) || message bytes
  *          0x02 || chunk payload (src/messenger/attachments/relay.ts)
+ *          0x03 || u16 record length || the sender's signed device record || one of the above
+ *
+ * The third form is what a session's first messages carry (while they are
+ * PQXDH initial messages): the sender's device record, signed by its account
+ * and its device key, proves to a recipient that has not pinned this device
+ * yet that the account vouches for the device (peer id) and its identity key
+ * (DESIGN.md, Identity: a device joins a contact only through a verified
+ * device record of that account).
  */
 import { InvalidMessageError } from './model/index.js'
 
 const VERSION = 0x01
 const CHUNK = 0x02
+const WITH_DEVICE_RECORD = 0x03
+/** Largest device record a payload may carry (a record is about 1.7 KB). */
+export const MAX_PAYLOAD_DEVICE_RECORD = 4096
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -35,13 +46,32 @@ export function encodeChunkPayloadEnvelope (chunk: Uint8Array): Uint8Array {
   return out
 }
 
-/** What a payload holds. */
+/** Prefixes a payload with the sender's signed device record (see the formats above). */
+export function withDeviceRecord (payload: Uint8Array, record: Uint8Array): Uint8Array {
+  if (record.length > MAX_PAYLOAD_DEVICE_RECORD) throw new RangeError('device record too long')
+  const out = new Uint8Array(3 + record.length + payload.length)
+  out[0] = WITH_DEVICE_RECORD
+  new DataView(out.buffer).setUint16(1, record.length)
+  out.set(record, 3)
+  out.set(payload, 3 + record.length)
+  return out
+}
+
+/** What a payload holds; `deviceRecord` is the sender's device record when it came with one (not yet verified). */
 export type Payload =
-  | { type: 'message', name: string, message: Uint8Array }
-  | { type: 'chunk', chunk: Uint8Array }
+  | { type: 'message', name: string, message: Uint8Array, deviceRecord?: Uint8Array }
+  | { type: 'chunk', chunk: Uint8Array, deviceRecord?: Uint8Array }
 
 /** Decodes a payload; throws InvalidMessageError on anything malformed. */
 export function decodePayload (bytes: Uint8Array): Payload {
+  if (bytes.length > 0 && bytes[0] === WITH_DEVICE_RECORD) {
+    if (bytes.length < 3) throw new InvalidMessageError('malformed', 'malformed payload')
+    const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(1)
+    if (length === 0 || length > MAX_PAYLOAD_DEVICE_RECORD || bytes.length < 3 + length) throw new InvalidMessageError('malformed', 'malformed device record in payload')
+    const rest = bytes.subarray(3 + length)
+    if (rest.length > 0 && rest[0] === WITH_DEVICE_RECORD) throw new InvalidMessageError('malformed', 'payload carries two device records')
+    return { ...decodePayload(rest), deviceRecord: bytes.subarray(3, 3 + length) }
+  }
   if (bytes.length > 1 && bytes[0] === CHUNK) return { type: 'chunk', chunk: bytes.subarray(1) }
   if (bytes.length < 2 || bytes[0] !== VERSION || bytes.length < 2 + bytes[1]) {
     throw new InvalidMessageError('malformed', 'malformed payload')

@@ -143,11 +143,17 @@ export class Sessions {
 
   /**
    * A replay guard over the store: `add` only notes the key; `replayOps`
-   * returns the writes to commit with the message.
+   * returns the writes to commit with the message; `discard` forgets what
+   * was noted, once the message is committed (its replay keys are then on
+   * disk) or refused (so that the same initial message can still start its
+   * session when it comes again, after a failure that was not its fault).
    */
-  replayGuard (): ReplayGuard & { replayOps(): BatchOp[] } {
+  replayGuard (): ReplayGuard & { replayOps(): BatchOp[], discard(): void } {
     const added: Uint8Array[] = []
     return {
+      discard: () => {
+        for (const key of added.splice(0)) this.pendingReplay.delete(toHex(key))
+      },
       has: async (key) => this.pendingReplay.has(toHex(key)) || (await this.store.get('sessions', concat(REPLAY, key))) != null,
       add: (key) => {
         this.pendingReplay.add(toHex(key))

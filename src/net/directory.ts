@@ -105,6 +105,8 @@ export class Directory {
   /** When the records were last published, and until when they are valid. */
   lastPublished?: { at: number, expiresAt: number, seq: number }
   lastError?: string
+  /** The device record built last (signed; whether or not its put succeeded). */
+  lastDeviceRecord?: Uint8Array
 
   constructor (
     private readonly node: StarlingLibp2p,
@@ -188,6 +190,7 @@ export class Directory {
       seq,
       expiresAt
     })
+    this.lastDeviceRecord = device.value
     const claim = await buildHandleClaim(this.crypto, {
       accountSecretKey: id.accountSecretKey,
       name: id.handleName,

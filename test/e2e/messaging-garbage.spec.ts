@@ -7,14 +7,13 @@
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { MAX_DELIVER_FRAME_LENGTH } from '../../src/protocols/dm/index.js'
+import { encodeDeliver, encodeFrame } from '../../src/protocols/dm/dm.js'
+import type { StarlingLibp2p } from '../../src/net/node.js'
 import { Network, Processes, directAddr, eventually, sharedView, startTestNode } from './harness.js'
+import { probe } from './dm-probe.js'
 import type { RelayProcess, User } from './harness.js'
-import { DM_PROTOCOL, MAX_DELIVER_FRAME_LENGTH } from '../../src/protocols/dm/index.js'
-import { FrameDecoder, decodeAck, encodeDeliver, encodeFrame } from '../../src/protocols/dm/dm.js'
-import { MAX_ACK_FRAME_LENGTH } from '../../src/protocols/dm/constants.js'
 import { LevelStore } from '../../src/store/index.js'
 import { Outbox } from '../../src/messenger/outbox.js'
 import { fromHex } from '../../src/messenger/bytes.js'
@@ -22,55 +21,8 @@ import { sealEnvelope } from '../../src/crypto/envelope.js'
 import { createNodeCrypto } from '../../node/crypto/node-provider.js'
 import { loadIdentity } from '../../node/identity-store.js'
 import type { OutboxEntry } from '../../src/messenger/outbox.js'
-import type { StarlingLibp2p } from '../../src/net/node.js'
 
 interface Sent { id: string, state: string }
-
-/** What became of a dm stream: the acks it got, and whether (and how) it closed. */
-interface Outcome {
-  acks: string[]
-  closed: boolean
-  error?: string
-}
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
-
-/** Writes `chunks` on a new dm stream to `addr` and watches it for `waitMs`. */
-async function probe (node: StarlingLibp2p, addr: string, chunks: Array<Uint8Array | Uint8ArrayList>, waitMs: number, until?: (o: Outcome) => boolean, closeWrite = false): Promise<Outcome> {
-  const stream: Stream = await node.dialProtocol(multiaddr(addr), DM_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
-  const outcome: Outcome = { acks: [], closed: false }
-  const decoder = new FrameDecoder(MAX_ACK_FRAME_LENGTH)
-  const done = new Promise<void>(resolve => {
-    const timer = setTimeout(resolve, waitMs)
-    const check = (): void => {
-      if (outcome.closed || (until?.(outcome) ?? false)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    stream.addEventListener('message', (evt) => {
-      for (const frame of decoder.decode(evt.data)) outcome.acks.push(...decodeAck(frame).map(hex))
-      check()
-    })
-    stream.addEventListener('close', (evt) => {
-      outcome.closed = true
-      outcome.error = evt.error?.name
-      check()
-    })
-  })
-  try {
-    for (const chunk of chunks) {
-      if (stream.status !== 'open') break
-      if (!stream.send(chunk)) await new Promise(resolve => stream.addEventListener('drain', resolve, { once: true, signal: AbortSignal.timeout(waitMs) }))
-    }
-    if (closeWrite && stream.status === 'open') await stream.close({ signal: AbortSignal.timeout(waitMs) })
-  } catch {
-    // The daemon dropped the stream while we were still writing: that is an outcome too.
-  }
-  await done
-  if (stream.status === 'open') stream.abort(new Error('probe done'))
-  return outcome
-}
 
 describe('e2e: a hostile peer on the direct-message protocol', function () {
   this.timeout(180_000)

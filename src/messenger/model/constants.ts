@@ -35,3 +35,11 @@ export const MAX_MIME_TYPE_LENGTH = 127
 
 /** Largest attachment chunk, in bytes. */
 export const MAX_CHUNK_SIZE = 1024 * 1024
+
+/**
+ * Furthest a received message's Lamport counter may run ahead of the
+ * highest its conversation has seen (2^20): a contact coming back with
+ * 10,000 queued messages fits many times over, while a counter near 2^53
+ * (which would leave the conversation no counter to send with) is refused.
+ */
+export const MAX_LAMPORT_JUMP = 2 ** 20

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { DirectEphemerals, ENVELOPE_OVERHEAD, EphemeralSecrets, openEnvelope, parseEnvelopeHeader, sealEnvelope } from '../../../src/crypto/envelope.js'
-import { MIN_PADDED_LENGTH, pad, padmeLength, paddedLength, unpad } from '../../../src/crypto/padding.js'
+import { MIN_PADDED_LENGTH, POWER_OF_TWO_UP_TO, pad, padmeLength, paddedLength, unpad } from '../../../src/crypto/padding.js'
 import { decrypt, encrypt } from '../../../src/crypto/session.js'
 import { daemonCrypto as crypto } from './providers.js'
 import { connectedPair, makeParty, text } from './parties.js'
@@ -12,14 +12,19 @@ describe('padding', () => {
     assert.deepEqual([0, 1, 2, 9, 10, 11, 100, 300, 1000, 1025, 100_000].map(padmeLength), [0, 1, 2, 10, 10, 12, 104, 304, 1024, 1088, 100_352])
   })
 
-  it('round-trips, never shrinks, stays within 12% above the minimum', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), (content) => {
+  it('buckets: 256 bytes at least, powers of two up to 16 KiB, Padmé above', () => {
+    assert.deepEqual([1, 256, 257, 1000, 1025, 3100, 4096, 4097, 16_384, 16_385, 100_000].map(paddedLength), [256, 256, 512, 1024, 2048, 4096, 4096, 8192, 16_384, 17_408, 100_352])
+  })
+
+  it('round-trips, never shrinks, stays within 2x up to 16 KiB and 12% above', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 40_000 }), (content) => {
       const p = pad(content)
       assert.equal(p.length, paddedLength(content.length + 1))
       assert.ok(p.length >= MIN_PADDED_LENGTH)
-      if (content.length + 1 > MIN_PADDED_LENGTH) assert.ok(p.length <= (content.length + 1) * 1.12)
+      if (content.length + 1 > MIN_PADDED_LENGTH) assert.ok(p.length < (content.length + 1) * 2)
+      if (content.length + 1 > POWER_OF_TWO_UP_TO) assert.ok(p.length <= (content.length + 1) * 1.12)
       assert.equal(toHex(unpad(p)), toHex(content))
-    }))
+    }), { numRuns: 200 })
     assert.throws(() => unpad(new Uint8Array(256)), { name: 'InvalidMessageError' })
   })
 })
