@@ -14,7 +14,7 @@ import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { encodePayload, withDeviceRecord } from './payload.js'
 import type { OutboxEntry, SendState } from './outbox.js'
-import { fromHex } from './bytes.js'
+import { equalBytes, fromHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import type { Messenger } from './messenger.js'
@@ -220,13 +220,17 @@ export class Delivery {
   }
 
   /**
-   * A delivery or read receipt from `device` for our messages: their entries
+   * A delivery or read receipt from `device` (of the account `conversation`) for our messages: their entries
    * for that device leave the outbox; their state moves forward.
    */
-  async acknowledged (messageIds: string[], device: string, state: 'delivered' | 'read'): Promise<void> {
+  async acknowledged (messageIds: string[], device: string, state: 'delivered' | 'read', conversation: Uint8Array): Promise<void> {
     const ops = []
     const changed: Array<{ id: string, state: SendState, relays: number }> = []
     for (const id of messageIds) {
+      // A receipt speaks only for our own messages in the conversation with
+      // its sender: nobody else can mark a message delivered or read.
+      const found = await this.m.history.find(fromHex(id))
+      if (found == null || !equalBytes(found.conversation, conversation) || !equalBytes(found.message.author.account, this.m.init.identity.accountPublicKey)) continue
       for (const seq of [...(this.byMessage.get(id) ?? [])]) {
         const entry = this.pending.get(seq)
         if (entry == null || entry.device !== device) continue

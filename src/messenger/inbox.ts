@@ -190,7 +190,7 @@ export class Inbox {
       await this.m.attachments.received(message.body.attachment, device)
     }
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
-      await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind)
+      await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind, conversation)
     }
     const storedAt = performance.timeOrigin + performance.now()
     this.m.received.messages++

@@ -34,6 +34,7 @@ import { Directory } from '../../src/net/directory.js'
 import { remoteDevice } from '../../src/messenger/devices.js'
 import { encodePayload, withDeviceRecord } from '../../src/messenger/payload.js'
 import { encodeMessage, newMessageId, MAX_LAMPORT_JUMP } from '../../src/messenger/model/index.js'
+import type { MessageBody } from '../../src/messenger/model/index.js'
 import { createNodeCrypto } from '../../node/crypto/node-provider.js'
 import { loadIdentity } from '../../node/identity-store.js'
 import type { LocalIdentity } from '../../node/identity-store.js'
@@ -57,6 +58,8 @@ interface Forgery {
   author: { account: Uint8Array, device: Uint8Array }
   lamport: number
   text: string
+  /** The body, when not a text. */
+  body?: MessageBody
   /** A device record to carry in the payload (as a session's first messages do). */
   record?: Uint8Array
 }
@@ -71,7 +74,7 @@ async function forge (bob: RemoteDevice, f: Forgery): Promise<{ envelope: Uint8A
   assert.ok(bob.bundle != null)
   const { state } = await initiateSession(crypto, us, bob.bundle)
   const id = newMessageId(crypto)
-  const message = encodeMessage({ id, author: f.author, timestamp: Date.now(), lamport: f.lamport, body: { kind: 'text', text: f.text } })
+  const message = encodeMessage({ id, author: f.author, timestamp: Date.now(), lamport: f.lamport, body: f.body ?? { kind: 'text', text: f.text } })
   const payload = encodePayload(f.keys.handleName, message)
   const out = await encrypt(crypto, state, f.record != null ? withDeviceRecord(payload, f.record) : payload)
   const { envelope } = await sealEnvelope(crypto, bob.identityKey, { accountKey: f.senderBlock, identityKey: us.identityKey }, out.message)
@@ -102,7 +105,7 @@ describe('e2e: sender authenticity — forged senders, fake devices and Lamport 
   })
 
   it('refuses each forgery, stores nothing, leaves the pinned contact as it was; alice and bob still talk both ways', async () => {
-    await net.startDaemon(alice, [relay.addr])
+    const aliceDaemon = await net.startDaemon(alice, [relay.addr])
     await net.startDaemon(bob, [relay.addr])
     const malloryDaemon = await net.startDaemon(mallory, [relay.addr])
     const hi = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'hi bob' })
@@ -179,8 +182,20 @@ describe('e2e: sender authenticity — forged senders, fake devices and Lamport 
     const reply = await net.call<Sent>(bob, 'send', { handle: mallory.handle, text: 'who are you?' })
     assert.equal((await history()).find(x => x.id === reply.id)?.lamport, 2 + MAX_LAMPORT_JUMP)
 
+    // A receipt speaks only for messages of its sender's conversation: mallory
+    // (who somehow learnt the id) cannot mark bob's message to alice read.
+    await procs.stop(aliceDaemon)
+    const away = await net.call<Sent>(bob, 'send', { handle: alice.handle, text: 'while you were away' })
+    const stateOfAway = async (): Promise<string | undefined> => (await net.history(bob, alice)).find(x => x.id === away.id)?.sendState
+    await eventually(async () => await stateOfAway() === 'relayed' ? true : undefined, 30_000, 'held by the relay')
+    const receipt = await forge(bobDevice, { keys: m, senderBlock: m.accountPublicKey, author: { account: m.accountPublicKey, device: malloryDevice }, lamport: 3 + MAX_LAMPORT_JUMP, text: '', body: { kind: 'read', ids: [Buffer.from(away.id, 'hex')] }, record: encodeDeviceRecord(malloryRecord) })
+    assert.equal((await deliver(receipt.envelope)).acked, true, 'mallory\'s receipt is a valid message of hers')
+    assert.equal(await stateOfAway(), 'relayed', 'her receipt changed nothing')
+    await net.startDaemon(alice, [relay.addr])
+    await eventually(async () => await stateOfAway() === 'delivered' ? true : undefined, 60_000, 'delivered once alice is back')
+
     // Nothing of the forgeries is in alice's conversation, her contact is as it was, and both still talk.
-    assert.deepEqual(await net.history(bob, alice), historyBefore)
+    assert.deepEqual((await net.history(bob, alice)).filter(x => x.id !== away.id), historyBefore)
     contacts = await net.call<ContactView[]>(bob, 'contacts')
     assert.deepEqual(contacts.find(c => c.handle === alice.handle), aliceBefore)
     const again = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'still me' })
@@ -189,6 +204,6 @@ describe('e2e: sender authenticity — forged senders, fake devices and Lamport 
       const [a, b] = await Promise.all([net.history(alice, bob), net.history(bob, alice)])
       return a.find(x => x.id === again.id)?.sendState === 'delivered' && b.find(x => x.id === answer.id)?.sendState === 'delivered' ? true : undefined
     }, 30_000, 'alice and bob still talk both ways')
-    assert.deepEqual((await net.history(bob, alice)).map(x => x.text), ['hi bob', 'hi alice', 'still me', 'still you'])
+    assert.deepEqual((await net.history(bob, alice)).map(x => x.text), ['hi bob', 'hi alice', 'while you were away', 'still me', 'still you'])
   })
 })
