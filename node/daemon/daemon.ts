@@ -167,6 +167,8 @@ export class Daemon {
       retryIntervalMs: init.retryIntervalMs ?? hooks.retryIntervalMs
     })
     self.messenger = messenger
+    // A device that connects may be one whose messages wait: they go at once.
+    node.addEventListener('peer:connect', (evt) => { messenger.reachable(evt.detail) })
     const reservations = new RelayReservations(node, {
       relays: init.bootstrap,
       onReserved: () => {

@@ -10,6 +10,7 @@ import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import { confirmSession, encrypt } from '../crypto/session.js'
 import { DirectEphemerals, sealEnvelope } from '../crypto/envelope.js'
+import { Backoff } from './backoff.js'
 import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { encodePayload, withDeviceRecord } from './payload.js'
@@ -25,28 +26,63 @@ const log = logger('starling:messenger:delivery')
 export const RELAYS_PER_ENVELOPE = 2
 /** Envelopes in flight at once, over all recipients. */
 export const MAX_IN_FLIGHT = 1024
+/** Direct attempts to a device that failed wait from the retry interval, doubling, up to this. */
+export const DIRECT_BACKOFF_CAP_MS = 60_000
+/** A relay that failed or refused waits from the retry interval, doubling, up to this. */
+export const RELAY_BACKOFF_CAP_MS = 5 * 60_000
+/** An envelope relays hold but the device has not acknowledged is handed to relays again after this, doubling... */
+export const REHAND_BASE_MS = 2 * 60_000
+/** ...up to this. */
+export const REHAND_CAP_MS = 60 * 60_000
+/** Spread of every wait (±20%), so that senders do not retry in step. */
+export const BACKOFF_JITTER = 0.2
 
 export interface DeliveryInit {
   retentionMs: number
   retryIntervalMs: number
   directTimeoutMs: number
+  /** For jitter (tests pass a seeded one). */
+  random?(): number
 }
 
-/** Moves outbox entries towards their recipients. */
+/**
+ * Moves outbox entries towards their recipients, until each is acknowledged
+ * end to end or expires (DESIGN.md, Paths a message takes): "held by a
+ * relay" is never the end. Each entry is tried directly whenever its device
+ * may be reachable and handed to relays while none holds it, and later again
+ * on a slow schedule. Waits back off per device and per relay (so a
+ * thousand messages to an unreachable device cost one probe per wait, not a
+ * thousand dials), and a sign that a device is back (it connected, it wrote
+ * to us) ends its wait at once.
+ */
 export class Delivery {
   private readonly pending = new Map<number, OutboxEntry>()
   private readonly byMessage = new Map<string, Set<number>>()
   private readonly inFlight = new Set<number>()
-  /** Device peer id -> time before which we do not try it directly again. */
-  private readonly unreachableUntil = new Map<string, number>()
+  /** Per entry: no attempt before this time (absent: now). */
+  private readonly notBefore = new Map<number, number>()
+  /** Per entry held by relays: when, and how many times so far, it is handed to relays again. */
+  private readonly rehand = new Map<number, { at: number, count: number }>()
+  /** Devices whose direct attempts failed, and when to try them again. */
+  private readonly direct: Backoff
+  /** Relays that failed or refused. */
+  private readonly relayWaits: Backoff
+  /** Devices and relays with an attempt in flight while they are failing: one probe at a time each. */
+  private readonly probing = new Set<string>()
   private timer?: ReturnType<typeof setInterval>
   private pumping = false
   private running = false
   /** Ephemeral keys for envelopes written straight to a device (see DirectEphemerals). */
-  private readonly direct: DirectEphemerals
+  private readonly ephemerals: DirectEphemerals
+  private readonly random: () => number
+  /** Attempts made, by path (for status and tests). */
+  readonly attempts = { direct: 0, relay: 0 }
 
   constructor (private readonly m: Messenger, private readonly init: DeliveryInit) {
-    this.direct = new DirectEphemerals(m.init.crypto, m.now)
+    this.ephemerals = new DirectEphemerals(m.init.crypto, m.now)
+    this.random = init.random ?? Math.random
+    this.direct = new Backoff({ baseMs: init.retryIntervalMs, capMs: DIRECT_BACKOFF_CAP_MS, jitter: BACKOFF_JITTER }, this.random)
+    this.relayWaits = new Backoff({ baseMs: init.retryIntervalMs, capMs: RELAY_BACKOFF_CAP_MS, jitter: BACKOFF_JITTER }, this.random)
   }
 
   async start (): Promise<void> {
@@ -72,8 +108,21 @@ export class Delivery {
     this.pump()
   }
 
+  /**
+   * A sign that a device is reachable now (it connected to us, or wrote to
+   * us directly): its wait ends and its entries are tried at once.
+   */
+  reachable (device: string): void {
+    if (!this.direct.failing(device)) return
+    this.direct.clear(device)
+    this.wake(device)
+    this.pump()
+  }
+
   private track (entry: OutboxEntry): void {
     this.pending.set(entry.seq, entry)
+    // Held by relays before a restart: handed to relays again later, as if just handed.
+    if (entry.relays.length > 0 && !this.rehand.has(entry.seq)) this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
     const set = this.byMessage.get(entry.messageId) ?? new Set()
     set.add(entry.seq)
     this.byMessage.set(entry.messageId, set)
@@ -81,12 +130,24 @@ export class Delivery {
 
   private untrack (entry: OutboxEntry): void {
     this.pending.delete(entry.seq)
+    this.notBefore.delete(entry.seq)
+    this.rehand.delete(entry.seq)
     const set = this.byMessage.get(entry.messageId)
     set?.delete(entry.seq)
     if (set?.size === 0) this.byMessage.delete(entry.messageId)
   }
 
-  /** Periodic: a device may be back; relayed entries may have expired. */
+  /** The entries of a device may go at once (its wait ended). */
+  private wake (device: string): void {
+    for (const entry of this.pending.values()) if (entry.device === device) this.notBefore.delete(entry.seq)
+  }
+
+  /** Entries no relay holds yet may go at once (a relay works again). */
+  private wakeUnheld (): void {
+    for (const entry of this.pending.values()) if (entry.relays.length === 0) this.notBefore.delete(entry.seq)
+  }
+
+  /** Periodic: waits that ended, entries that expired. */
   private retry (): void {
     const now = this.m.now()
     for (const entry of this.pending.values()) {
@@ -97,19 +158,21 @@ export class Delivery {
     this.pump()
   }
 
-  /** Starts attempts for every entry that is neither in flight nor held by relays. */
+  /** Starts attempts for every entry whose wait is over. */
   private pump (): void {
     if (!this.running || this.pumping) return
     this.pumping = true
     try {
+      const now = this.m.now()
       for (const entry of this.pending.values()) {
         if (this.inFlight.size >= MAX_IN_FLIGHT) break
-        if (this.inFlight.has(entry.seq) || entry.relays.length > 0) continue
+        if (this.inFlight.has(entry.seq) || (this.notBefore.get(entry.seq) ?? 0) > now) continue
         this.inFlight.add(entry.seq)
         this.attempt(entry)
           .catch(err => log('attempt failed: %s', (err as Error).message))
           .finally(() => {
             this.inFlight.delete(entry.seq)
+            // Entries that waited for a free slot or for this one's probe may go now.
             if (this.pending.size > this.inFlight.size) queueMicrotask(() => { this.pump() })
           })
       }
@@ -130,49 +193,104 @@ export class Delivery {
     }
     const id = this.m.init.identity
     const recipient = fromHex(entry.identityKey)
-    const ephemeral = path === 'direct' ? await this.direct.get(recipient) : undefined
+    const ephemeral = path === 'direct' ? await this.ephemerals.get(recipient) : undefined
     const sealed = await sealEnvelope(this.m.init.crypto, recipient, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, entry.inner, { id: fromHex(entry.envelopeId), ephemeral })
     return sealed.envelope
   }
 
+  /**
+   * One round for an entry: directly if the device's wait is over (one probe
+   * at a time while it is failing), then to relays if none holds it yet or it
+   * is time to hand it again. Ends by setting when the entry may go next.
+   */
   private async attempt (entry: OutboxEntry): Promise<void> {
     const peerId = peerIdFromText(entry.device)
-    const until = this.unreachableUntil.get(entry.device) ?? 0
-    if (until <= this.m.now()) {
-      const device = await this.m.device(peerId, until > 0)
+    const now = this.m.now()
+    const probe = this.direct.probeOnly(entry.device)
+    if (probe && this.probing.has(entry.device) && !this.direct.failing(entry.device)) {
+      // A first try of this device is under way: its outcome decides (it wakes this entry when it gets through).
+      this.notBefore.set(entry.seq, now + this.init.retryIntervalMs)
+      return
+    }
+    if (this.direct.ready(entry.device, now) && !(probe && this.probing.has(entry.device))) {
+      if (probe) this.probing.add(entry.device)
       try {
+        const device = await this.m.device(peerId, this.direct.failing(entry.device))
+        this.attempts.direct++
         await this.m.init.transport.sendDirect(peerId, device?.addrs ?? [], await this.seal(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
-        this.unreachableUntil.delete(entry.device)
+        this.direct.succeeded(entry.device)
+        // The probe got through: the device's other entries need not wait.
+        if (probe) this.wake(entry.device)
         await this.delivered(entry)
         return
       } catch (err) {
         log('direct send to %s failed: %s', entry.device, (err as Error).message)
-        this.unreachableUntil.set(entry.device, this.m.now() + this.init.retryIntervalMs)
+        this.direct.failed(entry.device, this.m.now())
+        // The device's entries that waited for this probe go to relays now.
+        if (probe) this.wake(entry.device)
+      } finally {
+        if (probe) this.probing.delete(entry.device)
       }
     }
-    await this.relay(entry, peerId)
+    const rehand = this.rehand.get(entry.seq)
+    if (entry.relays.length === 0 || (rehand != null && rehand.at <= this.m.now())) await this.relay(entry, peerId)
+    if (!this.pending.has(entry.seq)) return
+    // Next round: when the device may be tried again, or relays (whichever is sooner).
+    const deviceAt = this.direct.failing(entry.device) ? this.direct.nextAt(entry.device) : this.m.now() + this.init.retryIntervalMs
+    const soon = this.m.now() + this.init.retryIntervalMs
+    const failingRelays = this.relayWaits.earliest()
+    const relayAt = entry.relays.length > 0 ? (this.rehand.get(entry.seq)?.at ?? Infinity) : failingRelays === Infinity ? soon : Math.max(failingRelays, soon)
+    this.notBefore.set(entry.seq, Math.min(deviceAt, relayAt))
   }
 
-  /** Hands the envelope to up to two relays; keeps it queued if none takes it. */
+  /**
+   * Hands the envelope to up to two relays that do not hold it yet (the
+   * device's own first, then ours), skipping relays still waiting after a
+   * failure. Relays that took it are added to the entry's; the entry stays
+   * queued if none did.
+   */
   private async relay (entry: OutboxEntry, peerId: PeerId): Promise<void> {
     log('looking up %p to relay %s', peerId, entry.envelopeId)
     const device = await this.m.device(peerId)
-    const envelope = await this.seal(entry, 'relay')
+    const now = this.m.now()
     const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
     for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
-      if (!candidates.has(r.peerId.toString())) candidates.set(r.peerId.toString(), r)
+      const key = r.peerId.toString()
+      if (candidates.has(key) || entry.relays.includes(key) || !this.relayWaits.ready(key, now)) continue
+      // A relay not known to work is probed by one envelope at a time, not by every waiting one.
+      if (this.relayWaits.probeOnly(key) && this.probing.has(key)) continue
+      candidates.set(key, r)
     }
     const held: string[] = []
-    for (const relay of candidates.values()) {
+    let envelope: Uint8Array | undefined
+    for (const [key, relay] of candidates) {
       if (held.length >= RELAYS_PER_ENVELOPE) break
+      const probe = this.relayWaits.probeOnly(key)
+      if (probe) {
+        if (this.probing.has(key)) continue
+        this.probing.add(key)
+      }
       try {
+        envelope ??= await this.seal(entry, 'relay')
         log('handing %s for %p to relay %p at %s', entry.envelopeId, peerId, relay.peerId, relay.addrs.map(String).join(' '))
+        this.attempts.relay++
         const custody = await this.m.init.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
         log('relay %p holds %s', relay.peerId, entry.envelopeId)
+        this.relayWaits.succeeded(key)
+        // The probe got through: envelopes waiting for a relay need not wait.
+        if (probe) this.wakeUnheld()
         held.push(custody.relay)
       } catch (err) {
         log('relay %p refused or failed: %s', relay.peerId, (err as Error).message)
+        this.relayWaits.failed(key, this.m.now())
+      } finally {
+        if (probe) this.probing.delete(key)
       }
+    }
+    if (entry.relays.length > 0) {
+      // A hand-over again: the next one waits longer, whatever this one did.
+      const count = (this.rehand.get(entry.seq)?.count ?? 0) + 1
+      this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, count), count })
     }
     if (held.length === 0) return
     if (!this.pending.has(entry.seq)) return
@@ -182,12 +300,18 @@ export class Delivery {
       await this.m.commit([this.m.outbox.removeOp(entry)], [], { sync: false })
       return
     }
-    entry.relays = held
+    if (entry.relays.length === 0) this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
+    entry.relays = [...new Set([...entry.relays, ...held])]
     const ops = [this.m.outbox.putOp(entry)]
-    const status = await this.m.outbox.statusOp(fromHex(entry.messageId), 'relayed', held.length, this.m.now())
+    const status = await this.m.outbox.statusOp(fromHex(entry.messageId), 'relayed', entry.relays.length, this.m.now())
     if (status != null) ops.push(status.op)
     await this.m.commit(ops, [], { sync: false })
     if (status != null) this.emitStatus(entry, status.status.state, status.status.relays)
+  }
+
+  /** base * 2^count, at most cap, ±jitter. */
+  private wait (base: number, cap: number, count: number): number {
+    return Math.round(Math.min(cap, base * 2 ** Math.min(count, 30)) * (1 + BACKOFF_JITTER * (2 * this.random() - 1)))
   }
 
   /**
@@ -267,7 +391,7 @@ export class Delivery {
         if (record.current == null) return { result: undefined }
         const ownRecord = record.current.pendingPrekey != null ? id.deviceRecord?.() : undefined
         const out = await encrypt(this.m.init.crypto, record.current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
-        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message, { ephemeral: await this.direct.get(device.identityKey) })
+        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message, { ephemeral: await this.ephemerals.get(device.identityKey) })
         return { record: { current: out.state, archived: record.archived }, result: envelope }
       })
       try {

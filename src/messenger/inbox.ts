@@ -185,6 +185,8 @@ export class Inbox {
       this.m.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })
       return undefined
     }
+    // It wrote to us directly: it is reachable now, so what waits for it goes at once.
+    if (via === 'direct') this.m.delivery.reachable(device.toString())
     if (drop) return undefined
     if (message.body.kind === 'attachment' && this.m.attachments != null) {
       await this.m.attachments.received(message.body.attachment, device)

@@ -169,6 +169,11 @@ export class Messenger extends EventTarget {
     await this.inbox.receive(envelope, 'direct', from)
   }
 
+  /** A sign that a device is reachable (it connected to us): messages waiting for it are tried at once. */
+  reachable (peer: PeerId): void {
+    this.delivery.reachable(peer.toString())
+  }
+
   /** Reads the mailboxes now (after a reconnect, say). */
   fetchSoon (): void {
     this.mailboxes.fetchSoon()

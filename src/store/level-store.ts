@@ -8,6 +8,7 @@
 import { logger } from '@libp2p/logger'
 import { Level } from 'level'
 import type { BatchOperation, IteratorOptions } from 'level'
+import type { AbstractBatchOptions, AbstractLevel } from 'abstract-level'
 import { InvalidStoreKeyError, StoreClosedError, StoreWriteError } from './errors.js'
 import { NAMESPACES } from './store.js'
 import type { BatchOp, Entry, Namespace, Range, Store, WriteOptions } from './store.js'
@@ -16,7 +17,7 @@ const log = logger('starling:store')
 
 const BINARY = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
-type Db = Level<Uint8Array, Uint8Array>
+type Db = AbstractLevel<string | Uint8Array, Uint8Array, Uint8Array>
 
 function openSublevel (db: Db, name: string) {
   return db.sublevel<Uint8Array, Uint8Array>(name, BINARY)
@@ -46,15 +47,19 @@ export class LevelStore implements Store {
   private opened = false
   private readonly syncReads: boolean
 
-  /** @param location directory (Node) or IndexedDB database name (browser) */
-  constructor (location: string) {
-    this.db = new Level<Uint8Array, Uint8Array>(location, BINARY)
+  /**
+   * @param location directory (Node) or IndexedDB database name (browser),
+   * or an `abstract-level` database to use as it is (e.g. `memory-level`
+   * for tests and simulations), opened with binary keys and values
+   */
+  constructor (location: string | Db) {
+    this.db = typeof location === 'string' ? new Level<Uint8Array, Uint8Array>(location, BINARY) : location
     this.syncReads = (this.db.supports as { getSync?: boolean }).getSync === true
   }
 
   /** Where the database lives, as given to the constructor. */
   get location (): string {
-    return this.db.location
+    return (this.db as { location?: string }).location ?? 'in memory'
   }
 
   async open (): Promise<void> {
@@ -67,13 +72,13 @@ export class LevelStore implements Store {
       this.sublevels.set(name, sub)
     }
     this.opened = true
-    log('opened %s', this.db.location)
+    log('opened %s', this.location)
   }
 
   async close (): Promise<void> {
     this.opened = false
     await this.db.close()
-    log('closed %s', this.db.location)
+    log('closed %s', this.location)
   }
 
   private sub (namespace: Namespace): Sublevel {
@@ -109,7 +114,7 @@ export class LevelStore implements Store {
     if (levelOps.length === 0) return
     try {
       // `sync` is a classic-level (LevelDB) option; browser-level ignores it.
-      await this.db.batch<Uint8Array, Uint8Array>(levelOps, { sync: options.sync === true })
+      await this.db.batch<Uint8Array, Uint8Array>(levelOps, { sync: options.sync === true } as AbstractBatchOptions<Uint8Array, Uint8Array>)
     } catch (err) {
       throw new StoreWriteError(`batch of ${levelOps.length} failed: ${(err as Error).message}`, { cause: err })
     }
