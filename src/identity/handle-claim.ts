@@ -2,8 +2,9 @@
  * Handle claims: an account's signed statement "I am `name~tag`, and these are
  * my devices", stored under `/starling/handle/<name~tag>`.
  *
- * The tag is derived from the account key (tag.ts), so each key has exactly
- * one owner and a selector only ever compares versions from one account.
+ * The tag is derived from the name and the account key together (tag.ts),
+ * so each key has exactly one owner and a selector only ever compares
+ * versions from one account.
  * The signature, by the account key, covers `"starling-handle-claim-v1" ||
  * claim encoded with its signature field empty`.
  */
@@ -80,7 +81,7 @@ export async function buildHandleClaim (crypto: Crypto, init: HandleClaimInit): 
     signature: new Uint8Array(0)
   }
   claim.signature = Uint8Array.from(await crypto.ed25519.sign(init.accountSecretKey, handleClaimSigningPayload(claim)))
-  return { key: handleRecordKey(name, handleTag(crypto, accountKey)), value: encodeHandleClaim(claim), record: claim }
+  return { key: handleRecordKey(name, handleTag(crypto, name, accountKey)), value: encodeHandleClaim(claim), record: claim }
 }
 
 /**
@@ -102,8 +103,8 @@ export async function verifyHandleClaim (crypto: Crypto, key: Uint8Array | strin
   }
   checkLength('accountKey', claim.accountKey, ACCOUNT_KEY_LENGTH)
   checkLength('signature', claim.signature, SIGNATURE_LENGTH)
-  if (handleTag(crypto, claim.accountKey) !== parsedKey.tag) {
-    throw new InvalidRecordError('tag-mismatch', `the tag ${parsedKey.tag} is not the tag of the claim's account key`)
+  if (handleTag(crypto, parsedKey.name, claim.accountKey) !== parsedKey.tag) {
+    throw new InvalidRecordError('tag-mismatch', `the tag ${parsedKey.tag} is not the tag of the claim's account key under the name ${parsedKey.name}`)
   }
   if (claim.devices.length === 0) throw new InvalidRecordError('bad-field', 'a claim lists at least one device')
   for (const [i, device] of claim.devices.entries()) peerIdFromBytes(`devices[${i}]`, device)

@@ -148,7 +148,7 @@ export class Inbox {
     } catch {
       // A sender calling itself something invalid is shown as "unknown~tag".
     }
-    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, sender.accountKey))
+    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
     const conversation = sender.accountKey
     const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
     const kind = message.body.kind
