@@ -12,7 +12,7 @@ import { InvalidRecordError } from './errors.js'
 import { validateHandleName } from './handle.js'
 import { HandleClaim } from './pb/records.js'
 import {
-  MAX_CLAIM_DEVICES, SIGNATURE_LENGTH, checkExpiry, checkLength, decodeRecord, handleRecordKey,
+  MAX_CLAIM_DEVICES, SIGNATURE_LENGTH, checkExpiry, checkLength, checkVersion, decodeRecord, handleRecordKey,
   parseRecordKey, peerIdFromBytes, signingPayload
 } from './records.js'
 import { ACCOUNT_KEY_LENGTH, handleTag } from './tag.js'
@@ -88,8 +88,9 @@ export async function buildHandleClaim (crypto: Crypto, init: HandleClaimInit): 
  * Verifies a handle claim fetched from (or offered to) the DHT under `key`:
  * canonical encoding within {@link MAX_RECORD_BYTES}, the key's name is the
  * claim's name and the key's tag is the tag of the claim's account key, 1 to
- * {@link MAX_CLAIM_DEVICES} valid peer ids, not expired at `now`, and the
- * account signature.
+ * {@link MAX_CLAIM_DEVICES} valid peer ids, not expired at `now`, its seq
+ * and expiry not absurdly far ahead of `now` (records.ts, checkVersion), and
+ * the account signature.
  *
  * @returns the decoded claim
  * @throws {InvalidRecordError} with a `reason`
@@ -109,6 +110,7 @@ export async function verifyHandleClaim (crypto: Crypto, key: Uint8Array | strin
   if (claim.devices.length === 0) throw new InvalidRecordError('bad-field', 'a claim lists at least one device')
   for (const [i, device] of claim.devices.entries()) peerIdFromBytes(`devices[${i}]`, device)
   checkExpiry('handle claim', claim.expiresAt, now)
+  checkVersion('handle claim', claim.seq, claim.expiresAt, now)
   if (!await crypto.ed25519.verify(claim.accountKey, handleClaimSigningPayload(claim), claim.signature)) {
     throw new InvalidRecordError('bad-signature', 'handle claim: account signature does not verify')
   }

@@ -28,7 +28,8 @@ import {
   handleTag,
   parseHandle,
   verifyDeviceRecord,
-  verifyHandleClaim
+  verifyHandleClaim,
+  verifyStarlingRecord
 } from '../identity/index.js'
 import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
 import { AmbiguousHandleError, DhtUnavailableError, PublishError, UnknownHandleError } from './errors.js'
@@ -174,12 +175,22 @@ export class Directory {
     this.timer = setTimeout(() => this.publishSoon(), delay)
   }
 
-  /** Builds, signs and puts both records, and announces the bare name. */
+  /**
+   * Builds, signs and puts both records, and announces the bare name. The
+   * seq is a millisecond timestamp, above our last one and above the seq of
+   * our records the DHT holds now: a record of ours a little ahead (our
+   * clock was fast, or an old record replayed) must not keep the new one out.
+   */
   async publish (): Promise<void> {
     const id = this.identity
     if (id == null) throw new Error('this directory has no identity to publish')
+    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    await this.waitForDhtPeers(signal)
+    const deviceKey = deviceRecordKey(this.node.peerId)
+    const claimKey = handleRecordKey(id.handleName, handleTag(this.crypto, id.handleName, id.accountPublicKey))
+    const current = await this.currentSeq([deviceKey, claimKey], signal)
     const now = this.now()
-    const seq = Math.max(this.lastSeq + 1, now)
+    const seq = Math.max(this.lastSeq + 1, now, current + 1)
     this.lastSeq = seq
     const expiresAt = now + this.recordLifetimeMs
     const { signedPrekey, kemPrekey } = id.prekeys()
@@ -201,8 +212,6 @@ export class Directory {
       seq,
       expiresAt
     })
-    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
-    await this.waitForDhtPeers(signal)
     await this.put(device.key, device.value, signal)
     await this.put(claim.key, claim.value, signal)
     let announced = 0
@@ -213,6 +222,25 @@ export class Directory {
     this.lastPublished = { at: now, expiresAt, seq }
     this.lastError = undefined
     log('published %s with seq %d until %d', id.handleName, seq, expiresAt)
+  }
+
+  /**
+   * The highest seq of our records under `keys` that the DHT holds and that
+   * verify here (0 when none): verification bounds it (no seq more than
+   * MAX_SEQ_AHEAD_MS ahead), so a server cannot push ours up without limit.
+   */
+  private async currentSeq (keys: Uint8Array[], signal: AbortSignal): Promise<number> {
+    const seqs = await Promise.all(keys.map(async key => {
+      const bytes = await this.get(key, signal)
+      if (bytes == null) return 0
+      try {
+        return (await verifyStarlingRecord(this.crypto, key, bytes, this.now())).seq
+      } catch (err) {
+        log('ignoring our own record that does not verify: %s', (err as Error).message)
+        return 0
+      }
+    }))
+    return Math.max(0, ...seqs)
   }
 
   /**
