@@ -48,7 +48,7 @@ export async function createIdentity (crypto: Crypto, dataDir: string, handle: s
   const prekeys = await createPrekeyState(crypto, account.secretKey, now)
   const local: LocalIdentity = {
     handleName: name,
-    tag: handleTag(crypto, account.publicKey),
+    tag: handleTag(crypto, name, account.publicKey),
     accountSecretKey: account.secretKey,
     accountPublicKey: account.publicKey,
     devicePrivateKey,
@@ -80,7 +80,7 @@ export async function loadIdentity (crypto: Crypto, dataDir: string, passphrase?
   if (file.prekeys == null) throw new CommandError(`${path} has no prekeys`)
   return {
     handleName: file.handle,
-    tag: handleTag(crypto, await crypto.ed25519.publicKey(file.accountSecretKey)),
+    tag: handleTag(crypto, file.handle, await crypto.ed25519.publicKey(file.accountSecretKey)),
     accountSecretKey: file.accountSecretKey,
     accountPublicKey: await crypto.ed25519.publicKey(file.accountSecretKey),
     devicePrivateKey,

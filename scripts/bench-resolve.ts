@@ -134,7 +134,7 @@ const result = {
     bareMedian: Math.round(summary(bare).median / summary(raw).median * 100) / 100,
     taggedMedian: Math.round(summary(tagged).median / summary(raw).median * 100) / 100
   },
-  note: 'bare name = findProviders + device record + claim + (cached) device record; name~tag = claim + device record; raw = one kad-dht get'
+  note: 'bare name = closest DHT servers + GET_PROVIDERS to each + device records + claim + (cached) device record; name~tag = claim + device record; raw = one kad-dht get'
 }
 process.stdout.write(JSON.stringify(result, null, 2) + '\n')
 await Promise.all(users.map(async u => u.node.stop()))

@@ -30,6 +30,8 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
   return {
     send: async (p) => {
       const handle = str(p, 'handle')
+      // confirm: the user saw the name~tag and fingerprint a bare name resolves to (first contact).
+      if (p.confirm === true) await messenger.open(handle, { confirm: true })
       const paths = Array.isArray(p.attachments) ? p.attachments.map(String) : []
       if (paths.length > 0) {
         if (messenger.attachments == null) throw new TypeError('this daemon does not handle attachments')
@@ -62,6 +64,7 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
       }))
       return { handle: c.handle, account: c.account, messages: limit != null ? messages.slice(-limit) : messages, waiting: view.waiting }
     },
+    open: async (p) => messenger.open(str(p, 'handle'), { confirm: p.confirm === true }),
     read: async (p) => ({ marked: await messenger.markRead(str(p, 'handle')) }),
     typing: async (p) => {
       await messenger.typing(str(p, 'handle'), p.on !== false)

@@ -18,7 +18,7 @@ import { PrekeyKind, prekeySignaturePayload } from '../crypto/prekey-signature.j
 import { InvalidRecordError } from './errors.js'
 import { DeviceRecord } from './pb/records.js'
 import {
-  SIGNATURE_LENGTH, checkExpiry, checkLength, decodeRecord, deviceRecordKey, parseRecordKey,
+  SIGNATURE_LENGTH, checkExpiry, checkLength, checkVersion, decodeRecord, deviceRecordKey, parseRecordKey,
   peerIdFromBytes, signingPayload
 } from './records.js'
 import type { Crypto } from '../crypto/index.js'
@@ -151,7 +151,8 @@ function checkFields (record: DeviceRecord): asserts record is DeviceRecord & Re
 /**
  * Verifies a device record fetched from (or offered to) the DHT under `key`:
  * canonical encoding within {@link MAX_RECORD_BYTES}, the key names the
- * record's own (Ed25519) peer id, not expired at `now`, the device signature
+ * record's own (Ed25519) peer id, not expired at `now`, its seq and expiry not
+ * absurdly far ahead of `now` (records.ts, checkVersion), the device signature
  * by that peer, the account signature, and the account's signatures over the
  * identity key and both prekeys.
  *
@@ -174,6 +175,7 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
   if (peerId.type !== 'Ed25519') throw new InvalidRecordError('bad-field', `device peer id must be Ed25519, got ${peerId.type}`)
   checkFields(record)
   if (options.allowExpired !== true) checkExpiry('device record', record.expiresAt, now)
+  checkVersion('device record', record.seq, record.expiresAt, now)
 
   const payload = deviceRecordSigningPayload(record)
   const account = record.accountKey

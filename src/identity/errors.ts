@@ -37,6 +37,8 @@ export type RecordErrorReason =
   | 'key-mismatch'
   | 'bad-field'
   | 'expired'
+  | 'future-seq'
+  | 'expiry-too-far'
   | 'bad-signature'
   | 'tag-mismatch'
   | 'stale'

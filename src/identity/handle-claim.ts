@@ -2,8 +2,9 @@
  * Handle claims: an account's signed statement "I am `name~tag`, and these are
  * my devices", stored under `/starling/handle/<name~tag>`.
  *
- * The tag is derived from the account key (tag.ts), so each key has exactly
- * one owner and a selector only ever compares versions from one account.
+ * The tag is derived from the name and the account key together (tag.ts),
+ * so each key has exactly one owner and a selector only ever compares
+ * versions from one account.
  * The signature, by the account key, covers `"starling-handle-claim-v1" ||
  * claim encoded with its signature field empty`.
  */
@@ -11,7 +12,7 @@ import { InvalidRecordError } from './errors.js'
 import { validateHandleName } from './handle.js'
 import { HandleClaim } from './pb/records.js'
 import {
-  MAX_CLAIM_DEVICES, SIGNATURE_LENGTH, checkExpiry, checkLength, decodeRecord, handleRecordKey,
+  MAX_CLAIM_DEVICES, SIGNATURE_LENGTH, checkExpiry, checkLength, checkVersion, decodeRecord, handleRecordKey,
   parseRecordKey, peerIdFromBytes, signingPayload
 } from './records.js'
 import { ACCOUNT_KEY_LENGTH, handleTag } from './tag.js'
@@ -80,15 +81,16 @@ export async function buildHandleClaim (crypto: Crypto, init: HandleClaimInit): 
     signature: new Uint8Array(0)
   }
   claim.signature = Uint8Array.from(await crypto.ed25519.sign(init.accountSecretKey, handleClaimSigningPayload(claim)))
-  return { key: handleRecordKey(name, handleTag(crypto, accountKey)), value: encodeHandleClaim(claim), record: claim }
+  return { key: handleRecordKey(name, handleTag(crypto, name, accountKey)), value: encodeHandleClaim(claim), record: claim }
 }
 
 /**
  * Verifies a handle claim fetched from (or offered to) the DHT under `key`:
  * canonical encoding within {@link MAX_RECORD_BYTES}, the key's name is the
  * claim's name and the key's tag is the tag of the claim's account key, 1 to
- * {@link MAX_CLAIM_DEVICES} valid peer ids, not expired at `now`, and the
- * account signature.
+ * {@link MAX_CLAIM_DEVICES} valid peer ids, not expired at `now`, its seq
+ * and expiry not absurdly far ahead of `now` (records.ts, checkVersion), and
+ * the account signature.
  *
  * @returns the decoded claim
  * @throws {InvalidRecordError} with a `reason`
@@ -102,12 +104,13 @@ export async function verifyHandleClaim (crypto: Crypto, key: Uint8Array | strin
   }
   checkLength('accountKey', claim.accountKey, ACCOUNT_KEY_LENGTH)
   checkLength('signature', claim.signature, SIGNATURE_LENGTH)
-  if (handleTag(crypto, claim.accountKey) !== parsedKey.tag) {
-    throw new InvalidRecordError('tag-mismatch', `the tag ${parsedKey.tag} is not the tag of the claim's account key`)
+  if (handleTag(crypto, parsedKey.name, claim.accountKey) !== parsedKey.tag) {
+    throw new InvalidRecordError('tag-mismatch', `the tag ${parsedKey.tag} is not the tag of the claim's account key under the name ${parsedKey.name}`)
   }
   if (claim.devices.length === 0) throw new InvalidRecordError('bad-field', 'a claim lists at least one device')
   for (const [i, device] of claim.devices.entries()) peerIdFromBytes(`devices[${i}]`, device)
   checkExpiry('handle claim', claim.expiresAt, now)
+  checkVersion('handle claim', claim.seq, claim.expiresAt, now)
   if (!await crypto.ed25519.verify(claim.accountKey, handleClaimSigningPayload(claim), claim.signature)) {
     throw new InvalidRecordError('bad-signature', 'handle claim: account signature does not verify')
   }

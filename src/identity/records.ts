@@ -35,6 +35,24 @@ export const HANDLE_RECORD_PREFIX = 'handle'
 /** Ed25519 signature length. */
 export const SIGNATURE_LENGTH = 64
 
+/**
+ * How far a record's seq may be ahead of the verifier's clock. A seq is a
+ * millisecond timestamp (publishers use `max(previous + 1, now)`), and the
+ * newest seq wins everywhere: in selectors, and in the validators' memory
+ * of the highest seq seen, which refuses anything lower. A seq far in the
+ * future (2^53 - 1, signed by a buggy client, by a thief with an old key,
+ * or by the owner once and replayed) would win over every later record of
+ * the owner and lock the owner out of its own key; within this window the
+ * owner's next record overtakes it (the directory reads the current seq
+ * and publishes the next one).
+ */
+export const MAX_SEQ_AHEAD_MS = 60 * 60_000
+/**
+ * Longest a record may still be valid for when it is verified (publishers
+ * use 24 hours): a record cannot stay alive for years after its owner moved on.
+ */
+export const MAX_RECORD_LIFETIME_MS = 7 * 24 * 60 * 60_000
+
 /** A record ready to put in the DHT. */
 export interface SignedRecord<T> {
   /** The DHT key (utf8 of the path). */
@@ -170,6 +188,22 @@ export function checkLength (field: string, bytes: Uint8Array | undefined, lengt
 export function checkExpiry (what: string, expiresAt: number, now: number): void {
   if (expiresAt <= now) {
     throw new InvalidRecordError('expired', `${what} expired at ${new Date(expiresAt).toISOString()}`)
+  }
+}
+
+/**
+ * Refuses a seq more than {@link MAX_SEQ_AHEAD_MS} ahead of `now` and an
+ * expiry more than {@link MAX_RECORD_LIFETIME_MS} (plus the same clock
+ * allowance) after `now`.
+ *
+ * @throws {InvalidRecordError} reason `future-seq` or `expiry-too-far`
+ */
+export function checkVersion (what: string, seq: number, expiresAt: number, now: number): void {
+  if (seq > now + MAX_SEQ_AHEAD_MS) {
+    throw new InvalidRecordError('future-seq', `${what} has seq ${seq}, more than ${MAX_SEQ_AHEAD_MS / 60_000} minutes ahead of ${now} (a seq is a millisecond timestamp)`)
+  }
+  if (expiresAt > now + MAX_RECORD_LIFETIME_MS + MAX_SEQ_AHEAD_MS) {
+    throw new InvalidRecordError('expiry-too-far', `${what} expires at ${expiresAt}, more than ${MAX_RECORD_LIFETIME_MS / 86_400_000} days after ${now}`)
   }
 }
 

@@ -29,6 +29,16 @@
  * effort: a node that restarts, or has not seen the newer record, still takes
  * the older one, and a GET then corrects it; publishers should republish on a
  * schedule.
+ *
+ * Absurd sequence numbers: a record signed by the owner's key but with a seq
+ * far ahead (2^53 - 1 from a buggy client or a thief with an old key, or a
+ * replay of such a record) would win every selection and, remembered here,
+ * make every later record of the owner "stale": the owner locked out of its
+ * own key. Verification refuses a seq more than MAX_SEQ_AHEAD_MS ahead of
+ * the clock and an expiry more than MAX_RECORD_LIFETIME_MS away
+ * (records.ts), and a remembered seq is forgotten once the record it came
+ * from has expired, so a seq that was admitted can hold the owner off for at
+ * most that window (and the directory publishes above the current seq).
  */
 import { InvalidRecordError } from './errors.js'
 import { decodeDeviceRecord, verifyDeviceRecord } from './device-record.js'
@@ -82,24 +92,29 @@ export async function verifyStarlingRecord (crypto: Crypto, key: Uint8Array | st
   }
 }
 
-/** The highest verified seq of the most recently seen keys (least recently seen forgotten first). */
+/**
+ * The highest verified seq of the most recently seen keys (least recently
+ * seen forgotten first), each until the record it came from expires.
+ */
 class SeqMemory {
-  private readonly seen = new Map<string, number>()
+  private readonly seen = new Map<string, Versioned>()
   private readonly limit: number
 
   constructor (limit: number) {
     this.limit = limit
   }
 
-  /** Refuses `seq` if a higher one was verified for `key`; otherwise remembers it. */
-  admit (key: Uint8Array, seq: number): void {
+  /** Refuses `record` if a higher seq of `key` was verified and has not expired; otherwise remembers the higher one. */
+  admit (key: Uint8Array, record: Versioned, now: number): void {
     if (this.limit <= 0) return
     const id = new TextDecoder().decode(key)
-    const highest = this.seen.get(id)
-    if (highest != null && seq < highest) {
-      throw new InvalidRecordError('stale', `record has seq ${seq}, but seq ${highest} was already seen for this key`)
+    const seen = this.seen.get(id)
+    const highest = seen != null && seen.expiresAt > now ? seen : undefined
+    if (highest != null && record.seq < highest.seq) {
+      throw new InvalidRecordError('stale', `record has seq ${record.seq}, but seq ${highest.seq} was already seen for this key`)
     }
-    setNewest(this.seen, id, Math.max(seq, highest ?? seq), this.limit)
+    const keep = highest != null && highest.seq === record.seq && highest.expiresAt > record.expiresAt ? highest : record
+    setNewest(this.seen, id, { seq: keep.seq, expiresAt: keep.expiresAt }, this.limit)
   }
 }
 
@@ -153,8 +168,8 @@ export function starlingDhtValidators (crypto: Crypto, init: StarlingDhtValidato
   return {
     validators: {
       [STARLING_NAMESPACE]: async (key, value) => {
-        const { seq } = await verifyStarlingRecord(crypto, key, value, now())
-        memory.admit(key, seq)
+        const at = now()
+        memory.admit(key, await verifyStarlingRecord(crypto, key, value, at), at)
       }
     },
     selectors: {

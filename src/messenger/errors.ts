@@ -45,3 +45,15 @@ export class RejectedEnvelopeError extends Error {
 export class UnverifiedDeviceError extends Error {
   override readonly name = 'UnverifiedDeviceError'
 }
+
+/**
+ * A first contact through a bare name that the user has not confirmed: a
+ * DHT cannot say who was first to claim a name, so nothing is pinned until
+ * the user has seen the `name~tag` and fingerprint it resolved to.
+ */
+export class UnconfirmedHandleError extends Error {
+  override readonly name = 'UnconfirmedHandleError'
+  constructor (message: string, readonly handle: string, readonly fingerprint: string) {
+    super(message)
+  }
+}

@@ -170,7 +170,7 @@ export class Inbox {
     } catch {
       // A sender calling itself something invalid is shown as "unknown~tag".
     }
-    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, sender.accountKey))
+    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
     await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
     const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
     const kind = message.body.kind

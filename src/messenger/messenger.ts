@@ -179,9 +179,24 @@ export class Messenger extends EventTarget {
     this.mailboxes.fetchSoon()
   }
 
-  /** Resolves (or recalls) a handle to one pinned account and its devices; see {@link Recipients}. */
-  async recipient (handle: string): Promise<Recipient> {
-    return this.recipients.recipient(handle)
+  /**
+   * Resolves (or recalls) a handle to one pinned account and its devices; see
+   * {@link Recipients}. A bare name that is not a contact yet is refused
+   * (UnconfirmedHandleError) unless `confirm`.
+   */
+  async recipient (handle: string, options: { confirm?: boolean } = {}): Promise<Recipient> {
+    return this.recipients.recipient(handle, options)
+  }
+
+  /**
+   * Opens a conversation by handle. A bare name that is not a contact yet is
+   * refused with the `name~tag` and fingerprint it resolves to
+   * (UnconfirmedHandleError), unless `confirm`, which pins it; any other
+   * handle is returned as given, nothing resolved. Returns the handle to use.
+   */
+  async open (handle: string, options: { confirm?: boolean } = {}): Promise<{ handle: string }> {
+    if (handle.includes('~') || await this.contacts.alias(handle) != null) return { handle }
+    return { handle: (await this.recipient(handle, options)).handle }
   }
 
   /** A device we learned about (or, with its account, a contact's kept record of it), refreshed from the DHT when asked. */

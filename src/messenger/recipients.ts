@@ -11,7 +11,7 @@ import type { Directory } from '../net/directory.js'
 import type { Contact, Contacts } from './contacts.js'
 import { remoteDevice } from './devices.js'
 import type { RemoteDevice } from './devices.js'
-import { BlockedContactError, KeyChangedError, NoDeviceError } from './errors.js'
+import { BlockedContactError, KeyChangedError, NoDeviceError, UnconfirmedHandleError } from './errors.js'
 import { fromHex, toHex } from './bytes.js'
 import type { MessengerEvent } from './messenger.js'
 
@@ -60,9 +60,11 @@ export class Recipients {
    * Resolves a handle to one account, pins it, and refuses changed or
    * blocked contacts. A resolution is reused for {@link RESOLUTION_TTL_MS}
    * (the DHT is not asked again for every message), and a stale one is used
-   * when the DHT cannot answer, so that a contact stays reachable.
+   * when the DHT cannot answer, so that a contact stays reachable. A bare
+   * name not pinned yet is refused unless `confirm` (see {@link refuseUnconfirmed}).
    */
-  async recipient (handle: string): Promise<Recipient> {
+  async recipient (handle: string, options: { confirm?: boolean } = {}): Promise<Recipient> {
+    if (options.confirm !== true) await this.refuseUnconfirmed(handle)
     const cached = this.resolutions.get(handle)
     if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS) return this.checked(cached.recipient)
     try {
@@ -84,6 +86,24 @@ export class Recipients {
       log('resolving %s failed (%s); using its last known device records', handle, (err as Error).message)
       return this.checked(pinned)
     }
+  }
+
+  /**
+   * A first contact through a bare name never pins silently: a DHT cannot
+   * say who claimed a name first, so a bare name that is not pinned yet is
+   * resolved and refused with the `name~tag` and fingerprint it resolved to,
+   * for the user to check and confirm.
+   *
+   * @throws {UnconfirmedHandleError}
+   */
+  private async refuseUnconfirmed (handle: string): Promise<void> {
+    if (handle.includes('~') || await this.contacts.alias(handle) != null) return
+    const claim = await this.directory.resolveOne(handle)
+    throw new UnconfirmedHandleError(
+      `${handle} is not a contact yet: it resolves to ${claim.handle}, account fingerprint ${claim.fingerprint}. Anyone can claim a name: check the fingerprint with them, then use ${claim.handle}`,
+      claim.handle,
+      claim.fingerprint
+    )
   }
 
   /** A contact as last resolved: the pinned account and its kept device records. */

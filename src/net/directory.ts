@@ -28,10 +28,12 @@ import {
   handleTag,
   parseHandle,
   verifyDeviceRecord,
-  verifyHandleClaim
+  verifyHandleClaim,
+  verifyStarlingRecord
 } from '../identity/index.js'
 import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
 import { AmbiguousHandleError, DhtUnavailableError, PublishError, UnknownHandleError } from './errors.js'
+import { MAX_CLAIMANTS, findNameProviders } from './name-providers.js'
 import { routingTableSize } from './node.js'
 import type { StarlingLibp2p } from './node.js'
 import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
@@ -40,8 +42,9 @@ const log = logger('starling:net:directory')
 
 /** Longest a resolution waits for the DHT. */
 export const RESOLVE_TIMEOUT_MS = 15_000
-/** Most claimants of one bare name that a resolution reads. */
-export const MAX_CLAIMANTS = 20
+/** DHT reads (device records, claims) of one resolution in flight at once. */
+export const DEVICE_READ_CONCURRENCY = 16
+export { MAX_CLAIMANTS } from './name-providers.js'
 
 /** What a device publishes about itself. */
 export interface PublishedIdentity {
@@ -84,6 +87,8 @@ export interface Resolution {
 export interface DirectoryInit {
   recordLifetimeMs?: number
   now?(): number
+  /** Most devices announcing a bare name before resolving it fails loudly (default {@link MAX_CLAIMANTS}). */
+  maxClaimants?: number
 }
 
 /** A short, readable digest of an account key: 40 hex digits in groups of 4. */
@@ -97,6 +102,7 @@ export function accountFingerprint (crypto: Crypto, accountKey: Uint8Array): str
 export class Directory {
   private readonly recordLifetimeMs: number
   private readonly now: () => number
+  private readonly maxClaimants: number
   private timer?: ReturnType<typeof setTimeout>
   private lastSeq = 0
   private publishing?: Promise<void>
@@ -116,6 +122,7 @@ export class Directory {
   ) {
     this.recordLifetimeMs = init.recordLifetimeMs ?? RECORD_LIFETIME_MS
     this.now = init.now ?? Date.now
+    this.maxClaimants = init.maxClaimants ?? MAX_CLAIMANTS
   }
 
   /** Publishes now, then again before expiry and whenever our addresses change. */
@@ -170,12 +177,22 @@ export class Directory {
     this.timer = setTimeout(() => this.publishSoon(), delay)
   }
 
-  /** Builds, signs and puts both records, and announces the bare name. */
+  /**
+   * Builds, signs and puts both records, and announces the bare name. The
+   * seq is a millisecond timestamp, above our last one and above the seq of
+   * our records the DHT holds now: a record of ours a little ahead (our
+   * clock was fast, or an old record replayed) must not keep the new one out.
+   */
   async publish (): Promise<void> {
     const id = this.identity
     if (id == null) throw new Error('this directory has no identity to publish')
+    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
+    await this.waitForDhtPeers(signal)
+    const deviceKey = deviceRecordKey(this.node.peerId)
+    const claimKey = handleRecordKey(id.handleName, handleTag(this.crypto, id.handleName, id.accountPublicKey))
+    const current = await this.currentSeq([deviceKey, claimKey], signal)
     const now = this.now()
-    const seq = Math.max(this.lastSeq + 1, now)
+    const seq = Math.max(this.lastSeq + 1, now, current + 1)
     this.lastSeq = seq
     const expiresAt = now + this.recordLifetimeMs
     const { signedPrekey, kemPrekey } = id.prekeys()
@@ -198,8 +215,6 @@ export class Directory {
       seq,
       expiresAt
     })
-    const signal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
-    await this.waitForDhtPeers(signal)
     await this.put(device.key, device.value, signal)
     await this.put(claim.key, claim.value, signal)
     let announced = 0
@@ -210,6 +225,25 @@ export class Directory {
     this.lastPublished = { at: now, expiresAt, seq }
     this.lastError = undefined
     log('published %s with seq %d until %d', id.handleName, seq, expiresAt)
+  }
+
+  /**
+   * The highest seq of our records under `keys` that the DHT holds and that
+   * verify here (0 when none): verification bounds it (no seq more than
+   * MAX_SEQ_AHEAD_MS ahead), so a server cannot push ours up without limit.
+   */
+  private async currentSeq (keys: Uint8Array[], signal: AbortSignal): Promise<number> {
+    const seqs = await Promise.all(keys.map(async key => {
+      const bytes = await this.get(key, signal)
+      if (bytes == null) return 0
+      try {
+        return (await verifyStarlingRecord(this.crypto, key, bytes, this.now())).seq
+      } catch (err) {
+        log('ignoring our own record that does not verify: %s', (err as Error).message)
+        return 0
+      }
+    }))
+    return Math.max(0, ...seqs)
   }
 
   /**
@@ -265,25 +299,24 @@ export class Directory {
     return this.fetchDevice(peerId, options.signal ?? AbortSignal.timeout(RESOLVE_TIMEOUT_MS))
   }
 
+  /**
+   * Every account that claims `name`: every device announcing the name (from
+   * every DHT server holding the name, up to {@link MAX_CLAIMANTS}: more is a
+   * TooManyClaimsError), each device's record naming its account, and each
+   * account's claim under its tag. Device records are read
+   * {@link DEVICE_READ_CONCURRENCY} at a time.
+   */
   private async findClaims (name: string, signal: AbortSignal): Promise<ResolvedClaim[]> {
-    const providers = new Map<string, PeerId>()
-    try {
-      for await (const provider of this.node.contentRouting.findProviders(handleProviderCid(this.crypto, name), { signal })) {
-        providers.set(provider.id.toString(), provider.id)
-        if (providers.size >= MAX_CLAIMANTS) break
-      }
-    } catch (err) {
-      if (providers.size === 0 && signal.aborted) throw err
-      log('findProviders ended: %s', (err as Error).message)
-    }
+    const { providers } = await findNameProviders(this.node, name, handleProviderCid(this.crypto, name), { signal, maxClaimants: this.maxClaimants })
     // Each provider's device record names its account; the account's key gives the tag.
     const tags = new Set<string>()
     const devices = new Map<string, Promise<DeviceRecord | undefined>>()
-    await Promise.all([...providers.values()].map(async peerId => {
+    await eachLimited(providers, DEVICE_READ_CONCURRENCY, async peerId => {
       const record = await this.readDevice(peerId, signal, devices)
-      if (record != null) tags.add(handleTag(this.crypto, record.accountKey))
-    }))
-    const claims = await Promise.all([...tags].map(async t => this.readClaim(name, t, signal, devices)))
+      if (record != null) tags.add(handleTag(this.crypto, name, record.accountKey))
+    })
+    const claims: Array<ResolvedClaim | undefined> = []
+    await eachLimited([...tags], DEVICE_READ_CONCURRENCY, async t => { claims.push(await this.readClaim(name, t, signal, devices)) })
     return claims
       .filter((c): c is ResolvedClaim => c != null)
       .sort((a, b) => a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
@@ -351,6 +384,15 @@ export class Directory {
       return undefined
     }
   }
+}
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachLimited<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items]
+  const worker = async (): Promise<void> => {
+    for (let item = queue.shift(); item != null; item = queue.shift()) await fn(item)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker))
 }
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {

@@ -22,3 +22,11 @@ export class PublishError extends Error {
 export class DhtUnavailableError extends Error {
   override readonly name = 'DhtUnavailableError'
 }
+
+/**
+ * More accounts' devices claim a bare name than a resolution reads
+ * (MAX_CLAIMANTS in name-providers.ts): nothing is picked, the caller must use `name~tag`.
+ */
+export class TooManyClaimsError extends Error {
+  override readonly name = 'TooManyClaimsError'
+}

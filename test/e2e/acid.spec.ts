@@ -117,7 +117,7 @@ describe('e2e: the acid test — relays see no content and no sender', function 
       const t = `${label} ${token}`
       texts.push(t)
       tokens.push(token)
-      ids.push((await net.call<Sent>(from, 'send', { handle: to.name, text: t })).id)
+      ids.push((await net.call<Sent>(from, 'send', { handle: to.name, confirm: true, text: t })).id)
     }
     const states = async (): Promise<HistoryMessage[]> => net.history(alice, bob)
 
@@ -142,7 +142,7 @@ describe('e2e: the acid test — relays see no content and no sender', function 
       const caption = `attachment from alice ${token}`
       texts.push(caption)
       tokens.push(token)
-      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: caption, attachments: [attachmentPath] })).id)
+      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: caption, attachments: [attachmentPath] })).id)
     }
     await eventually(async () => (await states()).filter(m => m.sendState === 'relayed').length === 6 ? true : undefined, 30_000, 'five messages and the file held by the relay')
     // Alice offline, bob back: he fetches, his receipts and answers wait for her.

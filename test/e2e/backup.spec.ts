@@ -54,7 +54,7 @@ describe('e2e: backup and restore', function () {
     assert.equal(again.ready.handle, handles.alice)
     assert.deepEqual(await history(restored, 'bob'), before)
     // The restored sessions keep working both ways.
-    assert.equal((await procs.cli(['send', 'bob', 'four, from the restored device', '--data', restored])).code, 0)
+    assert.equal((await procs.cli(['send', handles.bob, 'four, from the restored device', '--data', restored])).code, 0)
     assert.equal((await procs.cli(['send', handles.alice, 'five', '--data', dirs.bob])).code, 0)
     await eventually(async () => (await history(dirs.bob, 'alice')).some(m => m.endsWith(':four, from the restored device')) ? true : undefined, 30_000, 'four at bob')
     await eventually(async () => (await history(restored, 'bob')).some(m => m.endsWith(':five')) ? true : undefined, 30_000, 'five at the restored alice')

@@ -105,8 +105,9 @@ describe('e2e: starling chat on a pseudo-terminal', function () {
     return r.json as unknown as HistoryLine[]
   }
 
+  /** Sends by bare name; --yes: first contact through a bare name, confirmed. */
   async function send (dir: string, handle: string, text: string): Promise<string> {
-    const r = await procs.cli(['send', handle, text, '--data', dir, '--json'])
+    const r = await procs.cli(['send', handle, text, '--yes', '--data', dir, '--json'])
     assert.equal(r.code, 0, r.stderr)
     return r.json[0].id as string
   }

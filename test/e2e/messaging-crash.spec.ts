@@ -50,7 +50,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     const ids: string[] = []
     let killed: Promise<void> | undefined
     for (let i = 0; i < 300; i++) {
-      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `incoming ${i}` })).id)
+      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: `incoming ${i}` })).id)
       if (i === 60) {
         // Kill bob once some of the burst has arrived, while the rest is in flight.
         await eventually(async () => (await net.history(bob, alice)).length > 20 ? true : undefined, 30_000, 'the burst arriving')
@@ -73,7 +73,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     await procs.stop(bobDaemon)
     const ids: string[] = []
     for (let i = 0; i < 150; i++) {
-      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `while the relay dies ${i}` })).id)
+      ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: `while the relay dies ${i}` })).id)
       if (i === 50) await procs.stop(relay.relay, 'SIGKILL')
       if (i === 100) await net.restartRelay(relay)
     }
@@ -91,7 +91,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     const bobDaemon = await net.startDaemon(bob, [r1.addr, r2.addr])
     await procs.stop(bobDaemon)
     const ids: string[] = []
-    for (let i = 0; i < 20; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `twice held ${i}` })).id)
+    for (let i = 0; i < 20; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: `twice held ${i}` })).id)
     await eventually(async () => {
       const h = await net.history(alice, bob)
       return ids.every(id => { const m = h.find(x => x.id === id); return m?.sendState === 'relayed' && m.relays === 2 }) ? true : undefined
@@ -124,7 +124,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     const ids: string[] = []
     const burst = async (from: User, to: User): Promise<void> => {
       await mapLimit(Array.from({ length: 30 }, (_, i) => i), 3, async (i) => {
-        ids.push((await net.call<Sent>(from, 'send', { handle: to.name, text: `${from.name} first ${i}` })).id)
+        ids.push((await net.call<Sent>(from, 'send', { handle: to.name, confirm: true, text: `${from.name} first ${i}` })).id)
       })
     }
     await Promise.all([burst(alice, bob), burst(bob, alice)])
@@ -134,8 +134,8 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     assert.deepEqual(sharedView(ha), sharedView(hb))
     // The sessions keep working afterwards, both ways.
     const more = [
-      (await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'after the race, from alice' })).id,
-      (await net.call<Sent>(bob, 'send', { handle: alice.name, text: 'after the race, from bob' })).id
+      (await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'after the race, from alice' })).id,
+      (await net.call<Sent>(bob, 'send', { handle: alice.name, confirm: true, text: 'after the race, from bob' })).id
     ]
     await delivered(alice, bob, more, 30_000)
   })

@@ -21,14 +21,14 @@ describe('e2e: a recipient offline past its record lifetime', function () {
     const aliceDaemon = await net.startDaemon(alice, [relay.addr])
     const bobDaemon = await procs.start(['daemon', '--data', bob.dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', relay.addr, '--record-lifetime', '3'], short)
     await net.published(bob)
-    const first = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'before' })
+    const first = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'before' })
     await eventually(async () => (await net.history(alice, bob)).find(m => m.id === first.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'first delivered')
     await procs.stop(bobDaemon)
     // Alice restarts too (nothing cached in memory), and bob's record expires.
     await procs.stop(aliceDaemon)
     await new Promise(resolve => setTimeout(resolve, 4_000))
     await net.startDaemon(alice, [relay.addr])
-    const r = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'while you were away' }).catch((err: Error) => err)
+    const r = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'while you were away' }).catch((err: Error) => err)
     assert.ok(!(r instanceof Error), `send refused: ${(r as Error).message}`)
     // Held by bob's relay meanwhile, and delivered once he is back.
     await eventually(async () => (await net.history(alice, bob)).find(m => m.id === r.id)?.sendState === 'relayed' ? true : undefined, 30_000, 'held by the relay')

@@ -61,7 +61,7 @@ describe('e2e: delivery under faults', function () {
     await mapLimit(texts, 8, async (text) => {
       if (killed != null) return
       try {
-        const r = await net.call<Sent>(alice, 'send', { handle: bob.name, text })
+        const r = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text })
         assert.equal(r.state, 'queued')
         acknowledged.set(r.id, text)
       } catch {
@@ -94,7 +94,7 @@ describe('e2e: delivery under faults', function () {
     const bobDaemon = await net.startDaemon(bob, [relay.addr])
     await procs.stop(bobDaemon)
     const ids: string[] = []
-    for (let i = 0; i < 20; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `held ${i}` })).id)
+    for (let i = 0; i < 20; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: `held ${i}` })).id)
     await eventually(async () => {
       const h = await net.history(alice, bob)
       return ids.every(id => h.find(m => m.id === id)?.sendState === 'relayed') ? true : undefined
@@ -116,7 +116,7 @@ describe('e2e: delivery under faults', function () {
     await net.startDaemon(alice, [relay.addr], { ...FAST_DAEMON_ENV, STARLING_TEST_FAULTS: JSON.stringify({ lostAck: 1, seed: 3 }) })
     await net.startDaemon(bob, [relay.addr])
     const ids: string[] = []
-    for (let i = 0; i < 5; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `ack lost ${i}` })).id)
+    for (let i = 0; i < 5; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: `ack lost ${i}` })).id)
     const [ha, hb] = await allDelivered(alice, bob, new Set(ids), 30_000)
     assert.deepEqual(hb.map(m => m.id), ids)
     once(hb, 'bob')
@@ -129,12 +129,12 @@ describe('e2e: delivery under faults', function () {
     const shortLived = ['--record-lifetime', '3']
     const aliceDaemon = await net.startDaemon(alice, [relay.addr], FAST_DAEMON_ENV, shortLived)
     const bobDaemon = await net.startDaemon(bob, [relay.addr])
-    const hello = (await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'hello' })).id
-    const hi = (await net.call<Sent>(bob, 'send', { handle: alice.name, text: 'hi' })).id
+    const hello = (await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'hello' })).id
+    const hi = (await net.call<Sent>(bob, 'send', { handle: alice.name, confirm: true, text: 'hi' })).id
     await allDelivered(alice, bob, new Set([hello, hi]), 30_000)
     await procs.stop(bobDaemon)
     const ids: string[] = []
-    for (let i = 0; i < 3; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, text: `while bob is away ${i}` })).id)
+    for (let i = 0; i < 3; i++) ids.push((await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: `while bob is away ${i}` })).id)
     await eventually(async () => {
       const h = await net.history(alice, bob)
       return ids.every(id => h.find(m => m.id === id)?.sendState === 'relayed') ? true : undefined
@@ -172,7 +172,7 @@ describe('e2e: delivery under faults', function () {
       await mapLimit(Array.from({ length: count }, () => n++), 4, async (i) => {
         const text = `${from.name} ${i}`
         try {
-          ids.add((await net.call<Sent>(from, 'send', { handle: to.name, text })).id)
+          ids.add((await net.call<Sent>(from, 'send', { handle: to.name, confirm: true, text })).id)
         } catch (err) {
           if (!mayFail) throw err
           refused.push(text)

@@ -52,13 +52,13 @@ describe('e2e: a hostile peer on the direct-message protocol', function () {
     const aliceDaemon = await net.startDaemon(alice, [relay.addr])
     const bobDaemon = await net.startDaemon(bob, [relay.addr])
     const carolDaemon = await net.startDaemon(carol, [relay.addr])
-    const first = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'first, direct' })
+    const first = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'first, direct' })
     await eventually(async () => (await net.history(alice, bob)).find(m => m.id === first.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'first message delivered')
 
     // Capture two real envelopes from alice's outbox: one for bob, one for carol.
     await Promise.all([procs.stop(bobDaemon), procs.stop(carolDaemon)])
-    const toBob = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'second, through the relay' })
-    const toCarol = await net.call<Sent>(alice, 'send', { handle: carol.name, text: 'for carol only' })
+    const toBob = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'second, through the relay' })
+    const toCarol = await net.call<Sent>(alice, 'send', { handle: carol.name, confirm: true, text: 'for carol only' })
     await eventually(async () => {
       const [b, c] = await Promise.all([net.history(alice, bob), net.history(alice, carol)])
       return b.find(m => m.id === toBob.id)?.sendState === 'relayed' && c.find(m => m.id === toCarol.id)?.sendState === 'relayed' ? true : undefined
@@ -149,8 +149,8 @@ describe('e2e: a hostile peer on the direct-message protocol', function () {
 
     // Nothing was stored, and bob still talks to alice both ways.
     assert.deepEqual(sharedView(await net.history(bob, alice)), sharedView(before))
-    const after = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'after the garbage' })
-    const back = await net.call<Sent>(bob, 'send', { handle: alice.name, text: 'still here' })
+    const after = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'after the garbage' })
+    const back = await net.call<Sent>(bob, 'send', { handle: alice.name, confirm: true, text: 'still here' })
     await eventually(async () => {
       const [a, b] = await Promise.all([net.history(alice, bob), net.history(bob, alice)])
       return a.find(m => m.id === after.id)?.sendState === 'delivered' && b.find(m => m.id === back.id)?.sendState === 'delivered' ? true : undefined

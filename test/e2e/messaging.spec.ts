@@ -42,8 +42,9 @@ describe('e2e: direct messages', function () {
     return procs.cli([...args, '--data', user.dir, '--json'])
   }
 
+  /** Sends by bare name; --yes: each user confirms the other's name at first contact. */
   async function send (from: User, to: User, text: string, extra: string[] = []): Promise<string> {
-    const r = await cli(from, ['send', to.name, text, ...extra])
+    const r = await cli(from, ['send', to.name, text, '--yes', ...extra])
     assert.equal(r.code, 0, r.stderr)
     const sent = r.json[0] as unknown as Sent
     assert.equal(sent.handle, to.handle)
@@ -213,7 +214,7 @@ describe('e2e: direct messages', function () {
     const started = Date.now()
     // One at a time through the API: the send order is the order of the calls.
     for (const text of texts) {
-      const r = await net.call<Sent>(alice, 'send', { handle: bob.name, text })
+      const r = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text })
       assert.equal(r.state, 'queued')
       ids.push(r.id)
     }

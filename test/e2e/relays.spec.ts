@@ -28,11 +28,11 @@ describe('e2e: peered relays', function () {
     assert.equal(r.code, 0, r.stderr)
     assert.equal((r.json[0] as { claims: Array<{ handle: string }> }).claims[0].handle, bob.handle)
 
-    const first = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'across relays' })
+    const first = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'across relays' })
     await eventually(async () => (await net.history(alice, bob)).find(m => m.id === first.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'delivered across relays')
 
     await procs.stop(bobDaemon)
-    const away = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'while you were away' })
+    const away = await net.call<Sent>(alice, 'send', { handle: bob.name, confirm: true, text: 'while you were away' })
     await eventually(async () => (await net.history(alice, bob)).find(m => m.id === away.id)?.sendState === 'relayed' ? true : undefined, 30_000, 'held by relays')
     bobDaemon = await net.startDaemon(bob, [bAddr])
     await eventually(async () => (await net.history(bob, alice)).some(m => m.text === 'while you were away') ? true : undefined, 30_000, 'arrived at bob')

@@ -108,7 +108,7 @@ describe('e2e: sender authenticity — forged senders, fake devices and Lamport 
     const aliceDaemon = await net.startDaemon(alice, [relay.addr])
     await net.startDaemon(bob, [relay.addr])
     const malloryDaemon = await net.startDaemon(mallory, [relay.addr])
-    const hi = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'hi bob' })
+    const hi = await net.call<Sent>(alice, 'send', { handle: bob.handle, text: 'hi bob' })
     await eventually(async () => (await net.history(alice, bob)).find(m => m.id === hi.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'alice -> bob delivered')
     const back = await net.call<Sent>(bob, 'send', { handle: alice.handle, text: 'hi alice' })
     await eventually(async () => (await net.history(bob, alice)).find(m => m.id === back.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'bob -> alice delivered')
@@ -198,7 +198,7 @@ describe('e2e: sender authenticity — forged senders, fake devices and Lamport 
     assert.deepEqual((await net.history(bob, alice)).filter(x => x.id !== away.id), historyBefore)
     contacts = await net.call<ContactView[]>(bob, 'contacts')
     assert.deepEqual(contacts.find(c => c.handle === alice.handle), aliceBefore)
-    const again = await net.call<Sent>(alice, 'send', { handle: bob.name, text: 'still me' })
+    const again = await net.call<Sent>(alice, 'send', { handle: bob.handle, text: 'still me' })
     const answer = await net.call<Sent>(bob, 'send', { handle: alice.handle, text: 'still you' })
     await eventually(async () => {
       const [a, b] = await Promise.all([net.history(alice, bob), net.history(bob, alice)])

@@ -20,7 +20,8 @@ describe('e2e: pinned contacts and key changes', function () {
     const aliceDaemon = await net.startDaemon(alice, [relay.addr])
     // The first bob publishes short-lived records, so that his claim is gone soon after he leaves.
     const oldBobDaemon = await net.startDaemon(oldBob, [relay.addr], undefined, ['--record-lifetime', '3'])
-    assert.equal((await procs.cli(['send', 'bob', 'hello first bob', '--data', alice.dir])).code, 0)
+    // First contact through the bare name: confirmed (--yes), so "bob" is pinned to the first bob.
+    assert.equal((await procs.cli(['send', 'bob', 'hello first bob', '--yes', '--data', alice.dir])).code, 0)
     await eventually(async () => (await net.history(oldBob, alice)).length === 1 ? true : undefined, 30_000, 'first bob got it')
     const before = await procs.cli(['safety-number', 'bob', '--data', alice.dir, '--json'])
     assert.equal(before.code, 0, before.stderr)
@@ -65,7 +66,7 @@ describe('e2e: pinned contacts and key changes', function () {
     const eve = await net.newUser('eve')
     await net.startDaemon(dora, [relay.addr])
     await net.startDaemon(eve, [relay.addr])
-    assert.equal((await procs.cli(['send', 'dora', 'hi, we have not met', '--data', eve.dir])).code, 0)
+    assert.equal((await procs.cli(['send', 'dora', 'hi, we have not met', '--yes', '--data', eve.dir])).code, 0)
     await eventually(async () => (await net.history(dora, eve)).length === 1 ? true : undefined, 30_000, 'the request at dora')
     const listed = await procs.cli(['contacts', '--data', dora.dir, '--json'])
     assert.deepEqual(listed.json.map(c => [c.handle, c.state]), [[eve.handle, 'request']])

@@ -10,6 +10,7 @@ import { clearLine, cursorTo, createInterface } from 'node:readline'
 import type { Interface } from 'node:readline'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
+import { YES_HELP, withFirstContactHint } from './messages.js'
 import type { HistoryMessage } from './messages.js'
 import type { Command } from '../command.js'
 
@@ -340,14 +341,16 @@ function stateMark (state: string): string {
 export const chatCommand: Command = {
   name: 'chat',
   summary: 'open a conversation: numbered messages, live updates, reply/react/edit/delete by number',
-  usage: 'starling chat HANDLE [--data DIR]',
-  examples: ['starling chat bob', 'starling chat bob~x3k9q2mf7a --data ~/.starling-work'],
-  options: { data: { type: 'string' } },
-  help: { data: 'data directory of the daemon to ask (default $STARLING_DATA or ~/.starling)' },
+  usage: 'starling chat HANDLE [--yes] [--data DIR]',
+  examples: ['starling chat bob', 'starling chat bob~x3k9q2mf7a --data ~/.starling-work', 'starling chat carol --yes'],
+  options: { data: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
+  help: { data: 'data directory of the daemon to ask (default $STARLING_DATA or ~/.starling)', yes: YES_HELP },
   positionals: [{ name: 'HANDLE', required: true }],
   async run ({ args, stopped }) {
     const client = await ApiClient.connect(userDataDir(args.values.data as string | undefined))
-    const h = await client.call<HistoryResult>('history', { handle: args.positionals[0], limit: CHAT_INITIAL_MESSAGES })
+    // A bare name that is not a contact yet: refused, or pinned with --yes; then its name~tag is used.
+    const { handle } = await withFirstContactHint(client.call<{ handle: string }>('open', { handle: args.positionals[0], confirm: args.values.yes === true }), 'chat')
+    const h = await client.call<HistoryResult>('history', { handle, limit: CHAT_INITIAL_MESSAGES })
     const session = new ChatSession(client, h)
     stopped.then(() => session.close(0)).catch(() => {})
     session.start()

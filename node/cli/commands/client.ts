@@ -18,7 +18,7 @@ interface ResolveResult {
 
 export const resolveCommand: Command = {
   name: 'resolve',
-  summary: 'look a handle up in the DHT: account fingerprint, devices, whether the claim is unique',
+  summary: 'look a handle up in the DHT: every account claiming a bare name (up to 1,000 devices), fingerprints, devices',
   usage: 'starling resolve HANDLE [--data DIR]',
   examples: ['starling resolve bob', 'starling resolve bob~x3k9q2mf7a'],
   options: dataOption,

@@ -2,7 +2,7 @@
 import { resolve as resolvePath } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
-import { ApiClient } from '../../api/client.js'
+import { ApiClient, RemoteError } from '../../api/client.js'
 import type { Command, CommandArgs, Output } from '../command.js'
 
 const dataOption = { data: { type: 'string' as const } }
@@ -20,15 +20,33 @@ function printSent (out: Output, verb: string, r: Sent): void {
 
 const ID_HELP = 'ID is a message id as history prints it (32 hex digits)'
 
+/** Help of `--yes` (send and chat). */
+export const YES_HELP = 'first contact through a bare name: go ahead with the name~tag it resolves to (without it, a bare name that is not a contact yet is refused and the name~tag and fingerprint it resolves to are printed)'
+
+/**
+ * Calls the daemon; a bare name that is not a contact yet comes back refused
+ * (UnconfirmedHandleError, naming the name~tag and fingerprint): that one
+ * line also says how to go ahead from the command line.
+ */
+export async function withFirstContactHint<T> (call: Promise<T>, command: string): Promise<T> {
+  try {
+    return await call
+  } catch (err) {
+    if (!(err instanceof RemoteError) || err.remoteName !== 'UnconfirmedHandleError') throw err
+    throw new RemoteError(`not ${command === 'send' ? 'sent' : 'opened'}: ${err.message} (or repeat with --yes to go ahead with it)`, err.remoteName)
+  }
+}
+
 export const sendCommand: Command = {
   name: 'send',
   summary: 'send a text message or files, optionally as a reply to any earlier message',
-  usage: 'starling send HANDLE [TEXT] [--reply-to ID] [--attach FILE]... [--data DIR]',
-  examples: ['starling send bob "hello"', 'starling send bob~x3k9q2mf7a "yes!" --reply-to 3f2a...', 'starling send bob "look" --attach cat.png --attach notes.pdf'],
-  options: { ...dataOption, 'reply-to': { type: 'string' }, attach: { type: 'string', multiple: true } },
+  usage: 'starling send HANDLE [TEXT] [--reply-to ID] [--attach FILE]... [--yes] [--data DIR]',
+  examples: ['starling send bob~x3k9q2mf7a "hello"', 'starling send bob "yes!" --reply-to 3f2a...', 'starling send bob "look" --attach cat.png --attach notes.pdf', 'starling send carol "hi" --yes'],
+  options: { ...dataOption, 'reply-to': { type: 'string' }, attach: { type: 'string', multiple: true }, yes: { type: 'boolean', short: 'y' } },
   help: {
     ...dataHelp,
     'reply-to': `reply to this message; ${ID_HELP}`,
+    yes: YES_HELP,
     attach: 'send this file (repeatable; up to 100 MB each, 10 MB while the recipient is offline); TEXT becomes the caption'
   },
   positionals: [{ name: 'HANDLE', required: true }, { name: 'TEXT', required: false }],
@@ -38,7 +56,8 @@ export const sendCommand: Command = {
     if (text == null && attach.length === 0) throw new UsageError('send: give a TEXT or at least one --attach FILE')
     if (attach.length > 0 && args.values['reply-to'] != null) throw new UsageError('send: --reply-to goes with text, not with --attach')
     const files = attach.map(f => resolvePath(f))
-    const r = await (await connect(args)).call<Sent>('send', { handle, text, replyTo: args.values['reply-to'], attachments: files })
+    const confirm = args.values.yes === true
+    const r = await withFirstContactHint((await connect(args)).call<Sent>('send', { handle, text, replyTo: args.values['reply-to'], attachments: files, confirm }), 'send')
     printSent(out, 'sent', r)
   }
 }

@@ -24,9 +24,9 @@ describe('identity/handle-claim', () => {
     return encodeHandleClaim(claim)
   }
 
-  it('is stored under /starling/handle/<name~tag of the account key>', async () => {
+  it('is stored under /starling/handle/<name~tag of the name and account key>', async () => {
     const { key } = await signedClaim(account, device, { name: 'Alice' })
-    assert.equal(new TextDecoder().decode(key), `/starling/handle/alice~${handleTag(crypto, account.publicKey)}`)
+    assert.equal(new TextDecoder().decode(key), `/starling/handle/alice~${handleTag(crypto, 'alice', account.publicKey)}`)
   })
 
   it('round-trips: build, verify gives the name, account and devices', async () => {
@@ -54,14 +54,26 @@ describe('identity/handle-claim', () => {
 
   it('rejects a claim whose name differs from its key\'s name', async () => {
     const { value } = await signedClaim(account, device, { name: 'alice' })
-    const key = handleRecordKey('bob', handleTag(crypto, account.publicKey))
+    const key = handleRecordKey('bob', handleTag(crypto, 'alice', account.publicKey))
     await rejectsWith(async () => await verifyHandleClaim(crypto, key, value, NOW), 'key-mismatch')
+  })
+
+  it('a key whose tag matches one name does not match it under another (grinding against many users at once buys nothing)', async () => {
+    // The multi-target attack in miniature: mallory holds a key whose tag under
+    // "alice" is T (as if ground against alice's tag). With a tag of the key
+    // alone, T was also that key's tag under every other name, so one ground
+    // key was a try against every user at once; bob~T must not be claimable.
+    const mallory = await newAccount()
+    const groundTag = handleTag(crypto, 'alice', mallory.publicKey)
+    const { value } = await signedClaim(mallory, device, { name: 'bob' })
+    await rejectsWith(async () => await verifyHandleClaim(crypto, handleRecordKey('bob', groundTag), value, NOW), 'tag-mismatch')
+    assert.notEqual(handleTag(crypto, 'bob', mallory.publicKey), groundTag)
   })
 
   it('rejects a claim under a tag that is not its account key\'s (someone else\'s alice)', async () => {
     const victim = await newAccount()
     const { value } = await signedClaim(account, device)
-    const key = handleRecordKey('alice', handleTag(crypto, victim.publicKey))
+    const key = handleRecordKey('alice', handleTag(crypto, 'alice', victim.publicKey))
     await rejectsWith(async () => await verifyHandleClaim(crypto, key, value, NOW), 'tag-mismatch')
   })
 
@@ -70,7 +82,7 @@ describe('identity/handle-claim', () => {
     const { record } = await signedClaim(account, device)
     record.accountKey = Uint8Array.from(victim.publicKey)
     const value = await resign(record)
-    await rejectsWith(async () => await verifyHandleClaim(crypto, handleRecordKey('alice', handleTag(crypto, victim.publicKey)), value, NOW), 'bad-signature')
+    await rejectsWith(async () => await verifyHandleClaim(crypto, handleRecordKey('alice', handleTag(crypto, 'alice', victim.publicKey)), value, NOW), 'bad-signature')
   })
 
   it('rejects an expired claim', async () => {
@@ -86,7 +98,7 @@ describe('identity/handle-claim', () => {
 
   it('rejects keys that are not canonical or not handle keys', async () => {
     const { value } = await signedClaim(account, device)
-    const tag = handleTag(crypto, account.publicKey)
+    const tag = handleTag(crypto, 'alice', account.publicKey)
     await rejectsWith(async () => await verifyHandleClaim(crypto, `/starling/handle/Alice~${tag}`, value, NOW), 'bad-key')
     await rejectsWith(async () => await verifyHandleClaim(crypto, '/starling/handle/alice', value, NOW), 'bad-key')
     await rejectsWith(async () => await verifyHandleClaim(crypto, `/starling/handle/\u0430lice~${tag}`, value, NOW), 'bad-key')

@@ -28,8 +28,8 @@ function base32Reference (bytes: Uint8Array): string {
   return out
 }
 
-function referenceTag (publicKey: Uint8Array): string {
-  const digest = createHash('sha256').update('starling-handle-tag-v1').update(publicKey).digest()
+function referenceTag (name: string, publicKey: Uint8Array): string {
+  const digest = createHash('sha256').update('starling-handle-tag-v2').update(Uint8Array.of(name.length)).update(name).update(publicKey).digest()
   return base32Reference(digest).slice(0, 10)
 }
 
@@ -39,17 +39,24 @@ describe('identity/tag', () => {
     for (const [input, expected] of vectors) assert.equal(base32Reference(new TextEncoder().encode(input)), expected)
   })
 
-  it('is the first 10 base32 characters of SHA-256(label || key), by an independent computation', async () => {
-    for (let i = 0; i < 5; i++) {
+  it('is the first 10 base32 characters of SHA-256(label || len(name) || name || key), by an independent computation', async () => {
+    for (const name of ['alice', 'bob', 'x_1', 'a'.repeat(30)]) {
       const { publicKey } = await crypto.ed25519.generateKeyPair()
-      assert.equal(handleTag(crypto, publicKey), referenceTag(publicKey))
+      assert.equal(handleTag(crypto, name, publicKey), referenceTag(name, publicKey))
     }
+  })
+
+  it('a fixed known answer (the formula cannot drift unnoticed)', () => {
+    const key = Uint8Array.from({ length: 32 }, (_, i) => i)
+    assert.equal(handleTag(crypto, 'alice', key), referenceTag('alice', key))
+    // Computed apart: python3 hashlib.sha256(b'starling-handle-tag-v2' + bytes([5]) + b'alice' + bytes(range(32))), base32, lower case.
+    assert.equal(handleTag(crypto, 'alice', key), 'psbwups364')
   })
 
   it('is deterministic, 10 characters of [a-z2-7], and parses as a tag', async () => {
     const { publicKey } = await crypto.ed25519.generateKeyPair()
-    const tag = handleTag(crypto, publicKey)
-    assert.equal(handleTag(crypto, Uint8Array.from(publicKey)), tag)
+    const tag = handleTag(crypto, 'alice', publicKey)
+    assert.equal(handleTag(crypto, 'Alice', Uint8Array.from(publicKey)), tag)
     assert.match(tag, /^[a-z2-7]{10}$/)
     assert.deepEqual(parseHandle(`alice~${tag}`), { name: 'alice', tag })
   })
@@ -57,13 +64,22 @@ describe('identity/tag', () => {
   it('differs between keys', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (a, b) => {
       fc.pre(Buffer.compare(a, b) !== 0)
-      assert.notEqual(handleTag(crypto, a), handleTag(crypto, b))
-      assert.equal(handleTag(crypto, a), referenceTag(a))
+      assert.notEqual(handleTag(crypto, 'alice', a), handleTag(crypto, 'alice', b))
+      assert.equal(handleTag(crypto, 'alice', a), referenceTag('alice', a))
     }))
   })
 
-  it('refuses a key that is not 32 bytes', () => {
-    assert.throws(() => handleTag(crypto, new Uint8Array(31)), { name: 'RangeError' })
+  it('differs between names for one key: one candidate key is a try against one name only', () => {
+    const names = fc.stringMatching(/^[a-z0-9_]{3,30}$/)
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), names, names, (key, a, b) => {
+      fc.pre(a !== b)
+      assert.notEqual(handleTag(crypto, a, key), handleTag(crypto, b, key))
+    }))
+  })
+
+  it('refuses a key that is not 32 bytes, and an invalid name', () => {
+    assert.throws(() => handleTag(crypto, 'alice', new Uint8Array(31)), { name: 'RangeError' })
+    assert.throws(() => handleTag(crypto, '\u0430lice', new Uint8Array(32)), { name: 'InvalidHandleError' })
   })
 
   describe('handleProviderCid', () => {

@@ -2,11 +2,15 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { DeviceRecord } from '../../../src/identity/device-record.js'
 import { HandleClaim } from '../../../src/identity/handle-claim.js'
-import { deviceRecordKey, parseRecordKey } from '../../../src/identity/records.js'
+import { MAX_RECORD_LIFETIME_MS, MAX_SEQ_AHEAD_MS, deviceRecordKey, parseRecordKey } from '../../../src/identity/records.js'
 import { starlingDhtValidators } from '../../../src/identity/validators.js'
 import { HOUR, NOW, crypto, newAccount, newDevice, rejectsWith, signedClaim, signedDevice, utf8 } from './helpers.js'
 import type { KeyPair } from '../../../src/crypto/index.js'
 import type { TestDevice } from './helpers.js'
+
+function keyValue (r: { key: Uint8Array, value: Uint8Array }): [Uint8Array, Uint8Array] {
+  return [r.key, r.value]
+}
 
 describe('identity/validators', () => {
   let account: KeyPair
@@ -111,6 +115,48 @@ describe('identity/validators', () => {
       const off = starlingDhtValidators(crypto, { now: () => clock, rememberedKeys: 0 }).validators.starling
       await off(v2.key, v2.value)
       await off(v1.key, v1.value)
+    })
+
+    describe('absurd sequence numbers cannot lock the owner out', () => {
+      it('refuses a record signed by the owner with seq 2^53-1, and the owner\'s next record is accepted', async () => {
+        const fresh = starlingDhtValidators(crypto, { now: () => clock }).validators.starling
+        const absurd = await signedClaim(account, device, { seq: Number.MAX_SAFE_INTEGER })
+        const absurdDevice = await signedDevice(account, device, { seq: Number.MAX_SAFE_INTEGER })
+        await rejectsWith(async () => { await fresh(absurd.key, absurd.value) }, 'future-seq')
+        await rejectsWith(async () => { await fresh(absurdDevice.key, absurdDevice.value) }, 'future-seq')
+        const next = await signedClaim(account, device, { seq: NOW })
+        await fresh(next.key, next.value)
+      })
+
+      it('takes a seq up to an hour ahead (clocks differ), not more', async () => {
+        const fresh = starlingDhtValidators(crypto, { now: () => clock }).validators.starling
+        await fresh(...keyValue(await signedClaim(account, device, { seq: NOW + MAX_SEQ_AHEAD_MS })))
+        await rejectsWith(async () => { await fresh(...keyValue(await signedClaim(account, device, { seq: NOW + MAX_SEQ_AHEAD_MS + 1 }))) }, 'future-seq')
+      })
+
+      it('refuses an expiry more than a week (plus the clock allowance) away', async () => {
+        const far = await signedClaim(account, device, { seq: NOW, expiresAt: NOW + MAX_RECORD_LIFETIME_MS + MAX_SEQ_AHEAD_MS + 1 })
+        await rejectsWith(async () => { await validate(far.key, far.value) }, 'expiry-too-far')
+        const week = await signedClaim(account, device, { seq: NOW, expiresAt: NOW + MAX_RECORD_LIFETIME_MS })
+        await validate(week.key, week.value)
+      })
+
+      it('forgets a remembered seq once its record has expired: the owner publishes again', async () => {
+        const fresh = starlingDhtValidators(crypto, { now: () => clock }).validators.starling
+        // A record 50 minutes ahead that lives one hour, seen by the relay.
+        const ahead = await signedClaim(account, device, { seq: NOW + 50 * 60_000, expiresAt: NOW + HOUR })
+        await fresh(ahead.key, ahead.value)
+        const owner = await signedClaim(account, device, { seq: NOW + 1, expiresAt: NOW + 3 * HOUR })
+        await rejectsWith(async () => { await fresh(owner.key, owner.value) }, 'stale')
+        clock = NOW + HOUR
+        await fresh(owner.key, owner.value)
+      })
+
+      it('the selector passes over a record with an absurd seq', async () => {
+        const absurd = (await signedDevice(account, device, { seq: Number.MAX_SAFE_INTEGER })).value
+        const real = await signedDevice(account, device, { seq: NOW })
+        assert.equal(await select(real.key, [absurd, real.value]), 1)
+      })
     })
 
     it('throws nothing but InvalidRecordError on random keys and values', async () => {

@@ -47,7 +47,7 @@ export async function testDevice (crypto: Crypto, name: string, now: number, rel
     seq: now,
     expiresAt: now + 24 * 3_600_000
   })
-  const tag = handleTag(crypto, account.publicKey)
+  const tag = handleTag(crypto, name, account.publicKey)
   return {
     name,
     handle: formatHandle(name, tag),
