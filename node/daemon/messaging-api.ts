@@ -53,6 +53,7 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
     }),
     edit: async (p) => messenger.send(str(p, 'handle'), { kind: 'edit', target: messageId(p, 'id'), text: validateText(str(p, 'text')) }),
     delete: async (p) => messenger.send(str(p, 'handle'), { kind: 'delete', target: messageId(p, 'id') }),
+    resend: async (p) => messenger.resend(messageId(p, 'id')),
     history: async (p) => {
       const c = await messenger.conversation(str(p, 'handle'))
       const view = viewToJson(c.view) as { messages: Array<Record<string, unknown>>, waiting: string[] }

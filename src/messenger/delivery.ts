@@ -376,10 +376,10 @@ export class Delivery {
     if (!this.pending.has(entry.seq)) return
     this.untrack(entry)
     const ops = [this.m.outbox.removeOp(entry)]
-    const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'expired', 0, this.m.now()) : undefined
+    const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'failed', 0, this.m.now()) : undefined
     if (status != null) ops.push(status.op)
     await this.m.commit(ops)
-    if (status != null) this.emitStatus(entry, 'expired', 0)
+    if (status != null) this.emitStatus(entry, 'failed', 0)
   }
 
   /** Typing indicators: encrypted and sent directly once; never stored or retried. */

@@ -57,3 +57,8 @@ export class UnconfirmedHandleError extends Error {
     super(message)
   }
 }
+
+/** Only a message that failed (undelivered when its retention ran out) can be sent again. */
+export class NotFailedError extends Error {
+  override readonly name = 'NotFailedError'
+}

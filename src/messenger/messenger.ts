@@ -42,7 +42,7 @@ import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import type { AttachmentHost } from './attachment-transfer.js'
-import { NotAuthorError, UnknownMessageError } from './errors.js'
+import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
 
@@ -211,6 +211,27 @@ export class Messenger extends EventTarget {
     const message = await this.compose(to.account, body)
     await this.enqueue(to.account, to.devices, message, body.kind === 'delivered' || body.kind === 'read' ? 'receipt' : 'content')
     return { id: toHex(message.id), handle: to.handle, state: 'queued' }
+  }
+
+  /**
+   * Sends a message that failed (its retention ran out undelivered) once
+   * more: encrypted again for the contact's devices under new envelope ids,
+   * the same message id (a recipient that has it keeps one copy), queued
+   * again.
+   */
+  async resend (id: Uint8Array): Promise<SendResult> {
+    const found = await this.history.find(id)
+    if (found == null || !equalBytes(found.message.author.account, this.init.identity.accountPublicKey)) throw new UnknownMessageError(`no message ${toHex(id)} of yours`)
+    const state = (await this.outbox.status(id))?.state
+    if (state !== 'failed') throw new NotFailedError(`message ${toHex(id)} is ${state ?? 'not sent'}: only a failed message is sent again`)
+    const contact = await this.contacts.get(found.conversation)
+    if (contact == null) throw new UnknownMessageError(`no contact for the conversation of message ${toHex(id)}`)
+    const to = await this.recipient(contact.handle)
+    const status = await this.outbox.statusOp(id, 'queued', 0, this.now(), false, { again: true })
+    const plaintext = encodePayload(this.init.identity.handleName, encodeMessage(found.message))
+    await this.outgoing.plaintext(found.conversation, to.devices, plaintext, id, 'content', status != null ? [status.op] : [])
+    this.emit({ type: 'status', id: toHex(id), conversation: toHex(found.conversation), state: 'queued', relays: 0 })
+    return { id: toHex(id), handle: to.handle, state: 'queued' }
   }
 
   /** Sends to a known account (replies to requests, receipts). */

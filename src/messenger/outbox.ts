@@ -10,7 +10,9 @@
  * decrypting.
  *
  * Sender-side state per message: queued -> held by N relays -> delivered ->
- * read (or expired after the retention time).
+ * read, or failed when the retention time ran out undelivered (the user may
+ * send it again: queued once more). A receipt that arrives after "failed"
+ * still shows the truth: delivered.
  */
 import type { BatchOp, Store } from '../store/index.js'
 import { concat, jsonBytes, parseJson, toHex, u64, utf8 } from './bytes.js'
@@ -20,7 +22,7 @@ const QUEUE = utf8('q/')
 const STATUS = utf8('st/')
 
 /** How a message stands, as its sender sees it. */
-export type SendState = 'queued' | 'relayed' | 'delivered' | 'read' | 'expired'
+export type SendState = 'queued' | 'relayed' | 'failed' | 'delivered' | 'read'
 
 /** One envelope waiting for its acknowledgement. */
 export interface OutboxEntry {
@@ -106,7 +108,12 @@ function statusKey (messageId: Uint8Array): Uint8Array {
   return concat(STATUS, messageId)
 }
 
-const RANK: Record<SendState, number> = { queued: 0, relayed: 1, delivered: 2, read: 3, expired: 4 }
+const RANK: Record<SendState, number> = { queued: 0, relayed: 1, failed: 2, delivered: 3, read: 4 }
+
+/** States written before 'failed' had its name. */
+function current (status: MessageStatus): MessageStatus {
+  return (status.state as string) === 'expired' ? { ...status, state: 'failed' } : status
+}
 
 /**
  * Message states kept in memory, most recently changed last. Older ones are
@@ -151,7 +158,7 @@ export class Outbox {
     const cached = this.statuses.get(toHex(messageId))
     if (cached != null) return cached
     const bytes = await this.store.get('outbox', statusKey(messageId))
-    return bytes == null ? undefined : parseJson<MessageStatus>(bytes)
+    return bytes == null ? undefined : current(parseJson<MessageStatus>(bytes))
   }
 
   /** Message states held in memory (at most MAX_CACHED_STATUSES). */
@@ -167,7 +174,7 @@ export class Outbox {
    * The op that moves a message's state forward (never back: a late custody
    * receipt does not undo "delivered"), or undefined when nothing changes.
    */
-  async statusOp (messageId: Uint8Array, state: SendState, relays: number, now: number, fresh = false): Promise<{ op: BatchOp, status: MessageStatus } | undefined> {
+  async statusOp (messageId: Uint8Array, state: SendState, relays: number, now: number, fresh = false, options: { again?: boolean } = {}): Promise<{ op: BatchOp, status: MessageStatus } | undefined> {
     const id = toHex(messageId)
     // A message just composed has no stored state: no read needed.
     if (!fresh && !this.statuses.has(id)) {
@@ -175,9 +182,11 @@ export class Outbox {
       if (stored != null && !this.statuses.has(id)) this.remember(id, stored)
     }
     // No await from here on: concurrent updates of one message see each other.
-    const current = this.statuses.get(id)
-    if (current != null && (RANK[current.state] > RANK[state] || (current.state === state && current.relays >= relays))) return undefined
-    const status: MessageStatus = { state, relays: Math.max(relays, current?.relays ?? 0), updatedAt: now }
+    const known = this.statuses.get(id)
+    // `again`: a failed message sent once more starts over as queued.
+    const restart = options.again === true && known?.state === 'failed'
+    if (known != null && !restart && (RANK[known.state] > RANK[state] || (known.state === state && known.relays >= relays))) return undefined
+    const status: MessageStatus = { state, relays: restart ? relays : Math.max(relays, known?.relays ?? 0), updatedAt: now }
     this.remember(id, status)
     return { op: { type: 'put', namespace: 'outbox', key: statusKey(messageId), value: jsonBytes(status) }, status }
   }

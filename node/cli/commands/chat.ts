@@ -334,7 +334,7 @@ function body (m: ChatMessage): string {
 
 function stateMark (state: string): string {
   if (state === 'delivered' || state === 'read') return '✓'
-  if (state === 'expired') return '✗'
+  if (state === 'failed') return '✗'
   return '…'
 }
 

@@ -6,7 +6,7 @@ import { daemonCommand } from './daemon.js'
 import { relayCommand } from './relay.js'
 import { resolveCommand, statusCommand, whoamiCommand } from './client.js'
 import { chatCommand } from './chat.js'
-import { attachmentCommand, contactsCommand, deleteCommand, editCommand, historyCommand, reactCommand, receiveCommand, safetyNumberCommand, sendCommand, trustCommand } from './messages.js'
+import { attachmentCommand, contactsCommand, deleteCommand, editCommand, historyCommand, reactCommand, receiveCommand, resendCommand, safetyNumberCommand, sendCommand, trustCommand } from './messages.js'
 
 export const commands: Command[] = [
   initCommand,
@@ -19,6 +19,7 @@ export const commands: Command[] = [
   reactCommand,
   editCommand,
   deleteCommand,
+  resendCommand,
   historyCommand,
   chatCommand,
   receiveCommand,

@@ -121,6 +121,20 @@ export const deleteCommand: Command = {
   }
 }
 
+export const resendCommand: Command = {
+  name: 'resend',
+  summary: 'send again a message that failed (undelivered when relays stopped holding it)',
+  usage: 'starling resend ID [--data DIR]',
+  examples: ['starling resend 3f2a...'],
+  options: dataOption,
+  help: dataHelp,
+  positionals: [{ name: 'ID', required: true }],
+  async run ({ args, out }) {
+    const [id] = args.positionals
+    printSent(out, 'sent again', await (await connect(args)).call<Sent>('resend', { id }))
+  }
+}
+
 /** One timeline entry as the daemon's `history` method returns it. */
 export interface HistoryMessage {
   id: string

@@ -119,4 +119,38 @@ describe('messenger: delivery backs off, never spins, never gives up', function 
     assert.deepEqual(new Set(ids.map(id => after.statuses[id]?.state)), new Set(['delivered']))
     await messenger.stop()
   })
+
+  it('a message undelivered when its retention runs out is shown failed; sent again, it is queued and delivered', async () => {
+    clock = FakeTimers.install({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
+    const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const alice = await testDevice(crypto, 'alice', T0, [relay])
+    const bob = await testDevice(crypto, 'bob', T0, [relay])
+    const now = (): number => clock?.now ?? Date.now()
+    const transport = new ControlledTransport(now)
+    transport.relaysUp = true
+    const messenger = await testMessenger(crypto, alice, { transport, directory: fakeDirectory([alice, bob]), now, relayPeers: [relay], retentionMs: 60 * MINUTE })
+    await messenger.start()
+    const { id } = await messenger.send(bob.handle, { kind: 'text', text: 'are you there?' })
+    const state = async (): Promise<string | undefined> => (await messenger.conversation(bob.handle)).statuses[id]?.state
+    await clock.tickAsync(MINUTE)
+    assert.equal(await state(), 'relayed')
+    await assert.rejects(messenger.resend(Buffer.from(id, 'hex')), { name: 'NotFailedError' })
+    for (let m = 0; m < 61; m++) await clock.tickAsync(MINUTE)
+    assert.equal(await state(), 'failed')
+    assert.equal(messenger.delivery.size, 0)
+
+    transport.relaysUp = false
+    const first = new Set(transport.relay.map(r => r.envelope))
+    const again = await messenger.resend(Buffer.from(id, 'hex'))
+    assert.deepEqual(again, { id, handle: bob.handle, state: 'queued' })
+    assert.equal(await state(), 'queued')
+    transport.deviceUp = true
+    messenger.reachable(bob.peerId)
+    for (let i = 0; i < 20 && messenger.delivery.size > 0; i++) await clock.tickAsync(100)
+    assert.equal(await state(), 'delivered')
+    // The second attempt went out under a new envelope id (the first one expired).
+    assert.equal(transport.delivered.size, 1)
+    assert.ok(![...transport.delivered].some(e => first.has(e)), 'a new envelope id')
+    await messenger.stop()
+  })
 })
