@@ -37,3 +37,13 @@ export class DuplicateEnvelopeError extends Error {
 export class RejectedEnvelopeError extends Error {
   override readonly name = 'RejectedEnvelopeError'
 }
+
+/**
+ * An envelope that would make us derive more skipped message keys than its
+ * sender's budget has left (see skip-budget.ts). Not a verdict on the
+ * envelope: it is neither stored nor dropped, and is received again later
+ * (a mailbox keeps it for the next pass; a direct sender hands it to relays).
+ */
+export class SkipBudgetExceededError extends Error {
+  override readonly name = 'SkipBudgetExceededError'
+}

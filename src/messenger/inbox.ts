@@ -24,7 +24,10 @@ import { peerIdFromBytes } from './devices.js'
 import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
-import { DuplicateEnvelopeError, RejectedEnvelopeError } from './errors.js'
+import { DuplicateEnvelopeError, RejectedEnvelopeError, SkipBudgetExceededError } from './errors.js'
+import { SkipBudget } from './skip-budget.js'
+import { SerialTasks } from './serial-tasks.js'
+import type { SkipLimits } from '../crypto/session.js'
 import { concat, equalBytes, toHex, utf8 } from './bytes.js'
 import type { BatchOp } from '../store/index.js'
 import type { Messenger } from './messenger.js'
@@ -48,8 +51,14 @@ export class Inbox {
   private readonly inProgress = new Map<string, Promise<void>>()
   /** DH results for the ephemeral keys direct senders reuse (see DirectEphemerals). */
   private readonly ephemeralSecrets = new EphemeralSecrets()
+  /** Skipped message keys each sender may still make us derive. */
+  private readonly skipBudget: SkipBudget
+  /** First messages (PQXDH) are answered one at a time, each in its own event-loop task. */
+  private readonly firstMessages = new SerialTasks()
 
-  constructor (private readonly m: Messenger) {}
+  constructor (private readonly m: Messenger) {
+    this.skipBudget = new SkipBudget(m.now, m.init.skipBudget)
+  }
 
   /**
    * Opens, decrypts, validates and stores one envelope. Resolves with the
@@ -93,15 +102,18 @@ export class Inbox {
     }
     const sender = opened.sender
     const guard = this.m.sessions.replayGuard()
+    const skip = this.skipBudget.limits(sender.identityKey, await this.m.contacts.get(sender.accountKey))
     let decrypted: { plaintext: Uint8Array }
     let sessionOps: BatchOp[]
     let release: () => void
     try {
-      const out = await this.m.sessions.with(sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard))
+      const out = await this.m.sessions.with(sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard, skip))
       decrypted = out.result
       sessionOps = out.ops
       release = out.release
     } catch (err) {
+      // Over budget is "not now", not "bad": the envelope is received again later.
+      if (err instanceof SkipBudgetExceededError) throw err
       throw new RejectedEnvelopeError(`ratchet refused the message: ${(err as Error).name}: ${(err as Error).message}`)
     }
     // The session stays locked until this message's commit is queued (or it is refused).
@@ -199,28 +211,28 @@ export class Inbox {
   }
 
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */
-  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>): Promise<{ record: SessionRecord, result: { plaintext: Uint8Array } }> {
+  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>, skip: SkipLimits): Promise<{ record: SessionRecord, result: { plaintext: Uint8Array } }> {
     const crypto = this.m.init.crypto
     const states = [record.current, ...record.archived].filter((s): s is SessionState => s != null)
     if (isPrekeyMessage(inner)) {
       const { header } = decodePrekeyMessage(inner)
       const known = states.find(s => equalBytes(s.baseKey, header.baseKey))
       if (known != null) {
-        const out = await decrypt(crypto, known, inner)
+        const out = await decrypt(crypto, known, inner, undefined, skip)
         return { record: promote(record, out.state, known), result: out }
       }
       const me = this.m.init.identity
-      const out = await respondToSession(crypto, {
+      const out = await this.firstMessages.run(async () => respondToSession(crypto, {
         accountKey: me.accountPublicKey,
         identityKey: me.identityKey,
         prekeys: me.prekeys()
-      }, inner, guard, { now: this.m.now() })
+      }, inner, guard, { now: this.m.now(), skip }))
       return { record: promote(record, out.state), result: out }
     }
     let lastError: unknown = new Error('no session with this device')
     for (const state of states) {
       try {
-        const out = await decrypt(crypto, state, inner)
+        const out = await decrypt(crypto, state, inner, undefined, skip)
         return { record: promote(record, out.state, state), result: out }
       } catch (err) {
         lastError = err

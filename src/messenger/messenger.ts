@@ -45,6 +45,7 @@ import type { AttachmentHost } from './attachment-transfer.js'
 import { NotAuthorError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
+import type { SkipBudgetInit } from './skip-budget.js'
 
 
 /** How long relays hold a message before its sender is told it expired. */
@@ -83,6 +84,8 @@ export interface MessengerInit {
   directTimeoutMs?: number
   /** Where attachments live and how to pull them (absent: attachments refused). */
   attachments?: AttachmentHost
+  /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
+  skipBudget?: SkipBudgetInit
 }
 
 /** What `send` and friends return. */
