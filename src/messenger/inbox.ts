@@ -25,7 +25,7 @@ import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
 import { DuplicateEnvelopeError, RejectedEnvelopeError, SkipBudgetExceededError } from './errors.js'
-import { SkipBudget } from './skip-budget.js'
+import { SkipBudget, isAcceptedDevice } from './skip-budget.js'
 import { SerialTasks } from './serial-tasks.js'
 import type { SkipLimits } from '../crypto/session.js'
 import { concat, equalBytes, toHex, utf8 } from './bytes.js'
@@ -177,7 +177,7 @@ export class Inbox {
     }
     if (drop) return undefined
     if (message.body.kind === 'attachment' && this.m.attachments != null) {
-      await this.m.attachments.received(message.body.attachment, device)
+      await this.m.attachments.received(message.body.attachment, device, { account: sender.accountKey, accepted: isAcceptedDevice(contact, sender.identityKey) })
     }
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
       await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind)
@@ -192,17 +192,20 @@ export class Inbox {
   /**
    * An attachment chunk: stored durably in the blob store first, then the
    * session and the envelope marker, so a crash in between only means the
-   * chunk is received (harmlessly) again. Only from senders we know.
+   * chunk is received (harmlessly) again. Kept only from accepted contacts'
+   * devices: a message request's chunks are consumed and dropped (its
+   * attachments are pulled from the sender once the user accepts it), so a
+   * stranger cannot make us store anything but the request itself.
    */
   private async chunk (id: Uint8Array, account: Uint8Array, identityKey: Uint8Array, chunk: Uint8Array, sessionOps: BatchOp[], release: () => void): Promise<void> {
     const contact = await this.m.contacts.get(account)
     const marker: BatchOp = { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }
-    if (this.m.attachments == null || contact == null || contact.state === 'blocked') {
+    if (this.m.attachments == null || !isAcceptedDevice(contact, identityKey)) {
       await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
       return
     }
     try {
-      await this.m.attachments.chunk(chunk)
+      await this.m.attachments.chunk(chunk, account)
     } catch (err) {
       this.m.sessions.forget(identityKey)
       throw new RejectedEnvelopeError(`bad attachment chunk: ${(err as Error).message}`)

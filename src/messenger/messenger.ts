@@ -41,7 +41,7 @@ import { Inbox } from './inbox.js'
 import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
-import type { AttachmentHost } from './attachment-transfer.js'
+import type { AttachmentHost, AttachmentLimits } from './attachment-transfer.js'
 import { NotAuthorError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
@@ -86,6 +86,8 @@ export interface MessengerInit {
   attachments?: AttachmentHost
   /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
   skipBudget?: SkipBudgetInit
+  /** What others can make us fetch and keep (default DEFAULT_ATTACHMENT_LIMITS). */
+  attachmentLimits?: Partial<AttachmentLimits>
 }
 
 /** What `send` and friends return. */
@@ -130,7 +132,7 @@ export class Messenger extends EventTarget {
     this.writer = new GroupCommitWriter(init.store, { sync: true })
     this.retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
     this.recipients = new Recipients({ directory: init.directory, contacts: this.contacts, now: this.now, emit: (e) => { this.emit(e) } })
-    if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments)
+    if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments, init.attachmentLimits)
     this.delivery = new Delivery(this, {
       retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
       retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
@@ -153,6 +155,7 @@ export class Messenger extends EventTarget {
     this.running = false
     this.mailboxes.stop()
     this.delivery.stop()
+    this.attachments?.stop()
     await this.writer.flush()
   }
 

@@ -41,6 +41,15 @@ export const DEFAULT_SKIP_BUDGET: Required<SkipBudgetInit> = {
   maxTracked: 1_024
 }
 
+/**
+ * Whether the device with `identityKey` belongs to an accepted contact: the
+ * contact is accepted and has that key pinned. Strangers, requests, blocked
+ * accounts and unpinned keys are not.
+ */
+export function isAcceptedDevice (contact: Contact | undefined, identityKey: Uint8Array): contact is Contact {
+  return contact?.state === 'accepted' && Object.values(contact.devices).includes(toHex(identityKey))
+}
+
 /** Skipped-key budgets of the senders of one device. */
 export class SkipBudget {
   private readonly init: Required<SkipBudgetInit>
@@ -57,9 +66,8 @@ export class SkipBudget {
    * by the envelope), whose sender block names the account of `contact`.
    */
   limits (identityKey: Uint8Array, contact: Contact | undefined): SkipLimits {
-    const key = toHex(identityKey)
-    const known = contact?.state === 'accepted' && Object.values(contact.devices).includes(key)
-    const bucket = known ? this.device(key) : this.strangers
+    const known = isAcceptedDevice(contact, identityKey)
+    const bucket = known ? this.device(toHex(identityKey)) : this.strangers
     const who = known ? `${contact.handle}'s device` : 'senders who are not contacts'
     return {
       charge: (count) => {
