@@ -11,7 +11,10 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto } from '../../../src/crypto/index.js'
+import { concatBytes } from '../../../src/crypto/bytes.js'
 import { sealEnvelope } from '../../../src/crypto/envelope.js'
+import { encryptHeader } from '../../../src/crypto/header.js'
+import { encodePrekeyPrefix } from '../../../src/crypto/pqxdh.js'
 import { createPrekeyState, generateIdentityKey, publicPrekeys } from '../../../src/crypto/prekeys.js'
 import type { PrekeyState } from '../../../src/crypto/prekeys.js'
 import { encrypt, initiateSession } from '../../../src/crypto/session.js'
@@ -129,4 +132,20 @@ export async function makeSender (crypto: Crypto, to: Account, now: number, name
     }
   }
   return sender
+}
+
+/**
+ * A ratchet message in the sender's current sending chain whose encrypted
+ * header claims message number `n`, with a body the attacker did not bother
+ * to encrypt: the header authenticates under the header key the attacker
+ * shares with us, the body never does. Inside a first message while the
+ * session is unconfirmed (as the library sends it). Sealed.
+ */
+export async function claimingEnvelope (crypto: Crypto, sender: Sender, n: number): Promise<Uint8Array> {
+  const r = sender.session.ratchet
+  if (r.hks == null) throw new Error('sender cannot send yet')
+  const prefix = await encryptHeader(crypto, r.hks, { dh: r.dhs.publicKey, pn: r.pn, n })
+  const ratchetMessage = concatBytes(prefix, crypto.randomBytes(64))
+  const pending = sender.session.pendingPrekey
+  return await sender.seal(pending != null ? concatBytes(encodePrekeyPrefix(pending), ratchetMessage) : ratchetMessage)
 }
