@@ -177,6 +177,65 @@ describe('messenger: a stranger cannot burn our CPU with skipped message keys', 
     assert.deepEqual(await receiveAll(receiver, [envelopes[0]], mallory), ['stored'])
   })
 
+  it('an envelope over budget fetched from a mailbox stays on the relay, and is stored on a pass after the budget refilled', async () => {
+    await receiver.close()
+    const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
+    const { generateKeyPair } = await import('@libp2p/crypto/keys')
+    const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const mailbox: Array<{ id: Uint8Array, envelope: Uint8Array }> = []
+    const deleted: string[] = []
+    let passes = 0
+    let serving = false
+    let servedPass = 0
+    const unreachable = async (): Promise<never> => { throw new Error('offline') }
+    receiver = await makeReceiver(counter.crypto, {
+      now: () => now,
+      init: {
+        relays: () => [{ peerId: relay, addrs: [] }],
+        fetchIntervalMs: 3_600_000,
+        transport: {
+          sendDirect: unreachable,
+          storeOnRelay: unreachable,
+          fetchMailbox: async () => {
+            passes++
+            if (!serving) return { items: [], more: false }
+            serving = false
+            servedPass = passes
+            return { items: [...mailbox], more: false }
+          },
+          deleteFromMailbox: async (_relay, ids) => { deleted.push(...ids.map(id => Buffer.from(id).toString('hex'))) }
+        }
+      }
+    })
+    /** Runs one whole pass that reads the mailbox: it has ended once a pass after it started. */
+    const pass = async (): Promise<void> => {
+      serving = true
+      const after = passes
+      while (serving || passes <= servedPass || servedPass <= after) {
+        receiver.messenger.fetchSoon()
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+    }
+    // A stranger spends the strangers' budget; another's envelope waits in the mailbox.
+    const mallory = await makeSender(base, receiver.me, now)
+    assert.deepEqual(await receiveAll(receiver, [await mallory.message({ kind: 'text', text: 'hi' })], mallory), ['stored'])
+    jumpTo(mallory, mallory.session.ratchet.ns + MAX_SKIP - 1)
+    assert.deepEqual(await receiveAll(receiver, [await mallory.message({ kind: 'text', text: 'far' }, 2)], mallory), ['stored'])
+    const carol = await makeSender(base, receiver.me, now, 'carol')
+    assert.deepEqual(await receiveAll(receiver, [await carol.message({ kind: 'text', text: 'hello' })], carol), ['stored'])
+    jumpTo(carol, carol.session.ratchet.ns + 500)
+    const late = await carol.message({ kind: 'text', text: 'after a gap' }, 2)
+    const id = late.subarray(1, 17)
+    mailbox.push({ id, envelope: late })
+    await pass()
+    assert.deepEqual(deleted, [], 'kept on the relay')
+    now += DEFAULT_SKIP_BUDGET.strangers.refillMs
+    await pass()
+    assert.deepEqual(deleted, [Buffer.from(id).toString('hex')], 'stored, then deleted from the relay')
+    const texts = (await receiver.messenger.history.view(carol.account.identity.accountKey)).messages.map(m => m.text)
+    assert.deepEqual(texts, ['hello', 'after a gap'])
+  })
+
   it('an accepted contact has its own budget, which strangers cannot drain', async () => {
     const carol = await makeSender(base, receiver.me, now, 'carol')
     assert.deepEqual(await receiveAll(receiver, [await carol.message({ kind: 'text', text: 'hi bob' })], carol), ['stored'])
