@@ -85,6 +85,8 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
     accept: async (p) => {
       const c = await messenger.contacts.setState(await messenger.accountOf(str(p, 'handle')), 'accepted')
       if (c == null) throw new TypeError(`${String(p.handle)} is not a contact or request`)
+      // Attachments it sent as a request were not kept: fetch them now.
+      await messenger.attachments?.accepted(fromHex(c.account))
       return { handle: c.handle, state: c.state }
     },
     block: async (p) => {
@@ -99,7 +101,7 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
     },
     attachment: async (p) => {
       const id = messageId(p, 'id')
-      const state = await messenger.attachments?.state(id)
+      const state = p.download === true ? await messenger.attachments?.download(id) : await messenger.attachments?.state(id)
       if (state == null) throw new TypeError(`no attachment ${toHex(id)}`)
       return { ...state, path: state.complete && blobs != null ? blobs.completePath(id) : null }
     }

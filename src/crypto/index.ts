@@ -22,9 +22,9 @@ export { nobleProvider } from './noble.js'
 export { webCryptoProvider } from './webcrypto.js'
 export {
   initiateSession, respondToSession, encrypt, decrypt, encodeSession, decodeSession, isPrekeyMessage,
-  memoryReplayGuard
+  memoryReplayGuard, FIRST_MESSAGE_MAX_SKIP
 } from './session.js'
-export type { SessionState, DeviceSecrets, ReplayGuard, LocalIdentity, PrekeyBundle } from './session.js'
+export type { SessionState, DeviceSecrets, ReplayGuard, LocalIdentity, PrekeyBundle, SkipLimits } from './session.js'
 export { sealEnvelope, openEnvelope, parseEnvelopeHeader, newEnvelopeId, DirectEphemerals, EphemeralSecrets } from './envelope.js'
 export type { EnvelopeHeader, EnvelopeSender, Ephemeral, SealOptions } from './envelope.js'
 export { safetyNumber, compareScannable } from './safety-number.js'

@@ -21,10 +21,33 @@ import { decryptHeader, encryptHeader, parseRatchetMessage } from './header.js'
 import type { Header, RatchetMessageParts } from './header.js'
 import type { Crypto, KeyPair } from './index.js'
 
-/** Most message keys skipped in one step (one chain). Beyond it: TooManySkippedError. */
-export const MAX_SKIP = 25_000
+/**
+ * Most message keys one message may make us skip, over both chains a DH
+ * ratchet step touches. Beyond it: TooManySkippedError, before any key is
+ * derived. Every header key is shared with the sender, so whoever holds a
+ * session (a stranger who sent one first message) chooses these numbers:
+ * at ~18 µs per key, the 25,000 allowed before (and by libsignal) cost
+ * 0.45 s of CPU per envelope. Skipping more than we can keep
+ * (MAX_STORED_SKIPPED) saves no message that this limit loses, since the
+ * keys of all but the last 2,000 would be dropped at once.
+ */
+export const MAX_SKIP = 2_000
 /** Most skipped message keys kept; the oldest are dropped first (as libsignal does). */
 export const MAX_STORED_SKIPPED = 2_000
+/** Keys derived per event-loop task while skipping (~2-5 ms here), so a long skip never holds the loop. */
+export const SKIP_SLICE = 200
+
+/**
+ * What a caller allows one decryption to skip. `charge` is called with the
+ * number of keys about to be derived, after the header authenticated and
+ * before any derivation; it throws to refuse (a per-sender budget), and the
+ * state is left as it was.
+ */
+export interface SkipLimits {
+  /** At most MAX_SKIP; lower for a first message. */
+  maxSkip?: number
+  charge?(count: number): void
+}
 /** Retired receiving header keys remembered to report replays of old chains as ReplayError. */
 const MAX_RETIRED_HEADER_KEYS = 32
 
@@ -123,13 +146,22 @@ export function skipSendingKeys (crypto: Crypto, state: RatchetState, until: num
   return { ...state, cks, ns: until }
 }
 
-/** Derives the keys from `state.nr` up to `until` (exclusive) into `skipped` (spec §4.5 SkipMessageKeysHE). */
-function skipMessageKeys (crypto: Crypto, state: RatchetState, until: number): RatchetState {
+/** Lets other tasks run (web-standard: a macrotask, so timers and I/O get their turn). */
+async function yieldToEventLoop (): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, 0))
+}
+
+/**
+ * Derives the keys from `state.nr` up to `until` (exclusive) into `skipped`
+ * (spec §4.5 SkipMessageKeysHE), SKIP_SLICE keys per event-loop task. The
+ * caller has checked the count against its limits.
+ */
+async function skipMessageKeys (crypto: Crypto, state: RatchetState, until: number): Promise<RatchetState> {
   if (state.ckr == null || state.hkr == null || until <= state.nr) return state
-  if (until - state.nr > MAX_SKIP) throw new TooManySkippedError(`message ${until} would skip ${until - state.nr} keys (limit ${MAX_SKIP})`)
   const fresh: SkippedKey[] = []
   let ckr = state.ckr
   for (let n = state.nr; n < until; n++) {
+    if (n > state.nr && (n - state.nr) % SKIP_SLICE === 0) await yieldToEventLoop()
     const [next, mk] = kdfCk(crypto, ckr)
     // Keys that would be dropped at once are not kept at all.
     if (until - n <= MAX_STORED_SKIPPED) fresh.push({ hk: state.hkr, n, mk })
@@ -138,6 +170,26 @@ function skipMessageKeys (crypto: Crypto, state: RatchetState, until: number): R
   let skipped = [...state.skipped, ...fresh]
   if (skipped.length > MAX_STORED_SKIPPED) skipped = skipped.slice(skipped.length - MAX_STORED_SKIPPED)
   return { ...state, ckr, nr: until, skipped }
+}
+
+/**
+ * How many keys decrypting a message with this header derives and drops on
+ * the way: the rest of the current receiving chain up to `pn` on a DH
+ * ratchet step, then the new (or current) chain up to `n`.
+ */
+function skipCount (state: RatchetState, header: Header, ratchetStep: boolean): number {
+  if (!ratchetStep) return Math.max(0, header.n - state.nr)
+  const rest = state.ckr != null && state.hkr != null ? Math.max(0, header.pn - state.nr) : 0
+  return rest + header.n
+}
+
+/** Refuses (TooManySkippedError, or the caller's budget) before anything is derived. */
+function checkSkip (state: RatchetState, header: Header, ratchetStep: boolean, limits: SkipLimits): void {
+  const count = skipCount(state, header, ratchetStep)
+  if (count === 0) return
+  const max = Math.min(limits.maxSkip ?? MAX_SKIP, MAX_SKIP)
+  if (count > max) throw new TooManySkippedError(`message ${header.n} would skip ${count} message keys (limit ${max})`)
+  limits.charge?.(count)
 }
 
 /** DHRatchetHE (spec §4.5). */
@@ -193,11 +245,13 @@ function skippedHeaderKeys (state: RatchetState, except: Uint8Array | undefined)
  * skipped keys included) and the next one (a DH ratchet step), in the order
  * the conversation suggests, then the header keys of older chains that still
  * have skipped keys (TrySkippedMessageKeysHE).
+ * Skipping message keys is checked against `limits` (see {@link SkipLimits})
+ * before any is derived.
  * Throws DecryptionError (not for this session, or tampered), ReplayError
- * (already decrypted), TooManySkippedError or InvalidMessageError; `state`
- * is never modified.
+ * (already decrypted), TooManySkippedError, InvalidMessageError, or what
+ * `limits.charge` throws; `state` is never modified.
  */
-export async function ratchetDecrypt (crypto: Crypto, state: RatchetState, message: Uint8Array, extraAd?: Uint8Array): Promise<{ state: RatchetState, plaintext: Uint8Array }> {
+export async function ratchetDecrypt (crypto: Crypto, state: RatchetState, message: Uint8Array, extraAd?: Uint8Array, limits: SkipLimits = {}): Promise<{ state: RatchetState, plaintext: Uint8Array }> {
   const parts = parseRatchetMessage(message)
   // Which key to try first: if we sent since our last DH ratchet step, the
   // peer has probably seen it and started a new chain (NHKr); otherwise the
@@ -226,14 +280,16 @@ export async function ratchetDecrypt (crypto: Crypto, state: RatchetState, messa
     throw new DecryptionError('no header key of this session opens the message')
   }
   let next = state
-  if (ratchetStep) {
-    next = skipMessageKeys(crypto, next, header.pn)
-    next = await dhRatchet(crypto, next, header)
-  } else if (state.hkr != null) {
+  if (!ratchetStep && state.hkr != null) {
     if (state.dhr == null || !bytesEqual(header.dh, state.dhr)) throw new DecryptionError('header names a ratchet key other than the current one')
     if (header.n < state.nr) return await useSkipped(crypto, state, state.hkr, header, parts, extraAd)
   }
-  next = skipMessageKeys(crypto, next, header.n)
+  checkSkip(state, header, ratchetStep, limits)
+  if (ratchetStep) {
+    next = await skipMessageKeys(crypto, next, header.pn)
+    next = await dhRatchet(crypto, next, header)
+  }
+  next = await skipMessageKeys(crypto, next, header.n)
   if (next.ckr == null) throw new DecryptionError('no receiving chain')
   const [ckr, mk] = kdfCk(crypto, next.ckr)
   const plaintext = await openBody(crypto, next, mk, parts, extraAd)

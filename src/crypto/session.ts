@@ -28,11 +28,23 @@ import type { LocalIdentity, PrekeyBundle, PrekeyMessageHeader } from './pqxdh.j
 import { findKemPrekey, findOneTimePrekey, findSignedPrekey } from './prekeys.js'
 import type { PrekeyOptions, PrekeyState } from './prekeys.js'
 import { initAlice, initBob, MAX_STORED_SKIPPED, ratchetDecrypt, ratchetEncrypt, skipSendingKeys } from './ratchet.js'
-import type { RatchetState, SkippedKey } from './ratchet.js'
+import type { RatchetState, SkipLimits, SkippedKey } from './ratchet.js'
 import { RATCHET_MESSAGE_TYPE } from './header.js'
 import type { Crypto } from './index.js'
 
 export type { LocalIdentity, PrekeyBundle } from './pqxdh.js'
+export type { SkipLimits } from './ratchet.js'
+
+/**
+ * Most message keys the message that starts a session may skip. Anyone can
+ * start a session with us (PQXDH needs only our public bundle), so without
+ * this a stranger's first envelope could ask for the full MAX_SKIP. A real
+ * first message is the sender's first (n = 0) or one of the few it sent
+ * before the first one reached us; relays hand envelopes out in arrival
+ * order, so a gap this large means a lost batch, which later messages of the
+ * session recover from anyway.
+ */
+export const FIRST_MESSAGE_MAX_SKIP = 200
 
 /** One side of a session. Treat as immutable; persist with {@link encodeSession}. */
 export interface SessionState {
@@ -152,20 +164,22 @@ export async function encrypt (crypto: Crypto, state: SessionState, plaintext: U
 
 /**
  * Decrypts a message of this session: a ratchet message, or an initial
- * message whose base key started this session (a resend). Throws
- * DecryptionError, ReplayError, TooManySkippedError or InvalidMessageError.
+ * message whose base key started this session (a resend). `limits` bound
+ * the message keys it may skip (see {@link SkipLimits}). Throws
+ * DecryptionError, ReplayError, TooManySkippedError, InvalidMessageError or
+ * what `limits.charge` throws.
  */
-export async function decrypt (crypto: Crypto, state: SessionState, message: Uint8Array, ad?: Uint8Array): Promise<{ state: SessionState, plaintext: Uint8Array }> {
+export async function decrypt (crypto: Crypto, state: SessionState, message: Uint8Array, ad?: Uint8Array, limits: SkipLimits = {}): Promise<{ state: SessionState, plaintext: Uint8Array }> {
   if (message.length > 0 && message[0] === PREKEY_MESSAGE_TYPE) {
     const { header, prefix, ratchetMessage } = decodePrekeyMessage(message)
     if (!bytesEqual(header.baseKey, state.baseKey) || !bytesEqual(header.identityKey, state.remoteIdentityKey)) {
       throw new InvalidMessageError('initial message of another session')
     }
-    const out = await ratchetDecrypt(crypto, state.ratchet, ratchetMessage, prekeyAd(crypto, prefix, ad))
+    const out = await ratchetDecrypt(crypto, state.ratchet, ratchetMessage, prekeyAd(crypto, prefix, ad), limits)
     return { state: { ...state, ratchet: out.state }, plaintext: out.plaintext }
   }
   if (message.length === 0 || message[0] !== RATCHET_MESSAGE_TYPE) throw new InvalidMessageError('unknown message type')
-  const out = await ratchetDecrypt(crypto, state.ratchet, message, ad)
+  const out = await ratchetDecrypt(crypto, state.ratchet, message, ad, limits)
   // A ratchet message from Bob means he has the session: stop sending the PQXDH header.
   const next: SessionState = { ...state, ratchet: out.state }
   delete next.pendingPrekey
@@ -197,9 +211,11 @@ export function isPrekeyMessage (message: Uint8Array): boolean {
  * replayed (signed prekey, base key) pair with ReplayError, verifies the
  * sender's identity signature, then decrypts the first message. Only after
  * success is the pair added to `guard`. The caller must remove
- * `usedOneTimePrekeyId` from its prekey state (in the same batch).
+ * `usedOneTimePrekeyId` from its prekey state (in the same batch). The
+ * first message may skip at most FIRST_MESSAGE_MAX_SKIP keys (and what
+ * `options.skip` allows: TooManySkippedError, or what its `charge` throws).
  */
-export async function respondToSession (crypto: Crypto, device: DeviceSecrets, message: Uint8Array, guard: ReplayGuard, options: PrekeyOptions & { now?: number, ad?: Uint8Array } = {}): Promise<{ state: SessionState, plaintext: Uint8Array, usedOneTimePrekeyId?: number, replayKey: Uint8Array }> {
+export async function respondToSession (crypto: Crypto, device: DeviceSecrets, message: Uint8Array, guard: ReplayGuard, options: PrekeyOptions & { now?: number, ad?: Uint8Array, skip?: SkipLimits } = {}): Promise<{ state: SessionState, plaintext: Uint8Array, usedOneTimePrekeyId?: number, replayKey: Uint8Array }> {
   const now = options.now ?? Date.now()
   const { header, prefix, ratchetMessage } = decodePrekeyMessage(message)
   const key = replayKey(header)
@@ -215,7 +231,8 @@ export async function respondToSession (crypto: Crypto, device: DeviceSecrets, m
     ...(otk != null ? { oneTimePrekeySecret: otk.secretKey } : {})
   }, header)
   const ratchet0 = initBob(secrets.sk, { secretKey: spk.secretKey, publicKey: spk.publicKey }, secrets.sharedHka, secrets.sharedNhkb, secrets.ad)
-  const { state: ratchet, plaintext } = await ratchetDecrypt(crypto, ratchet0, ratchetMessage, prekeyAd(crypto, prefix, options.ad))
+  const skip: SkipLimits = { ...options.skip, maxSkip: Math.min(options.skip?.maxSkip ?? FIRST_MESSAGE_MAX_SKIP, FIRST_MESSAGE_MAX_SKIP) }
+  const { state: ratchet, plaintext } = await ratchetDecrypt(crypto, ratchet0, ratchetMessage, prekeyAd(crypto, prefix, options.ad), skip)
   await guard.add(key)
   return {
     state: {

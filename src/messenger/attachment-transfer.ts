@@ -8,24 +8,57 @@
  * sender's device over `/starling/attachment/1.0.0`, resuming from the
  * chunks it already has after any interruption. Only the recipient devices
  * may pull; nothing partly received is reported complete.
+ *
+ * What others can make us store or fetch is bounded (issue 9, item 4):
+ * a message request's attachments are neither kept (the inbox drops its
+ * chunks) nor fetched until the user accepts the request, and are then
+ * pulled from the sender; automatic downloads take from a per-contact byte
+ * budget and stop after a number of attempts that made no progress (the
+ * user can still ask, see {@link AttachmentTransfer.download}); chunks whose
+ * descriptor never comes, and partial attachments nobody fetches any more,
+ * expire (attachment-orphans.ts).
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import {
   MAX_DIRECT_ATTACHMENT_BYTES, MAX_RELAY_ATTACHMENT_BYTES, acceptChunkPayload, decodeChunkPayload, prepareAttachment, relayChunkPayloads
 } from './attachments/index.js'
 import type { AttachmentInput, BlobStore } from './attachments/index.js'
 import type { AttachmentDescriptor, AttachmentKind } from './model/index.js'
+import type { BatchOp } from '../store/index.js'
 import { concat, fromHex, jsonBytes, parseJson, toHex, utf8 } from './bytes.js'
-import { fromBase64, toBase64 } from './outbox.js'
 import type { Messenger, SendResult } from './messenger.js'
+import { OrphanChunks } from './attachment-orphans.js'
+import type { OrphanLimits } from './attachment-orphans.js'
+import { DescriptorRecords, fromStored, putRecordOp, toStored } from './attachment-records.js'
+import type { AttachmentWait, StoredDescriptor } from './attachment-records.js'
+import { Downloads } from './attachment-downloads.js'
+import type { DownloadLimits } from './attachment-downloads.js'
+
+export type { AttachmentWait } from './attachment-records.js'
 
 const log = logger('starling:messenger:attachments')
 
-const DESCRIPTOR = utf8('attd/')
 const ALLOWED = utf8('atta/')
-const EARLY = utf8('attp/')
+/** Attachments of message requests: atth/ || account (32) || attachment id (16) -> empty. */
+const HELD = utf8('atth/')
+
+/** How often expired waiting chunks and partial attachments are looked for. */
+const SWEEP_INTERVAL_MS = 60 * 60_000
+
+/** Limits of what others can make us fetch and keep. */
+export interface AttachmentLimits extends DownloadLimits {
+  /** Chunks waiting for their descriptor, and partial attachments nobody fetches: how long, how much. */
+  orphans: OrphanLimits
+}
+
+/** The defaults: about 3 hours of retries; 500 MB per contact per day; 3 days, 20 MB per contact waiting. */
+export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
+  maxDownloadAttempts: 12,
+  maxRetryDelayMs: 60 * 60_000,
+  downloadBudget: { capacity: 5 * MAX_DIRECT_ATTACHMENT_BYTES, refillMs: 24 * 60 * 60_000 },
+  orphans: { ttlMs: 3 * 24 * 60 * 60_000, maxBytesPerAccount: 2 * MAX_RELAY_ATTACHMENT_BYTES }
+}
 
 /** What the platform gives: where blobs live and how to pull from a device. */
 export interface AttachmentHost {
@@ -49,35 +82,39 @@ export interface AttachmentState {
   complete: boolean
   receivedChunks: number
   totalChunks: number
+  /** Set when it is not being fetched until the user acts (accept the request, or download it). */
+  waiting?: AttachmentWait
 }
 
-interface StoredDescriptor {
-  id: string
-  fileName: string
-  mimeType: string
-  kind: AttachmentKind
-  size: number
-  sha256: string
-  key: string
-  chunkSize: number
-  caption?: string
-  /** Device that can serve it (for downloads). */
-  from?: string
-}
-
-function toStored (d: AttachmentDescriptor, from?: string): StoredDescriptor {
-  return { id: toHex(d.id), fileName: d.fileName, mimeType: d.mimeType, kind: d.kind, size: d.size, sha256: toHex(d.sha256), key: toBase64(d.key), chunkSize: d.chunkSize, caption: d.caption, from }
-}
-
-function fromStored (s: StoredDescriptor): AttachmentDescriptor {
-  return { id: fromHex(s.id), fileName: s.fileName, mimeType: s.mimeType, kind: s.kind, size: s.size, sha256: fromHex(s.sha256), key: fromBase64(s.key), chunkSize: s.chunkSize, ...(s.caption != null ? { caption: s.caption } : {}) }
+/** Who sent a received descriptor. */
+export interface AttachmentSender {
+  account: Uint8Array
+  /** An accepted contact's device (else a message request, or a device the contact has not got pinned). */
+  accepted: boolean
 }
 
 /** Attachment sending, serving and receiving for one messenger. */
 export class AttachmentTransfer {
-  private readonly downloads = new Map<string, Promise<void>>()
+  private readonly orphans: OrphanChunks
+  private readonly records: DescriptorRecords
+  private readonly downloads: Downloads
+  private readonly limits: AttachmentLimits
+  private lastSweep = Number.NEGATIVE_INFINITY
 
-  constructor (private readonly m: Messenger, readonly host: AttachmentHost) {}
+  constructor (private readonly m: Messenger, readonly host: AttachmentHost, limits: Partial<AttachmentLimits> = {}) {
+    this.limits = { ...DEFAULT_ATTACHMENT_LIMITS, ...limits }
+    this.orphans = new OrphanChunks(m.init.store, m.now, this.limits.orphans)
+    this.records = new DescriptorRecords(m.init.store, async (ops, options) => m.commit(ops, [], options))
+    this.downloads = new Downloads({
+      blobs: host.blobs,
+      download: async (peer, d, signal) => host.download(peer, d, signal),
+      records: this.records,
+      now: m.now,
+      retryIntervalMs: m.retryIntervalMs,
+      running: () => m.running,
+      emit: (e) => { m.emit(e) }
+    }, this.limits)
+  }
 
   /** Encrypts a file into the blob store and sends its descriptor (and, when small enough, its chunks). */
   async send (handle: string, file: AttachmentFile, caption?: string): Promise<SendResult> {
@@ -85,7 +122,7 @@ export class AttachmentTransfer {
     const d = await prepareAttachment(this.m.init.crypto, file.input, { fileName: file.fileName, mimeType: file.mimeType, kind: file.kind }, this.host.blobs, { maxBytes: MAX_DIRECT_ATTACHMENT_BYTES })
     const descriptor: AttachmentDescriptor = caption != null && caption !== '' ? { ...d, caption } : d
     await this.m.commit([
-      { type: 'put', namespace: 'dedup', key: concat(DESCRIPTOR, d.id), value: jsonBytes(toStored(descriptor)) },
+      putRecordOp(toStored(descriptor)),
       { type: 'put', namespace: 'dedup', key: concat(ALLOWED, d.id), value: jsonBytes(to.devices.map(x => x.peerId.toString())) }
     ])
     const result = await this.m.send(handle, { kind: 'attachment', attachment: descriptor })
@@ -105,45 +142,54 @@ export class AttachmentTransfer {
 
   /** The descriptor of an attachment sent or received here. */
   async descriptor (id: Uint8Array): Promise<AttachmentDescriptor | undefined> {
-    const stored = await this.stored(id)
+    const stored = await this.records.get(id)
     return stored == null ? undefined : fromStored(stored)
   }
 
-  private async stored (id: Uint8Array): Promise<StoredDescriptor | undefined> {
-    const bytes = await this.m.init.store.get('dedup', concat(DESCRIPTOR, id))
-    return bytes == null ? undefined : parseJson<StoredDescriptor>(bytes)
+  /**
+   * A descriptor arrived in a message. From a message request it is only
+   * remembered; from a contact, chunks that came first are used, and a
+   * large attachment is pulled (within the budgets).
+   */
+  async received (d: AttachmentDescriptor, from: PeerId, sender: AttachmentSender): Promise<void> {
+    let s = await this.records.get(d.id)
+    if (s == null) {
+      s = { ...toStored(d, from.toString()), account: toHex(sender.account), receivedAt: this.m.now(), ...(sender.accepted ? {} : { waiting: 'request' as const }) }
+      const ops: BatchOp[] = [putRecordOp(s)]
+      if (!sender.accepted) ops.push({ type: 'put', namespace: 'dedup', key: concat(HELD, sender.account, d.id), value: new Uint8Array(0) })
+      await this.m.commit(ops)
+    }
+    if (!sender.accepted) return
+    // Accepted by replying rather than with `accept`: what it sent as a request is fetched now.
+    await this.accepted(sender.account)
+    await this.useWaiting(d)
+    if (d.size > MAX_RELAY_ATTACHMENT_BYTES && s.waiting == null) await this.downloads.fetch(s, false)
   }
 
-  /** A descriptor arrived in a message: remember it, use chunks that came first, pull the rest if large. */
-  async received (d: AttachmentDescriptor, from: PeerId): Promise<void> {
-    if (await this.stored(d.id) == null) {
-      await this.m.commit([{ type: 'put', namespace: 'dedup', key: concat(DESCRIPTOR, d.id), value: jsonBytes(toStored(d, from.toString())) }])
-    }
-    for await (const [key, payload] of this.m.init.store.iterate('dedup', { gte: concat(EARLY, d.id), lt: concat(EARLY, d.id, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff])) })) {
-      await this.acceptPayload(d, payload)
-      await this.m.init.store.del('dedup', key)
-    }
-    if (d.size > MAX_RELAY_ATTACHMENT_BYTES) this.pull(d, from)
-  }
-
-  /** A chunk payload arrived (direct or through a relay). */
-  async chunk (payload: Uint8Array): Promise<void> {
+  /**
+   * A chunk payload from an accepted contact (the inbox drops the others),
+   * direct or through a relay. Before its descriptor it waits, within the
+   * sender's share and for a limited time.
+   */
+  async chunk (payload: Uint8Array, account: Uint8Array): Promise<void> {
     const p = decodeChunkPayload(payload)
-    const d = await this.descriptor(p.attachmentId)
-    if (d == null) {
-      // Relays may deliver chunks before the descriptor message: keep them.
-      const index = new Uint8Array(4)
-      new DataView(index.buffer).setUint32(0, p.index)
-      const key = concat(EARLY, p.attachmentId, index)
-      await this.m.init.store.put('dedup', key, payload, { sync: true })
-      // The descriptor may have been stored meanwhile, its early chunks already swept.
-      const now = await this.descriptor(p.attachmentId)
-      if (now == null) return
-      await this.acceptPayload(now, payload)
-      await this.m.init.store.del('dedup', key)
+    const s = await this.records.get(p.attachmentId)
+    if (s != null) {
+      if (s.waiting !== 'request') await this.acceptPayload(fromStored(s), payload)
       return
     }
-    await this.acceptPayload(d, payload)
+    await this.sweepSoon()
+    if (!(await this.orphans.keep(p.attachmentId, p.index, account, payload))) return
+    // The descriptor may have been stored meanwhile, its waiting chunks already used.
+    const now = await this.descriptor(p.attachmentId)
+    if (now != null) await this.useWaiting(now)
+  }
+
+  private async useWaiting (d: AttachmentDescriptor): Promise<void> {
+    for (const { key, payload } of await this.orphans.waiting(d.id)) {
+      await this.acceptPayload(d, payload)
+      await this.orphans.remove(key)
+    }
   }
 
   private async acceptPayload (d: AttachmentDescriptor, payload: Uint8Array): Promise<void> {
@@ -151,43 +197,97 @@ export class AttachmentTransfer {
     if (complete) this.m.emit({ type: 'attachment', id: toHex(d.id), fileName: d.fileName, complete: true })
   }
 
-  /** Pulls a large attachment from the sender's device, retrying (and resuming) until complete. */
-  pull (d: AttachmentDescriptor, from: PeerId): void {
-    const id = toHex(d.id)
-    if (this.downloads.has(id)) return
-    const run = (async () => {
-      for (let attempt = 0; attempt < 1000 && this.m.running; attempt++) {
-        if (await this.host.blobs.isComplete(d.id)) break
-        try {
-          await this.host.download(from, d, AbortSignal.timeout(10 * 60_000))
-          this.m.emit({ type: 'attachment', id, fileName: d.fileName, complete: true })
-          return
-        } catch (err) {
-          log('download of %s from %p failed (attempt %d): %s', id, from, attempt, (err as Error).message)
-          await new Promise(resolve => setTimeout(resolve, this.m.retryIntervalMs))
-        }
-      }
-    })().finally(() => this.downloads.delete(id))
-    this.downloads.set(id, run)
+  /**
+   * The user accepted `account`'s message request: its attachments, whose
+   * chunks were not kept, are pulled from the sender's device.
+   */
+  async accepted (account: Uint8Array): Promise<void> {
+    const prefix = concat(HELD, account)
+    const keys: Uint8Array[] = []
+    for await (const [key] of this.m.init.store.iterate('dedup', { gte: prefix, lt: concat(prefix, new Uint8Array(17).fill(0xff)) })) keys.push(key)
+    for (const key of keys) {
+      const s = await this.records.get(key.subarray(prefix.length))
+      await this.m.init.store.del('dedup', key)
+      if (s == null || s.waiting !== 'request') continue
+      if (await this.host.blobs.isComplete(fromHex(s.id))) continue
+      await this.downloads.fetch(s, false)
+    }
   }
 
-  /** Resumes every incomplete large download (at start). */
+  /**
+   * The user asks for an attachment: fetched from its sender whatever the
+   * budgets (a message request's too), with a fresh count of attempts.
+   */
+  async download (id: Uint8Array): Promise<AttachmentState | undefined> {
+    const s = await this.records.get(id)
+    if (s?.from == null) return await this.state(id)
+    if (s.waiting === 'request' && s.account != null) await this.m.init.store.del('dedup', concat(HELD, fromHex(s.account), id))
+    await this.downloads.fetch({ ...s, attempts: 0 }, true)
+    return await this.state(id)
+  }
+
+  /**
+   * At start: expires what waited too long, fetches what contacts accepted
+   * meanwhile sent as requests, and resumes incomplete downloads.
+   */
   async resumeAll (): Promise<void> {
-    for await (const [, value] of this.m.init.store.iterate('dedup', { gte: DESCRIPTOR, lt: utf8('attd0') })) {
-      const s = parseJson<StoredDescriptor>(value)
-      if (s.from == null || s.size <= MAX_RELAY_ATTACHMENT_BYTES) continue
-      const d = fromStored(s)
-      if (!(await this.host.blobs.isComplete(d.id))) this.pull(d, peerIdFromString(s.from))
+    this.downloads.start()
+    await this.sweep()
+    const requests = new Set<string>()
+    for await (const [key] of this.m.init.store.iterate('dedup', { gte: HELD, lt: utf8('atth0') })) requests.add(toHex(key.subarray(HELD.length, HELD.length + 32)))
+    for (const account of requests) {
+      if ((await this.m.contacts.get(fromHex(account)))?.state === 'accepted') await this.accepted(fromHex(account))
+    }
+    for (const s of await this.records.all()) {
+      if (s.from == null || s.size <= MAX_RELAY_ATTACHMENT_BYTES || s.waiting != null) continue
+      if (await this.host.blobs.isComplete(fromHex(s.id))) continue
+      // Descriptors stored before budgets existed were pulled at once, so count as charged.
+      await this.downloads.fetch({ ...s, charged: s.charged ?? true }, false)
+    }
+  }
+
+  /** Stops downloads and their retries. */
+  stop (): void {
+    this.downloads.stop()
+  }
+
+  private async sweepSoon (): Promise<void> {
+    if (this.m.now() - this.lastSweep >= SWEEP_INTERVAL_MS) await this.sweep()
+  }
+
+  /**
+   * Removes chunks that waited too long for their descriptor, and the chunks
+   * of partial attachments that nothing fetches any more (arrived through
+   * relays with some never coming, or waiting for the user) once they are
+   * older than the same limit. The descriptor stays: the user can still ask.
+   */
+  async sweep (): Promise<void> {
+    this.lastSweep = this.m.now()
+    await this.orphans.sweep()
+    const cutoff = this.m.now() - this.limits.orphans.ttlMs
+    for (const s of await this.records.all()) {
+      if (s.from == null || this.downloads.has(s.id) || s.waiting === 'expired') continue
+      if (s.receivedAt == null) {
+        // Stored before this bookkeeping: its time starts now.
+        await this.records.save({ ...s, receivedAt: this.m.now() })
+        continue
+      }
+      const id = fromHex(s.id)
+      if (s.receivedAt > cutoff || await this.host.blobs.isComplete(id) || (await this.host.blobs.listChunks(id)).length === 0) continue
+      await this.host.blobs.delete(id)
+      await this.records.save({ ...s, waiting: 'expired' })
+      log('partial attachment %s expired', s.id)
     }
   }
 
   /** How far an attachment got. */
   async state (id: Uint8Array): Promise<AttachmentState | undefined> {
-    const d = await this.descriptor(id)
-    if (d == null) return undefined
+    const s: StoredDescriptor | undefined = await this.records.get(id)
+    if (s == null) return undefined
+    const d = fromStored(s)
     const total = d.size === 0 ? 0 : Math.ceil(d.size / d.chunkSize)
     const complete = await this.host.blobs.isComplete(id)
-    return { id: toHex(id), fileName: d.fileName, size: d.size, complete, receivedChunks: complete ? total : (await this.host.blobs.listChunks(id)).length, totalChunks: total }
+    const waiting = !complete && s.waiting != null ? { waiting: s.waiting } : {}
+    return { id: toHex(id), fileName: d.fileName, size: d.size, complete, receivedChunks: complete ? total : (await this.host.blobs.listChunks(id)).length, totalChunks: total, ...waiting }
   }
 }
-

@@ -62,3 +62,13 @@ export class UnconfirmedHandleError extends Error {
 export class NotFailedError extends Error {
   override readonly name = 'NotFailedError'
 }
+
+/**
+ * An envelope that would make us derive more skipped message keys than its
+ * sender's budget has left (see skip-budget.ts). Not a verdict on the
+ * envelope: it is neither stored nor dropped, and is received again later
+ * (a mailbox keeps it for the next pass; a direct sender hands it to relays).
+ */
+export class SkipBudgetExceededError extends Error {
+  override readonly name = 'SkipBudgetExceededError'
+}

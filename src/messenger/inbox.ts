@@ -24,9 +24,12 @@ import { peerIdFromBytes } from './devices.js'
 import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
-import { DuplicateEnvelopeError, RejectedEnvelopeError } from './errors.js'
+import { DuplicateEnvelopeError, RejectedEnvelopeError, SkipBudgetExceededError } from './errors.js'
 import { DeviceBindings } from './device-binding.js'
 import type { DeviceClaim } from './device-binding.js'
+import { SkipBudget, isAcceptedDevice } from './skip-budget.js'
+import { SerialTasks } from './serial-tasks.js'
+import type { SkipLimits } from '../crypto/session.js'
 import { concat, equalBytes, toHex, utf8 } from './bytes.js'
 import type { BatchOp } from '../store/index.js'
 import type { Messenger } from './messenger.js'
@@ -56,11 +59,16 @@ export class Inbox {
   private readonly inProgress = new Map<string, Promise<void>>()
   /** DH results for the ephemeral keys direct senders reuse (see DirectEphemerals). */
   private readonly ephemeralSecrets = new EphemeralSecrets()
+  /** Skipped message keys each sender may still make us derive. */
+  private readonly skipBudget: SkipBudget
+  /** First messages (PQXDH) are answered one at a time, each in its own event-loop task. */
+  private readonly firstMessages = new SerialTasks()
 
   private readonly bindings: DeviceBindings
 
   constructor (private readonly m: Messenger) {
     this.bindings = new DeviceBindings({ crypto: m.init.crypto, directory: m.init.directory, now: m.now })
+    this.skipBudget = new SkipBudget(m.now, m.init.skipBudget)
   }
 
   /**
@@ -104,16 +112,20 @@ export class Inbox {
       throw new RejectedEnvelopeError(`envelope does not open with our key: ${(err as Error).message}`)
     }
     const guard = this.m.sessions.replayGuard()
+    // The budget is looked up by the identity key the envelope proves; the account it names only finds the contact to check that key against.
+    const skip = this.skipBudget.limits(opened.sender.identityKey, await this.m.contacts.get(opened.sender.accountKey))
     let decrypted: Decrypted
     let sessionOps: BatchOp[]
     let release: () => void
     try {
-      const out = await this.m.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard))
+      const out = await this.m.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard, skip))
       decrypted = out.result
       sessionOps = out.ops
       release = out.release
     } catch (err) {
       guard.discard()
+      // Over budget is "not now", not "bad": the envelope is received again later.
+      if (err instanceof SkipBudgetExceededError) throw err
       throw new RejectedEnvelopeError(`ratchet refused the message: ${(err as Error).name}: ${(err as Error).message}`)
     }
     // The session stays locked until this message's commit is queued (or it is refused).
@@ -189,7 +201,7 @@ export class Inbox {
     if (via === 'direct') this.m.delivery.reachable(device.toString())
     if (drop) return undefined
     if (message.body.kind === 'attachment' && this.m.attachments != null) {
-      await this.m.attachments.received(message.body.attachment, device)
+      await this.m.attachments.received(message.body.attachment, device, { account: sender.accountKey, accepted: isAcceptedDevice(contact, sender.identityKey) })
     }
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
       await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind, conversation)
@@ -204,17 +216,20 @@ export class Inbox {
   /**
    * An attachment chunk: stored durably in the blob store first, then the
    * session and the envelope marker, so a crash in between only means the
-   * chunk is received (harmlessly) again. Only from senders we know.
+   * chunk is received (harmlessly) again. Kept only from accepted contacts'
+   * devices: a message request's chunks are consumed and dropped (its
+   * attachments are pulled from the sender once the user accepts it), so a
+   * stranger cannot make us store anything but the request itself.
    */
   private async chunk (id: Uint8Array, account: Uint8Array, identityKey: Uint8Array, chunk: Uint8Array, sessionOps: BatchOp[], release: () => void): Promise<void> {
     const contact = await this.m.contacts.get(account)
     const marker: BatchOp = { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }
-    if (this.m.attachments == null || contact == null || contact.state === 'blocked') {
+    if (this.m.attachments == null || !isAcceptedDevice(contact, identityKey)) {
       await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
       return
     }
     try {
-      await this.m.attachments.chunk(chunk)
+      await this.m.attachments.chunk(chunk, account)
     } catch (err) {
       this.m.sessions.forget(identityKey)
       throw new RejectedEnvelopeError(`bad attachment chunk: ${(err as Error).message}`)
@@ -235,28 +250,28 @@ export class Inbox {
   }
 
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */
-  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>): Promise<{ record: SessionRecord, result: Decrypted }> {
+  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>, skip: SkipLimits): Promise<{ record: SessionRecord, result: Decrypted }> {
     const crypto = this.m.init.crypto
     const states = [record.current, ...record.archived].filter((s): s is SessionState => s != null)
     if (isPrekeyMessage(inner)) {
       const { header } = decodePrekeyMessage(inner)
       const known = states.find(s => equalBytes(s.baseKey, header.baseKey))
       if (known != null) {
-        const out = await decrypt(crypto, known, inner)
+        const out = await decrypt(crypto, known, inner, undefined, skip)
         return { record: promote(record, out.state, known), result: out }
       }
       const me = this.m.init.identity
-      const out = await respondToSession(crypto, {
+      const out = await this.firstMessages.run(async () => respondToSession(crypto, {
         accountKey: me.accountPublicKey,
         identityKey: me.identityKey,
         prekeys: me.prekeys()
-      }, inner, guard, { now: this.m.now() })
+      }, inner, guard, { now: this.m.now(), skip }))
       return { record: promote(record, out.state), result: out }
     }
     let lastError: unknown = new Error('no session with this device')
     for (const state of states) {
       try {
-        const out = await decrypt(crypto, state, inner)
+        const out = await decrypt(crypto, state, inner, undefined, skip)
         return { record: promote(record, out.state, state), result: out }
       } catch (err) {
         lastError = err

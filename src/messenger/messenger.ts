@@ -41,10 +41,11 @@ import { Inbox } from './inbox.js'
 import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
-import type { AttachmentHost } from './attachment-transfer.js'
+import type { AttachmentHost, AttachmentLimits } from './attachment-transfer.js'
 import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DeliveryTransport } from './transport.js'
+import type { SkipBudgetInit } from './skip-budget.js'
 
 
 /** How long relays hold a message before its sender is told it expired. */
@@ -89,6 +90,10 @@ export interface MessengerInit {
   directTimeoutMs?: number
   /** Where attachments live and how to pull them (absent: attachments refused). */
   attachments?: AttachmentHost
+  /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
+  skipBudget?: SkipBudgetInit
+  /** What others can make us fetch and keep (default DEFAULT_ATTACHMENT_LIMITS). */
+  attachmentLimits?: Partial<AttachmentLimits>
 }
 
 /** What `send` and friends return. */
@@ -133,7 +138,7 @@ export class Messenger extends EventTarget {
     this.writer = new GroupCommitWriter(init.store, { sync: true })
     this.retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
     this.recipients = new Recipients({ directory: init.directory, contacts: this.contacts, now: this.now, emit: (e) => { this.emit(e) } })
-    if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments)
+    if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments, init.attachmentLimits)
     this.delivery = new Delivery(this, {
       retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
       retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
@@ -156,6 +161,7 @@ export class Messenger extends EventTarget {
     this.running = false
     this.mailboxes.stop()
     this.delivery.stop()
+    this.attachments?.stop()
     await this.writer.flush()
   }
 

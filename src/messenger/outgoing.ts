@@ -14,7 +14,7 @@ import type { BatchOp } from '../store/index.js'
 import type { OutboxEntry } from './outbox.js'
 import type { RemoteDevice } from './devices.js'
 import { NoDeviceError } from './errors.js'
-import { withDeviceRecord } from './payload.js'
+import { isChunkPayload, withDeviceRecord } from './payload.js'
 import { equalBytes, toHex } from './bytes.js'
 import type { Messenger } from './messenger.js'
 
@@ -126,7 +126,7 @@ export class Outgoing {
         const reservation = current.sendReservation
         const early = !durableFirst && onDisk != null && reservation != null && onDisk.until === reservation.until && equalBytes(onDisk.chain, reservation.chain)
         // A session's first messages show the recipient our device record: what binds this device to our account (payload.ts).
-        const ownRecord = current.pendingPrekey != null ? id.deviceRecord?.() : undefined
+        const ownRecord = current.pendingPrekey != null && !isChunkPayload(plaintext) ? id.deviceRecord?.() : undefined
         const out = await encrypt(this.m.init.crypto, current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
         // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).
         const confirms = current.pendingPrekey != null ? { identityKey: key, baseKey: toHex(current.baseKey) } : undefined

@@ -1,5 +1,6 @@
 /**
- * Attachments between daemons as separate processes: a large file pulled
+ * Attachments between daemons as separate processes: a large file from a
+ * message request not fetched until the request is accepted, then pulled
  * directly and resumed after the receiver is killed half way (only the
  * missing chunks are asked for again), a small file carried by relays to an
  * offline recipient, and the size and type checks.
@@ -13,7 +14,7 @@ import { Processes, eventually } from './harness.js'
 import type { Running } from './harness.js'
 
 interface Served { peer: string, id: string, ranges: Array<[number, number]> }
-interface AttachmentState { id: string, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null }
+interface AttachmentState { id: string, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, waiting?: string }
 
 describe('e2e: attachments', function () {
   this.timeout(240_000)
@@ -55,7 +56,12 @@ describe('e2e: attachments', function () {
     return createHash('sha256').update(bytes).digest('hex')
   }
 
-  it('a large transfer cut at about half resumes without sending again what already arrived', async () => {
+  async function accept (dir: string, handle: string): Promise<void> {
+    const r = await procs.cli(['contacts', '--accept', handle, '--data', dir, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+  }
+
+  it('a stranger\'s large file waits for the request to be accepted; the transfer, cut at about half, resumes without sending again what already arrived', async () => {
     const alice = await user('alice')
     const bob = await user('bob')
     await daemon(alice.dir)
@@ -65,6 +71,14 @@ describe('e2e: attachments', function () {
     await writeFile(file, content)
     const sent = await procs.cli(['send', bob.handle, 'the whole thing', '--attach', file, '--data', alice.dir, '--json'])
     assert.equal(sent.code, 0, sent.stderr)
+
+    // Alice is a message request at bob: nothing of her file is fetched or kept.
+    const held = await eventually(async () => await attachmentOf(bob.dir, 'alice'), 60_000, 'the attachment message')
+    assert.equal(held.waiting, 'request')
+    assert.equal(held.receivedChunks, 0)
+    const served = await procs.cli(['status', '--data', alice.dir, '--json'])
+    assert.deepEqual((served.json[0].attachmentRequests as Served[]).filter(r => r.peer === bob.peerId), [], 'bob asked alice for nothing')
+    await accept(bob.dir, alice.handle)
 
     // Kill bob once he holds about half of the chunks.
     const half = await eventually(async () => {
@@ -105,9 +119,10 @@ describe('e2e: attachments', function () {
     const dave = await user('dave')
     await daemon(carol.dir)
     const daveDaemon = await daemon(dave.dir)
-    // One message while dave is online pins the contact and starts the session.
+    // One message while dave is online pins the contact and starts the session; dave accepts carol.
     assert.equal((await procs.cli(['send', dave.handle, 'hi', '--data', carol.dir])).code, 0)
     await eventually(async () => (await procs.cli(['history', 'carol', '--data', dave.dir, '--json'])).json.length === 1 ? true : undefined, 30_000, 'hi delivered')
+    await accept(dave.dir, carol.handle)
     await procs.stop(daveDaemon)
     const file = join(carol.dir, 'photo.png')
     const png = new Uint8Array(200_000)

@@ -62,19 +62,28 @@ export const sendCommand: Command = {
   }
 }
 
+/** Why an attachment is not being fetched, as the CLI says it. */
+const WAITING: Record<string, string> = {
+  request: 'waiting: the sender is a message request; accept it (starling contacts --accept HANDLE) or add --download',
+  budget: 'waiting: over the automatic download budget for this contact; add --download to fetch it',
+  attempts: 'stopped: the sender could not be reached; add --download to try again',
+  expired: 'expired: the partial download was removed; add --download to fetch it again'
+}
+
 export const attachmentCommand: Command = {
   name: 'attachment',
-  summary: 'show how far an attachment got, and where the received file is',
-  usage: 'starling attachment ID [--data DIR]',
-  examples: ['starling attachment 9c1e...'],
-  options: dataOption,
-  help: dataHelp,
+  summary: 'show how far an attachment got, and where the received file is; --download fetches it now',
+  usage: 'starling attachment ID [--download] [--data DIR]',
+  examples: ['starling attachment 9c1e...', 'starling attachment 9c1e... --download'],
+  options: { ...dataOption, download: { type: 'boolean' } },
+  help: { ...dataHelp, download: 'fetch it from the sender now (a message request\'s too, and beyond the automatic budgets)' },
   positionals: [{ name: 'ID', required: true }],
   async run ({ args, out }) {
-    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null }>('attachment', { id: args.positionals[0] })
+    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, waiting?: string }>('attachment', { id: args.positionals[0], download: args.values.download === true })
+    const waiting = r.waiting != null ? ` (${WAITING[r.waiting] ?? r.waiting})` : ''
     out.print({ event: 'attachment', ...r }, r.complete
       ? `${r.fileName} (${r.size} bytes) complete: ${r.path ?? ''}`
-      : `${r.fileName} (${r.size} bytes) receiving: ${r.receivedChunks}/${r.totalChunks} chunks`)
+      : `${r.fileName} (${r.size} bytes) receiving: ${r.receivedChunks}/${r.totalChunks} chunks${waiting}`)
   }
 }
 

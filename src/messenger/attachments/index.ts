@@ -37,6 +37,6 @@ export type { DownloadAttachmentOptions, DownloadProgress } from './download.js'
 export { blobStoreSource } from './source.js'
 export type { DescriptorLookup } from './source.js'
 export {
-  CHUNK_PAYLOAD_VERSION, MAX_CHUNK_PAYLOAD_BYTES, acceptChunkPayload, decodeChunkPayload, encodeChunkPayload, relayChunkPayloads
+  CHUNK_PAYLOAD_VERSION, MAX_CHUNK_PAYLOAD_BYTES, acceptChunkPayload, chunkPayloadLength, decodeChunkPayload, encodeChunkPayload, relayChunkPayloads
 } from './relay.js'
 export type { AcceptedChunk, ChunkPayload, RelayAttachmentOptions } from './relay.js'

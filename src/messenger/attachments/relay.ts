@@ -24,6 +24,11 @@ const HEADER_BYTES = 1 + ATTACHMENT_ID_BYTES + 4
 /** Largest encoded payload: header and the largest chunk of any valid descriptor. */
 export const MAX_CHUNK_PAYLOAD_BYTES = HEADER_BYTES + MAX_CHUNK_SIZE + CHUNK_TAG_BYTES
 
+/** Length of the payload of a whole chunk of `chunkSize` plaintext bytes (shorter only for a last chunk). */
+export function chunkPayloadLength (chunkSize: number): number {
+  return HEADER_BYTES + chunkSize + CHUNK_TAG_BYTES
+}
+
 /** One encrypted chunk, addressed. */
 export interface ChunkPayload {
   attachmentId: Uint8Array
