@@ -4,7 +4,8 @@
  * processes on 127.0.0.1; alice and bob talk once, then bob stops and the
  * relay is killed; alice queues N messages to bob (1,000 by default) and
  * her daemon's CPU time (user + system, from /proc) is read over a window
- * (60 s by default) after a settling period. Prints one JSON object:
+ * (60 s by default) after a settling period, with the daemon's production
+ * intervals. Prints one JSON object:
  * CPU as a share of one core, the outbox size before and after (nothing
  * may be given up), and the machine.
  *
@@ -48,8 +49,9 @@ const net = new Network(procs)
 try {
   const relay = await net.startRelay()
   const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
-  const aliceDaemon = await net.startDaemon(alice, [relay.addr])
-  const bobDaemon = await net.startDaemon(bob, [relay.addr])
+  // Production intervals (not the tests' fast ones): what a user's daemon does.
+  const aliceDaemon = await net.startDaemon(alice, [relay.addr], {})
+  const bobDaemon = await net.startDaemon(bob, [relay.addr], {})
   const first = await net.call<{ id: string }>(alice, 'send', { handle: bob.handle, text: 'hello' })
   await eventually(async () => (await net.history(alice, bob)).find(m => m.id === first.id)?.sendState === 'delivered' ? true : undefined, 30_000, 'first message delivered')
   await procs.stop(bobDaemon)
@@ -76,6 +78,9 @@ try {
     outboxBefore,
     outboxAfter
   }, null, 2))
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).message}\n${net.describe()}`)
+  process.exitCode = 1
 } finally {
   await procs.stopAll()
 }

@@ -79,7 +79,7 @@ export class ApiClient {
       })
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err
-      throw new DaemonNotRunningError(`no daemon answers at ${this.info.url} for ${this.dataDir} (it may have stopped; start it with: starling daemon --bootstrap MULTIADDR)`)
+      throw new DaemonNotRunningError(`no daemon answers at ${this.info.url} for ${this.dataDir} (it may have stopped; start it with: starling daemon --bootstrap MULTIADDR)`, { cause: err })
     }
   }
 }

@@ -235,12 +235,15 @@ export class Delivery {
     const rehand = this.rehand.get(entry.seq)
     if (entry.relays.length === 0 || (rehand != null && rehand.at <= this.m.now())) await this.relay(entry, peerId)
     if (!this.pending.has(entry.seq)) return
-    // Next round: when the device may be tried again, or relays (whichever is sooner).
-    const deviceAt = this.direct.failing(entry.device) ? this.direct.nextAt(entry.device) : this.m.now() + this.init.retryIntervalMs
+    // Next round: when the device may be tried again, or relays, whichever is
+    // sooner; never sooner than one retry interval from now (a wait that is
+    // over while another entry's probe is under way ends with that probe,
+    // which wakes the device's entries, or else at the next interval).
     const soon = this.m.now() + this.init.retryIntervalMs
+    const deviceAt = this.direct.failing(entry.device) ? this.direct.nextAt(entry.device) : soon
     const failingRelays = this.relayWaits.earliest()
-    const relayAt = entry.relays.length > 0 ? (this.rehand.get(entry.seq)?.at ?? Infinity) : failingRelays === Infinity ? soon : Math.max(failingRelays, soon)
-    this.notBefore.set(entry.seq, Math.min(deviceAt, relayAt))
+    const relayAt = entry.relays.length > 0 ? (this.rehand.get(entry.seq)?.at ?? Infinity) : failingRelays === Infinity ? soon : failingRelays
+    this.notBefore.set(entry.seq, Math.max(soon, Math.min(deviceAt, relayAt)))
   }
 
   /**

@@ -21,10 +21,15 @@ const T0 = Date.UTC(2026, 11, 6)
 const MINUTE = 60_000
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
-/** A network that is down until the test says otherwise; every attempt is logged with the fake time. */
+/**
+ * A network that is down until the test says otherwise; every attempt is
+ * logged with the fake time. A failed attempt takes `failAfterMs` of fake
+ * time, as a dial that times out does.
+ */
 class ControlledTransport implements DeliveryTransport {
   deviceUp = false
   relaysUp = false
+  failAfterMs = 0
   readonly direct: Array<{ at: number, envelope: string }> = []
   readonly relay: Array<{ at: number, envelope: string, relay: string }> = []
   readonly delivered = new Set<string>()
@@ -34,13 +39,13 @@ class ControlledTransport implements DeliveryTransport {
   async sendDirect (_peer: PeerId, _addrs: Multiaddr[], envelope: Uint8Array): Promise<void> {
     const id = hex(parseEnvelopeHeader(envelope).id)
     this.direct.push({ at: this.now(), envelope: id })
-    if (!this.deviceUp) throw new Error('device unreachable')
+    if (!this.deviceUp) await this.fail('device unreachable')
     this.delivered.add(id)
   }
 
   async storeOnRelay (relay: PeerId, _addrs: Multiaddr[], _recipient: PeerId, envelope: Uint8Array): Promise<Custody> {
     this.relay.push({ at: this.now(), envelope: hex(parseEnvelopeHeader(envelope).id), relay: relay.toString() })
-    if (!this.relaysUp) throw new Error('relay unreachable')
+    if (!this.relaysUp) await this.fail('relay unreachable')
     return { relay: relay.toString(), storedAt: this.now(), expiresAt: this.now() + 30 * 24 * 60 * MINUTE }
   }
 
@@ -50,6 +55,11 @@ class ControlledTransport implements DeliveryTransport {
   }
 
   async deleteFromMailbox (): Promise<void> {}
+
+  private async fail (why: string): Promise<never> {
+    if (this.failAfterMs > 0) await new Promise(resolve => setTimeout(resolve, this.failAfterMs))
+    throw new Error(why)
+  }
 }
 
 /** Attempts per minute of fake time, from T0. */
@@ -68,13 +78,20 @@ describe('messenger: delivery backs off, never spins, never gives up', function 
 
   afterEach(() => { clock?.uninstall() })
 
-  it('1,000 messages to an unreachable device with every relay down: attempts follow the backoff schedule for 30 minutes, then all are delivered once the device is back', async () => {
+  for (const failAfterMs of [0, 3_000]) {
+    it(`1,000 messages to an unreachable device with every relay down (each attempt failing after ${failAfterMs} ms): attempts follow the backoff schedule for 30 minutes, then all are delivered once the device is back`, async () => {
+      await unreachable(failAfterMs)
+    })
+  }
+
+  async function unreachable (failAfterMs: number): Promise<void> {
     clock = FakeTimers.install({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
     const relays = [peerIdFromPrivateKey(await generateKeyPair('Ed25519')), peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
     const alice = await testDevice(crypto, 'alice', T0, relays)
     const bob = await testDevice(crypto, 'bob', T0, [relays[0]])
     const now = (): number => clock?.now ?? Date.now()
     const transport = new ControlledTransport(now)
+    transport.failAfterMs = failAfterMs
     const messenger = await testMessenger(crypto, alice, { transport, directory: fakeDirectory([alice, bob]), now, relayPeers: relays })
     await messenger.start()
     const ids: string[] = []
@@ -112,13 +129,13 @@ describe('messenger: delivery backs off, never spins, never gives up', function 
     // The device comes back (it connects to us): all 1,000 go at once, each delivered once.
     transport.deviceUp = true
     messenger.reachable(bob.peerId)
-    for (let i = 0; i < 20 && messenger.delivery.size > 0; i++) await clock.tickAsync(100)
+    for (let i = 0; i < 100 && messenger.delivery.size > 0; i++) await clock.tickAsync(100)
     assert.equal(messenger.delivery.size, 0)
     assert.equal(transport.delivered.size, 1000)
     const after = await messenger.conversation(bob.handle)
     assert.deepEqual(new Set(ids.map(id => after.statuses[id]?.state)), new Set(['delivered']))
     await messenger.stop()
-  })
+  }
 
   it('a message undelivered when its retention runs out is shown failed; sent again, it is queued and delivered', async () => {
     clock = FakeTimers.install({ now: T0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
