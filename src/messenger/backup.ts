@@ -130,6 +130,7 @@ function backupOf (keyFile: Uint8Array, raw: BackupEntry[], unsentIn: UnsentMess
         }
         break
       case 'relay':
+      case 'meta':
         break
     }
   }
