@@ -46,15 +46,17 @@ export const sendCommand: Command = {
 export const attachmentCommand: Command = {
   name: 'attachment',
   summary: 'show how far an attachment got, and where the received file is',
-  usage: 'starling attachment ID [--data DIR]',
-  examples: ['starling attachment 9c1e...'],
-  options: dataOption,
-  help: dataHelp,
+  usage: 'starling attachment ID [--save FILE] [--data DIR]',
+  examples: ['starling attachment 9c1e...', 'starling attachment 9c1e... --save ~/holiday.jpg'],
+  options: { ...dataOption, save: { type: 'string' } },
+  help: { ...dataHelp, save: 'write the received file to FILE (a new file); the way to it when attachments are encrypted at rest' },
   positionals: [{ name: 'ID', required: true }],
   async run ({ args, out }) {
-    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null }>('attachment', { id: args.positionals[0] })
+    const save = args.values.save as string | undefined
+    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, encrypted: boolean }>('attachment', { id: args.positionals[0], ...(save != null ? { save: resolvePath(save) } : {}) })
+    const where = r.path ?? (r.encrypted ? `stored encrypted; write it out with starling attachment ${r.id} --save FILE` : '')
     out.print({ event: 'attachment', ...r }, r.complete
-      ? `${r.fileName} (${r.size} bytes) complete: ${r.path ?? ''}`
+      ? `${r.fileName} (${r.size} bytes) complete: ${where}`
       : `${r.fileName} (${r.size} bytes) receiving: ${r.receivedChunks}/${r.totalChunks} chunks`)
   }
 }
