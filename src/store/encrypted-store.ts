@@ -17,7 +17,9 @@
  * on the first read), and while a store written in the clear is being
  * encrypted, how far that got. Encrypting an existing store runs in atomic
  * batches that carry their own progress, so a crash part-way resumes where
- * it stopped and never encrypts a value twice.
+ * it stopped and never encrypts a value twice; the database is then
+ * compacted, so the values written in the clear leave its files (not the
+ * disk's free blocks: see the README).
  */
 import { logger } from '@libp2p/logger'
 import type { Crypto } from '../crypto/index.js'
@@ -110,6 +112,10 @@ export class EncryptedStore implements Store {
     await this.inner.batch(sealed, options)
   }
 
+  async compact (): Promise<void> {
+    await this.inner.compact?.()
+  }
+
   async * iterate (namespace: Namespace, range?: Range): AsyncGenerator<Entry> {
     for await (const [key, sealed] of this.inner.iterate(namespace, range)) {
       yield [key, await this.decrypt(namespace, key, sealed)]
@@ -176,7 +182,10 @@ export class EncryptedStore implements Store {
       { type: 'put', namespace: 'meta', key: MARKER_KEY, value: await this.encrypt('meta', MARKER_KEY, MARKER_TEXT) },
       { type: 'del', namespace: 'meta', key: PROGRESS_KEY }
     ], { sync: true })
-    if (count > 0) log('encrypted %d values written in the clear', count)
+    if (count === 0) return
+    // The values written in the clear are still in the database's files until they are rewritten.
+    await this.compact()
+    log('encrypted %d values written in the clear', count)
   }
 }
 

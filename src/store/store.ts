@@ -59,4 +59,9 @@ export interface Store {
   batch(ops: readonly BatchOp[], options?: WriteOptions): Promise<void>
   /** Entries of one namespace in byte order of their keys. */
   iterate(namespace: Namespace, range?: Range): AsyncIterable<Entry>
+  /**
+   * Rewrites the stored data so that values overwritten or deleted leave the
+   * files (LevelDB's compaction); absent or a no-op where the backend has none.
+   */
+  compact?(): Promise<void>
 }

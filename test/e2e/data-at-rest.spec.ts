@@ -44,7 +44,7 @@ describe('e2e: data at rest', function () {
   const procs = new Processes()
   after(async () => procs.stopAll())
 
-  it('keeps the data directory private and, with STARLING_PASSPHRASE, leaves no message or attachment readable on disk', async () => {
+  it('keeps the data directory private and, with STARLING_PASSPHRASE (from init, or set later), leaves no message or attachment readable on disk', async () => {
     const relay = await procs.start(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', await procs.tempDir('starling-relay-')])
     const relayAddr = (relay.ready.multiaddrs as string[])[0]
     const alice = { dir: await procs.tempDir('starling-alice-'), handle: '' }
@@ -65,7 +65,7 @@ describe('e2e: data at rest', function () {
       return d
     }
     const aliceDaemon = await daemon(alice.dir, PASSPHRASE)
-    await daemon(bob.dir, {})
+    const bobDaemon = await daemon(bob.dir, {})
 
     const secretIn = 'the safe code is 4711, tell nobody'
     const secretOut = 'the boat leaves from pier 9 at dawn'
@@ -103,5 +103,17 @@ describe('e2e: data at rest', function () {
     const saved = await procs.cli(['attachment', attachmentId, '--save', out, '--data', alice.dir, '--json'])
     assert.equal(saved.code, 0, saved.stderr)
     assert.deepEqual(await readFile(out), received)
+
+    // Bob chooses a passphrase later: his next start encrypts his key file, store and attachments.
+    await eventually(async () => (await procs.cli(['history', alice.handle, '--data', bob.dir, '--json'])).json.some(m => (m.attachmentState as { complete?: boolean } | undefined)?.complete === true && (m.attachment as { fileName?: string } | undefined)?.fileName === 'reply.bin') ? true : undefined, 60_000, 'alice\'s file at bob')
+    await procs.stop(bobDaemon)
+    const bobAgain = await daemon(bob.dir, PASSPHRASE)
+    const hb = await procs.cli(['history', alice.handle, '--data', bob.dir, '--json'])
+    assert.ok(hb.stdout.includes(secretIn) && hb.stdout.includes(secretOut), 'bob\'s history reads back')
+    await procs.stop(bobAgain)
+    assert.equal((await readFile(join(bob.dir, 'identity.key')))[5], 1, 'the key file is encrypted now')
+    for (const t of texts) assert.deepEqual(await filesHolding(bob.dir, t), [], 'a message text is still readable on disk')
+    assert.deepEqual(await filesHolding(bob.dir, received), [], 'the file bob sent is still readable on disk')
+    assert.deepEqual(await filesHolding(bob.dir, sent), [], 'the file bob received is still readable on disk')
   })
 })
