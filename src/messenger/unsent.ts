@@ -26,6 +26,18 @@ const UNSENT = utf8('u/')
 const VERSION = 1
 /** Most devices one unsent message can wait for (one account's devices). */
 export const MAX_UNSENT_DEVICES = 255
+/** Longest wait between two passes while a device stays unknown (they back off from the retry interval). */
+export const MAX_UNSENT_RETRY_MS = 10 * 60_000
+
+/**
+ * How long to wait before pass `failures + 1` when `failures` passes in a
+ * row left messages waiting: the retry interval, doubled each time, at most
+ * {@link MAX_UNSENT_RETRY_MS}. A contact's device gone for good costs one
+ * lookup per pass, and ever fewer passes, until its messages expire.
+ */
+export function unsentRetryDelay (retryIntervalMs: number, failures: number): number {
+  return Math.min(MAX_UNSENT_RETRY_MS, retryIntervalMs * 2 ** Math.min(failures, 30))
+}
 
 /** An unsent message: its conversation, the encoded message, and the devices that have not acknowledged it. */
 export interface UnsentMessage {
@@ -89,6 +101,8 @@ export class Unsent {
   private timer?: ReturnType<typeof setTimeout>
   private pass?: Promise<void>
   private running = false
+  /** Passes in a row that left messages waiting. */
+  private failures = 0
 
   constructor (private readonly init: UnsentInit) {}
 
@@ -111,8 +125,9 @@ export class Unsent {
     if (!this.running || this.pass != null) return
     this.pass = this.resendAll()
       .then(remaining => {
-        // Devices not known yet (no record in the DHT, nor kept): try again later.
-        if (remaining > 0 && this.running) this.timer = setTimeout(() => { this.soon() }, this.init.retryIntervalMs)
+        // Devices not known yet (no record in the DHT, nor kept): try again later, less and less often.
+        this.failures = remaining > 0 ? this.failures + 1 : 0
+        if (remaining > 0 && this.running) this.timer = setTimeout(() => { this.soon() }, unsentRetryDelay(this.init.retryIntervalMs, this.failures - 1))
       })
       .catch(err => { log.error('resending restored messages failed: %s', (err as Error).message) })
       .finally(() => { this.pass = undefined })
@@ -123,10 +138,21 @@ export class Unsent {
     const entries: Array<[Uint8Array, Uint8Array]> = []
     for await (const entry of this.init.store.iterate('outbox', prefixRange(UNSENT))) entries.push(entry)
     let remaining = 0
+    // Each device is looked up once per pass, however many messages wait for it.
+    const devices = new Map<string, Promise<RemoteDevice | undefined>>()
+    const device = async (peer: string, conversation: Uint8Array): Promise<RemoteDevice | undefined> => {
+      const id = `${toHex(conversation)}/${peer}`
+      let found = devices.get(id)
+      if (found == null) {
+        found = this.init.device(peer, conversation)
+        devices.set(id, found)
+      }
+      return await found
+    }
     for (const [key, value] of entries) {
       if (!this.running) return remaining
       try {
-        if (!(await this.resendOne(key, value))) remaining++
+        if (!(await this.resendOne(key, value, device))) remaining++
       } catch (err) {
         log('unsent message %s not sent yet: %s', toHex(key.subarray(UNSENT.length)), (err as Error).message)
         remaining++
@@ -136,7 +162,7 @@ export class Unsent {
   }
 
   /** Resends one message to the devices now known; true when none is left waiting. */
-  private async resendOne (key: Uint8Array, value: Uint8Array): Promise<boolean> {
+  private async resendOne (key: Uint8Array, value: Uint8Array, lookup: UnsentInit['device']): Promise<boolean> {
     let unsent: ReturnType<typeof decodeUnsent>
     try {
       unsent = decodeUnsent(value)
@@ -154,7 +180,7 @@ export class Unsent {
     const known: RemoteDevice[] = []
     const waiting: string[] = []
     for (const peer of unsent.devices) {
-      const device = await this.init.device(peer, unsent.conversation)
+      const device = await lookup(peer, unsent.conversation)
       if (device != null) known.push(device)
       else waiting.push(peer)
     }
