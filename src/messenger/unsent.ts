@@ -185,7 +185,7 @@ export class Unsent {
       else waiting.push(peer)
     }
     if (known.length === 0) return false
-    // The message is queued and the record shrinks in one batch: never both, never neither.
+    // The message is queued and its record shrinks (or goes) in the same batch: both happen or neither.
     const rest: BatchOp = waiting.length === 0
       ? { type: 'del', namespace: 'outbox', key }
       : { type: 'put', namespace: 'outbox', key, value: encodeUnsent({ conversation: unsent.conversation, message: unsent.message, devices: waiting }) }
