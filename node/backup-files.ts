@@ -5,11 +5,12 @@
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import type { Crypto } from '../src/crypto/index.js'
-import { LevelStore } from '../src/store/index.js'
 import type { Store } from '../src/store/index.js'
+import { decodeKeyFile, isEncryptedKeyFile } from '../src/identity/index.js'
 import { collectBackup, decodeBackup, encodeBackup, restoreBackup } from '../src/messenger/backup.js'
 import { CommandError } from './errors.js'
-import { Files, createPrivateFile, ensureDir, readOptional } from './data-dir.js'
+import { Files, createPrivateFile, makePrivate, readOptional } from './data-dir.js'
+import { openUserStore } from './at-rest.js'
 
 /** Writes an encrypted backup of a running daemon's data (its store stays open). */
 export async function exportBackup (crypto: Crypto, store: Store, dataDir: string, path: string, passphrase: string): Promise<{ path: string, entries: number, bytes: number }> {
@@ -25,17 +26,26 @@ export async function exportBackup (crypto: Crypto, store: Store, dataDir: strin
   return { path, entries: contents.entries.length, bytes: bytes.length }
 }
 
-/** Restores a backup into a data directory that has no identity yet. */
-export async function importBackup (crypto: Crypto, dataDir: string, path: string, passphrase: string): Promise<{ entries: number }> {
+/**
+ * Restores a backup into a data directory that has no identity yet. When
+ * the backup's key file is encrypted, `identityPassphrase` (the identity's
+ * STARLING_PASSPHRASE) opens it, and the restored store is written
+ * encrypted, as the daemon will read it.
+ */
+export async function importBackup (crypto: Crypto, dataDir: string, path: string, passphrase: string, identityPassphrase?: string): Promise<{ entries: number, unsent: number }> {
   if (await readOptional(join(dataDir, Files.identity)) != null) {
     throw new CommandError(`an identity already exists in ${dataDir}; import into a new --data directory`)
   }
   const file = await readOptional(path)
   if (file == null) throw new CommandError(`no such file: ${path}`)
   const contents = await decodeBackup(crypto, file, passphrase)
-  await ensureDir(dataDir)
-  const store = new LevelStore(join(dataDir, Files.store))
-  await store.open()
+  let secret: Uint8Array | undefined
+  if (isEncryptedKeyFile(contents.keyFile)) {
+    if (identityPassphrase == null) throw new CommandError("the backup's identity is protected by a passphrase: set STARLING_PASSPHRASE to it, so that the restored messages are stored encrypted too")
+    secret = (await decodeKeyFile(crypto, contents.keyFile, { passphrase: identityPassphrase })).deviceIdentitySecretKey
+  }
+  await makePrivate(dataDir)
+  const store = await openUserStore(crypto, dataDir, secret)
   let entries: number
   try {
     entries = await restoreBackup(store, contents)
@@ -44,5 +54,5 @@ export async function importBackup (crypto: Crypto, dataDir: string, path: strin
   }
   // The key file last: a half-finished import leaves no identity behind, so it can be run again.
   await createPrivateFile(join(dataDir, Files.identity), contents.keyFile)
-  return { entries }
+  return { entries, unsent: contents.unsent.length }
 }

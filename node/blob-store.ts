@@ -14,6 +14,14 @@
  * `meta.json`, then renames the attachment's directory from `partial/` to
  * `complete/` in one step: a crash leaves either the partial chunks or the
  * complete file, never a half-assembled file reported complete.
+ *
+ * With a key (`encryptionKey`), chunk files and `data` are encrypted
+ * (blob-cipher.ts): `data` is then no file to open, and {@link
+ * FileBlobStore.saveTo} writes the plaintext where the user asks. Opening
+ * with a key encrypts what an earlier run wrote in the clear, file by file
+ * (each replaced atomically; one that already opens under the key is left
+ * as it is, so a crash part-way resumes), then leaves the marker file
+ * `encrypted`; a store with that marker is refused without its key.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
@@ -24,6 +32,7 @@ import {
 } from '../src/messenger/attachments/index.js'
 import type { BlobStore, BlobStoreOptions, CompletionCheck, Sha256Factory } from '../src/messenger/attachments/index.js'
 import { idToHex } from '../src/messenger/model/ids.js'
+import { BLOB_MAGIC, BlobCipher, encryptFileInPlace } from './blob-cipher.js'
 
 /** SHA-256 from node:crypto (about 9x faster than noble here). */
 export const nodeSha256: Sha256Factory = () => {
@@ -73,7 +82,17 @@ function isNotFound (err: unknown): boolean {
 export interface FileBlobStoreInit {
   /** Default {@link nodeSha256}. */
   sha256?: Sha256Factory
+  /** Encrypt chunks and files at rest with this 32-byte key (see blob-cipher.ts). */
+  encryptionKey?: Uint8Array
 }
+
+/** The blob store is encrypted and no key was given, or the key does not open it. */
+export class BlobStoreKeyError extends Error {
+  override readonly name = 'BlobStoreKeyError'
+}
+
+/** Name of the marker file of an encrypted blob store. */
+const ENCRYPTED_MARKER = 'encrypted'
 
 /**
  * A {@link BlobStore} in a directory. Call {@link FileBlobStore.open} before
@@ -87,11 +106,20 @@ export class FileBlobStore implements BlobStore {
   private readonly metas = new Map<string, Meta>()
   /** Partial directories known to exist, by id hex. */
   private readonly partialDirs = new Set<string>()
+  private readonly root: string
+  private readonly cipher?: BlobCipher
 
   constructor (root: string, init: FileBlobStoreInit = {}) {
+    this.root = root
     this.partialDir = join(root, 'partial')
     this.completeDir = join(root, 'complete')
     this.sha256 = init.sha256 ?? nodeSha256
+    if (init.encryptionKey != null) this.cipher = new BlobCipher(init.encryptionKey)
+  }
+
+  /** Whether chunks and files are encrypted at rest. */
+  get encrypted (): boolean {
+    return this.cipher != null
   }
 
   /** Creates the directories and removes leftovers of an interrupted write or completion. */
@@ -115,7 +143,35 @@ export class FileBlobStore implements BlobStore {
         await rm(join(this.completeDir, name), { recursive: true, force: true })
       }
     }
+    await this.checkEncryption()
     return this
+  }
+
+  /**
+   * Without a key, refuses a store that was encrypted; with one, encrypts
+   * whatever is still in the clear (see the file comment) and marks the store.
+   */
+  private async checkEncryption (): Promise<void> {
+    const marker = join(this.root, ENCRYPTED_MARKER)
+    const marked = (await stat(marker).catch(() => undefined)) != null
+    if (this.cipher == null) {
+      if (marked) throw new BlobStoreKeyError(`the attachments in ${this.root} are encrypted: a key is needed`)
+      return
+    }
+    if (marked) return
+    for (const name of await readdir(this.partialDir)) {
+      const id = Buffer.from(name, 'hex')
+      for (const file of await readdir(join(this.partialDir, name))) {
+        if (CHUNK_NAME.test(file)) await encryptFileInPlace(this.cipher, join(this.partialDir, name, file), id, { index: Number(file) })
+      }
+    }
+    for (const name of await readdir(this.completeDir)) {
+      const id = Buffer.from(name, 'hex')
+      const meta = await this.meta(id)
+      if (meta != null) await encryptFileInPlace(this.cipher, this.completePath(id), id, { meta })
+    }
+    await writeDurably(marker, 'attachments here are encrypted (AES-256-GCM, node/blob-cipher.ts)\n')
+    await fsyncDir(this.root)
   }
 
   private partial (id: Uint8Array): string {
@@ -154,7 +210,7 @@ export class FileBlobStore implements BlobStore {
       this.partialDirs.add(dir)
     }
     const tmp = join(dir, `${index}.${randomBytes(6).toString('hex')}.tmp`)
-    await writeDurably(tmp, plaintext)
+    await writeDurably(tmp, this.cipher != null ? this.cipher.sealFile(id, index, plaintext) : plaintext)
     await rename(tmp, join(dir, String(index)))
     await fsyncDir(dir)
   }
@@ -189,20 +245,16 @@ export class FileBlobStore implements BlobStore {
     const meta = await this.meta(id)
     if (meta !== undefined) {
       if (index >= meta.count) return undefined
-      const start = index * meta.chunkSize
-      const length = Math.min(meta.chunkSize, meta.size - start)
       const handle = await open(join(this.complete(id), 'data'), 'r')
       try {
-        const out = new Uint8Array(length)
-        const { bytesRead } = await handle.read(out, 0, length, start)
-        if (bytesRead !== length) throw new AttachmentIntegrityError(`stored file is shorter than chunk ${index}`)
-        return out
+        return await this.readFromData(handle, id, index, meta)
       } finally {
         await handle.close()
       }
     }
     try {
-      return new Uint8Array(await readFile(join(this.partial(id), String(index))))
+      const file = new Uint8Array(await readFile(join(this.partial(id), String(index))))
+      return this.cipher != null ? this.cipher.openFile(id, index, file) : file
     } catch (err) {
       if (isNotFound(err)) return undefined
       throw err
@@ -218,10 +270,13 @@ export class FileBlobStore implements BlobStore {
       await mkdir(dir, { recursive: true })
       handle = await open(tmp, 'w')
       const out = handle
+      const cipher = this.cipher
+      if (cipher != null) await out.write(BLOB_MAGIC)
+      let next = 0
       await digestChunks(check, async i => {
         options.signal?.throwIfAborted()
         return await this.readChunk(id, i)
-      }, this.sha256, async chunk => { await out.write(chunk) })
+      }, this.sha256, async chunk => { await out.write(cipher != null ? cipher.seal(id, next++, chunk) : chunk) })
       await out.sync()
     } catch (err) {
       await handle?.close()
@@ -259,6 +314,13 @@ export class FileBlobStore implements BlobStore {
     if (meta === undefined) throw new AttachmentIncompleteError('attachment is not complete')
     const handle = await open(join(this.complete(id), 'data'), 'r')
     try {
+      if (this.cipher != null) {
+        for (let i = 0; i < meta.count; i++) {
+          options.signal?.throwIfAborted()
+          yield await this.readFromData(handle, id, i, meta)
+        }
+        return
+      }
       let position = 0
       while (position < meta.size) {
         options.signal?.throwIfAborted()
@@ -271,6 +333,38 @@ export class FileBlobStore implements BlobStore {
     } finally {
       await handle.close()
     }
+  }
+
+  /**
+   * Chunk `index` of a complete attachment's data file (decrypted when the
+   * store is encrypted); AttachmentIntegrityError if the file is short or the
+   * chunk does not open.
+   */
+  private async readFromData (handle: FileHandle, id: Uint8Array, index: number, meta: Meta): Promise<Uint8Array> {
+    const start = index * meta.chunkSize
+    const plain = Math.min(meta.chunkSize, meta.size - start)
+    const { offset, length } = this.cipher != null ? BlobCipher.placeInData(index, meta.chunkSize, meta.size) : { offset: start, length: plain }
+    const out = new Uint8Array(length)
+    const { bytesRead } = await handle.read(out, 0, length, offset)
+    if (bytesRead !== length) throw new AttachmentIntegrityError(`stored file is shorter than chunk ${index}`)
+    return this.cipher != null ? this.cipher.open(id, index, out) : out
+  }
+
+  /**
+   * Writes the plaintext of a complete attachment to `path` (a new file, mode
+   * 0600): the way to a received file when `data` is encrypted.
+   */
+  async saveTo (id: Uint8Array, path: string, options: BlobStoreOptions = {}): Promise<void> {
+    const handle = await open(path, 'wx', 0o600)
+    try {
+      for await (const piece of this.read(id, options)) await handle.write(piece)
+      await handle.sync()
+    } catch (err) {
+      await handle.close()
+      await rm(path, { force: true })
+      throw err
+    }
+    await handle.close()
   }
 
   async delete (id: Uint8Array): Promise<void> {

@@ -1,11 +1,15 @@
 /**
  * Where a node keeps its files, and how they are written: every secret is
  * written to a temporary file with mode 0600, synced, then renamed, so a
- * crash never leaves a half-written key.
+ * crash never leaves a half-written key. A data directory and everything in
+ * it belong to the user alone (0700 for directories, 0600 for files):
+ * {@link makePrivate} tightens a directory that already exists, and sets
+ * the process's umask so that what LevelDB and the blob store create later
+ * is private too.
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { mkdir, open, rename, readFile, unlink, chmod } from 'node:fs/promises'
+import { mkdir, open, rename, readFile, readdir, unlink, chmod, lstat } from 'node:fs/promises'
 
 /** The user's data directory: `--data`, else `$STARLING_DATA`, else `~/.starling`. */
 export function userDataDir (flag?: string): string {
@@ -27,9 +31,42 @@ export const Files = {
   attachments: 'attachments'
 } as const
 
-/** Creates the directory (mode 0700) if needed. */
+/** Mode of a data directory. */
+export const PRIVATE_DIR_MODE = 0o700
+/** The umask of a process that writes a data directory: nothing for group or others. */
+export const PRIVATE_UMASK = 0o077
+
+/** Creates the directory (mode 0700) if needed, and sets it to 0700 if it exists. */
 export async function ensureDir (dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  await chmod(dir, PRIVATE_DIR_MODE)
+}
+
+/**
+ * Makes a data directory private to the user: creates it (0700) if needed,
+ * takes every permission of group and others away from it and everything
+ * under it (so directories become 0700 and files 0600; the owner's own bits
+ * are never widened; symbolic links are left alone and not followed), and
+ * sets the process umask to 077, so that files LevelDB and the blob store
+ * create from now on are private too. Resolves with how many modes it changed.
+ */
+export async function makePrivate (dir: string): Promise<number> {
+  process.umask(PRIVATE_UMASK)
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  return await tighten(dir)
+}
+
+async function tighten (path: string): Promise<number> {
+  const info = await lstat(path)
+  if (info.isSymbolicLink()) return 0
+  let changed = 0
+  if ((info.mode & PRIVATE_UMASK) !== 0) {
+    await chmod(path, info.mode & 0o777 & ~PRIVATE_UMASK)
+    changed++
+  }
+  if (!info.isDirectory()) return changed
+  for (const name of await readdir(path)) changed += await tighten(join(path, name))
+  return changed
 }
 
 /** Writes a file readable only by the user, atomically (temp + fsync + rename). */

@@ -7,7 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Crypto } from '../src/crypto/index.js'
-import { decodeKeyFile, encodeKeyFile, handleTag, validateHandleName } from '../src/identity/index.js'
+import { decodeKeyFile, encodeKeyFile, handleTag, isEncryptedKeyFile, validateHandleName } from '../src/identity/index.js'
 import { createPrekeyState, decodePrekeyState, encodePrekeyState, rotatePrekeys } from '../src/crypto/prekeys.js'
 import type { PrekeyState } from '../src/crypto/prekeys.js'
 import { CommandError } from './errors.js'
@@ -25,6 +25,8 @@ export interface LocalIdentity {
   identityPublicKey: Uint8Array
   prekeys: PrekeyState
   createdAt: number
+  /** Whether the key file is encrypted under a passphrase (then the store and attachments are too). */
+  encrypted: boolean
 }
 
 /** The passphrase for keys at rest, if the user set one. */
@@ -56,7 +58,8 @@ export async function createIdentity (crypto: Crypto, dataDir: string, handle: s
     identitySecretKey: identity.secretKey,
     identityPublicKey: identity.publicKey,
     prekeys,
-    createdAt: now
+    createdAt: now,
+    encrypted: passphrase != null
   }
   const bytes = await encode(crypto, local, passphrase)
   try {
@@ -88,8 +91,23 @@ export async function loadIdentity (crypto: Crypto, dataDir: string, passphrase?
     identitySecretKey: file.deviceIdentitySecretKey,
     identityPublicKey: await crypto.x25519.publicKey(file.deviceIdentitySecretKey),
     prekeys: decodePrekeyState(file.prekeys),
-    createdAt: file.createdAt
+    createdAt: file.createdAt,
+    encrypted: isEncryptedKeyFile(bytes)
   }
+}
+
+/**
+ * With a passphrase set and a key file written without one (created before
+ * the passphrase was chosen), writes the key file again encrypted, so that
+ * the keys derived from it for the store and attachments are protected too.
+ * The old file is replaced by a rename; its bytes may stay on the disk until
+ * overwritten (the README says so). Resolves with whether it wrote.
+ */
+export async function encryptKeyFileIfPlain (crypto: Crypto, dataDir: string, local: LocalIdentity, passphrase?: string): Promise<boolean> {
+  if (passphrase == null || local.encrypted) return false
+  await writePrivateFile(join(dataDir, Files.identity), await encode(crypto, local, passphrase))
+  local.encrypted = true
+  return true
 }
 
 /** Rotates the signed prekey when due and saves the identity if anything changed. */

@@ -16,7 +16,7 @@ import { starlingDhtValidators } from '../src/identity/index.js'
 import { EnvelopeStore, mailboxGossipsubOptions, mailboxRelay } from '../src/relay/index.js'
 import type { MailboxRelay } from '../src/relay/index.js'
 import { LevelStore } from '../src/store/index.js'
-import { Files, ensureDir } from './data-dir.js'
+import { Files, makePrivate } from './data-dir.js'
 import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeNoiseCrypto, nodeTransports } from './platform.js'
 
 
@@ -38,7 +38,8 @@ export interface Relay {
 
 /** Starts a relay. */
 export async function startRelay (init: RelayInit): Promise<Relay> {
-  await ensureDir(init.dataDir)
+  // The relay's key, DHT records and envelopes are the operator's alone, now and in what is written later.
+  await makePrivate(init.dataDir)
   const privateKey = await loadOrCreatePeerKey(join(init.dataDir, Files.relayKey))
   const datastore = new LevelDatastore(join(init.dataDir, Files.datastore))
   await datastore.open()

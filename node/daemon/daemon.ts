@@ -16,21 +16,22 @@ import { publicPrekeys } from '../../src/crypto/prekeys.js'
 import type { Crypto } from '../../src/crypto/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { LevelStore } from '../../src/store/index.js'
+import type { Store } from '../../src/store/index.js'
 import { Messenger } from '../../src/messenger/messenger.js'
 import { Libp2pTransport } from '../../src/net/delivery-transport.js'
 import { PrekeyKind, prekeySignaturePayload } from '../../src/crypto/prekey-signature.js'
 import { messagingMethods } from './messaging-api.js'
 import { exportBackup } from '../backup-files.js'
-import { FileBlobStore, nodeSha256 } from '../blob-store.js'
+import type { FileBlobStore } from '../blob-store.js'
+import { openUserBlobs, openUserStore } from '../at-rest.js'
 import { attachmentProtocol } from '../../src/protocols/attachment/index.js'
 import { blobStoreSource, downloadAttachment } from '../../src/messenger/attachments/index.js'
 import { faultyTransport } from './faults.js'
 import { ApiServer } from '../api/server.js'
 import type { ApiInfo } from '../api/client.js'
-import { Files, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
+import { Files, makePrivate, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
 import { CommandError } from '../errors.js'
-import { loadIdentity, rotateIfDue } from '../identity-store.js'
+import { encryptKeyFileIfPlain, loadIdentity, rotateIfDue } from '../identity-store.js'
 import type { LocalIdentity } from '../identity-store.js'
 import { allLocal, nodeNoiseCrypto, nodeTransports } from '../platform.js'
 
@@ -75,7 +76,7 @@ export class Daemon {
     readonly messenger: Messenger,
     private readonly served: ServedRequest[],
     private readonly transport: Libp2pTransport,
-    private readonly store: LevelStore,
+    private readonly store: Store,
     private readonly api: ApiServer,
     private readonly init: DaemonInit,
     apiUrl: string
@@ -86,14 +87,20 @@ export class Daemon {
   /** Loads the identity and starts everything; writes api.json last. */
   static async start (init: DaemonInit): Promise<Daemon> {
     const { crypto, dataDir } = init
+    // Everything in the data directory is the user's alone, including what is written from now on.
+    await makePrivate(dataDir)
     await refuseIfRunning(dataDir)
     const identity = await loadIdentity(crypto, dataDir, init.passphrase)
+    await encryptKeyFileIfPlain(crypto, dataDir, identity, init.passphrase)
+    // With the key file encrypted, the message store and attachments are too (node/at-rest.ts).
+    const atRest = identity.encrypted ? identity.identitySecretKey : undefined
     const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
     // Relays on loopback or a LAN: keep private addresses in DHT answers.
     const local = allLocal(init.bootstrap)
     const self: { messenger?: Messenger, daemon?: Daemon } = {}
     const served: ServedRequest[] = []
-    const blobs = await new FileBlobStore(join(dataDir, Files.attachments), { sha256: nodeSha256 }).open()
+    const blobs: FileBlobStore = await openUserBlobs(crypto, dataDir, atRest)
+    const store = await openUserStore(crypto, dataDir, atRest)
     const node = await createStarlingNode({
       privateKey: identity.devicePrivateKey,
       role: 'user',
@@ -125,8 +132,6 @@ export class Daemon {
       identityKey: identity.identityPublicKey,
       prekeys: () => publicPrekeys(identity.prekeys)
     }, { recordLifetimeMs: init.recordLifetimeMs })
-    const store = new LevelStore(join(dataDir, Files.store))
-    await store.open()
     const relays = init.bootstrap.map(b => ({ peerId: peerIdFromString(multiaddr(b).getComponents().findLast(c => c.name === 'p2p')?.value ?? ''), addrs: [multiaddr(b)] }))
     const hooks = testHooks(process.env)
     const transport = new Libp2pTransport(node, {

@@ -103,7 +103,19 @@ export function messagingMethods (messenger: Messenger, crypto: Crypto, blobs?: 
       const id = messageId(p, 'id')
       const state = p.download === true ? await messenger.attachments?.download(id) : await messenger.attachments?.state(id)
       if (state == null) throw new TypeError(`no attachment ${toHex(id)}`)
-      return { ...state, path: state.complete && blobs != null ? blobs.completePath(id) : null }
+      const save = typeof p.save === 'string' && p.save !== '' ? p.save : undefined
+      if (save != null) {
+        if (!state.complete || blobs == null) throw new TypeError(`attachment ${toHex(id)} is not complete yet`)
+        try {
+          await blobs.saveTo(id, save)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new TypeError(`${save} already exists; refusing to overwrite it`, { cause: err })
+          throw err
+        }
+      }
+      // Encrypted at rest, the stored file is no file to open: `save` writes the plaintext out.
+      const stored = state.complete && blobs != null && !blobs.encrypted ? blobs.completePath(id) : null
+      return { ...state, path: save ?? stored, encrypted: blobs?.encrypted === true }
     }
   }
 }

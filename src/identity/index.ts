@@ -34,7 +34,7 @@ export {
 export type { HandleClaimInit } from './handle-claim.js'
 export { DEFAULT_REMEMBERED_KEYS, selectStarlingRecord, starlingDhtValidators, verifyStarlingRecord } from './validators.js'
 export type { StarlingDhtValidators, StarlingDhtValidatorsInit } from './validators.js'
-export { KEY_FILE_VERSION, MAX_KEY_FILE_BYTES, decodeKeyFile, encodeKeyFile } from './key-file.js'
+export { KEY_FILE_VERSION, MAX_KEY_FILE_BYTES, decodeKeyFile, encodeKeyFile, isEncryptedKeyFile } from './key-file.js'
 export type { DecodeKeyFileOptions, EncodeKeyFileOptions, KeyFileData } from './key-file.js'
 export {
   CorruptKeyFileError, InvalidHandleError, InvalidRecordError, PassphraseRequiredError, WrongPassphraseError

@@ -135,6 +135,11 @@ export async function encodeKeyFile (crypto: Crypto, data: KeyFileData, options:
   }
 }
 
+/** Whether a key file is encrypted under a passphrase (its header says so; nothing is checked). */
+export function isEncryptedKeyFile (file: Uint8Array): boolean {
+  return file.length > PLAIN_HEADER && constantTimeEqual(file.subarray(0, MAGIC.length), MAGIC) && file[MAGIC.length + 1] === MODE_SCRYPT_AES_GCM
+}
+
 function corrupt (message: string): never {
   throw new CorruptKeyFileError(message)
 }

@@ -1,70 +1,180 @@
 /**
- * Encrypted backups of a device: its key file, contacts, history, sessions
- * and outbox, encrypted with a passphrase (scrypt + AES-256-GCM), to restore
- * on a new machine. Restoring moves the device: the old copy must not keep
- * running, or both would advance the same ratchet sessions.
+ * Encrypted backups of a device: its key file, contacts, history, message
+ * states and the plaintext of its unsent messages, encrypted with a
+ * passphrase (scrypt + AES-256-GCM), to restore on a new machine. Restoring
+ * moves the device (same device key; the old copy must not keep running).
  *
- * Format, version 1:
+ * A backup never holds ratchet states or the outbox's ratchet messages
+ * (DESIGN.md, Cryptography): a session restored at the position it was
+ * saved at would use again the message keys the old copy used after the
+ * backup (same key, same nonce: the new plaintext falls out of an XOR with
+ * the old one), and the contact would refuse the messages as replays. The
+ * restored device has no sessions, starts fresh ones with everyone, and
+ * encrypts its unsent messages again under them (unsent.ts). Replay markers
+ * of first messages are kept: they are not keys, and they keep refusing an
+ * old first message replayed to the restored device.
+ *
+ * Format, version 2:
  *   "STBK" | u8 version | u8 logN | u8 r | u8 p | 16 salt | 12 nonce | AES-256-GCM(payload, aad = header)
- *   payload: u32 key file length | key file | entries...
+ *   payload: u32 key file length | key file | u32 entry count | entries... | unsent...
  *   entry:   u8 namespace index | u32 key length | key | u32 value length | value
+ *   unsent:  u32 length | an unsent message as unsent.ts encodes it
+ * Version 1 (still read) had no entry count and no unsent records, and held
+ * every entry of 'outbox', 'messages', 'dedup', 'sessions' and 'contacts':
+ * reading it keeps what version 2 would hold and turns its queued outbox
+ * entries into unsent messages (their plaintext is in the history).
  */
+import { logger } from '@libp2p/logger'
 import { derivePasswordKey, DEFAULT_SCRYPT_PARAMS, checkScryptParams } from '../crypto/password-kdf.js'
 import type { ScryptParams } from '../crypto/password-kdf.js'
 import type { Crypto } from '../crypto/index.js'
 import { NAMESPACES } from '../store/index.js'
-import type { Namespace, Store } from '../store/index.js'
-import { concat } from './bytes.js'
+import type { BatchOp, Namespace, Store } from '../store/index.js'
+import { decodeMessage } from './model/index.js'
+import { decodeOutboxEntry, isOutboxEntryKey, isStatusKey } from './outbox.js'
+import { messageIndexKey } from './history.js'
+import { decodeUnsent, encodeUnsent, unsentKey } from './unsent.js'
+import type { UnsentMessage } from './unsent.js'
+import { concat, fromHex, toHex, utf8 } from './bytes.js'
+
+const log = logger('starling:messenger:backup')
 
 const MAGIC = [0x53, 0x54, 0x42, 0x4b] // "STBK"
-const VERSION = 1
+/** The version written. */
+export const BACKUP_VERSION = 2
 const HEADER = 4 + 1 + 3 + 16 + 12
 /** Largest backup read back (bounds memory on a hostile file). */
 export const MAX_BACKUP_BYTES = 2 ** 31 - 1
+
+/** Replay markers of first messages in the `sessions` namespace (sessions.ts writes them). */
+const REPLAY_PREFIX = utf8('replay/')
+/** Unsent messages of a restored device not encrypted yet (unsent.ts). */
+const UNSENT_PREFIX = unsentKey(new Uint8Array(0))
 
 /** The backup file cannot be read: wrong passphrase, damaged or not a backup. */
 export class BackupError extends Error {
   override readonly name = 'BackupError'
 }
 
+/** One store entry. */
+export interface BackupEntry {
+  namespace: Namespace
+  key: Uint8Array
+  value: Uint8Array
+}
+
 /** What a backup holds. */
 export interface BackupContents {
   keyFile: Uint8Array
-  entries: Array<{ namespace: Namespace, key: Uint8Array, value: Uint8Array }>
+  /** Contacts, history, de-duplication markers, message states, replay markers: never ratchet states. */
+  entries: BackupEntry[]
+  /** Messages not yet acknowledged by every device, as plaintext, to encrypt again after restoring. */
+  unsent: UnsentMessage[]
 }
 
-/** Namespaces a user's backup carries (relays' envelope stores are not user data). */
-const BACKED_UP: Namespace[] = ['outbox', 'messages', 'dedup', 'sessions', 'contacts']
+/** Namespaces a backup reads (relays' envelope stores are not user data). */
+const READ: Namespace[] = ['outbox', 'messages', 'dedup', 'sessions', 'contacts']
 
-/** Reads everything worth backing up from a store. */
+function startsWith (bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b)
+}
+
+/** Reads everything a backup holds from a store. */
 export async function collectBackup (store: Store, keyFile: Uint8Array): Promise<BackupContents> {
-  const entries: BackupContents['entries'] = []
-  for (const namespace of BACKED_UP) {
-    for await (const [key, value] of store.iterate(namespace)) entries.push({ namespace, key, value })
+  const raw: BackupEntry[] = []
+  for (const namespace of READ) {
+    for await (const [key, value] of store.iterate(namespace)) raw.push({ namespace, key, value })
   }
-  return { keyFile, entries }
+  return backupOf(keyFile, raw, [])
+}
+
+/**
+ * What a backup may hold, from a store's entries (or a version 1 backup's):
+ * ratchet states and queued ratchet messages are left out; queued content
+ * messages become unsent messages, with their plaintext from the history.
+ */
+function backupOf (keyFile: Uint8Array, raw: BackupEntry[], unsentIn: UnsentMessage[]): BackupContents {
+  const entries: BackupEntry[] = []
+  const messages = new Map<string, Uint8Array>()
+  const index = new Map<string, Uint8Array>()
+  const queued = new Map<string, { conversation: string, devices: Set<string> }>()
+  const unsent = [...unsentIn]
+  for (const e of raw) {
+    switch (e.namespace) {
+      case 'messages':
+        messages.set(toHex(e.key), e.value)
+        entries.push(e)
+        break
+      case 'dedup':
+        index.set(toHex(e.key), e.value)
+        entries.push(e)
+        break
+      case 'contacts':
+        entries.push(e)
+        break
+      case 'sessions':
+        if (startsWith(e.key, REPLAY_PREFIX)) entries.push(e)
+        break
+      case 'outbox':
+        if (isStatusKey(e.key)) {
+          entries.push(e)
+        } else if (isOutboxEntryKey(e.key)) {
+          const entry = decodeOutboxEntry(e.value)
+          // Receipts and attachment chunks carry no plaintext we keep; a contact's resend earns a new receipt.
+          if (entry.kind !== 'content') break
+          const q = queued.get(entry.messageId) ?? { conversation: entry.conversation, devices: new Set<string>() }
+          q.devices.add(entry.device)
+          queued.set(entry.messageId, q)
+        } else if (startsWith(e.key, UNSENT_PREFIX)) {
+          unsent.push(decodeUnsent(e.value))
+        }
+        break
+      case 'relay':
+      case 'meta':
+        break
+    }
+  }
+  for (const [id, q] of queued) {
+    const key = index.get(toHex(messageIndexKey(fromHex(id))))
+    const message = key != null ? messages.get(toHex(key)) : undefined
+    if (message == null) {
+      log('queued message %s is not in the history: left out of the backup', id)
+      continue
+    }
+    unsent.push({ conversation: fromHex(q.conversation), message, devices: [...q.devices] })
+  }
+  return { keyFile, entries, unsent: unsent.map(({ conversation, message, devices }) => ({ conversation, message, devices })) }
 }
 
 /** Encrypts a backup with a passphrase. */
 export async function encodeBackup (crypto: Crypto, contents: BackupContents, passphrase: string, params: ScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<Uint8Array> {
   if (passphrase === '') throw new BackupError('a backup needs a passphrase')
   checkScryptParams(params)
-  const parts: Uint8Array[] = [u32(contents.keyFile.length), contents.keyFile]
+  const parts: Uint8Array[] = [u32(contents.keyFile.length), contents.keyFile, u32(contents.entries.length)]
   for (const e of contents.entries) {
     parts.push(new Uint8Array([NAMESPACES.indexOf(e.namespace)]), u32(e.key.length), e.key, u32(e.value.length), e.value)
+  }
+  for (const u of contents.unsent) {
+    const bytes = encodeUnsent(u)
+    parts.push(u32(bytes.length), bytes)
   }
   const payload = concat(...parts)
   const salt = crypto.randomBytes(16)
   const nonce = crypto.randomBytes(12)
-  const header = concat(...[new Uint8Array([...MAGIC, VERSION, params.logN, params.r, params.p]), salt, nonce])
+  const header = concat(...[new Uint8Array([...MAGIC, BACKUP_VERSION, params.logN, params.r, params.p]), salt, nonce])
   const key = await derivePasswordKey(passphrase, salt, params)
-  return concat(...[header, await crypto.aead.encrypt(key, nonce, payload, header)])
+  try {
+    return concat(...[header, await crypto.aead.encrypt(key, nonce, payload, header)])
+  } finally {
+    key.fill(0)
+  }
 }
 
-/** Decrypts and parses a backup; BackupError for a wrong passphrase or a damaged file. */
+/** Decrypts and parses a backup of version 1 or 2; BackupError for a wrong passphrase or a damaged file. */
 export async function decodeBackup (crypto: Crypto, bytes: Uint8Array, passphrase: string): Promise<BackupContents> {
   if (bytes.length < HEADER + 16 || MAGIC.some((b, i) => bytes[i] !== b)) throw new BackupError('not a Starling backup')
-  if (bytes[4] !== VERSION) throw new BackupError(`backup version ${bytes[4]} is not supported`)
+  const version = bytes[4]
+  if (version !== 1 && version !== 2) throw new BackupError(`backup version ${version} is not supported`)
   const params: ScryptParams = { logN: bytes[5], r: bytes[6], p: bytes[7] }
   try {
     checkScryptParams(params)
@@ -78,7 +188,18 @@ export async function decodeBackup (crypto: Crypto, bytes: Uint8Array, passphras
     payload = await crypto.aead.decrypt(key, bytes.subarray(24, 36), bytes.subarray(HEADER), header)
   } catch {
     throw new BackupError('wrong passphrase, or the backup is damaged')
+  } finally {
+    key.fill(0)
   }
+  try {
+    return parsePayload(payload, version)
+  } catch (err) {
+    if (err instanceof BackupError) throw err
+    throw new BackupError(`backup payload is malformed: ${(err as Error).message}`)
+  }
+}
+
+function parsePayload (payload: Uint8Array, version: 1 | 2): BackupContents {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
   let at = 0
   const take = (n: number): Uint8Array => {
@@ -91,25 +212,34 @@ export async function decodeBackup (crypto: Crypto, bytes: Uint8Array, passphras
     take(4)
     return view.getUint32(at - 4)
   }
-  const keyFile = take(len())
-  const entries: BackupContents['entries'] = []
-  while (at < payload.length) {
-    const ns = NAMESPACES[take(1)[0]]
-    if (ns == null) throw new BackupError('backup names an unknown namespace')
-    const k = take(len())
-    const v = take(len())
-    entries.push({ namespace: ns, key: k, value: v })
+  const entry = (): BackupEntry => {
+    const namespace = NAMESPACES[take(1)[0]]
+    if (namespace == null) throw new BackupError('backup names an unknown namespace')
+    const key = take(len())
+    return { namespace, key, value: take(len()) }
   }
-  return { keyFile, entries }
+  const keyFile = take(len())
+  const entries: BackupEntry[] = []
+  const unsent: UnsentMessage[] = []
+  if (version === 1) {
+    while (at < payload.length) entries.push(entry())
+  } else {
+    const count = len()
+    for (let i = 0; i < count; i++) entries.push(entry())
+    while (at < payload.length) unsent.push(decodeUnsent(take(len())))
+  }
+  return backupOf(keyFile, entries, unsent)
 }
 
-/** Writes a backup's entries into an (empty) store, in synced batches. */
+/** Writes a backup into an (empty) store, in synced batches; resolves with the number of records written. */
 export async function restoreBackup (store: Store, contents: BackupContents): Promise<number> {
   const BATCH = 1000
-  for (let i = 0; i < contents.entries.length; i += BATCH) {
-    await store.batch(contents.entries.slice(i, i + BATCH).map(e => ({ type: 'put' as const, namespace: e.namespace, key: e.key, value: e.value })), { sync: true })
+  const ops: BatchOp[] = contents.entries.map(e => ({ type: 'put', namespace: e.namespace, key: e.key, value: e.value }))
+  for (const u of contents.unsent) {
+    ops.push({ type: 'put', namespace: 'outbox', key: unsentKey(decodeMessage(u.message).id), value: encodeUnsent(u) })
   }
-  return contents.entries.length
+  for (let i = 0; i < ops.length; i += BATCH) await store.batch(ops.slice(i, i + BATCH), { sync: true })
+  return ops.length
 }
 
 function u32 (n: number): Uint8Array {

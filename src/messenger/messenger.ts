@@ -41,9 +41,11 @@ import { Inbox } from './inbox.js'
 import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
+import { Unsent } from './unsent.js'
 import type { AttachmentHost, AttachmentLimits } from './attachment-transfer.js'
 import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
+import { peerIdFromText } from './devices.js'
 import type { DeliveryTransport } from './transport.js'
 import type { SkipBudgetInit } from './skip-budget.js'
 
@@ -127,6 +129,7 @@ export class Messenger extends EventTarget {
   readonly received = { messages: 0, lastStoredAt: 0 }
   private readonly recipients: Recipients
   private readonly outgoing: Outgoing
+  private readonly unsent: Unsent
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -147,6 +150,17 @@ export class Messenger extends EventTarget {
     this.outgoing = new Outgoing(this)
     this.inbox = new Inbox(this)
     this.mailboxes = new Mailboxes(this, this.inbox, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
+    this.unsent = new Unsent({
+      store: init.store,
+      retryIntervalMs: this.retryIntervalMs,
+      retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
+      now: this.now,
+      device: async (peer, conversation) => this.pinnedDevice(peer, conversation),
+      resend: async (conversation, devices, message, extra) => {
+        await this.outgoing.plaintext(conversation, devices, encodePayload(this.init.identity.handleName, encodeMessage(message)), message.id, 'content', extra)
+      },
+      expireOp: async (message) => (await this.outbox.statusOp(message.id, 'failed', 0, this.now()))?.op
+    })
   }
 
   /** Loads the outbox and starts delivering and reading mailboxes. */
@@ -154,11 +168,15 @@ export class Messenger extends EventTarget {
     this.running = true
     await this.delivery.start()
     this.mailboxes.start()
+    // A restored backup's unsent messages, encrypted again under fresh sessions (unsent.ts).
+    this.unsent.start()
     await this.attachments?.resumeAll()
   }
 
   async stop (): Promise<void> {
     this.running = false
+    this.unsent.stop()
+    await this.unsent.settled()
     this.mailboxes.stop()
     this.delivery.stop()
     this.attachments?.stop()
@@ -208,6 +226,22 @@ export class Messenger extends EventTarget {
   /** A device we learned about (or, with its account, a contact's kept record of it), refreshed from the DHT when asked. */
   async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
     return this.recipients.device(peerId, refresh, account, options)
+  }
+
+  /**
+   * A device of a conversation's pinned contact, with prekeys to start a
+   * session: its current record if the DHT has it, else the contact's kept
+   * one; only while its identity key is the pinned one and the contact is
+   * neither blocked nor waiting for a trust decision.
+   */
+  private async pinnedDevice (peer: string, conversation: Uint8Array): Promise<RemoteDevice | undefined> {
+    const contact = await this.contacts.get(conversation)
+    if (contact == null || contact.keyChange != null || contact.state === 'blocked') return undefined
+    const peerId = peerIdFromText(peer)
+    for (const device of [await this.device(peerId, true), await this.device(peerId, false, conversation, { dht: false })]) {
+      if (device?.bundle != null && contact.devices[peer] === toHex(device.identityKey)) return device
+    }
+    return undefined
   }
 
   /** Sends a message body to a handle; resolves once it is stored in the outbox. */

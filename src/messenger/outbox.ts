@@ -93,11 +93,22 @@ function encodeEntry (entry: OutboxEntry): Uint8Array {
   return out
 }
 
-function decodeEntry (bytes: Uint8Array): OutboxEntry {
+/** Reads an entry as stored (see encodeEntry); backups read old entries with it. */
+export function decodeOutboxEntry (bytes: Uint8Array): OutboxEntry {
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0)
   const fields = parseJson<Omit<OutboxEntry, 'envelope' | 'inner'>>(bytes.subarray(4, 4 + length))
   const body = bytes.slice(4 + length)
   return fields.identityKey != null ? { ...fields, inner: body } : { ...fields, envelope: body }
+}
+
+/** Whether an `outbox` key is a queued entry's (`q/` || seq), as opposed to a message state or an unsent message. */
+export function isOutboxEntryKey (key: Uint8Array): boolean {
+  return key.length === QUEUE.length + 8 && key[0] === QUEUE[0] && key[1] === QUEUE[1]
+}
+
+/** Whether an `outbox` key is a message state's (`st/` || message id). */
+export function isStatusKey (key: Uint8Array): boolean {
+  return key.length > STATUS.length && STATUS.every((b, i) => key[i] === b)
 }
 
 function entryKey (seq: number): Uint8Array {
@@ -133,7 +144,7 @@ export class Outbox {
   async load (): Promise<OutboxEntry[]> {
     const out: OutboxEntry[] = []
     for await (const [, value] of this.store.iterate('outbox', { gte: QUEUE, lt: utf8('q0') })) {
-      const entry = decodeEntry(value)
+      const entry = decodeOutboxEntry(value)
       out.push(entry)
       this.nextSeq = Math.max(this.nextSeq, entry.seq + 1)
     }

@@ -14,3 +14,13 @@ export class StoreWriteError extends Error {
 export class InvalidStoreKeyError extends Error {
   override readonly name = 'InvalidStoreKeyError'
 }
+
+/** A stored value that does not decrypt under the store's key: altered, moved to another key, or not encrypted. */
+export class StoreDecryptError extends Error {
+  override readonly name = 'StoreDecryptError'
+}
+
+/** The store was encrypted with another key than the one given. */
+export class StoreKeyError extends Error {
+  override readonly name = 'StoreKeyError'
+}

@@ -21,4 +21,8 @@ export {
   ORDER_ID_BYTES, ORDER_KEY_BYTES, orderKeyOfMessageKey, prefixRange
 } from './keys.js'
 export type { OrderKeyParts } from './keys.js'
-export { InvalidStoreKeyError, StoreClosedError, StoreWriteError } from './errors.js'
+export { EncryptedStore, isEncryptedStore, MIGRATION_BATCH } from './encrypted-store.js'
+export type { EncryptedStoreInit } from './encrypted-store.js'
+export { AT_REST_KEY_BYTES, deriveAtRestKey } from './at-rest-key.js'
+export type { AtRestPurpose } from './at-rest-key.js'
+export { InvalidStoreKeyError, StoreClosedError, StoreDecryptError, StoreKeyError, StoreWriteError } from './errors.js'

@@ -5,7 +5,7 @@
  */
 
 /** The namespaces (sublevels) a store holds. */
-export const NAMESPACES = ['outbox', 'messages', 'dedup', 'sessions', 'contacts', 'relay'] as const
+export const NAMESPACES = ['outbox', 'messages', 'dedup', 'sessions', 'contacts', 'relay', 'meta'] as const
 
 /**
  * One namespace:
@@ -15,6 +15,7 @@ export const NAMESPACES = ['outbox', 'messages', 'dedup', 'sessions', 'contacts'
  * - `sessions`: ratchet session state, written atomically with the message it produced
  * - `contacts`: pinned contacts
  * - `relay`: sealed envelopes a relay holds for offline peers
+ * - `meta`: the store's own records (whether and how far it is encrypted: encrypted-store.ts)
  */
 export type Namespace = typeof NAMESPACES[number]
 
@@ -58,4 +59,9 @@ export interface Store {
   batch(ops: readonly BatchOp[], options?: WriteOptions): Promise<void>
   /** Entries of one namespace in byte order of their keys. */
   iterate(namespace: Namespace, range?: Range): AsyncIterable<Entry>
+  /**
+   * Rewrites the stored data so that values overwritten or deleted leave the
+   * files (LevelDB's compaction); absent or a no-op where the backend has none.
+   */
+  compact?(): Promise<void>
 }

@@ -1,7 +1,9 @@
 /**
  * `starling export` / `starling import` with real processes: a device's
  * backup restored into a new data directory keeps its handle, contacts and
- * history, and keeps talking with the same sessions.
+ * history, and keeps talking under fresh sessions (a backup holds no ratchet
+ * state: test/unit/messenger/backup-restore.spec.ts performs the key-reuse
+ * attack).
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -53,7 +55,7 @@ describe('e2e: backup and restore', function () {
     const again = await start(restored)
     assert.equal(again.ready.handle, handles.alice)
     assert.deepEqual(await history(restored, 'bob'), before)
-    // The restored sessions keep working both ways.
+    // Fresh sessions, started by the restored device, work both ways.
     assert.equal((await procs.cli(['send', handles.bob, 'four, from the restored device', '--data', restored])).code, 0)
     assert.equal((await procs.cli(['send', handles.alice, 'five', '--data', dirs.bob])).code, 0)
     await eventually(async () => (await history(dirs.bob, 'alice')).some(m => m.endsWith(':four, from the restored device')) ? true : undefined, 30_000, 'four at bob')

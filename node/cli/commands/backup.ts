@@ -30,7 +30,7 @@ export const exportCommand: Command = {
 export const importCommand: Command = {
   name: 'import',
   summary: 'restore a backup into a new data directory (this device then moves here)',
-  usage: 'STARLING_BACKUP_PASSPHRASE=... starling import FILE [--data DIR]',
+  usage: '[STARLING_PASSPHRASE=...] STARLING_BACKUP_PASSPHRASE=... starling import FILE [--data DIR]',
   examples: ['STARLING_BACKUP_PASSPHRASE="long words" starling import ~/starling-backup.stbk --data ~/.starling'],
   options: { data: { type: 'string' } },
   help: { data: 'data directory to restore into; it must not hold an identity (default $STARLING_DATA or ~/.starling)' },
@@ -38,8 +38,11 @@ export const importCommand: Command = {
   async run ({ args, out }) {
     const pass = passphrase()
     const dataDir = userDataDir(args.values.data as string | undefined)
-    const [{ importBackup }, { nodeCrypto }] = await Promise.all([import('../../backup-files.js'), import('../../platform.js')])
-    const r = await importBackup(nodeCrypto(), dataDir, resolve(args.positionals[0]), pass)
-    out.print({ event: 'imported', dataDir, ...r }, [`restored ${r.entries} records into ${dataDir}`, 'stop the daemon on the old machine, then: starling daemon --bootstrap RELAY'])
+    const [{ importBackup }, { nodeCrypto }, { passphraseFromEnv }] = await Promise.all([import('../../backup-files.js'), import('../../platform.js'), import('../../identity-store.js')])
+    const r = await importBackup(nodeCrypto(), dataDir, resolve(args.positionals[0]), pass, passphraseFromEnv())
+    out.print({ event: 'imported', dataDir, ...r }, [
+      `restored ${r.entries} records into ${dataDir}; ${r.unsent} undelivered messages will be encrypted again and sent`,
+      'stop the daemon on the old machine, then: starling daemon --bootstrap RELAY'
+    ])
   }
 }

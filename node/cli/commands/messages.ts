@@ -72,17 +72,19 @@ const WAITING: Record<string, string> = {
 
 export const attachmentCommand: Command = {
   name: 'attachment',
-  summary: 'show how far an attachment got, and where the received file is; --download fetches it now',
-  usage: 'starling attachment ID [--download] [--data DIR]',
-  examples: ['starling attachment 9c1e...', 'starling attachment 9c1e... --download'],
-  options: { ...dataOption, download: { type: 'boolean' } },
-  help: { ...dataHelp, download: 'fetch it from the sender now (a message request\'s too, and beyond the automatic budgets)' },
+  summary: 'show how far an attachment got, and where the received file is; --download fetches it now, --save writes it out',
+  usage: 'starling attachment ID [--download] [--save FILE] [--data DIR]',
+  examples: ['starling attachment 9c1e...', 'starling attachment 9c1e... --download', 'starling attachment 9c1e... --save ~/holiday.jpg'],
+  options: { ...dataOption, download: { type: 'boolean' }, save: { type: 'string' } },
+  help: { ...dataHelp, download: 'fetch it from the sender now (a message request\'s too, and beyond the automatic budgets)', save: 'write the received file to FILE (a new file); the way to it when attachments are encrypted at rest' },
   positionals: [{ name: 'ID', required: true }],
   async run ({ args, out }) {
-    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, waiting?: string }>('attachment', { id: args.positionals[0], download: args.values.download === true })
+    const save = args.values.save as string | undefined
+    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, encrypted: boolean, waiting?: string }>('attachment', { id: args.positionals[0], download: args.values.download === true, ...(save != null ? { save: resolvePath(save) } : {}) })
     const waiting = r.waiting != null ? ` (${WAITING[r.waiting] ?? r.waiting})` : ''
+    const where = r.path ?? (r.encrypted ? `stored encrypted; write it out with starling attachment ${r.id} --save FILE` : '')
     out.print({ event: 'attachment', ...r }, r.complete
-      ? `${r.fileName} (${r.size} bytes) complete: ${r.path ?? ''}`
+      ? `${r.fileName} (${r.size} bytes) complete: ${where}`
       : `${r.fileName} (${r.size} bytes) receiving: ${r.receivedChunks}/${r.totalChunks} chunks${waiting}`)
   }
 }

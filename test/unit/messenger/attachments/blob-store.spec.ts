@@ -32,7 +32,8 @@ async function tempDir (): Promise<string> {
 
 const STORES: Array<[string, () => Promise<BlobStore>]> = [
   ['MemoryBlobStore', async () => new MemoryBlobStore()],
-  ['FileBlobStore', async () => await new FileBlobStore(await tempDir()).open()]
+  ['FileBlobStore', async () => await new FileBlobStore(await tempDir()).open()],
+  ['FileBlobStore, encrypted', async () => await new FileBlobStore(await tempDir(), { encryptionKey: crypto.randomBytes(32) }).open()]
 ]
 
 describe('messenger/attachments/blob-store', () => {
