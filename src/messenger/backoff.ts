@@ -78,11 +78,4 @@ export class Backoff {
   clear (key: string): void {
     this.keys.delete(key)
   }
-
-  /** The earliest time any failing key may be tried again (Infinity if none). */
-  earliest (): number {
-    let min = Infinity
-    for (const k of this.keys.values()) if (k.at < min) min = k.at
-    return min
-  }
 }

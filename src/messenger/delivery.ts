@@ -137,6 +137,11 @@ export class Delivery {
     if (set?.size === 0) this.byMessage.delete(entry.messageId)
   }
 
+  /** Entries waiting for the device with this identity key (hex). */
+  pendingFor (identityKey: string): OutboxEntry[] {
+    return [...this.pending.values()].filter(e => e.identityKey === identityKey)
+  }
+
   /** The entries of a device may go at once (its wait ended). */
   private wake (device: string): void {
     for (const entry of this.pending.values()) if (entry.device === device) this.notBefore.delete(entry.seq)
@@ -226,6 +231,11 @@ export class Delivery {
       } catch (err) {
         log('direct send to %s failed: %s', entry.device, (err as Error).message)
         this.direct.failed(entry.device, this.m.now())
+        // To the back of the queue: the next probe tries another entry, so
+        // one that the device refuses (say, sealed under a session it lost)
+        // does not stand in front of all the others.
+        this.pending.delete(entry.seq)
+        this.pending.set(entry.seq, entry)
         // The device's entries that waited for this probe go to relays now.
         if (probe) this.wake(entry.device)
       } finally {
@@ -233,7 +243,8 @@ export class Delivery {
       }
     }
     const rehand = this.rehand.get(entry.seq)
-    if (entry.relays.length === 0 || (rehand != null && rehand.at <= this.m.now())) await this.relay(entry, peerId)
+    let relaysAt = Infinity
+    if (entry.relays.length === 0 || (rehand != null && rehand.at <= this.m.now())) relaysAt = await this.relay(entry, peerId)
     if (!this.pending.has(entry.seq)) return
     // Next round: when the device may be tried again, or relays, whichever is
     // sooner; never sooner than one retry interval from now (a wait that is
@@ -241,8 +252,7 @@ export class Delivery {
     // which wakes the device's entries, or else at the next interval).
     const soon = this.m.now() + this.init.retryIntervalMs
     const deviceAt = this.direct.failing(entry.device) ? this.direct.nextAt(entry.device) : soon
-    const failingRelays = this.relayWaits.earliest()
-    const relayAt = entry.relays.length > 0 ? (this.rehand.get(entry.seq)?.at ?? Infinity) : failingRelays === Infinity ? soon : failingRelays
+    const relayAt = entry.relays.length > 0 ? (this.rehand.get(entry.seq)?.at ?? Infinity) : relaysAt
     this.notBefore.set(entry.seq, Math.max(soon, Math.min(deviceAt, relayAt)))
   }
 
@@ -250,16 +260,20 @@ export class Delivery {
    * Hands the envelope to up to two relays that do not hold it yet (the
    * device's own first, then ours), skipping relays still waiting after a
    * failure. Relays that took it are added to the entry's; the entry stays
-   * queued if none did.
+   * queued if none did. Returns when a relay that does not hold it may be
+   * tried next (Infinity when there is none to try).
    */
-  private async relay (entry: OutboxEntry, peerId: PeerId): Promise<void> {
+  private async relay (entry: OutboxEntry, peerId: PeerId): Promise<number> {
     log('looking up %p to relay %s', peerId, entry.envelopeId)
     const device = await this.m.device(peerId)
     const now = this.m.now()
     const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
+    let nextAt = Infinity
     for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
       const key = r.peerId.toString()
-      if (candidates.has(key) || entry.relays.includes(key) || !this.relayWaits.ready(key, now)) continue
+      if (candidates.has(key) || entry.relays.includes(key)) continue
+      nextAt = Math.min(nextAt, this.relayWaits.nextAt(key))
+      if (!this.relayWaits.ready(key, now)) continue
       // A relay not known to work is probed by one envelope at a time, not by every waiting one.
       if (this.relayWaits.probeOnly(key) && this.probing.has(key)) continue
       candidates.set(key, r)
@@ -289,19 +303,19 @@ export class Delivery {
       } finally {
         if (probe) this.probing.delete(key)
       }
+      nextAt = Math.min(nextAt, this.relayWaits.nextAt(key))
     }
     if (entry.relays.length > 0) {
       // A hand-over again: the next one waits longer, whatever this one did.
       const count = (this.rehand.get(entry.seq)?.count ?? 0) + 1
       this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, count), count })
     }
-    if (held.length === 0) return
-    if (!this.pending.has(entry.seq)) return
+    if (held.length === 0 || !this.pending.has(entry.seq)) return nextAt
     // Not synced: if lost, the envelope is handed to relays again (they and the recipient drop duplicates).
     if (entry.kind === 'receipt') {
       this.untrack(entry)
       await this.m.commit([this.m.outbox.removeOp(entry)], [], { sync: false })
-      return
+      return nextAt
     }
     if (entry.relays.length === 0) this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
     entry.relays = [...new Set([...entry.relays, ...held])]
@@ -310,6 +324,7 @@ export class Delivery {
     if (status != null) ops.push(status.op)
     await this.m.commit(ops, [], { sync: false })
     if (status != null) this.emitStatus(entry, status.status.state, status.status.relays)
+    return nextAt
   }
 
   /** base * 2^count, at most cap, ±jitter. */
@@ -326,6 +341,13 @@ export class Delivery {
     if (!this.pending.has(entry.seq)) return
     this.untrack(entry)
     const ops = [this.m.outbox.removeOp(entry)]
+    // Other copies of the message for this device (encrypted again under a new session) are done too.
+    for (const seq of [...(this.byMessage.get(entry.messageId) ?? [])]) {
+      const sibling = this.pending.get(seq)
+      if (sibling == null || sibling.device !== entry.device || this.inFlight.has(seq)) continue
+      this.untrack(sibling)
+      ops.push(this.m.outbox.removeOp(sibling))
+    }
     const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'delivered', 0, this.m.now()) : undefined
     if (status != null) ops.push(status.op)
     if (entry.confirms != null) {

@@ -45,6 +45,8 @@ export const RECEIPTED = new Set(['text', 'reply', 'reaction', 'edit', 'delete',
 interface Decrypted {
   plaintext: Uint8Array
   state: SessionState
+  /** Set when the message started a new session with a device we already had one with. */
+  restarted?: boolean
 }
 
 /** A message stored from an envelope: the message, its author's device and that device's identity key. */
@@ -135,7 +137,9 @@ export class Inbox {
       // started it from). The account the sender block names is only a claim.
       const account = decrypted.state.remoteAccountKey
       if (!equalBytes(opened.sender.accountKey, account)) throw new RejectedEnvelopeError('the envelope names another account than the one its session is with')
-      return await this.store(id, { accountKey: account, identityKey: opened.sender.identityKey }, decrypted.plaintext, sessionOps, guard, release, via, from)
+      const stored = await this.store(id, { accountKey: account, identityKey: opened.sender.identityKey }, decrypted.plaintext, sessionOps, guard, release, via, from)
+      if (decrypted.restarted === true && stored != null) this.m.resendPending(opened.sender.identityKey, stored.device)
+      return stored
     } catch (err) {
       // Nothing of a refused message stays: not its session state, not its replay marker.
       this.m.sessions.forget(opened.sender.identityKey)
@@ -266,7 +270,8 @@ export class Inbox {
         identityKey: me.identityKey,
         prekeys: me.prekeys()
       }, inner, guard, { now: this.m.now(), skip }))
-      return { record: promote(record, out.state), result: out }
+      // A session replacing one we had: the device may have lost the old one (a restored backup).
+      return { record: promote(record, out.state), result: { ...out, restarted: record.current != null } }
     }
     let lastError: unknown = new Error('no session with this device')
     for (const state of states) {

@@ -16,6 +16,7 @@
  * messenger.addEventListener('message', (e) => { ... })
  * ```
  */
+import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto, KeyPair } from '../crypto/index.js'
 import type { PrekeyState } from '../crypto/prekeys.js'
@@ -49,6 +50,8 @@ import { peerIdFromText } from './devices.js'
 import type { DeliveryTransport } from './transport.js'
 import type { SkipBudgetInit } from './skip-budget.js'
 
+
+const log = logger('starling:messenger')
 
 /** How long relays hold a message before its sender is told it expired. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
@@ -272,6 +275,29 @@ export class Messenger extends EventTarget {
     await this.outgoing.plaintext(found.conversation, to.devices, plaintext, id, 'content', status != null ? [status.op] : [])
     this.emit({ type: 'status', id: toHex(id), conversation: toHex(found.conversation), state: 'queued', relays: 0 })
     return { id: toHex(id), handle: to.handle, state: 'queued' }
+  }
+
+  /**
+   * A device started a new session with us while we had one with it (a
+   * restored backup starts fresh: the old session is gone there). What we
+   * queued for it under the old session may never decrypt, so each message
+   * still waiting for it is encrypted again under the current session, with
+   * the same message id (the device keeps one copy; once one copy is
+   * acknowledged the others leave the outbox). In the background: errors are
+   * logged, the old entries keep trying.
+   */
+  resendPending (identityKey: Uint8Array, peer: PeerId): void {
+    const entries = this.delivery.pendingFor(toHex(identityKey)).filter(e => e.kind === 'content' && e.device === peer.toString())
+    if (entries.length === 0) return
+    void (async () => {
+      for (const entry of entries) {
+        const found = await this.history.find(fromHex(entry.messageId))
+        if (found == null) continue
+        const device = await this.device(peer, false, found.conversation, { dht: false })
+        if (device == null || !equalBytes(device.identityKey, identityKey)) return
+        await this.outgoing.plaintext(found.conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(found.message)), found.message.id, 'content', [])
+      }
+    })().catch(err => { log('sending again under the new session failed: %s', (err as Error).message) })
   }
 
   /** Sends to a known account (replies to requests, receipts). */

@@ -79,4 +79,43 @@ describe('messenger/backup: a restored device', function () {
       }
     })
   }
+
+  it('a message the contact queued under the old session reaches the restored device: sent again under the new one, stored once', async () => {
+    const { crypto } = recordingCrypto()
+    const net = new TestNet(crypto)
+    try {
+      const alice = await newIdentity(crypto, 'alice')
+      const bob = await newIdentity(crypto, 'bob')
+      await net.publish(alice)
+      await net.publish(bob)
+      const oldStore = await net.store()
+      const old = await net.start(alice, oldStore.store)
+      const b = await net.start(bob, (await net.store()).store)
+      await old.send(bob.handle, { kind: 'text', text: 'a1' })
+      await received(b, ['a1'])
+      await b.send(alice.handle, { kind: 'text', text: 'b1' })
+      await received(old, ['b1'])
+      const backup = await encodeBackup(crypto, await collectBackup(oldStore.store, crypto.randomBytes(64)), PASS, CHEAP)
+      await net.stop(old)
+
+      // Alice is away; bob writes under the session the restored device will not have.
+      const waiting = await b.send(alice.handle, { kind: 'text', text: 'while you restore' })
+      assert.equal(b.delivery.size, 1)
+      const newStore = await net.store()
+      await restoreBackup(newStore.store, await decodeBackup(crypto, backup, PASS))
+      const restored = await net.start(alice, newStore.store)
+      const got = received(restored, ['while you restore'])
+      // Her first message starts a new session; bob sends what waits for her again under it.
+      await restored.send(bob.handle, { kind: 'text', text: 'back' })
+      await received(b, ['back'])
+      await got
+      const view = await b.conversation(alice.handle)
+      assert.equal(view.statuses[waiting.id]?.state, 'delivered')
+      assert.equal(b.delivery.size, 0, 'every copy left bob\'s outbox')
+      const texts = (await restored.history.messages(bob.account.publicKey)).map(m => 'text' in m.body ? m.body.text : '')
+      assert.equal(texts.filter(t => t === 'while you restore').length, 1, 'stored once')
+    } finally {
+      await net.close()
+    }
+  })
 })
