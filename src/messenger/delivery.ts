@@ -5,6 +5,12 @@
  * "held by N relays". An entry leaves the outbox on the device's direct
  * acknowledgement or on its delivery receipt (see inbox.ts); receipts leave
  * once a relay holds them. Entries older than the retention time expire.
+ *
+ * A relay that refuses an envelope for a quota (the recipient's mailbox is
+ * full, our share of it is used up, the relay is full) has evicted nothing
+ * and will not take it soon: the sender is told (a `relay-refused` event
+ * naming the relay and the quota), the next relay is tried, and that relay
+ * is not asked again for this recipient for a while.
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
@@ -18,6 +24,7 @@ import { fromHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import type { Messenger } from './messenger.js'
+import { setNewest } from '../bounded.js'
 
 const log = logger('starling:messenger:delivery')
 
@@ -25,6 +32,10 @@ const log = logger('starling:messenger:delivery')
 export const RELAYS_PER_ENVELOPE = 2
 /** Envelopes in flight at once, over all recipients. */
 export const MAX_IN_FLIGHT = 1024
+/** A relay that refused for a quota is not asked again for the same device for this many retry intervals. */
+export const QUOTA_BACKOFF_RETRIES = 12
+/** Refusals remembered at once (relay and device pairs). */
+export const MAX_QUOTA_REFUSALS = 10_000
 
 export interface DeliveryInit {
   retentionMs: number
@@ -39,6 +50,8 @@ export class Delivery {
   private readonly inFlight = new Set<number>()
   /** Device peer id -> time before which we do not try it directly again. */
   private readonly unreachableUntil = new Map<string, number>()
+  /** `relay/device` -> time before which that relay is not asked again (it refused for a quota). */
+  private readonly refusedUntil = new Map<string, number>()
   private timer?: ReturnType<typeof setInterval>
   private pumping = false
   private running = false
@@ -165,6 +178,8 @@ export class Delivery {
     const held: string[] = []
     for (const relay of candidates.values()) {
       if (held.length >= RELAYS_PER_ENVELOPE) break
+      const refusal = `${relay.peerId.toString()}/${entry.device}`
+      if ((this.refusedUntil.get(refusal) ?? 0) > this.m.now()) continue
       try {
         log('handing %s for %p to relay %p at %s', entry.envelopeId, peerId, relay.peerId, relay.addrs.map(String).join(' '))
         const custody = await this.m.init.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
@@ -172,6 +187,7 @@ export class Delivery {
         held.push(custody.relay)
       } catch (err) {
         log('relay %p refused or failed: %s', relay.peerId, (err as Error).message)
+        if ((err as Error).name === 'QuotaExceededError') this.refusedForQuota(entry, relay.peerId, refusal, err as Error & { quota?: string })
       }
     }
     if (held.length === 0) return
@@ -277,6 +293,20 @@ export class Delivery {
         log('typing indicator to %p not sent: %s', device.peerId, (err as Error).message)
       }
     }))
+  }
+
+  /** A relay refused for a quota: the sender is told, and the relay rests for this device. */
+  private refusedForQuota (entry: OutboxEntry, relay: PeerId, key: string, err: Error & { quota?: string }): void {
+    setNewest(this.refusedUntil, key, this.m.now() + QUOTA_BACKOFF_RETRIES * this.init.retryIntervalMs, MAX_QUOTA_REFUSALS)
+    if (entry.kind !== 'content') return
+    this.m.emit({
+      type: 'relay-refused',
+      id: entry.messageId,
+      conversation: entry.conversation,
+      relay: relay.toString(),
+      quota: err.quota ?? 'unknown',
+      reason: err.message
+    })
   }
 
   private emitStatus (entry: OutboxEntry, state: SendState, relays: number): void {
