@@ -7,11 +7,12 @@
  * Budgets (usage.ts): the whole relay's storage, what one source may keep,
  * what one source may keep in one mailbox (its share), and the mailbox's
  * own quota. A put that would exceed one is refused with the quota's name;
- * nothing held is ever evicted to make room. Source and total counters are
- * written in the same batch as the envelope; a mailbox's usage is counted
- * from the index on first touch and kept in a bounded cache. Writes to one
- * mailbox are serialised so that quota checks and de-duplication see each
- * other. Envelopes older than the retention are skipped by fetches at once
+ * nothing held is ever evicted to make room. The counters (mailbox, share,
+ * source, total) are written in the same batch as the envelope and cached
+ * within bounds; a put reads keys and never iterates (LevelDB iterators
+ * kept the files a compaction had replaced on disk: twice the bytes).
+ * Writes to one mailbox are serialised so that quota checks and
+ * de-duplication see each other. Envelopes older than the retention are skipped by fetches at once
  * and removed by {@link EnvelopeStore.sweep}.
  *
  * A delete names each envelope by id and SHA-256 of its bytes, so junk
@@ -31,7 +32,7 @@ import type { EnvelopeRef, MailboxPage, PutOutcome, StoredEnvelopeEntry } from '
 import {
   CURSOR_LENGTH, HASH_LENGTH, SECRET_KEY, TOTAL_KEY, cursorOfEnvelopeKey, decodeExpiryKey, decodeIndexValue, decodeUsage,
   encodeIndexValue, encodePosition, encodeUsage, envelopeKey, envelopePrefix, expiryKey, expiryRangeBefore, idOfEnvelopeKey,
-  indexKey, indexPrefix, positionTime, shareKey
+  indexKey, mailboxUsageKey, positionTime, shareKey
 } from './keys.js'
 import { KeyedLock } from './keyed-lock.js'
 import { rebuildCounters } from './rebuild.js'
@@ -182,6 +183,7 @@ export class EnvelopeStore {
             { type: 'put', namespace: 'relay', key: indexKey(mailbox, id), value: encodeIndexValue(position, envelope.length, tag, sha256(envelope)) },
             { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id), value: new Uint8Array(0) },
             { type: 'put', namespace: 'relay', key: shareKey(mailbox, tag), value: encodeUsage(share.count + 1, share.bytes + envelope.length) },
+            mailboxOp(mailbox, usage.count + 1, usage.bytes + envelope.length),
             this.sources.op(tag, source),
             totalOp(this.total)
           ])
@@ -381,7 +383,7 @@ export class EnvelopeStore {
         ops.push(this.sources.op(r.tag, r.usage))
         add(this.total, -r.count, -r.charge)
       }
-      ops.push(totalOp(this.total))
+      ops.push(totalOp(this.total), mailboxOp(mailbox, usage.count - removed, usage.bytes - bytes))
       try {
         await this.writer.commit(ops)
       } catch (err) {
@@ -406,18 +408,15 @@ export class EnvelopeStore {
     return envelope !== undefined && bytesEqual(sha256(envelope), wanted)
   }
 
+  /** A mailbox's usage, kept on disk beside its envelopes (no scan: puts never iterate), cached within a bound. */
   private async usageLocked (mailbox: Uint8Array): Promise<MailboxUsage> {
     const hex = toHex(mailbox)
     const cached = this.usageCache.get(hex)
     if (cached !== undefined) return cached
-    const usage: MailboxUsage = { count: 0, bytes: 0 }
-    for await (const [, value] of this.store.iterate('relay', prefixRange(indexPrefix(mailbox)))) {
-      usage.count++
-      usage.bytes += decodeIndexValue(value).size
-    }
+    const usage: MailboxUsage = decodeUsage(await this.store.get('relay', mailboxUsageKey(mailbox)))
     this.usageCache.set(hex, usage)
     if (this.usageCache.size > USAGE_CACHE_SIZE) {
-      // Only a mailbox that no write holds may go: its usage is recounted on next touch.
+      // Only a mailbox that no write holds may go: its usage is read back on next touch.
       for (const key of this.usageCache.keys()) {
         if (key !== hex && !this.locks.isHeld(key)) {
           this.usageCache.delete(key)
@@ -427,6 +426,11 @@ export class EnvelopeStore {
     }
     return usage
   }
+}
+
+function mailboxOp (mailbox: Uint8Array, count: number, bytes: number): BatchOp {
+  if (count <= 0) return { type: 'del', namespace: 'relay', key: mailboxUsageKey(mailbox) }
+  return { type: 'put', namespace: 'relay', key: mailboxUsageKey(mailbox), value: encodeUsage(count, bytes) }
 }
 
 function add (usage: Usage, count: number, bytes: number): void {

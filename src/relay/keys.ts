@@ -9,10 +9,12 @@
  *   expiry    'T' || position (12) || mailbox (32) || id (16)   → empty
  *   source    'S' || source tag (8)                             → usage of that source
  *   share     'Q' || mailbox (32) || source tag (8)             → usage of that source in that mailbox
+ *   mailbox   'M' || mailbox (32)                               → usage of that mailbox
  *   total     'U'                                               → usage of the whole relay
  *   secret    'K'                                               → the key of the source tags (32)
  *
- * usage = count (u32) || charged bytes (u64). A source tag is a keyed hash of
+ * usage = count (u32) || bytes (u64): envelope bytes for mailboxes and
+ * shares, charged bytes (envelope + overhead) for sources and the total. A source tag is a keyed hash of
  * the source (see usage.ts), so no address is kept in the clear. Index
  * values written before source tags and hashes existed are 16 bytes long
  * (tag all zero, hash unknown: it is computed from the envelope when needed).
@@ -33,6 +35,7 @@ const SOURCE = 0x53 // 'S'
 const SHARE = 0x51 // 'Q'
 const TOTAL = 0x55 // 'U'
 const SECRET = 0x4b // 'K'
+const MAILBOX = 0x4d // 'M'
 
 /** storedAt (8) + sequence (4). */
 export const POSITION_LENGTH = 12
@@ -135,6 +138,10 @@ export function allIndexRange (): { gte: Uint8Array, lt: Uint8Array } {
 
 export function sourceKey (source: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([SOURCE]), source)
+}
+
+export function mailboxUsageKey (mailbox: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([MAILBOX]), mailbox)
 }
 
 export function shareKey (mailbox: Uint8Array, source: Uint8Array): Uint8Array {

@@ -1,13 +1,13 @@
 /**
  * Counters for a relay store written before they existed: one pass over
- * the index sums what each source holds, in all and per mailbox, and the
- * relay's total, and writes them. Index entries of that time carry no
+ * the index sums what each mailbox holds, what each source holds, in all
+ * and per mailbox, and the relay's total, and writes them. Index entries of that time carry no
  * source tag, so they all count against one legacy source; they expire
  * with the retention like any other.
  */
 import type { BatchOp, Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
-import { TOTAL_KEY, allIndexRange, decodeIndexKey, decodeIndexValue, encodeUsage, shareKey, sourceKey } from './keys.js'
+import { TOTAL_KEY, allIndexRange, decodeIndexKey, decodeIndexValue, encodeUsage, mailboxUsageKey, shareKey, sourceKey } from './keys.js'
 import { chargeOf } from './usage.js'
 import type { Usage } from './usage.js'
 
@@ -22,9 +22,14 @@ export async function rebuildCounters (store: Store): Promise<Usage> {
   let mailbox = ''
   let shares = new Map<string, { tag: Uint8Array, mailbox: Uint8Array, usage: Usage }>()
   const flushShares = async (): Promise<void> => {
+    const held: Usage = { count: 0, bytes: 0 }
     for (const share of shares.values()) {
       ops.push({ type: 'put', namespace: 'relay', key: shareKey(share.mailbox, share.tag), value: encodeUsage(share.usage.count, share.usage.bytes) })
+      held.count += share.usage.count
+      held.bytes += share.usage.bytes
     }
+    const first = shares.values().next()
+    if (first.done !== true) ops.push({ type: 'put', namespace: 'relay', key: mailboxUsageKey(first.value.mailbox), value: encodeUsage(held.count, held.bytes) })
     shares = new Map()
     if (ops.length >= BATCH) {
       await store.batch(ops, { sync: true })

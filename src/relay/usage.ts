@@ -24,7 +24,7 @@ import { SOURCE_TAG_LENGTH, decodeUsage, encodeUsage, sourceKey } from './keys.j
  * bytes, a 56-byte index value and LevelDB's per-entry bookkeeping. Budgets
  * count envelope + this, so that they bound the disk, not only the payloads.
  */
-export const ENTRY_OVERHEAD_BYTES = 256
+export const ENTRY_OVERHEAD_BYTES = 512
 
 /** The whole relay's storage budget (8 GiB). */
 export const MAX_TOTAL_BYTES = 8 * 1024 ** 3
