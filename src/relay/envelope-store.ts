@@ -7,13 +7,13 @@
  * Budgets (usage.ts): the whole relay's storage, what one source may keep,
  * what one source may keep in one mailbox (its share), and the mailbox's
  * own quota. A put that would exceed one is refused with the quota's name;
- * nothing held is ever evicted to make room. The counters (mailbox, share,
- * source, total) are written in the same batch as the envelope and cached
- * within bounds; a put reads keys and never iterates (LevelDB iterators
- * kept the files a compaction had replaced on disk: twice the bytes).
- * Writes to one mailbox are serialised so that quota checks and
- * de-duplication see each other. Envelopes older than the retention are skipped by fetches at once
- * and removed by {@link EnvelopeStore.sweep}.
+ * nothing held is ever evicted to make room. The counters (ledger.ts:
+ * mailbox, share, source, total) are written in the same batch as the
+ * envelope and cached within bounds. A put reads keys and never iterates:
+ * LevelDB iterators kept the files a compaction had replaced on disk (twice
+ * the bytes). Writes to one mailbox are serialised so that quota checks and
+ * de-duplication see each other. Envelopes older than the retention are
+ * skipped by fetches at once and removed by {@link EnvelopeStore.sweep}.
  *
  * A delete names each envelope by id and SHA-256 of its bytes, so junk
  * served elsewhere under a real id cannot remove the real envelope here.
@@ -27,24 +27,22 @@ import { bytesEqual, toHex } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
 import { checkMailbox } from '../protocols/store/mailbox.js'
 import { InvalidStoreRequestError, QuotaExceededError } from '../protocols/store/errors.js'
-import type { QuotaKind } from '../protocols/store/errors.js'
 import type { EnvelopeRef, MailboxPage, PutOutcome, StoredEnvelopeEntry } from '../protocols/store/store.js'
 import {
-  CURSOR_LENGTH, HASH_LENGTH, SECRET_KEY, TOTAL_KEY, cursorOfEnvelopeKey, decodeExpiryKey, decodeIndexValue, decodeUsage,
-  encodeIndexValue, encodePosition, encodeUsage, envelopeKey, envelopePrefix, expiryKey, expiryRangeBefore, idOfEnvelopeKey,
-  indexKey, mailboxUsageKey, positionTime, shareKey
+  CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeExpiryKey, decodeIndexValue, encodeIndexValue, encodePosition, envelopeKey,
+  envelopePrefix, expiryKey, expiryRangeBefore, idOfEnvelopeKey, indexKey, positionTime
 } from './keys.js'
 import { KeyedLock } from './keyed-lock.js'
-import { rebuildCounters } from './rebuild.js'
-import { ENTRY_OVERHEAD_BYTES, SourceCounters, chargeOf, resolveBudgets, sourceTag } from './usage.js'
+import { Ledger } from './ledger.js'
+import type { Entry, Removed } from './ledger.js'
+import { resolveBudgets } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
 
 const log = logger('starling:relay:store')
 
 /** Envelopes are kept this long after they arrive (30 days). */
 export const RETENTION_MS = 30 * 24 * 60 * 60 * 1000
-/** Mailboxes whose usage is cached at once. */
-export const USAGE_CACHE_SIZE = 10_000
+export { USAGE_CACHE_SIZE } from './ledger.js'
 /** Expired envelopes removed per sweep batch. */
 export const SWEEP_BATCH = 1000
 
@@ -111,11 +109,8 @@ export class EnvelopeStore {
   private readonly writer: GroupCommitWriter
   private readonly now: () => number
   private readonly sweepBatch: number
-  private readonly usageCache = new Map<string, MailboxUsage>()
-  private readonly sources: SourceCounters
   private readonly locks = new KeyedLock()
-  private readonly total: Usage = { count: 0, bytes: 0 }
-  private tagKey: Uint8Array = new Uint8Array(0)
+  private readonly ledger: Ledger
   private opened?: Promise<void>
   private sequence = 0
 
@@ -127,7 +122,7 @@ export class EnvelopeStore {
     this.retentionMs = init.retentionMs ?? RETENTION_MS
     this.budgets = resolveBudgets(init)
     this.sweepBatch = init.sweepBatch ?? SWEEP_BATCH
-    this.sources = new SourceCounters(store, init.sourceCacheSize)
+    this.ledger = new Ledger(store, this.budgets, (mailbox) => this.locks.isHeld(mailbox), init.sourceCacheSize)
   }
 
   /**
@@ -152,54 +147,32 @@ export class EnvelopeStore {
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
         this.metrics.expired += await this.removeLocked(mailbox, [{ id }])
       }
-      const tag = sourceTag(this.tagKey, from.source)
-      const usage = await this.usageLocked(mailbox)
-      if (usage.count + 1 > this.budgets.maxEnvelopesPerMailbox || usage.bytes + envelope.length > this.budgets.maxBytesPerMailbox) {
-        this.refuse('mailbox-full', `the mailbox is full: it holds ${usage.count} envelopes (${usage.bytes} bytes), the most it may`)
-      }
-      const share = decodeUsage(await this.store.get('relay', shareKey(mailbox, tag)))
-      if (from.linked !== true && (share.count + 1 > this.budgets.maxEnvelopesPerMailboxPerSource || share.bytes + envelope.length > this.budgets.maxBytesPerMailboxPerSource)) {
-        this.refuse('mailbox-share', `your share of this mailbox is used up: ${share.count} envelopes (${share.bytes} bytes) from your address are waiting in it`)
-      }
-      const charge = chargeOf(envelope.length)
-      const source = await this.sources.pin(tag)
+      const tag = this.ledger.tag(from.source)
+      let entry: Entry
       try {
-        // From here to the commit nothing awaits: the checks and the reservation see the same counters.
-        const budget = from.linked === true ? this.budgets.maxBytesPerLinkedRelay : this.budgets.maxBytesPerSource
-        if (source.bytes + charge > budget) {
-          this.refuse('source-budget', `this relay holds ${source.bytes} bytes from your address, the most it keeps for one source`)
-        }
-        if (this.total.bytes + charge > this.budgets.maxTotalBytes) {
-          this.refuse('relay-full', `this relay's storage is full (${this.total.bytes} bytes)`)
-        }
-        add(source, 1, charge)
-        add(this.total, 1, charge)
-        const storedAt = Math.floor(this.now())
-        const position = encodePosition(storedAt, this.sequence)
-        this.sequence = (this.sequence + 1) >>> 0
-        try {
-          await this.writer.commit([
-            { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
-            { type: 'put', namespace: 'relay', key: indexKey(mailbox, id), value: encodeIndexValue(position, envelope.length, tag, sha256(envelope)) },
-            { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id), value: new Uint8Array(0) },
-            { type: 'put', namespace: 'relay', key: shareKey(mailbox, tag), value: encodeUsage(share.count + 1, share.bytes + envelope.length) },
-            mailboxOp(mailbox, usage.count + 1, usage.bytes + envelope.length),
-            this.sources.op(tag, source),
-            totalOp(this.total)
-          ])
-        } catch (err) {
-          add(source, -1, -charge)
-          add(this.total, -1, -charge)
-          throw err
-        }
-        usage.count++
-        usage.bytes += envelope.length
-        this.metrics.stored++
-        this.metrics.storedBytes += envelope.length
-        return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false }
-      } finally {
-        this.sources.unpin(tag)
+        entry = await this.ledger.charge(mailbox, tag, envelope.length, from)
+      } catch (err) {
+        if (err instanceof QuotaExceededError) this.countRefusal(err)
+        throw err
       }
+      const storedAt = Math.floor(this.now())
+      const position = encodePosition(storedAt, this.sequence)
+      this.sequence = (this.sequence + 1) >>> 0
+      try {
+        await this.writer.commit([
+          { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
+          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id), value: encodeIndexValue(position, envelope.length, tag, sha256(envelope)) },
+          { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id), value: new Uint8Array(0) },
+          ...entry.ops
+        ])
+      } catch (err) {
+        entry.settle(false)
+        throw err
+      }
+      entry.settle(true)
+      this.metrics.stored++
+      this.metrics.storedBytes += envelope.length
+      return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false }
     })
   }
 
@@ -260,18 +233,18 @@ export class EnvelopeStore {
   async usage (mailbox: Uint8Array): Promise<MailboxUsage> {
     checkMailbox(mailbox)
     await this.ready()
-    return await this.locks.run(toHex(mailbox), async () => ({ ...await this.usageLocked(mailbox) }))
+    return await this.locks.run(toHex(mailbox), async () => ({ ...await this.ledger.mailbox(mailbox) }))
   }
 
   /** Source counters held in memory (bounded by `sourceCacheSize`). */
   get cachedSources (): number {
-    return this.sources.cached
+    return this.ledger.cachedSources
   }
 
   /** Envelopes the relay holds and the bytes they are charged (envelopes + overhead). */
   async held (): Promise<Usage> {
     await this.ready()
-    return { ...this.total }
+    return { ...this.ledger.total }
   }
 
   /** Removes every envelope past its retention; resolves to the number removed. */
@@ -308,36 +281,21 @@ export class EnvelopeStore {
     await this.writer.flush()
   }
 
-  /** Reads the tag key and the total, rebuilding the counters of a store written before they existed. Once. */
+  /** Opens the books once (the tag key, the total; counters rebuilt for a store written before them). */
   private async ready (): Promise<void> {
-    this.opened ??= this.open()
+    this.opened ??= this.ledger.open()
     await this.opened
   }
 
-  private async open (): Promise<void> {
-    let key: Uint8Array | undefined = await this.store.get('relay', SECRET_KEY)
-    if (key === undefined) {
-      key = crypto.getRandomValues(new Uint8Array(32))
-      await this.store.put('relay', SECRET_KEY, key, { sync: true })
-    }
-    this.tagKey = key
-    const total = await this.store.get('relay', TOTAL_KEY)
-    Object.assign(this.total, total !== undefined ? decodeUsage(total) : await rebuildCounters(this.store))
-  }
-
-  private refuse (quota: QuotaKind & keyof typeof REJECTED_FIELD, message: string): never {
+  private countRefusal (err: QuotaExceededError): void {
     this.metrics.rejected.quota++
-    this.metrics.rejected[REJECTED_FIELD[quota]]++
-    throw new QuotaExceededError(message, quota)
+    if (err.quota !== 'unknown') this.metrics.rejected[REJECTED_FIELD[err.quota]]++
   }
 
   private async removeLocked (mailbox: Uint8Array, removals: readonly Removal[], extra: readonly BatchOp[] = []): Promise<number> {
     const ops: BatchOp[] = [...extra]
-    const usage = await this.usageLocked(mailbox)
-    let removed = 0
-    let bytes = 0
+    const removed: Removed[] = []
     const seen = new Set<string>()
-    const bySource = new Map<string, { tag: Uint8Array, count: number, bytes: number }>()
     for (const { id, hash } of removals) {
       const hex = toHex(id)
       if (seen.has(hex)) continue
@@ -354,51 +312,22 @@ export class EnvelopeStore {
         { type: 'del', namespace: 'relay', key: indexKey(mailbox, id) },
         { type: 'del', namespace: 'relay', key: expiryKey(entry.position, mailbox, id) }
       )
-      removed++
-      bytes += entry.size
-      const tagHex = toHex(entry.source)
-      const group = bySource.get(tagHex) ?? { tag: entry.source, count: 0, bytes: 0 }
-      group.count++
-      group.bytes += entry.size
-      bySource.set(tagHex, group)
+      removed.push({ source: entry.source, size: entry.size })
     }
     if (ops.length === 0) return 0
-    if (removed === 0) {
+    if (removed.length === 0) {
       await this.writer.commit(ops)
       return 0
     }
-    const refunds: Array<{ tag: Uint8Array, usage: Usage, count: number, charge: number }> = []
+    const refund = await this.ledger.refund(mailbox, removed)
     try {
-      for (const group of bySource.values()) {
-        const share = decodeUsage(await this.store.get('relay', shareKey(mailbox, group.tag)))
-        const left = { count: share.count - group.count, bytes: share.bytes - group.bytes }
-        ops.push(left.count > 0
-          ? { type: 'put', namespace: 'relay', key: shareKey(mailbox, group.tag), value: encodeUsage(left.count, left.bytes) }
-          : { type: 'del', namespace: 'relay', key: shareKey(mailbox, group.tag) })
-        refunds.push({ tag: group.tag, usage: await this.sources.pin(group.tag), count: group.count, charge: group.bytes + group.count * ENTRY_OVERHEAD_BYTES })
-      }
-      // Synchronous from the refunds to the commit, as in put.
-      for (const r of refunds) {
-        add(r.usage, -r.count, -r.charge)
-        ops.push(this.sources.op(r.tag, r.usage))
-        add(this.total, -r.count, -r.charge)
-      }
-      ops.push(totalOp(this.total), mailboxOp(mailbox, usage.count - removed, usage.bytes - bytes))
-      try {
-        await this.writer.commit(ops)
-      } catch (err) {
-        for (const r of refunds) {
-          add(r.usage, r.count, r.charge)
-          add(this.total, r.count, r.charge)
-        }
-        throw err
-      }
-    } finally {
-      for (const r of refunds) this.sources.unpin(r.tag)
+      await this.writer.commit([...ops, ...refund.ops])
+    } catch (err) {
+      refund.settle(false)
+      throw err
     }
-    usage.count -= removed
-    usage.bytes -= bytes
-    return removed
+    refund.settle(true)
+    return removed.length
   }
 
   /** Whether the envelope held under `id` hashes to `wanted` (read and hashed when its index predates hashes). */
@@ -407,39 +336,6 @@ export class EnvelopeStore {
     const envelope = await this.store.get('relay', envelopeKey(mailbox, position, id))
     return envelope !== undefined && bytesEqual(sha256(envelope), wanted)
   }
-
-  /** A mailbox's usage, kept on disk beside its envelopes (no scan: puts never iterate), cached within a bound. */
-  private async usageLocked (mailbox: Uint8Array): Promise<MailboxUsage> {
-    const hex = toHex(mailbox)
-    const cached = this.usageCache.get(hex)
-    if (cached !== undefined) return cached
-    const usage: MailboxUsage = decodeUsage(await this.store.get('relay', mailboxUsageKey(mailbox)))
-    this.usageCache.set(hex, usage)
-    if (this.usageCache.size > USAGE_CACHE_SIZE) {
-      // Only a mailbox that no write holds may go: its usage is read back on next touch.
-      for (const key of this.usageCache.keys()) {
-        if (key !== hex && !this.locks.isHeld(key)) {
-          this.usageCache.delete(key)
-          break
-        }
-      }
-    }
-    return usage
-  }
-}
-
-function mailboxOp (mailbox: Uint8Array, count: number, bytes: number): BatchOp {
-  if (count <= 0) return { type: 'del', namespace: 'relay', key: mailboxUsageKey(mailbox) }
-  return { type: 'put', namespace: 'relay', key: mailboxUsageKey(mailbox), value: encodeUsage(count, bytes) }
-}
-
-function add (usage: Usage, count: number, bytes: number): void {
-  usage.count = Math.max(0, usage.count + count)
-  usage.bytes = Math.max(0, usage.bytes + bytes)
-}
-
-function totalOp (total: Usage): BatchOp {
-  return { type: 'put', namespace: 'relay', key: TOTAL_KEY, value: encodeUsage(total.count, total.bytes) }
 }
 
 function checkId (id: Uint8Array): void {
