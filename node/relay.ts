@@ -2,10 +2,13 @@
  * `starling relay`: the process a community operator runs. TCP and WebSocket
  * listeners, a DHT server on /starling/kad/1.0.0 whose records survive
  * restarts (LevelDB datastore), a circuit relay v2 server with limits set
- * for messaging, gossipsub mailbox shards and `/starling/store/1.0.0`
- * (sealed envelopes held for offline devices in LevelDB, with quotas and
- * retention), identify and ping. Keeps its peer id and its envelopes across
- * restarts.
+ * for messaging and reservations limited per source, gossipsub mailbox
+ * shards shared only with the relays it is linked with (`--peer`), the
+ * signed list of those relays (`/starling/relays/1.0.0`), and
+ * `/starling/store/2.0.0` (sealed envelopes held for offline devices in
+ * LevelDB, with a storage budget in all and per source, mailbox quotas
+ * shared out per source, and retention), identify and ping. Keeps its peer
+ * id and its envelopes across restarts.
  */
 import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
@@ -13,19 +16,35 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { createStarlingNode } from '../src/net/node.js'
 import type { StarlingLibp2p } from '../src/net/node.js'
 import { starlingDhtValidators } from '../src/identity/index.js'
-import { EnvelopeStore, mailboxGossipsubOptions, mailboxRelay } from '../src/relay/index.js'
-import type { MailboxRelay } from '../src/relay/index.js'
+import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay } from '../src/relay/index.js'
+import type { Budgets, MailboxRelay } from '../src/relay/index.js'
+import { relaySetServer } from '../src/protocols/relays/index.js'
+import type { RateLimitInit } from '../src/protocols/store/index.js'
 import { LevelStore } from '../src/store/index.js'
 import { Files, makePrivate } from './data-dir.js'
 import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeNoiseCrypto, nodeTransports } from './platform.js'
 
+/** Every limit of a relay an operator may set; what is absent keeps its default. */
+export interface RelayLimits {
+  /** Storage budgets and mailbox quotas (src/relay/usage.ts). */
+  storage?: Partial<Budgets>
+  /** Store requests per source. */
+  rateLimit?: Omit<RateLimitInit, 'now'>
+  /** Circuit relay reservations, in all and per source. */
+  reservations?: { max?: number, maxPerSource?: number }
+}
 
 export interface RelayInit {
   dataDir: string
   listen: string[]
   announce: string[]
-  /** Other relays to connect to: one DHT and one mailbox gossip mesh among them. */
+  /**
+   * The relays this one is linked with, each ending in `/p2p/<peer id>`: one
+   * DHT and one mailbox gossip mesh among them. Gossip is taken only from
+   * these (each operator lists the other).
+   */
   peers?: string[]
+  limits?: RelayLimits
 }
 
 /** A running relay. */
@@ -33,11 +52,15 @@ export interface Relay {
   node: StarlingLibp2p
   /** The offline-message service (store protocol, mailbox gossip, metrics). */
   mailbox: MailboxRelay
+  /** The relays this one is linked with. */
+  relaySet: RelaySet
   stop(): Promise<void>
 }
 
 /** Starts a relay. */
 export async function startRelay (init: RelayInit): Promise<Relay> {
+  // Before anything is opened: a --peer without /p2p/<id> is refused at once.
+  const relaySet = RelaySet.fromMultiaddrs(init.peers ?? [])
   // The relay's key, DHT records and envelopes are the operator's alone, now and in what is written later.
   await makePrivate(init.dataDir)
   const privateKey = await loadOrCreatePeerKey(join(init.dataDir, Files.relayKey))
@@ -45,7 +68,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   await datastore.open()
   const store = new LevelStore(join(init.dataDir, Files.store))
   await store.open()
-  const envelopes = new EnvelopeStore(store)
+  const envelopes = new EnvelopeStore(store, init.limits?.storage)
   const crypto = nodeCrypto()
   const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
   const local = allLocal([...init.listen, ...init.announce, ...(init.peers ?? [])])
@@ -63,11 +86,13 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       selectors,
       loopback: local,
       datastore,
+      reservations: init.limits?.reservations,
       extraServices: {
         // Same-IP penalties break meshes when many peers share 127.0.0.1.
-        pubsub: gossipsub(mailboxGossipsubOptions({ loopback: local })),
+        pubsub: gossipsub(mailboxGossipsubOptions({ loopback: local, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.
-        mailbox: mailboxRelay({ store: envelopes })
+        mailbox: mailboxRelay({ store: envelopes, relaySet, rateLimit: init.limits?.rateLimit }),
+        relaySet: relaySetServer({ relays: () => relaySet.linked })
       }
     })
   } catch (err) {
@@ -78,6 +103,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   return {
     node,
     mailbox: node.services.mailbox as MailboxRelay,
+    relaySet,
     async stop () {
       await node.stop()
       await store.close()

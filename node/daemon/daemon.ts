@@ -194,7 +194,7 @@ export class Daemon {
         ...messagingMethods(messenger, crypto, blobs, async (path, passphrase) => exportBackup(crypto, store, dataDir, path, passphrase))
       }
     })
-    for (const type of ['message', 'status', 'typing', 'key-change', 'attachment']) {
+    for (const type of ['message', 'status', 'typing', 'key-change', 'attachment', 'relay-refused']) {
       messenger.addEventListener(type, (evt) => { api.emit((evt as CustomEvent<Record<string, unknown>>).detail) })
     }
     const apiUrl = await api.start()

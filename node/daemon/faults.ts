@@ -53,6 +53,6 @@ export function faultyTransport (transport: DeliveryTransport, spec: string | un
       return transport.storeOnRelay(relay, addrs, recipient, envelope, signal)
     },
     fetchMailbox: async (relay, after, signal) => transport.fetchMailbox(relay, after, signal),
-    deleteFromMailbox: async (relay, ids, signal) => transport.deleteFromMailbox(relay, ids, signal)
+    deleteFromMailbox: async (relay, refs, signal) => transport.deleteFromMailbox(relay, refs, signal)
   }
 }

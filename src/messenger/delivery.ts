@@ -5,6 +5,12 @@
  * "held by N relays". An entry leaves the outbox on the device's direct
  * acknowledgement or on its delivery receipt (see inbox.ts); receipts leave
  * once a relay holds them. Entries older than the retention time expire.
+ *
+ * A relay that refuses an envelope for a quota (the recipient's mailbox is
+ * full, our share of it is used up, the relay is full) has evicted nothing
+ * and will not take it soon: the sender is told (a `relay-refused` event
+ * naming the relay and the quota), the next relay is tried, and that relay
+ * is not asked again for this recipient for a while.
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
@@ -19,6 +25,7 @@ import { equalBytes, fromHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import type { Messenger } from './messenger.js'
+import { setNewest } from '../bounded.js'
 
 const log = logger('starling:messenger:delivery')
 
@@ -36,6 +43,10 @@ export const REHAND_BASE_MS = 2 * 60_000
 export const REHAND_CAP_MS = 60 * 60_000
 /** Spread of every wait (±20%), so that senders do not retry in step. */
 export const BACKOFF_JITTER = 0.2
+/** A relay that refused for a quota is not asked again for the same device for this many retry intervals. */
+export const QUOTA_BACKOFF_RETRIES = 12
+/** Refusals remembered at once (relay and device pairs). */
+export const MAX_QUOTA_REFUSALS = 10_000
 
 export interface DeliveryInit {
   retentionMs: number
@@ -69,6 +80,8 @@ export class Delivery {
   private readonly relayWaits: Backoff
   /** Devices and relays with an attempt in flight while they are failing: one probe at a time each. */
   private readonly probing = new Set<string>()
+  /** `relay/device` -> time before which that relay is not asked again for that device (it refused for a quota). */
+  private readonly refusedUntil = new Map<string, number>()
   private timer?: ReturnType<typeof setInterval>
   private pumping = false
   private running = false
@@ -272,6 +285,12 @@ export class Delivery {
     for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
       const key = r.peerId.toString()
       if (candidates.has(key) || entry.relays.includes(key)) continue
+      // A relay that refused this device's mailbox for a quota is left alone for a while.
+      const refused = this.refusedUntil.get(`${key}/${entry.device}`) ?? 0
+      if (refused > now) {
+        nextAt = Math.min(nextAt, refused)
+        continue
+      }
       nextAt = Math.min(nextAt, this.relayWaits.nextAt(key))
       if (!this.relayWaits.ready(key, now)) continue
       // A relay not known to work is probed by one envelope at a time, not by every waiting one.
@@ -299,7 +318,9 @@ export class Delivery {
         held.push(custody.relay)
       } catch (err) {
         log('relay %p refused or failed: %s', relay.peerId, (err as Error).message)
-        this.relayWaits.failed(key, this.m.now())
+        // A quota refusal is about this mailbox, not the relay: other devices' envelopes may still go there.
+        if ((err as Error).name === 'QuotaExceededError') this.refusedForQuota(entry, relay.peerId, `${key}/${entry.device}`, err as Error & { quota?: string })
+        else this.relayWaits.failed(key, this.m.now())
       } finally {
         if (probe) this.probing.delete(key)
       }
@@ -431,6 +452,20 @@ export class Delivery {
         log('typing indicator to %p not sent: %s', device.peerId, (err as Error).message)
       }
     }))
+  }
+
+  /** A relay refused for a quota: the sender is told, and the relay rests for this device. */
+  private refusedForQuota (entry: OutboxEntry, relay: PeerId, key: string, err: Error & { quota?: string }): void {
+    setNewest(this.refusedUntil, key, this.m.now() + QUOTA_BACKOFF_RETRIES * this.init.retryIntervalMs, MAX_QUOTA_REFUSALS)
+    if (entry.kind !== 'content') return
+    this.m.emit({
+      type: 'relay-refused',
+      id: entry.messageId,
+      conversation: entry.conversation,
+      relay: relay.toString(),
+      quota: err.quota ?? 'unknown',
+      reason: err.message
+    })
   }
 
   private emitStatus (entry: OutboxEntry, state: SendState, relays: number): void {

@@ -3,7 +3,10 @@
  * every relay reservation), and periodically. A page is received
  * concurrently through the inbox; what is settled is deleted from the relay
  * only after the delivery receipts it owes are queued durably, and a page's
- * delete overlaps the next page's fetch.
+ * delete overlaps the next page's fetch. A delete names each envelope by id
+ * and the SHA-256 of the very bytes this device fetched and opened: a relay
+ * that serves junk under a real envelope's id gets only its junk deleted,
+ * and the relays holding the real envelope keep it.
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
@@ -15,6 +18,7 @@ import { fromHex } from './bytes.js'
 import { RECEIPTED } from './inbox.js'
 import type { Inbox } from './inbox.js'
 import type { Messenger } from './messenger.js'
+import type { MailboxRef } from './transport.js'
 
 const log = logger('starling:messenger:mailboxes')
 
@@ -92,7 +96,7 @@ export class Mailboxes {
     }
   }
 
-  private async fetchPages (relay: PeerId, remove: (ids: Uint8Array[]) => Promise<void>): Promise<void> {
+  private async fetchPages (relay: PeerId, remove: (refs: MailboxRef[]) => Promise<void>): Promise<void> {
     let cursor: Uint8Array | undefined
     for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
       const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS))
@@ -109,13 +113,15 @@ export class Mailboxes {
       // Only what is settled leaves the relay: stored, already stored, or
       // refused for good. A local failure (a write that failed, say) keeps
       // the envelope there for the next pass instead of losing the message.
-      const settled: Array<{ id: Uint8Array, receiptTo?: string }> = []
+      const settled: Array<{ ref: MailboxRef, receiptTo?: string }> = []
       await Promise.all(items.map(async item => {
+        // The bytes this device opens (or refuses), as they came from this relay.
+        const ref = { id: item.id, hash: this.m.init.crypto.hash.sha256(item.envelope) }
         try {
           const stored = await this.inbox.receive(item.envelope, 'relay')
           if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
             receipt(stored.device.toString(), stored.message.author.account, stored.message.id, stored.identityKey)
-            settled.push({ id: item.id, receiptTo: stored.device.toString() })
+            settled.push({ ref, receiptTo: stored.device.toString() })
             return
           }
         } catch (err) {
@@ -127,7 +133,7 @@ export class Mailboxes {
             const marker = await this.duplicateMarker(item.envelope)
             if (marker != null) {
               receipt(marker.device, fromHex(marker.account), fromHex(marker.message))
-              settled.push({ id: item.id, receiptTo: marker.device })
+              settled.push({ ref, receiptTo: marker.device })
               return
             }
           } else if (name === 'RejectedEnvelopeError') {
@@ -137,14 +143,14 @@ export class Mailboxes {
             return
           }
         }
-        settled.push({ id: item.id })
+        settled.push({ ref })
       }))
       // Receipts are queued durably before the relay deletes the envelopes: a
       // crash in between leaves them on the relay, and the next pass sends
       // their receipts as duplicates. So does a receipt that could not be
       // queued (no current record of the sender's device, say).
       const unsent = await this.sendReceipts(receipts)
-      const done = settled.filter(s => s.receiptTo == null || !unsent.has(s.receiptTo)).map(s => s.id)
+      const done = settled.filter(s => s.receiptTo == null || !unsent.has(s.receiptTo)).map(s => s.ref)
       // Waits for the previous page's delete (its failure ends this pass), not this one's.
       if (done.length > 0) await remove(done)
       cursor = next

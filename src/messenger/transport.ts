@@ -1,7 +1,7 @@
 /**
  * What the messenger needs from the network, as one interface: the direct
  * path (`/starling/dm/1.0.0`) and the offline path through relays
- * (`/starling/store/1.0.0`). The daemon wires the libp2p protocols in; unit
+ * (`/starling/store/2.0.0`). The daemon wires the libp2p protocols in; unit
  * tests pass fakes; a test hook may wrap it to drop, delay or duplicate.
  */
 import type { PeerId } from '@libp2p/interface'
@@ -20,6 +20,17 @@ export interface MailboxItem {
   envelope: Uint8Array
 }
 
+/**
+ * An envelope to delete from a mailbox: its id and the SHA-256 of the bytes
+ * this device fetched and opened. A relay deletes only an envelope with
+ * those very bytes, so junk that one relay serves under a real id cannot
+ * delete the real envelope from the others.
+ */
+export interface MailboxRef {
+  id: Uint8Array
+  hash: Uint8Array
+}
+
 /** The network as the messenger sees it. */
 export interface DeliveryTransport {
   /** Sends one envelope straight to a device; resolves when the device acknowledged it (stored). */
@@ -28,8 +39,8 @@ export interface DeliveryTransport {
   storeOnRelay(relay: PeerId, addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array, signal: AbortSignal): Promise<Custody>
   /** Reads our mailbox on a relay, oldest first. */
   fetchMailbox(relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }>
-  /** Tells a relay to delete envelopes we have stored. */
-  deleteFromMailbox(relay: PeerId, ids: Uint8Array[], signal: AbortSignal): Promise<void>
+  /** Tells a relay to delete envelopes we have stored (or refused for good), named by id and content hash. */
+  deleteFromMailbox(relay: PeerId, refs: MailboxRef[], signal: AbortSignal): Promise<void>
 }
 
 /** Called by the transport for every envelope that arrives directly. */

@@ -1,13 +1,13 @@
 /**
  * The messenger's network over libp2p: `/starling/dm/1.0.0` for the direct
- * path, `/starling/store/1.0.0` for relay mailboxes.
+ * path, `/starling/store/2.0.0` for relay mailboxes.
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { DmClient, DmServer } from '../protocols/dm/index.js'
 import type { DmClientInit } from '../protocols/dm/index.js'
 import { MAX_FETCH_LIMIT, StoreClient, mailboxId } from '../protocols/store/index.js'
-import type { Custody, DeliveryTransport, EnvelopeHandler, MailboxItem } from '../messenger/transport.js'
+import type { Custody, DeliveryTransport, EnvelopeHandler, MailboxItem, MailboxRef } from '../messenger/transport.js'
 import type { StarlingLibp2p } from './node.js'
 
 export interface Libp2pTransportInit {
@@ -56,7 +56,7 @@ export class Libp2pTransport implements DeliveryTransport {
     return { items: page.envelopes.map(e => ({ id: e.id, envelope: e.envelope })), cursor: page.cursor, more: page.more }
   }
 
-  async deleteFromMailbox (relay: PeerId, ids: Uint8Array[], signal: AbortSignal): Promise<void> {
-    await this.store.delete(relay, this.init.deviceKey, ids, { signal })
+  async deleteFromMailbox (relay: PeerId, refs: MailboxRef[], signal: AbortSignal): Promise<void> {
+    await this.store.delete(relay, this.init.deviceKey, refs, { signal })
   }
 }

@@ -2,7 +2,8 @@
  * Assembles a Starling libp2p node. Transports that differ by platform (TCP
  * in Node, WebRTC/WebSockets in browsers) are passed in; everything else is
  * the same everywhere: Noise, yamux, identify, ping, the Starling DHT, and
- * for relays the circuit relay v2 server.
+ * for relays the circuit relay v2 server with per-source reservation limits
+ * (reservation-limits.ts).
  */
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
@@ -17,6 +18,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import type { Datastore } from 'interface-datastore'
+import { ReservationLimits } from './reservation-limits.js'
 import {
   DHT_PROTOCOL,
   RELAY_DATA_LIMIT_BYTES,
@@ -61,6 +63,8 @@ export interface StarlingNodeInit {
   reprovideIntervalMs?: number
   /** More services by name (e.g. gossipsub on relays). */
   extraServices?: Record<string, unknown>
+  /** Circuit relay reservations a relay holds: in all, and per source (defaults in constants.ts and reservation-limits.ts). */
+  reservations?: { max?: number, maxPerSource?: number }
 }
 
 /** The services every Starling node has. */
@@ -89,10 +93,11 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
       reprovide: init.reprovideIntervalMs != null ? { interval: init.reprovideIntervalMs, threshold: init.reprovideIntervalMs } : undefined
     })
   }
+  const limits = isRelay ? new ReservationLimits({ maxPerSource: init.reservations?.maxPerSource }) : undefined
   if (isRelay) {
     services.relay = circuitRelayServer({
       reservations: {
-        maxReservations: RELAY_MAX_RESERVATIONS,
+        maxReservations: init.reservations?.max ?? RELAY_MAX_RESERVATIONS,
         reservationTtl: RELAY_RESERVATION_TTL_MS,
         defaultDurationLimit: RELAY_DURATION_LIMIT_MS,
         defaultDataLimit: RELAY_DATA_LIMIT_BYTES
@@ -115,12 +120,14 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
+    ...(limits != null ? { connectionGater: limits.gater() } : {}),
     connectionManager: init.loopback === true
       ? { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 }
       : undefined,
     services: services as Libp2pInit['services']
   })
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
+  limits?.attach(node)
   return node as unknown as StarlingLibp2p
 }
 

@@ -1,12 +1,18 @@
 /**
  * Mailbox gossip among relays: envelopes and owner-signed deletes travel on
- * the shard topics `/starling/mailbox/1.0.0/<shard>` so that every relay
- * holds every envelope. Messages are unsigned at the gossipsub layer
+ * the shard topics `/starling/mailbox/2.0.0/<shard>` so that every relay of
+ * a relay set holds every envelope. Only relays of the set take part: a
+ * relay gives every other peer a score far below gossipsub's graylist
+ * threshold, so their subscriptions and messages are ignored and nothing is
+ * sent to them (user nodes never download other people's envelopes), and
+ * its topic validator refuses any message that did not come from a linked
+ * relay. Messages are unsigned at the gossipsub layer
  * (StrictNoSign: no relay identity or sequence number rides along) and their
  * message id is derived from the content (mailbox and envelope id for
  * envelopes), so the same envelope put on two relays is one message and
  * duplicates cost a cache lookup. What a relay accepts is checked here;
- * deletes must carry the owner's valid signature.
+ * deletes must carry the owner's valid signature over ids and content
+ * hashes.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { StrictNoSign, TopicValidatorResult } from '@libp2p/gossipsub'
@@ -14,13 +20,15 @@ import type { GossipsubOpts, Message } from '@libp2p/gossipsub'
 import { concatBytes } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH, parseEnvelopeHeader } from '../crypto/envelope.js'
 import {
-  AUTH_FRESHNESS_MS, MAX_DELETE_IDS, MAX_STORED_ENVELOPE_LENGTH, MAX_REQUEST_FRAME_LENGTH
+  AUTH_FRESHNESS_MS, MAX_DELETE_REFS, MAX_STORED_ENVELOPE_LENGTH, MAX_REQUEST_FRAME_LENGTH
 } from '../protocols/store/constants.js'
 import { allShardTopics, checkMailbox, mailboxTopic, peerIdFromBytes } from '../protocols/store/mailbox.js'
 import { MailboxGossip } from '../protocols/store/pb/store.js'
 import type { GossipDelete, GossipEnvelope } from '../protocols/store/pb/store.js'
+import type { EnvelopeRef } from '../protocols/store/store.js'
 import { AuthOp, deleteBody, verifyOwnerAuth } from '../protocols/store/signing.js'
 import { wire } from '../protocols/store/wire.js'
+import type { RelaySet } from './relay-set.js'
 
 /** Largest gossipsub RPC frame a relay reads (a full envelope plus room for control messages). */
 export const MAX_GOSSIP_RPC_LENGTH = 4 * 1024 * 1024
@@ -32,7 +40,7 @@ const ID_OTHER = 0x3f // '?'
 /** A gossip message that passed {@link checkGossip}. */
 export type CheckedGossip =
   | { kind: 'envelope', mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array }
-  | { kind: 'delete', mailbox: Uint8Array, ids: Uint8Array[], signed: Required<GossipDelete> }
+  | { kind: 'delete', mailbox: Uint8Array, refs: EnvelopeRef[], signed: Required<GossipDelete> }
 
 /** Thrown by {@link checkGossip}; the message is rejected. */
 export class InvalidGossipError extends Error {
@@ -53,7 +61,7 @@ export function encodeDeleteGossip (signed: GossipDelete): Uint8Array {
 function decode (data: Uint8Array): MailboxGossip {
   if (data.length > MAX_REQUEST_FRAME_LENGTH) throw new InvalidGossipError(`gossip message of ${data.length} bytes is too long`)
   try {
-    return MailboxGossip.decode(data, { limits: { delete: { ids: MAX_DELETE_IDS } } })
+    return MailboxGossip.decode(data, { limits: { delete: { refs: MAX_DELETE_REFS } } })
   } catch (err) {
     throw new InvalidGossipError(`undecodable gossip message: ${(err as Error).message}`)
   }
@@ -114,21 +122,21 @@ export async function checkGossip (topic: string, data: Uint8Array, init: CheckG
   }
   const del = decoded.delete as GossipDelete
   if (del.auth == null) throw new InvalidGossipError('an unsigned delete')
-  if (del.ids.length === 0) throw new InvalidGossipError('a delete names no ids')
+  if (del.refs.length === 0) throw new InvalidGossipError('a delete names no envelopes')
   try {
     const relay = peerIdFromBytes(del.relay, 'relay')
     await verifyOwnerAuth(del.auth, {
       op: AuthOp.delete,
       mailbox,
       relay,
-      body: deleteBody(del.ids),
+      body: deleteBody(del.refs),
       now: init.now,
       freshnessMs: init.freshnessMs ?? AUTH_FRESHNESS_MS
     })
   } catch (err) {
     throw new InvalidGossipError(`a delete without a valid owner signature: ${(err as Error).message}`)
   }
-  return { kind: 'delete', mailbox, ids: del.ids, signed: { mailbox: del.mailbox, ids: del.ids, auth: del.auth, relay: del.relay } }
+  return { kind: 'delete', mailbox, refs: del.refs, signed: { mailbox: del.mailbox, refs: del.refs, auth: del.auth, relay: del.relay } }
 }
 
 /** Maps {@link checkGossip} to a gossipsub validation result. */
@@ -141,6 +149,13 @@ export async function validateGossip (topic: string, data: Uint8Array, init: Che
   }
 }
 
+/**
+ * The application score of a peer outside the relay set. Weighted by
+ * gossipsub's default appSpecificWeight (10) it puts the peer far below the
+ * graylist threshold (-80), whatever its other scores.
+ */
+export const NOT_LINKED_SCORE = -1000
+
 /** Options of {@link mailboxGossipsubOptions}. */
 export interface MailboxGossipsubInit {
   /**
@@ -148,10 +163,13 @@ export interface MailboxGossipsubInit {
    * same-IP penalty, which breaks meshes there. Keep it in production.
    */
   loopback?: boolean
+  /** The relays this relay is linked with: everyone else is graylisted. */
+  relaySet: Pick<RelaySet, 'has'>
 }
 
 /** The gossipsub options a relay runs with (`gossipsub(mailboxGossipsubOptions(...))`). */
-export function mailboxGossipsubOptions (init: MailboxGossipsubInit = {}): Partial<GossipsubOpts> {
+export function mailboxGossipsubOptions (init: MailboxGossipsubInit): Partial<GossipsubOpts> {
+  const relaySet = init.relaySet
   return {
     globalSignaturePolicy: StrictNoSign,
     msgIdFn: mailboxMessageId,
@@ -160,6 +178,9 @@ export function mailboxGossipsubOptions (init: MailboxGossipsubInit = {}): Parti
     ignoreDuplicatePublishError: true,
     allowedTopics: allShardTopics(),
     maxInboundDataLength: MAX_GOSSIP_RPC_LENGTH,
-    scoreParams: init.loopback === true ? { IPColocationFactorWeight: 0 } : {}
+    scoreParams: {
+      ...(init.loopback === true ? { IPColocationFactorWeight: 0 } : {}),
+      appSpecificScore: (peer: string) => relaySet.has(peer) ? 0 : NOT_LINKED_SCORE
+    }
   }
 }

@@ -1,30 +1,37 @@
 /**
- * The relay's offline path: an {@link EnvelopeStore} with quotas and
- * retention, the mailbox gossip among relays, and the {@link MailboxRelay}
- * libp2p service that serves `/starling/store/1.0.0` from them.
+ * The relay's offline path: an {@link EnvelopeStore} with budgets per
+ * source, quotas and retention, the mailbox gossip among the relays of a
+ * {@link RelaySet}, and the {@link MailboxRelay} libp2p service that serves
+ * `/starling/store/2.0.0` from them.
  *
  * @example
  * ```ts
  * const levelStore = new LevelStore(location)      // location from node/
  * await levelStore.open()
- * const store = new EnvelopeStore(levelStore)
+ * const store = new EnvelopeStore(levelStore, { maxTotalBytes, maxBytesPerSource })
+ * const relaySet = RelaySet.fromMultiaddrs(peers)  // every --peer, ending in /p2p/<id>
  * const node = await createStarlingNode({
  *   ...,
  *   extraServices: {
- *     pubsub: gossipsub(mailboxGossipsubOptions({ loopback })),
- *     mailbox: mailboxRelay({ store })               // after pubsub
+ *     pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
+ *     mailbox: mailboxRelay({ store, relaySet })     // after pubsub
  *   }
  * })
  * node.services.mailbox.metrics()                    // counters, a plain object
  * ```
  */
-export {
-  EnvelopeStore, MAX_BYTES_PER_MAILBOX, MAX_ENVELOPES_PER_MAILBOX, RETENTION_MS, SWEEP_BATCH, USAGE_CACHE_SIZE
-} from './envelope-store.js'
+export { EnvelopeStore, RETENTION_MS, SWEEP_BATCH, USAGE_CACHE_SIZE } from './envelope-store.js'
 export type { EnvelopeStoreInit, EnvelopeStoreMetrics, MailboxUsage } from './envelope-store.js'
 export {
+  ENTRY_OVERHEAD_BYTES, LINKED_RELAY_SHARE, MAX_BYTES_PER_MAILBOX, MAX_BYTES_PER_MAILBOX_PER_SOURCE, MAX_BYTES_PER_SOURCE,
+  MAX_ENVELOPES_PER_MAILBOX, MAX_ENVELOPES_PER_MAILBOX_PER_SOURCE, MAX_TOTAL_BYTES, SOURCE_CACHE_SIZE, chargeOf, resolveBudgets
+} from './usage.js'
+export type { Budgets, Usage } from './usage.js'
+export { InvalidRelayAddressError, RelaySet } from './relay-set.js'
+export type { LinkedRelay } from './relay-set.js'
+export {
   checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, InvalidGossipError, MAX_GOSSIP_RPC_LENGTH, mailboxGossipsubOptions,
-  mailboxMessageId, validateGossip
+  mailboxMessageId, NOT_LINKED_SCORE, validateGossip
 } from './gossip.js'
 export type { CheckedGossip, CheckGossipInit, MailboxGossipsubInit } from './gossip.js'
 export { MailboxRelay, mailboxRelay, SWEEP_INTERVAL_MS } from './mailbox-relay.js'

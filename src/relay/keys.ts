@@ -5,7 +5,19 @@
  *
  *   envelope  'E' || mailbox (32) || position (12) || id (16)  → envelope bytes
  *   index     'I' || mailbox (32) || id (16)                    → position (12) || size (u32)
+ *                                                                  || source tag (8) || SHA-256 of the envelope (32)
  *   expiry    'T' || position (12) || mailbox (32) || id (16)   → empty
+ *   source    'S' || source tag (8)                             → usage of that source
+ *   share     'Q' || mailbox (32) || source tag (8)             → usage of that source in that mailbox
+ *   mailbox   'M' || mailbox (32)                               → usage of that mailbox
+ *   total     'U'                                               → usage of the whole relay
+ *   secret    'K'                                               → the key of the source tags (32)
+ *
+ * usage = count (u32) || bytes (u64): envelope bytes for mailboxes and
+ * shares, charged bytes (envelope + overhead) for sources and the total. A source tag is a keyed hash of
+ * the source (see usage.ts), so no address is kept in the clear. Index
+ * values written before source tags and hashes existed are 16 bytes long
+ * (tag all zero, hash unknown: it is computed from the envelope when needed).
  *
  * position = storedAt (u64 ms) || sequence (u32): arrival order, unique even
  * for envelopes stored in the same millisecond. The index de-duplicates and
@@ -19,6 +31,11 @@ import { MAILBOX_LENGTH } from '../protocols/store/constants.js'
 const ENVELOPE = 0x45 // 'E'
 const INDEX = 0x49 // 'I'
 const EXPIRY = 0x54 // 'T'
+const SOURCE = 0x53 // 'S'
+const SHARE = 0x51 // 'Q'
+const TOTAL = 0x55 // 'U'
+const SECRET = 0x4b // 'K'
+const MAILBOX = 0x4d // 'M'
 
 /** storedAt (8) + sequence (4). */
 export const POSITION_LENGTH = 12
@@ -67,19 +84,86 @@ export function indexPrefix (mailbox: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([INDEX]), mailbox)
 }
 
-/** Index value: position || size. */
-export function encodeIndexValue (position: Uint8Array, size: number): Uint8Array {
-  const out = new Uint8Array(POSITION_LENGTH + 4)
+/** A source tag: 8 bytes of a keyed hash of the source. */
+export const SOURCE_TAG_LENGTH = 8
+/** The tag of envelopes stored before tags existed. */
+export const LEGACY_SOURCE_TAG = new Uint8Array(SOURCE_TAG_LENGTH)
+/** SHA-256. */
+export const HASH_LENGTH = 32
+
+const LEGACY_INDEX_LENGTH = POSITION_LENGTH + 4
+const INDEX_LENGTH = LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH + HASH_LENGTH
+
+/** What the index says of one envelope. */
+export interface IndexValue {
+  position: Uint8Array
+  size: number
+  source: Uint8Array
+  /** Undefined for an envelope stored before hashes were kept. */
+  hash?: Uint8Array
+}
+
+/** Index value: position || size || source tag || hash. */
+export function encodeIndexValue (position: Uint8Array, size: number, source: Uint8Array, hash: Uint8Array): Uint8Array {
+  const out = new Uint8Array(INDEX_LENGTH)
   out.set(position)
   new DataView(out.buffer).setUint32(POSITION_LENGTH, size, false)
+  out.set(source, LEGACY_INDEX_LENGTH)
+  out.set(hash, LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH)
   return out
 }
 
-export function decodeIndexValue (value: Uint8Array): { position: Uint8Array, size: number } {
-  return {
+export function decodeIndexValue (value: Uint8Array): IndexValue {
+  const decoded = {
     position: value.slice(0, POSITION_LENGTH),
     size: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(POSITION_LENGTH, false)
   }
+  if (value.length < INDEX_LENGTH) return { ...decoded, source: LEGACY_SOURCE_TAG }
+  return {
+    ...decoded,
+    source: value.slice(LEGACY_INDEX_LENGTH, LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH),
+    hash: value.slice(LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH, INDEX_LENGTH)
+  }
+}
+
+/** The mailbox and id of an index key. */
+export function decodeIndexKey (key: Uint8Array): { mailbox: Uint8Array, id: Uint8Array } {
+  return { mailbox: key.slice(1, 1 + MAILBOX_LENGTH), id: key.slice(1 + MAILBOX_LENGTH) }
+}
+
+/** Every index key of every mailbox. */
+export function allIndexRange (): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: new Uint8Array([INDEX]), lt: new Uint8Array([INDEX + 1]) }
+}
+
+export function sourceKey (source: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([SOURCE]), source)
+}
+
+export function mailboxUsageKey (mailbox: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([MAILBOX]), mailbox)
+}
+
+export function shareKey (mailbox: Uint8Array, source: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([SHARE]), mailbox, source)
+}
+
+export const TOTAL_KEY = new Uint8Array([TOTAL])
+export const SECRET_KEY = new Uint8Array([SECRET])
+
+/** count (u32) || bytes (u64). */
+export function encodeUsage (count: number, bytes: number): Uint8Array {
+  const out = new Uint8Array(12)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, Math.max(0, count), false)
+  view.setBigUint64(4, BigInt(Math.max(0, bytes)), false)
+  return out
+}
+
+export function decodeUsage (value: Uint8Array | undefined): { count: number, bytes: number } {
+  if (value?.length !== 12) return { count: 0, bytes: 0 }
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  return { count: view.getUint32(0, false), bytes: Number(view.getBigUint64(4, false)) }
 }
 
 export function expiryKey (position: Uint8Array, mailbox: Uint8Array, id: Uint8Array): Uint8Array {

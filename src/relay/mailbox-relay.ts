@@ -1,22 +1,26 @@
 /**
- * The relay's offline-message service: serves `/starling/store/1.0.0` from
+ * The relay's offline-message service: serves `/starling/store/2.0.0` from
  * an {@link EnvelopeStore}, publishes every stored envelope and every
- * owner-signed delete on its mailbox shard topic, stores what other relays
- * publish, and sweeps expired envelopes on a timer. A libp2p service: it
- * takes gossipsub from the `pubsub` service, which must be listed before it.
+ * owner-signed delete on its mailbox shard topic, stores what the relays it
+ * is linked with publish (and nothing from anyone else), and sweeps expired
+ * envelopes on a timer. A libp2p service: it takes gossipsub from the
+ * `pubsub` service, which must be listed before it.
  */
 import { logger } from '@libp2p/logger'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Message } from '@libp2p/gossipsub'
+import type { GossipsubMessage } from '@libp2p/gossipsub'
 import type { PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import { allShardTopics, mailboxTopic } from '../protocols/store/mailbox.js'
 import { StoreServer } from '../protocols/store/store.js'
-import type { MailboxPage, PutOutcome, SignedDelete, StoreBackend, StoreServerComponents, StoreServerInit, StoreServerMetrics } from '../protocols/store/store.js'
+import type {
+  MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoreServerComponents, StoreServerInit, StoreServerMetrics
+} from '../protocols/store/store.js'
 import { wire } from '../protocols/store/wire.js'
 import { QuotaExceededError } from '../protocols/store/errors.js'
 import type { EnvelopeStore, EnvelopeStoreMetrics } from './envelope-store.js'
 import { checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, validateGossip } from './gossip.js'
+import type { RelaySet } from './relay-set.js'
 
 const log = logger('starling:relay:mailbox')
 
@@ -35,6 +39,8 @@ export interface MailboxRelayComponents extends StoreServerComponents {
 export interface MailboxRelayInit extends Omit<StoreServerInit, 'backend'> {
   /** The envelopes (over an open store the caller closes after stopping libp2p). */
   store: EnvelopeStore
+  /** The relays whose gossip is taken (the same set given to {@link mailboxGossipsubOptions}). */
+  relaySet: Pick<RelaySet, 'has'>
   /** Default {@link SWEEP_INTERVAL_MS}; 0 turns the timer off (tests call `sweep()`). */
   sweepIntervalMs?: number
 }
@@ -47,8 +53,10 @@ export interface GossipMetrics {
   stored: number
   duplicates: number
   deletes: number
-  /** Refused by the topic validator (malformed, wrong shard, unsigned or forged delete). */
+  /** Refused by the topic validator (malformed, wrong shard, unsigned or forged delete, or not from a linked relay). */
   rejected: number
+  /** Of those: gossip from a peer that is not a linked relay. */
+  notLinked: number
   /** Valid gossip this relay could not store (its own quota, a failed write). */
   dropped: number
 }
@@ -68,11 +76,12 @@ export class MailboxRelay implements Startable, StoreBackend {
   private readonly now: () => number
   private readonly authFreshnessMs: number | undefined
   private readonly sweepIntervalMs: number
-  private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, dropped: 0 }
+  private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, notLinked: 0, dropped: 0 }
+  private readonly relaySet: Pick<RelaySet, 'has'>
   private sweepTimer: ReturnType<typeof setInterval> | undefined
   private sweeping: Promise<unknown> | undefined
   private readonly receiving = new Set<Promise<void>>()
-  private readonly onMessage: (evt: CustomEvent<Message>) => void
+  private readonly onMessage: (evt: CustomEvent<GossipsubMessage>) => void
 
   constructor (components: MailboxRelayComponents, init: MailboxRelayInit) {
     this.components = components
@@ -80,6 +89,7 @@ export class MailboxRelay implements Startable, StoreBackend {
     this.now = init.now ?? Date.now
     this.authFreshnessMs = init.authFreshnessMs
     this.sweepIntervalMs = init.sweepIntervalMs ?? SWEEP_INTERVAL_MS
+    this.relaySet = init.relaySet
     this.server = new StoreServer(components, { ...init, backend: this })
     this.onMessage = (evt) => {
       const done = this.receive(evt.detail).finally(() => { this.receiving.delete(done) })
@@ -96,9 +106,15 @@ export class MailboxRelay implements Startable, StoreBackend {
   /** Subscribes once gossipsub runs: relays subscribe at start, since publishing right after subscribing loses messages until the mesh forms. */
   afterStart (): void {
     const pubsub = this.components.pubsub
-    pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('gossipsub:message', this.onMessage)
     for (const topic of allShardTopics()) {
-      pubsub.topicValidators.set(topic, async (_peer, message) => {
+      pubsub.topicValidators.set(topic, async (peer, message) => {
+        // Gossip is taken only from the relays this one is linked with, whatever it holds.
+        if (!this.relaySet.has(peer)) {
+          this.gossipMetrics.rejected++
+          this.gossipMetrics.notLinked++
+          return TopicValidatorResult.Reject
+        }
         const result = await validateGossip(message.topic, message.data, this.gossipCheck())
         if (result !== TopicValidatorResult.Accept) this.gossipMetrics.rejected++
         return result
@@ -116,7 +132,7 @@ export class MailboxRelay implements Startable, StoreBackend {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.sweepTimer = undefined
     const pubsub = this.components.pubsub
-    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.removeEventListener('gossipsub:message', this.onMessage)
     for (const topic of allShardTopics()) {
       pubsub.topicValidators.delete(topic)
       if (pubsub.getTopics().includes(topic)) pubsub.unsubscribe(topic)
@@ -142,8 +158,8 @@ export class MailboxRelay implements Startable, StoreBackend {
   }
 
   /** {@link StoreBackend.put}: store durably, then spread to the other relays. */
-  async put (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array): Promise<PutOutcome> {
-    const outcome = await this.store.put(mailbox, id, envelope)
+  async put (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource): Promise<PutOutcome> {
+    const outcome = await this.store.put(mailbox, id, envelope, from)
     // Duplicates too: if the first publish found no mesh, this one may (gossipsub drops repeats cheaply).
     this.publish(mailbox, encodeEnvelopeGossip(mailbox, envelope))
     return outcome
@@ -156,10 +172,10 @@ export class MailboxRelay implements Startable, StoreBackend {
 
   /** {@link StoreBackend.delete}: delete here, then spread the signed delete. */
   async delete (request: SignedDelete): Promise<number> {
-    const deleted = await this.store.delete(request.mailbox, request.ids)
+    const deleted = await this.store.delete(request.mailbox, request.refs)
     this.publish(request.mailbox, encodeDeleteGossip({
       mailbox: wire(request.mailbox),
-      ids: request.ids.map(wire),
+      refs: request.refs.map(r => ({ id: wire(r.id), hash: wire(r.hash) })),
       auth: request.auth,
       relay: wire(request.relay)
     }))
@@ -179,17 +195,20 @@ export class MailboxRelay implements Startable, StoreBackend {
     })
   }
 
-  private async receive (message: Message): Promise<void> {
+  private async receive ({ msg: message, propagationSource }: GossipsubMessage): Promise<void> {
     if (!allShardTopics().includes(message.topic)) return
+    // The validator already refused these; checked again so that storing never depends on it alone.
+    if (!this.relaySet.has(propagationSource)) return
     this.gossipMetrics.received++
     try {
       const checked = await checkGossip(message.topic, message.data, this.gossipCheck())
       if (checked.kind === 'envelope') {
-        const outcome = await this.store.put(checked.mailbox, checked.id, checked.envelope)
+        // Charged to the linked relay it came from: its own budget, no mailbox share (it applied that at its door).
+        const outcome = await this.store.put(checked.mailbox, checked.id, checked.envelope, { source: `relay:${propagationSource.toString()}`, linked: true })
         if (outcome.duplicate) this.gossipMetrics.duplicates++
         else this.gossipMetrics.stored++
       } else {
-        await this.store.delete(checked.mailbox, checked.ids)
+        await this.store.delete(checked.mailbox, checked.refs)
         this.gossipMetrics.deletes++
       }
     } catch (err) {

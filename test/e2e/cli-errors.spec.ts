@@ -94,6 +94,22 @@ describe('e2e: bad CLI input', function () {
     assert.match(oneLine(bad), /not a multiaddr/)
   })
 
+  it('relay limits that are not sizes or counts, and a --peer that names no relay: exit 2 with the option', async () => {
+    const dir = await procs.tempDir()
+    const cases: Array<[string[], RegExp]> = [
+      [['--max-storage', 'lots'], /--max-storage lots is not a size/],
+      [['--max-storage-per-source', '0'], /--max-storage-per-source 0 is not a size/],
+      [['--mailbox-share-envelopes', '2.5'], /--mailbox-share-envelopes 2.5 is not a positive whole number/],
+      [['--max-reservations-per-source=-1'], /--max-reservations-per-source -1 is not a positive whole number/],
+      [['--peer', '/ip4/127.0.0.1/tcp/4001'], /names no relay: it must end in \/p2p\/<peer id>/]
+    ]
+    for (const [args, reason] of cases) {
+      const r = await procs.cli(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, ...args])
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(oneLine(r), reason)
+    }
+  })
+
   it('daemon not running: exit 1 saying how to start it', async () => {
     const dir = await procs.tempDir()
     for (const cmd of [['whoami'], ['status'], ['resolve', 'alice']]) {

@@ -155,6 +155,8 @@ export interface RelayProcess {
   addr: string
   dataDir: string
   port: number
+  /** The options it was started with besides --listen and --data. */
+  args: string[]
 }
 
 /** One message of `history --json` (the daemon's `history` method). */
@@ -197,18 +199,38 @@ export class Network {
     return this.started.map(s => `${s.what}: exit ${String(s.running.proc.exitCode)} signal ${String(s.running.proc.signalCode)} ${s.running.stderr.slice(-10).join(' | ')}`).join('\n')
   }
 
-  /** Starts a relay (on a fixed port and data directory to restart one in place). */
-  async startRelay (dataDir?: string, port = 0): Promise<RelayProcess> {
+  /**
+   * Starts a relay (on a fixed port and data directory to restart one in
+   * place); `extraArgs` are more `starling relay` options (`--peer`, limits).
+   */
+  async startRelay (dataDir?: string, port = 0, extraArgs: string[] = []): Promise<RelayProcess> {
     const dir = dataDir ?? await this.procs.tempDir('starling-relay-')
-    const relay = await this.procs.start(['relay', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data', dir])
+    const relay = await this.procs.start(['relay', '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--data', dir, ...extraArgs])
     this.started.push({ what: `relay ${dir}`, running: relay })
     const addr = (relay.ready.multiaddrs as string[])[0]
-    return { relay, addr, dataDir: dir, port: Number(/\/tcp\/(\d+)\//.exec(addr)?.[1]) }
+    return { relay, addr, dataDir: dir, port: Number(/\/tcp\/(\d+)\//.exec(addr)?.[1]), args: extraArgs }
   }
 
-  /** Restarts a relay with its data directory and port (after a stop or a kill). */
-  async restartRelay (r: RelayProcess): Promise<RelayProcess> {
-    return this.startRelay(r.dataDir, r.port)
+  /** Restarts a relay with its data directory, port and options (after a stop or a kill); `extraArgs` replaces the options. */
+  async restartRelay (r: RelayProcess, extraArgs = r.args): Promise<RelayProcess> {
+    return this.startRelay(r.dataDir, r.port, extraArgs)
+  }
+
+  /**
+   * Relays linked with each other both ways, as operators link them (each
+   * lists the others with `--peer`): started once to learn their addresses,
+   * then restarted in place with the links.
+   */
+  async startLinkedRelays (count: number, extraArgs: string[] = []): Promise<RelayProcess[]> {
+    const first: RelayProcess[] = []
+    for (let i = 0; i < count; i++) first.push(await this.startRelay(undefined, 0, extraArgs))
+    await Promise.all(first.map(async r => { await this.procs.stop(r.relay) }))
+    const linked: RelayProcess[] = []
+    for (const r of first) {
+      const peers = first.filter(o => o !== r).flatMap(o => ['--peer', o.addr])
+      linked.push(await this.restartRelay(r, [...extraArgs, ...peers]))
+    }
+    return linked
   }
 
   /** `starling init` in a fresh directory. */

@@ -1,10 +1,13 @@
 /**
- * Two relays peered with `starling relay --peer`: they form one DHT and one
- * mailbox gossip mesh, so users of different relays find and reach each
- * other, online and offline. Separate processes on loopback.
+ * Two relays linked with `starling relay --peer` (each lists the other):
+ * they form one DHT and one mailbox gossip mesh, so users of different
+ * relays find and reach each other, online and offline; each serves the
+ * other, signed, as its relay set. Separate processes on loopback.
  */
 import assert from 'node:assert/strict'
-import { Network, Processes, eventually } from './harness.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { fetchRelaySet } from '../../src/protocols/relays/index.js'
+import { Network, Processes, eventually, startTestNode } from './harness.js'
 
 interface Sent { id: string }
 
@@ -15,10 +18,18 @@ describe('e2e: peered relays', function () {
   after(async () => procs.stopAll())
 
   it('users of two peered relays resolve each other and talk, also while one is offline', async () => {
-    const a = await net.startRelay()
-    const bDir = await procs.tempDir('starling-relay-b-')
-    const b = await procs.start(['relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--peer', a.addr, '--data', bDir])
-    const bAddr = (b.ready.multiaddrs as string[])[0]
+    const [a, b] = await net.startLinkedRelays(2)
+    const bAddr = b.addr
+    assert.deepEqual(b.relay.ready.linked, [a.addr.split('/p2p/')[1]])
+    // A device reads B's relay set, signed by B: it names A, where to reach it.
+    const reader = await startTestNode()
+    try {
+      const view = await fetchRelaySet(reader, multiaddr(b.addr))
+      assert.equal(view.relay.toString(), b.addr.split('/p2p/')[1])
+      assert.deepEqual(view.relays.map(r => r.addrs.map(String)), [[a.addr]])
+    } finally {
+      await reader.stop()
+    }
     const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
     await net.startDaemon(alice, [a.addr])
     let bobDaemon = await net.startDaemon(bob, [bAddr])

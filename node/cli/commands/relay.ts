@@ -3,8 +3,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
 import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
-import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS } from '../../../src/net/constants.js'
+import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS, RELAY_MAX_RESERVATIONS } from '../../../src/net/constants.js'
+import { RELAY_MAX_RESERVATIONS_PER_SOURCE } from '../../../src/net/reservation-limits.js'
 import type { Command } from '../command.js'
+import { limitHelp, limitOptions, parseLimits } from '../limits.js'
 
 /** Parses each value as a multiaddr, or throws a UsageError naming the option. */
 export function parseMultiaddrs (option: string, values: string[]): string[] {
@@ -21,22 +23,25 @@ export function parseMultiaddrs (option: string, values: string[]): string[] {
 export const relayCommand: Command = {
   name: 'relay',
   summary: 'run a relay: bootstrap, DHT server, circuit relay, mailbox gossip',
-  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR]',
+  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR] [LIMIT OPTIONS]',
   examples: [
     'starling relay --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws --announce /dns4/relay.example.org/tcp/4001',
-    'starling relay --peer /dns4/other-relay.example.org/tcp/4001/p2p/12D3KooW...'
+    'starling relay --peer /dns4/other-relay.example.org/tcp/4001/p2p/12D3KooW...',
+    'starling relay --max-storage 100GiB --max-storage-per-source 1GiB --max-reservations-per-source 32'
   ],
   options: {
     listen: { type: 'string', multiple: true },
     announce: { type: 'string', multiple: true },
     peer: { type: 'string', multiple: true },
-    data: { type: 'string' }
+    data: { type: 'string' },
+    ...limitOptions()
   },
   help: {
     listen: `address to listen on (repeatable; default ${DEFAULT_RELAY_LISTEN.join(' and ')})`,
     announce: 'address to tell peers instead of the listen addresses (repeatable)',
-    peer: 'another relay to connect to, ending in /p2p/<peer id>: relays share the DHT and hold each other\'s envelopes (repeatable)',
-    data: 'data directory (default $STARLING_RELAY_DATA or ~/.starling-relay)'
+    peer: 'a relay to link with, ending in /p2p/<peer id>: linked relays share the DHT and hold each other\'s envelopes; gossip is taken only from them, so its operator lists this relay too (repeatable)',
+    data: 'data directory (default $STARLING_RELAY_DATA or ~/.starling-relay)',
+    ...limitHelp()
   },
   async run ({ args, out, stopped }) {
     const listen = parseMultiaddrs('listen', (args.values.listen as string[] | undefined) ?? DEFAULT_RELAY_LISTEN)
@@ -44,7 +49,11 @@ export const relayCommand: Command = {
     const dataDir = relayDataDir(args.values.data as string | undefined)
     const { startRelay } = await import('../../relay.js')
     const peers = parseMultiaddrs('peer', (args.values.peer as string[] | undefined) ?? [])
-    const relay = await startRelay({ dataDir, listen, announce, peers })
+    for (const peer of peers) {
+      if (!multiaddr(peer).getComponents().some(c => c.name === 'p2p')) throw new UsageError(`--peer ${peer} names no relay: it must end in /p2p/<peer id>`)
+    }
+    const limits = parseLimits(args.values)
+    const relay = await startRelay({ dataDir, listen, announce, peers, limits })
     const addrs = relay.node.getMultiaddrs().map(String)
     out.print({
       event: 'ready',
@@ -52,7 +61,13 @@ export const relayCommand: Command = {
       peerId: relay.node.peerId.toString(),
       multiaddrs: addrs,
       dataDir,
-      limits: { durationMs: RELAY_DURATION_LIMIT_MS, dataBytes: Number(RELAY_DATA_LIMIT_BYTES) }
+      linked: relay.relaySet.linked.map(r => r.peerId.toString()),
+      limits: {
+        durationMs: RELAY_DURATION_LIMIT_MS,
+        dataBytes: Number(RELAY_DATA_LIMIT_BYTES),
+        storage: relay.mailbox.store.budgets,
+        reservations: { max: limits.reservations?.max ?? RELAY_MAX_RESERVATIONS, maxPerSource: limits.reservations?.maxPerSource ?? RELAY_MAX_RESERVATIONS_PER_SOURCE }
+      }
     }, [
       `relay ${relay.node.peerId.toString()} listening on:`,
       ...addrs.map(a => `  ${a}`),

@@ -1,5 +1,5 @@
 /**
- * The device side of `/starling/store/1.0.0`. A {@link StoreClient} keeps
+ * The device side of `/starling/store/2.0.0`. A {@link StoreClient} keeps
  * one stream per relay open and sends one request at a time on it (the
  * relay answers in order); a stream that fails or times out is aborted and
  * the request is tried once more on a fresh stream when the old one had
@@ -18,12 +18,13 @@ import { MAX_FETCH_LIMIT, MAX_RESPONSE_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH,
 import {
   EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, RateLimitedError, StoreProtocolError, UnauthorizedError
 } from './errors.js'
+import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import { wire } from './wire.js'
 import { AuthOp, deleteBody, fetchBody, signOwnerAuth, verifyReceipt } from './signing.js'
 import type { VerifiedReceipt } from './signing.js'
-import type { MailboxPage, StoredEnvelopeEntry } from './store.js'
+import type { EnvelopeRef, MailboxPage, StoredEnvelopeEntry } from './store.js'
 
 const log = logger('starling:store:client')
 
@@ -63,13 +64,20 @@ function targetKey (target: RelayTarget): string {
   return target.toString()
 }
 
+const QUOTA_KINDS: Partial<Record<StoreResponse.Quota, QuotaKind>> = {
+  [StoreResponse.Quota.MAILBOX_FULL]: 'mailbox-full',
+  [StoreResponse.Quota.MAILBOX_SHARE]: 'mailbox-share',
+  [StoreResponse.Quota.SOURCE_BUDGET]: 'source-budget',
+  [StoreResponse.Quota.RELAY_FULL]: 'relay-full'
+}
+
 function checkStatus (response: StoreResponse): void {
   const message = response.message === '' ? 'refused by the relay' : `relay: ${response.message}`
   switch (response.status) {
     case StoreResponse.Status.OK: return
     case StoreResponse.Status.BAD_REQUEST: throw new InvalidStoreRequestError(message)
     case StoreResponse.Status.TOO_LARGE: throw new EnvelopeTooLargeError(message)
-    case StoreResponse.Status.QUOTA_EXCEEDED: throw new QuotaExceededError(message)
+    case StoreResponse.Status.QUOTA_EXCEEDED: throw new QuotaExceededError(message, QUOTA_KINDS[response.quota] ?? 'unknown')
     case StoreResponse.Status.RATE_LIMITED: throw new RateLimitedError(message)
     case StoreResponse.Status.UNAUTHORIZED: throw new UnauthorizedError(message)
     case StoreResponse.Status.INTERNAL_ERROR:
@@ -80,7 +88,7 @@ function checkStatus (response: StoreResponse): void {
   }
 }
 
-/** Talks to relays over `/starling/store/1.0.0`, one kept-open stream per relay. */
+/** Talks to relays over `/starling/store/2.0.0`, one kept-open stream per relay. */
 export class StoreClient {
   private readonly node: StoreDialer
   private readonly timeoutMs: number
@@ -130,12 +138,17 @@ export class StoreClient {
     })
   }
 
-  /** Asks a relay to delete envelopes of this device's mailbox; resolves to the number it removed. */
-  async delete (relay: RelayTarget, deviceKey: PrivateKey, ids: readonly Uint8Array[], options: AbortOptions = {}): Promise<number> {
-    const body = deleteBody(ids)
+  /**
+   * Asks a relay to delete envelopes of this device's mailbox, each named by
+   * its id and the SHA-256 of the bytes this device fetched and opened
+   * ({@link envelopeRef}): a relay holding other bytes under that id keeps
+   * them. Resolves to the number it removed.
+   */
+  async delete (relay: RelayTarget, deviceKey: PrivateKey, refs: readonly EnvelopeRef[], options: AbortOptions = {}): Promise<number> {
+    const body = deleteBody(refs)
     return await this.request(relay, options, async (relayId) => {
       const { mailbox, auth } = await signOwnerAuth(deviceKey, AuthOp.delete, relayId, this.now(), body)
-      return { delete: { mailbox: wire(mailbox), ids: ids.map(wire), auth } }
+      return { delete: { mailbox: wire(mailbox), refs: refs.map(r => ({ id: wire(r.id), hash: wire(r.hash) })), auth } }
     }, async (response) => response.deleted)
   }
 
@@ -247,6 +260,6 @@ export async function fetchMailbox (node: StoreDialer, relay: RelayTarget, devic
 }
 
 /** Deletes envelopes of this device's mailbox on a stream of its own; see {@link StoreClient.delete}. */
-export async function deleteFromMailbox (node: StoreDialer, relay: RelayTarget, deviceKey: PrivateKey, ids: readonly Uint8Array[], options: AbortOptions = {}): Promise<number> {
-  return await once(node, async client => await client.delete(relay, deviceKey, ids, options))
+export async function deleteFromMailbox (node: StoreDialer, relay: RelayTarget, deviceKey: PrivateKey, refs: readonly EnvelopeRef[], options: AbortOptions = {}): Promise<number> {
+  return await once(node, async client => await client.delete(relay, deviceKey, refs, options))
 }

@@ -1,14 +1,18 @@
 /**
- * Protocol ids, limits and defaults of `/starling/store/1.0.0` and the
+ * Protocol ids, limits and defaults of `/starling/store/2.0.0` and the
  * mailbox gossip topics.
  */
 import { MAX_ENVELOPE_LENGTH } from '../../crypto/envelope.js'
 
-/** The request/response protocol between a device and a relay. */
-export const STORE_PROTOCOL = '/starling/store/1.0.0'
+/**
+ * The request/response protocol between a device and a relay. 2.0.0: a
+ * delete names envelopes by id and content hash, and quota refusals say
+ * which quota (1.0.0 deleted by id alone).
+ */
+export const STORE_PROTOCOL = '/starling/store/2.0.0'
 
-/** Prefix of the mailbox shard topics: `/starling/mailbox/1.0.0/<shard>`. */
-export const MAILBOX_TOPIC_PREFIX = '/starling/mailbox/1.0.0/'
+/** Prefix of the mailbox shard topics: `/starling/mailbox/2.0.0/<shard>` (deletes by id and hash). */
+export const MAILBOX_TOPIC_PREFIX = '/starling/mailbox/2.0.0/'
 
 /** Number of mailbox shard topics (coarse on purpose: a shard hides which mailbox). */
 export const MAILBOX_SHARDS = 4
@@ -37,8 +41,11 @@ export const DEFAULT_FETCH_LIMIT = 100
 /** Most envelopes per fetch page. */
 export const MAX_FETCH_LIMIT = 500
 
-/** Most ids in one delete. */
-export const MAX_DELETE_IDS = 1000
+/** Most envelopes one delete names. */
+export const MAX_DELETE_REFS = 1000
+
+/** An envelope's content hash in a delete: SHA-256. */
+export const ENVELOPE_HASH_LENGTH = 32
 
 /** Longest peer id (multihash bytes) accepted as a mailbox owner or relay id. */
 export const MAX_PEER_ID_LENGTH = 128
@@ -62,19 +69,19 @@ export const MAX_INBOUND_STREAMS = 8
 export const MAX_OUTBOUND_STREAMS = 8
 
 /**
- * Rate limit per peer: bucket size (requests). A device that was offline
+ * Rate limit per source (an address, not a peer id): bucket size (requests). A device that was offline
  * catches up with one fetch and one delete per page, but a sender whose
  * contact is offline hands over one envelope per request: a burst of a
  * thousand messages (or a 10 MB attachment's 160 chunks) must fit.
  */
 export const RATE_LIMIT_BURST = 2_000
 
-/** Rate limit per peer: refill (requests per second). */
+/** Rate limit per source: refill (requests per second). */
 export const RATE_LIMIT_PER_SECOND = 500
 
-/** Peers whose buckets a relay remembers at once (the least recently used are dropped). */
+/** Sources whose buckets a relay remembers at once (the least recently used are dropped). */
 export const RATE_LIMIT_MAX_PEERS = 10_000
 
 /** Domain separation of owner signatures and custody receipts. */
-export const AUTH_DOMAIN = 'starling-store-v1 owner-auth'
-export const RECEIPT_DOMAIN = 'starling-store-v1 custody-receipt'
+export const AUTH_DOMAIN = 'starling-store-v2 owner-auth'
+export const RECEIPT_DOMAIN = 'starling-store-v2 custody-receipt'

@@ -1,8 +1,21 @@
 /** Named errors of the store protocol; tests assert on `.name`. */
 
-/** The relay refused the envelope: the mailbox holds as many envelopes or bytes as it may. */
+/**
+ * Which quota refused a put: the mailbox is full, this source holds its
+ * share of the mailbox, this source holds what the relay keeps for one
+ * source, or the relay's storage is full.
+ */
+export type QuotaKind = 'mailbox-full' | 'mailbox-share' | 'source-budget' | 'relay-full' | 'unknown'
+
+/**
+ * The relay refused the envelope for a quota (nothing was stored, and the
+ * relay evicted nothing to make room): try another relay or later.
+ */
 export class QuotaExceededError extends Error {
   override readonly name = 'QuotaExceededError'
+  constructor (message: string, readonly quota: QuotaKind = 'unknown') {
+    super(message)
+  }
 }
 
 /** The relay refused the request: this peer sent too many requests. */

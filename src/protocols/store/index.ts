@@ -1,10 +1,12 @@
 /**
- * `/starling/store/1.0.0`: relays hold sealed envelopes for devices that are
+ * `/starling/store/2.0.0`: relays hold sealed envelopes for devices that are
  * offline. A sender puts an envelope into the recipient device's mailbox and
  * gets a signed custody receipt on the same stream; the recipient fetches
  * its mailbox in pages and deletes what it has stored, proving ownership
- * with a signature by its device peer key. Relays spread envelopes and
- * signed deletes among themselves on gossipsub shard topics (src/relay).
+ * with a signature by its device peer key, and naming each envelope by id
+ * and content hash (so junk served under a real id deletes nothing real).
+ * Relays spread envelopes and signed deletes among themselves on gossipsub
+ * shard topics (src/relay).
  *
  * @example
  * ```ts
@@ -17,7 +19,7 @@
  * do {
  *   const page = await client.fetch(relayAddr, devicePrivateKey, { after })
  *   // ... open, store, acknowledge ...
- *   await client.delete(relayAddr, devicePrivateKey, page.envelopes.map(e => e.id))
+ *   await client.delete(relayAddr, devicePrivateKey, page.envelopes.map(e => envelopeRef(e.id, e.envelope)))
  *   after = page.cursor
  *   if (!page.more) break
  * } while (true)
@@ -26,12 +28,13 @@
 export * from './constants.js'
 export * from './errors.js'
 export { allShardTopics, mailboxId, mailboxShard, mailboxTopic } from './mailbox.js'
-export { AuthOp, deleteBody, fetchBody, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
+export { AuthOp, deleteBody, envelopeRef, fetchBody, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
 export type { VerifiedReceipt, VerifyOwnerAuthInit } from './signing.js'
 export { PeerRateLimiter } from './rate-limit.js'
 export type { RateLimitInit } from './rate-limit.js'
+export type { QuotaKind } from './errors.js'
 export type {
-  MailboxPage, PutOutcome, SignedDelete, StoreBackend, StoredEnvelopeEntry, StoreServerComponents, StoreServerInit, StoreServerMetrics
+  EnvelopeRef, MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoredEnvelopeEntry, StoreServerComponents, StoreServerInit, StoreServerMetrics
 } from './store.js'
 export { StoreClient, deleteFromMailbox, fetchMailbox, storeEnvelope } from './client.js'
 export type { FetchOptions, RelayTarget, StoreClientInit, StoreDialer } from './client.js'

@@ -3,20 +3,26 @@
  * made here verifies as anything else (nor anything signed elsewhere with the
  * same peer key as one of these).
  *
- * owner auth   = "starling-store-v1 owner-auth" || 0x00 || op (1) || mailbox (32)
+ * owner auth   = "starling-store-v2 owner-auth" || 0x00 || op (1) || mailbox (32)
  *                || u32 len || relay peer id || u64 timestamp || u32 len || body
- *                body: fetch = u32 limit || after cursor; delete = the ids, 16 bytes each
- * receipt      = "starling-store-v1 custody-receipt" || 0x00 || mailbox (32) || envelope id (16)
+ *                body: fetch = u32 limit || after cursor;
+ *                      delete = id (16) || SHA-256 of the envelope (32), for each envelope
+ * receipt      = "starling-store-v2 custody-receipt" || 0x00 || mailbox (32) || envelope id (16)
  *                || u32 len || relay peer id || u64 storedAt || u64 expiresAt
+ *
+ * v2 changed the delete body (v1 signed bare ids, so junk served under a
+ * real id got the real envelope deleted); the domain changed with it, so a
+ * v1 signature over three ids can never pass for a v2 delete of one.
  *
  * Integers are big-endian. An owner is a device whose peer key is Ed25519,
  * so its public key is inside its peer id and verifying needs no lookup.
  */
+import { sha256 } from '@noble/hashes/sha2.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { bytesEqual, concatBytes } from '../../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../../crypto/envelope.js'
-import { AUTH_DOMAIN, RECEIPT_DOMAIN } from './constants.js'
+import { AUTH_DOMAIN, ENVELOPE_HASH_LENGTH, RECEIPT_DOMAIN } from './constants.js'
 import { InvalidReceiptError, InvalidStoreRequestError, UnauthorizedError } from './errors.js'
 import { checkMailbox, mailboxId, peerIdFromBytes } from './mailbox.js'
 import type { CustodyReceipt, OwnerAuth } from './pb/store.js'
@@ -51,12 +57,24 @@ export function fetchBody (after: Uint8Array, limit: number): Uint8Array {
   return concatBytes(u32(limit), after)
 }
 
-/** The body an owner signs for a delete. */
-export function deleteBody (ids: readonly Uint8Array[]): Uint8Array {
-  for (const id of ids) {
-    if (id.length !== ENVELOPE_ID_LENGTH) throw new InvalidStoreRequestError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes, got ${id.length}`)
+/**
+ * The body an owner signs for a delete: each envelope's id and hash.
+ *
+ * @throws {InvalidStoreRequestError} for an id or hash of the wrong length
+ */
+export function deleteBody (refs: ReadonlyArray<{ id: Uint8Array, hash: Uint8Array }>): Uint8Array {
+  const parts: Uint8Array[] = []
+  for (const { id, hash } of refs) {
+    if (!(id instanceof Uint8Array) || id.length !== ENVELOPE_ID_LENGTH) throw new InvalidStoreRequestError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes, got ${(id as Uint8Array | undefined)?.length}`)
+    if (!(hash instanceof Uint8Array) || hash.length !== ENVELOPE_HASH_LENGTH) throw new InvalidStoreRequestError(`an envelope hash is ${ENVELOPE_HASH_LENGTH} bytes, got ${(hash as Uint8Array | undefined)?.length}`)
+    parts.push(id, hash)
   }
-  return concatBytes(...ids)
+  return concatBytes(...parts)
+}
+
+/** The reference a delete names: the envelope's id and SHA-256 of the bytes as fetched. */
+export function envelopeRef (id: Uint8Array, envelope: Uint8Array): { id: Uint8Array, hash: Uint8Array } {
+  return { id, hash: sha256(envelope) }
 }
 
 /** The bytes an owner signs. */

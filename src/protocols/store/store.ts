@@ -1,9 +1,10 @@
 /**
- * The relay side of `/starling/store/1.0.0`: one loop per stream reads
+ * The relay side of `/starling/store/2.0.0`: one loop per stream reads
  * length-prefixed requests and answers each in order on the same stream
  * (put → custody receipt, fetch → a page, delete → a count). Policy lives
- * here (sizes, owner signatures, per-peer rate limits); keeping the
- * envelopes is the {@link StoreBackend}'s job.
+ * here (sizes, owner signatures, rate limits per source: an address, not a
+ * peer id, since peer ids cost nothing); keeping the envelopes, and the
+ * storage budgets per source, is the {@link StoreBackend}'s job.
  *
  * A frame that is too long or does not decode costs the sender its stream;
  * a well-formed request that is refused gets a status and the stream stays.
@@ -12,12 +13,14 @@ import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import { InvalidMessageError } from '../../crypto/errors.js'
-import { ENVELOPE_ID_LENGTH, parseEnvelopeHeader } from '../../crypto/envelope.js'
+import { parseEnvelopeHeader } from '../../crypto/envelope.js'
 import {
-  AUTH_FRESHNESS_MS, DEFAULT_FETCH_LIMIT, IDLE_TIMEOUT_MS, MAX_DELETE_IDS, MAX_FETCH_LIMIT, MAX_INBOUND_STREAMS,
+  AUTH_FRESHNESS_MS, DEFAULT_FETCH_LIMIT, IDLE_TIMEOUT_MS, MAX_DELETE_REFS, MAX_FETCH_LIMIT, MAX_INBOUND_STREAMS,
   MAX_OUTBOUND_STREAMS, MAX_PAGE_BYTES, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
 } from './constants.js'
+import { connectionSource } from '../../net/source.js'
 import { EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
+import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { DeleteRequest, FetchRequest, OwnerAuth, PutRequest } from './pb/store.js'
@@ -54,10 +57,24 @@ export interface PutOutcome {
   duplicate: boolean
 }
 
+/** An envelope as its owner names it in a delete: its id and SHA-256 of the bytes it fetched. */
+export interface EnvelopeRef {
+  id: Uint8Array
+  hash: Uint8Array
+}
+
+/** Who hands an envelope to a relay, for its budgets. */
+export interface PutSource {
+  /** The connection's source (src/net/source.ts), or `relay:<peer id>` for gossip. */
+  source: string
+  /** Gossip from a relay of the relay set: its own budget, no mailbox share. */
+  linked?: boolean
+}
+
 /** A delete the owner signed for one relay; other relays verify it from gossip. */
 export interface SignedDelete {
   mailbox: Uint8Array
-  ids: Uint8Array[]
+  refs: EnvelopeRef[]
   auth: OwnerAuth
   /** The relay the owner signed for (multihash bytes). */
   relay: Uint8Array
@@ -66,14 +83,14 @@ export interface SignedDelete {
 /** Where the server keeps envelopes (the relay's durable store plus its gossip). */
 export interface StoreBackend {
   /**
-   * Stores durably, then resolves.
+   * Stores durably, charged to `from`, then resolves.
    *
-   * @throws {QuotaExceededError} when the mailbox is full
+   * @throws {QuotaExceededError} when a quota or budget is used up
    */
-  put(mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array): Promise<PutOutcome>
+  put(mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource): Promise<PutOutcome>
   /** @throws {InvalidStoreRequestError} for a cursor that is not one */
   fetch(mailbox: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): Promise<MailboxPage>
-  /** Deletes the ids (already verified); resolves to the number removed. */
+  /** Deletes the envelopes whose id and hash match (the signature is already verified); resolves to the number removed. */
   delete(request: SignedDelete): Promise<number>
 }
 
@@ -102,21 +119,30 @@ export interface StoreServerInit {
   authFreshnessMs?: number
   /** A stream with no request for this long is dropped (default {@link IDLE_TIMEOUT_MS}). */
   idleTimeoutMs?: number
+  /** Requests per source (an address: see src/net/source.ts). */
   rateLimit?: Omit<RateLimitInit, 'now'>
   maxInboundStreams?: number
   maxOutboundStreams?: number
 }
 
 /** A refusal: answered with a status, the stream stays open. */
-function refusal (status: StoreResponse.Status, message: string): StoreResponse {
-  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0 }
+function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
+  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0, quota }
+}
+
+const QUOTA_ON_WIRE: Record<QuotaKind, StoreResponse.Quota> = {
+  'mailbox-full': StoreResponse.Quota.MAILBOX_FULL,
+  'mailbox-share': StoreResponse.Quota.MAILBOX_SHARE,
+  'source-budget': StoreResponse.Quota.SOURCE_BUDGET,
+  'relay-full': StoreResponse.Quota.RELAY_FULL,
+  unknown: StoreResponse.Quota.NONE
 }
 
 function ok (fields: Partial<StoreResponse> = {}): StoreResponse {
   return { ...refusal(StoreResponse.Status.OK, ''), ...fields }
 }
 
-/** Serves `/starling/store/1.0.0`. */
+/** Serves `/starling/store/2.0.0`. */
 export class StoreServer implements Startable {
   readonly protocol = STORE_PROTOCOL
   readonly metrics: StoreServerMetrics = {
@@ -168,6 +194,7 @@ export class StoreServer implements Startable {
   /** The stream loop: many requests, answered in order, until EOF, idle timeout or garbage. */
   async handleStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
+    const source = connectionSource(connection)
     const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_FRAME_LENGTH, maxBufferSize: 2 * MAX_REQUEST_FRAME_LENGTH })
     try {
       while (this.started) {
@@ -178,8 +205,8 @@ export class StoreServer implements Startable {
           if ((err as Error).name === 'UnexpectedEOFError') break
           throw err
         }
-        const request = StoreRequest.decode(frame, { limits: { delete: { ids: MAX_DELETE_IDS } } })
-        const response = await this.answer(request, peer)
+        const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
+        const response = await this.answer(request, source)
         await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
       }
       await stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
@@ -190,18 +217,18 @@ export class StoreServer implements Startable {
     }
   }
 
-  private async answer (request: StoreRequest, peer: string): Promise<StoreResponse> {
+  private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {
     const set = [request.put, request.fetch, request.delete].filter(r => r != null).length
     if (set !== 1) {
       this.metrics.rejected.badRequest++
       return refusal(StoreResponse.Status.BAD_REQUEST, 'a request sets exactly one of put, fetch, delete')
     }
-    if (!this.limiter.take(peer)) {
+    if (!this.limiter.take(source)) {
       this.metrics.rejected.rateLimited++
       return refusal(StoreResponse.Status.RATE_LIMITED, 'too many requests')
     }
     try {
-      if (request.put != null) return await this.put(request.put)
+      if (request.put != null) return await this.put(request.put, source)
       if (request.fetch != null) return await this.fetch(request.fetch)
       return await this.delete(request.delete as DeleteRequest)
     } catch (err) {
@@ -213,7 +240,7 @@ export class StoreServer implements Startable {
     const message = (err as Error).message
     if (err instanceof QuotaExceededError) {
       this.metrics.rejected.quota++
-      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, message)
+      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, message, QUOTA_ON_WIRE[err.quota])
     }
     if (err instanceof UnauthorizedError) {
       this.metrics.rejected.unauthorized++
@@ -232,14 +259,14 @@ export class StoreServer implements Startable {
     return refusal(StoreResponse.Status.INTERNAL_ERROR, 'the relay could not complete the request')
   }
 
-  private async put (request: PutRequest): Promise<StoreResponse> {
+  private async put (request: PutRequest, source: string): Promise<StoreResponse> {
     this.metrics.requests.put++
     checkMailbox(request.mailbox)
     if (request.envelope.length > MAX_STORED_ENVELOPE_LENGTH) {
       throw new EnvelopeTooLargeError(`envelope of ${request.envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
     }
     const { id } = parseEnvelopeHeader(request.envelope)
-    const outcome = await this.backend.put(request.mailbox, id, request.envelope)
+    const outcome = await this.backend.put(request.mailbox, id, request.envelope, { source })
     const receipt = await signReceipt(this.components.privateKey, request.mailbox, id, outcome.storedAt, outcome.expiresAt)
     return ok({ receipt })
   }
@@ -268,21 +295,20 @@ export class StoreServer implements Startable {
   private async delete (request: DeleteRequest): Promise<StoreResponse> {
     this.metrics.requests.delete++
     checkMailbox(request.mailbox)
-    if (request.ids.length === 0) throw new InvalidStoreRequestError('a delete names at least one id')
-    for (const id of request.ids) {
-      if (id.length !== ENVELOPE_ID_LENGTH) throw new InvalidStoreRequestError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes, got ${id.length}`)
-    }
+    if (request.refs.length === 0) throw new InvalidStoreRequestError('a delete names at least one envelope')
+    // deleteBody checks every id and hash length.
+    const body = deleteBody(request.refs)
     await verifyOwnerAuth(request.auth, {
       op: AuthOp.delete,
       mailbox: request.mailbox,
       relay: this.components.peerId,
-      body: deleteBody(request.ids),
+      body,
       now: this.now(),
       freshnessMs: this.authFreshnessMs
     })
     const deleted = await this.backend.delete({
       mailbox: request.mailbox,
-      ids: request.ids,
+      refs: request.refs,
       auth: request.auth as OwnerAuth,
       relay: this.components.peerId.toMultihash().bytes
     })

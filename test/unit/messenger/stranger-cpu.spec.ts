@@ -203,7 +203,7 @@ describe('messenger: a stranger cannot burn our CPU with skipped message keys', 
             servedPass = passes
             return { items: [...mailbox], more: false }
           },
-          deleteFromMailbox: async (_relay, ids) => { deleted.push(...ids.map(id => Buffer.from(id).toString('hex'))) }
+          deleteFromMailbox: async (_relay, refs) => { deleted.push(...refs.map(ref => Buffer.from(ref.id).toString('hex'))) }
         }
       }
     })

@@ -1,9 +1,17 @@
-/** The relay's envelope store on a real LevelDB: order, paging, de-duplication, quotas, deletes, retention, reopening. */
+/**
+ * The relay's envelope store on a real LevelDB: order, paging,
+ * de-duplication, quotas, deletes, retention, reopening; and the budgets
+ * that hold against sybils: the relay's total, per source (fresh peer ids
+ * change nothing: the store only sees the source), a source's share of a
+ * mailbox, linked relays' gossip, and deletes that name content hashes.
+ */
 import assert from 'node:assert/strict'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../src/crypto/envelope.js'
-import { EnvelopeStore, RETENTION_MS } from '../../../src/relay/index.js'
+import { envelopeRef } from '../../../src/protocols/store/index.js'
+import { ENTRY_OVERHEAD_BYTES, EnvelopeStore, RETENTION_MS, chargeOf } from '../../../src/relay/index.js'
 import { LevelStore } from '../../../src/store/index.js'
+import { encodePosition, envelopeKey, expiryKey, indexKey } from '../../../src/relay/keys.js'
 import { fakeClock, fakeEnvelope, tempDir } from './helpers.js'
 import type { FakeClock } from './helpers.js'
 
@@ -18,6 +26,13 @@ function mailboxOf (n: number): Uint8Array {
 function idOf (envelope: Uint8Array): Uint8Array {
   return parseEnvelopeHeader(envelope).id
 }
+
+function refOf (envelope: Uint8Array): { id: Uint8Array, hash: Uint8Array } {
+  return envelopeRef(idOf(envelope), envelope)
+}
+
+/** One sender's address, as the store server would name it. */
+const FROM = { source: 'ip4:127.0.0.1' }
 
 describe('relay/envelope-store', () => {
   let level: LevelStore
@@ -41,8 +56,8 @@ describe('relay/envelope-store', () => {
     await remove()
   })
 
-  async function put (mailbox: Uint8Array, envelope: Uint8Array): Promise<void> {
-    await store.put(mailbox, idOf(envelope), envelope)
+  async function put (mailbox: Uint8Array, envelope: Uint8Array, from = FROM): Promise<void> {
+    await store.put(mailbox, idOf(envelope), envelope, from)
   }
 
   it('pages a mailbox in arrival order and keeps mailboxes apart', async () => {
@@ -93,15 +108,15 @@ describe('relay/envelope-store', () => {
 
   it('refuses a cursor that is not one', async () => {
     await assert.rejects(store.fetch(mailboxOf(1), new Uint8Array(5), 10, 1000), { name: 'InvalidStoreRequestError' })
-    await assert.rejects(store.put(mailboxOf(1).subarray(2), new Uint8Array(16), fakeEnvelope()), { name: 'InvalidStoreRequestError' })
+    await assert.rejects(store.put(mailboxOf(1).subarray(2), new Uint8Array(16), fakeEnvelope(), FROM), { name: 'InvalidStoreRequestError' })
   })
 
   it('stores a duplicate id once and returns the original times', async () => {
     const a = mailboxOf(5)
     const envelope = fakeEnvelope()
-    const first = await store.put(a, idOf(envelope), envelope)
+    const first = await store.put(a, idOf(envelope), envelope, FROM)
     clock.t += 5000
-    const second = await store.put(a, idOf(envelope), envelope)
+    const second = await store.put(a, idOf(envelope), envelope, FROM)
     assert.equal(first.duplicate, false)
     assert.equal(second.duplicate, true)
     assert.equal(second.storedAt, first.storedAt)
@@ -133,8 +148,8 @@ describe('relay/envelope-store', () => {
     const envelopes = Array.from({ length: 10 }, () => fakeEnvelope(300))
     for (const e of envelopes) await put(a, e)
     await assert.rejects(put(a, fakeEnvelope()), { name: 'QuotaExceededError' })
-    assert.equal(await store.delete(a, [idOf(envelopes[0]), idOf(envelopes[1]), new Uint8Array(16)]), 2)
-    assert.equal(await store.delete(mailboxOf(9), [idOf(envelopes[2])]), 0)
+    assert.equal(await store.delete(a, [refOf(envelopes[0]), refOf(envelopes[1]), { id: new Uint8Array(16), hash: new Uint8Array(32) }]), 2)
+    assert.equal(await store.delete(mailboxOf(9), [refOf(envelopes[2])]), 0)
     assert.deepEqual(await store.usage(a), { count: 8, bytes: 2400 })
     await put(a, fakeEnvelope())
     const page = await store.fetch(a, undefined, 100, 1 << 20)
@@ -160,18 +175,19 @@ describe('relay/envelope-store', () => {
     clock.t += 20 * DAY
     assert.equal(await store.sweep(), 1)
     assert.deepEqual(await store.usage(a), { count: 0, bytes: 0 })
-    // Nothing of either is left in the namespace.
-    let keys = 0
-    for await (const entry of level.iterate('relay')) { void entry; keys++ }
-    assert.equal(keys, 0)
+    // Nothing of either is left in the namespace: only the tag key and the (zero) total.
+    const left: string[] = []
+    for await (const [key] of level.iterate('relay')) left.push(String.fromCharCode(key[0]))
+    assert.deepEqual(left.sort(), ['K', 'U'])
+    assert.deepEqual(await store.held(), { count: 0, bytes: 0 })
   })
 
   it('a put of an id held past its retention stores it afresh', async () => {
     const a = mailboxOf(12)
     const envelope = fakeEnvelope()
-    const first = await store.put(a, idOf(envelope), envelope)
+    const first = await store.put(a, idOf(envelope), envelope, FROM)
     clock.t += RETENTION_MS
-    const again = await store.put(a, idOf(envelope), envelope)
+    const again = await store.put(a, idOf(envelope), envelope, FROM)
     assert.equal(again.duplicate, false)
     assert.equal(again.storedAt, first.storedAt + RETENTION_MS)
     assert.deepEqual(await store.usage(a), { count: 1, bytes: envelope.length })
@@ -184,12 +200,12 @@ describe('relay/envelope-store', () => {
     for (let m = 0; m < 3; m++) {
       for (let i = 0; i < 10; i++) {
         const envelope = fakeEnvelope()
-        await many.put(mailboxOf(20 + m), idOf(envelope), envelope)
+        await many.put(mailboxOf(20 + m), idOf(envelope), envelope, FROM)
       }
     }
     clock.t += RETENTION_MS
     const young = fakeEnvelope()
-    await many.put(mailboxOf(30), idOf(young), young)
+    await many.put(mailboxOf(30), idOf(young), young, FROM)
     assert.equal(await many.sweep(), 30)
     assert.equal((await many.usage(mailboxOf(30))).count, 1)
   })
@@ -208,6 +224,161 @@ describe('relay/envelope-store', () => {
     await put(a, fakeEnvelope())
     await assert.rejects(put(a, fakeEnvelope()), { name: 'QuotaExceededError' })
     // The duplicate index survived too.
-    assert.equal((await store.put(a, idOf(envelopes[0]), envelopes[0])).duplicate, true)
+    assert.equal((await store.put(a, idOf(envelopes[0]), envelopes[0], FROM)).duplicate, true)
+  })
+})
+
+describe('relay/envelope-store budgets', () => {
+  let level: LevelStore
+  let location: string
+  let remove: () => Promise<void>
+  let clock: FakeClock
+
+  beforeEach(async () => {
+    const tmp = await tempDir()
+    remove = tmp.remove
+    location = `${tmp.dir}/db`
+    level = new LevelStore(location)
+    await level.open()
+    clock = fakeClock(1_800_000_000_000)
+  })
+
+  afterEach(async () => {
+    await level.close().catch(() => {})
+    await remove()
+  })
+
+  /** Puts `envelope` and says how it went: 'ok' or the quota that refused it. */
+  async function attempt (store: EnvelopeStore, mailbox: Uint8Array, envelope: Uint8Array, from: { source: string, linked?: boolean }): Promise<string> {
+    try {
+      await store.put(mailbox, idOf(envelope), envelope, from)
+      return 'ok'
+    } catch (err) {
+      assert.equal((err as Error).name, 'QuotaExceededError')
+      return (err as Error & { quota: string }).quota
+    }
+  }
+
+  function randomMailbox (): Uint8Array {
+    return crypto.getRandomValues(new Uint8Array(32))
+  }
+
+  it('one source filling random mailboxes stops at its budget (envelopes + overhead), concurrent puts included; another source still gets in; a restart gives it no new budget', async () => {
+    const budget = 20 * chargeOf(1000)
+    let store = new EnvelopeStore(level, { now: clock.now, maxBytesPerSource: budget })
+    const attacker = { source: 'ip4:127.0.0.2' }
+    const outcomes = await Promise.all(Array.from({ length: 60 }, async () => await attempt(store, randomMailbox(), fakeEnvelope(1000), attacker)))
+    assert.equal(outcomes.filter(o => o === 'ok').length, 20)
+    assert.equal(outcomes.filter(o => o === 'source-budget').length, 40)
+    assert.deepEqual(await store.held(), { count: 20, bytes: budget })
+    assert.equal(store.metrics.rejected.sourceBudget, 40)
+    assert.equal(await attempt(store, randomMailbox(), fakeEnvelope(1000), { source: 'ip4:127.0.0.3' }), 'ok')
+
+    await level.close()
+    level = new LevelStore(location)
+    await level.open()
+    store = new EnvelopeStore(level, { now: clock.now, maxBytesPerSource: budget })
+    assert.equal(await attempt(store, randomMailbox(), fakeEnvelope(1000), attacker), 'source-budget')
+    assert.deepEqual(await store.held(), { count: 21, bytes: 21 * chargeOf(1000) })
+    // What the source's recipients delete (or what expires) gives its budget back.
+    clock.t += RETENTION_MS
+    assert.equal(await store.sweep(), 21)
+    assert.deepEqual(await store.held(), { count: 0, bytes: 0 })
+    assert.equal(await attempt(store, randomMailbox(), fakeEnvelope(1000), attacker), 'ok')
+  })
+
+  it('one source may fill only its share of a mailbox; the mailbox then still takes others until full, refusing by name and evicting nothing', async () => {
+    const store = new EnvelopeStore(level, { now: clock.now, maxEnvelopesPerMailbox: 10, maxEnvelopesPerMailboxPerSource: 4, maxBytesPerMailboxPerSource: 100_000 })
+    const victim = mailboxOf(40)
+    const acknowledged: string[] = []
+    const tryPut = async (source: string): Promise<string> => {
+      const envelope = fakeEnvelope()
+      const outcome = await attempt(store, victim, envelope, { source })
+      if (outcome === 'ok') acknowledged.push(toHex(envelope))
+      return outcome
+    }
+    const attacker = await Promise.all(Array.from({ length: 12 }, async () => await tryPut('ip4:127.0.0.2')))
+    assert.equal(attacker.filter(o => o === 'ok').length, 4)
+    assert.ok(attacker.filter(o => o !== 'ok').every(o => o === 'mailbox-share'))
+    for (const friend of ['ip4:127.0.0.3', 'ip4:127.0.0.4']) {
+      for (let i = 0; i < 3; i++) assert.equal(await tryPut(friend), 'ok')
+    }
+    assert.equal(await tryPut('ip4:127.0.0.5'), 'mailbox-full')
+    // Every acknowledged envelope is still there.
+    const page = await store.fetch(victim, undefined, 100, 1 << 20)
+    assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)).sort(), acknowledged.sort())
+    assert.equal(acknowledged.length, 10)
+    // A share is bytes too.
+    const bytes = new EnvelopeStore(level, { now: clock.now, maxBytesPerMailboxPerSource: 2500 })
+    assert.equal(await attempt(bytes, mailboxOf(41), fakeEnvelope(2000), { source: 'ip4:127.0.0.6' }), 'ok')
+    assert.equal(await attempt(bytes, mailboxOf(41), fakeEnvelope(600), { source: 'ip4:127.0.0.6' }), 'mailbox-share')
+  })
+
+  it('gossip of a linked relay skips the mailbox share but stops at the link budget; the relay total bounds everyone', async () => {
+    const store = new EnvelopeStore(level, {
+      now: clock.now,
+      maxEnvelopesPerMailboxPerSource: 2,
+      maxBytesPerLinkedRelay: 5 * chargeOf(500),
+      maxTotalBytes: 8 * chargeOf(500)
+    })
+    const victim = mailboxOf(42)
+    const link = { source: 'relay:12D3KooWlinked', linked: true }
+    const fromLink = []
+    for (let i = 0; i < 6; i++) fromLink.push(await attempt(store, victim, fakeEnvelope(500), link))
+    assert.deepEqual(fromLink, ['ok', 'ok', 'ok', 'ok', 'ok', 'source-budget'])
+    const direct = []
+    for (let i = 0; i < 4; i++) direct.push(await attempt(store, randomMailbox(), fakeEnvelope(500), { source: `ip4:10.0.0.${i}` }))
+    assert.deepEqual(direct, ['ok', 'ok', 'ok', 'relay-full'])
+    assert.equal(store.metrics.rejected.relayFull, 1)
+    assert.equal(ENTRY_OVERHEAD_BYTES, chargeOf(0))
+  })
+
+  it('a delete removes an envelope only when it names its hash', async () => {
+    const store = new EnvelopeStore(level, { now: clock.now })
+    const a = mailboxOf(43)
+    const real = fakeEnvelope()
+    await store.put(a, idOf(real), real, FROM)
+    const junk = fakeEnvelope()
+    junk.set(idOf(real), 1)
+    assert.equal(await store.delete(a, [refOf(junk)]), 0)
+    assert.equal(store.metrics.hashMismatches, 1)
+    assert.equal((await store.usage(a)).count, 1)
+    assert.equal(await store.delete(a, [refOf(real)]), 1)
+    assert.deepEqual(await store.held(), { count: 0, bytes: 0 })
+    await assert.rejects(store.delete(a, [{ id: idOf(real), hash: new Uint8Array(16) }]), { name: 'InvalidStoreRequestError' })
+  })
+
+  it('a store written before budgets and hashes gets its counters rebuilt, and its envelopes can still be deleted by hash', async () => {
+    // Two envelopes as the previous version wrote them: 16-byte index values, no counters.
+    const a = mailboxOf(44)
+    const old = [fakeEnvelope(), fakeEnvelope(700)]
+    for (const [i, envelope] of old.entries()) {
+      const position = encodePosition(clock.t, i)
+      const legacyIndex = new Uint8Array(16)
+      legacyIndex.set(position)
+      new DataView(legacyIndex.buffer).setUint32(12, envelope.length, false)
+      await level.batch([
+        { type: 'put', namespace: 'relay', key: envelopeKey(a, position, idOf(envelope)), value: envelope },
+        { type: 'put', namespace: 'relay', key: indexKey(a, idOf(envelope)), value: legacyIndex },
+        { type: 'put', namespace: 'relay', key: expiryKey(position, a, idOf(envelope)), value: new Uint8Array(0) }
+      ])
+    }
+    const store = new EnvelopeStore(level, { now: clock.now })
+    assert.deepEqual(await store.held(), { count: 2, bytes: chargeOf(old[0].length) + chargeOf(old[1].length) })
+    assert.equal(await store.delete(a, [refOf(fakeEnvelope())].map(r => ({ ...r, id: idOf(old[0]) }))), 0)
+    assert.equal(await store.delete(a, [refOf(old[0])]), 1)
+    assert.deepEqual(await store.held(), { count: 1, bytes: chargeOf(old[1].length) })
+    clock.t += RETENTION_MS
+    assert.equal(await store.sweep(), 1)
+    assert.deepEqual(await store.held(), { count: 0, bytes: 0 })
+  })
+
+  it('keeps at most its bound of source counters in memory, and reads evicted ones back from disk', async () => {
+    const store = new EnvelopeStore(level, { now: clock.now, sourceCacheSize: 3, maxBytesPerSource: 2 * chargeOf(401) })
+    for (let i = 0; i < 10; i++) assert.equal(await attempt(store, randomMailbox(), fakeEnvelope(), { source: `ip4:10.0.1.${i}` }), 'ok')
+    assert.ok(store.cachedSources <= 3, `${store.cachedSources} source counters cached`)
+    for (let i = 0; i < 10; i++) assert.equal(await attempt(store, randomMailbox(), fakeEnvelope(), { source: `ip4:10.0.1.${i}` }), 'ok')
+    for (let i = 0; i < 10; i++) assert.equal(await attempt(store, randomMailbox(), fakeEnvelope(), { source: `ip4:10.0.1.${i}` }), 'source-budget')
+    assert.ok(store.cachedSources <= 3)
   })
 })

@@ -5,20 +5,31 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../src/crypto/envelope.js'
-import { AuthOp, deleteBody, mailboxId, mailboxTopic, signOwnerAuth, wire } from '../../../src/protocols/store/index.js'
+import { AuthOp, deleteBody, envelopeRef, mailboxId, mailboxTopic, signOwnerAuth, wire } from '../../../src/protocols/store/index.js'
+import type { WireBytes } from '../../../src/protocols/store/index.js'
 import { MailboxGossip } from '../../../src/protocols/store/pb/store.js'
 import {
-  checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, mailboxGossipsubOptions, mailboxMessageId, validateGossip
+  NOT_LINKED_SCORE, RelaySet, checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, mailboxGossipsubOptions, mailboxMessageId, validateGossip
 } from '../../../src/relay/index.js'
 import { fakeEnvelope } from './helpers.js'
 
 const NOW = 1_800_000_000_000
 
-async function signedDelete (ids: Uint8Array[], timestamp = NOW) {
+type Ref = { id: Uint8Array, hash: Uint8Array }
+
+function onWire (refs: Ref[]): Array<{ id: WireBytes, hash: WireBytes }> {
+  return refs.map(r => ({ id: wire(r.id), hash: wire(r.hash) }))
+}
+
+async function signedDelete (refs: Ref[], timestamp = NOW) {
   const device = await generateKeyPair('Ed25519')
   const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-  const { mailbox, auth } = await signOwnerAuth(device, AuthOp.delete, relay, timestamp, deleteBody(ids))
-  return { device, relay, mailbox, auth, data: encodeDeleteGossip({ mailbox: wire(mailbox), ids: ids.map(wire), auth, relay: wire(relay.toMultihash().bytes) }) }
+  const { mailbox, auth } = await signOwnerAuth(device, AuthOp.delete, relay, timestamp, deleteBody(refs))
+  return { device, relay, mailbox, auth, data: encodeDeleteGossip({ mailbox: wire(mailbox), refs: onWire(refs), auth, relay: wire(relay.toMultihash().bytes) }) }
+}
+
+function refOf (envelope: Uint8Array): Ref {
+  return envelopeRef(parseEnvelopeHeader(envelope).id, envelope)
 }
 
 describe('relay/gossip', () => {
@@ -30,7 +41,7 @@ describe('relay/gossip', () => {
     const checked = await checkGossip(mailboxTopic(mailbox), data, { now: NOW })
     assert.equal(checked.kind, 'envelope')
     assert.equal(checked.kind === 'envelope' && toHex(checked.id), toHex(parseEnvelopeHeader(envelope).id))
-    const otherShard = `/starling/mailbox/1.0.0/${(mailbox[0] + 1) % 4}`
+    const otherShard = `/starling/mailbox/2.0.0/${(mailbox[0] + 1) % 4}`
     await assert.rejects(checkGossip(otherShard, data, { now: NOW }), { name: 'InvalidGossipError' })
   })
 
@@ -45,7 +56,7 @@ describe('relay/gossip', () => {
       encodeEnvelopeGossip(mailbox, new Uint8Array(10)),
       MailboxGossip.encode({ envelope: { mailbox: wire(new Uint8Array(31)), envelope: wire(fakeEnvelope()) } }),
       MailboxGossip.encode({}),
-      MailboxGossip.encode({ envelope: { mailbox: wire(mailbox), envelope: wire(fakeEnvelope()) }, delete: { mailbox: wire(mailbox), ids: [], relay: new Uint8Array(0) } })
+      MailboxGossip.encode({ envelope: { mailbox: wire(mailbox), envelope: wire(fakeEnvelope()) }, delete: { mailbox: wire(mailbox), refs: [], relay: new Uint8Array(0) } })
     ]
     for (const data of cases) {
       await assert.rejects(checkGossip(topic, data, { now: NOW }), { name: 'InvalidGossipError' })
@@ -53,33 +64,38 @@ describe('relay/gossip', () => {
     }
   })
 
-  it('accepts a delete only with the owner signature, fresh, for the ids it names', async () => {
-    const ids = [fakeEnvelope().subarray(1, 17), fakeEnvelope().subarray(1, 17)]
-    const good = await signedDelete(ids)
+  it('accepts a delete only with the owner signature, fresh, for the ids and hashes it names', async () => {
+    const refs = [refOf(fakeEnvelope()), refOf(fakeEnvelope())]
+    const ids = refs.map(r => r.id)
+    const good = await signedDelete(refs)
     const topic = mailboxTopic(good.mailbox)
     const checked = await checkGossip(topic, good.data, { now: NOW })
     assert.equal(checked.kind, 'delete')
-    assert.deepEqual(checked.kind === 'delete' && checked.ids.map(toHex), ids.map(toHex))
+    assert.deepEqual(checked.kind === 'delete' && checked.refs.map(r => toHex(r.id)), ids.map(toHex))
+    assert.deepEqual(checked.kind === 'delete' && checked.refs.map(r => toHex(r.hash)), refs.map(r => toHex(r.hash)))
 
     // Stale.
     await assert.rejects(checkGossip(topic, good.data, { now: NOW + 6 * 60 * 1000 }), { name: 'InvalidGossipError' })
     // Another id slipped in.
-    const extended = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: [...ids, new Uint8Array(16)].map(wire), auth: good.auth, relay: wire(good.relay.toMultihash().bytes) })
+    const extended = encodeDeleteGossip({ mailbox: wire(good.mailbox), refs: onWire([...refs, refOf(fakeEnvelope())]), auth: good.auth, relay: wire(good.relay.toMultihash().bytes) })
     await assert.rejects(checkGossip(topic, extended, { now: NOW }), { name: 'InvalidGossipError' })
+    // A signed id moved onto other bytes (the hash of the real envelope instead of the junk the owner opened).
+    const rehashed = encodeDeleteGossip({ mailbox: wire(good.mailbox), refs: onWire([refs[0], { id: refs[1].id, hash: refOf(fakeEnvelope()).hash }]), auth: good.auth, relay: wire(good.relay.toMultihash().bytes) })
+    await assert.rejects(checkGossip(topic, rehashed, { now: NOW }), { name: 'InvalidGossipError' })
     // Unsigned.
-    const unsigned = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), relay: wire(good.relay.toMultihash().bytes) })
+    const unsigned = encodeDeleteGossip({ mailbox: wire(good.mailbox), refs: onWire(refs), relay: wire(good.relay.toMultihash().bytes) })
     await assert.rejects(checkGossip(topic, unsigned, { now: NOW }), { name: 'InvalidGossipError' })
     // Forged signature bytes.
     const forgedAuth = { ...good.auth, signature: wire(new Uint8Array(64).fill(7)) }
-    const forged = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), auth: forgedAuth, relay: wire(good.relay.toMultihash().bytes) })
+    const forged = encodeDeleteGossip({ mailbox: wire(good.mailbox), refs: onWire(refs), auth: forgedAuth, relay: wire(good.relay.toMultihash().bytes) })
     await assert.rejects(checkGossip(topic, forged, { now: NOW }), { name: 'InvalidGossipError' })
     // A valid signature by someone else for their own mailbox, replayed against the victim's.
-    const stranger = await signedDelete(ids)
-    const victim = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), auth: stranger.auth, relay: wire(stranger.relay.toMultihash().bytes) })
+    const stranger = await signedDelete(refs)
+    const victim = encodeDeleteGossip({ mailbox: wire(good.mailbox), refs: onWire(refs), auth: stranger.auth, relay: wire(stranger.relay.toMultihash().bytes) })
     await assert.rejects(checkGossip(topic, victim, { now: NOW }), { name: 'InvalidGossipError' })
     // Claimed for another relay than the one the owner signed for.
     const otherRelay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-    const moved = encodeDeleteGossip({ mailbox: wire(good.mailbox), ids: ids.map(wire), auth: good.auth, relay: wire(otherRelay.toMultihash().bytes) })
+    const moved = encodeDeleteGossip({ mailbox: wire(good.mailbox), refs: onWire(refs), auth: good.auth, relay: wire(otherRelay.toMultihash().bytes) })
     await assert.rejects(checkGossip(topic, moved, { now: NOW }), { name: 'InvalidGossipError' })
   })
 
@@ -98,11 +114,19 @@ describe('relay/gossip', () => {
     assert.equal(garbage.length, 33)
   })
 
-  it('configures gossipsub without publisher identities and with the shard topics only', () => {
-    const options = mailboxGossipsubOptions({ loopback: true })
+  it('configures gossipsub without publisher identities, with the shard topics only, and graylists peers outside the relay set', async () => {
+    const linked = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const relaySet = new RelaySet([{ peerId: linked, addrs: [] }])
+    const options = mailboxGossipsubOptions({ loopback: true, relaySet })
     assert.equal(options.globalSignaturePolicy, 'StrictNoSign')
-    assert.deepEqual([...(options.allowedTopics ?? [])], ['/starling/mailbox/1.0.0/0', '/starling/mailbox/1.0.0/1', '/starling/mailbox/1.0.0/2', '/starling/mailbox/1.0.0/3'])
+    assert.deepEqual([...(options.allowedTopics ?? [])], ['/starling/mailbox/2.0.0/0', '/starling/mailbox/2.0.0/1', '/starling/mailbox/2.0.0/2', '/starling/mailbox/2.0.0/3'])
     assert.equal(options.scoreParams?.IPColocationFactorWeight, 0)
-    assert.deepEqual(mailboxGossipsubOptions().scoreParams, {})
+    assert.equal(mailboxGossipsubOptions({ relaySet }).scoreParams?.IPColocationFactorWeight, undefined)
+    const score = options.scoreParams?.appSpecificScore
+    assert.equal(score?.(linked.toString()), 0)
+    // Weighted by gossipsub's default appSpecificWeight (10): far below its graylist threshold (-80).
+    assert.equal(score?.(stranger.toString()), NOT_LINKED_SCORE)
+    assert.ok(NOT_LINKED_SCORE * 10 < -80)
   })
 })

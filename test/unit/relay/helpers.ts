@@ -16,12 +16,13 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
+import type { TCPSocketOptions } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION } from '../../../src/crypto/envelope.js'
 import { allShardTopics } from '../../../src/protocols/store/index.js'
 import { EnvelopeStore, mailboxGossipsubOptions, mailboxRelay } from '../../../src/relay/index.js'
-import type { EnvelopeStoreInit, MailboxRelay, MailboxRelayInit } from '../../../src/relay/index.js'
+import type { EnvelopeStoreInit, MailboxRelay, MailboxRelayInit, RelaySet } from '../../../src/relay/index.js'
 import { LevelStore } from '../../../src/store/index.js'
 
 /** A clock tests move by hand. */
@@ -61,6 +62,8 @@ export interface TestRelay {
   store: EnvelopeStore
   privateKey: PrivateKey
   location: string
+  /** The peer ids of the relays it is linked with (tests add to it, as `--peer` would list them). */
+  linked: Set<string>
   /** Stops the node and closes the store (the directory stays). */
   stop(): Promise<void>
 }
@@ -69,11 +72,26 @@ export interface TestRelayInit {
   location: string
   privateKey?: PrivateKey
   store?: EnvelopeStoreInit
-  service?: Omit<MailboxRelayInit, 'store'>
+  service?: Omit<MailboxRelayInit, 'store' | 'relaySet'>
   /** Listen port on 127.0.0.1 (default: any). */
   port?: number
   /** Listen addresses instead of TCP on 127.0.0.1 (e.g. a circuit relay address); adds the circuit relay transport. */
   listen?: string[]
+  /** Linked relays (default: none yet; {@link meshRelays} links the relays it connects). */
+  linked?: Set<string>
+  /** Local address for dials (a source of its own, e.g. 127.0.0.2). */
+  dialFrom?: string
+}
+
+/** A relay set over a Set tests fill in as relays start. */
+export function linkedSet (linked: Set<string>): Pick<RelaySet, 'has'> {
+  return { has: (peer) => linked.has(peer.toString()) }
+}
+
+/** TCP whose dials leave from `host` (127.0.0.2, 127.0.0.3, ... are all on `lo`), so that a party is a source of its own. */
+export function tcpFrom (host?: string): ReturnType<typeof tcp> {
+  // @libp2p/tcp passes dialOpts to net.connect, which takes localAddress; its type names only a subset.
+  return host == null ? tcp() : tcp({ dialOpts: { localAddress: host } as TCPSocketOptions })
 }
 
 export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
@@ -81,17 +99,19 @@ export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
   const level = new LevelStore(init.location)
   await level.open()
   const store = new EnvelopeStore(level, init.store)
+  const linked = init.linked ?? new Set<string>()
+  const relaySet = linkedSet(linked)
   const node = await createLibp2p({
     privateKey,
     addresses: { listen: init.listen ?? [`/ip4/127.0.0.1/tcp/${init.port ?? 0}`] },
-    transports: init.listen != null ? [tcp(), circuitRelayTransport()] : [tcp()],
+    transports: init.listen != null ? [tcpFrom(init.dialFrom), circuitRelayTransport()] : [tcpFrom(init.dialFrom)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: LOOPBACK_CONNECTIONS,
     services: {
       identify: identify(),
-      pubsub: gossipsub(mailboxGossipsubOptions({ loopback: true })),
-      mailbox: mailboxRelay({ sweepIntervalMs: 0, ...init.service, store }) as never
+      pubsub: gossipsub(mailboxGossipsubOptions({ loopback: true, relaySet })),
+      mailbox: mailboxRelay({ sweepIntervalMs: 0, ...init.service, store, relaySet }) as never
     }
   }) as unknown as RelayNode
   return {
@@ -101,6 +121,7 @@ export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
     store,
     privateKey,
     location: init.location,
+    linked,
     async stop () {
       await node.stop()
       await level.close()
@@ -111,11 +132,11 @@ export async function startRelay (init: TestRelayInit): Promise<TestRelay> {
 export type UserNode = Libp2p<{ identify: unknown }>
 
 /** A user device: no gossipsub, no store service; dials circuit addresses too. */
-export async function startUser (privateKey?: PrivateKey, listen: string[] = []): Promise<UserNode> {
+export async function startUser (privateKey?: PrivateKey, listen: string[] = [], dialFrom?: string): Promise<UserNode> {
   return await createLibp2p({
     ...(privateKey != null ? { privateKey } : {}),
     addresses: { listen },
-    transports: [tcp(), circuitRelayTransport()],
+    transports: [tcpFrom(dialFrom), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: LOOPBACK_CONNECTIONS,
@@ -147,8 +168,13 @@ export async function waitFor (what: string, check: () => boolean | Promise<bool
   }
 }
 
-/** Connects every relay to every other and waits until each sees the others on every shard topic. */
+/** Links every relay with every other (both ways), connects them, and waits until each sees the others on every shard topic. */
 export async function meshRelays (relays: TestRelay[]): Promise<void> {
+  for (const a of relays) {
+    for (const b of relays) {
+      if (a !== b) a.linked.add(b.node.peerId.toString())
+    }
+  }
   for (const a of relays) {
     for (const b of relays) {
       if (a !== b && a.node.getConnections(b.node.peerId).length === 0) await a.node.dial(b.node.getMultiaddrs())

@@ -1,8 +1,10 @@
 /**
  * Several relays on 127.0.0.1 (TCP, gossipsub on the mailbox shards) and a
- * user node: envelopes and signed deletes spread by gossip, forged deletes
- * do nothing, envelopes survive restarts, and nothing the relays store or
- * gossip names the sender.
+ * user node: envelopes and signed deletes spread by gossip among linked
+ * relays, forged deletes do nothing, a delete of junk served under a real
+ * id deletes nothing real, gossip from outside the relay set is ignored,
+ * envelopes survive restarts, and nothing the relays store or gossip names
+ * the sender.
  */
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
@@ -20,13 +22,33 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { createCrypto } from '../../../src/crypto/index.js'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader, sealEnvelope } from '../../../src/crypto/envelope.js'
-import { AuthOp, StoreClient, allShardTopics, deleteBody, mailboxId, mailboxTopic, signOwnerAuth, wire } from '../../../src/protocols/store/index.js'
-import { encodeDeleteGossip, mailboxGossipsubOptions } from '../../../src/relay/index.js'
+import { AuthOp, StoreClient, allShardTopics, deleteBody, envelopeRef, mailboxId, mailboxTopic, signOwnerAuth, wire } from '../../../src/protocols/store/index.js'
+import type { WireBytes } from '../../../src/protocols/store/index.js'
+import { encodeDeleteGossip, encodeEnvelopeGossip, mailboxGossipsubOptions } from '../../../src/relay/index.js'
 import { fakeClock, fakeEnvelope, meshRelays, startRelay, startUser, tempDir, waitFor } from './helpers.js'
 import type { FakeClock, TestRelay, UserNode } from './helpers.js'
 
 async function held (relay: TestRelay, mailbox: Uint8Array): Promise<number> {
   return (await relay.store.usage(mailbox)).count
+}
+
+function refOf (envelope: Uint8Array): { id: Uint8Array, hash: Uint8Array } {
+  return envelopeRef(parseEnvelopeHeader(envelope).id, envelope)
+}
+
+function onWire (refs: Array<{ id: Uint8Array, hash: Uint8Array }>): Array<{ id: WireBytes, hash: WireBytes }> {
+  return refs.map(r => ({ id: wire(r.id), hash: wire(r.hash) }))
+}
+
+/** A peer that speaks the mailbox gossip (as a relay would), with no store of its own; it takes gossip from anyone. */
+async function startGossiper (): Promise<Libp2p<{ pubsub: GossipSub }>> {
+  return await createLibp2p({
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub(mailboxGossipsubOptions({ loopback: true, relaySet: { has: () => true } })) }
+  }) as unknown as Libp2p<{ pubsub: GossipSub }>
 }
 
 async function newDevice (): Promise<{ key: PrivateKey, mailbox: Uint8Array }> {
@@ -93,47 +115,94 @@ describe('relay/mailbox-relay across relays', function () {
     await client.put(relays[0].node.peerId, mailbox, keep)
     await client.put(relays[0].node.peerId, mailbox, drop)
     await waitFor('gossip to every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 2))
-    assert.equal(await client.delete(relays[1].node.peerId, key, [parseEnvelopeHeader(drop).id]), 1)
+    assert.equal(await client.delete(relays[1].node.peerId, key, [refOf(drop)]), 1)
     await waitFor('the delete on every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 1))
     const page = await client.fetch(relays[2].node.peerId, key)
     assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [toHex(keep)])
   })
 
-  it('forged and unsigned gossip deletes are rejected; the same delete signed by the owner is applied', async () => {
+  it('a junk envelope\'s hash deletes nothing anywhere: the owner\'s delete of junk served under a real id leaves the real envelope on every relay', async () => {
+    const { key, mailbox } = await newDevice()
+    const real = fakeEnvelope()
+    await client.put(relays[0].node.peerId, mailbox, real)
+    await waitFor('gossip to every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 1))
+    // What a malicious relay serves under the real id, and what the owner opened and deletes.
+    const junk = fakeEnvelope()
+    junk.set(parseEnvelopeHeader(real).id, 1)
+    const before = relays.map(r => r.mailbox.metrics().store.hashMismatches)
+    assert.equal(await client.delete(relays[1].node.peerId, key, [refOf(junk)]), 0)
+    await waitFor('the signed delete handled on every relay', () => relays.every((r, i) => r.mailbox.metrics().store.hashMismatches === before[i] + 1))
+    for (const relay of relays) {
+      const page = await client.fetch(relay.node.peerId, key)
+      assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [toHex(real)])
+    }
+    // The real envelope, once opened, goes everywhere.
+    assert.equal(await client.delete(relays[2].node.peerId, key, [refOf(real)]), 1)
+    await waitFor('the real delete on every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 0))
+  })
+
+  it('gossip from a peer outside the relay set stores and deletes nothing, however valid', async () => {
+    const { key, mailbox } = await newDevice()
+    const kept = fakeEnvelope()
+    await client.put(relays[0].node.peerId, mailbox, kept)
+    await waitFor('gossip to every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 1))
+    const stranger = await startGossiper()
+    try {
+      for (const relay of relays) await stranger.dial(relay.node.getMultiaddrs())
+      const topic = mailboxTopic(mailbox)
+      // Give gossipsub time to exchange subscriptions (it would with a relay of the set).
+      await waitFor('the stranger sees the relays subscribed', () => stranger.services.pubsub.getSubscribers(topic).length === relays.length)
+      const before = relays.map(r => r.mailbox.metrics().gossip)
+      const relayId = relays[0].node.peerId
+      const { auth } = await signOwnerAuth(key, AuthOp.delete, relayId, clock.t, deleteBody([refOf(kept)]))
+      const planted = fakeEnvelope()
+      await stranger.services.pubsub.publish(topic, encodeEnvelopeGossip(mailbox, planted))
+      await stranger.services.pubsub.publish(topic, encodeDeleteGossip({ mailbox: wire(mailbox), refs: onWire([refOf(kept)]), auth, relay: wire(relayId.toMultihash().bytes) }))
+      // A marker from a linked relay after the stranger's gossip: once it is stored everywhere, the stranger's had its chance.
+      const marker = fakeEnvelope()
+      await client.put(relays[0].node.peerId, mailbox, marker)
+      await waitFor('the marker on every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 2))
+      for (const relay of relays) {
+        const page = await client.fetch(relay.node.peerId, key)
+        assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [toHex(kept), toHex(marker)])
+      }
+      relays.forEach((r, i) => assert.equal(r.mailbox.metrics().gossip.stored, before[i].stored + (i === 0 ? 0 : 1), 'only the marker stored from gossip'))
+    } finally {
+      await stranger.stop()
+    }
+  })
+
+  it('a linked relay\'s forged and unsigned gossip deletes are rejected; the same delete signed by the owner is applied', async () => {
     const { key, mailbox } = await newDevice()
     const envelope = fakeEnvelope()
-    const id = parseEnvelopeHeader(envelope).id
+    const ref = refOf(envelope)
     await client.put(relays[0].node.peerId, mailbox, envelope)
     await waitFor('gossip to every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 1))
 
-    // A rogue peer that speaks the mailbox gossip but holds no owner key.
-    const rogue = await createLibp2p({
-      addresses: { listen: [] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub(mailboxGossipsubOptions({ loopback: true })) }
-    }) as unknown as Libp2p<{ pubsub: GossipSub }>
+    // A rogue relay of the set that speaks the mailbox gossip but holds no owner key.
+    const rogue = await startGossiper()
     try {
+      for (const relay of relays) relay.linked.add(rogue.peerId.toString())
       for (const relay of relays) await rogue.dial(relay.node.getMultiaddrs())
       const topic = mailboxTopic(mailbox)
       await waitFor('rogue sees the relays', () => rogue.services.pubsub.getSubscribers(topic).length === relays.length)
       const rejectedBefore = relays.map(r => r.mailbox.metrics().gossip.rejected)
       const relayId = relays[0].node.peerId
       const stranger = await generateKeyPair('Ed25519')
-      const { auth: strangerAuth } = await signOwnerAuth(stranger, AuthOp.delete, relayId, clock.t, deleteBody([id]))
+      const { auth: strangerAuth } = await signOwnerAuth(stranger, AuthOp.delete, relayId, clock.t, deleteBody([ref]))
       const forged = [
-        encodeDeleteGossip({ mailbox: wire(mailbox), ids: [wire(id)], relay: wire(relayId.toMultihash().bytes) }),
-        encodeDeleteGossip({ mailbox: wire(mailbox), ids: [wire(id)], auth: strangerAuth, relay: wire(relayId.toMultihash().bytes) })
+        encodeDeleteGossip({ mailbox: wire(mailbox), refs: onWire([ref]), relay: wire(relayId.toMultihash().bytes) }),
+        encodeDeleteGossip({ mailbox: wire(mailbox), refs: onWire([ref]), auth: strangerAuth, relay: wire(relayId.toMultihash().bytes) })
       ]
       for (const data of forged) await rogue.services.pubsub.publish(topic, data)
       await waitFor('the relays reject both', () => relays.every((r, i) => r.mailbox.metrics().gossip.rejected >= rejectedBefore[i] + 2))
       for (const relay of relays) assert.equal(await held(relay, mailbox), 1)
 
-      const { auth } = await signOwnerAuth(key, AuthOp.delete, relayId, clock.t, deleteBody([id]))
-      await rogue.services.pubsub.publish(topic, encodeDeleteGossip({ mailbox: wire(mailbox), ids: [wire(id)], auth, relay: wire(relayId.toMultihash().bytes) }))
+      const { auth } = await signOwnerAuth(key, AuthOp.delete, relayId, clock.t, deleteBody([ref]))
+      await rogue.services.pubsub.publish(topic, encodeDeleteGossip({ mailbox: wire(mailbox), refs: onWire([ref]), auth, relay: wire(relayId.toMultihash().bytes) }))
       await waitFor('the signed delete on every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 0))
     } finally {
+      for (const relay of relays) relay.linked.delete(rogue.peerId.toString())
       await rogue.stop()
     }
   })

@@ -158,10 +158,16 @@ export namespace StoreRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface StoreRequestDeleteIdsFieldEvent {
-    field: '$.delete.ids[]'
-    index: number
+  export interface StoreRequestDeleteRefsIdFieldEvent {
+    field: '$.delete.refs[].id'
     value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreRequestDeleteRefsHashFieldEvent {
+    field: '$.delete.refs[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
   export interface StoreRequestDeleteAuthOwnerFieldEvent {
@@ -187,7 +193,7 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestPutMailboxFieldEvent | StoreRequestPutEnvelopeFieldEvent | StoreRequestFetchMailboxFieldEvent | StoreRequestFetchAfterFieldEvent | StoreRequestFetchLimitFieldEvent | StoreRequestFetchAuthOwnerFieldEvent | StoreRequestFetchAuthTimestampFieldEvent | StoreRequestFetchAuthSignatureFieldEvent | StoreRequestDeleteMailboxFieldEvent | StoreRequestDeleteIdsFieldEvent | StoreRequestDeleteAuthOwnerFieldEvent | StoreRequestDeleteAuthTimestampFieldEvent | StoreRequestDeleteAuthSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestPutMailboxFieldEvent | StoreRequestPutEnvelopeFieldEvent | StoreRequestFetchMailboxFieldEvent | StoreRequestFetchAfterFieldEvent | StoreRequestFetchLimitFieldEvent | StoreRequestFetchAuthOwnerFieldEvent | StoreRequestFetchAuthTimestampFieldEvent | StoreRequestFetchAuthSignatureFieldEvent | StoreRequestDeleteMailboxFieldEvent | StoreRequestDeleteRefsIdFieldEvent | StoreRequestDeleteRefsHashFieldEvent | StoreRequestDeleteAuthOwnerFieldEvent | StoreRequestDeleteAuthTimestampFieldEvent | StoreRequestDeleteAuthSignatureFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
@@ -608,9 +614,121 @@ export namespace FetchRequest {
   }
 }
 
+export interface EnvelopeRef {
+  id: Uint8Array<ArrayBuffer>
+  hash: Uint8Array<ArrayBuffer>
+}
+
+export namespace EnvelopeRef {
+  let _codec: Codec<EnvelopeRef>
+
+  export const codec = (): Codec<EnvelopeRef> => {
+    if (_codec == null) {
+      _codec = message<EnvelopeRef>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.id)
+        }
+
+        if ((obj.hash != null && obj.hash.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.hash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          id: uint8ArrayAlloc(0),
+          hash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.id = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.hash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.hash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EnvelopeRefIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EnvelopeRefHashFieldEvent {
+    field: '$.hash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<EnvelopeRef>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, EnvelopeRef.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EnvelopeRef>): EnvelopeRef {
+    return decodeMessage(buf, EnvelopeRef.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<EnvelopeRef>): Generator<EnvelopeRefIdFieldEvent | EnvelopeRefHashFieldEvent> {
+    return streamMessage(buf, EnvelopeRef.codec(), opts)
+  }
+}
+
 export interface DeleteRequest {
   mailbox: Uint8Array<ArrayBuffer>
-  ids: Uint8Array<ArrayBuffer>[]
+  refs: EnvelopeRef[]
   auth?: OwnerAuth
 }
 
@@ -629,10 +747,10 @@ export namespace DeleteRequest {
           w.bytes(obj.mailbox)
         }
 
-        if (obj.ids != null && obj.ids.length > 0) {
-          for (const value of obj.ids) {
+        if (obj.refs != null && obj.refs.length > 0) {
+          for (const value of obj.refs) {
             w.uint32(18)
-            w.bytes(value)
+            EnvelopeRef.codec().encode(value, w)
           }
         }
 
@@ -647,7 +765,7 @@ export namespace DeleteRequest {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           mailbox: uint8ArrayAlloc(0),
-          ids: []
+          refs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -661,11 +779,13 @@ export namespace DeleteRequest {
               break
             }
             case 2: {
-              if (opts.limits?.ids != null && obj.ids.length === opts.limits.ids) {
-                throw new MaxLengthError('Decode error - repeated field "ids" had too many elements')
+              if (opts.limits?.refs != null && obj.refs.length === opts.limits.refs) {
+                throw new MaxLengthError('Decode error - repeated field "refs" had too many elements')
               }
 
-              obj.ids.push(reader.bytes())
+              obj.refs.push(EnvelopeRef.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.refs$
+              }))
               break
             }
             case 3: {
@@ -684,7 +804,7 @@ export namespace DeleteRequest {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          ids: 0
+          refs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -701,17 +821,20 @@ export namespace DeleteRequest {
               break
             }
             case 2: {
-              if (opts.limits?.ids != null && obj.ids === opts.limits.ids) {
-                throw new MaxLengthError('Streaming decode error - repeated field "ids" had too many elements')
+              if (opts.limits?.refs != null && obj.refs === opts.limits.refs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "refs" had too many elements')
               }
 
-              yield {
-                field: `${prefix}.ids[]`,
-                index: obj.ids,
-                value: reader.bytes()
+              for (const evt of EnvelopeRef.codec().stream(reader, reader.uint32(), `${prefix}.refs[]`, {
+                limits: opts.limits?.refs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.refs
+                }
               }
 
-              obj.ids++
+              obj.refs++
 
               break
             }
@@ -739,10 +862,16 @@ export namespace DeleteRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface DeleteRequestIdsFieldEvent {
-    field: '$.ids[]'
-    index: number
+  export interface DeleteRequestRefsIdFieldEvent {
+    field: '$.refs[].id'
     value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface DeleteRequestRefsHashFieldEvent {
+    field: '$.refs[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
   export interface DeleteRequestAuthOwnerFieldEvent {
@@ -768,7 +897,7 @@ export namespace DeleteRequest {
     return decodeMessage(buf, DeleteRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DeleteRequest>): Generator<DeleteRequestMailboxFieldEvent | DeleteRequestIdsFieldEvent | DeleteRequestAuthOwnerFieldEvent | DeleteRequestAuthTimestampFieldEvent | DeleteRequestAuthSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DeleteRequest>): Generator<DeleteRequestMailboxFieldEvent | DeleteRequestRefsIdFieldEvent | DeleteRequestRefsHashFieldEvent | DeleteRequestAuthOwnerFieldEvent | DeleteRequestAuthTimestampFieldEvent | DeleteRequestAuthSignatureFieldEvent> {
     return streamMessage(buf, DeleteRequest.codec(), opts)
   }
 }
@@ -1097,6 +1226,7 @@ export interface StoreResponse {
   cursor: Uint8Array<ArrayBuffer>
   more: boolean
   deleted: number
+  quota: StoreResponse.Quota
 }
 
 export namespace StoreResponse {
@@ -1125,6 +1255,28 @@ export namespace StoreResponse {
   export namespace Status {
     export const codec = (): Codec<Status> => {
       return enumeration<Status>(__StatusValues)
+    }
+  }
+
+  export enum Quota {
+    NONE = 'NONE',
+    MAILBOX_FULL = 'MAILBOX_FULL',
+    MAILBOX_SHARE = 'MAILBOX_SHARE',
+    SOURCE_BUDGET = 'SOURCE_BUDGET',
+    RELAY_FULL = 'RELAY_FULL'
+  }
+
+  enum __QuotaValues {
+    NONE = 0,
+    MAILBOX_FULL = 1,
+    MAILBOX_SHARE = 2,
+    SOURCE_BUDGET = 3,
+    RELAY_FULL = 4
+  }
+
+  export namespace Quota {
+    export const codec = (): Codec<Quota> => {
+      return enumeration<Quota>(__QuotaValues)
     }
   }
 
@@ -1174,6 +1326,11 @@ export namespace StoreResponse {
           w.uint32(obj.deleted)
         }
 
+        if (obj.quota != null && __QuotaValues[obj.quota] !== 0) {
+          w.uint32(64)
+          StoreResponse.Quota.codec().encode(obj.quota, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1184,7 +1341,8 @@ export namespace StoreResponse {
           envelopes: [],
           cursor: uint8ArrayAlloc(0),
           more: false,
-          deleted: 0
+          deleted: 0,
+          quota: Quota.NONE
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1227,6 +1385,10 @@ export namespace StoreResponse {
             }
             case 7: {
               obj.deleted = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.quota = StoreResponse.Quota.codec().decode(reader)
               break
             }
             default: {
@@ -1305,6 +1467,13 @@ export namespace StoreResponse {
               yield {
                 field: `${prefix}.deleted`,
                 value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.quota`,
+                value: StoreResponse.Quota.codec().decode(reader)
               }
               break
             }
@@ -1388,6 +1557,11 @@ export namespace StoreResponse {
     value: number
   }
 
+  export interface StoreResponseQuotaFieldEvent {
+    field: '$.quota'
+    value: StoreResponse.Quota
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1396,7 +1570,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }
@@ -1506,10 +1680,16 @@ export namespace MailboxGossip {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface MailboxGossipDeleteIdsFieldEvent {
-    field: '$.delete.ids[]'
-    index: number
+  export interface MailboxGossipDeleteRefsIdFieldEvent {
+    field: '$.delete.refs[].id'
     value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface MailboxGossipDeleteRefsHashFieldEvent {
+    field: '$.delete.refs[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
   export interface MailboxGossipDeleteAuthOwnerFieldEvent {
@@ -1540,7 +1720,7 @@ export namespace MailboxGossip {
     return decodeMessage(buf, MailboxGossip.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxGossip>): Generator<MailboxGossipEnvelopeMailboxFieldEvent | MailboxGossipEnvelopeEnvelopeFieldEvent | MailboxGossipDeleteMailboxFieldEvent | MailboxGossipDeleteIdsFieldEvent | MailboxGossipDeleteAuthOwnerFieldEvent | MailboxGossipDeleteAuthTimestampFieldEvent | MailboxGossipDeleteAuthSignatureFieldEvent | MailboxGossipDeleteRelayFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MailboxGossip>): Generator<MailboxGossipEnvelopeMailboxFieldEvent | MailboxGossipEnvelopeEnvelopeFieldEvent | MailboxGossipDeleteMailboxFieldEvent | MailboxGossipDeleteRefsIdFieldEvent | MailboxGossipDeleteRefsHashFieldEvent | MailboxGossipDeleteAuthOwnerFieldEvent | MailboxGossipDeleteAuthTimestampFieldEvent | MailboxGossipDeleteAuthSignatureFieldEvent | MailboxGossipDeleteRelayFieldEvent> {
     return streamMessage(buf, MailboxGossip.codec(), opts)
   }
 }
@@ -1659,7 +1839,7 @@ export namespace GossipEnvelope {
 
 export interface GossipDelete {
   mailbox: Uint8Array<ArrayBuffer>
-  ids: Uint8Array<ArrayBuffer>[]
+  refs: EnvelopeRef[]
   auth?: OwnerAuth
   relay: Uint8Array<ArrayBuffer>
 }
@@ -1679,10 +1859,10 @@ export namespace GossipDelete {
           w.bytes(obj.mailbox)
         }
 
-        if (obj.ids != null && obj.ids.length > 0) {
-          for (const value of obj.ids) {
+        if (obj.refs != null && obj.refs.length > 0) {
+          for (const value of obj.refs) {
             w.uint32(18)
-            w.bytes(value)
+            EnvelopeRef.codec().encode(value, w)
           }
         }
 
@@ -1702,7 +1882,7 @@ export namespace GossipDelete {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           mailbox: uint8ArrayAlloc(0),
-          ids: [],
+          refs: [],
           relay: uint8ArrayAlloc(0)
         }
 
@@ -1717,11 +1897,13 @@ export namespace GossipDelete {
               break
             }
             case 2: {
-              if (opts.limits?.ids != null && obj.ids.length === opts.limits.ids) {
-                throw new MaxLengthError('Decode error - repeated field "ids" had too many elements')
+              if (opts.limits?.refs != null && obj.refs.length === opts.limits.refs) {
+                throw new MaxLengthError('Decode error - repeated field "refs" had too many elements')
               }
 
-              obj.ids.push(reader.bytes())
+              obj.refs.push(EnvelopeRef.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.refs$
+              }))
               break
             }
             case 3: {
@@ -1744,7 +1926,7 @@ export namespace GossipDelete {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          ids: 0
+          refs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1761,17 +1943,20 @@ export namespace GossipDelete {
               break
             }
             case 2: {
-              if (opts.limits?.ids != null && obj.ids === opts.limits.ids) {
-                throw new MaxLengthError('Streaming decode error - repeated field "ids" had too many elements')
+              if (opts.limits?.refs != null && obj.refs === opts.limits.refs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "refs" had too many elements')
               }
 
-              yield {
-                field: `${prefix}.ids[]`,
-                index: obj.ids,
-                value: reader.bytes()
+              for (const evt of EnvelopeRef.codec().stream(reader, reader.uint32(), `${prefix}.refs[]`, {
+                limits: opts.limits?.refs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.refs
+                }
               }
 
-              obj.ids++
+              obj.refs++
 
               break
             }
@@ -1806,10 +1991,16 @@ export namespace GossipDelete {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface GossipDeleteIdsFieldEvent {
-    field: '$.ids[]'
-    index: number
+  export interface GossipDeleteRefsIdFieldEvent {
+    field: '$.refs[].id'
     value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface GossipDeleteRefsHashFieldEvent {
+    field: '$.refs[].hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
   export interface GossipDeleteAuthOwnerFieldEvent {
@@ -1840,7 +2031,7 @@ export namespace GossipDelete {
     return decodeMessage(buf, GossipDelete.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GossipDelete>): Generator<GossipDeleteMailboxFieldEvent | GossipDeleteIdsFieldEvent | GossipDeleteAuthOwnerFieldEvent | GossipDeleteAuthTimestampFieldEvent | GossipDeleteAuthSignatureFieldEvent | GossipDeleteRelayFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GossipDelete>): Generator<GossipDeleteMailboxFieldEvent | GossipDeleteRefsIdFieldEvent | GossipDeleteRefsHashFieldEvent | GossipDeleteAuthOwnerFieldEvent | GossipDeleteAuthTimestampFieldEvent | GossipDeleteAuthSignatureFieldEvent | GossipDeleteRelayFieldEvent> {
     return streamMessage(buf, GossipDelete.codec(), opts)
   }
 }

@@ -9,6 +9,7 @@ import fc from 'fast-check'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream, streamPair } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PrivateKey } from '@libp2p/interface'
 import { ENVELOPE_OVERHEAD } from '../../../../src/crypto/envelope.js'
 import { STORE_PROTOCOL } from '../../../../src/protocols/store/index.js'
@@ -39,7 +40,7 @@ describe('protocols/store untrusted input', function () {
   /** Sends raw bytes, closes, and returns the responses read before the stream ended. */
   async function exchange (bytes: Uint8Array): Promise<StoreResponse[]> {
     const [outbound, inbound] = await streamPair({ protocol: STORE_PROTOCOL })
-    const handled = server.handleStream(inbound, { remotePeer: peerIdFromPrivateKey(relayKey) } as unknown as Connection)
+    const handled = server.handleStream(inbound, { remotePeer: peerIdFromPrivateKey(relayKey), remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/1') } as unknown as Connection)
     const lp = lpStream(outbound, { maxDataLength: 1 << 22 })
     outbound.send(bytes)
     await outbound.close()
@@ -67,7 +68,7 @@ describe('protocols/store untrusted input', function () {
     const request = fc.oneof(
       fc.record({ put: fc.record({ mailbox: fc.oneof(bytes(40), fc.uint8Array({ minLength: 32, maxLength: 32 })), envelope: fc.oneof(bytes(200), fc.uint8Array({ minLength: ENVELOPE_OVERHEAD, maxLength: 400 }).map(e => { e[0] = 1; return e })) }) }),
       fc.record({ fetch: fc.record({ mailbox: bytes(40), after: bytes(40), limit: fc.nat(), auth: fc.option(auth, { nil: undefined }) }) }),
-      fc.record({ delete: fc.record({ mailbox: bytes(40), ids: fc.array(bytes(20), { maxLength: 5 }), auth: fc.option(auth, { nil: undefined }) }) }),
+      fc.record({ delete: fc.record({ mailbox: bytes(40), refs: fc.array(fc.record({ id: bytes(20), hash: bytes(40) }), { maxLength: 5 }), auth: fc.option(auth, { nil: undefined }) }) }),
       fc.constant({})
     )
     await fc.assert(fc.asyncProperty(request, async (r) => {
@@ -82,7 +83,7 @@ describe('protocols/store untrusted input', function () {
 
   it('gossip checks and message ids: only InvalidGossipError, never another throw', async () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 3 }), async (data, shard) => {
-      const topic = `/starling/mailbox/1.0.0/${shard}`
+      const topic = `/starling/mailbox/2.0.0/${shard}`
       assert.ok(mailboxMessageId({ type: 'unsigned', topic, data }).length > 0)
       try {
         await checkGossip(topic, data, { now: Date.now() })

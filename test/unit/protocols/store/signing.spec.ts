@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
 import {
-  AuthOp, MAILBOX_SHARDS, allShardTopics, deleteBody, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
+  AuthOp, MAILBOX_SHARDS, allShardTopics, deleteBody, envelopeRef, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
   verifyOwnerAuth, verifyReceipt, wire
 } from '../../../../src/protocols/store/index.js'
 
@@ -29,15 +29,15 @@ describe('protocols/store mailboxes and signatures', () => {
     const expected = sha256(new Uint8Array([...new TextEncoder().encode('starling-mailbox-v1'), ...peer.toMultihash().bytes]))
     assert.equal(toHex(mailboxId(peer)), toHex(expected))
     assert.equal(mailboxShard(expected), expected[0] % MAILBOX_SHARDS)
-    assert.equal(mailboxTopic(expected), `/starling/mailbox/1.0.0/${expected[0] % 4}`)
+    assert.equal(mailboxTopic(expected), `/starling/mailbox/2.0.0/${expected[0] % 4}`)
     assert.equal(allShardTopics().length, 4)
     assert.throws(() => mailboxShard(new Uint8Array(31)), { name: 'InvalidStoreRequestError' })
   })
 
   it('an owner signature verifies only for its op, mailbox, relay, body and time window', async () => {
-    const ids = [new Uint8Array(16).fill(1), new Uint8Array(16).fill(2)]
-    const { mailbox, auth } = await signOwnerAuth(device, AuthOp.delete, relay, NOW, deleteBody(ids))
-    const base = { op: AuthOp.delete, mailbox, relay, body: deleteBody(ids), now: NOW, freshnessMs: WINDOW }
+    const refs = [{ id: new Uint8Array(16).fill(1), hash: new Uint8Array(32).fill(3) }, { id: new Uint8Array(16).fill(2), hash: new Uint8Array(32).fill(4) }]
+    const { mailbox, auth } = await signOwnerAuth(device, AuthOp.delete, relay, NOW, deleteBody(refs))
+    const base = { op: AuthOp.delete, mailbox, relay, body: deleteBody(refs), now: NOW, freshnessMs: WINDOW }
     await verifyOwnerAuth(auth, base)
     await verifyOwnerAuth(auth, { ...base, now: NOW + WINDOW })
     const otherRelay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -46,7 +46,9 @@ describe('protocols/store mailboxes and signatures', () => {
       verifyOwnerAuth(auth, { ...base, op: AuthOp.fetch }),
       verifyOwnerAuth(auth, { ...base, relay: otherRelay }),
       verifyOwnerAuth(auth, { ...base, mailbox: otherMailbox }),
-      verifyOwnerAuth(auth, { ...base, body: deleteBody(ids.slice(1)) }),
+      verifyOwnerAuth(auth, { ...base, body: deleteBody(refs.slice(1)) }),
+      // The same id under another hash (junk served under a real id) is another delete.
+      verifyOwnerAuth(auth, { ...base, body: deleteBody([refs[0], { ...refs[1], hash: new Uint8Array(32).fill(5) }]) }),
       verifyOwnerAuth(auth, { ...base, now: NOW + WINDOW + 1 }),
       verifyOwnerAuth(auth, { ...base, now: NOW - WINDOW - 1 }),
       verifyOwnerAuth({ ...auth, signature: wire(auth.signature.map((b, i) => i === 0 ? b ^ 1 : b)) }, base),
@@ -55,6 +57,15 @@ describe('protocols/store mailboxes and signatures', () => {
       verifyOwnerAuth(undefined, base)
     ]
     for (const attempt of refused) await assert.rejects(attempt, { name: 'UnauthorizedError' })
+  })
+
+  it('a delete body is each id and its SHA-256; refs of the wrong length are refused', () => {
+    const envelope = new Uint8Array([1, 2, 3])
+    const ref = envelopeRef(new Uint8Array(16).fill(7), envelope)
+    assert.equal(toHex(ref.hash), toHex(sha256(envelope)))
+    assert.equal(toHex(deleteBody([ref])), toHex(new Uint8Array([...ref.id, ...ref.hash])))
+    assert.throws(() => deleteBody([{ id: new Uint8Array(15), hash: ref.hash }]), { name: 'InvalidStoreRequestError' })
+    assert.throws(() => deleteBody([{ id: ref.id, hash: new Uint8Array(16) }]), { name: 'InvalidStoreRequestError' })
   })
 
   it('a secp256k1 owner is refused (owners are Ed25519 devices)', async () => {

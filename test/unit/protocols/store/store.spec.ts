@@ -1,5 +1,5 @@
 /**
- * `/starling/store/1.0.0` between real libp2p nodes on 127.0.0.1: a user
+ * `/starling/store/2.0.0` between real libp2p nodes on 127.0.0.1: a user
  * node puts, fetches and deletes on one relay; refusals arrive as named
  * errors and garbage costs only the sender's stream.
  */
@@ -11,11 +11,15 @@ import type { PrivateKey } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
 import {
-  AuthOp, MAX_REQUEST_FRAME_LENGTH, STORE_PROTOCOL, StoreClient, deleteFromMailbox, fetchBody, fetchMailbox, mailboxId, receiptPayload,
+  AuthOp, MAX_REQUEST_FRAME_LENGTH, STORE_PROTOCOL, StoreClient, deleteFromMailbox, envelopeRef, fetchBody, fetchMailbox, mailboxId, receiptPayload,
   signOwnerAuth, storeEnvelope, wire
 } from '../../../../src/protocols/store/index.js'
 import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
 import { fakeClock, fakeEnvelope, startRelay, startUser, tempDir, waitFor } from '../../relay/helpers.js'
+
+function refOf (envelope: Uint8Array): { id: Uint8Array, hash: Uint8Array } {
+  return envelopeRef(parseEnvelopeHeader(envelope).id, envelope)
+}
 import type { FakeClock, TestRelay, UserNode } from '../../relay/helpers.js'
 
 describe('protocols/store between real nodes', function () {
@@ -105,7 +109,7 @@ describe('protocols/store between real nodes', function () {
     // A stale signature from the owner is refused too.
     const stale = new StoreClient(user, { now: () => clock.t - 10 * 60 * 1000 })
     await assert.rejects(stale.fetch(relay.node.peerId, device), { name: 'UnauthorizedError' })
-    await assert.rejects(stale.delete(relay.node.peerId, device, [parseEnvelopeHeader(envelope).id]), { name: 'UnauthorizedError' })
+    await assert.rejects(stale.delete(relay.node.peerId, device, [refOf(envelope)]), { name: 'UnauthorizedError' })
     // The stranger's own mailbox is empty; the owner still sees the envelope.
     assert.equal((await client.fetch(relay.node.peerId, stranger)).envelopes.length, 0)
     assert.equal((await client.fetch(relay.node.peerId, device)).envelopes.length, 1)
@@ -118,10 +122,25 @@ describe('protocols/store between real nodes', function () {
     const b = fakeEnvelope()
     await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, a)
     await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, b)
-    const deleted = await deleteFromMailbox(user, relay.node.getMultiaddrs(), device, [parseEnvelopeHeader(a).id, parseEnvelopeHeader(a).id])
+    const deleted = await deleteFromMailbox(user, relay.node.getMultiaddrs(), device, [refOf(a), refOf(a)])
     assert.equal(deleted, 1)
     const page = await fetchMailbox(user, relay.node.getMultiaddrs(), device)
     assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [toHex(b)])
+  })
+
+  it('a delete naming an id with the hash of other bytes removes nothing', async () => {
+    const real = fakeEnvelope()
+    await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, real)
+    const junk = fakeEnvelope()
+    junk.set(parseEnvelopeHeader(real).id, 1)
+    assert.equal(await deleteFromMailbox(user, relay.node.getMultiaddrs(), device, [refOf(junk)]), 0)
+    assert.deepEqual((await fetchMailbox(user, relay.node.getMultiaddrs(), device)).envelopes.map(e => toHex(e.envelope)), [toHex(real)])
+    assert.equal(relay.mailbox.metrics().store.hashMismatches, 1)
+    // A hash of the wrong length is a bad request, signed or not.
+    const raw = await rawStream(user, relay)
+    const { auth } = await signOwnerAuth(device, AuthOp.delete, relay.node.peerId, clock.t, new Uint8Array(0))
+    const refused = await raw.request({ delete: { mailbox: wire(mailbox), refs: [{ id: wire(parseEnvelopeHeader(real).id), hash: wire(new Uint8Array(31)) }], auth } })
+    assert.equal(refused.status, StoreResponse.Status.BAD_REQUEST)
   })
 
   it('stores a duplicate put once and answers it with the original receipt times', async () => {
@@ -137,7 +156,7 @@ describe('protocols/store between real nodes', function () {
   it('quota exceeded is a named error and nothing more is stored', async () => {
     const client = new StoreClient(user)
     for (let i = 0; i < 5; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
-    await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope()), { name: 'QuotaExceededError' })
+    await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope()), { name: 'QuotaExceededError', quota: 'mailbox-full' })
     assert.equal((await relay.store.usage(mailbox)).count, 5)
     // Bytes count too: another mailbox, one envelope over the byte quota.
     const other = mailboxId(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
@@ -166,7 +185,7 @@ describe('protocols/store between real nodes', function () {
     await client.close()
   })
 
-  it('rate limits each peer with a token bucket', async () => {
+  it('rate limits each source with a token bucket: fresh peer ids from one address share it, another address has its own', async () => {
     await relay.stop()
     await user.stop()
     const tmp = await tempDir()
@@ -178,6 +197,16 @@ describe('protocols/store between real nodes', function () {
     const client = new StoreClient(user)
     for (let i = 0; i < 3; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
     await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
+    // A sybil: a fresh peer id from the same address gets no new bucket.
+    const sybil = await startUser()
+    const other = await startUser(undefined, [], '127.0.0.2')
+    try {
+      await assert.rejects(storeEnvelope(sybil, relay.node.getMultiaddrs(), mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
+      await storeEnvelope(other, relay.node.getMultiaddrs(), mailbox, fakeEnvelope())
+    } finally {
+      await sybil.stop()
+      await other.stop()
+    }
     clock.t += 1000
     await client.put(relay.node.peerId, mailbox, fakeEnvelope())
     await client.close()
