@@ -54,9 +54,14 @@ export class ApiClient {
     return reply.result as T
   }
 
-  /** Streams the daemon's events until the signal aborts or the daemon stops. */
-  async * events (signal?: AbortSignal): AsyncGenerator<Record<string, unknown>> {
+  /**
+   * Streams the daemon's events until the signal aborts or the daemon stops.
+   * `onOpen` runs once the daemon holds the subscription (it registers a
+   * listener before it answers): every event emitted after that is delivered.
+   */
+  async * events (signal?: AbortSignal, onOpen?: () => void): AsyncGenerator<Record<string, unknown>> {
     const res = await this.fetch('/events', { method: 'GET', signal })
+    onOpen?.()
     if (res.body == null) return
     const decoder = new TextDecoder()
     let buffered = ''

@@ -1,18 +1,27 @@
 /** The shape of one CLI command, and what every command receives. */
 import type { ParseArgsConfig } from 'node:util'
+import { jsonLine, visible } from './terminal-text.js'
 
-/** Prints results: human-readable lines, or one JSON object per line with `--json`. */
+/**
+ * Prints results: human-readable lines, or one JSON object per line with
+ * `--json`. Every line passes through {@link visible} (or {@link jsonLine}):
+ * results carry text that peers chose, and this is the one place that
+ * keeps it from driving the terminal.
+ */
 export class Output {
   constructor (readonly json: boolean) {}
 
-  /** Prints a result or event: `human` text, or `data` as one JSON line. */
+  /**
+   * Prints a result or event: `human` text, or `data` as one JSON line. Each
+   * element of `human` is one line; a line break inside one is shown as ⏎.
+   */
   print (data: Record<string, unknown>, human: string | string[]): void {
     if (this.json) {
-      process.stdout.write(JSON.stringify(data) + '\n')
+      process.stdout.write(jsonLine(data) + '\n')
       return
     }
     const lines = Array.isArray(human) ? human : [human]
-    for (const line of lines) process.stdout.write(line + '\n')
+    for (const line of lines) process.stdout.write(visible(line) + '\n')
   }
 }
 

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
 import { Output } from './command.js'
+import { jsonLine, visible } from './terminal-text.js'
 import type { Command, CommandArgs, OptionsConfig } from './command.js'
 import { commands } from './commands/index.js'
 
@@ -30,13 +31,14 @@ export async function main (argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error
     const usage = e instanceof UsageError
+    // Error texts may quote what a peer or the daemon sent: shown visibly, like results.
     const message = oneLine(e.message)
     if (json) {
-      process.stderr.write(JSON.stringify({ event: 'error', error: e.name, message }) + '\n')
+      process.stderr.write(jsonLine({ event: 'error', error: e.name, message }) + '\n')
     } else {
-      process.stderr.write(`starling: ${message}${usage ? ' (see starling --help)' : ''}\n`)
+      process.stderr.write(visible(`starling: ${message}${usage ? ' (see starling --help)' : ''}`) + '\n')
     }
-    if (process.env.STARLING_DEBUG_STACK === '1') process.stderr.write(`${e.stack}\n`)
+    if (process.env.STARLING_DEBUG_STACK === '1') process.stderr.write(String(e.stack).split('\n').map(visible).join('\n') + '\n')
     return usage ? Exit.usage : Exit.failure
   }
 }

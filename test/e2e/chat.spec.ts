@@ -4,66 +4,9 @@
  * separate processes on loopback.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { Processes, STARLING_BIN, eventually } from './harness.js'
+import { Processes, eventually } from './harness.js'
+import { Pty, SCREEN_TIMEOUT_MS } from './pty.js'
 import { ApiClient } from '../../node/api/client.js'
-
-/** How long one expected line may take to appear on the chat screen. */
-const SCREEN_TIMEOUT_MS = 20_000
-/** How long the chat may take to exit after /quit, Ctrl-D or Ctrl-C. */
-const EXIT_TIMEOUT_MS = 10_000
-
-function shellQuote (s: string): string {
-  return `'${s.replace(/'/g, "'\\''")}'`
-}
-
-/** A process on a pseudo-terminal: what it printed (escape sequences removed) and what we type. */
-class Pty {
-  private raw = ''
-  readonly exited: Promise<number | null>
-
-  constructor (private readonly proc: ChildProcess) {
-    proc.stdout?.on('data', (d: Buffer) => { this.raw += d.toString('utf8') })
-    proc.stderr?.on('data', (d: Buffer) => { this.raw += d.toString('utf8') })
-    this.exited = new Promise(resolve => proc.on('close', code => resolve(code)))
-  }
-
-  /** `starling ARGS` on a new pseudo-terminal. */
-  static start (args: string[]): Pty {
-    const command = [process.execPath, STARLING_BIN, ...args].map(shellQuote).join(' ')
-    const proc = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
-    return new Pty(proc)
-  }
-
-  /** The screen as text lines, without terminal escape sequences. */
-  get text (): string {
-    // eslint-disable-next-line no-control-regex
-    return this.raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '')
-  }
-
-  /** Types keys (a line ends with \r, as Enter sends it). */
-  type (keys: string): void {
-    this.proc.stdin?.write(Buffer.from(keys, 'utf8'))
-  }
-
-  /** Waits until the screen matches (searching after `from`, a position in `text`); returns the match. */
-  async waitFor (pattern: RegExp, what: string, from = 0): Promise<RegExpMatchArray> {
-    return eventually(async () => this.text.slice(from).match(pattern) ?? undefined, SCREEN_TIMEOUT_MS, `${what}; screen so far:\n${this.text}`)
-  }
-
-  /** Waits for the process to exit; kills it if it does not within the bound. */
-  async exit (): Promise<number | null> {
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), EXIT_TIMEOUT_MS)
-    const code = await this.exited
-    clearTimeout(timer)
-    return code
-  }
-
-  kill (): void {
-    if (this.proc.exitCode == null && this.proc.signalCode == null) this.proc.kill('SIGKILL')
-  }
-}
 
 interface HistoryLine {
   id: string

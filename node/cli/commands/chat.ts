@@ -13,6 +13,7 @@ import { ApiClient } from '../../api/client.js'
 import { YES_HELP, withFirstContactHint } from './messages.js'
 import type { HistoryMessage } from './messages.js'
 import type { Command } from '../command.js'
+import { visible } from '../terminal-text.js'
 
 /** Messages shown when the chat opens. */
 const CHAT_INITIAL_MESSAGES = 20
@@ -97,13 +98,16 @@ class ChatSession {
     stopTyping.finally(() => this.finish(code)).catch(() => {})
   }
 
-  /** Writes lines above the input line, then redraws the prompt with what the user typed so far. */
+  /**
+   * Writes lines above the input line, then redraws the prompt with what the
+   * user typed so far. Lines carry peers' text: shown through {@link visible}.
+   */
   private print (lines: string[]): void {
     if (this.tty) {
       clearLine(process.stdout, 0)
       cursorTo(process.stdout, 0)
     }
-    for (const line of lines) process.stdout.write(line + '\n')
+    for (const line of lines) process.stdout.write(visible(line) + '\n')
     if (this.tty && !this.closed) this.rl.prompt(true)
   }
 

@@ -206,9 +206,10 @@ export const receiveCommand: Command = {
     const client = await connect(args)
     const controller = new AbortController()
     stopped.then(() => controller.abort()).catch(() => {})
-    out.print({ event: 'ready' }, 'waiting for messages (Ctrl-C to stop)')
+    // Ready once the daemon holds the subscription: an event sent after "ready" is never missed.
+    const ready = (): void => { out.print({ event: 'ready' }, 'waiting for messages (Ctrl-C to stop)') }
     try {
-      for await (const event of client.events(controller.signal)) {
+      for await (const event of client.events(controller.signal, ready)) {
         out.print(event, describe(event))
         if (args.values.follow !== true) break
       }

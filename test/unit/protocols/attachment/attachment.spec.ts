@@ -214,10 +214,9 @@ describe('protocols/attachment over TCP', function () {
     })
     sender.share(d, receiver.peerId)
     const store = new MemoryBlobStore()
-    const started = Date.now()
+    // The sender stalls until released after this: only the frame timeout can end the download.
     await rejectsNamed(downloadAttachment(receiver, sender.node.peerId, d, store, { crypto, frameTimeoutMs: 300 }), 'TimeoutError')
     release.abort()
-    assert.ok(Date.now() - started < 5000)
     assert.deepEqual(await store.listChunks(d.id), [0, 1, 2])
   })
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { mock } from 'node:test'
 import fc from 'fast-check'
 import { MAX_RANGES, checkRanges, rangeIndices, rangeSize, toRanges } from '../../../../src/protocols/attachment/index.js'
 import { CreditGate } from '../../../../src/protocols/attachment/credit.js'
@@ -53,19 +54,24 @@ describe('protocols/attachment ranges and credit', () => {
     await assert.rejects(failing, /gone/)
   })
 
-  it('inactivity timer: touches postpone the deadline, silence fires it, a parent abort passes through', async () => {
-    const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-    // Generous margins: a loaded machine may stretch a 60 ms sleep a lot before it reaches 400 ms.
-    const timer = new InactivityTimer(400)
-    const started = Date.now()
-    while (Date.now() - started < 700) {
-      await sleep(60)
-      timer.touch()
+  it('inactivity timer: touches postpone the deadline, silence fires it, a parent abort passes through', () => {
+    // Fake timers and clock: a busy machine cannot stretch a 60 ms pause past the 400 ms limit.
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 })
+    try {
+      const timer = new InactivityTimer(400)
+      for (let elapsed = 0; elapsed < 700; elapsed += 60) {
+        mock.timers.tick(60)
+        timer.touch()
+      }
+      assert.equal(timer.signal.aborted, false, '700 ms of activity every 60 ms')
+      mock.timers.tick(399)
+      assert.equal(timer.signal.aborted, false, '399 ms of silence')
+      mock.timers.tick(1)
+      assert.equal(timer.signal.aborted, true, '400 ms of silence')
+      assert.equal((timer.signal.reason as Error).name, 'TimeoutError')
+    } finally {
+      mock.timers.reset()
     }
-    assert.equal(timer.signal.aborted, false, '700 ms of activity every 60 ms')
-    await sleep(1000)
-    assert.equal(timer.signal.aborted, true)
-    assert.equal((timer.signal.reason as Error).name, 'TimeoutError')
     const parent = new AbortController()
     const child = new InactivityTimer(10_000, parent.signal)
     parent.abort(new Error('stop'))

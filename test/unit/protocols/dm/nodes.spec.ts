@@ -197,7 +197,7 @@ describe('dm protocol between libp2p nodes (TCP, Noise, yamux)', function () {
     const relayAddr = tcpAddr(relay)
     const bob = await node({ listen: [relayAddr.encapsulate('/p2p-circuit').toString()] })
     const alice = await node()
-    await waitFor(() => bob.getMultiaddrs().some(a => a.toString().includes('p2p-circuit')), 10_000, 'a relay reservation')
+    await waitFor(() => bob.getMultiaddrs().some(a => a.toString().includes('p2p-circuit'))) // a relay reservation
     const circuit = bob.getMultiaddrs().filter(a => a.toString().includes('p2p-circuit'))
     const received: string[] = []
     await serve(bob, async (envelope, from, connection) => {
