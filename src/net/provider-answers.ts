@@ -9,14 +9,16 @@
  * Why: kad-dht's handler lists a provider only with the addresses
  * `peerStore.get()` returns, and drops a provider that has none. The peer
  * store hides addresses first observed over an hour ago (`maxAddressAge`), and
- * a re-announce (ADD_PROVIDER merges the same address) or identify keeps the
- * first observation time, so a device was left out of every answer an hour
- * after it first announced a name, for as long as it kept announcing it: a
- * bare name was "nobody claims it" while its owner was online. Worse, a peer
- * entry 6 hours old without fresh addresses (`maxPeerAge`) is deleted when
- * read, `peerStore.get()` throws NotFoundError, and the handler fails the
- * whole request: one sybil that announced a name and went silent made the
- * name unresolvable at that relay for the 48 h its provider record lives.
+ * storing the same address again while it is fresh (a re-announce, identify)
+ * keeps the first observation time; only once it has expired does the next
+ * write drop it and a re-announce store it anew. So a device was listed for
+ * an hour after each announcement that found its address expired: with the
+ * daemon announcing every 12 hours, a bare name was "nobody claims it" 11
+ * hours in 12 while its owner was online. Worse, a peer entry 6 hours old
+ * without fresh addresses (`maxPeerAge`) is deleted when read,
+ * `peerStore.get()` throws NotFoundError, and the handler fails the whole
+ * request: one sybil that announced a name and went silent made the name
+ * unresolvable at that relay for the 48 h its provider record lives.
  *
  * So the answer here depends only on the provider records, which their
  * announcer refreshes and kad-dht expires (48 h). Addresses stay a hint: the

@@ -8,8 +8,9 @@
  *
  * The attack and the failure (kad-dht 16.4.5, peer-store 12.0.28): a relay's
  * GET_PROVIDERS handler lists a provider only with the peer-store addresses
- * first observed less than an hour ago, and a re-announce never refreshes that
- * time, so `alice` was "nobody claims it" 2 hours after she published; once a
+ * first observed less than an hour ago, and the daemon announces again only
+ * every 12 hours, so `alice` was "nobody claims it" 2 hours after she
+ * published, though still connected; once a
  * provider's peer entry is 6 hours old the peer store deletes it, the handler
  * throws and the relay answers nothing for the name: one sybil that announces
  * a name and goes silent does that on purpose. See src/net/provider-answers.ts.
