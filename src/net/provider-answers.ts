@@ -18,7 +18,8 @@
  * without fresh addresses (`maxPeerAge`) is deleted when read,
  * `peerStore.get()` throws NotFoundError, and the handler fails the whole
  * request: one sybil that announced a name and went silent made the name
- * unresolvable at that relay for the 48 h its provider record lives.
+ * unresolvable at that relay until its provider record expired (48 h after
+ * it announced).
  *
  * So the answer here depends only on the provider records, which their
  * announcer refreshes and kad-dht expires (48 h). Addresses stay a hint: the
