@@ -30,3 +30,12 @@ export class DhtUnavailableError extends Error {
 export class TooManyClaimsError extends Error {
   override readonly name = 'TooManyClaimsError'
 }
+
+/**
+ * kad-dht no longer keeps an internal that a workaround of ours replaces
+ * (src/net/provider-answers.ts): the workaround must be updated, or dropped
+ * if upstream fixed the issue, rather than silently not applied.
+ */
+export class KadDhtChangedError extends Error {
+  override readonly name = 'KadDhtChangedError'
+}

@@ -10,6 +10,7 @@ import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { starlingYamux } from './yamux.js'
+import { answerProvidersFromRecords } from './provider-answers.js'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
@@ -128,6 +129,13 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
   })
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   limits?.attach(node)
+  try {
+    // A bare name must not vanish from a relay's answers an hour after it was announced (known upstream issue).
+    answerProvidersFromRecords((node as unknown as StarlingLibp2p).services.dht, { peerStore: node.peerStore, peerInfoMapper })
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
   return node as unknown as StarlingLibp2p
 }
 

@@ -11,8 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromMultihash, peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import * as Digest from 'multiformats/hashes/digest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -24,6 +26,8 @@ import type { DirectoryInit } from '../../src/net/directory.js'
 import { createPrekeyState, publicPrekeys } from '../../src/crypto/prekeys.js'
 import type { Crypto, KeyPair } from '../../src/crypto/index.js'
 import { starlingDhtValidators } from '../../src/identity/index.js'
+import { DHT_PROTOCOL } from '../../src/net/constants.js'
+import { KadMessage } from '../../src/net/pb/kad-providers.js'
 import { eventually } from './harness.js'
 
 /** The pieces a test stops at the end. */
@@ -121,6 +125,7 @@ export async function rawPut (node: StarlingLibp2p, key: Uint8Array, value: Uint
 interface ProviderStore {
   addProvider(cid: CID, provider: PeerId): Promise<void>
   removeProvider(cid: CID, provider: PeerId): Promise<void>
+  getProviders(cid: CID): Promise<PeerId[]>
 }
 
 /**
@@ -130,7 +135,7 @@ interface ProviderStore {
  */
 function providerStore (relay: StarlingLibp2p): ProviderStore {
   const store = (relay.services.dht as unknown as { providers?: ProviderStore }).providers
-  if (typeof store?.addProvider !== 'function' || typeof store.removeProvider !== 'function') {
+  if (typeof store?.addProvider !== 'function' || typeof store.removeProvider !== 'function' || typeof store.getProviders !== 'function') {
     throw new Error('kad-dht no longer keeps its provider store in `providers`: update test/e2e/dht-nodes.ts')
   }
   return store
@@ -147,6 +152,11 @@ export async function injectProviders (relay: StarlingLibp2p, cid: CID, peers: P
     await store.addProvider(cid, peer)
     await relay.peerStore.merge(peer, { multiaddrs: [multiaddr(addr)] })
   }
+}
+
+/** Whether `relay` holds a provider record of `peer` for `cid` (read from its store, not through the DHT protocol). */
+export async function holdsProvider (relay: StarlingLibp2p, cid: CID, peer: PeerId): Promise<boolean> {
+  return (await providerStore(relay).getProviders(cid)).some(id => id.equals(peer))
 }
 
 /** Removes one provider of `cid` from `relay`'s store (a relay that leaves a claimant out). */
@@ -174,4 +184,19 @@ export async function lateSortingKey (fraction = 0.5): Promise<PrivateKey> {
     const key = await generateKeyPair('Ed25519')
     if (peerIdFromPrivateKey(key).toString() > bar) return key
   }
+}
+
+/**
+ * One GET_PROVIDERS request to one DHT server, as a resolving user sends it
+ * (src/net/name-providers.ts): the provider ids of its answer. A server whose
+ * handler fails aborts the stream, and this rejects.
+ */
+export async function askProviders (node: Pick<StarlingLibp2p, 'dialProtocol'>, server: PeerId, cid: CID, protocol = DHT_PROTOCOL): Promise<PeerId[]> {
+  const signal = AbortSignal.timeout(10_000)
+  const stream = await node.dialProtocol(server, protocol, { signal })
+  const lp = lpStream(stream, { maxDataLength: 16 * 1024 * 1024 })
+  await lp.write(KadMessage.encode({ type: 3, key: cid.multihash.bytes }), { signal })
+  const answer = KadMessage.decode(await lp.read({ signal }), { limits: { providers: 100_000 } })
+  await stream.close({ signal })
+  return answer.providers.map(p => peerIdFromMultihash(Digest.decode(p.id)))
 }
