@@ -282,7 +282,8 @@ export class Delivery {
     const now = this.m.now()
     const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
     let nextAt = Infinity
-    for (const r of [...(device?.relays ?? []), ...this.m.init.relays()]) {
+    // The device's own relays first, then ours and the rest of our network (relays of one network reconcile).
+    for (const r of [...(device?.relays ?? []), ...this.m.networkRelays()]) {
       const key = r.peerId.toString()
       if (candidates.has(key) || entry.relays.includes(key)) continue
       // A relay that refused this device's mailbox for a quota is left alone for a while.

@@ -14,7 +14,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { parseEnvelopeHeader } from '../crypto/envelope.js'
 import type { RemoteDevice } from './devices.js'
 import type { EnvelopeMarker } from './history.js'
-import { fromHex } from './bytes.js'
+import { fromHex, toHex } from './bytes.js'
+import { Backoff } from './backoff.js'
+import { setNewest } from '../bounded.js'
 import { RECEIPTED } from './inbox.js'
 import type { Inbox } from './inbox.js'
 import type { Messenger } from './messenger.js'
@@ -26,6 +28,16 @@ const log = logger('starling:messenger:mailboxes')
 export const MAX_PAGES_PER_FETCH = 100
 /** How long one mailbox request may take. */
 export const FETCH_TIMEOUT_MS = 15_000
+/** How often the relay sets of our relays are read again (the network's relays). */
+export const RELAY_SET_REFRESH_MS = 10 * 60_000
+/** Most relays of the network read, besides our own (a relay set is bounded too). */
+export const MAX_NETWORK_RELAYS = 32
+/** A relay whose mailbox could not be read waits from the fetch interval, doubling, up to this. */
+export const RELAY_READ_BACKOFF_CAP_MS = 5 * 60_000
+/** Messages whose delivery receipt was queued since start, remembered so that copies from other relays send none again. */
+export const MAX_RECEIPTED = 65_536
+
+type RelayRef = { peerId: PeerId, addrs: RemoteDevice['addrs'] }
 
 /** Delivery receipts owed to one device for a mailbox page. */
 interface Receipts {
@@ -38,13 +50,55 @@ export interface MailboxesInit {
   fetchIntervalMs: number
 }
 
-/** Reads the mailboxes. */
+/**
+ * Reads the mailboxes: on our own relays and on every relay of their
+ * network (the relays their signed relay sets name, which reconcile their
+ * mailboxes with ours), since an envelope may have reached any of them.
+ */
 export class Mailboxes {
   private timer?: ReturnType<typeof setInterval>
   private fetching?: Promise<void>
   private again = false
+  /** Relays of the network learnt from our relays' signed sets, by peer id. */
+  private readonly network = new Map<string, RelayRef>()
+  private networkReadAt = -Infinity
+  /** Relays whose mailbox could not be read, waiting. */
+  private readonly waits: Backoff
+  /** Message ids (hex) whose delivery receipt was queued since start. */
+  private readonly receipted = new Map<string, true>()
 
-  constructor (private readonly m: Messenger, private readonly inbox: Inbox, private readonly init: MailboxesInit) {}
+  constructor (private readonly m: Messenger, private readonly inbox: Inbox, private readonly init: MailboxesInit) {
+    this.waits = new Backoff({ baseMs: init.fetchIntervalMs, capMs: RELAY_READ_BACKOFF_CAP_MS, jitter: 0.2 })
+  }
+
+  /** Every relay read: ours first, then the rest of the network. */
+  relays (): RelayRef[] {
+    const own = this.m.init.relays()
+    const ids = new Set(own.map(r => r.peerId.toString()))
+    return [...own, ...[...this.network.values()].filter(r => !ids.has(r.peerId.toString()))]
+  }
+
+  /** Reads our relays' signed relay sets again when they are due (the network can change). */
+  private async refreshNetwork (): Promise<void> {
+    const relaySet = this.m.init.transport.relaySet
+    if (relaySet == null || this.m.now() - this.networkReadAt < RELAY_SET_REFRESH_MS) return
+    const learnt = new Map<string, RelayRef>()
+    let answered = false
+    await Promise.all(this.m.init.relays().map(async own => {
+      try {
+        for (const r of await relaySet.call(this.m.init.transport, own.peerId, own.addrs, AbortSignal.timeout(FETCH_TIMEOUT_MS))) {
+          if (learnt.size < MAX_NETWORK_RELAYS) learnt.set(r.peerId.toString(), r)
+        }
+        answered = true
+      } catch (err) {
+        log('relay set of %p not read: %s', own.peerId, (err as Error).message)
+      }
+    }))
+    if (!answered) return
+    this.networkReadAt = this.m.now()
+    this.network.clear()
+    for (const [k, r] of learnt) this.network.set(k, r)
+  }
 
   start (): void {
     this.fetchSoon()
@@ -73,22 +127,29 @@ export class Mailboxes {
   }
 
   private async fetchAll (): Promise<void> {
-    for (const relay of this.m.init.relays()) {
+    await this.refreshNetwork()
+    const now = this.m.now()
+    // Side by side: a relay that is down costs its dial timeout, not everyone's.
+    await Promise.all(this.relays().map(async relay => {
+      const key = relay.peerId.toString()
+      if (!this.waits.ready(key, now)) return
       try {
-        await this.fetchFrom(relay.peerId)
+        await this.fetchFrom(relay)
+        this.waits.succeeded(key)
       } catch (err) {
+        this.waits.failed(key, this.m.now())
         log('mailbox on %p not read: %s', relay.peerId, (err as Error).message)
       }
-    }
+    }))
   }
 
-  private async fetchFrom (relay: PeerId): Promise<void> {
+  private async fetchFrom (relay: RelayRef): Promise<void> {
     // A page's delete goes out while the next page is read: at most one in flight.
     let deleting: Promise<void> = Promise.resolve()
     try {
       await this.fetchPages(relay, (done) => {
         const previous = deleting
-        deleting = previous.then(async () => this.m.init.transport.deleteFromMailbox(relay, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
+        deleting = previous.then(async () => this.m.init.transport.deleteFromMailbox(relay.peerId, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
         return previous
       })
     } finally {
@@ -96,12 +157,14 @@ export class Mailboxes {
     }
   }
 
-  private async fetchPages (relay: PeerId, remove: (refs: MailboxRef[]) => Promise<void>): Promise<void> {
+  private async fetchPages (relay: RelayRef, remove: (refs: MailboxRef[]) => Promise<void>): Promise<void> {
     let cursor: Uint8Array | undefined
     for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
-      const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+      const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay.peerId, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS), relay.addrs)
       const receipts = new Map<string, Receipts>()
       const receipt = (device: string, account: Uint8Array, id: Uint8Array, identityKey?: Uint8Array): void => {
+        // Another relay's copy of a message whose receipt already went out: none again.
+        if (this.receipted.has(toHex(id))) return
         const r = receipts.get(device) ?? { account, ids: [] }
         r.ids.push(id)
         r.identityKey ??= identityKey
@@ -186,6 +249,7 @@ export class Mailboxes {
       for (let i = 0; i < r.ids.length; i += 1000) {
         await this.m.sendToAccount(r.account, [remote], { kind: 'delivered', ids: r.ids.slice(i, i + 1000) }, 'receipt')
       }
+      for (const id of r.ids) setNewest(this.receipted, toHex(id), true, MAX_RECEIPTED)
     }
     return unsent
   }

@@ -201,6 +201,11 @@ export class Messenger extends EventTarget {
     this.delivery.reachable(peer.toString())
   }
 
+  /** Every relay we know in our network: our own, then those their signed relay sets name. */
+  networkRelays (): Array<{ peerId: PeerId, addrs: RemoteDevice['addrs'] }> {
+    return this.mailboxes.relays()
+  }
+
   /** Reads the mailboxes now (after a reconnect, say). */
   fetchSoon (): void {
     this.mailboxes.fetchSoon()

@@ -37,8 +37,15 @@ export interface DeliveryTransport {
   sendDirect(peer: PeerId, addrs: Multiaddr[], envelope: Uint8Array, signal: AbortSignal): Promise<void>
   /** Hands an envelope to a relay for the device's mailbox; resolves with the relay's custody receipt. */
   storeOnRelay(relay: PeerId, addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array, signal: AbortSignal): Promise<Custody>
-  /** Reads our mailbox on a relay, oldest first. */
-  fetchMailbox(relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }>
+  /** Reads our mailbox on a relay, oldest first (at `addrs` when given, else wherever libp2p finds it). */
+  fetchMailbox(relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal, addrs?: Multiaddr[]): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }>
+  /**
+   * The relays a relay is linked with, from its signed relay set (verified
+   * against the relay that answered): the network whose relays reconcile
+   * their mailboxes, every one of which a device reads. Absent: only our
+   * own relays are read.
+   */
+  relaySet?(relay: PeerId, addrs: Multiaddr[], signal: AbortSignal): Promise<Array<{ peerId: PeerId, addrs: Multiaddr[] }>>
   /** Tells a relay to delete envelopes we have stored (or refused for good), named by id and content hash. */
   deleteFromMailbox(relay: PeerId, refs: MailboxRef[], signal: AbortSignal): Promise<void>
 }

@@ -7,6 +7,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { DmClient, DmServer } from '../protocols/dm/index.js'
 import type { DmClientInit } from '../protocols/dm/index.js'
 import { MAX_FETCH_LIMIT, StoreClient, mailboxId } from '../protocols/store/index.js'
+import { fetchRelaySet } from '../protocols/relays/index.js'
 import type { Custody, DeliveryTransport, EnvelopeHandler, MailboxItem, MailboxRef } from '../messenger/transport.js'
 import type { StarlingLibp2p } from './node.js'
 
@@ -24,7 +25,7 @@ export class Libp2pTransport implements DeliveryTransport {
   private readonly server: DmServer
   private readonly store: StoreClient
 
-  constructor (node: StarlingLibp2p, private readonly init: Libp2pTransportInit) {
+  constructor (private readonly node: StarlingLibp2p, private readonly init: Libp2pTransportInit) {
     this.dm = new DmClient(node, init.dm)
     this.server = new DmServer(node, { onEnvelope: async (envelope, from) => init.onEnvelope(envelope, from) })
     this.store = new StoreClient(node)
@@ -50,10 +51,15 @@ export class Libp2pTransport implements DeliveryTransport {
     return { relay: receipt.relay.toString(), storedAt: receipt.storedAt, expiresAt: receipt.expiresAt }
   }
 
-  async fetchMailbox (relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }> {
+  async fetchMailbox (relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal, addrs: Multiaddr[] = []): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }> {
     // Full pages (the relay also caps them at 2 MiB): a device back online catches up in few round trips.
-    const page = await this.store.fetch(relay, this.init.deviceKey, { after, signal, limit: MAX_FETCH_LIMIT })
+    const page = await this.store.fetch(addrs.length > 0 ? addrs : relay, this.init.deviceKey, { after, signal, limit: MAX_FETCH_LIMIT })
     return { items: page.envelopes.map(e => ({ id: e.id, envelope: e.envelope })), cursor: page.cursor, more: page.more }
+  }
+
+  async relaySet (relay: PeerId, addrs: Multiaddr[], signal: AbortSignal): Promise<Array<{ peerId: PeerId, addrs: Multiaddr[] }>> {
+    const view = await fetchRelaySet(this.node, addrs.length > 0 ? addrs : relay, { signal })
+    return view.relays
   }
 
   async deleteFromMailbox (relay: PeerId, refs: MailboxRef[], signal: AbortSignal): Promise<void> {
