@@ -160,9 +160,9 @@ export class Delivery {
     for (const entry of this.pending.values()) if (entry.device === device) this.notBefore.delete(entry.seq)
   }
 
-  /** Entries no relay holds yet may go at once (a relay works again). */
+  /** Entries fewer relays hold than wanted may go at once (a relay works again). */
   private wakeUnheld (): void {
-    for (const entry of this.pending.values()) if (entry.relays.length === 0) this.notBefore.delete(entry.seq)
+    for (const entry of this.pending.values()) if (entry.relays.length < RELAYS_PER_ENVELOPE) this.notBefore.delete(entry.seq)
   }
 
   /** Periodic: waits that ended, entries that expired. */
@@ -257,7 +257,8 @@ export class Delivery {
     }
     const rehand = this.rehand.get(entry.seq)
     let relaysAt = Infinity
-    if (entry.relays.length === 0 || (rehand != null && rehand.at <= this.m.now())) relaysAt = await this.relay(entry, peerId)
+    const again = rehand != null && rehand.at <= this.m.now()
+    if (entry.relays.length < RELAYS_PER_ENVELOPE || again) relaysAt = await this.relay(entry, peerId, again ? RELAYS_PER_ENVELOPE : RELAYS_PER_ENVELOPE - entry.relays.length, again)
     if (!this.pending.has(entry.seq)) return
     // Next round: when the device may be tried again, or relays, whichever is
     // sooner; never sooner than one retry interval from now (a wait that is
@@ -265,18 +266,18 @@ export class Delivery {
     // which wakes the device's entries, or else at the next interval).
     const soon = this.m.now() + this.init.retryIntervalMs
     const deviceAt = this.direct.failing(entry.device) ? this.direct.nextAt(entry.device) : soon
-    const relayAt = entry.relays.length > 0 ? (this.rehand.get(entry.seq)?.at ?? Infinity) : relaysAt
+    const relayAt = Math.min(relaysAt, this.rehand.get(entry.seq)?.at ?? Infinity)
     this.notBefore.set(entry.seq, Math.max(soon, Math.min(deviceAt, relayAt)))
   }
 
   /**
-   * Hands the envelope to up to two relays that do not hold it yet (the
+   * Hands the envelope to `wanted` relays that do not hold it yet (the
    * device's own first, then ours), skipping relays still waiting after a
    * failure. Relays that took it are added to the entry's; the entry stays
    * queued if none did. Returns when a relay that does not hold it may be
    * tried next (Infinity when there is none to try).
    */
-  private async relay (entry: OutboxEntry, peerId: PeerId): Promise<number> {
+  private async relay (entry: OutboxEntry, peerId: PeerId, wanted: number, again: boolean): Promise<number> {
     log('looking up %p to relay %s', peerId, entry.envelopeId)
     const device = await this.m.device(peerId)
     const now = this.m.now()
@@ -301,7 +302,7 @@ export class Delivery {
     const held: string[] = []
     let envelope: Uint8Array | undefined
     for (const [key, relay] of candidates) {
-      if (held.length >= RELAYS_PER_ENVELOPE) break
+      if (held.length >= wanted) break
       const probe = this.relayWaits.probeOnly(key)
       if (probe) {
         if (this.probing.has(key)) continue
@@ -327,7 +328,7 @@ export class Delivery {
       }
       nextAt = Math.min(nextAt, this.relayWaits.nextAt(key))
     }
-    if (entry.relays.length > 0) {
+    if (again) {
       // A hand-over again: the next one waits longer, whatever this one did.
       const count = (this.rehand.get(entry.seq)?.count ?? 0) + 1
       this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, count), count })

@@ -75,6 +75,9 @@ describe('e2e: data at rest', function () {
     await writeFile(join(files, 'plans.bin'), received)
     await writeFile(join(files, 'reply.bin'), sent)
     assert.equal((await procs.cli(['send', alice.handle, secretIn, '--attach', join(files, 'plans.bin'), '--data', bob.dir])).code, 0)
+    // Bob is a stranger to alice: his file is fetched once she accepts his request.
+    await eventually(async () => (await procs.cli(['contacts', '--data', alice.dir, '--json'])).json.some(c => c.handle === bob.handle) ? true : undefined, 30_000, 'bob\'s request at alice')
+    assert.equal((await procs.cli(['contacts', '--accept', bob.handle, '--data', alice.dir])).code, 0)
     assert.equal((await procs.cli(['send', bob.handle, secretOut, '--attach', join(files, 'reply.bin'), '--data', alice.dir])).code, 0)
     const attachmentId = await eventually(async () => {
       const h = await procs.cli(['history', bob.handle, '--data', alice.dir, '--json'])
