@@ -31,7 +31,7 @@ const report = await runChaos({
   messagesPerPair,
   killEveryMs: [3_000, 7_000],
   restartAfterMs: [1_000, 5_000],
-  bothRelaysShare: 0.15,
+  bothRelaysEvery: 7,
   convergenceTimeoutMs: 300_000,
   daemonEnv: FAST_DAEMON_ENV,
   log: (line) => { console.error(line) }

@@ -27,13 +27,14 @@ describe('e2e: chaos — every acknowledged message arrives exactly once while d
       messagesPerPair: 15,
       killEveryMs: [3_000, 7_000],
       restartAfterMs: [1_000, 5_000],
-      bothRelaysShare: 0.2,
+      bothRelaysEvery: 6,
       convergenceTimeoutMs: 150_000,
       daemonEnv: FAST_DAEMON_ENV,
       log: (line) => { lines.push(line) }
     })
     assert.deepEqual(report.crashed, [], 'no process exited by itself')
     assert.ok(report.kills.daemons + report.kills.relays >= 8, `enough faults (${JSON.stringify(report.kills)})`)
+    assert.ok(report.kills.bothRelaysDown >= 1, 'both relays were down together at least once')
     assert.ok(report.acknowledged >= 60, `most sends acknowledged (${report.acknowledged} of ${report.sent})`)
     assert.equal(report.lost, 0, 'acknowledged messages lost')
     assert.equal(report.duplicated, 0, 'messages stored twice')

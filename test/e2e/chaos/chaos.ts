@@ -30,8 +30,8 @@ export interface ChaosOptions {
   killEveryMs: [number, number]
   /** A killed process comes back after this many ms (uniform between the two). */
   restartAfterMs: [number, number]
-  /** The share of kills that take both relays down together. */
-  bothRelaysShare: number
+  /** Every how many kills both relays go down together (the 3rd kill, then every this many: at times both are down, in every run). */
+  bothRelaysEvery: number
   /** The longest wait for convergence after the last fault, in ms. */
   convergenceTimeoutMs: number
   /** Environment for the daemons (e.g. fast test intervals). */
@@ -218,11 +218,15 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
         m.down = false
       })())
     }
-    while (Date.now() < faultEnd) {
+    // Both relays go down at the 3rd kill and every `bothRelaysEvery` after; if one is down then, at the next kill that finds both up.
+    let bothDue = false
+    for (let n = 0; Date.now() < faultEnd; n++) {
       await sleep(between(options.killEveryMs))
       if (Date.now() >= faultEnd) break
       const relays = members.filter(m => m.kind === 'relay')
-      if (random() < options.bothRelaysShare && relays.every(r => !r.down)) {
+      if (n % options.bothRelaysEvery === 2) bothDue = true
+      if (bothDue && relays.every(r => !r.down)) {
+        bothDue = false
         options.log(`kill both relays at ${new Date().toISOString()}`)
         kills.bothRelaysDown++
         for (const r of relays) kill(r)
