@@ -49,6 +49,7 @@ import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { DeliveryTransport } from './transport.js'
 import type { SkipBudgetInit } from './skip-budget.js'
+import type { BucketInit } from './token-bucket.js'
 
 
 const log = logger('starling:messenger')
@@ -97,6 +98,8 @@ export interface MessengerInit {
   attachments?: AttachmentHost
   /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
   skipBudget?: SkipBudgetInit
+  /** First messages (PQXDH) answered for strangers, all together (default DEFAULT_FIRST_MESSAGE_BUDGET). */
+  firstMessageBudget?: BucketInit
   /** What others can make us fetch and keep (default DEFAULT_ATTACHMENT_LIMITS). */
   attachmentLimits?: Partial<AttachmentLimits>
 }
