@@ -97,7 +97,12 @@ export class Inbox {
     const key = toHex(id)
     const running = this.inProgress.get(key)
     if (running != null) {
-      await running.catch(() => {})
+      // The same envelope from another relay, received side by side: it
+      // shares the first copy's fate. Only a stored first copy makes it a
+      // duplicate; a copy refused for now (or that failed here) must stay on
+      // its relay, since deleting it there (same id, same bytes) deletes the
+      // message from every relay of the network.
+      await running
       throw new DuplicateEnvelopeError('envelope already being stored')
     }
     if (await this.m.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
