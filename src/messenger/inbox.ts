@@ -209,9 +209,12 @@ export class Inbox {
     } catch {
       // A sender calling itself something invalid is shown as "unknown~tag".
     }
-    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
+    // The name the sender calls itself names only a new request; a contact
+    // is shown by the handle it was pinned by, whatever its messages say.
+    const claimed = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
     await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
-    const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
+    const contact = await this.m.contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
+    const handle = contact.handle
     const kind = message.body.kind
     const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
     const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
