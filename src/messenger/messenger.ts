@@ -31,7 +31,7 @@ import type { Contact } from './contacts.js'
 import { Sessions } from './sessions.js'
 import { History } from './history.js'
 import { Outbox } from './outbox.js'
-import type { MessageStatus } from './outbox.js'
+import type { MessageStatus, OutboxEntry } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
 import { Delivery } from './delivery.js'
@@ -136,6 +136,8 @@ export class Messenger extends EventTarget {
   private readonly recipients: Recipients
   private readonly outgoing: Outgoing
   private readonly unsent: Unsent
+  /** Devices whose waiting messages are being encrypted again (value: another run is wanted). */
+  private readonly resending = new Map<string, boolean>()
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -295,17 +297,45 @@ export class Messenger extends EventTarget {
    * logged, the old entries keep trying.
    */
   resendPending (identityKey: Uint8Array, peer: PeerId): void {
-    const entries = this.delivery.pendingFor(toHex(identityKey)).filter(e => e.kind === 'content' && e.device === peer.toString())
-    if (entries.length === 0) return
+    // One run at a time per device; restarts that arrive meanwhile ask for one more run after it.
+    const key = toHex(identityKey)
+    if (this.resending.has(key)) {
+      this.resending.set(key, true)
+      return
+    }
+    this.resending.set(key, false)
     void (async () => {
-      for (const entry of entries) {
-        const found = await this.history.find(fromHex(entry.messageId))
-        if (found == null) continue
-        const device = await this.device(peer, false, found.conversation, { dht: false })
-        if (device == null || !equalBytes(device.identityKey, identityKey)) return
-        await this.outgoing.plaintext(found.conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(found.message)), found.message.id, 'content', [])
-      }
-    })().catch(err => { log('sending again under the new session failed: %s', (err as Error).message) })
+      do {
+        this.resending.set(key, false)
+        await this.resendOnce(identityKey, peer)
+      } while (this.resending.get(key) === true)
+    })()
+      .catch(err => { log('sending again under the new session failed: %s', (err as Error).message) })
+      .finally(() => { this.resending.delete(key) })
+  }
+
+  /**
+   * One new copy per waiting message, whatever number of copies wait. Its
+   * first copy stays (two sessions started at once is no loss: the device
+   * may still read it); copies made at earlier restarts were sealed under
+   * sessions the device has replaced since, and go. Re-encrypting every
+   * copy doubled them at each restart: a contact that never acknowledged
+   * and kept starting sessions multiplied our outbox by 2^k.
+   */
+  private async resendOnce (identityKey: Uint8Array, peer: PeerId): Promise<void> {
+    const copies = new Map<string, OutboxEntry[]>()
+    for (const entry of this.delivery.pendingFor(toHex(identityKey))) {
+      if (entry.kind !== 'content' || entry.device !== peer.toString()) continue
+      copies.set(entry.messageId, [...(copies.get(entry.messageId) ?? []), entry])
+    }
+    for (const [messageId, list] of copies) {
+      const found = await this.history.find(fromHex(messageId))
+      if (found == null) continue
+      const device = await this.device(peer, false, found.conversation, { dht: false })
+      if (device == null || !equalBytes(device.identityKey, identityKey)) return
+      await this.delivery.drop(list.sort((a, b) => a.seq - b.seq).slice(1))
+      await this.outgoing.plaintext(found.conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(found.message)), found.message.id, 'content', [])
+    }
   }
 
   /** Sends to a known account (replies to requests, receipts). */
