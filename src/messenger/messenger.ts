@@ -16,7 +16,6 @@
  * messenger.addEventListener('message', (e) => { ... })
  * ```
  */
-import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto, KeyPair } from '../crypto/index.js'
 import type { PrekeyState } from '../crypto/prekeys.js'
@@ -31,7 +30,7 @@ import type { Contact } from './contacts.js'
 import { Sessions } from './sessions.js'
 import { History } from './history.js'
 import { Outbox } from './outbox.js'
-import type { MessageStatus, OutboxEntry } from './outbox.js'
+import type { MessageStatus } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
 import { Delivery } from './delivery.js'
@@ -43,6 +42,7 @@ import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import { Unsent } from './unsent.js'
+import { Resends } from './resends.js'
 import type { AttachmentHost, AttachmentLimits } from './attachment-transfer.js'
 import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
@@ -51,8 +51,6 @@ import type { DeliveryTransport } from './transport.js'
 import type { SkipBudgetInit } from './skip-budget.js'
 import type { BucketInit } from './token-bucket.js'
 
-
-const log = logger('starling:messenger')
 
 /** How long relays hold a message before its sender is told it expired. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
@@ -136,8 +134,7 @@ export class Messenger extends EventTarget {
   private readonly recipients: Recipients
   private readonly outgoing: Outgoing
   private readonly unsent: Unsent
-  /** Devices whose waiting messages are being encrypted again (value: another run is wanted). */
-  private readonly resending = new Map<string, boolean>()
+  private readonly resends: Resends
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -158,6 +155,15 @@ export class Messenger extends EventTarget {
     this.outgoing = new Outgoing(this)
     this.inbox = new Inbox(this)
     this.mailboxes = new Mailboxes(this, this.inbox, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
+    this.resends = new Resends({
+      pendingFor: (identityKey) => this.delivery.pendingFor(identityKey),
+      drop: async (entries) => { await this.delivery.drop(entries) },
+      find: async (id) => this.history.find(id),
+      device: async (peer, conversation) => this.device(peer, false, conversation, { dht: false }),
+      send: async (conversation, device, message) => {
+        await this.outgoing.plaintext(conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(message)), message.id, 'content', [])
+      }
+    })
     this.unsent = new Unsent({
       store: init.store,
       retryIntervalMs: this.retryIntervalMs,
@@ -288,54 +294,11 @@ export class Messenger extends EventTarget {
   }
 
   /**
-   * A device started a new session with us while we had one with it (a
-   * restored backup starts fresh: the old session is gone there). What we
-   * queued for it under the old session may never decrypt, so each message
-   * still waiting for it is encrypted again under the current session, with
-   * the same message id (the device keeps one copy; once one copy is
-   * acknowledged the others leave the outbox). In the background: errors are
-   * logged, the old entries keep trying.
+   * A device started a new session with us while we had one with it: what
+   * waits for it is encrypted again under the new session (resends.ts).
    */
   resendPending (identityKey: Uint8Array, peer: PeerId): void {
-    // One run at a time per device; restarts that arrive meanwhile ask for one more run after it.
-    const key = toHex(identityKey)
-    if (this.resending.has(key)) {
-      this.resending.set(key, true)
-      return
-    }
-    this.resending.set(key, false)
-    void (async () => {
-      do {
-        this.resending.set(key, false)
-        await this.resendOnce(identityKey, peer)
-      } while (this.resending.get(key) === true)
-    })()
-      .catch(err => { log('sending again under the new session failed: %s', (err as Error).message) })
-      .finally(() => { this.resending.delete(key) })
-  }
-
-  /**
-   * One new copy per waiting message, whatever number of copies wait. Its
-   * first copy stays (two sessions started at once is no loss: the device
-   * may still read it); copies made at earlier restarts were sealed under
-   * sessions the device has replaced since, and go. Re-encrypting every
-   * copy doubled them at each restart: a contact that never acknowledged
-   * and kept starting sessions multiplied our outbox by 2^k.
-   */
-  private async resendOnce (identityKey: Uint8Array, peer: PeerId): Promise<void> {
-    const copies = new Map<string, OutboxEntry[]>()
-    for (const entry of this.delivery.pendingFor(toHex(identityKey))) {
-      if (entry.kind !== 'content' || entry.device !== peer.toString()) continue
-      copies.set(entry.messageId, [...(copies.get(entry.messageId) ?? []), entry])
-    }
-    for (const [messageId, list] of copies) {
-      const found = await this.history.find(fromHex(messageId))
-      if (found == null) continue
-      const device = await this.device(peer, false, found.conversation, { dht: false })
-      if (device == null || !equalBytes(device.identityKey, identityKey)) return
-      await this.delivery.drop(list.sort((a, b) => a.seq - b.seq).slice(1))
-      await this.outgoing.plaintext(found.conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(found.message)), found.message.id, 'content', [])
-    }
+    this.resends.request(identityKey, peer)
   }
 
   /** Sends to a known account (replies to requests, receipts). */
