@@ -32,6 +32,8 @@ export interface RelayLimits {
   rateLimit?: Omit<RateLimitInit, 'now'>
   /** Circuit relay reservations, in all and per source. */
   reservations?: { max?: number, maxPerSource?: number }
+  /** Connections, in all and per source. */
+  connections?: { max?: number, maxPerSource?: number }
 }
 
 export interface RelayInit {
@@ -87,6 +89,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       loopback: local,
       datastore,
       reservations: init.limits?.reservations,
+      connections: init.limits?.connections,
       extraServices: {
         // Same-IP penalties break meshes when many peers share 127.0.0.1.
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback: local, relaySet })),

@@ -26,7 +26,9 @@ export const LIMIT_FLAGS: Record<string, LimitFlag> = {
   'rate-burst': { kind: 'count', help: 'store requests one source may make at once (default 2000)' },
   'rate-per-second': { kind: 'count', help: 'store requests per second one source gets back (default 500)' },
   'max-reservations': { kind: 'count', help: 'circuit relay reservations the relay holds (default 1024)' },
-  'max-reservations-per-source': { kind: 'count', help: 'circuit relay reservations one source may hold; a reservation ends with its connection (default 16)' }
+  'max-reservations-per-source': { kind: 'count', help: 'circuit relay reservations one source may hold; a reservation ends with its connection (default 16)' },
+  'max-connections': { kind: 'count', help: 'connections the relay holds at once; beyond, new ones are refused (default 4096)' },
+  'max-connections-per-source': { kind: 'count', help: 'connections one source may hold, so that no source takes every slot (default 64)' }
 }
 
 /** The option config of every limit flag. */
@@ -81,6 +83,7 @@ export function parseLimits (values: Record<string, unknown>): RelayLimits {
       maxBytesPerMailboxPerSource: read('mailbox-share-bytes')
     },
     rateLimit: { burst: read('rate-burst'), perSecond: read('rate-per-second') },
-    reservations: { max: read('max-reservations'), maxPerSource: read('max-reservations-per-source') }
+    reservations: { max: read('max-reservations'), maxPerSource: read('max-reservations-per-source') },
+    connections: { max: read('max-connections'), maxPerSource: read('max-connections-per-source') }
   }
 }

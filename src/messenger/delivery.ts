@@ -150,6 +150,14 @@ export class Delivery {
     if (set?.size === 0) this.byMessage.delete(entry.messageId)
   }
 
+  /** Takes copies that a newer copy supersedes out of the outbox (not synced: a lost write only brings them back); copies in flight stay. */
+  async drop (entries: OutboxEntry[]): Promise<void> {
+    const gone = entries.filter(e => this.pending.has(e.seq) && !this.inFlight.has(e.seq))
+    if (gone.length === 0) return
+    for (const entry of gone) this.untrack(entry)
+    await this.m.commit(gone.map(e => this.m.outbox.removeOp(e)), [], { sync: false })
+  }
+
   /** Entries waiting for the device with this identity key (hex). */
   pendingFor (identityKey: string): OutboxEntry[] {
     return [...this.pending.values()].filter(e => e.identityKey === identityKey)

@@ -72,3 +72,14 @@ export class NotFailedError extends Error {
 export class SkipBudgetExceededError extends Error {
   override readonly name = 'SkipBudgetExceededError'
 }
+
+/**
+ * A first message (PQXDH) from a sender who is not an accepted contact's
+ * device, while strangers have used up their budget of first messages
+ * answered (see first-message-budget.ts). Not a verdict on the envelope:
+ * refused before any PQXDH step, neither stored nor dropped, and received
+ * again later.
+ */
+export class FirstMessageBudgetError extends Error {
+  override readonly name = 'FirstMessageBudgetError'
+}

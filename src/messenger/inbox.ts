@@ -24,10 +24,12 @@ import { peerIdFromBytes } from './devices.js'
 import { promote } from './sessions.js'
 import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
-import { DuplicateEnvelopeError, RejectedEnvelopeError, SkipBudgetExceededError } from './errors.js'
+import { DuplicateEnvelopeError, FirstMessageBudgetError, RejectedEnvelopeError, SkipBudgetExceededError, UnverifiedDeviceError } from './errors.js'
 import { DeviceBindings } from './device-binding.js'
 import type { DeviceClaim } from './device-binding.js'
 import { SkipBudget, isAcceptedDevice } from './skip-budget.js'
+import { FirstMessageBudget } from './first-message-budget.js'
+import { RetryLater } from './retry-later.js'
 import { SerialTasks } from './serial-tasks.js'
 import type { SkipLimits } from '../crypto/session.js'
 import { concat, equalBytes, toHex, utf8 } from './bytes.js'
@@ -65,12 +67,18 @@ export class Inbox {
   private readonly skipBudget: SkipBudget
   /** First messages (PQXDH) are answered one at a time, each in its own event-loop task. */
   private readonly firstMessages = new SerialTasks()
+  /** First messages from strangers answered (PQXDH runs), shared by all of them. */
+  private readonly firstMessageBudget: FirstMessageBudget
+  /** Envelopes refused for now, not opened again until their wait is over. */
+  private readonly retryLater: RetryLater
 
   private readonly bindings: DeviceBindings
 
   constructor (private readonly m: Messenger) {
     this.bindings = new DeviceBindings({ crypto: m.init.crypto, directory: m.init.directory, now: m.now })
     this.skipBudget = new SkipBudget(m.now, m.init.skipBudget)
+    this.firstMessageBudget = new FirstMessageBudget(m.now, m.init.firstMessageBudget)
+    this.retryLater = new RetryLater(m.now, (bytes) => m.init.crypto.hash.sha256(bytes))
   }
 
   /**
@@ -89,15 +97,28 @@ export class Inbox {
     const key = toHex(id)
     const running = this.inProgress.get(key)
     if (running != null) {
-      await running.catch(() => {})
+      // The same envelope from another relay, received side by side: it
+      // shares the first copy's fate. Only a stored first copy makes it a
+      // duplicate; a copy refused for now (or that failed here) must stay on
+      // its relay, since deleting it there (same id, same bytes) deletes the
+      // message from every relay of the network.
+      await running
       throw new DuplicateEnvelopeError('envelope already being stored')
     }
     if (await this.m.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
+    // Refused for now a moment ago: refused again without repeating the work.
+    const later = this.retryLater.refusal(id, envelope)
+    if (later != null) throw later
     let result: Stored | undefined
     const work = this.open(id, envelope, via, from).then(r => { result = r })
     this.inProgress.set(key, work)
     try {
       await work
+      this.retryLater.settled(id)
+    } catch (err) {
+      if (isNotNow(err)) this.retryLater.refused(id, envelope, err)
+      else this.retryLater.settled(id)
+      throw err
     } finally {
       this.inProgress.delete(key)
     }
@@ -115,19 +136,21 @@ export class Inbox {
     }
     const guard = this.m.sessions.replayGuard()
     // The budget is looked up by the identity key the envelope proves; the account it names only finds the contact to check that key against.
-    const skip = this.skipBudget.limits(opened.sender.identityKey, await this.m.contacts.get(opened.sender.accountKey))
+    const contact = await this.m.contacts.get(opened.sender.accountKey)
+    const skip = this.skipBudget.limits(opened.sender.identityKey, contact)
+    const accepted = isAcceptedDevice(contact, opened.sender.identityKey)
     let decrypted: Decrypted
     let sessionOps: BatchOp[]
     let release: () => void
     try {
-      const out = await this.m.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard, skip))
+      const out = await this.m.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard, skip, accepted))
       decrypted = out.result
       sessionOps = out.ops
       release = out.release
     } catch (err) {
       guard.discard()
       // Over budget is "not now", not "bad": the envelope is received again later.
-      if (err instanceof SkipBudgetExceededError) throw err
+      if (err instanceof SkipBudgetExceededError || err instanceof FirstMessageBudgetError) throw err
       throw new RejectedEnvelopeError(`ratchet refused the message: ${(err as Error).name}: ${(err as Error).message}`)
     }
     // The session stays locked until this message's commit is queued (or it is refused).
@@ -186,9 +209,12 @@ export class Inbox {
     } catch {
       // A sender calling itself something invalid is shown as "unknown~tag".
     }
-    const handle = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
+    // The name the sender calls itself names only a new request; a contact
+    // is shown by the handle it was pinned by, whatever its messages say.
+    const claimed = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
     await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
-    const contact = await this.m.contacts.pinIncoming(sender.accountKey, handle, device.toString(), sender.identityKey)
+    const contact = await this.m.contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
+    const handle = contact.handle
     const kind = message.body.kind
     const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
     const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
@@ -254,7 +280,7 @@ export class Inbox {
   }
 
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */
-  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>, skip: SkipLimits): Promise<{ record: SessionRecord, result: Decrypted }> {
+  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>, skip: SkipLimits, accepted: boolean): Promise<{ record: SessionRecord, result: Decrypted }> {
     const crypto = this.m.init.crypto
     const states = [record.current, ...record.archived].filter((s): s is SessionState => s != null)
     if (isPrekeyMessage(inner)) {
@@ -264,6 +290,8 @@ export class Inbox {
         const out = await decrypt(crypto, known, inner, undefined, skip)
         return { record: promote(record, out.state, known), result: out }
       }
+      // PQXDH for a stranger: charged before any of its work (first-message-budget.ts).
+      if (!accepted) this.firstMessageBudget.charge()
       const me = this.m.init.identity
       const out = await this.firstMessages.run(async () => respondToSession(crypto, {
         accountKey: me.accountPublicKey,
@@ -301,4 +329,9 @@ export class Inbox {
   async markReadOps (_conversation: Uint8Array, ids: Uint8Array[]): Promise<void> {
     await this.m.commit(ids.map(id => ({ type: 'put', namespace: 'dedup', key: concat(READ, id), value: new Uint8Array([1]) })))
   }
+}
+
+/** Errors that mean "not now": the envelope is kept (on the relay) and received again later. */
+function isNotNow (err: unknown): err is Error {
+  return err instanceof SkipBudgetExceededError || err instanceof FirstMessageBudgetError || err instanceof UnverifiedDeviceError
 }

@@ -16,7 +16,6 @@
  * messenger.addEventListener('message', (e) => { ... })
  * ```
  */
-import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto, KeyPair } from '../crypto/index.js'
 import type { PrekeyState } from '../crypto/prekeys.js'
@@ -43,15 +42,15 @@ import { Outgoing } from './outgoing.js'
 import { Mailboxes } from './mailboxes.js'
 import { AttachmentTransfer } from './attachment-transfer.js'
 import { Unsent } from './unsent.js'
+import { Resends } from './resends.js'
 import type { AttachmentHost, AttachmentLimits } from './attachment-transfer.js'
 import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { DeliveryTransport } from './transport.js'
 import type { SkipBudgetInit } from './skip-budget.js'
+import type { BucketInit } from './token-bucket.js'
 
-
-const log = logger('starling:messenger')
 
 /** How long relays hold a message before its sender is told it expired. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
@@ -97,6 +96,8 @@ export interface MessengerInit {
   attachments?: AttachmentHost
   /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
   skipBudget?: SkipBudgetInit
+  /** First messages (PQXDH) answered for strangers, all together (default DEFAULT_FIRST_MESSAGE_BUDGET). */
+  firstMessageBudget?: BucketInit
   /** What others can make us fetch and keep (default DEFAULT_ATTACHMENT_LIMITS). */
   attachmentLimits?: Partial<AttachmentLimits>
 }
@@ -133,6 +134,7 @@ export class Messenger extends EventTarget {
   private readonly recipients: Recipients
   private readonly outgoing: Outgoing
   private readonly unsent: Unsent
+  private readonly resends: Resends
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -153,6 +155,15 @@ export class Messenger extends EventTarget {
     this.outgoing = new Outgoing(this)
     this.inbox = new Inbox(this)
     this.mailboxes = new Mailboxes(this, this.inbox, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
+    this.resends = new Resends({
+      pendingFor: (identityKey) => this.delivery.pendingFor(identityKey),
+      drop: async (entries) => { await this.delivery.drop(entries) },
+      find: async (id) => this.history.find(id),
+      device: async (peer, conversation) => this.device(peer, false, conversation, { dht: false }),
+      send: async (conversation, device, message) => {
+        await this.outgoing.plaintext(conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(message)), message.id, 'content', [])
+      }
+    })
     this.unsent = new Unsent({
       store: init.store,
       retryIntervalMs: this.retryIntervalMs,
@@ -283,26 +294,11 @@ export class Messenger extends EventTarget {
   }
 
   /**
-   * A device started a new session with us while we had one with it (a
-   * restored backup starts fresh: the old session is gone there). What we
-   * queued for it under the old session may never decrypt, so each message
-   * still waiting for it is encrypted again under the current session, with
-   * the same message id (the device keeps one copy; once one copy is
-   * acknowledged the others leave the outbox). In the background: errors are
-   * logged, the old entries keep trying.
+   * A device started a new session with us while we had one with it: what
+   * waits for it is encrypted again under the new session (resends.ts).
    */
   resendPending (identityKey: Uint8Array, peer: PeerId): void {
-    const entries = this.delivery.pendingFor(toHex(identityKey)).filter(e => e.kind === 'content' && e.device === peer.toString())
-    if (entries.length === 0) return
-    void (async () => {
-      for (const entry of entries) {
-        const found = await this.history.find(fromHex(entry.messageId))
-        if (found == null) continue
-        const device = await this.device(peer, false, found.conversation, { dht: false })
-        if (device == null || !equalBytes(device.identityKey, identityKey)) return
-        await this.outgoing.plaintext(found.conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(found.message)), found.message.id, 'content', [])
-      }
-    })().catch(err => { log('sending again under the new session failed: %s', (err as Error).message) })
+    this.resends.request(identityKey, peer)
   }
 
   /** Sends to a known account (replies to requests, receipts). */

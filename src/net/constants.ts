@@ -16,6 +16,8 @@ export const RELAY_DATA_LIMIT_BYTES = 64n * 1024n * 1024n
 export const RELAY_RESERVATION_TTL_MS = 2 * 60 * 60_000
 /** Reservations one relay holds at once. */
 export const RELAY_MAX_RESERVATIONS = 1024
+/** Connections one relay holds at once: one per reservation, plus other relays, DHT clients and senders. */
+export const RELAY_MAX_CONNECTIONS = 4096
 
 /** Lifetime of a published device record or handle claim. */
 export const RECORD_LIFETIME_MS = 24 * 60 * 60_000

@@ -20,10 +20,12 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import type { Datastore } from 'interface-datastore'
 import { ReservationLimits } from './reservation-limits.js'
+import { ConnectionLimits } from './connection-limits.js'
 import {
   DHT_PROTOCOL,
   RELAY_DATA_LIMIT_BYTES,
   RELAY_DURATION_LIMIT_MS,
+  RELAY_MAX_CONNECTIONS,
   RELAY_MAX_RESERVATIONS,
   RELAY_RESERVATION_TTL_MS
 } from './constants.js'
@@ -66,6 +68,8 @@ export interface StarlingNodeInit {
   extraServices?: Record<string, unknown>
   /** Circuit relay reservations a relay holds: in all, and per source (defaults in constants.ts and reservation-limits.ts). */
   reservations?: { max?: number, maxPerSource?: number }
+  /** Connections a relay holds: in all, and per source (defaults in constants.ts and connection-limits.ts). */
+  connections?: { max?: number, maxPerSource?: number }
 }
 
 /** The services every Starling node has. */
@@ -95,6 +99,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     })
   }
   const limits = isRelay ? new ReservationLimits({ maxPerSource: init.reservations?.maxPerSource }) : undefined
+  const connectionLimits = isRelay ? new ConnectionLimits({ maxPerSource: init.connections?.maxPerSource }) : undefined
   if (isRelay) {
     services.relay = circuitRelayServer({
       reservations: {
@@ -121,14 +126,17 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
-    ...(limits != null ? { connectionGater: limits.gater() } : {}),
-    connectionManager: init.loopback === true
-      ? { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 }
-      : undefined,
+    ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : {}),
+    connectionManager: {
+      // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.
+      ...(isRelay ? { maxConnections: init.connections?.max ?? RELAY_MAX_CONNECTIONS } : {}),
+      ...(init.loopback === true ? { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 } : {})
+    },
     services: services as Libp2pInit['services']
   })
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   limits?.attach(node)
+  connectionLimits?.attach(node)
   try {
     // A bare name must not vanish from a relay's answers an hour after it was announced (known upstream issue).
     answerProvidersFromRecords((node as unknown as StarlingLibp2p).services.dht, { peerStore: node.peerStore, peerInfoMapper })

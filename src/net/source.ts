@@ -31,16 +31,24 @@ export function sourceOf (remoteAddr: Multiaddr, remotePeer: PeerId): Source {
     const relay = components.slice(0, circuit).findLast(c => c.name === 'p2p')?.value ?? 'unknown'
     return `circuit:${relay}/${remotePeer.toString()}`
   }
+  return addressSource(remoteAddr) ?? `peer:${remotePeer.toString()}`
+}
+
+/**
+ * The source of a direct connection's remote address, before its peer is
+ * known (an IPv4 address or an IPv6 /64); undefined for a relayed address
+ * or one with no IP.
+ */
+export function addressSource (remoteAddr: Multiaddr): Source | undefined {
+  const components = remoteAddr.getComponents()
+  if (components.some(c => c.name === 'p2p-circuit')) return undefined
   const ip = components.find(c => c.name === 'ip4' || c.name === 'ip6')
-  if (ip?.value != null) {
-    if (ip.name === 'ip4') return `ip4:${ip.value}`
-    const groups = parseIpv6(ip.value)
-    if (groups != null) {
-      if (isIpv4Mapped(groups)) return `ip4:${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`
-      return `ip6:${groups.slice(0, 4).map(g => g.toString(16)).join(':')}::/64`
-    }
-  }
-  return `peer:${remotePeer.toString()}`
+  if (ip?.value == null) return undefined
+  if (ip.name === 'ip4') return `ip4:${ip.value}`
+  const groups = parseIpv6(ip.value)
+  if (groups == null) return undefined
+  if (isIpv4Mapped(groups)) return `ip4:${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`
+  return `ip6:${groups.slice(0, 4).map(g => g.toString(16)).join(':')}::/64`
 }
 
 function isIpv4Mapped (groups: number[]): boolean {

@@ -10,7 +10,7 @@ import { clearLine, cursorTo, createInterface } from 'node:readline'
 import type { Interface } from 'node:readline'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
-import { YES_HELP, withFirstContactHint } from './messages.js'
+import { YES_HELP, requestMark, withFirstContactHint } from './messages.js'
 import type { HistoryMessage } from './messages.js'
 import type { Command } from '../command.js'
 import { visible } from '../terminal-text.js'
@@ -134,7 +134,7 @@ class ChatSession {
           if (e.direction === 'in' && e.kind !== 'read' && e.kind !== 'delivered') this.stopPeerTyping()
           this.refresh()
         } else if (e.direction === 'in' && typeof e.text === 'string') {
-          this.print([`(new message from ${String(e.handle)})`])
+          this.print([`(new message from ${String(e.handle)}${requestMark(e)})`])
         }
         return
       case 'status':

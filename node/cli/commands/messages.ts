@@ -210,7 +210,7 @@ export const receiveCommand: Command = {
     const ready = (): void => { out.print({ event: 'ready' }, 'waiting for messages (Ctrl-C to stop)') }
     try {
       for await (const event of client.events(controller.signal, ready)) {
-        out.print(event, describe(event))
+        out.print(event, describeEvent(event))
         if (args.values.follow !== true) break
       }
     } catch (err) {
@@ -219,9 +219,19 @@ export const receiveCommand: Command = {
   }
 }
 
-function describe (e: Record<string, unknown>): string {
+/**
+ * Marks a message from someone who is not a contact: anyone may call
+ * themselves "alice", and only the tag after the name would tell them apart
+ * from the alice you know.
+ */
+export function requestMark (e: Record<string, unknown>): string {
+  return e.request === true ? ' [message request: not a contact]' : ''
+}
+
+/** The line `receive` prints for an event. */
+export function describeEvent (e: Record<string, unknown>): string {
   switch (e.type) {
-    case 'message': return `${e.direction === 'in' ? `from ${String(e.handle)}` : 'sent'} ${String(e.kind)} ${String(e.id)}${e.text != null ? `: ${String(e.text)}` : ''}`
+    case 'message': return `${e.direction === 'in' ? `from ${String(e.handle)}${requestMark(e)}` : 'sent'} ${String(e.kind)} ${String(e.id)}${e.text != null ? `: ${String(e.text)}` : ''}`
     case 'status': return `message ${String(e.id)} ${String(e.state)}${e.state === 'relayed' ? ` (held by ${String(e.relays)} relays)` : ''}`
     case 'typing': return `${String(e.handle)} ${e.on === true ? 'is typing' : 'stopped typing'}`
     case 'key-change': return `SAFETY WARNING: ${String(e.what)}`

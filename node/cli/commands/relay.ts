@@ -3,8 +3,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
 import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
-import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS, RELAY_MAX_RESERVATIONS } from '../../../src/net/constants.js'
+import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS, RELAY_MAX_CONNECTIONS, RELAY_MAX_RESERVATIONS } from '../../../src/net/constants.js'
 import { RELAY_MAX_RESERVATIONS_PER_SOURCE } from '../../../src/net/reservation-limits.js'
+import { MAX_CONNECTIONS_PER_SOURCE } from '../../../src/net/connection-limits.js'
 import type { Command } from '../command.js'
 import { limitHelp, limitOptions, parseLimits } from '../limits.js'
 
@@ -66,7 +67,8 @@ export const relayCommand: Command = {
         durationMs: RELAY_DURATION_LIMIT_MS,
         dataBytes: Number(RELAY_DATA_LIMIT_BYTES),
         storage: relay.mailbox.store.budgets,
-        reservations: { max: limits.reservations?.max ?? RELAY_MAX_RESERVATIONS, maxPerSource: limits.reservations?.maxPerSource ?? RELAY_MAX_RESERVATIONS_PER_SOURCE }
+        reservations: { max: limits.reservations?.max ?? RELAY_MAX_RESERVATIONS, maxPerSource: limits.reservations?.maxPerSource ?? RELAY_MAX_RESERVATIONS_PER_SOURCE },
+        connections: { max: limits.connections?.max ?? RELAY_MAX_CONNECTIONS, maxPerSource: limits.connections?.maxPerSource ?? MAX_CONNECTIONS_PER_SOURCE }
       }
     }, [
       `relay ${relay.node.peerId.toString()} listening on:`,
