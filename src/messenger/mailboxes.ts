@@ -34,10 +34,23 @@ export const RELAY_SET_REFRESH_MS = 10 * 60_000
 export const MAX_NETWORK_RELAYS = 32
 /** A relay whose mailbox could not be read waits from the fetch interval, doubling, up to this. */
 export const RELAY_READ_BACKOFF_CAP_MS = 5 * 60_000
+/** Most envelopes opened from one relay in one pass: what one mailbox holds by default (more is junk minted on the fly). */
+export const MAX_ENVELOPES_PER_PASS = 10_000
+/**
+ * A relay whose envelopes are mostly refused (more than this many in a pass,
+ * and more than half of what it served) is left for the rest of the pass and
+ * waits on the backoff, as one that cannot be read: junk costs an X25519 each.
+ */
+export const MAX_REFUSED_PER_PASS = 100
 /** Messages whose delivery receipt was queued since start, remembered so that copies from other relays send none again. */
 export const MAX_RECEIPTED = 65_536
 
 type RelayRef = { peerId: PeerId, addrs: RemoteDevice['addrs'] }
+
+/** A relay served mostly envelopes that were refused: it is read again only after a wait. */
+export class JunkRelayError extends Error {
+  override readonly name = 'JunkRelayError'
+}
 
 /** Delivery receipts owed to one device for a mailbox page. */
 interface Receipts {
@@ -109,6 +122,12 @@ export class Mailboxes {
     clearInterval(this.timer)
   }
 
+  /** Reads every mailbox now (or right after the pass in progress) and resolves when that pass is over. */
+  async fetchNow (): Promise<void> {
+    this.fetchSoon()
+    while (this.fetching != null) await this.fetching
+  }
+
   /** Reads every mailbox now, or right after the pass in progress. */
   fetchSoon (): void {
     if (this.fetching != null) {
@@ -159,8 +178,14 @@ export class Mailboxes {
 
   private async fetchPages (relay: RelayRef, remove: (refs: MailboxRef[]) => Promise<void>): Promise<void> {
     let cursor: Uint8Array | undefined
-    for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
-      const { items, cursor: next, more } = await this.m.init.transport.fetchMailbox(relay.peerId, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS), relay.addrs)
+    let opened = 0
+    let refused = 0
+    for (let page = 0; page < MAX_PAGES_PER_FETCH && opened < MAX_ENVELOPES_PER_PASS; page++) {
+      const fetched = await this.m.init.transport.fetchMailbox(relay.peerId, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS), relay.addrs)
+      const { cursor: next, more } = fetched
+      // No more than a mailbox holds per pass: the rest waits for the next one.
+      const items = fetched.items.slice(0, MAX_ENVELOPES_PER_PASS - opened)
+      opened += items.length
       const receipts = new Map<string, Receipts>()
       const receipt = (device: string, account: Uint8Array, id: Uint8Array, identityKey?: Uint8Array): void => {
         // Another relay's copy of a message whose receipt already went out: none again.
@@ -200,6 +225,7 @@ export class Mailboxes {
               return
             }
           } else if (name === 'RejectedEnvelopeError') {
+            refused++
             log('mailbox envelope dropped: %s', (err as Error).message)
           } else {
             log.error('mailbox envelope kept on the relay for the next pass: %s', (err as Error).message)
@@ -216,8 +242,9 @@ export class Mailboxes {
       const done = settled.filter(s => s.receiptTo == null || !unsent.has(s.receiptTo)).map(s => s.ref)
       // Waits for the previous page's delete (its failure ends this pass), not this one's.
       if (done.length > 0) await remove(done)
+      if (refused > MAX_REFUSED_PER_PASS && refused * 2 > opened) throw new JunkRelayError(`relay ${relay.peerId.toString()} served ${refused} envelopes of ${opened} that do not open or do not check: left until its wait is over`)
       cursor = next
-      if (!more || items.length === 0) break
+      if (!more || fetched.items.length === 0 || items.length < fetched.items.length) break
     }
   }
 

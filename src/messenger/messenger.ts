@@ -217,6 +217,11 @@ export class Messenger extends EventTarget {
     return this.mailboxes.relays()
   }
 
+  /** Reads the mailboxes now; resolves when that pass is over (a "refresh"). */
+  async readMailboxes (): Promise<void> {
+    await this.mailboxes.fetchNow()
+  }
+
   /** Reads the mailboxes now (after a reconnect, say). */
   fetchSoon (): void {
     this.mailboxes.fetchSoon()
