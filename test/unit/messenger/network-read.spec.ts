@@ -2,7 +2,7 @@
  * Recipients read where their mail can be (issue: delivery that converges,
  * item 2): a device reads its mailbox on its own relays and on every relay
  * their signed relay sets name. Two messengers over memory stores: alice's
- * envelope lands on relay B only; bob, who knows only relay A, finds B in
+ * envelope lands on relay B only (A refuses it); bob, who knows only relay A, finds B in
  * A's relay set, reads it, stores the message once, deletes it from B, and
  * a copy on a second relay brings no second receipt.
  */
@@ -28,6 +28,8 @@ class MemoryRelays {
   readonly deleted: Array<{ relay: string, id: string }> = []
   readonly reads: Array<{ reader: string, relay: string }> = []
   readonly down = new Set<string>()
+  /** Relays that refuse every put (a full mailbox), but serve reads and their sets. */
+  readonly refusing = new Set<string>()
 
   box (relay: PeerId, recipient: PeerId): MailboxItem[] {
     const key = `${relay.toString()}/${recipient.toString()}`
@@ -42,6 +44,7 @@ class MemoryRelays {
       sendDirect: async () => { throw new Error('recipient away') },
       storeOnRelay: async (relay: PeerId, _addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array): Promise<Custody> => {
         if (this.down.has(relay.toString())) throw new Error('relay down')
+        if (this.refusing.has(relay.toString())) throw Object.assign(new Error('mailbox full'), { name: 'QuotaExceededError', quota: 'mailbox-full' })
         this.box(relay, recipient).push({ id: parseEnvelopeHeader(envelope).id, envelope })
         return { relay: relay.toString(), storedAt: T0, expiresAt: T0 + 86_400_000 }
       },
@@ -87,14 +90,13 @@ describe('messenger: a device reads every relay of its network', function () {
       const aliceM = await testMessenger(crypto, alice, { transport: relays.transport(alice.peerId, { relaySets: true }), directory, now, relayPeers: [b] })
       const bobM = await testMessenger(crypto, bob, { transport: relays.transport(bob.peerId, { relaySets }), directory, now, relayPeers: [a], fetchIntervalMs: 1_000 })
       await aliceM.start()
-      // Relay A (bob's own) is down while alice sends: her envelope goes to B only.
-      relays.down.add(a.toString())
+      // Relay A (bob's own) refuses the envelope (say, his mailbox there is full): it goes to B only.
+      relays.refusing.add(a.toString())
       const sent = await aliceM.send(bob.handle, { kind: 'text', text: 'on B only' })
       await clock.tickAsync(10_000)
       assert.equal(relays.box(b, bob.peerId).length, 1, 'held by B')
       assert.equal(relays.box(a, bob.peerId).length, 0, 'not by A')
       const copy = relays.box(b, bob.peerId)[0]
-      relays.down.delete(a.toString())
 
       await bobM.start()
       await clock.tickAsync(5_000)
