@@ -24,6 +24,8 @@ export interface Contact {
   state: ContactState
   /** Device peer id -> pinned X25519 identity key (hex). */
   devices: Record<string, string>
+  /** While a message request: what it made us keep so far (see request-budget.ts). */
+  request?: { messages: number, bytes: number }
   /** Set when a key differs from the pinned one; sending is blocked until `trust`. */
   keyChange?: { what: string, seenAt: number }
   addedAt: number
@@ -45,6 +47,9 @@ function aliasKey (name: string): Uint8Array {
 export class Contacts {
   /** Contacts read or written so far, by account (hex): every message looks its sender up. */
   private readonly cache = new Map<string, Contact>()
+
+  /** Told of every saved contact with what it was before (the request budget follows requests opened and closed). */
+  onStateChange?: (before: Contact | undefined, after: Contact) => void
 
   constructor (private readonly store: Store, private readonly now: () => number) {}
 
@@ -94,10 +99,14 @@ export class Contacts {
 
   /** Writes a contact (durably). */
   async save (contact: Contact, alias?: string): Promise<void> {
+    const before = this.cache.get(contact.account)
+    // A request that is accepted or blocked keeps no request counts.
+    if (contact.state !== 'request') delete contact.request
     const ops = [{ type: 'put' as const, namespace: 'contacts' as const, key: accountKey(fromHex(contact.account)), value: jsonBytes(contact) }]
     if (alias != null) ops.push({ type: 'put', namespace: 'contacts', key: aliasKey(alias), value: jsonBytes(contact.account) })
     await this.store.batch(ops, { sync: true })
     this.cache.set(contact.account, { ...contact, devices: { ...contact.devices } })
+    if (before?.state !== contact.state) this.onStateChange?.(before, contact)
   }
 
   /**

@@ -213,6 +213,9 @@ export class Inbox {
     // is shown by the handle it was pinned by, whatever its messages say.
     const claimed = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
     await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
+    // Someone who is not a contact (yet) may make us keep only so much (request-budget.ts).
+    const size = payload.message.length
+    await this.m.requests.admit(await this.m.contacts.get(sender.accountKey), size)
     const contact = await this.m.contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
     const handle = contact.handle
     const kind = message.body.kind
@@ -222,6 +225,7 @@ export class Inbox {
     if (!drop) ops.push(...this.m.history.putOps(conversation, message))
     ops.push(this.m.history.observeOp(conversation, message.lamport))
     await this.m.commit(ops, [sender.identityKey], { release: [release] })
+    if (!drop) await this.m.requests.stored(contact, size)
     if (contact.state === 'blocked') return undefined
     if (kind === 'typing') {
       this.m.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })

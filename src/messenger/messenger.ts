@@ -26,6 +26,8 @@ import type { BatchOp, Store } from '../store/index.js'
 import { encodeMessage, newMessageId, validateMessage } from './model/index.js'
 import type { ConversationView, Message, MessageBody } from './model/index.js'
 import { Contacts } from './contacts.js'
+import { RequestBudget } from './request-budget.js'
+import type { RequestLimits } from './request-budget.js'
 import type { Contact } from './contacts.js'
 import { Sessions } from './sessions.js'
 import { History } from './history.js'
@@ -92,6 +94,8 @@ export interface MessengerInit {
   fetchIntervalMs?: number
   retryIntervalMs?: number
   directTimeoutMs?: number
+  /** What message requests may keep until accepted (defaults in request-budget.ts). */
+  requestLimits?: Partial<RequestLimits>
   /** Where attachments live and how to pull them (absent: attachments refused). */
   attachments?: AttachmentHost
   /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
@@ -118,6 +122,8 @@ export interface MessengerEvent {
 /** The messenger of one device. */
 export class Messenger extends EventTarget {
   readonly contacts: Contacts
+  /** What message requests may make us keep. */
+  readonly requests: RequestBudget
   readonly sessions: Sessions
   readonly history: History
   readonly outbox: Outbox
@@ -140,6 +146,8 @@ export class Messenger extends EventTarget {
     super()
     this.now = init.now ?? Date.now
     this.contacts = new Contacts(init.store, this.now)
+    this.requests = new RequestBudget(this.contacts, init.requestLimits)
+    this.contacts.onStateChange = (before, after) => { this.requests.changed(before, after) }
     this.sessions = new Sessions(init.store, init.crypto)
     this.history = new History(init.store)
     this.outbox = new Outbox(init.store)
