@@ -222,10 +222,14 @@ export class Inbox {
     const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
     const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
     const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
-    if (!drop) ops.push(...this.m.history.putOps(conversation, message))
+    if (!drop) {
+      ops.push(...this.m.history.putOps(conversation, message))
+      // A request's count goes in the same batch as what it counts.
+      const counted = await this.m.requests.countOp(contact, size)
+      if (counted != null) ops.push(counted)
+    }
     ops.push(this.m.history.observeOp(conversation, message.lamport))
     await this.m.commit(ops, [sender.identityKey], { release: [release] })
-    if (!drop) await this.m.requests.stored(contact, size)
     if (contact.state === 'blocked') return undefined
     if (kind === 'typing') {
       this.m.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })

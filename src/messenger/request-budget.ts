@@ -14,6 +14,7 @@
  */
 import type { Contact, Contacts } from './contacts.js'
 import { RejectedEnvelopeError } from './errors.js'
+import type { BatchOp } from '../store/index.js'
 
 /** Messages one request keeps until accepted. */
 export const MAX_REQUEST_MESSAGES = 50
@@ -70,13 +71,17 @@ export class RequestBudget {
     if (totals.bytes + size > this.limits.totalBytes) throw new RejectedEnvelopeError(`message requests keep ${totals.bytes} bytes together: more waits until some are accepted or blocked`)
   }
 
-  /** Counts a message a request stored (the contact as `pinIncoming` returned it); saves the count. */
-  async stored (contact: Contact, size: number): Promise<void> {
-    if (contact.state !== 'request') return
+  /**
+   * The write that counts a message a request stores (the contact as
+   * `pinIncoming` returned it), to commit with the message; undefined for a
+   * contact that is not a request.
+   */
+  async countOp (contact: Contact, size: number): Promise<BatchOp | undefined> {
+    if (contact.state !== 'request') return undefined
     const totals = await this.counted()
     contact.request = { messages: (contact.request?.messages ?? 0) + 1, bytes: (contact.request?.bytes ?? 0) + size }
-    await this.contacts.save(contact)
     totals.bytes += size
+    return this.contacts.putOp(contact)
   }
 
   /** A contact record changed state (see Contacts.onStateChange): requests opened and closed. */
