@@ -20,6 +20,7 @@
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   MAX_DIRECT_ATTACHMENT_BYTES, MAX_RELAY_ATTACHMENT_BYTES, acceptChunkPayload, decodeChunkPayload, prepareAttachment, relayChunkPayloads
 } from './attachments/index.js'
@@ -63,7 +64,8 @@ export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
 /** What the platform gives: where blobs live and how to pull from a device. */
 export interface AttachmentHost {
   blobs: BlobStore
-  download(peer: PeerId, d: AttachmentDescriptor, signal: AbortSignal): Promise<void>
+  /** Pulls `d` from `peer`, at `addrs` (its direct addresses as far as known; may be empty). */
+  download(peer: PeerId, d: AttachmentDescriptor, signal: AbortSignal, addrs: Multiaddr[]): Promise<void>
 }
 
 /** How a file is described by the sender. */
@@ -107,13 +109,19 @@ export class AttachmentTransfer {
     this.records = new DescriptorRecords(m.init.store, async (ops, options) => m.commit(ops, [], options))
     this.downloads = new Downloads({
       blobs: host.blobs,
-      download: async (peer, d, signal) => host.download(peer, d, signal),
+      download: async (peer, d, signal) => host.download(peer, d, signal, await this.directAddrs(peer)),
       records: this.records,
       now: m.now,
       retryIntervalMs: m.retryIntervalMs,
       running: () => m.running,
       emit: (e) => { m.emit(e) }
     }, this.limits)
+  }
+
+  /** A device's known addresses that reach it directly: large attachments only cross direct connections, never relays. */
+  private async directAddrs (peer: PeerId): Promise<Multiaddr[]> {
+    const device = await this.m.device(peer)
+    return (device?.addrs ?? []).filter(a => !a.toString().includes('/p2p-circuit'))
   }
 
   /** Encrypts a file into the blob store and sends its descriptor (and, when small enough, its chunks). */

@@ -6,7 +6,7 @@
  * (reservation-limits.ts).
  */
 import { createLibp2p } from 'libp2p'
-import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { starlingYamux } from './yamux.js'
@@ -42,6 +42,8 @@ export interface StarlingNodeInit {
   transports: TransportFactory[]
   /** Noise's primitives, when the platform has faster ones than the default (node/ passes its own). */
   noiseCrypto?: ICryptoInterface
+  /** A user node's connection gater (a browser's default refuses `ws://` and loopback); relays use their own. */
+  connectionGater?: ConnectionGater
   listen?: string[]
   announce?: string[]
   /** Relays to connect to at start. */
@@ -121,7 +123,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
-    ...(limits != null ? { connectionGater: limits.gater() } : {}),
+    ...(limits != null ? { connectionGater: limits.gater() } : init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
     connectionManager: init.loopback === true
       ? { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1_000 }
       : undefined,
