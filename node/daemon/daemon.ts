@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Crypto } from '../../src/crypto/index.js'
 import { createStarlingPeer } from '../../src/peer/index.js'
 import type { StarlingPeer, WhoAmI } from '../../src/peer/index.js'
+import { MESSENGER_EVENT_TYPES } from '../../src/messenger/index.js'
 import { messagingMethods } from './messaging-api.js'
 import { exportBackup } from '../backup-files.js'
 import type { FileBlobStore } from '../blob-store.js'
@@ -34,9 +35,6 @@ export interface DaemonInit {
   fetchIntervalMs?: number
   retryIntervalMs?: number
 }
-
-/** Messenger events the API passes on to its subscribers. */
-const API_EVENTS = ['message', 'status', 'typing', 'key-change', 'attachment', 'relay-refused']
 
 /**
  * A running daemon: the user's peer (src/peer, assembled from Node's
@@ -89,9 +87,8 @@ export class Daemon {
         ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path))
       }
     })
-    for (const type of API_EVENTS) {
-      peer.messenger.addEventListener(type, (evt) => { api.emit((evt as CustomEvent<Record<string, unknown>>).detail) })
-    }
+    // Every messenger event reaches the API's subscribers as it is (plain JSON).
+    for (const type of MESSENGER_EVENT_TYPES) peer.messenger.on(type, (event) => { api.emit(event) })
     let apiUrl: string
     try {
       apiUrl = await api.start()

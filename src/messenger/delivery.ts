@@ -21,7 +21,7 @@ import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { encodePayload, withDeviceRecord } from './payload.js'
 import type { OutboxEntry, SendState } from './outbox.js'
-import { equalBytes, fromHex } from './bytes.js'
+import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import type { Messenger } from './messenger.js'
@@ -417,7 +417,7 @@ export class Delivery {
     }
     // Not synced: if lost, the entries are sent again and acknowledged as duplicates.
     if (ops.length > 0) await this.m.commit(ops, [], { sync: false })
-    for (const c of changed) this.m.emit({ type: 'status', id: c.id, state: c.state, relays: c.relays })
+    for (const c of changed) this.m.emit({ type: 'status', id: c.id, conversation: toHex(conversation), state: c.state, relays: c.relays })
   }
 
   private async expire (entry: OutboxEntry): Promise<void> {

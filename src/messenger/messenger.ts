@@ -13,7 +13,7 @@
  * const messenger = new Messenger({ crypto, store, directory, transport, identity, relays })
  * await messenger.start()
  * const { id } = await messenger.send('bob', { kind: 'text', text: 'hi' })
- * messenger.addEventListener('message', (e) => { ... })
+ * messenger.on('message', (e) => { ... })
  * ```
  */
 import { logger } from '@libp2p/logger'
@@ -49,6 +49,9 @@ import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { DeliveryTransport } from './transport.js'
 import type { SkipBudgetInit } from './skip-budget.js'
+import { emitMessengerEvent, onMessengerEvent } from './events.js'
+import type { MessengerEvent, MessengerEventOf, MessengerEventType } from './events.js'
+export type { MessengerEvent } from './events.js'
 
 
 const log = logger('starling:messenger')
@@ -108,11 +111,6 @@ export interface SendResult {
   state: MessageStatus['state']
 }
 
-/** Events: `message` (stored, incoming or outgoing), `status`, `typing`, `request`, `key-change`. */
-export interface MessengerEvent {
-  type: string
-  [field: string]: unknown
-}
 
 /** The messenger of one device. */
 export class Messenger extends EventTarget {
@@ -188,7 +186,12 @@ export class Messenger extends EventTarget {
 
   /** Emits an event to listeners. */
   emit (event: MessengerEvent): void {
-    this.dispatchEvent(new CustomEvent(event.type, { detail: event }))
+    emitMessengerEvent(this, event)
+  }
+
+  /** Listens for the events of one type, typed (see events.ts); returns the function that stops listening. */
+  on<T extends MessengerEventType> (type: T, listener: (event: MessengerEventOf<T>) => void): () => void {
+    return onMessengerEvent(this, type, listener)
   }
 
   /** Handles an envelope that arrived on the direct path (resolves once stored). */

@@ -3,9 +3,7 @@
  * the same from the CLI and the web app: accept or block a message
  * request, accept a contact's new keys, send files with a caption.
  */
-import type { Messenger, SendResult } from '../messenger/messenger.js'
-import type { AttachmentFile } from '../messenger/attachment-transfer.js'
-import type { Contact } from '../messenger/contacts.js'
+import type { AttachmentFile, Contact, Messenger, SendResult } from '../messenger/index.js'
 import { fromHex } from '../messenger/bytes.js'
 import { AttachmentsUnavailableError, NotAContactError } from './errors.js'
 

@@ -1,9 +1,10 @@
 /**
  * The messenger's network over libp2p, outbound: `/starling/dm/1.0.0` for
  * the direct path, `/starling/store/2.0.0` for relay mailboxes and
- * `/starling/relays/1.0.0` for the network's relays. Envelopes that arrive
- * directly are the DM server's (src/peer/peer.ts hands them to the
- * messenger).
+ * `/starling/relays/1.0.0` for the network's relays. The adapter between
+ * the wire protocols and the messenger's transport interface, so it lives
+ * in the peer assembly: the protocols know no conversations. Envelopes that
+ * arrive directly are the DM server's (peer.ts hands them to the messenger).
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -11,8 +12,8 @@ import { DmClient } from '../protocols/dm/index.js'
 import type { DmClientInit } from '../protocols/dm/index.js'
 import { MAX_FETCH_LIMIT, StoreClient, mailboxId } from '../protocols/store/index.js'
 import { fetchRelaySet } from '../protocols/relays/index.js'
-import type { Custody, DeliveryTransport, MailboxItem, MailboxRef } from '../messenger/transport.js'
-import type { StarlingLibp2p } from './node.js'
+import type { Custody, DeliveryTransport, MailboxItem, MailboxRef } from '../messenger/index.js'
+import type { StarlingLibp2p } from '../net/node.js'
 
 export interface Libp2pTransportInit {
   /** The device key that proves mailbox ownership to relays. */
