@@ -38,4 +38,4 @@ export {
   BlockedContactError, DuplicateEnvelopeError, KeyChangedError, NoDeviceError, NotAuthorError, NotFailedError,
   RejectedEnvelopeError, SkipBudgetExceededError, UnconfirmedHandleError, UnknownMessageError, UnverifiedDeviceError
 } from './errors.js'
-export type { ConversationView, Message, MessageBody, MessageView } from './model/index.js'
+export type { AttachmentDescriptor, ConversationView, Message, MessageBody, MessageView } from './model/index.js'
