@@ -3,27 +3,22 @@
  * identity, contacts and history as one file.
  */
 import { join } from 'node:path'
-import { readFile } from 'node:fs/promises'
 import type { Crypto } from '../src/crypto/index.js'
-import type { Store } from '../src/store/index.js'
 import { decodeKeyFile, isEncryptedKeyFile } from '../src/identity/index.js'
-import { collectBackup, decodeBackup, encodeBackup, restoreBackup } from '../src/messenger/backup.js'
+import { decodeBackup, restoreBackup } from '../src/messenger/backup.js'
 import { CommandError } from './errors.js'
 import { Files, createPrivateFile, makePrivate, readOptional } from './data-dir.js'
 import { openUserStore } from './at-rest.js'
 
-/** Writes an encrypted backup of a running daemon's data (its store stays open). */
-export async function exportBackup (crypto: Crypto, store: Store, dataDir: string, path: string, passphrase: string): Promise<{ path: string, entries: number, bytes: number }> {
-  const keyFile = await readFile(join(dataDir, Files.identity))
-  const contents = await collectBackup(store, keyFile)
-  const bytes = await encodeBackup(crypto, contents, passphrase)
+/** Writes an encrypted backup (made by the running peer, StarlingPeer.backup) to a new file at `path`. */
+export async function exportBackup (backup: { bytes: Uint8Array, entries: number }, path: string): Promise<{ path: string, entries: number, bytes: number }> {
   try {
-    await createPrivateFile(path, bytes)
+    await createPrivateFile(path, backup.bytes)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${path} already exists; refusing to overwrite it`)
     throw err
   }
-  return { path, entries: contents.entries.length, bytes: bytes.length }
+  return { path, entries: backup.entries, bytes: backup.bytes.length }
 }
 
 /**

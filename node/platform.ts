@@ -1,6 +1,7 @@
 /**
  * What Node gives `src/`: TCP and WebSocket transports, the crypto facade
- * with the fastest providers on this platform, and peer key files.
+ * with the fastest providers on this platform, peer key files, and a user
+ * peer's platform pieces (src/peer/platform.ts) over a data directory.
  */
 import { createSecretKey } from 'node:crypto'
 import { Socket } from 'node:net'
@@ -14,7 +15,11 @@ import type { PrivateKey } from '@libp2p/interface'
 import { createNodeCrypto } from './crypto/node-provider.js'
 import type { Crypto } from '../src/crypto/index.js'
 import type { TransportFactory } from '../src/net/node.js'
+import type { PeerPlatform } from '../src/peer/index.js'
 import { readOptional, writePrivateFile } from './data-dir.js'
+import { fileKeyStorage } from './identity-store.js'
+import { openUserBlobs, openUserStore } from './at-rest.js'
+import type { FileBlobStore } from './blob-store.js'
 
 /** Transports a Node process listens and dials on (socket writes coalesced, see below). */
 export function nodeTransports (): TransportFactory[] {
@@ -76,6 +81,23 @@ export function coalesceSocketWrites (): void {
 /** The crypto facade with Node's providers (node:crypto where it measured fastest). */
 export function nodeCrypto (): Crypto {
   return createNodeCrypto()
+}
+
+/**
+ * A user peer's pieces in Node: TCP and WebSockets, node:crypto, the key
+ * file, LevelDB store and attachment files of `dataDir` (encrypted at rest
+ * when the key file is, node/at-rest.ts).
+ */
+export function nodePeerPlatform (crypto: Crypto, dataDir: string): PeerPlatform<FileBlobStore> {
+  return {
+    crypto,
+    transports: nodeTransports,
+    noiseCrypto: nodeNoiseCrypto(),
+    keys: fileKeyStorage(dataDir),
+    openStore: async (secret) => await openUserStore(crypto, dataDir, secret),
+    openBlobs: async (secret) => await openUserBlobs(crypto, dataDir, secret),
+    now: Date.now
+  }
 }
 
 /** Loads the peer key stored at `path`, creating one the first time. */

@@ -9,7 +9,7 @@
  * a byte stream, so they are made on whole envelopes. Never set in
  * production.
  */
-import type { DeliveryTransport } from '../../src/messenger/transport.js'
+import type { DeliveryTransport } from '../../src/messenger/index.js'
 
 interface Faults {
   drop?: number

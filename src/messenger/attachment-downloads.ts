@@ -16,7 +16,7 @@ import { fromStored } from './attachment-records.js'
 import type { DescriptorRecords, StoredDescriptor } from './attachment-records.js'
 import { TokenBucket } from './token-bucket.js'
 import type { BucketInit } from './token-bucket.js'
-import type { MessengerEvent } from './messenger.js'
+import type { MessengerEvent } from './events.js'
 
 const log = logger('starling:messenger:attachments')
 

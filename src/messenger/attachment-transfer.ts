@@ -20,14 +20,22 @@
  */
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   MAX_DIRECT_ATTACHMENT_BYTES, MAX_RELAY_ATTACHMENT_BYTES, acceptChunkPayload, decodeChunkPayload, prepareAttachment, relayChunkPayloads
 } from './attachments/index.js'
 import type { AttachmentInput, BlobStore } from './attachments/index.js'
-import type { AttachmentDescriptor, AttachmentKind } from './model/index.js'
+import type { AttachmentDescriptor, AttachmentKind, MessageBody } from './model/index.js'
 import type { BatchOp } from '../store/index.js'
 import { concat, fromHex, jsonBytes, parseJson, toHex, utf8 } from './bytes.js'
-import type { Messenger, SendResult } from './messenger.js'
+import type { SendResult } from './init.js'
+import type { Crypto } from '../crypto/index.js'
+import type { Store } from '../store/index.js'
+import type { Commit } from './commit.js'
+import type { MessengerEvent } from './events.js'
+import type { Contacts } from './contacts.js'
+import type { Recipient } from './recipients.js'
+import type { RemoteDevice } from './devices.js'
 import { OrphanChunks } from './attachment-orphans.js'
 import type { OrphanLimits } from './attachment-orphans.js'
 import { DescriptorRecords, fromStored, putRecordOp, toStored } from './attachment-records.js'
@@ -63,7 +71,32 @@ export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
 /** What the platform gives: where blobs live and how to pull from a device. */
 export interface AttachmentHost {
   blobs: BlobStore
-  download(peer: PeerId, d: AttachmentDescriptor, signal: AbortSignal): Promise<void>
+  /** Pulls `d` from `peer`, at `addrs` (its direct addresses as far as known; may be empty). */
+  download(peer: PeerId, d: AttachmentDescriptor, signal: AbortSignal, addrs: Multiaddr[]): Promise<void>
+}
+
+/** What {@link AttachmentTransfer} works with. */
+export interface AttachmentTransferComponents {
+  crypto: Crypto
+  /** Descriptor records, chunks waiting for their descriptor, who may pull what. */
+  store: Store
+  commit: Commit
+  emit(event: MessengerEvent): void
+  now(): number
+  /** Downloads that failed wait from this, doubling. */
+  retryIntervalMs: number
+  /** False once the messenger stopped (no download starts then). */
+  running(): boolean
+  /** Whether a sender is an accepted contact. */
+  contacts: Pick<Contacts, 'get'>
+  /** Who a handle is (its devices may pull what we send them). */
+  recipient(handle: string): Promise<Recipient>
+  /** Sends the descriptor's message. */
+  send(handle: string, body: MessageBody): Promise<SendResult>
+  /** Queues one encrypted chunk payload for each device (small attachments travel through relays too). */
+  enqueueChunk(account: Uint8Array, devices: RemoteDevice[], payload: Uint8Array): Promise<void>
+  /** A device as known: where a large attachment is pulled from. */
+  device(peerId: PeerId): Promise<RemoteDevice | undefined>
 }
 
 /** How a file is described by the sender. */
@@ -101,34 +134,61 @@ export class AttachmentTransfer {
   private readonly limits: AttachmentLimits
   private lastSweep = Number.NEGATIVE_INFINITY
 
-  constructor (private readonly m: Messenger, readonly host: AttachmentHost, limits: Partial<AttachmentLimits> = {}) {
+  private readonly crypto: Crypto
+  private readonly store: Store
+  private readonly commit: Commit
+  private readonly emit: (event: MessengerEvent) => void
+  private readonly now: () => number
+  private readonly contacts: AttachmentTransferComponents['contacts']
+  private readonly recipient: AttachmentTransferComponents['recipient']
+  private readonly sendMessage: AttachmentTransferComponents['send']
+  private readonly enqueueChunk: AttachmentTransferComponents['enqueueChunk']
+  private readonly device: AttachmentTransferComponents['device']
+
+  constructor (components: AttachmentTransferComponents, readonly host: AttachmentHost, limits: Partial<AttachmentLimits> = {}) {
+    this.crypto = components.crypto
+    this.store = components.store
+    this.commit = components.commit
+    this.emit = components.emit
+    this.now = components.now
+    this.contacts = components.contacts
+    this.recipient = components.recipient
+    this.sendMessage = components.send
+    this.enqueueChunk = components.enqueueChunk
+    this.device = components.device
     this.limits = { ...DEFAULT_ATTACHMENT_LIMITS, ...limits }
-    this.orphans = new OrphanChunks(m.init.store, m.now, this.limits.orphans)
-    this.records = new DescriptorRecords(m.init.store, async (ops, options) => m.commit(ops, [], options))
+    this.orphans = new OrphanChunks(this.store, this.now, this.limits.orphans)
+    this.records = new DescriptorRecords(this.store, async (ops, options) => { await this.commit(ops, [], options) })
     this.downloads = new Downloads({
       blobs: host.blobs,
-      download: async (peer, d, signal) => host.download(peer, d, signal),
+      download: async (peer, d, signal) => { await host.download(peer, d, signal, await this.directAddrs(peer)) },
       records: this.records,
-      now: m.now,
-      retryIntervalMs: m.retryIntervalMs,
-      running: () => m.running,
-      emit: (e) => { m.emit(e) }
+      now: this.now,
+      retryIntervalMs: components.retryIntervalMs,
+      running: components.running,
+      emit: this.emit
     }, this.limits)
+  }
+
+  /** A device's known addresses that reach it directly: large attachments only cross direct connections, never relays. */
+  private async directAddrs (peer: PeerId): Promise<Multiaddr[]> {
+    const device = await this.device(peer)
+    return (device?.addrs ?? []).filter(a => !a.toString().includes('/p2p-circuit'))
   }
 
   /** Encrypts a file into the blob store and sends its descriptor (and, when small enough, its chunks). */
   async send (handle: string, file: AttachmentFile, caption?: string): Promise<SendResult> {
-    const to = await this.m.recipient(handle)
-    const d = await prepareAttachment(this.m.init.crypto, file.input, { fileName: file.fileName, mimeType: file.mimeType, kind: file.kind }, this.host.blobs, { maxBytes: MAX_DIRECT_ATTACHMENT_BYTES })
+    const to = await this.recipient(handle)
+    const d = await prepareAttachment(this.crypto, file.input, { fileName: file.fileName, mimeType: file.mimeType, kind: file.kind }, this.host.blobs, { maxBytes: MAX_DIRECT_ATTACHMENT_BYTES })
     const descriptor: AttachmentDescriptor = caption != null && caption !== '' ? { ...d, caption } : d
-    await this.m.commit([
+    await this.commit([
       putRecordOp(toStored(descriptor)),
       { type: 'put', namespace: 'dedup', key: concat(ALLOWED, d.id), value: jsonBytes(to.devices.map(x => x.peerId.toString())) }
     ])
-    const result = await this.m.send(handle, { kind: 'attachment', attachment: descriptor })
+    const result = await this.sendMessage(handle, { kind: 'attachment', attachment: descriptor })
     if (d.size <= MAX_RELAY_ATTACHMENT_BYTES) {
-      for await (const payload of relayChunkPayloads(this.m.init.crypto, d, this.host.blobs)) {
-        await this.m.enqueueChunk(to.account, to.devices, payload)
+      for await (const payload of relayChunkPayloads(this.crypto, d, this.host.blobs)) {
+        await this.enqueueChunk(to.account, to.devices, payload)
       }
     }
     return result
@@ -136,7 +196,7 @@ export class AttachmentTransfer {
 
   /** Whether `peer` may pull attachment `id` (it was sent to that device). */
   async authorise (id: Uint8Array, peer: PeerId): Promise<boolean> {
-    const bytes = await this.m.init.store.get('dedup', concat(ALLOWED, id))
+    const bytes = await this.store.get('dedup', concat(ALLOWED, id))
     return bytes != null && parseJson<string[]>(bytes).includes(peer.toString())
   }
 
@@ -154,10 +214,10 @@ export class AttachmentTransfer {
   async received (d: AttachmentDescriptor, from: PeerId, sender: AttachmentSender): Promise<void> {
     let s = await this.records.get(d.id)
     if (s == null) {
-      s = { ...toStored(d, from.toString()), account: toHex(sender.account), receivedAt: this.m.now(), ...(sender.accepted ? {} : { waiting: 'request' as const }) }
+      s = { ...toStored(d, from.toString()), account: toHex(sender.account), receivedAt: this.now(), ...(sender.accepted ? {} : { waiting: 'request' as const }) }
       const ops: BatchOp[] = [putRecordOp(s)]
       if (!sender.accepted) ops.push({ type: 'put', namespace: 'dedup', key: concat(HELD, sender.account, d.id), value: new Uint8Array(0) })
-      await this.m.commit(ops)
+      await this.commit(ops)
     }
     if (!sender.accepted) return
     // Accepted by replying rather than with `accept`: what it sent as a request is fetched now.
@@ -193,8 +253,8 @@ export class AttachmentTransfer {
   }
 
   private async acceptPayload (d: AttachmentDescriptor, payload: Uint8Array): Promise<void> {
-    const { complete } = await acceptChunkPayload(this.m.init.crypto, d, this.host.blobs, payload)
-    if (complete) this.m.emit({ type: 'attachment', id: toHex(d.id), fileName: d.fileName, complete: true })
+    const { complete } = await acceptChunkPayload(this.crypto, d, this.host.blobs, payload)
+    if (complete) this.emit({ type: 'attachment', id: toHex(d.id), fileName: d.fileName, complete: true })
   }
 
   /**
@@ -204,10 +264,10 @@ export class AttachmentTransfer {
   async accepted (account: Uint8Array): Promise<void> {
     const prefix = concat(HELD, account)
     const keys: Uint8Array[] = []
-    for await (const [key] of this.m.init.store.iterate('dedup', { gte: prefix, lt: concat(prefix, new Uint8Array(17).fill(0xff)) })) keys.push(key)
+    for await (const [key] of this.store.iterate('dedup', { gte: prefix, lt: concat(prefix, new Uint8Array(17).fill(0xff)) })) keys.push(key)
     for (const key of keys) {
       const s = await this.records.get(key.subarray(prefix.length))
-      await this.m.init.store.del('dedup', key)
+      await this.store.del('dedup', key)
       if (s == null || s.waiting !== 'request') continue
       if (await this.host.blobs.isComplete(fromHex(s.id))) continue
       await this.downloads.fetch(s, false)
@@ -221,7 +281,7 @@ export class AttachmentTransfer {
   async download (id: Uint8Array): Promise<AttachmentState | undefined> {
     const s = await this.records.get(id)
     if (s?.from == null) return await this.state(id)
-    if (s.waiting === 'request' && s.account != null) await this.m.init.store.del('dedup', concat(HELD, fromHex(s.account), id))
+    if (s.waiting === 'request' && s.account != null) await this.store.del('dedup', concat(HELD, fromHex(s.account), id))
     await this.downloads.fetch({ ...s, attempts: 0 }, true)
     return await this.state(id)
   }
@@ -234,9 +294,9 @@ export class AttachmentTransfer {
     this.downloads.start()
     await this.sweep()
     const requests = new Set<string>()
-    for await (const [key] of this.m.init.store.iterate('dedup', { gte: HELD, lt: utf8('atth0') })) requests.add(toHex(key.subarray(HELD.length, HELD.length + 32)))
+    for await (const [key] of this.store.iterate('dedup', { gte: HELD, lt: utf8('atth0') })) requests.add(toHex(key.subarray(HELD.length, HELD.length + 32)))
     for (const account of requests) {
-      if ((await this.m.contacts.get(fromHex(account)))?.state === 'accepted') await this.accepted(fromHex(account))
+      if ((await this.contacts.get(fromHex(account)))?.state === 'accepted') await this.accepted(fromHex(account))
     }
     for (const s of await this.records.all()) {
       if (s.from == null || s.size <= MAX_RELAY_ATTACHMENT_BYTES || s.waiting != null) continue
@@ -252,7 +312,7 @@ export class AttachmentTransfer {
   }
 
   private async sweepSoon (): Promise<void> {
-    if (this.m.now() - this.lastSweep >= SWEEP_INTERVAL_MS) await this.sweep()
+    if (this.now() - this.lastSweep >= SWEEP_INTERVAL_MS) await this.sweep()
   }
 
   /**
@@ -262,14 +322,14 @@ export class AttachmentTransfer {
    * older than the same limit. The descriptor stays: the user can still ask.
    */
   async sweep (): Promise<void> {
-    this.lastSweep = this.m.now()
+    this.lastSweep = this.now()
     await this.orphans.sweep()
-    const cutoff = this.m.now() - this.limits.orphans.ttlMs
+    const cutoff = this.now() - this.limits.orphans.ttlMs
     for (const s of await this.records.all()) {
       if (s.from == null || this.downloads.has(s.id) || s.waiting === 'expired') continue
       if (s.receivedAt == null) {
         // Stored before this bookkeeping: its time starts now.
-        await this.records.save({ ...s, receivedAt: this.m.now() })
+        await this.records.save({ ...s, receivedAt: this.now() })
         continue
       }
       const id = fromHex(s.id)

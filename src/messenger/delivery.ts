@@ -21,10 +21,18 @@ import { encodeMessage } from './model/index.js'
 import type { Message } from './model/index.js'
 import { encodePayload, withDeviceRecord } from './payload.js'
 import type { OutboxEntry, SendState } from './outbox.js'
-import { equalBytes, fromHex } from './bytes.js'
+import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
-import type { Messenger } from './messenger.js'
+import type { MessengerIdentity } from './init.js'
+import type { Crypto } from '../crypto/index.js'
+import type { DeliveryTransport } from './transport.js'
+import type { Outbox } from './outbox.js'
+import type { Sessions } from './sessions.js'
+import type { History } from './history.js'
+import type { Commit } from './commit.js'
+import type { MessengerEvent } from './events.js'
+import type { RelayRef } from './network-relays.js'
 import { setNewest } from '../bounded.js'
 
 const log = logger('starling:messenger:delivery')
@@ -47,6 +55,26 @@ export const BACKOFF_JITTER = 0.2
 export const QUOTA_BACKOFF_RETRIES = 12
 /** Refusals remembered at once (relay and device pairs). */
 export const MAX_QUOTA_REFUSALS = 10_000
+
+/** What {@link Delivery} works with. */
+export interface DeliveryComponents {
+  crypto: Crypto
+  /** This device: the sender block of sealed envelopes, and the payload of typing indicators. */
+  identity: Pick<MessengerIdentity, 'handleName' | 'accountPublicKey' | 'identityKey' | 'deviceRecord'>
+  transport: Pick<DeliveryTransport, 'sendDirect' | 'storeOnRelay'>
+  outbox: Pick<Outbox, 'load' | 'putOp' | 'removeOp' | 'statusOp'>
+  /** Sessions confirmed by a direct ack, and those typing indicators are encrypted under. */
+  sessions: Pick<Sessions, 'with'>
+  /** Receipts are checked against our own messages; typing indicators move the Lamport counter. */
+  history: Pick<History, 'find' | 'observeOp'>
+  commit: Commit
+  emit(event: MessengerEvent): void
+  now(): number
+  /** A device as known (its record from the DHT again when `refresh`). */
+  device(peerId: PeerId, refresh?: boolean): Promise<RemoteDevice | undefined>
+  /** Every relay of our network, ours first. */
+  relays(): RelayRef[]
+}
 
 export interface DeliveryInit {
   retentionMs: number
@@ -91,8 +119,31 @@ export class Delivery {
   /** Attempts made, by path (for status and tests). */
   readonly attempts = { direct: 0, relay: 0 }
 
-  constructor (private readonly m: Messenger, private readonly init: DeliveryInit) {
-    this.ephemerals = new DirectEphemerals(m.init.crypto, m.now)
+  private readonly crypto: Crypto
+  private readonly identity: DeliveryComponents['identity']
+  private readonly transport: DeliveryComponents['transport']
+  private readonly outbox: DeliveryComponents['outbox']
+  private readonly sessions: DeliveryComponents['sessions']
+  private readonly history: DeliveryComponents['history']
+  private readonly commit: Commit
+  private readonly emit: (event: MessengerEvent) => void
+  private readonly now: () => number
+  private readonly device: DeliveryComponents['device']
+  private readonly relays: () => RelayRef[]
+
+  constructor (components: DeliveryComponents, private readonly init: DeliveryInit) {
+    this.crypto = components.crypto
+    this.identity = components.identity
+    this.transport = components.transport
+    this.outbox = components.outbox
+    this.sessions = components.sessions
+    this.history = components.history
+    this.commit = components.commit
+    this.emit = components.emit
+    this.now = components.now
+    this.device = components.device
+    this.relays = components.relays
+    this.ephemerals = new DirectEphemerals(this.crypto, this.now)
     this.random = init.random ?? Math.random
     this.direct = new Backoff({ baseMs: init.retryIntervalMs, capMs: DIRECT_BACKOFF_CAP_MS, jitter: BACKOFF_JITTER }, this.random)
     this.relayWaits = new Backoff({ baseMs: init.retryIntervalMs, capMs: RELAY_BACKOFF_CAP_MS, jitter: BACKOFF_JITTER }, this.random)
@@ -100,7 +151,7 @@ export class Delivery {
 
   async start (): Promise<void> {
     this.running = true
-    for (const entry of await this.m.outbox.load()) this.track(entry)
+    for (const entry of await this.outbox.load()) this.track(entry)
     this.timer = setInterval(() => { this.retry() }, this.init.retryIntervalMs)
     this.pump()
   }
@@ -135,7 +186,7 @@ export class Delivery {
   private track (entry: OutboxEntry): void {
     this.pending.set(entry.seq, entry)
     // Held by relays before a restart: handed to relays again later, as if just handed.
-    if (entry.relays.length > 0 && !this.rehand.has(entry.seq)) this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
+    if (entry.relays.length > 0 && !this.rehand.has(entry.seq)) this.rehand.set(entry.seq, { at: this.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
     const set = this.byMessage.get(entry.messageId) ?? new Set()
     set.add(entry.seq)
     this.byMessage.set(entry.messageId, set)
@@ -155,7 +206,7 @@ export class Delivery {
     const gone = entries.filter(e => this.pending.has(e.seq) && !this.inFlight.has(e.seq))
     if (gone.length === 0) return
     for (const entry of gone) this.untrack(entry)
-    await this.m.commit(gone.map(e => this.m.outbox.removeOp(e)), [], { sync: false })
+    await this.commit(gone.map(e => this.outbox.removeOp(e)), [], { sync: false })
   }
 
   /** Entries waiting for the device with this identity key (hex). */
@@ -175,7 +226,7 @@ export class Delivery {
 
   /** Periodic: waits that ended, entries that expired. */
   private retry (): void {
-    const now = this.m.now()
+    const now = this.now()
     for (const entry of this.pending.values()) {
       if (now - entry.createdAt > this.init.retentionMs && !this.inFlight.has(entry.seq)) {
         this.expire(entry).catch(err => log.error('expiring failed: %s', (err as Error).message))
@@ -189,7 +240,7 @@ export class Delivery {
     if (!this.running || this.pumping) return
     this.pumping = true
     try {
-      const now = this.m.now()
+      const now = this.now()
       for (const entry of this.pending.values()) {
         if (this.inFlight.size >= MAX_IN_FLIGHT) break
         if (this.inFlight.has(entry.seq) || (this.notBefore.get(entry.seq) ?? 0) > now) continue
@@ -217,10 +268,10 @@ export class Delivery {
       if (entry.envelope == null) throw new TypeError(`outbox entry ${entry.seq} holds nothing to send`)
       return entry.envelope
     }
-    const id = this.m.init.identity
+    const id = this.identity
     const recipient = fromHex(entry.identityKey)
     const ephemeral = path === 'direct' ? await this.ephemerals.get(recipient) : undefined
-    const sealed = await sealEnvelope(this.m.init.crypto, recipient, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, entry.inner, { id: fromHex(entry.envelopeId), ephemeral })
+    const sealed = await sealEnvelope(this.crypto, recipient, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, entry.inner, { id: fromHex(entry.envelopeId), ephemeral })
     return sealed.envelope
   }
 
@@ -231,7 +282,7 @@ export class Delivery {
    */
   private async attempt (entry: OutboxEntry): Promise<void> {
     const peerId = peerIdFromText(entry.device)
-    const now = this.m.now()
+    const now = this.now()
     const probe = this.direct.probeOnly(entry.device)
     if (probe && this.probing.has(entry.device) && !this.direct.failing(entry.device)) {
       // A first try of this device is under way: its outcome decides (it wakes this entry when it gets through).
@@ -241,9 +292,9 @@ export class Delivery {
     if (this.direct.ready(entry.device, now) && !(probe && this.probing.has(entry.device))) {
       if (probe) this.probing.add(entry.device)
       try {
-        const device = await this.m.device(peerId, this.direct.failing(entry.device))
+        const device = await this.device(peerId, this.direct.failing(entry.device))
         this.attempts.direct++
-        await this.m.init.transport.sendDirect(peerId, device?.addrs ?? [], await this.seal(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
+        await this.transport.sendDirect(peerId, device?.addrs ?? [], await this.seal(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
         this.direct.succeeded(entry.device)
         // The probe got through: the device's other entries need not wait.
         if (probe) this.wake(entry.device)
@@ -251,7 +302,7 @@ export class Delivery {
         return
       } catch (err) {
         log('direct send to %s failed: %s', entry.device, (err as Error).message)
-        this.direct.failed(entry.device, this.m.now())
+        this.direct.failed(entry.device, this.now())
         // To the back of the queue: the next probe tries another entry, so
         // one that the device refuses (say, sealed under a session it lost)
         // does not stand in front of all the others.
@@ -265,14 +316,14 @@ export class Delivery {
     }
     const rehand = this.rehand.get(entry.seq)
     let relaysAt = Infinity
-    const again = rehand != null && rehand.at <= this.m.now()
+    const again = rehand != null && rehand.at <= this.now()
     if (entry.relays.length < RELAYS_PER_ENVELOPE || again) relaysAt = await this.relay(entry, peerId, again ? RELAYS_PER_ENVELOPE : RELAYS_PER_ENVELOPE - entry.relays.length, again)
     if (!this.pending.has(entry.seq)) return
     // Next round: when the device may be tried again, or relays, whichever is
     // sooner; never sooner than one retry interval from now (a wait that is
     // over while another entry's probe is under way ends with that probe,
     // which wakes the device's entries, or else at the next interval).
-    const soon = this.m.now() + this.init.retryIntervalMs
+    const soon = this.now() + this.init.retryIntervalMs
     const deviceAt = this.direct.failing(entry.device) ? this.direct.nextAt(entry.device) : soon
     const relayAt = Math.min(relaysAt, this.rehand.get(entry.seq)?.at ?? Infinity)
     this.notBefore.set(entry.seq, Math.max(soon, Math.min(deviceAt, relayAt)))
@@ -287,12 +338,12 @@ export class Delivery {
    */
   private async relay (entry: OutboxEntry, peerId: PeerId, wanted: number, again: boolean): Promise<number> {
     log('looking up %p to relay %s', peerId, entry.envelopeId)
-    const device = await this.m.device(peerId)
-    const now = this.m.now()
+    const device = await this.device(peerId)
+    const now = this.now()
     const candidates = new Map<string, { peerId: PeerId, addrs: RemoteDevice['addrs'] }>()
     let nextAt = Infinity
     // The device's own relays first, then ours and the rest of our network (relays of one network reconcile).
-    for (const r of [...(device?.relays ?? []), ...this.m.networkRelays()]) {
+    for (const r of [...(device?.relays ?? []), ...this.relays()]) {
       const key = r.peerId.toString()
       if (candidates.has(key) || entry.relays.includes(key)) continue
       // A relay that refused this device's mailbox for a quota is left alone for a while.
@@ -320,7 +371,7 @@ export class Delivery {
         envelope ??= await this.seal(entry, 'relay')
         log('handing %s for %p to relay %p at %s', entry.envelopeId, peerId, relay.peerId, relay.addrs.map(String).join(' '))
         this.attempts.relay++
-        const custody = await this.m.init.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        const custody = await this.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
         log('relay %p holds %s', relay.peerId, entry.envelopeId)
         this.relayWaits.succeeded(key)
         // The probe got through: envelopes waiting for a relay need not wait.
@@ -330,7 +381,7 @@ export class Delivery {
         log('relay %p refused or failed: %s', relay.peerId, (err as Error).message)
         // A quota refusal is about this mailbox, not the relay: other devices' envelopes may still go there.
         if ((err as Error).name === 'QuotaExceededError') this.refusedForQuota(entry, relay.peerId, `${key}/${entry.device}`, err as Error & { quota?: string })
-        else this.relayWaits.failed(key, this.m.now())
+        else this.relayWaits.failed(key, this.now())
       } finally {
         if (probe) this.probing.delete(key)
       }
@@ -339,21 +390,21 @@ export class Delivery {
     if (again) {
       // A hand-over again: the next one waits longer, whatever this one did.
       const count = (this.rehand.get(entry.seq)?.count ?? 0) + 1
-      this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, count), count })
+      this.rehand.set(entry.seq, { at: this.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, count), count })
     }
     if (held.length === 0 || !this.pending.has(entry.seq)) return nextAt
     // Not synced: if lost, the envelope is handed to relays again (they and the recipient drop duplicates).
     if (entry.kind === 'receipt') {
       this.untrack(entry)
-      await this.m.commit([this.m.outbox.removeOp(entry)], [], { sync: false })
+      await this.commit([this.outbox.removeOp(entry)], [], { sync: false })
       return nextAt
     }
-    if (entry.relays.length === 0) this.rehand.set(entry.seq, { at: this.m.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
+    if (entry.relays.length === 0) this.rehand.set(entry.seq, { at: this.now() + this.wait(REHAND_BASE_MS, REHAND_CAP_MS, 0), count: 0 })
     entry.relays = [...new Set([...entry.relays, ...held])]
-    const ops = [this.m.outbox.putOp(entry)]
-    const status = await this.m.outbox.statusOp(fromHex(entry.messageId), 'relayed', entry.relays.length, this.m.now())
+    const ops = [this.outbox.putOp(entry)]
+    const status = await this.outbox.statusOp(fromHex(entry.messageId), 'relayed', entry.relays.length, this.now())
     if (status != null) ops.push(status.op)
-    await this.m.commit(ops, [], { sync: false })
+    await this.commit(ops, [], { sync: false })
     if (status != null) this.emitStatus(entry, status.status.state, status.status.relays)
     return nextAt
   }
@@ -371,30 +422,30 @@ export class Delivery {
   private async delivered (entry: OutboxEntry): Promise<void> {
     if (!this.pending.has(entry.seq)) return
     this.untrack(entry)
-    const ops = [this.m.outbox.removeOp(entry)]
+    const ops = [this.outbox.removeOp(entry)]
     // Other copies of the message for this device (encrypted again under a new session) are done too.
     for (const seq of [...(this.byMessage.get(entry.messageId) ?? [])]) {
       const sibling = this.pending.get(seq)
       if (sibling == null || sibling.device !== entry.device || this.inFlight.has(seq)) continue
       this.untrack(sibling)
-      ops.push(this.m.outbox.removeOp(sibling))
+      ops.push(this.outbox.removeOp(sibling))
     }
-    const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'delivered', 0, this.m.now()) : undefined
+    const status = entry.kind === 'content' ? await this.outbox.statusOp(fromHex(entry.messageId), 'delivered', 0, this.now()) : undefined
     if (status != null) ops.push(status.op)
     if (entry.confirms != null) {
       const identityKey = fromHex(entry.confirms.identityKey)
       const baseKey = fromHex(entry.confirms.baseKey)
-      const { ops: sessionOps, release } = await this.m.sessions.with(identityKey, async (record) => {
+      const { ops: sessionOps, release } = await this.sessions.with(identityKey, async (record) => {
         const confirmed = record.current != null ? confirmSession(record.current, baseKey) : undefined
         return { record: confirmed != null ? { current: confirmed, archived: record.archived } : undefined, result: undefined }
       })
       try {
-        await this.m.commit([...ops, ...sessionOps], sessionOps.length > 0 ? [identityKey] : [], { sync: false, release: [release] })
+        await this.commit([...ops, ...sessionOps], sessionOps.length > 0 ? [identityKey] : [], { sync: false, release: [release] })
       } finally {
         release()
       }
     } else {
-      await this.m.commit(ops, [], { sync: false })
+      await this.commit(ops, [], { sync: false })
     }
     if (status != null) this.emitStatus(entry, 'delivered', status.status.relays)
   }
@@ -409,55 +460,55 @@ export class Delivery {
     for (const id of messageIds) {
       // A receipt speaks only for our own messages in the conversation with
       // its sender: nobody else can mark a message delivered or read.
-      const found = await this.m.history.find(fromHex(id))
-      if (found == null || !equalBytes(found.conversation, conversation) || !equalBytes(found.message.author.account, this.m.init.identity.accountPublicKey)) continue
+      const found = await this.history.find(fromHex(id))
+      if (found == null || !equalBytes(found.conversation, conversation) || !equalBytes(found.message.author.account, this.identity.accountPublicKey)) continue
       for (const seq of [...(this.byMessage.get(id) ?? [])]) {
         const entry = this.pending.get(seq)
         if (entry == null || entry.device !== device) continue
         this.untrack(entry)
-        ops.push(this.m.outbox.removeOp(entry))
+        ops.push(this.outbox.removeOp(entry))
       }
-      const status = await this.m.outbox.statusOp(fromHex(id), state, 0, this.m.now())
+      const status = await this.outbox.statusOp(fromHex(id), state, 0, this.now())
       if (status != null) {
         ops.push(status.op)
         changed.push({ id, state: status.status.state, relays: status.status.relays })
       }
     }
     // Not synced: if lost, the entries are sent again and acknowledged as duplicates.
-    if (ops.length > 0) await this.m.commit(ops, [], { sync: false })
-    for (const c of changed) this.m.emit({ type: 'status', id: c.id, state: c.state, relays: c.relays })
+    if (ops.length > 0) await this.commit(ops, [], { sync: false })
+    for (const c of changed) this.emit({ type: 'status', id: c.id, conversation: toHex(conversation), state: c.state, relays: c.relays })
   }
 
   private async expire (entry: OutboxEntry): Promise<void> {
     if (!this.pending.has(entry.seq)) return
     this.untrack(entry)
-    const ops = [this.m.outbox.removeOp(entry)]
-    const status = entry.kind === 'content' ? await this.m.outbox.statusOp(fromHex(entry.messageId), 'failed', 0, this.m.now()) : undefined
+    const ops = [this.outbox.removeOp(entry)]
+    const status = entry.kind === 'content' ? await this.outbox.statusOp(fromHex(entry.messageId), 'failed', 0, this.now()) : undefined
     if (status != null) ops.push(status.op)
-    await this.m.commit(ops)
+    await this.commit(ops)
     if (status != null) this.emitStatus(entry, 'failed', 0)
   }
 
   /** Typing indicators: encrypted and sent directly once; never stored or retried. */
   async sendEphemeral (conversation: Uint8Array, devices: RemoteDevice[], message: Message): Promise<void> {
-    const id = this.m.init.identity
+    const id = this.identity
     const plaintext = encodePayload(id.handleName, encodeMessage(message))
     await Promise.all(devices.map(async device => {
-      const { result: sealed, ops, release } = await this.m.sessions.with(device.identityKey, async (record) => {
+      const { result: sealed, ops, release } = await this.sessions.with(device.identityKey, async (record) => {
         if (record.current == null) return { result: undefined }
         const ownRecord = record.current.pendingPrekey != null ? id.deviceRecord?.() : undefined
-        const out = await encrypt(this.m.init.crypto, record.current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
-        const envelope = await sealEnvelope(this.m.init.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message, { ephemeral: await this.ephemerals.get(device.identityKey) })
+        const out = await encrypt(this.crypto, record.current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
+        const envelope = await sealEnvelope(this.crypto, device.identityKey, { accountKey: id.accountPublicKey, identityKey: id.identityKey }, out.message, { ephemeral: await this.ephemerals.get(device.identityKey) })
         return { record: { current: out.state, archived: record.archived }, result: envelope }
       })
       try {
         if (sealed == null) return
-        await this.m.commit([...ops, this.m.history.observeOp(conversation, message.lamport)], [device.identityKey], { release: [release] })
+        await this.commit([...ops, this.history.observeOp(conversation, message.lamport)], [device.identityKey], { release: [release] })
       } finally {
         release()
       }
       try {
-        await this.m.init.transport.sendDirect(device.peerId, device.addrs, sealed.envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        await this.transport.sendDirect(device.peerId, device.addrs, sealed.envelope, AbortSignal.timeout(this.init.directTimeoutMs))
       } catch (err) {
         log('typing indicator to %p not sent: %s', device.peerId, (err as Error).message)
       }
@@ -466,9 +517,9 @@ export class Delivery {
 
   /** A relay refused for a quota: the sender is told, and the relay rests for this device. */
   private refusedForQuota (entry: OutboxEntry, relay: PeerId, key: string, err: Error & { quota?: string }): void {
-    setNewest(this.refusedUntil, key, this.m.now() + QUOTA_BACKOFF_RETRIES * this.init.retryIntervalMs, MAX_QUOTA_REFUSALS)
+    setNewest(this.refusedUntil, key, this.now() + QUOTA_BACKOFF_RETRIES * this.init.retryIntervalMs, MAX_QUOTA_REFUSALS)
     if (entry.kind !== 'content') return
-    this.m.emit({
+    this.emit({
       type: 'relay-refused',
       id: entry.messageId,
       conversation: entry.conversation,
@@ -479,6 +530,6 @@ export class Delivery {
   }
 
   private emitStatus (entry: OutboxEntry, state: SendState, relays: number): void {
-    this.m.emit({ type: 'status', id: entry.messageId, conversation: entry.conversation, state, relays })
+    this.emit({ type: 'status', id: entry.messageId, conversation: entry.conversation, state, relays })
   }
 }

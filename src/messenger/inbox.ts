@@ -26,15 +26,26 @@ import type { SessionRecord } from './sessions.js'
 import { envelopeMarkerKey, envelopeMarkerValue } from './history.js'
 import { DuplicateEnvelopeError, FirstMessageBudgetError, RejectedEnvelopeError, SkipBudgetExceededError, UnverifiedDeviceError } from './errors.js'
 import { DeviceBindings } from './device-binding.js'
-import type { DeviceClaim } from './device-binding.js'
+import type { DeviceBindingsInit, DeviceClaim } from './device-binding.js'
 import { SkipBudget, isAcceptedDevice } from './skip-budget.js'
 import { FirstMessageBudget } from './first-message-budget.js'
 import { RetryLater } from './retry-later.js'
 import { SerialTasks } from './serial-tasks.js'
 import type { SkipLimits } from '../crypto/session.js'
 import { concat, equalBytes, toHex, utf8 } from './bytes.js'
-import type { BatchOp } from '../store/index.js'
-import type { Messenger } from './messenger.js'
+import type { BatchOp, Store } from '../store/index.js'
+import type { Crypto } from '../crypto/index.js'
+import type { MessengerIdentity } from './init.js'
+import type { Sessions } from './sessions.js'
+import type { History } from './history.js'
+import type { Contacts } from './contacts.js'
+import type { Delivery } from './delivery.js'
+import type { AttachmentTransfer } from './attachment-transfer.js'
+import type { Commit } from './commit.js'
+import type { MessengerEvent } from './events.js'
+import type { SkipBudgetInit } from './skip-budget.js'
+import type { BucketInit } from './token-bucket.js'
+import type { RequestBudget } from './request-budget.js'
 
 const log = logger('starling:messenger:inbox')
 
@@ -58,6 +69,59 @@ export interface Stored {
   identityKey: Uint8Array
 }
 
+/** A session's replay guard with its writes (see Sessions.replayGuard). */
+type ReplayGuardOps = ReturnType<Sessions['replayGuard']>
+
+/** An envelope opened and decrypted, on its way to the store. */
+interface DecryptedEnvelope {
+  /** The envelope id. */
+  id: Uint8Array
+  /** The account its session proves, and the identity key the envelope proves. */
+  sender: { accountKey: Uint8Array, identityKey: Uint8Array }
+  plaintext: Uint8Array
+  /** The session's new state, written with the message. */
+  sessionOps: BatchOp[]
+  guard: ReplayGuardOps
+  /** Unlocks the sender's session once the commit is queued. */
+  release: () => void
+  via: 'direct' | 'relay'
+  from?: PeerId
+}
+
+/** What {@link Inbox} works with. */
+export interface InboxComponents {
+  crypto: Crypto
+  /** This device: the key envelopes are sealed to, and the prekeys first messages use. */
+  identity: Pick<MessengerIdentity, 'accountPublicKey' | 'identityKey' | 'prekeys'>
+  /** Where device records are read to bind a new device to its account (device-binding.ts). */
+  directory: DeviceBindingsInit['directory']
+  /** Read marks (`dedup` namespace). */
+  store: Pick<Store, 'get'>
+  history: Pick<History, 'hasEnvelope' | 'lamport' | 'find' | 'putOps' | 'observeOp' | 'messages'>
+  sessions: Pick<Sessions, 'replayGuard' | 'with' | 'forget'>
+  contacts: Pick<Contacts, 'get' | 'pinIncoming' | 'saveDevices'>
+  /** What message requests may make us keep (request-budget.ts). */
+  requests: Pick<RequestBudget, 'admit' | 'countOp'>
+  /** A device that wrote to us directly is reachable; receipts acknowledge our messages. */
+  delivery: Pick<Delivery, 'reachable' | 'acknowledged'>
+  /** Attachment descriptors and chunks (absent: attachments are refused). */
+  attachments?: Pick<AttachmentTransfer, 'received' | 'chunk'>
+  commit: Commit
+  emit(event: MessengerEvent): void
+  now(): number
+  /**
+   * A device started a new session while we had one with it (a restored
+   * backup): what waits for it is sent again under the new one.
+   */
+  restarted(identityKey: Uint8Array, device: PeerId): void
+  /** Called for each message stored (storedAt: performance.timeOrigin + performance.now()). */
+  onStored?(storedAt: number): void
+  /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
+  skipBudget?: SkipBudgetInit
+  /** First messages (PQXDH) answered for strangers, all together (default DEFAULT_FIRST_MESSAGE_BUDGET). */
+  firstMessageBudget?: BucketInit
+}
+
 /** Receives envelopes, from the direct path or from mailboxes (see mailboxes.ts). */
 export class Inbox {
   private readonly inProgress = new Map<string, Promise<void>>()
@@ -74,11 +138,40 @@ export class Inbox {
 
   private readonly bindings: DeviceBindings
 
-  constructor (private readonly m: Messenger) {
-    this.bindings = new DeviceBindings({ crypto: m.init.crypto, directory: m.init.directory, now: m.now })
-    this.skipBudget = new SkipBudget(m.now, m.init.skipBudget)
-    this.firstMessageBudget = new FirstMessageBudget(m.now, m.init.firstMessageBudget)
-    this.retryLater = new RetryLater(m.now, (bytes) => m.init.crypto.hash.sha256(bytes))
+  private readonly crypto: Crypto
+  private readonly identity: InboxComponents['identity']
+  private readonly store: InboxComponents['store']
+  private readonly history: InboxComponents['history']
+  private readonly sessions: InboxComponents['sessions']
+  private readonly contacts: InboxComponents['contacts']
+  private readonly requests: InboxComponents['requests']
+  private readonly delivery: InboxComponents['delivery']
+  private readonly attachments?: InboxComponents['attachments']
+  private readonly commit: Commit
+  private readonly emit: (event: MessengerEvent) => void
+  private readonly now: () => number
+  private readonly restarted: InboxComponents['restarted']
+  private readonly onStored?: (storedAt: number) => void
+
+  constructor (components: InboxComponents) {
+    this.crypto = components.crypto
+    this.identity = components.identity
+    this.store = components.store
+    this.history = components.history
+    this.sessions = components.sessions
+    this.contacts = components.contacts
+    this.requests = components.requests
+    this.delivery = components.delivery
+    this.attachments = components.attachments
+    this.commit = components.commit
+    this.emit = components.emit
+    this.now = components.now
+    this.restarted = components.restarted
+    this.onStored = components.onStored
+    this.bindings = new DeviceBindings({ crypto: this.crypto, directory: components.directory, now: this.now })
+    this.skipBudget = new SkipBudget(this.now, components.skipBudget)
+    this.firstMessageBudget = new FirstMessageBudget(this.now, components.firstMessageBudget)
+    this.retryLater = new RetryLater(this.now, (bytes) => this.crypto.hash.sha256(bytes))
   }
 
   /**
@@ -105,7 +198,7 @@ export class Inbox {
       await running
       throw new DuplicateEnvelopeError('envelope already being stored')
     }
-    if (await this.m.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
+    if (await this.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
     // Refused for now a moment ago: refused again without repeating the work.
     const later = this.retryLater.refusal(id, envelope)
     if (later != null) throw later
@@ -126,24 +219,24 @@ export class Inbox {
   }
 
   private async open (id: Uint8Array, envelope: Uint8Array, via: 'direct' | 'relay', from?: PeerId): Promise<Stored | undefined> {
-    const me = this.m.init.identity
+    const me = this.identity
     let opened
     try {
       // Direct senders reuse an ephemeral key for a while; relayed envelopes never do.
-      opened = await openEnvelope(this.m.init.crypto, me.identityKey, envelope, via === 'direct' ? this.ephemeralSecrets : undefined)
+      opened = await openEnvelope(this.crypto, me.identityKey, envelope, via === 'direct' ? this.ephemeralSecrets : undefined)
     } catch (err) {
       throw new RejectedEnvelopeError(`envelope does not open with our key: ${(err as Error).message}`)
     }
-    const guard = this.m.sessions.replayGuard()
+    const guard = this.sessions.replayGuard()
     // The budget is looked up by the identity key the envelope proves; the account it names only finds the contact to check that key against.
-    const contact = await this.m.contacts.get(opened.sender.accountKey)
+    const contact = await this.contacts.get(opened.sender.accountKey)
     const skip = this.skipBudget.limits(opened.sender.identityKey, contact)
     const accepted = isAcceptedDevice(contact, opened.sender.identityKey)
     let decrypted: Decrypted
     let sessionOps: BatchOp[]
     let release: () => void
     try {
-      const out = await this.m.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard, skip, accepted))
+      const out = await this.sessions.with(opened.sender.identityKey, async (record) => this.decryptWith(record, opened.inner, guard, skip, accepted))
       decrypted = out.result
       sessionOps = out.ops
       release = out.release
@@ -160,12 +253,12 @@ export class Inbox {
       // started it from). The account the sender block names is only a claim.
       const account = decrypted.state.remoteAccountKey
       if (!equalBytes(opened.sender.accountKey, account)) throw new RejectedEnvelopeError('the envelope names another account than the one its session is with')
-      const stored = await this.store(id, { accountKey: account, identityKey: opened.sender.identityKey }, decrypted.plaintext, sessionOps, guard, release, via, from)
-      if (decrypted.restarted === true && stored != null) this.m.resendPending(opened.sender.identityKey, stored.device)
+      const stored = await this.storeMessage({ id, sender: { accountKey: account, identityKey: opened.sender.identityKey }, plaintext: decrypted.plaintext, sessionOps, guard, release, via, from })
+      if (decrypted.restarted === true && stored != null) this.restarted(opened.sender.identityKey, stored.device)
       return stored
     } catch (err) {
       // Nothing of a refused message stays: not its session state, not its replay marker.
-      this.m.sessions.forget(opened.sender.identityKey)
+      this.sessions.forget(opened.sender.identityKey)
       throw err
     } finally {
       release()
@@ -176,7 +269,8 @@ export class Inbox {
   }
 
   /** Validates and stores a decrypted message; `release` unlocks the sender's session once the commit is queued. */
-  private async store (id: Uint8Array, sender: { accountKey: Uint8Array, identityKey: Uint8Array }, plaintext: Uint8Array, sessionOps: BatchOp[], guard: ReturnType<Messenger['sessions']['replayGuard']>, release: () => void, via: 'direct' | 'relay', from?: PeerId): Promise<Stored | undefined> {
+  private async storeMessage (d: DecryptedEnvelope): Promise<Stored | undefined> {
+    const { id, sender, plaintext, sessionOps, guard, release, via, from } = d
     let message: Message
     let name: string
     let device: PeerId
@@ -199,7 +293,7 @@ export class Inbox {
     }
     if (!equalBytes(message.author.account, sender.accountKey)) throw new RejectedEnvelopeError('message author is not the envelope sender')
     const conversation = sender.accountKey
-    const highest = await this.m.history.lamport(conversation)
+    const highest = await this.history.lamport(conversation)
     if (message.lamport > highest + MAX_LAMPORT_JUMP) throw new RejectedEnvelopeError(`Lamport counter ${message.lamport} runs more than ${MAX_LAMPORT_JUMP} ahead of the conversation's ${highest}`)
     if (from != null && via === 'direct' && !from.equals(device)) log('envelope from %p carries a message of device %p', from, device)
 
@@ -211,43 +305,42 @@ export class Inbox {
     }
     // The name the sender calls itself names only a new request; a contact
     // is shown by the handle it was pinned by, whatever its messages say.
-    const claimed = formatHandle(handleName, handleTag(this.m.init.crypto, handleName, sender.accountKey))
+    const claimed = formatHandle(handleName, handleTag(this.crypto, handleName, sender.accountKey))
     await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
     // Someone who is not a contact (yet) may make us keep only so much (request-budget.ts).
     const size = payload.message.length
-    await this.m.requests.admit(await this.m.contacts.get(sender.accountKey), size)
-    const contact = await this.m.contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
+    await this.requests.admit(await this.contacts.get(sender.accountKey), size)
+    const contact = await this.contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
     const handle = contact.handle
     const kind = message.body.kind
-    const drop = contact.state === 'blocked' || kind === 'typing' || (await this.m.history.find(message.id)) != null
+    const drop = contact.state === 'blocked' || kind === 'typing' || (await this.history.find(message.id)) != null
     const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
     const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
     if (!drop) {
-      ops.push(...this.m.history.putOps(conversation, message))
+      ops.push(...this.history.putOps(conversation, message))
       // A request's count goes in the same batch as what it counts.
-      const counted = await this.m.requests.countOp(contact, size)
+      const counted = await this.requests.countOp(contact, size)
       if (counted != null) ops.push(counted)
     }
-    ops.push(this.m.history.observeOp(conversation, message.lamport))
-    await this.m.commit(ops, [sender.identityKey], { release: [release] })
+    ops.push(this.history.observeOp(conversation, message.lamport))
+    await this.commit(ops, [sender.identityKey], { release: [release] })
     if (contact.state === 'blocked') return undefined
     if (kind === 'typing') {
-      this.m.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })
+      this.emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })
       return undefined
     }
     // It wrote to us directly: it is reachable now, so what waits for it goes at once.
-    if (via === 'direct') this.m.delivery.reachable(device.toString())
+    if (via === 'direct') this.delivery.reachable(device.toString())
     if (drop) return undefined
-    if (message.body.kind === 'attachment' && this.m.attachments != null) {
-      await this.m.attachments.received(message.body.attachment, device, { account: sender.accountKey, accepted: isAcceptedDevice(contact, sender.identityKey) })
+    if (message.body.kind === 'attachment' && this.attachments != null) {
+      await this.attachments.received(message.body.attachment, device, { account: sender.accountKey, accepted: isAcceptedDevice(contact, sender.identityKey) })
     }
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
-      await this.m.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind, conversation)
+      await this.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind, conversation)
     }
     const storedAt = performance.timeOrigin + performance.now()
-    this.m.received.messages++
-    this.m.received.lastStoredAt = storedAt
-    this.m.emit({ type: 'message', direction: 'in', via, handle, conversation: toHex(conversation), id: toHex(message.id), kind, lamport: message.lamport, timestamp: message.timestamp, storedAt, text: 'text' in message.body ? message.body.text : undefined, body: bodyToJson(message.body), request: contact.state === 'request' })
+    this.onStored?.(storedAt)
+    this.emit({ type: 'message', direction: 'in', via, handle, conversation: toHex(conversation), id: toHex(message.id), kind, lamport: message.lamport, timestamp: message.timestamp, storedAt, text: 'text' in message.body ? message.body.text : undefined, body: bodyToJson(message.body), request: contact.state === 'request' })
     return { message, device, identityKey: sender.identityKey }
   }
 
@@ -260,19 +353,19 @@ export class Inbox {
    * stranger cannot make us store anything but the request itself.
    */
   private async chunk (id: Uint8Array, account: Uint8Array, identityKey: Uint8Array, chunk: Uint8Array, sessionOps: BatchOp[], release: () => void): Promise<void> {
-    const contact = await this.m.contacts.get(account)
+    const contact = await this.contacts.get(account)
     const marker: BatchOp = { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: new Uint8Array([1]) }
-    if (this.m.attachments == null || !isAcceptedDevice(contact, identityKey)) {
-      await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
+    if (this.attachments == null || !isAcceptedDevice(contact, identityKey)) {
+      await this.commit([...sessionOps, marker], [identityKey], { release: [release] })
       return
     }
     try {
-      await this.m.attachments.chunk(chunk, account)
+      await this.attachments.chunk(chunk, account)
     } catch (err) {
-      this.m.sessions.forget(identityKey)
+      this.sessions.forget(identityKey)
       throw new RejectedEnvelopeError(`bad attachment chunk: ${(err as Error).message}`)
     }
-    await this.m.commit([...sessionOps, marker], [identityKey], { release: [release] })
+    await this.commit([...sessionOps, marker], [identityKey], { release: [release] })
   }
 
   /**
@@ -281,15 +374,15 @@ export class Inbox {
    * the record is kept, as those of devices we resolved are.
    */
   private async bind (claim: DeviceClaim, carried?: Uint8Array): Promise<void> {
-    const contact = await this.m.contacts.get(claim.account)
+    const contact = await this.contacts.get(claim.account)
     if (contact?.devices[claim.device.toString()] === toHex(claim.identityKey)) return
     const record = await this.bindings.verify(claim, carried)
-    await this.m.contacts.saveDevices(claim.account, [{ peerId: claim.device.toString(), record }])
+    await this.contacts.saveDevices(claim.account, [{ peerId: claim.device.toString(), record }])
   }
 
   /** Decrypts with the session the message belongs to, or starts one from an initial message. */
-  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReturnType<Messenger['sessions']['replayGuard']>, skip: SkipLimits, accepted: boolean): Promise<{ record: SessionRecord, result: Decrypted }> {
-    const crypto = this.m.init.crypto
+  private async decryptWith (record: SessionRecord, inner: Uint8Array, guard: ReplayGuardOps, skip: SkipLimits, accepted: boolean): Promise<{ record: SessionRecord, result: Decrypted }> {
+    const crypto = this.crypto
     const states = [record.current, ...record.archived].filter((s): s is SessionState => s != null)
     if (isPrekeyMessage(inner)) {
       const { header } = decodePrekeyMessage(inner)
@@ -300,12 +393,12 @@ export class Inbox {
       }
       // PQXDH for a stranger: charged before any of its work (first-message-budget.ts).
       if (!accepted) this.firstMessageBudget.charge()
-      const me = this.m.init.identity
+      const me = this.identity
       const out = await this.firstMessages.run(async () => respondToSession(crypto, {
         accountKey: me.accountPublicKey,
         identityKey: me.identityKey,
         prekeys: me.prekeys()
-      }, inner, guard, { now: this.m.now(), skip }))
+      }, inner, guard, { now: this.now(), skip }))
       // A session replacing one we had: the device may have lost the old one (a restored backup).
       return { record: promote(record, out.state), result: { ...out, restarted: record.current != null } }
     }
@@ -324,10 +417,10 @@ export class Inbox {
   /** Incoming messages of a conversation not yet marked read. */
   async unread (conversation: Uint8Array): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
-    for (const message of await this.m.history.messages(conversation)) {
-      if (equalBytes(message.author.account, this.m.init.identity.accountPublicKey)) continue
+    for (const message of await this.history.messages(conversation)) {
+      if (equalBytes(message.author.account, this.identity.accountPublicKey)) continue
       if (!RECEIPTED.has(message.body.kind)) continue
-      if ((await this.m.init.store.get('dedup', concat(READ, message.id))) != null) continue
+      if ((await this.store.get('dedup', concat(READ, message.id))) != null) continue
       out.push(message.id)
     }
     return out
@@ -335,7 +428,7 @@ export class Inbox {
 
   /** Remembers that these messages were read. */
   async markReadOps (_conversation: Uint8Array, ids: Uint8Array[]): Promise<void> {
-    await this.m.commit(ids.map(id => ({ type: 'put', namespace: 'dedup', key: concat(READ, id), value: new Uint8Array([1]) })))
+    await this.commit(ids.map(id => ({ type: 'put', namespace: 'dedup', key: concat(READ, id), value: new Uint8Array([1]) })))
   }
 }
 

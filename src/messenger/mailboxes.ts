@@ -19,8 +19,13 @@ import { Backoff } from './backoff.js'
 import { setNewest } from '../bounded.js'
 import { RECEIPTED } from './inbox.js'
 import type { Inbox } from './inbox.js'
-import type { Messenger } from './messenger.js'
-import type { MailboxRef } from './transport.js'
+import type { Crypto } from '../crypto/index.js'
+import type { History } from './history.js'
+import type { Contacts } from './contacts.js'
+import type { Sessions } from './sessions.js'
+import type { DeliveredBody } from './model/index.js'
+import type { DeliveryTransport, MailboxRef } from './transport.js'
+import type { NetworkRelays, RelayRef } from './network-relays.js'
 
 const log = logger('starling:messenger:mailboxes')
 
@@ -28,10 +33,7 @@ const log = logger('starling:messenger:mailboxes')
 export const MAX_PAGES_PER_FETCH = 100
 /** How long one mailbox request may take. */
 export const FETCH_TIMEOUT_MS = 15_000
-/** How often the relay sets of our relays are read again (the network's relays). */
-export const RELAY_SET_REFRESH_MS = 10 * 60_000
-/** Most relays of the network read, besides our own (a relay set is bounded too). */
-export const MAX_NETWORK_RELAYS = 32
+export { MAX_NETWORK_RELAYS, RELAY_SET_REFRESH_MS } from './network-relays.js'
 /** A relay whose mailbox could not be read waits from the fetch interval, doubling, up to this. */
 export const RELAY_READ_BACKOFF_CAP_MS = 5 * 60_000
 /** Most envelopes opened from one relay in one pass: what one mailbox holds by default (more is junk minted on the fly). */
@@ -45,12 +47,11 @@ export const MAX_REFUSED_PER_PASS = 100
 /** Messages whose delivery receipt was queued since start, remembered so that copies from other relays send none again. */
 export const MAX_RECEIPTED = 65_536
 
-type RelayRef = { peerId: PeerId, addrs: RemoteDevice['addrs'] }
-
 /** A relay served mostly envelopes that were refused: it is read again only after a wait. */
 export class JunkRelayError extends Error {
   override readonly name = 'JunkRelayError'
 }
+
 
 /** Delivery receipts owed to one device for a mailbox page. */
 interface Receipts {
@@ -63,6 +64,27 @@ export interface MailboxesInit {
   fetchIntervalMs: number
 }
 
+/** What {@link Mailboxes} works with. */
+export interface MailboxesComponents {
+  transport: Pick<DeliveryTransport, 'fetchMailbox' | 'deleteFromMailbox'>
+  /** Every relay of our network: each one's mailbox is read. */
+  network: Pick<NetworkRelays, 'relays' | 'refresh'>
+  /** Where each fetched envelope is received. */
+  inbox: Pick<Inbox, 'receive'>
+  /** The markers of envelopes stored before (a duplicate owes its receipt again). */
+  history: Pick<History, 'envelopeMarker'>
+  /** A receipt to a stranger's device without a record is not waited for. */
+  contacts: Pick<Contacts, 'get'>
+  /** Whether we have a session with a device's identity key (a receipt needs no record then). */
+  sessions: Pick<Sessions, 'get'>
+  crypto: Pick<Crypto, 'hash'>
+  /** A device as known (its account's kept record; from the DHT unless `dht: false`). */
+  device(peerId: PeerId, refresh?: boolean, account?: Uint8Array, options?: { dht?: boolean }): Promise<RemoteDevice | undefined>
+  /** Queues a delivery receipt for `account`'s device (resolves once it is in the outbox). */
+  sendReceipt(account: Uint8Array, devices: RemoteDevice[], body: DeliveredBody): Promise<unknown>
+  now(): number
+}
+
 /**
  * Reads the mailboxes: on our own relays and on every relay of their
  * network (the relays their signed relay sets name, which reconcile their
@@ -72,45 +94,34 @@ export class Mailboxes {
   private timer?: ReturnType<typeof setInterval>
   private fetching?: Promise<void>
   private again = false
-  /** Relays of the network learnt from our relays' signed sets, by peer id. */
-  private readonly network = new Map<string, RelayRef>()
-  private networkReadAt = -Infinity
   /** Relays whose mailbox could not be read, waiting. */
   private readonly waits: Backoff
   /** Message ids (hex) whose delivery receipt was queued since start. */
   private readonly receipted = new Map<string, true>()
 
-  constructor (private readonly m: Messenger, private readonly inbox: Inbox, private readonly init: MailboxesInit) {
+  private readonly transport: MailboxesComponents['transport']
+  private readonly network: MailboxesComponents['network']
+  private readonly inbox: MailboxesComponents['inbox']
+  private readonly history: MailboxesComponents['history']
+  private readonly contacts: MailboxesComponents['contacts']
+  private readonly sessions: MailboxesComponents['sessions']
+  private readonly crypto: MailboxesComponents['crypto']
+  private readonly device: MailboxesComponents['device']
+  private readonly sendReceipt: MailboxesComponents['sendReceipt']
+  private readonly now: () => number
+
+  constructor (components: MailboxesComponents, private readonly init: MailboxesInit) {
+    this.transport = components.transport
+    this.network = components.network
+    this.inbox = components.inbox
+    this.history = components.history
+    this.contacts = components.contacts
+    this.sessions = components.sessions
+    this.crypto = components.crypto
+    this.device = components.device
+    this.sendReceipt = components.sendReceipt
+    this.now = components.now
     this.waits = new Backoff({ baseMs: init.fetchIntervalMs, capMs: RELAY_READ_BACKOFF_CAP_MS, jitter: 0.2 })
-  }
-
-  /** Every relay read: ours first, then the rest of the network. */
-  relays (): RelayRef[] {
-    const own = this.m.init.relays()
-    const ids = new Set(own.map(r => r.peerId.toString()))
-    return [...own, ...[...this.network.values()].filter(r => !ids.has(r.peerId.toString()))]
-  }
-
-  /** Reads our relays' signed relay sets again when they are due (the network can change). */
-  private async refreshNetwork (): Promise<void> {
-    const relaySet = this.m.init.transport.relaySet
-    if (relaySet == null || this.m.now() - this.networkReadAt < RELAY_SET_REFRESH_MS) return
-    const learnt = new Map<string, RelayRef>()
-    let answered = false
-    await Promise.all(this.m.init.relays().map(async own => {
-      try {
-        for (const r of await relaySet.call(this.m.init.transport, own.peerId, own.addrs, AbortSignal.timeout(FETCH_TIMEOUT_MS))) {
-          if (learnt.size < MAX_NETWORK_RELAYS) learnt.set(r.peerId.toString(), r)
-        }
-        answered = true
-      } catch (err) {
-        log('relay set of %p not read: %s', own.peerId, (err as Error).message)
-      }
-    }))
-    if (!answered) return
-    this.networkReadAt = this.m.now()
-    this.network.clear()
-    for (const [k, r] of learnt) this.network.set(k, r)
   }
 
   start (): void {
@@ -146,17 +157,17 @@ export class Mailboxes {
   }
 
   private async fetchAll (): Promise<void> {
-    await this.refreshNetwork()
-    const now = this.m.now()
+    await this.network.refresh()
+    const now = this.now()
     // Side by side: a relay that is down costs its dial timeout, not everyone's.
-    await Promise.all(this.relays().map(async relay => {
+    await Promise.all(this.network.relays().map(async relay => {
       const key = relay.peerId.toString()
       if (!this.waits.ready(key, now)) return
       try {
         await this.fetchFrom(relay)
         this.waits.succeeded(key)
       } catch (err) {
-        this.waits.failed(key, this.m.now())
+        this.waits.failed(key, this.now())
         log('mailbox on %p not read: %s', relay.peerId, (err as Error).message)
       }
     }))
@@ -168,7 +179,7 @@ export class Mailboxes {
     try {
       await this.fetchPages(relay, (done) => {
         const previous = deleting
-        deleting = previous.then(async () => this.m.init.transport.deleteFromMailbox(relay.peerId, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
+        deleting = previous.then(async () => this.transport.deleteFromMailbox(relay.peerId, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
         return previous
       })
     } finally {
@@ -181,7 +192,7 @@ export class Mailboxes {
     let opened = 0
     let refused = 0
     for (let page = 0; page < MAX_PAGES_PER_FETCH && opened < MAX_ENVELOPES_PER_PASS; page++) {
-      const fetched = await this.m.init.transport.fetchMailbox(relay.peerId, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS), relay.addrs)
+      const fetched = await this.transport.fetchMailbox(relay.peerId, cursor, AbortSignal.timeout(FETCH_TIMEOUT_MS), relay.addrs)
       const { cursor: next, more } = fetched
       // No more than a mailbox holds per pass: the rest waits for the next one.
       const items = fetched.items.slice(0, MAX_ENVELOPES_PER_PASS - opened)
@@ -204,7 +215,7 @@ export class Mailboxes {
       const settled: Array<{ ref: MailboxRef, receiptTo?: string }> = []
       await Promise.all(items.map(async item => {
         // The bytes this device opens (or refuses), as they came from this relay.
-        const ref = { id: item.id, hash: this.m.init.crypto.hash.sha256(item.envelope) }
+        const ref = { id: item.id, hash: this.crypto.hash.sha256(item.envelope) }
         try {
           const stored = await this.inbox.receive(item.envelope, 'relay')
           if (stored != null && RECEIPTED.has(stored.message.body.kind)) {
@@ -250,7 +261,7 @@ export class Mailboxes {
 
   private async duplicateMarker (envelope: Uint8Array): Promise<EnvelopeMarker | undefined> {
     try {
-      return await this.m.history.envelopeMarker(parseEnvelopeHeader(envelope).id)
+      return await this.history.envelopeMarker(parseEnvelopeHeader(envelope).id)
     } catch {
       return undefined
     }
@@ -268,13 +279,13 @@ export class Mailboxes {
       if (remote == null) {
         // Held back only for people we talk to: a stranger's device without
         // a record must not keep envelopes in our mailbox (and its quota).
-        const accepted = (await this.m.contacts.get(r.account))?.state === 'accepted'
+        const accepted = (await this.contacts.get(r.account))?.state === 'accepted'
         log('no device record for %s: delivery receipt not sent%s', device, accepted ? ' yet' : '')
         if (accepted) unsent.add(device)
         continue
       }
       for (let i = 0; i < r.ids.length; i += 1000) {
-        await this.m.sendToAccount(r.account, [remote], { kind: 'delivered', ids: r.ids.slice(i, i + 1000) }, 'receipt')
+        await this.sendReceipt(r.account, [remote], { kind: 'delivered', ids: r.ids.slice(i, i + 1000) })
       }
       for (const id of r.ids) setNewest(this.receipted, toHex(id), true, MAX_RECEIPTED)
     }
@@ -289,11 +300,11 @@ export class Mailboxes {
    * the DHT. The DHT is not waited for while a mailbox page is read.
    */
   private async receiptDevice (peerId: PeerId, r: Receipts): Promise<RemoteDevice | undefined> {
-    const known = await this.m.device(peerId, false, r.account, { dht: false })
+    const known = await this.device(peerId, false, r.account, { dht: false })
     if (known != null) return known
-    if (r.identityKey != null && (await this.m.sessions.get(r.identityKey)).current != null) {
+    if (r.identityKey != null && (await this.sessions.get(r.identityKey)).current != null) {
       return { peerId, accountKey: r.account, identityKey: r.identityKey, addrs: [], relays: [] }
     }
-    return this.m.device(peerId)
+    return this.device(peerId)
   }
 }

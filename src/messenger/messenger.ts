@@ -13,111 +13,44 @@
  * const messenger = new Messenger({ crypto, store, directory, transport, identity, relays })
  * await messenger.start()
  * const { id } = await messenger.send('bob', { kind: 'text', text: 'hi' })
- * messenger.addEventListener('message', (e) => { ... })
+ * messenger.on('message', (e) => { ... })
  * ```
  */
 import type { PeerId } from '@libp2p/interface'
-import type { Crypto, KeyPair } from '../crypto/index.js'
-import type { PrekeyState } from '../crypto/prekeys.js'
 import { formatHandle } from '../identity/index.js'
-import type { Directory } from '../net/directory.js'
-import { GroupCommitWriter } from '../store/index.js'
-import type { BatchOp, Store } from '../store/index.js'
+import type { BatchOp, GroupCommitWriter } from '../store/index.js'
 import { encodeMessage, newMessageId, validateMessage } from './model/index.js'
 import type { ConversationView, Message, MessageBody } from './model/index.js'
-import { Contacts } from './contacts.js'
-import { RequestBudget } from './request-budget.js'
-import type { RequestLimits } from './request-budget.js'
-import type { Contact } from './contacts.js'
-import { Sessions } from './sessions.js'
-import { History } from './history.js'
-import { Outbox } from './outbox.js'
-import type { MessageStatus } from './outbox.js'
+import type { Contact, Contacts } from './contacts.js'
+import type { Sessions } from './sessions.js'
+import type { History } from './history.js'
+import type { MessageStatus, Outbox } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
-import { Delivery } from './delivery.js'
-import { Recipients } from './recipients.js'
-import type { Recipient } from './recipients.js'
-export type { Recipient } from './recipients.js'
-import { Inbox } from './inbox.js'
-import { Outgoing } from './outgoing.js'
-import { Mailboxes } from './mailboxes.js'
-import { AttachmentTransfer } from './attachment-transfer.js'
-import { Unsent } from './unsent.js'
-import { Resends } from './resends.js'
-import type { AttachmentHost, AttachmentLimits } from './attachment-transfer.js'
+import type { Delivery } from './delivery.js'
+import type { Recipient, Recipients } from './recipients.js'
+import type { Inbox } from './inbox.js'
+import type { Outgoing } from './outgoing.js'
+import type { Mailboxes } from './mailboxes.js'
+import type { AttachmentTransfer } from './attachment-transfer.js'
+import type { Unsent } from './unsent.js'
+import type { Resends } from './resends.js'
+import type { RequestBudget } from './request-budget.js'
+import type { NetworkRelays, RelayRef } from './network-relays.js'
 import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
-import type { DeliveryTransport } from './transport.js'
-import type { SkipBudgetInit } from './skip-budget.js'
-import type { BucketInit } from './token-bucket.js'
+import { emitMessengerEvent, onMessengerEvent } from './events.js'
+import type { MessengerEvent, MessengerEventOf, MessengerEventType } from './events.js'
+import type { Commit } from './commit.js'
+import { messengerParts } from './parts.js'
+import type { MessengerInit, SendResult } from './init.js'
+export type { Recipient } from './recipients.js'
+export type { MessengerEvent } from './events.js'
 
 
-/** How long relays hold a message before its sender is told it expired. */
-export const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60_000
-/** How often the mailboxes are read when nothing else triggers it. */
-export const DEFAULT_FETCH_INTERVAL_MS = 30_000
-/** How soon a failed send is tried again. */
-export const DEFAULT_RETRY_INTERVAL_MS = 5_000
-/** How long one direct attempt may take. */
-export const DEFAULT_DIRECT_TIMEOUT_MS = 5_000
-
-/** This device, as the messenger needs it. */
-export interface MessengerIdentity {
-  handleName: string
-  tag: string
-  accountSecretKey: Uint8Array
-  accountPublicKey: Uint8Array
-  peerId: PeerId
-  identityKey: KeyPair
-  identityKeySignature: Uint8Array
-  prekeys(): PrekeyState
-  /**
-   * This device's latest signed device record, if one was made yet: the
-   * first messages of a session carry it, so that the recipient can check
-   * that our account vouches for this device (payload.ts).
-   */
-  deviceRecord?(): Uint8Array | undefined
-}
-
-export interface MessengerInit {
-  crypto: Crypto
-  store: Store
-  directory: Pick<Directory, 'resolve' | 'resolveOne' | 'lookupDevice'>
-  transport: DeliveryTransport
-  identity: MessengerIdentity
-  /** Our relays: where our mailbox is read, and where we hand envelopes when the recipient's are unknown. */
-  relays(): Array<{ peerId: PeerId, addrs: RemoteDevice['addrs'] }>
-  now?(): number
-  retentionMs?: number
-  fetchIntervalMs?: number
-  retryIntervalMs?: number
-  directTimeoutMs?: number
-  /** What message requests may keep until accepted (defaults in request-budget.ts). */
-  requestLimits?: Partial<RequestLimits>
-  /** Where attachments live and how to pull them (absent: attachments refused). */
-  attachments?: AttachmentHost
-  /** Skipped message keys senders may make us derive (default DEFAULT_SKIP_BUDGET). */
-  skipBudget?: SkipBudgetInit
-  /** First messages (PQXDH) answered for strangers, all together (default DEFAULT_FIRST_MESSAGE_BUDGET). */
-  firstMessageBudget?: BucketInit
-  /** What others can make us fetch and keep (default DEFAULT_ATTACHMENT_LIMITS). */
-  attachmentLimits?: Partial<AttachmentLimits>
-}
-
-/** What `send` and friends return. */
-export interface SendResult {
-  id: string
-  handle: string
-  state: MessageStatus['state']
-}
-
-/** Events: `message` (stored, incoming or outgoing), `status`, `typing`, `request`, `key-change`. */
-export interface MessengerEvent {
-  type: string
-  [field: string]: unknown
-}
+export { DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FETCH_INTERVAL_MS, DEFAULT_RETENTION_MS, DEFAULT_RETRY_INTERVAL_MS } from './init.js'
+export type { MessengerIdentity, MessengerInit, SendResult } from './init.js'
 
 /** The messenger of one device. */
 export class Messenger extends EventTarget {
@@ -128,6 +61,12 @@ export class Messenger extends EventTarget {
   readonly history: History
   readonly outbox: Outbox
   readonly writer: GroupCommitWriter
+  /**
+   * Commits a batch, durably unless `sync: false` (for writes whose loss
+   * only means work done again: a delivery state, an outbox entry already
+   * acknowledged); on failure the cached sessions involved are dropped.
+   */
+  readonly commit: Commit
   readonly now: () => number
   readonly delivery: Delivery
   private readonly inbox: Inbox
@@ -140,49 +79,42 @@ export class Messenger extends EventTarget {
   private readonly recipients: Recipients
   private readonly outgoing: Outgoing
   private readonly unsent: Unsent
+  private readonly network: NetworkRelays
   private readonly resends: Resends
 
   constructor (readonly init: MessengerInit) {
     super()
-    this.now = init.now ?? Date.now
-    this.contacts = new Contacts(init.store, this.now)
-    this.requests = new RequestBudget(this.contacts, init.requestLimits)
-    this.contacts.onStateChange = (before, after) => { this.requests.changed(before, after) }
-    this.sessions = new Sessions(init.store, init.crypto)
-    this.history = new History(init.store)
-    this.outbox = new Outbox(init.store)
-    this.writer = new GroupCommitWriter(init.store, { sync: true })
-    this.retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
-    this.recipients = new Recipients({ directory: init.directory, contacts: this.contacts, now: this.now, emit: (e) => { this.emit(e) } })
-    if (init.attachments != null) this.attachments = new AttachmentTransfer(this, init.attachments, init.attachmentLimits)
-    this.delivery = new Delivery(this, {
-      retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
-      retryIntervalMs: init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS,
-      directTimeoutMs: init.directTimeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS
-    })
-    this.outgoing = new Outgoing(this)
-    this.inbox = new Inbox(this)
-    this.mailboxes = new Mailboxes(this, this.inbox, { fetchIntervalMs: init.fetchIntervalMs ?? DEFAULT_FETCH_INTERVAL_MS })
-    this.resends = new Resends({
-      pendingFor: (identityKey) => this.delivery.pendingFor(identityKey),
-      drop: async (entries) => { await this.delivery.drop(entries) },
-      find: async (id) => this.history.find(id),
-      device: async (peer, conversation) => this.device(peer, false, conversation, { dht: false }),
-      send: async (conversation, device, message) => {
-        await this.outgoing.plaintext(conversation, [device], encodePayload(this.init.identity.handleName, encodeMessage(message)), message.id, 'content', [])
+    const parts = messengerParts(init, {
+      emit: (event) => { this.emit(event) },
+      running: () => this.running,
+      send: async (handle, body) => await this.send(handle, body),
+      sendToAccount: async (account, devices, body, kind) => await this.sendToAccount(account, devices, body, kind),
+      enqueueChunk: async (account, devices, payload) => { await this.enqueueChunk(account, devices, payload) },
+      resendPending: (identityKey, peer) => { this.resendPending(identityKey, peer) },
+      pinnedDevice: async (peer, conversation) => await this.pinnedDevice(peer, conversation),
+      onStored: (storedAt) => {
+        this.received.messages++
+        this.received.lastStoredAt = storedAt
       }
     })
-    this.unsent = new Unsent({
-      store: init.store,
-      retryIntervalMs: this.retryIntervalMs,
-      retentionMs: init.retentionMs ?? DEFAULT_RETENTION_MS,
-      now: this.now,
-      device: async (peer, conversation) => this.pinnedDevice(peer, conversation),
-      resend: async (conversation, devices, message, extra) => {
-        await this.outgoing.plaintext(conversation, devices, encodePayload(this.init.identity.handleName, encodeMessage(message)), message.id, 'content', extra)
-      },
-      expireOp: async (message) => (await this.outbox.statusOp(message.id, 'failed', 0, this.now()))?.op
-    })
+    this.now = parts.now
+    this.retryIntervalMs = parts.retryIntervalMs
+    this.contacts = parts.contacts
+    this.requests = parts.requests
+    this.resends = parts.resends
+    this.sessions = parts.sessions
+    this.history = parts.history
+    this.outbox = parts.outbox
+    this.writer = parts.writer
+    this.commit = parts.commit
+    this.recipients = parts.recipients
+    this.network = parts.network
+    this.attachments = parts.attachments
+    this.delivery = parts.delivery
+    this.outgoing = parts.outgoing
+    this.inbox = parts.inbox
+    this.mailboxes = parts.mailboxes
+    this.unsent = parts.unsent
   }
 
   /** Loads the outbox and starts delivering and reading mailboxes. */
@@ -207,7 +139,12 @@ export class Messenger extends EventTarget {
 
   /** Emits an event to listeners. */
   emit (event: MessengerEvent): void {
-    this.dispatchEvent(new CustomEvent(event.type, { detail: event }))
+    emitMessengerEvent(this, event)
+  }
+
+  /** Listens for the events of one type, typed (see events.ts); returns the function that stops listening. */
+  on<T extends MessengerEventType> (type: T, listener: (event: MessengerEventOf<T>) => void): () => void {
+    return onMessengerEvent(this, type, listener)
   }
 
   /** Handles an envelope that arrived on the direct path (resolves once stored). */
@@ -221,8 +158,8 @@ export class Messenger extends EventTarget {
   }
 
   /** Every relay we know in our network: our own, then those their signed relay sets name. */
-  networkRelays (): Array<{ peerId: PeerId, addrs: RemoteDevice['addrs'] }> {
-    return this.mailboxes.relays()
+  networkRelays (): RelayRef[] {
+    return this.network.relays()
   }
 
   /** Reads the mailboxes now; resolves when that pass is over (a "refresh"). */
@@ -314,6 +251,7 @@ export class Messenger extends EventTarget {
     this.resends.request(identityKey, peer)
   }
 
+
   /** Sends to a known account (replies to requests, receipts). */
   async sendToAccount (account: Uint8Array, devices: RemoteDevice[], body: MessageBody, kind: 'content' | 'receipt'): Promise<Message> {
     const message = await this.compose(account, body)
@@ -369,22 +307,8 @@ export class Messenger extends EventTarget {
     await this.outgoing.plaintext(conversation, devices, encodeChunkPayloadEnvelope(chunk), newMessageId(this.init.crypto), 'receipt', [])
   }
 
-  /**
-   * Commits a batch, durably unless `sync: false` (for writes whose loss
-   * only means work done again: a delivery state, an outbox entry already
-   * acknowledged); on failure the cached sessions involved are dropped.
-   */
-  async commit (ops: BatchOp[], sessionKeys: Uint8Array[] = [], options: { sync?: boolean, release?: Array<() => void> } = {}): Promise<void> {
-    try {
-      const written = this.writer.commit(ops, options)
-      // Queued: the sessions' next states may be made now (they commit after these).
-      for (const release of options.release ?? []) release()
-      await written
-    } catch (err) {
-      for (const key of sessionKeys) this.sessions.forget(key)
-      throw err
-    }
-  }
+
+
 
   /** The conversation with a handle, as both sides see it, plus our messages' delivery states. */
   async conversation (handle: string): Promise<{ handle: string, account: string, view: ConversationView, statuses: Record<string, MessageStatus> }> {

@@ -16,7 +16,14 @@ import type { RemoteDevice } from './devices.js'
 import { NoDeviceError } from './errors.js'
 import { isChunkPayload, withDeviceRecord } from './payload.js'
 import { equalBytes, toHex } from './bytes.js'
-import type { Messenger } from './messenger.js'
+import type { Crypto } from '../crypto/index.js'
+import type { GroupCommitWriter } from '../store/index.js'
+import type { MessengerIdentity } from './init.js'
+import type { Sessions } from './sessions.js'
+import type { History } from './history.js'
+import type { Outbox } from './outbox.js'
+import type { Delivery } from './delivery.js'
+import type { Commit } from './commit.js'
 
 /** A session's reservation after encrypting one message, and whether the message could go out before its commit was durable. */
 interface Reserved {
@@ -32,12 +39,48 @@ function prekeyBundle (device: RemoteDevice): NonNullable<RemoteDevice['bundle']
   return device.bundle
 }
 
-/** Seals and commits outgoing messages for the messenger. */
+/** What {@link Outgoing} works with. */
+export interface OutgoingComponents {
+  crypto: Crypto
+  /** This device: the keys a session starts from, and the record its first messages carry. */
+  identity: Pick<MessengerIdentity, 'accountPublicKey' | 'identityKey' | 'identityKeySignature' | 'deviceRecord'>
+  sessions: Pick<Sessions, 'with' | 'forget'>
+  outbox: Pick<Outbox, 'add'>
+  history: Pick<History, 'isLamportOp' | 'observeOp'>
+  /** The writer itself for the early path (a write without fsync, then the synced copy); `commit` otherwise. */
+  writer: Pick<GroupCommitWriter, 'commit' | 'syncing'>
+  commit: Commit
+  /** Where the committed entries go. */
+  delivery: Pick<Delivery, 'add'>
+  now(): number
+}
+
+/** Encrypts and commits outgoing messages, then hands them to delivery. */
 export class Outgoing {
   /** Per remote identity key (hex): the send reservation known to be on disk (see reserveSend). */
   private readonly durableReservations = new Map<string, NonNullable<SessionState['sendReservation']>>()
 
-  constructor (private readonly m: Messenger) {}
+  private readonly crypto: Crypto
+  private readonly identity: OutgoingComponents['identity']
+  private readonly sessions: OutgoingComponents['sessions']
+  private readonly outbox: OutgoingComponents['outbox']
+  private readonly history: OutgoingComponents['history']
+  private readonly writer: OutgoingComponents['writer']
+  private readonly commit: Commit
+  private readonly delivery: OutgoingComponents['delivery']
+  private readonly now: () => number
+
+  constructor (components: OutgoingComponents) {
+    this.crypto = components.crypto
+    this.identity = components.identity
+    this.sessions = components.sessions
+    this.outbox = components.outbox
+    this.history = components.history
+    this.writer = components.writer
+    this.commit = components.commit
+    this.delivery = components.delivery
+    this.now = components.now
+  }
 
   /**
    * Encrypts `plaintext` for every device and commits the
@@ -53,16 +96,16 @@ export class Outgoing {
     try {
       reservations = await this.encryptForDevices(devices, plaintext, messageId, conversation, kind, ops, entries, release)
       ops.push(...extra)
-      if (reservations.every(r => r.early) && !this.m.writer.syncing) {
+      if (reservations.every(r => r.early) && !this.writer.syncing) {
         await this.sendEarly(conversation, ops, entries, sessionKeys, release)
         return
       }
-      await this.m.commit(ops, sessionKeys, { release })
+      await this.commit(ops, sessionKeys, { release })
     } finally {
       for (const r of release) r()
     }
     this.markDurable(reservations)
-    for (const entry of entries) this.m.delivery.add(entry)
+    for (const entry of entries) this.delivery.add(entry)
   }
 
   /**
@@ -80,21 +123,21 @@ export class Outgoing {
   private async sendEarly (conversation: Uint8Array, ops: BatchOp[], entries: OutboxEntry[], sessionKeys: Uint8Array[], release: Array<() => void>): Promise<void> {
     let durable: Promise<void>
     try {
-      await this.m.writer.commit(ops, { sync: false })
+      await this.writer.commit(ops, { sync: false })
       // The conversation's Lamport counter may have moved (another device of the account): write its current value.
-      const again = [...ops.filter(op => !this.m.history.isLamportOp(op)), this.m.history.observeOp(conversation, 0)]
-      durable = this.m.writer.commit(again, { sync: true })
+      const again = [...ops.filter(op => !this.history.isLamportOp(op)), this.history.observeOp(conversation, 0)]
+      durable = this.writer.commit(again, { sync: true })
     } catch (err) {
-      for (const key of sessionKeys) this.m.sessions.forget(key)
+      for (const key of sessionKeys) this.sessions.forget(key)
       throw err
     } finally {
       for (const r of release) r()
     }
-    for (const entry of entries) this.m.delivery.add(entry)
+    for (const entry of entries) this.delivery.add(entry)
     try {
       await durable
     } catch (err) {
-      for (const key of sessionKeys) this.m.sessions.forget(key)
+      for (const key of sessionKeys) this.sessions.forget(key)
       throw err
     }
   }
@@ -111,12 +154,12 @@ export class Outgoing {
    * already on disk (see reserveSend).
    */
   private async encryptForDevices (devices: RemoteDevice[], plaintext: Uint8Array, messageId: Uint8Array, conversation: Uint8Array, kind: 'content' | 'receipt', ops: BatchOp[], entries: OutboxEntry[], release: Array<() => void>): Promise<Reserved[]> {
-    const id = this.m.init.identity
+    const id = this.identity
     const reserved: Reserved[] = []
     for (const device of devices) {
       const key = toHex(device.identityKey)
-      const { result: encrypted, ops: sessionOps, release: unlock } = await this.m.sessions.with(device.identityKey, async (record) => {
-        const started = record.current ?? (await initiateSession(this.m.init.crypto, {
+      const { result: encrypted, ops: sessionOps, release: unlock } = await this.sessions.with(device.identityKey, async (record) => {
+        const started = record.current ?? (await initiateSession(this.crypto, {
           accountKey: id.accountPublicKey,
           identityKey: id.identityKey,
           identityKeySignature: id.identityKeySignature
@@ -127,7 +170,7 @@ export class Outgoing {
         const early = !durableFirst && onDisk != null && reservation != null && onDisk.until === reservation.until && equalBytes(onDisk.chain, reservation.chain)
         // A session's first messages show the recipient our device record: what binds this device to our account (payload.ts).
         const ownRecord = current.pendingPrekey != null && !isChunkPayload(plaintext) ? id.deviceRecord?.() : undefined
-        const out = await encrypt(this.m.init.crypto, current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
+        const out = await encrypt(this.crypto, current, ownRecord != null ? withDeviceRecord(plaintext, ownRecord) : plaintext)
         // Until the device answers, messages carry the PQXDH header; its direct ack of this one ends that (delivery.ts).
         const confirms = current.pendingPrekey != null ? { identityKey: key, baseKey: toHex(current.baseKey) } : undefined
         return { record: { current: out.state, archived: record.archived }, result: { inner: out.message, confirms, early, reservation } }
@@ -135,16 +178,16 @@ export class Outgoing {
       release.push(unlock)
       reserved.push({ key, early: encrypted.early, reservation: encrypted.reservation })
       ops.push(...sessionOps)
-      const { entry, op } = this.m.outbox.add({
+      const { entry, op } = this.outbox.add({
         messageId: toHex(messageId),
         conversation: toHex(conversation),
         device: device.peerId.toString(),
-        envelopeId: toHex(newEnvelopeId(this.m.init.crypto)),
+        envelopeId: toHex(newEnvelopeId(this.crypto)),
         identityKey: key,
         inner: encrypted.inner,
         ...(encrypted.confirms != null ? { confirms: encrypted.confirms } : {}),
         kind,
-        createdAt: this.m.now()
+        createdAt: this.now()
       })
       ops.push(op)
       entries.push(entry)

@@ -13,7 +13,7 @@ import { remoteDevice } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import { BlockedContactError, KeyChangedError, NoDeviceError, UnconfirmedHandleError } from './errors.js'
 import { fromHex, toHex } from './bytes.js'
-import type { MessengerEvent } from './messenger.js'
+import type { MessengerEvent } from './events.js'
 
 const log = logger('starling:messenger:recipients')
 

@@ -1,8 +1,10 @@
 /**
  * What the messenger needs from the network, as one interface: the direct
  * path (`/starling/dm/1.0.0`) and the offline path through relays
- * (`/starling/store/2.0.0`). The daemon wires the libp2p protocols in; unit
- * tests pass fakes; a test hook may wrap it to drop, delay or duplicate.
+ * (`/starling/store/2.0.0`). src/peer wires the libp2p protocols in
+ * (src/peer/delivery-transport.ts); unit tests pass fakes; a test hook may
+ * wrap it to drop, delay or duplicate. Envelopes that arrive directly come
+ * in through `Messenger.receiveDirect`.
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -49,6 +51,3 @@ export interface DeliveryTransport {
   /** Tells a relay to delete envelopes we have stored (or refused for good), named by id and content hash. */
   deleteFromMailbox(relay: PeerId, refs: MailboxRef[], signal: AbortSignal): Promise<void>
 }
-
-/** Called by the transport for every envelope that arrives directly. */
-export type EnvelopeHandler = (envelope: Uint8Array, from: PeerId) => Promise<void>

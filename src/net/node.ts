@@ -6,7 +6,7 @@
  * (reservation-limits.ts).
  */
 import { createLibp2p } from 'libp2p'
-import type { Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { starlingYamux } from './yamux.js'
@@ -44,6 +44,8 @@ export interface StarlingNodeInit {
   transports: TransportFactory[]
   /** Noise's primitives, when the platform has faster ones than the default (node/ passes its own). */
   noiseCrypto?: ICryptoInterface
+  /** A user node's connection gater (a browser's default refuses `ws://` and loopback); relays use their own. */
+  connectionGater?: ConnectionGater
   listen?: string[]
   announce?: string[]
   /** Relays to connect to at start. */
@@ -126,7 +128,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
-    ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : {}),
+    ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.
       ...(isRelay ? { maxConnections: init.connections?.max ?? RELAY_MAX_CONNECTIONS } : {}),

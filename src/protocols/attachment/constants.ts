@@ -1,5 +1,4 @@
 /** Constants of `/starling/attachment/1.0.0`. */
-import { MAX_CHUNK_SIZE } from '../../messenger/model/constants.js'
 
 /** First part of the protocol id. */
 export const PROTOCOL_PREFIX = 'starling'
@@ -35,8 +34,16 @@ export const MAX_CLIENT_FRAME_BYTES = 16 * 1024
 /** AES-GCM tag added to each chunk. */
 export const CHUNK_TAG_BYTES = 16
 
-/** Largest chunk ciphertext of any valid descriptor. */
-export const MAX_CHUNK_CIPHERTEXT_BYTES = MAX_CHUNK_SIZE + CHUNK_TAG_BYTES
+/**
+ * Largest chunk plaintext the protocol carries (1 MiB). A wire limit of its
+ * own: the attachments that travel over it (the messenger's descriptors,
+ * whose chunk size is at most MAX_CHUNK_SIZE) must fit in it, which a unit
+ * test checks; the protocol knows nothing of them.
+ */
+export const MAX_CHUNK_BYTES = 1024 * 1024
+
+/** Largest chunk ciphertext a receiver accepts, whatever it is told. */
+export const MAX_CHUNK_CIPHERTEXT_BYTES = MAX_CHUNK_BYTES + CHUNK_TAG_BYTES
 
 /** Protobuf framing around a chunk's ciphertext (field tags, varints, oneof wrapper). */
 export const CHUNK_FRAME_OVERHEAD_BYTES = 32

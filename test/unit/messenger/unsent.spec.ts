@@ -9,19 +9,20 @@ import type { UnsentInit } from '../../../src/messenger/unsent.js'
 import type { RemoteDevice } from '../../../src/messenger/devices.js'
 import { encodeMessage, newMessageId } from '../../../src/messenger/model/index.js'
 import type { Message } from '../../../src/messenger/model/index.js'
-import { collect, tempStore } from '../store/helpers.js'
+import { collect } from '../store/helpers.js'
+import { memoryStore } from './harness.js'
 
 const crypto = createCrypto()
 const HOUR = 3_600_000
 
 describe('messenger: Unsent (a restored backup\'s undelivered messages)', () => {
   let store: LevelStore
-  let cleanup: () => Promise<void>
   let author: PeerId
   const conversation = crypto.randomBytes(32)
   before(async () => { author = peerIdFromPrivateKey(await generateKeyPair('Ed25519')) })
-  beforeEach(async () => { ({ store, cleanup } = await tempStore()) })
-  afterEach(async () => { await cleanup() })
+  // In memory (memory-level): Unsent is tested on its own, its store's durability is LevelStore's.
+  beforeEach(async () => { store = await memoryStore() })
+  afterEach(async () => { await store.close() })
 
   function message (text: string, timestamp = Date.now()): Message {
     return { id: newMessageId(crypto), author: { account: crypto.randomBytes(32), device: author.toMultihash().bytes }, timestamp, lamport: 3, body: { kind: 'text', text } }

@@ -1,43 +1,41 @@
 /**
- * The messenger's network over libp2p: `/starling/dm/1.0.0` for the direct
- * path, `/starling/store/2.0.0` for relay mailboxes.
+ * The messenger's network over libp2p, outbound: `/starling/dm/1.0.0` for
+ * the direct path, `/starling/store/2.0.0` for relay mailboxes and
+ * `/starling/relays/1.0.0` for the network's relays. The adapter between
+ * the wire protocols and the messenger's transport interface, so it lives
+ * in the peer assembly: the protocols know no conversations. Envelopes that
+ * arrive directly are the DM server's (peer.ts hands them to the messenger).
  */
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { DmClient, DmServer } from '../protocols/dm/index.js'
+import { DmClient } from '../protocols/dm/index.js'
 import type { DmClientInit } from '../protocols/dm/index.js'
 import { MAX_FETCH_LIMIT, StoreClient, mailboxId } from '../protocols/store/index.js'
 import { fetchRelaySet } from '../protocols/relays/index.js'
-import type { Custody, DeliveryTransport, EnvelopeHandler, MailboxItem, MailboxRef } from '../messenger/transport.js'
-import type { StarlingLibp2p } from './node.js'
+import type { Custody, DeliveryTransport, MailboxItem, MailboxRef } from '../messenger/index.js'
+import type { StarlingLibp2p } from '../net/node.js'
 
 export interface Libp2pTransportInit {
   /** The device key that proves mailbox ownership to relays. */
   deviceKey: PrivateKey
-  /** Called for every envelope that arrives directly; resolves once stored. */
-  onEnvelope: EnvelopeHandler
   dm?: DmClientInit
 }
 
 /** Direct and relay delivery over a libp2p node. */
 export class Libp2pTransport implements DeliveryTransport {
   private readonly dm: DmClient
-  private readonly server: DmServer
   private readonly store: StoreClient
 
   constructor (private readonly node: StarlingLibp2p, private readonly init: Libp2pTransportInit) {
     this.dm = new DmClient(node, init.dm)
-    this.server = new DmServer(node, { onEnvelope: async (envelope, from) => init.onEnvelope(envelope, from) })
     this.store = new StoreClient(node)
   }
 
-  async start (): Promise<void> {
+  start (): void {
     this.dm.start()
-    await this.server.start()
   }
 
   async stop (): Promise<void> {
-    await this.server.stop()
     this.dm.stop()
     await this.store.close()
   }

@@ -1,0 +1,174 @@
+/**
+ * What a user is shown, as plain JSON (bytes as hex), the same for the
+ * CLI's daemon API and the web app: who this device is, how it is
+ * connected, a conversation's history with each message's delivery state,
+ * the safety number of a contact, the contact list, a handle's resolution.
+ */
+import type { Crypto } from '../crypto/index.js'
+import { safetyNumber } from '../crypto/safety-number.js'
+import { formatHandle } from '../identity/index.js'
+import { accountFingerprint } from '../net/directory.js'
+import type { Resolution } from '../net/directory.js'
+import type { ReservationStatus } from '../net/reservations.js'
+import { messageViewToJson } from '../messenger/index.js'
+import type { AttachmentState, Contact, Messenger, SendState } from '../messenger/index.js'
+import { toHex } from '../messenger/bytes.js'
+import type { LocalIdentity } from './identity.js'
+
+/** Who this device is. */
+export interface WhoAmI {
+  /** Canonical `name~tag`. */
+  handle: string
+  name: string
+  tag: string
+  peerId: string
+  /** Digest of the account key, as others are shown it on first contact. */
+  fingerprint: string
+  multiaddrs: string[]
+}
+
+/** One attachment request this device served: which chunk ranges a peer asked for. */
+export interface ServedRequest {
+  peer: string
+  id: string
+  ranges: Array<[number, number]>
+}
+
+/** How the device is connected and what it is doing. */
+export interface PeerStatus {
+  peerId: string
+  connections: Array<{ peerId: string, addr: string, direction: string, limited: boolean }>
+  reservations: ReservationStatus[]
+  routingTableSize: number
+  published: { at: number, expiresAt: number, seq: number } | null
+  publishError: string | null
+  /** Outbox entries waiting. */
+  outbox: number
+  /** Incoming messages stored since start, and when the last one was. */
+  received: { messages: number, lastStoredAt: number }
+  /** The latest attachment requests served. */
+  attachmentRequests: ServedRequest[]
+  multiaddrs: string[]
+}
+
+/** One message of a history: the timeline entry, and for our own messages their delivery state. */
+export type HistoryEntry = Record<string, unknown> & {
+  id: string
+  /** Our messages: queued, relayed (held by `relays` relays), delivered, read, failed. */
+  sendState?: SendState
+  relays?: number
+  /** For an attachment: how far it got on this device. */
+  attachmentState?: AttachmentState
+}
+
+/** A conversation as shown. */
+export interface HistoryView {
+  /** The contact's canonical handle. */
+  handle: string
+  /** The contact's account key, hex. */
+  account: string
+  messages: HistoryEntry[]
+  /** Ids of edits, deletes, reactions and receipts waiting for their target. */
+  waiting: string[]
+}
+
+/** A contact's safety number (Signal's 60 digits) and its QR payload. */
+export interface SafetyNumberView {
+  handle: string
+  digits: string
+  /** The scannable form (hex), for a QR code. */
+  qr: string
+  keyChange: Contact['keyChange'] | null
+}
+
+/** One contact or message request. */
+export interface ContactView {
+  handle: string
+  state: Contact['state']
+  keyChange: Contact['keyChange'] | null
+  /** Device peer ids. */
+  devices: string[]
+}
+
+/** A handle's resolution (bare names may have several claims). */
+export interface ResolutionView {
+  query: string
+  unique: boolean
+  claims: Array<{
+    handle: string
+    fingerprint: string
+    /** Account key, hex. */
+    accountKey: string
+    devices: Array<{ peerId: string, addrs: string[], online: boolean }>
+  }>
+}
+
+/** Who `identity` is, listening on `multiaddrs`. */
+export function whoamiView (crypto: Crypto, identity: LocalIdentity, multiaddrs: string[]): WhoAmI {
+  return {
+    handle: formatHandle(identity.handleName, identity.tag),
+    name: identity.handleName,
+    tag: identity.tag,
+    peerId: identity.peerId.toString(),
+    fingerprint: accountFingerprint(crypto, identity.accountPublicKey),
+    multiaddrs
+  }
+}
+
+/**
+ * The conversation with `handle`: its timeline, our messages' delivery
+ * states and attachments' progress; the last `limit` messages when given.
+ */
+export async function historyView (messenger: Messenger, handle: string, limit?: number): Promise<HistoryView> {
+  const c = await messenger.conversation(handle)
+  const messages = await Promise.all(c.view.messages.map(async (m): Promise<HistoryEntry> => {
+    const attachmentState = m.attachment != null ? await messenger.attachments?.state(m.attachment.id) : undefined
+    const status = c.statuses[m.id]
+    return {
+      ...messageViewToJson(m),
+      id: m.id,
+      sendState: status?.state,
+      relays: status?.relays,
+      ...(attachmentState != null ? { attachmentState } : {})
+    }
+  }))
+  return {
+    handle: c.handle,
+    account: c.account,
+    messages: limit != null && limit > 0 ? messages.slice(-limit) : messages,
+    waiting: c.view.waiting
+  }
+}
+
+/** The safety number of this account and `handle`'s (pinned, else resolved). */
+export async function safetyNumberView (messenger: Messenger, crypto: Crypto, handle: string): Promise<SafetyNumberView> {
+  const account = await messenger.accountOf(handle)
+  const fp = safetyNumber(crypto, messenger.init.identity.accountPublicKey, account)
+  const contact = await messenger.contacts.get(account)
+  return { handle: contact?.handle ?? handle, digits: fp.digits, qr: toHex(fp.scannable), keyChange: contact?.keyChange ?? null }
+}
+
+/** A contact as shown. */
+export function contactView (c: Contact): ContactView {
+  return { handle: c.handle, state: c.state, keyChange: c.keyChange ?? null, devices: Object.keys(c.devices) }
+}
+
+/** Every contact and message request. */
+export async function contactsView (messenger: Messenger): Promise<ContactView[]> {
+  return (await messenger.contacts.list()).map(contactView)
+}
+
+/** A resolution as shown. */
+export function resolutionView (r: Resolution): ResolutionView {
+  return {
+    query: r.query,
+    unique: r.unique,
+    claims: r.claims.map(c => ({
+      handle: c.handle,
+      fingerprint: c.fingerprint,
+      accountKey: toHex(c.accountKey),
+      devices: c.devices.map(d => ({ peerId: d.peerId.toString(), addrs: d.addrs, online: d.record != null }))
+    }))
+  }
+}
+

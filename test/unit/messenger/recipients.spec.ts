@@ -1,0 +1,115 @@
+/**
+ * Who a handle is (recipients.ts), with contacts over an in-memory store, a
+ * directory the test controls and a clock it moves. A bare name is never
+ * pinned silently; a resolution is reused for a while; a name that comes to
+ * resolve to another account blocks sending with a loud warning; a contact
+ * stays reachable through its kept device records when the DHT cannot
+ * answer; a blocked contact is refused.
+ */
+import assert from 'node:assert/strict'
+import { RESOLUTION_TTL_MS, Recipients } from '../../../src/messenger/recipients.js'
+import { Contacts } from '../../../src/messenger/contacts.js'
+import type { MessengerEvent } from '../../../src/messenger/index.js'
+import { createCrypto } from '../../../src/crypto/index.js'
+import type { Directory } from '../../../src/net/directory.js'
+import { fakeDirectory, memoryStore, testDevice } from './harness.js'
+import type { TestDevice } from './harness.js'
+
+const crypto = createCrypto()
+const T0 = Date.UTC(2026, 11, 6)
+
+describe('messenger: Recipients', function () {
+  this.timeout(30_000)
+  let now: number
+  let bob: TestDevice
+  let published: TestDevice[]
+  let dhtUp: boolean
+  let lookups: number
+  let contacts: Contacts
+  let events: MessengerEvent[]
+
+  beforeEach(async () => {
+    now = T0
+    bob = await testDevice(crypto, 'bob', T0)
+    published = [bob]
+    dhtUp = true
+    lookups = 0
+    contacts = new Contacts(await memoryStore(), () => now)
+    events = []
+  })
+
+  /** A directory over `published` (changed by the tests), failing while the DHT is down. */
+  function directory (): Pick<Directory, 'resolveOne' | 'lookupDevice'> {
+    const inner = fakeDirectory(published)
+    const up = (): void => {
+      if (!dhtUp) throw Object.assign(new Error('no DHT server answered'), { name: 'DhtUnavailableError' })
+    }
+    return {
+      resolveOne: async (handle) => {
+        lookups++
+        up()
+        return await inner.resolveOne(handle)
+      },
+      lookupDevice: async (peerId) => {
+        up()
+        return await inner.lookupDevice(peerId)
+      }
+    }
+  }
+
+  const recipients = (): Recipients => new Recipients({ directory: directory(), contacts, now: () => now, emit: (e) => { events.push(e) } })
+
+  it('a bare name is refused with the name~tag and fingerprint it resolves to until confirmed, then pinned', async () => {
+    const r = recipients()
+    await assert.rejects(r.recipient('bob'), (err: Error & { handle?: string }) => {
+      assert.equal(err.name, 'UnconfirmedHandleError')
+      assert.equal(err.handle, bob.handle)
+      return true
+    })
+    assert.deepEqual(await contacts.list(), [], 'nothing pinned')
+    const confirmed = await r.recipient('bob', { confirm: true })
+    assert.equal(confirmed.handle, bob.handle)
+    assert.deepEqual(confirmed.devices.map(d => d.peerId.toString()), [bob.peerId.toString()])
+    assert.deepEqual(await contacts.alias('bob'), bob.accountKey)
+    assert.equal((await r.recipient('bob')).handle, bob.handle, 'pinned: no confirmation any more')
+  })
+
+  it('a resolution is reused for RESOLUTION_TTL_MS, then asked again', async () => {
+    const r = recipients()
+    await r.recipient(bob.handle)
+    await r.recipient(bob.handle)
+    assert.equal(lookups, 1)
+    now += RESOLUTION_TTL_MS
+    await r.recipient(bob.handle)
+    assert.equal(lookups, 2)
+  })
+
+  it('a pinned name that now resolves to another account: KeyChangedError and a key-change event, the name stays pinned to the old account', async () => {
+    const r = recipients()
+    await r.recipient('bob', { confirm: true })
+    const impostor = await testDevice(crypto, 'bob', T0)
+    published.splice(0, published.length, impostor)
+    now += RESOLUTION_TTL_MS
+    await assert.rejects(r.recipient('bob'), { name: 'KeyChangedError' })
+    assert.deepEqual(events.map(e => e.type), ['key-change'])
+    assert.deepEqual(await contacts.alias('bob'), bob.accountKey)
+  })
+
+  it('when the DHT cannot answer, a pinned contact is reached through its kept device records', async () => {
+    await recipients().recipient(bob.handle)
+    dhtUp = false
+    const fresh = recipients()
+    const kept = await fresh.recipient(bob.handle)
+    assert.deepEqual(kept.devices.map(d => d.peerId.toString()), [bob.peerId.toString()])
+    assert.ok(kept.devices[0].bundle != null, 'with prekeys to start a session')
+    // Someone never pinned: the DHT's error comes through.
+    await assert.rejects(fresh.recipient('carol~aaaaaaaaaa'), { name: 'DhtUnavailableError' })
+  })
+
+  it('a blocked contact is refused', async () => {
+    const r = recipients()
+    await r.recipient(bob.handle)
+    await contacts.setState(bob.accountKey, 'blocked')
+    await assert.rejects(r.recipient(bob.handle), { name: 'BlockedContactError' })
+  })
+})
