@@ -7,9 +7,9 @@
  * 2. For each shard that differs, descend: ask for the children of the
  *    nodes that differ (in batches, one request per level), compare each
  *    with this relay's own, and go on only into children whose count or
- *    fingerprint differ. A child this relay has nothing of, or one small
- *    enough, is listed instead. n differences among N items cost about
- *    n log16 N nodes.
+ *    fingerprint differ. A child that either side holds few items of is
+ *    listed instead. n differences among N items cost about n log16 N
+ *    nodes.
  * 3. Look each listed item up here: a tombstone the other has and this
  *    relay lacks is fetched with its owner's signed delete; an envelope is
  *    fetched unless this relay holds it, or holds its tombstone (a deleted
@@ -188,7 +188,8 @@ class Exchange {
       childPath.set(path)
       childPath[path.length] = child.nibble
       this.spend('maxNodes', ++this.queued)
-      if (own == null || child.count <= LEAF_ITEMS || childPath.length === MAX_PATH_NIBBLES) leaves.push(childPath)
+      // Descend only where both sides hold many: a small side on either end is cheaper listed.
+      if (own == null || own.count <= LEAF_ITEMS || child.count <= LEAF_ITEMS || childPath.length === MAX_PATH_NIBBLES) leaves.push(childPath)
       else next.push(childPath)
     }
   }
