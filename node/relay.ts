@@ -20,6 +20,7 @@ import type { StarlingLibp2p } from '../src/net/node.js'
 import { starlingDhtValidators } from '../src/identity/index.js'
 import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay, relaySync } from '../src/relay/index.js'
 import type { Budgets, ExchangeResult, MailboxRelay, RelaySync } from '../src/relay/index.js'
+import type { ChannelStats } from '../src/protocols/relay-sync/index.js'
 import type { PeerId } from '@libp2p/interface'
 import { relaySetServer } from '../src/protocols/relays/index.js'
 import type { RateLimitInit } from '../src/protocols/store/index.js'
@@ -50,8 +51,8 @@ export interface RelayInit {
   limits?: RelayLimits
   /** Time between exchanges with each linked relay (default SYNC_INTERVAL_MS; tests shorten it). */
   syncIntervalMs?: number
-  /** Called after each exchange with a linked relay (not one that failed). */
-  onSync?: (peer: PeerId, result: ExchangeResult) => void
+  /** Called after each exchange with a linked relay (not one that failed), with what it carried. */
+  onSync?: (peer: PeerId, result: ExchangeResult, stats: ChannelStats) => void
 }
 
 /** A running relay. */

@@ -19,6 +19,7 @@ import type { AbortOptions, Connection, Libp2p, Libp2pEvents, PeerId, Startable,
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { EXCHANGE_TIMEOUT_MS, RELAY_SYNC_PROTOCOL } from '../protocols/relay-sync/constants.js'
 import { StreamChannel, deadline } from '../protocols/relay-sync/client.js'
+import type { ChannelStats } from '../protocols/relay-sync/client.js'
 import { reconcile } from '../protocols/relay-sync/reconcile.js'
 import type { ExchangeLimits, ExchangeResult } from '../protocols/relay-sync/reconcile.js'
 import { RelaySyncServer } from '../protocols/relay-sync/server.js'
@@ -60,8 +61,8 @@ export interface RelaySyncInit {
   now?: () => number
   /** A number in [0, 1) for jitter (default `Math.random`). */
   random?: () => number
-  /** Called after every exchange that completed or was cut short (not one that failed). */
-  onExchange?: (peer: PeerId, result: ExchangeResult) => void
+  /** Called after every exchange that completed or was cut short (not one that failed), with what it carried. */
+  onExchange?: (peer: PeerId, result: ExchangeResult, stats: ChannelStats) => void
 }
 
 /** Counters of the anti-entropy, as a plain object (for export). */
@@ -230,7 +231,7 @@ export class RelaySync implements Startable {
         const result = await reconcile(channel, syncTarget(this.init.store, peer), { limits: this.init.limits, now: this.init.now ?? (() => this.init.store.now()) })
         await stream.close({ signal: timer.signal }).catch(() => { stream.abort(new Error('close failed')) })
         this.count(result)
-        this.init.onExchange?.(peer, result)
+        this.init.onExchange?.(peer, result, { ...channel.stats })
         return result
       } catch (err) {
         stream.abort(err as Error)

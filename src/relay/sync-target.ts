@@ -19,7 +19,7 @@ export function syncTarget (store: EnvelopeStore, peer: PeerId | string): SyncTa
     storeEnvelope: async (entry) => {
       const { mailbox, id } = splitKey(entry.key)
       try {
-        return (await store.putSynced(mailbox.slice(), id.slice(), entry.envelope, entry.storedAt, from)).duplicate ? 'duplicate' : 'stored'
+        return (await store.putSynced(Uint8Array.from(mailbox), Uint8Array.from(id), entry.envelope, entry.storedAt, from)).duplicate ? 'duplicate' : 'stored'
       } catch (err) {
         if (err instanceof DeletedByOwnerError) return 'deleted'
         throw err

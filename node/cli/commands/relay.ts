@@ -62,7 +62,7 @@ export const relayCommand: Command = {
       peers,
       limits,
       syncIntervalMs: Number.isSafeInteger(interval) && interval > 0 ? interval : undefined,
-      onSync: (peer, result) => {
+      onSync: (peer, result, stats) => {
         // Only exchanges that changed something: an operator sees catch-ups, not the quiet rounds.
         if (result.envelopes.stored + result.deletes.tombstones === 0) return
         out.print({
@@ -71,7 +71,9 @@ export const relayCommand: Command = {
           envelopes: result.envelopes.stored,
           deletes: result.deletes.tombstones,
           removed: result.deletes.removed,
-          complete: result.complete
+          complete: result.complete,
+          requests: stats.requests,
+          bytes: stats.bytesIn + stats.bytesOut
         }, `reconciled with ${peer.toString()}: ${result.envelopes.stored} envelopes, ${result.deletes.tombstones} deletes${result.complete ? '' : ' (more to come)'}`)
       }
     })

@@ -184,7 +184,8 @@ export function pathBounds (path: Uint8Array): { gte: Uint8Array, lt?: Uint8Arra
   let end = path.length
   while (end > 0 && path[end - 1] === 15) end--
   if (end === 0) return { gte }
-  const next = path.slice(0, end)
+  // A copy: a path decoded from the wire may be a Node Buffer, whose slice() is a view.
+  const next = Uint8Array.from(path.subarray(0, end))
   next[end - 1]++
   return { gte, lt: pathToBytes(next) }
 }
@@ -218,5 +219,5 @@ export function itemCursor (item: SyncItem): Uint8Array {
 /** The item a cursor names, or undefined for one that is not a cursor. */
 export function itemOfCursor (cursor: Uint8Array): SyncItem | undefined {
   if (cursor.length !== ITEM_KEY_LENGTH + 1 || cursor[ITEM_KEY_LENGTH] > 1) return undefined
-  return { key: cursor.slice(0, ITEM_KEY_LENGTH), tombstone: cursor[ITEM_KEY_LENGTH] === 1 }
+  return { key: Uint8Array.from(cursor.subarray(0, ITEM_KEY_LENGTH)), tombstone: cursor[ITEM_KEY_LENGTH] === 1 }
 }
