@@ -30,7 +30,7 @@ import {
 } from './constants.js'
 import { SyncProtocolError } from './errors.js'
 import type { Expansion } from './pb/relay-sync.js'
-import type { SyncTarget, Work } from './relay-sync.js'
+import type { SyncedEnvelopeEntry, SyncTarget, Work } from './relay-sync.js'
 import { compareBytes, compareItems, isPath, itemCursor, keyHasPath, pathHasPrefix, pathInShard, shardOfKey } from './tree.js'
 import type { ChildSummary, Summary, SyncItem } from './tree.js'
 import { checkSyncedDelete, checkSyncedEnvelope } from './verify.js'
@@ -254,23 +254,32 @@ class Exchange {
       const { envelopes, answered } = await this.ask({ envelopes: { keys: asked.map(wire) } })
       checkAnswered(answered, asked.length)
       let at = 0
+      let spent: BudgetSpent | undefined
+      const valid: SyncedEnvelopeEntry[] = []
       for (const entry of envelopes) {
         // In the order asked, each once, within what the answer covers.
         while (at < answered && !bytesEqual(asked[at], entry.key)) at++
         if (at >= answered) throw new SyncProtocolError('an envelope that was not asked for')
         at++
-        this.result.envelopes.fetched++
-        this.spend('maxEnvelopes', this.result.envelopes.fetched)
-        const synced = { key: entry.key, envelope: entry.envelope, storedAt: Number(entry.storedAt) }
-        if (!checkSyncedEnvelope(synced, this.now(), this.local.retentionMs)) {
-          this.result.envelopes.expired++
-          continue
+        if (++this.result.envelopes.fetched > this.limits.maxEnvelopes) {
+          spent = new BudgetSpent('maxEnvelopes')
+          break
         }
-        const outcome = await this.local.storeEnvelope(synced)
-        if (outcome === 'stored') this.result.envelopes.stored++
-        else if (outcome === 'duplicate') this.result.envelopes.duplicate++
+        const synced = { key: entry.key, envelope: entry.envelope, storedAt: Number(entry.storedAt) }
+        if (checkSyncedEnvelope(synced, this.now(), this.local.retentionMs)) valid.push(synced)
+        else this.result.envelopes.expired++
+      }
+      // A page is stored concurrently: its writes share a few synced batches (group commit) instead of one fsync each.
+      const outcomes = await Promise.allSettled(valid.map(async entry => await this.local.storeEnvelope(entry)))
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') continue
+        if (outcome.value === 'stored') this.result.envelopes.stored++
+        else if (outcome.value === 'duplicate') this.result.envelopes.duplicate++
         else this.result.envelopes.deleted++
       }
+      const failed = outcomes.find(o => o.status === 'rejected')
+      if (failed != null) throw failed.reason
+      if (spent != null) throw spent
       this.result.envelopes.missing += answered - envelopes.length
       left = left.slice(answered)
     }
