@@ -20,6 +20,7 @@
  * deletes, local work) ends it early, as `complete: false`, for the next
  * exchange to go on from what is then stored.
  */
+import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesEqual, toHex } from '../../crypto/bytes.js'
 import { QuotaExceededError } from '../store/errors.js'
 import { wire } from '../store/wire.js'
@@ -34,6 +35,10 @@ import type { SyncedEnvelopeEntry, SyncTarget, Work } from './relay-sync.js'
 import { compareBytes, compareItems, isPath, itemCursor, keyHasPath, pathHasPrefix, pathInShard, shardOfKey } from './tree.js'
 import type { ChildSummary, Summary, SyncItem } from './tree.js'
 import { checkSyncedDelete, checkSyncedEnvelope } from './verify.js'
+import type { CheckedDelete } from './verify.js'
+
+/** Verified deletes an exchange remembers (a delete of many tombstones comes once per batch of them). */
+const CHECKED_DELETES_KEPT = 16
 
 /** Budgets of one exchange (defaults in constants.ts). */
 export interface ExchangeLimits {
@@ -109,6 +114,7 @@ class Exchange {
   }
 
   private readonly work: Work = { units: 0 }
+  private readonly checked = new Map<string, CheckedDelete>()
   private queued = 0
 
   constructor (
@@ -201,11 +207,12 @@ class Exchange {
       const { items, more } = await this.ask({ list: { shard, paths: paths.map(wire), after: wire(after == null ? new Uint8Array(0) : itemCursor(after)), limit: MAX_LIST_ITEMS } })
       const wantEnvelopes: Uint8Array[] = []
       const wantDeletes: Uint8Array[] = []
+      // Items and paths both ascend: one pass over each checks every item lies under one of the paths.
+      let under = 0
       for (const item of items) {
-        if (item.key.length !== ITEM_KEY_LENGTH || shardOfKey(item.key) !== shard || !paths.some(p => keyHasPath(item.key, p))) {
-          throw new SyncProtocolError('a listed item outside the nodes asked for')
-        }
         if (after != null && compareItems(item, after) <= 0) throw new SyncProtocolError('listed items out of order')
+        while (under < paths.length && item.key.length === ITEM_KEY_LENGTH && !keyHasPath(item.key, paths[under])) under++
+        if (under >= paths.length || shardOfKey(item.key) !== shard) throw new SyncProtocolError('a listed item outside the nodes asked for')
         after = item
         this.result.itemsListed++
         const state = await this.local.lookup(item)
@@ -231,7 +238,15 @@ class Exchange {
       for (const bytes of deletes) {
         this.result.deletes.fetched++
         this.spend('maxDeletes', this.result.deletes.fetched)
-        const checked = await checkSyncedDelete(bytes, this.now(), this.local.tombstoneLifetimeMs)
+        // A delete naming more than one batch of tombstones comes once per batch: its signature is checked once.
+        const digest = toHex(sha256(bytes))
+        let checked = this.checked.get(digest)
+        if (checked == null) {
+          checked = await checkSyncedDelete(bytes, this.now(), this.local.tombstoneLifetimeMs)
+          // Copied out of the answer's frame, and only the last few: the cache holds no frames.
+          this.checked.set(digest, { ...checked, mailbox: Uint8Array.from(checked.mailbox), refs: checked.refs.map(r => ({ id: Uint8Array.from(r.id), hash: Uint8Array.from(r.hash) })) })
+          if (this.checked.size > CHECKED_DELETES_KEPT) this.checked.delete(this.checked.keys().next().value as string)
+        }
         const refs = checked.refs.filter(ref => open.delete(toHex(keyOf(checked.mailbox, ref))))
         if (refs.length === 0) throw new SyncProtocolError('a delete that names none of the tombstones asked for')
         if (checked.expired) {
