@@ -106,6 +106,44 @@ describe('e2e: relays converge (relay-sync)', function () {
     await procs.stop(b2.relay)
   })
 
+  it('a relay killed (SIGKILL) in the middle of catching up resumes after a restart: every envelope once', async () => {
+    const [a, b] = await net.startLinkedRelays(2)
+    await procs.stop(b.relay, 'SIGKILL')
+    // Two mailboxes (a source may keep 2,500 envelopes in one).
+    const ids: string[] = []
+    const owners = [key, await generateKeyPair('Ed25519')]
+    for (const owner of owners) {
+      key = owner
+      mailbox = mailboxId(peerIdFromPrivateKey(owner))
+      ids.push(...await put(a, 1500))
+    }
+    const b2 = await net.restartRelay(b)
+    // Killed as soon as it holds anything of it.
+    let atKill = 0
+    await eventually(async () => {
+      const page = await client.fetch(multiaddr(b2.addr), key, { limit: 500 })
+      atKill = page.envelopes.length
+      return atKill > 0 ? true : undefined
+    }, 30_000, 'B starting to catch up')
+    await procs.stop(b2.relay, 'SIGKILL')
+    const held = async (relay: RelayProcess): Promise<string[]> => {
+      const all: string[] = []
+      for (const owner of owners) {
+        key = owner
+        all.push(...await served(relay))
+      }
+      return all.sort()
+    }
+    const b3 = await net.restartRelay(b)
+    const before = (await held(b3)).length
+    console.log(`      B held ${before} of ${ids.length} after the kill`)
+    assert.ok(before < ids.length, 'killed before it was done')
+    await eventually(async () => (await held(b3)).length >= ids.length ? true : undefined, 60_000, 'B resuming')
+    assert.deepEqual(await held(b3), [...ids].sort())
+    await procs.stop(a.relay)
+    await procs.stop(b3.relay)
+  })
+
   it('a delete made on A while B was down is applied on B after it restarts; the envelope comes back nowhere', async () => {
     const [a, b] = await net.startLinkedRelays(2)
     const envelopes = [fakeEnvelope(), fakeEnvelope()]
