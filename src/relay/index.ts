@@ -40,7 +40,7 @@ export {
 export type { CheckedGossip, CheckGossipInit, MailboxGossipsubInit } from './gossip.js'
 export { MailboxRelay, mailboxRelay, SWEEP_INTERVAL_MS } from './mailbox-relay.js'
 export type { GossipMetrics, MailboxRelayComponents, MailboxRelayInit, MailboxRelayMetrics } from './mailbox-relay.js'
-export { CONTINUE_MS, RETRY_MS, RelaySync, SYNC_INTERVAL_MS, relaySync } from './sync-service.js'
+export { CONNECT_GAP_MS, CONTINUE_MS, RETRY_MS, RelaySync, SYNC_INTERVAL_MS, relaySync } from './sync-service.js'
 export type { RelaySyncComponents, RelaySyncInit, RelaySyncMetrics } from './sync-service.js'
 export { syncTarget } from './sync-target.js'
 export type { ExchangeResult } from '../protocols/relay-sync/index.js'

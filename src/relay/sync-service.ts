@@ -7,7 +7,8 @@
  * things within seconds while everyone is up; this repairs what it missed.
  *
  * When: at start (a relay that restarts catches up at once), whenever a
- * linked relay connects (it restarted, or a partition healed), and every
+ * linked relay connects (it restarted, or a partition healed; at most once
+ * per {@link CONNECT_GAP_MS}), and every
  * {@link SYNC_INTERVAL_MS} with jitter. An exchange cut short by a budget
  * goes on after {@link CONTINUE_MS} while it makes progress. A relay that
  * cannot be reached or breaks the protocol is tried again on a backoff
@@ -37,6 +38,8 @@ export const SYNC_INTERVAL_MS = 3 * 60_000
 export const RETRY_MS = 5_000
 /** Wait before going on with an exchange a budget cut short. */
 export const CONTINUE_MS = 1_000
+/** Connections of a linked relay start at most one exchange per this long (a flapping link is not a loop). */
+export const CONNECT_GAP_MS = 10_000
 
 /** What the service takes from libp2p's components. */
 export interface RelaySyncComponents {
@@ -82,6 +85,8 @@ interface PeerState {
   timer?: ReturnType<typeof setTimeout>
   running?: Promise<void>
   failures: number
+  /** When the last exchange started (ms, the service's clock). */
+  startedAt?: number
 }
 
 /** The anti-entropy service (see the file comment). */
@@ -118,7 +123,7 @@ export class RelaySync implements Startable {
       // Our own dial for an exchange connects too: the running exchange covers it.
       if (state == null || state.running != null) return
       state.failures = 0
-      this.schedule(state, 0)
+      this.schedule(state, Math.max(0, (state.startedAt ?? -Infinity) + CONNECT_GAP_MS - this.now()))
     }
   }
 
@@ -170,6 +175,10 @@ export class RelaySync implements Startable {
     return outcome.result
   }
 
+  private now (): number {
+    return this.init.now?.() ?? this.init.store.now()
+  }
+
   private ensure (peer: PeerId): PeerState {
     const key = peer.toString()
     const state = this.peers.get(key) ?? { peer, failures: 0 }
@@ -195,6 +204,7 @@ export class RelaySync implements Startable {
 
   /** Starts an exchange; the next one is scheduled once it ends. */
   private async launch (state: PeerState): Promise<{ result?: ExchangeResult, failure?: unknown }> {
+    state.startedAt = this.now()
     const outcome: Promise<{ result?: ExchangeResult, failure?: unknown }> = this.exchange(state.peer).then(result => ({ result }), (failure: unknown) => ({ failure }))
     state.running = outcome.then(({ result, failure }) => {
       state.running = undefined
@@ -228,7 +238,7 @@ export class RelaySync implements Startable {
       const stream = await connection.newStream(RELAY_SYNC_PROTOCOL, { signal: timer.signal })
       const channel = new StreamChannel(stream, { signal: timer.signal })
       try {
-        const result = await reconcile(channel, syncTarget(this.init.store, peer), { limits: this.init.limits, now: this.init.now ?? (() => this.init.store.now()) })
+        const result = await reconcile(channel, syncTarget(this.init.store, peer), { limits: this.init.limits, now: () => this.now() })
         await stream.close({ signal: timer.signal }).catch(() => { stream.abort(new Error('close failed')) })
         this.count(result)
         this.init.onExchange?.(peer, result, { ...channel.stats })

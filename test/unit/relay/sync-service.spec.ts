@@ -85,6 +85,14 @@ describe('relay/sync-service', function () {
     assert.ok(periodic >= 8 && periodic <= 12, `${periodic} exchanges in 30 minutes`)
     assert.equal((await b.store.usage(mailbox)).count, 5)
 
+    // A link that flaps (a connect every 100 ms for a minute) starts at most one exchange per 10 s.
+    const flapping = c.dials
+    for (let i = 0; i < 600; i++) {
+      connected(c.events, a.peer)
+      await timers.tickAsync(100)
+    }
+    assert.ok(c.dials - flapping <= 7, `${c.dials - flapping} exchanges for 600 connects in a minute`)
+
     // Connections of a peer that is not linked start nothing.
     const stranger = await syncRelay(clock)
     const dials = c.dials
