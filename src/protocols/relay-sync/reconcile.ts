@@ -210,8 +210,9 @@ class Exchange {
       // Items and paths both ascend: one pass over each checks every item lies under one of the paths.
       let under = 0
       for (const item of items) {
+        if (item.key.length !== ITEM_KEY_LENGTH) throw new SyncProtocolError(`a listed key of ${item.key.length} bytes`)
         if (after != null && compareItems(item, after) <= 0) throw new SyncProtocolError('listed items out of order')
-        while (under < paths.length && item.key.length === ITEM_KEY_LENGTH && !keyHasPath(item.key, paths[under])) under++
+        while (under < paths.length && !keyHasPath(item.key, paths[under])) under++
         if (under >= paths.length || shardOfKey(item.key) !== shard) throw new SyncProtocolError('a listed item outside the nodes asked for')
         after = item
         this.result.itemsListed++
