@@ -106,6 +106,25 @@ describe('relay-sync: hostile peers', function () {
     await assert.rejects(pullFrom(b, a, source, clock), { name: 'SyncProtocolError', message: /does not decode/ })
   })
 
+  it('listed items that are not what was asked (short keys, outside the nodes, out of order) drop the exchange', async () => {
+    await putMany([a], randomMailbox(), 1)
+    const cases: Array<(items: Array<{ key: Uint8Array, tombstone: boolean }>) => Array<{ key: Uint8Array, tombstone: boolean }>> = [
+      (items) => [{ key: items[0].key.subarray(0, 10), tombstone: false }],
+      (items) => [{ key: Uint8Array.from(items[0].key, (x, i) => i === 0 ? x ^ 0x01 : x), tombstone: false }],
+      (items) => [items[0], items[0]]
+    ]
+    for (const lie of cases) {
+      const source = lying(a, {
+        list: async (shard, paths, after, limit, w) => {
+          const { items } = await a.store.sync.list(shard, paths, after, limit, w)
+          return { items: items.length > 0 ? lie(items) : items, more: false }
+        }
+      })
+      await assert.rejects(pullFrom(b, a, source, clock), { name: 'SyncProtocolError' })
+    }
+    assert.deepEqual(await b.store.held(), { count: 0, bytes: 0 })
+  })
+
   it('endless descent: a relay that says every child differs is bounded by the depth of a key, and by the node budget', async () => {
     // B holds 40 envelopes of one mailbox: a 64-nibble path where it has more than a leaf's worth.
     await putMany([b], randomMailbox(), 40)
