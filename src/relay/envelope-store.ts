@@ -131,6 +131,7 @@ export class EnvelopeStore {
   private readonly ledger: Ledger
   private readonly removals: Removals
   private opened?: Promise<void>
+  private built?: Promise<void>
   private sequence = 0
 
   /** @param store an open store; the caller opens and closes it */
@@ -143,7 +144,7 @@ export class EnvelopeStore {
     this.budgets = resolveBudgets(init)
     this.sweepBatch = init.sweepBatch ?? SWEEP_BATCH
     this.ledger = new Ledger(store, this.budgets, (mailbox) => this.locks.isHeld(mailbox), init.sourceCacheSize)
-    this.sync = new SyncItems(store, this.table, this, async () => { await this.ready() })
+    this.sync = new SyncItems(store, this.table, this, async () => { await this.tableReady() })
     this.removals = new Removals({ store, writer: this.writer, ledger: this.ledger, table: this.table, metrics: this.metrics, tombstoneLifetimeMs: this.tombstoneLifetimeMs })
   }
 
@@ -351,13 +352,21 @@ export class EnvelopeStore {
     await this.writer.flush()
   }
 
-  /** Opens the books once (the tag key, the total; counters rebuilt for a store written before them) and the sync table. */
+  /** Opens the books once (the tag key, the total; counters rebuilt for a store written before them), then starts building the sync table. */
   private async ready (): Promise<void> {
     this.opened ??= (async () => {
       await this.ledger.open()
-      for await (const item of this.sync.all()) this.table.apply(item)
+      // In the background: puts and fetches do not wait for it (digest-table.ts), reconciliation does.
+      this.built = this.table.build(chunk => this.sync.chunk(chunk))
+      this.built.catch((err: Error) => { log('sync table not built: %s', err.message) })
     })()
     await this.opened
+  }
+
+  /** Resolves once the sync table is built. */
+  private async tableReady (): Promise<void> {
+    await this.ready()
+    await this.built
   }
 
   private sweepContext (): Parameters<typeof sweepTombstones>[0] {

@@ -56,7 +56,7 @@ export class SyncItems implements SyncSource {
     private readonly store: Store,
     private readonly table: DigestTable,
     private readonly clock: { now(): number, readonly retentionMs: number },
-    /** Resolves once the store is open and the table built (every read but {@link all} waits for it). */
+    /** Resolves once the store is open and the table built (every read but {@link chunk} waits for it). */
     private readonly ready: () => Promise<void>
   ) {}
 
@@ -177,10 +177,11 @@ export class SyncItems implements SyncSource {
     return bytesEqual(held.hash, hash) ? 'held' : 'conflict'
   }
 
-  /** Every item of the store, in no particular order (to build the table). */
-  async * all (): AsyncGenerator<SyncItem> {
-    yield * this.indexItems(new Uint8Array(0))
-    yield * this.tombstoneItems(new Uint8Array(0))
+  /** The items whose mailbox starts with byte `chunk` (to build the table). */
+  async * chunk (chunk: number): AsyncGenerator<SyncItem> {
+    const path = Uint8Array.from([chunk >> 4, chunk & 0x0f])
+    yield * this.indexItems(path)
+    yield * this.tombstoneItems(path)
   }
 
   /** The items under `path` in `shard`, in item order, after `after` when given. */

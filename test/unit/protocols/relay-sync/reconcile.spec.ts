@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
 import { EnvelopeStore, TOMBSTONE_CHARGE, chargeOf } from '../../../../src/relay/index.js'
 import type { LevelStore } from '../../../../src/store/index.js'
-import { device, exchange, fakeClock, holds, putMany, randomMailbox, signedDelete, syncRelay } from './helpers.js'
+import { device, exchange, fakeClock, fakeEnvelope, holds, putMany, randomMailbox, signedDelete, syncRelay } from './helpers.js'
 import type { FakeClock, SyncRelay } from './helpers.js'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -148,6 +148,33 @@ describe('relay-sync: reconciliation', function () {
     const left: string[] = []
     for await (const [key] of b.level.iterate('relay')) left.push(String.fromCharCode(key[0]))
     assert.deepEqual(left.sort(), ['K', 'U'])
+  })
+
+  it('a restarted relay builds its tree in the background: puts do not wait for it, and what changes meanwhile is counted once', async () => {
+    const { a } = await twins(clock, 4000)
+    const owner = await device()
+    const envelopes = await putMany([a], owner.mailbox, 60)
+    const restarted = new EnvelopeStore(a.level as LevelStore, { now: clock.now })
+    // The first reconciliation waits for the tree; puts and deletes go on meanwhile.
+    const order: string[] = []
+    const roots = restarted.sync.roots({ units: 0 }).then(() => { order.push('tree') })
+    const fresh = fakeEnvelope()
+    await restarted.put(randomMailbox(), parseEnvelopeHeader(fresh).id, fresh, { source: 'ip4:127.0.0.9' })
+    order.push('put')
+    const proof = await signedDelete(owner, envelopes.slice(0, 30), a.peer, clock.now())
+    const changes = [
+      ...Array.from({ length: 200 }, async () => {
+        const e = fakeEnvelope()
+        await restarted.put(randomMailbox(), parseEnvelopeHeader(e).id, e, { source: 'ip4:127.0.0.9' })
+      }),
+      restarted.delete(owner.mailbox, proof.refs, proof)
+    ]
+    await Promise.all([roots, ...changes])
+    assert.equal(order[0], 'put')
+    // A third store reads everything from disk at rest: the tree built under changes agrees with it.
+    const atRest = new EnvelopeStore(a.level as LevelStore, { now: clock.now })
+    assert.deepEqual(await restarted.sync.roots({ units: 0 }), await atRest.sync.roots({ units: 0 }))
+    assert.equal((await restarted.sync.roots({ units: 0 })).reduce((n, r) => n + r.count, 0), 4000 + 60 + 1 + 200)
   })
 
   it('a relay that restarts rebuilds its tree from disk: the sets still compare equal in one request', async () => {
