@@ -7,8 +7,10 @@
  * signed list of those relays (`/starling/relays/1.0.0`), and
  * `/starling/store/2.0.0` (sealed envelopes held for offline devices in
  * LevelDB, with a storage budget in all and per source, mailbox quotas
- * shared out per source, and retention), identify and ping. Keeps its peer
- * id and its envelopes across restarts.
+ * shared out per source, and retention), anti-entropy with the linked relays
+ * on `/starling/relay-sync/1.0.0` (at start, when one connects, and every few
+ * minutes), identify and ping. Keeps its peer id, its envelopes and its
+ * tombstones across restarts.
  */
 import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
@@ -16,8 +18,10 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { createStarlingNode } from '../src/net/node.js'
 import type { StarlingLibp2p } from '../src/net/node.js'
 import { starlingDhtValidators } from '../src/identity/index.js'
-import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay } from '../src/relay/index.js'
-import type { Budgets, MailboxRelay } from '../src/relay/index.js'
+import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay, relaySync } from '../src/relay/index.js'
+import type { Budgets, ExchangeResult, MailboxRelay, RelaySync } from '../src/relay/index.js'
+import type { ChannelStats } from '../src/protocols/relay-sync/index.js'
+import type { PeerId } from '@libp2p/interface'
 import { relaySetServer } from '../src/protocols/relays/index.js'
 import type { RateLimitInit } from '../src/protocols/store/index.js'
 import { LevelStore } from '../src/store/index.js'
@@ -47,6 +51,10 @@ export interface RelayInit {
    */
   peers?: string[]
   limits?: RelayLimits
+  /** Time between exchanges with each linked relay (default SYNC_INTERVAL_MS; tests shorten it). */
+  syncIntervalMs?: number
+  /** Called after each exchange with a linked relay (not one that failed), with what it carried. */
+  onSync?: (peer: PeerId, result: ExchangeResult, stats: ChannelStats) => void
 }
 
 /** A running relay. */
@@ -54,6 +62,8 @@ export interface Relay {
   node: StarlingLibp2p
   /** The offline-message service (store protocol, mailbox gossip, metrics). */
   mailbox: MailboxRelay
+  /** Anti-entropy with the linked relays (metrics, exchanges on demand). */
+  sync: RelaySync
   /** The relays this one is linked with. */
   relaySet: RelaySet
   stop(): Promise<void>
@@ -95,7 +105,8 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback: local, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.
         mailbox: mailboxRelay({ store: envelopes, relaySet, rateLimit: init.limits?.rateLimit }),
-        relaySet: relaySetServer({ relays: () => relaySet.linked })
+        relaySet: relaySetServer({ relays: () => relaySet.linked }),
+        sync: relaySync({ store: envelopes, relaySet, intervalMs: init.syncIntervalMs, onExchange: init.onSync })
       }
     })
   } catch (err) {
@@ -106,6 +117,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   return {
     node,
     mailbox: node.services.mailbox as MailboxRelay,
+    sync: node.services.sync as RelaySync,
     relaySet,
     async stop () {
       await node.stop()

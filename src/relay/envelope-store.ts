@@ -17,24 +17,35 @@
  *
  * A delete names each envelope by id and SHA-256 of its bytes, so junk
  * served elsewhere under a real id cannot remove the real envelope here.
+ * A delete its owner signed leaves tombstones (tombstones.ts) that relays
+ * reconcile, and an envelope with a tombstone is never stored again. The
+ * sync tree's top ({@link DigestTable}) follows every change once it is
+ * durable; {@link EnvelopeStore.sync} reads the rest for relay-sync.
  */
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { GroupCommitWriter } from '../store/group-commit.js'
 import { prefixRange } from '../store/keys.js'
 import type { BatchOp, Store } from '../store/store.js'
-import { bytesEqual, toHex } from '../crypto/bytes.js'
+import { toHex } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
 import { checkMailbox } from '../protocols/store/mailbox.js'
-import { InvalidStoreRequestError, QuotaExceededError } from '../protocols/store/errors.js'
+import { DeletedByOwnerError, InvalidStoreRequestError, QuotaExceededError } from '../protocols/store/errors.js'
 import type { EnvelopeRef, MailboxPage, PutOutcome, StoredEnvelopeEntry } from '../protocols/store/store.js'
+import { DigestTable } from './digest-table.js'
 import {
   CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeExpiryKey, decodeIndexValue, encodeIndexValue, encodePosition, envelopeKey,
-  envelopePrefix, expiryKey, expiryRangeBefore, idOfEnvelopeKey, indexKey, positionTime
+  envelopePrefix, expiryKey, expiryRangeBefore, idOfEnvelopeKey, indexKey, positionTime, tombstoneKey
 } from './keys.js'
 import { KeyedLock } from './keyed-lock.js'
 import { Ledger } from './ledger.js'
-import type { Entry, Removed } from './ledger.js'
+import type { Entry } from './ledger.js'
+import { Removals } from './removals.js'
+import type { Removal } from './removals.js'
+import { SyncItems } from './sync-items.js'
+import { TOMBSTONE_MARGIN_MS, itemKey } from './tombstones.js'
+import type { DeleteProof } from './tombstones.js'
+import { sweepTombstones } from './sweep-tombstones.js'
 import { resolveBudgets } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
 
@@ -67,6 +78,11 @@ export interface EnvelopeStoreMetrics {
   /** Deletes that named an id this relay holds with other bytes (junk served elsewhere under a real id). */
   hashMismatches: number
   expired: number
+  /** Tombstones kept (from owners' deletes here, gossip or sync), and those that expired. */
+  tombstones: number
+  tombstonesExpired: number
+  /** Puts refused because the envelope's owner deleted it (a tombstone is held). */
+  deletedByOwner: number
   /** Puts refused, in all and by quota. */
   rejected: { quota: number, mailboxFull: number, mailboxShare: number, sourceBudget: number, relayFull: number }
 }
@@ -75,12 +91,6 @@ export interface EnvelopeStoreMetrics {
 export interface MailboxUsage {
   count: number
   bytes: number
-}
-
-/** An envelope to remove: by id, and only if its bytes hash to `hash` when one is given. */
-interface Removal {
-  id: Uint8Array
-  hash?: Uint8Array
 }
 
 const REJECTED_FIELD = {
@@ -100,29 +110,47 @@ export class EnvelopeStore {
     deleted: 0,
     hashMismatches: 0,
     expired: 0,
+    tombstones: 0,
+    tombstonesExpired: 0,
+    deletedByOwner: 0,
     rejected: { quota: 0, mailboxFull: 0, mailboxShare: 0, sourceBudget: 0, relayFull: 0 }
   }
 
   readonly retentionMs: number
+  /** How long a tombstone lives past its delete's signing. */
+  readonly tombstoneLifetimeMs: number
   readonly budgets: Budgets
+  /** The relay-sync view of what the store holds. */
+  readonly sync: SyncItems
+  private readonly table = new DigestTable()
   private readonly store: Store
   private readonly writer: GroupCommitWriter
-  private readonly now: () => number
+  private readonly clock: () => number
   private readonly sweepBatch: number
   private readonly locks = new KeyedLock()
   private readonly ledger: Ledger
+  private readonly removals: Removals
   private opened?: Promise<void>
+  private built?: Promise<void>
   private sequence = 0
 
   /** @param store an open store; the caller opens and closes it */
   constructor (store: Store, init: EnvelopeStoreInit = {}) {
     this.store = store
     this.writer = new GroupCommitWriter(store, { sync: true })
-    this.now = init.now ?? Date.now
+    this.clock = init.now ?? Date.now
     this.retentionMs = init.retentionMs ?? RETENTION_MS
+    this.tombstoneLifetimeMs = this.retentionMs + TOMBSTONE_MARGIN_MS
     this.budgets = resolveBudgets(init)
     this.sweepBatch = init.sweepBatch ?? SWEEP_BATCH
     this.ledger = new Ledger(store, this.budgets, (mailbox) => this.locks.isHeld(mailbox), init.sourceCacheSize)
+    this.sync = new SyncItems(store, this.table, this, async () => { await this.tableReady() })
+    this.removals = new Removals({ store, writer: this.writer, ledger: this.ledger, table: this.table, metrics: this.metrics, tombstoneLifetimeMs: this.tombstoneLifetimeMs })
+  }
+
+  /** Milliseconds since the epoch, by the store's clock. */
+  now (): number {
+    return this.clock()
   }
 
   /**
@@ -131,8 +159,23 @@ export class EnvelopeStore {
    * with `duplicate`. Nothing held is ever evicted to make room.
    *
    * @throws {QuotaExceededError} when a budget would be exceeded (nothing is stored); `quota` says which
+   * @throws {DeletedByOwnerError} when its owner already deleted it (a tombstone is held)
    */
   async put (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource): Promise<PutOutcome> {
+    return await this.insert(mailbox, id, envelope, from)
+  }
+
+  /**
+   * Stores an envelope fetched from a linked relay with the time that relay
+   * stored it (so it expires when it would have there), as {@link put}.
+   *
+   * @throws {InvalidStoreRequestError} when it has expired already
+   */
+  async putSynced (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, storedAt: number, from: PutSource): Promise<PutOutcome> {
+    return await this.insert(mailbox, id, envelope, from, storedAt)
+  }
+
+  private async insert (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource, at?: number): Promise<PutOutcome> {
     checkMailbox(mailbox)
     checkId(id)
     await this.ready()
@@ -145,8 +188,16 @@ export class EnvelopeStore {
           return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
         }
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
-        this.metrics.expired += await this.removeLocked(mailbox, [{ id }])
+        this.metrics.expired += await this.removals.remove(mailbox, [{ id }])
       }
+      const hash = sha256(envelope)
+      const item = itemKey(mailbox, id, hash)
+      if (await this.store.get('relay', tombstoneKey(item)) !== undefined) {
+        this.metrics.deletedByOwner++
+        throw new DeletedByOwnerError('the owner of this mailbox already fetched this envelope and deleted it')
+      }
+      const storedAt = Math.floor(Math.min(at ?? this.now(), this.now()))
+      if (storedAt + this.retentionMs <= this.now()) throw new InvalidStoreRequestError('the envelope has expired')
       const tag = this.ledger.tag(from.source)
       let entry: Entry
       try {
@@ -155,13 +206,12 @@ export class EnvelopeStore {
         if (err instanceof QuotaExceededError) this.countRefusal(err)
         throw err
       }
-      const storedAt = Math.floor(this.now())
       const position = encodePosition(storedAt, this.sequence)
       this.sequence = (this.sequence + 1) >>> 0
       try {
         await this.writer.commit([
           { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
-          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id), value: encodeIndexValue(position, envelope.length, tag, sha256(envelope)) },
+          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id), value: encodeIndexValue(position, envelope.length, tag, hash) },
           { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id), value: new Uint8Array(0) },
           ...entry.ops
         ])
@@ -170,6 +220,7 @@ export class EnvelopeStore {
         throw err
       }
       entry.settle(true)
+      this.table.apply({ key: item, tombstone: false })
       this.metrics.stored++
       this.metrics.storedBytes += envelope.length
       return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false }
@@ -215,18 +266,36 @@ export class EnvelopeStore {
   /**
    * Deletes envelopes of a mailbox that the owner named by id and content
    * hash; an envelope held under that id with other bytes stays (someone
-   * served junk under its id). Resolves to the number removed.
+   * served junk under its id). With the owner's signed delete as `proof`,
+   * each envelope removed leaves a tombstone. Resolves to the number removed.
    */
-  async delete (mailbox: Uint8Array, refs: readonly EnvelopeRef[]): Promise<number> {
+  async delete (mailbox: Uint8Array, refs: readonly EnvelopeRef[], proof?: DeleteProof): Promise<number> {
     checkMailbox(mailbox)
-    for (const ref of refs) {
-      checkId(ref.id)
-      if (!(ref.hash instanceof Uint8Array) || ref.hash.length !== HASH_LENGTH) throw new InvalidStoreRequestError(`an envelope hash is ${HASH_LENGTH} bytes, got ${(ref.hash as Uint8Array | undefined)?.length}`)
-    }
+    checkRefs(refs)
     await this.ready()
-    const removed = await this.locks.run(toHex(mailbox), async () => await this.removeLocked(mailbox, refs))
+    const removed = await this.locks.run(toHex(mailbox), async () => {
+      if (proof === undefined) return await this.removals.remove(mailbox, refs)
+      return (await this.removals.tombstone(mailbox, refs, proof)).removed
+    })
     this.metrics.deleted += removed
     return removed
+  }
+
+  /**
+   * Applies a delete a linked relay holds tombstones of (relay-sync): keeps
+   * a tombstone for each ref, whether or not this relay held the envelope,
+   * and removes the envelopes whose bytes match. What this relay did not
+   * hold is charged to `from`. The caller verified the owner's signature.
+   *
+   * @throws {QuotaExceededError} when `from`'s budget or the relay's is used up (nothing changes)
+   */
+  async applyDelete (mailbox: Uint8Array, refs: readonly EnvelopeRef[], proof: DeleteProof, from: PutSource): Promise<{ tombstones: number, removed: number }> {
+    checkMailbox(mailbox)
+    checkRefs(refs)
+    await this.ready()
+    const done = await this.locks.run(toHex(mailbox), async () => await this.removals.tombstone(mailbox, refs, proof, from))
+    this.metrics.deleted += done.removed
+    return done
   }
 
   /** Envelopes and bytes a mailbox holds. */
@@ -266,13 +335,15 @@ export class EnvelopeStore {
         seen++
       }
       for (const [hex, group] of byMailbox) {
-        const removed = await this.locks.run(hex, async () => await this.removeLocked(group.mailbox, group.removals, group.keys))
+        const removed = await this.locks.run(hex, async () => await this.removals.remove(group.mailbox, group.removals, group.keys))
         this.metrics.expired += removed
         total += removed
       }
       if (seen < this.sweepBatch) break
     }
-    if (total > 0) log('swept %d expired envelopes', total)
+    const tombstones = await sweepTombstones(this.sweepContext(), Math.floor(this.now()))
+    this.metrics.tombstonesExpired += tombstones
+    if (total > 0 || tombstones > 0) log('swept %d expired envelopes and %d tombstones', total, tombstones)
     return total
   }
 
@@ -281,66 +352,43 @@ export class EnvelopeStore {
     await this.writer.flush()
   }
 
-  /** Opens the books once (the tag key, the total; counters rebuilt for a store written before them). */
+  /** Opens the books once (the tag key, the total; counters rebuilt for a store written before them), then starts building the sync table. */
   private async ready (): Promise<void> {
-    this.opened ??= this.ledger.open()
+    this.opened ??= (async () => {
+      await this.ledger.open()
+      // In the background: puts and fetches do not wait for it (digest-table.ts), reconciliation does.
+      this.built = this.table.build(chunk => this.sync.chunk(chunk))
+      this.built.catch((err: Error) => { log('sync table not built: %s', err.message) })
+    })()
     await this.opened
+  }
+
+  /** Resolves once the sync table is built. */
+  private async tableReady (): Promise<void> {
+    await this.ready()
+    await this.built
+  }
+
+  private sweepContext (): Parameters<typeof sweepTombstones>[0] {
+    return { store: this.store, ledger: this.ledger, locks: this.locks, removals: this.removals, batch: this.sweepBatch }
   }
 
   private countRefusal (err: QuotaExceededError): void {
     this.metrics.rejected.quota++
     if (err.quota !== 'unknown') this.metrics.rejected[REJECTED_FIELD[err.quota]]++
   }
-
-  private async removeLocked (mailbox: Uint8Array, removals: readonly Removal[], extra: readonly BatchOp[] = []): Promise<number> {
-    const ops: BatchOp[] = [...extra]
-    const removed: Removed[] = []
-    const seen = new Set<string>()
-    for (const { id, hash } of removals) {
-      const hex = toHex(id)
-      if (seen.has(hex)) continue
-      seen.add(hex)
-      const value = await this.store.get('relay', indexKey(mailbox, id))
-      if (value === undefined) continue
-      const entry = decodeIndexValue(value)
-      if (hash !== undefined && !await this.hashMatches(mailbox, id, entry.position, entry.hash, hash)) {
-        this.metrics.hashMismatches++
-        continue
-      }
-      ops.push(
-        { type: 'del', namespace: 'relay', key: envelopeKey(mailbox, entry.position, id) },
-        { type: 'del', namespace: 'relay', key: indexKey(mailbox, id) },
-        { type: 'del', namespace: 'relay', key: expiryKey(entry.position, mailbox, id) }
-      )
-      removed.push({ source: entry.source, size: entry.size })
-    }
-    if (ops.length === 0) return 0
-    if (removed.length === 0) {
-      await this.writer.commit(ops)
-      return 0
-    }
-    const refund = await this.ledger.refund(mailbox, removed)
-    try {
-      await this.writer.commit([...ops, ...refund.ops])
-    } catch (err) {
-      refund.settle(false)
-      throw err
-    }
-    refund.settle(true)
-    return removed.length
-  }
-
-  /** Whether the envelope held under `id` hashes to `wanted` (read and hashed when its index predates hashes). */
-  private async hashMatches (mailbox: Uint8Array, id: Uint8Array, position: Uint8Array, known: Uint8Array | undefined, wanted: Uint8Array): Promise<boolean> {
-    if (known !== undefined) return bytesEqual(known, wanted)
-    const envelope = await this.store.get('relay', envelopeKey(mailbox, position, id))
-    return envelope !== undefined && bytesEqual(sha256(envelope), wanted)
-  }
 }
 
 function checkId (id: Uint8Array): void {
   if (!(id instanceof Uint8Array) || id.length !== ENVELOPE_ID_LENGTH) {
     throw new InvalidStoreRequestError(`an envelope id is ${ENVELOPE_ID_LENGTH} bytes, got ${(id as Uint8Array | undefined)?.length}`)
+  }
+}
+
+function checkRefs (refs: readonly EnvelopeRef[]): void {
+  for (const ref of refs) {
+    checkId(ref.id)
+    if (!(ref.hash instanceof Uint8Array) || ref.hash.length !== HASH_LENGTH) throw new InvalidStoreRequestError(`an envelope hash is ${HASH_LENGTH} bytes, got ${(ref.hash as Uint8Array | undefined)?.length}`)
   }
 }
 

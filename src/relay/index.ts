@@ -1,8 +1,10 @@
 /**
  * The relay's offline path: an {@link EnvelopeStore} with budgets per
- * source, quotas and retention, the mailbox gossip among the relays of a
- * {@link RelaySet}, and the {@link MailboxRelay} libp2p service that serves
- * `/starling/store/2.0.0` from them.
+ * source, quotas, retention and tombstones, the mailbox gossip among the
+ * relays of a {@link RelaySet}, the {@link MailboxRelay} libp2p service that
+ * serves `/starling/store/2.0.0` from them, and the {@link RelaySync}
+ * service (anti-entropy over `/starling/relay-sync/1.0.0`) that repairs
+ * what gossip missed.
  *
  * @example
  * ```ts
@@ -14,10 +16,12 @@
  *   ...,
  *   extraServices: {
  *     pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
- *     mailbox: mailboxRelay({ store, relaySet })     // after pubsub
+ *     mailbox: mailboxRelay({ store, relaySet }),    // after pubsub
+ *     sync: relaySync({ store, relaySet })
  *   }
  * })
  * node.services.mailbox.metrics()                    // counters, a plain object
+ * node.services.sync.metrics()                       // envelopes and deletes reconciled
  * ```
  */
 export { EnvelopeStore, RETENTION_MS, SWEEP_BATCH, USAGE_CACHE_SIZE } from './envelope-store.js'
@@ -36,3 +40,10 @@ export {
 export type { CheckedGossip, CheckGossipInit, MailboxGossipsubInit } from './gossip.js'
 export { MailboxRelay, mailboxRelay, SWEEP_INTERVAL_MS } from './mailbox-relay.js'
 export type { GossipMetrics, MailboxRelayComponents, MailboxRelayInit, MailboxRelayMetrics } from './mailbox-relay.js'
+export { CONNECT_GAP_MS, CONTINUE_MS, RETRY_MS, RelaySync, SYNC_INTERVAL_MS, relaySync } from './sync-service.js'
+export type { RelaySyncComponents, RelaySyncInit, RelaySyncMetrics } from './sync-service.js'
+export { syncTarget } from './sync-target.js'
+export type { ExchangeResult } from '../protocols/relay-sync/index.js'
+export { TOMBSTONE_CHARGE, TOMBSTONE_MARGIN_MS } from './tombstones.js'
+export type { DeleteProof } from './tombstones.js'
+export { TABLE_NIBBLES } from './digest-table.js'

@@ -12,6 +12,10 @@
  *   mailbox   'M' || mailbox (32)                               → usage of that mailbox
  *   total     'U'                                               → usage of the whole relay
  *   secret    'K'                                               → the key of the source tags (32)
+ *   tombstone 'D' || mailbox (32) || id (16) || hash (32)        → expiresAt (u64) || proof digest (32)
+ *                                                                  || source tag (8) || charge (u32)
+ *   dead-by   'R' || expiresAt (u64) || mailbox || id || hash     → empty
+ *   proof     'P' || expiresAt (u64) || proof digest (32)         → the owner's signed delete (GossipDelete)
  *
  * usage = count (u32) || bytes (u64): envelope bytes for mailboxes and
  * shares, charged bytes (envelope + overhead) for sources and the total. A source tag is a keyed hash of
@@ -23,6 +27,12 @@
  * for envelopes stored in the same millisecond. The index de-duplicates and
  * finds an envelope by id; the expiry keys list envelopes oldest first for
  * the retention sweep. A fetch cursor is position || id (opaque to clients).
+ *
+ * A tombstone says the owner deleted the envelope with that id and hash
+ * (tombstones.ts): its proof is the owner's signed delete, kept once for
+ * all the tombstones it names and found from the tombstone by
+ * expiresAt || digest; all of them expire together (expiresAt derives from
+ * the signing time), and the 'R' keys list them oldest first for the sweep.
  */
 import { concatBytes } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
@@ -36,6 +46,9 @@ const SHARE = 0x51 // 'Q'
 const TOTAL = 0x55 // 'U'
 const SECRET = 0x4b // 'K'
 const MAILBOX = 0x4d // 'M'
+const TOMBSTONE = 0x44 // 'D'
+const DEAD_BY = 0x52 // 'R'
+const PROOF = 0x50 // 'P'
 
 /** storedAt (8) + sequence (4). */
 export const POSITION_LENGTH = 12
@@ -182,4 +195,81 @@ export function decodeExpiryKey (key: Uint8Array): { position: Uint8Array, mailb
     mailbox: key.slice(1 + POSITION_LENGTH, 1 + POSITION_LENGTH + MAILBOX_LENGTH),
     id: key.slice(1 + POSITION_LENGTH + MAILBOX_LENGTH)
   }
+}
+
+/** mailbox || id || hash: how a tombstone (and a sync item) names an envelope. */
+export const ITEM_LENGTH = MAILBOX_LENGTH + ENVELOPE_ID_LENGTH + HASH_LENGTH
+
+/** Where tombstones start and end. */
+export function allTombstonesRange (): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: new Uint8Array([TOMBSTONE]), lt: new Uint8Array([TOMBSTONE + 1]) }
+}
+
+/** The tag byte of tombstone keys (sync ranges are built on it). */
+export const TOMBSTONE_TAG = TOMBSTONE
+/** The tag byte of index keys. */
+export const INDEX_TAG = INDEX
+
+/** A tombstone's key from its item key (mailbox || id || hash). */
+export function tombstoneKey (item: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([TOMBSTONE]), item)
+}
+
+/** What a tombstone says besides its key. */
+export interface TombstoneValue {
+  expiresAt: number
+  /** SHA-256 of the signed delete. */
+  proof: Uint8Array
+  /** Who it is charged to, and how much. */
+  source: Uint8Array
+  charge: number
+}
+
+export function encodeTombstoneValue (value: TombstoneValue): Uint8Array {
+  const out = new Uint8Array(8 + HASH_LENGTH + SOURCE_TAG_LENGTH + 4)
+  const view = new DataView(out.buffer)
+  view.setBigUint64(0, BigInt(value.expiresAt), false)
+  out.set(value.proof, 8)
+  out.set(value.source, 8 + HASH_LENGTH)
+  view.setUint32(8 + HASH_LENGTH + SOURCE_TAG_LENGTH, value.charge, false)
+  return out
+}
+
+export function decodeTombstoneValue (value: Uint8Array): TombstoneValue {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
+  return {
+    expiresAt: Number(view.getBigUint64(0, false)),
+    proof: value.slice(8, 8 + HASH_LENGTH),
+    source: value.slice(8 + HASH_LENGTH, 8 + HASH_LENGTH + SOURCE_TAG_LENGTH),
+    charge: view.getUint32(8 + HASH_LENGTH + SOURCE_TAG_LENGTH, false)
+  }
+}
+
+function u64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n), false)
+  return out
+}
+
+export function deadByKey (expiresAt: number, item: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([DEAD_BY]), u64(expiresAt), item)
+}
+
+/** The item key at the end of a dead-by key. */
+export function itemOfDeadByKey (key: Uint8Array): Uint8Array {
+  return key.slice(1 + 8)
+}
+
+/** Every dead-by key of tombstones that expire at or before `time`. */
+export function deadByRangeThrough (time: number): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: new Uint8Array([DEAD_BY]), lt: concatBytes(new Uint8Array([DEAD_BY]), u64(time + 1)) }
+}
+
+export function proofKey (expiresAt: number, digest: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([PROOF]), u64(expiresAt), digest)
+}
+
+/** Every proof that expires at or before `time`. */
+export function proofRangeThrough (time: number): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: new Uint8Array([PROOF]), lt: concatBytes(new Uint8Array([PROOF]), u64(time + 1)) }
 }

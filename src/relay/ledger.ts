@@ -22,7 +22,7 @@ import { QuotaExceededError } from '../protocols/store/errors.js'
 import type { QuotaKind } from '../protocols/store/errors.js'
 import { SECRET_KEY, TOTAL_KEY, decodeUsage, encodeUsage, mailboxUsageKey, shareKey } from './keys.js'
 import { rebuildCounters } from './rebuild.js'
-import { ENTRY_OVERHEAD_BYTES, SourceCounters, chargeOf, sourceTag } from './usage.js'
+import { SourceCounters, chargeOf, sourceTag } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
 
 /** Mailboxes whose usage is cached at once. */
@@ -40,6 +40,19 @@ export interface Entry {
 export interface Removed {
   source: Uint8Array
   size: number
+  /**
+   * Charged bytes its tombstone keeps (tombstones.ts): the source keeps
+   * the envelope's count and this much of its charge until the tombstone
+   * expires. Absent: everything is given back.
+   */
+  keep?: number
+}
+
+/** A charge on a source's and the relay's counters alone (tombstones). */
+export interface SourceCharge {
+  tag: Uint8Array
+  count: number
+  bytes: number
 }
 
 function add (usage: Usage, count: number, bytes: number): void {
@@ -162,15 +175,18 @@ export class Ledger {
     }
   }
 
-  /** Gives back what removed envelopes of `mailbox` held. */
+  /** Gives back what removed envelopes of `mailbox` held (less what their tombstones keep). */
   async refund (mailbox: Uint8Array, removed: readonly Removed[]): Promise<Entry> {
     const usage = await this.mailbox(mailbox)
-    const bySource = new Map<string, { tag: Uint8Array, count: number, bytes: number }>()
+    const bySource = new Map<string, { tag: Uint8Array, envelopes: number, size: number, count: number, charge: number }>()
     let bytes = 0
     for (const r of removed) {
-      const group = bySource.get(toHex(r.source)) ?? { tag: r.source, count: 0, bytes: 0 }
-      group.count++
-      group.bytes += r.size
+      const group = bySource.get(toHex(r.source)) ?? { tag: r.source, envelopes: 0, size: 0, count: 0, charge: 0 }
+      group.envelopes++
+      group.size += r.size
+      // A tombstone keeps the envelope's count on its source, and `keep` bytes of its charge.
+      if (r.keep === undefined) group.count++
+      group.charge += chargeOf(r.size) - (r.keep ?? 0)
       bytes += r.size
       bySource.set(toHex(r.source), group)
     }
@@ -179,8 +195,8 @@ export class Ledger {
     try {
       for (const group of bySource.values()) {
         const share = decodeUsage(await this.store.get('relay', shareKey(mailbox, group.tag)))
-        ops.push(usageOp(shareKey(mailbox, group.tag), share.count - group.count, share.bytes - group.bytes))
-        refunds.push({ tag: group.tag, usage: await this.sources.pin(group.tag), count: group.count, charge: group.bytes + group.count * ENTRY_OVERHEAD_BYTES })
+        ops.push(usageOp(shareKey(mailbox, group.tag), share.count - group.envelopes, share.bytes - group.size))
+        refunds.push({ tag: group.tag, usage: await this.sources.pin(group.tag), count: group.count, charge: group.charge })
       }
     } catch (err) {
       for (const r of refunds) this.sources.unpin(r.tag)
@@ -204,6 +220,55 @@ export class Ledger {
           this.sources.unpin(r.tag)
         }
         if (committed) add(usage, -removed.length, -bytes)
+      }
+    }
+  }
+
+  /**
+   * Charges sources and the relay's total alone (no mailbox): tombstones
+   * kept for a linked relay, or given back (negative) when they expire.
+   * With `from`, positive charges are checked against its budget and the
+   * relay's; without, nothing is refused (what a delete must keep).
+   *
+   * @throws {QuotaExceededError} when `from` is given and a budget would be exceeded; nothing changes then
+   */
+  async chargeSources (charges: readonly SourceCharge[], from?: PutSource): Promise<Entry> {
+    const pinned: Array<{ charge: SourceCharge, usage: Usage }> = []
+    try {
+      for (const charge of charges) pinned.push({ charge, usage: await this.sources.pin(charge.tag) })
+    } catch (err) {
+      for (const p of pinned) this.sources.unpin(p.charge.tag)
+      throw err
+    }
+    // From here to the returned operations nothing awaits, as in charge.
+    if (from !== undefined) {
+      const budget = from.linked === true ? this.budgets.maxBytesPerLinkedRelay : this.budgets.maxBytesPerSource
+      const adding = charges.reduce((n, c) => n + Math.max(0, c.bytes), 0)
+      const refused = pinned.find(p => p.charge.bytes > 0 && p.usage.bytes + p.charge.bytes > budget)
+      if (refused != null || this.total.bytes + adding > this.budgets.maxTotalBytes) {
+        for (const p of pinned) this.sources.unpin(p.charge.tag)
+        throw refused != null
+          ? new QuotaExceededError(`this relay holds ${refused.usage.bytes} bytes from this source, the most it keeps for one`, 'source-budget')
+          : new QuotaExceededError(`this relay's storage is full (${this.total.bytes} bytes)`, 'relay-full')
+      }
+    }
+    const ops: BatchOp[] = []
+    for (const p of pinned) {
+      add(p.usage, p.charge.count, p.charge.bytes)
+      add(this.total, p.charge.count, p.charge.bytes)
+      ops.push(this.sources.op(p.charge.tag, p.usage))
+    }
+    ops.push(totalOp(this.total))
+    return {
+      ops,
+      settle: (committed) => {
+        for (const p of pinned) {
+          if (!committed) {
+            add(p.usage, -p.charge.count, -p.charge.bytes)
+            add(this.total, -p.charge.count, -p.charge.bytes)
+          }
+          this.sources.unpin(p.charge.tag)
+        }
       }
     }
   }

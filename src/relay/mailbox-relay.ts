@@ -17,10 +17,12 @@ import type {
   MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoreServerComponents, StoreServerInit, StoreServerMetrics
 } from '../protocols/store/store.js'
 import { wire } from '../protocols/store/wire.js'
-import { QuotaExceededError } from '../protocols/store/errors.js'
+import { DeletedByOwnerError, QuotaExceededError } from '../protocols/store/errors.js'
+import { GossipDelete } from '../protocols/store/pb/store.js'
 import type { EnvelopeStore, EnvelopeStoreMetrics } from './envelope-store.js'
 import { checkGossip, encodeDeleteGossip, encodeEnvelopeGossip, validateGossip } from './gossip.js'
 import type { RelaySet } from './relay-set.js'
+import type { DeleteProof } from './tombstones.js'
 
 const log = logger('starling:relay:mailbox')
 
@@ -59,6 +61,8 @@ export interface GossipMetrics {
   notLinked: number
   /** Valid gossip this relay could not store (its own quota, a failed write). */
   dropped: number
+  /** Envelopes not stored again: their owner deleted them here (a tombstone is held). */
+  deletedByOwner: number
 }
 
 /** Every counter of the relay's offline path, as a plain object (for Prometheus export). */
@@ -76,7 +80,7 @@ export class MailboxRelay implements Startable, StoreBackend {
   private readonly now: () => number
   private readonly authFreshnessMs: number | undefined
   private readonly sweepIntervalMs: number
-  private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, notLinked: 0, dropped: 0 }
+  private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, notLinked: 0, dropped: 0, deletedByOwner: 0 }
   private readonly relaySet: Pick<RelaySet, 'has'>
   private sweepTimer: ReturnType<typeof setInterval> | undefined
   private sweeping: Promise<unknown> | undefined
@@ -170,15 +174,16 @@ export class MailboxRelay implements Startable, StoreBackend {
     return await this.store.fetch(mailbox, after, limit, maxBytes)
   }
 
-  /** {@link StoreBackend.delete}: delete here, then spread the signed delete. */
+  /** {@link StoreBackend.delete}: delete here (keeping tombstones, with the signed delete as their proof), then spread the signed delete. */
   async delete (request: SignedDelete): Promise<number> {
-    const deleted = await this.store.delete(request.mailbox, request.refs)
-    this.publish(request.mailbox, encodeDeleteGossip({
+    const signed: GossipDelete = {
       mailbox: wire(request.mailbox),
       refs: request.refs.map(r => ({ id: wire(r.id), hash: wire(r.hash) })),
       auth: request.auth,
       relay: wire(request.relay)
-    }))
+    }
+    const deleted = await this.store.delete(request.mailbox, request.refs, proofOf(signed))
+    this.publish(request.mailbox, encodeDeleteGossip(signed))
     return deleted
   }
 
@@ -208,12 +213,15 @@ export class MailboxRelay implements Startable, StoreBackend {
         if (outcome.duplicate) this.gossipMetrics.duplicates++
         else this.gossipMetrics.stored++
       } else {
-        await this.store.delete(checked.mailbox, checked.refs)
+        await this.store.delete(checked.mailbox, checked.refs, proofOf(checked.signed))
         this.gossipMetrics.deletes++
       }
     } catch (err) {
       if ((err as Error).name === 'InvalidGossipError') {
         this.gossipMetrics.rejected++
+      } else if (err instanceof DeletedByOwnerError) {
+        // Its owner deleted it here already: gossip that arrived late, or from a relay that missed the delete.
+        this.gossipMetrics.deletedByOwner++
       } else {
         this.gossipMetrics.dropped++
         if (!(err instanceof QuotaExceededError)) log.error('could not store gossip: %e', err)
@@ -229,6 +237,11 @@ export class MailboxRelay implements Startable, StoreBackend {
       this.sweeping = undefined
     })
   }
+}
+
+/** The owner's signed delete as a tombstone's proof. */
+function proofOf (signed: GossipDelete): DeleteProof {
+  return { signed: GossipDelete.encode(signed), timestamp: Number(signed.auth?.timestamp ?? 0) }
 }
 
 /**

@@ -54,7 +54,30 @@ export const relayCommand: Command = {
       if (!multiaddr(peer).getComponents().some(c => c.name === 'p2p')) throw new UsageError(`--peer ${peer} names no relay: it must end in /p2p/<peer id>`)
     }
     const limits = parseLimits(args.values)
-    const relay = await startRelay({ dataDir, listen, announce, peers, limits })
+    // A test hook, as the daemon's STARLING_FETCH_INTERVAL_MS: how often linked relays reconcile.
+    const interval = Number(process.env.STARLING_RELAY_SYNC_INTERVAL_MS)
+    const relay = await startRelay({
+      dataDir,
+      listen,
+      announce,
+      peers,
+      limits,
+      syncIntervalMs: Number.isSafeInteger(interval) && interval > 0 ? interval : undefined,
+      onSync: (peer, result, stats) => {
+        // Only exchanges that changed something: an operator sees catch-ups, not the quiet rounds.
+        if (result.envelopes.stored + result.deletes.tombstones === 0) return
+        out.print({
+          event: 'synced',
+          peer: peer.toString(),
+          envelopes: result.envelopes.stored,
+          deletes: result.deletes.tombstones,
+          removed: result.deletes.removed,
+          complete: result.complete,
+          requests: stats.requests,
+          bytes: stats.bytesIn + stats.bytesOut
+        }, `reconciled with ${peer.toString()}: ${result.envelopes.stored} envelopes, ${result.deletes.tombstones} deletes${result.complete ? '' : ' (more to come)'}`)
+      }
+    })
     const addrs = relay.node.getMultiaddrs().map(String)
     out.print({
       event: 'ready',

@@ -47,3 +47,12 @@ export class InvalidReceiptError extends Error {
 export class StoreProtocolError extends Error {
   override readonly name = 'StoreProtocolError'
 }
+
+/**
+ * The relay refused a put: the envelope's owner already fetched it and
+ * signed its delete (the relay keeps a tombstone of it), so it is not
+ * held again. Nothing is lost: the owner has it.
+ */
+export class DeletedByOwnerError extends Error {
+  override readonly name = 'DeletedByOwnerError'
+}

@@ -19,7 +19,7 @@ import {
   MAX_OUTBOUND_STREAMS, MAX_PAGE_BYTES, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
 } from './constants.js'
 import { connectionSource } from '../../net/source.js'
-import { EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
+import { DeletedByOwnerError, EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
 import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
@@ -250,7 +250,7 @@ export class StoreServer implements Startable {
       this.metrics.rejected.tooLarge++
       return refusal(StoreResponse.Status.TOO_LARGE, message)
     }
-    if (err instanceof InvalidStoreRequestError || err instanceof InvalidMessageError) {
+    if (err instanceof InvalidStoreRequestError || err instanceof InvalidMessageError || err instanceof DeletedByOwnerError) {
       this.metrics.rejected.badRequest++
       return refusal(StoreResponse.Status.BAD_REQUEST, message)
     }

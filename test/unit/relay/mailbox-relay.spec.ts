@@ -119,6 +119,10 @@ describe('relay/mailbox-relay across relays', function () {
     await waitFor('the delete on every relay', async () => (await Promise.all(relays.map(async r => await held(r, mailbox)))).every(n => n === 1))
     const page = await client.fetch(relays[2].node.peerId, key)
     assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [toHex(keep)])
+    // Every relay keeps a tombstone: the same envelope handed over again is not held again, anywhere.
+    for (const relay of relays) assert.ok(relay.store.metrics.tombstones >= 1)
+    for (const relay of relays) await assert.rejects(client.put(relay.node.peerId, mailbox, drop), { name: 'InvalidStoreRequestError', message: /deleted it/ })
+    for (const relay of relays) assert.equal(await held(relay, mailbox), 1)
   })
 
   it('a junk envelope\'s hash deletes nothing anywhere: the owner\'s delete of junk served under a real id leaves the real envelope on every relay', async () => {

@@ -1,0 +1,163 @@
+/**
+ * How an {@link EnvelopeStore} removes envelopes and keeps tombstones: one
+ * synced batch holds the envelopes' keys going, the tombstones coming, the
+ * proof (once) and the books' changes; the sync table follows once the
+ * batch is durable. The caller holds the mailbox's lock.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import type { GroupCommitWriter } from '../store/group-commit.js'
+import type { BatchOp, Store } from '../store/store.js'
+import { bytesEqual, toHex } from '../crypto/bytes.js'
+import type { EnvelopeRef, PutSource } from '../protocols/store/store.js'
+import type { DigestTable } from './digest-table.js'
+import type { EnvelopeStoreMetrics } from './envelope-store.js'
+import { decodeIndexValue, envelopeKey, expiryKey, indexKey, tombstoneKey } from './keys.js'
+import type { Entry, Ledger, Removed } from './ledger.js'
+import { TOMBSTONE_CHARGE, itemKey, proofOf, tombstoneOps } from './tombstones.js'
+import type { DeleteProof } from './tombstones.js'
+
+/** An envelope to remove: by id, and only if its bytes hash to `hash` when one is given. */
+export interface Removal {
+  id: Uint8Array
+  hash?: Uint8Array
+}
+
+/** What {@link Removals} works on: the store's parts. */
+export interface RemovalContext {
+  store: Store
+  writer: GroupCommitWriter
+  ledger: Ledger
+  table: DigestTable
+  metrics: Pick<EnvelopeStoreMetrics, 'hashMismatches' | 'tombstones'>
+  tombstoneLifetimeMs: number
+}
+
+/** A change of the sync table, applied once the batch is durable. */
+interface TableChange {
+  key: Uint8Array
+  tombstone: boolean
+  remove: boolean
+}
+
+/** Removes envelopes, with or without tombstones (see the file comment). */
+export class Removals {
+  constructor (private readonly ctx: RemovalContext) {}
+
+  /** Removes the envelopes named (by id, and hash when given); `extra` joins the batch. Resolves to the number removed. */
+  async remove (mailbox: Uint8Array, removals: readonly Removal[], extra: readonly BatchOp[] = []): Promise<number> {
+    const { store, ledger } = this.ctx
+    const ops: BatchOp[] = [...extra]
+    const removed: Removed[] = []
+    const changes: TableChange[] = []
+    const seen = new Set<string>()
+    for (const { id, hash } of removals) {
+      const hex = toHex(id)
+      if (seen.has(hex)) continue
+      seen.add(hex)
+      const value = await store.get('relay', indexKey(mailbox, id))
+      if (value === undefined) continue
+      const entry = decodeIndexValue(value)
+      const held = entry.hash ?? await this.hashOf(mailbox, id, entry.position)
+      if (hash !== undefined && !bytesEqual(held, hash)) {
+        this.ctx.metrics.hashMismatches++
+        continue
+      }
+      ops.push(...removalOps(mailbox, id, entry.position))
+      removed.push({ source: entry.source, size: entry.size })
+      changes.push({ key: itemKey(mailbox, id, held), tombstone: false, remove: true })
+    }
+    if (ops.length === 0) return 0
+    await this.commit(ops, removed.length > 0 ? [await ledger.refund(mailbox, removed)] : [], changes)
+    return removed.length
+  }
+
+  /**
+   * Removes the envelopes named whose bytes match, keeping a tombstone of
+   * each; with `from` (a linked relay's delete, from sync), keeps a
+   * tombstone of every other ref too, charged to `from`.
+   *
+   * @throws {QuotaExceededError} when `from`'s budget or the relay's is used up (nothing changes)
+   */
+  async tombstone (mailbox: Uint8Array, refs: readonly EnvelopeRef[], proof: DeleteProof, from?: PutSource): Promise<{ tombstones: number, removed: number }> {
+    const { store, ledger } = this.ctx
+    const stored = proofOf(proof, this.ctx.tombstoneLifetimeMs)
+    const proofHeld = await store.get('relay', stored.op.key) !== undefined
+    // The proof's bytes are charged once, with the first tombstone that needs it.
+    let proofCharge = proofHeld ? 0 : stored.bytes
+    const ops: BatchOp[] = []
+    const removed: Removed[] = []
+    const fresh: Uint8Array[] = []
+    const changes: TableChange[] = []
+    const seen = new Set<string>()
+    for (const { id, hash } of refs) {
+      const item = itemKey(mailbox, id, hash)
+      if (seen.has(toHex(item))) continue
+      seen.add(toHex(item))
+      if (await store.get('relay', tombstoneKey(item)) !== undefined) continue
+      const value = await store.get('relay', indexKey(mailbox, id))
+      const entry = value === undefined ? undefined : decodeIndexValue(value)
+      if (entry !== undefined && bytesEqual(entry.hash ?? await this.hashOf(mailbox, id, entry.position), hash)) {
+        // The envelope's source keeps its count and a tombstone's charge.
+        const keep = TOMBSTONE_CHARGE + proofCharge
+        proofCharge = 0
+        ops.push(...removalOps(mailbox, id, entry.position), ...tombstoneOps(item, stored, entry.source, keep))
+        removed.push({ source: entry.source, size: entry.size, keep })
+        changes.push({ key: item, tombstone: false, remove: true }, { key: item, tombstone: true, remove: false })
+        continue
+      }
+      if (entry !== undefined && from === undefined) this.ctx.metrics.hashMismatches++
+      if (from !== undefined) fresh.push(item)
+    }
+    if (removed.length === 0 && fresh.length === 0) return { tombstones: 0, removed: 0 }
+    const entries: Entry[] = []
+    if (from !== undefined && fresh.length > 0) {
+      const tag = ledger.tag(from.source)
+      let bytes = 0
+      for (const item of fresh) {
+        ops.push(...tombstoneOps(item, stored, tag, TOMBSTONE_CHARGE + proofCharge))
+        changes.push({ key: item, tombstone: true, remove: false })
+        bytes += TOMBSTONE_CHARGE + proofCharge
+        proofCharge = 0
+      }
+      // First, since it may refuse: nothing has changed yet.
+      entries.push(await ledger.chargeSources([{ tag, count: fresh.length, bytes }], from))
+    }
+    try {
+      if (removed.length > 0) entries.push(await ledger.refund(mailbox, removed))
+    } catch (err) {
+      for (const e of entries) e.settle(false)
+      throw err
+    }
+    if (!proofHeld) ops.push(stored.op)
+    await this.commit(ops, entries, changes)
+    this.ctx.metrics.tombstones += removed.length + fresh.length
+    return { tombstones: removed.length + fresh.length, removed: removed.length }
+  }
+
+  /** Commits `ops` with the books' changes, settles them, then updates the sync table. */
+  async commit (ops: readonly BatchOp[], entries: readonly Entry[], changes: readonly TableChange[]): Promise<void> {
+    try {
+      await this.ctx.writer.commit([...ops, ...entries.flatMap(e => e.ops)])
+    } catch (err) {
+      for (const e of entries) e.settle(false)
+      throw err
+    }
+    for (const e of entries) e.settle(true)
+    for (const c of changes) this.ctx.table.apply({ key: c.key, tombstone: c.tombstone }, c.remove)
+  }
+
+  /** The hash of an envelope whose index predates hashes (read and hashed). */
+  private async hashOf (mailbox: Uint8Array, id: Uint8Array, position: Uint8Array): Promise<Uint8Array> {
+    const envelope = await this.ctx.store.get('relay', envelopeKey(mailbox, position, id))
+    return sha256(envelope ?? new Uint8Array(0))
+  }
+}
+
+/** The operations that remove one envelope's keys. */
+export function removalOps (mailbox: Uint8Array, id: Uint8Array, position: Uint8Array): BatchOp[] {
+  return [
+    { type: 'del', namespace: 'relay', key: envelopeKey(mailbox, position, id) },
+    { type: 'del', namespace: 'relay', key: indexKey(mailbox, id) },
+    { type: 'del', namespace: 'relay', key: expiryKey(position, mailbox, id) }
+  ]
+}
