@@ -170,7 +170,8 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
 
     // The workload: every ordered pair gets messagesPerPair numbered messages, spread over the faults.
     const acknowledged = new Map<string, { from: Party, to: Party, text: string }>()
-    const attempted = new Set<string>()
+    /** Send requests made per text: a request cut off after the daemon stored the message, then made again, rightly gives two messages with one text. */
+    const attempted = new Map<string, number>()
     let sent = 0
     const faultEnd = Date.now() + options.faultMs
     const perUser = options.messagesPerPair * (parties.length - 1)
@@ -186,7 +187,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
         for (;;) {
           if (!daemonOf(from).down) {
             sent++
-            attempted.add(text)
+            attempted.set(text, (attempted.get(text) ?? 0) + 1)
             try {
               const r = await call<{ id: string }>(from, 'send', { handle: to.handle, text })
               acknowledged.set(r.id, { from, to, text })
@@ -299,14 +300,16 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
     let disagreeing = 0
     for (const [key, history] of last) {
       const ids = new Set<string>()
-      const texts = new Set<string>()
+      const texts = new Map<string, number>()
       for (const x of history) {
-        if (ids.has(x.id) || (x.text != null && texts.has(x.text))) {
+        const seen = x.text != null ? (texts.get(x.text) ?? 0) + 1 : 0
+        // The same message twice, or a text more often than it was sent.
+        if (ids.has(x.id) || (x.text != null && seen > (attempted.get(x.text) ?? 0))) {
           duplicated++
-          options.log(`duplicate in ${key}: ${String(x.text)} (${x.id})`)
+          options.log(`duplicate in ${key}: ${String(x.text)} (${x.id}; ids with this text: ${history.filter(y => y.text === x.text).map(y => y.id).join(', ')}; send requests for it: ${attempted.get(x.text ?? '') ?? 0})`)
         }
         ids.add(x.id)
-        if (x.text != null) texts.add(x.text)
+        if (x.text != null) texts.set(x.text, seen)
         if (x.text == null || !attempted.has(x.text)) {
           unexpected++
           options.log(`unexpected in ${key}: ${String(x.text)} (${x.id})`)
