@@ -391,6 +391,8 @@ try {
   arrivals.attach(bobApi)
   await bobApi.follow()
   const bobHandle = String(bob.ready.handle)
+  // Bob knows alice (a contact, not a message request: requests keep at most 50 messages until accepted).
+  await bobApi.call('open', { handle: 'alice', confirm: true })
   type Sender = (i: number) => Promise<{ id: string, receivedAt?: number }>
   const sendOne: Sender = async (i) => {
     const { result, receivedAt } = await alice.timedCall<{ id: string }>('send', { handle: bobHandle, text: text(i) })

@@ -260,6 +260,17 @@ export class Network {
     }, 30_000, `records of ${user.name} published`)
   }
 
+  /**
+   * Makes `a` and `b` contacts of each other (each opens the other by name,
+   * confirmed), as two people who know each other are, without a message:
+   * what one receives from the other is then no message request (those
+   * keep at most 50 messages until accepted).
+   */
+  async befriend (a: User, b: User): Promise<void> {
+    await this.call(a, 'open', { handle: b.name, confirm: true })
+    await this.call(b, 'open', { handle: a.name, confirm: true })
+  }
+
   /** Calls a method of a user's running daemon over its local API (api.json is read each time: daemons restart). */
   async call<T = unknown> (user: User, method: string, params: Record<string, unknown> = {}): Promise<T> {
     const { ApiClient } = await import('../../node/api/client.js')

@@ -47,6 +47,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
     await net.startDaemon(alice, [relay.addr])
     const bobDaemon = await net.startDaemon(bob, [relay.addr])
+    await net.befriend(alice, bob)
     const ids: string[] = []
     let killed: Promise<void> | undefined
     for (let i = 0; i < 300; i++) {
@@ -70,6 +71,7 @@ describe('e2e: crashes during traffic, simultaneous first messages', function ()
     const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
     await net.startDaemon(alice, [relay.addr])
     const bobDaemon = await net.startDaemon(bob, [relay.addr])
+    await net.befriend(alice, bob)
     await procs.stop(bobDaemon)
     const ids: string[] = []
     for (let i = 0; i < 150; i++) {

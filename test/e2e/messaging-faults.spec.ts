@@ -54,6 +54,7 @@ describe('e2e: delivery under faults', function () {
     const [alice, bob] = await Promise.all([net.newUser('alice'), net.newUser('bob')])
     let aliceDaemon = await net.startDaemon(alice, [relay.addr])
     await net.startDaemon(bob, [relay.addr])
+    await net.befriend(alice, bob)
     const texts = Array.from({ length: 400 }, (_, i) => `burst ${i} ${randomBytes(4).toString('hex')}`)
     const acknowledged = new Map<string, string>()
     let failed = 0

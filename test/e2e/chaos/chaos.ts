@@ -165,6 +165,8 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
       for (const q of parties) {
         if (p === q) continue
         await waitFor(async () => { await call(p, 'resolve', { handle: q.handle }); return true }, 60_000, `${p.name} resolves ${q.name}`)
+        // Contacts, not message requests (those keep at most 50 messages until accepted).
+        await call(p, 'open', { handle: q.name, confirm: true })
       }
     }
 
