@@ -8,7 +8,9 @@
  * `/starling/store/2.0.0` (sealed envelopes held for offline devices in
  * LevelDB, with a storage budget in all and per source, mailbox quotas
  * shared out per source, and retention), identify and ping. Keeps its peer
- * id and its envelopes across restarts.
+ * id and its envelopes across restarts. Given a `/webrtc-direct` listen
+ * address, it also listens on WebRTC-direct for browsers, with its
+ * certificates kept in the data directory (src/net/webrtc-direct).
  */
 import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
@@ -21,7 +23,13 @@ import type { Budgets, MailboxRelay } from '../src/relay/index.js'
 import { relaySetServer } from '../src/protocols/relays/index.js'
 import type { RateLimitInit } from '../src/protocols/store/index.js'
 import { LevelStore } from '../src/store/index.js'
-import { Files, makePrivate } from './data-dir.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { isWebRTCDirect } from '../src/net/webrtc-direct/addresses.js'
+import { WebRTCDirectCertificates } from '../src/net/webrtc-direct/certificates.js'
+import { WebRTCDirectCertificateError } from '../src/net/webrtc-direct/errors.js'
+import type { CertificateStorage } from '../src/net/webrtc-direct/stored.js'
+import type { RelayWebRTCDirect } from '../src/net/webrtc-direct/relay-transport.js'
+import { Files, makePrivate, readOptional, writePrivateFile } from './data-dir.js'
 import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeNoiseCrypto, nodeTransports } from './platform.js'
 
 /** Every limit of a relay an operator may set; what is absent keeps its default. */
@@ -56,6 +64,8 @@ export interface Relay {
   mailbox: MailboxRelay
   /** The relays this one is linked with. */
   relaySet: RelaySet
+  /** WebRTC-direct, when a listen address asked for it: its certificates and handshake budget. */
+  webRTCDirect?: { certificates: WebRTCDirectCertificates, handshakes: RelayWebRTCDirect['handshakes'] }
   stop(): Promise<void>
 }
 
@@ -75,14 +85,17 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
   const local = allLocal([...init.listen, ...init.announce, ...(init.peers ?? [])])
   let node: StarlingLibp2p
+  let webRTCDirect: { certificates: WebRTCDirectCertificates, transport: RelayWebRTCDirect } | undefined
   try {
+    webRTCDirect = await startWebRTCDirect(init)
     node = await createStarlingNode({
       privateKey,
       role: 'relay',
-      transports: nodeTransports(),
+      transports: webRTCDirect != null ? [...nodeTransports(), webRTCDirect.transport.transport] : nodeTransports(),
       noiseCrypto: nodeNoiseCrypto(),
       listen: init.listen,
       announce: init.announce,
+      announceFilter: webRTCDirect?.transport.announceFilter,
       bootstrap: init.peers,
       validators,
       selectors,
@@ -99,6 +112,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       }
     })
   } catch (err) {
+    webRTCDirect?.certificates.stop()
     await store.close()
     await datastore.close()
     throw err
@@ -107,10 +121,41 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
     node,
     mailbox: node.services.mailbox as MailboxRelay,
     relaySet,
+    webRTCDirect: webRTCDirect != null ? { certificates: webRTCDirect.certificates, handshakes: webRTCDirect.transport.handshakes } : undefined,
     async stop () {
+      webRTCDirect?.certificates.stop()
       await node.stop()
       await store.close()
       await datastore.close()
     }
+  }
+}
+
+/**
+ * WebRTC-direct when a listen address asks for it: the certificates kept in
+ * `DIR/webrtc-direct.json` (mode 0600, written atomically before use),
+ * started (loaded, renewed if due), and the transport. `@libp2p/webrtc`
+ * (and its native module) is loaded only then: it adds ~0.4 s to start-up.
+ */
+async function startWebRTCDirect (init: RelayInit): Promise<{ certificates: WebRTCDirectCertificates, transport: RelayWebRTCDirect } | undefined> {
+  if (!init.listen.some(a => isWebRTCDirect(multiaddr(a)))) return undefined
+  const path = join(init.dataDir, Files.webRTCDirectCertificates)
+  const certificates = new WebRTCDirectCertificates({ storage: certificateFile(path) })
+  try {
+    await certificates.start()
+  } catch (err) {
+    if (!(err instanceof WebRTCDirectCertificateError)) throw err
+    // Never replaced silently: new certificates change the address people were given.
+    throw new WebRTCDirectCertificateError(`${path}: ${err.message}; move it away to make new certificates (the relay's WebRTC-direct address then changes)`)
+  }
+  const { relayWebRTCDirect } = await import('../src/net/webrtc-direct/relay-transport.js')
+  return { certificates, transport: relayWebRTCDirect({ certificates }) }
+}
+
+/** Certificate storage in one file of the data directory, readable by the operator alone. */
+export function certificateFile (path: string): CertificateStorage {
+  return {
+    async load () { return await readOptional(path) },
+    async save (data) { await writePrivateFile(path, data) }
   }
 }
