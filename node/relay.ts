@@ -30,6 +30,7 @@ import { WebRTCDirectCertificateError } from '../src/net/webrtc-direct/errors.js
 import type { CertificateStorage } from '../src/net/webrtc-direct/stored.js'
 import type { RelayWebRTCDirect } from '../src/net/webrtc-direct/relay-transport.js'
 import { Files, makePrivate, readOptional, writePrivateFile } from './data-dir.js'
+import { TlsFiles } from './tls-files.js'
 import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeNoiseCrypto, nodeTransports } from './platform.js'
 
 /** Every limit of a relay an operator may set; what is absent keeps its default. */
@@ -55,6 +56,8 @@ export interface RelayInit {
    */
   peers?: string[]
   limits?: RelayLimits
+  /** PEM certificate chain and key for secure WebSocket listeners (`/tls/ws` or `/wss` listen addresses). */
+  tls?: { certFile: string, keyFile: string }
 }
 
 /** A running relay. */
@@ -66,6 +69,8 @@ export interface Relay {
   relaySet: RelaySet
   /** WebRTC-direct, when a listen address asked for it: its certificates and handshake budget. */
   webRTCDirect?: { certificates: WebRTCDirectCertificates, handshakes: RelayWebRTCDirect['handshakes'] }
+  /** Reads the TLS certificate files again (resolves true when they changed); false when there are none. */
+  reloadTls(): Promise<boolean>
   stop(): Promise<void>
 }
 
@@ -86,12 +91,15 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   const local = allLocal([...init.listen, ...init.announce, ...(init.peers ?? [])])
   let node: StarlingLibp2p
   let webRTCDirect: { certificates: WebRTCDirectCertificates, transport: RelayWebRTCDirect } | undefined
+  const tls = init.tls != null ? new TlsFiles(init.tls.certFile, init.tls.keyFile) : undefined
   try {
+    await tls?.start()
     webRTCDirect = await startWebRTCDirect(init)
+    const transports = nodeTransports(tls?.serverOptions())
     node = await createStarlingNode({
       privateKey,
       role: 'relay',
-      transports: webRTCDirect != null ? [...nodeTransports(), webRTCDirect.transport.transport] : nodeTransports(),
+      transports: webRTCDirect != null ? [...transports, webRTCDirect.transport.transport] : transports,
       noiseCrypto: nodeNoiseCrypto(),
       listen: init.listen,
       announce: init.announce,
@@ -112,6 +120,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       }
     })
   } catch (err) {
+    tls?.stop()
     webRTCDirect?.certificates.stop()
     await store.close()
     await datastore.close()
@@ -122,7 +131,11 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
     mailbox: node.services.mailbox as MailboxRelay,
     relaySet,
     webRTCDirect: webRTCDirect != null ? { certificates: webRTCDirect.certificates, handshakes: webRTCDirect.transport.handshakes } : undefined,
+    async reloadTls () {
+      return await (tls?.reload() ?? Promise.resolve(false))
+    },
     async stop () {
+      tls?.stop()
       webRTCDirect?.certificates.stop()
       await node.stop()
       await store.close()

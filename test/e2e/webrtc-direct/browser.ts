@@ -35,7 +35,7 @@ export interface TestPage {
 }
 
 /** Bundles `entry`, serves it on 127.0.0.1, and opens it in Chromium; resolves once `ready()` holds in the page. */
-export async function openTestPage (entry: string, ready: string): Promise<TestPage> {
+export async function openTestPage (entry: string, ready: string, extraArgs: string[] = []): Promise<TestPage> {
   const bundle = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' })
   const js = bundle.outputFiles[0].contents
   const server = createServer((req, res) => {
@@ -50,7 +50,7 @@ export async function openTestPage (entry: string, ready: string): Promise<TestP
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   let browser: Browser | undefined
   try {
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] })
     const page = await browser.newPage()
     const lines: string[] = []
     page.on('console', m => { lines.push(m.text()) })

@@ -1,14 +1,16 @@
 /**
- * The page of the WebRTC-direct browser test: a libp2p node with one
- * transport, WebRTC-direct (the dialer that tries every certhash of an
- * address, src/net/webrtc-direct/dial.ts), Noise, yamux, identify and ping.
- * `window.webrtcDirectTest.connect(addr)` starts a fresh node, dials the
- * address, pings the peer over that connection, and stops the node.
+ * The page of the browser-to-relay tests: a libp2p node with ONE transport,
+ * WebRTC-direct (the dialer that tries every certhash of an address,
+ * src/net/webrtc-direct/dial.ts) or WebSockets, and Noise, yamux, identify
+ * and ping. `window.webrtcDirectTest.connect(addr, transport)` starts a
+ * fresh node, dials the address, pings the peer over that connection, and
+ * stops the node.
  */
 import { createLibp2p } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { starlingYamux } from '../../../src/net/yamux.js'
 import { webRTCDirectAnyCerthash } from '../../../src/net/webrtc-direct/dial.js'
@@ -24,10 +26,13 @@ export interface ConnectResult {
   elapsedMs: number
 }
 
-async function connect (addr: string): Promise<ConnectResult> {
+/** The one transport a page node has. */
+export type PageTransport = 'webrtc-direct' | 'websockets'
+
+async function connect (addr: string, transport: PageTransport = 'webrtc-direct'): Promise<ConnectResult> {
   const started = performance.now()
   const node = await createLibp2p({
-    transports: [webRTCDirectAnyCerthash({ rtcConfiguration: { iceServers: [] } })],
+    transports: [transport === 'webrtc-direct' ? webRTCDirectAnyCerthash({ rtcConfiguration: { iceServers: [] } }) : webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [starlingYamux()],
     // The browser's default gater refuses loopback addresses; the test runs on 127.0.0.1 only.
