@@ -38,3 +38,10 @@ export const CERTIFICATE_FILE_MAX_BYTES = 64 * 1024
  * are refused before anything is allocated.
  */
 export const MAX_PENDING_HANDSHAKES = 64
+
+/**
+ * Certhashes of one address a dialer tries at once (a peer chooses its
+ * addresses: each certhash costs a peer connection). Two is what a relay
+ * announces, and all libp2p's WebRTC-direct address matcher accepts.
+ */
+export const MAX_DIAL_CERTHASHES = 2

@@ -7,14 +7,16 @@
  * one it serves is the second: an address given out before the rotation
  * would fail with the stock dialer (after its timeout: a wrong fingerprint
  * makes the handshake wait, not fail). This dialer tries every certhash at
- * once, one address each, keeps the first connection made, and aborts the
- * other attempts (closing any that connected anyway).
+ * once (at most MAX_DIAL_CERTHASHES), one address each, keeps the first
+ * connection made, and aborts the other attempts (closing any that
+ * connected anyway).
  */
 import { webRTCDirect } from '@libp2p/webrtc'
 import type { WebRTCDirectTransportComponents, WebRTCTransportDirectInit } from '@libp2p/webrtc'
 import type { Connection, DialTransportOptions, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { perCerthash } from './addresses.js'
+import { MAX_DIAL_CERTHASHES } from './constants.js'
 
 /** Dials one address with one certhash. */
 export type DialOne = (ma: Multiaddr, options: DialTransportOptions) => Promise<Connection>
@@ -25,8 +27,8 @@ export type DialOne = (ma: Multiaddr, options: DialTransportOptions) => Promise<
  * connects. An address with one certhash is dialed as it is.
  */
 export async function dialAnyCerthash (ma: Multiaddr, options: DialTransportOptions, dialOne: DialOne): Promise<Connection> {
-  const variants = perCerthash(ma)
-  if (variants.length === 1) return await dialOne(ma, options)
+  const variants = perCerthash(ma).slice(0, MAX_DIAL_CERTHASHES)
+  if (variants.length === 1) return await dialOne(variants[0], options)
   const controllers = variants.map(() => new AbortController())
   const attempts = variants.map(async (variant, i) => await dialOne(variant, { ...options, signal: AbortSignal.any([options.signal, controllers[i].signal]) }))
   let winner = -1

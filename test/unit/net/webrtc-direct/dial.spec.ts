@@ -87,6 +87,17 @@ describe('dialing every certhash of a WebRTC-direct address', () => {
     assert.equal((await dialing).id, 'only')
   })
 
+  it('tries at most two certhashes of an address, however many it names', async () => {
+    const C = 'uEiBPyHoVvg3oeyiKJfTMYpmvR2Mf-1QFqwMb7aSbkPaQ3w'
+    const three = multiaddr(`/ip4/127.0.0.1/udp/4003/webrtc-direct/certhash/${A}/certhash/${B}/certhash/${C}`)
+    const { attempts, dialOne } = stubDialer()
+    const dialing = dialAnyCerthash(three, options(), dialOne)
+    await tick()
+    assert.deepEqual(attempts.map(a => a.certhash), [A, B])
+    attempts[0].settle(fakeConnection('first', []))
+    await dialing
+  })
+
   it('aborts every attempt when the caller aborts', async () => {
     const { attempts, dialOne } = stubDialer()
     const caller = new AbortController()
