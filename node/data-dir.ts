@@ -26,6 +26,8 @@ export const Files = {
   identity: 'identity.key',
   api: 'api.json',
   relayKey: 'relay.key',
+  /** A relay's WebRTC-direct certificates and keys (src/net/webrtc-direct/stored.ts). */
+  webRTCDirectCertificates: 'webrtc-direct.json',
   datastore: 'datastore',
   store: 'store',
   attachments: 'attachments'

@@ -5,6 +5,7 @@
  */
 import { createSecretKey } from 'node:crypto'
 import { Socket } from 'node:net'
+import type { ServerOptions } from 'node:https'
 import { asCrypto, defaultCrypto, nodeCrypto as noiseNodeCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { join } from 'node:path'
@@ -21,10 +22,14 @@ import { fileKeyStorage } from './identity-store.js'
 import { openUserBlobs, openUserStore } from './at-rest.js'
 import type { FileBlobStore } from './blob-store.js'
 
-/** Transports a Node process listens and dials on (socket writes coalesced, see below). */
-export function nodeTransports (): TransportFactory[] {
+/**
+ * Transports a Node process listens and dials on (socket writes coalesced,
+ * see below); `https` is the certificate of secure WebSocket listeners (a
+ * relay's `--tls-cert`, node/tls-files.ts).
+ */
+export function nodeTransports (https?: ServerOptions): TransportFactory[] {
   coalesceSocketWrites()
-  return [tcp(), webSockets()]
+  return [tcp(), webSockets(https != null ? { https } : {})]
 }
 
 /** Frames at least this long are sealed by node:crypto, shorter ones by the WebAssembly ChaCha20-Poly1305. */

@@ -10,7 +10,9 @@
  * shared out per source, and retention), anti-entropy with the linked relays
  * on `/starling/relay-sync/1.0.0` (at start, when one connects, and every few
  * minutes), identify and ping. Keeps its peer id, its envelopes and its
- * tombstones across restarts.
+ * tombstones across restarts. Given a `/webrtc-direct` listen address, it
+ * also listens on WebRTC-direct for browsers, with its certificates kept in
+ * the data directory (src/net/webrtc-direct).
  */
 import { join } from 'node:path'
 import { LevelDatastore } from 'datastore-level'
@@ -25,7 +27,14 @@ import type { PeerId } from '@libp2p/interface'
 import { relaySetServer } from '../src/protocols/relays/index.js'
 import type { RateLimitInit } from '../src/protocols/store/index.js'
 import { LevelStore } from '../src/store/index.js'
-import { Files, makePrivate } from './data-dir.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { isWebRTCDirect } from '../src/net/webrtc-direct/addresses.js'
+import { WebRTCDirectCertificates } from '../src/net/webrtc-direct/certificates.js'
+import { WebRTCDirectCertificateError } from '../src/net/webrtc-direct/errors.js'
+import type { CertificateStorage } from '../src/net/webrtc-direct/stored.js'
+import type { RelayWebRTCDirect } from '../src/net/webrtc-direct/relay-transport.js'
+import { Files, makePrivate, readOptional, writePrivateFile } from './data-dir.js'
+import { TlsFiles } from './tls-files.js'
 import { allLocal, loadOrCreatePeerKey, nodeCrypto, nodeNoiseCrypto, nodeTransports } from './platform.js'
 
 /** Every limit of a relay an operator may set; what is absent keeps its default. */
@@ -55,6 +64,8 @@ export interface RelayInit {
   syncIntervalMs?: number
   /** Called after each exchange with a linked relay (not one that failed), with what it carried. */
   onSync?: (peer: PeerId, result: ExchangeResult, stats: ChannelStats) => void
+  /** PEM certificate chain and key for secure WebSocket listeners (`/tls/ws` or `/wss` listen addresses). */
+  tls?: { certFile: string, keyFile: string }
 }
 
 /** A running relay. */
@@ -66,6 +77,10 @@ export interface Relay {
   sync: RelaySync
   /** The relays this one is linked with. */
   relaySet: RelaySet
+  /** WebRTC-direct, when a listen address asked for it: its certificates and handshake budget. */
+  webRTCDirect?: { certificates: WebRTCDirectCertificates, handshakes: RelayWebRTCDirect['handshakes'] }
+  /** Reads the TLS certificate files again (resolves true when they changed); false when there are none. */
+  reloadTls(): Promise<boolean>
   stop(): Promise<void>
 }
 
@@ -85,14 +100,20 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   const { validators, selectors } = starlingDhtValidators(crypto, { now: Date.now })
   const local = allLocal([...init.listen, ...init.announce, ...(init.peers ?? [])])
   let node: StarlingLibp2p
+  let webRTCDirect: { certificates: WebRTCDirectCertificates, transport: RelayWebRTCDirect } | undefined
+  const tls = init.tls != null ? new TlsFiles(init.tls.certFile, init.tls.keyFile) : undefined
   try {
+    await tls?.start()
+    webRTCDirect = await startWebRTCDirect(init)
+    const transports = nodeTransports(tls?.serverOptions())
     node = await createStarlingNode({
       privateKey,
       role: 'relay',
-      transports: nodeTransports(),
+      transports: webRTCDirect != null ? [...transports, webRTCDirect.transport.transport] : transports,
       noiseCrypto: nodeNoiseCrypto(),
       listen: init.listen,
       announce: init.announce,
+      announceFilter: webRTCDirect?.transport.announceFilter,
       bootstrap: init.peers,
       validators,
       selectors,
@@ -110,6 +131,8 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
       }
     })
   } catch (err) {
+    tls?.stop()
+    webRTCDirect?.certificates.stop()
     await store.close()
     await datastore.close()
     throw err
@@ -119,10 +142,45 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
     mailbox: node.services.mailbox as MailboxRelay,
     sync: node.services.sync as RelaySync,
     relaySet,
+    webRTCDirect: webRTCDirect != null ? { certificates: webRTCDirect.certificates, handshakes: webRTCDirect.transport.handshakes } : undefined,
+    async reloadTls () {
+      return await (tls?.reload() ?? Promise.resolve(false))
+    },
     async stop () {
+      tls?.stop()
+      webRTCDirect?.certificates.stop()
       await node.stop()
       await store.close()
       await datastore.close()
     }
+  }
+}
+
+/**
+ * WebRTC-direct when a listen address asks for it: the certificates kept in
+ * `DIR/webrtc-direct.json` (mode 0600, written atomically before use),
+ * started (loaded, renewed if due), and the transport. `@libp2p/webrtc`
+ * (and its native module) is loaded only then: it adds ~0.4 s to start-up.
+ */
+async function startWebRTCDirect (init: RelayInit): Promise<{ certificates: WebRTCDirectCertificates, transport: RelayWebRTCDirect } | undefined> {
+  if (!init.listen.some(a => isWebRTCDirect(multiaddr(a)))) return undefined
+  const path = join(init.dataDir, Files.webRTCDirectCertificates)
+  const certificates = new WebRTCDirectCertificates({ storage: certificateFile(path) })
+  try {
+    await certificates.start()
+  } catch (err) {
+    if (!(err instanceof WebRTCDirectCertificateError)) throw err
+    // Never replaced silently: new certificates change the address people were given.
+    throw new WebRTCDirectCertificateError(`${path}: ${err.message}; move it away to make new certificates (the relay's WebRTC-direct address then changes)`)
+  }
+  const { relayWebRTCDirect } = await import('../src/net/webrtc-direct/relay-transport.js')
+  return { certificates, transport: relayWebRTCDirect({ certificates }) }
+}
+
+/** Certificate storage in one file of the data directory, readable by the operator alone. */
+export function certificateFile (path: string): CertificateStorage {
+  return {
+    async load () { return await readOptional(path) },
+    async save (data) { await writePrivateFile(path, data) }
   }
 }

@@ -19,6 +19,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { bootstrap } from '@libp2p/bootstrap'
 import { dcutr } from '@libp2p/dcutr'
 import type { Datastore } from 'interface-datastore'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { ReservationLimits } from './reservation-limits.js'
 import { ConnectionLimits } from './connection-limits.js'
 import {
@@ -48,6 +49,8 @@ export interface StarlingNodeInit {
   connectionGater?: ConnectionGater
   listen?: string[]
   announce?: string[]
+  /** Rewrites the addresses the node announces (a relay's WebRTC-direct addresses name their certhashes, src/net/webrtc-direct). */
+  announceFilter?: (addrs: Multiaddr[]) => Multiaddr[]
   /** Relays to connect to at start. */
   bootstrap?: string[]
   /** DHT record validators and selectors for the `starling` namespace. */
@@ -122,7 +125,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
 
   const node = await createLibp2p({
     privateKey: init.privateKey,
-    addresses: { listen: init.listen ?? [], announce: init.announce ?? [] },
+    addresses: { listen: init.listen ?? [], announce: init.announce ?? [], announceFilter: init.announceFilter },
     transports: [...init.transports, circuitRelayTransport()],
     connectionEncrypters: [noise(init.noiseCrypto != null ? { crypto: init.noiseCrypto } : {})],
     streamMuxers: [starlingYamux()],

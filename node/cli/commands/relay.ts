@@ -21,12 +21,26 @@ export function parseMultiaddrs (option: string, values: string[]): string[] {
   return values
 }
 
+/** `--tls-cert` and `--tls-key` go together, and with a listener that takes TLS (which needs them). */
+function parseTls (certFile: string | undefined, keyFile: string | undefined, listen: string[]): { certFile: string, keyFile: string } | undefined {
+  const secure = listen.find(a => multiaddr(a).getComponents().some(c => c.name === 'tls' || c.name === 'wss'))
+  if (certFile == null && keyFile == null) {
+    if (secure != null) throw new UsageError(`--listen ${secure} takes TLS: give its certificate with --tls-cert and --tls-key`)
+    return undefined
+  }
+  if (certFile == null || keyFile == null) throw new UsageError('--tls-cert and --tls-key go together')
+  if (secure == null) throw new UsageError('--tls-cert needs a listener that takes TLS, e.g. --listen /ip4/0.0.0.0/tcp/443/tls/ws')
+  return { certFile, keyFile }
+}
+
 export const relayCommand: Command = {
   name: 'relay',
   summary: 'run a relay: bootstrap, DHT server, circuit relay, mailbox gossip',
-  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR] [LIMIT OPTIONS]',
+  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR] [--tls-cert FILE --tls-key FILE] [LIMIT OPTIONS]',
   examples: [
     'starling relay --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws --announce /dns4/relay.example.org/tcp/4001',
+    'starling relay --listen /ip4/0.0.0.0/udp/4003/webrtc-direct --announce /ip4/203.0.113.7/udp/4003/webrtc-direct',
+    'starling relay --listen /ip4/0.0.0.0/tcp/443/tls/ws --tls-cert /etc/letsencrypt/live/relay.example.org/fullchain.pem --tls-key /etc/letsencrypt/live/relay.example.org/privkey.pem --announce /dns4/relay.example.org/tcp/443/tls/ws',
     'starling relay --peer /dns4/other-relay.example.org/tcp/4001/p2p/12D3KooW...',
     'starling relay --max-storage 100GiB --max-storage-per-source 1GiB --max-reservations-per-source 32'
   ],
@@ -35,13 +49,17 @@ export const relayCommand: Command = {
     announce: { type: 'string', multiple: true },
     peer: { type: 'string', multiple: true },
     data: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     ...limitOptions()
   },
   help: {
-    listen: `address to listen on (repeatable; default ${DEFAULT_RELAY_LISTEN.join(' and ')})`,
+    listen: `address to listen on (repeatable; default ${DEFAULT_RELAY_LISTEN.join(', ')}); a /udp/PORT/webrtc-direct address lets pages connect without a TLS certificate (its certificate is kept in the data directory), a /tcp/PORT/tls/ws one takes wss:// with --tls-cert`,
     announce: 'address to tell peers instead of the listen addresses (repeatable)',
     peer: 'a relay to link with, ending in /p2p/<peer id>: linked relays share the DHT and hold each other\'s envelopes; gossip is taken only from them, so its operator lists this relay too (repeatable)',
     data: 'data directory (default $STARLING_RELAY_DATA or ~/.starling-relay)',
+    'tls-cert': 'PEM certificate chain for /tls/ws (wss://) listeners, e.g. certbot\'s fullchain.pem; read again on SIGHUP and every hour',
+    'tls-key': 'PEM private key of --tls-cert',
     ...limitHelp()
   },
   async run ({ args, out, stopped }) {
@@ -56,12 +74,14 @@ export const relayCommand: Command = {
     const limits = parseLimits(args.values)
     // A test hook, as the daemon's STARLING_FETCH_INTERVAL_MS: how often linked relays reconcile.
     const interval = Number(process.env.STARLING_RELAY_SYNC_INTERVAL_MS)
+    const tls = parseTls(args.values['tls-cert'] as string | undefined, args.values['tls-key'] as string | undefined, listen)
     const relay = await startRelay({
       dataDir,
       listen,
       announce,
       peers,
       limits,
+      tls,
       syncIntervalMs: Number.isSafeInteger(interval) && interval > 0 ? interval : undefined,
       onSync: (peer, result, stats) => {
         // Only exchanges that changed something: an operator sees catch-ups, not the quiet rounds.
@@ -96,9 +116,19 @@ export const relayCommand: Command = {
     }, [
       `relay ${relay.node.peerId.toString()} listening on:`,
       ...addrs.map(a => `  ${a}`),
-      `daemons connect with: starling daemon --bootstrap ${addrs[0] ?? '<address>'}`
+      `daemons connect with: starling daemon --bootstrap ${addrs[0] ?? '<address>'}`,
+      ...addrs.filter(a => a.includes('/webrtc-direct/')).slice(0, 1).map(a => `pages connect with: ${a}`)
     ])
+    // SIGHUP (`systemctl reload`, a certbot deploy hook): take renewed certificate files without a restart.
+    const onHangup = (): void => {
+      relay.reloadTls().then(
+        changed => { out.print({ event: 'tls-reloaded', changed }, changed ? 'TLS certificate reloaded' : 'TLS certificate unchanged') },
+        (err: Error) => { out.print({ event: 'tls-reload-failed', message: err.message }, `TLS certificate kept: ${err.message}`) }
+      )
+    }
+    process.on('SIGHUP', onHangup)
     await stopped
+    process.off('SIGHUP', onHangup)
     await relay.stop()
     out.print({ event: 'stopped' }, 'relay stopped')
   }
