@@ -56,10 +56,13 @@ try {
   const bobHandle = await createIdentity(bob, 'bench_bob')
 
   const ready: number[] = []
+  const stages: Array<Record<string, number>> = []
   for (let i = 0; i < RUNS; i++) {
     await alice.reload()
     await waitReady(alice)
     ready.push(await alice.evaluate(() => performance.getEntriesByName('starling-ready')[0]?.startTime ?? NaN))
+    // Where the time went: the app's marks (web/src/app), ms since navigation.
+    stages.push(await alice.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name.replace('starling-', ''), Math.round(m.startTime)]))))
   }
 
   const roundTrip = async (text: string): Promise<number> => await alice.evaluate(async ({ handle, text }) => {
@@ -82,7 +85,7 @@ try {
   const sum = (xs: FileSize[], k: 'minified' | 'gzip'): number => xs.reduce((n, x) => n + x[k], 0)
   console.log(JSON.stringify({
     date: new Date().toISOString().slice(0, 10),
-    readyMs: { median: Math.round(median(ready)), runs: ready.map(Math.round), targetMs: 1000 },
+    readyMs: { median: Math.round(median(ready)), runs: ready.map(Math.round), targetMs: 1000, stagesOfLastRun: stages.at(-1) },
     roundTripMs: { first: Math.round(first), second: Math.round(second) },
     bundle: {
       beforeReady: { minifiedBytes: sum(before, 'minified'), gzipBytes: sum(before, 'gzip'), files: before, targetGzipBytes: 600 * 1000 },

@@ -48,7 +48,7 @@ export class RunningPeer {
     }
     this.offs.push(messenger.on('typing', (e) => { this.onTyping(e.handle, e.on) }))
     const connectivity = (): void => { this.updateConnectivity() }
-    for (const type of ['peer:connect', 'peer:disconnect', 'self:peer:update'] as const) {
+    for (const type of ['peer:connect', 'peer:disconnect', 'self:peer:update', 'transport:listening'] as const) {
       node.addEventListener(type, connectivity)
       this.offs.push(() => { node.removeEventListener(type, connectivity) })
     }

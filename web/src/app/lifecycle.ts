@@ -38,6 +38,7 @@ export class StarlingApp {
 
   /** Loads configuration and settings, takes the lock, and goes as far as it can without the user. */
   async boot (): Promise<void> {
+    performance.mark('starling-boot')
     try {
       const [config, crypto, table] = await Promise.all([loadConfig(), browserCrypto(), KeyValueTable.open(`starling-${this.profile}`)])
       this.config = config
@@ -66,6 +67,7 @@ export class StarlingApp {
       this.state.set({ phase: 'elsewhere' })
       return
     }
+    performance.mark('starling-locked')
     await this.afterLock()
   }
 
@@ -159,8 +161,10 @@ export class StarlingApp {
       this.state.set({ phase: isEncrypted(err) ? 'locked' : 'error', error: (err as Error).message })
       return
     }
+    performance.mark('starling-peer-created')
     const running = new RunningPeer(peer, this.state, () => this.settings(), this.navigate)
     await running.start()
+    performance.mark('starling-peer-started')
     this.running = running
     this.state.set({ phase: 'running' })
     this.state.set({ persisted: await persistStorage() })
