@@ -12,11 +12,19 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /** IPv4 ranges on this machine or a private network (RFC 1918, loopback, link-local). */
 const PRIVATE_V4 = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)/
 
-/** Whether `host` (an IP address or DNS name) is loopback or on a private network. */
+/** A dotted-quad IPv4 address. */
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
+
+/**
+ * Whether `host` (an IP address or DNS name) is loopback or on a private
+ * network. Address ranges apply to addresses only: a DNS name that merely
+ * starts like one (`127.0.0.1.example.com`, `fdroid.org`) is a public host.
+ */
 export function isLocalHost (host: string): boolean {
-  if (PRIVATE_V4.test(host)) return true
   const h = host.toLowerCase()
-  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80:')
+  if (IPV4.test(h)) return PRIVATE_V4.test(h)
+  if (h.includes(':')) return h === '::1' || /^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h)
+  return h === 'localhost' || h.endsWith('.localhost')
 }
 
 /** Whether a tab may dial `ma`. */
