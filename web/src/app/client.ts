@@ -10,6 +10,7 @@ import { acceptContact, blockContact, conversationsView, historyView, sendFiles,
 import { fromHex } from '../../../src/messenger/bytes.js'
 import { validateReactionEmoji, validateText } from '../../../src/messenger/model/index.js'
 import type { MessengerEvent } from '../../../src/messenger/index.js'
+import { routingTableSize } from '../../../src/net/node.js'
 import type { OpfsBlobStore } from '../platform/platform.js'
 import { attachmentFromFile } from './files.js'
 import { notifyHidden } from './notify.js'
@@ -52,6 +53,12 @@ export class RunningPeer {
       node.addEventListener(type, connectivity)
       this.offs.push(() => { node.removeEventListener(type, connectivity) })
     }
+    // Resolving a handle needs a DHT server in the routing table (kad-dht keeps it off its public interface).
+    const table = (node.services.dht as unknown as { routingTable?: EventTarget }).routingTable
+    if (table != null) {
+      table.addEventListener('peer:add', connectivity)
+      this.offs.push(() => { table.removeEventListener('peer:add', connectivity) })
+    }
     await this.peer.start()
     this.connectivityTimer = setInterval(connectivity, CONNECTIVITY_CHECK_MS)
     this.state.set({ me: { ...this.peer.whoami(), account: this.myAccount } })
@@ -86,14 +93,18 @@ export class RunningPeer {
     this.state.set({ typing: on ? [...others, handle] : others })
   }
 
-  /** Relays connected and reservations held; marks the page ready the first time one is held. */
+  /**
+   * Relays connected and reservations held; marks the page ready the first
+   * time a reservation is held and a DHT server is known (reachable, and
+   * able to resolve a handle and send).
+   */
   private updateConnectivity (): void {
     const relays = new Set(this.peer.reservations.status().map(r => r.relay.split('/p2p/').at(-1)))
     const connected = new Set(this.peer.node.getConnections().filter(c => relays.has(c.remotePeer.toString())).map(c => c.remotePeer.toString()))
     const reserved = this.peer.reservations.status().filter(r => r.reserved).length
     const now = this.state.get().connectivity
     if (now.relays !== connected.size || now.reserved !== reserved) this.state.set({ connectivity: { relays: connected.size, reserved } })
-    if (reserved > 0 && !this.readyMarked) {
+    if (reserved > 0 && routingTableSize(this.peer.node) > 0 && !this.readyMarked) {
       this.readyMarked = true
       performance.mark('starling-ready')
       document.documentElement.dataset.ready = 'true'
