@@ -1,17 +1,18 @@
 /**
  * A browser user and a CLI daemon (a real process, test/e2e/harness.ts) on
  * one relay exchange messages and an attachment both ways: the tab reaches
- * the daemon, and the daemon reaches the tab through the relay.
+ * the daemon, and the daemon reaches the tab through the relay. A backup
+ * exported by the CLI restores in a new browser profile.
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { Browser, WebStack, createIdentity, openApp } from './browser.js'
-import { PNG_1X1, attach, messageId, send, startChat } from './app.js'
+import { Browser, WebStack, createIdentity, openApp, waitReady } from './browser.js'
+import { PNG_1X1, attach, messageId, openChat, send, startChat } from './app.js'
 import { Network, eventually } from '../e2e/harness.js'
-import type { HistoryMessage, User } from '../e2e/harness.js'
+import type { HistoryMessage, Running, User } from '../e2e/harness.js'
 
 interface AttachmentInfo { complete: boolean, path: string | null }
 
@@ -22,6 +23,7 @@ describe('browser: a tab and a CLI daemon', function () {
   let browser: Browser
   let page: Page
   let erin: User
+  let erinDaemon: Running
   let me: string
 
   before(async () => {
@@ -30,7 +32,7 @@ describe('browser: a tab and a CLI daemon', function () {
     page = await openApp(await browser.profile(), stack.url)
     me = await createIdentity(page, 'frank')
     erin = await net.newUser('erin')
-    await net.startDaemon(erin, [stack.tcpAddr])
+    erinDaemon = await net.startDaemon(erin, [stack.tcpAddr])
   })
 
   after(async () => {
@@ -73,5 +75,28 @@ describe('browser: a tab and a CLI daemon', function () {
     assert.equal(sha(await readFile(info.path)), sha(bytes))
     assert.deepEqual(browser.outside, [], 'no request left loopback')
     assert.deepEqual(net.crashed(), [])
+  })
+
+  it('a backup exported by the CLI restores in a new browser profile, which then is that device', async () => {
+    const file = join(erin.dir, 'erin.stbk')
+    const exported = await net.procs.cli(['export', file, '--data', erin.dir, '--json'], { STARLING_BACKUP_PASSPHRASE: 'correct horse battery' })
+    assert.equal(exported.code, 0, exported.stderr)
+    await net.procs.stop(erinDaemon)
+    const tab = await openApp(await browser.profile(), stack.url)
+    await tab.getByLabel('Backup file').setInputFiles(file)
+    await tab.getByLabel('Backup passphrase').fill('wrong words')
+    await tab.getByRole('button', { name: 'Restore' }).click()
+    await tab.getByRole('alert').filter({ hasText: /passphrase|backup/i }).waitFor()
+    await tab.getByLabel('Backup passphrase').fill('correct horse battery')
+    await tab.getByRole('button', { name: 'Restore' }).click()
+    await waitReady(tab)
+    assert.equal(await tab.evaluate(() => window.starling?.state.get().me?.handle), erin.handle)
+    await openChat(tab, 'frank')
+    await messageId(tab, 'hello from the browser')
+    await messageId(tab, 'hello from the terminal')
+    // The restored device talks to frank under fresh sessions.
+    const id = await send(tab, 'from erin, restored in a browser')
+    assert.equal(await messageId(page, 'from erin, restored in a browser', 60_000), id)
+    assert.deepEqual(browser.outside, [], 'no request left loopback')
   })
 })
