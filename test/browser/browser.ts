@@ -125,11 +125,16 @@ export async function openApp (context: BrowserContext, url: string, profile?: s
   return page
 }
 
-/** Creates an identity in a page on the setup screen; resolves with its `name~tag` once connected. */
+/**
+ * Creates an identity in a page on the setup screen; resolves with its
+ * `name~tag` once connected and its records are published (others can
+ * find it: right after ready, a resolution may not see it yet).
+ */
 export async function createIdentity (page: Page, handle: string): Promise<string> {
   await page.getByLabel('Handle', { exact: true }).fill(handle)
   await page.getByRole('button', { name: 'Create' }).click()
   await waitReady(page)
+  await page.waitForFunction(() => window.starling?.running?.peer.directory.lastPublished != null, undefined, { timeout: 30_000 })
   return await page.evaluate(() => window.starling?.state.get().me?.handle ?? '')
 }
 

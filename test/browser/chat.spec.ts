@@ -3,7 +3,8 @@
  * process) chat both ways through the app as a person would: first
  * contact confirmed, a message request accepted, a reply to an older
  * message whose quote jumps to it, three reactions (one a ZWJ sequence),
- * an edit with its history, a delete for everyone, an image shown inline
+ * an edit with its history, a delete for everyone, the typing indicator,
+ * an image shown inline
  * on the other side; after reloading both tabs everything is still there.
  * No request leaves loopback.
  */
@@ -69,6 +70,11 @@ describe('browser: two profiles chat', function () {
     assert.match(await messageById(bob, first).locator('details.edits').innerText(), /hello bob\n?[\s\S]*hello bob \(edited\)/)
     await deleteForEveryone(alice, second)
     await messageById(bob, second).locator('.tombstone').waitFor({ timeout: 30_000 })
+
+    // Typing (ephemeral, direct): bob sees alice typing while she writes.
+    await alice.getByLabel('Message', { exact: true }).fill('I am writing somethi')
+    await bob.locator('p.typing', { hasText: 'alice is typing' }).waitFor({ timeout: 30_000 })
+    await alice.getByLabel('Message', { exact: true }).fill('')
 
     // An image: inline on bob's side once whole.
     await attach(alice, [{ name: 'dot.png', mimeType: 'image/png', buffer: PNG_1X1 }])
