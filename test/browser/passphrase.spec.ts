@@ -40,10 +40,9 @@ describe('browser: a profile with a passphrase', function () {
     const text = await send(ivy, 'secret words')
     await attach(ivy, [{ name: 'dot.png', mimeType: 'image/png', buffer: PNG_1X1 }])
     await ivy.locator('.attachment.image[data-complete="true"]').waitFor({ timeout: 30_000 })
-    await messageId(jon, 'secret words').catch(async () => {
-      await openChat(jon, 'ivy')
-      return await messageId(jon, 'secret words')
-    })
+    await jon.locator('.conversations li[data-handle^="ivy~"]').waitFor({ timeout: 30_000 })
+    await openChat(jon, 'ivy')
+    await messageId(jon, 'secret words')
 
     // Nothing readable at rest: the key file is the encrypted format, the store's values are sealed.
     // (No named function literals inside evaluate: tsx would wrap them in a helper the page does not have.)
