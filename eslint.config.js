@@ -9,7 +9,7 @@ export default tseslint.config(
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
     },
@@ -29,7 +29,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ['node/**/*.ts', 'web/**/*.ts'],
+    files: ['node/**/*.ts', 'web/**/*.ts', 'web/**/*.tsx'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@signalapp/*'], message: 'libsignal-client is AGPL: benchmarks only' }] }]
     }
