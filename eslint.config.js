@@ -9,7 +9,7 @@ export default tseslint.config(
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
     },
@@ -29,9 +29,18 @@ export default tseslint.config(
     }
   },
   {
-    files: ['node/**/*.ts', 'web/**/*.ts'],
+    files: ['node/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@signalapp/*'], message: 'libsignal-client is AGPL: benchmarks only' }] }]
+    }
+  },
+  {
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['@signalapp/*'], message: 'libsignal-client is AGPL: benchmarks only' },
+        { group: ['node:*', 'fs', 'path', 'os', 'child_process', '../node/*', '../../node/*', '../../../node/*'], message: 'web/ runs in browsers: no Node built-ins, nothing from node/' }
+      ] }]
     }
   },
   {

@@ -345,6 +345,11 @@ export class Messenger extends EventTarget {
     return ids.length
   }
 
+  /** How many incoming messages of a conversation (an account key) are not marked read yet. */
+  async unreadCount (conversation: Uint8Array): Promise<number> {
+    return (await this.inbox.unread(conversation)).length
+  }
+
   /** Sends a typing indicator (direct only; nothing is stored). */
   async typing (handle: string, on: boolean): Promise<void> {
     const to = await this.recipient(handle)

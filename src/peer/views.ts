@@ -12,7 +12,7 @@ import type { Resolution } from '../net/directory.js'
 import type { ReservationStatus } from '../net/reservations.js'
 import { messageViewToJson } from '../messenger/index.js'
 import type { AttachmentState, Contact, Messenger, SendState } from '../messenger/index.js'
-import { toHex } from '../messenger/bytes.js'
+import { fromHex, toHex } from '../messenger/bytes.js'
 import type { LocalIdentity } from './identity.js'
 
 /** Who this device is. */
@@ -156,6 +156,39 @@ export function contactView (c: Contact): ContactView {
 /** Every contact and message request. */
 export async function contactsView (messenger: Messenger): Promise<ContactView[]> {
   return (await messenger.contacts.list()).map(contactView)
+}
+
+/** One conversation in a list: who, whether a request or blocked, unread count, the last message. */
+export interface ConversationSummary extends ContactView {
+  /** The contact's account key, hex. */
+  account: string
+  /** Incoming messages not marked read. */
+  unread: number
+  /** The newest timeline message, if any. */
+  last?: { id: string, kind: string, text?: string, deleted: boolean, timestamp: number, mine: boolean }
+}
+
+/**
+ * Every contact and message request with its unread count and newest
+ * message, the conversation with the newest message first.
+ */
+export async function conversationsView (messenger: Messenger): Promise<ConversationSummary[]> {
+  const me = toHex(messenger.init.identity.accountPublicKey)
+  const out: ConversationSummary[] = []
+  for (const c of await messenger.contacts.list()) {
+    const account = fromHex(c.account)
+    const messages = (await messenger.history.view(account)).messages
+    const m = messages.at(-1)
+    out.push({
+      ...contactView(c),
+      account: c.account,
+      unread: await messenger.unreadCount(account),
+      ...(m != null
+        ? { last: { id: m.id, kind: m.kind, text: m.text ?? m.attachment?.caption ?? m.attachment?.fileName, deleted: m.deleted, timestamp: m.timestamp, mine: toHex(m.author.account) === me } }
+        : {})
+    })
+  }
+  return out.sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0))
 }
 
 /** A resolution as shown. */

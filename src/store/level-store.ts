@@ -113,7 +113,7 @@ export class LevelStore implements Store {
       : { type: 'del', sublevel: this.sub(op.namespace), key: checkKey(op.key) })
     if (levelOps.length === 0) return
     try {
-      // `sync` is a classic-level (LevelDB) option; browser-level ignores it.
+      // `sync`: classic-level fsyncs; web/'s browser-level commits with strict durability.
       await this.db.batch<Uint8Array, Uint8Array>(levelOps, { sync: options.sync === true } as AbstractBatchOptions<Uint8Array, Uint8Array>)
     } catch (err) {
       throw new StoreWriteError(`batch of ${levelOps.length} failed: ${(err as Error).message}`, { cause: err })

@@ -28,7 +28,9 @@ export type BatchOp =
 export interface WriteOptions {
   /**
    * Wait until the write is on stable storage (fsync) before resolving.
-   * LevelDB honours it; IndexedDB decides durability itself.
+   * LevelDB honours it (fsync); in browsers, web/ opens the IndexedDB
+   * transaction of a synced batch with strict durability
+   * (web/src/platform/durable-level.ts).
    */
   sync?: boolean
 }

@@ -7,7 +7,7 @@
  * contact list, and message requests accepted or refused by name.
  */
 import assert from 'node:assert/strict'
-import { acceptContact, blockContact, contactsView, historyView, resolutionView, safetyNumberView, trustContact } from '../../../src/peer/index.js'
+import { acceptContact, blockContact, contactsView, conversationsView, historyView, resolutionView, safetyNumberView, trustContact } from '../../../src/peer/index.js'
 import type { HistoryView } from '../../../src/peer/index.js'
 import type { Messenger } from '../../../src/messenger/messenger.js'
 import { createCrypto } from '../../../src/crypto/index.js'
@@ -110,6 +110,36 @@ describe('peer: views and actions', function () {
     const trusted = await trustContact(a, bob.handle)
     assert.equal(trusted.handle, bob.handle)
     assert.deepEqual(trusted.devices, [bob.peerId.toString()])
+  })
+
+  it('the conversation list shows each conversation\'s unread count and newest message, newest conversation first', async () => {
+    const alice = await newIdentity(crypto, 'alice')
+    const bob = await newIdentity(crypto, 'bob')
+    const carol = await newIdentity(crypto, 'carol')
+    for (const id of [alice, bob, carol]) await net.publish(id)
+    const a = await net.start(alice, (await net.store()).store)
+    const b = await net.start(bob, (await net.store()).store)
+    const c = await net.start(carol, (await net.store()).store)
+    await b.send(alice.handle, { kind: 'text', text: 'one' })
+    await b.send(alice.handle, { kind: 'text', text: 'two' })
+    await received(a, ['one', 'two'])
+    await c.send(alice.handle, { kind: 'text', text: 'from carol' })
+    await received(a, ['one', 'two', 'from carol'])
+    // Newest first (two conversations may share a millisecond: then either order is right).
+    const sorted = (l: Array<{ last?: { timestamp: number } }>): boolean => l.every((x, i) => i === 0 || (l[i - 1].last?.timestamp ?? 0) >= (x.last?.timestamp ?? 0))
+    const row = (l: Awaited<ReturnType<typeof conversationsView>>, handle: string) => l.find(x => x.handle === handle)
+    let list = await conversationsView(a)
+    assert.equal(list.length, 2)
+    assert.ok(sorted(list))
+    assert.deepEqual([row(list, carol.handle)?.state, row(list, carol.handle)?.unread, row(list, carol.handle)?.last?.text, row(list, carol.handle)?.last?.mine], ['request', 1, 'from carol', false])
+    assert.deepEqual([row(list, bob.handle)?.state, row(list, bob.handle)?.unread, row(list, bob.handle)?.last?.text], ['request', 2, 'two'])
+    await acceptContact(a, bob.handle)
+    await a.markRead(bob.handle)
+    const mine = await a.send(bob.handle, { kind: 'text', text: 'read them' })
+    list = await conversationsView(a)
+    assert.ok(sorted(list))
+    assert.deepEqual([row(list, bob.handle)?.state, row(list, bob.handle)?.unread, row(list, bob.handle)?.last?.id, row(list, bob.handle)?.last?.mine], ['accepted', 0, mine.id, true])
+    assert.equal(row(list, carol.handle)?.unread, 1)
   })
 
   it('a resolution is shown with hex account keys and whether each device has a record', () => {

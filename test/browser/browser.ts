@@ -1,0 +1,144 @@
+/**
+ * Headless Chromium for the browser tests (playwright-core, Debian's
+ * Chromium at CHROMIUM_PATH, default /usr/bin/chromium): one browser
+ * context per profile, each with its own storage, and nothing let out of
+ * loopback (every request to another host is aborted and counted, and
+ * {@link Browser.outside} lists them for the test to assert none).
+ * {@link WebStack} runs a real relay process (test/e2e/harness.ts) with a
+ * WebSocket listener, and the app's server in this process.
+ */
+import { chromium } from 'playwright-core'
+import type { Browser as PwBrowser, BrowserContext, Page } from 'playwright-core'
+import { Processes } from '../e2e/harness.js'
+import type { Running } from '../e2e/harness.js'
+import { startWebServer, webDistDir } from '../../node/web-server.js'
+import type { WebServer } from '../../node/web-server.js'
+import { buildWebIfStale } from '../../scripts/build-web.js'
+
+/** Chromium flags that work as root in a closed network (NOTES.md, Browser testing). */
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection'
+]
+
+/** Whether a URL stays on this machine. */
+export function isLoopbackUrl (url: string): boolean {
+  if (url.startsWith('blob:') || url.startsWith('data:') || url.startsWith('about:')) return true
+  const host = new URL(url).hostname
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || /^127\./.test(host)
+}
+
+/** One Chromium process and the contexts (profiles) opened in it. */
+export class Browser {
+  /** Requests that tried to leave loopback (aborted). */
+  readonly outside: string[] = []
+  private constructor (private readonly browser: PwBrowser) {}
+
+  static async launch (): Promise<Browser> {
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    return new Browser(browser)
+  }
+
+  /** A fresh profile: its own storage, no request out of loopback, notifications allowed. */
+  async profile (): Promise<BrowserContext> {
+    const context = await this.browser.newContext({ viewport: { width: 1100, height: 800 } })
+    await context.route('**/*', async (route) => {
+      const url = route.request().url()
+      if (isLoopbackUrl(url)) {
+        await route.continue()
+        return
+      }
+      this.outside.push(url)
+      await route.abort('blockedbyclient')
+    })
+    await context.routeWebSocket(/.*/, (ws) => {
+      if (isLoopbackUrl(ws.url().replace(/^ws/, 'http'))) {
+        ws.connectToServer()
+        return
+      }
+      this.outside.push(ws.url())
+      void ws.close()
+    })
+    return context
+  }
+
+  async close (): Promise<void> {
+    await this.browser.close()
+  }
+}
+
+/** A relay process with a WebSocket listener and the app served for it. */
+export class WebStack {
+  readonly procs = new Processes()
+  relay?: Running
+  relayDir?: string
+  /** The relay's WebSocket and TCP addresses. */
+  wsAddr = ''
+  tcpAddr = ''
+  web?: WebServer
+  private relayPorts = { tcp: 0, ws: 0 }
+
+  /** Builds the app if stale, starts the relay and the server. */
+  async start (): Promise<void> {
+    await buildWebIfStale()
+    this.relayDir = await this.procs.tempDir('starling-web-relay-')
+    await this.startRelay()
+    this.web = await startWebServer({
+      root: webDistDir(),
+      host: '127.0.0.1',
+      port: 0,
+      config: { relays: [this.wsAddr], intervals: { fetchIntervalMs: 1_000, retryIntervalMs: 500 } }
+    })
+  }
+
+  /** Starts (or restarts, on the same ports and data) the relay. */
+  async startRelay (): Promise<void> {
+    if (this.relayDir == null) throw new Error('not started')
+    this.relay = await this.procs.start(['relay', '--listen', `/ip4/127.0.0.1/tcp/${this.relayPorts.tcp}`, '--listen', `/ip4/127.0.0.1/tcp/${this.relayPorts.ws}/ws`, '--data', this.relayDir])
+    const addrs = this.relay.ready.multiaddrs as string[]
+    this.wsAddr = addrs.find(a => a.includes('/ws/')) ?? ''
+    this.tcpAddr = addrs.find(a => !a.includes('/ws/')) ?? ''
+    this.relayPorts = { tcp: Number(/\/tcp\/(\d+)/.exec(this.tcpAddr)?.[1]), ws: Number(/\/tcp\/(\d+)/.exec(this.wsAddr)?.[1]) }
+  }
+
+  async stopRelay (): Promise<void> {
+    if (this.relay != null) await this.procs.stop(this.relay)
+  }
+
+  get url (): string {
+    if (this.web == null) throw new Error('not started')
+    return this.web.url
+  }
+
+  async stop (): Promise<void> {
+    await this.web?.stop()
+    await this.procs.stopAll()
+  }
+}
+
+/** Opens the app in `context` (optionally as `profile`) and waits until it shows something. */
+export async function openApp (context: BrowserContext, url: string, profile?: string): Promise<Page> {
+  const page = await context.newPage()
+  page.on('pageerror', (err) => { process.stderr.write(`page error: ${err.message}\n`) })
+  await page.goto(profile != null ? `${url}?profile=${profile}` : url)
+  return page
+}
+
+/**
+ * Creates an identity in a page on the setup screen; resolves with its
+ * `name~tag` once connected and its records are published (others can
+ * find it: right after ready, a resolution may not see it yet).
+ */
+export async function createIdentity (page: Page, handle: string): Promise<string> {
+  await page.getByLabel('Handle', { exact: true }).fill(handle)
+  await page.getByRole('button', { name: 'Create' }).click()
+  await waitReady(page)
+  await page.waitForFunction(() => window.starling?.running?.peer.directory.lastPublished != null, undefined, { timeout: 30_000 })
+  return await page.evaluate(() => window.starling?.state.get().me?.handle ?? '')
+}
+
+/** Waits until the page holds a reservation on a relay (able to send and be reached). */
+export async function waitReady (page: Page, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(() => document.documentElement.dataset.ready === 'true', undefined, { timeout })
+}

@@ -1,0 +1,201 @@
+/**
+ * The app's life in a tab: takes the profile's lock (or shows that another
+ * tab has it, and takes it over when asked), finds the identity (none: the
+ * setup screen; encrypted: the passphrase screen), creates or imports one,
+ * and starts the peer (client.ts). The screens call these methods and
+ * render {@link StarlingApp.state}.
+ */
+import { createIdentity, createStarlingPeer } from '../../../src/peer/index.js'
+import { decodeKeyFile, isEncryptedKeyFile } from '../../../src/identity/index.js'
+import { decodeBackup, restoreBackup } from '../../../src/messenger/index.js'
+import type { Crypto } from '../../../src/crypto/index.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { KeyValueTable, acquireProfileLock, browserCrypto, browserPeerPlatform, isLocalHost, persistStorage, requestProfile } from '../platform/platform.js'
+import type { HeldProfileLock } from '../platform/platform.js'
+import type { PeerPlatform } from '../../../src/peer/index.js'
+import type { OpfsBlobStore } from '../platform/platform.js'
+import { loadConfig, profileName } from './config.js'
+import type { PageConfig } from './config.js'
+import { DEFAULT_SETTINGS, loadSettings, saveSettings } from './settings.js'
+import type { Settings } from './settings.js'
+import { StateBox } from './state.js'
+import { RunningPeer } from './client.js'
+
+/** The app: state, and what moves it from one phase to the next. */
+export class StarlingApp {
+  readonly state: StateBox
+  /** The running peer's actions (phase `running`). */
+  running?: RunningPeer
+  private crypto?: Crypto
+  private table?: KeyValueTable
+  private config: PageConfig = { relays: [], iceServers: [] }
+  private lock?: HeldProfileLock
+  private platform?: PeerPlatform<OpfsBlobStore>
+
+  constructor (readonly profile: string = profileName(), private readonly navigate: (handle: string) => void = () => {}) {
+    this.state = new StateBox({ phase: 'loading', profile, conversations: [], typing: [], connectivity: { relays: 0, reserved: 0 } })
+  }
+
+  /** Loads configuration and settings, takes the lock, and goes as far as it can without the user. */
+  async boot (): Promise<void> {
+    performance.mark('starling-boot')
+    try {
+      const [config, crypto, table] = await Promise.all([loadConfig(), browserCrypto(), KeyValueTable.open(`starling-${this.profile}`)])
+      this.config = config
+      this.crypto = crypto
+      this.table = table
+      this.state.set({ settings: await loadSettings(table) })
+      await this.takeLock(false)
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private settings (): Settings {
+    return this.state.get().settings ?? DEFAULT_SETTINGS
+  }
+
+  /** The relays this tab uses: the user's, else the page's. */
+  relays (): string[] {
+    const mine = this.settings().relays
+    return mine.length > 0 ? mine : this.config.relays
+  }
+
+  private async takeLock (wait: boolean): Promise<void> {
+    this.lock = await acquireProfileLock(this.profile, { wait, onTakeRequest: () => { this.yieldProfile().catch((err: unknown) => { this.fail(err) }) } })
+    if (this.lock == null) {
+      this.state.set({ phase: 'elsewhere' })
+      return
+    }
+    performance.mark('starling-locked')
+    await this.afterLock()
+  }
+
+  private async afterLock (): Promise<void> {
+    const { crypto, table } = this.ready()
+    this.platform = browserPeerPlatform({ profile: this.profile, crypto, table, iceServers: this.config.iceServers })
+    const keyFile = await this.platform.keys.read()
+    if (keyFile == null) this.state.set({ phase: 'setup' })
+    else if (isEncryptedKeyFile(keyFile)) this.state.set({ phase: 'locked' })
+    else await this.startPeer()
+  }
+
+  private ready (): { crypto: Crypto, table: KeyValueTable } {
+    if (this.crypto == null || this.table == null) throw new Error('the app has not booted')
+    return { crypto: this.crypto, table: this.table }
+  }
+
+  /** "Use here": asks the tab that has the profile to let it go, then runs it here. */
+  async useHere (): Promise<void> {
+    this.state.set({ phase: 'loading', error: undefined })
+    requestProfile(this.profile)
+    await this.takeLock(true)
+  }
+
+  /** Another tab asked for the profile: stop the node, let the lock go. */
+  private async yieldProfile (): Promise<void> {
+    const running = this.running
+    this.running = undefined
+    if (running != null) await running.stop()
+    this.lock?.release()
+    this.lock = undefined
+    delete document.documentElement.dataset.ready
+    this.state.set({ phase: 'elsewhere', thread: undefined, conversations: [], me: undefined })
+  }
+
+  /** Creates an identity for `handle` (encrypted under `passphrase` if given) and starts. */
+  async createIdentity (handle: string, passphrase?: string): Promise<void> {
+    const { crypto } = this.ready()
+    if (this.platform == null) throw new Error('the profile is not held by this tab')
+    await createIdentity(crypto, this.platform.keys, handle, { passphrase: nonEmpty(passphrase) })
+    await this.startPeer(nonEmpty(passphrase))
+  }
+
+  /**
+   * Restores a backup (made by the CLI or another tab) into this empty
+   * profile, then starts: the store first, the key file last, so that a
+   * restore cut short leaves no identity and can be run again.
+   */
+  async importBackup (file: Uint8Array, backupPassphrase: string, identityPassphrase?: string): Promise<void> {
+    const { crypto } = this.ready()
+    const platform = this.platform
+    if (platform == null) throw new Error('the profile is not held by this tab')
+    const contents = await decodeBackup(crypto, file, backupPassphrase)
+    let secret: Uint8Array | undefined
+    if (isEncryptedKeyFile(contents.keyFile)) {
+      if (nonEmpty(identityPassphrase) == null) throw new Error("this backup's identity has a passphrase: enter it too")
+      secret = (await decodeKeyFile(crypto, contents.keyFile, { passphrase: identityPassphrase })).deviceIdentitySecretKey
+    }
+    const store = await platform.openStore(secret)
+    try {
+      await restoreBackup(store, contents)
+    } finally {
+      await store.close()
+    }
+    await platform.keys.create(contents.keyFile)
+    await this.startPeer(nonEmpty(identityPassphrase))
+  }
+
+  /** Opens the encrypted key file with `passphrase` and starts. */
+  async unlock (passphrase: string): Promise<void> {
+    await this.startPeer(passphrase)
+  }
+
+  private async startPeer (passphrase?: string): Promise<void> {
+    const platform = this.platform
+    if (platform == null) throw new Error('the profile is not held by this tab')
+    this.state.set({ phase: 'starting', error: undefined })
+    const relays = this.relays()
+    let peer
+    try {
+      peer = await createStarlingPeer(platform, {
+        bootstrap: relays,
+        // Listening on WebRTC: other peers that reach us through a relay may upgrade to a direct connection.
+        listen: ['/webrtc'],
+        passphrase,
+        loopback: relays.length > 0 && relays.every(isLocalRelay),
+        messenger: this.config.intervals ?? {}
+      })
+    } catch (err) {
+      // A wrong passphrase leaves the tab on the passphrase screen, with the reason.
+      this.state.set({ phase: isEncrypted(err) ? 'locked' : 'error', error: (err as Error).message })
+      return
+    }
+    performance.mark('starling-peer-created')
+    const running = new RunningPeer(peer, this.state, () => this.settings(), this.navigate)
+    await running.start()
+    performance.mark('starling-peer-started')
+    this.running = running
+    this.state.set({ phase: 'running' })
+    this.state.set({ persisted: await persistStorage() })
+  }
+
+  /** Stores new settings (relays take effect at the next start). */
+  async saveSettings (settings: Settings): Promise<void> {
+    await saveSettings(this.ready().table, settings)
+    this.state.set({ settings })
+  }
+
+  private fail (err: unknown): void {
+    this.state.set({ phase: 'error', error: (err as Error).message })
+  }
+}
+
+function nonEmpty (s: string | undefined): string | undefined {
+  return s == null || s === '' ? undefined : s
+}
+
+function isEncrypted (err: unknown): boolean {
+  const name = (err as Error).name
+  return name === 'WrongPassphraseError' || name === 'PassphraseRequiredError'
+}
+
+/** Whether a relay address is on this machine or a private network (DHT answers then keep such addresses). */
+function isLocalRelay (addr: string): boolean {
+  try {
+    const host = multiaddr(addr).getComponents().find(c => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(c.name))?.value
+    return host != null && isLocalHost(host)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * A tab's transports: WebSockets (to relays; which hosts, gater.ts),
+ * WebRTC-direct (to relays that offer it, for pages served over https),
+ * and WebRTC between peers, set up through a circuit relay (the circuit
+ * relay transport itself is always added by src/net/node.ts). WebRTC gets
+ * no ICE servers but those the user's relays give: @libp2p/webrtc would
+ * otherwise ask four public STUN servers (NOTES.md), a third party the
+ * user never chose.
+ */
+import { webSockets } from '@libp2p/websockets'
+import { webRTC, webRTCDirect } from '@libp2p/webrtc'
+import type { TransportFactory } from '../../../src/net/node.js'
+
+/** Options of {@link browserTransports}. */
+export interface BrowserTransportsInit {
+  /** STUN/TURN servers from the user's relays (none by default). */
+  iceServers?: RTCIceServer[]
+}
+
+/** The transports a tab dials and listens on. */
+export function browserTransports (init: BrowserTransportsInit = {}): TransportFactory[] {
+  const rtcConfiguration: RTCConfiguration = { iceServers: init.iceServers ?? [] }
+  return [
+    webSockets(),
+    webRTC({ rtcConfiguration }),
+    webRTCDirect({ rtcConfiguration })
+  ]
+}

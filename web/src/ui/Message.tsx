@@ -1,0 +1,114 @@
+/**
+ * One message: its quote (a reply; activating it moves to the original),
+ * text or attachment, reactions, edit history, time and, for ours, the
+ * delivery state (a failed one can be sent again), and its actions.
+ * `data-message-id` names it in the DOM for tests and links.
+ */
+import { useState } from 'preact/hooks'
+import type { HistoryEntry } from '../../../src/peer/index.js'
+import type { RunningPeer } from '../app/client.js'
+import { Attachment } from './Attachment.js'
+import { deliveryText, formatTime } from './format.js'
+
+interface Props {
+  m: HistoryEntry
+  mine: boolean
+  target?: HistoryEntry
+  running: RunningPeer
+  handle: string
+  onReply(): void
+  onEdit(): void
+  onError(message: string): void
+}
+
+interface Reaction { emoji: string, by: string[] }
+interface Version { id: string, text: string, timestamp: number }
+
+/** Moves focus to a message of the list (the target of a quote). */
+function jumpTo (id: string): void {
+  const el = document.getElementById(`m-${id}`)
+  if (el == null) return
+  el.scrollIntoView({ block: 'center' })
+  el.focus()
+  el.classList.add('flash')
+  setTimeout(() => { el.classList.remove('flash') }, 1500)
+}
+
+const QUICK = ['👍', '❤️', '😂']
+
+export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit, onError }: Props) {
+  const [reacting, setReacting] = useState(false)
+  const [emoji, setEmoji] = useState('')
+  const reactions = (m.reactions as Reaction[] | undefined) ?? []
+  const history = (m.history as Version[] | undefined) ?? []
+  const deleted = m.deleted === true
+  const act = async (what: () => Promise<unknown>): Promise<void> => {
+    try {
+      await what()
+    } catch (err) {
+      onError((err as Error).message)
+    }
+  }
+  const react = async (e: string, remove = false): Promise<void> => {
+    await act(async () => { await running.react(handle, m.id, e, remove) })
+  }
+  const time = m.timestamp as number
+  return (
+    <li id={`m-${m.id}`} class={`message ${mine ? 'mine' : 'theirs'}${deleted ? ' deleted' : ''}`} tabIndex={-1}
+      data-message-id={m.id} data-kind={m.kind as string} data-state={m.sendState} data-mine={mine ? 'true' : 'false'}>
+      {m.replyTo != null && (
+        <button type="button" class="quote" data-reply-to={(m.replyTo as { id: string }).id} onClick={() => { jumpTo((m.replyTo as { id: string }).id) }}>
+          <span class="sr-only">Reply to: </span>{target == null ? 'an earlier message' : target.deleted === true ? 'a deleted message' : (target.text as string | undefined) ?? 'an attachment'}
+        </button>
+      )}
+      {deleted
+        ? <p class="text tombstone">This message was deleted.</p>
+        : <>
+          {m.kind === 'attachment' && <Attachment m={m} running={running} />}
+          {m.text != null && m.kind !== 'attachment' && <p class="text">{m.text as string}</p>}
+        </>}
+      {reactions.length > 0 && (
+        <ul class="reactions" aria-label="Reactions">
+          {reactions.map(r => {
+            const minePick = r.by.some(a => running.isMine(a))
+            return (
+              <li key={r.emoji}>
+                <button type="button" class={minePick ? 'reaction picked' : 'reaction'} aria-pressed={minePick} data-emoji={r.emoji}
+                  aria-label={`${r.emoji} ${r.by.length}${minePick ? ', yours: take back' : ''}`} onClick={() => { void react(r.emoji, minePick) }}>
+                  {r.emoji} <span class="count">{r.by.length}</span>
+                </button>
+              </li>
+            )
+          })}
+        </ul>
+      )}
+      <p class="meta">
+        <time dateTime={new Date(time).toISOString()}>{formatTime(time)}</time>
+        {m.edited === true && !deleted && (
+          <details class="edits">
+            <summary>edited</summary>
+            <ol>{history.map(v => <li key={v.id}><time dateTime={new Date(v.timestamp).toISOString()}>{formatTime(v.timestamp)}</time> {v.text}</li>)}</ol>
+          </details>
+        )}
+        {mine && <span class={`state state-${m.sendState ?? 'none'}`}>{deliveryText(m)}</span>}
+        {mine && m.sendState === 'failed' && <button type="button" class="link" onClick={() => { void act(async () => { await running.resend(m.id) }) }}>Resend</button>}
+      </p>
+      {!deleted && (
+        <div class="actions" role="group" aria-label="Message actions">
+          <button type="button" class="link" onClick={onReply}>Reply</button>
+          <button type="button" class="link" aria-expanded={reacting} onClick={() => { setReacting(!reacting) }}>React</button>
+          {mine && m.kind !== 'attachment' && <button type="button" class="link" onClick={onEdit}>Edit</button>}
+          {mine && <button type="button" class="link danger" onClick={() => { if (confirm('Delete this message for everyone?')) void act(async () => { await running.deleteForEveryone(handle, m.id) }) }}>Delete</button>}
+        </div>
+      )}
+      {reacting && (
+        <form class="react-form" onSubmit={(e) => { e.preventDefault(); void react(emoji.trim()).then(() => { setEmoji(''); setReacting(false) }) }}>
+          {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(() => { setReacting(false) }) }}>{q}</button>)}
+          <label class="sr-only" for={`emoji-${m.id}`}>Any emoji</label>
+          <input id={`emoji-${m.id}`} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
+          <button type="submit">React</button>
+        </form>
+      )}
+    </li>
+  )
+}

@@ -1,0 +1,74 @@
+/**
+ * One conversation: who it is with (and whether it is a request or a key
+ * changed), its messages oldest first, who is typing, and the composer.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { StarlingApp } from '../app/lifecycle.js'
+import type { RunningPeer } from '../app/client.js'
+import type { AppState } from '../app/state.js'
+import type { HistoryEntry } from '../../../src/peer/index.js'
+import { Composer } from './Composer.js'
+import type { ComposerMode } from './Composer.js'
+import { MessageItem } from './Message.js'
+import { shortName } from './format.js'
+
+export function Thread ({ running, state, handle }: { app: StarlingApp, running: RunningPeer, state: AppState, handle: string }) {
+  const [error, setError] = useState<string>()
+  const [mode, setMode] = useState<ComposerMode>({ kind: 'new' })
+  const listRef = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    setError(undefined)
+    setMode({ kind: 'new' })
+    running.openThread(handle).catch((err: Error) => { setError(err.message) })
+    return () => { running.closeThread() }
+  }, [running, handle])
+  const view = state.thread
+  const summary = state.conversations.find(c => c.handle === handle || c.account === view?.account)
+  const count = view?.messages.length ?? 0
+  useEffect(() => {
+    const list = listRef.current
+    if (list != null) list.scrollTop = list.scrollHeight
+  }, [count])
+  const act = async (what: () => Promise<unknown>): Promise<void> => {
+    setError(undefined)
+    try {
+      await what()
+    } catch (err) {
+      setError((err as Error).message)
+    }
+  }
+  const byId = new Map<string, HistoryEntry>((view?.messages ?? []).map(m => [m.id, m]))
+  const typing = state.typing.includes(view?.handle ?? handle)
+  return (
+    <main id="main" class="main thread" tabIndex={-1} aria-labelledby="thread-title" data-handle={view?.handle ?? handle}>
+      <header class="thread-head">
+        <a class="back" href="#/" aria-label="Back to chats">←</a>
+        <h2 id="thread-title">{shortName(view?.handle ?? handle)}<span class="tag">{(view?.handle ?? handle).includes('~') ? `~${(view?.handle ?? handle).split('~')[1]}` : ''}</span></h2>
+      </header>
+      {summary?.state === 'request' && (
+        <section class="banner" aria-label="Message request">
+          <p>{shortName(handle)} is not in your contacts. Accept to reply and receive their files; block to drop what they send.</p>
+          <button type="button" onClick={() => { void act(async () => { await running.accept(view?.handle ?? handle) }) }}>Accept</button>
+          <button type="button" class="danger" onClick={() => { void act(async () => { await running.block(view?.handle ?? handle) }) }}>Block</button>
+        </section>
+      )}
+      {summary?.keyChange != null && (
+        <section class="banner warn" role="alert" aria-label="Safety warning">
+          <p>The keys of {shortName(handle)} changed. This happens when they restore a backup on a new device, or when someone else claims to be them. Sending is paused until you accept the new keys.</p>
+          <button type="button" onClick={() => { void act(async () => { await running.trust(view?.handle ?? handle) }) }}>Accept new keys</button>
+        </section>
+      )}
+      {error != null && <p role="alert" class="error">{error}</p>}
+      <div class="messages" ref={listRef} role="log" aria-live="polite" aria-label={`Messages with ${shortName(handle)}`} tabIndex={0}>
+      <ol>
+        {view?.messages.map(m => (
+          <MessageItem key={m.id} m={m} mine={running.isMine((m.author as { account: string }).account)} target={m.replyTo != null ? byId.get((m.replyTo as { id: string }).id) : undefined}
+            running={running} handle={view.handle} onReply={() => { setMode({ kind: 'reply', id: m.id }) }} onEdit={() => { setMode({ kind: 'edit', id: m.id, text: m.text as string }) }} onError={setError} />
+        ))}
+      </ol>
+      </div>
+      <p class="typing" aria-live="polite">{typing ? `${shortName(handle)} is typing…` : ''}</p>
+      <Composer running={running} handle={view?.handle ?? handle} mode={mode} target={mode.kind !== 'new' ? byId.get(mode.id) : undefined} onDone={() => { setMode({ kind: 'new' }) }} onError={setError} />
+    </main>
+  )
+}

@@ -1,0 +1,35 @@
+/** How values are written on screen. */
+import type { HistoryEntry } from '../../../src/peer/index.js'
+
+/** A time of day, or a date and time when not today. */
+export function formatTime (ms: number, now = Date.now()): string {
+  const d = new Date(ms)
+  const sameDay = new Date(now).toDateString() === d.toDateString()
+  return sameDay
+    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+}
+
+/** Our message's delivery state in words. */
+export function deliveryText (m: HistoryEntry): string {
+  switch (m.sendState) {
+    case 'queued': return 'Queued'
+    case 'relayed': return `Held by ${m.relays ?? 0} relay${m.relays === 1 ? '' : 's'}`
+    case 'delivered': return 'Delivered'
+    case 'read': return 'Read'
+    case 'failed': return 'Failed'
+    case undefined: return ''
+  }
+}
+
+/** A byte count for people. */
+export function formatBytes (n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`
+  return `${(n / 1024 / 1024).toFixed(1)} MB`
+}
+
+/** The name part of `name~tag`. */
+export function shortName (handle: string): string {
+  return handle.split('~')[0]
+}
