@@ -8,7 +8,8 @@
  * user never chose.
  */
 import { webSockets } from '@libp2p/websockets'
-import { webRTC, webRTCDirect } from '@libp2p/webrtc'
+import { webRTC } from '@libp2p/webrtc'
+import { webRTCDirectAnyCerthash } from '../../../src/net/webrtc-direct/dial.js'
 import type { TransportFactory } from '../../../src/net/node.js'
 
 /** Options of {@link browserTransports}. */
@@ -23,6 +24,7 @@ export function browserTransports (init: BrowserTransportsInit = {}): TransportF
   return [
     webSockets(),
     webRTC({ rtcConfiguration }),
-    webRTCDirect({ rtcConfiguration })
+    // A relay announces two certhashes (the one it serves and the next): the stock dialer tries only the first.
+    webRTCDirectAnyCerthash({ rtcConfiguration })
   ]
 }
