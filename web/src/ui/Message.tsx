@@ -4,7 +4,7 @@
  * delivery state (a failed one can be sent again), and its actions.
  * `data-message-id` names it in the DOM for tests and links.
  */
-import { useRef, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
 import { Attachment } from './Attachment.js'
@@ -43,6 +43,9 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
   const [emoji, setEmoji] = useState('')
   const reactButton = useRef<HTMLButtonElement>(null)
   const pickerButton = useRef<HTMLButtonElement>(null)
+  const emojiInput = useRef<HTMLInputElement>(null)
+  // Opening the form puts the cursor where an emoji is typed.
+  useEffect(() => { if (reacting) emojiInput.current?.focus() }, [reacting])
   /** Closes the reaction form and gives focus back to its button. */
   const closeReacting = (): void => {
     setReacting(false)
@@ -117,7 +120,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
           onKeyDown={(e) => { if (e.key === 'Escape' && !picking) { e.preventDefault(); closeReacting() } }}>
           {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(closeReacting) }}>{q}</button>)}
           <label class="sr-only" for={`emoji-${m.id}`}>Any emoji</label>
-          <input id={`emoji-${m.id}`} class="emoji-input" placeholder="Type an emoji" autoFocus value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
+          <input id={`emoji-${m.id}`} ref={emojiInput} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
           <button type="submit">React</button>
           <button type="button" class="secondary" ref={pickerButton} aria-expanded={picking} onClick={() => { setPicking(!picking) }}>All emoji</button>
           {picking && (
