@@ -68,6 +68,9 @@ export async function react (page: Page, id: string, emoji: string): Promise<voi
 export async function edit (page: Page, id: string, text: string): Promise<void> {
   await messageById(page, id).getByRole('button', { name: 'Edit' }).click()
   const box = page.getByLabel('Message', { exact: true })
+  // The composer puts the old text in first: typing before that would be overwritten.
+  await page.locator('.composing[data-mode="edit"]').waitFor()
+  await page.waitForFunction(() => (document.getElementById('compose') as HTMLTextAreaElement | null)?.value !== '')
   await box.fill(text)
   await box.press('Enter')
   await messageById(page, id).locator('p.text', { hasText: text }).waitFor()
