@@ -6,6 +6,10 @@
  * acknowledgement or on its delivery receipt (see inbox.ts); receipts leave
  * once a relay holds them. Entries older than the retention time expire.
  *
+ * A custody receipt counts only if it names the bytes handed over (their
+ * SHA-256): a relay holding something else under the envelope's id (junk
+ * a malicious relay spread first) is not holding the message.
+ *
  * A relay that refuses an envelope for a quota (the recipient's mailbox is
  * full, our share of it is used up, the relay is full) has evicted nothing
  * and will not take it soon: the sender is told (a `relay-refused` event
@@ -34,6 +38,7 @@ import type { Commit } from './commit.js'
 import type { MessengerEvent } from './events.js'
 import type { RelayRef } from './network-relays.js'
 import { setNewest } from '../bounded.js'
+import { InvalidCustodyError } from './errors.js'
 
 const log = logger('starling:messenger:delivery')
 
@@ -372,6 +377,7 @@ export class Delivery {
         log('handing %s for %p to relay %p at %s', entry.envelopeId, peerId, relay.peerId, relay.addrs.map(String).join(' '))
         this.attempts.relay++
         const custody = await this.transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.directTimeoutMs))
+        if (!equalBytes(custody.hash, this.crypto.hash.sha256(envelope))) throw new InvalidCustodyError(`relay ${key} signed custody of other bytes than it was handed`)
         log('relay %p holds %s', relay.peerId, entry.envelopeId)
         this.relayWaits.succeeded(key)
         // The probe got through: envelopes waiting for a relay need not wait.

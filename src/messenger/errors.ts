@@ -83,3 +83,12 @@ export class SkipBudgetExceededError extends Error {
 export class FirstMessageBudgetError extends Error {
   override readonly name = 'FirstMessageBudgetError'
 }
+
+/**
+ * A relay's custody receipt names other bytes than those handed to it (it
+ * holds something else under the envelope's id): it does not count as
+ * holding the message.
+ */
+export class InvalidCustodyError extends Error {
+  override readonly name = 'InvalidCustodyError'
+}

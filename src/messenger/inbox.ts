@@ -124,7 +124,8 @@ export interface InboxComponents {
 
 /** Receives envelopes, from the direct path or from mailboxes (see mailboxes.ts). */
 export class Inbox {
-  private readonly inProgress = new Map<string, Promise<void>>()
+  /** Envelopes being opened, by id (hex), with the hash of their bytes. */
+  private readonly inProgress = new Map<string, { hash: Uint8Array, work: Promise<void> }>()
   /** DH results for the ephemeral keys direct senders reuse (see DirectEphemerals). */
   private readonly ephemeralSecrets = new EphemeralSecrets()
   /** Skipped message keys each sender may still make us derive. */
@@ -188,15 +189,22 @@ export class Inbox {
       throw new RejectedEnvelopeError(`not an envelope: ${(err as Error).message}`)
     }
     const key = toHex(id)
-    const running = this.inProgress.get(key)
-    if (running != null) {
-      // The same envelope from another relay, received side by side: it
-      // shares the first copy's fate. Only a stored first copy makes it a
-      // duplicate; a copy refused for now (or that failed here) must stay on
-      // its relay, since deleting it there (same id, same bytes) deletes the
-      // message from every relay of the network.
-      await running
-      throw new DuplicateEnvelopeError('envelope already being stored')
+    const hash = this.crypto.hash.sha256(envelope)
+    for (let running = this.inProgress.get(key); running != null; running = this.inProgress.get(key)) {
+      if (equalBytes(running.hash, hash)) {
+        // The same envelope from another relay, received side by side: it
+        // shares the first copy's fate. Only a stored first copy makes it a
+        // duplicate; a copy refused for now (or that failed here) must stay on
+        // its relay, since deleting it there (same id, same bytes) deletes the
+        // message from every relay of the network.
+        await running.work
+        throw new DuplicateEnvelopeError('envelope already being stored')
+      }
+      // Other bytes under the same id (another sealing, or junk a relay put
+      // under a real id): never the first one's fate, or junk refused first
+      // would get the real envelope refused and deleted. Once it settles,
+      // this one is a duplicate if that one was stored, else opened itself.
+      await running.work.catch(() => {})
     }
     if (await this.history.hasEnvelope(id)) throw new DuplicateEnvelopeError('envelope already stored')
     // Refused for now a moment ago: refused again without repeating the work.
@@ -204,7 +212,7 @@ export class Inbox {
     if (later != null) throw later
     let result: Stored | undefined
     const work = this.open(id, envelope, via, from).then(r => { result = r })
-    this.inProgress.set(key, work)
+    this.inProgress.set(key, { hash, work })
     try {
       await work
       this.retryLater.settled(id)

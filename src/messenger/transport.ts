@@ -1,7 +1,7 @@
 /**
  * What the messenger needs from the network, as one interface: the direct
  * path (`/starling/dm/1.0.0`) and the offline path through relays
- * (`/starling/store/2.0.0`). src/peer wires the libp2p protocols in
+ * (`/starling/store/3.0.0`). src/peer wires the libp2p protocols in
  * (src/peer/delivery-transport.ts); unit tests pass fakes; a test hook may
  * wrap it to drop, delay or duplicate. Envelopes that arrive directly come
  * in through `Messenger.receiveDirect`.
@@ -12,6 +12,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /** A relay's signed promise to hold an envelope. */
 export interface Custody {
   relay: string
+  /** SHA-256 of the envelope the relay holds: the sender checks it names the bytes it handed over. */
+  hash: Uint8Array
   storedAt: number
   expiresAt: number
 }

@@ -1,6 +1,6 @@
 /**
  * The messenger's network over libp2p, outbound: `/starling/dm/1.0.0` for
- * the direct path, `/starling/store/2.0.0` for relay mailboxes and
+ * the direct path, `/starling/store/3.0.0` for relay mailboxes and
  * `/starling/relays/1.0.0` for the network's relays. The adapter between
  * the wire protocols and the messenger's transport interface, so it lives
  * in the peer assembly: the protocols know no conversations. Envelopes that
@@ -45,8 +45,9 @@ export class Libp2pTransport implements DeliveryTransport {
   }
 
   async storeOnRelay (relay: PeerId, addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array, signal: AbortSignal): Promise<Custody> {
+    // The store client checked the receipt's signature, and that it names these very bytes.
     const receipt = await this.store.put(addrs.length > 0 ? addrs : relay, mailboxId(recipient), envelope, { signal })
-    return { relay: receipt.relay.toString(), storedAt: receipt.storedAt, expiresAt: receipt.expiresAt }
+    return { relay: receipt.relay.toString(), hash: receipt.hash, storedAt: receipt.storedAt, expiresAt: receipt.expiresAt }
   }
 
   async fetchMailbox (relay: PeerId, after: Uint8Array | undefined, signal: AbortSignal, addrs: Multiaddr[] = []): Promise<{ items: MailboxItem[], cursor?: Uint8Array, more: boolean }> {

@@ -2,7 +2,9 @@
  * A whole Starling peer from a platform's pieces: the one composition root
  * that node/ (the daemon) and web/ (the app) call (DESIGN.md, Layers and
  * folders), with the identity's life (create, load, rotate) and the views
- * and actions both show a user.
+ * and actions both show a user; and a relay from its platform's pieces
+ * ({@link createStarlingRelay}), which node/ runs as `starling relay` and
+ * simulations run in-process.
  *
  * @example
  * ```ts
@@ -26,3 +28,5 @@ export type { ContactView, ConversationSummary, HistoryEntry, HistoryView, PeerS
 export { acceptContact, blockContact, sendFiles, trustContact } from './actions.js'
 export type { ContactDecision } from './actions.js'
 export { AttachmentsUnavailableError, IdentityExistsError, NoIdentityError, NotAContactError } from './errors.js'
+export { createStarlingRelay } from './relay.js'
+export type { ClosableDatastore, RelayLimits, RelayPlatform, StarlingRelay, StarlingRelayInit } from './relay.js'

@@ -15,8 +15,13 @@
  * de-duplication see each other. Envelopes older than the retention are
  * skipped by fetches at once and removed by {@link EnvelopeStore.sweep}.
  *
- * A delete names each envelope by id and SHA-256 of its bytes, so junk
- * served elsewhere under a real id cannot remove the real envelope here.
+ * An envelope is known by its mailbox, id and SHA-256 of its bytes: other
+ * bytes under the same id (another sealing of the same entry, or junk put
+ * or gossiped under an id someone saw) are held beside it as a version of
+ * their own, charged to their own source, so that nobody's bytes shadow
+ * another's and a custody receipt always names bytes the relay holds. A
+ * delete names each envelope by id and hash, so junk served elsewhere under
+ * a real id cannot remove the real envelope here.
  * A delete its owner signed leaves tombstones (tombstones.ts) that relays
  * reconcile, and an envelope with a tombstone is never stored again. The
  * sync tree's top ({@link DigestTable}) follows every change once it is
@@ -26,7 +31,7 @@ import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { GroupCommitWriter } from '../store/group-commit.js'
 import { prefixRange } from '../store/keys.js'
-import type { BatchOp, Store } from '../store/store.js'
+import type { Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
 import { checkMailbox } from '../protocols/store/mailbox.js'
@@ -34,17 +39,18 @@ import { DeletedByOwnerError, InvalidStoreRequestError, QuotaExceededError } fro
 import type { EnvelopeRef, MailboxPage, PutOutcome, StoredEnvelopeEntry } from '../protocols/store/store.js'
 import { DigestTable } from './digest-table.js'
 import {
-  CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeExpiryKey, decodeIndexValue, encodeIndexValue, encodePosition, envelopeKey,
-  envelopePrefix, expiryKey, expiryRangeBefore, idOfEnvelopeKey, indexKey, positionTime, tombstoneKey
+  CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeIndexValue, encodeIndexValue, encodePosition, envelopeKey,
+  envelopePrefix, expiryKey, idOfEnvelopeKey, indexKey, positionTime, tombstoneKey
 } from './keys.js'
+import { migrateLegacyIndex } from './migrate.js'
 import { KeyedLock } from './keyed-lock.js'
 import { Ledger } from './ledger.js'
 import type { Entry } from './ledger.js'
 import { Removals } from './removals.js'
-import type { Removal } from './removals.js'
 import { SyncItems } from './sync-items.js'
 import { TOMBSTONE_MARGIN_MS, itemKey } from './tombstones.js'
 import type { DeleteProof } from './tombstones.js'
+import { sweepEnvelopes } from './sweep-envelopes.js'
 import { sweepTombstones } from './sweep-tombstones.js'
 import { resolveBudgets } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
@@ -154,9 +160,10 @@ export class EnvelopeStore {
   }
 
   /**
-   * Stores an envelope under its id, durably, charged to `from`. An id the
-   * mailbox already holds is not stored again: the original times come back
-   * with `duplicate`. Nothing held is ever evicted to make room.
+   * Stores an envelope under its id and hash, durably, charged to `from`.
+   * The same bytes the mailbox already holds are not stored again: the
+   * original times come back with `duplicate`; other bytes under the same
+   * id are a version of their own. Nothing held is ever evicted to make room.
    *
    * @throws {QuotaExceededError} when a budget would be exceeded (nothing is stored); `quota` says which
    * @throws {DeletedByOwnerError} when its owner already deleted it (a tombstone is held)
@@ -179,8 +186,9 @@ export class EnvelopeStore {
     checkMailbox(mailbox)
     checkId(id)
     await this.ready()
+    const hash = sha256(envelope)
     return await this.locks.run(toHex(mailbox), async () => {
-      const existing = await this.store.get('relay', indexKey(mailbox, id))
+      const existing = await this.store.get('relay', indexKey(mailbox, id, hash))
       if (existing !== undefined) {
         const storedAt = positionTime(decodeIndexValue(existing).position)
         if (storedAt + this.retentionMs > this.now()) {
@@ -188,9 +196,8 @@ export class EnvelopeStore {
           return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
         }
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
-        this.metrics.expired += await this.removals.remove(mailbox, [{ id }])
+        this.metrics.expired += await this.removals.remove(mailbox, [{ id, hash }])
       }
-      const hash = sha256(envelope)
       const item = itemKey(mailbox, id, hash)
       if (await this.store.get('relay', tombstoneKey(item)) !== undefined) {
         this.metrics.deletedByOwner++
@@ -206,13 +213,12 @@ export class EnvelopeStore {
         if (err instanceof QuotaExceededError) this.countRefusal(err)
         throw err
       }
-      const position = encodePosition(storedAt, this.sequence)
-      this.sequence = (this.sequence + 1) >>> 0
+      const position = await this.freePosition(mailbox, id, storedAt)
       try {
         await this.writer.commit([
           { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
-          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id), value: encodeIndexValue(position, envelope.length, tag, hash) },
-          { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id), value: new Uint8Array(0) },
+          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id, hash), value: encodeIndexValue(position, envelope.length, tag) },
+          { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id, hash), value: new Uint8Array(0) },
           ...entry.ops
         ])
       } catch (err) {
@@ -225,6 +231,21 @@ export class EnvelopeStore {
       this.metrics.storedBytes += envelope.length
       return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false }
     })
+  }
+
+  /**
+   * The next position at `storedAt` that no other version of `id` holds in
+   * the mailbox. The sequence restarts with the process and a linked relay
+   * names the time of what it hands over, so a position can come round
+   * again; two versions at one position would share one envelope key and
+   * one would overwrite the other. Under the mailbox's lock.
+   */
+  private async freePosition (mailbox: Uint8Array, id: Uint8Array, storedAt: number): Promise<Uint8Array> {
+    while (true) {
+      const position = encodePosition(storedAt, this.sequence)
+      this.sequence = (this.sequence + 1) >>> 0
+      if (await this.store.get('relay', envelopeKey(mailbox, position, id)) === undefined) return position
+    }
   }
 
   /**
@@ -319,28 +340,8 @@ export class EnvelopeStore {
   /** Removes every envelope past its retention; resolves to the number removed. */
   async sweep (): Promise<number> {
     await this.ready()
-    const cutoff = Math.floor(this.now()) - this.retentionMs
-    let total = 0
-    while (true) {
-      const byMailbox = new Map<string, { mailbox: Uint8Array, removals: Removal[], keys: BatchOp[] }>()
-      let seen = 0
-      for await (const [key] of this.store.iterate('relay', { ...expiryRangeBefore(cutoff + 1), limit: this.sweepBatch })) {
-        const { mailbox, id } = decodeExpiryKey(key)
-        const hex = toHex(mailbox)
-        const group = byMailbox.get(hex) ?? { mailbox, removals: [], keys: [] }
-        group.removals.push({ id })
-        // Deleted whatever the index says, so that a stray expiry key cannot stall the sweep.
-        group.keys.push({ type: 'del', namespace: 'relay', key })
-        byMailbox.set(hex, group)
-        seen++
-      }
-      for (const [hex, group] of byMailbox) {
-        const removed = await this.locks.run(hex, async () => await this.removals.remove(group.mailbox, group.removals, group.keys))
-        this.metrics.expired += removed
-        total += removed
-      }
-      if (seen < this.sweepBatch) break
-    }
+    const total = await sweepEnvelopes(this.sweepContext(), Math.floor(this.now()) - this.retentionMs)
+    this.metrics.expired += total
     const tombstones = await sweepTombstones(this.sweepContext(), Math.floor(this.now()))
     this.metrics.tombstonesExpired += tombstones
     if (total > 0 || tombstones > 0) log('swept %d expired envelopes and %d tombstones', total, tombstones)
@@ -355,6 +356,9 @@ export class EnvelopeStore {
   /** Opens the books once (the tag key, the total; counters rebuilt for a store written before them), then starts building the sync table. */
   private async ready (): Promise<void> {
     this.opened ??= (async () => {
+      // Before the books are read: they count what the index holds.
+      const moved = await migrateLegacyIndex(this.store)
+      if (moved > 0) log('moved %d index entries to the layout with versions', moved)
       await this.ledger.open()
       // In the background: puts and fetches do not wait for it (digest-table.ts), reconciliation does.
       this.built = this.table.build(chunk => this.sync.chunk(chunk))

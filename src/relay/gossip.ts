@@ -1,6 +1,6 @@
 /**
  * Mailbox gossip among relays: envelopes and owner-signed deletes travel on
- * the shard topics `/starling/mailbox/2.0.0/<shard>` so that every relay of
+ * the shard topics `/starling/mailbox/3.0.0/<shard>` so that every relay of
  * a relay set holds every envelope. Only relays of the set take part: a
  * relay gives every other peer a score far below gossipsub's graylist
  * threshold, so their subscriptions and messages are ignored and nothing is
@@ -8,9 +8,11 @@
  * its topic validator refuses any message that did not come from a linked
  * relay. Messages are unsigned at the gossipsub layer
  * (StrictNoSign: no relay identity or sequence number rides along) and their
- * message id is derived from the content (mailbox and envelope id for
- * envelopes), so the same envelope put on two relays is one message and
- * duplicates cost a cache lookup. What a relay accepts is checked here;
+ * message id is derived from the content (mailbox, envelope id and SHA-256
+ * of the envelope), so the same envelope put on two relays is one message
+ * and duplicates cost a cache lookup, while other bytes under a real id
+ * (junk a relay of the set spreads first) are another message and never
+ * hide the real envelope from gossipsub's seen-cache. What a relay accepts is checked here;
  * deletes must carry the owner's valid signature over ids and content
  * hashes.
  */
@@ -68,17 +70,18 @@ function decode (data: Uint8Array): MailboxGossip {
 }
 
 /**
- * The gossipsub message id: 'E' || mailbox || envelope id for an envelope
- * (the same envelope from two relays is one message), 'D' || SHA-256(data)
- * for anything else. Never throws: garbage gets a content hash and is then
+ * The gossipsub message id: 'E' || mailbox || envelope id || SHA-256 of the
+ * envelope for an envelope (the same envelope from two relays is one
+ * message; other bytes under its id are another), 'D' || SHA-256(data) for
+ * anything else. Never throws: garbage gets a content hash and is then
  * rejected by the validator.
  */
 export function mailboxMessageId (message: Message): Uint8Array {
   try {
     const decoded = decode(message.data)
     if (decoded.envelope != null && decoded.delete == null && decoded.envelope.envelope.length > ENVELOPE_ID_LENGTH) {
-      const id = decoded.envelope.envelope.subarray(1, 1 + ENVELOPE_ID_LENGTH)
-      return concatBytes(new Uint8Array([ID_ENVELOPE]), decoded.envelope.mailbox, id)
+      const envelope = decoded.envelope.envelope
+      return concatBytes(new Uint8Array([ID_ENVELOPE]), decoded.envelope.mailbox, envelope.subarray(1, 1 + ENVELOPE_ID_LENGTH), sha256(envelope))
     }
     return concatBytes(new Uint8Array([ID_DELETE]), sha256(message.data))
   } catch {

@@ -2,7 +2,7 @@
  * The relay's offline path: an {@link EnvelopeStore} with budgets per
  * source, quotas, retention and tombstones, the mailbox gossip among the
  * relays of a {@link RelaySet}, the {@link MailboxRelay} libp2p service that
- * serves `/starling/store/2.0.0` from them, and the {@link RelaySync}
+ * serves `/starling/store/3.0.0` from them, and the {@link RelaySync}
  * service (anti-entropy over `/starling/relay-sync/1.0.0`) that repairs
  * what gossip missed.
  *

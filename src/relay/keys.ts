@@ -4,9 +4,8 @@
  * relay needs:
  *
  *   envelope  'E' || mailbox (32) || position (12) || id (16)  → envelope bytes
- *   index     'I' || mailbox (32) || id (16)                    → position (12) || size (u32)
- *                                                                  || source tag (8) || SHA-256 of the envelope (32)
- *   expiry    'T' || position (12) || mailbox (32) || id (16)   → empty
+ *   index     'H' || mailbox (32) || id (16) || hash (32)      → position (12) || size (u32) || source tag (8)
+ *   expiry    'T' || position (12) || mailbox (32) || id (16) || hash (32) → empty
  *   source    'S' || source tag (8)                             → usage of that source
  *   share     'Q' || mailbox (32) || source tag (8)             → usage of that source in that mailbox
  *   mailbox   'M' || mailbox (32)                               → usage of that mailbox
@@ -17,16 +16,27 @@
  *   dead-by   'R' || expiresAt (u64) || mailbox || id || hash     → empty
  *   proof     'P' || expiresAt (u64) || proof digest (32)         → the owner's signed delete (GossipDelete)
  *
+ * An envelope is known by mailbox, id AND hash (SHA-256 of its bytes): the
+ * same id may be held with other bytes beside it (a sender seals a copy
+ * per hand-over, and anyone can put junk under an id it has seen), and no
+ * version shadows another. The index key is the relay-sync item key
+ * (mailbox || id || hash) behind its tag.
+ *
  * usage = count (u32) || bytes (u64): envelope bytes for mailboxes and
- * shares, charged bytes (envelope + overhead) for sources and the total. A source tag is a keyed hash of
- * the source (see usage.ts), so no address is kept in the clear. Index
- * values written before source tags and hashes existed are 16 bytes long
- * (tag all zero, hash unknown: it is computed from the envelope when needed).
+ * shares, charged bytes (envelope + overhead) for sources and the total. A
+ * source tag is a keyed hash of the source (see usage.ts), so no address is
+ * kept in the clear.
  *
  * position = storedAt (u64 ms) || sequence (u32): arrival order, unique even
- * for envelopes stored in the same millisecond. The index de-duplicates and
- * finds an envelope by id; the expiry keys list envelopes oldest first for
- * the retention sweep. A fetch cursor is position || id (opaque to clients).
+ * for envelopes stored in the same millisecond (a put makes sure no other
+ * version of the id holds the same position). The index de-duplicates and
+ * finds an envelope; the expiry keys list envelopes oldest first for the
+ * retention sweep. A fetch cursor is position || id (opaque to clients).
+ *
+ * Stores written before versions were kept side by side have index keys
+ * 'I' || mailbox || id (values position || size, then source tag || hash
+ * once those existed) and expiry keys without the hash: migrate.ts moves
+ * them to this layout when the store opens.
  *
  * A tombstone says the owner deleted the envelope with that id and hash
  * (tombstones.ts): its proof is the owner's signed delete, kept once for
@@ -39,7 +49,8 @@ import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
 import { MAILBOX_LENGTH } from '../protocols/store/constants.js'
 
 const ENVELOPE = 0x45 // 'E'
-const INDEX = 0x49 // 'I'
+const INDEX = 0x48 // 'H'
+const LEGACY_INDEX = 0x49 // 'I'
 const EXPIRY = 0x54 // 'T'
 const SOURCE = 0x53 // 'S'
 const SHARE = 0x51 // 'Q'
@@ -54,6 +65,8 @@ const PROOF = 0x50 // 'P'
 export const POSITION_LENGTH = 12
 /** A fetch cursor: position || id. */
 export const CURSOR_LENGTH = POSITION_LENGTH + ENVELOPE_ID_LENGTH
+/** SHA-256. */
+export const HASH_LENGTH = 32
 
 /** A position from its parts. */
 export function encodePosition (storedAt: number, sequence: number): Uint8Array {
@@ -88,65 +101,90 @@ export function idOfEnvelopeKey (key: Uint8Array): Uint8Array {
   return key.slice(1 + MAILBOX_LENGTH + POSITION_LENGTH)
 }
 
-export function indexKey (mailbox: Uint8Array, id: Uint8Array): Uint8Array {
-  return concatBytes(new Uint8Array([INDEX]), mailbox, id)
+/** mailbox || id || hash: how the index, a tombstone and a sync item name an envelope. */
+export const ITEM_LENGTH = MAILBOX_LENGTH + ENVELOPE_ID_LENGTH + HASH_LENGTH
+
+/** The index key of one version of an envelope. */
+export function indexKey (mailbox: Uint8Array, id: Uint8Array, hash: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([INDEX]), mailbox, id, hash)
 }
 
-/** Where a mailbox's index entries start: 'I' || mailbox. */
-export function indexPrefix (mailbox: Uint8Array): Uint8Array {
-  return concatBytes(new Uint8Array([INDEX]), mailbox)
+/** The index key of an item key (mailbox || id || hash). */
+export function indexKeyOfItem (item: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([INDEX]), item)
+}
+
+/** Every index key of one id in a mailbox (each version of it). */
+export function idIndexRange (mailbox: Uint8Array, id: Uint8Array): { gte: Uint8Array, lt: Uint8Array } {
+  const gte = concatBytes(new Uint8Array([INDEX]), mailbox, id)
+  return { gte, lt: concatBytes(gte, new Uint8Array(HASH_LENGTH).fill(0xff), new Uint8Array([0xff])) }
 }
 
 /** A source tag: 8 bytes of a keyed hash of the source. */
 export const SOURCE_TAG_LENGTH = 8
 /** The tag of envelopes stored before tags existed. */
 export const LEGACY_SOURCE_TAG = new Uint8Array(SOURCE_TAG_LENGTH)
-/** SHA-256. */
-export const HASH_LENGTH = 32
 
-const LEGACY_INDEX_LENGTH = POSITION_LENGTH + 4
-const INDEX_LENGTH = LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH + HASH_LENGTH
+const INDEX_LENGTH = POSITION_LENGTH + 4 + SOURCE_TAG_LENGTH
 
-/** What the index says of one envelope. */
+/** What the index says of one version of an envelope. */
 export interface IndexValue {
   position: Uint8Array
   size: number
   source: Uint8Array
-  /** Undefined for an envelope stored before hashes were kept. */
-  hash?: Uint8Array
 }
 
-/** Index value: position || size || source tag || hash. */
-export function encodeIndexValue (position: Uint8Array, size: number, source: Uint8Array, hash: Uint8Array): Uint8Array {
+/** Index value: position || size || source tag. */
+export function encodeIndexValue (position: Uint8Array, size: number, source: Uint8Array): Uint8Array {
   const out = new Uint8Array(INDEX_LENGTH)
   out.set(position)
   new DataView(out.buffer).setUint32(POSITION_LENGTH, size, false)
-  out.set(source, LEGACY_INDEX_LENGTH)
-  out.set(hash, LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH)
+  out.set(source, POSITION_LENGTH + 4)
   return out
 }
 
 export function decodeIndexValue (value: Uint8Array): IndexValue {
-  const decoded = {
-    position: value.slice(0, POSITION_LENGTH),
-    size: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(POSITION_LENGTH, false)
-  }
-  if (value.length < INDEX_LENGTH) return { ...decoded, source: LEGACY_SOURCE_TAG }
   return {
-    ...decoded,
-    source: value.slice(LEGACY_INDEX_LENGTH, LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH),
-    hash: value.slice(LEGACY_INDEX_LENGTH + SOURCE_TAG_LENGTH, INDEX_LENGTH)
+    position: value.slice(0, POSITION_LENGTH),
+    size: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(POSITION_LENGTH, false),
+    source: value.slice(POSITION_LENGTH + 4, INDEX_LENGTH)
   }
 }
 
-/** The mailbox and id of an index key. */
-export function decodeIndexKey (key: Uint8Array): { mailbox: Uint8Array, id: Uint8Array } {
-  return { mailbox: key.slice(1, 1 + MAILBOX_LENGTH), id: key.slice(1 + MAILBOX_LENGTH) }
+/** The mailbox, id and hash of an index key. */
+export function decodeIndexKey (key: Uint8Array): { mailbox: Uint8Array, id: Uint8Array, hash: Uint8Array } {
+  return {
+    mailbox: key.slice(1, 1 + MAILBOX_LENGTH),
+    id: key.slice(1 + MAILBOX_LENGTH, 1 + MAILBOX_LENGTH + ENVELOPE_ID_LENGTH),
+    hash: key.slice(1 + MAILBOX_LENGTH + ENVELOPE_ID_LENGTH)
+  }
 }
 
 /** Every index key of every mailbox. */
 export function allIndexRange (): { gte: Uint8Array, lt: Uint8Array } {
   return { gte: new Uint8Array([INDEX]), lt: new Uint8Array([INDEX + 1]) }
+}
+
+/** Every index key of the layout before versions (migrate.ts). */
+export function legacyIndexRange (): { gte: Uint8Array, lt: Uint8Array } {
+  return { gte: new Uint8Array([LEGACY_INDEX]), lt: new Uint8Array([LEGACY_INDEX + 1]) }
+}
+
+/** An index key of the layout before versions (tests write them to check the migration). */
+export function legacyIndexKey (mailbox: Uint8Array, id: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([LEGACY_INDEX]), mailbox, id)
+}
+
+/** What a legacy index entry says: its key's mailbox and id, and a value of 16 bytes (no tag, no hash) or 56. */
+export function decodeLegacyIndex (key: Uint8Array, value: Uint8Array): { mailbox: Uint8Array, id: Uint8Array, position: Uint8Array, size: number, source: Uint8Array, hash?: Uint8Array } {
+  const base = {
+    mailbox: key.slice(1, 1 + MAILBOX_LENGTH),
+    id: key.slice(1 + MAILBOX_LENGTH),
+    position: value.slice(0, POSITION_LENGTH),
+    size: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(POSITION_LENGTH, false)
+  }
+  if (value.length < INDEX_LENGTH + HASH_LENGTH) return { ...base, source: LEGACY_SOURCE_TAG }
+  return { ...base, source: value.slice(POSITION_LENGTH + 4, INDEX_LENGTH), hash: value.slice(INDEX_LENGTH, INDEX_LENGTH + HASH_LENGTH) }
 }
 
 export function sourceKey (source: Uint8Array): Uint8Array {
@@ -179,7 +217,12 @@ export function decodeUsage (value: Uint8Array | undefined): { count: number, by
   return { count: view.getUint32(0, false), bytes: Number(view.getBigUint64(4, false)) }
 }
 
-export function expiryKey (position: Uint8Array, mailbox: Uint8Array, id: Uint8Array): Uint8Array {
+export function expiryKey (position: Uint8Array, mailbox: Uint8Array, id: Uint8Array, hash: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([EXPIRY]), position, mailbox, id, hash)
+}
+
+/** The expiry key the layout before versions wrote (no hash; migrate.ts). */
+export function legacyExpiryKey (position: Uint8Array, mailbox: Uint8Array, id: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([EXPIRY]), position, mailbox, id)
 }
 
@@ -189,16 +232,15 @@ export function expiryRangeBefore (storedAt: number): { gte: Uint8Array, lt: Uin
 }
 
 /** The parts of an expiry key. */
-export function decodeExpiryKey (key: Uint8Array): { position: Uint8Array, mailbox: Uint8Array, id: Uint8Array } {
+export function decodeExpiryKey (key: Uint8Array): { position: Uint8Array, mailbox: Uint8Array, id: Uint8Array, hash: Uint8Array } {
+  const idAt = 1 + POSITION_LENGTH + MAILBOX_LENGTH
   return {
     position: key.slice(1, 1 + POSITION_LENGTH),
-    mailbox: key.slice(1 + POSITION_LENGTH, 1 + POSITION_LENGTH + MAILBOX_LENGTH),
-    id: key.slice(1 + POSITION_LENGTH + MAILBOX_LENGTH)
+    mailbox: key.slice(1 + POSITION_LENGTH, idAt),
+    id: key.slice(idAt, idAt + ENVELOPE_ID_LENGTH),
+    hash: key.slice(idAt + ENVELOPE_ID_LENGTH)
   }
 }
-
-/** mailbox || id || hash: how a tombstone (and a sync item) names an envelope. */
-export const ITEM_LENGTH = MAILBOX_LENGTH + ENVELOPE_ID_LENGTH + HASH_LENGTH
 
 /** Where tombstones start and end. */
 export function allTombstonesRange (): { gte: Uint8Array, lt: Uint8Array } {

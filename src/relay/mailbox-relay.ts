@@ -1,5 +1,5 @@
 /**
- * The relay's offline-message service: serves `/starling/store/2.0.0` from
+ * The relay's offline-message service: serves `/starling/store/3.0.0` from
  * an {@link EnvelopeStore}, publishes every stored envelope and every
  * owner-signed delete on its mailbox shard topic, stores what the relays it
  * is linked with publish (and nothing from anyone else), and sweeps expired

@@ -11,8 +11,8 @@ import { deadByRangeThrough, decodeTombstoneValue, itemOfDeadByKey, proofRangeTh
 import type { Ledger, SourceCharge } from './ledger.js'
 import type { Removals } from './removals.js'
 
-/** What the sweep works on: the store's parts. */
-export interface TombstoneSweepContext {
+/** What the retention sweeps work on: the store's parts. */
+export interface SweepContext {
   store: Store
   ledger: Ledger
   locks: KeyedLock
@@ -22,7 +22,7 @@ export interface TombstoneSweepContext {
 }
 
 /** Removes every tombstone and proof that expires at or before `now`; resolves to the number of tombstones removed. */
-export async function sweepTombstones (ctx: TombstoneSweepContext, now: number): Promise<number> {
+export async function sweepTombstones (ctx: SweepContext, now: number): Promise<number> {
   let total = 0
   while (true) {
     const byMailbox = new Map<string, { items: Uint8Array[], keys: BatchOp[] }>()
@@ -50,7 +50,7 @@ export async function sweepTombstones (ctx: TombstoneSweepContext, now: number):
   return total
 }
 
-async function sweepMailbox (ctx: TombstoneSweepContext, items: Uint8Array[], keys: BatchOp[]): Promise<number> {
+async function sweepMailbox (ctx: SweepContext, items: Uint8Array[], keys: BatchOp[]): Promise<number> {
   const ops: BatchOp[] = [...keys]
   const refunds = new Map<string, SourceCharge>()
   let removed = 0

@@ -12,21 +12,18 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { Range, Store } from '../store/store.js'
 import { bytesEqual } from '../crypto/bytes.js'
-import { ITEM_KEY_LENGTH, MAX_PATH_NIBBLES } from '../protocols/relay-sync/constants.js'
+import { MAX_PATH_NIBBLES } from '../protocols/relay-sync/constants.js'
 import type { LocalState, NodeExpansion, SyncedEnvelopeEntry, SyncSource, Work } from '../protocols/relay-sync/relay-sync.js'
 import {
-  ChildSums, commonNibbles, compareBytes, compareItems, itemHash, keyHasPath, nibbleAt, pathBounds, pathInShard, pathOf, shardOfKey
+  ChildSums, commonNibbles, compareBytes, compareItems, itemHash, nibbleAt, pathBounds, pathInShard, pathOf, shardOfKey
 } from '../protocols/relay-sync/tree.js'
 import type { ChildSummary, Summary, SyncItem } from '../protocols/relay-sync/tree.js'
 import { splitKey } from '../protocols/relay-sync/verify.js'
 import { TABLE_NIBBLES } from './digest-table.js'
 import type { DigestTable } from './digest-table.js'
 import {
-  INDEX_TAG, TOMBSTONE_TAG, decodeIndexValue, decodeTombstoneValue, envelopeKey, indexKey, positionTime, proofKey, tombstoneKey
+  INDEX_TAG, TOMBSTONE_TAG, decodeIndexValue, decodeTombstoneValue, envelopeKey, indexKeyOfItem, positionTime, proofKey, tombstoneKey
 } from './keys.js'
-
-/** Index keys: 'I' || mailbox || id (the hash is in the value). */
-const INDEX_KEY_BYTES = 48
 
 function tagged (tag: number, bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + bytes.length)
@@ -35,18 +32,9 @@ function tagged (tag: number, bytes: Uint8Array): Uint8Array {
   return out
 }
 
-/** The store range of the keys under `path` for one key kind. */
-function rangeOf (tag: number, path: Uint8Array, keyBytes: number): Range {
+/** The store range of the keys under `path` for one key kind (index and tombstone keys are both the item key behind a tag). */
+function rangeOf (tag: number, path: Uint8Array): Range {
   const bounds = pathBounds(path)
-  if (bounds.gte.length > keyBytes) {
-    // Deeper than the stored key (the hash part of an index entry): the one key it lies in.
-    const gte = tagged(tag, bounds.gte.subarray(0, keyBytes))
-    const lt = gte.slice()
-    let i = lt.length - 1
-    while (i > 0 && lt[i] === 0xff) lt[i--] = 0
-    lt[i]++
-    return { gte, lt }
-  }
   return { gte: tagged(tag, bounds.gte), lt: bounds.lt == null ? new Uint8Array([tag + 1]) : tagged(tag, bounds.lt) }
 }
 
@@ -123,13 +111,14 @@ export class SyncItems implements SyncSource {
       answered++
       work.units++
       const { mailbox, id, hash } = splitKey(key)
-      const value = await this.store.get('relay', indexKey(mailbox, id))
+      const value = await this.store.get('relay', indexKeyOfItem(key))
       if (value === undefined) continue
       const entry = decodeIndexValue(value)
       const storedAt = positionTime(entry.position)
       if (storedAt <= cutoff) continue
       const envelope = await this.store.get('relay', envelopeKey(mailbox, entry.position, id))
-      if (envelope === undefined || !bytesEqual(entry.hash ?? sha256(envelope), hash)) continue
+      // Checked again: what is served under a key must hash to it, whatever the disk says.
+      if (envelope === undefined || !bytesEqual(sha256(envelope), hash)) continue
       work.units += Math.ceil(envelope.length / 1024)
       envelopes.push({ key, envelope, storedAt })
       bytes += envelope.length
@@ -162,19 +151,11 @@ export class SyncItems implements SyncSource {
     return { deletes, answered }
   }
 
-  /** What this relay has under an item's key. */
+  /** What this relay has under an item's key (other bytes under the same id are another item). */
   async lookup (item: SyncItem): Promise<LocalState> {
     await this.ready()
     if (await this.store.get('relay', tombstoneKey(item.key)) !== undefined) return 'tombstone'
-    const { mailbox, id, hash } = splitKey(item.key)
-    const value = await this.store.get('relay', indexKey(mailbox, id))
-    if (value === undefined) return 'absent'
-    const held = decodeIndexValue(value)
-    if (held.hash === undefined) {
-      const envelope = await this.store.get('relay', envelopeKey(mailbox, held.position, id))
-      return envelope !== undefined && bytesEqual(sha256(envelope), hash) ? 'held' : 'conflict'
-    }
-    return bytesEqual(held.hash, hash) ? 'held' : 'conflict'
+    return await this.store.get('relay', indexKeyOfItem(item.key)) === undefined ? 'absent' : 'held'
   }
 
   /** The items whose mailbox starts with byte `chunk` (to build the table). */
@@ -218,36 +199,22 @@ export class SyncItems implements SyncSource {
   }
 
   private async * indexItems (path: Uint8Array, after?: SyncItem, reverse = false): AsyncGenerator<SyncItem> {
-    const range = rangeOf(INDEX_TAG, path, INDEX_KEY_BYTES)
-    if (after != null && !reverse) {
-      const from = tagged(INDEX_TAG, after.key.subarray(0, INDEX_KEY_BYTES))
-      if (range.gte == null || compareBytes(from, range.gte) > 0) range.gte = from
-    }
-    for await (const [key, value] of this.store.iterate('relay', { ...range, reverse })) {
-      const entry = decodeIndexValue(value)
-      let hash = entry.hash
-      if (hash === undefined) {
-        const envelope = await this.store.get('relay', envelopeKey(key.subarray(1, 33), entry.position, key.subarray(33)))
-        if (envelope === undefined) continue
-        hash = sha256(envelope)
-      }
-      const item = { key: new Uint8Array(ITEM_KEY_LENGTH), tombstone: false }
-      item.key.set(key.subarray(1))
-      item.key.set(hash, INDEX_KEY_BYTES)
-      if (!keyHasPath(item.key, path)) continue
-      if (after != null && compareItems(item, after) <= 0) continue
-      yield item
-    }
+    yield * this.taggedItems(INDEX_TAG, false, path, after, reverse)
   }
 
   private async * tombstoneItems (path: Uint8Array, after?: SyncItem, reverse = false): AsyncGenerator<SyncItem> {
-    const range = rangeOf(TOMBSTONE_TAG, path, ITEM_KEY_LENGTH)
+    yield * this.taggedItems(TOMBSTONE_TAG, true, path, after, reverse)
+  }
+
+  /** The items of one key kind under `path`, in key order (or reversed), after `after`. */
+  private async * taggedItems (tag: number, tombstone: boolean, path: Uint8Array, after?: SyncItem, reverse = false): AsyncGenerator<SyncItem> {
+    const range = rangeOf(tag, path)
     if (after != null && !reverse) {
-      const from = tagged(TOMBSTONE_TAG, after.key)
+      const from = tagged(tag, after.key)
       if (range.gte == null || compareBytes(from, range.gte) > 0) range.gte = from
     }
     for await (const [key] of this.store.iterate('relay', { ...range, reverse })) {
-      const item = { key: key.slice(1), tombstone: true }
+      const item = { key: key.slice(1), tombstone }
       if (after != null && compareItems(item, after) <= 0) continue
       yield item
     }

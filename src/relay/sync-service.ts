@@ -71,7 +71,7 @@ export interface RelaySyncInit {
 /** Counters of the anti-entropy, as a plain object (for export). */
 export interface RelaySyncMetrics {
   exchanges: { started: number, complete: number, incomplete: number, failed: number, busy: number, invalid: number }
-  envelopes: { reconciled: number, duplicate: number, deletedByOwner: number, expired: number, missing: number, conflicts: number }
+  envelopes: { reconciled: number, duplicate: number, deletedByOwner: number, expired: number, missing: number }
   deletes: { reconciled: number, removed: number, expired: number, missing: number }
   requests: number
   bytesIn: number
@@ -100,7 +100,7 @@ export class RelaySync implements Startable {
   private readonly peers = new Map<string, PeerState>()
   private readonly counters: Omit<RelaySyncMetrics, 'server'> = {
     exchanges: { started: 0, complete: 0, incomplete: 0, failed: 0, busy: 0, invalid: 0 },
-    envelopes: { reconciled: 0, duplicate: 0, deletedByOwner: 0, expired: 0, missing: 0, conflicts: 0 },
+    envelopes: { reconciled: 0, duplicate: 0, deletedByOwner: 0, expired: 0, missing: 0 },
     deletes: { reconciled: 0, removed: 0, expired: 0, missing: 0 },
     requests: 0,
     bytesIn: 0,
@@ -271,7 +271,6 @@ export class RelaySync implements Startable {
     c.envelopes.deletedByOwner += result.envelopes.deleted
     c.envelopes.expired += result.envelopes.expired
     c.envelopes.missing += result.envelopes.missing
-    c.envelopes.conflicts += result.envelopes.conflicts
     c.deletes.reconciled += result.deletes.tombstones
     c.deletes.removed += result.deletes.removed
     c.deletes.expired += result.deletes.expired

@@ -30,7 +30,7 @@ export const TOMBSTONE_MARGIN_MS = 24 * 60 * 60 * 1000
 
 /** The owner's signed delete behind tombstones. */
 export interface DeleteProof {
-  /** The signed delete as a GossipDelete of /starling/store/2.0.0. */
+  /** The signed delete as a GossipDelete of /starling/store/3.0.0. */
   signed: Uint8Array
   /** When its owner signed it (ms since the epoch), verified. */
   timestamp: number

@@ -19,7 +19,7 @@ import { Network, Processes, eventually, startTestNode } from './harness.js'
 import type { HistoryMessage, User } from './harness.js'
 import { allShardTopics, mailboxId } from '../../src/protocols/store/index.js'
 import { mailboxGossipsubOptions } from '../../src/relay/index.js'
-import { MailboxGossip } from '../../src/protocols/store/pb/store.js'
+import { GossipDelete, MailboxGossip } from '../../src/protocols/store/pb/store.js'
 import type { StarlingLibp2p } from '../../src/net/node.js'
 import { LevelStore, NAMESPACES } from '../../src/store/index.js'
 
@@ -73,6 +73,9 @@ function search (needles: Needle[], haystacks: Array<{ path: string, bytes: Uint
   }
   return found
 }
+
+/** The first byte of the key a relay keeps a signed delete under (src/relay/keys.ts). */
+const PROOF_KEY_PREFIX = 0x50
 
 const text = (what: string, s: string): Needle => ({ what, bytes: Buffer.from(s, 'utf8') })
 
@@ -170,7 +173,17 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     const accountOf = (peerId: string): string => ownAccount.get(peerId) ?? '?'
 
     await Promise.all([procs.stop(aliceDaemon), procs.stop(bobDaemon), procs.stop(relay.relay)])
-    const relayStore = [...await filesUnder(join(relay.dataDir, 'store')), ...await storeEntries(join(relay.dataDir, 'store'))]
+    // A relay keeps each owner's signed delete as the proof behind its
+    // tombstones (relay-sync), like the delete it gossips: it names its
+    // owner, checked below like delete gossip. The decoded entries are
+    // searched for every needle; the raw files (where LevelDB may have
+    // compressed a proof across its owner's key) for every needle but the
+    // peer ids, which only a proof may hold.
+    const entries = await storeEntries(join(relay.dataDir, 'store'))
+    const proofs = entries.filter((e, i) => e.path.endsWith('relay value') && entries[i - 1]?.bytes[0] === PROOF_KEY_PREFIX)
+    assert.ok(proofs.length > 0, 'the relay keeps the signed deletes behind its tombstones')
+    const relayFiles = await filesUnder(join(relay.dataDir, 'store'))
+    const relayStore = [...relayFiles, ...entries.filter(e => !proofs.includes(e))]
     const relayAll = await filesUnder(relay.dataDir)
     assert.ok(relayStore.some(f => /\.(log|ldb)$/.test(f.path)), 'the relay\'s LevelDB files are read')
 
@@ -196,6 +209,13 @@ describe('e2e: the acid test — relays see no content and no sender', function 
     // so a delete may name its owner but nobody else.
     const envelopeGossip: typeof gossip = []
     const deleteGossip = new Map<string, typeof gossip>([[alice.peerId, []], [bob.peerId, []]])
+    for (const p of proofs) {
+      const proof = GossipDelete.decode(p.bytes)
+      const owner = [alice, bob].find(u => Buffer.from(mailboxId(peerIdFromString(u.peerId))).equals(proof.mailbox))
+      assert.ok(owner != null, `${p.path}: a delete proof for a mailbox of ours`)
+      assert.ok(Buffer.from(proof.auth?.owner ?? []).equals(peerIdFromString(owner.peerId).toMultihash().bytes), `${p.path}: signed by the mailbox owner`)
+      deleteGossip.get(owner.peerId)?.push({ path: `${p.path} (delete proof)`, bytes: p.bytes })
+    }
     for (const g of gossip) {
       const decoded = MailboxGossip.decode(g.bytes)
       if (decoded.envelope != null) {
@@ -208,7 +228,11 @@ describe('e2e: the acid test — relays see no content and no sender', function 
       deleteGossip.get(owner.peerId)?.push(g)
     }
     assert.ok(envelopeGossip.length >= 9, `${envelopeGossip.length} envelopes gossiped (9 relayed messages at least)`)
-    assert.deepEqual(search(needles, [...relayStore, ...envelopeGossip]), [], 'nothing about content or senders in the relay\'s envelope store or its envelope gossip')
+    const notPeerIds = needles.filter(n => !n.what.includes('peer id'))
+    assert.deepEqual([
+      ...search(needles, [...entries.filter(e => !proofs.includes(e)), ...envelopeGossip]),
+      ...search(notPeerIds, relayFiles)
+    ], [], 'nothing about content or senders in the relay\'s envelope store or its envelope gossip')
     for (const [owner, deletes] of deleteGossip) {
       const others = needles.filter(n => !n.what.startsWith(owner === alice.peerId ? 'alice' : 'bob') && !n.what.startsWith(`account key ${accountOf(owner)}`))
       assert.deepEqual(search(others, deletes), [], `deletes of ${owner} name nobody else and no content`)

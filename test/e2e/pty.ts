@@ -29,7 +29,10 @@ export class Pty {
 
   /** `starling ARGS` on a new pseudo-terminal. */
   static start (args: string[]): Pty {
-    const command = [process.execPath, STARLING_BIN, ...args].map(shellQuote).join(' ')
+    // `script` runs the command with $SHELL -c (or /bin/sh): exec, so that
+    // Starling itself is the terminal's foreground process, not a shell that
+    // would take Ctrl+C as its own (dash waits, then exits 130).
+    const command = `exec ${[process.execPath, STARLING_BIN, ...args].map(shellQuote).join(' ')}`
     const proc = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
     return new Pty(proc)
   }

@@ -75,7 +75,7 @@ export interface ExchangeResult {
   shardsDiffering: number
   nodesExpanded: number
   itemsListed: number
-  envelopes: { fetched: number, stored: number, duplicate: number, deleted: number, expired: number, missing: number, conflicts: number }
+  envelopes: { fetched: number, stored: number, duplicate: number, deleted: number, expired: number, missing: number }
   deletes: { fetched: number, tombstones: number, removed: number, expired: number, missing: number }
 }
 
@@ -109,7 +109,7 @@ class Exchange {
     shardsDiffering: 0,
     nodesExpanded: 0,
     itemsListed: 0,
-    envelopes: { fetched: 0, stored: 0, duplicate: 0, deleted: 0, expired: 0, missing: 0, conflicts: 0 },
+    envelopes: { fetched: 0, stored: 0, duplicate: 0, deleted: 0, expired: 0, missing: 0 },
     deletes: { fetched: 0, tombstones: 0, removed: 0, expired: 0, missing: 0 }
   }
 
@@ -219,7 +219,6 @@ class Exchange {
         const state = await this.local.lookup(item)
         if (item.tombstone && state !== 'tombstone') wantDeletes.push(item.key)
         if (!item.tombstone && state === 'absent') wantEnvelopes.push(item.key)
-        if (!item.tombstone && state === 'conflict') this.result.envelopes.conflicts++
       }
       this.spend('maxItems', this.result.itemsListed)
       await this.fetchDeletes(wantDeletes)

@@ -49,7 +49,7 @@ export interface SyncSource {
 }
 
 /** What this relay has under an item key. */
-export type LocalState = 'absent' | 'held' | 'tombstone' | 'conflict'
+export type LocalState = 'absent' | 'held' | 'tombstone'
 
 /** An owner-signed delete that verified, cut down to the keys this relay asked for. */
 export interface VerifiedDelete {
@@ -69,7 +69,7 @@ export interface SyncTarget {
   roots(work: Work): Promise<Summary[]>
   /** The non-empty children of the node at exactly `path` (no extension). */
   children(shard: number, path: Uint8Array, work: Work): Promise<ChildSummary[]>
-  /** What this relay has of an item: the tombstone of its key, the envelope (same or other bytes), or nothing. */
+  /** What this relay has of an item: the tombstone of its key, the envelope with those very bytes, or nothing (other bytes under the same id are another item). */
   lookup(item: SyncItem): Promise<LocalState>
   /**
    * Stores a fetched envelope durably (it counts as held only then).

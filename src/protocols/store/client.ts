@@ -1,12 +1,13 @@
 /**
- * The device side of `/starling/store/2.0.0`. A {@link StoreClient} keeps
+ * The device side of `/starling/store/3.0.0`. A {@link StoreClient} keeps
  * one stream per relay open and sends one request at a time on it (the
  * relay answers in order); a stream that fails or times out is aborted and
  * the request is tried once more on a fresh stream when the old one had
  * already served requests (every request is idempotent: puts de-duplicate
- * on the envelope id, deletes of missing ids do nothing).
+ * on the envelope id and hash, deletes of missing envelopes do nothing).
  */
 import { logger } from '@libp2p/logger'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { AbortOptions, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
@@ -88,7 +89,7 @@ function checkStatus (response: StoreResponse): void {
   }
 }
 
-/** Talks to relays over `/starling/store/2.0.0`, one kept-open stream per relay. */
+/** Talks to relays over `/starling/store/3.0.0`, one kept-open stream per relay. */
 export class StoreClient {
   private readonly node: StoreDialer
   private readonly timeoutMs: number
@@ -104,14 +105,15 @@ export class StoreClient {
   /**
    * Hands `envelope` to a relay for `mailbox`; resolves to the relay's
    * custody receipt once it holds the envelope durably, verified against the
-   * relay's peer id.
+   * relay's peer id and the SHA-256 of these very bytes (a receipt for other
+   * bytes under the same id is refused with InvalidReceiptError).
    */
   async put (relay: RelayTarget, mailbox: Uint8Array, envelope: Uint8Array, options: AbortOptions = {}): Promise<VerifiedReceipt> {
     checkMailbox(mailbox)
     if (envelope.length > MAX_STORED_ENVELOPE_LENGTH) throw new EnvelopeTooLargeError(`envelope of ${envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
-    const { id } = parseEnvelopeHeader(envelope)
+    const subject = { mailbox, envelopeId: parseEnvelopeHeader(envelope).id, hash: sha256(envelope) }
     return await this.request(relay, options, async () => ({ put: { mailbox: wire(mailbox), envelope: wire(envelope) } }), async (response, relayId) => {
-      return await verifyReceipt(response.receipt, relayId, mailbox, id)
+      return await verifyReceipt(response.receipt, relayId, subject)
     })
   }
 

@@ -1,18 +1,26 @@
 /**
- * Protocol ids, limits and defaults of `/starling/store/2.0.0` and the
+ * Protocol ids, limits and defaults of `/starling/store/3.0.0` and the
  * mailbox gossip topics.
  */
 import { MAX_ENVELOPE_LENGTH } from '../../crypto/envelope.js'
 
 /**
- * The request/response protocol between a device and a relay. 2.0.0: a
- * delete names envelopes by id and content hash, and quota refusals say
- * which quota (1.0.0 deleted by id alone).
+ * The request/response protocol between a device and a relay. 3.0.0: a
+ * custody receipt signs the SHA-256 of the envelope the relay holds, and a
+ * relay holds other bytes under a held id as a version of their own (2.0.0
+ * receipted an id, whatever bytes it held under it). 2.0.0: a delete names
+ * envelopes by id and content hash, and quota refusals say which quota
+ * (1.0.0 deleted by id alone).
  */
-export const STORE_PROTOCOL = '/starling/store/2.0.0'
+export const STORE_PROTOCOL = '/starling/store/3.0.0'
 
-/** Prefix of the mailbox shard topics: `/starling/mailbox/2.0.0/<shard>` (deletes by id and hash). */
-export const MAILBOX_TOPIC_PREFIX = '/starling/mailbox/2.0.0/'
+/**
+ * Prefix of the mailbox shard topics: `/starling/mailbox/3.0.0/<shard>`.
+ * 3.0.0: a message id names the envelope's hash beside its id, so junk
+ * under a real id is another message (2.0.0 relays took it for the real
+ * one); 2.0.0: deletes by id and hash.
+ */
+export const MAILBOX_TOPIC_PREFIX = '/starling/mailbox/3.0.0/'
 
 /** Number of mailbox shard topics (coarse on purpose: a shard hides which mailbox). */
 export const MAILBOX_SHARDS = 4
@@ -82,6 +90,11 @@ export const RATE_LIMIT_PER_SECOND = 500
 /** Sources whose buckets a relay remembers at once (the least recently used are dropped). */
 export const RATE_LIMIT_MAX_PEERS = 10_000
 
-/** Domain separation of owner signatures and custody receipts. */
+/**
+ * Domain separation of owner signatures and custody receipts. Owner
+ * signatures mean what they meant in 2.0.0; a receipt names the envelope's
+ * hash since 3.0.0, and its domain changed with it, so that no 2.0.0
+ * receipt for an id passes for a 3.0.0 receipt for some bytes.
+ */
 export const AUTH_DOMAIN = 'starling-store-v2 owner-auth'
-export const RECEIPT_DOMAIN = 'starling-store-v2 custody-receipt'
+export const RECEIPT_DOMAIN = 'starling-store-v3 custody-receipt'

@@ -7,12 +7,15 @@
  *                || u32 len || relay peer id || u64 timestamp || u32 len || body
  *                body: fetch = u32 limit || after cursor;
  *                      delete = id (16) || SHA-256 of the envelope (32), for each envelope
- * receipt      = "starling-store-v2 custody-receipt" || 0x00 || mailbox (32) || envelope id (16)
- *                || u32 len || relay peer id || u64 storedAt || u64 expiresAt
+ * receipt      = "starling-store-v3 custody-receipt" || 0x00 || mailbox (32) || envelope id (16)
+ *                || SHA-256 of the envelope (32) || u32 len || relay peer id || u64 storedAt || u64 expiresAt
  *
  * v2 changed the delete body (v1 signed bare ids, so junk served under a
  * real id got the real envelope deleted); the domain changed with it, so a
- * v1 signature over three ids can never pass for a v2 delete of one.
+ * v1 signature over three ids can never pass for a v2 delete of one. v3
+ * (store protocol 3.0.0) put the envelope's hash in the receipt (a v2
+ * receipt named the id alone, and a relay holding junk under that id
+ * signed it for the real envelope); the receipt's domain changed with it.
  *
  * Integers are big-endian. An owner is a device whose peer key is Ed25519,
  * so its public key is inside its peer id and verifying needs no lookup.
@@ -131,22 +134,39 @@ export async function verifyOwnerAuth (auth: OwnerAuth | undefined, init: Verify
   if (!valid) throw new UnauthorizedError('the owner signature does not verify')
 }
 
-/** The bytes a relay signs in a custody receipt. */
-export function receiptPayload (mailbox: Uint8Array, envelopeId: Uint8Array, relay: PeerId, storedAt: number, expiresAt: number): Uint8Array {
-  checkMailbox(mailbox)
-  return concatBytes(RECEIPT_PREFIX, mailbox, envelopeId, lengthPrefixed(relay.toMultihash().bytes), u64(storedAt), u64(expiresAt))
+/** What a custody receipt names: the envelope by mailbox, id and the SHA-256 of its bytes. */
+export interface ReceiptSubject {
+  mailbox: Uint8Array
+  envelopeId: Uint8Array
+  hash: Uint8Array
 }
 
-/** A custody receipt signed with the relay's peer key. */
-export async function signReceipt (relayKey: PrivateKey, mailbox: Uint8Array, envelopeId: Uint8Array, storedAt: number, expiresAt: number): Promise<CustodyReceipt> {
+/** The bytes a relay signs in a custody receipt. */
+export function receiptPayload (subject: ReceiptSubject, relay: PeerId, storedAt: number, expiresAt: number): Uint8Array {
+  checkMailbox(subject.mailbox)
+  if (subject.hash.length !== ENVELOPE_HASH_LENGTH) throw new InvalidStoreRequestError(`an envelope hash is ${ENVELOPE_HASH_LENGTH} bytes, got ${subject.hash.length}`)
+  return concatBytes(RECEIPT_PREFIX, subject.mailbox, subject.envelopeId, subject.hash, lengthPrefixed(relay.toMultihash().bytes), u64(storedAt), u64(expiresAt))
+}
+
+/** A custody receipt signed with the relay's peer key, for the envelope (these very bytes) it holds. */
+export async function signReceipt (relayKey: PrivateKey, subject: ReceiptSubject, storedAt: number, expiresAt: number): Promise<CustodyReceipt> {
   const relay = peerIdFromPrivateKey(relayKey)
-  const signature = await relayKey.sign(receiptPayload(mailbox, envelopeId, relay, storedAt, expiresAt))
-  return { envelopeId: wire(envelopeId), relay: wire(relay.toMultihash().bytes), storedAt: BigInt(storedAt), expiresAt: BigInt(expiresAt), signature: wire(signature) }
+  const signature = await relayKey.sign(receiptPayload(subject, relay, storedAt, expiresAt))
+  return {
+    envelopeId: wire(subject.envelopeId),
+    hash: wire(subject.hash),
+    relay: wire(relay.toMultihash().bytes),
+    storedAt: BigInt(storedAt),
+    expiresAt: BigInt(expiresAt),
+    signature: wire(signature)
+  }
 }
 
 /** A custody receipt as the client keeps it once verified. */
 export interface VerifiedReceipt {
   envelopeId: Uint8Array
+  /** SHA-256 of the envelope the relay holds: the bytes that were handed over. */
+  hash: Uint8Array
   relay: PeerId
   storedAt: number
   expiresAt: number
@@ -154,14 +174,15 @@ export interface VerifiedReceipt {
 }
 
 /**
- * Checks a receipt for `envelopeId` in `mailbox` against the relay that was
- * dialled.
+ * Checks a receipt for the envelope `subject` names (the bytes that were
+ * handed over) against the relay that was dialled.
  *
- * @throws {InvalidReceiptError} when it is not that relay's valid signature
+ * @throws {InvalidReceiptError} when it names other bytes, another envelope or relay, or is not that relay's valid signature
  */
-export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, mailbox: Uint8Array, envelopeId: Uint8Array): Promise<VerifiedReceipt> {
+export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, subject: ReceiptSubject): Promise<VerifiedReceipt> {
   if (receipt == null) throw new InvalidReceiptError('the relay sent no receipt')
-  if (!bytesEqual(receipt.envelopeId, envelopeId)) throw new InvalidReceiptError('the receipt names another envelope')
+  if (!bytesEqual(receipt.envelopeId, subject.envelopeId)) throw new InvalidReceiptError('the receipt names another envelope')
+  if (!bytesEqual(receipt.hash, subject.hash)) throw new InvalidReceiptError('the receipt names other bytes than those handed over')
   if (!bytesEqual(receipt.relay, relay.toMultihash().bytes)) throw new InvalidReceiptError('the receipt names another relay')
   if (relay.publicKey == null) throw new InvalidReceiptError(`cannot verify a receipt from a ${relay.type} peer id`)
   const storedAt = Number(receipt.storedAt)
@@ -169,10 +190,10 @@ export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay:
   if (!Number.isSafeInteger(storedAt) || !Number.isSafeInteger(expiresAt) || expiresAt < storedAt) throw new InvalidReceiptError('the receipt times are not valid')
   let valid: boolean
   try {
-    valid = await relay.publicKey.verify(receiptPayload(mailbox, envelopeId, relay, storedAt, expiresAt), receipt.signature)
+    valid = await relay.publicKey.verify(receiptPayload(subject, relay, storedAt, expiresAt), receipt.signature)
   } catch {
     valid = false
   }
   if (!valid) throw new InvalidReceiptError('the receipt signature does not verify')
-  return { envelopeId, relay, storedAt, expiresAt, signature: receipt.signature }
+  return { envelopeId: subject.envelopeId, hash: subject.hash, relay, storedAt, expiresAt, signature: receipt.signature }
 }

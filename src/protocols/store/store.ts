@@ -1,5 +1,5 @@
 /**
- * The relay side of `/starling/store/2.0.0`: one loop per stream reads
+ * The relay side of `/starling/store/3.0.0`: one loop per stream reads
  * length-prefixed requests and answers each in order on the same stream
  * (put → custody receipt, fetch → a page, delete → a count). Policy lives
  * here (sizes, owner signatures, rate limits per source: an address, not a
@@ -10,6 +10,7 @@
  * a well-formed request that is refused gets a status and the stream stays.
  */
 import { logger } from '@libp2p/logger'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import { InvalidMessageError } from '../../crypto/errors.js'
@@ -83,7 +84,9 @@ export interface SignedDelete {
 /** Where the server keeps envelopes (the relay's durable store plus its gossip). */
 export interface StoreBackend {
   /**
-   * Stores durably, charged to `from`, then resolves.
+   * Stores durably, charged to `from`, then resolves: these very bytes,
+   * beside any other bytes held under the same id (a custody receipt names
+   * their hash).
    *
    * @throws {QuotaExceededError} when a quota or budget is used up
    */
@@ -142,7 +145,7 @@ function ok (fields: Partial<StoreResponse> = {}): StoreResponse {
   return { ...refusal(StoreResponse.Status.OK, ''), ...fields }
 }
 
-/** Serves `/starling/store/2.0.0`. */
+/** Serves `/starling/store/3.0.0`. */
 export class StoreServer implements Startable {
   readonly protocol = STORE_PROTOCOL
   readonly metrics: StoreServerMetrics = {
@@ -267,7 +270,8 @@ export class StoreServer implements Startable {
     }
     const { id } = parseEnvelopeHeader(request.envelope)
     const outcome = await this.backend.put(request.mailbox, id, request.envelope, { source })
-    const receipt = await signReceipt(this.components.privateKey, request.mailbox, id, outcome.storedAt, outcome.expiresAt)
+    // The receipt names the bytes held: the backend keeps each version of an id under its own hash.
+    const receipt = await signReceipt(this.components.privateKey, { mailbox: request.mailbox, envelopeId: id, hash: sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
     return ok({ receipt })
   }
 

@@ -46,7 +46,7 @@ class ControlledTransport implements DeliveryTransport {
   async storeOnRelay (relay: PeerId, _addrs: Multiaddr[], _recipient: PeerId, envelope: Uint8Array): Promise<Custody> {
     this.relay.push({ at: this.now(), envelope: hex(parseEnvelopeHeader(envelope).id), relay: relay.toString() })
     if (!this.relaysUp) await this.fail('relay unreachable')
-    return { relay: relay.toString(), storedAt: this.now(), expiresAt: this.now() + 30 * 24 * 60 * MINUTE }
+    return { relay: relay.toString(), hash: crypto.hash.sha256(envelope), storedAt: this.now(), expiresAt: this.now() + 30 * 24 * 60 * MINUTE }
   }
 
   async fetchMailbox (): Promise<{ items: MailboxItem[], more: boolean }> {

@@ -33,16 +33,19 @@ class Network {
   relaysUp = true
   readonly direct: string[] = []
   readonly relayed: Array<{ relay: string, recipient: string }> = []
+  /** Relays that sign custody of something else than they were handed (they hold junk under its id). */
+  readonly squatted = new Set<string>()
 
   async sendDirect (peer: PeerId, _addrs: Multiaddr[], _envelope: Uint8Array): Promise<void> {
     this.direct.push(peer.toString())
     if (!this.deviceUp) throw new Error('device unreachable')
   }
 
-  async storeOnRelay (relay: PeerId, _addrs: Multiaddr[], recipient: PeerId): Promise<Custody> {
+  async storeOnRelay (relay: PeerId, _addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array): Promise<Custody> {
     this.relayed.push({ relay: relay.toString(), recipient: recipient.toString() })
     if (!this.relaysUp) throw new Error('relay unreachable')
-    return { relay: relay.toString(), storedAt: T0, expiresAt: T0 + RETENTION_MS }
+    const held = this.squatted.has(relay.toString()) ? crypto.randomBytes(300) : envelope
+    return { relay: relay.toString(), hash: crypto.hash.sha256(held), storedAt: T0, expiresAt: T0 + RETENTION_MS }
   }
 
   async fetchMailbox (): Promise<{ items: MailboxItem[], more: boolean }> {
@@ -146,6 +149,17 @@ describe('messenger: Delivery', function () {
     assert.equal(net.direct.length, tries + 1, 'tried at once, not at the next backoff')
     assert.equal(delivery.size, 0)
     assert.equal(statuses().at(-1)?.state, 'delivered')
+  })
+
+  it('a custody receipt for other bytes than those handed over does not count: the entry is not held by that relay', async () => {
+    net.squatted.add(bobsRelay.toString())
+    await delivery.start()
+    const id = await queued('keep it safe')
+    await clock.tickAsync(10)
+    const entry = (await state.outbox.load())[0]
+    assert.ok(!entry.relays.includes(bobsRelay.toString()), 'the relay that holds other bytes is not counted')
+    assert.deepEqual(entry.relays, [ourRelays[0].toString(), ourRelays[1].toString()], 'two relays that hold the bytes instead')
+    assert.deepEqual(statuses(), [{ id, conversation: toHex(bob.accountKey), state: 'relayed', relays: 2 }])
   })
 
   it('a receipt ends the entry only from the conversation\'s contact, for our own message', async () => {

@@ -46,7 +46,7 @@ class MemoryRelays {
         if (this.down.has(relay.toString())) throw new Error('relay down')
         if (this.refusing.has(relay.toString())) throw Object.assign(new Error('mailbox full'), { name: 'QuotaExceededError', quota: 'mailbox-full' })
         this.box(relay, recipient).push({ id: parseEnvelopeHeader(envelope).id, envelope })
-        return { relay: relay.toString(), storedAt: T0, expiresAt: T0 + 86_400_000 }
+        return { relay: relay.toString(), hash: crypto.hash.sha256(envelope), storedAt: T0, expiresAt: T0 + 86_400_000 }
       },
       fetchMailbox: async (relay: PeerId) => {
         if (this.down.has(relay.toString())) throw new Error('relay down')

@@ -11,7 +11,7 @@ import { parseEnvelopeHeader } from '../../../src/crypto/envelope.js'
 import { envelopeRef } from '../../../src/protocols/store/index.js'
 import { ENTRY_OVERHEAD_BYTES, EnvelopeStore, RETENTION_MS, chargeOf } from '../../../src/relay/index.js'
 import { LevelStore } from '../../../src/store/index.js'
-import { encodePosition, envelopeKey, expiryKey, indexKey } from '../../../src/relay/keys.js'
+import { encodePosition, envelopeKey, legacyExpiryKey, legacyIndexKey, legacyIndexRange } from '../../../src/relay/keys.js'
 import { fakeClock, fakeEnvelope, tempDir } from './helpers.js'
 import type { FakeClock } from './helpers.js'
 
@@ -124,6 +124,37 @@ describe('relay/envelope-store', () => {
     assert.deepEqual(await store.usage(a), { count: 1, bytes: envelope.length })
     assert.equal(store.metrics.stored, 1)
     assert.equal(store.metrics.duplicates, 1)
+  })
+
+  it('keeps other bytes under a held id as a version of their own: each served, each charged to its source, each deleted only by its hash', async () => {
+    const a = mailboxOf(12)
+    const real = fakeEnvelope()
+    const junk = fakeEnvelope(900)
+    junk.set(idOf(real), 1)
+    assert.equal((await store.put(a, idOf(junk), junk, { source: 'ip4:10.9.9.9' })).duplicate, false)
+    assert.equal((await store.put(a, idOf(real), real, FROM)).duplicate, false, 'the real bytes are not a duplicate of the junk')
+    assert.equal((await store.put(a, idOf(real), real, FROM)).duplicate, true, 'the same bytes again are')
+    const page = await store.fetch(a, undefined, 100, 1 << 20)
+    assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)), [junk, real].map(toHex))
+    assert.deepEqual(await store.usage(a), { count: 2, bytes: junk.length + real.length })
+    assert.deepEqual(await store.held(), { count: 2, bytes: chargeOf(junk.length) + chargeOf(real.length) })
+    assert.equal(await store.delete(a, [refOf(junk)]), 1)
+    assert.deepEqual((await store.fetch(a, undefined, 100, 1 << 20)).envelopes.map(e => toHex(e.envelope)), [toHex(real)])
+    assert.deepEqual(await store.held(), { count: 1, bytes: chargeOf(real.length) })
+  })
+
+  it('two versions of an id stored at the same time and sequence (after a restart) keep their own bytes', async () => {
+    const a = mailboxOf(13)
+    const first = fakeEnvelope()
+    const second = fakeEnvelope()
+    second.set(idOf(first), 1)
+    await store.put(a, idOf(first), first, FROM)
+    // A restart begins the sequence again, and a linked relay names the time of what it hands over.
+    store = new EnvelopeStore(level, { now: clock.now })
+    await store.putSynced(a, idOf(second), second, clock.t, { source: 'relay:x', linked: true })
+    const page = await store.fetch(a, undefined, 100, 1 << 20)
+    assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)).sort(), [first, second].map(toHex).sort())
+    assert.equal(new Set(page.envelopes.map(e => toHex(e.envelope))).size, 2)
   })
 
   it('enforces the envelope and byte quotas per mailbox, also under concurrent puts', async () => {
@@ -348,28 +379,34 @@ describe('relay/envelope-store budgets', () => {
     await assert.rejects(store.delete(a, [{ id: idOf(real), hash: new Uint8Array(16) }]), { name: 'InvalidStoreRequestError' })
   })
 
-  it('a store written before budgets and hashes gets its counters rebuilt, and its envelopes can still be deleted by hash', async () => {
-    // Two envelopes as the previous version wrote them: 16-byte index values, no counters.
+  it('a store written before budgets, hashes and versions gets its index moved and its counters rebuilt; its envelopes can still be deleted by hash', async () => {
+    // Envelopes as earlier versions wrote them: 16-byte index values (no tag, no hash), then 56 bytes (tag and hash), keyed by id alone.
     const a = mailboxOf(44)
-    const old = [fakeEnvelope(), fakeEnvelope(700)]
+    const old = [fakeEnvelope(), fakeEnvelope(700), fakeEnvelope(500)]
     for (const [i, envelope] of old.entries()) {
       const position = encodePosition(clock.t, i)
-      const legacyIndex = new Uint8Array(16)
+      const legacyIndex = new Uint8Array(i < 2 ? 16 : 56)
       legacyIndex.set(position)
       new DataView(legacyIndex.buffer).setUint32(12, envelope.length, false)
+      if (i === 2) legacyIndex.set(refOf(envelope).hash, 24)
       await level.batch([
         { type: 'put', namespace: 'relay', key: envelopeKey(a, position, idOf(envelope)), value: envelope },
-        { type: 'put', namespace: 'relay', key: indexKey(a, idOf(envelope)), value: legacyIndex },
-        { type: 'put', namespace: 'relay', key: expiryKey(position, a, idOf(envelope)), value: new Uint8Array(0) }
+        { type: 'put', namespace: 'relay', key: legacyIndexKey(a, idOf(envelope)), value: legacyIndex },
+        { type: 'put', namespace: 'relay', key: legacyExpiryKey(position, a, idOf(envelope)), value: new Uint8Array(0) }
       ])
     }
     const store = new EnvelopeStore(level, { now: clock.now })
-    assert.deepEqual(await store.held(), { count: 2, bytes: chargeOf(old[0].length) + chargeOf(old[1].length) })
+    const charged = old.reduce((n, e) => n + chargeOf(e.length), 0)
+    assert.deepEqual(await store.held(), { count: 3, bytes: charged })
+    const legacyLeft: unknown[] = []
+    for await (const entry of level.iterate('relay', legacyIndexRange())) legacyLeft.push(entry)
+    assert.equal(legacyLeft.length, 0, 'every legacy index entry moved')
+    assert.equal((await store.put(a, idOf(old[2]), old[2], FROM)).duplicate, true)
     assert.equal(await store.delete(a, [refOf(fakeEnvelope())].map(r => ({ ...r, id: idOf(old[0]) }))), 0)
     assert.equal(await store.delete(a, [refOf(old[0])]), 1)
-    assert.deepEqual(await store.held(), { count: 1, bytes: chargeOf(old[1].length) })
+    assert.deepEqual(await store.held(), { count: 2, bytes: charged - chargeOf(old[0].length) })
     clock.t += RETENTION_MS
-    assert.equal(await store.sweep(), 1)
+    assert.equal(await store.sweep(), 2, 'the moved expiry keys find their envelopes')
     assert.deepEqual(await store.held(), { count: 0, bytes: 0 })
   })
 

@@ -41,7 +41,7 @@ describe('relay/gossip', () => {
     const checked = await checkGossip(mailboxTopic(mailbox), data, { now: NOW })
     assert.equal(checked.kind, 'envelope')
     assert.equal(checked.kind === 'envelope' && toHex(checked.id), toHex(parseEnvelopeHeader(envelope).id))
-    const otherShard = `/starling/mailbox/2.0.0/${(mailbox[0] + 1) % 4}`
+    const otherShard = `/starling/mailbox/3.0.0/${(mailbox[0] + 1) % 4}`
     await assert.rejects(checkGossip(otherShard, data, { now: NOW }), { name: 'InvalidGossipError' })
   })
 
@@ -99,7 +99,7 @@ describe('relay/gossip', () => {
     await assert.rejects(checkGossip(topic, moved, { now: NOW }), { name: 'InvalidGossipError' })
   })
 
-  it('gives the same envelope the same message id, whoever publishes it; other messages a content hash', async () => {
+  it('gives the same envelope the same message id, whoever publishes it, other bytes under its id another; other messages a content hash', async () => {
     const mailbox = new Uint8Array(32).fill(3)
     const envelope = fakeEnvelope()
     const data = encodeEnvelopeGossip(mailbox, envelope)
@@ -107,9 +107,14 @@ describe('relay/gossip', () => {
     const a = mailboxMessageId({ type: 'unsigned', topic, data })
     const b = mailboxMessageId({ type: 'unsigned', topic, data: encodeEnvelopeGossip(mailbox, envelope.slice()) })
     assert.equal(toHex(a), toHex(b))
-    assert.equal(a.length, 1 + 32 + 16)
+    assert.equal(a.length, 1 + 32 + 16 + 32)
     const other = mailboxMessageId({ type: 'unsigned', topic, data: encodeEnvelopeGossip(mailbox, fakeEnvelope()) })
     assert.notEqual(toHex(other), toHex(a))
+    // Junk under the envelope's id must not pass for it in gossipsub's seen-cache.
+    const junk = fakeEnvelope()
+    junk.set(parseEnvelopeHeader(envelope).id, 1)
+    const squat = mailboxMessageId({ type: 'unsigned', topic, data: encodeEnvelopeGossip(mailbox, junk) })
+    assert.notEqual(toHex(squat), toHex(a))
     const garbage = mailboxMessageId({ type: 'unsigned', topic, data: new Uint8Array([0xff, 0xff]) })
     assert.equal(garbage.length, 33)
   })
@@ -120,7 +125,7 @@ describe('relay/gossip', () => {
     const relaySet = new RelaySet([{ peerId: linked, addrs: [] }])
     const options = mailboxGossipsubOptions({ loopback: true, relaySet })
     assert.equal(options.globalSignaturePolicy, 'StrictNoSign')
-    assert.deepEqual([...(options.allowedTopics ?? [])], ['/starling/mailbox/2.0.0/0', '/starling/mailbox/2.0.0/1', '/starling/mailbox/2.0.0/2', '/starling/mailbox/2.0.0/3'])
+    assert.deepEqual([...(options.allowedTopics ?? [])], ['/starling/mailbox/3.0.0/0', '/starling/mailbox/3.0.0/1', '/starling/mailbox/3.0.0/2', '/starling/mailbox/3.0.0/3'])
     assert.equal(options.scoreParams?.IPColocationFactorWeight, 0)
     assert.equal(mailboxGossipsubOptions({ relaySet }).scoreParams?.IPColocationFactorWeight, undefined)
     const score = options.scoreParams?.appSpecificScore

@@ -908,6 +908,7 @@ export interface CustodyReceipt {
   storedAt: bigint
   expiresAt: bigint
   signature: Uint8Array<ArrayBuffer>
+  hash: Uint8Array<ArrayBuffer>
 }
 
 export namespace CustodyReceipt {
@@ -945,6 +946,11 @@ export namespace CustodyReceipt {
           w.bytes(obj.signature)
         }
 
+        if ((obj.hash != null && obj.hash.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.hash)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -954,7 +960,8 @@ export namespace CustodyReceipt {
           relay: uint8ArrayAlloc(0),
           storedAt: 0n,
           expiresAt: 0n,
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          hash: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -981,6 +988,10 @@ export namespace CustodyReceipt {
             }
             case 5: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.hash = reader.bytes()
               break
             }
             default: {
@@ -1033,6 +1044,13 @@ export namespace CustodyReceipt {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.hash`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1070,6 +1088,11 @@ export namespace CustodyReceipt {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CustodyReceiptHashFieldEvent {
+    field: '$.hash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CustodyReceipt>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CustodyReceipt.codec())
   }
@@ -1078,7 +1101,7 @@ export namespace CustodyReceipt {
     return decodeMessage(buf, CustodyReceipt.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CustodyReceipt>): Generator<CustodyReceiptEnvelopeIdFieldEvent | CustodyReceiptRelayFieldEvent | CustodyReceiptStoredAtFieldEvent | CustodyReceiptExpiresAtFieldEvent | CustodyReceiptSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CustodyReceipt>): Generator<CustodyReceiptEnvelopeIdFieldEvent | CustodyReceiptRelayFieldEvent | CustodyReceiptStoredAtFieldEvent | CustodyReceiptExpiresAtFieldEvent | CustodyReceiptSignatureFieldEvent | CustodyReceiptHashFieldEvent> {
     return streamMessage(buf, CustodyReceipt.codec(), opts)
   }
 }
@@ -1524,6 +1547,11 @@ export namespace StoreResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreResponseReceiptHashFieldEvent {
+    field: '$.receipt.hash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface StoreResponseEnvelopesIdFieldEvent {
     field: '$.envelopes[].id'
     value: Uint8Array<ArrayBuffer>
@@ -1570,7 +1598,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseReceiptHashFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }

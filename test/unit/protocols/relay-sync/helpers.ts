@@ -76,11 +76,10 @@ export async function signedDelete (owner: Device, envelopes: Uint8Array[], rela
   return { signed, timestamp: now, refs }
 }
 
-/** Whether a relay holds an envelope of a mailbox (by id), whatever its bytes. */
+/** Whether a relay holds an envelope of a mailbox: these very bytes (other bytes under its id are another envelope). */
 export async function holds (relay: SyncRelay, mailbox: Uint8Array, envelope: Uint8Array): Promise<boolean> {
   const page = await relay.store.fetch(mailbox, undefined, 10_000, Number.MAX_SAFE_INTEGER)
-  const id = parseEnvelopeHeader(envelope).id
-  return page.envelopes.some(e => Buffer.from(e.id).equals(Buffer.from(id)))
+  return page.envelopes.some(e => Buffer.from(e.envelope).equals(Buffer.from(envelope)))
 }
 
 /** A stand-in for the Connection a handler receives. */

@@ -91,6 +91,23 @@ describe('relay-sync: reconciliation', function () {
     assert.deepEqual(await b.store.held(), { count: 0, bytes: 0 })
   })
 
+  it('junk under a real envelope\'s id does not hide it: a relay holding the junk fetches the real envelope beside it, and the reverse', async () => {
+    const a = await syncRelay(clock)
+    const b = await syncRelay(clock)
+    const mailbox = randomMailbox()
+    const [real] = await putMany([a], mailbox, 1)
+    const junk = fakeEnvelope(300)
+    junk.set(parseEnvelopeHeader(real).id, 1)
+    await b.store.put(mailbox, parseEnvelopeHeader(junk).id, junk, { source: 'relay:evil', linked: true })
+    const { result } = await exchange(b, a, clock)
+    assert.equal(result.envelopes.stored, 1)
+    assert.ok(await holds(b, mailbox, real), 'B fetched the real envelope')
+    assert.ok(await holds(b, mailbox, junk))
+    await exchange(a, b, clock)
+    assert.equal((await a.store.usage(mailbox)).count, 2, 'each relay holds both versions, each under its own hash')
+    assert.equal((await exchange(b, a, clock)).channel.stats.requests, 1, 'identical sets again')
+  })
+
   it('deletes win over a stale copy: the relay that missed a delete applies it, and neither fetches the envelope back', async () => {
     const a = await syncRelay(clock)
     const b = await syncRelay(clock)

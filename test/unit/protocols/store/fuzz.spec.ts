@@ -83,7 +83,7 @@ describe('protocols/store untrusted input', function () {
 
   it('gossip checks and message ids: only InvalidGossipError, never another throw', async () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), fc.integer({ min: 0, max: 3 }), async (data, shard) => {
-      const topic = `/starling/mailbox/2.0.0/${shard}`
+      const topic = `/starling/mailbox/3.0.0/${shard}`
       assert.ok(mailboxMessageId({ type: 'unsigned', topic, data }).length > 0)
       try {
         await checkGossip(topic, data, { now: Date.now() })

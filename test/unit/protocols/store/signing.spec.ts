@@ -29,7 +29,7 @@ describe('protocols/store mailboxes and signatures', () => {
     const expected = sha256(new Uint8Array([...new TextEncoder().encode('starling-mailbox-v1'), ...peer.toMultihash().bytes]))
     assert.equal(toHex(mailboxId(peer)), toHex(expected))
     assert.equal(mailboxShard(expected), expected[0] % MAILBOX_SHARDS)
-    assert.equal(mailboxTopic(expected), `/starling/mailbox/2.0.0/${expected[0] % 4}`)
+    assert.equal(mailboxTopic(expected), `/starling/mailbox/3.0.0/${expected[0] % 4}`)
     assert.equal(allShardTopics().length, 4)
     assert.throws(() => mailboxShard(new Uint8Array(31)), { name: 'InvalidStoreRequestError' })
   })
@@ -74,25 +74,33 @@ describe('protocols/store mailboxes and signatures', () => {
     await assert.rejects(verifyOwnerAuth(auth, { op: AuthOp.fetch, mailbox, relay, body: fetchBody(new Uint8Array(0), 0), now: NOW, freshnessMs: WINDOW }), { name: 'UnauthorizedError' })
   })
 
-  it('a custody receipt verifies only against the relay that signed it, for that envelope and mailbox', async () => {
+  it('a custody receipt verifies only against the relay that signed it, for that envelope\'s bytes and mailbox', async () => {
     const mailbox = mailboxId(peerIdFromPrivateKey(device))
     const id = new Uint8Array(16).fill(9)
-    const receipt = await signReceipt(relayKey, mailbox, id, NOW, NOW + 1000)
-    const verified = await verifyReceipt(receipt, relay, mailbox, id)
+    const hash = new Uint8Array(32).fill(7)
+    const subject = { mailbox, envelopeId: id, hash }
+    const receipt = await signReceipt(relayKey, subject, NOW, NOW + 1000)
+    const verified = await verifyReceipt(receipt, relay, subject)
     assert.equal(verified.storedAt, NOW)
     assert.equal(verified.expiresAt, NOW + 1000)
+    assert.deepEqual(verified.hash, hash)
     const otherKey = await generateKeyPair('Ed25519')
     const other = peerIdFromPrivateKey(otherKey)
-    const impostor = await signReceipt(otherKey, mailbox, id, NOW, NOW + 1000)
+    const impostor = await signReceipt(otherKey, subject, NOW, NOW + 1000)
+    // Signed for junk held under the same id: not a receipt for the bytes handed over.
+    const squatted = await signReceipt(relayKey, { ...subject, hash: new Uint8Array(32).fill(8) }, NOW, NOW + 1000)
     const refused = [
-      verifyReceipt(receipt, other, mailbox, id),
-      verifyReceipt(impostor, relay, mailbox, id),
-      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, mailbox, id),
-      verifyReceipt(receipt, relay, mailboxId(other), id),
-      verifyReceipt(receipt, relay, mailbox, new Uint8Array(16)),
-      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, mailbox, id),
-      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, mailbox, id),
-      verifyReceipt(undefined, relay, mailbox, id)
+      verifyReceipt(receipt, other, subject),
+      verifyReceipt(impostor, relay, subject),
+      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, subject),
+      verifyReceipt(receipt, relay, { ...subject, mailbox: mailboxId(other) }),
+      verifyReceipt(receipt, relay, { ...subject, envelopeId: new Uint8Array(16) }),
+      verifyReceipt(receipt, relay, { ...subject, hash: new Uint8Array(32) }),
+      verifyReceipt(squatted, relay, subject),
+      verifyReceipt({ ...squatted, hash: wire(hash) }, relay, subject),
+      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, subject),
+      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, subject),
+      verifyReceipt(undefined, relay, subject)
     ]
     for (const attempt of refused) await assert.rejects(attempt, { name: 'InvalidReceiptError' })
   })

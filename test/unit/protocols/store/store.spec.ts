@@ -1,11 +1,12 @@
 /**
- * `/starling/store/2.0.0` between real libp2p nodes on 127.0.0.1: a user
+ * `/starling/store/3.0.0` between real libp2p nodes on 127.0.0.1: a user
  * node puts, fetches and deletes on one relay; refusals arrive as named
  * errors and garbage costs only the sender's stream.
  */
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
 import type { PrivateKey } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
@@ -56,15 +57,17 @@ describe('protocols/store between real nodes', function () {
     const envelope = fakeEnvelope()
     const receipt = await storeEnvelope(user, relay.node.getMultiaddrs(), mailbox, envelope)
     assert.equal(toHex(receipt.envelopeId), toHex(parseEnvelopeHeader(envelope).id))
+    assert.equal(toHex(receipt.hash), toHex(sha256(envelope)))
     assert.ok(receipt.relay.equals(relay.node.peerId))
     assert.equal(receipt.storedAt, clock.t)
     assert.equal(receipt.expiresAt, clock.t + relay.store.retentionMs)
-    const payload = receiptPayload(mailbox, receipt.envelopeId, relay.node.peerId, receipt.storedAt, receipt.expiresAt)
+    const subject = { mailbox, envelopeId: receipt.envelopeId, hash: receipt.hash }
+    const payload = receiptPayload(subject, relay.node.peerId, receipt.storedAt, receipt.expiresAt)
     assert.equal(await relay.privateKey.publicKey.verify(payload, receipt.signature), true)
     // The same signature does not verify for another relay, mailbox or time.
     const other = await generateKeyPair('Ed25519')
     assert.equal(await other.publicKey.verify(payload, receipt.signature), false)
-    const later = receiptPayload(mailbox, receipt.envelopeId, relay.node.peerId, receipt.storedAt, receipt.expiresAt + 1)
+    const later = receiptPayload(subject, relay.node.peerId, receipt.storedAt, receipt.expiresAt + 1)
     assert.equal(await relay.privateKey.publicKey.verify(later, receipt.signature), false)
   })
 
