@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { RunningPeer } from '../app/client.js'
 import type { SearchHit } from '../app/search.js'
 import { formatTime, shortName } from './format.js'
-import { routeHash } from './hooks.js'
+import { backRoute, routeHash } from './hooks.js'
 
 /** Results follow typing after this pause. */
 const SEARCH_DELAY_MS = 200
@@ -34,7 +34,10 @@ export function SearchScreen ({ running }: { running: RunningPeer }) {
   }, [query, running])
   return (
     <main id="main" class="main search" tabIndex={-1} aria-labelledby="search-title">
-      <h2 id="search-title">Search messages</h2>
+      <div class="screen-head">
+        <a class="back" href={routeHash(backRoute())} aria-label="Back">←</a>
+        <h2 id="search-title">Search messages</h2>
+      </div>
       <form role="search" onSubmit={(e) => { e.preventDefault() }}>
         <label for="search-query">Search every conversation</label>
         <input id="search-query" ref={box} type="search" autoComplete="off" aria-describedby="search-hint" value={query} onInput={(e) => { setQuery(e.currentTarget.value) }} />

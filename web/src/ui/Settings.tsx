@@ -10,6 +10,7 @@ import type { RunningPeer } from '../app/client.js'
 import type { AppState } from '../app/state.js'
 import type { Settings } from '../app/settings.js'
 import { askNotificationPermission } from '../app/notify.js'
+import { backRoute, routeHash } from './hooks.js'
 
 /** A switch stored in the settings, with what it does in a hint under it. */
 function Toggle ({ id, label, hint, checked, onChange }: { id: string, label: string, hint: string, checked: boolean, onChange(on: boolean): void }) {
@@ -62,7 +63,10 @@ export function SettingsScreen ({ app, running, state }: { app: StarlingApp, run
   }
   return (
     <main id="main" class="main settings" tabIndex={-1} aria-labelledby="settings-title">
-      <h2 id="settings-title">Settings</h2>
+      <div class="screen-head">
+        <a class="back" href={routeHash(backRoute())} aria-label="Back">←</a>
+        <h2 id="settings-title">Settings</h2>
+      </div>
       <section aria-labelledby="you-title" class="card">
         <h3 id="you-title">You</h3>
         <dl>
@@ -127,6 +131,18 @@ export function SettingsScreen ({ app, running, state }: { app: StarlingApp, run
           <input id="restore-profile" autoCapitalize="none" spellcheck={false} value={restoreProfile} onInput={(e) => { setRestoreProfile(e.currentTarget.value) }} />
           <button type="submit">Open the restore screen</button>
         </form>
+      </section>
+      <section aria-labelledby="keys-title" class="card">
+        <h3 id="keys-title">Keyboard</h3>
+        <dl class="shortcuts">
+          <dt><kbd>Ctrl</kbd> <kbd>K</kbd></dt><dd>Search messages</dd>
+          <dt><kbd>Alt</kbd> <kbd>N</kbd></dt><dd>New chat</dd>
+          <dt><kbd>Ctrl</kbd> <kbd>,</kbd></dt><dd>Settings</dd>
+          <dt><kbd>Alt</kbd> <kbd>↑</kbd> / <kbd>↓</kbd></dt><dd>Previous or next chat</dd>
+          <dt><kbd>Enter</kbd></dt><dd>Send (<kbd>Shift</kbd> <kbd>Enter</kbd>: a new line)</dd>
+          <dt><kbd>Esc</kbd></dt><dd>Close a picker or form, stop a reply or an edit, leave search, settings or a new chat</dd>
+          <dt>Arrow keys</dt><dd>Move in the emoji picker</dd>
+        </dl>
       </section>
       {message != null && <p role="status" class="ok">{message}</p>}
       {error != null && <p role="alert" class="error">{error}</p>}

@@ -52,11 +52,26 @@ export function go (route: Route): void {
   location.hash = routeHash(route)
 }
 
+/** The last conversation or list the user was on: where Escape goes back to from search, settings or a new chat. */
+let lastPlace: Route = { screen: 'list' }
+
+/** Remembers `route` if it is a place to come back to; returns it. */
+function visit (route: Route): Route {
+  if (route.screen === 'thread') lastPlace = { screen: 'thread', handle: route.handle }
+  else if (route.screen === 'list') lastPlace = route
+  return route
+}
+
+/** Where to go back to from a screen that was opened on top (search, settings, new chat). */
+export function backRoute (): Route {
+  return lastPlace
+}
+
 /** The current route; re-renders when the hash changes. */
 export function useRoute (): Route {
-  const [route, setRoute] = useState(parseRoute(location.hash))
+  const [route, setRoute] = useState(() => visit(parseRoute(location.hash)))
   useEffect(() => {
-    const on = (): void => { setRoute(parseRoute(location.hash)) }
+    const on = (): void => { setRoute(visit(parseRoute(location.hash))) }
     window.addEventListener('hashchange', on)
     return () => { window.removeEventListener('hashchange', on) }
   }, [])
