@@ -4,7 +4,8 @@
  *   name~tag), sends, reacts by typing an emoji, opens and closes the
  *   composer's emoji picker and a reply with Escape, opens settings with
  *   Ctrl+, and turns a switch off with Space, leaves them with Escape,
- *   searches with Ctrl+K and opens the result with Enter: only key presses
+ *   searches with Ctrl+K and opens the result with Enter, moves between
+ *   two chats with Alt+Up and Alt+Down: only key presses
  *   and typing, never a click. Every control Tab passes shows a focus ring,
  *   and after each step focus is where the user goes on from (the composer
  *   after a chat opens, the button that opened a closed picker).
@@ -66,6 +67,7 @@ describe('browser: the whole app by keyboard alone; light and dark themes', func
     browser = await Browser.launch()
     bob = await openApp(await browser.profile(), stack.url)
     await createIdentity(bob, 'bob')
+    await createIdentity(await openApp(await browser.profile(), stack.url), 'carol')
     alice = await openApp(await browser.profile(), stack.url)
   })
 
@@ -133,6 +135,8 @@ describe('browser: the whole app by keyboard alone; light and dark themes', func
     // Settings: Ctrl+, opens them; Tab to a switch, Space turns it off (stored); Escape goes back to the chat, focus in the composer.
     await alice.keyboard.press('Control+Comma')
     await alice.locator('main.settings').waitFor()
+    // Focus is put on the settings' main area, from where Tab goes on.
+    await alice.waitForFunction(() => document.activeElement?.id === 'main')
     await tabTo(alice, /^Send typing indicators$/)
     await alice.keyboard.press('Space')
     await alice.waitForFunction(() => window.starling?.state.get().settings?.typingIndicators === false)
@@ -149,6 +153,23 @@ describe('browser: the whole app by keyboard alone; light and dark themes', func
     await tabTo(alice, /typed without a mouse/)
     await alice.keyboard.press('Enter')
     await alice.waitForFunction((id) => document.activeElement?.getAttribute('data-message-id') === id, hello, { timeout: 30_000 })
+
+    // Alt+Up and Alt+Down go through the chats: a second one with carol, then both are reached.
+    await alice.keyboard.press('Alt+KeyN')
+    await focusIs(alice, /^Handle$/)
+    await alice.keyboard.type('carol')
+    await alice.keyboard.press('Enter')
+    await focusIs(alice, /^Yes, chat with carol~/)
+    await alice.keyboard.press('Enter')
+    await alice.locator('main.thread[data-handle^="carol~"]').waitFor()
+    await alice.locator('.conversations li[data-handle^="carol~"]').waitFor()
+    const visited = new Set<string>()
+    for (const key of ['Alt+ArrowDown', 'Alt+ArrowUp']) {
+      await alice.keyboard.press(key)
+      await focusIs(alice, /^Message$/)
+      visited.add(decodeURIComponent(await alice.evaluate(() => location.hash)).replace(/~.*/, ''))
+    }
+    assert.ok(visited.has('#/c/bob'), `Alt+Up/Down reach the other chat (${[...visited].join(', ')})`)
 
     assert.deepEqual(ringless, [], 'every control reached by Tab shows a focus ring')
   })

@@ -44,6 +44,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
   const reactButton = useRef<HTMLButtonElement>(null)
   const pickerButton = useRef<HTMLButtonElement>(null)
   const emojiInput = useRef<HTMLInputElement>(null)
+  const self = useRef<HTMLLIElement>(null)
   // Opening the form puts the cursor where an emoji is typed.
   useEffect(() => { if (reacting) emojiInput.current?.focus() }, [reacting])
   /** Closes the reaction form and gives focus back to its button. */
@@ -68,7 +69,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
   }
   const time = m.timestamp as number
   return (
-    <li id={`m-${m.id}`} class={`message ${mine ? 'mine' : 'theirs'}${deleted ? ' deleted' : ''}`} tabIndex={-1}
+    <li id={`m-${m.id}`} ref={self} class={`message ${mine ? 'mine' : 'theirs'}${deleted ? ' deleted' : ''}`} tabIndex={-1}
       data-message-id={m.id} data-kind={m.kind as string} data-state={m.sendState} data-mine={mine ? 'true' : 'false'}>
       {m.replyTo != null && (
         <button type="button" class="quote" data-reply-to={(m.replyTo as { id: string }).id} onClick={() => { jumpTo((m.replyTo as { id: string }).id) }}>
@@ -112,7 +113,10 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
           <button type="button" class="link" onClick={onReply}>Reply</button>
           <button type="button" class="link" ref={reactButton} aria-expanded={reacting} onClick={() => { if (reacting) closeReacting(); else setReacting(true) }}>React</button>
           {mine && m.kind !== 'attachment' && <button type="button" class="link" onClick={onEdit}>Edit</button>}
-          {mine && <button type="button" class="link danger" onClick={() => { if (confirm('Delete this message for everyone?')) void act(async () => { await running.deleteForEveryone(handle, m.id) }) }}>Delete</button>}
+          {mine && <button type="button" class="link danger" onClick={() => { if (confirm('Delete this message for everyone?')) {
+            // Its buttons go with it: focus stays on the message rather than falling back to the page.
+            void act(async () => { await running.deleteForEveryone(handle, m.id) }).then(() => { self.current?.focus() })
+          } }}>Delete</button>}
         </div>
       )}
       {reacting && (
@@ -121,7 +125,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
           {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(closeReacting) }}>{q}</button>)}
           <label class="sr-only" for={`emoji-${m.id}`}>Any emoji</label>
           <input id={`emoji-${m.id}`} ref={emojiInput} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
-          <button type="submit">React</button>
+          <button type="submit">Send reaction</button>
           <button type="button" class="secondary" ref={pickerButton} aria-expanded={picking} onClick={() => { setPicking(!picking) }}>All emoji</button>
           {picking && (
             <LazyEmojiPicker label="React with an emoji" onPick={(e) => { void react(e).then(closeReacting) }}

@@ -140,7 +140,7 @@ export function SettingsScreen ({ app, running, state }: { app: StarlingApp, run
           <dt><kbd>Ctrl</kbd> <kbd>,</kbd></dt><dd>Settings</dd>
           <dt><kbd>Alt</kbd> <kbd>↑</kbd> / <kbd>↓</kbd></dt><dd>Previous or next chat</dd>
           <dt><kbd>Enter</kbd></dt><dd>Send (<kbd>Shift</kbd> <kbd>Enter</kbd>: a new line)</dd>
-          <dt><kbd>Esc</kbd></dt><dd>Close a picker or form, stop a reply or an edit, leave search, settings or a new chat</dd>
+          <dt><kbd>Esc</kbd></dt><dd>Close a picker or form, stop a reply, an edit or a recording, leave search, settings, a new chat or a safety number</dd>
           <dt>Arrow keys</dt><dd>Move in the emoji picker</dd>
         </dl>
       </section>
