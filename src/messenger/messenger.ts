@@ -335,12 +335,15 @@ export class Messenger extends EventTarget {
     return (await this.init.directory.resolveOne(handle)).accountKey
   }
 
-  /** Marks every incoming message of a conversation read and tells the sender. */
-  async markRead (handle: string): Promise<number> {
+  /**
+   * Marks every incoming message of a conversation read and, unless
+   * `receipt: false` (the user turned read receipts off), tells the sender.
+   */
+  async markRead (handle: string, options: { receipt?: boolean } = {}): Promise<number> {
     const to = await this.recipient(handle)
     const ids = await this.inbox.unread(to.account)
     if (ids.length === 0) return 0
-    await this.sendToAccount(to.account, to.devices, { kind: 'read', ids }, 'receipt')
+    if (options.receipt !== false) await this.sendToAccount(to.account, to.devices, { kind: 'read', ids }, 'receipt')
     await this.inbox.markReadOps(to.account, ids)
     return ids.length
   }

@@ -68,6 +68,9 @@ export async function react (page: Page, id: string, emoji: string): Promise<voi
 export async function edit (page: Page, id: string, text: string): Promise<void> {
   await messageById(page, id).getByRole('button', { name: 'Edit' }).click()
   const box = page.getByLabel('Message', { exact: true })
+  // The composer puts the old text in first: typing before that would be overwritten.
+  await page.locator('.composing[data-mode="edit"]').waitFor()
+  await page.waitForFunction(() => (document.getElementById('compose') as HTMLTextAreaElement | null)?.value !== '')
   await box.fill(text)
   await box.press('Enter')
   await messageById(page, id).locator('p.text', { hasText: text }).waitFor()
@@ -94,4 +97,18 @@ export async function reload (page: Page): Promise<void> {
 /** The ids of every message shown in the open thread, in order. */
 export async function shownIds (page: Page): Promise<string[]> {
   return await page.locator('li[data-message-id]').evaluateAll(els => els.map(e => e.getAttribute('data-message-id') ?? ''))
+}
+
+/** Turns a settings switch on or off (found by its label) and waits until it is stored. */
+export async function setSwitch (page: Page, label: string, key: 'readReceipts' | 'typingIndicators' | 'hideMyIp' | 'notifications', on: boolean): Promise<void> {
+  await page.getByRole('link', { name: 'Settings' }).click()
+  await page.getByLabel(label, { exact: true }).setChecked(on)
+  await page.waitForFunction(([k, v]) => (window.starling?.state.get().settings as unknown as Record<string, unknown> | undefined)?.[k as string] === v, [key, on] as const)
+}
+
+/** The connections a page has to `peerId`: address, whether relayed (limited), when opened (ms since the epoch). */
+export async function connectionsTo (page: Page, peerId: string): Promise<Array<{ addr: string, limited: boolean, opened: number }>> {
+  return await page.evaluate((id) => (window.starling?.running?.peer.node.getConnections() ?? [])
+    .filter(c => c.remotePeer.toString() === id)
+    .map(c => ({ addr: c.remoteAddr.toString(), limited: c.limits != null, opened: c.timeline.open })), peerId)
 }

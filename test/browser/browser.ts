@@ -22,6 +22,9 @@ export const CHROMIUM_ARGS = [
   '--allow-loopback-in-peer-connection'
 ]
 
+/** A fake microphone and camera (a tone and a test pattern), allowed without asking (NOTES.md, Calls in headless Chromium). */
+export const FAKE_MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
+
 /** Whether a URL stays on this machine. */
 export function isLoopbackUrl (url: string): boolean {
   if (url.startsWith('blob:') || url.startsWith('data:') || url.startsWith('about:')) return true
@@ -35,8 +38,9 @@ export class Browser {
   readonly outside: string[] = []
   private constructor (private readonly browser: PwBrowser) {}
 
-  static async launch (): Promise<Browser> {
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  /** Launches Chromium; `extraArgs` e.g. {@link FAKE_MEDIA_ARGS}. */
+  static async launch (extraArgs: string[] = []): Promise<Browser> {
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] })
     return new Browser(browser)
   }
 

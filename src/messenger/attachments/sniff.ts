@@ -40,6 +40,8 @@ const SIGNATURES: readonly Signature[] = [
   { name: 'Ogg', kinds: ['audio'], mimeTypes: ['audio/ogg', 'audio/opus', 'application/ogg'], test: h => startsWith(h, 0, ascii('OggS\u0000')) },
   { name: 'MP3', kinds: ['audio'], mimeTypes: ['audio/mpeg', 'audio/mp3'], test: h => startsWith(h, 0, ascii('ID3')) || isMp3Frame(h) },
   { name: 'AAC', kinds: ['audio'], mimeTypes: ['audio/aac', 'audio/aacp', 'audio/x-aac'], test: isAdtsFrame },
+  // What MediaRecorder writes in Chromium (voice notes recorded in the web app): Opus in WebM.
+  { name: 'WebM', kinds: ['audio'], mimeTypes: ['audio/webm'], test: isWebm },
   { name: 'M4A', kinds: ['audio'], mimeTypes: ['audio/mp4', 'audio/m4a', 'audio/x-m4a', 'audio/aac'], test: h => startsWith(h, 4, ascii('ftyp')) && M4A_BRANDS.some(b => startsWith(h, 8, b)) }
 ]
 
@@ -51,6 +53,19 @@ function isMp3Frame (h: Uint8Array): boolean {
   const bitrate = h[2] >> 4
   const sampleRate = (h[2] >> 2) & 0x03
   return version !== 0x01 && layer === 0x01 && bitrate !== 0x0f && bitrate !== 0 && sampleRate !== 0x03
+}
+
+/**
+ * WebM: an EBML header whose DocType element (0x4282, one-byte size) says
+ * "webm" within its first bytes (WHATWG MIME Sniffing, "matches the
+ * signature for WebM").
+ */
+function isWebm (h: Uint8Array): boolean {
+  if (!startsWith(h, 0, [0x1a, 0x45, 0xdf, 0xa3])) return false
+  for (let i = 4; i < Math.min(h.length, 38); i++) {
+    if (h[i] === 0x42 && h[i + 1] === 0x82 && h[i + 2] === 0x84) return startsWith(h, i + 3, ascii('webm'))
+  }
+  return false
 }
 
 /** ADTS (raw AAC) header: 12 sync bits, layer 00. */

@@ -6,7 +6,8 @@
  * (boot, identity, lock) is in lifecycle.ts; this file is the running part.
  */
 import type { StarlingPeer } from '../../../src/peer/index.js'
-import { acceptContact, blockContact, conversationsView, historyView, sendFiles, trustContact } from '../../../src/peer/index.js'
+import { acceptContact, blockContact, conversationsView, historyView, safetyNumberView, sendFiles, trustContact } from '../../../src/peer/index.js'
+import type { SafetyNumberView } from '../../../src/peer/index.js'
 import { fromHex } from '../../../src/messenger/bytes.js'
 import { validateReactionEmoji, validateText } from '../../../src/messenger/model/index.js'
 import type { MessengerEvent } from '../../../src/messenger/index.js'
@@ -14,6 +15,8 @@ import { routingTableSize } from '../../../src/net/node.js'
 import type { OpfsBlobStore } from '../platform/platform.js'
 import { attachmentFromFile } from './files.js'
 import { notifyHidden } from './notify.js'
+import { searchHistory } from './search.js'
+import type { SearchHit } from './search.js'
 import type { StateBox } from './state.js'
 import type { Settings } from './settings.js'
 
@@ -80,7 +83,9 @@ export class RunningPeer {
   private onEvent (e: MessengerEvent): void {
     if (e.type === 'message' && e.direction === 'in') {
       this.onTyping(e.handle, false)
-      if (this.settings().notifications) notifyHidden(e.request ? `Message request from ${e.handle}` : e.handle, e.text ?? 'New message', () => { this.navigate(e.handle) })
+      const settings = this.settings()
+      // A muted conversation still counts unread and shows in the list, with no notification.
+      if (settings.notifications && !settings.muted.includes(e.conversation)) notifyHidden(e.request ? `Message request from ${e.handle}` : e.handle, e.text ?? 'New message', () => { this.navigate(e.handle) })
     }
     this.refreshSoon()
   }
@@ -128,7 +133,7 @@ export class RunningPeer {
     }
     const summary = conversations.find(c => c.account === open.account)
     if (summary != null && summary.unread > 0 && summary.state === 'accepted' && document.visibilityState === 'visible') {
-      await messenger.markRead(open.handle)
+      await messenger.markRead(open.handle, { receipt: this.settings().readReceipts })
       conversations = conversations.map(c => c === summary ? { ...c, unread: 0 } : c)
     }
     this.state.set({ conversations, thread: await historyView(messenger, open.handle) })
@@ -210,8 +215,13 @@ export class RunningPeer {
     this.refreshSoon()
   }
 
-  /** Tells the contact we are typing (best effort: nothing is stored, a failure is no error). */
+  /**
+   * Tells the contact we are typing (best effort: nothing is stored, a
+   * failure is no error); nothing at all when the user turned typing
+   * indicators off.
+   */
   typing (handle: string, on: boolean): void {
+    if (!this.settings().typingIndicators) return
     this.peer.messenger.typing(handle, on).catch(() => {})
   }
 
@@ -228,6 +238,16 @@ export class RunningPeer {
   async trust (handle: string): Promise<void> {
     await trustContact(this.peer.messenger, handle)
     await this.refresh()
+  }
+
+  /** The safety number of this account and `handle`'s, with its QR payload. */
+  async safetyNumber (handle: string): Promise<SafetyNumberView> {
+    return await safetyNumberView(this.peer.messenger, this.peer.crypto, handle)
+  }
+
+  /** Messages of every conversation whose text contains `query` (searched here, nothing leaves the tab). */
+  async search (query: string): Promise<SearchHit[]> {
+    return await searchHistory(this.peer.messenger, this.state.get().conversations, query)
   }
 
   /** Asks for a received attachment again now (after a wait, or a request accepted). */

@@ -73,7 +73,7 @@ export class StarlingApp {
 
   private async afterLock (): Promise<void> {
     const { crypto, table } = this.ready()
-    this.platform = browserPeerPlatform({ profile: this.profile, crypto, table, iceServers: this.config.iceServers })
+    this.platform = browserPeerPlatform({ profile: this.profile, crypto, table, iceServers: this.config.iceServers, hideMyIp: this.settings().hideMyIp })
     const keyFile = await this.platform.keys.read()
     if (keyFile == null) this.state.set({ phase: 'setup' })
     else if (isEncryptedKeyFile(keyFile)) this.state.set({ phase: 'locked' })
@@ -150,8 +150,9 @@ export class StarlingApp {
     try {
       peer = await createStarlingPeer(platform, {
         bootstrap: relays,
-        // Listening on WebRTC: other peers that reach us through a relay may upgrade to a direct connection.
-        listen: ['/webrtc'],
+        // Listening on WebRTC: other peers that reach us through a relay may upgrade to a direct connection
+        // (not with "hide my IP": then the device record lists relay addresses only).
+        listen: this.settings().hideMyIp ? [] : ['/webrtc'],
         passphrase,
         loopback: relays.length > 0 && relays.every(isLocalRelay),
         messenger: this.config.intervals ?? {}
@@ -170,10 +171,39 @@ export class StarlingApp {
     this.state.set({ persisted: await persistStorage() })
   }
 
-  /** Stores new settings (relays take effect at the next start). */
+  /** Stores new settings (relays and hide-my-IP take effect at the next start). */
   async saveSettings (settings: Settings): Promise<void> {
     await saveSettings(this.ready().table, settings)
     this.state.set({ settings })
+  }
+
+  /** Changes some settings (the others as they are now). */
+  async updateSettings (patch: Partial<Settings>): Promise<void> {
+    await this.saveSettings({ ...this.settings(), ...patch })
+  }
+
+  /** Mutes or unmutes the conversation with `account` (hex). */
+  async setMuted (account: string, muted: boolean): Promise<void> {
+    const others = this.settings().muted.filter(a => a !== account)
+    await this.updateSettings({ muted: muted ? [...others, account] : others })
+  }
+
+  /** Marks `account`'s safety number `digits` as compared (or, with none, no longer verified). */
+  async setVerified (account: string, digits?: string): Promise<void> {
+    const verified = { ...this.settings().verified }
+    if (digits == null) delete verified[account]
+    else verified[account] = digits
+    await this.updateSettings({ verified })
+  }
+
+  /**
+   * Accepts a contact's new keys: sending resumes, and a verification made
+   * before the change no longer holds (compare the safety number again).
+   */
+  async acceptNewKeys (handle: string, account: string): Promise<void> {
+    if (this.running == null) throw new Error('Starling is not running in this tab')
+    await this.running.trust(handle)
+    await this.setVerified(account)
   }
 
   private fail (err: unknown): void {

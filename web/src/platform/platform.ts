@@ -39,6 +39,8 @@ export interface BrowserPlatformInit {
   table: KeyValueTable
   /** STUN/TURN servers the user's relays give. */
   iceServers?: RTCIceServer[]
+  /** "Hide my IP": no WebRTC with other peers, only relayed connections (transports.ts). */
+  hideMyIp?: boolean
 }
 
 /** A tab's platform pieces for one profile. */
@@ -46,7 +48,7 @@ export function browserPeerPlatform (init: BrowserPlatformInit): PeerPlatform<Op
   const { crypto, profile } = init
   return {
     crypto,
-    transports: () => browserTransports({ iceServers: init.iceServers }),
+    transports: () => browserTransports({ iceServers: init.iceServers, peerWebRTC: init.hideMyIp !== true }),
     connectionGater: browserConnectionGater(),
     keys: indexedDbKeyStorage(init.table),
     openStore: async (secret) => await openBrowserStore(crypto, `${profile}-store`, secret),

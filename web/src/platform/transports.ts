@@ -16,6 +16,12 @@ import type { TransportFactory } from '../../../src/net/node.js'
 export interface BrowserTransportsInit {
   /** STUN/TURN servers from the user's relays (none by default). */
   iceServers?: RTCIceServer[]
+  /**
+   * WebRTC with other peers (default true). Off ("hide my IP"): a peer
+   * would learn this device's addresses from its ICE candidates, so other
+   * peers are reached only through relays.
+   */
+  peerWebRTC?: boolean
 }
 
 /** The transports a tab dials and listens on. */
@@ -23,7 +29,7 @@ export function browserTransports (init: BrowserTransportsInit = {}): TransportF
   const rtcConfiguration: RTCConfiguration = { iceServers: init.iceServers ?? [] }
   return [
     webSockets(),
-    webRTC({ rtcConfiguration }),
+    ...(init.peerWebRTC === false ? [] : [webRTC({ rtcConfiguration })]),
     // A relay announces two certhashes (the one it serves and the next): the stock dialer tries only the first.
     webRTCDirectAnyCerthash({ rtcConfiguration })
   ]

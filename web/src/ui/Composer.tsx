@@ -2,11 +2,15 @@
  * Writing: a new message, a reply (the quote shown above, cancellable) or
  * an edit of our own message; Enter sends, Shift+Enter breaks the line.
  * "+" attaches files (photos, GIFs, audio, anything), the text going as
- * the caption. Typing is told to the contact while the user types.
+ * the caption; the microphone records a voice note (VoiceNote.tsx); the
+ * smiley opens the emoji picker, which inserts at the cursor. Typing is
+ * told to the contact while the user types (unless turned off in settings).
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { RunningPeer } from '../app/client.js'
 import type { HistoryEntry } from '../../../src/peer/index.js'
+import { LazyEmojiPicker } from './LazyEmojiPicker.js'
+import { VoiceNote } from './VoiceNote.js'
 
 /** What the composer is writing. */
 export type ComposerMode = { kind: 'new' } | { kind: 'reply', id: string } | { kind: 'edit', id: string, text: string }
@@ -27,6 +31,8 @@ interface Props {
 export function Composer ({ running, handle, mode, target, onDone, onError }: Props) {
   const [text, setText] = useState('')
   const [busy, setBusy] = useState(false)
+  const [picking, setPicking] = useState(false)
+  const emojiButton = useRef<HTMLButtonElement>(null)
   const input = useRef<HTMLTextAreaElement>(null)
   const files = useRef<HTMLInputElement>(null)
   const typing = useRef<{ last: number, idle?: ReturnType<typeof setTimeout> }>({ last: 0 })
@@ -67,7 +73,19 @@ export function Composer ({ running, handle, mode, target, onDone, onError }: Pr
       input.current?.focus()
     }
   }
-  const attach = async (picked: FileList | null): Promise<void> => {
+  /** Puts an emoji where the cursor is (or replaces the selection). */
+  const insertEmoji = (emoji: string): void => {
+    const box = input.current
+    const at = box?.selectionStart ?? text.length
+    const end = box?.selectionEnd ?? at
+    onInput(text.slice(0, at) + emoji + text.slice(end))
+    setPicking(false)
+    requestAnimationFrame(() => {
+      box?.focus()
+      box?.setSelectionRange(at + emoji.length, at + emoji.length)
+    })
+  }
+  const attach = async (picked: File[] | FileList | null): Promise<void> => {
     if (picked == null || picked.length === 0) return
     setBusy(true)
     try {
@@ -82,7 +100,7 @@ export function Composer ({ running, handle, mode, target, onDone, onError }: Pr
     }
   }
   return (
-    <form class="composer" onSubmit={(e) => { e.preventDefault(); void send() }}>
+    <form class="composer" aria-label="Write a message" onSubmit={(e) => { e.preventDefault(); void send() }}>
       {mode.kind !== 'new' && (
         <div class="composing" data-mode={mode.kind}>
           <span>{mode.kind === 'reply' ? 'Replying to: ' : 'Editing: '}<q>{(target?.text as string | undefined) ?? 'an attachment'}</q></span>
@@ -91,12 +109,19 @@ export function Composer ({ running, handle, mode, target, onDone, onError }: Pr
       )}
       <div class="compose-row">
         <input ref={files} id="attach-input" type="file" multiple class="sr-only" tabIndex={-1} aria-hidden="true" onChange={(e) => { void attach(e.currentTarget.files) }} />
-        <button type="button" class="plus" aria-label="Attach a photo, GIF, audio or file" onClick={() => { files.current?.click() }} disabled={busy || mode.kind === 'edit'}>+</button>
+        <button type="button" class="plus" aria-label="Attach a photo, GIF, audio or file" title="Attach a photo, GIF, audio or file" onClick={() => { files.current?.click() }} disabled={busy || mode.kind === 'edit'}>+</button>
+        <VoiceNote disabled={busy || mode.kind === 'edit'} onRecorded={async (file) => { await attach([file]) }} onError={onError} />
         <label for="compose" class="sr-only">Message</label>
         <textarea id="compose" ref={input} rows={1} placeholder="Message" value={text} onInput={(e) => { onInput(e.currentTarget.value) }}
-          onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); void send() } }} />
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); void send() }
+            // Escape leaves a reply or an edit.
+            if (e.key === 'Escape' && mode.kind !== 'new') { e.preventDefault(); setText(''); onDone() }
+          }} />
+        <button type="button" class="icon" ref={emojiButton} aria-label="Add an emoji" title="Add an emoji" aria-expanded={picking} onClick={() => { setPicking(!picking) }}>😀</button>
         <button type="submit" disabled={busy || text.trim() === ''}>{mode.kind === 'edit' ? 'Save' : 'Send'}</button>
       </div>
+      {picking && <LazyEmojiPicker label="Add an emoji to the message" onPick={insertEmoji} onClose={() => { setPicking(false); emojiButton.current?.focus() }} />}
     </form>
   )
 }

@@ -4,11 +4,12 @@
  * delivery state (a failed one can be sent again), and its actions.
  * `data-message-id` names it in the DOM for tests and links.
  */
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
 import { Attachment } from './Attachment.js'
 import { deliveryText, formatTime } from './format.js'
+import { LazyEmojiPicker } from './LazyEmojiPicker.js'
 
 interface Props {
   m: HistoryEntry
@@ -25,7 +26,7 @@ interface Reaction { emoji: string, by: string[] }
 interface Version { id: string, text: string, timestamp: number }
 
 /** Moves focus to a message of the list (the target of a quote). */
-function jumpTo (id: string): void {
+export function jumpTo (id: string): void {
   const el = document.getElementById(`m-${id}`)
   if (el == null) return
   el.scrollIntoView({ block: 'center' })
@@ -38,7 +39,21 @@ const QUICK = ['👍', '❤️', '😂']
 
 export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit, onError }: Props) {
   const [reacting, setReacting] = useState(false)
+  const [picking, setPicking] = useState(false)
   const [emoji, setEmoji] = useState('')
+  const reactButton = useRef<HTMLButtonElement>(null)
+  const pickerButton = useRef<HTMLButtonElement>(null)
+  const emojiInput = useRef<HTMLInputElement>(null)
+  const self = useRef<HTMLLIElement>(null)
+  // Opening the form puts the cursor where an emoji is typed.
+  useEffect(() => { if (reacting) emojiInput.current?.focus() }, [reacting])
+  /** Closes the reaction form and gives focus back to its button. */
+  const closeReacting = (): void => {
+    setReacting(false)
+    setPicking(false)
+    setEmoji('')
+    reactButton.current?.focus()
+  }
   const reactions = (m.reactions as Reaction[] | undefined) ?? []
   const history = (m.history as Version[] | undefined) ?? []
   const deleted = m.deleted === true
@@ -54,7 +69,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
   }
   const time = m.timestamp as number
   return (
-    <li id={`m-${m.id}`} class={`message ${mine ? 'mine' : 'theirs'}${deleted ? ' deleted' : ''}`} tabIndex={-1}
+    <li id={`m-${m.id}`} ref={self} class={`message ${mine ? 'mine' : 'theirs'}${deleted ? ' deleted' : ''}`} tabIndex={-1}
       data-message-id={m.id} data-kind={m.kind as string} data-state={m.sendState} data-mine={mine ? 'true' : 'false'}>
       {m.replyTo != null && (
         <button type="button" class="quote" data-reply-to={(m.replyTo as { id: string }).id} onClick={() => { jumpTo((m.replyTo as { id: string }).id) }}>
@@ -96,17 +111,26 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
       {!deleted && (
         <div class="actions" role="group" aria-label="Message actions">
           <button type="button" class="link" onClick={onReply}>Reply</button>
-          <button type="button" class="link" aria-expanded={reacting} onClick={() => { setReacting(!reacting) }}>React</button>
+          <button type="button" class="link" ref={reactButton} aria-expanded={reacting} onClick={() => { if (reacting) closeReacting(); else setReacting(true) }}>React</button>
           {mine && m.kind !== 'attachment' && <button type="button" class="link" onClick={onEdit}>Edit</button>}
-          {mine && <button type="button" class="link danger" onClick={() => { if (confirm('Delete this message for everyone?')) void act(async () => { await running.deleteForEveryone(handle, m.id) }) }}>Delete</button>}
+          {mine && <button type="button" class="link danger" onClick={() => { if (confirm('Delete this message for everyone?')) {
+            // Its buttons go with it: focus stays on the message rather than falling back to the page.
+            void act(async () => { await running.deleteForEveryone(handle, m.id) }).then(() => { self.current?.focus() })
+          } }}>Delete</button>}
         </div>
       )}
       {reacting && (
-        <form class="react-form" onSubmit={(e) => { e.preventDefault(); void react(emoji.trim()).then(() => { setEmoji(''); setReacting(false) }) }}>
-          {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(() => { setReacting(false) }) }}>{q}</button>)}
+        <form class="react-form" aria-label="React to this message" onSubmit={(e) => { e.preventDefault(); void react(emoji.trim()).then(closeReacting) }}
+          onKeyDown={(e) => { if (e.key === 'Escape' && !picking) { e.preventDefault(); closeReacting() } }}>
+          {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(closeReacting) }}>{q}</button>)}
           <label class="sr-only" for={`emoji-${m.id}`}>Any emoji</label>
-          <input id={`emoji-${m.id}`} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
-          <button type="submit">React</button>
+          <input id={`emoji-${m.id}`} ref={emojiInput} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
+          <button type="submit">Send reaction</button>
+          <button type="button" class="secondary" ref={pickerButton} aria-expanded={picking} onClick={() => { setPicking(!picking) }}>All emoji</button>
+          {picking && (
+            <LazyEmojiPicker label="React with an emoji" onPick={(e) => { void react(e).then(closeReacting) }}
+              onClose={() => { setPicking(false); pickerButton.current?.focus() }} />
+          )}
         </form>
       )}
     </li>

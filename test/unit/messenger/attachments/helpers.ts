@@ -9,6 +9,7 @@ export const HEADS = {
   jpeg: { mime: 'image/jpeg', bytes: [0xff, 0xd8, 0xff, 0xe0, 0, 16, ...ascii('JFIF')] },
   gif: { mime: 'image/gif', bytes: ascii('GIF89a\u0001\u0000\u0001\u0000') },
   webp: { mime: 'image/webp', bytes: [...ascii('RIFF'), 0x24, 0, 0, 0, ...ascii('WEBPVP8 ')] },
+  webm: { mime: 'audio/webm', bytes: [0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0xf7, 0x81, 0x01, 0x42, 0xf2, 0x81, 0x04, 0x42, 0xf3, 0x81, 0x08, 0x42, 0x82, 0x84, ...ascii('webm')] },
   ogg: { mime: 'audio/ogg', bytes: [...ascii('OggS'), 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, ...ascii('OpusHead')] },
   mp3Id3: { mime: 'audio/mpeg', bytes: [...ascii('ID3'), 4, 0, 0, 0, 0, 0, 0] },
   mp3Frame: { mime: 'audio/mpeg', bytes: [0xff, 0xfb, 0x90, 0x64, 0, 0] },

@@ -9,6 +9,7 @@ const TABLE: Array<[keyof typeof HEADS, string, AttachmentKind]> = [
   ['gif', 'GIF', 'gif'],
   ['webp', 'WebP', 'image'],
   ['ogg', 'Ogg', 'audio'],
+  ['webm', 'WebM', 'audio'],
   ['mp3Id3', 'MP3', 'audio'],
   ['mp3Frame', 'MP3', 'audio'],
   ['m4a', 'M4A', 'audio'],
@@ -59,6 +60,12 @@ describe('messenger/attachments/sniff', () => {
       }
       assert.doesNotThrow(() => { checkAttachmentType('file', 'application/zip', bytes) })
     }
+  })
+
+  it('takes an EBML file as WebM only when its DocType says webm (Matroska is not)', () => {
+    const matroska = HEADS.webm.bytes.map((b, i) => i >= HEADS.webm.bytes.length - 4 ? 'mkv\u0000'.charCodeAt(i - HEADS.webm.bytes.length + 4) : b)
+    assert.equal(sniffFormat(fileOf(matroska, 100)), undefined)
+    assert.equal(sniffFormat(fileOf(HEADS.webm.bytes.slice(0, 8), 100)), undefined)
   })
 
   it('does not take an MPEG frame with a reserved version, a bad bitrate or another layer for MP3', () => {
