@@ -42,6 +42,9 @@ const log = logger('starling:net:directory')
 
 /** Longest a resolution waits for the DHT. */
 export const RESOLVE_TIMEOUT_MS = 15_000
+
+/** How long a resolution waits for a first DHT server (a node still connecting to its relays) before it says there is none. */
+export const DHT_SERVER_WAIT_MS = 5_000
 /** DHT reads (device records, claims) of one resolution in flight at once. */
 export const DEVICE_READ_CONCURRENCY = 16
 export { MAX_CLAIMANTS } from './name-providers.js'
@@ -258,10 +261,10 @@ export class Directory {
     if (stored === 0) throw new PublishError('no DHT server accepted the record')
   }
 
-  /** Waits until the routing table has a DHT server to publish to. */
-  private async waitForDhtPeers (signal: AbortSignal): Promise<void> {
+  /** Waits until the routing table has a DHT server, or throws `unavailable()` once `signal` aborts. */
+  private async waitForDhtPeers (signal: AbortSignal, unavailable: () => Error = () => new PublishError('no DHT server to publish to (not connected to any relay yet)')): Promise<void> {
     while (routingTableSize(this.node) === 0) {
-      if (signal.aborted) throw new PublishError('no DHT server to publish to (not connected to any relay yet)')
+      if (signal.aborted) throw unavailable()
       await new Promise(resolve => setTimeout(resolve, 50))
     }
   }
@@ -271,7 +274,10 @@ export class Directory {
     const { name, tag } = parseHandle(input)
     const signal = options.signal ?? AbortSignal.timeout(RESOLVE_TIMEOUT_MS)
     // "Nobody claims it" would be a lie when there is no DHT server to ask.
-    if (routingTableSize(this.node) === 0) throw new DhtUnavailableError(`cannot resolve ${input}: not connected to any DHT server (is a relay reachable?)`)
+    // A node that has just started may still be connecting to its relays:
+    // give it a moment before saying so.
+    await this.waitForDhtPeers(AbortSignal.any([signal, AbortSignal.timeout(DHT_SERVER_WAIT_MS)]),
+      () => new DhtUnavailableError(`cannot resolve ${input}: not connected to any DHT server (is a relay reachable?)`))
     if (tag != null) {
       const claim = await this.readClaim(name, tag, signal)
       if (claim == null) throw new UnknownHandleError(`unknown handle ${formatHandle(name, tag)}: no valid claim in the DHT`)
