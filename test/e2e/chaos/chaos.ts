@@ -61,8 +61,12 @@ export interface ChaosReport {
   disagreeing: number
   /** Acknowledged messages whose sender does not show them delivered. */
   notShownDelivered: number
-  /** From the last fault (the last restart done) to convergence; null if it did not converge in time. */
+  /** From the last fault (the last restart done), or the last send if later, to convergence; null if it did not converge in time. */
   convergenceSeconds: number | null
+  /** The last restart after the fault window closed, in seconds. */
+  restartsAfterWindowSeconds: number
+  /** The last send after the last fault (0 if none was made after it), in seconds. */
+  sendsAfterLastFaultSeconds: number
   /** Processes that exited on their own (not killed by the schedule). */
   crashed: string[]
 }
@@ -181,8 +185,13 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
     const senders = parties.map(async (from, fi) => {
       const order: Array<{ to: Party, n: number }> = []
       for (let n = 1; n <= options.messagesPerPair; n++) for (const to of parties) if (to !== from) order.push({ to, n })
-      await sleep(fi * gap / parties.length)
-      for (const { to, n } of order) {
+      // Each message has its time in the fault window (jittered): a send
+      // that waited for its daemon does not push the later ones past the
+      // faults, so convergence is measured from the faults' end, not from
+      // sends still trickling in minutes later.
+      const start = Date.now() + fi * gap / parties.length
+      for (const [k, { to, n }] of order.entries()) {
+        await sleep(Math.max(0, start + (k + workload()) * gap - Date.now()))
         const text = chaosText(options.seed, from.name, to.name, n)
         // A send goes to a daemon that is up; one killed in the middle of it leaves the message unacknowledged.
         const deadline = Date.now() + Math.max(gap * 4, 20_000)
@@ -201,7 +210,6 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
           if (Date.now() > deadline) break
           await sleep(200)
         }
-        await sleep(gap * (0.5 + workload()))
       }
     })
 
@@ -241,9 +249,11 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
       options.log(`kill ${victim.name} at ${new Date().toISOString()}`)
       kill(victim)
     }
-    await Promise.all(senders)
+    const faultsOver = Date.now()
     await Promise.all(restarts)
     const lastFault = Date.now()
+    await Promise.all(senders)
+    const sendsOver = Date.now()
     options.log(`faults over: ${kills.daemons} daemon and ${kills.relays} relay kills; ${acknowledged.size} of ${sent} sends acknowledged; waiting for convergence`)
 
     // Convergence: every acknowledged message stored by its recipient and shown delivered by its sender.
@@ -266,12 +276,14 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
     }
     let convergenceSeconds: number | null = null
     let last = new Map<string, HistoryMessage[]>()
-    const until = lastFault + options.convergenceTimeoutMs
+    // From the last fault, or from the last send if one was still being made then.
+    const settleFrom = Math.max(lastFault, sendsOver)
+    const until = settleFrom + options.convergenceTimeoutMs
     while (Date.now() < until) {
       try {
         last = await histories()
         if (settled(last)) {
-          convergenceSeconds = (Date.now() - lastFault) / 1000
+          convergenceSeconds = (Date.now() - settleFrom) / 1000
           break
         }
       } catch {
@@ -336,6 +348,8 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
       disagreeing,
       notShownDelivered,
       convergenceSeconds,
+      restartsAfterWindowSeconds: (lastFault - faultsOver) / 1000,
+      sendsAfterLastFaultSeconds: Math.max(0, sendsOver - lastFault) / 1000,
       crashed: members.flatMap(m => m.crashes)
     }
   } finally {
