@@ -28,6 +28,7 @@ export class SignalChannel {
   private frames = 0
   private frameTimer?: ReturnType<typeof setTimeout>
   private closed = false
+  private abortedWith?: Error
 
   constructor (private readonly stream: Stream, private readonly frameTimeoutMs = FRAME_TIMEOUT_MS) {
     stream.addEventListener('message', this.onData)
@@ -41,7 +42,7 @@ export class SignalChannel {
     const pending = this.pending
     this.pending = []
     for (const message of pending) this.deliver(message)
-    if (this.closed) handlers.onClose()
+    if (this.closed) handlers.onClose(this.abortedWith)
   }
 
   /** Frames wait in order until the next {@link attach} (while the service checks who rings). */
@@ -72,6 +73,7 @@ export class SignalChannel {
   abort (err: Error): void {
     if (this.closed) return
     log('dropping call stream: %s', err.message)
+    this.abortedWith = err
     this.stream.abort(err)
   }
 
@@ -129,6 +131,6 @@ export class SignalChannel {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.frameTimer)
-    this.handlers?.onClose(evt.error)
+    this.handlers?.onClose(this.abortedWith ?? evt.error)
   }
 }

@@ -181,7 +181,7 @@ export class CallService implements Startable {
       const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, options.video === true)
       this.emit({ type: 'outgoing', call })
       try {
-        await call.place(this.init.deviceRecord?.())
+        await call.place(this.init.deviceRecord?.(), this.init.name)
       } catch (err) {
         call.finish('failed', (err as Error).message)
         throw err

@@ -168,13 +168,13 @@ export class CallSession {
    * Places the call (caller side): makes the connection, sends the ring
    * with an offer that carries no address, and starts the ring timer.
    */
-  async place (deviceRecord?: Uint8Array): Promise<void> {
+  async place (deviceRecord?: Uint8Array, name?: string): Promise<void> {
     const pc = await this.makeConnection({ stranger: false })
     if (this.over) return
     const offer = await pc.createOffer()
     await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
     if (this.over) return
-    this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer.sdp ?? ''), deviceRecord })
+    this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer.sdp ?? ''), deviceRecord, name })
     this.armRingTimer()
   }
 
@@ -420,6 +420,10 @@ export class CallSession {
       this.finish('fingerprint', 'the other side found a DTLS certificate it did not expect: the call may have been tampered with')
       return
     }
+    if (reason === 'protocol') {
+      this.finish('protocol', 'the other side ended the call: it says this side broke the protocol')
+      return
+    }
     this.finish(this.state === 'calling' ? 'declined' : 'remote-hangup')
   }
 
@@ -522,9 +526,8 @@ export class CallSession {
     } catch {
       return
     }
-    if (typeof parsed === 'object' && parsed != null && (parsed as { hangup?: unknown }).hangup != null) {
-      this.finish('remote-hangup')
-    }
+    const reason = typeof parsed === 'object' && parsed != null ? (parsed as { hangup?: unknown }).hangup : undefined
+    if (reason === 'normal' || reason === 'timeout' || reason === 'failed' || reason === 'fingerprint' || reason === 'protocol') this.onRemoteHangup(reason)
   }
 
   private armRingTimer (): void {
@@ -549,12 +552,18 @@ export class CallSession {
 
   private onChannelClosed (err?: Error): void {
     if (this.state === 'ended') return
+    const protocol = err instanceof CallProtocolError || err instanceof CallBindingError || err instanceof CallBudgetError
+    // The other side broke the protocol: the call ends, whatever its state (and it hears why on the data channel).
+    if (protocol) {
+      this.end('protocol', 'protocol', err.message)
+      return
+    }
     // A connected call outlives its signalling stream (the data channel carries the hang-up);
     // before that, the stream is the call.
     if (this.state === 'connected' || this.state === 'reconnecting') return
     if (err != null) {
-      const protocol = err instanceof CallProtocolError || err instanceof CallBindingError || err instanceof CallBudgetError
-      this.finish(protocol ? 'protocol' : this.state === 'ringing' ? 'missed' : 'failed', err.message)
+      // A caller whose ring is dropped cannot tell a refusal from a device gone: unreachable.
+      this.finish(this.state === 'ringing' ? 'missed' : this.state === 'calling' ? 'unreachable' : 'failed', err.message)
       return
     }
     this.finish(this.state === 'ringing' ? 'missed' : this.state === 'calling' ? 'unreachable' : 'failed')
