@@ -189,7 +189,7 @@ describe('calls: attacks on signalling are refused', () => {
     for (let i = 0; i < STRANGER_CALLS + 2; i++) strangers.push(await newParty())
     let refused = 0
     for (const [i, s] of strangers.entries()) {
-      const before = rang.length
+      const before: number = rang.length
       const stream = await connect(bob, s.device.peerId)
       send(stream, id(0x40 + i), { kind: 'ring', video: false, sdp: SDP(FP(0x40 + i)), deviceRecord: s.record })
       // Declined (closed) or refused (reset): either way the stream ends.
