@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module'
 import type * as WrtcModule from '@roamhq/wrtc'
-import type { CallPeerConnection, CallRtcConfiguration, PeerConnectionFactory } from '../../src/calls/index.js'
+import type { CallMediaRequest, CallPeerConnection, CallRtcConfiguration, PeerConnectionFactory } from '../../src/calls/index.js'
 import { CALL_SAMPLE_RATE, resample } from './wav.js'
 
 /** Samples per 10 ms frame at 48 kHz. */
@@ -119,11 +119,11 @@ export class CallAudio {
  * A factory for src/calls: each connection gets the audio `media` returns
  * for its call (its samples to send, where it records), and nothing else.
  */
-export function wrtcPeerConnectionFactory (media: (callId: string) => CallAudio): PeerConnectionFactory {
+export function wrtcPeerConnectionFactory (media: (request: CallMediaRequest) => CallAudio): PeerConnectionFactory {
   return async (config: CallRtcConfiguration, request) => {
     const { RTCPeerConnection } = loadWrtc()
     const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy })
-    media(request.callId).attach(pc)
+    media(request).attach(pc)
     return pc as unknown as CallPeerConnection
   }
 }

@@ -424,7 +424,8 @@ export class CallSession {
       this.finish('protocol', 'the other side ended the call: it says this side broke the protocol')
       return
     }
-    this.finish(this.state === 'calling' ? 'declined' : 'remote-hangup')
+    // While we call, the callee hangs up only when its ring timed out (declining is its own frame).
+    this.finish(this.state === 'calling' ? (reason === 'timeout' ? 'missed' : 'declined') : 'remote-hangup')
   }
 
   private onRemoteCandidate (candidate: IceCandidate): void {
