@@ -13,6 +13,8 @@ import { CALL_SAMPLE_RATE, resample } from './wav.js'
 export const FRAME_SAMPLES = CALL_SAMPLE_RATE / 100
 /** Longest recording kept (10 minutes); later audio is dropped. */
 export const MAX_RECORDED_SAMPLES = 10 * 60 * CALL_SAMPLE_RATE
+/** A sample louder than this (of 32,767) is sound, not the decoder's silence or comfort noise. */
+const AUDIBLE = 64
 
 type Wrtc = typeof WrtcModule
 let wrtc: Wrtc | undefined
@@ -28,7 +30,7 @@ export class CallAudio {
   /** Remote samples so far, 48 kHz mono. */
   private readonly chunks: Int16Array[] = []
   private recorded = 0
-  /** When the first remote audio arrived (performance.now()). */
+  /** When the first remote sound arrived (performance.now()). */
   firstAudioAt?: number
   private timer?: ReturnType<typeof setTimeout>
   private readonly sinks: Array<{ stop(): void }> = []
@@ -66,7 +68,8 @@ export class CallAudio {
       for (let i = 0; i < mono.length; i++) mono[i] = data.samples[i * channels]
     }
     const samples = resample(mono, data.sampleRate, CALL_SAMPLE_RATE)
-    this.firstAudioAt ??= performance.now()
+    // The sink hands out silence before any packet is decoded: the first audio is the first frame with sound.
+    if (this.firstAudioAt == null && samples.some(x => x > AUDIBLE || x < -AUDIBLE)) this.firstAudioAt = performance.now()
     this.chunks.push(samples.slice())
     this.recorded += samples.length
   }
