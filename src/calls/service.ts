@@ -46,7 +46,7 @@ export type CallServiceEvent =
 /** What the service needs of a libp2p node. */
 export interface CallServiceComponents {
   registrar: Pick<Libp2p, 'handle' | 'unhandle'>
-  dialer: Pick<Libp2p, 'dialProtocol'>
+  dialer: Pick<Libp2p, 'dial'>
 }
 
 /** Options of a {@link CallService}. */
@@ -168,7 +168,10 @@ export class CallService implements Startable {
       const signal = options.signal == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
       let stream: Stream
       try {
-        stream = await this.components.dialer.dialProtocol(target.addrs.length > 0 ? target.addrs : target.peerId, CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
+        const connection = await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
+        // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
+        if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
+        stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
       } catch (err) {
         last = err as Error
         log('device %p not reachable for a call: %s', target.peerId, last.message)

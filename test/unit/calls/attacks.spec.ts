@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
-import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
-import { CALLS_PER_PEER, MAX_CANDIDATES_PER_CALL, MAX_FRAME_LENGTH, STRANGER_CALLS } from '../../../src/calls/index.js'
+import type { CallServiceComponents, CallServiceEvent, CallSession } from '../../../src/calls/index.js'
+import { CallService, CALLS_PER_PEER, MAX_CANDIDATES_PER_CALL, MAX_FRAME_LENGTH, STRANGER_CALLS } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
 import { encodeFrame } from '../../../src/protocols/dm/dm.js'
 import { decodeDeviceRecord, encodeDeviceRecord } from '../../../src/identity/index.js'
-import { connect, newParty, pair, stopAll, waitFor } from './helpers.js'
+import { NOW, connect, crypto, newParty, pair, stopAll, waitFor } from './helpers.js'
 import type { Side, TestParty } from './helpers.js'
 
 const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
@@ -152,6 +152,21 @@ describe('calls: attacks on signalling are refused', () => {
     assert.equal(alice.pcs[0].remote, undefined)
     await rang[0].accept()
     await waitFor(() => call.state === 'connected')
+  })
+
+  it('an address that leads to another device than the one called is not rung', async () => {
+    const { bob } = await pair()
+    const mallory = await newParty()
+    let streams = 0
+    const caller = new CallService({
+      registrar: { handle: async () => {}, unhandle: async () => {} },
+      // The address in the record answers as Mallory's device.
+      dialer: { dial: async () => ({ remotePeer: mallory.device.peerId, newStream: async () => { streams++; return await connect(bob, mallory.device.peerId) } }) }
+    } as unknown as CallServiceComponents, { crypto, callers: bob.callers, createPeerConnection: async () => { throw new Error('no connection expected') }, now: () => NOW })
+    await caller.start()
+    await assert.rejects(caller.place(target(bob), party(bob)), { name: 'CallUnreachableError' })
+    assert.equal(streams, 0)
+    await caller.stop()
   })
 
   it('a remote DTLS certificate that is not the SDP\'s ends the call with a warning, on both sides', async () => {

@@ -265,7 +265,9 @@ export async function pair (init: Partial<CallServiceInit> = {}, options: { cont
         handle: async (_p, handler) => { side.handler = handler },
         unhandle: async () => { side.handler = undefined }
       },
-      dialer: { dialProtocol: async () => await connect(other, side.party.device.peerId) } as unknown as CallServiceComponents['dialer']
+      dialer: {
+        dial: async () => ({ remotePeer: other.party.device.peerId, newStream: async () => await connect(other, side.party.device.peerId) })
+      } as unknown as CallServiceComponents['dialer']
     }, {
       crypto,
       callers: side.callers,
