@@ -94,3 +94,16 @@ export function parseCandidate (candidate: string): CandidateInfo {
 export function isLoopback (address: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1'
 }
+
+/**
+ * True when a candidate's address is loopback. A line that is no candidate
+ * is false, or with `strict` a CallProtocolError.
+ */
+export function isLoopbackCandidate (candidate: string, options: { strict?: boolean } = {}): boolean {
+  try {
+    return isLoopback(parseCandidate(candidate).address)
+  } catch (err) {
+    if (options.strict === true) throw err
+    return false
+  }
+}

@@ -16,76 +16,27 @@
  * certificate must be one it named.
  */
 import { logger } from '@libp2p/logger'
-import type { PeerId } from '@libp2p/interface'
 import {
-  CONNECT_TIMEOUT_MS, DISCONNECTED_RESTART_MS, MAX_CANDIDATES_PER_CALL, MAX_RENEGOTIATIONS_PER_CALL, RECONNECT_TIMEOUT_MS, RING_TIMEOUT_MS
+  CONNECT_TIMEOUT_MS, MAX_CANDIDATES_PER_CALL, RING_TIMEOUT_MS
 } from './constants.js'
-import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, FingerprintMismatchError } from './errors.js'
-import { remoteFingerprints } from './peer-connection.js'
-import type { CallDataChannel, CallPeerConnection, CallRtcConfiguration, IceCandidate, PeerConnectionFactory } from './peer-connection.js'
-import { isLoopback, parseCandidate, sdpFingerprints, stripAddresses } from './sdp.js'
-import type { SignalChannel } from './channel.js'
+import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError } from './errors.js'
+import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
+import { isLoopbackCandidate, stripAddresses } from './sdp.js'
+import { SdpBinding } from './sdp-binding.js'
+import { IceRecovery } from './ice-recovery.js'
+import { inbandHangup, parseInbandHangup } from './wire.js'
 import type { CallMessage, HangupReasonName, Signal } from './wire.js'
+import type { CallEndReason, CallSessionEvent, CallSessionInit, CallState, RemoteParty } from './types.js'
 import { callStats } from './stats.js'
 import type { CallStats } from './stats.js'
 
 const log = logger('starling:calls:session')
 
-/** Where a call stands. */
-export type CallState = 'calling' | 'ringing' | 'connecting' | 'connected' | 'reconnecting' | 'ended'
+export type { CallEndReason, CallSessionEvent, CallSessionInit, CallState, RemoteParty } from './types.js'
 
-/**
- * Why a call ended: `hangup` (this side), `remote-hangup`, `declined`,
- * `busy`, `missed` (nobody answered in time, or the caller gave up while it
- * rang), `failed` (no media path, or it did not recover), `fingerprint` (the
- * remote certificate is not the one the SDP named), `protocol` (the other
- * side broke the protocol or a budget), `unreachable` (the callee's device
- * could not be reached).
- */
-export type CallEndReason = 'hangup' | 'remote-hangup' | 'declined' | 'busy' | 'missed' | 'failed' | 'fingerprint' | 'protocol' | 'unreachable'
-
-/** Who is on the other end, as the verified device record and the contacts say. */
-export interface RemoteParty {
-  /** The device (its peer id is the stream's authenticated one). */
-  device: PeerId
-  /** The account key, hex. */
-  account: string
-  /** The `name~tag`, when known. */
-  handle?: string
-  /** A contact (else the call is a request). */
-  contact: boolean
-}
-
-/** A call's events, one union on `type`. */
-export type CallSessionEvent =
-  | { type: 'state', state: CallState }
-  | { type: 'ringing', request: boolean }
-  | { type: 'remote-media', audio: boolean, video: boolean }
-  | { type: 'warning', message: string }
-  | { type: 'ended', reason: CallEndReason, durationMs: number, message?: string }
-
-/** What a session is made with. */
-export interface CallSessionInit {
-  callId: Uint8Array
-  direction: 'outgoing' | 'incoming'
-  remote: RemoteParty
-  video: boolean
-  channel: SignalChannel
-  createPeerConnection: PeerConnectionFactory
-  /** ICE servers and policy, read when the connection is made (TURN credentials are short-lived). */
-  rtcConfiguration(request: { stranger: boolean }): Promise<CallRtcConfiguration>
-  /** True when an SDP names a fingerprint of an earlier call (a replay). */
-  seenFingerprint(fingerprint: string): boolean
-  /** Only loopback candidates are sent and taken (everything on one machine: tests, benchmarks). */
-  loopbackOnly?: boolean
-  now(): number
-  ringTimeoutMs?: number
-}
-
-/** The in-band hang-up on the call's data channel (the signalling stream may be slower, or gone). */
+/** The call's negotiated data channel: the in-band hang-up (the signalling stream may be slower, or gone). */
 const DATA_CHANNEL_LABEL = 'starling-call'
 const DATA_CHANNEL_ID = 0
-const MAX_DATA_CHANNEL_MESSAGE = 256
 /** How long the connection stays open after an in-band hang-up was sent on it. */
 const CLOSE_GRACE_MS = 100
 
@@ -120,18 +71,29 @@ export class CallSession {
   private readonly listeners = new Set<(event: CallSessionEvent) => void>()
   private dataChannel?: CallDataChannel
   private offerSdp?: string
-  private expectedFingerprints?: string[]
+  private readonly binding: SdpBinding
   private accepted = false
   private readonly localCandidates: IceCandidate[] = []
   private remoteCandidates = 0
-  private renegotiations = 0
   private ringTimer?: ReturnType<typeof setTimeout>
   private connectTimer?: ReturnType<typeof setTimeout>
-  private restartTimer?: ReturnType<typeof setTimeout>
-  private failTimer?: ReturnType<typeof setTimeout>
+  private readonly recovery: IceRecovery
 
   constructor (init: CallSessionInit) {
     this.init = init
+    this.binding = new SdpBinding(init.seenFingerprint)
+    this.recovery = new IceRecovery({
+      direction: init.direction,
+      pc: () => this.pc,
+      state: () => this.state,
+      reconnecting: () => { this.setState('reconnecting') },
+      connected: (pc) => {
+        this.verifyFingerprint(pc).catch((err: Error) => { this.end('fingerprint', 'fingerprint', err.message) })
+      },
+      takeSdp: (sdp) => { this.binding.take(sdp) },
+      send: (signal) => { this.send(signal) },
+      fail: (message) => { this.end('failed', 'failed', message) }
+    })
     this.callId = init.callId
     this.id = hex(init.callId)
     this.direction = init.direction
@@ -180,7 +142,7 @@ export class CallSession {
 
   /** Takes an incoming ring (callee side): checks the offer, answers "ringing", starts the ring timer. */
   ring (offerSdp: string): void {
-    this.checkSdp(offerSdp)
+    this.binding.take(offerSdp)
     this.offerSdp = offerSdp
     this.send({ kind: 'ringing', request: this.request })
     this.armRingTimer()
@@ -252,7 +214,7 @@ export class CallSession {
 
   /** The host saw a network change (new address, lost path): restart ICE now instead of waiting. */
   networkChanged (): void {
-    if (this.state === 'connected' || this.state === 'reconnecting') this.restartIce()
+    if (this.state === 'connected' || this.state === 'reconnecting') this.recovery.restart()
   }
 
   private emit (event: CallSessionEvent): void {
@@ -297,7 +259,7 @@ export class CallSession {
     }
     this.pc = pc
     pc.addEventListener('icecandidate', (event) => { this.onLocalCandidate(event.candidate) })
-    pc.addEventListener('connectionstatechange', () => { this.onConnectionState() })
+    pc.addEventListener('connectionstatechange', () => { this.recovery.onConnectionState() })
     const channel = pc.createDataChannel(DATA_CHANNEL_LABEL, { negotiated: true, id: DATA_CHANNEL_ID })
     channel.addEventListener('message', (event) => { this.onDataChannelMessage(event.data) })
     this.dataChannel = channel
@@ -306,7 +268,7 @@ export class CallSession {
 
   private onLocalCandidate (candidate: IceCandidate | null): void {
     if (candidate == null || candidate.candidate === '' || this.state === 'ended') return
-    if (this.init.loopbackOnly === true && !this.loopback(candidate.candidate)) return
+    if (this.init.loopbackOnly === true && !isLoopbackCandidate(candidate.candidate)) return
     // Nothing about our addresses leaves before the callee accepts.
     if (!this.accepted) {
       if (this.localCandidates.length < MAX_CANDIDATES_PER_CALL) this.localCandidates.push(candidate)
@@ -315,35 +277,13 @@ export class CallSession {
     this.send({ kind: 'candidate', candidate })
   }
 
-  private loopback (candidate: string): boolean {
-    try {
-      return isLoopback(parseCandidate(candidate).address)
-    } catch {
-      return false
-    }
-  }
-
   private flushCandidates (): void {
     for (const candidate of this.localCandidates.splice(0)) this.send({ kind: 'candidate', candidate })
   }
 
-  /** An SDP of this call: its fingerprints named, none of an earlier call; once known, the same ones. */
-  private checkSdp (sdp: string): void {
-    const fingerprints = sdpFingerprints(sdp)
-    if (this.expectedFingerprints == null) {
-      for (const f of fingerprints) {
-        if (this.init.seenFingerprint(f)) throw new CallBindingError('the SDP names the DTLS certificate of an earlier call: a replay')
-      }
-      this.expectedFingerprints = fingerprints
-      return
-    }
-    // A renegotiation may not swap the certificate the call was bound to.
-    if (fingerprints.some(f => !(this.expectedFingerprints ?? []).includes(f))) throw new CallBindingError('a renegotiation names another DTLS certificate')
-  }
-
   /** The fingerprints the remote SDP named (for the service to remember after the call). */
   get fingerprints (): string[] {
-    return this.expectedFingerprints ?? []
+    return this.binding.fingerprints
   }
 
   /** A frame on this call's stream. Throwing drops the stream (and ends the call). */
@@ -377,7 +317,8 @@ export class CallSession {
         this.onRemoteCandidate(signal.candidate)
         return
       case 'renegotiate':
-        this.onRenegotiate(signal.sdp, signal.answer)
+        if (!this.accepted) throw new CallProtocolError('a renegotiation before the call was accepted')
+        this.recovery.onRenegotiate(signal.sdp, signal.answer)
         return
       case 'media':
         this.remoteMedia = { audio: signal.audio, video: signal.video }
@@ -385,7 +326,7 @@ export class CallSession {
         return
       case 'restart':
         this.expectDirection('outgoing', signal.kind)
-        if (this.accepted) this.restartIce()
+        if (this.accepted) this.recovery.restart()
     }
   }
 
@@ -394,7 +335,7 @@ export class CallSession {
   }
 
   private onAccept (sdp: string, video: boolean): void {
-    this.checkSdp(sdp)
+    this.binding.take(sdp)
     clearTimeout(this.ringTimer)
     this.accepted = true
     this.remoteMedia = { audio: true, video }
@@ -433,85 +374,18 @@ export class CallSession {
     if (!this.accepted) throw new CallProtocolError('an ICE candidate before the call was accepted')
     if (++this.remoteCandidates > MAX_CANDIDATES_PER_CALL) throw new CallBudgetError(`more than ${MAX_CANDIDATES_PER_CALL} ICE candidates on one call`)
     if (candidate.candidate === '') return
-    const info = parseCandidate(candidate.candidate)
-    if (this.init.loopbackOnly === true && !isLoopback(info.address)) return
+    // Parsed whatever the setting: a line that is no candidate is a protocol error.
+    const loopback = isLoopbackCandidate(candidate.candidate, { strict: true })
+    if (this.init.loopbackOnly === true && !loopback) return
     this.pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
-  }
-
-  private onRenegotiate (sdp: string, answer: boolean): void {
-    if (!this.accepted || this.pc == null) throw new CallProtocolError('a renegotiation before the call was accepted')
-    if (++this.renegotiations > MAX_RENEGOTIATIONS_PER_CALL) throw new CallBudgetError(`more than ${MAX_RENEGOTIATIONS_PER_CALL} renegotiations on one call`)
-    // The caller makes every offer, so the two sides never cross (no glare).
-    if (answer !== (this.direction === 'outgoing')) throw new CallProtocolError(answer ? 'an answer to an offer never made' : 'an offer from the callee')
-    this.checkSdp(sdp)
-    const pc = this.pc
-    const run = answer
-      ? pc.setRemoteDescription({ type: 'answer', sdp })
-      : (async () => {
-          await pc.setRemoteDescription({ type: 'offer', sdp })
-          const reply = await pc.createAnswer()
-          await pc.setLocalDescription({ type: 'answer', sdp: reply.sdp ?? '' })
-          this.send({ kind: 'renegotiate', sdp: stripAddresses(reply.sdp ?? ''), answer: true })
-        })()
-    run.catch((err: Error) => { this.end('failed', 'failed', `the ICE restart failed: ${err.message}`) })
-  }
-
-  /** ICE restart: the caller makes an `iceRestart` offer; the callee asks the caller to. */
-  private restartIce (): void {
-    if (this.pc == null || this.state === 'ended') return
-    this.setState('reconnecting')
-    this.armFailTimer()
-    if (this.direction === 'incoming') {
-      this.send({ kind: 'restart' })
-      return
-    }
-    const pc = this.pc
-    void (async () => {
-      const offer = await pc.createOffer({ iceRestart: true })
-      await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
-      this.send({ kind: 'renegotiate', sdp: stripAddresses(offer.sdp ?? ''), answer: false })
-    })().catch((err: Error) => { this.end('failed', 'failed', `the ICE restart failed: ${err.message}`) })
-  }
-
-  private onConnectionState (): void {
-    const pc = this.pc
-    if (pc == null || this.state === 'ended') return
-    switch (pc.connectionState) {
-      case 'connected':
-        clearTimeout(this.restartTimer)
-        this.restartTimer = undefined
-        this.verifyFingerprint(pc).catch((err: Error) => {
-          this.end('fingerprint', 'fingerprint', err.message)
-        })
-        return
-      case 'disconnected':
-        // Often a moment's loss; restart ICE if it lasts.
-        if (this.restartTimer == null && this.state === 'connected') {
-          this.restartTimer = setTimeout(() => {
-            this.restartTimer = undefined
-            if (this.pc?.connectionState !== 'connected') this.restartIce()
-          }, DISCONNECTED_RESTART_MS)
-        }
-        return
-      case 'failed':
-        if (this.state === 'connected' || this.state === 'reconnecting') {
-          this.restartIce()
-        } else {
-          this.end('failed', 'failed', 'no media path could be found')
-        }
-    }
   }
 
   /** After DTLS: the remote certificate must be one the SDP named, or the call ends with a warning. */
   private async verifyFingerprint (pc: CallPeerConnection): Promise<void> {
-    const seen = await remoteFingerprints(pc)
-    if (this.state === 'ended') return
-    const expected = this.expectedFingerprints ?? []
-    if (seen.length === 0 || !seen.every(f => expected.includes(f))) {
-      throw new FingerprintMismatchError(`the remote DTLS certificate (${seen[0] ?? 'none reported'}) is not the one its SDP named: the call was ended, it may have been tampered with`)
-    }
+    await this.binding.verify(pc)
+    if (this.over) return
     clearTimeout(this.connectTimer)
-    clearTimeout(this.failTimer)
+    this.recovery.recovered()
     if (this.connectedAt == null) {
       this.connectedAt = this.init.now()
       this.sendMedia()
@@ -520,15 +394,8 @@ export class CallSession {
   }
 
   private onDataChannelMessage (data: unknown): void {
-    if (typeof data !== 'string' || data.length > MAX_DATA_CHANNEL_MESSAGE) return
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(data)
-    } catch {
-      return
-    }
-    const reason = typeof parsed === 'object' && parsed != null ? (parsed as { hangup?: unknown }).hangup : undefined
-    if (reason === 'normal' || reason === 'timeout' || reason === 'failed' || reason === 'fingerprint' || reason === 'protocol') this.onRemoteHangup(reason)
+    const reason = parseInbandHangup(data)
+    if (reason != null) this.onRemoteHangup(reason)
   }
 
   private armRingTimer (): void {
@@ -541,14 +408,6 @@ export class CallSession {
     this.connectTimer = setTimeout(() => {
       if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time')
     }, CONNECT_TIMEOUT_MS)
-  }
-
-  private armFailTimer (): void {
-    if (this.failTimer != null) return
-    this.failTimer = setTimeout(() => {
-      this.failTimer = undefined
-      if (this.state === 'reconnecting') this.end('failed', 'failed', 'the connection did not come back')
-    }, RECONNECT_TIMEOUT_MS)
   }
 
   private onChannelClosed (err?: Error): void {
@@ -575,7 +434,7 @@ export class CallSession {
     if (this.state === 'ended') return
     if (reason === 'fingerprint' && message != null) this.emit({ type: 'warning', message })
     try {
-      if (this.dataChannel?.readyState === 'open') this.dataChannel.send(JSON.stringify({ hangup: wire }))
+      if (this.dataChannel?.readyState === 'open') this.dataChannel.send(inbandHangup(wire))
     } catch {
       // The signalling stream says it too.
     }
@@ -586,7 +445,8 @@ export class CallSession {
   /** Ends the call here without telling the other side (it told us, or it is gone). */
   finish (reason: CallEndReason, message?: string): void {
     if (this.state === 'ended') return
-    for (const timer of [this.ringTimer, this.connectTimer, this.restartTimer, this.failTimer]) clearTimeout(timer)
+    for (const timer of [this.ringTimer, this.connectTimer]) clearTimeout(timer)
+    this.recovery.stop()
     this.endedAt = this.init.now()
     this.endReason = reason
     this.state = 'ended'

@@ -121,3 +121,25 @@ export class CallFrameDecoder {
     }
   }
 }
+
+/** Longest in-band message taken from the call's data channel. */
+const MAX_INBAND_LENGTH = 256
+const REASON_NAMES = new Set<string>(REASONS.map(r => r[0]))
+
+/** The hang-up sent on the call's data channel. */
+export function inbandHangup (reason: HangupReasonName): string {
+  return JSON.stringify({ hangup: reason })
+}
+
+/** The reason of an in-band hang-up, or undefined for anything else (ignored: it is the other side's to send). */
+export function parseInbandHangup (data: unknown): HangupReasonName | undefined {
+  if (typeof data !== 'string' || data.length > MAX_INBAND_LENGTH) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return undefined
+  }
+  const reason = typeof parsed === 'object' && parsed != null ? (parsed as { hangup?: unknown }).hangup : undefined
+  return typeof reason === 'string' && REASON_NAMES.has(reason) ? reason as HangupReasonName : undefined
+}
