@@ -91,10 +91,12 @@ export function nodeCrypto (): Crypto {
 /**
  * A user peer's pieces in Node: TCP and WebSockets, node:crypto, the key
  * file, LevelDB store and attachment files of `dataDir` (encrypted at rest
- * when the key file is, node/at-rest.ts).
+ * when the key file is, node/at-rest.ts), and for calls the peer
+ * connections of @roamhq/wrtc that the daemon makes (node/calls/media.ts).
  */
-export function nodePeerPlatform (crypto: Crypto, dataDir: string): PeerPlatform<FileBlobStore> {
+export function nodePeerPlatform (crypto: Crypto, dataDir: string, extras: Pick<PeerPlatform, 'createPeerConnection'> = {}): PeerPlatform<FileBlobStore> {
   return {
+    ...extras,
     crypto,
     transports: nodeTransports,
     noiseCrypto: nodeNoiseCrypto(),

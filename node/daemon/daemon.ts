@@ -19,6 +19,8 @@ import { Files, makePrivate, readOptional, removeIfExists, writePrivateFile } fr
 import { CommandError } from '../errors.js'
 import { identityCommandError } from '../identity-store.js'
 import { allLocal, nodePeerPlatform } from '../platform.js'
+import { DaemonCalls } from './calls.js'
+import type { DaemonCallOptions } from './calls.js'
 
 export interface DaemonInit {
   crypto: Crypto
@@ -34,6 +36,8 @@ export interface DaemonInit {
   /** How often mailboxes are read, and failed sends retried (tests shorten them). */
   fetchIntervalMs?: number
   retryIntervalMs?: number
+  /** Audio calls with @roamhq/wrtc: auto-answer, what to send and where to record. */
+  calls?: DaemonCallOptions
 }
 
 /**
@@ -45,7 +49,8 @@ export class Daemon {
     readonly peer: StarlingPeer<FileBlobStore>,
     private readonly api: ApiServer,
     private readonly dataDir: string,
-    readonly apiUrl: string
+    readonly apiUrl: string,
+    private readonly calls: DaemonCalls
   ) {}
 
   /** Loads the identity and starts everything; writes api.json last. */
@@ -55,13 +60,17 @@ export class Daemon {
     await makePrivate(dataDir)
     await refuseIfRunning(dataDir)
     const hooks = testHooks(process.env)
+    const calls = new DaemonCalls(init.calls ?? {})
+    const loopback = allLocal(init.bootstrap)
     let peer: StarlingPeer<FileBlobStore>
     try {
-      peer = await createStarlingPeer(nodePeerPlatform(crypto, dataDir), {
+      peer = await createStarlingPeer(nodePeerPlatform(crypto, dataDir, { createPeerConnection: calls.factory() }), {
         bootstrap: init.bootstrap,
         listen: init.listen,
         passphrase: init.passphrase,
-        loopback: allLocal(init.bootstrap),
+        loopback,
+        // With the relays on loopback, so are calls (tests): no other interface's candidates.
+        calls: { loopbackOnly: loopback, ringTimeoutMs: hooks.ringTimeoutMs },
         dhtServer: init.dhtServer,
         recordLifetimeMs: init.recordLifetimeMs,
         messenger: {
@@ -84,9 +93,11 @@ export class Daemon {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return await peer.resolve(params.handle)
         },
-        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path))
+        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path)),
+        ...calls.methods()
       }
     })
+    if (peer.calls != null) calls.attach(peer.calls, (event) => { api.emit(event) })
     // Every messenger event reaches the API's subscribers as it is (plain JSON).
     for (const type of MESSENGER_EVENT_TYPES) peer.messenger.on(type, (event) => { api.emit(event) })
     let apiUrl: string
@@ -100,7 +111,7 @@ export class Daemon {
     }
     const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }
     await writePrivateFile(join(dataDir, Files.api), JSON.stringify(info))
-    return new Daemon(peer, api, dataDir, apiUrl)
+    return new Daemon(peer, api, dataDir, apiUrl, calls)
   }
 
   /** Who this device is. */
@@ -112,6 +123,7 @@ export class Daemon {
     await removeIfExists(join(this.dataDir, Files.api))
     await this.api.stop()
     await this.peer.stop()
+    this.calls.stop()
   }
 }
 
@@ -120,9 +132,10 @@ export class Daemon {
  * STARLING_FETCH_INTERVAL_MS and STARLING_RETRY_INTERVAL_MS shorten how often
  * mailboxes are read and failed sends retried; STARLING_TEST_CLOCK_SKEW_MS
  * shifts the messenger's clock (message timestamps, outbox times) by that
- * many milliseconds, as a device with a wrong clock would.
+ * many milliseconds, as a device with a wrong clock would;
+ * STARLING_TEST_RING_TIMEOUT_MS makes calls ring that long instead of 60 s.
  */
-function testHooks (env: NodeJS.ProcessEnv): { fetchIntervalMs?: number, retryIntervalMs?: number, now?: () => number } {
+function testHooks (env: NodeJS.ProcessEnv): { fetchIntervalMs?: number, retryIntervalMs?: number, now?: () => number, ringTimeoutMs?: number } {
   const number = (name: string): number | undefined => {
     const raw = env[name]
     if (raw == null || raw === '') return undefined
@@ -139,6 +152,7 @@ function testHooks (env: NodeJS.ProcessEnv): { fetchIntervalMs?: number, retryIn
   return {
     fetchIntervalMs: positive('STARLING_FETCH_INTERVAL_MS'),
     retryIntervalMs: positive('STARLING_RETRY_INTERVAL_MS'),
+    ringTimeoutMs: positive('STARLING_TEST_RING_TIMEOUT_MS'),
     now: skew != null && skew !== 0 ? () => Date.now() + skew : undefined
   }
 }

@@ -29,4 +29,6 @@ export { acceptContact, blockContact, sendFiles, trustContact } from './actions.
 export type { ContactDecision } from './actions.js'
 export { AttachmentsUnavailableError, IdentityExistsError, NoIdentityError, NotAContactError } from './errors.js'
 export { createStarlingRelay } from './relay.js'
+export { PeerCalls, callOutcome } from './calls.js'
+export type { PeerCallOptions, PeerCallsInit } from './calls.js'
 export type { ClosableDatastore, RelayLimits, RelayPlatform, StarlingRelay, StarlingRelayInit } from './relay.js'

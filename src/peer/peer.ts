@@ -43,6 +43,8 @@ import { Libp2pTransport } from './delivery-transport.js'
 import { resolutionView, whoamiView } from './views.js'
 import type { PeerStatus, ResolutionView, ServedRequest, WhoAmI } from './views.js'
 import { NoIdentityError } from './errors.js'
+import { PeerCalls } from './calls.js'
+import type { PeerCallOptions } from './calls.js'
 
 /** How often the prekey rotation schedule is checked. */
 export const PREKEY_CHECK_INTERVAL_MS = 6 * 60 * 60_000
@@ -71,6 +73,8 @@ export interface StarlingPeerInit {
   messenger?: PeerMessengerOptions
   /** A test hook may wrap the network the messenger sees (drop, delay, duplicate). */
   wrapTransport?(transport: DeliveryTransport): DeliveryTransport
+  /** Call settings (when the platform makes peer connections). */
+  calls?: PeerCallOptions
 }
 
 /** What a peer is made of, in the order it was built. */
@@ -90,6 +94,7 @@ interface PeerParts<B extends BlobStore> {
   attachments: AttachmentProtocol
   reservations: RelayReservations
   served: ServedRequest[]
+  calls?: PeerCalls
 }
 
 /**
@@ -187,7 +192,10 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
         messenger.fetchSoon()
       }
     })
-    return { ...parts, node, directory, transport, messenger, dm, attachments, reservations, served }
+    const calls = platform.createPeerConnection == null
+      ? undefined
+      : new PeerCalls({ crypto, node, directory, messenger, createPeerConnection: platform.createPeerConnection, relays, name: identity.handleName, now, options: init.calls })
+    return { ...parts, node, directory, transport, messenger, dm, attachments, reservations, served, calls }
   } catch (err) {
     try {
       await node.stop()
@@ -216,6 +224,8 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
   readonly messenger: Messenger
   readonly store: Store
   readonly blobs: B
+  /** Voice and video calls, when the platform makes peer connections. */
+  readonly calls?: PeerCalls
   private readonly parts: PeerParts<B>
   private rotationTimer?: ReturnType<typeof setInterval>
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.messenger.reachable(evt.detail) }
@@ -230,11 +240,12 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
     this.messenger = parts.messenger
     this.store = parts.store
     this.blobs = parts.blobs
+    this.calls = parts.calls
   }
 
   /**
    * Starts, in order: the network adapter and the servers (direct messages,
-   * attachments), the messenger (outbox, mailboxes), the reservations, the
+   * attachments, calls), the messenger (outbox, mailboxes), the reservations, the
    * prekeys' rotation and the directory's publishing.
    */
   async start (): Promise<void> {
@@ -242,6 +253,7 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
     transport.start()
     await dm.start()
     await attachments.start()
+    await this.calls?.start()
     await this.messenger.start()
     // A device that connects may be one whose messages wait: they go at once.
     this.node.addEventListener('peer:connect', this.onConnect)
@@ -258,6 +270,7 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
     this.directory.stop()
     this.reservations.stop()
     this.node.removeEventListener('peer:connect', this.onConnect)
+    await this.calls?.stop()
     await this.messenger.stop()
     await attachments.stop()
     await dm.stop()

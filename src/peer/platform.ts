@@ -11,6 +11,7 @@ import type { TransportFactory } from '../net/node.js'
 import type { Store } from '../store/index.js'
 import type { BlobStore } from '../messenger/attachments/index.js'
 import type { KeyStorage } from './identity.js'
+import type { PeerConnectionFactory } from '../calls/index.js'
 
 /**
  * A platform's pieces. `B` is the platform's blob store, so that its host
@@ -39,4 +40,6 @@ export interface PeerPlatform<B extends BlobStore = BlobStore> {
   openBlobs(atRestSecret?: Uint8Array): Promise<B>
   /** The clock, in ms since the Unix epoch (default Date.now). */
   now?(): number
+  /** Makes `RTCPeerConnection`s with the platform's media for calls; without it the peer neither places nor takes calls. */
+  createPeerConnection?: PeerConnectionFactory
 }

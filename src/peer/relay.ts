@@ -27,6 +27,7 @@ import { starlingDhtValidators } from '../identity/index.js'
 import { createStarlingNode } from '../net/node.js'
 import type { StarlingLibp2p, TransportFactory } from '../net/node.js'
 import { relaySetServer } from '../protocols/relays/index.js'
+import { TurnServer } from '../protocols/turn/index.js'
 import type { ChannelStats } from '../protocols/relay-sync/index.js'
 import type { RateLimitInit } from '../protocols/store/index.js'
 import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay, relaySync } from '../relay/index.js'
@@ -91,6 +92,13 @@ export interface StarlingRelayInit {
   sweepIntervalMs?: number
   /** Called after each exchange with a linked relay (not one that failed), with what it carried. */
   onSync?: (peer: PeerId, result: ExchangeResult, stats: ChannelStats) => void
+  /**
+   * A TURN server the operator runs beside the relay (coturn with
+   * `use-auth-secret`): its URLs and the shared secret. The relay then hands
+   * the peers holding a reservation on it short-lived credentials on
+   * `/starling/turn/1.0.0`.
+   */
+  turn?: { urls: string[], secret: Uint8Array }
 }
 
 /** A running relay. */
@@ -102,6 +110,8 @@ export interface StarlingRelay {
   sync: RelaySync
   /** The relays this one is linked with. */
   relaySet: RelaySet
+  /** TURN credentials for the peers it serves, when the operator runs a TURN server. */
+  turn?: TurnServer
   /** Stops the node, then closes the stores it opened. */
   stop(): Promise<void>
 }
@@ -152,12 +162,26 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
         sync: relaySync({ store: envelopes, relaySet, now, intervalMs: init.syncIntervalMs, onExchange: init.onSync })
       }
     })
+    let turn: TurnServer | undefined
+    if (init.turn != null) {
+      // Only peers holding a reservation here are served: the relay's own users.
+      const reservations = (node.services.relay as { reservations: { has(peer: PeerId): boolean } }).reservations
+      turn = new TurnServer({ registrar: node }, { urls: init.turn.urls, secret: init.turn.secret, serves: (peer) => reservations.has(peer), now })
+      try {
+        await turn.start()
+      } catch (err) {
+        await node.stop()
+        throw err
+      }
+    }
     return {
       node,
       mailbox: node.services.mailbox as MailboxRelay,
       sync: node.services.sync as RelaySync,
       relaySet,
+      turn,
       async stop () {
+        await turn?.stop()
         await node.stop()
         await closeAll()
       }

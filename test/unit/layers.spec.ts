@@ -46,9 +46,10 @@ async function crossings (from: string, forbidden: string[]): Promise<string[]> 
 }
 
 describe('layers: imports flow one way', () => {
-  it('wire protocols and the network layer import neither the messenger nor the peer assembly', async () => {
+  it('wire protocols, calls and the network layer import neither the messenger nor the peer assembly', async () => {
     assert.deepEqual(await crossings('src/protocols', ['src/messenger', 'src/peer']), [])
     assert.deepEqual(await crossings('src/net', ['src/messenger', 'src/peer']), [])
+    assert.deepEqual(await crossings('src/calls', ['src/messenger', 'src/peer']), [])
   })
 
   it('the messenger does not import the peer assembly; nothing in src/ imports node/ or web/', async () => {

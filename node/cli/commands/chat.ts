@@ -7,6 +7,7 @@
  * the daemon's history is the truth, the screen only shows what changed.
  */
 import { clearLine, cursorTo, createInterface } from 'node:readline'
+import { callSummary } from '../../calls/format.js'
 import type { Interface } from 'node:readline'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
@@ -331,7 +332,7 @@ function body (m: ChatMessage): string {
   if (m.deleted) return '(deleted)'
   switch (m.kind) {
     case 'attachment': return `[file ${m.attachment?.fileName ?? ''}]${m.text != null && m.text !== '' ? ' ' + m.text : ''}`
-    case 'call': return '[call]'
+    case 'call': return callSummary(m.call)
     default: return m.text ?? `(${m.kind})`
   }
 }

@@ -1,4 +1,5 @@
 /** `starling daemon`: run this device's node and its local API. */
+import { resolve } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { DEFAULT_API, DEFAULT_DAEMON_LISTEN } from '../../defaults.js'
@@ -18,15 +19,18 @@ export function parseHostPort (value: string): { host: string, port: number } {
 export const daemonCommand: Command = {
   name: 'daemon',
   summary: 'run this device: connect to relays, publish your handle, serve the local API',
-  usage: 'starling daemon --bootstrap MULTIADDR [--bootstrap MULTIADDR]... [--data DIR] [--api HOST:PORT] [--listen MULTIADDR]...',
-  examples: ['starling daemon --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...'],
+  usage: 'starling daemon --bootstrap MULTIADDR [--bootstrap MULTIADDR]... [--data DIR] [--api HOST:PORT] [--listen MULTIADDR]... [--auto-answer [--call-audio-in FILE.wav] [--call-record FILE.wav]]',
+  examples: ['starling daemon --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...', 'starling daemon --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW... --auto-answer --call-audio-in greeting.wav --call-record last-call.wav'],
   options: {
     bootstrap: { type: 'string', multiple: true },
     data: { type: 'string' },
     api: { type: 'string' },
     listen: { type: 'string', multiple: true },
     'dht-server': { type: 'boolean' },
-    'record-lifetime': { type: 'string' }
+    'record-lifetime': { type: 'string' },
+    'auto-answer': { type: 'boolean' },
+    'call-audio-in': { type: 'string' },
+    'call-record': { type: 'string' }
   },
   help: {
     bootstrap: 'relay to connect to and hold a reservation on, ending in /p2p/<peer id> (required, repeatable)',
@@ -34,7 +38,10 @@ export const daemonCommand: Command = {
     api: `where the local API listens (default ${DEFAULT_API.host}:${DEFAULT_API.port}, any free port)`,
     listen: `address to listen on for peers (repeatable; default ${DEFAULT_DAEMON_LISTEN.join(' ')})`,
     'dht-server': 'also store DHT records for others (for machines with a public address)',
-    'record-lifetime': 'lifetime of published records in seconds (default 86400; republished at half)'
+    'record-lifetime': 'lifetime of published records in seconds (default 86400; republished at half)',
+    'auto-answer': 'accept every call from a contact at once (bots, tests); calls from others still wait as requests',
+    'call-audio-in': '16-bit PCM WAV sent (looped) on calls this daemon answers; silence when absent',
+    'call-record': 'WAV file each answered call\'s remote audio is written to when it ends (overwritten)'
   },
   async run ({ args, out, stopped }) {
     const bootstrap = (args.values.bootstrap as string[] | undefined) ?? []
@@ -52,6 +59,16 @@ export const daemonCommand: Command = {
       recordLifetimeMs = Math.round(s * 1000)
     }
     const dataDir = userDataDir(args.values.data as string | undefined)
+    const callRecord = args.values['call-record'] != null ? resolve(args.values['call-record'] as string) : undefined
+    let answerAudio: Int16Array | undefined
+    if (args.values['call-audio-in'] != null) {
+      const { readWav } = await import('../../calls/wav.js')
+      try {
+        answerAudio = await readWav(resolve(args.values['call-audio-in'] as string))
+      } catch (err) {
+        throw new UsageError(`--call-audio-in ${(err as Error).message}`)
+      }
+    }
     const [{ Daemon }, { passphraseFromEnv }, { nodeCrypto }] = await Promise.all([
       import('../../daemon/daemon.js'), import('../../identity-store.js'), import('../../platform.js')
     ])
@@ -63,7 +80,8 @@ export const daemonCommand: Command = {
       api,
       passphrase: passphraseFromEnv(),
       recordLifetimeMs,
-      dhtServer: args.values['dht-server'] === true
+      dhtServer: args.values['dht-server'] === true,
+      calls: { autoAnswer: args.values['auto-answer'] === true, answerAudio, recordPath: callRecord }
     })
     const me = daemon.whoami()
     out.print({ event: 'ready', role: 'daemon', ...me, api: daemon.apiUrl, dataDir }, [

@@ -6,6 +6,7 @@ import { daemonCommand } from './daemon.js'
 import { relayCommand } from './relay.js'
 import { resolveCommand, statusCommand, whoamiCommand } from './client.js'
 import { chatCommand } from './chat.js'
+import { callCommand } from './call.js'
 import { attachmentCommand, contactsCommand, deleteCommand, editCommand, historyCommand, reactCommand, receiveCommand, resendCommand, safetyNumberCommand, sendCommand, trustCommand } from './messages.js'
 
 export const commands: Command[] = [
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   resendCommand,
   historyCommand,
   chatCommand,
+  callCommand,
   receiveCommand,
   safetyNumberCommand,
   trustCommand,

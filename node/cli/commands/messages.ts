@@ -1,5 +1,7 @@
 /** Messaging commands: they ask the running daemon through its API. */
 import { resolve as resolvePath } from 'node:path'
+import { callSummary } from '../../calls/format.js'
+import type { CallEventView } from '../../calls/format.js'
 import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient, RemoteError } from '../../api/client.js'
@@ -161,6 +163,7 @@ export interface HistoryMessage {
   sendState?: string
   relays?: number
   attachment?: { fileName?: string }
+  call?: CallEventView
 }
 
 export const historyCommand: Command = {
@@ -184,7 +187,7 @@ export const historyCommand: Command = {
     const lines = [`conversation with ${h.handle}`]
     for (const m of h.messages) {
       const who = m.author.account === h.account ? h.handle.split('~')[0] : 'you'
-      const text = m.deleted ? '(deleted)' : (m.text ?? `(${m.kind})`)
+      const text = m.deleted ? '(deleted)' : m.kind === 'call' ? callSummary(m.call) : (m.text ?? `(${m.kind})`)
       const reply = m.replyTo != null ? ` ↪ ${m.replyTo.id.slice(0, 8)}` : ''
       const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''
       const state = who === 'you' ? ` [${m.sendState === 'relayed' ? `held by ${m.relays ?? 0} relays` : (m.sendState ?? m.status)}]` : ''

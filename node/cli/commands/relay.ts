@@ -1,6 +1,8 @@
 /** `starling relay`: run a relay for the community. */
+import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
-import { UsageError } from '../../errors.js'
+import { checkTurnUrl, MAX_TURN_URLS } from '../../../src/protocols/turn/index.js'
+import { CommandError, UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
 import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
 import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS, RELAY_MAX_CONNECTIONS, RELAY_MAX_RESERVATIONS } from '../../../src/net/constants.js'
@@ -33,15 +35,46 @@ function parseTls (certFile: string | undefined, keyFile: string | undefined, li
   return { certFile, keyFile }
 }
 
+/** The least secret length taken (coturn's `static-auth-secret` is a string; a short one could be guessed offline from one credential). */
+const MIN_TURN_SECRET_BYTES = 16
+
+/**
+ * `--turn-url` (repeatable) and `--turn-secret-file` go together: the TURN
+ * server beside the relay and the secret it shares with it (the file's
+ * contents, trimmed, as coturn's `static-auth-secret` reads it).
+ */
+export async function parseTurn (urls: string[], secretFile: string | undefined): Promise<{ urls: string[], secret: Uint8Array } | undefined> {
+  if (urls.length === 0 && secretFile == null) return undefined
+  if (urls.length === 0 || secretFile == null) throw new UsageError('--turn-url and --turn-secret-file go together')
+  if (urls.length > MAX_TURN_URLS) throw new UsageError(`at most ${MAX_TURN_URLS} --turn-url`)
+  for (const url of urls) {
+    try {
+      checkTurnUrl(url)
+    } catch {
+      throw new UsageError(`--turn-url ${url} is not a TURN URL (e.g. turn:relay.example.org:3478?transport=udp)`)
+    }
+  }
+  let text: string
+  try {
+    text = (await readFile(secretFile, 'utf8')).trim()
+  } catch (err) {
+    throw new CommandError(`--turn-secret-file ${secretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const secret = new TextEncoder().encode(text)
+  if (secret.byteLength < MIN_TURN_SECRET_BYTES) throw new CommandError(`--turn-secret-file ${secretFile}: the secret must be at least ${MIN_TURN_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`)
+  return { urls, secret }
+}
+
 export const relayCommand: Command = {
   name: 'relay',
   summary: 'run a relay: bootstrap, DHT server, circuit relay, mailbox gossip',
-  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR] [--tls-cert FILE --tls-key FILE] [LIMIT OPTIONS]',
+  usage: 'starling relay [--listen MULTIADDR]... [--announce MULTIADDR]... [--peer MULTIADDR]... [--data DIR] [--tls-cert FILE --tls-key FILE] [--turn-url URL... --turn-secret-file FILE] [LIMIT OPTIONS]',
   examples: [
     'starling relay --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/tcp/4002/ws --announce /dns4/relay.example.org/tcp/4001',
     'starling relay --listen /ip4/0.0.0.0/udp/4003/webrtc-direct --announce /ip4/203.0.113.7/udp/4003/webrtc-direct',
     'starling relay --listen /ip4/0.0.0.0/tcp/443/tls/ws --tls-cert /etc/letsencrypt/live/relay.example.org/fullchain.pem --tls-key /etc/letsencrypt/live/relay.example.org/privkey.pem --announce /dns4/relay.example.org/tcp/443/tls/ws',
     'starling relay --peer /dns4/other-relay.example.org/tcp/4001/p2p/12D3KooW...',
+    'starling relay --turn-url turn:relay.example.org:3478?transport=udp --turn-secret-file /etc/starling/turn-secret',
     'starling relay --max-storage 100GiB --max-storage-per-source 1GiB --max-reservations-per-source 32'
   ],
   options: {
@@ -51,6 +84,8 @@ export const relayCommand: Command = {
     data: { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'turn-url': { type: 'string', multiple: true },
+    'turn-secret-file': { type: 'string' },
     ...limitOptions()
   },
   help: {
@@ -60,6 +95,8 @@ export const relayCommand: Command = {
     data: 'data directory (default $STARLING_RELAY_DATA or ~/.starling-relay)',
     'tls-cert': 'PEM certificate chain for /tls/ws (wss://) listeners, e.g. certbot\'s fullchain.pem; read again on SIGHUP and every hour',
     'tls-key': 'PEM private key of --tls-cert',
+    'turn-url': 'a URL of the TURN server run beside this relay (coturn, README "TURN"), handed to the peers this relay serves with short-lived credentials (repeatable)',
+    'turn-secret-file': 'file holding the secret shared with that TURN server (coturn\'s static-auth-secret); readable by the operator alone',
     ...limitHelp()
   },
   async run ({ args, out, stopped }) {
@@ -75,6 +112,7 @@ export const relayCommand: Command = {
     // A test hook, as the daemon's STARLING_FETCH_INTERVAL_MS: how often linked relays reconcile.
     const interval = Number(process.env.STARLING_RELAY_SYNC_INTERVAL_MS)
     const tls = parseTls(args.values['tls-cert'] as string | undefined, args.values['tls-key'] as string | undefined, listen)
+    const turn = await parseTurn((args.values['turn-url'] as string[] | undefined) ?? [], args.values['turn-secret-file'] as string | undefined)
     const relay = await startRelay({
       dataDir,
       listen,
@@ -82,6 +120,7 @@ export const relayCommand: Command = {
       peers,
       limits,
       tls,
+      turn,
       syncIntervalMs: Number.isSafeInteger(interval) && interval > 0 ? interval : undefined,
       onSync: (peer, result, stats) => {
         // Only exchanges that changed something: an operator sees catch-ups, not the quiet rounds.
@@ -106,6 +145,7 @@ export const relayCommand: Command = {
       multiaddrs: addrs,
       dataDir,
       linked: relay.relaySet.linked.map(r => r.peerId.toString()),
+      turn: turn?.urls ?? [],
       limits: {
         durationMs: RELAY_DURATION_LIMIT_MS,
         dataBytes: Number(RELAY_DATA_LIMIT_BYTES),

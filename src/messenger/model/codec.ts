@@ -8,7 +8,7 @@ import { MAX_MESSAGE_BYTES, MAX_RECEIPT_IDS } from './constants.js'
 import { InvalidMessageError } from './errors.js'
 import * as pb from './pb/message.js'
 import { validateMessage } from './validate.js'
-import type { AttachmentDescriptor, AttachmentKind, Message, MessageBody } from './types.js'
+import type { AttachmentDescriptor, AttachmentKind, CallBody, Message, MessageBody } from './types.js'
 
 /** Options for {@link decodeMessage}. */
 export interface DecodeMessageOptions {
@@ -63,7 +63,7 @@ function bodyToPb (body: MessageBody): Partial<pb.Message> {
     }
     case 'call': return {
       call: {
-        outcome: body.outcome === 'missed' ? pb.CallOutcome.CALL_OUTCOME_MISSED : pb.CallOutcome.CALL_OUTCOME_ENDED,
+        outcome: CALL_OUTCOMES[body.outcome],
         durationMs: body.durationMs,
         video: body.video
       }
@@ -86,11 +86,21 @@ function attachmentFromPb (a: pb.Attachment): AttachmentDescriptor {
   return out
 }
 
+const CALL_OUTCOMES: Record<CallBody['outcome'], pb.CallOutcome> = {
+  missed: pb.CallOutcome.CALL_OUTCOME_MISSED,
+  declined: pb.CallOutcome.CALL_OUTCOME_DECLINED,
+  busy: pb.CallOutcome.CALL_OUTCOME_BUSY,
+  ended: pb.CallOutcome.CALL_OUTCOME_ENDED
+}
+
 function callFromPb (c: pb.CallEvent): MessageBody {
   switch (c.outcome) {
     case pb.CallOutcome.CALL_OUTCOME_MISSED: return { kind: 'call', outcome: 'missed', durationMs: c.durationMs, video: c.video }
+    case pb.CallOutcome.CALL_OUTCOME_DECLINED: return { kind: 'call', outcome: 'declined', durationMs: c.durationMs, video: c.video }
+    case pb.CallOutcome.CALL_OUTCOME_BUSY: return { kind: 'call', outcome: 'busy', durationMs: c.durationMs, video: c.video }
     case pb.CallOutcome.CALL_OUTCOME_ENDED: return { kind: 'call', outcome: 'ended', durationMs: c.durationMs, video: c.video }
     case pb.CallOutcome.CALL_OUTCOME_UNSPECIFIED: throw new InvalidMessageError('bad-call', 'call.outcome is not set')
+    default: throw new InvalidMessageError('bad-call', `unknown call outcome ${String(c.outcome)}`)
   }
 }
 

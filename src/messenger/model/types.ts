@@ -93,11 +93,15 @@ export interface AttachmentBody {
   attachment: AttachmentDescriptor
 }
 
-/** A call that was missed or has ended. */
+/**
+ * A call event, written by the caller into both threads when the call is
+ * over: missed (nobody answered, or the caller gave up), declined, busy (the
+ * callee was in another call), or ended (with how long it was connected).
+ */
 export interface CallBody {
   kind: 'call'
-  outcome: 'missed' | 'ended'
-  /** Duration in milliseconds (0 for a missed call). */
+  outcome: 'missed' | 'declined' | 'busy' | 'ended'
+  /** Duration in milliseconds (0 unless ended). */
   durationMs: number
   video: boolean
 }

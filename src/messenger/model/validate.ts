@@ -141,9 +141,9 @@ export function checkBody (body: MessageBody): MessageBody {
       checkAttachment(body.attachment)
       return body
     case 'call':
-      if (body.outcome !== 'missed' && body.outcome !== 'ended') fail('bad-call', 'call.outcome must be missed or ended')
+      if (!['missed', 'declined', 'busy', 'ended'].includes(body.outcome)) fail('bad-call', 'call.outcome must be missed, declined, busy or ended')
       checkSafeInteger(body.durationMs, 0, 'bad-call', 'call.durationMs')
-      if (body.outcome === 'missed' && body.durationMs !== 0) fail('bad-call', 'a missed call has no duration')
+      if (body.outcome !== 'ended' && body.durationMs !== 0) fail('bad-call', `a ${body.outcome} call has no duration`)
       if (typeof body.video !== 'boolean') fail('bad-call', 'call.video must be a boolean')
       return body
     default:

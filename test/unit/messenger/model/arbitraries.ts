@@ -39,7 +39,7 @@ export const bodyArb: fc.Arbitrary<MessageBody> = fc.oneof(
   fc.record({ kind: fc.constant('typing' as const), on: fc.boolean() }, NN),
   fc.record({ kind: fc.constant('attachment' as const), attachment: attachmentArb }, NN),
   fc.oneof(
-    fc.record({ kind: fc.constant('call' as const), outcome: fc.constant('missed' as const), durationMs: fc.constant(0), video: fc.boolean() }, NN),
+    fc.record({ kind: fc.constant('call' as const), outcome: fc.constantFrom('missed' as const, 'declined' as const, 'busy' as const), durationMs: fc.constant(0), video: fc.boolean() }, NN),
     fc.record({ kind: fc.constant('call' as const), outcome: fc.constant('ended' as const), durationMs: fc.nat(), video: fc.boolean() }, NN)
   )
 )

@@ -164,6 +164,10 @@ describe('messenger/model codec', () => {
   it('refuses call events that make no sense', () => {
     const call = (outcome: pb.CallOutcome, durationMs: number): pb.Message => ({ ...valid, text: undefined, call: { outcome, durationMs, video: false } })
     assertInvalid(() => decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_MISSED, 5))), 'bad-call')
+    assertInvalid(() => decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_DECLINED, 5))), 'bad-call')
+    assertInvalid(() => decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_BUSY, 1))), 'bad-call')
+    assert.deepEqual(decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_DECLINED, 0))).body, { kind: 'call', outcome: 'declined', durationMs: 0, video: false })
+    assert.deepEqual(decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_BUSY, 0))).body, { kind: 'call', outcome: 'busy', durationMs: 0, video: false })
     assertInvalid(() => decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_UNSPECIFIED, 0))), 'bad-call')
     assert.deepEqual(decodeMessage(raw(call(pb.CallOutcome.CALL_OUTCOME_ENDED, 61_000))).body, { kind: 'call', outcome: 'ended', durationMs: 61_000, video: false })
   })

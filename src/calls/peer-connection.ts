@@ -1,0 +1,91 @@
+/**
+ * The small part of `RTCPeerConnection` a call uses, so that a browser's,
+ * Node's `@roamhq/wrtc` and a unit test's fake all fit. The host makes the
+ * connection (with its media tracks already added) through a
+ * {@link PeerConnectionFactory}; the call drives it.
+ */
+import { normaliseFingerprint } from './sdp.js'
+
+/** An SDP offer or answer. */
+export interface SessionDescription {
+  type: 'offer' | 'answer'
+  sdp: string
+}
+
+/** A trickled ICE candidate. */
+export interface IceCandidate {
+  candidate: string
+  sdpMid?: string | null
+  sdpMLineIndex?: number | null
+}
+
+/** The call's data channel: hang-up travels on it too, so the far side learns at once. */
+export interface CallDataChannel {
+  readonly readyState: string
+  send(data: string): void
+  close(): void
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void
+  addEventListener(type: 'open' | 'close', listener: () => void): void
+}
+
+/** What a call needs of an `RTCPeerConnection`. */
+export interface CallPeerConnection {
+  readonly connectionState: string
+  readonly iceConnectionState: string
+  createOffer(options?: { iceRestart?: boolean }): Promise<SessionDescription | { type: string, sdp?: string }>
+  createAnswer(): Promise<SessionDescription | { type: string, sdp?: string }>
+  setLocalDescription(description: { type: 'offer' | 'answer', sdp: string }): Promise<void>
+  setRemoteDescription(description: { type: 'offer' | 'answer', sdp: string }): Promise<void>
+  addIceCandidate(candidate: IceCandidate): Promise<void>
+  createDataChannel(label: string, options: { negotiated: true, id: number }): CallDataChannel
+  /** The senders of the host's tracks (mute and camera toggle their tracks). */
+  getSenders?(): Array<{ track: { kind: string, enabled: boolean } | null }>
+  getStats(): Promise<{ forEach(callback: (value: Record<string, unknown>, key: string) => void): void }>
+  addEventListener(type: 'icecandidate', listener: (event: { candidate: IceCandidate | null }) => void): void
+  addEventListener(type: 'connectionstatechange' | 'iceconnectionstatechange', listener: () => void): void
+  close(): void
+}
+
+/** ICE configuration a call is made with. */
+export interface CallRtcConfiguration {
+  /** Only from the user's own relays (DESIGN.md, Calls): never a third party. */
+  iceServers: Array<{ urls: string[], username?: string, credential?: string }>
+  /** 'relay' forces media through TURN (a stranger's call, hide my IP). */
+  iceTransportPolicy: 'all' | 'relay'
+}
+
+/** What the factory is told about the call it makes a connection for. */
+export interface CallMediaRequest {
+  callId: string
+  direction: 'outgoing' | 'incoming'
+  /** Video asked for (both sides send audio). */
+  video: boolean
+}
+
+/**
+ * Makes a connection for a call, with the host's media added (tracks,
+ * transceivers). Called for the caller when it places the call, for the
+ * callee only once the user accepts.
+ */
+export type PeerConnectionFactory = (config: CallRtcConfiguration, request: CallMediaRequest) => Promise<CallPeerConnection>
+
+/**
+ * The SHA-256 fingerprints of the remote DTLS certificate, from `getStats()`
+ * (the `transport` entry's `remoteCertificateId` and that `certificate`
+ * entry: W3C webrtc-stats §5.5; what Chromium and `@roamhq/wrtc` give).
+ * Empty when the stats name none (not connected yet).
+ */
+export async function remoteFingerprints (pc: Pick<CallPeerConnection, 'getStats'>): Promise<string[]> {
+  const entries = new Map<string, Record<string, unknown>>()
+  const report = await pc.getStats()
+  report.forEach((value, key) => { entries.set(key, value) })
+  const out = new Set<string>()
+  for (const entry of entries.values()) {
+    if (entry.type !== 'transport' || typeof entry.remoteCertificateId !== 'string') continue
+    const certificate = entries.get(entry.remoteCertificateId)
+    if (certificate == null || typeof certificate.fingerprint !== 'string') continue
+    if (typeof certificate.fingerprintAlgorithm === 'string' && certificate.fingerprintAlgorithm.toLowerCase() !== 'sha-256') continue
+    out.add(normaliseFingerprint(certificate.fingerprint))
+  }
+  return [...out]
+}

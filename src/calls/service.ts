@@ -1,0 +1,306 @@
+/**
+ * The call service: serves `/starling/call/1.0.0` (relayed connections
+ * included), places calls, and keeps the calls of this device. It decides
+ * who may ring (a verified device record, a contact or a request, budgets
+ * per device and for all strangers together), answers "busy" when a call is
+ * already under way, and refuses replays (a call id, or a DTLS fingerprint,
+ * of an earlier call). The host supplies the `RTCPeerConnection` factory and
+ * ICE servers (only from its own relays).
+ *
+ * @example
+ * ```ts
+ * const calls = new CallService({ registrar: node, dialer: node }, { crypto, callers, createPeerConnection })
+ * await calls.start()
+ * calls.on(event => { if (event.type === 'incoming') void event.call.accept() })
+ * const call = await calls.place([{ peerId, addrs }], { account, handle, video: false })
+ * call.mute(true); call.hangUp()
+ * ```
+ */
+import { logger } from '@libp2p/logger'
+import type { Connection, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Crypto } from '../crypto/index.js'
+import { setNewest } from '../bounded.js'
+import {
+  CALL_BUDGET_WINDOW_MS, CALL_ID_BYTES, CALL_PROTOCOL, CALLS_PER_PEER, DIAL_TIMEOUT_MS, FRAME_TIMEOUT_MS, MAX_BUDGET_PEERS,
+  MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_REMEMBERED_CALLS, MAX_REMEMBERED_FINGERPRINTS, STRANGER_CALLS
+} from './constants.js'
+import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError } from './errors.js'
+import { CallBudget } from './budget.js'
+import { SignalChannel } from './channel.js'
+import { identifyCaller } from './binding.js'
+import type { CallerDirectory } from './binding.js'
+import { CallSession } from './session.js'
+import type { CallEndReason, RemoteParty } from './session.js'
+import type { CallRtcConfiguration, PeerConnectionFactory } from './peer-connection.js'
+import type { CallMessage } from './wire.js'
+
+const log = logger('starling:calls')
+
+/** What the service tells its host. */
+export type CallServiceEvent =
+  | { type: 'incoming', call: CallSession }
+  | { type: 'outgoing', call: CallSession }
+  | { type: 'ended', call: CallSession, reason: CallEndReason, durationMs: number }
+
+/** What the service needs of a libp2p node. */
+export interface CallServiceComponents {
+  registrar: Pick<Libp2p, 'handle' | 'unhandle'>
+  dialer: Pick<Libp2p, 'dial'>
+}
+
+/** Options of a {@link CallService}. */
+export interface CallServiceInit {
+  crypto: Crypto
+  /** Who a caller is (contacts, device records). */
+  callers: CallerDirectory
+  createPeerConnection: PeerConnectionFactory
+  /** ICE servers of our own relays (TURN with short-lived credentials); none when absent. */
+  iceServers?: () => Promise<CallRtcConfiguration['iceServers']>
+  /** Hide my IP: every call's media through TURN (DESIGN.md, Calls). */
+  hideMyIp?: () => boolean
+  /** Calls from someone who is not a contact: ring as a request (default) or not at all. */
+  strangers?: () => 'request' | 'refuse'
+  /** Our device record, carried by every ring so the callee need not ask the DHT. */
+  deviceRecord?: () => Uint8Array | undefined
+  /** The name we call ourselves (the callee derives the tag from our account). */
+  name?: string
+  /** Everything on one machine: only loopback ICE candidates are used. */
+  loopbackOnly?: boolean
+  now?: () => number
+  ringTimeoutMs?: number
+  callsPerPeer?: number
+  strangerCalls?: number
+  budgetWindowMs?: number
+}
+
+/** A device to ring: its peer id and where to dial it. */
+export interface CallTarget {
+  peerId: PeerId
+  addrs: Multiaddr[]
+}
+
+function randomCallId (): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(CALL_ID_BYTES))
+}
+
+function hex (bytes: Uint8Array): string {
+  let out = ''
+  for (const b of bytes) out += b.toString(16).padStart(2, '0')
+  return out
+}
+
+/** Calls of one device. */
+export class CallService implements Startable {
+  private readonly components: CallServiceComponents
+  private readonly init: CallServiceInit
+  private readonly now: () => number
+  private readonly budget: CallBudget
+  private readonly listeners = new Set<(event: CallServiceEvent) => void>()
+  private readonly calls = new Map<string, CallSession>()
+  private readonly endedCalls = new Map<string, true>()
+  private readonly endedFingerprints = new Map<string, true>()
+  private started = false
+
+  constructor (components: CallServiceComponents, init: CallServiceInit) {
+    this.components = components
+    this.init = init
+    this.now = init.now ?? Date.now
+    this.budget = new CallBudget({
+      perPeer: init.callsPerPeer ?? CALLS_PER_PEER,
+      strangers: init.strangerCalls ?? STRANGER_CALLS,
+      windowMs: init.budgetWindowMs ?? CALL_BUDGET_WINDOW_MS,
+      maxPeers: MAX_BUDGET_PEERS,
+      now: this.now
+    })
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    await this.components.registrar.handle(CALL_PROTOCOL, this.handleStream, {
+      maxInboundStreams: MAX_INBOUND_STREAMS,
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+      runOnLimitedConnection: true
+    })
+    this.started = true
+  }
+
+  /** Hangs up every call and stops serving. */
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    for (const call of [...this.calls.values()]) call.hangUp()
+    await this.components.registrar.unhandle(CALL_PROTOCOL)
+  }
+
+  /** Listens for incoming, outgoing and ended calls; returns the function that stops listening. */
+  on (listener: (event: CallServiceEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /** Calls under way (ringing, connecting, connected). */
+  get active (): CallSession[] {
+    return [...this.calls.values()]
+  }
+
+  /** A call under way by its id (hex). */
+  get (id: string): CallSession | undefined {
+    return this.calls.get(id)
+  }
+
+  /**
+   * Rings the first of `targets` (a contact's devices, from its verified
+   * records) that takes the stream.
+   *
+   * @throws {CallStateError} when a call is already under way
+   * @throws {CallUnreachableError} when no device could be reached
+   */
+  async place (targets: CallTarget[], remote: Omit<RemoteParty, 'device'>, options: { video?: boolean, signal?: AbortSignal } = {}): Promise<CallSession> {
+    if (!this.started) throw new CallStateError('the call service is not running')
+    if (this.calls.size > 0) throw new CallStateError('a call is already under way')
+    let last: Error | undefined
+    for (const target of targets) {
+      const signal = options.signal == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+      let stream: Stream
+      try {
+        const connection = await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
+        // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
+        if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
+        stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
+      } catch (err) {
+        last = err as Error
+        log('device %p not reachable for a call: %s', target.peerId, last.message)
+        continue
+      }
+      if (this.calls.size > 0) {
+        stream.abort(new CallStateError('a call is already under way'))
+        throw new CallStateError('a call is already under way')
+      }
+      const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, options.video === true)
+      this.emit({ type: 'outgoing', call })
+      try {
+        await call.place(this.init.deviceRecord?.(), this.init.name)
+      } catch (err) {
+        call.finish('failed', (err as Error).message)
+        throw err
+      }
+      return call
+    }
+    throw new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
+  }
+
+  /** The libp2p stream handler; public so tests can hand it in-memory streams. */
+  readonly handleStream = (stream: Stream, connection: Connection): void => {
+    if (!this.started) {
+      stream.abort(new CallStateError('the call service is not running'))
+      return
+    }
+    const peer = connection.remotePeer
+    if (!this.budget.takePeer(peer.toString())) {
+      stream.abort(new CallBudgetError(`${peer.toString()} made too many call attempts`))
+      return
+    }
+    const channel = new SignalChannel(stream)
+    const timer = setTimeout(() => { channel.abort(new CallProtocolError('no ring in time')) }, FRAME_TIMEOUT_MS)
+    let first = true
+    channel.attach({
+      onMessage: (message) => {
+        if (!first) return
+        first = false
+        clearTimeout(timer)
+        channel.hold()
+        this.onRing(channel, peer, message).catch((err: Error) => { channel.abort(err) })
+      },
+      onClose: () => { clearTimeout(timer) }
+    })
+  }
+
+  private async onRing (channel: SignalChannel, peer: PeerId, message: CallMessage): Promise<void> {
+    const { signal } = message
+    if (signal.kind !== 'ring') throw new CallProtocolError(`a call stream must open with a ring, not ${signal.kind}`)
+    const id = hex(message.callId)
+    if (this.endedCalls.has(id) || this.calls.has(id)) throw new CallBindingError('a ring for a call id already used: a replay')
+    const known = await this.init.callers.isContactDevice(peer)
+    const refuseStrangers = this.init.strangers?.() === 'refuse'
+    if (!known) {
+      if (refuseStrangers) throw new CallBindingError('calls from people who are not contacts are refused (a setting)')
+      // Shared by every unknown device: fresh peer ids buy no fresh attempts.
+      if (!this.budget.takeStranger()) throw new CallBudgetError('too many calls from people who are not contacts')
+    }
+    const remote = await identifyCaller(this.init.crypto, this.init.callers, peer, signal.deviceRecord, { now: this.now(), name: signal.name })
+    if (!remote.contact && refuseStrangers) throw new CallBindingError('calls from people who are not contacts are refused (a setting)')
+    if (this.calls.size > 0 || !this.started) {
+      channel.send(message.callId, { kind: 'busy' })
+      channel.close()
+      this.endedCalls.set(id, true)
+      log('busy: a call from %p while another is under way', peer)
+      return
+    }
+    const call = this.session(channel, message.callId, 'incoming', remote, signal.video)
+    try {
+      call.ring(signal.sdp)
+    } catch (err) {
+      call.finish('protocol', (err as Error).message)
+      throw err
+    }
+    this.emit({ type: 'incoming', call })
+  }
+
+  private session (streamOrChannel: Stream | SignalChannel, callId: Uint8Array, direction: 'outgoing' | 'incoming', remote: RemoteParty, video: boolean): CallSession {
+    const channel = streamOrChannel instanceof SignalChannel ? streamOrChannel : new SignalChannel(streamOrChannel)
+    const call = new CallSession({
+      callId,
+      direction,
+      remote,
+      video,
+      channel,
+      createPeerConnection: this.init.createPeerConnection,
+      rtcConfiguration: async (request) => await this.rtcConfiguration(request.stranger),
+      seenFingerprint: (f) => this.endedFingerprints.has(f),
+      loopbackOnly: this.init.loopbackOnly,
+      now: this.now,
+      ringTimeoutMs: this.init.ringTimeoutMs
+    })
+    this.calls.set(call.id, call)
+    call.on((event) => {
+      if (event.type !== 'ended') return
+      this.calls.delete(call.id)
+      setNewest(this.endedCalls, call.id, true, MAX_REMEMBERED_CALLS)
+      for (const f of call.fingerprints) setNewest(this.endedFingerprints, f, true, MAX_REMEMBERED_FINGERPRINTS)
+      this.emit({ type: 'ended', call, reason: event.reason, durationMs: event.durationMs })
+    })
+    return call
+  }
+
+  /**
+   * ICE servers only from our own relays; media through TURN for everyone
+   * with hide-my-IP, and for a stranger's call when our relays offer TURN
+   * (else the session warns that it is direct).
+   */
+  private async rtcConfiguration (stranger: boolean): Promise<CallRtcConfiguration> {
+    let iceServers: CallRtcConfiguration['iceServers'] = []
+    try {
+      iceServers = await this.init.iceServers?.() ?? []
+    } catch (err) {
+      log('no ICE servers from our relays: %s', (err as Error).message)
+    }
+    const turn = iceServers.some(s => s.urls.some(u => u.startsWith('turn:') || u.startsWith('turns:')))
+    const relay = this.init.hideMyIp?.() === true || (stranger && turn)
+    return { iceServers, iceTransportPolicy: relay ? 'relay' : 'all' }
+  }
+
+  private emit (event: CallServiceEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event)
+      } catch (err) {
+        log.error('call listener failed: %e', err)
+      }
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Calls in a peer (issue 12): the adapter between src/calls, which knows no
+ * conversations, and the messenger. It answers the call service's "who is
+ * ringing" from the contacts (a contact only through a device pinned for
+ * it with the key its verified record names), fetches ICE servers only from
+ * our own relays (TURN credentials on `/starling/turn/1.0.0`), places calls
+ * to a handle's devices from their verified records, and writes each call
+ * the caller placed into both threads as one `call` message (missed,
+ * declined, busy, or ended with its duration) when it is over.
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { CallService, CallUnreachableError } from '../calls/index.js'
+import type { CallEndReason, CallRtcConfiguration, CallSession, CallerDirectory, PeerConnectionFactory, Standing } from '../calls/index.js'
+import type { Crypto } from '../crypto/index.js'
+import type { Directory } from '../net/directory.js'
+import type { StarlingLibp2p } from '../net/node.js'
+import type { Messenger } from '../messenger/index.js'
+import { fetchTurnCredentials } from '../protocols/turn/index.js'
+import type { TurnIceServer } from '../protocols/turn/index.js'
+import { toHex } from '../messenger/bytes.js'
+import type { CallBody } from '../messenger/model/index.js'
+
+const log = logger('starling:peer:calls')
+
+/** How long the set of contact devices is kept before it is read again. */
+const CONTACT_DEVICES_TTL_MS = 5_000
+/** TURN credentials are asked for again this long before they expire. */
+const TURN_REFRESH_MARGIN_MS = 30 * 60_000
+/** A relay without TURN is asked again after this long. */
+const NO_TURN_RETRY_MS = 5 * 60_000
+/** Time allowed to ask one relay for TURN credentials (a call waits for it). */
+const TURN_FETCH_TIMEOUT_MS = 3_000
+
+/** Call settings a peer's host may give. */
+export interface PeerCallOptions {
+  /** Hide my IP: every call's media through TURN (DESIGN.md, Calls). */
+  hideMyIp?: boolean
+  /** Calls from people who are not contacts: ring as a request (default) or not at all. */
+  strangers?: 'request' | 'refuse'
+  /** Everything on one machine (tests): only loopback ICE candidates. */
+  loopbackOnly?: boolean
+  /** Ring time (default 60 s; tests shorten it). */
+  ringTimeoutMs?: number
+}
+
+/** What the adapter is made of. */
+export interface PeerCallsInit {
+  crypto: Crypto
+  node: StarlingLibp2p
+  directory: Directory
+  messenger: Messenger
+  createPeerConnection: PeerConnectionFactory
+  /** Our relays (where TURN credentials come from). */
+  relays: Array<{ peerId: PeerId, addrs: Multiaddr[] }>
+  name: string
+  now: () => number
+  options?: PeerCallOptions
+}
+
+/** A call's end as the thread shows it. */
+export function callOutcome (call: CallSession, reason: CallEndReason): Pick<CallBody, 'outcome' | 'durationMs'> {
+  if (call.connectedAt != null) return { outcome: 'ended', durationMs: call.durationMs }
+  if (reason === 'declined' || reason === 'busy') return { outcome: reason, durationMs: 0 }
+  return { outcome: 'missed', durationMs: 0 }
+}
+
+/** The calls of a peer. */
+export class PeerCalls {
+  readonly service: CallService
+  private readonly init: PeerCallsInit
+  private contactDevices?: { at: number, devices: Set<string> }
+  private turn?: { servers: TurnIceServer[], until: number }
+
+  constructor (init: PeerCallsInit) {
+    this.init = init
+    const callers: CallerDirectory = {
+      standing: async (account, device, identityKey) => await this.standing(account, device, identityKey),
+      isContactDevice: async (device) => (await this.knownDevices()).has(device.toString()),
+      lookupDevice: async (device) => await init.directory.lookupDevice(device, { signal: AbortSignal.timeout(TURN_FETCH_TIMEOUT_MS) })
+    }
+    this.service = new CallService({ registrar: init.node, dialer: init.node }, {
+      crypto: init.crypto,
+      callers,
+      createPeerConnection: init.createPeerConnection,
+      iceServers: async () => await this.iceServers(),
+      hideMyIp: () => init.options?.hideMyIp === true,
+      strangers: () => init.options?.strangers ?? 'request',
+      deviceRecord: () => init.directory.lastDeviceRecord,
+      name: init.name,
+      loopbackOnly: init.options?.loopbackOnly,
+      now: init.now,
+      ringTimeoutMs: init.options?.ringTimeoutMs
+    })
+  }
+
+  async start (): Promise<void> {
+    await this.service.start()
+  }
+
+  async stop (): Promise<void> {
+    await this.service.stop()
+  }
+
+  /**
+   * Calls a handle (a contact, or a `name~tag` confirmed as for messages):
+   * rings its devices from their verified records, first that answers. The
+   * call's end goes into both threads.
+   *
+   * @throws {CallUnreachableError} when no device could be reached (a missed call is still written)
+   */
+  async place (handle: string, options: { video?: boolean } = {}): Promise<CallSession> {
+    const to = await this.init.messenger.recipient(handle)
+    const video = options.video === true
+    let call: CallSession
+    try {
+      call = await this.service.place(to.devices.map(d => ({ peerId: d.peerId, addrs: d.addrs })), { account: toHex(to.account), handle: to.handle, contact: true }, { video })
+    } catch (err) {
+      if (err instanceof CallUnreachableError) this.record(to.handle, { outcome: 'missed', durationMs: 0 }, video)
+      throw err
+    }
+    call.on((event) => {
+      if (event.type === 'ended') this.record(to.handle, callOutcome(call, event.reason), video)
+    })
+    return call
+  }
+
+  /** The caller writes the call into both threads (one message: both sides show the same event). */
+  private record (handle: string, outcome: Pick<CallBody, 'outcome' | 'durationMs'>, video: boolean): void {
+    this.init.messenger.send(handle, { kind: 'call', ...outcome, video }).catch((err: Error) => {
+      log('the call with %s was not written to the thread: %s', handle, err.message)
+    })
+  }
+
+  private async standing (account: Uint8Array, device: PeerId, identityKey: Uint8Array): Promise<{ standing: Standing, handle?: string }> {
+    const contact = await this.init.messenger.contacts.get(account)
+    if (contact == null) return { standing: 'stranger' }
+    if (contact.state === 'blocked') return { standing: 'blocked', handle: contact.handle }
+    const pinned = contact.devices[device.toString()] === toHex(identityKey)
+    return { standing: contact.state === 'accepted' && contact.keyChange == null && pinned ? 'contact' : 'stranger', handle: contact.handle }
+  }
+
+  /** Devices pinned for accepted contacts (read again every few seconds). */
+  private async knownDevices (): Promise<Set<string>> {
+    const now = this.init.now()
+    if (this.contactDevices != null && now - this.contactDevices.at < CONTACT_DEVICES_TTL_MS && now >= this.contactDevices.at) return this.contactDevices.devices
+    const devices = new Set<string>()
+    for (const c of await this.init.messenger.contacts.list()) {
+      if (c.state === 'accepted' && c.keyChange == null) for (const d of Object.keys(c.devices)) devices.add(d)
+    }
+    this.contactDevices = { at: now, devices }
+    return devices
+  }
+
+  /** ICE servers from our own relays only: their TURN servers, with credentials while they last. */
+  private async iceServers (): Promise<CallRtcConfiguration['iceServers']> {
+    const now = this.init.now()
+    if (this.turn == null || now >= this.turn.until) {
+      const servers: TurnIceServer[] = []
+      await Promise.all(this.init.relays.map(async (relay) => {
+        try {
+          servers.push(await fetchTurnCredentials(this.init.node, relay.peerId, { signal: AbortSignal.timeout(TURN_FETCH_TIMEOUT_MS), now: this.init.now }))
+        } catch (err) {
+          log('relay %p offers no TURN credentials: %s', relay.peerId, (err as Error).message)
+        }
+      }))
+      const until = servers.length > 0 ? Math.min(...servers.map(s => s.expiresAt)) - TURN_REFRESH_MARGIN_MS : now + NO_TURN_RETRY_MS
+      this.turn = { servers, until: Math.max(until, now + 60_000) }
+    }
+    return this.turn.servers.map(s => ({ urls: s.urls, username: s.username, credential: s.credential }))
+  }
+}

@@ -1,0 +1,11 @@
+/** Named errors of the TURN credential protocol; tests assert on `.name`. */
+
+/** An answer that does not decode or breaks a bound. */
+export class InvalidTurnCredentialsError extends Error {
+  override readonly name = 'InvalidTurnCredentialsError'
+}
+
+/** The relay gave no credentials (it does not serve us, has no TURN server, or our budget is spent). */
+export class TurnRefusedError extends Error {
+  override readonly name = 'TurnRefusedError'
+}
