@@ -4,13 +4,14 @@
  * contact confirmed, a message request accepted, a reply to an older
  * message whose quote jumps to it, three reactions (one a ZWJ sequence),
  * an edit with its history, a delete for everyone, the typing indicator,
- * an image shown inline
- * on the other side; after reloading both tabs everything is still there.
+ * an image shown inline and a voice note recorded in the page (Chromium's
+ * fake microphone) playable on the other side; after reloading both tabs
+ * everything is still there.
  * No request leaves loopback.
  */
 import assert from 'node:assert/strict'
 import type { BrowserContext, Page } from 'playwright-core'
-import { Browser, WebStack, createIdentity, openApp } from './browser.js'
+import { Browser, FAKE_MEDIA_ARGS, WebStack, createIdentity, openApp } from './browser.js'
 import { PNG_1X1, attach, deleteForEveryone, edit, messageById, messageId, openChat, react, reload, reply, send, shownIds, startChat } from './app.js'
 
 describe('browser: two profiles chat', function () {
@@ -23,8 +24,9 @@ describe('browser: two profiles chat', function () {
 
   before(async () => {
     await stack.start()
-    browser = await Browser.launch()
+    browser = await Browser.launch(FAKE_MEDIA_ARGS)
     for (let i = 0; i < 2; i++) contexts.push(await browser.profile())
+    await contexts[0].grantPermissions(['microphone'])
     alice = await openApp(contexts[0], stack.url)
     bob = await openApp(contexts[1], stack.url)
     await createIdentity(alice, 'alice')
@@ -36,7 +38,7 @@ describe('browser: two profiles chat', function () {
     await stack.stop()
   })
 
-  it('both ways, with a reply to an older message, three reactions, an edit, a delete and an image; all still there after a reload', async () => {
+  it('both ways, with a reply to an older message, three reactions, an edit, a delete, an image and a voice note; all still there after a reload', async () => {
     await startChat(alice, 'bob')
     const first = await send(alice, 'hello bob')
     const second = await send(alice, 'are you there?')
@@ -83,6 +85,19 @@ describe('browser: two profiles chat', function () {
     const imageId = await image.locator('xpath=ancestor::li[@data-message-id]').getAttribute('data-message-id') ?? ''
     assert.ok(await image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 1), 'the image decodes')
 
+    // A voice note recorded in the page: playable audio on bob's side once whole.
+    await alice.getByRole('button', { name: 'Record a voice note' }).click()
+    await alice.getByRole('timer').filter({ hasText: '0:01' }).waitFor({ timeout: 30_000 })
+    await alice.getByRole('button', { name: 'Send voice note' }).click()
+    const voice = bob.locator('.attachment.audio[data-complete="true"] audio')
+    await voice.waitFor({ timeout: 60_000 })
+    const voiceId = await voice.locator('xpath=ancestor::li[@data-message-id]').getAttribute('data-message-id') ?? ''
+    const playable = async (page: Page): Promise<number> => page.locator(`li[data-message-id="${voiceId}"] .attachment.audio[data-complete="true"] audio`).evaluate(async (a: HTMLAudioElement) => {
+      if (a.readyState < 1) await new Promise(resolve => { a.addEventListener('loadedmetadata', resolve, { once: true }) })
+      return a.duration
+    })
+    assert.ok(await playable(bob) > 0, 'the voice note loads as audio')
+
     // Delivery states on alice's side: her messages reached bob's device.
     await messageById(alice, answer).waitFor()
     await alice.locator(`li[data-message-id="${first}"][data-state="read"], li[data-message-id="${first}"][data-state="delivered"]`).waitFor({ timeout: 30_000 })
@@ -103,6 +118,8 @@ describe('browser: two profiles chat', function () {
       assert.equal(await messageById(page, answer).locator('button.quote').getAttribute('data-reply-to'), first)
     }
     await bob.locator(`li[data-message-id="${imageId}"] .attachment.image[data-complete="true"] img`).waitFor({ timeout: 30_000 })
+    await bob.locator(`li[data-message-id="${voiceId}"] .attachment.audio[data-complete="true"] audio`).waitFor({ timeout: 30_000 })
+    assert.ok(await playable(bob) > 0, 'the voice note still plays after the reload')
     assert.deepEqual(browser.outside, [], 'no request left loopback')
   })
 })
