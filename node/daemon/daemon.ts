@@ -13,12 +13,17 @@ import { messagingMethods } from './messaging-api.js'
 import { exportBackup } from '../backup-files.js'
 import type { FileBlobStore } from '../blob-store.js'
 import { faultyTransport } from './faults.js'
+import { DOWNLOADS_DIR, saveUnderName } from './downloads.js'
+import { fromHex } from '../../src/messenger/bytes.js'
+import { logger } from '@libp2p/logger'
 import { ApiServer } from '../api/server.js'
 import type { ApiInfo } from '../api/client.js'
 import { Files, makePrivate, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
 import { CommandError } from '../errors.js'
 import { identityCommandError } from '../identity-store.js'
 import { allLocal, nodePeerPlatform } from '../platform.js'
+
+const log = logger('starling:daemon')
 
 export interface DaemonInit {
   crypto: Crypto
@@ -34,6 +39,8 @@ export interface DaemonInit {
   /** How often mailboxes are read, and failed sends retried (tests shorten them). */
   fetchIntervalMs?: number
   retryIntervalMs?: number
+  /** Where received files are written under their names (default DATA/downloads). */
+  downloads?: string
 }
 
 /**
@@ -45,7 +52,9 @@ export class Daemon {
     readonly peer: StarlingPeer<FileBlobStore>,
     private readonly api: ApiServer,
     private readonly dataDir: string,
-    readonly apiUrl: string
+    readonly apiUrl: string,
+    /** Where received files are written under their names. */
+    readonly downloads: string
   ) {}
 
   /** Loads the identity and starts everything; writes api.json last. */
@@ -74,6 +83,7 @@ export class Daemon {
     } catch (err) {
       throw identityCommandError(err, dataDir)
     }
+    const downloads = init.downloads ?? join(dataDir, DOWNLOADS_DIR)
     const api = new ApiServer({
       host: init.api.host,
       port: init.api.port,
@@ -84,9 +94,10 @@ export class Daemon {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return await peer.resolve(params.handle)
         },
-        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path))
+        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path), downloads)
       }
     })
+    saveReceivedFiles(peer, downloads)
     // Every messenger event reaches the API's subscribers as it is (plain JSON).
     for (const type of MESSENGER_EVENT_TYPES) peer.messenger.on(type, (event) => { api.emit(event) })
     let apiUrl: string
@@ -100,7 +111,7 @@ export class Daemon {
     }
     const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }
     await writePrivateFile(join(dataDir, Files.api), JSON.stringify(info))
-    return new Daemon(peer, api, dataDir, apiUrl)
+    return new Daemon(peer, api, dataDir, apiUrl, downloads)
   }
 
   /** Who this device is. */
@@ -113,6 +124,26 @@ export class Daemon {
     await this.api.stop()
     await this.peer.stop()
   }
+}
+
+/**
+ * Writes each received file, once complete, into the downloads folder under
+ * its own (sanitised, de-duplicated) name, as a browser does. Not when
+ * attachments are encrypted at rest: a plaintext copy would undo that, so
+ * the user writes a file out when they ask (`starling attachment ID --save-to`).
+ */
+function saveReceivedFiles (peer: StarlingPeer<FileBlobStore>, downloads: string): void {
+  if (peer.blobs.encrypted) return
+  const saved = new Set<string>()
+  peer.messenger.on('attachment', (e) => {
+    if (!e.complete || saved.has(e.id)) return
+    saved.add(e.id)
+    const id = fromHex(e.id)
+    saveUnderName(downloads, e.fileName, async path => peer.blobs.saveTo(id, path)).catch((err: unknown) => {
+      saved.delete(e.id)
+      log.error('could not write %s to %s: %s', e.fileName, downloads, (err as Error).message)
+    })
+  })
 }
 
 /**

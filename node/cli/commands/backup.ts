@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
 import type { Command } from '../command.js'
+import { dataFlag } from '../profile.js'
 
 function passphrase (): string {
   const p = process.env.STARLING_BACKUP_PASSPHRASE
@@ -42,7 +43,7 @@ export const importCommand: Command = {
     const r = await importBackup(nodeCrypto(), dataDir, resolve(args.positionals[0]), pass, passphraseFromEnv())
     out.print({ event: 'imported', dataDir, ...r }, [
       `restored ${r.entries} records into ${dataDir}; ${r.unsent} undelivered messages will be encrypted again and sent`,
-      'stop the daemon on the old machine, then: starling daemon --bootstrap RELAY'
+      `stop the daemon on the old machine, then: starling daemon${dataFlag(dataDir)} --bootstrap RELAY`
     ])
   }
 }

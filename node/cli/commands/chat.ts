@@ -12,6 +12,7 @@ import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
 import { YES_HELP, requestMark, withFirstContactHint } from './messages.js'
 import type { HistoryMessage } from './messages.js'
+import { bodyText, earlierVersions, sendStateText } from '../message-format.js'
 import type { Command } from '../command.js'
 import { visible } from '../terminal-text.js'
 
@@ -151,7 +152,11 @@ class ChatSession {
   private peerTypingChanged (on: boolean): void {
     const wasShown = this.peerTyping != null
     this.stopPeerTyping()
-    if (!on) return
+    if (!on) {
+      // The indicator is a printed line: say it ended (they cleared their line or went idle).
+      if (wasShown) this.print([`  ${this.peerName} stopped typing`])
+      return
+    }
     if (!wasShown) this.print([`  ${this.peerName} is typing…`])
     this.peerTyping = setTimeout(() => { this.peerTyping = undefined }, TYPING_SHOWN_MS)
   }
@@ -222,13 +227,13 @@ class ChatSession {
     const time = new Date(m.timestamp).toTimeString().slice(0, 5)
     const reply = m.replyTo != null ? ` ↪ ${this.ref(m.replyTo.id)}` : ''
     const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''
-    return `#${this.numbers.get(m.id)} ${time} ${who}:${reply} ${body(m)}${m.edited && !m.deleted ? ' (edited)' : ''}${reactions}`
+    const was = earlierVersions(m).map(text => `  (was: ${text})`).join('')
+    return `#${this.numbers.get(m.id)} ${time} ${who}:${reply} ${bodyText(m, who === 'you')}${m.edited && !m.deleted ? ' (edited)' : ''}${was}${reactions}`
   }
 
   private state (m: ChatMessage): string {
     if (m.author.account === this.h.account) return ''
-    if (m.sendState === 'relayed') return `held by ${m.relays ?? 0} relay${m.relays === 1 ? '' : 's'}`
-    return m.sendState ?? m.status
+    return sendStateText(m)
   }
 
   private line (m: ChatMessage): string {
@@ -324,15 +329,6 @@ class ChatSession {
     const id = this.ids[Number(m[1]) - 1]
     if (id == null) throw new Error(`no message #${m[1]} (messages are #1 to #${this.ids.length})`)
     return [id, rest]
-  }
-}
-
-function body (m: ChatMessage): string {
-  if (m.deleted) return '(deleted)'
-  switch (m.kind) {
-    case 'attachment': return `[file ${m.attachment?.fileName ?? ''}]${m.text != null && m.text !== '' ? ' ' + m.text : ''}`
-    case 'call': return '[call]'
-    default: return m.text ?? `(${m.kind})`
   }
 }
 
