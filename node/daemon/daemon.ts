@@ -14,6 +14,7 @@ import { exportBackup } from '../backup-files.js'
 import type { FileBlobStore } from '../blob-store.js'
 import { faultyTransport } from './faults.js'
 import { DOWNLOADS_DIR, saveUnderName } from './downloads.js'
+import { RelayUnreachableError, cutOff, describeUnreachable, unreachableRelays } from './relay-health.js'
 import { fromHex } from '../../src/messenger/bytes.js'
 import { logger } from '@libp2p/logger'
 import { ApiServer } from '../api/server.js'
@@ -92,7 +93,7 @@ export class Daemon {
         status: async () => peer.status(),
         resolve: async (params) => {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
-          return await peer.resolve(params.handle)
+          return await resolveOrSayWhy(peer, params.handle)
         },
         ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path), downloads)
       }
@@ -123,6 +124,22 @@ export class Daemon {
     await removeIfExists(join(this.dataDir, Files.api))
     await this.api.stop()
     await this.peer.stop()
+  }
+}
+
+/**
+ * Resolves a handle; with every relay away (no reservation, no DHT peer) a
+ * failed lookup says so, instead of "unknown handle", which would be a guess.
+ */
+async function resolveOrSayWhy (peer: StarlingPeer<FileBlobStore>, handle: string): Promise<unknown> {
+  try {
+    return await peer.resolve(handle)
+  } catch (err) {
+    const status = peer.status()
+    if (!cutOff(status)) throw err
+    const away = unreachableRelays(status)
+    const why = away.length > 0 ? away.map(describeUnreachable).join('; ') : 'no relay reservation and no DHT peer yet'
+    throw new RelayUnreachableError(`cannot tell whether ${handle} is claimed: ${why}`, { cause: err })
   }
 }
 
@@ -175,17 +192,21 @@ function testHooks (env: NodeJS.ProcessEnv): { fetchIntervalMs?: number, retryIn
 }
 
 async function refuseIfRunning (dataDir: string): Promise<void> {
+  const pid = await runningDaemon(dataDir)
+  if (pid != null) throw new CommandError(`a daemon is already running for ${dataDir} (pid ${pid})`)
+}
+
+/** The pid of another live process serving `dataDir`'s API (from api.json), if any. */
+export async function runningDaemon (dataDir: string): Promise<number | undefined> {
   const raw = await readOptional(join(dataDir, Files.api))
-  if (raw == null) return
+  if (raw == null) return undefined
   let pid: number | undefined
   try {
     pid = (JSON.parse(raw.toString('utf8')) as ApiInfo).pid
   } catch {
-    return
+    return undefined
   }
-  if (pid != null && pid !== process.pid && isAlive(pid)) {
-    throw new CommandError(`a daemon is already running for ${dataDir} (pid ${pid})`)
-  }
+  return typeof pid === 'number' && pid !== process.pid && isAlive(pid) ? pid : undefined
 }
 
 function isAlive (pid: number): boolean {

@@ -78,6 +78,13 @@ export const daemonCommand: Command = {
       `files:   ${daemon.downloads}${daemon.peer.blobs.encrypted ? ' (encrypted at rest: save one with starling attachment ID --save-to)' : ''}`,
       `try:     starling whoami${dataFlag(dataDir)}`
     ])
+    // Said at start: a daemon whose bootstrap relay is away reaches nobody until it is back.
+    const { firstAttempts, describeUnreachable } = await import('../../daemon/relay-health.js')
+    const waitStop = new AbortController()
+    stopped.then(() => waitStop.abort()).catch(() => {})
+    for (const r of await firstAttempts(() => daemon.peer.status(), undefined, waitStop.signal)) {
+      out.print({ event: 'relay-unreachable', ...r }, `warning: ${describeUnreachable(r)}; messages wait in the outbox until a relay answers`)
+    }
     await stopped
     await daemon.stop()
     out.print({ event: 'stopped' }, 'daemon stopped')
