@@ -14,6 +14,7 @@ import { attachmentFile } from './attachment-files.js'
 import { resolveMessageId } from './message-ids.js'
 import { CommandError } from '../errors.js'
 import { saveUnderName } from './downloads.js'
+import { weakBackupPassphrase } from '../backup-files.js'
 
 function str (params: Record<string, unknown>, name: string): string {
   const v = params[name]
@@ -99,7 +100,9 @@ export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (p
     outbox: async () => ({ pending: messenger.delivery.size }),
     export: async (p) => {
       if (backup == null) throw new TypeError('this daemon cannot export')
-      return backup(str(p, 'path'), str(p, 'passphrase'))
+      const weak = weakBackupPassphrase(str(p, 'passphrase'))
+      if (weak != null) throw new TypeError(weak)
+      return from(await backup(str(p, 'path'), str(p, 'passphrase')) as object)
     },
     attachment: async (p) => {
       // The message's id (as history shows it) or the attachment's own.
@@ -127,7 +130,9 @@ export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (p
       // Encrypted at rest, the stored file is no file to open: `save` writes the plaintext out.
       const stored = state.complete && !blobs.encrypted ? blobs.completePath(id) : null
       const a = found.view?.attachment
-      return { ...state, message: found.view?.id, mimeType: a?.mimeType, kind: a?.kind, path: saved ?? stored, saved: saved != null, encrypted: blobs.encrypted }
+      // Our own file without its bytes here: a restored backup (backups hold no files), not a download under way.
+      const mine = found.view != null && toHex(found.view.author.account) === toHex(messenger.init.identity.accountPublicKey)
+      return { ...state, message: found.view?.id, mimeType: a?.mimeType, kind: a?.kind, mine, path: saved ?? stored, saved: saved != null, encrypted: blobs.encrypted }
     }
   }
 }

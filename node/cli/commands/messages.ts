@@ -107,13 +107,15 @@ export const attachmentCommand: Command = {
     if (save != null) params.save = resolvePath(save)
     // `save` with no DIR: the daemon's downloads folder (inside the data directory unless the daemon was given --downloads).
     if (action === 'save') params.saveTo = dir != null ? resolvePath(dir) : ''
-    const r = await (await connect(args)).call<{ id: string, message?: string, fileName: string, size: number, mimeType?: string, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, saved: boolean, encrypted: boolean, waiting?: string }>('attachment', params)
+    const r = await (await connect(args)).call<{ id: string, message?: string, fileName: string, size: number, mimeType?: string, mine?: boolean, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, saved: boolean, encrypted: boolean, waiting?: string }>('attachment', params)
     const what = `${r.fileName} (${formatSize(r.size)}${r.mimeType != null ? `, ${r.mimeType}` : ''})`
     const waiting = r.waiting != null ? ` (${WAITING[r.waiting] ?? r.waiting})` : ''
     const where = r.saved ? `saved to ${r.path ?? ''}` : r.path != null ? `stored at ${r.path}` : (r.encrypted ? `stored encrypted; write it out with: starling attachment ${(r.message ?? r.id).slice(0, 8)} save [DIR]` : '')
     out.print({ event: 'attachment', ...r }, r.complete
       ? `${what} complete: ${where}`
-      : `${what} receiving: ${r.receivedChunks}/${plural(r.totalChunks, 'chunk')}${waiting}`)
+      : r.mine === true
+        ? `${what} sent by you; the file is not on this device (restored from a backup? backups hold no files)`
+        : `${what} receiving: ${r.receivedChunks}/${plural(r.totalChunks, 'chunk')}${waiting}`)
   }
 }
 

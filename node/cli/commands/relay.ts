@@ -1,5 +1,6 @@
 /** `starling relay`: run a relay for the community. */
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
 import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
@@ -12,10 +13,20 @@ import { limitHelp, limitOptions, parseLimits } from '../limits.js'
 /** Parses each value as a multiaddr, or throws a UsageError naming the option. */
 export function parseMultiaddrs (option: string, values: string[]): string[] {
   for (const value of values) {
+    let ma
     try {
-      multiaddr(value)
+      ma = multiaddr(value)
     } catch {
       throw new UsageError(`--${option} ${value} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/4001)`)
+    }
+    // A peer id with a typo parses as a multiaddr; libp2p would later say only "Incorrect length".
+    for (const c of ma.getComponents()) {
+      if (c.name !== 'p2p' || c.value == null) continue
+      try {
+        peerIdFromString(c.value)
+      } catch {
+        throw new UsageError(`--${option} ${value}: ${c.value} is not a peer id (copy the whole address the relay printed; peer ids look like 12D3KooW followed by 44 more characters)`)
+      }
     }
   }
   return values
