@@ -70,6 +70,8 @@ export interface HistoryView {
   handle: string
   /** The contact's account key, hex. */
   account: string
+  /** Our own conversation (Note to Self): every message in it is ours. */
+  self: boolean
   messages: HistoryEntry[]
   /** Ids of edits, deletes, reactions and receipts waiting for their target. */
   waiting: string[]
@@ -142,6 +144,7 @@ export async function historyView (messenger: Messenger, handle: string, limit?:
   return {
     handle: c.handle,
     account: c.account,
+    self: c.account === toHex(messenger.init.identity.accountPublicKey),
     messages: limit != null && limit > 0 ? messages.slice(-limit) : messages,
     waiting: c.view.waiting
   }

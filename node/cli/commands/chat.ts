@@ -31,7 +31,7 @@ const SETTLE_REFRESH_MS = 1_000
 
 type ChatMessage = HistoryMessage
 
-interface HistoryResult { handle: string, account: string, messages: ChatMessage[] }
+interface HistoryResult { handle: string, account: string, self?: boolean, messages: ChatMessage[] }
 
 const HELP = [
   'type a line and press Enter to send it; commands:',
@@ -223,7 +223,7 @@ class ChatSession {
   }
 
   private content (m: ChatMessage): string {
-    const who = m.author.account === this.h.account ? this.peerName : 'you'
+    const who = m.author.account === this.h.account && this.h.self !== true ? this.peerName : 'you'
     const time = new Date(m.timestamp).toTimeString().slice(0, 5)
     const reply = m.replyTo != null ? ` ↪ ${this.ref(m.replyTo.id)}` : ''
     const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''

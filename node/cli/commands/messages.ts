@@ -14,11 +14,13 @@ async function connect (args: CommandArgs): Promise<ApiClient> {
   return ApiClient.connect(userDataDir(args.values.data as string | undefined))
 }
 
-interface Sent { id: string, handle: string, state: string, from: string }
+interface Sent { id: string, handle: string, state: string, from: string, note?: boolean }
 
 /** One line per send, naming who sent it: without --data a command acts as the default profile. */
 function printSent (out: Output, verb: string, r: Sent): void {
-  out.print({ event: verb, ...r }, `${verb} ${r.id.slice(0, 8)} to ${r.handle} as ${r.from} (${r.state})`)
+  out.print({ event: verb, ...r }, r.note === true
+    ? `${verb} ${r.id.slice(0, 8)} as a Note to Self (${r.from}): kept on this device, sent to nobody`
+    : `${verb} ${r.id.slice(0, 8)} to ${r.handle} as ${r.from} (${r.state})`)
 }
 
 /** What every command that takes a message id accepts (node/daemon/message-ids.ts). */
@@ -198,14 +200,14 @@ export const historyCommand: Command = {
     const limit = args.values.limit != null ? Number(args.values.limit) : undefined
     if (limit != null && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit must be a whole number >= 1')
     const client = await connect(args)
-    const h = await client.call<{ handle: string, account: string, messages: HistoryMessage[] }>('history', { handle: handleArg('history', args.positionals[0]), limit })
+    const h = await client.call<{ handle: string, account: string, self?: boolean, messages: HistoryMessage[] }>('history', { handle: handleArg('history', args.positionals[0]), limit })
     if (out.json) {
       for (const m of h.messages) out.print({ event: 'message', handle: h.handle, ...m }, '')
       return
     }
-    const lines = [`conversation with ${h.handle}`]
+    const lines = [h.self === true ? `Note to Self (${h.handle}): kept on this device, sent to nobody` : `conversation with ${h.handle}`]
     for (const m of h.messages) {
-      const mine = m.author.account !== h.account
+      const mine = h.self === true || m.author.account !== h.account
       const who = mine ? 'you' : h.handle.split('~')[0]
       const reply = m.replyTo != null ? ` ↪ ${m.replyTo.id.slice(0, 8)}` : ''
       const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''
