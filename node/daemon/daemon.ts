@@ -137,8 +137,7 @@ async function resolveOrSayWhy (peer: StarlingPeer<FileBlobStore>, handle: strin
   } catch (err) {
     const status = peer.status()
     if (!cutOff(status)) throw err
-    const away = unreachableRelays(status)
-    const why = away.length > 0 ? away.map(describeUnreachable).join('; ') : 'no relay reservation and no DHT peer yet'
+    const why = unreachableRelays(status).map(describeUnreachable).join('; ')
     throw new RelayUnreachableError(`cannot tell whether ${handle} is claimed: ${why}`, { cause: err })
   }
 }

@@ -26,9 +26,13 @@ export function unreachableRelays (status: Pick<PeerStatus, 'reservations'>): Re
   return status.reservations.filter(r => !r.reserved && r.unreachableSince != null)
 }
 
-/** True when no relay holds a reservation and no DHT peer is known: a lookup cannot be answered. */
-export function cutOff (status: Pick<PeerStatus, 'reservations' | 'routingTableSize'>): boolean {
-  return status.routingTableSize === 0 && status.reservations.every(r => !r.reserved)
+/**
+ * True when every relay failed its last attempts (the routing table may
+ * still list them: kad-dht drops a dead peer only after its own checks):
+ * the relays are the DHT servers, so a lookup has nobody to ask.
+ */
+export function cutOff (status: Pick<PeerStatus, 'reservations'>): boolean {
+  return status.reservations.length > 0 && status.reservations.every(r => !r.reserved && r.unreachableSince != null)
 }
 
 /**
