@@ -6,9 +6,11 @@
 // standard streams and terminal, and exits as it exits.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..')
+// import.meta.dirname is Node >= 20.11; the file URL works on any Node this may start under.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const MIN_MAJOR = 22
 
 /** The bundled Node 24, if installed. */

@@ -34,7 +34,9 @@ export function version (): string {
     try {
       const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string, version?: string }
       if (pkg.name === 'starling' && pkg.version != null) return pkg.version
-    } catch {}
+    } catch {
+      // not this level: try the next one up
+    }
   }
   return 'unknown'
 }

@@ -16,6 +16,7 @@ export const MAX_DUPLICATES = 1000
 export const DOWNLOADS_DIR = 'downloads'
 
 // C0/C1 controls, DEL, bidi and other invisible format characters, path separators, and what Windows refuses.
+// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff/\\:*?"<>|]/g
 
 /** A file name safe to create from what a peer called the file. */
