@@ -10,7 +10,7 @@ import { clearLine, cursorTo, createInterface } from 'node:readline'
 import type { Interface } from 'node:readline'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
-import { YES_HELP, requestMark, withFirstContactHint } from './messages.js'
+import { YES_HELP, handleArg, requestMark, withFirstContactHint } from './messages.js'
 import type { HistoryMessage } from './messages.js'
 import { bodyText, earlierVersions, sendStateText } from '../message-format.js'
 import type { Command } from '../command.js'
@@ -349,7 +349,7 @@ export const chatCommand: Command = {
   async run ({ args, stopped }) {
     const client = await ApiClient.connect(userDataDir(args.values.data as string | undefined))
     // A bare name that is not a contact yet: refused, or pinned with --yes; then its name~tag is used.
-    const { handle } = await withFirstContactHint(client.call<{ handle: string }>('open', { handle: args.positionals[0], confirm: args.values.yes === true }), 'chat')
+    const { handle } = await withFirstContactHint(client.call<{ handle: string }>('open', { handle: handleArg('chat', args.positionals[0]), confirm: args.values.yes === true }), 'chat')
     const h = await client.call<HistoryResult>('history', { handle, limit: CHAT_INITIAL_MESSAGES })
     const session = new ChatSession(client, h)
     stopped.then(() => session.close(0)).catch(() => {})
