@@ -25,7 +25,7 @@ export const Exit = { ok: 0, failure: 1, usage: 2 } as const
  * text or emoji, an ambiguous id prefix): usage errors, exit 2, as the
  * README promises, though the daemon is the one that noticed.
  */
-const REMOTE_USAGE_ERRORS = new Set(['TypeError', 'InvalidHandleError', 'InvalidTextError', 'InvalidEmojiError', 'AmbiguousMessageIdError', 'InvalidMessageIdError'])
+const REMOTE_USAGE_ERRORS = new Set(['InvalidHandleError', 'InvalidTextError', 'InvalidEmojiError', 'AmbiguousMessageIdError', 'InvalidMessageIdError'])
 
 /** The project's version, from package.json (read only when asked). */
 export function version (): string {

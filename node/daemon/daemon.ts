@@ -13,7 +13,7 @@ import { messagingMethods } from './messaging-api.js'
 import { exportBackup } from '../backup-files.js'
 import type { FileBlobStore } from '../blob-store.js'
 import { faultyTransport } from './faults.js'
-import { DOWNLOADS_DIR, saveUnderName } from './downloads.js'
+import { AutoSavedFiles, DOWNLOADS_DIR, saveUnderName } from './downloads.js'
 import { RelayUnreachableError, cutOff, describeUnreachable, unreachableRelays } from './relay-health.js'
 import { fromHex } from '../../src/messenger/bytes.js'
 import { logger } from '@libp2p/logger'
@@ -98,7 +98,13 @@ export class Daemon {
         ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path), downloads)
       }
     })
-    saveReceivedFiles(peer, downloads)
+    const autoSaved = new AutoSavedFiles(dataDir)
+    // Encrypted at rest (perhaps since this start): no plaintext copy of ours stays in the data directory.
+    if (peer.blobs.encrypted) {
+      const removed = await autoSaved.takeBack()
+      if (removed > 0) log('removed %d plaintext copies of received files: attachments are encrypted at rest now', removed)
+    }
+    saveReceivedFiles(peer, downloads, autoSaved)
     // Every messenger event reaches the API's subscribers as it is (plain JSON).
     for (const type of MESSENGER_EVENT_TYPES) peer.messenger.on(type, (event) => { api.emit(event) })
     let apiUrl: string
@@ -148,14 +154,14 @@ async function resolveOrSayWhy (peer: StarlingPeer<FileBlobStore>, handle: strin
  * attachments are encrypted at rest: a plaintext copy would undo that, so
  * the user writes a file out when they ask (`starling attachment ID --save-to`).
  */
-function saveReceivedFiles (peer: StarlingPeer<FileBlobStore>, downloads: string): void {
+function saveReceivedFiles (peer: StarlingPeer<FileBlobStore>, downloads: string, autoSaved: AutoSavedFiles): void {
   if (peer.blobs.encrypted) return
   const saved = new Set<string>()
   peer.messenger.on('attachment', (e) => {
     if (!e.complete || saved.has(e.id)) return
     saved.add(e.id)
     const id = fromHex(e.id)
-    saveUnderName(downloads, e.fileName, async path => peer.blobs.saveTo(id, path)).catch((err: unknown) => {
+    saveUnderName(downloads, e.fileName, async path => peer.blobs.saveTo(id, path)).then(async path => autoSaved.add(path)).catch((err: unknown) => {
       saved.delete(e.id)
       log.error('could not write %s to %s: %s', e.fileName, downloads, (err as Error).message)
     })
