@@ -220,10 +220,11 @@ describe('e2e: a command line people can live in', function () {
     assert.match(good.stdout, /files are NOT in the backup/)
   })
 
-  it('chat: the typing indicator clears when the other side clears its line', async () => {
+  it('chat: says who you are, and the typing indicator clears when the other side clears its line', async () => {
     const aliceChat = Pty.start(['chat', 'bob', '--data', alice.dir])
     const bobChat = Pty.start(['chat', 'alice', '--data', bob.dir])
     ptys.push(aliceChat, bobChat)
+    await aliceChat.waitFor(new RegExp(`conversation with ${bob.handle} as ${alice.handle}`), 'the chat says who types')
     await aliceChat.waitFor(/you> /, 'alice prompt')
     await bobChat.waitFor(/you> /, 'bob prompt')
     const from = aliceChat.text.length

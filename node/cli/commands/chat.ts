@@ -64,7 +64,7 @@ class ChatSession {
   readonly done: Promise<number>
   private finish: (code: number) => void = () => {}
 
-  constructor (private readonly client: ApiClient, private readonly h: HistoryResult) {
+  constructor (private readonly client: ApiClient, private readonly h: HistoryResult, private readonly me: string) {
     this.tty = process.stdin.isTTY && process.stdout.isTTY
     this.rl = createInterface({ input: process.stdin, output: process.stdout, terminal: this.tty, prompt: 'you> ' })
     this.done = new Promise(resolve => { this.finish = resolve })
@@ -76,7 +76,9 @@ class ChatSession {
 
   /** Shows the history, attaches to events and input; `done` resolves with the exit code. */
   start (): void {
-    this.print([`conversation with ${this.h.handle} (/help for commands)`])
+    this.print([this.h.self === true
+      ? `Note to Self (${this.h.handle}): kept on this device, sent to nobody (/help for commands)`
+      : `conversation with ${this.h.handle} as ${this.me} (/help for commands)`])
     this.absorb(this.h.messages, false)
     this.printAll()
     this.markRead()
@@ -351,7 +353,9 @@ export const chatCommand: Command = {
     // A bare name that is not a contact yet: refused, or pinned with --yes; then its name~tag is used.
     const { handle } = await withFirstContactHint(client.call<{ handle: string }>('open', { handle: handleArg('chat', args.positionals[0]), confirm: args.values.yes === true }), 'chat')
     const h = await client.call<HistoryResult>('history', { handle, limit: CHAT_INITIAL_MESSAGES })
-    const session = new ChatSession(client, h)
+    // Who types here: a chat without --data acts as the default profile.
+    const me = await client.call<{ handle: string }>('whoami')
+    const session = new ChatSession(client, h, me.handle)
     stopped.then(() => session.close(0)).catch(() => {})
     session.start()
     return session.done
