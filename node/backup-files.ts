@@ -10,20 +10,6 @@ import { CommandError } from './errors.js'
 import { Files, createPrivateFile, makePrivate, readOptional } from './data-dir.js'
 import { openUserStore } from './at-rest.js'
 
-/**
- * Shortest backup passphrase taken, in characters: a backup file may be
- * copied anywhere, and scrypt only slows guessing down; 12 characters
- * (e.g. three common words) leave no short passphrase to guess first.
- */
-export const MIN_BACKUP_PASSPHRASE = 12
-
-/** Why a backup passphrase is refused, or undefined when it is long enough. */
-export function weakBackupPassphrase (passphrase: string): string | undefined {
-  const n = [...passphrase].length
-  if (n >= MIN_BACKUP_PASSPHRASE) return undefined
-  return `the backup passphrase has ${n} characters; use at least ${MIN_BACKUP_PASSPHRASE} (a few words): the backup file can be copied anywhere and guessed at offline`
-}
-
 /** Writes an encrypted backup (made by the running peer, StarlingPeer.backup) to a new file at `path`. */
 export async function exportBackup (backup: { bytes: Uint8Array, entries: number }, path: string): Promise<{ path: string, entries: number, bytes: number }> {
   try {

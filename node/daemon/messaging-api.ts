@@ -14,7 +14,7 @@ import { attachmentFile } from './attachment-files.js'
 import { resolveMessageId } from './message-ids.js'
 import { CommandError } from '../errors.js'
 import { saveUnderName } from './downloads.js'
-import { weakBackupPassphrase } from '../backup-files.js'
+import { weakBackupPassphrase } from '../backup-passphrase.js'
 
 function str (params: Record<string, unknown>, name: string): string {
   const v = params[name]

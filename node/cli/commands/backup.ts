@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
 import type { Command } from '../command.js'
-import { weakBackupPassphrase } from '../../backup-files.js'
+import { weakBackupPassphrase } from '../../backup-passphrase.js'
 import { dataFlag } from '../profile.js'
 
 function passphrase (): string {
