@@ -7,8 +7,6 @@ import { UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
 import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
 import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS, RELAY_MAX_CONNECTIONS, RELAY_MAX_RESERVATIONS } from '../../../src/net/constants.js'
-import { RELAY_MAX_RESERVATIONS_PER_SOURCE } from '../../../src/net/reservation-limits.js'
-import { MAX_CONNECTIONS_PER_SOURCE } from '../../../src/net/connection-limits.js'
 import type { Command } from '../command.js'
 import { limitHelp, limitOptions, parseLimits } from '../limits.js'
 
@@ -87,6 +85,10 @@ export const relayCommand: Command = {
     ...limitHelp()
   },
   async run ({ args, out, stopped }) {
+    // Loaded here, not at the top: they bring libp2p's logger and gaters (~0.1 s) into every command's start.
+    const [{ RELAY_MAX_RESERVATIONS_PER_SOURCE }, { MAX_CONNECTIONS_PER_SOURCE }] = await Promise.all([
+      import('../../../src/net/reservation-limits.js'), import('../../../src/net/connection-limits.js')
+    ])
     const listen = parseMultiaddrs('listen', (args.values.listen as string[] | undefined) ?? DEFAULT_RELAY_LISTEN)
     const announce = parseMultiaddrs('announce', (args.values.announce as string[] | undefined) ?? [])
     const dataDir = relayDataDir(args.values.data as string | undefined)
