@@ -7,13 +7,53 @@
  * the process's umask so that what LevelDB and the blob store create later
  * is private too.
  */
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { mkdir, open, rename, readFile, readdir, unlink, chmod, lstat } from 'node:fs/promises'
 
-/** The user's data directory: `--data`, else `$STARLING_DATA`, else `~/.starling`. */
+/**
+ * The user's data directory: `--data`, else `$STARLING_DATA`, else the
+ * default profile chosen with `starling use DIR`, else `~/.starling`.
+ */
 export function userDataDir (flag?: string): string {
-  return resolve(flag ?? process.env.STARLING_DATA ?? join(homedir(), '.starling'))
+  return dataDirSource(flag).dir
+}
+
+/** Where the data directory comes from, for messages that say so. */
+export type DataDirSource = 'flag' | 'env' | 'profile' | 'default'
+
+/** The user's data directory and which of the four places named it. */
+export function dataDirSource (flag?: string): { dir: string, source: DataDirSource } {
+  if (flag != null) return { dir: resolve(flag), source: 'flag' }
+  const env = process.env.STARLING_DATA
+  if (env != null && env !== '') return { dir: resolve(env), source: 'env' }
+  const profile = readProfile()
+  if (profile != null) return { dir: profile, source: 'profile' }
+  return { dir: join(homedir(), '.starling'), source: 'default' }
+}
+
+/**
+ * The file that names the default profile (`starling use DIR`):
+ * `$STARLING_CONFIG`, else `$XDG_CONFIG_HOME/starling/profile`, else
+ * `~/.config/starling/profile`. One line: the data directory's absolute path.
+ */
+export function profileFile (): string {
+  const explicit = process.env.STARLING_CONFIG
+  if (explicit != null && explicit !== '') return resolve(explicit)
+  const xdg = process.env.XDG_CONFIG_HOME
+  return join(xdg != null && xdg !== '' ? resolve(xdg) : join(homedir(), '.config'), 'starling', 'profile')
+}
+
+/** The default profile's data directory, if one was chosen (read synchronously: it is one short line). */
+export function readProfile (): string | undefined {
+  let text: string
+  try {
+    text = readFileSync(profileFile(), 'utf8').trim()
+  } catch {
+    return undefined
+  }
+  return text !== '' ? resolve(text) : undefined
 }
 
 /** The relay's data directory: `--data`, else `$STARLING_RELAY_DATA`, else `~/.starling-relay`. */

@@ -17,3 +17,13 @@ export class CommandError extends Error {
 export class DaemonNotRunningError extends Error {
   override readonly name = 'DaemonNotRunningError'
 }
+
+/** An id the user typed is not hex, or too short to pick one message. */
+export class InvalidMessageIdError extends Error {
+  override readonly name = 'InvalidMessageIdError'
+}
+
+/** An id prefix the user typed matches more than one message. */
+export class AmbiguousMessageIdError extends Error {
+  override readonly name = 'AmbiguousMessageIdError'
+}

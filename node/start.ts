@@ -9,12 +9,13 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { relayDataDir, userDataDir, readOptional, Files, makePrivate } from './data-dir.js'
 import { startRelay } from './relay.js'
-import { Daemon } from './daemon/daemon.js'
+import { Daemon, runningDaemon } from './daemon/daemon.js'
 import { DEFAULT_API } from './defaults.js'
 import { createIdentity, passphraseFromEnv } from './identity-store.js'
 import { nodeCrypto } from './platform.js'
 import { formatHandle } from '../src/identity/index.js'
 import { startWebServer, webDistDir } from './web-server.js'
+import { dataFlag } from './cli/profile.js'
 import type { WebServer } from './web-server.js'
 import { portOf, readWebPorts, writeWebPorts, WEB_PORTS_FILE } from './web-ports.js'
 
@@ -22,6 +23,12 @@ import { portOf, readWebPorts, writeWebPorts, WEB_PORTS_FILE } from './web-ports
 export async function start (_argv: string[]): Promise<number> {
   const crypto = nodeCrypto()
   const dataDir = userDataDir()
+  // A second `npm start` on the same data: one line, before anything opens (LevelDB's lock would say it with a stack).
+  const running = await runningDaemon(dataDir)
+  if (running != null) {
+    process.stderr.write(`starling: already running for ${dataDir} (pid ${running}); use that one, or stop it first (Ctrl-C in its terminal, or kill ${running})\n`)
+    return 1
+  }
   const passphrase = passphraseFromEnv()
   if (await readOptional(join(dataDir, Files.identity)) == null) {
     const handle = `user_${randomBytes(4).toString('hex')}`
@@ -40,7 +47,11 @@ export async function start (_argv: string[]): Promise<number> {
       announce: []
     })
   } catch (err) {
-    process.stderr.write(`starling: the relay could not listen on ports ${ports.tcp} and ${ports.ws} (${(err as Error).message}), ${kept}\n`)
+    if (/Database failed to open|LOCK/i.test((err as Error).message)) {
+      process.stderr.write(`starling: already running: another process holds the local relay's data in ${relayDir}; stop it first\n`)
+    } else {
+      process.stderr.write(`starling: the relay could not listen on ports ${ports.tcp} and ${ports.ws} (${(err as Error).message.split('\n')[0]}), ${kept}\n`)
+    }
     return 1
   }
   const relayAddrs = relay.node.getMultiaddrs().map(String)
@@ -84,11 +95,11 @@ export async function start (_argv: string[]): Promise<number> {
     `Data:    ${dataDir}`,
     `API:     ${daemon.apiUrl}`,
     '',
-    'In another terminal:',
-    '  npx starling whoami',
-    '  npx starling status',
-    '  npx starling resolve NAME',
-    `Another user on this machine: npx starling init --handle NAME --data /tmp/other && npx starling daemon --data /tmp/other --bootstrap ${tcpAddr}`,
+    'In another terminal (after npm link once; else npx starling):',
+    `  starling whoami${dataFlag(dataDir)}`,
+    `  starling status${dataFlag(dataDir)}`,
+    `  starling resolve NAME${dataFlag(dataDir)}`,
+    `Another user on this machine: starling init --handle NAME --data ~/.starling-NAME && starling daemon --data ~/.starling-NAME --bootstrap ${tcpAddr}`,
     '',
     'Press Ctrl-C to stop.',
     ''

@@ -25,12 +25,12 @@ export class RemoteError extends Error {
 /** A connection to a running daemon. */
 export class ApiClient {
   private nextId = 1
-  constructor (readonly info: ApiInfo, private readonly dataDir: string) {}
+  constructor (readonly info: ApiInfo, readonly dataDir: string) {}
 
   /** Finds the daemon of a data directory, or throws DaemonNotRunningError. */
   static async connect (dataDir: string): Promise<ApiClient> {
     const raw = await readOptional(join(dataDir, Files.api))
-    if (raw == null) throw new DaemonNotRunningError(`no daemon is running for ${dataDir} (start one with: starling daemon --bootstrap MULTIADDR)`)
+    if (raw == null) throw new DaemonNotRunningError(`no daemon is running for ${dataDir} (start one with: starling daemon --data ${dataDir} --bootstrap MULTIADDR)`)
     let info: ApiInfo
     try {
       info = JSON.parse(raw.toString('utf8'))
@@ -84,7 +84,7 @@ export class ApiClient {
       })
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err
-      throw new DaemonNotRunningError(`no daemon answers at ${this.info.url} for ${this.dataDir} (it may have stopped; start it with: starling daemon --bootstrap MULTIADDR)`, { cause: err })
+      throw new DaemonNotRunningError(`no daemon answers at ${this.info.url} for ${this.dataDir} (it may have stopped; start it with: starling daemon --data ${this.dataDir} --bootstrap MULTIADDR)`, { cause: err })
     }
   }
 }

@@ -51,6 +51,8 @@ export interface Command {
   positionals?: Array<{ name: string, required: boolean }>
   /** Help text per option. */
   help: Record<string, string>
+  /** Lines help prints after the options (what an argument accepts). */
+  notes?: string[]
   /** Returns the exit code (0 when omitted). */
   run(ctx: CommandContext): Promise<number | void>
 }

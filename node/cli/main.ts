@@ -3,8 +3,10 @@
  * command, and turns every failure into one line on stderr with exit code 2
  * (usage) or 1 (anything else).
  */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.js'
+import { RemoteError } from '../api/client.js'
 import { Output } from './command.js'
 import { jsonLine, visible } from './terminal-text.js'
 import type { Command, CommandArgs, OptionsConfig } from './command.js'
@@ -18,6 +20,27 @@ const GLOBAL_OPTIONS: OptionsConfig = {
 /** Exit codes. */
 export const Exit = { ok: 0, failure: 1, usage: 2 } as const
 
+/**
+ * Errors the daemon throws for what the user typed (a malformed handle, id,
+ * text or emoji, an ambiguous id prefix): usage errors, exit 2, as the
+ * README promises, though the daemon is the one that noticed.
+ */
+const REMOTE_USAGE_ERRORS = new Set(['InvalidHandleError', 'InvalidTextError', 'InvalidEmojiError', 'AmbiguousMessageIdError', 'InvalidMessageIdError'])
+
+/** The project's version, from package.json (read only when asked). */
+export function version (): string {
+  // node/cli/ in the sources, .build/node/cli/ when compiled.
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string, version?: string }
+      if (pkg.name === 'starling' && pkg.version != null) return pkg.version
+    } catch {
+      // not this level: try the next one up
+    }
+  }
+  return 'unknown'
+}
+
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main (argv: string[]): Promise<number> {
   // Output piped into `head` and the like: stop quietly when the reader goes away.
@@ -30,13 +53,13 @@ export async function main (argv: string[]): Promise<number> {
     return await dispatch(argv)
   } catch (err) {
     const e = err as Error
-    const usage = e instanceof UsageError
+    const usage = e instanceof UsageError || (e instanceof RemoteError && REMOTE_USAGE_ERRORS.has(e.remoteName))
     // Error texts may quote what a peer or the daemon sent: shown visibly, like results.
     const message = oneLine(e.message)
     if (json) {
       process.stderr.write(jsonLine({ event: 'error', error: e.name, message }) + '\n')
     } else {
-      process.stderr.write(visible(`starling: ${message}${usage ? ' (see starling --help)' : ''}`) + '\n')
+      process.stderr.write(visible(`starling: ${message}${usage ? ` (see ${helpPointer(argv)})` : ''}`) + '\n')
     }
     if (process.env.STARLING_DEBUG_STACK === '1') process.stderr.write(String(e.stack).split('\n').map(visible).join('\n') + '\n')
     return usage ? Exit.usage : Exit.failure
@@ -45,9 +68,14 @@ export async function main (argv: string[]): Promise<number> {
 
 async function dispatch (argv: string[]): Promise<number> {
   const [name, ...rest] = argv
+  const json = argv.includes('--json')
   if (name == null || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined
     process.stdout.write(topic != null ? commandHelp(findCommand(topic)) : overallHelp())
+    return Exit.ok
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(json ? jsonLine({ event: 'version', version: version() }) + '\n' : `starling ${version()}\n`)
     return Exit.ok
   }
   if (name.startsWith('-')) throw new UsageError(`expected a command before ${name}`)
@@ -61,7 +89,10 @@ async function dispatch (argv: string[]): Promise<number> {
       strict: true
     })
   } catch (err) {
-    throw new UsageError(`${command.name}: ${(err as Error).message.replace(/\. To specify.*$/s, '')}`)
+    const message = (err as Error).message.replace(/\. To specify.*$/s, '')
+    const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1]
+    const near = unknown != null ? nearest(unknown, Object.keys({ ...GLOBAL_OPTIONS, ...command.options })) : undefined
+    throw new UsageError(`${command.name}: ${message}${near != null ? `; did you mean --${near}?` : ''}`)
   }
   if (parsed.values.help === true) {
     process.stdout.write(commandHelp(command))
@@ -86,8 +117,45 @@ async function dispatch (argv: string[]): Promise<number> {
 
 function findCommand (name: string): Command {
   const command = commands.find(c => c.name === name)
-  if (command == null) throw new UsageError(`unknown command '${name}'`)
-  return command
+  if (command != null) return command
+  const near = nearest(name, commands.map(c => c.name))
+  throw new UsageError(`unknown command '${name}'${near != null ? `; did you mean '${near}'?` : ''}`)
+}
+
+/** Where a usage error points: the command's own help when the command exists. */
+function helpPointer (argv: string[]): string {
+  const name = argv[0]
+  return name != null && commands.some(c => c.name === name) ? `starling ${name} --help` : 'starling --help'
+}
+
+/**
+ * The candidate closest to `word` by edit distance (at most 2, and less
+ * than half the word), or one that starts with it; undefined when none is
+ * close: a guess that is far off helps nobody.
+ */
+export function nearest (word: string, candidates: string[]): string | undefined {
+  let best: { name: string, d: number } | undefined
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c)
+    if (best == null || d < best.d) best = { name: c, d }
+  }
+  if (best != null && best.d <= Math.min(2, Math.floor(word.length / 2))) return best.name
+  const prefixed = candidates.filter(c => word.length >= 2 && c.startsWith(word.toLowerCase()))
+  return prefixed.length === 1 ? prefixed[0] : undefined
+}
+
+/** Damerau-Levenshtein distance (optimal string alignment): a swap of neighbours counts one. */
+function distance (a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0][j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
+    }
+  }
+  return d[a.length][b.length]
 }
 
 function oneLine (message: string): string {
@@ -128,6 +196,7 @@ function commandHelp (command: Command): string {
     ...names.map(n => `  --${n.padEnd(width)}${command.help[n] ?? ''}`),
     `  --${'json'.padEnd(width)}one JSON object per line`,
     '',
+    ...(command.notes != null ? [...command.notes, ''] : []),
     'Examples:',
     ...command.examples.map(e => `  ${e}`),
     ''

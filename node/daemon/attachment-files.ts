@@ -20,7 +20,15 @@ const TYPES: Record<string, [string, AttachmentKind]> = {
   '.opus': ['audio/ogg', 'audio'],
   '.mp3': ['audio/mpeg', 'audio'],
   '.m4a': ['audio/mp4', 'audio'],
-  '.wav': ['audio/wav', 'audio']
+  '.wav': ['audio/wav', 'audio'],
+  '.txt': ['text/plain', 'file'],
+  '.md': ['text/markdown', 'file'],
+  '.csv': ['text/csv', 'file'],
+  '.pdf': ['application/pdf', 'file'],
+  '.json': ['application/json', 'file'],
+  '.zip': ['application/zip', 'file'],
+  '.mp4': ['video/mp4', 'file'],
+  '.webm': ['video/webm', 'file']
 }
 
 /** Describes a file for sending; throws for a missing file or one over the size limit. */

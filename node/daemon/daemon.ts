@@ -13,6 +13,10 @@ import { messagingMethods } from './messaging-api.js'
 import { exportBackup } from '../backup-files.js'
 import type { FileBlobStore } from '../blob-store.js'
 import { faultyTransport } from './faults.js'
+import { AutoSavedFiles, DOWNLOADS_DIR, saveUnderName } from './downloads.js'
+import { RelayUnreachableError, cutOff, describeUnreachable, unreachableRelays } from './relay-health.js'
+import { fromHex } from '../../src/messenger/bytes.js'
+import { logger } from '@libp2p/logger'
 import { ApiServer } from '../api/server.js'
 import type { ApiInfo } from '../api/client.js'
 import { Files, makePrivate, readOptional, removeIfExists, writePrivateFile } from '../data-dir.js'
@@ -21,6 +25,8 @@ import { identityCommandError } from '../identity-store.js'
 import { allLocal, nodePeerPlatform } from '../platform.js'
 import { DaemonCalls } from './calls.js'
 import type { DaemonCallOptions } from './calls.js'
+
+const log = logger('starling:daemon')
 
 export interface DaemonInit {
   crypto: Crypto
@@ -38,6 +44,8 @@ export interface DaemonInit {
   retryIntervalMs?: number
   /** Audio calls with @roamhq/wrtc: auto-answer, what to send and where to record. */
   calls?: DaemonCallOptions
+  /** Where received files are written under their names (default DATA/downloads). */
+  downloads?: string
 }
 
 /**
@@ -50,7 +58,9 @@ export class Daemon {
     private readonly api: ApiServer,
     private readonly dataDir: string,
     readonly apiUrl: string,
-    private readonly calls: DaemonCalls
+    private readonly calls: DaemonCalls,
+    /** Where received files are written under their names. */
+    readonly downloads: string
   ) {}
 
   /** Loads the identity and starts everything; writes api.json last. */
@@ -83,6 +93,7 @@ export class Daemon {
     } catch (err) {
       throw identityCommandError(err, dataDir)
     }
+    const downloads = init.downloads ?? join(dataDir, DOWNLOADS_DIR)
     const api = new ApiServer({
       host: init.api.host,
       port: init.api.port,
@@ -91,13 +102,20 @@ export class Daemon {
         status: async () => peer.status(),
         resolve: async (params) => {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
-          return await peer.resolve(params.handle)
+          return await resolveOrSayWhy(peer, params.handle)
         },
-        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path)),
+        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path), downloads),
         ...calls.methods()
       }
     })
     if (peer.calls != null) calls.attach(peer.calls, (event) => { api.emit(event) })
+    const autoSaved = new AutoSavedFiles(dataDir)
+    // Encrypted at rest (perhaps since this start): no plaintext copy of ours stays in the data directory.
+    if (peer.blobs.encrypted) {
+      const removed = await autoSaved.takeBack()
+      if (removed > 0) log('removed %d plaintext copies of received files: attachments are encrypted at rest now', removed)
+    }
+    saveReceivedFiles(peer, downloads, autoSaved)
     // Every messenger event reaches the API's subscribers as it is (plain JSON).
     for (const type of MESSENGER_EVENT_TYPES) peer.messenger.on(type, (event) => { api.emit(event) })
     let apiUrl: string
@@ -111,7 +129,7 @@ export class Daemon {
     }
     const info: ApiInfo = { url: apiUrl, token: api.token, pid: process.pid }
     await writePrivateFile(join(dataDir, Files.api), JSON.stringify(info))
-    return new Daemon(peer, api, dataDir, apiUrl, calls)
+    return new Daemon(peer, api, dataDir, apiUrl, calls, downloads)
   }
 
   /** Who this device is. */
@@ -125,6 +143,41 @@ export class Daemon {
     await this.peer.stop()
     this.calls.stop()
   }
+}
+
+/**
+ * Resolves a handle; with every relay away (no reservation, no DHT peer) a
+ * failed lookup says so, instead of "unknown handle", which would be a guess.
+ */
+async function resolveOrSayWhy (peer: StarlingPeer<FileBlobStore>, handle: string): Promise<unknown> {
+  try {
+    return await peer.resolve(handle)
+  } catch (err) {
+    const status = peer.status()
+    if (!cutOff(status)) throw err
+    const why = unreachableRelays(status).map(describeUnreachable).join('; ')
+    throw new RelayUnreachableError(`cannot tell whether ${handle} is claimed: ${why}`, { cause: err })
+  }
+}
+
+/**
+ * Writes each received file, once complete, into the downloads folder under
+ * its own (sanitised, de-duplicated) name, as a browser does. Not when
+ * attachments are encrypted at rest: a plaintext copy would undo that, so
+ * the user writes a file out when they ask (`starling attachment ID --save-to`).
+ */
+function saveReceivedFiles (peer: StarlingPeer<FileBlobStore>, downloads: string, autoSaved: AutoSavedFiles): void {
+  if (peer.blobs.encrypted) return
+  const saved = new Set<string>()
+  peer.messenger.on('attachment', (e) => {
+    if (!e.complete || saved.has(e.id)) return
+    saved.add(e.id)
+    const id = fromHex(e.id)
+    saveUnderName(downloads, e.fileName, async path => peer.blobs.saveTo(id, path)).then(async path => autoSaved.add(path)).catch((err: unknown) => {
+      saved.delete(e.id)
+      log.error('could not write %s to %s: %s', e.fileName, downloads, (err as Error).message)
+    })
+  })
 }
 
 /**
@@ -158,17 +211,21 @@ function testHooks (env: NodeJS.ProcessEnv): { fetchIntervalMs?: number, retryIn
 }
 
 async function refuseIfRunning (dataDir: string): Promise<void> {
+  const pid = await runningDaemon(dataDir)
+  if (pid != null) throw new CommandError(`a daemon is already running for ${dataDir} (pid ${pid})`)
+}
+
+/** The pid of another live process serving `dataDir`'s API (from api.json), if any. */
+export async function runningDaemon (dataDir: string): Promise<number | undefined> {
   const raw = await readOptional(join(dataDir, Files.api))
-  if (raw == null) return
+  if (raw == null) return undefined
   let pid: number | undefined
   try {
     pid = (JSON.parse(raw.toString('utf8')) as ApiInfo).pid
   } catch {
-    return
+    return undefined
   }
-  if (pid != null && pid !== process.pid && isAlive(pid)) {
-    throw new CommandError(`a daemon is already running for ${dataDir} (pid ${pid})`)
-  }
+  return typeof pid === 'number' && pid !== process.pid && isAlive(pid) ? pid : undefined
 }
 
 function isAlive (pid: number): boolean {

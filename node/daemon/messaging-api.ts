@@ -4,13 +4,17 @@
  * src/peer shared with the web app), and return JSON. Input mistakes throw
  * TypeError with a message naming the parameter.
  */
-import { fromHex, toHex } from '../../src/messenger/bytes.js'
-import { validateReactionEmoji, validateText } from '../../src/messenger/model/index.js'
+import { toHex } from '../../src/messenger/bytes.js'
+import { InvalidEmojiError, isRgiEmoji, validateReactionEmoji, validateText } from '../../src/messenger/model/index.js'
 import { acceptContact, blockContact, contactsView, historyView, safetyNumberView, sendFiles, trustContact } from '../../src/peer/index.js'
 import type { StarlingPeer } from '../../src/peer/index.js'
 import type { ApiMethod } from '../api/server.js'
 import type { FileBlobStore } from '../blob-store.js'
 import { attachmentFile } from './attachment-files.js'
+import { resolveMessageId } from './message-ids.js'
+import { CommandError } from '../errors.js'
+import { saveUnderName } from './downloads.js'
+import { weakBackupPassphrase } from '../backup-passphrase.js'
 
 function str (params: Record<string, unknown>, name: string): string {
   const v = params[name]
@@ -18,15 +22,33 @@ function str (params: Record<string, unknown>, name: string): string {
   return v
 }
 
-function messageId (params: Record<string, unknown>, name: string): Uint8Array {
-  const v = str(params, name)
-  if (!/^[0-9a-f]{32}$/i.test(v)) throw new TypeError(`${name} must be a message id (32 hex digits), got ${v}`)
-  return fromHex(v.toLowerCase())
+/**
+ * A reaction as typed; a heart and the like typed without their variation
+ * selector (U+FE0F, which keyboards and shells often drop) are refused with
+ * the emoji they were meant to be.
+ */
+function reactionEmoji (emoji: unknown): string {
+  try {
+    return validateReactionEmoji(emoji)
+  } catch (err) {
+    if (err instanceof InvalidEmojiError && typeof emoji === 'string' && !emoji.includes('\uFE0F') && isRgiEmoji(emoji + '\uFE0F')) {
+      throw new InvalidEmojiError(`${err.message}: did you mean ${emoji}\uFE0F (with U+FE0F, the emoji form)?`)
+    }
+    throw err
+  }
 }
 
-/** The methods, by name; `backup` writes an encrypted backup to a path. */
-export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (path: string, passphrase: string) => Promise<unknown>): Record<string, ApiMethod> {
+/**
+ * The methods, by name; `backup` writes an encrypted backup to a path;
+ * `downloads` is the folder `attachment` saves into when given no other.
+ */
+export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (path: string, passphrase: string) => Promise<unknown>, downloads?: string): Record<string, ApiMethod> {
   const { messenger, blobs } = peer
+  /** A message id or unique prefix given as `name`, in the conversation with `handle` (any when undefined). */
+  const messageId = async (params: Record<string, unknown>, name: string, handle?: string): Promise<Uint8Array> =>
+    (await resolveMessageId(messenger, str(params, name), name, handle)).id
+  /** Every result of a send says who sent it: a command without --data acts as the default profile. */
+  const from = <T extends object>(result: T): T & { from: string } => ({ ...result, from: peer.whoami().handle })
   return {
     send: async (p) => {
       const handle = str(p, 'handle')
@@ -36,21 +58,33 @@ export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (p
       if (paths.length > 0) {
         const files = await Promise.all(paths.map(async path => attachmentFile(path)))
         const caption = typeof p.text === 'string' && p.text !== '' ? validateText(p.text) : undefined
-        return await sendFiles(messenger, handle, files, caption)
+        return from(await sendFiles(messenger, handle, files, caption))
       }
       const text = validateText(str(p, 'text'))
-      if (p.replyTo != null) return messenger.send(handle, { kind: 'reply', target: messageId(p, 'replyTo'), text })
-      return messenger.send(handle, { kind: 'text', text })
+      if (p.replyTo != null) return from(await messenger.send(handle, { kind: 'reply', target: await messageId(p, 'replyTo', handle), text }))
+      return from(await messenger.send(handle, { kind: 'text', text }))
     },
-    react: async (p) => messenger.send(str(p, 'handle'), {
-      kind: 'reaction',
-      target: messageId(p, 'id'),
-      emoji: validateReactionEmoji(p.emoji),
-      action: p.remove === true ? 'remove' : 'add'
-    }),
-    edit: async (p) => messenger.send(str(p, 'handle'), { kind: 'edit', target: messageId(p, 'id'), text: validateText(str(p, 'text')) }),
-    delete: async (p) => messenger.send(str(p, 'handle'), { kind: 'delete', target: messageId(p, 'id') }),
-    resend: async (p) => messenger.resend(messageId(p, 'id')),
+    react: async (p) => {
+      const handle = str(p, 'handle')
+      const emoji = reactionEmoji(p.emoji)
+      const target = await resolveMessageId(messenger, str(p, 'id'), 'id', handle)
+      const remove = p.remove === true
+      if (remove && target.view != null) {
+        const me = toHex(messenger.init.identity.accountPublicKey)
+        const mine = target.view.reactions.some(r => r.emoji === emoji && r.by.includes(me))
+        if (!mine) throw new CommandError(`you have no ${emoji} reaction on message ${target.view.id.slice(0, 8)}: nothing to take back`)
+      }
+      return from(await messenger.send(handle, { kind: 'reaction', target: target.id, emoji, action: remove ? 'remove' : 'add' }))
+    },
+    edit: async (p) => {
+      const handle = str(p, 'handle')
+      return from(await messenger.send(handle, { kind: 'edit', target: await messageId(p, 'id', handle), text: validateText(str(p, 'text')) }))
+    },
+    delete: async (p) => {
+      const handle = str(p, 'handle')
+      return from(await messenger.send(handle, { kind: 'delete', target: await messageId(p, 'id', handle) }))
+    },
+    resend: async (p) => from(await messenger.resend(await messageId(p, 'id'))),
     history: async (p) => await historyView(messenger, str(p, 'handle'), typeof p.limit === 'number' && p.limit > 0 ? p.limit : undefined),
     open: async (p) => messenger.open(str(p, 'handle'), { confirm: p.confirm === true }),
     read: async (p) => ({ marked: await messenger.markRead(str(p, 'handle')) }),
@@ -66,25 +100,39 @@ export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (p
     outbox: async () => ({ pending: messenger.delivery.size }),
     export: async (p) => {
       if (backup == null) throw new TypeError('this daemon cannot export')
-      return backup(str(p, 'path'), str(p, 'passphrase'))
+      const weak = weakBackupPassphrase(str(p, 'passphrase'))
+      if (weak != null) throw new TypeError(weak)
+      return from(await backup(str(p, 'path'), str(p, 'passphrase')) as object)
     },
     attachment: async (p) => {
-      const id = messageId(p, 'id')
+      // The message's id (as history shows it) or the attachment's own.
+      const found = await resolveMessageId(messenger, str(p, 'id'), 'id', undefined, true)
+      const id = found.view?.attachment?.id ?? found.id
+      if (found.view != null && found.view.attachment == null) throw new CommandError(`message ${found.view.id.slice(0, 8)} has no attachment`)
       const state = p.download === true ? await messenger.attachments?.download(id) : await messenger.attachments?.state(id)
-      if (state == null) throw new TypeError(`no attachment ${toHex(id)}`)
+      if (state == null) throw new CommandError(`no attachment ${toHex(id)}`)
       const save = typeof p.save === 'string' && p.save !== '' ? p.save : undefined
+      // saveTo: a folder (the downloads folder when empty); the file keeps its own name there.
+      const saveTo = typeof p.saveTo === 'string' ? (p.saveTo !== '' ? p.saveTo : downloads) : undefined
+      if (typeof p.saveTo === 'string' && saveTo == null) throw new CommandError('this daemon has no downloads folder: name a DIR')
+      if ((save != null || saveTo != null) && !state.complete) throw new CommandError(`attachment ${toHex(id)} is not complete yet (${state.receivedChunks}/${state.totalChunks} chunks)`)
+      let saved: string | undefined
+      if (saveTo != null) saved = await saveUnderName(saveTo, state.fileName, async path => blobs.saveTo(id, path))
       if (save != null) {
-        if (!state.complete) throw new TypeError(`attachment ${toHex(id)} is not complete yet`)
         try {
           await blobs.saveTo(id, save)
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new TypeError(`${save} already exists; refusing to overwrite it`, { cause: err })
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${save} already exists; refusing to overwrite it`, { cause: err })
           throw err
         }
+        saved = save
       }
       // Encrypted at rest, the stored file is no file to open: `save` writes the plaintext out.
       const stored = state.complete && !blobs.encrypted ? blobs.completePath(id) : null
-      return { ...state, path: save ?? stored, encrypted: blobs.encrypted }
+      const a = found.view?.attachment
+      // Our own file without its bytes here: a restored backup (backups hold no files), not a download under way.
+      const mine = found.view != null && toHex(found.view.author.account) === toHex(messenger.init.identity.accountPublicKey)
+      return { ...state, message: found.view?.id, mimeType: a?.mimeType, kind: a?.kind, mine, path: saved ?? stored, saved: saved != null, encrypted: blobs.encrypted }
     }
   }
 }

@@ -73,4 +73,6 @@ export interface SendResult {
   id: string
   handle: string
   state: MessageStatus['state']
+  /** A Note to Self: stored on this device only, sent to nobody. */
+  note?: true
 }

@@ -213,8 +213,12 @@ export class Messenger extends EventTarget {
     return undefined
   }
 
-  /** Sends a message body to a handle; resolves once it is stored in the outbox. */
+  /**
+   * Sends a message body to a handle; resolves once it is stored in the
+   * outbox. To our own handle it is a Note to Self (see {@link noteToSelf}).
+   */
   async send (handle: string, body: MessageBody): Promise<SendResult> {
+    if (await this.isSelf(handle)) return await this.noteToSelf(body)
     const to = await this.recipient(handle)
     await this.checkTarget(to.account, body)
     const message = await this.compose(to.account, body)
@@ -324,8 +328,37 @@ export class Messenger extends EventTarget {
     return { handle: contact?.handle ?? handle, account: toHex(account), view, statuses }
   }
 
+  /**
+   * Whether `handle` names this account: our `name~tag`, or our bare name
+   * when no contact is pinned under it (a contact's alias wins: that is who
+   * the user means).
+   */
+  async isSelf (handle: string): Promise<boolean> {
+    if (handle === this.handle) return true
+    return handle === this.init.identity.handleName && await this.contacts.alias(handle) == null
+  }
+
+  /**
+   * A Note to Self: stored in our own conversation as ours, never encrypted
+   * for anyone nor handed to a relay (we are no contact of ourselves, and
+   * there is no other device to carry it to yet). It has no outbox state: it
+   * is where it is going. Replies, reactions, edits and deletes of notes
+   * take the same path.
+   */
+  private async noteToSelf (body: MessageBody): Promise<SendResult> {
+    const account = this.init.identity.accountPublicKey
+    await this.checkTarget(account, body)
+    const message = await this.compose(account, body)
+    const encoded = encodeMessage(message)
+    const ops = [...this.history.putOps(account, message, encoded), this.history.observeOp(account, message.lamport)]
+    await this.commit(ops)
+    this.emit({ type: 'message', direction: 'out', conversation: toHex(account), id: toHex(message.id), kind: message.body.kind })
+    return { id: toHex(message.id), handle: this.handle, state: 'delivered', note: true }
+  }
+
   /** The account of a handle: a contact's pinned account, else a fresh resolution. */
   async accountOf (handle: string): Promise<Uint8Array> {
+    if (await this.isSelf(handle)) return this.init.identity.accountPublicKey
     if (!handle.includes('~')) {
       const pinned = await this.contacts.alias(handle)
       if (pinned != null) return pinned
@@ -340,6 +373,7 @@ export class Messenger extends EventTarget {
    * `receipt: false` (the user turned read receipts off), tells the sender.
    */
   async markRead (handle: string, options: { receipt?: boolean } = {}): Promise<number> {
+    if (await this.isSelf(handle)) return 0
     const to = await this.recipient(handle)
     const ids = await this.inbox.unread(to.account)
     if (ids.length === 0) return 0
@@ -355,6 +389,7 @@ export class Messenger extends EventTarget {
 
   /** Sends a typing indicator (direct only; nothing is stored). */
   async typing (handle: string, on: boolean): Promise<void> {
+    if (await this.isSelf(handle)) return
     const to = await this.recipient(handle)
     const message = await this.compose(to.account, { kind: 'typing', on })
     await this.delivery.sendEphemeral(to.account, to.devices, message)

@@ -51,7 +51,10 @@ export interface PeerStatus {
   multiaddrs: string[]
 }
 
-/** One message of a history: the timeline entry, and for our own messages their delivery state. */
+/**
+ * One message of a history: the timeline entry, and for our own messages
+ * their delivery state, `sendState` (the only state field: no `status`).
+ */
 export type HistoryEntry = Record<string, unknown> & {
   id: string
   /** Our messages: queued, relayed (held by `relays` relays), delivered, read, failed. */
@@ -67,6 +70,8 @@ export interface HistoryView {
   handle: string
   /** The contact's account key, hex. */
   account: string
+  /** Our own conversation (Note to Self): every message in it is ours. */
+  self: boolean
   messages: HistoryEntry[]
   /** Ids of edits, deletes, reactions and receipts waiting for their target. */
   waiting: string[]
@@ -124,8 +129,12 @@ export async function historyView (messenger: Messenger, handle: string, limit?:
   const messages = await Promise.all(c.view.messages.map(async (m): Promise<HistoryEntry> => {
     const attachmentState = m.attachment != null ? await messenger.attachments?.state(m.attachment.id) : undefined
     const status = c.statuses[m.id]
+    // One state per message: the model's coarse `status` (`sent` for every
+    // message, incoming ones too) is left out beside `sendState`.
+    const json = messageViewToJson(m)
+    delete json.status
     return {
-      ...messageViewToJson(m),
+      ...json,
       id: m.id,
       sendState: status?.state,
       relays: status?.relays,
@@ -135,6 +144,7 @@ export async function historyView (messenger: Messenger, handle: string, limit?:
   return {
     handle: c.handle,
     account: c.account,
+    self: c.account === toHex(messenger.init.identity.accountPublicKey),
     messages: limit != null && limit > 0 ? messages.slice(-limit) : messages,
     waiting: c.view.waiting
   }

@@ -174,7 +174,8 @@ describe('e2e: text from a peer never drives the terminal (issue 9, item 6)', fu
     const chat = pty(['chat', bob.handle, '--data', alice.dir])
     await chat.waitForRaw(CLOSE, 'the message in the chat')
     assert.equal(between(chat.raw), SHOWN)
-    await chat.waitFor(/\[file report<U\+202E>fdp\.exe\]/, 'the file name in the chat')
+    // A file is shown with its name first: [name, size, type, state].
+    await chat.waitFor(/\[report<U\+202E>fdp\.exe, \d+ B, /, 'the file name in the chat')
     const before = chat.raw.length
     await net.call(bob, 'send', { handle: alice.handle, text: LIVE_TEXT })
     const live = await chat.waitForRaw(`live${OPEN}`, 'the live message in the chat', before)

@@ -4,6 +4,8 @@ import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
 import type { Command } from '../command.js'
+import { weakBackupPassphrase } from '../../backup-passphrase.js'
+import { dataFlag } from '../profile.js'
 
 function passphrase (): string {
   const p = process.env.STARLING_BACKUP_PASSPHRASE
@@ -13,7 +15,7 @@ function passphrase (): string {
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'write an encrypted backup of your identity, contacts and history',
+  summary: 'write an encrypted backup of your identity, contacts and history (not the files: those stay in your downloads folder)',
   usage: 'STARLING_BACKUP_PASSPHRASE=... starling export FILE [--data DIR]',
   examples: ['STARLING_BACKUP_PASSPHRASE="long words" starling export ~/starling-backup.stbk'],
   options: { data: { type: 'string' } },
@@ -21,9 +23,14 @@ export const exportCommand: Command = {
   positionals: [{ name: 'FILE', required: true }],
   async run ({ args, out }) {
     const pass = passphrase()
+    const weak = weakBackupPassphrase(pass)
+    if (weak != null) throw new UsageError(`export: ${weak}`)
     const client = await ApiClient.connect(userDataDir(args.values.data as string | undefined))
-    const r = await client.call<{ path: string, entries: number, bytes: number }>('export', { path: resolve(args.positionals[0]), passphrase: pass })
-    out.print({ event: 'exported', ...r }, `backup written to ${r.path} (${r.entries} records, ${r.bytes} bytes)`)
+    const r = await client.call<{ path: string, entries: number, bytes: number, from?: string }>('export', { path: resolve(args.positionals[0]), passphrase: pass })
+    out.print({ event: 'exported', ...r, attachments: false }, [
+      `backup of ${r.from ?? 'this identity'} written to ${r.path} (${r.entries} records, ${r.bytes} bytes)`,
+      'files are NOT in the backup (messages and captions are): copy the ones you want to keep from the downloads folder, or save them with starling attachment ID save'
+    ])
   }
 }
 
@@ -42,7 +49,7 @@ export const importCommand: Command = {
     const r = await importBackup(nodeCrypto(), dataDir, resolve(args.positionals[0]), pass, passphraseFromEnv())
     out.print({ event: 'imported', dataDir, ...r }, [
       `restored ${r.entries} records into ${dataDir}; ${r.unsent} undelivered messages will be encrypted again and sent`,
-      'stop the daemon on the old machine, then: starling daemon --bootstrap RELAY'
+      `stop the daemon on the old machine, then: starling daemon${dataFlag(dataDir)} --bootstrap RELAY`
     ])
   }
 }

@@ -7,12 +7,12 @@
  * the daemon's history is the truth, the screen only shows what changed.
  */
 import { clearLine, cursorTo, createInterface } from 'node:readline'
-import { callSummary } from '../../calls/format.js'
 import type { Interface } from 'node:readline'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient } from '../../api/client.js'
-import { YES_HELP, requestMark, withFirstContactHint } from './messages.js'
+import { YES_HELP, handleArg, requestMark, withFirstContactHint } from './messages.js'
 import type { HistoryMessage } from './messages.js'
+import { bodyText, earlierVersions, sendStateText } from '../message-format.js'
 import type { Command } from '../command.js'
 import { visible } from '../terminal-text.js'
 
@@ -31,7 +31,7 @@ const SETTLE_REFRESH_MS = 1_000
 
 type ChatMessage = HistoryMessage
 
-interface HistoryResult { handle: string, account: string, messages: ChatMessage[] }
+interface HistoryResult { handle: string, account: string, self?: boolean, messages: ChatMessage[] }
 
 const HELP = [
   'type a line and press Enter to send it; commands:',
@@ -64,7 +64,7 @@ class ChatSession {
   readonly done: Promise<number>
   private finish: (code: number) => void = () => {}
 
-  constructor (private readonly client: ApiClient, private readonly h: HistoryResult) {
+  constructor (private readonly client: ApiClient, private readonly h: HistoryResult, private readonly me: string) {
     this.tty = process.stdin.isTTY && process.stdout.isTTY
     this.rl = createInterface({ input: process.stdin, output: process.stdout, terminal: this.tty, prompt: 'you> ' })
     this.done = new Promise(resolve => { this.finish = resolve })
@@ -76,7 +76,9 @@ class ChatSession {
 
   /** Shows the history, attaches to events and input; `done` resolves with the exit code. */
   start (): void {
-    this.print([`conversation with ${this.h.handle} (/help for commands)`])
+    this.print([this.h.self === true
+      ? `Note to Self (${this.h.handle}): kept on this device, sent to nobody (/help for commands)`
+      : `conversation with ${this.h.handle} as ${this.me} (/help for commands)`])
     this.absorb(this.h.messages, false)
     this.printAll()
     this.markRead()
@@ -152,7 +154,11 @@ class ChatSession {
   private peerTypingChanged (on: boolean): void {
     const wasShown = this.peerTyping != null
     this.stopPeerTyping()
-    if (!on) return
+    if (!on) {
+      // The indicator is a printed line: say it ended (they cleared their line or went idle).
+      if (wasShown) this.print([`  ${this.peerName} stopped typing`])
+      return
+    }
     if (!wasShown) this.print([`  ${this.peerName} is typing…`])
     this.peerTyping = setTimeout(() => { this.peerTyping = undefined }, TYPING_SHOWN_MS)
   }
@@ -219,17 +225,17 @@ class ChatSession {
   }
 
   private content (m: ChatMessage): string {
-    const who = m.author.account === this.h.account ? this.peerName : 'you'
+    const who = m.author.account === this.h.account && this.h.self !== true ? this.peerName : 'you'
     const time = new Date(m.timestamp).toTimeString().slice(0, 5)
     const reply = m.replyTo != null ? ` ↪ ${this.ref(m.replyTo.id)}` : ''
     const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''
-    return `#${this.numbers.get(m.id)} ${time} ${who}:${reply} ${body(m)}${m.edited && !m.deleted ? ' (edited)' : ''}${reactions}`
+    const was = earlierVersions(m).map(text => `  (was: ${text})`).join('')
+    return `#${this.numbers.get(m.id)} ${time} ${who}:${reply} ${bodyText(m, who === 'you')}${m.edited && !m.deleted ? ' (edited)' : ''}${was}${reactions}`
   }
 
   private state (m: ChatMessage): string {
     if (m.author.account === this.h.account) return ''
-    if (m.sendState === 'relayed') return `held by ${m.relays ?? 0} relay${m.relays === 1 ? '' : 's'}`
-    return m.sendState ?? m.status
+    return sendStateText(m)
   }
 
   private line (m: ChatMessage): string {
@@ -328,15 +334,6 @@ class ChatSession {
   }
 }
 
-function body (m: ChatMessage): string {
-  if (m.deleted) return '(deleted)'
-  switch (m.kind) {
-    case 'attachment': return `[file ${m.attachment?.fileName ?? ''}]${m.text != null && m.text !== '' ? ' ' + m.text : ''}`
-    case 'call': return callSummary(m.call)
-    default: return m.text ?? `(${m.kind})`
-  }
-}
-
 function stateMark (state: string): string {
   if (state === 'delivered' || state === 'read') return '✓'
   if (state === 'failed') return '✗'
@@ -354,9 +351,11 @@ export const chatCommand: Command = {
   async run ({ args, stopped }) {
     const client = await ApiClient.connect(userDataDir(args.values.data as string | undefined))
     // A bare name that is not a contact yet: refused, or pinned with --yes; then its name~tag is used.
-    const { handle } = await withFirstContactHint(client.call<{ handle: string }>('open', { handle: args.positionals[0], confirm: args.values.yes === true }), 'chat')
+    const { handle } = await withFirstContactHint(client.call<{ handle: string }>('open', { handle: handleArg('chat', args.positionals[0]), confirm: args.values.yes === true }), 'chat')
     const h = await client.call<HistoryResult>('history', { handle, limit: CHAT_INITIAL_MESSAGES })
-    const session = new ChatSession(client, h)
+    // Who types here: a chat without --data acts as the default profile.
+    const me = await client.call<{ handle: string }>('whoami')
+    const session = new ChatSession(client, h, me.handle)
     stopped.then(() => session.close(0)).catch(() => {})
     session.start()
     return session.done

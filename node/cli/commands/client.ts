@@ -8,6 +8,11 @@ async function connect (args: CommandArgs): Promise<ApiClient> {
 }
 
 const dataOption = { data: { type: 'string' as const } }
+
+/** libp2p errors can carry a whole stack in their message: status shows the first line. */
+function firstLine (text: string): string {
+  return text.split('\n')[0].trim()
+}
 const dataHelp = { data: 'data directory of the daemon to ask (default $STARLING_DATA or ~/.starling)' }
 
 interface ResolveResult {
@@ -58,7 +63,7 @@ export const whoamiCommand: Command = {
 interface StatusResult {
   peerId: string
   connections: Array<{ peerId: string, addr: string, limited: boolean }>
-  reservations: Array<{ relay: string, reserved: boolean, lastError?: string }>
+  reservations: Array<{ relay: string, reserved: boolean, lastError?: string, unreachableSince?: number, failures?: number }>
   routingTableSize: number
   published: { at: number, expiresAt: number, seq: number } | null
   publishError: string | null
@@ -77,11 +82,15 @@ export const statusCommand: Command = {
       `connections: ${s.connections.length}`,
       ...s.connections.map(c => `  ${c.peerId} ${c.addr}${c.limited ? ' (relayed)' : ''}`),
       `relay reservations: ${s.reservations.filter(r => r.reserved).length}/${s.reservations.length}`,
-      ...s.reservations.map(r => `  ${r.reserved ? 'reserved' : 'none    '} ${r.relay}${r.lastError != null ? ` (${r.lastError})` : ''}`),
+      ...s.reservations.map(r => r.reserved
+        ? `  reserved ${r.relay}`
+        : r.unreachableSince != null
+          ? `  none     ${r.relay} (relay unreachable since ${new Date(r.unreachableSince).toISOString().slice(11, 19)}, ${r.failures ?? 0} attempts, retrying with backoff${r.lastError != null ? `: ${firstLine(r.lastError)}` : ''})`
+          : `  none     ${r.relay}${r.lastError != null ? ` (${firstLine(r.lastError)})` : ''}`),
       `DHT routing table: ${s.routingTableSize} peers`,
       s.published != null
         ? `records published ${new Date(s.published.at).toISOString()}, valid until ${new Date(s.published.expiresAt).toISOString()}`
-        : `records not published yet${s.publishError != null ? ` (${s.publishError})` : ''}`
+        : `records not published yet${s.publishError != null ? ` (${firstLine(s.publishError)})` : ''}`
     ]
     out.print({ event: 'status', ...s }, lines)
   }

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { DEFAULT_API, DEFAULT_DAEMON_LISTEN } from '../../defaults.js'
 import { parseMultiaddrs } from './relay.js'
+import { dataFlag } from '../profile.js'
 import type { Command } from '../command.js'
 
 /** Parses `HOST:PORT` (IPv4, `localhost` or `[v6]`). */
@@ -27,6 +28,7 @@ export const daemonCommand: Command = {
     api: { type: 'string' },
     listen: { type: 'string', multiple: true },
     'dht-server': { type: 'boolean' },
+    downloads: { type: 'string' },
     'record-lifetime': { type: 'string' },
     'auto-answer': { type: 'boolean' },
     'call-audio-in': { type: 'string' },
@@ -37,6 +39,7 @@ export const daemonCommand: Command = {
     data: 'data directory (default $STARLING_DATA or ~/.starling)',
     api: `where the local API listens (default ${DEFAULT_API.host}:${DEFAULT_API.port}, any free port)`,
     listen: `address to listen on for peers (repeatable; default ${DEFAULT_DAEMON_LISTEN.join(' ')})`,
+    downloads: 'folder where received files are written under their own names (default DIR/downloads; with STARLING_PASSPHRASE files stay encrypted until you save one: starling attachment ID --save-to)',
     'dht-server': 'also store DHT records for others (for machines with a public address)',
     'record-lifetime': 'lifetime of published records in seconds (default 86400; republished at half)',
     'auto-answer': 'accept every call from a contact at once (bots, tests); calls from others still wait as requests',
@@ -81,15 +84,24 @@ export const daemonCommand: Command = {
       passphrase: passphraseFromEnv(),
       recordLifetimeMs,
       dhtServer: args.values['dht-server'] === true,
-      calls: { autoAnswer: args.values['auto-answer'] === true, answerAudio, recordPath: callRecord }
+      calls: { autoAnswer: args.values['auto-answer'] === true, answerAudio, recordPath: callRecord },
+      downloads: args.values.downloads != null ? resolve(args.values.downloads as string) : undefined
     })
     const me = daemon.whoami()
-    out.print({ event: 'ready', role: 'daemon', ...me, api: daemon.apiUrl, dataDir }, [
+    out.print({ event: 'ready', role: 'daemon', ...me, api: daemon.apiUrl, dataDir, downloads: daemon.downloads }, [
       `daemon for ${String(me.handle)} running`,
       `device:  ${String(me.peerId)}`,
       `api:     ${daemon.apiUrl} (token in ${dataDir}/api.json)`,
-      `try:     starling whoami --data ${dataDir}`
+      `files:   ${daemon.downloads}${daemon.peer.blobs.encrypted ? ' (encrypted at rest: save one with starling attachment ID --save-to)' : ''}`,
+      `try:     starling whoami${dataFlag(dataDir)}`
     ])
+    // Said at start: a daemon whose bootstrap relay is away reaches nobody until it is back.
+    const { firstAttempts, describeUnreachable } = await import('../../daemon/relay-health.js')
+    const waitStop = new AbortController()
+    stopped.then(() => waitStop.abort()).catch(() => {})
+    for (const r of await firstAttempts(() => daemon.peer.status(), undefined, waitStop.signal)) {
+      out.print({ event: 'relay-unreachable', ...r }, `warning: ${describeUnreachable(r)}; messages wait in the outbox until a relay answers`)
+    }
     await stopped
     await daemon.stop()
     out.print({ event: 'stopped' }, 'daemon stopped')

@@ -2,6 +2,7 @@
 import type { Command } from '../command.js'
 import { exportCommand, importCommand } from './backup.js'
 import { initCommand } from './init.js'
+import { useCommand } from './use.js'
 import { daemonCommand } from './daemon.js'
 import { relayCommand } from './relay.js'
 import { resolveCommand, statusCommand, whoamiCommand } from './client.js'
@@ -11,6 +12,7 @@ import { attachmentCommand, contactsCommand, deleteCommand, editCommand, history
 
 export const commands: Command[] = [
   initCommand,
+  useCommand,
   daemonCommand,
   relayCommand,
   resolveCommand,

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { formatHandle, validateHandleName } from '../../../src/identity/handle.js'
 import type { Command } from '../command.js'
+import { dataFlag, quote } from '../profile.js'
 
 export const initCommand: Command = {
   name: 'init',
@@ -44,7 +45,8 @@ export const initCommand: Command = {
       `handle:  ${full}`,
       `device:  ${id.peerId.toString()}`,
       `keys in: ${dataDir}${passphrase != null ? ' (encrypted with STARLING_PASSPHRASE)' : ''}`,
-      'next:    starling daemon --bootstrap RELAY_MULTIADDR'
+      `next:    starling daemon${dataFlag(dataDir)} --bootstrap RELAY_MULTIADDR`,
+      ...(dataFlag(dataDir) !== '' ? [`         (or make it the default for commands without --data: starling use ${quote(dataDir)})`] : [])
     ])
   }
 }

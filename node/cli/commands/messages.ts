@@ -1,11 +1,11 @@
 /** Messaging commands: they ask the running daemon through its API. */
 import { resolve as resolvePath } from 'node:path'
-import { callSummary } from '../../calls/format.js'
-import type { CallEventView } from '../../calls/format.js'
-import { UsageError } from '../../errors.js'
+import { DaemonNotRunningError, UsageError } from '../../errors.js'
 import { userDataDir } from '../../data-dir.js'
 import { ApiClient, RemoteError } from '../../api/client.js'
 import type { Command, CommandArgs, Output } from '../command.js'
+import { bodyText, earlierVersions, formatSize, plural, sendStateText } from '../message-format.js'
+import type { HistoryMessage } from '../message-format.js'
 
 const dataOption = { data: { type: 'string' as const } }
 const dataHelp = { data: 'data directory of the daemon to ask (default $STARLING_DATA or ~/.starling)' }
@@ -14,13 +14,27 @@ async function connect (args: CommandArgs): Promise<ApiClient> {
   return ApiClient.connect(userDataDir(args.values.data as string | undefined))
 }
 
-interface Sent { id: string, handle: string, state: string }
+interface Sent { id: string, handle: string, state: string, from: string, note?: boolean }
 
+/** One line per send, naming who sent it: without --data a command acts as the default profile. */
 function printSent (out: Output, verb: string, r: Sent): void {
-  out.print({ event: verb, ...r }, `${verb} ${r.id} to ${r.handle} (${r.state})`)
+  out.print({ event: verb, ...r }, r.note === true
+    ? `${verb} ${r.id.slice(0, 8)} as a Note to Self (${r.from}): kept on this device, sent to nobody`
+    : `${verb} ${r.id.slice(0, 8)} to ${r.handle} as ${r.from} (${r.state})`)
 }
 
-const ID_HELP = 'ID is a message id as history prints it (32 hex digits)'
+/** What every command that takes a message id accepts (node/daemon/message-ids.ts). */
+export const ID_HELP = 'ID is a message id as history and chat show it: its first 4 or more hex digits (unique in the conversation), or all 32'
+
+/**
+ * A handle as typed: `@bob` is a habit from other apps, refused with what to type instead.
+ *
+ * @throws {UsageError}
+ */
+export function handleArg (command: string, handle: string): string {
+  if (handle.startsWith('@') && handle.length > 1) throw new UsageError(`${command}: write the handle without @ (starling ${command} ${handle.slice(1)} ...)`)
+  return handle
+}
 
 /** Help of `--yes` (send and chat). */
 export const YES_HELP = 'first contact through a bare name: go ahead with the name~tag it resolves to (without it, a bare name that is not a contact yet is refused and the name~tag and fingerprint it resolves to are printed)'
@@ -47,19 +61,21 @@ export const sendCommand: Command = {
   options: { ...dataOption, 'reply-to': { type: 'string' }, attach: { type: 'string', multiple: true }, yes: { type: 'boolean', short: 'y' } },
   help: {
     ...dataHelp,
-    'reply-to': `reply to this message; ${ID_HELP}`,
+    'reply-to': 'reply to this message (ID as below)',
     yes: YES_HELP,
     attach: 'send this file (repeatable; up to 100 MB each, 10 MB while the recipient is offline); TEXT becomes the caption'
   },
+  notes: [ID_HELP],
   positionals: [{ name: 'HANDLE', required: true }, { name: 'TEXT', required: false }],
   async run ({ args, out }) {
-    const [handle, text] = args.positionals
+    const [typed, text] = args.positionals
+    const handle = handleArg('send', typed)
     const attach = (args.values.attach as string[] | undefined) ?? []
-    if (text == null && attach.length === 0) throw new UsageError('send: give a TEXT or at least one --attach FILE')
+    if ((text == null || text.trim() === '') && attach.length === 0) throw new UsageError(`send: ${text == null ? 'give a TEXT' : 'the TEXT is empty; give some text'} or at least one --attach FILE`)
     if (attach.length > 0 && args.values['reply-to'] != null) throw new UsageError('send: --reply-to goes with text, not with --attach')
     const files = attach.map(f => resolvePath(f))
     const confirm = args.values.yes === true
-    const r = await withFirstContactHint((await connect(args)).call<Sent>('send', { handle, text, replyTo: args.values['reply-to'], attachments: files, confirm }), 'send')
+    const r = await withFirstContactHint((await connect(args)).call<Sent>('send', { handle, text: text?.trim() === '' ? undefined : text, replyTo: args.values['reply-to'], attachments: files, confirm }), 'send')
     printSent(out, 'sent', r)
   }
 }
@@ -74,20 +90,34 @@ const WAITING: Record<string, string> = {
 
 export const attachmentCommand: Command = {
   name: 'attachment',
-  summary: 'show how far an attachment got, and where the received file is; --download fetches it now, --save writes it out',
-  usage: 'starling attachment ID [--download] [--save FILE] [--data DIR]',
-  examples: ['starling attachment 9c1e...', 'starling attachment 9c1e... --download', 'starling attachment 9c1e... --save ~/holiday.jpg'],
+  summary: 'show a file\'s name, size, type and how far it got; `save` writes it out under its own name; --download fetches it now',
+  usage: 'starling attachment ID [save [DIR]] [--download] [--save FILE] [--data DIR]',
+  examples: ['starling attachment 9c1e', 'starling attachment 9c1e save', 'starling attachment 9c1e save ~/Downloads', 'starling attachment 9c1e --download', 'starling attachment 9c1e --save ~/holiday.jpg'],
   options: { ...dataOption, download: { type: 'boolean' }, save: { type: 'string' } },
-  help: { ...dataHelp, download: 'fetch it from the sender now (a message request\'s too, and beyond the automatic budgets)', save: 'write the received file to FILE (a new file); the way to it when attachments are encrypted at rest' },
-  positionals: [{ name: 'ID', required: true }],
+  help: {
+    ...dataHelp,
+    download: 'fetch it from the sender now (a message request\'s too, and beyond the automatic budgets)',
+    save: 'write the received file to FILE (a new file)'
+  },
+  notes: [ID_HELP],
+  positionals: [{ name: 'ID', required: true }, { name: 'save', required: false }, { name: 'DIR', required: false }],
   async run ({ args, out }) {
+    const [id, action, dir] = args.positionals
+    if (action != null && action !== 'save') throw new UsageError(`attachment: expected 'save [DIR]' after the ID, got '${action}' (${ID_HELP}; the message id works)`)
     const save = args.values.save as string | undefined
-    const r = await (await connect(args)).call<{ id: string, fileName: string, size: number, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, encrypted: boolean, waiting?: string }>('attachment', { id: args.positionals[0], download: args.values.download === true, ...(save != null ? { save: resolvePath(save) } : {}) })
+    const params: Record<string, unknown> = { id, download: args.values.download === true }
+    if (save != null) params.save = resolvePath(save)
+    // `save` with no DIR: the daemon's downloads folder (inside the data directory unless the daemon was given --downloads).
+    if (action === 'save') params.saveTo = dir != null ? resolvePath(dir) : ''
+    const r = await (await connect(args)).call<{ id: string, message?: string, fileName: string, size: number, mimeType?: string, mine?: boolean, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, saved: boolean, encrypted: boolean, waiting?: string }>('attachment', params)
+    const what = `${r.fileName} (${formatSize(r.size)}${r.mimeType != null ? `, ${r.mimeType}` : ''})`
     const waiting = r.waiting != null ? ` (${WAITING[r.waiting] ?? r.waiting})` : ''
-    const where = r.path ?? (r.encrypted ? `stored encrypted; write it out with starling attachment ${r.id} --save FILE` : '')
+    const where = r.saved ? `saved to ${r.path ?? ''}` : r.path != null ? `stored at ${r.path}` : (r.encrypted ? `stored encrypted; write it out with: starling attachment ${(r.message ?? r.id).slice(0, 8)} save [DIR]` : '')
     out.print({ event: 'attachment', ...r }, r.complete
-      ? `${r.fileName} (${r.size} bytes) complete: ${where}`
-      : `${r.fileName} (${r.size} bytes) receiving: ${r.receivedChunks}/${r.totalChunks} chunks${waiting}`)
+      ? `${what} complete: ${where}`
+      : r.mine === true
+        ? `${what} sent by you; the file is not on this device (restored from a backup? backups hold no files)`
+        : `${what} receiving: ${r.receivedChunks}/${plural(r.totalChunks, 'chunk')}${waiting}`)
   }
 }
 
@@ -98,9 +128,11 @@ export const reactCommand: Command = {
   examples: ['starling react bob 3f2a... 👍🏽', 'starling react bob 3f2a... 👍🏽 --remove'],
   options: { ...dataOption, remove: { type: 'boolean' } },
   help: { ...dataHelp, remove: 'take the reaction back' },
+  notes: [ID_HELP],
   positionals: [{ name: 'HANDLE', required: true }, { name: 'ID', required: true }, { name: 'EMOJI', required: true }],
   async run ({ args, out }) {
-    const [handle, id, emoji] = args.positionals
+    const [typed, id, emoji] = args.positionals
+    const handle = handleArg('react', typed)
     const r = await (await connect(args)).call<Sent>('react', { handle, id, emoji, remove: args.values.remove === true })
     printSent(out, args.values.remove === true ? 'unreacted' : 'reacted', r)
   }
@@ -113,9 +145,12 @@ export const editCommand: Command = {
   examples: ['starling edit bob 3f2a... "hello, corrected"'],
   options: dataOption,
   help: dataHelp,
+  notes: [ID_HELP],
   positionals: [{ name: 'HANDLE', required: true }, { name: 'ID', required: true }, { name: 'TEXT', required: true }],
   async run ({ args, out }) {
-    const [handle, id, text] = args.positionals
+    const [typed, id, text] = args.positionals
+    const handle = handleArg('edit', typed)
+    if (text.trim() === '') throw new UsageError('edit: the TEXT is empty (to remove a message: starling delete HANDLE ID)')
     printSent(out, 'edited', await (await connect(args)).call<Sent>('edit', { handle, id, text }))
   }
 }
@@ -127,9 +162,11 @@ export const deleteCommand: Command = {
   examples: ['starling delete bob 3f2a...'],
   options: dataOption,
   help: dataHelp,
+  notes: [ID_HELP],
   positionals: [{ name: 'HANDLE', required: true }, { name: 'ID', required: true }],
   async run ({ args, out }) {
-    const [handle, id] = args.positionals
+    const [typed, id] = args.positionals
+    const handle = handleArg('delete', typed)
     printSent(out, 'deleted', await (await connect(args)).call<Sent>('delete', { handle, id }))
   }
 }
@@ -141,6 +178,7 @@ export const resendCommand: Command = {
   examples: ['starling resend 3f2a...'],
   options: dataOption,
   help: dataHelp,
+  notes: [ID_HELP],
   positionals: [{ name: 'ID', required: true }],
   async run ({ args, out }) {
     const [id] = args.positionals
@@ -148,23 +186,7 @@ export const resendCommand: Command = {
   }
 }
 
-/** One timeline entry as the daemon's `history` method returns it. */
-export interface HistoryMessage {
-  id: string
-  author: { account: string }
-  timestamp: number
-  kind: string
-  text?: string
-  deleted: boolean
-  edited: boolean
-  replyTo?: { id: string }
-  reactions: Array<{ emoji: string, by: string[] }>
-  status: string
-  sendState?: string
-  relays?: number
-  attachment?: { fileName?: string }
-  call?: CallEventView
-}
+export type { HistoryMessage } from '../message-format.js'
 
 export const historyCommand: Command = {
   name: 'history',
@@ -178,22 +200,21 @@ export const historyCommand: Command = {
     const limit = args.values.limit != null ? Number(args.values.limit) : undefined
     if (limit != null && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit must be a whole number >= 1')
     const client = await connect(args)
-    const me = await client.call<{ account?: string, fingerprint: string }>('whoami')
-    const h = await client.call<{ handle: string, account: string, messages: HistoryMessage[] }>('history', { handle: args.positionals[0], limit })
+    const h = await client.call<{ handle: string, account: string, self?: boolean, messages: HistoryMessage[] }>('history', { handle: handleArg('history', args.positionals[0]), limit })
     if (out.json) {
       for (const m of h.messages) out.print({ event: 'message', handle: h.handle, ...m }, '')
       return
     }
-    const lines = [`conversation with ${h.handle}`]
+    const lines = [h.self === true ? `Note to Self (${h.handle}): kept on this device, sent to nobody` : `conversation with ${h.handle}`]
     for (const m of h.messages) {
-      const who = m.author.account === h.account ? h.handle.split('~')[0] : 'you'
-      const text = m.deleted ? '(deleted)' : m.kind === 'call' ? callSummary(m.call) : (m.text ?? `(${m.kind})`)
+      const mine = h.self === true || m.author.account !== h.account
+      const who = mine ? 'you' : h.handle.split('~')[0]
       const reply = m.replyTo != null ? ` ↪ ${m.replyTo.id.slice(0, 8)}` : ''
       const reactions = m.reactions.length > 0 ? '  ' + m.reactions.map(r => `${r.emoji}${r.by.length > 1 ? r.by.length : ''}`).join(' ') : ''
-      const state = who === 'you' ? ` [${m.sendState === 'relayed' ? `held by ${m.relays ?? 0} relays` : (m.sendState ?? m.status)}]` : ''
-      lines.push(`${m.id.slice(0, 8)} ${new Date(m.timestamp).toISOString().slice(11, 19)} ${who}:${reply} ${text}${m.edited ? ' (edited)' : ''}${reactions}${state}`)
+      const state = mine && sendStateText(m) !== '' ? ` [${sendStateText(m)}]` : ''
+      lines.push(`${m.id.slice(0, 8)} ${new Date(m.timestamp).toISOString().slice(11, 19)} ${who}:${reply} ${bodyText(m, mine)}${m.edited && !m.deleted ? ' (edited)' : ''}${reactions}${state}`)
+      for (const text of earlierVersions(m)) lines.push(`         was: ${text}`)
     }
-    void me
     out.print({}, lines)
   }
 }
@@ -214,11 +235,14 @@ export const receiveCommand: Command = {
     try {
       for await (const event of client.events(controller.signal, ready)) {
         out.print(event, describeEvent(event))
-        if (args.values.follow !== true) break
+        if (args.values.follow !== true) return
       }
     } catch (err) {
-      if ((err as Error).name !== 'AbortError') throw err
+      if ((err as Error).name === 'AbortError') return
+      throw new DaemonNotRunningError(`lost the daemon for ${client.dataDir}: ${(err as Error).message}`)
     }
+    // The stream ended without Ctrl-C: the daemon stopped. Scripts must not take that for success.
+    if (!controller.signal.aborted) throw new DaemonNotRunningError(`the daemon for ${client.dataDir} stopped; start it again with: starling daemon --data ${client.dataDir} --bootstrap MULTIADDR`)
   }
 }
 
@@ -235,7 +259,7 @@ export function requestMark (e: Record<string, unknown>): string {
 export function describeEvent (e: Record<string, unknown>): string {
   switch (e.type) {
     case 'message': return `${e.direction === 'in' ? `from ${String(e.handle)}${requestMark(e)}` : 'sent'} ${String(e.kind)} ${String(e.id)}${e.text != null ? `: ${String(e.text)}` : ''}`
-    case 'status': return `message ${String(e.id)} ${String(e.state)}${e.state === 'relayed' ? ` (held by ${String(e.relays)} relays)` : ''}`
+    case 'status': return `message ${String(e.id)} ${String(e.state)}${e.state === 'relayed' ? ` (held by ${plural(Number(e.relays), 'relay')})` : ''}`
     case 'typing': return `${String(e.handle)} ${e.on === true ? 'is typing' : 'stopped typing'}`
     case 'key-change': return `SAFETY WARNING: ${String(e.what)}`
     default: return JSON.stringify(e)

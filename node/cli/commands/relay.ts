@@ -1,23 +1,45 @@
 /** `starling relay`: run a relay for the community. */
 import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 import { checkTurnUrl, MAX_TURN_URLS } from '../../../src/protocols/turn/index.js'
 import { CommandError, UsageError } from '../../errors.js'
 import { relayDataDir } from '../../data-dir.js'
 import { DEFAULT_RELAY_LISTEN } from '../../defaults.js'
 import { RELAY_DATA_LIMIT_BYTES, RELAY_DURATION_LIMIT_MS, RELAY_MAX_CONNECTIONS, RELAY_MAX_RESERVATIONS } from '../../../src/net/constants.js'
-import { RELAY_MAX_RESERVATIONS_PER_SOURCE } from '../../../src/net/reservation-limits.js'
-import { MAX_CONNECTIONS_PER_SOURCE } from '../../../src/net/connection-limits.js'
 import type { Command } from '../command.js'
 import { limitHelp, limitOptions, parseLimits } from '../limits.js'
+
+/**
+ * Throws unless `text` is a well-formed peer id: a base58btc multihash
+ * (`12D3KooW...`, `Qm...`) whose length matches its header, or a CID.
+ * Checked with multiformats alone: @libp2p/peer-id would load the key
+ * codecs (~0.1 s) into every command's start.
+ */
+function checkPeerId (text: string): void {
+  if (text.startsWith('1') || text.startsWith('Q')) Digest.decode(base58btc.decode(`z${text}`))
+  else CID.parse(text)
+}
 
 /** Parses each value as a multiaddr, or throws a UsageError naming the option. */
 export function parseMultiaddrs (option: string, values: string[]): string[] {
   for (const value of values) {
+    let ma
     try {
-      multiaddr(value)
+      ma = multiaddr(value)
     } catch {
       throw new UsageError(`--${option} ${value} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/4001)`)
+    }
+    // A peer id with a typo parses as a multiaddr; libp2p would later say only "Incorrect length".
+    for (const c of ma.getComponents()) {
+      if (c.name !== 'p2p' || c.value == null) continue
+      try {
+        checkPeerId(c.value)
+      } catch {
+        throw new UsageError(`--${option} ${value}: ${c.value} is not a peer id (copy the whole address the relay printed; peer ids look like 12D3KooW followed by 44 more characters)`)
+      }
     }
   }
   return values
@@ -100,6 +122,10 @@ export const relayCommand: Command = {
     ...limitHelp()
   },
   async run ({ args, out, stopped }) {
+    // Loaded here, not at the top: they bring libp2p's logger and gaters (~0.1 s) into every command's start.
+    const [{ RELAY_MAX_RESERVATIONS_PER_SOURCE }, { MAX_CONNECTIONS_PER_SOURCE }] = await Promise.all([
+      import('../../../src/net/reservation-limits.js'), import('../../../src/net/connection-limits.js')
+    ])
     const listen = parseMultiaddrs('listen', (args.values.listen as string[] | undefined) ?? DEFAULT_RELAY_LISTEN)
     const announce = parseMultiaddrs('announce', (args.values.announce as string[] | undefined) ?? [])
     const dataDir = relayDataDir(args.values.data as string | undefined)
