@@ -9,6 +9,7 @@ import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
 import { Attachment } from './Attachment.js'
 import { deliveryText, formatTime } from './format.js'
+import { go, parseRoute } from './hooks.js'
 import { LazyEmojiPicker } from './LazyEmojiPicker.js'
 
 interface Props {
@@ -25,10 +26,14 @@ interface Props {
 interface Reaction { emoji: string, by: string[] }
 interface Version { id: string, text: string, timestamp: number }
 
-/** Moves focus to a message of the list (the target of a quote). */
+/** Moves focus to a message of the list (the target of a quote); one before the rendered window is gone to through the route, which widens it. */
 export function jumpTo (id: string): void {
   const el = document.getElementById(`m-${id}`)
-  if (el == null) return
+  if (el == null) {
+    const route = parseRoute(location.hash)
+    if (route.screen === 'thread' && route.message !== id) go({ ...route, message: id })
+    return
+  }
   el.scrollIntoView({ block: 'center' })
   el.focus()
   el.classList.add('flash')
