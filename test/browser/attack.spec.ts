@@ -15,6 +15,8 @@
  *   screen but offers it as a file; a real 1x1 PNG still shows inline,
  *   and the sizes Chromium's own PNG, JPEG and WebP encoders write are read
  *   right;
+ * - a flood of reactions (40 distinct emoji on one message): at most
+ *   {@link MAX_REACTIONS_SHOWN} are shown, with a count of the rest;
  * - a flood of messages: alice's thread renders a bounded window of the
  *   newest, and the earlier ones on request; a quote of a message before
  *   the window still leads to it.
@@ -26,7 +28,7 @@ import { Browser, WebStack, createIdentity, openApp } from './browser.js'
 import { PNG_1X1, message, messageId, openChat, startChat } from './app.js'
 import { greyPng } from '../fixtures/images.js'
 import { imageSize } from '../../web/src/app/image-size.js'
-import { THREAD_WINDOW } from '../../web/src/ui/window.js'
+import { MAX_REACTIONS_SHOWN, THREAD_WINDOW } from '../../web/src/ui/window.js'
 
 declare global {
   interface Window { pwned?: number }
@@ -174,6 +176,18 @@ describe('browser: a hostile contact', function () {
       return out
     })
     for (const [type, bytes] of Object.entries(encoded)) assert.deepEqual(imageSize(new Uint8Array(bytes)), { width: 300, height: 200 }, type)
+  })
+
+  it('a flood of reactions on one message: a bounded number shown, and a count of the rest', async () => {
+    const target = await mallory.evaluate(() => window.starling?.state.get().thread?.messages.find(m => m.text === 'hi, it is mallory')?.id ?? '')
+    // 40 distinct emoji, U+1F600 to U+1F627, each a reaction of its own.
+    const emoji = Array.from({ length: 2 * MAX_REACTIONS_SHOWN }, (_, i) => String.fromCodePoint(0x1f600 + i))
+    await mallory.evaluate(async ([to, id, all]) => {
+      for (const e of all) await window.starling?.running?.react(to, id, e)
+    }, [aliceHandle, target, emoji] as const)
+    const shown = alice.locator(`li[data-message-id="${target}"] .reactions`)
+    await shown.locator('li.more', { hasText: `+${emoji.length - MAX_REACTIONS_SHOWN} more` }).waitFor({ timeout: 60_000 })
+    assert.equal(await shown.locator('button.reaction').count(), MAX_REACTIONS_SHOWN)
   })
 
   it('a flood of messages: the thread renders a bounded window of the newest, the earlier ones on request', async () => {

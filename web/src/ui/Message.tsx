@@ -10,6 +10,7 @@ import type { RunningPeer } from '../app/client.js'
 import { Attachment } from './Attachment.js'
 import { deliveryText, formatTime } from './format.js'
 import { go, parseRoute } from './hooks.js'
+import { MAX_REACTIONS_SHOWN } from './window.js'
 import { LazyEmojiPicker } from './LazyEmojiPicker.js'
 
 interface Props {
@@ -42,6 +43,13 @@ export function jumpTo (id: string): void {
 
 const QUICK = ['👍', '❤️', '😂']
 
+/** The reactions to show: all of them while few, else the user's own (so they can take them back) and the most given. */
+function shownReactions (reactions: Reaction[], isMine: (account: string) => boolean): Reaction[] {
+  if (reactions.length <= MAX_REACTIONS_SHOWN) return reactions
+  const rank = (r: Reaction): number => (r.by.some(isMine) ? 1e9 : 0) + r.by.length
+  return [...reactions].sort((a, b) => rank(b) - rank(a)).slice(0, MAX_REACTIONS_SHOWN)
+}
+
 export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit, onError }: Props) {
   const [reacting, setReacting] = useState(false)
   const [picking, setPicking] = useState(false)
@@ -60,6 +68,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
     reactButton.current?.focus()
   }
   const reactions = (m.reactions as Reaction[] | undefined) ?? []
+  const shown = shownReactions(reactions, (a) => running.isMine(a))
   const history = (m.history as Version[] | undefined) ?? []
   const deleted = m.deleted === true
   const act = async (what: () => Promise<unknown>): Promise<void> => {
@@ -89,7 +98,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
         </>}
       {reactions.length > 0 && (
         <ul class="reactions" aria-label="Reactions">
-          {reactions.map(r => {
+          {shown.map(r => {
             const minePick = r.by.some(a => running.isMine(a))
             return (
               <li key={r.emoji}>
@@ -100,6 +109,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
               </li>
             )
           })}
+          {reactions.length > shown.length && <li class="more">+{reactions.length - shown.length} more</li>}
         </ul>
       )}
       <p class="meta">
