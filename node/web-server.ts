@@ -5,12 +5,13 @@
  * Policy that lets the page load nothing from anywhere but this server
  * (scripts, styles, fonts, images) and connect only to WebSockets (its
  * relays). The page itself is the Starling node: this server sees nothing
- * of what it does.
+ * of what it does. A request naming another host is refused: a page of
+ * another site whose name was rebound to 127.0.0.1 reads nothing here.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { existsSync } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, realpath, stat } from 'node:fs/promises'
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path'
 
 /** The project's directory (the first one up from here with a package.json: this file may run from .build/). */
@@ -77,9 +78,11 @@ export interface WebServer {
 
 /** Starts serving the app; resolves once listening. */
 export async function startWebServer (init: WebServerInit): Promise<WebServer> {
-  const root = resolve(init.root)
+  // The real path: files are checked against it after their links are followed.
+  const root = await realpath(resolve(init.root))
   const config = JSON.stringify(init.config)
-  const server = createServer((req, res) => { handle(root, config, req, res).catch(() => { fail(res, 500) }) })
+  const hosts = new Set([...LOOPBACK_NAMES, init.host.toLowerCase()])
+  const server = createServer((req, res) => { handle(root, config, hosts, req, res).catch(() => { fail(res, 500) }) })
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host, () => { resolveListen() })
@@ -94,6 +97,25 @@ export async function startWebServer (init: WebServerInit): Promise<WebServer> {
       server.closeAllConnections()
       await new Promise<void>(r => { server.close(() => { r() }) })
     }
+  }
+}
+
+/** Host names a page of this server is opened under (any other is a rebound name). */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]']
+
+/** The host name of a Host header, without its port, lower case ('' when absent). */
+function hostName (header: string | undefined): string {
+  const host = (header ?? '').trim().toLowerCase()
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]
+}
+
+/** The decoded path of a request, or undefined when it is malformed (bad escapes, a NUL). */
+function requestPath (url: string | undefined): string | undefined {
+  try {
+    const path = decodeURIComponent(new URL(url ?? '/', 'http://localhost').pathname)
+    return path.includes('\0') ? undefined : path
+  } catch {
+    return undefined
   }
 }
 
@@ -114,23 +136,32 @@ function fail (res: ServerResponse, status: number): void {
     return
   }
   res.writeHead(status, headers('text/plain; charset=utf-8'))
-  res.end(status === 404 ? 'not found\n' : 'error\n')
+  res.end(status === 404 ? 'not found\n' : status === 421 ? 'wrong host\n' : 'error\n')
 }
 
-async function handle (root: string, config: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle (root: string, config: string, hosts: Set<string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hosts.has(hostName(req.headers.host))) {
+    fail(res, 421)
+    return
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     fail(res, 405)
     return
   }
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)
+  const path = requestPath(req.url)
+  if (path == null) {
+    fail(res, 400)
+    return
+  }
   if (path === '/config.json') {
     res.writeHead(200, headers(TYPES['.json']))
     res.end(req.method === 'HEAD' ? undefined : config)
     return
   }
-  const file = resolve(join(root, normalize(path === '/' ? '/index.html' : path)))
-  // Nothing outside the app's directory, however the path is spelled.
-  if (file !== root && !file.startsWith(root + sep)) {
+  const asked = resolve(join(root, normalize(path === '/' ? '/index.html' : path)))
+  // Nothing outside the app's directory, however the path is spelled, nor where a link inside it leads.
+  const file = await realpath(asked).catch(() => undefined)
+  if (file == null || !file.startsWith(root + sep)) {
     fail(res, 404)
     return
   }

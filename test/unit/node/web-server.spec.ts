@@ -7,17 +7,17 @@
  */
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CONTENT_SECURITY_POLICY, startWebServer } from '../../../node/web-server.js'
 import type { WebServer } from '../../../node/web-server.js'
 import { readWebPorts, writeWebPorts, WEB_PORTS_FILE } from '../../../node/web-ports.js'
 
-/** A raw request (the path sent exactly as given, as an attacker would). */
-async function get (port: number, path: string, method = 'GET'): Promise<{ status: number, body: string, headers: Record<string, unknown> }> {
+/** A raw request (the path sent exactly as given, as an attacker would); `host` '': no Host header. */
+async function get (port: number, path: string, method = 'GET', host?: string): Promise<{ status: number, body: string, headers: Record<string, unknown> }> {
   return await new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, ...(host === '' ? { setHost: false } : host != null ? { headers: { host } } : {}) }, (res) => {
       let body = ''
       res.on('data', (d: Buffer) => { body += d.toString() })
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, body, headers: res.headers }) })
@@ -38,6 +38,9 @@ describe('node: the web app server', function () {
     await writeFile(join(dir, 'dist', 'app.js'), 'export {}')
     await writeFile(join(dir, 'secret.json'), '{"key":"outside the app"}')
     await writeFile(join(dir, 'dist', 'notes.sh'), 'echo unknown type')
+    // Links inside the app's directory that lead out of it (a file, and a directory).
+    await symlink(join(dir, 'secret.json'), join(dir, 'dist', 'linked.json'))
+    await symlink(dir, join(dir, 'dist', 'up'))
     server = await startWebServer({ root: join(dir, 'dist'), host: '127.0.0.1', port: 0, config: { relays: ['/ip4/127.0.0.1/tcp/1/ws/p2p/x'] } })
   })
 
@@ -65,6 +68,34 @@ describe('node: the web app server', function () {
     }
     assert.equal((await get(server.port, '/', 'POST')).status, 405)
     assert.equal((await get(server.port, '/', 'HEAD')).status, 200)
+  })
+
+  it('follows no link out of the app\'s directory', async () => {
+    for (const path of ['/linked.json', '/up/secret.json']) {
+      const res = await get(server.port, path)
+      assert.equal(res.status, 404, path)
+      assert.doesNotMatch(res.body, /outside the app/, path)
+    }
+  })
+
+  it('answers a malformed path with an error and keeps serving', async () => {
+    for (const path of ['/%', '/%E0%A4%A', '/index.html%00.js', '/%00']) {
+      const res = await get(server.port, path)
+      assert.ok(res.status >= 400 && res.status < 500, `${path}: ${res.status}`)
+    }
+    assert.equal((await get(server.port, '/')).status, 200)
+  })
+
+  it('refuses a request for another host name (a page of another site rebinding its name to 127.0.0.1)', async () => {
+    for (const host of ['attacker.example', `attacker.example:${server.port}`, `127.0.0.1.attacker.example:${server.port}`, '']) {
+      const res = await get(server.port, '/config.json', 'GET', host)
+      // No Host header at all: Node's server answers 400 itself.
+      assert.equal(res.status, host === '' ? 400 : 421, host)
+      assert.doesNotMatch(res.body, /relays/, host)
+    }
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {
+      assert.equal((await get(server.port, '/config.json', 'GET', host)).status, 200, host)
+    }
   })
 
   it('the ports npm start keeps read back; a damaged file counts as none', async () => {

@@ -14,6 +14,7 @@ import type { MessengerEvent } from '../../../src/messenger/index.js'
 import { routingTableSize } from '../../../src/net/node.js'
 import type { OpfsBlobStore } from '../platform/platform.js'
 import { attachmentFromFile } from './files.js'
+import { IMAGE_HEAD_BYTES, safeToShow } from './image-size.js'
 import { notifyHidden } from './notify.js'
 import { searchHistory } from './search.js'
 import type { SearchHit } from './search.js'
@@ -27,14 +28,19 @@ const CONNECTIVITY_CHECK_MS = 2_000
 /** Events that come close together cause one refresh. */
 const REFRESH_DELAY_MS = 30
 
-/** MIME types a received attachment may be shown inline as. */
-const INLINE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/webm'])
+/** MIME types a received image may be shown inline as. */
+const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif'])
+/** MIME types a received audio attachment may be played as. */
+const INLINE_AUDIO_TYPES = new Set(['audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/webm'])
+
+/** A complete attachment as the thread shows it: a URL, and whether it may be shown inline (else it is only saved). */
+export interface AttachmentUrl { url: string, inline: boolean }
 
 /** The running part of the app: one peer, its events, and the actions on it. */
 export class RunningPeer {
   private readonly offs: Array<() => void> = []
   private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>()
-  private readonly blobUrls = new Map<string, string>()
+  private readonly blobUrls = new Map<string, AttachmentUrl>()
   private refreshTimer?: ReturnType<typeof setTimeout>
   private connectivityTimer?: ReturnType<typeof setInterval>
   private readyMarked = false
@@ -75,7 +81,7 @@ export class RunningPeer {
     clearInterval(this.connectivityTimer)
     clearTimeout(this.refreshTimer)
     for (const t of this.typingTimers.values()) clearTimeout(t)
-    for (const url of this.blobUrls.values()) URL.revokeObjectURL(url)
+    for (const { url } of this.blobUrls.values()) URL.revokeObjectURL(url)
     this.blobUrls.clear()
     await this.peer.stop()
   }
@@ -257,16 +263,25 @@ export class RunningPeer {
   }
 
   /**
-   * A URL for a complete attachment: inline types keep theirs, anything
-   * else is served as bytes to download (never as a page of this origin).
+   * A URL for a complete attachment. Images of a few types whose header
+   * states a size within the budget (image-size.ts: a decompression bomb
+   * is not decoded on screen) and audio of a few types keep their type and
+   * are shown inline; anything else is served as bytes to save, never as a
+   * page of this origin.
    */
-  async attachmentUrl (id: string, mimeType: string): Promise<string> {
+  async attachmentUrl (id: string, mimeType: string, kind: string): Promise<AttachmentUrl> {
     const known = this.blobUrls.get(id)
     if (known != null) return known
-    const type = INLINE_TYPES.has(mimeType) ? mimeType : 'application/octet-stream'
-    const url = URL.createObjectURL(await this.peer.blobs.blob(fromHex(id), type))
-    this.blobUrls.set(id, url)
-    return url
+    const bytes = await this.peer.blobs.blob(fromHex(id), 'application/octet-stream')
+    let inline = false
+    if ((kind === 'image' || kind === 'gif') && INLINE_IMAGE_TYPES.has(mimeType)) {
+      inline = safeToShow(new Uint8Array(await bytes.slice(0, IMAGE_HEAD_BYTES).arrayBuffer()))
+    } else if (kind === 'audio') {
+      inline = INLINE_AUDIO_TYPES.has(mimeType)
+    }
+    const shown = { url: URL.createObjectURL(inline ? bytes.slice(0, bytes.size, mimeType) : bytes), inline }
+    this.blobUrls.set(id, shown)
+    return shown
   }
 
   /** An encrypted backup of identity, contacts and history, as a file to save. */

@@ -9,6 +9,8 @@ import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
 import { Attachment } from './Attachment.js'
 import { deliveryText, formatTime } from './format.js'
+import { go, parseRoute } from './hooks.js'
+import { MAX_REACTIONS_SHOWN } from './window.js'
 import { LazyEmojiPicker } from './LazyEmojiPicker.js'
 
 interface Props {
@@ -25,10 +27,14 @@ interface Props {
 interface Reaction { emoji: string, by: string[] }
 interface Version { id: string, text: string, timestamp: number }
 
-/** Moves focus to a message of the list (the target of a quote). */
+/** Moves focus to a message of the list (the target of a quote); one before the rendered window is gone to through the route, which widens it. */
 export function jumpTo (id: string): void {
   const el = document.getElementById(`m-${id}`)
-  if (el == null) return
+  if (el == null) {
+    const route = parseRoute(location.hash)
+    if (route.screen === 'thread' && route.message !== id) go({ ...route, message: id })
+    return
+  }
   el.scrollIntoView({ block: 'center' })
   el.focus()
   el.classList.add('flash')
@@ -36,6 +42,13 @@ export function jumpTo (id: string): void {
 }
 
 const QUICK = ['👍', '❤️', '😂']
+
+/** The reactions to show: all of them while few, else the user's own (so they can take them back) and the most given. */
+function shownReactions (reactions: Reaction[], isMine: (account: string) => boolean): Reaction[] {
+  if (reactions.length <= MAX_REACTIONS_SHOWN) return reactions
+  const rank = (r: Reaction): number => (r.by.some(isMine) ? 1e9 : 0) + r.by.length
+  return [...reactions].sort((a, b) => rank(b) - rank(a)).slice(0, MAX_REACTIONS_SHOWN)
+}
 
 export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit, onError }: Props) {
   const [reacting, setReacting] = useState(false)
@@ -55,6 +68,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
     reactButton.current?.focus()
   }
   const reactions = (m.reactions as Reaction[] | undefined) ?? []
+  const shown = shownReactions(reactions, (a) => running.isMine(a))
   const history = (m.history as Version[] | undefined) ?? []
   const deleted = m.deleted === true
   const act = async (what: () => Promise<unknown>): Promise<void> => {
@@ -84,7 +98,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
         </>}
       {reactions.length > 0 && (
         <ul class="reactions" aria-label="Reactions">
-          {reactions.map(r => {
+          {shown.map(r => {
             const minePick = r.by.some(a => running.isMine(a))
             return (
               <li key={r.emoji}>
@@ -95,6 +109,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
               </li>
             )
           })}
+          {reactions.length > shown.length && <li class="more">+{reactions.length - shown.length} more</li>}
         </ul>
       )}
       <p class="meta">

@@ -13,6 +13,7 @@ import type { ComposerMode } from './Composer.js'
 import { MessageItem, jumpTo } from './Message.js'
 import { shortName } from './format.js'
 import { routeHash } from './hooks.js'
+import { THREAD_WINDOW, windowStart } from './window.js'
 
 interface Props {
   app: StarlingApp
@@ -26,10 +27,12 @@ interface Props {
 export function Thread ({ app, running, state, handle, message }: Props) {
   const [error, setError] = useState<string>()
   const [mode, setMode] = useState<ComposerMode>({ kind: 'new' })
+  const [shown, setShown] = useState(THREAD_WINDOW)
   const listRef = useRef<HTMLDivElement>(null)
   useEffect(() => {
     setError(undefined)
     setMode({ kind: 'new' })
+    setShown(THREAD_WINDOW)
     running.openThread(handle).catch((err: Error) => { setError(err.message) })
     return () => { running.closeThread() }
   }, [running, handle])
@@ -53,7 +56,9 @@ export function Thread ({ app, running, state, handle, message }: Props) {
       setError((err as Error).message)
     }
   }
-  const byId = new Map<string, HistoryEntry>((view?.messages ?? []).map(m => [m.id, m]))
+  const all = view?.messages ?? []
+  const byId = new Map<string, HistoryEntry>(all.map(m => [m.id, m]))
+  const from = windowStart(all.length, shown, message != null ? all.findIndex(m => m.id === message) : -1)
   const typing = state.typing.includes(view?.handle ?? handle)
   const muted = summary != null && state.settings?.muted.includes(summary.account) === true
   const verified = summary != null && state.settings?.verified[summary.account] != null
@@ -91,8 +96,9 @@ export function Thread ({ app, running, state, handle, message }: Props) {
       )}
       {error != null && <p role="alert" class="error">{error}</p>}
       <div class="messages" ref={listRef} role="log" aria-live="polite" aria-label={`Messages with ${shortName(handle)}`} tabIndex={0}>
+      {from > 0 && <button type="button" class="link earlier" onClick={() => { setShown(all.length - from + THREAD_WINDOW) }}>Show earlier messages</button>}
       <ol>
-        {view?.messages.map(m => (
+        {view?.messages.slice(from).map(m => (
           <MessageItem key={m.id} m={m} mine={running.isMine((m.author as { account: string }).account)} target={m.replyTo != null ? byId.get((m.replyTo as { id: string }).id) : undefined}
             running={running} handle={view.handle} onReply={() => { setMode({ kind: 'reply', id: m.id }) }} onEdit={() => { setMode({ kind: 'edit', id: m.id, text: m.text as string }) }} onError={setError} />
         ))}

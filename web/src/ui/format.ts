@@ -33,3 +33,11 @@ export function formatBytes (n: number): string {
 export function shortName (handle: string): string {
   return handle.split('~')[0]
 }
+
+/** Bidi controls (embeddings, overrides, isolates, marks): in a file name they make "invoice\u202Efdp.exe" look like "invoiceexe.pdf". */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu
+
+/** A received file name as shown and saved: without bidi controls, so that it reads in the order it is stored (its real extension last). */
+export function fileNameShown (name: string): string {
+  return name.replace(BIDI_CONTROLS, '')
+}
