@@ -129,6 +129,7 @@ describe('hide my IP: the other side never sees the address (network namespaces)
       startDaemon(aliceUser, namespaces.party('a'), aliceArgs),
       startDaemon(bobUser, namespaces.party('b'), [])
     ])
+    assert.deepEqual(await call(alice, 'settings'), { hideIp: aliceArgs.includes('--hide-ip'), strangerCalls: 'request' })
     // Every connection Bob has, all along the run.
     const connections = new Set<string>()
     let watching = true
