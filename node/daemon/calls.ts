@@ -28,6 +28,30 @@ export interface DaemonCallOptions {
   recordPath?: string
 }
 
+/** Calls whose observations {@link DaemonCalls.observed} keeps. */
+export const MAX_OBSERVED_CALLS = 8
+
+/** What this daemon saw of the other side's addresses in one call (diagnostics; the hide-my-IP test reads it). */
+export interface CallObservation {
+  id: string
+  /** SDPs and ICE candidate lines as they arrived on the signalling stream. */
+  sdps: string[]
+  candidates: string[]
+  /** The remote candidates of the connection's `getStats()` ("address:port typ"), read when it connected and on each ask while it lasts. */
+  statsRemoteCandidates: string[]
+}
+
+/** The remote candidates a connection's stats name. */
+async function statsRemoteCandidates (call: CallSession): Promise<string[]> {
+  const out: string[] = []
+  const report = await call.pc?.getStats()
+  report?.forEach((value) => {
+    if (value.type !== 'remote-candidate') return
+    out.push(`${String(value.address ?? value.ip)}:${String(value.port)} ${String(value.candidateType)}`)
+  })
+  return out
+}
+
 /** A call as the API shows it. */
 export interface CallView {
   id: string
@@ -61,6 +85,7 @@ export class DaemonCalls {
   private outgoing?: CallAudio
   private calls?: PeerCalls
   private emit: (event: Record<string, unknown>) => void = () => {}
+  private readonly observations = new Map<string, { call: CallSession, stats: Set<string> }>()
 
   constructor (private readonly options: DaemonCallOptions) {}
 
@@ -90,11 +115,40 @@ export class DaemonCalls {
         return
       }
       this.emit({ type: 'call', ...view(call) })
-      call.on((e) => { if (e.type === 'state' && e.state !== 'ended') this.emit({ type: 'call', ...view(call) }) })
+      this.observe(call)
+      call.on((e) => {
+        if (e.type === 'state' && e.state !== 'ended') this.emit({ type: 'call', ...view(call) })
+        // Told before it connects: a stranger's call that is direct (src/calls/session.ts).
+        if (e.type === 'warning') this.emit({ type: 'call-warning', id: call.id, message: e.message })
+      })
       if (event.type === 'incoming' && this.options.autoAnswer === true && !call.request) {
         call.accept().catch(() => {})
       }
     })
+  }
+
+  /** Keeps what a call shows of the other side (the newest MAX_OBSERVED_CALLS calls). */
+  private observe (call: CallSession): void {
+    const entry = { call, stats: new Set<string>() }
+    this.observations.set(call.id, entry)
+    for (const id of this.observations.keys()) {
+      if (this.observations.size <= MAX_OBSERVED_CALLS) break
+      this.observations.delete(id)
+    }
+    call.on((e) => {
+      if (e.type !== 'state' || e.state !== 'connected') return
+      statsRemoteCandidates(call).then(c => { for (const x of c) entry.stats.add(x) }, () => {})
+    })
+  }
+
+  /** What the recent calls showed of the other side's addresses. */
+  async observed (): Promise<CallObservation[]> {
+    const out: CallObservation[] = []
+    for (const { call, stats } of this.observations.values()) {
+      if (!call.over) for (const x of await statsRemoteCandidates(call).catch(() => [])) stats.add(x)
+      out.push({ id: call.id, sdps: [...call.received.sdps], candidates: [...call.received.candidates], statsRemoteCandidates: [...stats] })
+    }
+    return out
   }
 
   /** Stops every call's audio. */
@@ -144,7 +198,10 @@ export class DaemonCalls {
     }
   }
 
-  /** The API methods: call, calls, call-answer, call-hangup. */
+  /**
+   * The API methods: call, calls, call-answer (a stranger's call that would
+   * be direct needs `direct: true`), call-hangup, call-observed.
+   */
   methods (): Record<string, ApiMethod> {
     const id = (p: Record<string, unknown>): CallSession => {
       const call = typeof p.id === 'string' ? this.service().service.get(p.id) : undefined
@@ -163,9 +220,10 @@ export class DaemonCalls {
       'call-answer': async (p) => {
         const call = id(p)
         if (p.accept === false) call.decline()
-        else await call.accept()
+        else await this.service().accept(call, { direct: p.direct === true })
         return view(call)
       },
+      'call-observed': async () => await this.observed(),
       'call-hangup': async (p) => {
         const call = id(p)
         call.hangUp()

@@ -46,6 +46,21 @@ export interface DaemonInit {
   calls?: DaemonCallOptions
   /** Where received files are written under their names (default DATA/downloads). */
   downloads?: string
+  /** Hide my IP from the start (the `settings` API method changes it while the daemon runs). */
+  hideIp?: boolean
+  /** Calls from people who are not contacts: ring as a request (default) or not at all. */
+  strangerCalls?: 'request' | 'refuse'
+}
+
+/** What the `settings` API method reads and changes. */
+export interface DaemonSettings {
+  hideIp: boolean
+  strangerCalls: 'request' | 'refuse'
+}
+
+/** Relays all on 127.0.0.0/8 or ::1 (tests on one machine): calls then use loopback candidates only. */
+function allLoopback (addrs: string[]): boolean {
+  return addrs.length > 0 && addrs.every(a => /^\/ip4\/127\.|^\/ip6\/::1\/|^\/dns4?\/localhost\//.test(a))
 }
 
 /**
@@ -80,7 +95,9 @@ export class Daemon {
         passphrase: init.passphrase,
         loopback,
         // With the relays on loopback, so are calls (tests): no other interface's candidates.
-        calls: { loopbackOnly: loopback, ringTimeoutMs: hooks.ringTimeoutMs },
+        // Relays on a private network (10.x, a LAN) are not loopback: calls use that network.
+        calls: { loopbackOnly: allLoopback(init.bootstrap), ringTimeoutMs: hooks.ringTimeoutMs, strangers: init.strangerCalls },
+        hideIp: init.hideIp,
         dhtServer: init.dhtServer,
         recordLifetimeMs: init.recordLifetimeMs,
         messenger: {
@@ -105,7 +122,8 @@ export class Daemon {
           return await resolveOrSayWhy(peer, params.handle)
         },
         ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path), downloads),
-        ...calls.methods()
+        ...calls.methods(),
+        settings: async (params) => await settings(peer, params)
       }
     })
     if (peer.calls != null) calls.attach(peer.calls, (event) => { api.emit(event) })
@@ -178,6 +196,21 @@ function saveReceivedFiles (peer: StarlingPeer<FileBlobStore>, downloads: string
       log.error('could not write %s to %s: %s', e.fileName, downloads, (err as Error).message)
     })
   })
+}
+
+/**
+ * The `settings` method: with no parameters, reads them; `hideIp` (boolean)
+ * and `strangerCalls` ('request' or 'refuse') change them until the daemon
+ * stops. Both are checked before either is applied.
+ */
+async function settings (peer: StarlingPeer<FileBlobStore>, params: Record<string, unknown>): Promise<DaemonSettings> {
+  const { hideIp, strangerCalls } = params
+  if (hideIp != null && typeof hideIp !== 'boolean') throw new TypeError('hideIp must be true or false')
+  if (strangerCalls != null && strangerCalls !== 'request' && strangerCalls !== 'refuse') throw new TypeError('strangerCalls must be "request" or "refuse"')
+  if (strangerCalls != null && peer.calls == null) throw new TypeError('this daemon makes no calls')
+  if (strangerCalls != null) peer.calls?.setStrangers(strangerCalls)
+  if (hideIp != null) await peer.setHideIp(hideIp)
+  return { hideIp: peer.hideIp, strangerCalls: peer.calls?.strangers ?? 'refuse' }
 }
 
 /**

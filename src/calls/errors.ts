@@ -34,3 +34,13 @@ export class CallStateError extends Error {
 export class CallUnreachableError extends Error {
   override readonly name = 'CallUnreachableError'
 }
+
+/** Hide my IP is on and our relays offer no TURN server: media could only flow directly, so the call is not made. */
+export class NoTurnServerError extends Error {
+  override readonly name = 'NoTurnServerError'
+}
+
+/** A call from someone who is not a contact would be direct (our relays offer no TURN): accepting it needs the user's explicit yes. */
+export class DirectCallError extends Error {
+  override readonly name = 'DirectCallError'
+}

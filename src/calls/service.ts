@@ -25,7 +25,7 @@ import {
   CALL_BUDGET_WINDOW_MS, CALL_ID_BYTES, CALL_PROTOCOL, CALLS_PER_PEER, DIAL_TIMEOUT_MS, FRAME_TIMEOUT_MS, MAX_BUDGET_PEERS,
   MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_REMEMBERED_CALLS, MAX_REMEMBERED_FINGERPRINTS, STRANGER_CALLS
 } from './constants.js'
-import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError } from './errors.js'
+import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
 import { CallBudget } from './budget.js'
 import { SignalChannel } from './channel.js'
 import { identifyCaller } from './binding.js'
@@ -290,7 +290,10 @@ export class CallService implements Startable {
       log('no ICE servers from our relays: %s', (err as Error).message)
     }
     const turn = iceServers.some(s => s.urls.some(u => u.startsWith('turn:') || u.startsWith('turns:')))
-    const relay = this.init.hideMyIp?.() === true || (stranger && turn)
+    const hide = this.init.hideMyIp?.() === true
+    // Relay-only with no TURN server gathers no candidate: say why now, not after the connect timeout.
+    if (hide && !turn) throw new NoTurnServerError('hide my IP is on and our relays offer no TURN server: the call cannot be made without showing your address')
+    const relay = hide || (stranger && turn)
     return { iceServers, iceTransportPolicy: relay ? 'relay' : 'all' }
   }
 

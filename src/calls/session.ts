@@ -62,6 +62,8 @@ export class CallSession {
   remoteMedia = { audio: true, video: false }
   /** Ours. */
   localMedia = { audio: true, video: false }
+  /** What the other side sent of its addresses: SDPs and candidate lines as received (bounded by the call's budgets; diagnostics and tests). */
+  readonly received: { sdps: string[], candidates: string[] } = { sdps: [], candidates: [] }
   startedAt: number
   connectedAt?: number
   endedAt?: number
@@ -143,6 +145,7 @@ export class CallSession {
   /** Takes an incoming ring (callee side): checks the offer, answers "ringing", starts the ring timer. */
   ring (offerSdp: string): void {
     this.binding.take(offerSdp)
+    this.received.sdps.push(offerSdp)
     this.offerSdp = offerSdp
     this.send({ kind: 'ringing', request: this.request })
     this.armRingTimer()
@@ -336,6 +339,7 @@ export class CallSession {
 
   private onAccept (sdp: string, video: boolean): void {
     this.binding.take(sdp)
+    this.received.sdps.push(sdp)
     clearTimeout(this.ringTimer)
     this.accepted = true
     this.remoteMedia = { audio: true, video }
@@ -374,6 +378,7 @@ export class CallSession {
     if (!this.accepted) throw new CallProtocolError('an ICE candidate before the call was accepted')
     if (++this.remoteCandidates > MAX_CANDIDATES_PER_CALL) throw new CallBudgetError(`more than ${MAX_CANDIDATES_PER_CALL} ICE candidates on one call`)
     if (candidate.candidate === '') return
+    this.received.candidates.push(candidate.candidate)
     // Parsed whatever the setting: a line that is no candidate is a protocol error.
     const loopback = isLoopbackCandidate(candidate.candidate, { strict: true })
     if (this.init.loopbackOnly === true && !loopback) return

@@ -22,6 +22,7 @@ import type { Datastore } from 'interface-datastore'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ReservationLimits } from './reservation-limits.js'
 import { ConnectionLimits } from './connection-limits.js'
+import type { HideIp } from './hide-ip.js'
 import {
   DHT_PROTOCOL,
   RELAY_DATA_LIMIT_BYTES,
@@ -49,6 +50,11 @@ export interface StarlingNodeInit {
   connectionGater?: ConnectionGater
   listen?: string[]
   announce?: string[]
+  /**
+   * Hide my IP (hide-ip.ts): a user node's dials, connections and announced
+   * addresses pass its checks, and it has no DCUtR when on from the start.
+   */
+  hideIp?: HideIp
   /** Rewrites the addresses the node announces (a relay's WebRTC-direct addresses name their certhashes, src/net/webrtc-direct). */
   announceFilter?: (addrs: Multiaddr[]) => Multiaddr[]
   /** Relays to connect to at start. */
@@ -116,22 +122,25 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     })
   }
   // A user node reached through a relay tries to upgrade to a direct
-  // connection (hole punching), so messages and attachments stop crossing it.
-  if (!isRelay) services.dcutr = dcutr()
+  // connection (hole punching), so messages and attachments stop crossing it;
+  // not with hide my IP on (turned on later, its dials are refused and it has no address to send).
+  if (!isRelay && init.hideIp?.enabled !== true) services.dcutr = dcutr()
   Object.assign(services, init.extraServices)
+  const hideIp = isRelay ? undefined : init.hideIp
+  const gater = hideIp != null ? hideIp.gater(init.connectionGater) : init.connectionGater
   const peerDiscovery = (init.bootstrap?.length ?? 0) > 0
     ? [bootstrap({ list: init.bootstrap ?? [], timeout: 0 })]
     : []
 
   const node = await createLibp2p({
     privateKey: init.privateKey,
-    addresses: { listen: init.listen ?? [], announce: init.announce ?? [], announceFilter: init.announceFilter },
+    addresses: { listen: init.listen ?? [], announce: init.announce ?? [], announceFilter: hideIp != null ? hideIp.announceFilter(init.announceFilter) : init.announceFilter },
     transports: [...init.transports, circuitRelayTransport()],
     connectionEncrypters: [noise(init.noiseCrypto != null ? { crypto: init.noiseCrypto } : {})],
     streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
-    ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : init.connectionGater != null ? { connectionGater: init.connectionGater } : {}),
+    ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : gater != null ? { connectionGater: gater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.
       ...(isRelay ? { maxConnections: init.connections?.max ?? RELAY_MAX_CONNECTIONS } : {}),

@@ -11,7 +11,7 @@
 import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { CallService, CallUnreachableError } from '../calls/index.js'
+import { CallService, CallUnreachableError, DirectCallError } from '../calls/index.js'
 import type { CallEndReason, CallRtcConfiguration, CallSession, CallerDirectory, PeerConnectionFactory, Standing } from '../calls/index.js'
 import type { Crypto } from '../crypto/index.js'
 import type { Directory } from '../net/directory.js'
@@ -57,7 +57,12 @@ export interface PeerCallsInit {
   name: string
   now: () => number
   options?: PeerCallOptions
+  /** Hide my IP as the peer has it now (else `options.hideMyIp`). */
+  hideIp?: () => boolean
 }
+
+/** How a call's media would travel: through a TURN server of our relays, or directly between the two devices. */
+export type MediaPath = 'turn' | 'direct'
 
 /** A call's end as the thread shows it. */
 export function callOutcome (call: CallSession, reason: CallEndReason): Pick<CallBody, 'outcome' | 'durationMs'> {
@@ -72,9 +77,11 @@ export class PeerCalls {
   private readonly init: PeerCallsInit
   private contactDevices?: { at: number, devices: Set<string> }
   private turn?: { servers: TurnIceServer[], until: number }
+  private strangerCalls: 'request' | 'refuse'
 
   constructor (init: PeerCallsInit) {
     this.init = init
+    this.strangerCalls = init.options?.strangers ?? 'request'
     const callers: CallerDirectory = {
       standing: async (account, device, identityKey) => await this.standing(account, device, identityKey),
       isContactDevice: async (device) => (await this.knownDevices()).has(device.toString()),
@@ -85,8 +92,8 @@ export class PeerCalls {
       callers,
       createPeerConnection: init.createPeerConnection,
       iceServers: async () => await this.iceServers(),
-      hideMyIp: () => init.options?.hideMyIp === true,
-      strangers: () => init.options?.strangers ?? 'request',
+      hideMyIp: () => this.hideMyIp,
+      strangers: () => this.strangerCalls,
       deviceRecord: () => init.directory.lastDeviceRecord,
       name: init.name,
       loopbackOnly: init.options?.loopbackOnly,
@@ -99,8 +106,53 @@ export class PeerCalls {
     await this.service.start()
   }
 
+  /** Hide my IP: every call's media through TURN. */
+  get hideMyIp (): boolean {
+    return this.init.hideIp?.() ?? this.init.options?.hideMyIp === true
+  }
+
+  /** Calls from people who are not contacts: they ring as a request, or not at all. */
+  get strangers (): 'request' | 'refuse' {
+    return this.strangerCalls
+  }
+
+  /** Changes how calls from people who are not contacts are taken (from the next ring on). */
+  setStrangers (mode: 'request' | 'refuse'): void {
+    if (mode !== 'request' && mode !== 'refuse') throw new TypeError(`calls from strangers are 'request' or 'refuse', not ${String(mode)}`)
+    this.strangerCalls = mode
+  }
+
+  /**
+   * How a call's media would travel if it were connected now: through TURN
+   * with hide my IP, or for a stranger's call when our relays offer TURN;
+   * else directly (the other side sees our address). A host asks this
+   * before accepting a request, to tell its user (src/calls also warns
+   * when it makes the connection).
+   */
+  async mediaPath (call: Pick<CallSession, 'request'>): Promise<MediaPath> {
+    if (this.hideMyIp) return 'turn'
+    if (!call.request) return 'direct'
+    const servers = await this.iceServers()
+    return servers.some(s => s.urls.some(u => u.startsWith('turn:') || u.startsWith('turns:'))) ? 'turn' : 'direct'
+  }
+
   async stop (): Promise<void> {
     await this.service.stop()
+  }
+
+  /**
+   * Accepts an incoming call. A request (someone who is not a contact)
+   * whose media would be direct, because our relays offer no TURN server,
+   * is accepted only with `direct: true`: the user was told that the other
+   * side will see their address, before anything connects.
+   *
+   * @throws {DirectCallError} for such a request without `direct: true` (it keeps ringing)
+   */
+  async accept (call: CallSession, options: { video?: boolean, direct?: boolean } = {}): Promise<void> {
+    if (call.request && options.direct !== true && await this.mediaPath(call) === 'direct') {
+      throw new DirectCallError('this call is from someone who is not a contact and our relays offer no TURN server: it would be direct and they would see your address (accept with direct: true to go ahead)')
+    }
+    await call.accept({ video: options.video })
   }
 
   /**

@@ -28,6 +28,7 @@ import { createStarlingNode, routingTableSize } from '../net/node.js'
 import type { StarlingLibp2p } from '../net/node.js'
 import { Directory } from '../net/directory.js'
 import { RelayReservations } from '../net/reservations.js'
+import { HideIp } from '../net/hide-ip.js'
 import { DmServer } from '../protocols/dm/index.js'
 import { AttachmentProtocol } from '../protocols/attachment/index.js'
 import type { Store } from '../store/index.js'
@@ -75,6 +76,14 @@ export interface StarlingPeerInit {
   wrapTransport?(transport: DeliveryTransport): DeliveryTransport
   /** Call settings (when the platform makes peer connections). */
   calls?: PeerCallOptions
+  /**
+   * Hide my IP from the start (DESIGN.md, Calls; src/net/hide-ip.ts): only
+   * relayed addresses in the device record, no direct connections to
+   * anyone but our relays, call media through TURN. `calls.hideMyIp` is
+   * read too, for hosts that set it there. {@link StarlingPeer.setHideIp}
+   * changes it while the peer runs.
+   */
+  hideIp?: boolean
 }
 
 /** What a peer is made of, in the order it was built. */
@@ -94,6 +103,7 @@ interface PeerParts<B extends BlobStore> {
   attachments: AttachmentProtocol
   reservations: RelayReservations
   served: ServedRequest[]
+  hideIp: HideIp
   calls?: PeerCalls
 }
 
@@ -125,12 +135,16 @@ export async function createStarlingPeer<B extends BlobStore> (platform: PeerPla
 async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto' | 'now' | 'platform' | 'passphrase' | 'identity' | 'blobs' | 'store'>, init: StarlingPeerInit): Promise<PeerParts<B>> {
   const { crypto, now, platform, identity, blobs, store } = parts
   const { validators, selectors } = starlingDhtValidators(crypto, { now })
+  const relays = init.bootstrap.map(relayRef)
+  // Our own relays until the messenger knows the rest of their network (below).
+  const hideIp = new HideIp({ enabled: init.hideIp ?? init.calls?.hideMyIp, relays: () => relays.map(r => r.peerId.toString()) })
   const node = await createStarlingNode({
     privateKey: identity.devicePrivateKey,
     role: 'user',
     transports: platform.transports(),
     noiseCrypto: platform.noiseCrypto,
     connectionGater: platform.connectionGater,
+    hideIp,
     listen: init.listen,
     bootstrap: init.bootstrap,
     validators,
@@ -149,7 +163,6 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
       prekeys: () => publicPrekeys(identity.prekeys)
     }, { recordLifetimeMs: init.recordLifetimeMs, now })
     const transport = new Libp2pTransport(node, { deviceKey: identity.devicePrivateKey })
-    const relays = init.bootstrap.map(relayRef)
     const messenger = new Messenger({
       crypto,
       store,
@@ -174,6 +187,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
       ...init.messenger,
       now: init.messenger?.now ?? now
     })
+    hideIp.useRelays(() => messenger.networkRelays().map(r => r.peerId.toString()))
     // Envelopes that arrive directly are the messenger's; resolved once stored.
     const dm = new DmServer(node, { onEnvelope: async (envelope, from) => { await messenger.receiveDirect(envelope, from) } })
     const served: ServedRequest[] = []
@@ -194,8 +208,8 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
     })
     const calls = platform.createPeerConnection == null
       ? undefined
-      : new PeerCalls({ crypto, node, directory, messenger, createPeerConnection: platform.createPeerConnection, relays, name: identity.handleName, now, options: init.calls })
-    return { ...parts, node, directory, transport, messenger, dm, attachments, reservations, served, calls }
+      : new PeerCalls({ crypto, node, directory, messenger, createPeerConnection: platform.createPeerConnection, relays, name: identity.handleName, now, options: init.calls, hideIp: () => hideIp.enabled })
+    return { ...parts, node, directory, transport, messenger, dm, attachments, reservations, served, hideIp, calls }
   } catch (err) {
     try {
       await node.stop()
@@ -277,6 +291,30 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
     await transport.stop()
     await this.node.stop()
     await this.store.close()
+  }
+
+  /** Whether hide my IP is on. */
+  get hideIp (): boolean {
+    return this.parts.hideIp.enabled
+  }
+
+  /**
+   * Turns hide my IP on or off while the peer runs. On: direct connections
+   * to anyone but our relays are closed (the next message or call goes
+   * through a relay), and the device record is published again with only
+   * relayed addresses. Off: the record is published again with all of them.
+   * A contact who already saw an address before it was turned on keeps it.
+   */
+  async setHideIp (enabled: boolean): Promise<void> {
+    const { hideIp } = this.parts
+    const changed = hideIp.enabled !== enabled
+    hideIp.set(enabled)
+    if (enabled) {
+      await Promise.all(this.node.getConnections()
+        .filter(c => !hideIp.allowsConnection(c.remotePeer, c.remoteAddr))
+        .map(async c => { await c.close().catch(() => { c.abort(new Error('hide my IP: direct connection closed')) }) }))
+    }
+    if (changed) this.directory.publishSoon()
   }
 
   /** Rotates the signed and KEM prekeys when due, saves them, and republishes the device record. */

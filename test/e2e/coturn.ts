@@ -35,16 +35,27 @@ async function freeUdpPort (): Promise<number> {
   return port
 }
 
+/** Where coturn listens and relays: 127.0.0.1 by default; another address in a network namespace (`prefix`: `ip netns exec NAME`). */
+export interface CoturnOptions {
+  ip?: string
+  prefix?: string[]
+}
+
+/** The standard TURN port: free in a namespace of its own. */
+const TURN_PORT = 3478
+
 /** Starts coturn in `dir` and waits until it serves. */
-export async function startCoturn (dir: string): Promise<Coturn> {
-  const port = await freeUdpPort()
+export async function startCoturn (dir: string, options: CoturnOptions = {}): Promise<Coturn> {
+  const ip = options.ip ?? '127.0.0.1'
+  const port = options.prefix != null ? TURN_PORT : await freeUdpPort()
   const secret = randomBytes(24).toString('hex')
   const secretFile = join(dir, 'turn-secret')
   await writeFile(secretFile, secret + '\n', { mode: 0o600 })
   // A relay port range of its own (100 ports from a random base), away from other tests' ranges.
   const minPort = 50_000 + Math.floor(Math.random() * 150) * 100
-  const proc = spawn(TURNSERVER, [
-    '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
+  const [command, ...rest] = [...(options.prefix ?? []), TURNSERVER]
+  const proc = spawn(command, [...rest,
+    '-n', `--listening-ip=${ip}`, `--listening-port=${port}`, `--relay-ip=${ip}`,
     `--min-port=${minPort}`, `--max-port=${minPort + 99}`,
     '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=starling.test',
     '--no-tcp-relay', '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers',
@@ -69,7 +80,7 @@ export async function startCoturn (dir: string): Promise<Coturn> {
   return {
     proc,
     port,
-    url: `turn:127.0.0.1:${port}?transport=udp`,
+    url: `turn:${ip}:${port}?transport=udp`,
     secret,
     secretFile,
     async stop () {

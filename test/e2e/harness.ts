@@ -67,9 +67,14 @@ export class Processes {
     return { code, stdout, stderr, json }
   }
 
-  /** Starts a long-running command (relay, daemon) with --json and waits for its ready event. */
-  async start (args: string[], env: Record<string, string> = {}): Promise<Running> {
-    const proc = spawn(process.execPath, [STARLING_BIN, ...args, '--json'], {
+  /**
+   * Starts a long-running command (relay, daemon) with --json and waits for
+   * its ready event; `prefix` runs it through another command (e.g. `ip
+   * netns exec NAME`, which execs it: the process is the same).
+   */
+  async start (args: string[], env: Record<string, string> = {}, prefix: string[] = []): Promise<Running> {
+    const [command, ...rest] = [...prefix, process.execPath]
+    const proc = spawn(command, [...rest, STARLING_BIN, ...args, '--json'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })

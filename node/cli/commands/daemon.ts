@@ -20,7 +20,7 @@ export function parseHostPort (value: string): { host: string, port: number } {
 export const daemonCommand: Command = {
   name: 'daemon',
   summary: 'run this device: connect to relays, publish your handle, serve the local API',
-  usage: 'starling daemon --bootstrap MULTIADDR [--bootstrap MULTIADDR]... [--data DIR] [--api HOST:PORT] [--listen MULTIADDR]... [--auto-answer [--call-audio-in FILE.wav] [--call-record FILE.wav]]',
+  usage: 'starling daemon --bootstrap MULTIADDR [--bootstrap MULTIADDR]... [--data DIR] [--api HOST:PORT] [--listen MULTIADDR]... [--hide-ip] [--stranger-calls request|refuse] [--auto-answer [--call-audio-in FILE.wav] [--call-record FILE.wav]]',
   examples: ['starling daemon --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...', 'starling daemon --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW... --auto-answer --call-audio-in greeting.wav --call-record last-call.wav'],
   options: {
     bootstrap: { type: 'string', multiple: true },
@@ -30,6 +30,8 @@ export const daemonCommand: Command = {
     'dht-server': { type: 'boolean' },
     downloads: { type: 'string' },
     'record-lifetime': { type: 'string' },
+    'hide-ip': { type: 'boolean' },
+    'stranger-calls': { type: 'string' },
     'auto-answer': { type: 'boolean' },
     'call-audio-in': { type: 'string' },
     'call-record': { type: 'string' }
@@ -42,6 +44,8 @@ export const daemonCommand: Command = {
     downloads: 'folder where received files are written under their own names (default DIR/downloads; with STARLING_PASSPHRASE files stay encrypted until you save one: starling attachment ID --save-to)',
     'dht-server': 'also store DHT records for others (for machines with a public address)',
     'record-lifetime': 'lifetime of published records in seconds (default 86400; republished at half)',
+    'hide-ip': 'hide my IP: only relayed addresses in the device record, no direct connections but to your relays, call media through TURN',
+    'stranger-calls': 'calls from people who are not contacts: request (ring as a request, the default) or refuse (never ring)',
     'auto-answer': 'accept every call from a contact at once (bots, tests); calls from others still wait as requests',
     'call-audio-in': '16-bit PCM WAV sent (looped) on calls this daemon answers; silence when absent',
     'call-record': 'WAV file each answered call\'s remote audio is written to when it ends (overwritten)'
@@ -61,6 +65,8 @@ export const daemonCommand: Command = {
       if (!Number.isFinite(s) || s < 1) throw new UsageError('--record-lifetime must be a number of seconds >= 1')
       recordLifetimeMs = Math.round(s * 1000)
     }
+    const strangerCalls = args.values['stranger-calls'] as string | undefined
+    if (strangerCalls != null && strangerCalls !== 'request' && strangerCalls !== 'refuse') throw new UsageError(`--stranger-calls ${strangerCalls}: use request or refuse`)
     const dataDir = userDataDir(args.values.data as string | undefined)
     const callRecord = args.values['call-record'] != null ? resolve(args.values['call-record'] as string) : undefined
     let answerAudio: Int16Array | undefined
@@ -84,6 +90,8 @@ export const daemonCommand: Command = {
       passphrase: passphraseFromEnv(),
       recordLifetimeMs,
       dhtServer: args.values['dht-server'] === true,
+      hideIp: args.values['hide-ip'] === true,
+      strangerCalls,
       calls: { autoAnswer: args.values['auto-answer'] === true, answerAudio, recordPath: callRecord },
       downloads: args.values.downloads != null ? resolve(args.values.downloads as string) : undefined
     })

@@ -211,6 +211,16 @@ describe('calls: the state machine over in-memory streams', () => {
     assert.equal((await call.stats())?.localCandidateType, 'relay')
   })
 
+  it('hide my IP with no TURN from our relays: the call is refused at once with NoTurnServerError, nothing is rung', async () => {
+    const { alice, bob } = await pair({ hideMyIp: () => true, iceServers: async () => [] })
+    let rang = false
+    bob.service.on((event) => { if (event.type === 'incoming') rang = true })
+    await assert.rejects(alice.service.place(target(bob), bobParty(bob)), { name: 'NoTurnServerError' })
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(rang, false)
+    assert.equal(alice.pcs.length, 0)
+  })
+
   it('a network change restarts ICE instead of ending the call (caller offers iceRestart; the callee asks for it)', async () => {
     const { alice, bob } = await pair()
     const incoming = next(bob, 'incoming')
