@@ -39,10 +39,11 @@ function reactionEmoji (emoji: unknown): string {
 }
 
 /**
- * The methods, by name; `backup` writes an encrypted backup to a path;
+ * The methods, by name; `backup` writes an encrypted backup to a path
+ * (with the files of attachments unless `files` is false);
  * `downloads` is the folder `attachment` saves into when given no other.
  */
-export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (path: string, passphrase: string) => Promise<unknown>, downloads?: string): Record<string, ApiMethod> {
+export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (path: string, passphrase: string, files: boolean) => Promise<unknown>, downloads?: string): Record<string, ApiMethod> {
   const { messenger } = peer
   /** A message id or unique prefix given as `name`, in the conversation with `handle` (any when undefined). */
   const messageId = async (params: Record<string, unknown>, name: string, handle?: string): Promise<Uint8Array> =>
@@ -102,7 +103,7 @@ export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (p
       if (backup == null) throw new TypeError('this daemon cannot export')
       const weak = weakBackupPassphrase(str(p, 'passphrase'))
       if (weak != null) throw new TypeError(weak)
-      return from(await backup(str(p, 'path'), str(p, 'passphrase')) as object)
+      return from(await backup(str(p, 'path'), str(p, 'passphrase'), p.files !== false) as object)
     },
     attachment: async (p) => await attachmentMethod(peer, {
       id: str(p, 'id'),
