@@ -226,7 +226,7 @@ describe('e2e: a command line people can live in', function () {
     assert.ok(s.outbox <= queued, `notes are not in the outbox (outbox ${s.outbox})`)
   })
 
-  it('backups: a short passphrase is refused with the reason; export says plainly that files are not in it', async () => {
+  it('backups: a short passphrase is refused with the reason; export says whether files are in it', async () => {
     const dir = await procs.tempDir('starling-backup-')
     const short = await as(alice, ['export', join(dir, 'a.stbk')], { STARLING_BACKUP_PASSPHRASE: 'short' })
     assert.equal(short.code, 2, short.stderr)
@@ -234,7 +234,10 @@ describe('e2e: a command line people can live in', function () {
     const good = await as(alice, ['export', join(dir, 'b.stbk')], { STARLING_BACKUP_PASSPHRASE: 'three long words' })
     assert.equal(good.code, 0, good.stderr)
     assert.match(good.stdout, new RegExp(`backup of ${alice.handle} written`))
-    assert.match(good.stdout, /files are NOT in the backup/)
+    assert.match(good.stdout, /files are in the backup/)
+    const without = await as(alice, ['export', join(dir, 'c.stbk'), '--without-files'], { STARLING_BACKUP_PASSPHRASE: 'three long words' })
+    assert.equal(without.code, 0, without.stderr)
+    assert.match(without.stdout, /0 files, .*\n.*files are NOT in the backup \(--without-files/)
   })
 
   it('chat: says who you are, and the typing indicator clears when the other side clears its line', async () => {
