@@ -284,10 +284,11 @@ export class RunningPeer {
     return shown
   }
 
-  /** An encrypted backup of identity, contacts and history, as a file to save. */
+  /** An encrypted backup of identity, contacts, history and files, as a file to save (built from pieces, which the browser may keep on disk). */
   async exportBackup (passphrase: string): Promise<Blob> {
-    const { bytes } = await this.peer.backup(passphrase)
-    return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })
+    const parts: Blob[] = []
+    for await (const piece of (await this.peer.backup(passphrase)).pieces) parts.push(new Blob([piece as Uint8Array<ArrayBuffer>]))
+    return new Blob(parts, { type: 'application/octet-stream' })
   }
 
   /** Whether `account` (hex) is this account. */

@@ -7,7 +7,7 @@
  */
 import { createIdentity, createStarlingPeer } from '../../../src/peer/index.js'
 import { decodeKeyFile, isEncryptedKeyFile } from '../../../src/identity/index.js'
-import { decodeBackup, restoreBackup } from '../../../src/messenger/index.js'
+import { openBackup, restoreBackup } from '../../../src/messenger/index.js'
 import type { Crypto } from '../../../src/crypto/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { KeyValueTable, acquireProfileLock, browserCrypto, browserPeerPlatform, isLocalHost, persistStorage, requestProfile } from '../platform/platform.js'
@@ -113,14 +113,16 @@ export class StarlingApp {
 
   /**
    * Restores a backup (made by the CLI or another tab) into this empty
-   * profile, then starts: the store first, the key file last, so that a
-   * restore cut short leaves no identity and can be run again.
+   * profile, then starts: the store first, then the files (read from the
+   * backup a piece at a time), the key file last, so that a restore cut
+   * short leaves no identity and can be run again.
    */
-  async importBackup (file: Uint8Array, backupPassphrase: string, identityPassphrase?: string): Promise<void> {
+  async importBackup (file: Blob, backupPassphrase: string, identityPassphrase?: string): Promise<void> {
     const { crypto } = this.ready()
     const platform = this.platform
     if (platform == null) throw new Error('the profile is not held by this tab')
-    const contents = await decodeBackup(crypto, file, backupPassphrase)
+    const opened = await openBackup(crypto, blobPieces(file), backupPassphrase)
+    const contents = opened.contents
     let secret: Uint8Array | undefined
     if (isEncryptedKeyFile(contents.keyFile)) {
       if (nonEmpty(identityPassphrase) == null) throw new Error("this backup's identity has a passphrase: enter it too")
@@ -132,6 +134,7 @@ export class StarlingApp {
     } finally {
       await store.close()
     }
+    await opened.restoreFiles(await platform.openBlobs(secret))
     await platform.keys.create(contents.keyFile)
     await this.startPeer(nonEmpty(identityPassphrase))
   }
@@ -228,4 +231,9 @@ function isLocalRelay (addr: string): boolean {
   } catch {
     return false
   }
+}
+
+/** A file's bytes a slice at a time (a backup with its files may be larger than memory should hold). */
+async function * blobPieces (file: Blob, size = 1024 * 1024): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < file.size; at += size) yield new Uint8Array(await file.slice(at, at + size).arrayBuffer())
 }

@@ -7,7 +7,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
-import { Attachment } from './Attachment.js'
+import { Attachments } from './Attachment.js'
 import { deliveryText, formatTime } from './format.js'
 import { go, parseRoute } from './hooks.js'
 import { MAX_REACTIONS_SHOWN } from './window.js'
@@ -93,7 +93,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
       {deleted
         ? <p class="text tombstone">This message was deleted.</p>
         : <>
-          {m.kind === 'attachment' && <Attachment m={m} running={running} />}
+          {m.kind === 'attachment' && <Attachments m={m} running={running} />}
           {m.text != null && m.kind !== 'attachment' && <p class="text">{m.text as string}</p>}
         </>}
       {reactions.length > 0 && (
