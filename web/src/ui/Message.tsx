@@ -136,7 +136,12 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
       )}
       {reacting && (
         <form class="react-form" aria-label="React to this message" onSubmit={(e) => { e.preventDefault(); void react(emoji.trim()).then(closeReacting) }}
-          onKeyDown={(e) => { if (e.key === 'Escape' && !picking) { e.preventDefault(); closeReacting() } }}>
+          onKeyDown={(e) => {
+            if (e.key !== 'Escape') return
+            e.preventDefault()
+            // The innermost open thing first: the picker (also while it is still loading and has not taken focus), then the form.
+            if (picking) { setPicking(false); pickerButton.current?.focus() } else closeReacting()
+          }}>
           {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(closeReacting) }}>{q}</button>)}
           <label class="sr-only" for={`emoji-${m.id}`}>Any emoji</label>
           <input id={`emoji-${m.id}`} ref={emojiInput} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />
