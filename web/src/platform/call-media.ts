@@ -118,39 +118,50 @@ export class BrowserCallMedia {
    * Switches between front and back camera by facing mode; a camera that
    * has none (OverconstrainedError, or no facing mode in its settings)
    * gives way to the next camera by device id. The new track replaces the
-   * old on the sender: no renegotiation.
+   * old on the sender: no renegotiation. A camera whose frames the encoder
+   * does not take (a depth camera: 16-bit grey) is passed over for the next.
    */
   async switchCamera (callId: string): Promise<void> {
     const set = this.calls.get(callId)
     if (set?.camera == null) return
-    const old = set.camera
     const facing = set.facing === 'user' ? 'environment' : 'user'
-    let stream: MediaStream | undefined
-    if (old.getSettings().facingMode != null) {
+    if (set.camera.getSettings().facingMode != null) {
       try {
-        stream = await this.mediaDevices.getUserMedia({ video: { facingMode: { exact: facing } } })
+        const stream = await this.mediaDevices.getUserMedia({ video: { facingMode: { exact: facing } } })
+        await this.useCamera(set, stream.getVideoTracks()[0])
+        set.facing = facing
+        this.changed(callId)
+        return
       } catch (err) {
         if ((err as Error).name !== 'OverconstrainedError' && (err as Error).name !== 'NotFoundError') throw err
       }
     }
-    if (stream == null) {
-      const cameras = (await this.mediaDevices.enumerateDevices()).filter(d => d.kind === 'videoinput')
-      if (cameras.length < 2) return
-      const at = cameras.findIndex(d => d.deviceId === old.getSettings().deviceId)
-      const next = cameras[(at + 1) % cameras.length]
-      stream = await this.mediaDevices.getUserMedia({ video: { deviceId: { exact: next.deviceId } } })
+    const cameras = (await this.mediaDevices.enumerateDevices()).filter(d => d.kind === 'videoinput')
+    const at = cameras.findIndex(d => d.deviceId === set.camera?.getSettings().deviceId)
+    for (let step = 1; step < cameras.length; step++) {
+      const next = cameras[(at + step) % cameras.length]
+      const stream = await this.mediaDevices.getUserMedia({ video: { deviceId: { exact: next.deviceId } } })
+      if (await this.useCamera(set, stream.getVideoTracks()[0])) break
     }
-    const track = stream.getVideoTracks()[0]
-    const sending = this.cameraOn(callId)
-    track.enabled = old.enabled
-    const sender = set.pc.getTransceivers().find(t => t.receiver.track.kind === 'video')?.sender
-    if (sending) await sender?.replaceTrack(track)
-    set.local.removeTrack(old)
-    set.local.addTrack(track)
-    old.stop()
-    set.camera = track
     set.facing = facing
     this.changed(callId)
+  }
+
+  /** Puts `track` in the old camera's place; resolves false (and keeps it only if nothing better comes) when its frames are not sent. */
+  private async useCamera (set: CallMediaSet, track: MediaStreamTrack): Promise<boolean> {
+    const old = set.camera
+    const sender = set.pc.getTransceivers().find(t => t.receiver.track.kind === 'video')?.sender
+    const sending = sender?.track != null
+    if (old != null) track.enabled = old.enabled
+    if (sending) await sender.replaceTrack(track)
+    if (old != null) {
+      set.local.removeTrack(old)
+      old.stop()
+    }
+    set.local.addTrack(track)
+    set.camera = track
+    if (!sending) return true
+    return await framesEncoded(set.pc)
   }
 
   /** Mutes or unmutes what the other side says, here only. */
@@ -174,6 +185,29 @@ export class BrowserCallMedia {
   private changed (callId: string): void {
     for (const listener of [...this.listeners]) listener(callId)
   }
+}
+
+/** How long a new camera has to get frames encoded before the next is tried. */
+const CAMERA_CHECK_MS = 2_000
+const CAMERA_POLL_MS = 200
+
+/** Total video frames the connection encoded so far. */
+async function encoded (pc: RTCPeerConnection): Promise<number> {
+  let n = 0
+  ;(await pc.getStats()).forEach((s: Record<string, unknown>) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video' && typeof s.framesEncoded === 'number') n += s.framesEncoded
+  })
+  return n
+}
+
+/** Whether the connection encodes new video frames within {@link CAMERA_CHECK_MS}. */
+async function framesEncoded (pc: RTCPeerConnection): Promise<boolean> {
+  const start = await encoded(pc)
+  for (let waited = 0; waited < CAMERA_CHECK_MS; waited += CAMERA_POLL_MS) {
+    await new Promise(resolve => setTimeout(resolve, CAMERA_POLL_MS))
+    if (await encoded(pc) > start + 1) return true
+  }
+  return false
 }
 
 function stopAll (stream: MediaStream): void {
