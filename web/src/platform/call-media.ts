@@ -57,9 +57,11 @@ export class BrowserCallMedia {
    * call does not wait for the devices (the benchmark starts its clock after
    * this, as for the bare pair it compares with).
    */
-  prepare (video: boolean): void {
+  async prepare (video: boolean): Promise<void> {
     this.prepared?.stream.then(stopAll, () => {})
-    this.prepared = { video, stream: this.mediaDevices.getUserMedia({ audio: true, video }) }
+    const stream = this.mediaDevices.getUserMedia({ audio: true, video })
+    this.prepared = { video, stream }
+    await stream
   }
 
   private async userMedia (video: boolean): Promise<MediaStream> {
