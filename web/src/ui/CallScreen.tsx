@@ -114,7 +114,7 @@ export function CallScreen ({ calls, view }: { calls: TabCalls, view: CallView }
     }
   }
   const media = calls.media.get(view.id)
-  const showVideo = view.video && phase !== 'ended'
+  const showVideo = view.video && phase === 'active'
   return (
     <div class="call-backdrop">
       <section ref={dialog} class={`call-screen call-${phase}`} role="dialog" aria-modal="true" aria-labelledby="call-title" aria-describedby="call-status"
