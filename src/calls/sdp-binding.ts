@@ -11,9 +11,9 @@ import { sdpFingerprints } from './sdp.js'
 
 /**
  * How often, and how far apart, the stats are read again while they name no
- * remote certificate yet: Chromium caches a getStats() report for a few tens
- * of ms, so a read right at "connected" may return one from before DTLS
- * (seen when a page polls stats, as a quality indicator or a benchmark does).
+ * remote certificate yet: in Chromium a read right at "connected" sometimes
+ * names none (seen when the page polls stats every 2 ms, as the benchmark
+ * does; likely its short-lived stats cache).
  */
 const STATS_RETRIES = 10
 const STATS_RETRY_MS = 100
