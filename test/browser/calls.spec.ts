@@ -9,6 +9,7 @@
  *   frames the other side decodes; switching camera changes what the other
  *   side sees (the fake cameras draw alike: the first is made 16:9, the
  *   next opens at 4:3), passing over the depth camera WebRTC cannot send;
+ * - an incoming call in a hidden tab shows a browser notification;
  * - decline, busy (a third party calls during a call), missed (the page's
  *   ring time shortened through config.json, as the daemon's test hook
  *   does; the callee calls back this time) and hang-up each leave the same
@@ -19,6 +20,20 @@ import { WebStack } from './browser.js'
 import { openChat } from './app.js'
 import { befriend, callScreen, closeCall, launchParty, waitAspect, stats, statsUntil, waitCall, waitCallEvents } from './calls.js'
 import type { Party } from './calls.js'
+
+/** Page code (text: evaluated as it is): the tab reads as hidden, and notifications shown are recorded. */
+const HIDE_AND_RECORD_NOTIFICATIONS = `
+  window.notified = []
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: function () { return 'hidden' } })
+  window.RealNotification = window.Notification
+  window.Notification = class extends window.RealNotification {
+    constructor (title, options) { super(title, options); window.notified.push(title) }
+  }
+`
+const SHOW_AGAIN = `
+  delete document.visibilityState
+  window.Notification = window.RealNotification
+`
 
 /** Rings this long (config.json's test hook), instead of 60 s. */
 const RING_MS = 10_000
@@ -85,7 +100,7 @@ describe('browser: calls between tabs', function () {
 
     // Alice mutes: her button is pressed, Bob's screen says so, and what Bob receives is silence.
     await alice.page.getByRole('button', { name: 'Mute microphone' }).click()
-    assert.equal(await alice.page.getByRole('button', { name: 'Mute microphone' }).getAttribute('aria-pressed'), 'true')
+    await alice.page.locator('.call-controls button[aria-pressed="true"]', { hasText: 'Mute microphone' }).waitFor()
     await bob.page.locator('[data-remote-audio="off"]').waitFor()
     await statsUntil(bob.page, s => (s.audioLevel ?? 1) < 0.001, 'Bob\'s audio level drops to zero')
     // Alice still hears Bob.
@@ -128,7 +143,7 @@ describe('browser: calls between tabs', function () {
 
     // Camera off: Bob's screen says so, and the frames Bob decodes stop.
     await alice.page.getByRole('button', { name: 'Camera off' }).click()
-    assert.equal(await alice.page.getByRole('button', { name: 'Camera off' }).getAttribute('aria-pressed'), 'true')
+    await alice.page.locator('.call-controls button[aria-pressed="true"]', { hasText: 'Camera off' }).waitFor()
     await bob.page.locator('[data-remote-video="off"]').waitFor()
     await bob.page.waitForTimeout(1_000)
     const stopped = (await stats(bob.page)).framesDecoded
@@ -150,8 +165,11 @@ describe('browser: calls between tabs', function () {
   })
 
   it('decline, busy and missed each leave the same event in both threads', async () => {
-    // Declined.
+    // Declined. Bob's tab is hidden meanwhile: the call also shows as a browser notification.
+    await bob.page.evaluate(HIDE_AND_RECORD_NOTIFICATIONS)
     await ring(false)
+    assert.deepEqual(await bob.page.evaluate(() => (window as unknown as { notified: string[] }).notified), [`Voice call from ${alice.handle}`])
+    await bob.page.evaluate(SHOW_AGAIN)
     await callScreen(bob.page).getByRole('button', { name: 'Decline' }).click()
     await Promise.all([waitCall(alice.page, 'ended', 'declined'), waitCall(bob.page, 'ended', 'declined')])
     assert.match(await alice.page.locator('#call-status').innerText(), /bob declined the call/)

@@ -146,6 +146,8 @@ export async function callEvents (page: Page, name: string): Promise<string[]> {
   if (await page.locator(`main.thread[data-handle^="${name}~"]`).count() === 0) {
     await closeCall(page)
     await openChat(page, name)
+    // The thread shown until the new one is read is the old one's.
+    await page.locator(`main.thread[data-handle^="${name}~"]`).waitFor()
   }
   return await page.locator('.call-event').evaluateAll(els => els.map(e => e.textContent ?? ''))
 }
