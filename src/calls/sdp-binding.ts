@@ -2,12 +2,12 @@
  * What binds a call's media to its signalling (issue 12, Binding): the
  * first SDP taken names the DTLS fingerprints of the call; none of them may
  * be one of an earlier call (a replayed SDP), a renegotiation may not name
- * another, and once DTLS is up the remote certificate must be one of them.
+ * another nor add or drop a media section, and once DTLS is up the remote certificate must be one of them.
  */
-import { CallBindingError, FingerprintMismatchError } from './errors.js'
+import { CallBindingError, CallProtocolError, FingerprintMismatchError } from './errors.js'
 import { remoteFingerprints } from './peer-connection.js'
 import type { CallPeerConnection } from './peer-connection.js'
-import { sdpFingerprints } from './sdp.js'
+import { mediaSections, sdpFingerprints } from './sdp.js'
 
 /**
  * How often, and how far apart, the stats are read again while they name no
@@ -30,6 +30,8 @@ export interface SdpBindingOptions {
 /** The fingerprints one call is bound to. */
 export class SdpBinding {
   private expected?: string[]
+  /** The media sections of the first SDP (see {@link mediaSections}). */
+  private sections?: string
   private readonly retries: number
   private readonly retryMs: number
   private readonly sleep: (ms: number) => Promise<void>
@@ -53,9 +55,11 @@ export class SdpBinding {
         if (this.seenBefore(f)) throw new CallBindingError('the SDP names the DTLS certificate of an earlier call: a replay')
       }
       this.expected = fingerprints
+      this.sections = mediaSections(sdp)
       return
     }
     if (fingerprints.some(f => !(this.expected ?? []).includes(f))) throw new CallBindingError('a renegotiation names another DTLS certificate')
+    if (mediaSections(sdp) !== this.sections) throw new CallProtocolError(`a renegotiation changes the media sections (${this.sections ?? ''} to ${mediaSections(sdp).slice(0, 80)}): only ICE restarts are renegotiated`)
   }
 
   /**

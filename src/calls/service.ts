@@ -238,10 +238,15 @@ export class CallService implements Startable {
     }
     const remote = await identifyCaller(this.init.crypto, this.init.callers, peer, signal.deviceRecord, { now: this.now(), name: signal.name })
     if (!remote.contact && refuseStrangers) throw new CallBindingError('calls from people who are not contacts are refused (a setting)')
+    // A stranger's request that still rings does not keep a contact out (else one ring a minute from anyone
+    // who knows the handle makes its owner "busy" for everyone): the contact rings, the request is missed.
+    if (remote.contact && this.calls.size > 0 && [...this.calls.values()].every(c => c.request && c.state === 'ringing')) {
+      for (const c of [...this.calls.values()]) c.end('missed', 'timeout', 'a contact called while this request rang')
+    }
     if (this.calls.size > 0 || !this.started) {
       channel.send(message.callId, { kind: 'busy' })
       channel.close()
-      this.endedCalls.set(id, true)
+      setNewest(this.endedCalls, id, true, MAX_REMEMBERED_CALLS)
       log('busy: a call from %p while another is under way', peer)
       return
     }

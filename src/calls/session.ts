@@ -329,7 +329,7 @@ export class CallSession {
         return
       case 'restart':
         this.expectDirection('outgoing', signal.kind)
-        if (this.accepted) this.recovery.restart()
+        if (this.accepted) this.recovery.onRestartRequest()
     }
   }
 
