@@ -117,3 +117,12 @@ export function isLoopbackCandidate (candidate: string, options: { strict?: bool
     return false
   }
 }
+
+/** True when a candidate is a TURN relay one ("typ relay"); a line that is no candidate is false. */
+export function isRelayCandidate (candidate: string): boolean {
+  try {
+    return parseCandidate(candidate).type === 'relay'
+  } catch {
+    return false
+  }
+}
