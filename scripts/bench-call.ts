@@ -31,6 +31,7 @@ import type { StarlingLibp2p } from '../src/net/node.js'
 import { nodeCrypto } from '../node/platform.js'
 import { CallAudio, loadWrtc, wrtcPeerConnectionFactory } from '../node/calls/media.js'
 import { tone } from '../node/calls/wav.js'
+import { signalPair } from '../node/calls/signal-pair.js'
 import { TURNSERVER, startCoturn } from '../test/e2e/coturn.js'
 import { browserCallBench } from './bench-call-browser.js'
 
@@ -129,15 +130,7 @@ async function barePairs (config: CallRtcConfiguration): Promise<number[]> {
     const b = new RTCPeerConnection(config)
     audioA.attach(a)
     audioB.attach(b)
-    const loopback = (c: string): boolean => config.iceTransportPolicy === 'relay' || / (127\.\d+\.\d+\.\d+) /.test(c)
-    a.addEventListener('icecandidate', (e) => { if (e.candidate != null && loopback(e.candidate.candidate)) void b.addIceCandidate(e.candidate) })
-    b.addEventListener('icecandidate', (e) => { if (e.candidate != null && loopback(e.candidate.candidate)) void a.addIceCandidate(e.candidate) })
-    const offer = await a.createOffer()
-    await a.setLocalDescription(offer)
-    await b.setRemoteDescription(offer)
-    const answer = await b.createAnswer()
-    await b.setLocalDescription(answer)
-    await a.setRemoteDescription(answer)
+    await signalPair(a, b, (c) => config.iceTransportPolicy === 'relay' || / (127\.\d+\.\d+\.\d+) /.test(c))
     times.push(await waitAudio(audioA) - start)
     audioA.stop()
     audioB.stop()
