@@ -126,7 +126,12 @@ export interface StoreServerInit {
   rateLimit?: Omit<RateLimitInit, 'now'>
   maxInboundStreams?: number
   maxOutboundStreams?: number
+  /** Called after each request is answered: which operation, how long it took (ms) and the status sent (the operator's latency histograms). */
+  onRequest?: (op: StoreOp, ms: number, status: string) => void
 }
+
+/** The operations of the store protocol. */
+export type StoreOp = 'put' | 'fetch' | 'delete'
 
 /** A refusal: answered with a status, the stream stays open. */
 function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
@@ -162,6 +167,11 @@ export class StoreServer implements Startable {
   private readonly maxInboundStreams: number
   private readonly maxOutboundStreams: number
   private readonly limiter: PeerRateLimiter
+  private readonly onRequest: StoreServerInit['onRequest']
+  /** Requests read and not yet answered on the wire: a drain waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** Aborts the reads of idle streams when the server drains. */
+  private readonly draining = new AbortController()
   private started = false
 
   constructor (components: StoreServerComponents, init: StoreServerInit) {
@@ -173,6 +183,7 @@ export class StoreServer implements Startable {
     this.maxInboundStreams = init.maxInboundStreams ?? MAX_INBOUND_STREAMS
     this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
     this.limiter = new PeerRateLimiter({ ...init.rateLimit, now: this.now })
+    this.onRequest = init.onRequest
     this.handleStream = this.handleStream.bind(this)
   }
 
@@ -186,8 +197,22 @@ export class StoreServer implements Startable {
   }
 
   async stop (): Promise<void> {
-    this.started = false
-    await this.components.registrar.unhandle(this.protocol)
+    await this.drain()
+  }
+
+  /**
+   * Stops taking requests and resolves once every request already read is
+   * answered (stored durably, its response written): a graceful shutdown
+   * loses no receipt it could still send. Streams waiting for a request are
+   * closed. Safe to call more than once.
+   */
+  async drain (): Promise<void> {
+    if (this.started) {
+      this.started = false
+      this.draining.abort()
+      await this.components.registrar.unhandle(this.protocol)
+    }
+    await Promise.allSettled([...this.inFlight])
   }
 
   isStarted (): boolean {
@@ -203,14 +228,20 @@ export class StoreServer implements Startable {
       while (this.started) {
         let frame
         try {
-          frame = await lp.read({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
+          frame = await lp.read({ signal: AbortSignal.any([AbortSignal.timeout(this.idleTimeoutMs), this.draining.signal]) })
         } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
+          // EOF, or the server drains while this stream waits between requests: close it cleanly.
+          if ((err as Error).name === 'UnexpectedEOFError' || this.draining.signal.aborted) break
           throw err
         }
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
-        const response = await this.answer(request, source)
-        await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+        const answered = this.answerAndWrite(request, source, lp)
+        this.inFlight.add(answered)
+        try {
+          await answered
+        } finally {
+          this.inFlight.delete(answered)
+        }
       }
       await stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
     } catch (err) {
@@ -218,6 +249,14 @@ export class StoreServer implements Startable {
       log('dropping store stream from %s: %s', peer, (err as Error).message)
       stream.abort(err as Error)
     }
+  }
+
+  private async answerAndWrite (request: StoreRequest, source: string, lp: { write(bytes: Uint8Array, options: { signal: AbortSignal }): Promise<void> }): Promise<void> {
+    const started = performance.now()
+    const response = await this.answer(request, source)
+    await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+    const op: StoreOp = request.put != null ? 'put' : request.fetch != null ? 'fetch' : 'delete'
+    this.onRequest?.(op, performance.now() - started, String(response.status))
   }
 
   private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {
