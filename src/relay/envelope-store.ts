@@ -326,6 +326,11 @@ export class EnvelopeStore {
     return await this.locks.run(toHex(mailbox), async () => ({ ...await this.ledger.mailbox(mailbox) }))
   }
 
+  /** Mailboxes that hold at least one envelope (known once the store is open: see {@link held}). */
+  get mailboxes (): number {
+    return this.ledger.mailboxCount
+  }
+
   /** Source counters held in memory (bounded by `sourceCacheSize`). */
   get cachedSources (): number {
     return this.ledger.cachedSources
