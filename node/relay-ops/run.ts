@@ -35,7 +35,9 @@ import { DEFAULT_CONFIG_FILE, relayConfigTemplate } from './template.js'
 export async function writeRelayConfig (file?: string): Promise<string> {
   const path = resolve(file ?? DEFAULT_CONFIG_FILE)
   try {
-    await writeFile(path, relayConfigTemplate(), { flag: 'wx', mode: 0o640 })
+    // World-readable: the relay often runs as another user than the one who wrote it (systemd's DynamicUser,
+    // a container's USER), and a config holds no secret (the TURN secret and the TLS key stay in files of their own).
+    await writeFile(path, relayConfigTemplate(), { flag: 'wx', mode: 0o644 })
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new CommandError(code === 'EEXIST' ? `${path} exists: move it away or name another file` : `${path}: ${code ?? (err as Error).message}`)
