@@ -13,7 +13,7 @@
  *   - Restarted with a changed config, it keeps its peer id and its data.
  */
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -149,6 +149,11 @@ describe('e2e: a relay as an operator runs it', function () {
     assert.ok(sample(metrics.text, 'starling_relay_data_dir_bytes') > 0)
     assert.ok(sample(metrics.text, 'libp2p_connection_manager_connections') >= 0, 'libp2p\'s own metrics')
     assert.ok(sample(metrics.text, 'nodejs_heap_size_used_bytes') > 0, 'process metrics')
+    // Every series the sample Grafana dashboard plots is one the relay exports.
+    const dashboard = await readFile(join(import.meta.dirname, '../../deploy/grafana-dashboard.json'), 'utf8')
+    const plotted = new Set([...dashboard.matchAll(/\b((?:starling_relay|process|nodejs|libp2p)_[a-z0-9_]+)/g)].map(m => m[1]))
+    assert.ok(plotted.size >= 20)
+    for (const name of plotted) assert.ok(metrics.text.includes(`\n${name}`), `the dashboard's ${name} is exported`)
 
     const health = await get(String(ready.health))
     assert.equal(health.status, 200)
