@@ -99,6 +99,8 @@ export class RelayMetrics {
       requests: counter('store_requests_total', 'Store protocol requests, by operation', ['op']),
       dropped: counter('store_streams_dropped_total', 'Store streams dropped for a malformed, oversized or stalled frame'),
       gossip: counter('gossip_messages_total', 'Mailbox gossip, by what became of it', ['outcome']),
+      batches: counter('store_batches_total', 'Synced batches the envelope store wrote (group commit)'),
+      commits: counter('store_commits_total', 'Writes those batches carried (puts, deletes, sweeps): commits / batches is the group commit\'s batch size'),
       synced: counter('sync_envelopes_total', 'Envelopes fetched from linked relays by anti-entropy'),
       exchanges: counter('sync_exchanges_total', 'Anti-entropy exchanges with linked relays, by outcome', ['outcome'])
     }
@@ -169,6 +171,8 @@ export class RelayMetrics {
     for (const outcome of ['published', 'received', 'stored', 'duplicates', 'deletes', 'rejected', 'dropped'] as const) {
       setCounter(this.c.gossip, gossip[outcome], { outcome })
     }
+    setCounter(this.c.batches, relay.mailbox.store.commitStats.batches)
+    setCounter(this.c.commits, relay.mailbox.store.commitStats.commits)
     const sync = relay.sync.metrics()
     setCounter(this.c.synced, sync.envelopes.reconciled)
     for (const [outcome, n] of Object.entries(sync.exchanges)) setCounter(this.c.exchanges, n, { outcome })

@@ -30,6 +30,7 @@
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { GroupCommitWriter } from '../store/group-commit.js'
+import type { GroupCommitStats } from '../store/group-commit.js'
 import { prefixRange } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
@@ -324,6 +325,11 @@ export class EnvelopeStore {
     checkMailbox(mailbox)
     await this.ready()
     return await this.locks.run(toHex(mailbox), async () => ({ ...await this.ledger.mailbox(mailbox) }))
+  }
+
+  /** Synced batches written and the commits (puts, deletes, sweeps) they carried: the group commit's batch size. */
+  get commitStats (): Readonly<GroupCommitStats> {
+    return this.writer.stats
   }
 
   /** Mailboxes that hold at least one envelope (known once the store is open: see {@link held}). */
