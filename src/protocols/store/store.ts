@@ -12,6 +12,7 @@
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import { InvalidMessageError } from '../../crypto/errors.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
@@ -170,8 +171,9 @@ export class StoreServer implements Startable {
   private readonly onRequest: StoreServerInit['onRequest']
   /** Requests read and not yet answered on the wire: a drain waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>()
-  /** Aborts the reads of idle streams when the server drains. */
-  private readonly draining = new AbortController()
+  /** The reads of streams waiting for their next request: a drain aborts them. */
+  private readonly waiting = new Set<AbortController>()
+  private draining = false
   private started = false
 
   constructor (components: StoreServerComponents, init: StoreServerInit) {
@@ -209,7 +211,8 @@ export class StoreServer implements Startable {
   async drain (): Promise<void> {
     if (this.started) {
       this.started = false
-      this.draining.abort()
+      this.draining = true
+      for (const read of this.waiting) read.abort(new Error('the relay is stopping'))
       await this.components.registrar.unhandle(this.protocol)
     }
     await Promise.allSettled([...this.inFlight])
@@ -228,10 +231,10 @@ export class StoreServer implements Startable {
       while (this.started) {
         let frame
         try {
-          frame = await lp.read({ signal: AbortSignal.any([AbortSignal.timeout(this.idleTimeoutMs), this.draining.signal]) })
+          frame = await this.nextFrame(lp)
         } catch (err) {
           // EOF, or the server drains while this stream waits between requests: close it cleanly.
-          if ((err as Error).name === 'UnexpectedEOFError' || this.draining.signal.aborted) break
+          if ((err as Error).name === 'UnexpectedEOFError' || this.draining) break
           throw err
         }
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
@@ -248,6 +251,23 @@ export class StoreServer implements Startable {
       this.metrics.droppedStreams++
       log('dropping store stream from %s: %s', peer, (err as Error).message)
       stream.abort(err as Error)
+    }
+  }
+
+  /**
+   * The next request frame, within the idle timeout; a drain aborts the
+   * wait. One controller per read, no AbortSignal.any: a signal that lives
+   * as long as the server would collect a dependent per request.
+   */
+  private async nextFrame (lp: { read(options: { signal: AbortSignal }): Promise<Uint8ArrayList> }): Promise<Uint8ArrayList> {
+    const read = new AbortController()
+    const timer = setTimeout(() => { read.abort(new Error(`no request within ${this.idleTimeoutMs} ms`)) }, this.idleTimeoutMs)
+    this.waiting.add(read)
+    try {
+      return await lp.read({ signal: read.signal })
+    } finally {
+      clearTimeout(timer)
+      this.waiting.delete(read)
     }
   }
 
