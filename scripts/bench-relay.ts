@@ -14,7 +14,7 @@
  *   6. the floor in the same run (bench-relay-floor.ts) and the ratio.
  *
  * Prints one JSON object. Options: --envelopes 40000 --size 600 --workers 4
- * --users 64 --in-flight 2 --steps 250,500,1000,1500,2000,2500,3000
+ * --users 64 --in-flight 2 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
  */
 import { fork, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -37,6 +37,8 @@ const WORKERS = Number(arg('workers', '4'))
 const USERS = Number(arg('users', '64'))
 const IN_FLIGHT = Number(arg('in-flight', '2'))
 const STEPS = arg('steps', '250,500,1000,1500,2000,2500,3000').split(',').map(Number)
+/** A directory for a CPU profile of the relay process (node --cpu-prof), to see where its time goes. */
+const PROFILE = arg('profile', '')
 const LATENCY_TARGET_MS = 100
 const ROOT = resolve(import.meta.dirname, '..')
 const UNLIMITED = [
@@ -87,7 +89,8 @@ function summary (r: JobResult): Record<string, unknown> {
 }
 
 async function startRelay (dir: string): Promise<{ proc: ChildProcess, addr: string, metrics: string, health: string }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const profile = PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : []
+  const proc = spawn(process.execPath, [...profile, join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', line => {
       const event = line.startsWith('{') ? JSON.parse(line) as Record<string, unknown> : undefined
@@ -154,7 +157,8 @@ async function main (): Promise<void> {
       }
       steps.push(step)
       process.stderr.write(`bench:relay ${JSON.stringify(step)}\n`)
-      if (step.p99Ms > LATENCY_TARGET_MS || hold.failed > add * WORKERS / 2) break
+      // On past the crossing: how many it holds at all matters too. Not once half the new users failed to connect.
+      if (hold.failed > add * WORKERS / 2) break
     }
     const under = steps.filter(s => (s.p99Ms as number) <= LATENCY_TARGET_MS)
     const crossed = steps.find(s => (s.p99Ms as number) > LATENCY_TARGET_MS)
