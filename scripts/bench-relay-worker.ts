@@ -52,7 +52,23 @@ interface User {
   mailboxes: Array<{ key: PrivateKey, mailbox: Uint8Array, refs: EnvelopeRef[] }>
 }
 
+/** Users connecting (and reserving) at once, per worker. */
+const HOLD_CONCURRENCY = 16
+
 let users: User[] = []
+
+/** `fn` over 0..n-1, `limit` at a time. */
+async function inBatches<T> (n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, async () => {
+    while (next < n) {
+      const i = next++
+      out[i] = await fn(i)
+    }
+  }))
+  return out
+}
 let relayAddr: Multiaddr | undefined
 
 function envelope (size: number): Uint8Array {
@@ -158,7 +174,8 @@ async function run (job: Job): Promise<JobResult> {
       return { ops, failed, ms: performance.now() - started, latencies, error }
     case 'hold': {
       relayAddr = multiaddr(job.relay)
-      const added = await Promise.all(Array.from({ length: job.users }, async (_, i) => {
+      // A few at a time: hundreds of reservations asked at once on a busy machine time out on the client's side.
+      const added = await inBatches(job.users, HOLD_CONCURRENCY, async (i) => {
         try {
           const u = await user(hostOf(job.hostBase, i), job.reserve)
           if (!job.reserve) await u.node.dial(relayAddr as Multiaddr)
@@ -170,7 +187,7 @@ async function run (job: Job): Promise<JobResult> {
           fail(err)
           return undefined
         }
-      }))
+      })
       users.push(...added.filter(u => u != null))
       return { ops, failed, ms: performance.now() - started, latencies, error }
     }

@@ -144,6 +144,7 @@ async function main (): Promise<void> {
       const step = {
         users: held2,
         holdFailed: hold.failed,
+        ...(hold.error != null ? { holdError: hold.error } : {}),
         connections: health.connections,
         reservations: health.reservations,
         puts: probe.ops,
