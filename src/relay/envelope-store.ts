@@ -197,7 +197,9 @@ export class EnvelopeStore {
           return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
         }
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
-        this.metrics.expired += await this.removals.remove(mailbox, [{ id, hash }])
+        // Not `expired += await ...`: that reads the counter before the await and loses other mailboxes' counts.
+        const removed = await this.removals.remove(mailbox, [{ id, hash }])
+        this.metrics.expired += removed
       }
       const item = itemKey(mailbox, id, hash)
       if (await this.store.get('relay', tombstoneKey(item)) !== undefined) {
