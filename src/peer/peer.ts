@@ -338,6 +338,7 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
       published: this.directory.lastPublished ?? null,
       publishError: this.directory.lastError ?? null,
       outbox: this.messenger.delivery.size,
+      unrelayed: this.messenger.delivery.unrelayed,
       received: this.messenger.received,
       attachmentRequests: this.parts.served,
       multiaddrs: this.node.getMultiaddrs().map(String)

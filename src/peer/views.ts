@@ -44,6 +44,8 @@ export interface PeerStatus {
   publishError: string | null
   /** Outbox entries waiting. */
   outbox: number
+  /** Of those, entries no relay holds yet. */
+  unrelayed: number
   /** Incoming messages stored since start, and when the last one was. */
   received: { messages: number, lastStoredAt: number }
   /** The latest attachment requests served. */
