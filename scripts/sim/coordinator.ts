@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -59,6 +59,7 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
   }
   const run = new RunLog(scenario, schedule, workers)
   const started = Date.now()
+  if (scenario.faults.namespaces) options.log('faults.namespaces: network namespaces per worker are not built yet; the run goes on in one namespace')
   options.log(`simulate ${scenario.name}: ${scenario.relays} relays, ${scenario.users} users, ${workers} workers, ${schedule.messages.length} messages over ${scenario.durationSeconds} s (time dilation ${scenario.timeDilation}x)`)
 
   const children: ChildProcess[] = []
@@ -105,8 +106,8 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
     check()
     const users: UserInfo[] = run.users()
     const wallStart = Date.now() + GO_LEAD_MS
-    run.start(wallStart)
-    options.log(`users up and published after ${((Date.now() - started) / 1000).toFixed(1)} s; workload starts`)
+    run.start(wallStart, Date.now() - started, loadavg()[0])
+    options.log(`users up after ${((Date.now() - started) / 1000).toFixed(1)} s (${run.unpublished} without published records); workload starts`)
     broadcast({ type: 'go', wallStart, users })
 
     const workloadEnd = wallStart + schedule.durationMs * scenario.timeDilation

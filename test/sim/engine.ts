@@ -23,9 +23,9 @@ import { countWireBytes, wireBytes } from './wire-bytes.js'
 /** How often a worker reports its resource use, wall ms. */
 const STATS_INTERVAL_MS = 2_000
 /** The longest a user waits for its records to be published at warm-up, wall ms. */
-const PUBLISH_WAIT_MS = 60_000
+const PUBLISH_WAIT_MS = 180_000
 /** Users started at once at warm-up (each start is a burst of handshakes and DHT writes). */
-const START_BATCH = 10
+const START_BATCH = 5
 
 type Send = (msg: FromWorker) => void
 
@@ -123,19 +123,25 @@ export class WorkerEngine {
     return theirs != null && theirs !== mine
   }
 
+  /**
+   * Starts the users a few at a time, then waits (once, for all of them,
+   * bounded) until each has published its records: who starts offline in
+   * the schedule must be resolvable when the first message to it is sent.
+   */
   private async startUsers (): Promise<void> {
     const all = [...this.users.entries()]
     for (let i = 0; i < all.length; i += START_BATCH) {
       await Promise.all(all.slice(i, i + START_BATCH).map(async ([index, user]) => {
         await user.create()
-        const peer = await user.start()
+        await user.start()
         this.listen(index, user)
-        const deadline = Date.now() + PUBLISH_WAIT_MS
-        while (peer.status().published == null && Date.now() < deadline) await sleep(200)
-        if (peer.status().published == null) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms`)
       }))
     }
-    this.send({ type: 'users-up', worker: this.worker, users: all.map(([index, u]) => ({ index, handle: u.handle, peerId: u.peerId?.toString() ?? '' })) })
+    const deadline = Date.now() + PUBLISH_WAIT_MS
+    const unpublished = (): Array<[number, SimUser]> => all.filter(([, u]) => u.peer?.status().published == null)
+    while (unpublished().length > 0 && Date.now() < deadline) await sleep(500)
+    for (const [index, u] of unpublished()) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms: ${u.peer?.status().publishError ?? 'no error yet'}`)
+    this.send({ type: 'users-up', worker: this.worker, users: all.map(([index, u]) => ({ index, handle: u.handle, peerId: u.peerId?.toString() ?? '', published: u.peer?.status().published != null })) })
   }
 
   /** Reports every message a user stores. */

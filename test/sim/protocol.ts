@@ -51,7 +51,8 @@ export interface WorkerStats {
 
 export type FromWorker =
   | { type: 'relays-up', worker: number }
-  | { type: 'users-up', worker: number, users: Array<UserInfo & { index: number }> }
+  /** `published`: whether the user's records were in the DHT when warm-up ended. */
+  | { type: 'users-up', worker: number, users: Array<UserInfo & { index: number, published: boolean }> }
   /** `wall`: when the send call started (after the first resolution of the contact). */
   | { type: 'sent', seq: number, wall: number, id: string }
   | { type: 'send-failed', seq: number, wall: number, error: string }

@@ -32,6 +32,12 @@ export class RunLog {
   private readonly userInfo: Array<UserInfo | undefined> = []
   /** Receptions that name a message of another recipient (should never happen). */
   misdirected = 0
+  /** Users whose records were not published when warm-up ended. */
+  unpublished = 0
+  /** Wall ms the warm-up took (relays and users started, records published). */
+  warmupMs = 0
+  /** The machine's 1-minute load average when the workload started (other processes share the cores). */
+  loadAverage = 0
 
   constructor (scenario: Scenario, schedule: Schedule, workers: number) {
     this.scenario = scenario
@@ -39,14 +45,19 @@ export class RunLog {
     this.workers = workers
   }
 
-  start (wallStart: number): void {
+  start (wallStart: number, warmupMs: number, loadAverage: number): void {
     this.wallStart = wallStart
+    this.warmupMs = warmupMs
+    this.loadAverage = loadAverage
   }
 
   record (msg: FromWorker): void {
     switch (msg.type) {
       case 'users-up':
-        for (const u of msg.users) this.userInfo[u.index] = { handle: u.handle, peerId: u.peerId }
+        for (const u of msg.users) {
+          this.userInfo[u.index] = { handle: u.handle, peerId: u.peerId }
+          if (!u.published) this.unpublished++
+        }
         break
       case 'sent': this.sent.set(msg.seq, { wall: msg.wall, id: msg.id }); break
       case 'send-failed': this.failed.set(msg.seq, msg.error); break

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseScenario } from './scenario.js'
 import { RUN_FILES } from './output.js'
+import { compareRuns } from './compare.js'
 import type { Summary } from './summary.js'
 import { runSimulation } from '../../scripts/sim/coordinator.js'
 
@@ -82,5 +83,10 @@ describe('simulation: a small scenario end to end', function () {
     const events = (await readFile(join(dir, 'events.jsonl'), 'utf8')).trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
     assert.ok(events.some(e => e.online === false), 'no churn happened')
     assert.ok(events.some(e => e.partition === true) && events.some(e => e.partition === false))
+
+    // --compare: the two runs' figures side by side (here the run with itself), and both CDFs on one chart.
+    const { table, svgPath } = await compareRuns(dir, dir, dir)
+    assert.match(table, /delivery ratio \(returning recipients\)\s+1\.0000\s+1\.0000/)
+    assertWellFormedSvg(await readFile(svgPath, 'utf8'), 'compare-latency-cdf.svg')
   })
 })

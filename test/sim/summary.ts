@@ -14,12 +14,15 @@ export interface Summary {
   name: string
   seed: number
   date: string
-  machine: { cores: number, cpu: string, memoryGiB: number, node: string }
+  /** `loadAverage`: the 1-minute load average when the workload started (other processes on the machine count too). */
+  machine: { cores: number, cpu: string, memoryGiB: number, node: string, loadAverage: number }
   /** "real" or "dilated Nx": how simulated time relates to the wall's. */
   time: string
   timeDilation: number
   wallSeconds: number
   nodes: { relays: number, users: number, workers: number, churning: number }
+  /** Starting relays and users until their records were published; users still unpublished then. */
+  warmup: { seconds: number, unpublishedUsers: number }
   messages: {
     scheduled: number
     /** Stored in the sender's outbox (send resolved). */
@@ -131,11 +134,12 @@ export function summarise (run: RunLog, wallSeconds: number): Summary {
     name: scenario.name,
     seed: scenario.seed,
     date: new Date().toISOString(),
-    machine: { cores, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB, node: process.version },
+    machine: { cores, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB, node: process.version, loadAverage: round(run.loadAverage) },
     time: scenario.timeDilation === 1 ? 'real' : `dilated ${scenario.timeDilation}x`,
     timeDilation: scenario.timeDilation,
     wallSeconds: round(wallSeconds),
     nodes: { relays: scenario.relays, users: scenario.users, workers: run.workers, churning: schedule.users.filter(u => u.churns).length },
+    warmup: { seconds: round(run.warmupMs / 1000), unpublishedUsers: run.unpublished },
     messages: {
       scheduled: schedule.messages.length,
       queued: run.sent.size,
@@ -166,10 +170,14 @@ function limits (s: Summary, memoryGiB: number): string {
   const parts = [
     `CPU: the workers used ${(r.cpuShareOfMachine * 100).toFixed(0)}% of ${s.machine.cores} cores (${r.cpuMsPerNodePerSecond} ms of CPU per node per second)`,
     `memory: ${r.peakRssMiB} MiB at peak of ${memoryGiB} GiB (${r.rssPerNodeMiB} MiB per node)`,
-    `event-loop lag: p99 up to ${r.lagP99MaxMs} ms`
+    `event-loop lag: p99 up to ${r.lagP99MaxMs} ms`,
+    `machine load average ${s.machine.loadAverage} on ${s.machine.cores} cores when the workload started`
   ]
   const memShare = r.peakRssMiB / (memoryGiB * 1024)
-  const first = r.cpuShareOfMachine >= 0.8 || r.lagP99MaxMs >= 200
+  const shared = s.machine.loadAverage >= s.machine.cores * 2
+  const first = shared
+    ? `CPU limits going further: the machine was shared (load average ${s.machine.loadAverage} on ${s.machine.cores} cores), so the workers got only part of it`
+    : r.cpuShareOfMachine >= 0.8 || r.lagP99MaxMs >= 200
     ? 'CPU and event-loop lag limit going further'
     : memShare >= 0.7 ? 'memory limits going further' : 'no resource was near its limit'
   return `${first}. ${parts.join('; ')}.`
