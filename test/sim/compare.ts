@@ -3,7 +3,7 @@
  * table of their summaries' figures, and both latency CDFs on one chart
  * (written as `compare-latency-cdf.svg` in the current folder, or `--out`).
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { Summary } from './summary.js'
 import { cdfPoints, latencyCdfSpec, renderSvg } from './plots.js'
@@ -50,7 +50,6 @@ export async function compareRuns (a: string, b: string, outDir: string): Promis
   const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ')
   const table = [fmt(['', ...names]), ...rows.map(fmt)].join('\n')
   const svg = await renderSvg(latencyCdfSpec([...cdfPoints(ra.latencies, names[0]), ...cdfPoints(rb.latencies, names[1])], `Latency CDF: ${names[0]} vs ${names[1]}`))
-  const { writeFile } = await import('node:fs/promises')
   const svgPath = join(outDir, 'compare-latency-cdf.svg')
   await writeFile(svgPath, svg)
   return { table, svgPath }

@@ -19,7 +19,7 @@ import { createIdentity, createStarlingPeer, createStarlingRelay } from '../../s
 import type { KeyStorage, PeerPlatform, StarlingPeer, StarlingPeerInit, StarlingRelay } from '../../src/peer/index.js'
 import type { Crypto } from '../../src/crypto/index.js'
 import type { TransportFactory } from '../../src/net/node.js'
-import { nodeNoiseCrypto } from '../../node/platform.js'
+import { coalesceSocketWrites, nodeNoiseCrypto } from '../../node/platform.js'
 import type { RelayInfo } from './protocol.js'
 
 /** Every relay accepts this many connections and reservations, in all and per source: all simulated nodes share 127.0.0.1. */
@@ -31,8 +31,9 @@ function memoryDb (): Db {
   return new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
 }
 
-/** The transports of a simulated node. */
+/** The transports of a simulated node (socket writes coalesced per tick, as the daemon's are). */
 export function simTransports (latencyMs: number): TransportFactory[] {
+  coalesceSocketWrites()
   return [memory({ latency: latencyMs }), tcp()]
 }
 
