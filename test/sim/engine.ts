@@ -112,8 +112,7 @@ export class WorkerEngine {
 
   /** Dilated time: the clock the peers see runs `timeDilation` times slower than the wall's from the start. */
   private simNow (): number {
-    if (this.wallStart === 0 || this.scenario.timeDilation === 1) return Date.now()
-    return this.wallStart + (Date.now() - this.wallStart) / this.scenario.timeDilation
+    return dilatedNow(this.wallStart, this.scenario.timeDilation, Date.now())
   }
 
   /** True while a partition separates `peer` from a user on half `mine`. */
@@ -280,6 +279,16 @@ export class WorkerEngine {
     await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
     this.send({ type: 'stopped', worker: this.worker })
   }
+}
+
+/**
+ * The clock a peer sees under time dilation: from `wallStart` on, `factor`
+ * times slower than the wall's, in whole milliseconds as Date.now gives
+ * (message timestamps must be integers).
+ */
+export function dilatedNow (wallStart: number, factor: number, wallNow: number): number {
+  if (wallStart === 0 || factor === 1 || wallNow <= wallStart) return wallNow
+  return wallStart + Math.floor((wallNow - wallStart) / factor)
 }
 
 async function sleep (ms: number): Promise<void> {

@@ -14,6 +14,7 @@ import { buildSchedule, onlineAt } from './schedule.js'
 import { faultyTransport, noFaults } from './faults.js'
 import { seededRandom } from './schedule.js'
 import type { DeliveryTransport } from '../../src/messenger/index.js'
+import { dilatedNow } from './engine.js'
 
 const base = { seed: 7, relays: 3, users: 20, durationSeconds: 120 }
 
@@ -64,6 +65,15 @@ describe('simulation: scenarios and schedules', () => {
     }
     // Every user is back online for good once the workload ends.
     for (const u of a.users) assert.ok(onlineAt(u, a.durationMs), `${u.name} not back at the end`)
+  })
+
+  it('dilated time runs slower from the start, in whole milliseconds', () => {
+    const start = 1_796_599_420_000
+    assert.equal(dilatedNow(start, 1, start + 1_001), start + 1_001)
+    assert.equal(dilatedNow(start, 2, start + 1_001), start + 500)
+    assert.equal(dilatedNow(start, 3, start + 10_000), start + 3_333)
+    assert.equal(dilatedNow(start, 2, start - 5), start - 5)
+    for (let t = 0; t < 50; t++) assert.ok(Number.isInteger(dilatedNow(start, 2.5, start + t * 7)))
   })
 
   it('the example scenarios in scripts/scenarios are valid', async () => {
