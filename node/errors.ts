@@ -8,6 +8,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
+/** A config file cannot be read, or a field of it is not valid (exits 2, as a usage error). */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
 /** The command was well formed but could not be carried out. */
 export class CommandError extends Error {
   override readonly name = 'CommandError'

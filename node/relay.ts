@@ -39,6 +39,8 @@ export interface RelayInit extends Omit<StarlingRelayInit, 'loopback' | 'sweepIn
   dataDir: string
   /** PEM certificate chain and key for secure WebSocket listeners (`/tls/ws` or `/wss` listen addresses). */
   tls?: { certFile: string, keyFile: string }
+  /** libp2p's metrics and the store's request timings, when the operator scrapes them (relay-ops/metrics.ts). */
+  metrics?: Pick<RelayPlatform, 'metrics' | 'onStoreRequest'>
 }
 
 /** A running relay. */
@@ -53,6 +55,7 @@ export interface Relay extends StarlingRelay {
 export interface NodeRelayExtras {
   tls?: TlsFiles
   webRTCDirect?: RelayWebRTCDirect
+  metrics?: Pick<RelayPlatform, 'metrics' | 'onStoreRequest'>
 }
 
 /** A relay's platform pieces over a data directory. */
@@ -65,6 +68,8 @@ export function relayPlatform (dataDir: string, extras: NodeRelayExtras = {}): R
     },
     announceFilter: extras.webRTCDirect?.announceFilter,
     noiseCrypto: nodeNoiseCrypto(),
+    metrics: extras.metrics?.metrics,
+    onStoreRequest: extras.metrics?.onStoreRequest,
     peerKey: async () => await loadOrCreatePeerKey(join(dataDir, Files.relayKey)),
     openStore: async () => {
       const store = new LevelStore(join(dataDir, Files.store))
@@ -85,7 +90,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   RelaySet.fromMultiaddrs(init.peers ?? [])
   // The relay's key, DHT records and envelopes are the operator's alone, now and in what is written later.
   await makePrivate(init.dataDir)
-  const { dataDir, tls: tlsFiles, ...rest } = init
+  const { dataDir, tls: tlsFiles, metrics, ...rest } = init
   // Same-IP penalties break meshes when many peers share 127.0.0.1.
   const loopback = allLocal([...init.listen, ...init.announce, ...(init.peers ?? [])])
   const tls = tlsFiles != null ? new TlsFiles(tlsFiles.certFile, tlsFiles.keyFile) : undefined
@@ -94,7 +99,7 @@ export async function startRelay (init: RelayInit): Promise<Relay> {
   try {
     await tls?.start()
     webRTCDirect = await startWebRTCDirect(init)
-    relay = await createStarlingRelay(relayPlatform(dataDir, { tls, webRTCDirect: webRTCDirect?.transport }), { ...rest, loopback })
+    relay = await createStarlingRelay(relayPlatform(dataDir, { tls, webRTCDirect: webRTCDirect?.transport, metrics }), { ...rest, loopback })
   } catch (err) {
     tls?.stop()
     webRTCDirect?.certificates.stop()

@@ -9,8 +9,11 @@
  * - the same two through TURN (coturn on 127.0.0.1, relay candidates only),
  *   when /usr/bin/turnserver is there.
  * Both sides of both set-ups have their audio source made before the clock
- * starts. The browser part (first decoded video frame) comes with the call
- * screens. Targets (issue 12): median under 500 ms, ratio under 1.5.
+ * starts. Then the browser part (scripts/bench-call-browser.ts): tab to tab
+ * through the app's screens, to the first decoded video frame and the first
+ * audio, beside a bare pair in the page, direct and through TURN.
+ * `--only node` or `--only browser` runs one part.
+ * Targets (issue 12): median under 500 ms, ratio under 1.5.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -28,7 +31,9 @@ import type { StarlingLibp2p } from '../src/net/node.js'
 import { nodeCrypto } from '../node/platform.js'
 import { CallAudio, loadWrtc, wrtcPeerConnectionFactory } from '../node/calls/media.js'
 import { tone } from '../node/calls/wav.js'
+import { signalPair } from '../node/calls/signal-pair.js'
 import { TURNSERVER, startCoturn } from '../test/e2e/coturn.js'
+import { browserCallBench } from './bench-call-browser.js'
 
 const RUNS = 10
 const crypto = nodeCrypto()
@@ -125,15 +130,7 @@ async function barePairs (config: CallRtcConfiguration): Promise<number[]> {
     const b = new RTCPeerConnection(config)
     audioA.attach(a)
     audioB.attach(b)
-    const loopback = (c: string): boolean => config.iceTransportPolicy === 'relay' || / (127\.\d+\.\d+\.\d+) /.test(c)
-    a.addEventListener('icecandidate', (e) => { if (e.candidate != null && loopback(e.candidate.candidate)) void b.addIceCandidate(e.candidate) })
-    b.addEventListener('icecandidate', (e) => { if (e.candidate != null && loopback(e.candidate.candidate)) void a.addIceCandidate(e.candidate) })
-    const offer = await a.createOffer()
-    await a.setLocalDescription(offer)
-    await b.setRemoteDescription(offer)
-    const answer = await b.createAnswer()
-    await b.setLocalDescription(answer)
-    await a.setRemoteDescription(answer)
+    await signalPair(a, b, (c) => config.iceTransportPolicy === 'relay' || / (127\.\d+\.\d+\.\d+) /.test(c))
     times.push(await waitAudio(audioA) - start)
     audioA.stop()
     audioB.stop()
@@ -151,9 +148,12 @@ async function measure (config: CallRtcConfiguration): Promise<Record<string, un
   return { call: c, bare: b, ratio: Math.round(c.medianMs / b.medianMs * 100) / 100 }
 }
 
-const direct = await measure({ iceServers: [], iceTransportPolicy: 'all' })
-let turn: Record<string, unknown> | string = `skipped: ${TURNSERVER} not found`
-if (existsSync(TURNSERVER)) {
+/** `--only node` or `--only browser` runs one part. */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
+let direct: Record<string, unknown> | string = 'skipped'
+let turn: Record<string, unknown> | string = only === 'browser' ? 'skipped' : `skipped: ${TURNSERVER} not found`
+if (only !== 'browser') direct = await measure({ iceServers: [], iceTransportPolicy: 'all' })
+if (only !== 'browser' && existsSync(TURNSERVER)) {
   const dir = await mkdtemp(join(tmpdir(), 'starling-bench-call-'))
   const coturn = await startCoturn(dir)
   try {
@@ -165,11 +165,24 @@ if (existsSync(TURNSERVER)) {
     await rm(dir, { recursive: true, force: true })
   }
 }
+let browser: Record<string, unknown> | string = 'skipped'
+if (only !== 'node') {
+  const dir = await mkdtemp(join(tmpdir(), 'starling-bench-call-web-'))
+  const coturn = existsSync(TURNSERVER) ? await startCoturn(dir) : undefined
+  try {
+    browser = await browserCallBench(dir, coturn)
+  } catch (err) {
+    browser = `failed: ${(err as Error).message}`
+  } finally {
+    await coturn?.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
 process.stdout.write(JSON.stringify({
-  what: 'Node to Node (@roamhq/wrtc): ms from pressing call (callee accepts at once) to the first remote audio at the caller',
+  what: 'ms from pressing call (callee accepts at once) to the first remote media at the caller; node: Node to Node (@roamhq/wrtc), first audio; browser: tab to tab (Chromium, fake devices), first decoded video frame and first audio',
   date: new Date().toISOString().slice(0, 10),
-  direct,
-  turn,
+  node: { direct, turn },
+  browser,
   targets: { medianMs: 500, ratio: 1.5 }
 }, null, 2) + '\n')
 process.exit(0)

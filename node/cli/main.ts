@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { UsageError } from '../errors.js'
+import { ConfigError, UsageError } from '../errors.js'
 import { RemoteError } from '../api/client.js'
 import { Output } from './command.js'
 import { jsonLine, visible } from './terminal-text.js'
@@ -53,7 +53,7 @@ export async function main (argv: string[]): Promise<number> {
     return await dispatch(argv)
   } catch (err) {
     const e = err as Error
-    const usage = e instanceof UsageError || (e instanceof RemoteError && REMOTE_USAGE_ERRORS.has(e.remoteName))
+    const usage = e instanceof UsageError || e instanceof ConfigError || (e instanceof RemoteError && REMOTE_USAGE_ERRORS.has(e.remoteName))
     // Error texts may quote what a peer or the daemon sent: shown visibly, like results.
     const message = oneLine(e.message)
     if (json) {

@@ -6,6 +6,11 @@
 import { callSummary } from '../calls/format.js'
 import type { CallEventView } from '../calls/format.js'
 
+/** One file of a message, as the daemon's `history` method returns it. */
+export interface AttachmentJson { id: string, fileName?: string, mimeType?: string, size?: number, caption?: string }
+/** How far one file got. */
+export interface AttachmentStateJson { id?: string, complete: boolean, receivedChunks: number, totalChunks: number, waiting?: string }
+
 /** One timeline entry as the daemon's `history` method returns it. */
 export interface HistoryMessage {
   id: string
@@ -21,8 +26,12 @@ export interface HistoryMessage {
   sendState?: string
   relays?: number
   history?: Array<{ text: string, timestamp: number }>
-  attachment?: { id: string, fileName?: string, mimeType?: string, size?: number, caption?: string }
-  attachmentState?: { complete: boolean, receivedChunks: number, totalChunks: number, waiting?: string }
+  /** Every file of the message, in order (`attachment` is the first, for older daemons). */
+  attachments?: AttachmentJson[]
+  attachment?: AttachmentJson
+  /** How far each file got, in the order of `attachments`. */
+  attachmentStates?: AttachmentStateJson[]
+  attachmentState?: AttachmentStateJson
   call?: CallEventView
 }
 
@@ -54,17 +63,24 @@ export function sendStateText (m: Pick<HistoryMessage, 'sendState' | 'relays'>):
  * An attachment as one bracket: name, size, type, and on the receiving side
  * how far it got (`received`, `receiving 3/10 chunks`, why it waits).
  */
-export function attachmentText (m: HistoryMessage, mine: boolean): string {
-  const a = m.attachment
-  if (a == null) return '[file]'
+export function fileText (a: AttachmentJson, s: AttachmentStateJson | undefined, mine: boolean): string {
   const parts = [a.fileName ?? 'file']
   if (a.size != null) parts.push(formatSize(a.size))
   if (a.mimeType != null) parts.push(a.mimeType)
-  const s = m.attachmentState
   if (!mine && s != null) {
     parts.push(s.complete ? 'received' : `receiving ${s.receivedChunks}/${plural(s.totalChunks, 'chunk')}${s.waiting != null ? `, waiting: ${s.waiting}` : ''}`)
   }
   return `[${parts.join(', ')}]`
+}
+
+/** Every file of a message, one bracket each, in the order sent. */
+export function attachmentText (m: HistoryMessage, mine: boolean): string {
+  const files = m.attachments ?? (m.attachment != null ? [m.attachment] : [])
+  if (files.length === 0) return '[file]'
+  const states = m.attachmentStates ?? (m.attachmentState != null ? [m.attachmentState] : [])
+  // States are listed in the order of the files, but a file without one (no record here) would shift them.
+  const stateOf = (a: AttachmentJson, i: number): AttachmentStateJson | undefined => states.find(s => s.id === a.id) ?? (states[i]?.id == null ? states[i] : undefined)
+  return files.map((a, i) => fileText(a, stateOf(a, i), mine)).join(' ')
 }
 
 /** The body of a message: its text, `(deleted)`, or the attachment with its caption. */

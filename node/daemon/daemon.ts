@@ -121,7 +121,7 @@ export class Daemon {
           if (typeof params.handle !== 'string') throw new TypeError('resolve needs a handle')
           return await resolveOrSayWhy(peer, params.handle)
         },
-        ...messagingMethods(peer, async (path, passphrase) => exportBackup(await peer.backup(passphrase), path), downloads),
+        ...messagingMethods(peer, async (path, passphrase, files) => exportBackup(await peer.backup(passphrase, { files }), path), downloads),
         ...calls.methods(),
         settings: async (params) => await settings(peer, params)
       }

@@ -22,6 +22,8 @@ export const ID_ACCEPTED = `a message id as history shows it: its first ${MIN_ID
 export interface FoundMessage {
   id: Uint8Array
   view?: MessageView
+  /** Matched by one file's own id (`attachments`): that file's index in the message. */
+  file?: number
 }
 
 /**
@@ -36,15 +38,21 @@ export async function resolveMessageId (messenger: Messenger, input: string, nam
     throw new InvalidMessageIdError(`${name} must be ${ID_ACCEPTED}; got ${input}`)
   }
   const views = await candidates(messenger, handle)
-  const matches = new Map<string, MessageView>()
+  const matches = new Map<string, { view: MessageView, file?: number }>()
   for (const m of views) {
-    if (m.id.startsWith(hex)) matches.set(m.id, m)
-    else if (attachments && m.attachment != null && toHex(m.attachment.id).startsWith(hex)) matches.set(m.id, m)
+    if (m.id.startsWith(hex)) {
+      matches.set(m.id, { view: m })
+      continue
+    }
+    if (!attachments) continue
+    for (const [file, a] of (m.attachments ?? []).entries()) {
+      if (toHex(a.id).startsWith(hex)) matches.set(`${m.id}/${file}`, { view: m, file })
+    }
   }
   if (hex.length === ID_DIGITS && matches.size === 0) return { id: fromHex(hex) }
   if (matches.size === 1) {
-    const [view] = matches.values()
-    return { id: fromHex(view.id), view }
+    const [{ view, file }] = matches.values()
+    return { id: fromHex(view.id), view, ...(file != null ? { file } : {}) }
   }
   const where = handle != null ? `the conversation with ${handle}` : 'any conversation'
   if (matches.size === 0) throw new UnknownMessageError(`no message ${hex} in ${where} (ids are as history shows them)`)

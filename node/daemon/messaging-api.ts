@@ -13,7 +13,7 @@ import type { FileBlobStore } from '../blob-store.js'
 import { attachmentFile } from './attachment-files.js'
 import { resolveMessageId } from './message-ids.js'
 import { CommandError } from '../errors.js'
-import { saveUnderName } from './downloads.js'
+import { attachmentMethod } from './attachment-api.js'
 import { weakBackupPassphrase } from '../backup-passphrase.js'
 
 function str (params: Record<string, unknown>, name: string): string {
@@ -39,11 +39,12 @@ function reactionEmoji (emoji: unknown): string {
 }
 
 /**
- * The methods, by name; `backup` writes an encrypted backup to a path;
+ * The methods, by name; `backup` writes an encrypted backup to a path
+ * (with the files of attachments unless `files` is false);
  * `downloads` is the folder `attachment` saves into when given no other.
  */
-export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (path: string, passphrase: string) => Promise<unknown>, downloads?: string): Record<string, ApiMethod> {
-  const { messenger, blobs } = peer
+export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (path: string, passphrase: string, files: boolean) => Promise<unknown>, downloads?: string): Record<string, ApiMethod> {
+  const { messenger } = peer
   /** A message id or unique prefix given as `name`, in the conversation with `handle` (any when undefined). */
   const messageId = async (params: Record<string, unknown>, name: string, handle?: string): Promise<Uint8Array> =>
     (await resolveMessageId(messenger, str(params, name), name, handle)).id
@@ -102,37 +103,13 @@ export function messagingMethods (peer: StarlingPeer<FileBlobStore>, backup?: (p
       if (backup == null) throw new TypeError('this daemon cannot export')
       const weak = weakBackupPassphrase(str(p, 'passphrase'))
       if (weak != null) throw new TypeError(weak)
-      return from(await backup(str(p, 'path'), str(p, 'passphrase')) as object)
+      return from(await backup(str(p, 'path'), str(p, 'passphrase'), p.files !== false) as object)
     },
-    attachment: async (p) => {
-      // The message's id (as history shows it) or the attachment's own.
-      const found = await resolveMessageId(messenger, str(p, 'id'), 'id', undefined, true)
-      const id = found.view?.attachment?.id ?? found.id
-      if (found.view != null && found.view.attachment == null) throw new CommandError(`message ${found.view.id.slice(0, 8)} has no attachment`)
-      const state = p.download === true ? await messenger.attachments?.download(id) : await messenger.attachments?.state(id)
-      if (state == null) throw new CommandError(`no attachment ${toHex(id)}`)
-      const save = typeof p.save === 'string' && p.save !== '' ? p.save : undefined
-      // saveTo: a folder (the downloads folder when empty); the file keeps its own name there.
-      const saveTo = typeof p.saveTo === 'string' ? (p.saveTo !== '' ? p.saveTo : downloads) : undefined
-      if (typeof p.saveTo === 'string' && saveTo == null) throw new CommandError('this daemon has no downloads folder: name a DIR')
-      if ((save != null || saveTo != null) && !state.complete) throw new CommandError(`attachment ${toHex(id)} is not complete yet (${state.receivedChunks}/${state.totalChunks} chunks)`)
-      let saved: string | undefined
-      if (saveTo != null) saved = await saveUnderName(saveTo, state.fileName, async path => blobs.saveTo(id, path))
-      if (save != null) {
-        try {
-          await blobs.saveTo(id, save)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${save} already exists; refusing to overwrite it`, { cause: err })
-          throw err
-        }
-        saved = save
-      }
-      // Encrypted at rest, the stored file is no file to open: `save` writes the plaintext out.
-      const stored = state.complete && !blobs.encrypted ? blobs.completePath(id) : null
-      const a = found.view?.attachment
-      // Our own file without its bytes here: a restored backup (backups hold no files), not a download under way.
-      const mine = found.view != null && toHex(found.view.author.account) === toHex(messenger.init.identity.accountPublicKey)
-      return { ...state, message: found.view?.id, mimeType: a?.mimeType, kind: a?.kind, mine, path: saved ?? stored, saved: saved != null, encrypted: blobs.encrypted }
-    }
+    attachment: async (p) => await attachmentMethod(peer, {
+      id: str(p, 'id'),
+      download: p.download === true,
+      save: typeof p.save === 'string' ? p.save : undefined,
+      saveTo: typeof p.saveTo === 'string' ? p.saveTo : undefined
+    }, downloads)
   }
 }

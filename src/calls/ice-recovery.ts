@@ -31,6 +31,7 @@ export interface IceRecoveryHost {
 /** ICE restarts of one call. */
 export class IceRecovery {
   private renegotiations = 0
+  private restartRequests = 0
   private restartTimer?: ReturnType<typeof setTimeout>
   private failTimer?: ReturnType<typeof setTimeout>
 
@@ -51,6 +52,16 @@ export class IceRecovery {
       await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
       this.host.send({ kind: 'renegotiate', sdp: stripAddresses(offer.sdp ?? ''), answer: false })
     })().catch((err: Error) => { this.host.fail(`the ICE restart failed: ${err.message}`) })
+  }
+
+  /**
+   * The callee asks for an ICE restart (it has no offer of its own to make).
+   * Each restart gathers again (a TURN allocation per server), so the asks
+   * share the renegotiation budget; one over it throws, dropping the stream.
+   */
+  onRestartRequest (): void {
+    if (++this.restartRequests > MAX_RENEGOTIATIONS_PER_CALL) throw new CallBudgetError(`more than ${MAX_RENEGOTIATIONS_PER_CALL} ICE restarts asked for on one call`)
+    this.restart()
   }
 
   /**

@@ -56,6 +56,16 @@ export function sdpFingerprints (sdp: string): string[] {
   return [...found]
 }
 
+/**
+ * The media sections of an SDP in order, by kind ("audio", "video",
+ * "application"). A renegotiation is only ever an ICE restart, which keeps
+ * them as they were: one that adds a section (video nobody accepted, another
+ * data channel) or drops one is not.
+ */
+export function mediaSections (sdp: string): string {
+  return sdp.split(/\r?\n/).filter(l => l.startsWith('m=')).map(l => l.slice(2).split(' ')[0]).join(' ')
+}
+
 /** A fingerprint as "AB:CD:..." or "abcd..." in one form: upper-case hex, no colons. */
 export function normaliseFingerprint (value: string): string {
   const hex = value.replaceAll(':', '').toUpperCase()
@@ -104,6 +114,15 @@ export function isLoopbackCandidate (candidate: string, options: { strict?: bool
     return isLoopback(parseCandidate(candidate).address)
   } catch (err) {
     if (options.strict === true) throw err
+    return false
+  }
+}
+
+/** True when a candidate is a TURN relay one ("typ relay"); a line that is no candidate is false. */
+export function isRelayCandidate (candidate: string): boolean {
+  try {
+    return parseCandidate(candidate).type === 'relay'
+  } catch {
     return false
   }
 }

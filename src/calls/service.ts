@@ -46,7 +46,8 @@ export type CallServiceEvent =
 /** What the service needs of a libp2p node. */
 export interface CallServiceComponents {
   registrar: Pick<Libp2p, 'handle' | 'unhandle'>
-  dialer: Pick<Libp2p, 'dial'>
+  /** `getConnections`, when given, lets a call use a connection already open to the device (relayed ones too). */
+  dialer: Pick<Libp2p, 'dial'> & Partial<Pick<Libp2p, 'getConnections'>>
 }
 
 /** Options of a {@link CallService}. */
@@ -168,7 +169,10 @@ export class CallService implements Startable {
       const signal = options.signal == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
       let stream: Stream
       try {
-        const connection = await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
+        // An open connection to the device is used as it is, relayed too (libp2p's dial would make another
+        // next to a limited one: between two tabs that second circuit was refused).
+        const open = this.components.dialer.getConnections?.(target.peerId).filter(c => c.status === 'open') ?? []
+        const connection = open.find(c => c.limits == null) ?? open[0] ?? await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
         // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
         if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
         stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
@@ -234,10 +238,15 @@ export class CallService implements Startable {
     }
     const remote = await identifyCaller(this.init.crypto, this.init.callers, peer, signal.deviceRecord, { now: this.now(), name: signal.name })
     if (!remote.contact && refuseStrangers) throw new CallBindingError('calls from people who are not contacts are refused (a setting)')
+    // A stranger's request that still rings does not keep a contact out (else one ring a minute from anyone
+    // who knows the handle makes its owner "busy" for everyone): the contact rings, the request is missed.
+    if (remote.contact && this.calls.size > 0 && [...this.calls.values()].every(c => c.request && c.state === 'ringing')) {
+      for (const c of [...this.calls.values()]) c.end('missed', 'timeout', 'a contact called while this request rang')
+    }
     if (this.calls.size > 0 || !this.started) {
       channel.send(message.callId, { kind: 'busy' })
       channel.close()
-      this.endedCalls.set(id, true)
+      setNewest(this.endedCalls, id, true, MAX_REMEMBERED_CALLS)
       log('busy: a call from %p while another is under way', peer)
       return
     }

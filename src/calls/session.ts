@@ -21,7 +21,7 @@ import {
 } from './constants.js'
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError } from './errors.js'
 import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
-import { isLoopbackCandidate, stripAddresses } from './sdp.js'
+import { isLoopbackCandidate, isRelayCandidate, stripAddresses } from './sdp.js'
 import { SdpBinding } from './sdp-binding.js'
 import { IceRecovery } from './ice-recovery.js'
 import { inbandHangup, parseInbandHangup } from './wire.js'
@@ -77,6 +77,7 @@ export class CallSession {
   private accepted = false
   private readonly localCandidates: IceCandidate[] = []
   private remoteCandidates = 0
+  private relayOnly = false
   private ringTimer?: ReturnType<typeof setTimeout>
   private connectTimer?: ReturnType<typeof setTimeout>
   private readonly recovery: IceRecovery
@@ -253,7 +254,8 @@ export class CallSession {
 
   private async makeConnection (request: { stranger: boolean }): Promise<CallPeerConnection> {
     const config = await this.init.rtcConfiguration(request)
-    this.directToStranger = request.stranger && config.iceTransportPolicy !== 'relay'
+    this.relayOnly = config.iceTransportPolicy === 'relay'
+    this.directToStranger = request.stranger && !this.relayOnly
     if (this.directToStranger) this.emit({ type: 'warning', message: 'our relays offer no TURN server: this call with someone who is not a contact is direct, and they will see your address' })
     const pc = await this.init.createPeerConnection(config, { callId: this.id, direction: this.direction, video: this.video })
     if (this.state === 'ended') {
@@ -272,6 +274,11 @@ export class CallSession {
   private onLocalCandidate (candidate: IceCandidate | null): void {
     if (candidate == null || candidate.candidate === '' || this.state === 'ended') return
     if (this.init.loopbackOnly === true && !isLoopbackCandidate(candidate.candidate)) return
+    // Relay only (hide my IP, a stranger's call) is the stack's to enforce; one that gathers other candidates anyway must not hand them over.
+    if (this.relayOnly && !isRelayCandidate(candidate.candidate)) {
+      log('a %s candidate gathered under relay-only was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
+      return
+    }
     // Nothing about our addresses leaves before the callee accepts.
     if (!this.accepted) {
       if (this.localCandidates.length < MAX_CANDIDATES_PER_CALL) this.localCandidates.push(candidate)
@@ -329,7 +336,7 @@ export class CallSession {
         return
       case 'restart':
         this.expectDirection('outgoing', signal.kind)
-        if (this.accepted) this.recovery.restart()
+        if (this.accepted) this.recovery.onRestartRequest()
     }
   }
 

@@ -50,6 +50,12 @@ export function fromStored (s: StoredDescriptor): AttachmentDescriptor {
   return { id: fromHex(s.id), fileName: s.fileName, mimeType: s.mimeType, kind: s.kind, size: s.size, sha256: fromHex(s.sha256), key: fromBase64(s.key), chunkSize: s.chunkSize, ...(s.caption != null ? { caption: s.caption } : {}) }
 }
 
+/** The descriptor stored under a `dedup` key, when the key is a descriptor record's (a backup's entries hold them). */
+export function descriptorOfEntry (key: Uint8Array, value: Uint8Array): AttachmentDescriptor | undefined {
+  if (key.length !== DESCRIPTOR.length + 16 || !DESCRIPTOR.every((b, i) => key[i] === b)) return undefined
+  return fromStored(parseJson<StoredDescriptor>(value))
+}
+
 /** The write that stores a record. */
 export function putRecordOp (s: StoredDescriptor): BatchOp {
   return { type: 'put', namespace: 'dedup', key: concat(DESCRIPTOR, fromHex(s.id)), value: jsonBytes(s) }

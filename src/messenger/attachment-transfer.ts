@@ -25,6 +25,7 @@ import {
   MAX_DIRECT_ATTACHMENT_BYTES, MAX_RELAY_ATTACHMENT_BYTES, acceptChunkPayload, decodeChunkPayload, prepareAttachment, relayChunkPayloads
 } from './attachments/index.js'
 import type { AttachmentInput, BlobStore } from './attachments/index.js'
+import { MAX_ATTACHMENTS_PER_MESSAGE } from './model/index.js'
 import type { AttachmentDescriptor, AttachmentKind, MessageBody } from './model/index.js'
 import type { BatchOp } from '../store/index.js'
 import { concat, fromHex, jsonBytes, parseJson, toHex, utf8 } from './bytes.js'
@@ -176,17 +177,28 @@ export class AttachmentTransfer {
     return (device?.addrs ?? []).filter(a => !a.toString().includes('/p2p-circuit'))
   }
 
-  /** Encrypts a file into the blob store and sends its descriptor (and, when small enough, its chunks). */
-  async send (handle: string, file: AttachmentFile, caption?: string): Promise<SendResult> {
+  /**
+   * Encrypts files into the blob store and sends them as ONE message (an
+   * album: 1 to MAX_ATTACHMENTS_PER_MESSAGE files, the caption with the
+   * first), then the chunks of each file small enough to travel through
+   * relays. Each file keeps its own descriptor, chunks and state.
+   */
+  async send (handle: string, files: AttachmentFile[], caption?: string): Promise<SendResult> {
+    if (files.length === 0 || files.length > MAX_ATTACHMENTS_PER_MESSAGE) throw new RangeError(`a message carries 1 to ${MAX_ATTACHMENTS_PER_MESSAGE} files, got ${files.length}`)
     const to = await this.recipient(handle)
-    const d = await prepareAttachment(this.crypto, file.input, { fileName: file.fileName, mimeType: file.mimeType, kind: file.kind }, this.host.blobs, { maxBytes: MAX_DIRECT_ATTACHMENT_BYTES })
-    const descriptor: AttachmentDescriptor = caption != null && caption !== '' ? { ...d, caption } : d
-    await this.commit([
-      putRecordOp(toStored(descriptor)),
-      { type: 'put', namespace: 'dedup', key: concat(ALLOWED, d.id), value: jsonBytes(to.devices.map(x => x.peerId.toString())) }
-    ])
-    const result = await this.sendMessage(handle, { kind: 'attachment', attachment: descriptor })
-    if (d.size <= MAX_RELAY_ATTACHMENT_BYTES) {
+    const devices = jsonBytes(to.devices.map(x => x.peerId.toString()))
+    const descriptors: AttachmentDescriptor[] = []
+    for (const file of files) {
+      const d = await prepareAttachment(this.crypto, file.input, { fileName: file.fileName, mimeType: file.mimeType, kind: file.kind }, this.host.blobs, { maxBytes: MAX_DIRECT_ATTACHMENT_BYTES })
+      descriptors.push(descriptors.length === 0 && caption != null && caption !== '' ? { ...d, caption } : d)
+    }
+    await this.commit(descriptors.flatMap((d): BatchOp[] => [
+      putRecordOp(toStored(d)),
+      { type: 'put', namespace: 'dedup', key: concat(ALLOWED, d.id), value: devices }
+    ]))
+    const result = await this.sendMessage(handle, { kind: 'attachment', attachments: descriptors })
+    for (const d of descriptors) {
+      if (d.size > MAX_RELAY_ATTACHMENT_BYTES) continue
       for await (const payload of relayChunkPayloads(this.crypto, d, this.host.blobs)) {
         await this.enqueueChunk(to.account, to.devices, payload)
       }

@@ -14,9 +14,10 @@
  * of first messages are kept: they are not keys, and they keep refusing an
  * old first message replayed to the restored device.
  *
- * Format, version 2:
- *   "STBK" | u8 version | u8 logN | u8 r | u8 p | 16 salt | 12 nonce | AES-256-GCM(payload, aad = header)
- *   payload: u32 key file length | key file | u32 entry count | entries... | unsent...
+ * The contents are written out by backup-format.ts (the encrypted file,
+ * version 3, with the files of attachments streamed after them).
+ * Payload (the contents, encrypted as one piece):
+ *   u32 key file length | key file | u32 entry count | entries... | unsent...
  *   entry:   u8 namespace index | u32 key length | key | u32 value length | value
  *   unsent:  u32 length | an unsent message as unsent.ts encodes it
  * Version 1 (still read) had no entry count and no unsent records, and held
@@ -25,9 +26,6 @@
  * entries into unsent messages (their plaintext is in the history).
  */
 import { logger } from '@libp2p/logger'
-import { derivePasswordKey, DEFAULT_SCRYPT_PARAMS, checkScryptParams } from '../crypto/password-kdf.js'
-import type { ScryptParams } from '../crypto/password-kdf.js'
-import type { Crypto } from '../crypto/index.js'
 import { NAMESPACES } from '../store/index.js'
 import type { BatchOp, Namespace, Store } from '../store/index.js'
 import { decodeMessage } from './model/index.js'
@@ -39,11 +37,7 @@ import { concat, fromHex, toHex, utf8 } from './bytes.js'
 
 const log = logger('starling:messenger:backup')
 
-const MAGIC = [0x53, 0x54, 0x42, 0x4b] // "STBK"
-/** The version written. */
-export const BACKUP_VERSION = 2
-const HEADER = 4 + 1 + 3 + 16 + 12
-/** Largest backup read back (bounds memory on a hostile file). */
+/** Largest encrypted contents read back (bounds memory on a hostile file; files are streamed apart). */
 export const MAX_BACKUP_BYTES = 2 ** 31 - 1
 
 /** Replay markers of first messages in the `sessions` namespace (sessions.ts writes them). */
@@ -146,10 +140,8 @@ function backupOf (keyFile: Uint8Array, raw: BackupEntry[], unsentIn: UnsentMess
   return { keyFile, entries, unsent: unsent.map(({ conversation, message, devices }) => ({ conversation, message, devices })) }
 }
 
-/** Encrypts a backup with a passphrase. */
-export async function encodeBackup (crypto: Crypto, contents: BackupContents, passphrase: string, params: ScryptParams = DEFAULT_SCRYPT_PARAMS): Promise<Uint8Array> {
-  if (passphrase === '') throw new BackupError('a backup needs a passphrase')
-  checkScryptParams(params)
+/** The contents as one payload, to encrypt (backup-format.ts). */
+export function encodeBackupPayload (contents: BackupContents): Uint8Array {
   const parts: Uint8Array[] = [u32(contents.keyFile.length), contents.keyFile, u32(contents.entries.length)]
   for (const e of contents.entries) {
     parts.push(new Uint8Array([NAMESPACES.indexOf(e.namespace)]), u32(e.key.length), e.key, u32(e.value.length), e.value)
@@ -158,41 +150,13 @@ export async function encodeBackup (crypto: Crypto, contents: BackupContents, pa
     const bytes = encodeUnsent(u)
     parts.push(u32(bytes.length), bytes)
   }
-  const payload = concat(...parts)
-  const salt = crypto.randomBytes(16)
-  const nonce = crypto.randomBytes(12)
-  const header = concat(...[new Uint8Array([...MAGIC, BACKUP_VERSION, params.logN, params.r, params.p]), salt, nonce])
-  const key = await derivePasswordKey(passphrase, salt, params)
-  try {
-    return concat(...[header, await crypto.aead.encrypt(key, nonce, payload, header)])
-  } finally {
-    key.fill(0)
-  }
+  return concat(...parts)
 }
 
-/** Decrypts and parses a backup of version 1 or 2; BackupError for a wrong passphrase or a damaged file. */
-export async function decodeBackup (crypto: Crypto, bytes: Uint8Array, passphrase: string): Promise<BackupContents> {
-  if (bytes.length < HEADER + 16 || MAGIC.some((b, i) => bytes[i] !== b)) throw new BackupError('not a Starling backup')
-  const version = bytes[4]
-  if (version !== 1 && version !== 2) throw new BackupError(`backup version ${version} is not supported`)
-  const params: ScryptParams = { logN: bytes[5], r: bytes[6], p: bytes[7] }
+/** Parses a decrypted payload (of a version 1, 2 or 3 file); BackupError when malformed. */
+export function parseBackupPayload (payload: Uint8Array, version: number): BackupContents {
   try {
-    checkScryptParams(params)
-  } catch (err) {
-    throw new BackupError(`backup has bad KDF parameters: ${(err as Error).message}`)
-  }
-  const header = bytes.subarray(0, HEADER)
-  const key = await derivePasswordKey(passphrase, bytes.subarray(8, 24), params)
-  let payload: Uint8Array
-  try {
-    payload = await crypto.aead.decrypt(key, bytes.subarray(24, 36), bytes.subarray(HEADER), header)
-  } catch {
-    throw new BackupError('wrong passphrase, or the backup is damaged')
-  } finally {
-    key.fill(0)
-  }
-  try {
-    return parsePayload(payload, version)
+    return parsePayload(payload, version === 1 ? 1 : 2)
   } catch (err) {
     if (err instanceof BackupError) throw err
     throw new BackupError(`backup payload is malformed: ${(err as Error).message}`)

@@ -139,7 +139,8 @@ export class Contacts {
     }
     const existing = await this.get(input.account)
     const contact: Contact = existing ?? { account: toHex(input.account), handle: input.handle, state: 'accepted', devices: {}, addedAt: now }
-    if (existing?.state === 'request') contact.state = 'accepted'
+    // A pending request stays one: resolving a name (to read, to send a
+    // receipt) is no consent; writing to it is (Messenger.send).
     for (const [peerId, key] of Object.entries(input.devices)) {
       const pinned = contact.devices[peerId]
       if (pinned == null) contact.devices[peerId] = toHex(key)

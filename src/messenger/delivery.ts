@@ -171,6 +171,13 @@ export class Delivery {
     return this.pending.size
   }
 
+  /** Entries waiting that no relay holds yet (chunks of a file included): what is lost to an offline recipient if this device goes away now. */
+  get unrelayed (): number {
+    let n = 0
+    for (const entry of this.pending.values()) if (entry.relays.length === 0) n++
+    return n
+  }
+
   /** A new entry, already stored. */
   add (entry: OutboxEntry): void {
     this.track(entry)

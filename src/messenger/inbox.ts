@@ -341,7 +341,9 @@ export class Inbox {
     if (via === 'direct') this.delivery.reachable(device.toString())
     if (drop) return undefined
     if (message.body.kind === 'attachment' && this.attachments != null) {
-      await this.attachments.received(message.body.attachment, device, { account: sender.accountKey, accepted: isAcceptedDevice(contact, sender.identityKey) })
+      const from = { account: sender.accountKey, accepted: isAcceptedDevice(contact, sender.identityKey) }
+      // At most MAX_ATTACHMENTS_PER_MESSAGE (the decoder stops beyond), each on its own budget.
+      for (const d of message.body.attachments) await this.attachments.received(d, device, from)
     }
     if (message.body.kind === 'delivered' || message.body.kind === 'read') {
       await this.delivery.acknowledged(message.body.ids.map(toHex), device.toString(), message.body.kind, conversation)

@@ -31,7 +31,9 @@ export type { AttachmentFile, AttachmentHost, AttachmentLimits, AttachmentSender
 export type { Contact, ContactState } from './contacts.js'
 export type { MessageStatus, SendState } from './outbox.js'
 export type { RemoteDevice } from './devices.js'
-export { BackupError, collectBackup, decodeBackup, encodeBackup, restoreBackup } from './backup.js'
+export { BackupError, collectBackup, restoreBackup } from './backup.js'
+export { BACKUP_VERSION, backupFileIds, decodeBackup, encodeBackup, openBackup, writeBackup } from './backup-format.js'
+export type { BackupWriteOptions, OpenedBackup } from './backup-format.js'
 export type { BackupContents, BackupEntry } from './backup.js'
 export { bodyToJson, messageViewToJson, viewToJson } from './json.js'
 export {

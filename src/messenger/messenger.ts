@@ -221,6 +221,14 @@ export class Messenger extends EventTarget {
     if (await this.isSelf(handle)) return await this.noteToSelf(body)
     const to = await this.recipient(handle)
     await this.checkTarget(to.account, body)
+    // Writing to someone whose message request is pending accepts it, as a
+    // reply does in other messengers (receipts and typing, which go out by
+    // themselves, do not). Whether the contact was pinned through a fresh
+    // resolution or, with the DHT slow, from what is kept, must not matter.
+    if (to.contact.state === 'request' && body.kind !== 'delivered' && body.kind !== 'read' && body.kind !== 'typing') {
+      await this.contacts.setState(to.account, 'accepted')
+      await this.attachments?.accepted(to.account)
+    }
     const message = await this.compose(to.account, body)
     await this.enqueue(to.account, to.devices, message, body.kind === 'delivered' || body.kind === 'read' ? 'receipt' : 'content')
     return { id: toHex(message.id), handle: to.handle, state: 'queued' }

@@ -81,6 +81,8 @@ export interface StarlingNodeInit {
   reservations?: { max?: number, maxPerSource?: number }
   /** Connections a relay holds: in all, and per source (defaults in constants.ts and connection-limits.ts). */
   connections?: { max?: number, maxPerSource?: number }
+  /** libp2p's metrics (a relay's operator scrapes them: node/ passes `@libp2p/prometheus-metrics`). */
+  metrics?: Libp2pInit['metrics']
 }
 
 /** The services every Starling node has. */
@@ -140,6 +142,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     streamMuxers: [starlingYamux()],
     peerDiscovery,
     datastore: init.datastore,
+    metrics: init.metrics,
     ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : gater != null ? { connectionGater: gater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.

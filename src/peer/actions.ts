@@ -5,6 +5,7 @@
  */
 import type { AttachmentFile, Contact, Messenger, SendResult } from '../messenger/index.js'
 import { fromHex } from '../messenger/bytes.js'
+import { MAX_ATTACHMENTS_PER_MESSAGE } from '../messenger/model/index.js'
 import { AttachmentsUnavailableError, NotAContactError } from './errors.js'
 
 /** A contact's state after a decision. */
@@ -39,13 +40,17 @@ export async function trustContact (messenger: Messenger, handle: string): Promi
 }
 
 /**
- * Sends files to `handle`, one message each, in order, the caption with
- * the first. Resolves with the first message's result and every id.
+ * Sends files to `handle` as one message (an album), the caption with the
+ * first file; more than MAX_ATTACHMENTS_PER_MESSAGE go as several messages
+ * of up to that many, in order, the caption with the first. Resolves with
+ * the first message's result and every message id.
  */
 export async function sendFiles (messenger: Messenger, handle: string, files: AttachmentFile[], caption?: string): Promise<SendResult & { ids: string[] }> {
   if (messenger.attachments == null) throw new AttachmentsUnavailableError('this peer does not handle attachments')
   if (files.length === 0) throw new RangeError('no file to send')
   const results: SendResult[] = []
-  for (const [i, file] of files.entries()) results.push(await messenger.attachments.send(handle, file, i === 0 ? caption : undefined))
+  for (let i = 0; i < files.length; i += MAX_ATTACHMENTS_PER_MESSAGE) {
+    results.push(await messenger.attachments.send(handle, files.slice(i, i + MAX_ATTACHMENTS_PER_MESSAGE), i === 0 ? caption : undefined))
+  }
   return { ...results[0], ids: results.map(r => r.id) }
 }

@@ -32,7 +32,7 @@ import { HideIp } from '../net/hide-ip.js'
 import { DmServer } from '../protocols/dm/index.js'
 import { AttachmentProtocol } from '../protocols/attachment/index.js'
 import type { Store } from '../store/index.js'
-import { Messenger, collectBackup, encodeBackup } from '../messenger/index.js'
+import { Messenger, backupFileIds, collectBackup, writeBackup } from '../messenger/index.js'
 import type { DeliveryTransport, MessengerInit } from '../messenger/index.js'
 import { blobStoreSource, downloadAttachment } from '../messenger/attachments/index.js'
 import type { BlobStore } from '../messenger/attachments/index.js'
@@ -338,6 +338,7 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
       published: this.directory.lastPublished ?? null,
       publishError: this.directory.lastError ?? null,
       outbox: this.messenger.delivery.size,
+      unrelayed: this.messenger.delivery.unrelayed,
       received: this.messenger.received,
       attachmentRequests: this.parts.served,
       multiaddrs: this.node.getMultiaddrs().map(String)
@@ -351,12 +352,15 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
 
   /**
    * An encrypted backup of the identity, contacts and history, never
-   * ratchet states (src/messenger/backup.ts), under `passphrase`.
+   * ratchet states (src/messenger/backup.ts), under `passphrase`, with the
+   * files of attachments unless `files` is false: `pieces` yields the file
+   * a piece at a time (backup-format.ts), never the files all in memory.
    */
-  async backup (passphrase: string): Promise<{ bytes: Uint8Array, entries: number }> {
+  async backup (passphrase: string, options: { files?: boolean } = {}): Promise<{ pieces: AsyncIterable<Uint8Array>, entries: number, files: number }> {
     const keyFile = await this.parts.platform.keys.read()
     if (keyFile == null) throw new NoIdentityError('the key file is gone')
     const contents = await collectBackup(this.store, keyFile)
-    return { bytes: await encodeBackup(this.crypto, contents, passphrase), entries: contents.entries.length }
+    const ids = options.files === false ? [] : await backupFileIds(contents, this.blobs)
+    return { pieces: writeBackup(this.crypto, contents, passphrase, { files: { blobs: this.blobs, ids } }), entries: contents.entries.length, files: ids.length }
   }
 }

@@ -25,11 +25,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Crypto } from '../crypto/index.js'
 import { starlingDhtValidators } from '../identity/index.js'
 import { createStarlingNode } from '../net/node.js'
-import type { StarlingLibp2p, TransportFactory } from '../net/node.js'
+import type { StarlingLibp2p, StarlingNodeInit, TransportFactory } from '../net/node.js'
 import { relaySetServer } from '../protocols/relays/index.js'
 import { TurnServer } from '../protocols/turn/index.js'
 import type { ChannelStats } from '../protocols/relay-sync/index.js'
-import type { RateLimitInit } from '../protocols/store/index.js'
+import type { RateLimitInit, StoreServerInit } from '../protocols/store/index.js'
 import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay, relaySync } from '../relay/index.js'
 import type { Budgets, ExchangeResult, MailboxRelay, RelaySync } from '../relay/index.js'
 import type { Store } from '../store/index.js'
@@ -44,6 +44,8 @@ export interface RelayLimits {
   reservations?: { max?: number, maxPerSource?: number }
   /** Connections, in all and per source. */
   connections?: { max?: number, maxPerSource?: number }
+  /** How long an envelope is kept for its owner (default RETENTION_MS, 30 days). */
+  retentionMs?: number
 }
 
 /** A datastore the relay closes when it stops. */
@@ -67,6 +69,10 @@ export interface RelayPlatform {
   openDatastore?(): Promise<ClosableDatastore>
   /** The clock, in ms since the Unix epoch (default Date.now). */
   now?(): number
+  /** libp2p's metrics, when the operator scrapes them (node/ passes `@libp2p/prometheus-metrics`). */
+  metrics?: StarlingNodeInit['metrics']
+  /** Times each store request (op, milliseconds, response status): the operator's latency histograms. */
+  onStoreRequest?: StoreServerInit['onRequest']
 }
 
 /** What a relay is asked to be, beyond its platform. */
@@ -112,7 +118,13 @@ export interface StarlingRelay {
   relaySet: RelaySet
   /** TURN credentials for the peers it serves, when the operator runs a TURN server. */
   turn?: TurnServer
-  /** Stops the node, then closes the stores it opened. */
+  /** Where the DHT keeps its records, when the platform gave one (the operator's count of records held). */
+  datastore?: Datastore
+  /**
+   * Stops taking store requests, answers those under way (their envelopes
+   * stored durably and their receipts written), then stops the node and
+   * closes the stores it opened.
+   */
   stop(): Promise<void>
 }
 
@@ -136,7 +148,7 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
     if (datastore != null) opened.push(datastore)
     const store = await platform.openStore()
     opened.push(store)
-    const envelopes = new EnvelopeStore(store, { ...init.limits?.storage, now })
+    const envelopes = new EnvelopeStore(store, { ...init.limits?.storage, retentionMs: init.limits?.retentionMs, now })
     const { validators, selectors } = starlingDhtValidators(platform.crypto, { now })
     const loopback = init.loopback === true
     const node = await createStarlingNode({
@@ -154,10 +166,11 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
       datastore,
       reservations: init.limits?.reservations,
       connections: init.limits?.connections,
+      metrics: platform.metrics,
       extraServices: {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.
-        mailbox: mailboxRelay({ store: envelopes, relaySet, now, rateLimit: init.limits?.rateLimit, sweepIntervalMs: init.sweepIntervalMs }),
+        mailbox: mailboxRelay({ store: envelopes, relaySet, now, rateLimit: init.limits?.rateLimit, sweepIntervalMs: init.sweepIntervalMs, onRequest: platform.onStoreRequest }),
         relaySet: relaySetServer({ relays: () => relaySet.linked, now }),
         sync: relaySync({ store: envelopes, relaySet, now, intervalMs: init.syncIntervalMs, onExchange: init.onSync })
       }
@@ -174,13 +187,17 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
         throw err
       }
     }
+    const mailbox = node.services.mailbox as MailboxRelay
     return {
       node,
-      mailbox: node.services.mailbox as MailboxRelay,
+      mailbox,
       sync: node.services.sync as RelaySync,
       relaySet,
       turn,
+      datastore,
       async stop () {
+        // Before libp2p closes the connections: the receipts of stores under way still reach their senders.
+        await mailbox.server.drain()
         await turn?.stop()
         await node.stop()
         await closeAll()

@@ -44,6 +44,8 @@ export interface PeerStatus {
   publishError: string | null
   /** Outbox entries waiting. */
   outbox: number
+  /** Of those, entries no relay holds yet. */
+  unrelayed: number
   /** Incoming messages stored since start, and when the last one was. */
   received: { messages: number, lastStoredAt: number }
   /** The latest attachment requests served. */
@@ -60,7 +62,9 @@ export type HistoryEntry = Record<string, unknown> & {
   /** Our messages: queued, relayed (held by `relays` relays), delivered, read, failed. */
   sendState?: SendState
   relays?: number
-  /** For an attachment: how far it got on this device. */
+  /** For an attachment message: how far each file got on this device, in the order of `attachments`. */
+  attachmentStates?: AttachmentState[]
+  /** The first of `attachmentStates` (for readers from before messages carried several files). */
   attachmentState?: AttachmentState
 }
 
@@ -127,7 +131,11 @@ export function whoamiView (crypto: Crypto, identity: LocalIdentity, multiaddrs:
 export async function historyView (messenger: Messenger, handle: string, limit?: number): Promise<HistoryView> {
   const c = await messenger.conversation(handle)
   const messages = await Promise.all(c.view.messages.map(async (m): Promise<HistoryEntry> => {
-    const attachmentState = m.attachment != null ? await messenger.attachments?.state(m.attachment.id) : undefined
+    const states: AttachmentState[] = []
+    for (const a of m.attachments ?? []) {
+      const state = await messenger.attachments?.state(a.id)
+      if (state != null) states.push(state)
+    }
     const status = c.statuses[m.id]
     // One state per message: the model's coarse `status` (`sent` for every
     // message, incoming ones too) is left out beside `sendState`.
@@ -138,7 +146,7 @@ export async function historyView (messenger: Messenger, handle: string, limit?:
       id: m.id,
       sendState: status?.state,
       relays: status?.relays,
-      ...(attachmentState != null ? { attachmentState } : {})
+      ...(states.length > 0 ? { attachmentStates: states, attachmentState: states[0] } : {})
     }
   }))
   return {
@@ -178,6 +186,12 @@ export interface ConversationSummary extends ContactView {
   last?: { id: string, kind: string, text?: string, deleted: boolean, timestamp: number, mine: boolean }
 }
 
+/** How a message of files reads in a list: the first name, and how many more. */
+function attachmentsSummary (list: Array<{ fileName: string }> | undefined): string | undefined {
+  if (list == null || list.length === 0) return undefined
+  return list.length === 1 ? list[0].fileName : `${list[0].fileName} and ${list.length - 1} more`
+}
+
 /**
  * Every contact and message request with its unread count and newest
  * message, the conversation with the newest message first.
@@ -194,7 +208,7 @@ export async function conversationsView (messenger: Messenger): Promise<Conversa
       account: c.account,
       unread: await messenger.unreadCount(account),
       ...(m != null
-        ? { last: { id: m.id, kind: m.kind, text: m.text ?? m.attachment?.caption ?? m.attachment?.fileName, deleted: m.deleted, timestamp: m.timestamp, mine: toHex(m.author.account) === me } }
+        ? { last: { id: m.id, kind: m.kind, text: m.text ?? attachmentsSummary(m.attachments), deleted: m.deleted, timestamp: m.timestamp, mine: toHex(m.author.account) === me } }
         : {})
     })
   }

@@ -30,6 +30,7 @@
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { GroupCommitWriter } from '../store/group-commit.js'
+import type { GroupCommitStats } from '../store/group-commit.js'
 import { prefixRange } from '../store/keys.js'
 import type { Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
@@ -196,7 +197,9 @@ export class EnvelopeStore {
           return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
         }
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
-        this.metrics.expired += await this.removals.remove(mailbox, [{ id, hash }])
+        // Not `expired += await ...`: that reads the counter before the await and loses other mailboxes' counts.
+        const removed = await this.removals.remove(mailbox, [{ id, hash }])
+        this.metrics.expired += removed
       }
       const item = itemKey(mailbox, id, hash)
       if (await this.store.get('relay', tombstoneKey(item)) !== undefined) {
@@ -324,6 +327,16 @@ export class EnvelopeStore {
     checkMailbox(mailbox)
     await this.ready()
     return await this.locks.run(toHex(mailbox), async () => ({ ...await this.ledger.mailbox(mailbox) }))
+  }
+
+  /** Synced batches written and the commits (puts, deletes, sweeps) they carried: the group commit's batch size. */
+  get commitStats (): Readonly<GroupCommitStats> {
+    return this.writer.stats
+  }
+
+  /** Mailboxes that hold at least one envelope (known once the store is open: see {@link held}). */
+  get mailboxes (): number {
+    return this.ledger.mailboxCount
   }
 
   /** Source counters held in memory (bounded by `sourceCacheSize`). */

@@ -47,6 +47,7 @@
 import { concatBytes } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
 import { MAILBOX_LENGTH } from '../protocols/store/constants.js'
+import { prefixRange } from '../store/keys.js'
 
 const ENVELOPE = 0x45 // 'E'
 const INDEX = 0x48 // 'H'
@@ -194,6 +195,9 @@ export function sourceKey (source: Uint8Array): Uint8Array {
 export function mailboxUsageKey (mailbox: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([MAILBOX]), mailbox)
 }
+
+/** The range of every mailbox's usage key: one per mailbox that holds envelopes. */
+export const MAILBOX_USAGE_RANGE = prefixRange(new Uint8Array([MAILBOX]))
 
 export function shareKey (mailbox: Uint8Array, source: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([SHARE]), mailbox, source)

@@ -20,7 +20,7 @@ import type { BatchOp, Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
 import { QuotaExceededError } from '../protocols/store/errors.js'
 import type { QuotaKind } from '../protocols/store/errors.js'
-import { SECRET_KEY, TOTAL_KEY, decodeUsage, encodeUsage, mailboxUsageKey, shareKey } from './keys.js'
+import { MAILBOX_USAGE_RANGE, SECRET_KEY, TOTAL_KEY, decodeUsage, encodeUsage, mailboxUsageKey, shareKey } from './keys.js'
 import { rebuildCounters } from './rebuild.js'
 import { SourceCounters, chargeOf, sourceTag } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
@@ -74,6 +74,8 @@ function usageOp (key: Uint8Array, count: number, bytes: number): BatchOp {
 export class Ledger {
   /** Envelopes the relay holds and their charged bytes. */
   readonly total: Usage = { count: 0, bytes: 0 }
+  /** Mailboxes holding at least one envelope (counted at open, then kept as they fill and empty). */
+  mailboxCount = 0
   private readonly mailboxes = new Map<string, Usage>()
   private readonly sources: SourceCounters
   private tagKey: Uint8Array = new Uint8Array(0)
@@ -95,6 +97,12 @@ export class Ledger {
     this.tagKey = key
     const total = await this.store.get('relay', TOTAL_KEY)
     Object.assign(this.total, total !== undefined ? decodeUsage(total) : await rebuildCounters(this.store))
+    // Once, at open: a usage key exists only for a mailbox that holds something (usageOp deletes it at zero).
+    let mailboxes = 0
+    for await (const entry of this.store.iterate('relay', MAILBOX_USAGE_RANGE)) {
+      if (entry !== undefined) mailboxes++
+    }
+    this.mailboxCount = mailboxes
   }
 
   /** The tag a source is kept under on disk. */
@@ -165,8 +173,10 @@ export class Ledger {
     return {
       ops,
       settle: (committed) => {
-        if (committed) add(usage, 1, size)
-        else {
+        if (committed) {
+          if (usage.count === 0) this.mailboxCount++
+          add(usage, 1, size)
+        } else {
           add(source, -1, -charge)
           add(this.total, -1, -charge)
         }
@@ -219,7 +229,10 @@ export class Ledger {
           }
           this.sources.unpin(r.tag)
         }
-        if (committed) add(usage, -removed.length, -bytes)
+        if (committed && usage.count > 0) {
+          add(usage, -removed.length, -bytes)
+          if (usage.count === 0) this.mailboxCount--
+        }
       }
     }
   }

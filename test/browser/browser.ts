@@ -82,24 +82,30 @@ export class WebStack {
   tcpAddr = ''
   web?: WebServer
   private relayPorts = { tcp: 0, ws: 0 }
+  private relayArgs: string[] = []
 
-  /** Builds the app if stale, starts the relay and the server. */
-  async start (): Promise<void> {
+  /**
+   * Builds the app if stale, starts the relay and the server; `config` adds
+   * to the page's `/config.json` (e.g. `ringTimeoutMs`), `relayArgs` to the
+   * relay's command line (e.g. TURN).
+   */
+  async start (options: { config?: Record<string, unknown>, relayArgs?: string[] } = {}): Promise<void> {
     await buildWebIfStale()
+    this.relayArgs = options.relayArgs ?? []
     this.relayDir = await this.procs.tempDir('starling-web-relay-')
     await this.startRelay()
     this.web = await startWebServer({
       root: webDistDir(),
       host: '127.0.0.1',
       port: 0,
-      config: { relays: [this.wsAddr], intervals: { fetchIntervalMs: 1_000, retryIntervalMs: 500 } }
+      config: { relays: [this.wsAddr], intervals: { fetchIntervalMs: 1_000, retryIntervalMs: 500 }, ...options.config }
     })
   }
 
   /** Starts (or restarts, on the same ports and data) the relay. */
   async startRelay (): Promise<void> {
     if (this.relayDir == null) throw new Error('not started')
-    this.relay = await this.procs.start(['relay', '--listen', `/ip4/127.0.0.1/tcp/${this.relayPorts.tcp}`, '--listen', `/ip4/127.0.0.1/tcp/${this.relayPorts.ws}/ws`, '--data', this.relayDir])
+    this.relay = await this.procs.start(['relay', '--listen', `/ip4/127.0.0.1/tcp/${this.relayPorts.tcp}`, '--listen', `/ip4/127.0.0.1/tcp/${this.relayPorts.ws}/ws`, '--data', this.relayDir, ...this.relayArgs])
     const addrs = this.relay.ready.multiaddrs as string[]
     this.wsAddr = addrs.find(a => a.includes('/ws/')) ?? ''
     this.tcpAddr = addrs.find(a => !a.includes('/ws/')) ?? ''

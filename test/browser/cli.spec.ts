@@ -14,7 +14,7 @@ import { PNG_1X1, attach, messageId, openChat, send, startChat } from './app.js'
 import { Network, eventually } from '../e2e/harness.js'
 import type { HistoryMessage, Running, User } from '../e2e/harness.js'
 
-interface AttachmentInfo { complete: boolean, path: string | null }
+interface AttachmentInfo { id: string, complete: boolean, path: string | null }
 
 describe('browser: a tab and a CLI daemon', function () {
   this.timeout(300_000)
@@ -25,6 +25,9 @@ describe('browser: a tab and a CLI daemon', function () {
   let erin: User
   let erinDaemon: Running
   let me: string
+  /** What the first test exchanged, which the restored tab must have too. */
+  let imageMessage = ''
+  let notes: { id: string, sha: string } | undefined
 
   before(async () => {
     await stack.start()
@@ -73,6 +76,8 @@ describe('browser: a tab and a CLI daemon', function () {
     assert.ok(info.path != null)
     const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
     assert.equal(sha(await readFile(info.path)), sha(bytes))
+    imageMessage = String(image.json[0].id)
+    notes = { id: info.id, sha: sha(bytes) }
     assert.deepEqual(browser.outside, [], 'no request left loopback')
     assert.deepEqual(net.crashed(), [])
   })
@@ -94,6 +99,19 @@ describe('browser: a tab and a CLI daemon', function () {
     await openChat(tab, 'frank')
     await messageId(tab, 'hello from the browser')
     await messageId(tab, 'hello from the terminal')
+    // The files are in the backup: erin's own picture shows whole, and frank's file is there byte for byte.
+    assert.equal(exported.json[0].files, 2)
+    const picture = tab.locator(`li[data-message-id="${imageMessage}"] .attachment.image[data-complete="true"] img`)
+    await picture.waitFor({ timeout: 30_000 })
+    assert.ok(await picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 1), 'the restored picture decodes')
+    assert.ok(notes != null)
+    const restored = await tab.evaluate(async (id) => {
+      const blobs = window.starling?.running?.peer.blobs
+      if (blobs == null) throw new Error('not running')
+      const bytes = new Uint8Array(await (await blobs.blob(Uint8Array.from(id.match(/../g) ?? [], h => parseInt(h, 16)), 'text/plain')).arrayBuffer())
+      return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map(b => b.toString(16).padStart(2, '0')).join('')
+    }, notes.id)
+    assert.equal(restored, notes.sha, 'frank\'s file restored byte for byte')
     // The restored device talks to frank under fresh sessions.
     const id = await send(tab, 'from erin, restored in a browser')
     assert.equal(await messageId(page, 'from erin, restored in a browser', 60_000), id)

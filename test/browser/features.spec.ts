@@ -8,6 +8,7 @@
  *   inserts an emoji into the text;
  * - a voice note recorded in the page: bob receives a WebM audio that
  *   decodes to more than half a second of sound;
+ * - two images picked at once: one message on both sides, both shown;
  * - search: "cafe" finds "Café au lait?" in the local history, and the
  *   result opens the conversation at that message;
  * - the safety number: the same 60 digits on both sides, the QR code on
@@ -26,7 +27,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { Browser, FAKE_MEDIA_ARGS, WebStack, createIdentity, openApp } from './browser.js'
-import { messageById, messageId, openChat, reload, send, startChat } from './app.js'
+import { PNG_1X1, attach, messageById, messageId, openChat, reload, send, startChat } from './app.js'
 
 declare global {
   interface Window { notified?: string[], pageHidden?: boolean }
@@ -149,6 +150,21 @@ describe('browser: emoji picker, voice notes, search, safety number, mute, reque
     assert.deepEqual(sound.head, [0x1a, 0x45, 0xdf, 0xa3], 'a WebM file')
     assert.ok(sound.seconds > 0.5, `${sound.seconds} s of audio`)
     assert.ok(sound.peak > 0.01, 'not silence: the fake microphone plays a tone')
+  })
+
+  it('two images picked at once arrive as ONE message that shows both', async () => {
+    await openChat(alice, 'bob')
+    await openChat(bob, 'alice')
+    await attach(alice, [{ name: 'one.png', mimeType: 'image/png', buffer: PNG_1X1 }, { name: 'two.png', mimeType: 'image/png', buffer: PNG_1X1 }])
+    for (const page of [bob, alice]) {
+      const album = page.locator('li[data-message-id]').filter({ has: page.locator('img[alt="one.png"]') })
+      await album.locator('.attachment.image[data-complete="true"] img[alt="two.png"]').waitFor({ timeout: 60_000 })
+      const images = album.locator('.attachment.image[data-complete="true"] img')
+      assert.equal(await images.count(), 2, 'both images in the one message')
+      for (const img of await images.all()) {
+        assert.ok(await img.evaluate(async (e: HTMLImageElement) => { await e.decode(); return e.naturalWidth === 1 }), 'each image decodes')
+      }
+    }
   })
 
   it('search finds a message in the local history and opens it there', async () => {

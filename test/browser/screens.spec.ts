@@ -1,7 +1,8 @@
 /**
  * Every main screen of the web app, as a user sees it: set up with real
- * profiles (alice and bob chat; carol writes to alice as a stranger; a
- * profile with a passphrase; a second tab of alice's profile), then, for
+ * profiles (alice and bob chat, then make a video call; carol writes to
+ * alice as a stranger; a profile with a passphrase; a second tab of alice's
+ * profile), then, for
  * each screen, at phone (390x844) and desktop (1280x800) width in light
  * and dark themes:
  * - an accessibility scan with axe-core finds no serious or critical
@@ -40,7 +41,7 @@ const SIZES = [{ name: 'phone', width: 390, height: 844 }, { name: 'desktop', wi
 const THEMES = ['light', 'dark'] as const
 
 /** The screens photographed, in order (each at every size and theme). */
-const SCREENS = ['setup', 'chat-list', 'thread', 'request', 'emoji-picker', 'safety-number', 'search', 'settings', 'new-chat-confirm', 'open-elsewhere', 'unlock'] as const
+const SCREENS = ['setup', 'chat-list', 'thread', 'request', 'emoji-picker', 'safety-number', 'search', 'settings', 'outgoing-call', 'incoming-call', 'in-call', 'new-chat-confirm', 'open-elsewhere', 'unlock'] as const
 
 /** A PNG of `width` x `height` with bands of colour: a photo as a user would send one (a 1x1 image shows nothing). */
 function photo (width: number, height: number): Buffer {
@@ -217,6 +218,21 @@ describe('browser: every main screen, phone and desktop, light and dark: axe and
     await alice.goto(`${stack.url}#/settings`)
     await alice.getByRole('heading', { name: 'Privacy' }).waitFor()
     await capture(alice, 'settings')
+
+    // A video call: alice's screen while it rings, bob's incoming call, then alice's call under way.
+    await alice.goto(`${stack.url}#/`)
+    await openChat(alice, 'bob')
+    await alice.getByRole('button', { name: 'Video call' }).click()
+    await bob.locator('.call-screen[data-call-state="ringing"]').waitFor({ timeout: 30_000 })
+    await alice.locator('.call-screen[data-call-state="calling"]').waitFor()
+    await capture(alice, 'outgoing-call')
+    await capture(bob, 'incoming-call')
+    await bob.getByRole('button', { name: 'Accept with video' }).click()
+    await alice.locator('.call-screen[data-call-state="connected"] .quality[data-mos]').waitFor({ timeout: 30_000 })
+    await alice.waitForFunction(() => (document.querySelector('.call-screen video.remote') as HTMLVideoElement | null)?.videoWidth !== 0)
+    await capture(alice, 'in-call')
+    await alice.getByRole('button', { name: 'Hang up' }).click()
+    await bob.locator('.call-screen[data-call-state="ended"]').waitFor()
 
     // New chat by a bare name nobody was pinned for: the confirmation of name~tag and fingerprint.
     const dave = await openApp(await browser.profile(), stack.url)

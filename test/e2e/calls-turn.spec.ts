@@ -20,6 +20,7 @@ import { callStats } from '../../src/calls/index.js'
 import type { CallPeerConnection } from '../../src/calls/index.js'
 import { CallAudio, loadWrtc } from '../../node/calls/media.js'
 import { goertzel, tone } from '../../node/calls/wav.js'
+import { signalPair } from '../../node/calls/signal-pair.js'
 import type { StarlingLibp2p } from '../../src/net/node.js'
 
 describe('calls: TURN credentials from the relay, media through coturn', function () {
@@ -69,16 +70,8 @@ describe('calls: TURN credentials from the relay, media through coturn', functio
     const heard = new CallAudio(tone(1000, 1))
     sent.attach(a)
     heard.attach(b)
-    const candidates: string[] = []
-    a.addEventListener('icecandidate', (e) => { if (e.candidate != null) { candidates.push(e.candidate.candidate); void b.addIceCandidate(e.candidate) } })
-    b.addEventListener('icecandidate', (e) => { if (e.candidate != null) { candidates.push(e.candidate.candidate); void a.addIceCandidate(e.candidate) } })
     try {
-      const offer = await a.createOffer()
-      await a.setLocalDescription(offer)
-      await b.setRemoteDescription(offer)
-      const answer = await b.createAnswer()
-      await b.setLocalDescription(answer)
-      await a.setRemoteDescription(answer)
+      const candidates = await signalPair(a, b)
       await eventually(async () => heard.recording().length >= 48_000 ? true : undefined, 30_000, 'a second of audio through TURN')
       assert.ok(candidates.length > 0 && candidates.every(c => c.includes(' typ relay ')), candidates.join('\n'))
       const stats = await callStats(a as unknown as CallPeerConnection)

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Network, Processes, eventually } from './harness.js'
-import type { CliResult, User } from './harness.js'
+import type { CliResult, HistoryMessage, User } from './harness.js'
 import { Pty } from './pty.js'
 
 function oneLine (r: CliResult): string {
@@ -127,19 +127,26 @@ describe('e2e: a command line people can live in', function () {
     assert.equal(version.stdout, `starling ${pkg.version}\n`)
   })
 
-  it('files: two --attach in one send, shown with name, size, type and state, saved under their own safe names, found by message id', async () => {
+  it('files: two --attach in one send are ONE message on both sides, each shown with name, size, type and state, saved under its own safe name, all found by the message id', async () => {
     const dir = await procs.tempDir('starling-files-')
     await writeFile(join(dir, 'notes.txt'), 'shopping list\n')
     const hostile = '..hidden\u202Etxt.exe'
     await writeFile(join(dir, hostile), 'not what it says\n')
     await ok(alice, ['send', 'bob', 'two files', '--attach', join(dir, 'notes.txt'), '--attach', join(dir, hostile)])
+    const complete = (m: HistoryMessage): boolean => m.attachmentStates?.length === 2 && m.attachmentStates.every(s => s.complete)
     const received = await eventually(async () => {
-      const h = await net.history(bob, alice)
-      const files = h.filter(m => m.kind === 'attachment')
-      return files.length === 2 && files.every(m => m.attachmentState?.complete === true) ? files : undefined
-    }, 60_000, 'both files at bob')
+      const files = (await net.history(bob, alice)).filter(m => m.kind === 'attachment')
+      return files.length === 1 && complete(files[0]) ? files : undefined
+    }, 60_000, 'one message with both files at bob')
+    const album = received[0]
+    assert.equal(album.text, 'two files')
+    assert.deepEqual(album.attachments?.map(a => a.fileName), ['notes.txt', hostile])
+    const sent = (await net.history(alice, bob)).filter(m => m.kind === 'attachment')
+    assert.equal(sent.length, 1, 'one message at alice too')
+    assert.equal(sent[0].id, album.id)
+    assert.equal(sent[0].attachments?.length, 2)
     const human = (await ok(bob, ['history', 'alice'])).stdout
-    assert.match(human, /alice: \[notes\.txt, 14 B, text\/plain, received\] two files/)
+    assert.match(human, /alice: \[notes\.txt, 14 B, text\/plain, received\] \[[^\]\n]*hidden[^\]\n]*, 17 B, application\/octet-stream, received\] two files/)
 
     // Written to the downloads folder (inside the data directory) under safe names.
     const downloads = join(bob.dir, 'downloads')
@@ -155,17 +162,27 @@ describe('e2e: a command line people can live in', function () {
     }
     assert.equal(await readFile(join(downloads, 'notes.txt'), 'utf8'), 'shopping list\n')
 
-    // The message id (as history shows it) finds the file; `save DIR` writes it under its name, never over another.
-    const notes = received.find(m => m.text === 'two files')
-    assert.ok(notes != null)
-    const shown = await ok(bob, ['attachment', notes.id.slice(0, 8)])
-    assert.match(shown.stdout, /^notes\.txt \(14 B, text\/plain\) complete/)
+    // The message id (as history shows it) finds both files; `save DIR` writes each under its name, never over another.
+    const shown = await ok(bob, ['attachment', album.id.slice(0, 8)])
+    const lines = shown.stdout.trim().split('\n')
+    assert.equal(lines.length, 2, shown.stdout)
+    assert.match(lines[0], /^notes\.txt \(14 B, text\/plain\) complete/)
+    assert.match(lines[1], /hidden.* \(17 B, application\/octet-stream\) complete/)
     const out = await procs.tempDir('starling-saved-')
     await mkdir(out, { recursive: true })
-    const saved = await ok(bob, ['attachment', notes.id.slice(0, 8), 'save', out])
+    const saved = await ok(bob, ['attachment', album.id.slice(0, 8), 'save', out])
     assert.match(saved.stdout, /saved to .*notes\.txt/)
-    await ok(bob, ['attachment', notes.id.slice(0, 8), 'save', out])
-    assert.deepEqual((await readdir(out)).sort(), ['notes (1).txt', 'notes.txt'])
+    await ok(bob, ['attachment', album.id.slice(0, 8), 'save', out])
+    const written = (await readdir(out)).sort()
+    assert.equal(written.length, 4, written.join(', '))
+    assert.ok(written.includes('notes.txt') && written.includes('notes (1).txt'), written.join(', '))
+    const other = written.find(n => n.includes('hidden') && !n.includes('(1)'))
+    assert.ok(other != null, written.join(', '))
+    assert.equal(await readFile(join(out, other), 'utf8'), 'not what it says\n')
+    // --save FILE writes one file: a message of two is refused with what to do instead.
+    const one = await as(bob, ['attachment', album.id.slice(0, 8), '--save', join(out, 'x')])
+    assert.equal(one.code, 1, one.stderr)
+    assert.match(oneLine(one), /has 2 files: --save FILE writes one/)
   })
 
   it('who am I: starling use DIR sets the default profile; init and daemon hints name the --data they need', async () => {
@@ -209,7 +226,7 @@ describe('e2e: a command line people can live in', function () {
     assert.ok(s.outbox <= queued, `notes are not in the outbox (outbox ${s.outbox})`)
   })
 
-  it('backups: a short passphrase is refused with the reason; export says plainly that files are not in it', async () => {
+  it('backups: a short passphrase is refused with the reason; export says whether files are in it', async () => {
     const dir = await procs.tempDir('starling-backup-')
     const short = await as(alice, ['export', join(dir, 'a.stbk')], { STARLING_BACKUP_PASSPHRASE: 'short' })
     assert.equal(short.code, 2, short.stderr)
@@ -217,7 +234,10 @@ describe('e2e: a command line people can live in', function () {
     const good = await as(alice, ['export', join(dir, 'b.stbk')], { STARLING_BACKUP_PASSPHRASE: 'three long words' })
     assert.equal(good.code, 0, good.stderr)
     assert.match(good.stdout, new RegExp(`backup of ${alice.handle} written`))
-    assert.match(good.stdout, /files are NOT in the backup/)
+    assert.match(good.stdout, /files are in the backup/)
+    const without = await as(alice, ['export', join(dir, 'c.stbk'), '--without-files'], { STARLING_BACKUP_PASSPHRASE: 'three long words' })
+    assert.equal(without.code, 0, without.stderr)
+    assert.match(without.stdout, /0 files, .*\n.*files are NOT in the backup \(--without-files/)
   })
 
   it('chat: says who you are, and the typing indicator clears when the other side clears its line', async () => {

@@ -180,6 +180,9 @@ export interface HistoryMessage {
   sendState?: string
   relays?: number
   attachmentState?: { id: string, complete: boolean, receivedChunks: number, totalChunks: number }
+  /** Every file of the message, and how far each got, in the same order. */
+  attachments?: Array<{ id: string, fileName: string, size: number, mimeType: string }>
+  attachmentStates?: Array<{ id: string, complete: boolean, receivedChunks: number, totalChunks: number }>
 }
 
 /**

@@ -63,7 +63,7 @@ export const sendCommand: Command = {
     ...dataHelp,
     'reply-to': 'reply to this message (ID as below)',
     yes: YES_HELP,
-    attach: 'send this file (repeatable; up to 100 MB each, 10 MB while the recipient is offline); TEXT becomes the caption'
+    attach: 'send this file (repeatable: the files go as one message, up to 10 per message; up to 100 MB each, 10 MB while the recipient is offline); TEXT becomes the caption'
   },
   notes: [ID_HELP],
   positionals: [{ name: 'HANDLE', required: true }, { name: 'TEXT', required: false }],
@@ -75,8 +75,10 @@ export const sendCommand: Command = {
     if (attach.length > 0 && args.values['reply-to'] != null) throw new UsageError('send: --reply-to goes with text, not with --attach')
     const files = attach.map(f => resolvePath(f))
     const confirm = args.values.yes === true
-    const r = await withFirstContactHint((await connect(args)).call<Sent>('send', { handle, text: text?.trim() === '' ? undefined : text, replyTo: args.values['reply-to'], attachments: files, confirm }), 'send')
+    const r = await withFirstContactHint((await connect(args)).call<Sent & { ids?: string[] }>('send', { handle, text: text?.trim() === '' ? undefined : text, replyTo: args.values['reply-to'], attachments: files, confirm }), 'send')
     printSent(out, 'sent', r)
+    // More files than one message carries went as several messages.
+    if (r.ids != null && r.ids.length > 1) out.print({ event: 'sent-more', ids: r.ids }, `(${files.length} files in ${r.ids.length} messages: ${r.ids.map(x => x.slice(0, 8)).join(', ')})`)
   }
 }
 
@@ -90,14 +92,14 @@ const WAITING: Record<string, string> = {
 
 export const attachmentCommand: Command = {
   name: 'attachment',
-  summary: 'show a file\'s name, size, type and how far it got; `save` writes it out under its own name; --download fetches it now',
+  summary: 'show the files of a message (name, size, type, how far each got); `save` writes them out under their own names; --download fetches them now',
   usage: 'starling attachment ID [save [DIR]] [--download] [--save FILE] [--data DIR]',
   examples: ['starling attachment 9c1e', 'starling attachment 9c1e save', 'starling attachment 9c1e save ~/Downloads', 'starling attachment 9c1e --download', 'starling attachment 9c1e --save ~/holiday.jpg'],
   options: { ...dataOption, download: { type: 'boolean' }, save: { type: 'string' } },
   help: {
     ...dataHelp,
     download: 'fetch it from the sender now (a message request\'s too, and beyond the automatic budgets)',
-    save: 'write the received file to FILE (a new file)'
+    save: 'write the received file to FILE (a new file; one file: a message of several takes `save [DIR]`, or name one file by its own id)'
   },
   notes: [ID_HELP],
   positionals: [{ name: 'ID', required: true }, { name: 'save', required: false }, { name: 'DIR', required: false }],
@@ -109,16 +111,23 @@ export const attachmentCommand: Command = {
     if (save != null) params.save = resolvePath(save)
     // `save` with no DIR: the daemon's downloads folder (inside the data directory unless the daemon was given --downloads).
     if (action === 'save') params.saveTo = dir != null ? resolvePath(dir) : ''
-    const r = await (await connect(args)).call<{ id: string, message?: string, fileName: string, size: number, mimeType?: string, mine?: boolean, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, saved: boolean, encrypted: boolean, waiting?: string }>('attachment', params)
-    const what = `${r.fileName} (${formatSize(r.size)}${r.mimeType != null ? `, ${r.mimeType}` : ''})`
-    const waiting = r.waiting != null ? ` (${WAITING[r.waiting] ?? r.waiting})` : ''
-    const where = r.saved ? `saved to ${r.path ?? ''}` : r.path != null ? `stored at ${r.path}` : (r.encrypted ? `stored encrypted; write it out with: starling attachment ${(r.message ?? r.id).slice(0, 8)} save [DIR]` : '')
-    out.print({ event: 'attachment', ...r }, r.complete
-      ? `${what} complete: ${where}`
-      : r.mine === true
-        ? `${what} sent by you; the file is not on this device (restored from a backup? backups hold no files)`
-        : `${what} receiving: ${r.receivedChunks}/${plural(r.totalChunks, 'chunk')}${waiting}`)
+    const r = await (await connect(args)).call<FileInfo & { files?: FileInfo[] }>('attachment', params)
+    // One line per file: a message id covers every file of the message.
+    const files = r.files ?? [r]
+    out.print({ event: 'attachment', ...r, files }, files.map(fileLine))
   }
+}
+
+/** One file as the daemon's `attachment` method reports it. */
+interface FileInfo { id: string, message?: string, fileName: string, size: number, mimeType?: string, mine?: boolean, complete: boolean, receivedChunks: number, totalChunks: number, path: string | null, saved: boolean, encrypted: boolean, waiting?: string }
+
+function fileLine (r: FileInfo): string {
+  const what = `${r.fileName} (${formatSize(r.size)}${r.mimeType != null ? `, ${r.mimeType}` : ''})`
+  const waiting = r.waiting != null ? ` (${WAITING[r.waiting] ?? r.waiting})` : ''
+  const where = r.saved ? `saved to ${r.path ?? ''}` : r.path != null ? `stored at ${r.path}` : (r.encrypted ? `stored encrypted; write it out with: starling attachment ${(r.message ?? r.id).slice(0, 8)} save [DIR]` : '')
+  if (r.complete) return `${what} complete: ${where}`
+  if (r.mine === true) return `${what} sent by you; the file is not on this device (restored from a backup made without its files?)`
+  return `${what} receiving: ${r.receivedChunks}/${plural(r.totalChunks, 'chunk')}${waiting}`
 }
 
 export const reactCommand: Command = {

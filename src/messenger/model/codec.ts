@@ -4,7 +4,7 @@
  * bounds the size, then validates every field, and throws
  * {@link InvalidMessageError} for anything malformed, never anything else.
  */
-import { MAX_MESSAGE_BYTES, MAX_RECEIPT_IDS } from './constants.js'
+import { MAX_ATTACHMENTS_PER_MESSAGE, MAX_MESSAGE_BYTES, MAX_RECEIPT_IDS } from './constants.js'
 import { InvalidMessageError } from './errors.js'
 import * as pb from './pb/message.js'
 import { validateMessage } from './validate.js'
@@ -45,22 +45,7 @@ function bodyToPb (body: MessageBody): Partial<pb.Message> {
     case 'delivered': return { delivered: { ids: body.ids as Array<Uint8Array<ArrayBuffer>> } }
     case 'read': return { read: { ids: body.ids as Array<Uint8Array<ArrayBuffer>> } }
     case 'typing': return { typing: { on: body.on } }
-    case 'attachment': {
-      const a = body.attachment
-      return {
-        attachment: {
-          id: a.id as Uint8Array<ArrayBuffer>,
-          fileName: a.fileName,
-          mimeType: a.mimeType,
-          kind: ATTACHMENT_KINDS[a.kind],
-          size: a.size,
-          sha256: a.sha256 as Uint8Array<ArrayBuffer>,
-          key: a.key as Uint8Array<ArrayBuffer>,
-          chunkSize: a.chunkSize,
-          caption: a.caption
-        }
-      }
-    }
+    case 'attachment': return { attachments: body.attachments.map(attachmentToPb) }
     case 'call': return {
       call: {
         outcome: CALL_OUTCOMES[body.outcome],
@@ -68,6 +53,20 @@ function bodyToPb (body: MessageBody): Partial<pb.Message> {
         video: body.video
       }
     }
+  }
+}
+
+function attachmentToPb (a: AttachmentDescriptor): pb.Attachment {
+  return {
+    id: a.id as Uint8Array<ArrayBuffer>,
+    fileName: a.fileName,
+    mimeType: a.mimeType,
+    kind: ATTACHMENT_KINDS[a.kind],
+    size: a.size,
+    sha256: a.sha256 as Uint8Array<ArrayBuffer>,
+    key: a.key as Uint8Array<ArrayBuffer>,
+    chunkSize: a.chunkSize,
+    caption: a.caption
   }
 }
 
@@ -114,7 +113,7 @@ function bodyFromPb (m: pb.Message): MessageBody {
   if (m.delivered != null) bodies.push({ kind: 'delivered', ids: m.delivered.ids.map(copy) })
   if (m.read != null) bodies.push({ kind: 'read', ids: m.read.ids.map(copy) })
   if (m.typing != null) bodies.push({ kind: 'typing', on: m.typing.on })
-  if (m.attachment != null) bodies.push({ kind: 'attachment', attachment: attachmentFromPb(m.attachment) })
+  if (m.attachments.length > 0) bodies.push({ kind: 'attachment', attachments: m.attachments.map(attachmentFromPb) })
   if (m.call != null) bodies.push(callFromPb(m.call))
   if (bodies.length !== 1) throw new InvalidMessageError('bad-kind', `a message has exactly one body, got ${bodies.length}`)
   return bodies[0]
@@ -147,10 +146,14 @@ export function decodeMessage (bytes: Uint8Array, options: DecodeMessageOptions 
   if (bytes.length > maxBytes) throw new InvalidMessageError('too-large', `message is ${bytes.length} bytes, at most ${maxBytes}`)
   let raw: pb.Message
   try {
+    // The decoder stops at the descriptor after the limit: a hostile count costs nothing more.
     raw = pb.Message.decode(bytes, {
-      limits: { delivered: { ids: MAX_RECEIPT_IDS }, read: { ids: MAX_RECEIPT_IDS } }
+      limits: { delivered: { ids: MAX_RECEIPT_IDS }, read: { ids: MAX_RECEIPT_IDS }, attachments: MAX_ATTACHMENTS_PER_MESSAGE }
     })
   } catch (err) {
+    if ((err as Error).name === 'MaxLengthError' && /attachments/.test((err as Error).message)) {
+      throw new InvalidMessageError('bad-attachment', `a message carries at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments`, { cause: err })
+    }
     throw new InvalidMessageError('malformed', `not a protobuf message: ${(err as Error).message}`, { cause: err })
   }
   if (raw.author == null) throw new InvalidMessageError('missing-field', 'author is missing')

@@ -33,6 +33,13 @@ export const MAX_FILE_NAME_CODE_POINTS = 255
 /** Longest MIME type, in characters. */
 export const MAX_MIME_TYPE_LENGTH = 127
 
+/**
+ * Most files in one message (an album). Both peers enforce it: the decoder
+ * stops at the next descriptor, so a peer claiming 10,000 costs a few
+ * hundred bytes of parsing, not 10,000 downloads.
+ */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10
+
 /** Largest attachment chunk, in bytes. */
 export const MAX_CHUNK_SIZE = 1024 * 1024
 

@@ -53,7 +53,8 @@ export interface MessageView {
   kind: 'text' | 'reply' | 'attachment' | 'call'
   /** Current text (text, reply) or caption (attachment); absent once deleted. */
   text?: string
-  attachment?: AttachmentDescriptor
+  /** The files of an attachment message, in the order sent (one or more). */
+  attachments?: AttachmentDescriptor[]
   call?: Omit<CallBody, 'kind'>
   /** For replies: the target id (hex) and whether it is an earlier timeline message. */
   replyTo?: { id: string, found: boolean }
@@ -133,10 +134,11 @@ function newEntry (m: Message, hex: string): Entry {
     view.history.push(version(body.text))
     view.replyTo = { id: idToHex(body.target), found: false }
   } else if (body.kind === 'attachment') {
-    view.attachment = body.attachment
-    if (body.attachment.caption !== undefined) {
-      view.text = body.attachment.caption
-      view.history.push(version(body.attachment.caption))
+    view.attachments = body.attachments
+    const caption = body.attachments[0]?.caption
+    if (caption !== undefined) {
+      view.text = caption
+      view.history.push(version(caption))
     }
   } else if (body.kind === 'call') {
     view.call = { outcome: body.outcome, durationMs: body.durationMs, video: body.video }
@@ -229,7 +231,7 @@ function finish (entry: Entry, timeline: Map<string, Entry>): MessageView {
   view.status = view.readBy.length > 0 ? 'read' : view.deliveredTo.length > 0 ? 'delivered' : 'sent'
   if (view.deleted) {
     delete view.text
-    delete view.attachment
+    delete view.attachments
     delete view.call
     delete view.replyTo
     view.history = []

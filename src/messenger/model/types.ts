@@ -84,13 +84,18 @@ export interface AttachmentDescriptor {
   key: Uint8Array
   /** Plaintext bytes per chunk. */
   chunkSize: number
+  /** The message's caption: only the first attachment of a message has one. */
   caption?: string
 }
 
-/** A message carrying an attachment descriptor. */
+/**
+ * A message carrying one or more files (an album, as Signal and WhatsApp
+ * send several pictures), each with its own descriptor: 1 to
+ * MAX_ATTACHMENTS_PER_MESSAGE, distinct ids, the caption on the first.
+ */
 export interface AttachmentBody {
   kind: 'attachment'
-  attachment: AttachmentDescriptor
+  attachments: AttachmentDescriptor[]
 }
 
 /**

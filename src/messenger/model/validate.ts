@@ -6,7 +6,7 @@
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import {
-  ACCOUNT_KEY_BYTES, ATTACHMENT_ID_BYTES, ATTACHMENT_KEY_BYTES, MAX_CHUNK_SIZE, MAX_DEVICE_ID_BYTES,
+  ACCOUNT_KEY_BYTES, ATTACHMENT_ID_BYTES, ATTACHMENT_KEY_BYTES, MAX_ATTACHMENTS_PER_MESSAGE, MAX_CHUNK_SIZE, MAX_DEVICE_ID_BYTES,
   MAX_FILE_NAME_CODE_POINTS, MAX_MIME_TYPE_LENGTH, MAX_RECEIPT_IDS, MESSAGE_ID_BYTES, SHA256_BYTES
 } from './constants.js'
 import { validateReactionEmoji } from './emoji.js'
@@ -104,6 +104,25 @@ export function checkAttachment (a: AttachmentDescriptor | undefined): Attachmen
   return a
 }
 
+/**
+ * Checks the files of one message: 1 to MAX_ATTACHMENTS_PER_MESSAGE, each
+ * valid, no id twice (each has its own chunks and state), the caption on the
+ * first only.
+ */
+export function checkAttachments (list: AttachmentDescriptor[] | undefined): AttachmentDescriptor[] {
+  if (!Array.isArray(list) || list.length === 0) fail('missing-field', 'an attachment message has at least one attachment')
+  if (list.length > MAX_ATTACHMENTS_PER_MESSAGE) fail('bad-attachment', `a message carries at most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments, got ${list.length}`)
+  const ids = new Set<string>()
+  for (const [i, a] of list.entries()) {
+    checkAttachment(a)
+    const id = String.fromCharCode(...a.id)
+    if (ids.has(id)) fail('bad-attachment', `attachments[${i}] repeats the id of an earlier one`)
+    ids.add(id)
+    if (i > 0 && a.caption !== undefined) fail('bad-attachment', 'only the first attachment carries the caption')
+  }
+  return list
+}
+
 /** Checks a message body according to its kind. */
 export function checkBody (body: MessageBody): MessageBody {
   switch (body.kind) {
@@ -138,7 +157,7 @@ export function checkBody (body: MessageBody): MessageBody {
       if (typeof body.on !== 'boolean') fail('bad-kind', 'typing.on must be a boolean')
       return body
     case 'attachment':
-      checkAttachment(body.attachment)
+      checkAttachments(body.attachments)
       return body
     case 'call':
       if (!['missed', 'declined', 'busy', 'ended'].includes(body.outcome)) fail('bad-call', 'call.outcome must be missed, declined, busy or ended')

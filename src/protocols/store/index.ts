@@ -36,7 +36,7 @@ export { PeerRateLimiter } from './rate-limit.js'
 export type { RateLimitInit } from './rate-limit.js'
 export type { QuotaKind } from './errors.js'
 export type {
-  EnvelopeRef, MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoredEnvelopeEntry, StoreServerComponents, StoreServerInit, StoreServerMetrics
+  EnvelopeRef, MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoredEnvelopeEntry, StoreOp, StoreServerComponents, StoreServerInit, StoreServerMetrics
 } from './store.js'
 export { StoreClient, deleteFromMailbox, fetchMailbox, storeEnvelope } from './client.js'
 export type { FetchOptions, RelayTarget, StoreClientInit, StoreDialer } from './client.js'

@@ -12,6 +12,7 @@
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import { InvalidMessageError } from '../../crypto/errors.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
@@ -126,7 +127,12 @@ export interface StoreServerInit {
   rateLimit?: Omit<RateLimitInit, 'now'>
   maxInboundStreams?: number
   maxOutboundStreams?: number
+  /** Called after each request is answered: which operation, how long it took (ms) and the status sent (the operator's latency histograms). */
+  onRequest?: (op: StoreOp, ms: number, status: string) => void
 }
+
+/** The operations of the store protocol. */
+export type StoreOp = 'put' | 'fetch' | 'delete'
 
 /** A refusal: answered with a status, the stream stays open. */
 function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
@@ -162,6 +168,12 @@ export class StoreServer implements Startable {
   private readonly maxInboundStreams: number
   private readonly maxOutboundStreams: number
   private readonly limiter: PeerRateLimiter
+  private readonly onRequest: StoreServerInit['onRequest']
+  /** Requests read and not yet answered on the wire: a drain waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** The reads of streams waiting for their next request: a drain aborts them. */
+  private readonly waiting = new Set<AbortController>()
+  private draining = false
   private started = false
 
   constructor (components: StoreServerComponents, init: StoreServerInit) {
@@ -173,6 +185,7 @@ export class StoreServer implements Startable {
     this.maxInboundStreams = init.maxInboundStreams ?? MAX_INBOUND_STREAMS
     this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
     this.limiter = new PeerRateLimiter({ ...init.rateLimit, now: this.now })
+    this.onRequest = init.onRequest
     this.handleStream = this.handleStream.bind(this)
   }
 
@@ -186,8 +199,23 @@ export class StoreServer implements Startable {
   }
 
   async stop (): Promise<void> {
-    this.started = false
-    await this.components.registrar.unhandle(this.protocol)
+    await this.drain()
+  }
+
+  /**
+   * Stops taking requests and resolves once every request already read is
+   * answered (stored durably, its response written): a graceful shutdown
+   * loses no receipt it could still send. Streams waiting for a request are
+   * closed. Safe to call more than once.
+   */
+  async drain (): Promise<void> {
+    if (this.started) {
+      this.started = false
+      this.draining = true
+      for (const read of this.waiting) read.abort(new Error('the relay is stopping'))
+      await this.components.registrar.unhandle(this.protocol)
+    }
+    await Promise.allSettled([...this.inFlight])
   }
 
   isStarted (): boolean {
@@ -203,14 +231,20 @@ export class StoreServer implements Startable {
       while (this.started) {
         let frame
         try {
-          frame = await lp.read({ signal: AbortSignal.timeout(this.idleTimeoutMs) })
+          frame = await this.nextFrame(lp)
         } catch (err) {
-          if ((err as Error).name === 'UnexpectedEOFError') break
+          // EOF, or the server drains while this stream waits between requests: close it cleanly.
+          if ((err as Error).name === 'UnexpectedEOFError' || this.draining) break
           throw err
         }
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
-        const response = await this.answer(request, source)
-        await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+        const answered = this.answerAndWrite(request, source, lp)
+        this.inFlight.add(answered)
+        try {
+          await answered
+        } finally {
+          this.inFlight.delete(answered)
+        }
       }
       await stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
     } catch (err) {
@@ -218,6 +252,31 @@ export class StoreServer implements Startable {
       log('dropping store stream from %s: %s', peer, (err as Error).message)
       stream.abort(err as Error)
     }
+  }
+
+  /**
+   * The next request frame, within the idle timeout; a drain aborts the
+   * wait. One controller per read, no AbortSignal.any: a signal that lives
+   * as long as the server would collect a dependent per request.
+   */
+  private async nextFrame (lp: { read(options: { signal: AbortSignal }): Promise<Uint8ArrayList> }): Promise<Uint8ArrayList> {
+    const read = new AbortController()
+    const timer = setTimeout(() => { read.abort(new Error(`no request within ${this.idleTimeoutMs} ms`)) }, this.idleTimeoutMs)
+    this.waiting.add(read)
+    try {
+      return await lp.read({ signal: read.signal })
+    } finally {
+      clearTimeout(timer)
+      this.waiting.delete(read)
+    }
+  }
+
+  private async answerAndWrite (request: StoreRequest, source: string, lp: { write(bytes: Uint8Array, options: { signal: AbortSignal }): Promise<void> }): Promise<void> {
+    const started = performance.now()
+    const response = await this.answer(request, source)
+    await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+    const op: StoreOp = request.put != null ? 'put' : request.fetch != null ? 'fetch' : 'delete'
+    this.onRequest?.(op, performance.now() - started, String(response.status))
   }
 
   private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {

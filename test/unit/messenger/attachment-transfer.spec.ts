@@ -85,17 +85,17 @@ describe('messenger: AttachmentTransfer', function () {
 
   it('a file we send may be pulled by the devices it went to, and nobody else; a small one also goes as chunks', async () => {
     const bytes = new Uint8Array(100_000).map((_, i) => i % 251)
-    await transfer.send(bob.handle, { input: bytes, fileName: 'notes.bin', mimeType: 'application/octet-stream', kind: 'file' }, 'for you')
+    await transfer.send(bob.handle, [{ input: bytes, fileName: 'notes.bin', mimeType: 'application/octet-stream', kind: 'file' }], 'for you')
     assert.equal(sent.length, 1)
     const body = sent[0]
     assert.ok(body.kind === 'attachment')
-    assert.equal(body.attachment.caption, 'for you')
-    assert.equal(body.attachment.size, bytes.length)
-    assert.equal(await transfer.authorise(body.attachment.id, bob.peerId), true)
-    assert.equal(await transfer.authorise(body.attachment.id, mallory.peerId), false)
+    assert.equal(body.attachments[0].caption, 'for you')
+    assert.equal(body.attachments[0].size, bytes.length)
+    assert.equal(await transfer.authorise(body.attachments[0].id, bob.peerId), true)
+    assert.equal(await transfer.authorise(body.attachments[0].id, mallory.peerId), false)
     assert.equal(await transfer.authorise(crypto.randomBytes(16), bob.peerId), false, 'an unknown id')
-    assert.equal(chunks, Math.ceil(bytes.length / body.attachment.chunkSize), 'small enough to travel through relays too')
-    assert.deepEqual((await transfer.descriptor(body.attachment.id))?.sha256, body.attachment.sha256)
+    assert.equal(chunks, Math.ceil(bytes.length / body.attachments[0].chunkSize), 'small enough to travel through relays too')
+    assert.deepEqual((await transfer.descriptor(body.attachments[0].id))?.sha256, body.attachments[0].sha256)
   })
 
   it('a large file from a message request waits for acceptance, then is pulled from the sender\'s direct addresses only', async () => {

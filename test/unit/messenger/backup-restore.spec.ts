@@ -7,7 +7,8 @@
  * the messages as replays. Every AEAD encryption in the process is recorded.
  */
 import assert from 'node:assert/strict'
-import { collectBackup, decodeBackup, encodeBackup, restoreBackup } from '../../../src/messenger/backup.js'
+import { collectBackup, restoreBackup } from '../../../src/messenger/backup.js'
+import { decodeBackup, encodeBackup } from '../../../src/messenger/backup-format.js'
 import { equalBytes } from '../../../src/messenger/bytes.js'
 import { TestNet, newIdentity, received, recordingCrypto } from './pair.js'
 import { CHEAP, PASS, versionOneBackup } from './backup-v1.js'

@@ -152,6 +152,11 @@ export class TestNet {
     })
   }
 
+  /** The DHT no longer answers for `id`'s handle (its claim is gone; device records stay). */
+  unpublish (id: TestIdentity): void {
+    this.claims.delete(id.handle)
+  }
+
   /** A store in a fresh temporary directory (removed by {@link TestNet.close}). */
   async store (): Promise<{ store: LevelStore, location: string }> {
     const dir = await mkdtemp(join(tmpdir(), 'starling-pair-'))

@@ -124,9 +124,9 @@ describe('messenger: a stranger cannot fill our disk with attachments, and downl
     const big = largeDescriptor()
     const orphan = await file(600_000)
     const envelopes = [
-      await mallory.message({ kind: 'attachment', attachment: small.descriptor }, 2),
+      await mallory.message({ kind: 'attachment', attachments: [small.descriptor] }, 2),
       ...await chunkEnvelopes(mallory, small),
-      await mallory.message({ kind: 'attachment', attachment: big }, 3),
+      await mallory.message({ kind: 'attachment', attachments: [big] }, 3),
       ...await chunkEnvelopes(mallory, orphan)
     ]
     const outcomes = await receiveAll(receiver, mallory, envelopes)
@@ -164,13 +164,13 @@ describe('messenger: a stranger cannot fill our disk with attachments, and downl
     // Chunks that wait for a descriptor that does come are still used.
     const photo = await file(300_000)
     assert.ok((await receiveAll(receiver, carol, await chunkEnvelopes(carol, photo))).every(o => o === 'stored'))
-    assert.deepEqual(await receiveAll(receiver, carol, [await carol.message({ kind: 'attachment', attachment: photo.descriptor }, 2)]), ['stored'])
+    assert.deepEqual(await receiveAll(receiver, carol, [await carol.message({ kind: 'attachment', attachments: [photo.descriptor] }, 2)]), ['stored'])
     assert.equal((await receiver.messenger.attachments?.state(photo.descriptor.id))?.complete, true)
 
     // A partial attachment whose other chunks never come is removed after the same time; its descriptor stays.
     const partial = await file(500_000)
     const halfOf = (await chunkEnvelopes(carol, partial)).slice(0, 4)
-    assert.deepEqual(await receiveAll(receiver, carol, [await carol.message({ kind: 'attachment', attachment: partial.descriptor }, 3), ...halfOf]), ['stored', ...halfOf.map(() => 'stored')])
+    assert.deepEqual(await receiveAll(receiver, carol, [await carol.message({ kind: 'attachment', attachments: [partial.descriptor] }, 3), ...halfOf]), ['stored', ...halfOf.map(() => 'stored')])
     assert.equal((await kept(receiver, host.blobs, [partial.descriptor.id])).blobBytes, 4 * 64 * 1024)
     now += 3 * DAY + 1
     await receiver.messenger.attachments?.sweep()
@@ -183,7 +183,7 @@ describe('messenger: a stranger cannot fill our disk with attachments, and downl
     const carol = await contact(true)
     const descriptors = [largeDescriptor(), largeDescriptor(), largeDescriptor()]
     const envelopes: Uint8Array[] = []
-    for (const [i, d] of descriptors.entries()) envelopes.push(await carol.message({ kind: 'attachment', attachment: d }, 2 + i))
+    for (const [i, d] of descriptors.entries()) envelopes.push(await carol.message({ kind: 'attachment', attachments: [d] }, 2 + i))
     const outcomes = await receiveAll(receiver, carol, envelopes)
     assert.deepEqual(outcomes, ['stored', 'stored', 'stored'])
     const hex = descriptors.map(d => Buffer.from(d.id).toString('hex'))

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { createCrypto } from '../../../src/crypto/index.js'
 import { encodeKeyFile } from '../../../src/identity/index.js'
-import { encodeBackup } from '../../../src/messenger/backup.js'
+import { encodeBackup } from '../../../src/messenger/backup-format.js'
 import { makePrivate } from '../../../node/data-dir.js'
 import { importBackup } from '../../../node/backup-files.js'
 import { openUserStore } from '../../../node/at-rest.js'
@@ -81,7 +81,7 @@ describe('node: data at rest', () => {
     await assert.rejects(importBackup(crypto, refused, file, 'backup pass'), { name: 'CommandError', message: /STARLING_PASSPHRASE/ })
 
     const dir = join(await tempDir(), 'data')
-    assert.deepEqual(await importBackup(crypto, dir, file, 'backup pass', identityPass), { entries: 1, unsent: 0 })
+    assert.deepEqual(await importBackup(crypto, dir, file, 'backup pass', identityPass), { entries: 1, unsent: 0, files: 0 })
     for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
       if (entry.isFile()) assert.equal((await readFile(join(entry.parentPath, entry.name))).includes(note), false, `${entry.name} holds the note`)
     }

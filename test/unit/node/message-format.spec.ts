@@ -27,6 +27,18 @@ describe('cli: message lines', () => {
     assert.equal(formatSize(12_000_000), '12.0 MB')
   })
 
+  it('a message of several files lists each with its name, size, type and state, then the caption', () => {
+    const m: HistoryMessage = {
+      ...base,
+      kind: 'attachment',
+      text: 'trip',
+      attachments: [{ id: 'a1', fileName: 'a.jpg', mimeType: 'image/jpeg', size: 2_000 }, { id: 'b2', fileName: 'b.pdf', mimeType: 'application/pdf', size: 3_500_000 }],
+      attachmentStates: [{ id: 'a1', complete: true, receivedChunks: 1, totalChunks: 1 }, { id: 'b2', complete: false, receivedChunks: 2, totalChunks: 4 }]
+    }
+    assert.equal(bodyText(m, false), '[a.jpg, 2.0 KB, image/jpeg, received] [b.pdf, 3.5 MB, application/pdf, receiving 2/4 chunks] trip')
+    assert.equal(attachmentText(m, true), '[a.jpg, 2.0 KB, image/jpeg] [b.pdf, 3.5 MB, application/pdf]')
+  })
+
   it('an edited message lists its earlier versions', () => {
     const m: HistoryMessage = { ...base, text: 'v3', edited: true, history: [{ text: 'v1', timestamp: 1 }, { text: 'v2', timestamp: 2 }, { text: 'v3', timestamp: 3 }] }
     assert.deepEqual(earlierVersions(m), ['v1', 'v2'])

@@ -17,7 +17,7 @@ function view (id: string, attachmentId?: string): MessageView {
     timestamp: 0,
     lamport: 0,
     kind: attachmentId != null ? 'attachment' : 'text',
-    ...(attachmentId != null ? { attachment: { id: fromHex(attachmentId), fileName: 'f', mimeType: 'text/plain', kind: 'file', size: 1, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 1 } } : {}),
+    ...(attachmentId != null ? { attachments: [{ id: fromHex(attachmentId), fileName: 'f', mimeType: 'text/plain', kind: 'file', size: 1, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 1 }] } : {}),
     history: [],
     edited: false,
     deleted: false,

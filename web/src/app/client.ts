@@ -12,7 +12,8 @@ import { fromHex } from '../../../src/messenger/bytes.js'
 import { validateReactionEmoji, validateText } from '../../../src/messenger/model/index.js'
 import type { MessengerEvent } from '../../../src/messenger/index.js'
 import { routingTableSize } from '../../../src/net/node.js'
-import type { OpfsBlobStore } from '../platform/platform.js'
+import type { BrowserCallMedia, OpfsBlobStore } from '../platform/platform.js'
+import { TabCalls } from './calls.js'
 import { attachmentFromFile } from './files.js'
 import { IMAGE_HEAD_BYTES, safeToShow } from './image-size.js'
 import { notifyHidden } from './notify.js'
@@ -45,9 +46,12 @@ export class RunningPeer {
   private connectivityTimer?: ReturnType<typeof setInterval>
   private readyMarked = false
   private readonly myAccount: string
+  /** Calls, when the browser has WebRTC. */
+  readonly calls?: TabCalls
 
-  constructor (readonly peer: StarlingPeer<OpfsBlobStore>, private readonly state: StateBox, private readonly settings: () => Settings, private readonly navigate: (handle: string) => void) {
+  constructor (readonly peer: StarlingPeer<OpfsBlobStore>, private readonly state: StateBox, private readonly settings: () => Settings, private readonly navigate: (handle: string) => void, media?: BrowserCallMedia) {
     this.myAccount = [...peer.identity.accountPublicKey].map(b => b.toString(16).padStart(2, '0')).join('')
+    if (peer.calls != null && media != null) this.calls = new TabCalls(peer.calls, media, state, navigate, () => settings().notifications)
   }
 
   /** Starts the peer and follows its events. */
@@ -68,6 +72,7 @@ export class RunningPeer {
       table.addEventListener('peer:add', connectivity)
       this.offs.push(() => { table.removeEventListener('peer:add', connectivity) })
     }
+    this.calls?.start()
     await this.peer.start()
     this.connectivityTimer = setInterval(connectivity, CONNECTIVITY_CHECK_MS)
     this.state.set({ me: { ...this.peer.whoami(), account: this.myAccount } })
@@ -78,6 +83,7 @@ export class RunningPeer {
   /** Stops following and stops the peer. */
   async stop (): Promise<void> {
     for (const off of this.offs.splice(0)) off()
+    this.calls?.stop()
     clearInterval(this.connectivityTimer)
     clearTimeout(this.refreshTimer)
     for (const t of this.typingTimers.values()) clearTimeout(t)
@@ -284,10 +290,11 @@ export class RunningPeer {
     return shown
   }
 
-  /** An encrypted backup of identity, contacts and history, as a file to save. */
+  /** An encrypted backup of identity, contacts, history and files, as a file to save (built from pieces, which the browser may keep on disk). */
   async exportBackup (passphrase: string): Promise<Blob> {
-    const { bytes } = await this.peer.backup(passphrase)
-    return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })
+    const parts: Blob[] = []
+    for await (const piece of (await this.peer.backup(passphrase)).pieces) parts.push(new Blob([piece as Uint8Array<ArrayBuffer>]))
+    return new Blob(parts, { type: 'application/octet-stream' })
   }
 
   /** Whether `account` (hex) is this account. */

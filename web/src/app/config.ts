@@ -13,6 +13,8 @@ export interface PageConfig {
   iceServers: RTCIceServer[]
   /** Shorter mailbox and retry intervals (the test server sets them; absent: the messenger's defaults). */
   intervals?: { fetchIntervalMs?: number, retryIntervalMs?: number }
+  /** A shorter ring time (the test server sets it, as the daemon's STARLING_TEST_RING_TIMEOUT_MS; absent: 60 s). */
+  ringTimeoutMs?: number
 }
 
 /** Profile names: what may name a database. */
@@ -33,7 +35,8 @@ export async function loadConfig (): Promise<PageConfig> {
     return {
       relays: Array.isArray(json.relays) ? json.relays.filter((r): r is string => typeof r === 'string') : [],
       iceServers: Array.isArray(json.iceServers) ? json.iceServers : [],
-      ...(json.intervals != null && typeof json.intervals === 'object' ? { intervals: intervals(json.intervals) } : {})
+      ...(json.intervals != null && typeof json.intervals === 'object' ? { intervals: intervals(json.intervals) } : {}),
+      ...(typeof json.ringTimeoutMs === 'number' && Number.isFinite(json.ringTimeoutMs) && json.ringTimeoutMs > 0 ? { ringTimeoutMs: json.ringTimeoutMs } : {})
     }
   } catch {
     return { relays: [], iceServers: [] }

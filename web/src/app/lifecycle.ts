@@ -7,10 +7,10 @@
  */
 import { createIdentity, createStarlingPeer } from '../../../src/peer/index.js'
 import { decodeKeyFile, isEncryptedKeyFile } from '../../../src/identity/index.js'
-import { decodeBackup, restoreBackup } from '../../../src/messenger/index.js'
+import { openBackup, restoreBackup } from '../../../src/messenger/index.js'
 import type { Crypto } from '../../../src/crypto/index.js'
 import { multiaddr } from '@multiformats/multiaddr'
-import { KeyValueTable, acquireProfileLock, browserCrypto, browserPeerPlatform, isLocalHost, persistStorage, requestProfile } from '../platform/platform.js'
+import { BrowserCallMedia, KeyValueTable, acquireProfileLock, browserCrypto, browserPeerPlatform, isLocalHost, persistStorage, requestProfile } from '../platform/platform.js'
 import type { HeldProfileLock } from '../platform/platform.js'
 import type { PeerPlatform } from '../../../src/peer/index.js'
 import type { OpfsBlobStore } from '../platform/platform.js'
@@ -31,6 +31,8 @@ export class StarlingApp {
   private config: PageConfig = { relays: [], iceServers: [] }
   private lock?: HeldProfileLock
   private platform?: PeerPlatform<OpfsBlobStore>
+  /** The tab's call media (the browser's RTCPeerConnection, microphone and camera). */
+  private readonly callMedia = typeof RTCPeerConnection === 'undefined' ? undefined : new BrowserCallMedia()
 
   constructor (readonly profile: string = profileName(), private readonly navigate: (handle: string) => void = () => {}) {
     this.state = new StateBox({ phase: 'loading', profile, conversations: [], typing: [], connectivity: { relays: 0, reserved: 0 } })
@@ -73,7 +75,7 @@ export class StarlingApp {
 
   private async afterLock (): Promise<void> {
     const { crypto, table } = this.ready()
-    this.platform = browserPeerPlatform({ profile: this.profile, crypto, table, iceServers: this.config.iceServers, hideMyIp: this.settings().hideMyIp })
+    this.platform = browserPeerPlatform({ profile: this.profile, crypto, table, iceServers: this.config.iceServers, hideMyIp: this.settings().hideMyIp, callMedia: this.callMedia })
     const keyFile = await this.platform.keys.read()
     if (keyFile == null) this.state.set({ phase: 'setup' })
     else if (isEncryptedKeyFile(keyFile)) this.state.set({ phase: 'locked' })
@@ -113,14 +115,16 @@ export class StarlingApp {
 
   /**
    * Restores a backup (made by the CLI or another tab) into this empty
-   * profile, then starts: the store first, the key file last, so that a
-   * restore cut short leaves no identity and can be run again.
+   * profile, then starts: the store first, then the files (read from the
+   * backup a piece at a time), the key file last, so that a restore cut
+   * short leaves no identity and can be run again.
    */
-  async importBackup (file: Uint8Array, backupPassphrase: string, identityPassphrase?: string): Promise<void> {
+  async importBackup (file: Blob, backupPassphrase: string, identityPassphrase?: string): Promise<void> {
     const { crypto } = this.ready()
     const platform = this.platform
     if (platform == null) throw new Error('the profile is not held by this tab')
-    const contents = await decodeBackup(crypto, file, backupPassphrase)
+    const opened = await openBackup(crypto, blobPieces(file), backupPassphrase)
+    const contents = opened.contents
     let secret: Uint8Array | undefined
     if (isEncryptedKeyFile(contents.keyFile)) {
       if (nonEmpty(identityPassphrase) == null) throw new Error("this backup's identity has a passphrase: enter it too")
@@ -132,6 +136,7 @@ export class StarlingApp {
     } finally {
       await store.close()
     }
+    await opened.restoreFiles(await platform.openBlobs(secret))
     await platform.keys.create(contents.keyFile)
     await this.startPeer(nonEmpty(identityPassphrase))
   }
@@ -155,7 +160,9 @@ export class StarlingApp {
         listen: this.settings().hideMyIp ? [] : ['/webrtc'],
         passphrase,
         loopback: relays.length > 0 && relays.every(isLocalRelay),
-        messenger: this.config.intervals ?? {}
+        messenger: this.config.intervals ?? {},
+        // ICE servers come from our relays' TURN (src/peer/calls.ts); hide my IP sends all call media through it.
+        calls: { hideMyIp: this.settings().hideMyIp, loopbackOnly: relays.length > 0 && relays.every(isLoopbackRelay), ringTimeoutMs: this.config.ringTimeoutMs }
       })
     } catch (err) {
       // A wrong passphrase leaves the tab on the passphrase screen, with the reason.
@@ -163,7 +170,7 @@ export class StarlingApp {
       return
     }
     performance.mark('starling-peer-created')
-    const running = new RunningPeer(peer, this.state, () => this.settings(), this.navigate)
+    const running = new RunningPeer(peer, this.state, () => this.settings(), this.navigate, this.callMedia)
     await running.start()
     performance.mark('starling-peer-started')
     this.running = running
@@ -220,6 +227,16 @@ function isEncrypted (err: unknown): boolean {
   return name === 'WrongPassphraseError' || name === 'PassphraseRequiredError'
 }
 
+/** Whether a relay address is on this machine (then calls use loopback candidates only, as the daemon's do). */
+function isLoopbackRelay (addr: string): boolean {
+  try {
+    const host = multiaddr(addr).getComponents().find(c => ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(c.name))?.value
+    return host != null && (/^127\./.test(host) || host === '::1' || host === 'localhost')
+  } catch {
+    return false
+  }
+}
+
 /** Whether a relay address is on this machine or a private network (DHT answers then keep such addresses). */
 function isLocalRelay (addr: string): boolean {
   try {
@@ -228,4 +245,9 @@ function isLocalRelay (addr: string): boolean {
   } catch {
     return false
   }
+}
+
+/** A file's bytes a slice at a time (a backup with its files may be larger than memory should hold). */
+async function * blobPieces (file: Blob, size = 1024 * 1024): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < file.size; at += size) yield new Uint8Array(await file.slice(at, at + size).arrayBuffer())
 }

@@ -42,8 +42,9 @@ export async function searchHistory (messenger: Messenger, conversations: Conver
     const { messages } = await messenger.history.view(fromHex(c.account))
     for (const m of messages) {
       if (m.deleted) continue
-      const text = m.text ?? m.attachment?.caption ?? m.attachment?.fileName ?? ''
-      const haystack = [m.text, m.attachment?.caption, m.attachment?.fileName].filter((x): x is string => x != null).join('\n')
+      const names = (m.attachments ?? []).map(a => a.fileName)
+      const text = m.text ?? names.join(', ')
+      const haystack = [m.text, ...names].filter((x): x is string => x != null).join('\n')
       if (!foldForSearch(haystack).includes(needle)) continue
       hits.push({ handle: c.handle, account: c.account, id: m.id, text, timestamp: m.timestamp, mine: toHex(m.author.account) === me })
     }

@@ -4,6 +4,7 @@
  */
 import type { ConversationSummary, HistoryView, WhoAmI } from '../../../src/peer/index.js'
 import type { Settings } from './settings.js'
+import type { CallView } from './calls.js'
 
 /** Where the app is in its life. */
 export type Phase =
@@ -50,6 +51,8 @@ export interface AppState {
   confirm?: PendingConfirmation
   /** Whether the browser agreed to keep this origin's storage. */
   persisted?: boolean
+  /** The call shown (ringing, under way, or just ended). */
+  call?: CallView
 }
 
 type Listener = (state: AppState) => void

@@ -17,6 +17,7 @@ import { indexedDbKeyStorage } from './keys.js'
 import { OpfsBlobStore } from './opfs-blobs.js'
 import { openBrowserStore } from './storage.js'
 import { browserTransports } from './transports.js'
+import type { BrowserCallMedia } from './call-media.js'
 
 export { acquireProfileLock, requestProfile } from './lock.js'
 export type { HeldProfileLock } from './lock.js'
@@ -24,6 +25,8 @@ export { persistStorage, StoreLockedError } from './storage.js'
 export { KeyValueTable } from './idb.js'
 export { OpfsBlobStore } from './opfs-blobs.js'
 export { allowDial, isLocalHost } from './gater.js'
+export { BrowserCallMedia } from './call-media.js'
+export type { CallMediaSet } from './call-media.js'
 
 /** The crypto facade with WebCrypto where the browser has the algorithm, noble elsewhere. */
 export async function browserCrypto (): Promise<Crypto> {
@@ -41,6 +44,8 @@ export interface BrowserPlatformInit {
   iceServers?: RTCIceServer[]
   /** "Hide my IP": no WebRTC with other peers, only relayed connections (transports.ts). */
   hideMyIp?: boolean
+  /** The tab's call media: with it the peer places and takes calls (the browser's RTCPeerConnection). */
+  callMedia?: BrowserCallMedia
 }
 
 /** A tab's platform pieces for one profile. */
@@ -56,6 +61,7 @@ export function browserPeerPlatform (init: BrowserPlatformInit): PeerPlatform<Op
       crypto,
       ...(secret != null ? { encryptionKey: deriveAtRestKey(crypto, secret, 'attachments') } : {})
     }),
-    now: Date.now
+    now: Date.now,
+    ...(init.callMedia != null ? { createPeerConnection: init.callMedia.factory() } : {})
   }
 }

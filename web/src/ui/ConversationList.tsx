@@ -10,7 +10,7 @@ import { routeHash } from './hooks.js'
 function preview (c: ConversationSummary): string {
   if (c.last == null) return 'No messages yet'
   if (c.last.deleted) return 'Message deleted'
-  const text = c.last.text ?? (c.last.kind === 'attachment' ? 'Attachment' : '')
+  const text = c.last.text ?? (c.last.kind === 'attachment' ? 'Attachment' : c.last.kind === 'call' ? 'Call' : '')
   return c.last.mine ? `You: ${text}` : text
 }
 

@@ -7,8 +7,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
-import { Attachment } from './Attachment.js'
-import { deliveryText, formatTime } from './format.js'
+import { Attachments } from './Attachment.js'
+import { callText, deliveryText, formatTime } from './format.js'
 import { go, parseRoute } from './hooks.js'
 import { MAX_REACTIONS_SHOWN } from './window.js'
 import { LazyEmojiPicker } from './LazyEmojiPicker.js'
@@ -93,8 +93,9 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
       {deleted
         ? <p class="text tombstone">This message was deleted.</p>
         : <>
-          {m.kind === 'attachment' && <Attachment m={m} running={running} />}
+          {m.kind === 'attachment' && <Attachments m={m} running={running} />}
           {m.text != null && m.kind !== 'attachment' && <p class="text">{m.text as string}</p>}
+          {m.kind === 'call' && <p class="text call-event" data-outcome={(m.call as { outcome?: string } | undefined)?.outcome}>{callText(m.call as Parameters<typeof callText>[0])}</p>}
         </>}
       {reactions.length > 0 && (
         <ul class="reactions" aria-label="Reactions">
@@ -127,7 +128,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
         <div class="actions" role="group" aria-label="Message actions">
           <button type="button" class="link" onClick={onReply}>Reply</button>
           <button type="button" class="link" ref={reactButton} aria-expanded={reacting} onClick={() => { if (reacting) closeReacting(); else setReacting(true) }}>React</button>
-          {mine && m.kind !== 'attachment' && <button type="button" class="link" onClick={onEdit}>Edit</button>}
+          {mine && m.kind !== 'attachment' && m.kind !== 'call' && <button type="button" class="link" onClick={onEdit}>Edit</button>}
           {mine && <button type="button" class="link danger" onClick={() => { if (confirm('Delete this message for everyone?')) {
             // Its buttons go with it: focus stays on the message rather than falling back to the page.
             void act(async () => { await running.deleteForEveryone(handle, m.id) }).then(() => { self.current?.focus() })
@@ -136,7 +137,12 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
       )}
       {reacting && (
         <form class="react-form" aria-label="React to this message" onSubmit={(e) => { e.preventDefault(); void react(emoji.trim()).then(closeReacting) }}
-          onKeyDown={(e) => { if (e.key === 'Escape' && !picking) { e.preventDefault(); closeReacting() } }}>
+          onKeyDown={(e) => {
+            if (e.key !== 'Escape') return
+            e.preventDefault()
+            // The innermost open thing first: the picker (also while it is still loading and has not taken focus), then the form.
+            if (picking) { setPicking(false); pickerButton.current?.focus() } else closeReacting()
+          }}>
           {QUICK.map(q => <button type="button" key={q} class="quick" aria-label={`React ${q}`} onClick={() => { void react(q).then(closeReacting) }}>{q}</button>)}
           <label class="sr-only" for={`emoji-${m.id}`}>Any emoji</label>
           <input id={`emoji-${m.id}`} ref={emojiInput} class="emoji-input" placeholder="Type an emoji" value={emoji} onInput={(e) => { setEmoji(e.currentTarget.value) }} />

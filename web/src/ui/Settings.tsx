@@ -83,7 +83,7 @@ export function SettingsScreen ({ app, running, state }: { app: StarlingApp, run
         <Toggle id="set-typing" label="Send typing indicators" checked={settings.typingIndicators} onChange={(on) => { set({ typingIndicators: on }) }}
           hint="Off: contacts are not told while you type." />
         <Toggle id="set-hide-ip" label="Hide my IP address" checked={settings.hideMyIp} onChange={(on) => { set({ hideMyIp: on }, 'Saved: reload the page to apply it.') }}
-          hint="On: this tab makes no direct (WebRTC) connection to other people: your messages go through relays, so contacts never see your address (relays still do). Calls will send their media through a relay's TURN server too. Slower; applies when the page reloads." />
+          hint="On: this tab makes no direct (WebRTC) connection to other people: your messages go through relays, so contacts never see your address (relays still do). Calls send their media through your relays' TURN server (with relays that offer none, calls cannot connect). Slower; applies when the page reloads." />
       </section>
       <section aria-labelledby="notify-title" class="card">
         <h3 id="notify-title">Notifications</h3>

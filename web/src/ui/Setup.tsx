@@ -67,7 +67,7 @@ function ImportBackup ({ app }: { app: StarlingApp }) {
     setBusy(true)
     setError(undefined)
     try {
-      await app.importBackup(new Uint8Array(await file.arrayBuffer()), backupPassphrase, identityPassphrase)
+      await app.importBackup(file, backupPassphrase, identityPassphrase)
     } catch (err) {
       setError((err as Error).message)
       setBusy(false)

@@ -15,6 +15,7 @@ import { SettingsScreen } from './Settings.js'
 import { Thread } from './Thread.js'
 import { SafetyNumberScreen } from './SafetyNumber.js'
 import { SearchScreen } from './Search.js'
+import { CallScreen } from './CallScreen.js'
 import { backRoute, go, routeHash, useRoute } from './hooks.js'
 import type { Route } from './hooks.js'
 import { shortName } from './format.js'
@@ -141,6 +142,7 @@ export function Shell ({ app, state }: { app: StarlingApp, state: AppState }) {
         </main>
       )}
       {state.error != null && <p class="toast error" role="alert">{state.error}</p>}
+      {state.call != null && running.calls != null && <CallScreen key={state.call.id} calls={running.calls} view={state.call} />}
     </div>
   )
 }

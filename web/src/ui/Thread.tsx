@@ -63,6 +63,7 @@ export function Thread ({ app, running, state, handle, message }: Props) {
   const muted = summary != null && state.settings?.muted.includes(summary.account) === true
   const verified = summary != null && state.settings?.verified[summary.account] != null
   const name = shortName(handle)
+  const callBusy = state.call != null && state.call.state !== 'ended'
   const safetyHref = routeHash({ screen: 'safety', handle: view?.handle ?? handle })
   return (
     <main id="main" class="main thread" tabIndex={-1} aria-labelledby="thread-title" data-handle={view?.handle ?? handle}>
@@ -72,6 +73,10 @@ export function Thread ({ app, running, state, handle, message }: Props) {
         {verified && <span class="badge verified" title="You compared the safety number">Verified</span>}
         {muted && <span class="badge muted">Muted</span>}
         <div class="thread-actions">
+          {running.calls != null && summary?.state === 'accepted' && <>
+            <button type="button" class="secondary" disabled={callBusy} onClick={() => { void act(async () => { await running.calls?.place(view?.handle ?? handle, false) }) }}>Voice call</button>
+            <button type="button" class="secondary" disabled={callBusy} onClick={() => { void act(async () => { await running.calls?.place(view?.handle ?? handle, true) }) }}>Video call</button>
+          </>}
           <a href={safetyHref}>Safety number</a>
           {summary != null && (
             <button type="button" class="secondary" aria-pressed={muted} onClick={() => { void act(async () => { await app.setMuted(summary.account, !muted) }) }}>

@@ -41,3 +41,26 @@ const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu
 export function fileNameShown (name: string): string {
   return name.replace(BIDI_CONTROLS, '')
 }
+
+/** "0:42", "1:02:05". */
+export function formatDuration (ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000))
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = String(total % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`
+}
+
+/** A call event of a thread in words: "Voice call, 0:42", "Missed video call", "Voice call declined", "Voice call: busy". */
+export function callText (call: { outcome: string, durationMs: number, video: boolean } | undefined): string {
+  if (call == null) return 'Call'
+  const what = call.video ? 'video call' : 'voice call'
+  const What = call.video ? 'Video call' : 'Voice call'
+  switch (call.outcome) {
+    case 'ended': return `${What}, ${formatDuration(call.durationMs)}`
+    case 'missed': return `Missed ${what}`
+    case 'declined': return `${What} declined`
+    case 'busy': return `${What}: busy`
+    default: return What
+  }
+}

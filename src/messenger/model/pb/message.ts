@@ -1314,7 +1314,7 @@ export interface Message {
   delivered?: Receipt
   read?: Receipt
   typing?: Typing
-  attachment?: Attachment
+  attachments: Attachment[]
   call?: CallEvent
 }
 
@@ -1388,9 +1388,11 @@ export namespace Message {
           Typing.codec().encode(obj.typing, w)
         }
 
-        if (obj.attachment != null) {
-          w.uint32(146)
-          Attachment.codec().encode(obj.attachment, w)
+        if (obj.attachments != null && obj.attachments.length > 0) {
+          for (const value of obj.attachments) {
+            w.uint32(146)
+            Attachment.codec().encode(value, w)
+          }
         }
 
         if (obj.call != null) {
@@ -1405,7 +1407,8 @@ export namespace Message {
         const obj: any = {
           id: uint8ArrayAlloc(0),
           timestamp: 0,
-          lamport: 0
+          lamport: 0,
+          attachments: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1481,9 +1484,13 @@ export namespace Message {
               break
             }
             case 18: {
-              obj.attachment = Attachment.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.attachment
-              })
+              if (opts.limits?.attachments != null && obj.attachments.length === opts.limits.attachments) {
+                throw new MaxLengthError('Decode error - repeated field "attachments" had too many elements')
+              }
+
+              obj.attachments.push(Attachment.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.attachments$
+              }))
               break
             }
             case 19: {
@@ -1501,6 +1508,10 @@ export namespace Message {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          attachments: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1592,9 +1603,20 @@ export namespace Message {
               break
             }
             case 18: {
-              yield * Attachment.codec().stream(reader, reader.uint32(), `${prefix}.attachment`, {
-                limits: opts.limits?.attachment
-              })
+              if (opts.limits?.attachments != null && obj.attachments === opts.limits.attachments) {
+                throw new MaxLengthError('Streaming decode error - repeated field "attachments" had too many elements')
+              }
+
+              for (const evt of Attachment.codec().stream(reader, reader.uint32(), `${prefix}.attachments[]`, {
+                limits: opts.limits?.attachments$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.attachments
+                }
+              }
+
+              obj.attachments++
 
               break
             }
@@ -1704,49 +1726,58 @@ export namespace Message {
     value: boolean
   }
 
-  export interface MessageAttachmentIdFieldEvent {
-    field: '$.attachment.id'
+  export interface MessageAttachmentsIdFieldEvent {
+    field: '$.attachments[].id'
     value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
-  export interface MessageAttachmentFileNameFieldEvent {
-    field: '$.attachment.fileName'
+  export interface MessageAttachmentsFileNameFieldEvent {
+    field: '$.attachments[].fileName'
     value: string
+    index: number
   }
 
-  export interface MessageAttachmentMimeTypeFieldEvent {
-    field: '$.attachment.mimeType'
+  export interface MessageAttachmentsMimeTypeFieldEvent {
+    field: '$.attachments[].mimeType'
     value: string
+    index: number
   }
 
-  export interface MessageAttachmentKindFieldEvent {
-    field: '$.attachment.kind'
+  export interface MessageAttachmentsKindFieldEvent {
+    field: '$.attachments[].kind'
     value: AttachmentKind
+    index: number
   }
 
-  export interface MessageAttachmentSizeFieldEvent {
-    field: '$.attachment.size'
+  export interface MessageAttachmentsSizeFieldEvent {
+    field: '$.attachments[].size'
     value: number
+    index: number
   }
 
-  export interface MessageAttachmentSha256FieldEvent {
-    field: '$.attachment.sha256'
+  export interface MessageAttachmentsSha256FieldEvent {
+    field: '$.attachments[].sha256'
     value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
-  export interface MessageAttachmentKeyFieldEvent {
-    field: '$.attachment.key'
+  export interface MessageAttachmentsKeyFieldEvent {
+    field: '$.attachments[].key'
     value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
-  export interface MessageAttachmentChunkSizeFieldEvent {
-    field: '$.attachment.chunkSize'
+  export interface MessageAttachmentsChunkSizeFieldEvent {
+    field: '$.attachments[].chunkSize'
     value: number
+    index: number
   }
 
-  export interface MessageAttachmentCaptionFieldEvent {
-    field: '$.attachment.caption'
+  export interface MessageAttachmentsCaptionFieldEvent {
+    field: '$.attachments[].caption'
     value: string
+    index: number
   }
 
   export interface MessageCallOutcomeFieldEvent {
@@ -1772,7 +1803,7 @@ export namespace Message {
     return decodeMessage(buf, Message.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Message>): Generator<MessageIdFieldEvent | MessageAuthorAccountFieldEvent | MessageAuthorDeviceFieldEvent | MessageTimestampFieldEvent | MessageLamportFieldEvent | MessageTextTextFieldEvent | MessageReplyTargetFieldEvent | MessageReplyTextFieldEvent | MessageReactionTargetFieldEvent | MessageReactionEmojiFieldEvent | MessageReactionRemoveFieldEvent | MessageEditTargetFieldEvent | MessageEditTextFieldEvent | MessageDeleteTargetFieldEvent | MessageDeliveredIdsFieldEvent | MessageReadIdsFieldEvent | MessageTypingOnFieldEvent | MessageAttachmentIdFieldEvent | MessageAttachmentFileNameFieldEvent | MessageAttachmentMimeTypeFieldEvent | MessageAttachmentKindFieldEvent | MessageAttachmentSizeFieldEvent | MessageAttachmentSha256FieldEvent | MessageAttachmentKeyFieldEvent | MessageAttachmentChunkSizeFieldEvent | MessageAttachmentCaptionFieldEvent | MessageCallOutcomeFieldEvent | MessageCallDurationMsFieldEvent | MessageCallVideoFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Message>): Generator<MessageIdFieldEvent | MessageAuthorAccountFieldEvent | MessageAuthorDeviceFieldEvent | MessageTimestampFieldEvent | MessageLamportFieldEvent | MessageTextTextFieldEvent | MessageReplyTargetFieldEvent | MessageReplyTextFieldEvent | MessageReactionTargetFieldEvent | MessageReactionEmojiFieldEvent | MessageReactionRemoveFieldEvent | MessageEditTargetFieldEvent | MessageEditTextFieldEvent | MessageDeleteTargetFieldEvent | MessageDeliveredIdsFieldEvent | MessageReadIdsFieldEvent | MessageTypingOnFieldEvent | MessageAttachmentsIdFieldEvent | MessageAttachmentsFileNameFieldEvent | MessageAttachmentsMimeTypeFieldEvent | MessageAttachmentsKindFieldEvent | MessageAttachmentsSizeFieldEvent | MessageAttachmentsSha256FieldEvent | MessageAttachmentsKeyFieldEvent | MessageAttachmentsChunkSizeFieldEvent | MessageAttachmentsCaptionFieldEvent | MessageCallOutcomeFieldEvent | MessageCallDurationMsFieldEvent | MessageCallVideoFieldEvent> {
     return streamMessage(buf, Message.codec(), opts)
   }
 }

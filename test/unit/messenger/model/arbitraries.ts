@@ -28,6 +28,12 @@ export const attachmentArb: fc.Arbitrary<AttachmentDescriptor> = fc.record({
   caption: textArb
 }, { requiredKeys: ['id', 'fileName', 'mimeType', 'kind', 'size', 'sha256', 'key', 'chunkSize'], noNullPrototype: true })
 
+function withoutCaption (a: AttachmentDescriptor): AttachmentDescriptor {
+  const rest = { ...a }
+  delete rest.caption
+  return rest
+}
+
 export const bodyArb: fc.Arbitrary<MessageBody> = fc.oneof(
   fc.record({ kind: fc.constant('text' as const), text: textArb }, NN),
   fc.record({ kind: fc.constant('reply' as const), target: idArb, text: textArb }, NN),
@@ -37,7 +43,12 @@ export const bodyArb: fc.Arbitrary<MessageBody> = fc.oneof(
   fc.record({ kind: fc.constant('delivered' as const), ids: fc.array(idArb, { minLength: 1, maxLength: 5 }) }, NN),
   fc.record({ kind: fc.constant('read' as const), ids: fc.array(idArb, { minLength: 1, maxLength: 5 }) }, NN),
   fc.record({ kind: fc.constant('typing' as const), on: fc.boolean() }, NN),
-  fc.record({ kind: fc.constant('attachment' as const), attachment: attachmentArb }, NN),
+  fc.record({
+    kind: fc.constant('attachment' as const),
+    // An album: distinct ids, the caption on the first only.
+    attachments: fc.uniqueArray(attachmentArb, { minLength: 1, maxLength: 3, selector: a => Array.from(a.id).join() })
+      .map(list => list.map((a, i) => i === 0 ? a : withoutCaption(a)))
+  }, NN),
   fc.oneof(
     fc.record({ kind: fc.constant('call' as const), outcome: fc.constantFrom('missed' as const, 'declined' as const, 'busy' as const), durationMs: fc.constant(0), video: fc.boolean() }, NN),
     fc.record({ kind: fc.constant('call' as const), outcome: fc.constant('ended' as const), durationMs: fc.nat(), video: fc.boolean() }, NN)

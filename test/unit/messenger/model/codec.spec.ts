@@ -44,7 +44,8 @@ describe('messenger/model codec', () => {
       author: { account: alice.account as Uint8Array<ArrayBuffer>, device: alice.device as Uint8Array<ArrayBuffer> },
       timestamp: 1_700_000_000_000,
       lamport: 3,
-      text: { text: 'hello' }
+      text: { text: 'hello' },
+      attachments: []
     }
   })
 
@@ -143,7 +144,7 @@ describe('messenger/model codec', () => {
       id: new Uint8Array(16), fileName: 'a.png', mimeType: 'image/png', kind: pb.AttachmentKind.ATTACHMENT_KIND_IMAGE,
       size: 10, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 65536
     }
-    const withA = (over: Partial<pb.Attachment>): pb.Message => ({ ...valid, text: undefined, attachment: { ...a, ...over } })
+    const withA = (over: Partial<pb.Attachment>): pb.Message => ({ ...valid, text: undefined, attachments: [{ ...a, ...over }] })
     assert.equal(decodeMessage(raw(withA({}))).body.kind, 'attachment')
     for (const over of [
       { kind: pb.AttachmentKind.ATTACHMENT_KIND_UNSPECIFIED }, { mimeType: 'png' }, { mimeType: 'image/png; q=1' },

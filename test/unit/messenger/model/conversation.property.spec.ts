@@ -48,7 +48,7 @@ function build (actions: Action[], authors: Author[]): Message[] {
       case 'attachment':
         body = {
           kind: 'attachment',
-          attachment: { id: idOf(500_000 + i), fileName: 'f.bin', mimeType: 'application/octet-stream', kind: 'file', size: i, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 4096 }
+          attachments: [{ id: idOf(500_000 + i), fileName: 'f.bin', mimeType: 'application/octet-stream', kind: 'file', size: i, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 4096 }]
         }
         break
       case 'clone':

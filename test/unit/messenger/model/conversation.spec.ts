@@ -115,12 +115,12 @@ describe('messenger/model conversation reducer', () => {
   it('edits an attachment caption', () => {
     const att = mk(bob, 1, {
       kind: 'attachment',
-      attachment: { id: id(), fileName: 'a.png', mimeType: 'image/png', kind: 'image', size: 3, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 1024 }
+      attachments: [{ id: id(), fileName: 'a.png', mimeType: 'image/png', kind: 'image', size: 3, sha256: new Uint8Array(32), key: new Uint8Array(32), chunkSize: 1024 }]
     })
     const edit = mk(bob, 2, { kind: 'edit', target: att.id, text: 'a caption' })
     const v = reduceConversation([edit, att]).messages[0]
     assert.equal(v.text, 'a caption')
-    assert.equal(v.attachment?.fileName, 'a.png')
+    assert.equal(v.attachments?.[0].fileName, 'a.png')
   })
 
   it('deletes for everyone: only the author, content gone, tombstone kept, wins over later edits and reactions', () => {

@@ -1,0 +1,205 @@
+/**
+ * The browser part of `npm run bench:call`: two tabs, each in its own
+ * headless Chromium process with fake devices, on a relay on 127.0.0.1.
+ * - call: from pressing "Video call" in the caller's thread (each tab calls
+ *   the other in turn; the callee accepts with video at once) to the first decoded remote video frame and
+ *   the first remote sound at the caller, median and p90 over RUNS calls;
+ * - bare: two RTCPeerConnections in the caller's page with the same media
+ *   and the signalling handed over at once, from createOffer to the same two
+ *   moments, in the same run; and the ratios;
+ * - the same with hide my IP on both tabs and a bare pair with
+ *   iceTransportPolicy 'relay' (coturn on 127.0.0.1, as the relay offers it).
+ * Both sides of both set-ups have their microphone and camera open before
+ * the clock starts. Both moments are seen by polling getStats() every 2 ms
+ * in the caller's page (decoded frames, audio level or energy).
+ */
+import { createHmac } from 'node:crypto'
+import type { Page } from 'playwright-core'
+import { WebStack, waitReady } from '../test/browser/browser.js'
+import { openChat, setSwitch } from '../test/browser/app.js'
+import { befriend, launchParty } from '../test/browser/calls.js'
+import type { Party } from '../test/browser/calls.js'
+import type { Coturn } from '../test/e2e/coturn.js'
+import { CALL_BUDGET_WINDOW_MS } from '../src/calls/index.js'
+
+const RUNS = 10
+
+/** Times of one set-up, ms. */
+interface Times { video: number[], audio: number[] }
+
+interface Summary { medianMs: number, p90Ms: number, runs: number }
+
+function percentile (xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))] * 10) / 10
+}
+
+function summary (xs: number[]): Summary {
+  return { medianMs: percentile(xs, 0.5), p90Ms: percentile(xs, 0.9), runs: xs.length }
+}
+
+/**
+ * Page code, as text (evaluated in the page as it is, with no build step
+ * between): `firstMedia(pc, start)` polls the connection's stats until a
+ * video frame is decoded and a sound arrives, and resolves with both times
+ * since `start`.
+ */
+const PAGE_HELPERS = `
+window.__bench = {
+  firstMedia: async function (getPc, start) {
+    var video, audio
+    var until = performance.now() + 20000
+    while ((video == null || audio == null) && performance.now() < until) {
+      var pc = getPc()
+      if (pc != null) {
+        var stats = await pc.getStats()
+        var now = performance.now()
+        stats.forEach(function (s) {
+          if (s.type !== 'inbound-rtp') return
+          if (s.kind === 'video' && video == null && s.framesDecoded > 0) video = now - start
+          if (s.kind === 'audio' && audio == null && ((s.audioLevel || 0) > 0 || (s.totalAudioEnergy || 0) > 0)) audio = now - start
+        })
+      }
+      await new Promise(function (r) { setTimeout(r, 2) })
+    }
+    if (video == null || audio == null) throw new Error('no remote ' + (video == null ? 'video' : 'audio') + ' within 20 s (connection ' + (getPc() || {}).connectionState + ')')
+    return { video: video, audio: audio }
+  }
+}
+`
+
+/**
+ * RUNS calls, from A's thread and B's in turn (a callee takes 5 rings a
+ * minute from one device: CALLS_PER_PEER); the callee accepts with video at
+ * once.
+ */
+async function appCalls (a: Party, b: Party): Promise<Times> {
+  for (const p of [a, b]) {
+    await p.page.evaluate(() => {
+      const running = window.starling?.running
+      running?.peer.calls?.service.on((e) => {
+        if (e.type !== 'incoming') return
+        running.calls?.accept(true).catch(() => {})
+      })
+    })
+  }
+  // How each call ended, for the error when one does not bring media.
+  for (const p of [a, b]) {
+    await p.page.evaluate(() => {
+      window.starling?.running?.peer.calls?.service.on((e) => {
+        if (e.type !== 'ended') e.call.on((x) => { if (x.type === 'ended') document.documentElement.dataset.benchEnded = `${x.reason}${x.message != null ? `: ${x.message}` : ''}` })
+      })
+    })
+  }
+  await openChat(a.page, b.name)
+  await openChat(b.page, a.name)
+  const times: Times = { video: [], audio: [] }
+  for (let i = 0; i < RUNS; i++) {
+    const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
+    await Promise.all([caller, callee].map(async p => { await p.page.evaluate(async () => { await window.starling?.running?.calls?.media.prepare(true) }) }))
+    const t = await caller.page.evaluate(async () => {
+      const calls = window.starling?.running?.calls
+      const button = [...document.querySelectorAll('button')].find(b => b.textContent === 'Video call')
+      if (calls == null || button == null) throw new Error('no video call button')
+      const start = performance.now()
+      button.click()
+      return await (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection | undefined, start: number) => Promise<{ video: number, audio: number }> } }).__bench.firstMedia(() => {
+        const id = calls.current?.id
+        return id == null ? undefined : calls.media.get(id)?.pc
+      }, start)
+    }).catch(async (err: Error) => {
+      const ended = async (p: Party): Promise<string> => await p.page.evaluate(() => `${document.documentElement.dataset.benchEnded ?? 'not ended'} (shown: ${document.querySelector('main .error')?.textContent ?? 'no error'})`)
+      const calleeId = await callee.page.evaluate(() => window.starling?.running?.peer.node.peerId.toString() ?? '')
+      const conns = await caller.page.evaluate((id) => JSON.stringify(window.starling?.running?.peer.node.getConnections().filter(c => c.remotePeer.toString() === id).map(c => [c.remoteAddr.toString(), c.limits, c.status, c.direction])), calleeId)
+      throw new Error(`call ${i + 1}: ${err.message}; the caller's call: ${await ended(caller)}; the callee's: ${await ended(callee)}; conns ${conns}`)
+    })
+    times.video.push(t.video)
+    times.audio.push(t.audio)
+    await caller.page.evaluate(() => { window.starling?.running?.calls?.hangUp() })
+    for (const p of [caller, callee]) {
+      await p.page.waitForFunction(() => window.starling?.running?.calls?.current?.over !== false)
+      await p.page.evaluate(() => { window.starling?.running?.calls?.dismiss() })
+    }
+  }
+  return times
+}
+
+/** RUNS bare pairs in the caller's page, media opened before the clock, signalling handed over at once. */
+async function barePairs (page: Page, config: RTCConfiguration): Promise<Times> {
+  const times: Times = { video: [], audio: [] }
+  for (let i = 0; i < RUNS; i++) {
+    const t = await page.evaluate(async (config) => {
+      const [ma, mb] = await Promise.all([0, 1].map(async () => await navigator.mediaDevices.getUserMedia({ audio: true, video: true })))
+      const start = performance.now()
+      const a = new RTCPeerConnection(config)
+      const b = new RTCPeerConnection(config)
+      for (const track of ma.getTracks()) a.addTrack(track, ma)
+      for (const track of mb.getTracks()) b.addTrack(track, mb)
+      const remote = new MediaStream()
+      const audio = new Audio()
+      audio.srcObject = remote
+      a.addEventListener('track', (e) => { remote.addTrack(e.track); audio.play().catch(() => {}) })
+      // Only loopback (or relay) candidates, as the app's calls on a loopback relay.
+      const relay = config.iceTransportPolicy === 'relay'
+      a.addEventListener('icecandidate', (e) => { if (e.candidate != null && (relay || / 127\.\d+\.\d+\.\d+ /.test(e.candidate.candidate))) b.addIceCandidate(e.candidate).catch(() => {}) })
+      b.addEventListener('icecandidate', (e) => { if (e.candidate != null && (relay || / 127\.\d+\.\d+\.\d+ /.test(e.candidate.candidate))) a.addIceCandidate(e.candidate).catch(() => {}) })
+      const offer = await a.createOffer()
+      await a.setLocalDescription(offer)
+      await b.setRemoteDescription(offer)
+      const answer = await b.createAnswer()
+      await b.setLocalDescription(answer)
+      await a.setRemoteDescription(answer)
+      try {
+        return await (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection, start: number) => Promise<{ video: number, audio: number }> } }).__bench.firstMedia(() => a, start)
+      } finally {
+        a.close()
+        b.close()
+        audio.pause()
+        for (const track of [...ma.getTracks(), ...mb.getTracks()]) track.stop()
+      }
+    }, config)
+    times.video.push(t.video)
+    times.audio.push(t.audio)
+  }
+  return times
+}
+
+function report (call: Times, bare: Times): Record<string, unknown> {
+  const c = { video: summary(call.video), audio: summary(call.audio) }
+  const b = { video: summary(bare.video), audio: summary(bare.audio) }
+  const ratio = (x: Summary, y: Summary): number => Math.round(x.medianMs / y.medianMs * 100) / 100
+  return { call: c, bare: b, ratio: { video: ratio(c.video, b.video), audio: ratio(c.audio, b.audio) } }
+}
+
+/** Runs the browser part; with `coturn`, also through TURN (hide my IP on both tabs). */
+export async function browserCallBench (dir: string, coturn?: Coturn): Promise<Record<string, unknown>> {
+  const stack = new WebStack()
+  const parties: Party[] = []
+  try {
+    await stack.start({ relayArgs: coturn != null ? ['--turn-url', coturn.url, '--turn-secret-file', coturn.secretFile] : [] })
+    parties.push(await launchParty(stack, dir, 'caller', 440), await launchParty(stack, dir, 'callee', 1000))
+    const [caller, callee] = parties
+    await befriend(caller, callee)
+    for (const p of parties) await p.page.evaluate(PAGE_HELPERS)
+    const bare = await barePairs(caller.page, { iceServers: [] })
+    const directStarted = Date.now()
+    const direct = report(await appCalls(caller, callee), bare)
+    if (coturn == null) return { direct, turn: 'skipped: no coturn' }
+    const username = `${Math.floor(Date.now() / 1000) + 3600}:bench`
+    const credential = createHmac('sha1', coturn.secret).update(username).digest('base64')
+    const bareTurn = await barePairs(caller.page, { iceServers: [{ urls: [coturn.url], username, credential }], iceTransportPolicy: 'relay' })
+    for (const p of parties) {
+      await setSwitch(p.page, 'Hide my IP address', 'hideMyIp', true)
+      await p.page.reload()
+      await waitReady(p.page)
+      await p.page.evaluate(PAGE_HELPERS)
+    }
+    // The ring budget of the direct calls' minute must be over.
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, directStarted + CALL_BUDGET_WINDOW_MS + 1_000 - Date.now())))
+    const turn = report(await appCalls(caller, callee), bareTurn)
+    return { direct, turn }
+  } finally {
+    for (const p of parties) await p.browser.close()
+    await stack.stop()
+  }
+}
