@@ -1,0 +1,29 @@
+/**
+ * A simulation worker process, forked by scripts/sim/coordinator.ts: runs
+ * its share of relays and users (test/sim/engine.ts) and talks to the
+ * coordinator over the IPC channel. Exits when told to stop, or when the
+ * coordinator goes away.
+ */
+import { WorkerEngine } from '../../test/sim/engine.js'
+import type { FromWorker, ToWorker } from '../../test/sim/protocol.js'
+
+const send = (msg: FromWorker): void => {
+  if (process.connected) process.send?.(msg)
+}
+const engine = new WorkerEngine(send)
+let queue: Promise<void> = Promise.resolve()
+
+process.on('message', (msg: ToWorker) => {
+  // One message at a time, in order: each phase finishes before the next starts.
+  queue = queue.then(async () => {
+    await engine.handle(msg)
+    if (msg.type === 'stop') process.disconnect()
+  }).catch((err: Error) => {
+    send({ type: 'log', worker: -1, line: `worker failed: ${err.stack ?? err.message}` })
+    process.exit(1)
+  })
+})
+process.on('disconnect', () => {
+  // The coordinator is gone (or done): nothing is left to report to.
+  setTimeout(() => process.exit(0), 2_000).unref()
+})

@@ -1,0 +1,296 @@
+/**
+ * One worker's share of a run: it starts its relays and users (test/sim/nodes.ts),
+ * then carries out the schedule for them: users going offline and coming
+ * back, messages sent at their times, partitions, relay crashes; and reports
+ * every send, every message stored by a recipient and its own resource use
+ * to the coordinator. Simulated time t runs at wall time
+ * `wallStart + t * timeDilation`.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import { onMessengerEvent } from '../../src/messenger/index.js'
+import { sendFiles } from '../../src/peer/index.js'
+import { nodeCrypto } from '../../node/platform.js'
+import { SimRelay, SimUser } from './nodes.js'
+import { faultyTransport } from './faults.js'
+import type { MessagingFaults } from './faults.js'
+import { seededRandom } from './schedule.js'
+import type { Schedule, ScheduledMessage } from './schedule.js'
+import type { Scenario } from './scenario.js'
+import type { FromWorker, RelayInfo, ToWorker, UserInfo } from './protocol.js'
+import { countWireBytes, wireBytes } from './wire-bytes.js'
+
+/** How often a worker reports its resource use, wall ms. */
+const STATS_INTERVAL_MS = 2_000
+/** The longest a user waits for its records to be published at warm-up, wall ms. */
+const PUBLISH_WAIT_MS = 180_000
+/** Users started at once at warm-up (each start is a burst of handshakes and DHT writes). */
+const START_BATCH = 5
+
+type Send = (msg: FromWorker) => void
+
+/** A worker's part of a run. */
+export class WorkerEngine {
+  private readonly send: Send
+  private scenario!: Scenario
+  private schedule!: Schedule
+  private worker = 0
+  private readonly relays: SimRelay[] = []
+  private readonly users = new Map<number, SimUser>()
+  private readonly handles: UserInfo[] = []
+  private readonly half = new Map<string, 0 | 1>()
+  private readonly timers: Array<ReturnType<typeof setTimeout>> = []
+  private readonly resolved = new Set<string>()
+  private readonly pending = new Set<Promise<unknown>>()
+  /** Each user's steps (going offline, coming back, sending) run one after another, as on one device. */
+  private readonly userQueues = new Map<number, Promise<void>>()
+  private faults!: MessagingFaults
+  private partitioned = false
+  private wallStart = 0
+  private stopping = false
+  private readonly lag = monitorEventLoopDelay({ resolution: 10 })
+  private statsTimer?: ReturnType<typeof setInterval>
+  private readonly cpuStart = process.cpuUsage()
+  private readonly crypto = nodeCrypto()
+
+  constructor (send: Send) {
+    this.send = send
+  }
+
+  /** Handles one message from the coordinator. */
+  async handle (msg: ToWorker): Promise<void> {
+    switch (msg.type) {
+      case 'init': await this.init(msg.scenario, msg.schedule, msg.worker, msg.runId, msg.relays); break
+      case 'start-users': await this.startUsers(); break
+      case 'go': this.go(msg.wallStart, msg.users); break
+      case 'stop': await this.stop(); break
+    }
+  }
+
+  private log (line: string): void {
+    this.send({ type: 'log', worker: this.worker, line })
+  }
+
+  private async init (scenario: Scenario, schedule: Schedule, worker: number, runId: string, relays: RelayInfo[]): Promise<void> {
+    countWireBytes()
+    this.lag.enable()
+    this.scenario = scenario
+    this.schedule = schedule
+    this.worker = worker
+    const random = seededRandom((scenario.seed ^ (worker * 0x9E3779B1)) >>> 0)
+    const f = scenario.faults
+    this.faults = { lossRate: f.lossRate, duplicateRate: f.duplicateRate, reorderRate: f.reorderRate, reorderMaxMs: f.reorderMaxMs, random, counts: { lost: 0, duplicated: 0, reordered: 0, cut: 0 } }
+    const addr = (r: RelayInfo): string => `/ip4/127.0.0.1/tcp/${r.port}/p2p/${r.peerId}`
+    for (const r of relays) this.half.set(r.peerId, (r.index % 2) as 0 | 1)
+    for (const r of relays.filter(r => r.worker === worker)) {
+      const relay = new SimRelay(r, { crypto: this.crypto, latencyMs: scenario.network.latencyMs, runId, peers: relays.filter(o => o.index !== r.index).map(addr) })
+      await relay.start()
+      this.relays.push(relay)
+    }
+    for (const u of schedule.users.filter(u => u.worker === worker)) {
+      const gater: ConnectionGater = {
+        denyDialPeer: async (peer) => this.isCut(peer, u.half),
+        denyInboundEncryptedConnection: async (peer) => this.isCut(peer, u.half)
+      }
+      // The counts are shared by the worker's users; the cut is each user's own.
+      const faults: MessagingFaults = { ...this.faults, cut: (peer) => this.isCut(peer, u.half) }
+      this.users.set(u.index, new SimUser({
+        crypto: this.crypto,
+        latencyMs: scenario.network.latencyMs,
+        runId,
+        name: u.name,
+        index: u.index,
+        bootstrap: u.relays.map(i => addr(relays[i])),
+        gater,
+        wrapTransport: (t) => faultyTransport(t, faults),
+        now: () => this.simNow()
+      }))
+    }
+    this.statsTimer = setInterval(() => { this.reportStats() }, STATS_INTERVAL_MS)
+    this.send({ type: 'relays-up', worker })
+  }
+
+  /** Dilated time: the clock the peers see runs `timeDilation` times slower than the wall's from the start. */
+  private simNow (): number {
+    return dilatedNow(this.wallStart, this.scenario.timeDilation, Date.now())
+  }
+
+  /** True while a partition separates `peer` from a user on half `mine`. */
+  private isCut (peer: PeerId, mine: 0 | 1): boolean {
+    if (!this.partitioned) return false
+    const theirs = this.half.get(peer.toString())
+    return theirs != null && theirs !== mine
+  }
+
+  /**
+   * Starts the users a few at a time, then waits (once, for all of them,
+   * bounded) until each has published its records: who starts offline in
+   * the schedule must be resolvable when the first message to it is sent.
+   */
+  private async startUsers (): Promise<void> {
+    const all = [...this.users.entries()]
+    for (let i = 0; i < all.length; i += START_BATCH) {
+      await Promise.all(all.slice(i, i + START_BATCH).map(async ([index, user]) => {
+        await user.create()
+        await user.start()
+        this.listen(index, user)
+      }))
+    }
+    const deadline = Date.now() + PUBLISH_WAIT_MS
+    const unpublished = (): Array<[number, SimUser]> => all.filter(([, u]) => u.peer?.status().published == null)
+    while (unpublished().length > 0 && Date.now() < deadline) await sleep(500)
+    for (const [index, u] of unpublished()) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms: ${u.peer?.status().publishError ?? 'no error yet'}`)
+    this.send({ type: 'users-up', worker: this.worker, users: all.map(([index, u]) => ({ index, handle: u.handle, peerId: u.peerId?.toString() ?? '', published: u.peer?.status().published != null })) })
+  }
+
+  /** Reports every message a user stores. */
+  private listen (index: number, user: SimUser): void {
+    const peer = user.peer
+    if (peer == null) return
+    onMessengerEvent(peer.messenger, 'message', (e) => {
+      if (e.direction !== 'in') return
+      const seq = /sim:(\d+):/.exec(e.text ?? JSON.stringify(e.body))?.[1]
+      if (seq != null) this.send({ type: 'received', seq: Number(seq), user: index, wall: Date.now(), via: e.via })
+    })
+  }
+
+  /** Runs `fn` at simulated time `simMs`, after whatever `user` is still doing. */
+  private at (simMs: number, fn: () => Promise<void>, user?: number): void {
+    const delay = Math.max(0, this.wallStart + simMs * this.scenario.timeDilation - Date.now())
+    this.timers.push(setTimeout(() => {
+      if (this.stopping) return
+      const run = async (): Promise<void> => { if (!this.stopping) await fn() }
+      const queued = user == null ? run() : (this.userQueues.get(user) ?? Promise.resolve()).then(run)
+      if (user != null) this.userQueues.set(user, queued.catch(() => {}))
+      const p = queued.catch((err: Error) => { this.log(`${err.name}: ${err.message}`) })
+      this.pending.add(p)
+      void p.finally(() => this.pending.delete(p))
+    }, delay))
+  }
+
+  private go (wallStart: number, users: UserInfo[]): void {
+    this.wallStart = wallStart
+    // Lag during warm-up (every user starting at once) is not the workload's.
+    this.lag.reset()
+    this.handles.push(...users)
+    for (const [i, u] of users.entries()) this.half.set(u.peerId, this.schedule.users[i].half)
+    for (const u of this.schedule.users.filter(u => u.worker === this.worker)) {
+      // Warm-up started everyone (to publish records); who starts offline goes now.
+      if (u.sessions[0][0] > 0) this.at(0, async () => { await this.setOnline(u.index, false) }, u.index)
+      for (const [i, [from, to]] of u.sessions.entries()) {
+        if (from > 0) this.at(from, async () => { await this.setOnline(u.index, true) }, u.index)
+        if (i < u.sessions.length - 1) this.at(to, async () => { await this.setOnline(u.index, false) }, u.index)
+      }
+    }
+    for (const m of this.schedule.messages) {
+      if (this.users.has(m.from)) this.at(m.at, async () => { await this.sendMessage(m) }, m.from)
+    }
+    for (const p of this.scenario.faults.partitions) {
+      this.at(p.atSeconds * 1000, async () => { await this.partition(true) })
+      this.at((p.atSeconds + p.durationSeconds) * 1000, async () => { await this.partition(false) })
+    }
+    for (const c of this.scenario.faults.relayCrashes) {
+      const relay = this.relays.find(r => r.info.index === c.relay)
+      if (relay == null) continue
+      this.at(c.atSeconds * 1000, async () => { await relay.stop(); this.send({ type: 'relay', relay: c.relay, up: false, wall: Date.now() }) })
+      this.at((c.atSeconds + c.downSeconds) * 1000, async () => { await relay.start(); this.send({ type: 'relay', relay: c.relay, up: true, wall: Date.now() }) })
+    }
+  }
+
+  private async setOnline (index: number, on: boolean): Promise<void> {
+    const user = this.users.get(index)
+    if (user == null || (user.peer != null) === on) return
+    if (on) {
+      await user.start()
+      this.listen(index, user)
+    } else {
+      await user.stop()
+    }
+    this.send({ type: 'online', user: index, on, wall: Date.now() })
+  }
+
+  /** A partition cuts every connection between the halves; healing lets them dial again. */
+  private async partition (on: boolean): Promise<void> {
+    this.partitioned = on
+    if (!on) return
+    for (const [index, user] of this.users) {
+      const mine = this.schedule.users[index].half
+      for (const c of user.peer?.node.getConnections() ?? []) {
+        const theirs = this.half.get(c.remotePeer.toString())
+        if (theirs != null && theirs !== mine) c.abort(new Error('simulated partition'))
+      }
+    }
+  }
+
+  private async sendMessage (m: ScheduledMessage): Promise<void> {
+    const peer = this.users.get(m.from)?.peer
+    if (peer == null) return
+    const to = this.handles[m.to].handle
+    const key = `${m.from}>${m.to}`
+    if (!this.resolved.has(key)) {
+      this.resolved.add(key)
+      const started = performance.now()
+      const ok = await peer.resolve(to).then(() => true, () => false)
+      this.send({ type: 'resolved', user: m.from, contact: m.to, ms: (performance.now() - started) / this.scenario.timeDilation, ok })
+    }
+    const text = `sim:${m.seq}:` + 'x'.repeat(Math.max(0, m.bytes - `sim:${m.seq}:`.length))
+    const wall = Date.now()
+    try {
+      const result = m.attachment > 0
+        ? await sendFiles(peer.messenger, to, [{ input: new Uint8Array(m.attachment).fill(m.seq & 0xff), fileName: `sim-${m.seq}.bin`, mimeType: 'application/octet-stream', kind: 'file' }], text)
+        : await peer.messenger.send(to, { kind: 'text', text })
+      this.send({ type: 'sent', seq: m.seq, wall, id: result.id })
+    } catch (err) {
+      this.send({ type: 'send-failed', seq: m.seq, wall: Date.now(), error: `${(err as Error).name}: ${(err as Error).message}` })
+    }
+  }
+
+  private reportStats (): void {
+    const cpu = process.cpuUsage(this.cpuStart)
+    const mem = process.memoryUsage()
+    this.send({
+      type: 'stats',
+      stats: {
+        worker: this.worker,
+        t: Date.now(),
+        bytes: wireBytes(),
+        rssBytes: mem.rss,
+        heapBytes: mem.heapUsed,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        lagP50: this.lag.percentile(50) / 1e6,
+        lagP99: this.lag.percentile(99) / 1e6,
+        lagMax: this.lag.max / 1e6,
+        usersOnline: [...this.users.values()].filter(u => u.peer != null).length,
+        relaysUp: this.relays.filter(r => r.relay != null).length,
+        nodes: this.users.size + this.relays.length
+      }
+    })
+    this.lag.reset()
+  }
+
+  private async stop (): Promise<void> {
+    this.stopping = true
+    for (const t of this.timers) clearTimeout(t)
+    await Promise.allSettled([...this.pending])
+    this.reportStats()
+    clearInterval(this.statsTimer)
+    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts } })
+    await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
+    await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
+    this.send({ type: 'stopped', worker: this.worker })
+  }
+}
+
+/**
+ * The clock a peer sees under time dilation: from `wallStart` on, `factor`
+ * times slower than the wall's, in whole milliseconds as Date.now gives
+ * (message timestamps must be integers).
+ */
+export function dilatedNow (wallStart: number, factor: number, wallNow: number): number {
+  if (wallStart === 0 || factor === 1 || wallNow <= wallStart) return wallNow
+  return wallStart + Math.floor((wallNow - wallStart) / factor)
+}
+
+async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
