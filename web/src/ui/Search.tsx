@@ -3,7 +3,7 @@
  * results newest first, each a link that opens its conversation at the
  * message.
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { RunningPeer } from '../app/client.js'
 import type { SearchHit } from '../app/search.js'
 import { formatTime, shortName } from './format.js'
@@ -17,7 +17,10 @@ export function SearchScreen ({ running }: { running: RunningPeer }) {
   const [hits, setHits] = useState<SearchHit[]>()
   const [error, setError] = useState<string>()
   const box = useRef<HTMLInputElement>(null)
-  useEffect(() => { box.current?.focus() }, [])
+  // Focused in the same task that shows the box (a layout effect, not an
+  // effect after paint): keys typed right after Ctrl+K go into it, and
+  // nothing can see the box before it has focus.
+  useLayoutEffect(() => { box.current?.focus() }, [])
   useEffect(() => {
     if (query.trim() === '') {
       setHits(undefined)
