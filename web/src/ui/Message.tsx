@@ -4,7 +4,7 @@
  * delivery state (a failed one can be sent again), and its actions.
  * `data-message-id` names it in the DOM for tests and links.
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { HistoryEntry } from '../../../src/peer/index.js'
 import type { RunningPeer } from '../app/client.js'
 import { Attachments } from './Attachment.js'
@@ -59,7 +59,7 @@ export function MessageItem ({ m, mine, target, running, handle, onReply, onEdit
   const emojiInput = useRef<HTMLInputElement>(null)
   const self = useRef<HTMLLIElement>(null)
   // Opening the form puts the cursor where an emoji is typed.
-  useEffect(() => { if (reacting) emojiInput.current?.focus() }, [reacting])
+  useLayoutEffect(() => { if (reacting) emojiInput.current?.focus() }, [reacting])
   /** Closes the reaction form and gives focus back to its button. */
   const closeReacting = (): void => {
     setReacting(false)

@@ -5,7 +5,7 @@
  * cannot say who was first, so nothing is picked silently). The question
  * takes focus when it appears; Escape cancels it.
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { RunningPeer } from '../app/client.js'
 import type { AppState } from '../app/state.js'
 import { backRoute, go, routeHash } from './hooks.js'
@@ -19,7 +19,7 @@ export function NewConversation ({ running, state }: { running: RunningPeer, sta
   const yes = useRef<HTMLButtonElement>(null)
   // The question takes focus when it appears (a screen reader reads it; Enter answers yes).
   // (Once the look-up is over: a disabled button takes no focus.)
-  useEffect(() => { if (confirm != null && !busy) yes.current?.focus() }, [confirm?.handle, busy])
+  useLayoutEffect(() => { if (confirm != null && !busy) yes.current?.focus() }, [confirm?.handle, busy])
   /** Cancels the pending confirmation and gives focus back to the handle box. */
   const cancel = (): void => {
     running.cancelConfirmation()
