@@ -214,6 +214,18 @@ export class Messenger extends EventTarget {
   }
 
   /**
+   * Accepts a message request (or confirms a contact): its sender may write
+   * to us from now on, and the attachments it sent as a request, whose
+   * chunks were not kept, are fetched now. Undefined if `account` is no
+   * contact or request.
+   */
+  async accept (account: Uint8Array): Promise<Contact | undefined> {
+    const contact = await this.contacts.setState(account, 'accepted')
+    if (contact != null) await this.attachments?.accepted(account)
+    return contact
+  }
+
+  /**
    * Sends a message body to a handle; resolves once it is stored in the
    * outbox. To our own handle it is a Note to Self (see {@link noteToSelf}).
    */
@@ -225,10 +237,7 @@ export class Messenger extends EventTarget {
     // reply does in other messengers (receipts and typing, which go out by
     // themselves, do not). Whether the contact was pinned through a fresh
     // resolution or, with the DHT slow, from what is kept, must not matter.
-    if (to.contact.state === 'request' && body.kind !== 'delivered' && body.kind !== 'read' && body.kind !== 'typing') {
-      await this.contacts.setState(to.account, 'accepted')
-      await this.attachments?.accepted(to.account)
-    }
+    if (to.contact.state === 'request' && body.kind !== 'delivered' && body.kind !== 'read' && body.kind !== 'typing') await this.accept(to.account)
     const message = await this.compose(to.account, body)
     await this.enqueue(to.account, to.devices, message, body.kind === 'delivered' || body.kind === 'read' ? 'receipt' : 'content')
     return { id: toHex(message.id), handle: to.handle, state: 'queued' }

@@ -4,7 +4,6 @@
  * request, accept a contact's new keys, send files with a caption.
  */
 import type { AttachmentFile, Contact, Messenger, SendResult } from '../messenger/index.js'
-import { fromHex } from '../messenger/bytes.js'
 import { MAX_ATTACHMENTS_PER_MESSAGE } from '../messenger/model/index.js'
 import { AttachmentsUnavailableError, NotAContactError } from './errors.js'
 
@@ -20,9 +19,8 @@ export interface ContactDecision {
  * were not kept, are fetched now. NotAContactError when `handle` is neither.
  */
 export async function acceptContact (messenger: Messenger, handle: string): Promise<ContactDecision> {
-  const c = await messenger.contacts.setState(await messenger.accountOf(handle), 'accepted')
+  const c = await messenger.accept(await messenger.accountOf(handle))
   if (c == null) throw new NotAContactError(`${handle} is not a contact or request`)
-  await messenger.attachments?.accepted(fromHex(c.account))
   return { handle: c.handle, state: c.state }
 }
 
