@@ -28,7 +28,7 @@ import type { MessageStatus, Outbox } from './outbox.js'
 import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
 import type { Delivery } from './delivery.js'
-import type { Recipient, Recipients } from './recipients.js'
+import type { Recipient, RecipientOptions, Recipients } from './recipients.js'
 import type { Inbox } from './inbox.js'
 import type { Outgoing } from './outgoing.js'
 import type { Mailboxes } from './mailboxes.js'
@@ -177,17 +177,18 @@ export class Messenger extends EventTarget {
    * {@link Recipients}. A bare name that is not a contact yet is refused
    * (UnconfirmedHandleError) unless `confirm`.
    */
-  async recipient (handle: string, options: { confirm?: boolean } = {}): Promise<Recipient> {
+  async recipient (handle: string, options: RecipientOptions = {}): Promise<Recipient> {
     return this.recipients.recipient(handle, options)
   }
 
   /**
    * Opens a conversation by handle. A bare name that is not a contact yet is
    * refused with the `name~tag` and fingerprint it resolves to
-   * (UnconfirmedHandleError), unless `confirm`, which pins it; any other
-   * handle is returned as given, nothing resolved. Returns the handle to use.
+   * (UnconfirmedHandleError), unless `confirm`, which pins it (only if it
+   * still resolves to `expect`, when given); any other handle is returned as
+   * given, nothing resolved. Returns the handle to use.
    */
-  async open (handle: string, options: { confirm?: boolean } = {}): Promise<{ handle: string }> {
+  async open (handle: string, options: RecipientOptions = {}): Promise<{ handle: string }> {
     if (handle.includes('~') || await this.contacts.alias(handle) != null) return { handle }
     return { handle: (await this.recipient(handle, options)).handle }
   }

@@ -28,6 +28,17 @@ export interface Recipient {
   devices: RemoteDevice[]
 }
 
+/** How a first contact is confirmed. */
+export interface RecipientOptions {
+  /** The user confirmed what a bare name resolves to: pin it. */
+  confirm?: boolean
+  /**
+   * The `name~tag` the user saw and confirmed: a resolution to any other is
+   * refused (UnconfirmedHandleError naming the new one), nothing pinned.
+   */
+  expect?: string
+}
+
 export interface RecipientsInit {
   directory: Pick<Directory, 'resolveOne' | 'lookupDevice'>
   contacts: Contacts
@@ -63,17 +74,17 @@ export class Recipients {
    * when the DHT cannot answer, so that a contact stays reachable. A bare
    * name not pinned yet is refused unless `confirm` (see {@link refuseUnconfirmed}).
    */
-  async recipient (handle: string, options: { confirm?: boolean } = {}): Promise<Recipient> {
+  async recipient (handle: string, options: RecipientOptions = {}): Promise<Recipient> {
     if (options.confirm !== true) await this.refuseUnconfirmed(handle)
     const cached = this.resolutions.get(handle)
-    if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS) return this.checked(cached.recipient)
+    if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS && (options.expect == null || cached.recipient.handle === options.expect)) return this.checked(cached.recipient)
     try {
-      const fresh = await this.resolveRecipient(handle)
+      const fresh = await this.resolveRecipient(handle, options.expect)
       this.resolutions.set(handle, { at: this.now(), recipient: fresh })
       return this.checked(fresh)
     } catch (err) {
       const name = (err as Error).name
-      if (name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError') throw err
+      if (name === 'AmbiguousHandleError' || name === 'KeyChangedError' || name === 'BlockedContactError' || name === 'UnconfirmedHandleError') throw err
       if (cached != null) {
         log('resolving %s failed (%s); using the resolution of %d s ago', handle, (err as Error).message, Math.round((this.now() - cached.at) / 1000))
         return this.checked(cached.recipient)
@@ -164,8 +175,12 @@ export class Recipients {
     if (contact.state === 'blocked') throw new BlockedContactError(`${contact.handle} is blocked`)
   }
 
-  private async resolveRecipient (handle: string): Promise<Recipient> {
+  private async resolveRecipient (handle: string, expect?: string): Promise<Recipient> {
     const claim = await this.directory.resolveOne(handle)
+    // The user confirmed one name~tag: another claim found now is shown to them, never pinned in its place.
+    if (expect != null && claim.handle !== expect) {
+      throw new UnconfirmedHandleError(`${handle} now resolves to ${claim.handle}, account fingerprint ${claim.fingerprint}, not to ${expect} as confirmed: check the fingerprint again`, claim.handle, claim.fingerprint)
+    }
     const devices: RemoteDevice[] = []
     for (const d of claim.devices) {
       if (d.record == null) continue

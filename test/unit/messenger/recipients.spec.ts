@@ -74,6 +74,24 @@ describe('messenger: Recipients', function () {
     assert.equal((await r.recipient('bob')).handle, bob.handle, 'pinned: no confirmation any more')
   })
 
+  it('a confirmation pins only the name~tag the user saw: a bare name that resolves to another by then is shown again, nothing pinned', async () => {
+    const r = recipients()
+    const shown = await r.recipient('bob').catch((err: Error & { handle: string }) => err.handle)
+    assert.equal(shown, bob.handle)
+    const impostor = await testDevice(crypto, 'bob', T0)
+    published.splice(0, published.length, impostor)
+    await assert.rejects(r.recipient('bob', { confirm: true, expect: shown }), (err: Error & { handle?: string }) => {
+      assert.equal(err.name, 'UnconfirmedHandleError')
+      assert.equal(err.handle, impostor.handle, 'the new claim is named for the user to check')
+      return true
+    })
+    assert.deepEqual(await contacts.list(), [], 'nothing pinned')
+    assert.equal(await contacts.alias('bob'), undefined)
+    published.splice(0, published.length, bob)
+    assert.equal((await r.recipient('bob', { confirm: true, expect: shown })).handle, bob.handle)
+    assert.deepEqual(await contacts.alias('bob'), bob.accountKey)
+  })
+
   it('a resolution is reused for RESOLUTION_TTL_MS, then asked again', async () => {
     const r = recipients()
     await r.recipient(bob.handle)

@@ -45,6 +45,8 @@ export class RunningPeer {
   private refreshTimer?: ReturnType<typeof setTimeout>
   private connectivityTimer?: ReturnType<typeof setInterval>
   private readyMarked = false
+  /** The thread the screens show (a fresh object each time one is opened), or none. */
+  private opened?: { handle: string }
   private readonly myAccount: string
   /** Calls, when the browser has WebRTC. */
   readonly calls?: TabCalls
@@ -134,30 +136,46 @@ export class RunningPeer {
     this.refreshTimer = setTimeout(() => { this.refresh().catch((err: Error) => { this.state.set({ error: err.message }) }) }, REFRESH_DELAY_MS)
   }
 
-  /** Reads the conversation list and the open thread again; marks what the user sees read. */
+  /**
+   * Reads the conversation list and the open thread again; marks what the
+   * user sees read. The thread is read for the conversation open when it
+   * starts and shown only if that one is still open when it is read: a
+   * refresh that began before another thread was opened (or this one
+   * closed) never puts its old thread back.
+   */
   async refresh (): Promise<void> {
     const { messenger } = this.peer
+    const opened = this.opened
     let conversations = await conversationsView(messenger)
-    const open = this.state.get().thread
-    if (open == null) {
+    if (opened == null) {
       this.state.set({ conversations })
       return
     }
-    const summary = conversations.find(c => c.account === open.account)
+    const thread = await historyView(messenger, opened.handle)
+    if (this.opened !== opened) {
+      this.state.set({ conversations })
+      return
+    }
+    const summary = conversations.find(c => c.account === thread.account)
     if (summary != null && summary.unread > 0 && summary.state === 'accepted' && document.visibilityState === 'visible') {
-      await messenger.markRead(open.handle, { receipt: this.settings().readReceipts })
+      await messenger.markRead(thread.handle, { receipt: this.settings().readReceipts })
       conversations = conversations.map(c => c === summary ? { ...c, unread: 0 } : c)
     }
-    this.state.set({ conversations, thread: await historyView(messenger, open.handle) })
+    this.state.set(this.opened === opened ? { conversations, thread } : { conversations })
   }
 
   /** Shows the conversation with `handle`. */
   async openThread (handle: string): Promise<void> {
-    this.state.set({ thread: await historyView(this.peer.messenger, handle) })
+    const opened = { handle }
+    this.opened = opened
+    const thread = await historyView(this.peer.messenger, handle)
+    if (this.opened !== opened) return
+    this.state.set({ thread })
     await this.refresh()
   }
 
   closeThread (): void {
+    this.opened = undefined
     this.state.set({ thread: undefined })
   }
 
@@ -183,7 +201,16 @@ export class RunningPeer {
   async confirmContact (): Promise<string> {
     const pending = this.state.get().confirm
     if (pending == null) throw new Error('nothing to confirm')
-    await this.peer.messenger.open(pending.query, { confirm: true })
+    try {
+      await this.peer.messenger.open(pending.query, { confirm: true, expect: pending.handle })
+    } catch (err) {
+      // The name resolves to someone else now: that one is shown to confirm, nothing was pinned.
+      if ((err as Error).name === 'UnconfirmedHandleError') {
+        const e = err as Error & { handle: string, fingerprint: string }
+        this.state.set({ confirm: { query: pending.query, handle: e.handle, fingerprint: e.fingerprint } })
+      }
+      throw err
+    }
     this.state.set({ confirm: undefined })
     await this.refresh()
     return pending.handle
