@@ -34,6 +34,7 @@ import {
 import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
 import { AmbiguousHandleError, DhtUnavailableError, PublishError, UnknownHandleError } from './errors.js'
 import { MAX_CLAIMANTS, findNameProviders } from './name-providers.js'
+import { readDhtRecord } from './dht-read.js'
 import { routingTableSize } from './node.js'
 import type { StarlingLibp2p } from './node.js'
 import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
@@ -317,12 +318,28 @@ export class Directory {
     // Each provider's device record names its account; the account's key gives the tag.
     const tags = new Set<string>()
     const devices = new Map<string, Promise<DeviceRecord | undefined>>()
+    // A record no DHT server answered for (after retries) may be the owner's:
+    // then nobody can say who claims the name, neither "nobody" nor "only one".
+    let unreadable: Error | undefined
+    const unlessUnreadable = async (read: () => Promise<void>): Promise<void> => {
+      try {
+        await read()
+      } catch (err) {
+        if (signal.aborted || (err as Error).name !== 'DhtUnavailableError') throw err
+        unreadable ??= err as Error
+      }
+    }
     await eachLimited(providers, DEVICE_READ_CONCURRENCY, async peerId => {
-      const record = await this.readDevice(peerId, signal, devices)
-      if (record != null) tags.add(handleTag(this.crypto, name, record.accountKey))
+      await unlessUnreadable(async () => {
+        const record = await this.readDevice(peerId, signal, devices)
+        if (record != null) tags.add(handleTag(this.crypto, name, record.accountKey))
+      })
     })
     const claims: Array<ResolvedClaim | undefined> = []
-    await eachLimited([...tags], DEVICE_READ_CONCURRENCY, async t => { claims.push(await this.readClaim(name, t, signal, devices)) })
+    await eachLimited([...tags], DEVICE_READ_CONCURRENCY, async t => {
+      await unlessUnreadable(async () => { claims.push(await this.readClaim(name, t, signal, devices)) })
+    })
+    if (unreadable != null) throw new DhtUnavailableError(`cannot read the claims of ${name}: ${unreadable.message}`)
     return claims
       .filter((c): c is ResolvedClaim => c != null)
       .sort((a, b) => a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
@@ -380,15 +397,9 @@ export class Directory {
     }
   }
 
+  /** A record: undefined when the DHT servers that answered hold none; DhtUnavailableError when none answered (src/net/dht-read.ts). */
   private async get (key: Uint8Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
-    try {
-      return await this.node.contentRouting.get(key, { signal })
-    } catch (err) {
-      if ((err as Error).name === 'NotFoundError') return undefined
-      if (signal.aborted) throw err
-      log('DHT get failed: %s', (err as Error).message)
-      return undefined
-    }
+    return await readDhtRecord(this.node.services.dht, key, { signal })
   }
 }
 
