@@ -3,6 +3,13 @@
  * (conversation, Lamport order key), with an id index and the Lamport
  * counter of each conversation in `dedup`. A conversation with one person is
  * keyed by their account key.
+ *
+ * The decoded messages and reduced view of the conversations read last are
+ * kept (at most {@link MAX_CACHED_CONVERSATIONS}): a screen refreshed on every
+ * event read and reduced every message of every conversation each time. Every
+ * write to `messages` is shown to {@link History.written} (the store the
+ * messenger's parts write through is watched, src/store/watched-store.ts),
+ * which drops the conversations it touches.
  */
 import { encodeOrderKey, messageKey, conversationRange } from '../store/index.js'
 import type { BatchOp, Store } from '../store/index.js'
@@ -43,11 +50,27 @@ export function envelopeMarkerValue (marker?: EnvelopeMarker): Uint8Array {
   return marker == null ? new Uint8Array([1]) : jsonBytes(marker)
 }
 
+/** Conversations whose decoded messages and view are kept. */
+export const MAX_CACHED_CONVERSATIONS = 32
+
 /** Conversation histories. */
 export class History {
   private readonly lamports = new Map<string, number>()
+  /** Decoded messages (and their view once asked for) by conversation, least recently read first. */
+  private readonly cached = new Map<string, { messages: Message[], view?: ConversationView }>()
+  /** Writes to `messages` begun or ended: a read that saw it change keeps nothing. */
+  private writes = 0
 
   constructor (private readonly store: Store) {}
+
+  /** Told of every write to the store, before and after it is applied: drops the conversations it touches. */
+  written (ops: readonly BatchOp[]): void {
+    for (const op of ops) {
+      if (op.namespace !== 'messages') continue
+      this.writes++
+      this.cached.delete(cacheId(op.key.subarray(1, 1 + op.key[0])))
+    }
+  }
 
   /** Writes to store a message (and its index entry) in a conversation; `encoded` is encodeMessage(message) if the caller has it. */
   putOps (conversation: Uint8Array, message: Message, encoded = encodeMessage(message)): BatchOp[] {
@@ -83,21 +106,40 @@ export class History {
     }
   }
 
-  /** Every message of a conversation in order. */
-  async messages (conversation: Uint8Array): Promise<Message[]> {
-    const out: Message[] = []
-    for await (const [, value] of this.store.iterate('messages', conversationRange(conversation))) out.push(decodeMessage(value))
-    return out
+  /** Every message of a conversation in order (shared with the cache: read, never change). */
+  async messages (conversation: Uint8Array): Promise<readonly Message[]> {
+    return (await this.entry(conversation)).messages
   }
 
-  /** The view both sides agree on (order, replies, reactions, edits, deletes, receipts). */
+  /** The view both sides agree on (order, replies, reactions, edits, deletes, receipts); shared with the cache: read, never change. */
   async view (conversation: Uint8Array): Promise<ConversationView> {
-    return reduceConversation(await this.messages(conversation))
+    const entry = await this.entry(conversation)
+    entry.view ??= reduceConversation(entry.messages)
+    return entry.view
+  }
+
+  private async entry (conversation: Uint8Array): Promise<{ messages: Message[], view?: ConversationView }> {
+    const id = cacheId(conversation)
+    const kept = this.cached.get(id)
+    if (kept != null) {
+      this.cached.delete(id)
+      this.cached.set(id, kept)
+      return kept
+    }
+    const writes = this.writes
+    const messages: Message[] = []
+    for await (const [, value] of this.store.iterate('messages', conversationRange(conversation))) messages.push(decodeMessage(value))
+    const entry = { messages }
+    if (this.writes === writes) {
+      this.cached.set(id, entry)
+      if (this.cached.size > MAX_CACHED_CONVERSATIONS) this.cached.delete(this.cached.keys().next().value as string)
+    }
+    return entry
   }
 
   /** The highest Lamport counter used or seen in a conversation. */
   async lamport (conversation: Uint8Array): Promise<number> {
-    const id = String.fromCharCode(...conversation)
+    const id = cacheId(conversation)
     const cached = this.lamports.get(id)
     if (cached != null) return cached
     const bytes = await this.store.get('dedup', concat(LAMPORT, conversation))
@@ -108,7 +150,7 @@ export class History {
 
   /** Raises the conversation's counter to at least `n`; returns the op that persists it. */
   observeOp (conversation: Uint8Array, n: number): BatchOp {
-    const id = String.fromCharCode(...conversation)
+    const id = cacheId(conversation)
     const next = Math.max(this.lamports.get(id) ?? 0, n)
     this.lamports.set(id, next)
     const value = new Uint8Array(8)
@@ -124,9 +166,13 @@ export class History {
   /** Takes the next counter to send with (never handed out twice, even to concurrent senders). */
   async reserve (conversation: Uint8Array): Promise<number> {
     await this.lamport(conversation)
-    const id = String.fromCharCode(...conversation)
+    const id = cacheId(conversation)
     const next = (this.lamports.get(id) ?? 0) + 1
     this.lamports.set(id, next)
     return next
   }
+}
+
+function cacheId (conversation: Uint8Array): string {
+  return String.fromCharCode(...conversation)
 }

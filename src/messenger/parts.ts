@@ -9,7 +9,7 @@
  * handed in as {@link MessengerOperations}.
  */
 import type { PeerId } from '@libp2p/interface'
-import { GroupCommitWriter } from '../store/index.js'
+import { GroupCommitWriter, watchWrites } from '../store/index.js'
 import { encodeMessage } from './model/index.js'
 import type { Message, MessageBody } from './model/index.js'
 import { Contacts } from './contacts.js'
@@ -79,7 +79,10 @@ export interface MessengerParts {
 
 /** Builds the parts of a messenger from its init, in dependency order. */
 export function messengerParts (init: MessengerInit, ops: MessengerOperations): MessengerParts {
-  const { crypto, store, identity, transport } = init
+  const { crypto, identity, transport } = init
+  // Every part writes through `store`, so that the history's cache hears of each write (history.ts).
+  const history = new History(init.store)
+  const store = watchWrites(init.store, (written) => { history.written(written) })
   const now = init.now ?? Date.now
   const retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
   const retentionMs = init.retentionMs ?? DEFAULT_RETENTION_MS
@@ -88,7 +91,6 @@ export function messengerParts (init: MessengerInit, ops: MessengerOperations): 
   const requests = new RequestBudget(contacts, init.requestLimits)
   contacts.onStateChange = (before, after) => { requests.changed(before, after) }
   const sessions = new Sessions(store, crypto)
-  const history = new History(store)
   const outbox = new Outbox(store)
   const writer = new GroupCommitWriter(store, { sync: true })
   const commit = committer(writer, sessions)

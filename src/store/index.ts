@@ -14,6 +14,8 @@
 export { NAMESPACES } from './store.js'
 export type { BatchOp, Entry, Namespace, Range, Store, WriteOptions } from './store.js'
 export { LevelStore } from './level-store.js'
+export { watchWrites } from './watched-store.js'
+export type { WriteObserver } from './watched-store.js'
 export { DEFAULT_MAX_BATCH_OPS, GroupCommitWriter } from './group-commit.js'
 export type { GroupCommitInit, GroupCommitStats } from './group-commit.js'
 export {
