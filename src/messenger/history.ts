@@ -11,7 +11,7 @@
  * messenger's parts write through is watched, src/store/watched-store.ts),
  * which drops the conversations it touches.
  */
-import { encodeOrderKey, messageKey, conversationRange } from '../store/index.js'
+import { encodeOrderKey, messageKey, conversationRange, ReadCache } from '../store/index.js'
 import type { BatchOp, Store } from '../store/index.js'
 import { decodeMessage, encodeMessage, reduceConversation } from './model/index.js'
 import type { ConversationView, Message } from './model/index.js'
@@ -56,19 +56,15 @@ export const MAX_CACHED_CONVERSATIONS = 32
 /** Conversation histories. */
 export class History {
   private readonly lamports = new Map<string, number>()
-  /** Decoded messages (and their view once asked for) by conversation, least recently read first. */
-  private readonly cached = new Map<string, { messages: Message[], view?: ConversationView }>()
-  /** Writes to `messages` begun or ended: a read that saw it change keeps nothing. */
-  private writes = 0
+  /** Decoded messages (and their view once asked for) by conversation. */
+  private readonly cached = new ReadCache<{ messages: Message[], view?: ConversationView }>(MAX_CACHED_CONVERSATIONS)
 
   constructor (private readonly store: Store) {}
 
   /** Told of every write to the store, before and after it is applied: drops the conversations it touches. */
   written (ops: readonly BatchOp[]): void {
     for (const op of ops) {
-      if (op.namespace !== 'messages') continue
-      this.writes++
-      this.cached.delete(cacheId(op.key.subarray(1, 1 + op.key[0])))
+      if (op.namespace === 'messages') this.cached.drop(cacheId(op.key.subarray(1, 1 + op.key[0])))
     }
   }
 
@@ -119,22 +115,11 @@ export class History {
   }
 
   private async entry (conversation: Uint8Array): Promise<{ messages: Message[], view?: ConversationView }> {
-    const id = cacheId(conversation)
-    const kept = this.cached.get(id)
-    if (kept != null) {
-      this.cached.delete(id)
-      this.cached.set(id, kept)
-      return kept
-    }
-    const writes = this.writes
-    const messages: Message[] = []
-    for await (const [, value] of this.store.iterate('messages', conversationRange(conversation))) messages.push(decodeMessage(value))
-    const entry = { messages }
-    if (this.writes === writes) {
-      this.cached.set(id, entry)
-      if (this.cached.size > MAX_CACHED_CONVERSATIONS) this.cached.delete(this.cached.keys().next().value as string)
-    }
-    return entry
+    return await this.cached.get(cacheId(conversation), async () => {
+      const messages: Message[] = []
+      for await (const [, value] of this.store.iterate('messages', conversationRange(conversation))) messages.push(decodeMessage(value))
+      return { messages }
+    })
   }
 
   /** The highest Lamport counter used or seen in a conversation. */
