@@ -86,8 +86,6 @@ export class Delivery {
   private timer?: ReturnType<typeof setInterval>
   private pumping = false
   private running = false
-  /** Attempts made, by path (for status and tests). */
-  readonly attempts = { direct: 0, relay: 0 }
 
   private readonly sealer: DeliverySealer
   private readonly relaying: RelayHandoff
@@ -114,8 +112,7 @@ export class Delivery {
       device: components.device,
       relays: components.relays,
       queue: this.queue,
-      seal: async entry => await this.sealer.entry(entry, 'relay'),
-      attempts: this.attempts
+      seal: async entry => await this.sealer.entry(entry, 'relay')
     }, { retryIntervalMs: init.retryIntervalMs, timeoutMs: init.directTimeoutMs, jitter: BACKOFF_JITTER, random })
     this.outcomes = new DeliveryOutcomes({ identity, outbox, sessions, history, commit, emit, now, queue: this.queue })
     this.ephemeral = new EphemeralSends({ crypto, identity, transport, sessions, history, commit, sealer: this.sealer }, init.directTimeoutMs)
@@ -251,7 +248,6 @@ export class Delivery {
       if (probe) this.probing.add(entry.device)
       try {
         const device = await this.device(peerId, this.direct.failing(entry.device))
-        this.attempts.direct++
         await this.transport.sendDirect(peerId, device?.addrs ?? [], await this.sealer.entry(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
         this.direct.succeeded(entry.device)
         // The probe got through: the device's other entries need not wait.

@@ -11,7 +11,7 @@
  * messenger's parts write through is watched, src/store/watched-store.ts),
  * which drops the conversations it touches.
  */
-import { encodeOrderKey, messageKey, conversationRange, ReadCache } from '../store/index.js'
+import { conversationOfMessageKey, conversationRange, encodeOrderKey, messageKey, ReadCache } from '../store/index.js'
 import type { BatchOp, Store } from '../store/index.js'
 import { decodeMessage, encodeMessage, reduceConversation } from './model/index.js'
 import type { ConversationView, Message } from './model/index.js'
@@ -64,7 +64,7 @@ export class History {
   /** Told of every write to the store, before and after it is applied: drops the conversations it touches. */
   written (ops: readonly BatchOp[]): void {
     for (const op of ops) {
-      if (op.namespace === 'messages') this.cached.drop(cacheId(op.key.subarray(1, 1 + op.key[0])))
+      if (op.namespace === 'messages') this.cached.drop(conversationId(conversationOfMessageKey(op.key)))
     }
   }
 
@@ -83,7 +83,7 @@ export class History {
     if (key == null) return undefined
     const bytes = await this.store.get('messages', key)
     if (bytes == null) return undefined
-    return { conversation: key.subarray(1, 1 + key[0]), message: decodeMessage(bytes) }
+    return { conversation: conversationOfMessageKey(key), message: decodeMessage(bytes) }
   }
 
   /** Whether an envelope id was already stored. */
@@ -115,7 +115,7 @@ export class History {
   }
 
   private async entry (conversation: Uint8Array): Promise<{ messages: Message[], view?: ConversationView }> {
-    return await this.cached.get(cacheId(conversation), async () => {
+    return await this.cached.get(conversationId(conversation), async () => {
       const messages: Message[] = []
       for await (const [, value] of this.store.iterate('messages', conversationRange(conversation))) messages.push(decodeMessage(value))
       return { messages }
@@ -124,7 +124,7 @@ export class History {
 
   /** The highest Lamport counter used or seen in a conversation. */
   async lamport (conversation: Uint8Array): Promise<number> {
-    const id = cacheId(conversation)
+    const id = conversationId(conversation)
     const cached = this.lamports.get(id)
     if (cached != null) return cached
     const bytes = await this.store.get('dedup', concat(LAMPORT, conversation))
@@ -135,7 +135,7 @@ export class History {
 
   /** Raises the conversation's counter to at least `n`; returns the op that persists it. */
   observeOp (conversation: Uint8Array, n: number): BatchOp {
-    const id = cacheId(conversation)
+    const id = conversationId(conversation)
     const next = Math.max(this.lamports.get(id) ?? 0, n)
     this.lamports.set(id, next)
     const value = new Uint8Array(8)
@@ -151,13 +151,14 @@ export class History {
   /** Takes the next counter to send with (never handed out twice, even to concurrent senders). */
   async reserve (conversation: Uint8Array): Promise<number> {
     await this.lamport(conversation)
-    const id = cacheId(conversation)
+    const id = conversationId(conversation)
     const next = (this.lamports.get(id) ?? 0) + 1
     this.lamports.set(id, next)
     return next
   }
 }
 
-function cacheId (conversation: Uint8Array): string {
+/** A conversation's key bytes as a string, to key maps by. */
+export function conversationId (conversation: Uint8Array): string {
   return String.fromCharCode(...conversation)
 }

@@ -19,7 +19,7 @@ import { EphemeralSecrets, openEnvelope, parseEnvelopeHeader } from '../crypto/e
 import { DuplicateEnvelopeError, FirstMessageBudgetError, RejectedEnvelopeError, SkipBudgetExceededError, UnverifiedDeviceError } from './errors.js'
 import { RetryLater } from './retry-later.js'
 import { equalBytes, toHex } from './bytes.js'
-import type { Store } from '../store/index.js'
+import type { BatchOp, Store } from '../store/index.js'
 import type { Crypto } from '../crypto/index.js'
 import type { MessengerIdentity } from './init.js'
 import type { Sessions } from './sessions.js'
@@ -169,13 +169,18 @@ export class Inbox {
   }
 
   /** Incoming messages of a conversation not yet marked read. */
-  async unread (conversation: Uint8Array): Promise<Uint8Array[]> {
+  async unread (conversation: Uint8Array): Promise<readonly Uint8Array[]> {
     return await this.readMarks.unread(conversation)
   }
 
   /** Remembers that these messages were read. */
-  async markReadOps (_conversation: Uint8Array, ids: Uint8Array[]): Promise<void> {
+  async markRead (ids: readonly Uint8Array[]): Promise<void> {
     await this.readMarks.mark(ids)
+  }
+
+  /** Told of every write to the store, before and after it is applied (src/store/watched-store.ts). */
+  written (ops: readonly BatchOp[]): void {
+    this.readMarks.written(ops)
   }
 }
 

@@ -395,8 +395,8 @@ export class Messenger extends EventTarget {
     const to = await this.recipient(handle)
     const ids = await this.inbox.unread(to.account)
     if (ids.length === 0) return 0
-    if (options.receipt !== false) await this.sendToAccount(to.account, to.devices, { kind: 'read', ids }, 'receipt')
-    await this.inbox.markReadOps(to.account, ids)
+    if (options.receipt !== false) await this.sendToAccount(to.account, to.devices, { kind: 'read', ids: [...ids] }, 'receipt')
+    await this.inbox.markRead(ids)
     return ids.length
   }
 

@@ -10,6 +10,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { GroupCommitWriter, watchWrites } from '../store/index.js'
+import type { WriteObserver } from '../store/index.js'
 import { encodeMessage } from './model/index.js'
 import type { Message, MessageBody } from './model/index.js'
 import { Contacts } from './contacts.js'
@@ -80,9 +81,11 @@ export interface MessengerParts {
 /** Builds the parts of a messenger from its init, in dependency order. */
 export function messengerParts (init: MessengerInit, ops: MessengerOperations): MessengerParts {
   const { crypto, identity, transport } = init
-  // Every part writes through `store`, so that the history's cache hears of each write (history.ts).
+  // Every part writes through `store`, so that the caches of what was read hear of each write (history.ts, receipts.ts).
+  const observers: WriteObserver[] = []
+  const store = watchWrites(init.store, (written) => { for (const observe of observers) observe(written) })
   const history = new History(init.store)
-  const store = watchWrites(init.store, (written) => { history.written(written) })
+  observers.push((written) => { history.written(written) })
   const now = init.now ?? Date.now
   const retryIntervalMs = init.retryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS
   const retentionMs = init.retentionMs ?? DEFAULT_RETENTION_MS
@@ -137,6 +140,7 @@ export function messengerParts (init: MessengerInit, ops: MessengerOperations): 
     skipBudget: init.skipBudget,
     firstMessageBudget: init.firstMessageBudget
   })
+  observers.push((written) => { inbox.written(written) })
   const mailboxes = new Mailboxes({
     transport,
     network,

@@ -5,12 +5,17 @@
  * namespace), so that the next read receipt does not name them again.
  */
 import { concat, equalBytes, utf8 } from './bytes.js'
-import type { Store } from '../store/index.js'
+import { conversationOfMessageKey, ReadCache } from '../store/index.js'
+import type { BatchOp, Store } from '../store/index.js'
 import type { MessengerIdentity } from './init.js'
+import { conversationId } from './history.js'
 import type { History } from './history.js'
 import type { Commit } from './commit.js'
 
 const READ = utf8('read/')
+
+/** Conversations whose unread messages are kept (as the history keeps their messages). */
+const MAX_CACHED_UNREAD = 32
 
 /**
  * Message kinds that get a delivery receipt when they came through a relay:
@@ -29,25 +34,41 @@ export interface ReadMarksComponents {
   commit: Commit
 }
 
-/** Which incoming messages are read. */
+/**
+ * Which incoming messages are read. The unread ones of the conversations
+ * asked about last are kept until a write touches them (a message of that
+ * conversation, or any read mark): a screen asks on every event.
+ */
 export class ReadMarks {
+  private readonly cached = new ReadCache<Uint8Array[]>(MAX_CACHED_UNREAD)
+
   constructor (private readonly components: ReadMarksComponents) {}
 
-  /** Incoming messages of a conversation not yet marked read. */
-  async unread (conversation: Uint8Array): Promise<Uint8Array[]> {
-    const { identity, store, history } = this.components
-    const out: Uint8Array[] = []
-    for (const message of await history.messages(conversation)) {
-      if (equalBytes(message.author.account, identity.accountPublicKey)) continue
-      if (!RECEIPTED.has(message.body.kind)) continue
-      if ((await store.get('dedup', concat(READ, message.id))) != null) continue
-      out.push(message.id)
+  /** Told of every write to the store, before and after it is applied (src/store/watched-store.ts). */
+  written (ops: readonly BatchOp[]): void {
+    for (const op of ops) {
+      if (op.namespace === 'messages') this.cached.drop(conversationId(conversationOfMessageKey(op.key)))
+      else if (op.namespace === 'dedup' && op.key.length >= READ.length && equalBytes(op.key.subarray(0, READ.length), READ)) this.cached.drop()
     }
-    return out
+  }
+
+  /** Incoming messages of a conversation not yet marked read (shared with the cache: read, never change). */
+  async unread (conversation: Uint8Array): Promise<readonly Uint8Array[]> {
+    return await this.cached.get(conversationId(conversation), async () => {
+      const { identity, store, history } = this.components
+      const out: Uint8Array[] = []
+      for (const message of await history.messages(conversation)) {
+        if (equalBytes(message.author.account, identity.accountPublicKey)) continue
+        if (!RECEIPTED.has(message.body.kind)) continue
+        if ((await store.get('dedup', concat(READ, message.id))) != null) continue
+        out.push(message.id)
+      }
+      return out
+    })
   }
 
   /** Remembers that these messages were read. */
-  async mark (ids: Uint8Array[]): Promise<void> {
+  async mark (ids: readonly Uint8Array[]): Promise<void> {
     await this.components.commit(ids.map(id => ({ type: 'put', namespace: 'dedup', key: concat(READ, id), value: new Uint8Array([1]) })))
   }
 }

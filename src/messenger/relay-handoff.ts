@@ -66,8 +66,6 @@ export interface RelayHandoffComponents {
   queue: DeliveryQueue
   /** The entry's envelope for relays, under a fresh ephemeral key (delivery-sealing.ts). */
   seal(entry: OutboxEntry): Promise<Uint8Array>
-  /** Attempts made on this path, counted here (Delivery's `attempts`). */
-  attempts: { relay: number }
 }
 
 export interface RelayHandoffInit {
@@ -137,7 +135,6 @@ export class RelayHandoff {
       try {
         envelope ??= await this.components.seal(entry)
         log('handing %s for %p to relay %p at %s', entry.envelopeId, peerId, relay.peerId, relay.addrs.map(String).join(' '))
-        this.components.attempts.relay++
         const custody = await transport.storeOnRelay(relay.peerId, relay.addrs, peerId, envelope, AbortSignal.timeout(this.init.timeoutMs))
         if (!equalBytes(custody.hash, crypto.hash.sha256(envelope))) throw new InvalidCustodyError(`relay ${key} signed custody of other bytes than it was handed`)
         log('relay %p holds %s', relay.peerId, entry.envelopeId)
@@ -155,7 +152,8 @@ export class RelayHandoff {
       }
       nextAt = Math.min(nextAt, this.waits.nextAt(key))
     }
-    if (again) {
+    // An entry acknowledged (or dropped) while it was being handed keeps no schedule.
+    if (again && this.queue.has(entry)) {
       // A hand-over again: the next one waits longer, whatever this one did.
       this.queue.rehand.set(entry.seq, this.rehandAfter((this.queue.rehand.get(entry.seq)?.count ?? 0) + 1))
     }

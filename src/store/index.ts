@@ -20,7 +20,7 @@ export type { WriteObserver } from './watched-store.js'
 export { DEFAULT_MAX_BATCH_OPS, GroupCommitWriter } from './group-commit.js'
 export type { GroupCommitInit, GroupCommitStats } from './group-commit.js'
 export {
-  conversationRange, decodeOrderKey, encodeOrderKey, MAX_CONVERSATION_ID_BYTES, messageKey, ORDER_AUTHOR_BYTES,
+  conversationOfMessageKey, conversationRange, decodeOrderKey, encodeOrderKey, MAX_CONVERSATION_ID_BYTES, messageKey, ORDER_AUTHOR_BYTES,
   ORDER_ID_BYTES, ORDER_KEY_BYTES, orderKeyOfMessageKey, prefixRange
 } from './keys.js'
 export type { OrderKeyParts } from './keys.js'

@@ -70,6 +70,11 @@ export function messageKey (conversation: Uint8Array, orderKey: Uint8Array): Uin
   return key
 }
 
+/** The conversation a message key is of. */
+export function conversationOfMessageKey (key: Uint8Array): Uint8Array {
+  return key.subarray(1, 1 + key[0])
+}
+
 /** The order key inside a message key. */
 export function orderKeyOfMessageKey (key: Uint8Array): Uint8Array {
   return key.subarray(1 + key[0])

@@ -9,6 +9,7 @@ import { History, MAX_CACHED_CONVERSATIONS } from '../../../src/messenger/histor
 import { watchWrites } from '../../../src/store/index.js'
 import type { BatchOp, Store } from '../../../src/store/index.js'
 import type { Author, Message } from '../../../src/messenger/model/index.js'
+import { ReadMarks } from '../../../src/messenger/receipts.js'
 import { memoryStore } from './harness.js'
 import { makeAuthor } from './model/arbitraries.js'
 
@@ -80,5 +81,24 @@ describe('messenger: the history cache', function () {
     }
     assert.notEqual(await history.view(conversation(10)), views[0], 'the oldest was dropped')
     assert.equal(await history.view(conversation(10 + MAX_CACHED_CONVERSATIONS)), views[MAX_CACHED_CONVERSATIONS], 'the newest is kept')
+  })
+
+  it('the unread messages of a conversation follow new messages and read marks at once', async () => {
+    const { raw, history } = await setUp()
+    const me = await makeAuthor(9)
+    const marks = new ReadMarks({ identity: { accountPublicKey: me.account }, store: raw, history, commit: async (ops) => { await watched.batch(ops) } })
+    const watched = watchWrites(raw, (ops) => { history.written(ops); marks.written(ops) })
+    const c = conversation(5)
+    const a = text(1, 'a')
+    await watched.batch(history.putOps(c, a))
+    assert.deepEqual(await marks.unread(c), [a.id])
+    const b = text(2, 'b')
+    await watched.batch(history.putOps(c, b))
+    assert.deepEqual(await marks.unread(c), [a.id, b.id])
+    await watched.batch([{ type: 'put', namespace: 'dedup', key: new TextEncoder().encode('unrelated'), value: Uint8Array.of(1) }])
+    const kept = await marks.unread(c)
+    assert.equal(await marks.unread(c), kept, 'kept while nothing it depends on was written')
+    await marks.mark([a.id])
+    assert.deepEqual(await marks.unread(c), [b.id])
   })
 })
