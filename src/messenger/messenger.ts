@@ -18,14 +18,14 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { formatHandle } from '../identity/index.js'
-import type { BatchOp, GroupCommitWriter } from '../store/index.js'
-import { encodeMessage, newMessageId, validateMessage } from './model/index.js'
+import type { GroupCommitWriter } from '../store/index.js'
+import { encodeMessage } from './model/index.js'
 import type { ConversationView, Message, MessageBody } from './model/index.js'
 import type { Contact, Contacts } from './contacts.js'
 import type { Sessions } from './sessions.js'
 import type { History } from './history.js'
 import type { MessageStatus, Outbox } from './outbox.js'
-import { encodeChunkPayloadEnvelope, encodePayload } from './payload.js'
+import { encodePayload } from './payload.js'
 import type { RemoteDevice } from './devices.js'
 import type { Delivery } from './delivery.js'
 import type { Recipient, RecipientOptions, Recipients } from './recipients.js'
@@ -35,9 +35,10 @@ import type { Mailboxes } from './mailboxes.js'
 import type { AttachmentTransfer } from './attachment-transfer.js'
 import type { Unsent } from './unsent.js'
 import type { Resends } from './resends.js'
+import type { Composer } from './composer.js'
 import type { RequestBudget } from './request-budget.js'
 import type { NetworkRelays, RelayRef } from './network-relays.js'
-import { NotAuthorError, NotFailedError, UnknownMessageError } from './errors.js'
+import { NotFailedError, UnknownMessageError } from './errors.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import { emitMessengerEvent, onMessengerEvent } from './events.js'
@@ -47,8 +48,6 @@ import { messengerParts } from './parts.js'
 import type { MessengerInit, SendResult } from './init.js'
 export type { Recipient } from './recipients.js'
 export type { MessengerEvent } from './events.js'
-
-
 export { DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FETCH_INTERVAL_MS, DEFAULT_RETENTION_MS, DEFAULT_RETRY_INTERVAL_MS } from './init.js'
 export type { MessengerIdentity, MessengerInit, SendResult } from './init.js'
 
@@ -81,6 +80,7 @@ export class Messenger extends EventTarget {
   private readonly unsent: Unsent
   private readonly network: NetworkRelays
   private readonly resends: Resends
+  private readonly composer: Composer
 
   constructor (readonly init: MessengerInit) {
     super()
@@ -115,6 +115,7 @@ export class Messenger extends EventTarget {
     this.inbox = parts.inbox
     this.mailboxes = parts.mailboxes
     this.unsent = parts.unsent
+    this.composer = parts.composer
   }
 
   /** Loads the outbox and starts delivering and reading mailboxes. */
@@ -228,12 +229,12 @@ export class Messenger extends EventTarget {
 
   /**
    * Sends a message body to a handle; resolves once it is stored in the
-   * outbox. To our own handle it is a Note to Self (see {@link noteToSelf}).
+   * outbox. To our own handle it is a Note to Self (composer.ts).
    */
   async send (handle: string, body: MessageBody): Promise<SendResult> {
-    if (await this.isSelf(handle)) return await this.noteToSelf(body)
+    if (await this.isSelf(handle)) return await this.composer.noteToSelf(body, this.handle)
     const to = await this.recipient(handle)
-    await this.checkTarget(to.account, body)
+    await this.composer.checkTarget(to.account, body)
     // Writing to someone whose message request is pending accepts it, as a
     // reply does in other messengers (receipts and typing, which go out by
     // themselves, do not). Whether the contact was pinned through a fresh
@@ -273,7 +274,6 @@ export class Messenger extends EventTarget {
     this.resends.request(identityKey, peer)
   }
 
-
   /** Sends to a known account (replies to requests, receipts). */
   async sendToAccount (account: Uint8Array, devices: RemoteDevice[], body: MessageBody, kind: 'content' | 'receipt'): Promise<Message> {
     const message = await this.compose(account, body)
@@ -281,56 +281,20 @@ export class Messenger extends EventTarget {
     return message
   }
 
-  /** Builds a message from this device with the next Lamport counter. */
+  /** Builds a message from this device with the conversation's next Lamport counter (composer.ts). */
   async compose (conversation: Uint8Array, body: MessageBody): Promise<Message> {
-    const message: Message = {
-      id: newMessageId(this.init.crypto),
-      author: { account: this.init.identity.accountPublicKey, device: this.init.identity.peerId.toMultihash().bytes },
-      timestamp: this.now(),
-      lamport: await this.history.reserve(conversation),
-      body
-    }
-    validateMessage(message)
-    return message
+    return await this.composer.compose(conversation, body)
   }
 
-  /** Reply, reaction, edit and delete must point at a message of this conversation; edit and delete at our own. */
-  private async checkTarget (conversation: Uint8Array, body: MessageBody): Promise<void> {
-    if (!('target' in body)) return
-    const found = await this.history.find(body.target)
-    if (found == null || !equalBytes(found.conversation, conversation)) {
-      throw new UnknownMessageError(`no message ${toHex(body.target)} in this conversation`)
-    }
-    if ((body.kind === 'edit' || body.kind === 'delete') && !equalBytes(found.message.author.account, this.init.identity.accountPublicKey)) {
-      throw new NotAuthorError('only the author can edit or delete a message')
-    }
-  }
-
-  /**
-   * Encrypts for every device, seals, and commits message + sessions +
-   * outbox entries in one batch (see outgoing.ts); then hands the entries to
-   * delivery.
-   */
+  /** Encrypts a message for every device and queues it (composer.ts). */
   async enqueue (conversation: Uint8Array, devices: RemoteDevice[], message: Message, kind: 'content' | 'receipt'): Promise<void> {
-    const encoded = encodeMessage(message)
-    const plaintext = encodePayload(this.init.identity.handleName, encoded)
-    const extra: BatchOp[] = []
-    if (kind === 'content') {
-      extra.push(...this.history.putOps(conversation, message, encoded), this.history.observeOp(conversation, message.lamport))
-      const status = await this.outbox.statusOp(message.id, 'queued', 0, this.now(), true)
-      if (status != null) extra.push(status.op)
-    }
-    await this.outgoing.plaintext(conversation, devices, plaintext, message.id, kind, extra)
-    if (kind === 'content') this.emit({ type: 'message', direction: 'out', conversation: toHex(conversation), id: toHex(message.id), kind: message.body.kind })
+    await this.composer.enqueue(conversation, devices, message, kind)
   }
 
-  /** Queues one encrypted attachment chunk for each device (custody by a relay is enough). */
+  /** Queues one encrypted attachment chunk for each device (composer.ts). */
   async enqueueChunk (conversation: Uint8Array, devices: RemoteDevice[], chunk: Uint8Array): Promise<void> {
-    await this.outgoing.plaintext(conversation, devices, encodeChunkPayloadEnvelope(chunk), newMessageId(this.init.crypto), 'receipt', [])
+    await this.composer.enqueueChunk(conversation, devices, chunk)
   }
-
-
-
 
   /** The conversation with a handle, as both sides see it, plus our messages' delivery states. */
   async conversation (handle: string): Promise<{ handle: string, account: string, view: ConversationView, statuses: Record<string, MessageStatus> }> {
@@ -354,24 +318,6 @@ export class Messenger extends EventTarget {
   async isSelf (handle: string): Promise<boolean> {
     if (handle === this.handle) return true
     return handle === this.init.identity.handleName && await this.contacts.alias(handle) == null
-  }
-
-  /**
-   * A Note to Self: stored in our own conversation as ours, never encrypted
-   * for anyone nor handed to a relay (we are no contact of ourselves, and
-   * there is no other device to carry it to yet). It has no outbox state: it
-   * is where it is going. Replies, reactions, edits and deletes of notes
-   * take the same path.
-   */
-  private async noteToSelf (body: MessageBody): Promise<SendResult> {
-    const account = this.init.identity.accountPublicKey
-    await this.checkTarget(account, body)
-    const message = await this.compose(account, body)
-    const encoded = encodeMessage(message)
-    const ops = [...this.history.putOps(account, message, encoded), this.history.observeOp(account, message.lamport)]
-    await this.commit(ops)
-    this.emit({ type: 'message', direction: 'out', conversation: toHex(account), id: toHex(message.id), kind: message.body.kind })
-    return { id: toHex(message.id), handle: this.handle, state: 'delivered', note: true }
   }
 
   /** The account of a handle: a contact's pinned account, else a fresh resolution. */

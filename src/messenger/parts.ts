@@ -10,6 +10,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { GroupCommitWriter, watchWrites } from '../store/index.js'
+import { Composer } from './composer.js'
 import type { WriteObserver } from '../store/index.js'
 import { encodeMessage } from './model/index.js'
 import type { Message, MessageBody } from './model/index.js'
@@ -76,6 +77,8 @@ export interface MessengerParts {
   unsent: Unsent
   /** Messages sent again under a device's new session. */
   resends: Resends
+  /** Message bodies made into messages and put on their way. */
+  composer: Composer
 }
 
 /** Builds the parts of a messenger from its init, in dependency order. */
@@ -173,5 +176,6 @@ export function messengerParts (init: MessengerInit, ops: MessengerOperations): 
       await outgoing.plaintext(conversation, [to], encodePayload(identity.handleName, encodeMessage(message)), message.id, 'content', [])
     }
   })
-  return { now, retryIntervalMs, contacts, requests, sessions, history, outbox, writer, commit, recipients, network, attachments, delivery, outgoing, inbox, mailboxes, unsent, resends }
+  const composer = new Composer({ crypto, identity, history, outbox, outgoing, commit, emit, now })
+  return { now, retryIntervalMs, contacts, requests, sessions, history, outbox, writer, commit, recipients, network, attachments, delivery, outgoing, inbox, mailboxes, unsent, resends, composer }
 }
