@@ -48,10 +48,28 @@ export class Contacts {
   /** Contacts read or written so far, by account (hex): every message looks its sender up. */
   private readonly cache = new Map<string, Contact>()
 
+  /**
+   * Changes of one account, one at a time: each reads the contact and writes
+   * it back. Side by side, a message from an unknown account (a new
+   * request) and our first message to it (an accepted contact) both read
+   * "none", and the one written last won: we could write to someone whose
+   * record then said "request".
+   */
+  private readonly changing = new Map<string, Promise<unknown>>()
+
   /** Told of every saved contact with what it was before (the request budget follows requests opened and closed). */
   onStateChange?: (before: Contact | undefined, after: Contact) => void
 
-  constructor (private readonly store: Store, private readonly now: () => number) {}
+  /**
+   * How contacts are written: the messenger's group commit once it exists
+   * (parts.ts), so that a contact's change and a message batch carrying the
+   * same contact reach the disk in the order they were queued.
+   */
+  write: (ops: BatchOp[]) => Promise<void>
+
+  constructor (private readonly store: Store, private readonly now: () => number) {
+    this.write = async (ops) => { await store.batch(ops, { sync: true }) }
+  }
 
   async get (account: Uint8Array): Promise<Contact | undefined> {
     const id = toHex(account)
@@ -114,7 +132,7 @@ export class Contacts {
     if (contact.state !== 'request') delete contact.request
     const ops = [{ type: 'put' as const, namespace: 'contacts' as const, key: accountKey(fromHex(contact.account)), value: jsonBytes(contact) }]
     if (alias != null) ops.push({ type: 'put', namespace: 'contacts', key: aliasKey(alias), value: jsonBytes(contact.account) })
-    await this.store.batch(ops, { sync: true })
+    await this.write(ops)
     this.cache.set(contact.account, { ...contact, devices: { ...contact.devices } })
     if (before?.state !== contact.state) this.onStateChange?.(before, contact)
   }
@@ -124,31 +142,33 @@ export class Contacts {
    * Returns the contact; `keyChange` is set when something differs from the pins.
    */
   async pinOutgoing (input: { alias?: string, account: Uint8Array, handle: string, devices: Record<string, Uint8Array> }): Promise<Contact> {
-    const now = this.now()
-    const changes: string[] = []
-    // The name the user typed now points at another account than the one
-    // pinned: the new account is the suspect one (the old contact's keys did
-    // not change), and the name stays pinned to the old one until `trust`.
-    let aliasMoved = false
-    if (input.alias != null) {
-      const pinned = await this.alias(input.alias)
-      if (pinned != null && !equalBytes(pinned, input.account)) {
-        changes.push(`${input.alias} now resolves to another account (${input.handle}) than the one you talked to`)
-        aliasMoved = true
+    return await this.exclusive(input.account, async () => {
+      const now = this.now()
+      const changes: string[] = []
+      // The name the user typed now points at another account than the one
+      // pinned: the new account is the suspect one (the old contact's keys did
+      // not change), and the name stays pinned to the old one until `trust`.
+      let aliasMoved = false
+      if (input.alias != null) {
+        const pinned = await this.alias(input.alias)
+        if (pinned != null && !equalBytes(pinned, input.account)) {
+          changes.push(`${input.alias} now resolves to another account (${input.handle}) than the one you talked to`)
+          aliasMoved = true
+        }
       }
-    }
-    const existing = await this.get(input.account)
-    const contact: Contact = existing ?? { account: toHex(input.account), handle: input.handle, state: 'accepted', devices: {}, addedAt: now }
-    // A pending request stays one: resolving a name (to read, to send a
-    // receipt) is no consent; writing to it is (Messenger.send).
-    for (const [peerId, key] of Object.entries(input.devices)) {
-      const pinned = contact.devices[peerId]
-      if (pinned == null) contact.devices[peerId] = toHex(key)
-      else if (pinned !== toHex(key)) changes.push(`device ${peerId} of ${contact.handle} has a new identity key`)
-    }
-    if (changes.length > 0 && contact.keyChange == null && (existing != null || aliasMoved)) contact.keyChange = { what: changes.join('; '), seenAt: now }
-    await this.save(contact, aliasMoved ? undefined : input.alias)
-    return contact
+      const existing = await this.get(input.account)
+      const contact: Contact = existing ?? { account: toHex(input.account), handle: input.handle, state: 'accepted', devices: {}, addedAt: now }
+      // A pending request stays one: resolving a name (to read, to send a
+      // receipt) is no consent; writing to it is (Messenger.send).
+      for (const [peerId, key] of Object.entries(input.devices)) {
+        const pinned = contact.devices[peerId]
+        if (pinned == null) contact.devices[peerId] = toHex(key)
+        else if (pinned !== toHex(key)) changes.push(`device ${peerId} of ${contact.handle} has a new identity key`)
+      }
+      if (changes.length > 0 && contact.keyChange == null && (existing != null || aliasMoved)) contact.keyChange = { what: changes.join('; '), seenAt: now }
+      await this.save(contact, aliasMoved ? undefined : input.alias)
+      return contact
+    })
   }
 
   /**
@@ -156,40 +176,65 @@ export class Contacts {
    * device with another identity key marks the contact changed.
    */
   async pinIncoming (account: Uint8Array, handle: string, device: string, identityKey: Uint8Array): Promise<Contact> {
-    const existing = await this.get(account)
-    if (existing == null) {
-      const contact: Contact = { account: toHex(account), handle, state: 'request', devices: { [device]: toHex(identityKey) }, addedAt: this.now() }
-      await this.save(contact)
-      return contact
-    }
-    const pinned = existing.devices[device]
-    if (pinned === toHex(identityKey)) return existing
-    if (pinned == null) existing.devices[device] = toHex(identityKey)
-    else existing.keyChange = { what: `device ${device} of ${existing.handle} has a new identity key`, seenAt: this.now() }
-    await this.save(existing)
-    return existing
+    return await this.exclusive(account, async () => {
+      const existing = await this.get(account)
+      if (existing == null) {
+        const contact: Contact = { account: toHex(account), handle, state: 'request', devices: { [device]: toHex(identityKey) }, addedAt: this.now() }
+        await this.save(contact)
+        return contact
+      }
+      const pinned = existing.devices[device]
+      if (pinned === toHex(identityKey)) return existing
+      if (pinned == null) existing.devices[device] = toHex(identityKey)
+      else existing.keyChange = { what: `device ${device} of ${existing.handle} has a new identity key`, seenAt: this.now() }
+      await this.save(existing)
+      return existing
+    })
   }
 
   /** Accepts the keys seen now: clears the warning and re-pins. */
   async trust (input: { alias?: string, account: Uint8Array, handle: string, devices: Record<string, Uint8Array> }): Promise<Contact> {
-    const existing = await this.get(input.account)
-    const contact: Contact = {
-      account: toHex(input.account),
-      handle: input.handle,
-      state: existing?.state === 'blocked' ? 'blocked' : 'accepted',
-      devices: Object.fromEntries(Object.entries(input.devices).map(([p, k]) => [p, toHex(k)])),
-      addedAt: existing?.addedAt ?? this.now()
-    }
-    await this.save(contact, input.alias)
-    return contact
+    return await this.exclusive(input.account, async () => {
+      const existing = await this.get(input.account)
+      const contact: Contact = {
+        account: toHex(input.account),
+        handle: input.handle,
+        state: existing?.state === 'blocked' ? 'blocked' : 'accepted',
+        devices: Object.fromEntries(Object.entries(input.devices).map(([p, k]) => [p, toHex(k)])),
+        addedAt: existing?.addedAt ?? this.now()
+      }
+      await this.save(contact, input.alias)
+      return contact
+    })
   }
 
   /** Sets accepted / blocked. */
   async setState (account: Uint8Array, state: ContactState): Promise<Contact | undefined> {
-    const existing = await this.get(account)
-    if (existing == null) return undefined
-    existing.state = state
-    await this.save(existing)
-    return existing
+    return await this.exclusive(account, async () => {
+      const existing = await this.get(account)
+      if (existing == null) return undefined
+      existing.state = state
+      await this.save(existing)
+      return existing
+    })
+  }
+
+  /**
+   * Runs `change` after the changes of `account` queued before it (see
+   * {@link changing}); for a writer elsewhere whose batch carries this
+   * contact (a request's counts, request-budget.ts), queued inside it.
+   */
+  async exclusive<T> (account: Uint8Array, change: () => Promise<T>): Promise<T> {
+    const id = toHex(account)
+    const before = this.changing.get(id) ?? Promise.resolve()
+    const turn = before.then(change)
+    const settled = turn.catch(() => {})
+    this.changing.set(id, settled)
+    try {
+      return await turn
+    } finally {
+      // The last change of the account leaves nothing behind.
+      if (this.changing.get(id) === settled) this.changing.delete(id)
+    }
   }
 }

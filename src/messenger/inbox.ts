@@ -46,7 +46,7 @@ export interface InboxComponents extends
   store: Pick<Store, 'get'>
   history: Pick<History, 'hasEnvelope' | 'lamport' | 'find' | 'putOps' | 'observeOp' | 'messages'>
   sessions: Pick<Sessions, 'replayGuard' | 'with' | 'forget'>
-  contacts: Pick<Contacts, 'get' | 'pinIncoming' | 'saveDevices'>
+  contacts: Pick<Contacts, 'get' | 'pinIncoming' | 'saveDevices' | 'exclusive'>
   /**
    * A device started a new session while we had one with it (a restored
    * backup): what waits for it is sent again under the new one.

@@ -69,7 +69,7 @@ export interface IncomingComponents {
   history: Pick<History, 'lamport' | 'find' | 'putOps' | 'observeOp'>
   /** A chunk that does not store leaves nothing of its session state. */
   sessions: Pick<Sessions, 'forget'>
-  contacts: Pick<Contacts, 'get' | 'pinIncoming' | 'saveDevices'>
+  contacts: Pick<Contacts, 'get' | 'pinIncoming' | 'saveDevices' | 'exclusive'>
   /** What message requests may make us keep (request-budget.ts). */
   requests: Pick<RequestBudget, 'admit' | 'countOp'>
   /** A device that wrote to us directly is reachable; receipts acknowledge our messages. */
@@ -140,14 +140,19 @@ export class Incoming {
     const drop = contact.state === 'blocked' || kind === 'typing' || (await history.find(message.id)) != null
     const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
     const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
-    if (!drop) {
-      ops.push(...history.putOps(conversation, message))
-      // A request's count goes in the same batch as what it counts.
-      const counted = await requests.countOp(contact, size)
-      if (counted != null) ops.push(counted)
-    }
+    if (!drop) ops.push(...history.putOps(conversation, message))
     ops.push(history.observeOp(conversation, message.lamport))
-    await commit(ops, [sender.identityKey], { release: [release] })
+    // A request's count goes in the same batch as what it counts, from the
+    // contact as it is when the batch is queued: a change of the contact made
+    // meanwhile (accepted, blocked) is queued before or after it, never
+    // written over by it.
+    let written: Promise<void> | undefined
+    await contacts.exclusive(sender.accountKey, async () => {
+      const now = drop ? undefined : await contacts.get(sender.accountKey)
+      const counted = now != null ? await requests.countOp(now, size) : undefined
+      written = commit(counted != null ? [...ops, counted] : ops, [sender.identityKey], { release: [release] })
+    })
+    await written
     if (contact.state === 'blocked') return undefined
     if (kind === 'typing') {
       emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })

@@ -100,6 +100,7 @@ export function messengerParts (init: MessengerInit, ops: MessengerOperations): 
   const outbox = new Outbox(store)
   const writer = new GroupCommitWriter(store, { sync: true })
   const commit = committer(writer, sessions)
+  contacts.write = async (written) => { await commit(written) }
   const recipients = new Recipients({ directory: init.directory, contacts, now, emit })
   const device = async (peerId: PeerId, refresh?: boolean, account?: Uint8Array, options?: { dht?: boolean }): Promise<RemoteDevice | undefined> =>
     await recipients.device(peerId, refresh, account, options)
