@@ -42,6 +42,10 @@ export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, 
       for await (const event of dht.get(key, { signal })) {
         if (event.name === 'VALUE') return event.value
         if (event.name === 'PEER_RESPONSE') answered++
+        // kad-dht reports a server's answer whose record does not validate
+        // (expired, say) as a QueryError in place of the answer: the server
+        // did answer, with nothing we accept.
+        else if (event.name === 'QUERY_ERROR' && event.error.name === 'QueryError') answered++
         else if (event.name === 'QUERY_ERROR') {
           failed++
           why = event.error.message

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { readDhtRecord } from '../../../src/net/dht-read.js'
 
-type Outcome = 'value' | 'none' | 'error' | 'throw' | 'nobody'
+type Outcome = 'value' | 'none' | 'invalid' | 'error' | 'throw' | 'nobody'
 
 describe('net: reading one DHT record', function () {
   let from: Awaited<ReturnType<typeof peerIdFromPrivateKey>>
@@ -20,6 +20,11 @@ describe('net: reading one DHT record', function () {
         const path = { index: 0, queued: 0, running: 0, total: 1 }
         if (outcome === 'nobody') return
         if (outcome === 'throw') throw new Error('query aborted by kad-dht')
+        if (outcome === 'invalid') {
+          // What kad-dht yields for an answer whose record does not validate (peer-routing getValueOrPeers).
+          yield { name: 'QUERY_ERROR', type: 3, from, error: Object.assign(new Error('invalid record received, discarded'), { name: 'QueryError' }), path } as unknown as QueryEvent
+          return
+        }
         if (outcome === 'error') {
           yield { name: 'QUERY_ERROR', type: 3, from, error: new Error('stream reset'), path } as unknown as QueryEvent
           return
@@ -38,6 +43,12 @@ describe('net: reading one DHT record', function () {
     const b = dht(['none'])
     assert.equal(await readDhtRecord(b, Uint8Array.of(1), { signal: signal(), retryMs: 1 }), undefined)
     assert.equal(a.calls + b.calls, 2)
+  })
+
+  it('a server that answered with a record that does not validate (an expired one) answered: undefined, at the first try', async () => {
+    const d = dht(['invalid', 'value'])
+    assert.equal(await readDhtRecord(d, Uint8Array.of(1), { signal: signal(), retryMs: 1 }), undefined)
+    assert.equal(d.calls, 1)
   })
 
   it('tries again when no server answered (an error, a thrown query, an empty table), and finds what the next try finds', async () => {
