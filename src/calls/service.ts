@@ -17,6 +17,7 @@
  * ```
  */
 import { logger } from '@libp2p/logger'
+import { toHex } from '../crypto/bytes.js'
 import type { Connection, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Crypto } from '../crypto/index.js'
@@ -27,12 +28,14 @@ import {
 } from './constants.js'
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
 import { CallBudget } from './budget.js'
+import { Listeners } from './listeners.js'
 import { SignalChannel } from './channel.js'
 import { identifyCaller } from './binding.js'
 import type { CallerDirectory } from './binding.js'
 import { CallSession } from './session.js'
+import { mark } from './trace.js'
 import type { CallEndReason, RemoteParty } from './session.js'
-import type { CallRtcConfiguration, PeerConnectionFactory } from './peer-connection.js'
+import type { CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from './peer-connection.js'
 import type { CallMessage } from './wire.js'
 
 const log = logger('starling:calls')
@@ -56,6 +59,8 @@ export interface CallServiceInit {
   /** Who a caller is (contacts, device records). */
   callers: CallerDirectory
   createPeerConnection: PeerConnectionFactory
+  /** With it, a contact's call gets its connection while it rings: no media, nothing sent (session.ts). */
+  attachMedia?: MediaAttacher
   /** ICE servers of our own relays (TURN with short-lived credentials); none when absent. */
   iceServers?: () => Promise<CallRtcConfiguration['iceServers']>
   /** Hide my IP: every call's media through TURN (DESIGN.md, Calls). */
@@ -85,19 +90,13 @@ function randomCallId (): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(CALL_ID_BYTES))
 }
 
-function hex (bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
-  return out
-}
-
 /** Calls of one device. */
 export class CallService implements Startable {
   private readonly components: CallServiceComponents
   private readonly init: CallServiceInit
   private readonly now: () => number
   private readonly budget: CallBudget
-  private readonly listeners = new Set<(event: CallServiceEvent) => void>()
+  private readonly listeners = new Listeners<CallServiceEvent>()
   private readonly calls = new Map<string, CallSession>()
   private readonly endedCalls = new Map<string, true>()
   private readonly endedFingerprints = new Map<string, true>()
@@ -140,8 +139,7 @@ export class CallService implements Startable {
 
   /** Listens for incoming, outgoing and ended calls; returns the function that stops listening. */
   on (listener: (event: CallServiceEvent) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   /** Calls under way (ringing, connecting, connected). */
@@ -164,6 +162,7 @@ export class CallService implements Startable {
   async place (targets: CallTarget[], remote: Omit<RemoteParty, 'device'>, options: { video?: boolean, signal?: AbortSignal } = {}): Promise<CallSession> {
     if (!this.started) throw new CallStateError('the call service is not running')
     if (this.calls.size > 0) throw new CallStateError('a call is already under way')
+    mark('caller:service-place')
     let last: Error | undefined
     for (const target of targets) {
       const signal = options.signal == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
@@ -185,6 +184,7 @@ export class CallService implements Startable {
         stream.abort(new CallStateError('a call is already under way'))
         throw new CallStateError('a call is already under way')
       }
+      mark('caller:stream-open')
       const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, options.video === true)
       this.emit({ type: 'outgoing', call })
       try {
@@ -204,6 +204,7 @@ export class CallService implements Startable {
       stream.abort(new CallStateError('the call service is not running'))
       return
     }
+    mark('callee:stream-in')
     const peer = connection.remotePeer
     if (!this.budget.takePeer(peer.toString())) {
       stream.abort(new CallBudgetError(`${peer.toString()} made too many call attempts`))
@@ -225,9 +226,10 @@ export class CallService implements Startable {
   }
 
   private async onRing (channel: SignalChannel, peer: PeerId, message: CallMessage): Promise<void> {
+    mark('callee:ring-recv')
     const { signal } = message
     if (signal.kind !== 'ring') throw new CallProtocolError(`a call stream must open with a ring, not ${signal.kind}`)
-    const id = hex(message.callId)
+    const id = toHex(message.callId)
     if (this.endedCalls.has(id) || this.calls.has(id)) throw new CallBindingError('a ring for a call id already used: a replay')
     const known = await this.init.callers.isContactDevice(peer)
     const refuseStrangers = this.init.strangers?.() === 'refuse'
@@ -250,6 +252,7 @@ export class CallService implements Startable {
       log('busy: a call from %p while another is under way', peer)
       return
     }
+    mark('callee:identified')
     const call = this.session(channel, message.callId, 'incoming', remote, signal.video)
     try {
       call.ring(signal.sdp)
@@ -257,6 +260,7 @@ export class CallService implements Startable {
       call.finish('protocol', (err as Error).message)
       throw err
     }
+    mark('callee:incoming-emitted')
     this.emit({ type: 'incoming', call })
   }
 
@@ -269,6 +273,7 @@ export class CallService implements Startable {
       video,
       channel,
       createPeerConnection: this.init.createPeerConnection,
+      attachMedia: this.init.attachMedia,
       rtcConfiguration: async (request) => await this.rtcConfiguration(request.stranger),
       seenFingerprint: (f) => this.endedFingerprints.has(f),
       loopbackOnly: this.init.loopbackOnly,
@@ -307,12 +312,6 @@ export class CallService implements Startable {
   }
 
   private emit (event: CallServiceEvent): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event)
-      } catch (err) {
-        log.error('call listener failed: %e', err)
-      }
-    }
+    this.listeners.emit(event)
   }
 }

@@ -1,7 +1,7 @@
 /** The types a call's host and UI see: states, end reasons, the remote party, events, a session's parts. */
 import type { PeerId } from '@libp2p/interface'
 import type { SignalChannel } from './channel.js'
-import type { CallRtcConfiguration, PeerConnectionFactory } from './peer-connection.js'
+import type { CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from './peer-connection.js'
 
 /** Where a call stands. */
 export type CallState = 'calling' | 'ringing' | 'connecting' | 'connected' | 'reconnecting' | 'ended'
@@ -44,6 +44,8 @@ export interface CallSessionInit {
   video: boolean
   channel: SignalChannel
   createPeerConnection: PeerConnectionFactory
+  /** With it, a contact's call gets its connection while it rings (no media, nothing sent), and media at the accept. */
+  attachMedia?: MediaAttacher
   /** ICE servers and policy, read when the connection is made (TURN credentials are short-lived). */
   rtcConfiguration(request: { stranger: boolean }): Promise<CallRtcConfiguration>
   /** True when an SDP names a fingerprint of an earlier call (a replay). */
