@@ -9,8 +9,8 @@ import type { HangupReasonName } from './wire.js'
 
 /** The end of a call the other side hung up, with the warning to show, if any. */
 export function remoteHangupEnd (state: CallState, reason: HangupReasonName): { reason: CallEndReason, message?: string } {
-  // The caller gave up (or its ring timed out) before we answered.
-  if (state === 'ringing') return { reason: 'missed' }
+  // Another device of ours took the call; else the caller gave up (or its ring timed out) before we answered.
+  if (state === 'ringing') return { reason: reason === 'answered-elsewhere' ? 'answered-elsewhere' : 'missed' }
   if (reason === 'fingerprint') return { reason: 'fingerprint', message: 'the other side found a DTLS certificate it did not expect: the call may have been tampered with' }
   if (reason === 'protocol') return { reason: 'protocol', message: 'the other side ended the call: it says this side broke the protocol' }
   // While we call, the callee hangs up only when its ring timed out (declining is its own frame).

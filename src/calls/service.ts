@@ -29,6 +29,7 @@ import {
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
 import { CallBudget } from './budget.js'
 import { Listeners } from './listeners.js'
+import { RingGroup } from './ring-group.js'
 import { SignalChannel } from './channel.js'
 import { identifyCaller } from './binding.js'
 import type { CallerDirectory } from './binding.js'
@@ -153,8 +154,11 @@ export class CallService implements Startable {
   }
 
   /**
-   * Rings the first of `targets` (a contact's devices, from its verified
-   * records) that takes the stream.
+   * Rings every device of `targets` (a contact's devices, from their
+   * verified records) that takes a stream, at once (ring-group.ts): the
+   * call returned is the first reached; the first device to accept gets
+   * the call (the service then emits `outgoing` for that ring, if it is
+   * another), and the others stop ringing.
    *
    * @throws {CallStateError} when a call is already under way
    * @throws {CallUnreachableError} when no device could be reached
@@ -162,40 +166,62 @@ export class CallService implements Startable {
   async place (targets: CallTarget[], remote: Omit<RemoteParty, 'device'>, options: { video?: boolean, signal?: AbortSignal } = {}): Promise<CallSession> {
     if (!this.started) throw new CallStateError('the call service is not running')
     if (this.calls.size > 0) throw new CallStateError('a call is already under way')
+    if (targets.length === 0) throw new CallUnreachableError('no device to ring')
     mark('caller:service-place')
-    let last: Error | undefined
-    for (const target of targets) {
-      const signal = options.signal == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
-      let stream: Stream
-      try {
-        // An open connection to the device is used as it is, relayed too (libp2p's dial would make another
-        // next to a limited one: between two tabs that second circuit was refused).
-        const open = this.components.dialer.getConnections?.(target.peerId).filter(c => c.status === 'open') ?? []
-        const connection = open.find(c => c.limits == null) ?? open[0] ?? await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
-        // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
-        if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
-        stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
-      } catch (err) {
-        last = err as Error
-        log('device %p not reachable for a call: %s', target.peerId, last.message)
-        continue
-      }
-      if (this.calls.size > 0) {
-        stream.abort(new CallStateError('a call is already under way'))
-        throw new CallStateError('a call is already under way')
-      }
-      mark('caller:stream-open')
-      const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, options.video === true)
-      this.emit({ type: 'outgoing', call })
-      try {
-        await call.place(this.init.deviceRecord?.(), this.init.name)
-      } catch (err) {
-        call.finish('failed', (err as Error).message)
-        throw err
-      }
-      return call
+    const video = options.video === true
+    const group = new RingGroup((call) => { this.emit({ type: 'outgoing', call }) })
+    const opened = targets.map(async (target) => await this.openStream(target, options.signal))
+    // The first device reached makes the call; the others join as they are reached, while it still rings.
+    let first: { stream: Stream, target: CallTarget } | undefined
+    try {
+      first = await Promise.any(opened)
+    } catch (err) {
+      const last = (err as AggregateError).errors?.at(-1) as Error | undefined
+      throw new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
     }
-    throw new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
+    for (const other of opened) {
+      other.then(async ({ stream, target }) => {
+        if (stream === first?.stream) return
+        if (!group.open) {
+          stream.abort(new CallStateError('the call was taken or ended'))
+          return
+        }
+        const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, video)
+        group.add(call)
+        await call.place(this.init.deviceRecord?.(), this.init.name).catch((err: Error) => { call.finish('failed', err.message) })
+      }, () => {})
+    }
+    if (this.calls.size > 0) {
+      first.stream.abort(new CallStateError('a call is already under way'))
+      throw new CallStateError('a call is already under way')
+    }
+    mark('caller:stream-open')
+    const call = this.session(first.stream, randomCallId(), 'outgoing', { ...remote, device: first.target.peerId }, video)
+    group.add(call)
+    this.emit({ type: 'outgoing', call })
+    try {
+      await call.place(this.init.deviceRecord?.(), this.init.name)
+    } catch (err) {
+      call.finish('failed', (err as Error).message)
+      throw err
+    }
+    return call
+  }
+
+  /** A call stream to one device (an open connection to it is used as it is, relayed too). */
+  private async openStream (target: CallTarget, abort?: AbortSignal): Promise<{ stream: Stream, target: CallTarget }> {
+    const signal = abort == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([abort, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+    try {
+      // libp2p's dial would make another connection next to a limited one: between two tabs that second circuit was refused.
+      const open = this.components.dialer.getConnections?.(target.peerId).filter(c => c.status === 'open') ?? []
+      const connection = open.find(c => c.limits == null) ?? open[0] ?? await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
+      // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
+      if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
+      return { stream: await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true }), target }
+    } catch (err) {
+      log('device %p not reachable for a call: %s', target.peerId, (err as Error).message)
+      throw err
+    }
   }
 
   /** The libp2p stream handler; public so tests can hand it in-memory streams. */

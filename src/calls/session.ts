@@ -22,7 +22,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { toHex } from '../crypto/bytes.js'
-import { CONNECT_TIMEOUT_MS, RING_TIMEOUT_MS } from './constants.js'
+import { CallTimers } from './timers.js'
 import { CallBindingError, CallStateError } from './errors.js'
 import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
 import { stripAddresses } from './sdp.js'
@@ -67,6 +67,8 @@ export class CallSession {
   endedAt?: number
   endReason?: CallEndReason
   pc?: CallPeerConnection
+  /** The ring the caller's screen follows instead of this one (several devices rung: ring-group.ts). */
+  continuedBy?: CallSession
   private readonly init: CallSessionInit
   private readonly listeners = new Listeners<CallSessionEvent>()
   private dataChannel?: CallDataChannel
@@ -75,17 +77,18 @@ export class CallSession {
   private readonly candidates: CandidateGate
   /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
   private early?: Promise<CallPeerConnection | undefined>
-  private ringTimer?: ReturnType<typeof setTimeout>
-  private connectTimer?: ReturnType<typeof setTimeout>
+  private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
   constructor (init: CallSessionInit) {
     this.init = init
     this.binding = new SdpBinding(init.seenFingerprint)
-    this.candidates = new CandidateGate((candidate) => {
-      mark(`${this.direction}:candidate-sent`)
-      this.send({ kind: 'candidate', candidate })
-    }, init.loopbackOnly === true)
+    this.timers = new CallTimers({
+      ringMs: init.ringTimeoutMs,
+      ring: () => { this.end('missed', 'timeout') },
+      connect: () => { if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time') }
+    })
+    this.candidates = new CandidateGate((candidate) => { this.send({ kind: 'candidate', candidate }) }, init.loopbackOnly === true)
     this.received = { sdps: this.binding.received, candidates: this.candidates.received }
     this.recovery = new IceRecovery({
       direction: init.direction,
@@ -142,7 +145,7 @@ export class CallSession {
     if (this.over) return
     mark('caller:ring-sent')
     this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer.sdp ?? ''), deviceRecord, name })
-    this.armRingTimer()
+    this.timers.ring()
   }
 
   /**
@@ -154,7 +157,7 @@ export class CallSession {
     this.binding.take(offerSdp)
     this.offerSdp = offerSdp
     this.send({ kind: 'ringing', request: this.request })
-    this.armRingTimer()
+    this.timers.ring()
     if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offerSdp)
   }
 
@@ -174,7 +177,7 @@ export class CallSession {
   async accept (options: { video?: boolean } = {}): Promise<void> {
     if (this.direction !== 'incoming' || this.state !== 'ringing' || this.offerSdp == null) throw new CallStateError(`cannot accept a call that is ${this.state}`)
     mark('callee:accept')
-    clearTimeout(this.ringTimer)
+    this.timers.answered()
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
@@ -190,7 +193,7 @@ export class CallSession {
       mark('callee:accept-sent')
       this.send({ kind: 'accept', sdp: stripAddresses(answer.sdp ?? ''), video: this.localMedia.video })
       this.candidates.accept()
-      this.armConnectTimer()
+      this.timers.connecting()
     } catch (err) {
       this.end('failed', 'failed', `the connection could not be made: ${(err as Error).message}`)
       throw err
@@ -324,7 +327,7 @@ export class CallSession {
   private onAccept (sdp: string, video: boolean): void {
     mark('caller:accept-recv')
     this.binding.take(sdp)
-    clearTimeout(this.ringTimer)
+    this.timers.answered()
     this.remoteMedia = { audio: true, video }
     this.setState('connecting')
     const pc = this.pc
@@ -334,7 +337,7 @@ export class CallSession {
     pc.setRemoteDescription({ type: 'answer', sdp }).then(
       () => {
         mark('caller:answer-set')
-        this.armConnectTimer()
+        this.timers.connecting()
       },
       (err: Error) => { this.end('protocol', 'protocol', `the answer was refused: ${err.message}`) }
     )
@@ -357,7 +360,7 @@ export class CallSession {
     mark(`${this.direction}:dtls-connected`)
     await this.binding.verify(pc)
     if (this.over) return
-    clearTimeout(this.connectTimer)
+    this.timers.connected()
     this.recovery.recovered()
     if (this.connectedAt == null) {
       this.connectedAt = this.init.now()
@@ -369,18 +372,6 @@ export class CallSession {
   private onDataChannelMessage (data: unknown): void {
     const reason = parseInbandHangup(data)
     if (reason != null) this.onRemoteHangup(reason)
-  }
-
-  private armRingTimer (): void {
-    clearTimeout(this.ringTimer)
-    this.ringTimer = setTimeout(() => { this.end('missed', 'timeout') }, this.init.ringTimeoutMs ?? RING_TIMEOUT_MS)
-  }
-
-  private armConnectTimer (): void {
-    clearTimeout(this.connectTimer)
-    this.connectTimer = setTimeout(() => {
-      if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time')
-    }, CONNECT_TIMEOUT_MS)
   }
 
   private onChannelClosed (err?: Error): void {
@@ -402,7 +393,7 @@ export class CallSession {
   /** Ends the call here without telling the other side (it told us, or it is gone). */
   finish (reason: CallEndReason, message?: string): void {
     if (this.state === 'ended') return
-    for (const timer of [this.ringTimer, this.connectTimer]) clearTimeout(timer)
+    this.timers.stop()
     this.recovery.stop()
     this.endedAt = this.init.now()
     this.endReason = reason

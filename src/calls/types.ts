@@ -12,9 +12,11 @@ export type CallState = 'calling' | 'ringing' | 'connecting' | 'connected' | 're
  * rang), `failed` (no media path, or it did not recover), `fingerprint` (the
  * remote certificate is not the one the SDP named), `protocol` (the other
  * side broke the protocol or a budget), `unreachable` (the callee's device
- * could not be reached).
+ * could not be reached), `answered-elsewhere` (another device of the
+ * callee's account took the call: on the devices that rang, and on the
+ * caller's side for each ring that lost).
  */
-export type CallEndReason = 'hangup' | 'remote-hangup' | 'declined' | 'busy' | 'missed' | 'failed' | 'fingerprint' | 'protocol' | 'unreachable'
+export type CallEndReason = 'hangup' | 'remote-hangup' | 'declined' | 'busy' | 'missed' | 'failed' | 'fingerprint' | 'protocol' | 'unreachable' | 'answered-elsewhere'
 
 /** Who is on the other end, as the verified device record and the contacts say. */
 export interface RemoteParty {

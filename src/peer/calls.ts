@@ -170,7 +170,7 @@ export class PeerCalls {
 
   /**
    * Calls a handle (a contact, or a `name~tag` confirmed as for messages):
-   * rings its devices from their verified records, first that answers. The
+   * rings all its devices from their verified records at once; the first to accept takes the call. The
    * call's end goes into both threads.
    *
    * @throws {CallUnreachableError} when no device could be reached (a missed call is still written)
@@ -186,9 +186,15 @@ export class PeerCalls {
       if (err instanceof CallUnreachableError) this.record(to.handle, { outcome: 'missed', durationMs: 0 }, video)
       throw err
     }
-    call.on((event) => {
-      if (event.type === 'ended') this.record(to.handle, callOutcome(call, event.reason), video)
-    })
+    // Written once, for the ring that ends the call (several devices rung: the screen may move to another ring).
+    const follow = (ring: CallSession): void => {
+      ring.on((event) => {
+        if (event.type !== 'ended') return
+        if (ring.continuedBy != null) follow(ring.continuedBy)
+        else this.record(to.handle, callOutcome(ring, event.reason), video)
+      })
+    }
+    follow(call)
     return call
   }
 
