@@ -11,7 +11,8 @@
  *   iceTransportPolicy 'relay' (coturn on 127.0.0.1, as the relay offers it).
  * Both sides of both set-ups have their microphone and camera open before
  * the clock starts. Both moments are seen by polling getStats() every 2 ms
- * in the caller's page (decoded frames, audio level or energy).
+ * in the caller's page (decoded frames, audio level or energy), from the
+ * moment its connection is up (DTLS: no media before) in both set-ups.
  */
 import { createHmac } from 'node:crypto'
 import type { Page } from 'playwright-core'
@@ -40,8 +41,8 @@ function summary (xs: number[]): Summary {
 
 /**
  * Page code, as text (evaluated in the page as it is, with no build step
- * between): `firstMedia(pc, start)` polls the connection's stats until a
- * video frame is decoded and a sound arrives, and resolves with both times
+ * between): `firstMedia(pc, start)` waits for the connection, then polls its
+ * stats until a video frame is decoded and a sound arrives, and resolves with both times
  * since `start`.
  */
 const PAGE_HELPERS = `
@@ -49,15 +50,24 @@ window.__bench = {
   firstMedia: async function (getPc, start) {
     var video, audio
     var until = performance.now() + 20000
+    var pc
+    // No getStats() before the connection is up: each read queues on the WebRTC threads, and reads every 2 ms
+    // while the app still signals delayed its setRemoteDescription by up to 200 ms on this 2-core machine
+    // (the bare pair signals before its polling starts). Media needs DTLS, so nothing is missed.
+    while (performance.now() < until) {
+      pc = getPc()
+      if (pc != null && pc.connectionState === 'connected') break
+      await new Promise(function (r) { setTimeout(r, 5) })
+    }
     while ((video == null || audio == null) && performance.now() < until) {
-      var pc = getPc()
+      pc = getPc()
       if (pc != null) {
         var stats = await pc.getStats()
         var now = performance.now()
         stats.forEach(function (s) {
           if (s.type !== 'inbound-rtp') return
-          if (s.kind === 'video' && video == null && s.framesDecoded > 0) video = now - start
-          if (s.kind === 'audio' && audio == null && ((s.audioLevel || 0) > 0 || (s.totalAudioEnergy || 0) > 0)) audio = now - start
+          if (s.kind === 'video' && video == null && s.framesDecoded > 0) { video = now - start; performance.mark('call:caller:first-video') }
+          if (s.kind === 'audio' && audio == null && ((s.audioLevel || 0) > 0 || (s.totalAudioEnergy || 0) > 0)) { audio = now - start; performance.mark('call:caller:first-audio') }
         })
       }
       await new Promise(function (r) { setTimeout(r, 2) })
@@ -94,25 +104,41 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
   await openChat(a.page, b.name)
   await openChat(b.page, a.name)
   const times: Times = { video: [], audio: [] }
+  /** With BENCH_CALL_TRACE set: both pages' marks of the call, in order, ms from the click (stderr). */
+  const trace = async (i: number, t?: { video: number, audio: number }): Promise<void> => {
+    if (process.env.BENCH_CALL_TRACE == null) return
+    const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
+    const marks = (await Promise.all([caller, callee].map(async p => await p.page.evaluate(() => performance.getEntriesByType('mark').filter(m => m.name.startsWith('call:')).map(m => [m.name, performance.timeOrigin + m.startTime] as [string, number]))))).flat()
+    const click = marks.find(m => m[0] === 'call:caller:click')?.[1] ?? 0
+    const seen = new Set<string>()
+    const line = marks.sort((x, y) => x[1] - y[1]).filter(m => { if (seen.has(m[0])) return false; seen.add(m[0]); return true }).map(m => `${m[0].slice(5)} ${(m[1] - click).toFixed(1)}`).join('\n')
+    process.stderr.write(`call ${i + 1}: ${t == null ? 'failed' : `video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}`}\n${line}\n\n`)
+  }
+  if (process.env.BENCH_CALL_TRACE != null) for (const p of [a, b]) await p.page.evaluate(() => { (globalThis as { starlingCallTrace?: boolean }).starlingCallTrace = true })
   for (let i = 0; i < RUNS; i++) {
     const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
+    for (const p of [caller, callee]) await p.page.evaluate(() => { delete document.documentElement.dataset.benchEnded })
     await Promise.all([caller, callee].map(async p => { await p.page.evaluate(async () => { await window.starling?.running?.calls?.media.prepare(true) }) }))
     const t = await caller.page.evaluate(async () => {
       const calls = window.starling?.running?.calls
       const button = [...document.querySelectorAll('button')].find(b => b.textContent === 'Video call')
       if (calls == null || button == null) throw new Error('no video call button')
       const start = performance.now()
+      performance.mark('call:caller:click')
       button.click()
       return await (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection | undefined, start: number) => Promise<{ video: number, audio: number }> } }).__bench.firstMedia(() => {
         const id = calls.current?.id
         return id == null ? undefined : calls.media.get(id)?.pc
       }, start)
     }).catch(async (err: Error) => {
+      await trace(i)
       const ended = async (p: Party): Promise<string> => await p.page.evaluate(() => `${document.documentElement.dataset.benchEnded ?? 'not ended'} (shown: ${document.querySelector('main .error')?.textContent ?? 'no error'})`)
       const calleeId = await callee.page.evaluate(() => window.starling?.running?.peer.node.peerId.toString() ?? '')
       const conns = await caller.page.evaluate((id) => JSON.stringify(window.starling?.running?.peer.node.getConnections().filter(c => c.remotePeer.toString() === id).map(c => [c.remoteAddr.toString(), c.limits, c.status, c.direction])), calleeId)
       throw new Error(`call ${i + 1}: ${err.message}; the caller's call: ${await ended(caller)}; the callee's: ${await ended(callee)}; conns ${conns}`)
     })
+    await trace(i, t)
+    for (const p of [caller, callee]) await p.page.evaluate(() => { performance.clearMarks() })
     times.video.push(t.video)
     times.audio.push(t.audio)
     await caller.page.evaluate(() => { window.starling?.running?.calls?.hangUp() })

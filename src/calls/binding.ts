@@ -11,6 +11,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Crypto } from '../crypto/index.js'
+import { toHex } from '../crypto/bytes.js'
 import { deviceRecordKey, formatHandle, handleTag, validateHandleName, verifyDeviceRecord } from '../identity/index.js'
 import type { DeviceRecord } from '../identity/index.js'
 import { UnverifiedCallerError } from './errors.js'
@@ -30,12 +31,6 @@ export interface CallerDirectory {
   isContactDevice(device: PeerId): Promise<boolean>
   /** The device's verified record from the DHT, when the ring carried none. */
   lookupDevice?(device: PeerId): Promise<DeviceRecord | undefined>
-}
-
-function hex (bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
-  return out
 }
 
 /**
@@ -68,5 +63,5 @@ export async function identifyCaller (crypto: Crypto, directory: CallerDirectory
       claimed = undefined
     }
   }
-  return { device, account: hex(record.accountKey), handle: handle ?? claimed, contact: standing === 'contact' }
+  return { device, account: toHex(record.accountKey), handle: handle ?? claimed, contact: standing === 'contact' }
 }

@@ -60,14 +60,29 @@ export interface CallMediaRequest {
   direction: 'outgoing' | 'incoming'
   /** Video asked for (both sides send audio). */
   video: boolean
+  /**
+   * False for a callee's connection made while it rings: no microphone or
+   * camera yet (nothing is captured before the user accepts); the host's
+   * {@link MediaAttacher} adds them at the accept.
+   */
+  media?: boolean
 }
 
 /**
  * Makes a connection for a call, with the host's media added (tracks,
- * transceivers). Called for the caller when it places the call, for the
- * callee only once the user accepts.
+ * transceivers) unless `request.media` is false. Called for the caller when
+ * it places the call; for the callee when the user accepts, or, when the
+ * host also gives a {@link MediaAttacher}, while the call rings (without
+ * media: the callee's connection then waits ready, and sends nothing).
  */
 export type PeerConnectionFactory = (config: CallRtcConfiguration, request: CallMediaRequest) => Promise<CallPeerConnection>
+
+/**
+ * Adds the host's microphone (and camera, when `video`) to a callee's
+ * connection the factory made without media, once the user accepts and
+ * before the answer is made (the offer's transceivers take the tracks).
+ */
+export type MediaAttacher = (callId: string, options: { video: boolean }) => Promise<void>
 
 /**
  * The SHA-256 fingerprints of the remote DTLS certificate, from `getStats()`

@@ -29,6 +29,8 @@ export interface SdpBindingOptions {
 
 /** The fingerprints one call is bound to. */
 export class SdpBinding {
+  /** The remote SDPs taken (bounded by the call's frame and renegotiation budgets; diagnostics and tests). */
+  readonly received: string[] = []
   private expected?: string[]
   /** The media sections of the first SDP (see {@link mediaSections}). */
   private sections?: string
@@ -56,10 +58,12 @@ export class SdpBinding {
       }
       this.expected = fingerprints
       this.sections = mediaSections(sdp)
+      this.received.push(sdp)
       return
     }
     if (fingerprints.some(f => !(this.expected ?? []).includes(f))) throw new CallBindingError('a renegotiation names another DTLS certificate')
     if (mediaSections(sdp) !== this.sections) throw new CallProtocolError(`a renegotiation changes the media sections (${this.sections ?? ''} to ${mediaSections(sdp).slice(0, 80)}): only ICE restarts are renegotiated`)
+    this.received.push(sdp)
   }
 
   /**

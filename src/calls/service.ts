@@ -17,6 +17,7 @@
  * ```
  */
 import { logger } from '@libp2p/logger'
+import { toHex } from '../crypto/bytes.js'
 import type { Connection, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Crypto } from '../crypto/index.js'
@@ -27,12 +28,15 @@ import {
 } from './constants.js'
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
 import { CallBudget } from './budget.js'
+import { Listeners } from './listeners.js'
+import { RingGroup } from './ring-group.js'
 import { SignalChannel } from './channel.js'
 import { identifyCaller } from './binding.js'
 import type { CallerDirectory } from './binding.js'
 import { CallSession } from './session.js'
+import { mark } from './trace.js'
 import type { CallEndReason, RemoteParty } from './session.js'
-import type { CallRtcConfiguration, PeerConnectionFactory } from './peer-connection.js'
+import type { CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from './peer-connection.js'
 import type { CallMessage } from './wire.js'
 
 const log = logger('starling:calls')
@@ -56,6 +60,8 @@ export interface CallServiceInit {
   /** Who a caller is (contacts, device records). */
   callers: CallerDirectory
   createPeerConnection: PeerConnectionFactory
+  /** With it, a contact's call gets its connection while it rings: no media, nothing sent (session.ts). */
+  attachMedia?: MediaAttacher
   /** ICE servers of our own relays (TURN with short-lived credentials); none when absent. */
   iceServers?: () => Promise<CallRtcConfiguration['iceServers']>
   /** Hide my IP: every call's media through TURN (DESIGN.md, Calls). */
@@ -85,19 +91,13 @@ function randomCallId (): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(CALL_ID_BYTES))
 }
 
-function hex (bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
-  return out
-}
-
 /** Calls of one device. */
 export class CallService implements Startable {
   private readonly components: CallServiceComponents
   private readonly init: CallServiceInit
   private readonly now: () => number
   private readonly budget: CallBudget
-  private readonly listeners = new Set<(event: CallServiceEvent) => void>()
+  private readonly listeners = new Listeners<CallServiceEvent>()
   private readonly calls = new Map<string, CallSession>()
   private readonly endedCalls = new Map<string, true>()
   private readonly endedFingerprints = new Map<string, true>()
@@ -140,8 +140,7 @@ export class CallService implements Startable {
 
   /** Listens for incoming, outgoing and ended calls; returns the function that stops listening. */
   on (listener: (event: CallServiceEvent) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   /** Calls under way (ringing, connecting, connected). */
@@ -155,8 +154,11 @@ export class CallService implements Startable {
   }
 
   /**
-   * Rings the first of `targets` (a contact's devices, from its verified
-   * records) that takes the stream.
+   * Rings every device of `targets` (a contact's devices, from their
+   * verified records) that takes a stream, at once (ring-group.ts): the
+   * call returned is the first reached; the first device to accept gets
+   * the call (the service then emits `outgoing` for that ring, if it is
+   * another), and the others stop ringing.
    *
    * @throws {CallStateError} when a call is already under way
    * @throws {CallUnreachableError} when no device could be reached
@@ -164,38 +166,62 @@ export class CallService implements Startable {
   async place (targets: CallTarget[], remote: Omit<RemoteParty, 'device'>, options: { video?: boolean, signal?: AbortSignal } = {}): Promise<CallSession> {
     if (!this.started) throw new CallStateError('the call service is not running')
     if (this.calls.size > 0) throw new CallStateError('a call is already under way')
-    let last: Error | undefined
-    for (const target of targets) {
-      const signal = options.signal == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
-      let stream: Stream
-      try {
-        // An open connection to the device is used as it is, relayed too (libp2p's dial would make another
-        // next to a limited one: between two tabs that second circuit was refused).
-        const open = this.components.dialer.getConnections?.(target.peerId).filter(c => c.status === 'open') ?? []
-        const connection = open.find(c => c.limits == null) ?? open[0] ?? await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
-        // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
-        if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
-        stream = await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true })
-      } catch (err) {
-        last = err as Error
-        log('device %p not reachable for a call: %s', target.peerId, last.message)
-        continue
-      }
-      if (this.calls.size > 0) {
-        stream.abort(new CallStateError('a call is already under way'))
-        throw new CallStateError('a call is already under way')
-      }
-      const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, options.video === true)
-      this.emit({ type: 'outgoing', call })
-      try {
-        await call.place(this.init.deviceRecord?.(), this.init.name)
-      } catch (err) {
-        call.finish('failed', (err as Error).message)
-        throw err
-      }
-      return call
+    if (targets.length === 0) throw new CallUnreachableError('no device to ring')
+    mark('caller:service-place')
+    const video = options.video === true
+    const group = new RingGroup((call) => { this.emit({ type: 'outgoing', call }) })
+    const opened = targets.map(async (target) => await this.openStream(target, options.signal))
+    // The first device reached makes the call; the others join as they are reached, while it still rings.
+    let first: { stream: Stream, target: CallTarget } | undefined
+    try {
+      first = await Promise.any(opened)
+    } catch (err) {
+      const last = (err as AggregateError).errors?.at(-1) as Error | undefined
+      throw new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
     }
-    throw new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
+    for (const other of opened) {
+      other.then(async ({ stream, target }) => {
+        if (stream === first?.stream) return
+        if (!group.open) {
+          stream.abort(new CallStateError('the call was taken or ended'))
+          return
+        }
+        const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, video)
+        group.add(call)
+        await call.place(this.init.deviceRecord?.(), this.init.name).catch((err: Error) => { call.finish('failed', err.message) })
+      }, () => {})
+    }
+    if (this.calls.size > 0) {
+      first.stream.abort(new CallStateError('a call is already under way'))
+      throw new CallStateError('a call is already under way')
+    }
+    mark('caller:stream-open')
+    const call = this.session(first.stream, randomCallId(), 'outgoing', { ...remote, device: first.target.peerId }, video)
+    group.add(call)
+    this.emit({ type: 'outgoing', call })
+    try {
+      await call.place(this.init.deviceRecord?.(), this.init.name)
+    } catch (err) {
+      call.finish('failed', (err as Error).message)
+      throw err
+    }
+    return call
+  }
+
+  /** A call stream to one device (an open connection to it is used as it is, relayed too). */
+  private async openStream (target: CallTarget, abort?: AbortSignal): Promise<{ stream: Stream, target: CallTarget }> {
+    const signal = abort == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([abort, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+    try {
+      // libp2p's dial would make another connection next to a limited one: between two tabs that second circuit was refused.
+      const open = this.components.dialer.getConnections?.(target.peerId).filter(c => c.status === 'open') ?? []
+      const connection = open.find(c => c.limits == null) ?? open[0] ?? await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
+      // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
+      if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
+      return { stream: await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true }), target }
+    } catch (err) {
+      log('device %p not reachable for a call: %s', target.peerId, (err as Error).message)
+      throw err
+    }
   }
 
   /** The libp2p stream handler; public so tests can hand it in-memory streams. */
@@ -204,6 +230,7 @@ export class CallService implements Startable {
       stream.abort(new CallStateError('the call service is not running'))
       return
     }
+    mark('callee:stream-in')
     const peer = connection.remotePeer
     if (!this.budget.takePeer(peer.toString())) {
       stream.abort(new CallBudgetError(`${peer.toString()} made too many call attempts`))
@@ -225,9 +252,10 @@ export class CallService implements Startable {
   }
 
   private async onRing (channel: SignalChannel, peer: PeerId, message: CallMessage): Promise<void> {
+    mark('callee:ring-recv')
     const { signal } = message
     if (signal.kind !== 'ring') throw new CallProtocolError(`a call stream must open with a ring, not ${signal.kind}`)
-    const id = hex(message.callId)
+    const id = toHex(message.callId)
     if (this.endedCalls.has(id) || this.calls.has(id)) throw new CallBindingError('a ring for a call id already used: a replay')
     const known = await this.init.callers.isContactDevice(peer)
     const refuseStrangers = this.init.strangers?.() === 'refuse'
@@ -250,6 +278,7 @@ export class CallService implements Startable {
       log('busy: a call from %p while another is under way', peer)
       return
     }
+    mark('callee:identified')
     const call = this.session(channel, message.callId, 'incoming', remote, signal.video)
     try {
       call.ring(signal.sdp)
@@ -257,6 +286,7 @@ export class CallService implements Startable {
       call.finish('protocol', (err as Error).message)
       throw err
     }
+    mark('callee:incoming-emitted')
     this.emit({ type: 'incoming', call })
   }
 
@@ -269,6 +299,7 @@ export class CallService implements Startable {
       video,
       channel,
       createPeerConnection: this.init.createPeerConnection,
+      attachMedia: this.init.attachMedia,
       rtcConfiguration: async (request) => await this.rtcConfiguration(request.stranger),
       seenFingerprint: (f) => this.endedFingerprints.has(f),
       loopbackOnly: this.init.loopbackOnly,
@@ -307,12 +338,6 @@ export class CallService implements Startable {
   }
 
   private emit (event: CallServiceEvent): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event)
-      } catch (err) {
-        log.error('call listener failed: %e', err)
-      }
-    }
+    this.listeners.emit(event)
   }
 }

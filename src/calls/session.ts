@@ -8,43 +8,41 @@
  *
  * What leaks before the callee accepts: nothing about addresses. The
  * caller's offer goes out with its candidates and connection addresses
- * stripped, its candidates wait in a buffer until the accept arrives, and
- * the callee makes no connection at all until its user accepts. An SDP is
+ * stripped, its candidates wait in a buffer until the accept arrives
+ * (candidates.ts), and the callee sends nothing but "ringing" until its
+ * user accepts. A contact's call, when the host can add media later, gets
+ * its connection while it rings (the offer set; no local description, so
+ * nothing gathered; no microphone or camera), so that the accept waits
+ * only for media and the answer; a stranger's request makes none until
+ * accepted. An SDP is
  * taken only on this call's stream (the device the call was placed with or
  * came from) and only with this call's id; its DTLS fingerprints must not be
  * ones of an earlier call (a replay), and once connected the remote
  * certificate must be one it named.
  */
 import { logger } from '@libp2p/logger'
-import {
-  CONNECT_TIMEOUT_MS, MAX_CANDIDATES_PER_CALL, RING_TIMEOUT_MS
-} from './constants.js'
-import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError } from './errors.js'
+import { toHex } from '../crypto/bytes.js'
+import { CallTimers } from './timers.js'
+import { CallBindingError, CallStateError } from './errors.js'
 import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
-import { isLoopbackCandidate, isRelayCandidate, stripAddresses } from './sdp.js'
+import { stripAddresses } from './sdp.js'
+import { CandidateGate } from './candidates.js'
+import { closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
+import { Listeners } from './listeners.js'
+import { remoteHangupEnd, streamClosedEnd } from './endings.js'
+import { checkFrame } from './frames.js'
 import { SdpBinding } from './sdp-binding.js'
 import { IceRecovery } from './ice-recovery.js'
-import { inbandHangup, parseInbandHangup } from './wire.js'
+import { parseInbandHangup } from './wire.js'
 import type { CallMessage, HangupReasonName, Signal } from './wire.js'
 import type { CallEndReason, CallSessionEvent, CallSessionInit, CallState, RemoteParty } from './types.js'
 import { callStats } from './stats.js'
 import type { CallStats } from './stats.js'
+import { mark } from './trace.js'
 
 const log = logger('starling:calls:session')
 
 export type { CallEndReason, CallSessionEvent, CallSessionInit, CallState, RemoteParty } from './types.js'
-
-/** The call's negotiated data channel: the in-band hang-up (the signalling stream may be slower, or gone). */
-const DATA_CHANNEL_LABEL = 'starling-call'
-const DATA_CHANNEL_ID = 0
-/** How long the connection stays open after an in-band hang-up was sent on it. */
-const CLOSE_GRACE_MS = 100
-
-function hex (bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
-  return out
-}
 
 /** One call, as its UI drives it: state, mute(), camera(), hangUp(), stats(). */
 export class CallSession {
@@ -63,28 +61,35 @@ export class CallSession {
   /** Ours. */
   localMedia = { audio: true, video: false }
   /** What the other side sent of its addresses: SDPs and candidate lines as received (bounded by the call's budgets; diagnostics and tests). */
-  readonly received: { sdps: string[], candidates: string[] } = { sdps: [], candidates: [] }
+  readonly received: { sdps: string[], candidates: string[] }
   startedAt: number
   connectedAt?: number
   endedAt?: number
   endReason?: CallEndReason
   pc?: CallPeerConnection
+  /** The ring the caller's screen follows instead of this one (several devices rung: ring-group.ts). */
+  continuedBy?: CallSession
   private readonly init: CallSessionInit
-  private readonly listeners = new Set<(event: CallSessionEvent) => void>()
+  private readonly listeners = new Listeners<CallSessionEvent>()
   private dataChannel?: CallDataChannel
   private offerSdp?: string
   private readonly binding: SdpBinding
-  private accepted = false
-  private readonly localCandidates: IceCandidate[] = []
-  private remoteCandidates = 0
-  private relayOnly = false
-  private ringTimer?: ReturnType<typeof setTimeout>
-  private connectTimer?: ReturnType<typeof setTimeout>
+  private readonly candidates: CandidateGate
+  /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
+  private early?: Promise<CallPeerConnection | undefined>
+  private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
   constructor (init: CallSessionInit) {
     this.init = init
     this.binding = new SdpBinding(init.seenFingerprint)
+    this.timers = new CallTimers({
+      ringMs: init.ringTimeoutMs,
+      ring: () => { this.end('missed', 'timeout') },
+      connect: () => { if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time') }
+    })
+    this.candidates = new CandidateGate((candidate) => { this.send({ kind: 'candidate', candidate }) }, init.loopbackOnly === true)
+    this.received = { sdps: this.binding.received, candidates: this.candidates.received }
     this.recovery = new IceRecovery({
       direction: init.direction,
       pc: () => this.pc,
@@ -98,7 +103,7 @@ export class CallSession {
       fail: (message) => { this.end('failed', 'failed', message) }
     })
     this.callId = init.callId
-    this.id = hex(init.callId)
+    this.id = toHex(init.callId)
     this.direction = init.direction
     this.remote = init.remote
     this.video = init.video
@@ -114,8 +119,7 @@ export class CallSession {
 
   /** Listens for this call's events; returns the function that stops listening. */
   on (listener: (event: CallSessionEvent) => void): () => void {
-    this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return this.listeners.add(listener)
   }
 
   /** Ended (read through a getter: the state changes while this side awaits). */
@@ -139,39 +143,57 @@ export class CallSession {
     const offer = await pc.createOffer()
     await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
     if (this.over) return
+    mark('caller:ring-sent')
     this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer.sdp ?? ''), deviceRecord, name })
-    this.armRingTimer()
-  }
-
-  /** Takes an incoming ring (callee side): checks the offer, answers "ringing", starts the ring timer. */
-  ring (offerSdp: string): void {
-    this.binding.take(offerSdp)
-    this.received.sdps.push(offerSdp)
-    this.offerSdp = offerSdp
-    this.send({ kind: 'ringing', request: this.request })
-    this.armRingTimer()
+    this.timers.ring()
   }
 
   /**
-   * Accepts an incoming call: only now is a connection made (a stranger's
-   * through TURN when our relays offer it) and the answer sent.
+   * Takes an incoming ring (callee side): checks the offer, answers
+   * "ringing", starts the ring timer, and, for a contact when the host can
+   * add media later, makes the connection now (nothing is sent).
+   */
+  ring (offerSdp: string): void {
+    this.binding.take(offerSdp)
+    this.offerSdp = offerSdp
+    this.send({ kind: 'ringing', request: this.request })
+    this.timers.ring()
+    if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offerSdp)
+  }
+
+  /** The callee's connection while it rings: the offer set; no media, no local description (nothing gathered), nothing sent. */
+  private async prepare (offerSdp: string): Promise<CallPeerConnection | undefined> {
+    const pc = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over)
+    // Else the accept makes the connection (and reports what fails).
+    if (pc == null) this.pc = undefined
+    return pc
+  }
+
+  /**
+   * Accepts an incoming call: media goes on the connection made while it
+   * rang, or one is made now (a stranger's through TURN when our relays
+   * offer it); then the answer, and our candidates, are sent.
    */
   async accept (options: { video?: boolean } = {}): Promise<void> {
     if (this.direction !== 'incoming' || this.state !== 'ringing' || this.offerSdp == null) throw new CallStateError(`cannot accept a call that is ${this.state}`)
-    clearTimeout(this.ringTimer)
-    this.accepted = true
+    mark('callee:accept')
+    this.timers.answered()
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
-      const pc = await this.makeConnection({ stranger: this.request })
+      const early = await this.early
       if (this.over) return
-      await pc.setRemoteDescription({ type: 'offer', sdp: this.offerSdp })
+      const pc = early ?? await this.makeConnection({ stranger: this.request })
+      if (this.over) return
+      if (early != null) await this.init.attachMedia?.(this.id, { video: this.localMedia.video })
+      else await pc.setRemoteDescription({ type: 'offer', sdp: this.offerSdp })
       const answer = await pc.createAnswer()
       await pc.setLocalDescription({ type: 'answer', sdp: answer.sdp ?? '' })
       if (this.over) return
+      mark('callee:accept-sent')
       this.send({ kind: 'accept', sdp: stripAddresses(answer.sdp ?? ''), video: this.localMedia.video })
-      this.flushCandidates()
-      this.armConnectTimer()
+      this.candidates.accept()
+      this.timers.connecting()
     } catch (err) {
       this.end('failed', 'failed', `the connection could not be made: ${(err as Error).message}`)
       throw err
@@ -199,14 +221,14 @@ export class CallSession {
   /** Mutes or unmutes our microphone (the track is disabled, and the other side told: a muted track still sends packets). */
   mute (muted: boolean): void {
     this.localMedia.audio = !muted
-    this.setTracks('audio', !muted)
+    enableTracks(this.pc, 'audio', !muted)
     this.sendMedia()
   }
 
   /** Turns our camera on or off. */
   camera (on: boolean): void {
     this.localMedia.video = on
-    this.setTracks('video', on)
+    enableTracks(this.pc, 'video', on)
     this.sendMedia()
   }
 
@@ -222,13 +244,7 @@ export class CallSession {
   }
 
   private emit (event: CallSessionEvent): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event)
-      } catch (err) {
-        log.error('call listener failed: %e', err)
-      }
-    }
+    this.listeners.emit(event)
   }
 
   private setState (state: CallState): void {
@@ -246,49 +262,23 @@ export class CallSession {
     this.send({ kind: 'media', audio: this.localMedia.audio, video: this.localMedia.video })
   }
 
-  private setTracks (kind: 'audio' | 'video', enabled: boolean): void {
-    for (const sender of this.pc?.getSenders?.() ?? []) {
-      if (sender.track?.kind === kind) sender.track.enabled = enabled
-    }
-  }
-
-  private async makeConnection (request: { stranger: boolean }): Promise<CallPeerConnection> {
+  private async makeConnection (request: { stranger: boolean }, options: { media?: boolean } = {}): Promise<CallPeerConnection> {
     const config = await this.init.rtcConfiguration(request)
-    this.relayOnly = config.iceTransportPolicy === 'relay'
-    this.directToStranger = request.stranger && !this.relayOnly
+    this.candidates.relayOnly = config.iceTransportPolicy === 'relay'
+    this.directToStranger = request.stranger && !this.candidates.relayOnly
     if (this.directToStranger) this.emit({ type: 'warning', message: 'our relays offer no TURN server: this call with someone who is not a contact is direct, and they will see your address' })
-    const pc = await this.init.createPeerConnection(config, { callId: this.id, direction: this.direction, video: this.video })
-    if (this.state === 'ended') {
+    const { pc, dataChannel } = await makeCallConnection(this.init.createPeerConnection, config, { callId: this.id, direction: this.direction, video: this.video, ...options }, {
+      candidate: (candidate) => { if (!this.over) this.candidates.local(candidate) },
+      connectionState: () => { this.recovery.onConnectionState() },
+      dataMessage: (data) => { this.onDataChannelMessage(data) }
+    })
+    if (this.over) {
       pc.close()
       return pc
     }
     this.pc = pc
-    pc.addEventListener('icecandidate', (event) => { this.onLocalCandidate(event.candidate) })
-    pc.addEventListener('connectionstatechange', () => { this.recovery.onConnectionState() })
-    const channel = pc.createDataChannel(DATA_CHANNEL_LABEL, { negotiated: true, id: DATA_CHANNEL_ID })
-    channel.addEventListener('message', (event) => { this.onDataChannelMessage(event.data) })
-    this.dataChannel = channel
+    this.dataChannel = dataChannel
     return pc
-  }
-
-  private onLocalCandidate (candidate: IceCandidate | null): void {
-    if (candidate == null || candidate.candidate === '' || this.state === 'ended') return
-    if (this.init.loopbackOnly === true && !isLoopbackCandidate(candidate.candidate)) return
-    // Relay only (hide my IP, a stranger's call) is the stack's to enforce; one that gathers other candidates anyway must not hand them over.
-    if (this.relayOnly && !isRelayCandidate(candidate.candidate)) {
-      log('a %s candidate gathered under relay-only was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
-      return
-    }
-    // Nothing about our addresses leaves before the callee accepts.
-    if (!this.accepted) {
-      if (this.localCandidates.length < MAX_CANDIDATES_PER_CALL) this.localCandidates.push(candidate)
-      return
-    }
-    this.send({ kind: 'candidate', candidate })
-  }
-
-  private flushCandidates (): void {
-    for (const candidate of this.localCandidates.splice(0)) this.send({ kind: 'candidate', candidate })
   }
 
   /** The fingerprints the remote SDP named (for the service to remember after the call). */
@@ -298,26 +288,22 @@ export class CallSession {
 
   /** A frame on this call's stream. Throwing drops the stream (and ends the call). */
   private receive (message: CallMessage): void {
-    if (hex(message.callId) !== this.id) throw new CallBindingError('a frame names another call than its stream carries')
+    if (toHex(message.callId) !== this.id) throw new CallBindingError('a frame names another call than its stream carries')
     if (this.state === 'ended') return
     const signal = message.signal
+    checkFrame(signal, { direction: this.direction, state: this.state, accepted: this.candidates.accepted })
     switch (signal.kind) {
-      case 'ring': throw new CallProtocolError('a second ring on one call')
+      case 'ring': return
       case 'ringing':
-        this.expectDirection('outgoing', signal.kind)
         this.emit({ type: 'ringing', request: signal.request })
         return
       case 'accept':
-        this.expectDirection('outgoing', signal.kind)
-        if (this.state !== 'calling') throw new CallProtocolError(`accept while ${this.state}`)
         this.onAccept(signal.sdp, signal.video)
         return
       case 'decline':
-        this.expectDirection('outgoing', signal.kind)
         this.finish(this.state === 'calling' ? 'declined' : 'remote-hangup')
         return
       case 'busy':
-        this.expectDirection('outgoing', signal.kind)
         this.finish('busy')
         return
       case 'hangup':
@@ -327,7 +313,6 @@ export class CallSession {
         this.onRemoteCandidate(signal.candidate)
         return
       case 'renegotiate':
-        if (!this.accepted) throw new CallProtocolError('a renegotiation before the call was accepted')
         this.recovery.onRenegotiate(signal.sdp, signal.answer)
         return
       case 'media':
@@ -335,68 +320,47 @@ export class CallSession {
         this.emit({ type: 'remote-media', audio: signal.audio, video: signal.video })
         return
       case 'restart':
-        this.expectDirection('outgoing', signal.kind)
-        if (this.accepted) this.recovery.onRestartRequest()
+        if (this.candidates.accepted) this.recovery.onRestartRequest()
     }
   }
 
-  private expectDirection (direction: 'outgoing' | 'incoming', kind: string): void {
-    if (this.direction !== direction) throw new CallProtocolError(`a ${kind} frame sent to the ${this.direction === 'outgoing' ? 'caller' : 'callee'}`)
-  }
-
   private onAccept (sdp: string, video: boolean): void {
+    mark('caller:accept-recv')
     this.binding.take(sdp)
-    this.received.sdps.push(sdp)
-    clearTimeout(this.ringTimer)
-    this.accepted = true
+    this.timers.answered()
     this.remoteMedia = { audio: true, video }
     this.setState('connecting')
     const pc = this.pc
     if (pc == null) throw new CallStateError('accepted before the connection was made')
+    // Our candidates go now, beside the answer being applied: the callee's connection is waiting for them.
+    this.candidates.accept()
     pc.setRemoteDescription({ type: 'answer', sdp }).then(
       () => {
-        this.flushCandidates()
-        this.armConnectTimer()
+        mark('caller:answer-set')
+        this.timers.connecting()
       },
       (err: Error) => { this.end('protocol', 'protocol', `the answer was refused: ${err.message}`) }
     )
   }
 
-  private onRemoteHangup (reason: HangupReasonName): void {
-    if (this.state === 'ringing') {
-      // The caller gave up (or its ring timed out) before we answered.
-      this.finish('missed')
-      return
-    }
-    if (reason === 'fingerprint') {
-      this.finish('fingerprint', 'the other side found a DTLS certificate it did not expect: the call may have been tampered with')
-      return
-    }
-    if (reason === 'protocol') {
-      this.finish('protocol', 'the other side ended the call: it says this side broke the protocol')
-      return
-    }
-    // While we call, the callee hangs up only when its ring timed out (declining is its own frame).
-    this.finish(this.state === 'calling' ? (reason === 'timeout' ? 'missed' : 'declined') : 'remote-hangup')
+  private onRemoteHangup (wire: HangupReasonName): void {
+    const { reason, message } = remoteHangupEnd(this.state, wire)
+    this.finish(reason, message)
   }
 
   private onRemoteCandidate (candidate: IceCandidate): void {
     // Candidates only once the call is accepted by this side (callee) or the other (caller).
-    if (!this.accepted) throw new CallProtocolError('an ICE candidate before the call was accepted')
-    if (++this.remoteCandidates > MAX_CANDIDATES_PER_CALL) throw new CallBudgetError(`more than ${MAX_CANDIDATES_PER_CALL} ICE candidates on one call`)
-    if (candidate.candidate === '') return
-    this.received.candidates.push(candidate.candidate)
-    // Parsed whatever the setting: a line that is no candidate is a protocol error.
-    const loopback = isLoopbackCandidate(candidate.candidate, { strict: true })
-    if (this.init.loopbackOnly === true && !loopback) return
+    if (!this.candidates.remote(candidate)) return
+    mark(`${this.direction}:remote-candidate`)
     this.pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
   }
 
   /** After DTLS: the remote certificate must be one the SDP named, or the call ends with a warning. */
   private async verifyFingerprint (pc: CallPeerConnection): Promise<void> {
+    mark(`${this.direction}:dtls-connected`)
     await this.binding.verify(pc)
     if (this.over) return
-    clearTimeout(this.connectTimer)
+    this.timers.connected()
     this.recovery.recovered()
     if (this.connectedAt == null) {
       this.connectedAt = this.init.now()
@@ -410,46 +374,18 @@ export class CallSession {
     if (reason != null) this.onRemoteHangup(reason)
   }
 
-  private armRingTimer (): void {
-    clearTimeout(this.ringTimer)
-    this.ringTimer = setTimeout(() => { this.end('missed', 'timeout') }, this.init.ringTimeoutMs ?? RING_TIMEOUT_MS)
-  }
-
-  private armConnectTimer (): void {
-    clearTimeout(this.connectTimer)
-    this.connectTimer = setTimeout(() => {
-      if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time')
-    }, CONNECT_TIMEOUT_MS)
-  }
-
   private onChannelClosed (err?: Error): void {
     if (this.state === 'ended') return
-    const protocol = err instanceof CallProtocolError || err instanceof CallBindingError || err instanceof CallBudgetError
-    // The other side broke the protocol: the call ends, whatever its state (and it hears why on the data channel).
-    if (protocol) {
-      this.end('protocol', 'protocol', err.message)
-      return
-    }
-    // A connected call outlives its signalling stream (the data channel carries the hang-up);
-    // before that, the stream is the call.
-    if (this.state === 'connected' || this.state === 'reconnecting') return
-    if (err != null) {
-      // A caller whose ring is dropped cannot tell a refusal from a device gone: unreachable.
-      this.finish(this.state === 'ringing' ? 'missed' : this.state === 'calling' ? 'unreachable' : 'failed', err.message)
-      return
-    }
-    this.finish(this.state === 'ringing' ? 'missed' : this.state === 'calling' ? 'unreachable' : 'failed')
+    const end = streamClosedEnd(this.state, err)
+    if (end?.tell === true) this.end(end.reason, 'protocol', err?.message)
+    else if (end != null) this.finish(end.reason, err?.message)
   }
 
   /** Ends the call and tells the other side why (signalling and data channel). */
   end (reason: CallEndReason, wire: HangupReasonName, message?: string): void {
     if (this.state === 'ended') return
     if (reason === 'fingerprint' && message != null) this.emit({ type: 'warning', message })
-    try {
-      if (this.dataChannel?.readyState === 'open') this.dataChannel.send(inbandHangup(wire))
-    } catch {
-      // The signalling stream says it too.
-    }
+    sendInbandHangup(this.dataChannel, wire)
     this.send({ kind: 'hangup', reason: wire })
     this.finish(reason, message)
   }
@@ -457,21 +393,12 @@ export class CallSession {
   /** Ends the call here without telling the other side (it told us, or it is gone). */
   finish (reason: CallEndReason, message?: string): void {
     if (this.state === 'ended') return
-    for (const timer of [this.ringTimer, this.connectTimer]) clearTimeout(timer)
+    this.timers.stop()
     this.recovery.stop()
     this.endedAt = this.init.now()
     this.endReason = reason
     this.state = 'ended'
-    // A moment for the in-band hang-up to leave before the connection closes.
-    const { dataChannel, pc } = this
-    setTimeout(() => {
-      try {
-        dataChannel?.close()
-        pc?.close()
-      } catch (err) {
-        log('closing the connection failed: %s', (err as Error).message)
-      }
-    }, dataChannel?.readyState === 'open' ? CLOSE_GRACE_MS : 0)
+    closeConnection(this.dataChannel, this.pc)
     this.init.channel.close()
     this.emit({ type: 'state', state: 'ended' })
     this.emit({ type: 'ended', reason, durationMs: this.durationMs, message })

@@ -1,7 +1,7 @@
 /** The types a call's host and UI see: states, end reasons, the remote party, events, a session's parts. */
 import type { PeerId } from '@libp2p/interface'
 import type { SignalChannel } from './channel.js'
-import type { CallRtcConfiguration, PeerConnectionFactory } from './peer-connection.js'
+import type { CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from './peer-connection.js'
 
 /** Where a call stands. */
 export type CallState = 'calling' | 'ringing' | 'connecting' | 'connected' | 'reconnecting' | 'ended'
@@ -12,9 +12,11 @@ export type CallState = 'calling' | 'ringing' | 'connecting' | 'connected' | 're
  * rang), `failed` (no media path, or it did not recover), `fingerprint` (the
  * remote certificate is not the one the SDP named), `protocol` (the other
  * side broke the protocol or a budget), `unreachable` (the callee's device
- * could not be reached).
+ * could not be reached), `answered-elsewhere` (another device of the
+ * callee's account took the call: on the devices that rang, and on the
+ * caller's side for each ring that lost).
  */
-export type CallEndReason = 'hangup' | 'remote-hangup' | 'declined' | 'busy' | 'missed' | 'failed' | 'fingerprint' | 'protocol' | 'unreachable'
+export type CallEndReason = 'hangup' | 'remote-hangup' | 'declined' | 'busy' | 'missed' | 'failed' | 'fingerprint' | 'protocol' | 'unreachable' | 'answered-elsewhere'
 
 /** Who is on the other end, as the verified device record and the contacts say. */
 export interface RemoteParty {
@@ -44,6 +46,8 @@ export interface CallSessionInit {
   video: boolean
   channel: SignalChannel
   createPeerConnection: PeerConnectionFactory
+  /** With it, a contact's call gets its connection while it rings (no media, nothing sent), and media at the accept. */
+  attachMedia?: MediaAttacher
   /** ICE servers and policy, read when the connection is made (TURN credentials are short-lived). */
   rtcConfiguration(request: { stranger: boolean }): Promise<CallRtcConfiguration>
   /** True when an SDP names a fingerprint of an earlier call (a replay). */

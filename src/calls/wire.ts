@@ -12,7 +12,7 @@ import { CallFrame, HangupReason } from './pb/call.js'
 import type { IceCandidate } from './peer-connection.js'
 
 /** Why a call was hung up. */
-export type HangupReasonName = 'normal' | 'timeout' | 'failed' | 'fingerprint' | 'protocol'
+export type HangupReasonName = 'normal' | 'timeout' | 'failed' | 'fingerprint' | 'protocol' | 'answered-elsewhere'
 
 /** One signalling message. */
 export type Signal =
@@ -38,7 +38,8 @@ const REASONS: Array<[HangupReasonName, HangupReason]> = [
   ['timeout', HangupReason.HANGUP_REASON_TIMEOUT],
   ['failed', HangupReason.HANGUP_REASON_FAILED],
   ['fingerprint', HangupReason.HANGUP_REASON_FINGERPRINT],
-  ['protocol', HangupReason.HANGUP_REASON_PROTOCOL]
+  ['protocol', HangupReason.HANGUP_REASON_PROTOCOL],
+  ['answered-elsewhere', HangupReason.HANGUP_REASON_ANSWERED_ELSEWHERE]
 ]
 
 /** A frame ready for `stream.send`. */

@@ -12,12 +12,13 @@ import { logger } from '@libp2p/logger'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { CallService, CallUnreachableError, DirectCallError } from '../calls/index.js'
-import type { CallEndReason, CallRtcConfiguration, CallSession, CallerDirectory, PeerConnectionFactory, Standing } from '../calls/index.js'
+import type { CallEndReason, CallRtcConfiguration, CallSession, CallerDirectory, MediaAttacher, PeerConnectionFactory, Standing } from '../calls/index.js'
 import type { Crypto } from '../crypto/index.js'
 import type { Directory } from '../net/directory.js'
 import type { StarlingLibp2p } from '../net/node.js'
 import type { Messenger } from '../messenger/index.js'
 import { fetchTurnCredentials } from '../protocols/turn/index.js'
+import { mark } from '../calls/trace.js'
 import type { TurnIceServer } from '../protocols/turn/index.js'
 import { toHex } from '../messenger/bytes.js'
 import type { CallBody } from '../messenger/model/index.js'
@@ -52,6 +53,8 @@ export interface PeerCallsInit {
   directory: Directory
   messenger: Messenger
   createPeerConnection: PeerConnectionFactory
+  /** With it, a contact's call gets its connection while it rings (src/calls). */
+  attachMedia?: MediaAttacher
   /** Our relays (where TURN credentials come from). */
   relays: Array<{ peerId: PeerId, addrs: Multiaddr[] }>
   name: string
@@ -91,6 +94,7 @@ export class PeerCalls {
       crypto: init.crypto,
       callers,
       createPeerConnection: init.createPeerConnection,
+      attachMedia: init.attachMedia,
       iceServers: async () => await this.iceServers(),
       hideMyIp: () => this.hideMyIp,
       strangers: () => this.strangerCalls,
@@ -104,6 +108,15 @@ export class PeerCalls {
 
   async start (): Promise<void> {
     await this.service.start()
+  }
+
+  /**
+   * Fetches TURN credentials ahead (the peer calls it when a relay
+   * reservation is made: relays answer only peers they serve), so that the
+   * first call does not wait a round trip to each relay for them.
+   */
+  prefetchIceServers (): void {
+    this.iceServers({ prefetch: true }).catch((err: Error) => { log('TURN credentials not fetched ahead: %s', err.message) })
   }
 
   /** Hide my IP: every call's media through TURN. */
@@ -157,13 +170,14 @@ export class PeerCalls {
 
   /**
    * Calls a handle (a contact, or a `name~tag` confirmed as for messages):
-   * rings its devices from their verified records, first that answers. The
+   * rings all its devices from their verified records at once; the first to accept takes the call. The
    * call's end goes into both threads.
    *
    * @throws {CallUnreachableError} when no device could be reached (a missed call is still written)
    */
   async place (handle: string, options: { video?: boolean } = {}): Promise<CallSession> {
     const to = await this.init.messenger.recipient(handle)
+    mark('caller:recipient')
     const video = options.video === true
     let call: CallSession
     try {
@@ -172,9 +186,15 @@ export class PeerCalls {
       if (err instanceof CallUnreachableError) this.record(to.handle, { outcome: 'missed', durationMs: 0 }, video)
       throw err
     }
-    call.on((event) => {
-      if (event.type === 'ended') this.record(to.handle, callOutcome(call, event.reason), video)
-    })
+    // Written once, for the ring that ends the call (several devices rung: the screen may move to another ring).
+    const follow = (ring: CallSession): void => {
+      ring.on((event) => {
+        if (event.type !== 'ended') return
+        if (ring.continuedBy != null) follow(ring.continuedBy)
+        else this.record(to.handle, callOutcome(ring, event.reason), video)
+      })
+    }
+    follow(call)
     return call
   }
 
@@ -205,19 +225,24 @@ export class PeerCalls {
     return devices
   }
 
-  /** ICE servers from our own relays only: their TURN servers, with credentials while they last. */
-  private async iceServers (): Promise<CallRtcConfiguration['iceServers']> {
+  /**
+   * ICE servers from our own relays only: their TURN servers, with
+   * credentials while they last. A fetch ahead that found none is not
+   * kept (a relay may not have served us yet): the call asks again.
+   */
+  private async iceServers (options: { prefetch?: boolean } = {}): Promise<CallRtcConfiguration['iceServers']> {
     const now = this.init.now()
     if (this.turn == null || now >= this.turn.until) {
       const servers: TurnIceServer[] = []
       await Promise.all(this.init.relays.map(async (relay) => {
         try {
-          servers.push(await fetchTurnCredentials(this.init.node, relay.peerId, { signal: AbortSignal.timeout(TURN_FETCH_TIMEOUT_MS), now: this.init.now }))
+          servers.push(await fetchTurnCredentials(this.init.node, relay.peerId, { signal: AbortSignal.timeout(TURN_FETCH_TIMEOUT_MS), now: this.init.now, relayAddrs: relay.addrs }))
         } catch (err) {
           log('relay %p offers no TURN credentials: %s', relay.peerId, (err as Error).message)
         }
       }))
       const until = servers.length > 0 ? Math.min(...servers.map(s => s.expiresAt)) - TURN_REFRESH_MARGIN_MS : now + NO_TURN_RETRY_MS
+      if (options.prefetch === true && servers.length === 0) return []
       this.turn = { servers, until: Math.max(until, now + 60_000) }
     }
     return this.turn.servers.map(s => ({ urls: s.urls, username: s.username, credential: s.credential }))

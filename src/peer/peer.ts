@@ -199,16 +199,17 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
       },
       source: blobStoreSource(crypto, blobs, async (id) => messenger.attachments?.descriptor(id))
     })
+    const calls = platform.createPeerConnection == null
+      ? undefined
+      : new PeerCalls({ crypto, node, directory, messenger, createPeerConnection: platform.createPeerConnection, attachMedia: platform.attachCallMedia, relays, name: identity.handleName, now, options: init.calls, hideIp: () => hideIp.enabled })
     const reservations = new RelayReservations(node, {
       relays: init.bootstrap,
       onReserved: () => {
         directory.publishSoon()
         messenger.fetchSoon()
+        calls?.prefetchIceServers()
       }
     })
-    const calls = platform.createPeerConnection == null
-      ? undefined
-      : new PeerCalls({ crypto, node, directory, messenger, createPeerConnection: platform.createPeerConnection, relays, name: identity.handleName, now, options: init.calls, hideIp: () => hideIp.enabled })
     return { ...parts, node, directory, transport, messenger, dm, attachments, reservations, served, hideIp, calls }
   } catch (err) {
     try {

@@ -11,7 +11,7 @@ import type { TransportFactory } from '../net/node.js'
 import type { Store } from '../store/index.js'
 import type { BlobStore } from '../messenger/attachments/index.js'
 import type { KeyStorage } from './identity.js'
-import type { PeerConnectionFactory } from '../calls/index.js'
+import type { MediaAttacher, PeerConnectionFactory } from '../calls/index.js'
 
 /**
  * A platform's pieces. `B` is the platform's blob store, so that its host
@@ -42,4 +42,6 @@ export interface PeerPlatform<B extends BlobStore = BlobStore> {
   now?(): number
   /** Makes `RTCPeerConnection`s with the platform's media for calls; without it the peer neither places nor takes calls. */
   createPeerConnection?: PeerConnectionFactory
+  /** Adds the microphone and camera to a connection made without them: with it, a contact's call gets its connection while it rings. */
+  attachCallMedia?: MediaAttacher
 }

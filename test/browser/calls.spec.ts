@@ -211,4 +211,59 @@ describe('browser: calls between tabs', function () {
     assert.deepEqual(await waitCallEvents(bob.page, 'alice', 5), a)
     for (const p of [alice, bob, carol]) assert.deepEqual(p.browser.outside, [], 'no request left loopback')
   })
+  it('a video call accepted with audio only: the callee\'s camera sends nothing and both screens say so; turned on later, it does', async () => {
+    await ring(true)
+    await callScreen(bob.page).getByRole('button', { name: 'Accept with audio' }).click()
+    await Promise.all([waitCall(alice.page, 'connected'), waitCall(bob.page, 'connected')])
+    for (const p of [alice, bob]) await statsUntil(p.page, s => s.audioBytesReceived > 0 && (s.audioLevel ?? 0) > 0, `${p.name} hears sound`)
+    await statsUntil(bob.page, s => s.framesDecoded > 0, 'Bob sees Alice')
+    await bob.page.locator('.call-controls button[aria-pressed="true"]', { hasText: 'Camera off' }).waitFor()
+    await alice.page.locator('[data-remote-video="off"]').waitFor()
+    await alice.page.waitForTimeout(2_000)
+    assert.equal((await stats(alice.page)).framesDecoded, 0, 'Alice decodes no video from Bob')
+    await bob.page.getByRole('button', { name: 'Camera off' }).click()
+    await alice.page.locator('[data-remote-video="on"]').waitFor()
+    await statsUntil(alice.page, s => s.framesDecoded > 5, 'Alice sees Bob once his camera is on')
+    await alice.page.getByRole('button', { name: 'Hang up' }).click()
+    await Promise.all([waitCall(alice.page, 'ended', 'hangup'), waitCall(bob.page, 'ended', 'remote-hangup')])
+    const a = await waitCallEvents(alice.page, 'bob', 6)
+    assert.match(a[5], /^Video call, 0:\d\d$/)
+    assert.deepEqual(await waitCallEvents(bob.page, 'alice', 6), a)
+  })
+
+  it('clicking the incoming-call notification brings the tab to the call (the handler a click runs: headless Chromium shows no notification to click)', async () => {
+    // Bob reads another thread, in a hidden tab; what his notification's click does is recorded. Carol calls
+    // (Alice has used up her rings of the minute on Bob: CALLS_PER_PEER).
+    await closeCall(bob.page)
+    await openChat(bob.page, 'alice')
+    await bob.page.evaluate(`
+      window.shown = []
+      window.focused = 0
+      const realFocus = window.focus.bind(window)
+      window.focus = function () { window.focused++; realFocus() }
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: function () { return 'hidden' } })
+      window.RealNotification = window.Notification
+      window.Notification = class extends window.RealNotification {
+        constructor (title, options) { super(title, options); window.shown.push(this) }
+      }
+    `)
+    await closeCall(carol.page)
+    await openChat(carol.page, 'bob')
+    await carol.page.getByRole('button', { name: 'Video call' }).click()
+    await waitCall(bob.page, 'ringing')
+    await bob.page.waitForFunction(() => (window as unknown as { shown: Notification[] }).shown.length === 1)
+    assert.equal(await bob.page.locator('main.thread[data-handle^="alice~"]').count(), 1, 'Bob still reads Alice\'s thread')
+    // The click, as the browser delivers it to the page's notification.
+    await bob.page.evaluate(`
+      delete document.visibilityState
+      window.shown[0].dispatchEvent(new Event('click'))
+    `)
+    await bob.page.locator('main.thread[data-handle^="carol~"]').waitFor()
+    assert.equal(await bob.page.evaluate(() => (window as unknown as { focused: number }).focused), 1, 'the tab asked for focus')
+    await waitCall(bob.page, 'ringing')
+    await callScreen(bob.page).getByRole('button', { name: 'Accept with audio' }).waitFor()
+    await bob.page.evaluate(() => { window.Notification = (window as unknown as { RealNotification: typeof Notification }).RealNotification })
+    await callScreen(bob.page).getByRole('button', { name: 'Decline' }).click()
+    await Promise.all([waitCall(carol.page, 'ended', 'declined'), waitCall(bob.page, 'ended', 'declined')])
+  })
 })

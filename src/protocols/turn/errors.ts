@@ -9,3 +9,8 @@ export class InvalidTurnCredentialsError extends Error {
 export class TurnRefusedError extends Error {
   override readonly name = 'TurnRefusedError'
 }
+
+/** The relay named only TURN servers on other hosts than its own (a third party's, or a LAN address): refused. */
+export class ForeignTurnUrlError extends Error {
+  override readonly name = 'ForeignTurnUrlError'
+}

@@ -9,6 +9,7 @@
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import type { AbortOptions, Connection, Libp2p, PeerId, Startable, Stream } from '@libp2p/interface'
+import { isMultiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { setNewest } from '../../bounded.js'
 import {
@@ -17,6 +18,7 @@ import {
 } from './constants.js'
 import { turnCredential } from './credentials.js'
 import { InvalidTurnCredentialsError, TurnRefusedError } from './errors.js'
+import { ownTurnUrls } from './hosts.js'
 import { TurnCredentials } from './pb/turn.js'
 
 const log = logger('starling:turn')
@@ -123,14 +125,20 @@ export class TurnServer implements Startable {
 }
 
 /**
- * Asks one of our relays for TURN credentials.
+ * Asks one of our relays for TURN credentials. Only the URLs that name the
+ * relay's own host are kept (hosts.ts): those of `relayAddrs` (the
+ * addresses we know it by), of `relay` when it is given as addresses, and
+ * of the connection we reached it on.
  *
  * @throws {TurnRefusedError} when the relay answers nothing (not served, no budget)
  * @throws {InvalidTurnCredentialsError} for an answer outside the bounds
+ * @throws {ForeignTurnUrlError} when every URL names another host than the relay's
  */
-export async function fetchTurnCredentials (node: Pick<Libp2p, 'dialProtocol'>, relay: PeerId | Multiaddr | Multiaddr[], options: AbortOptions & { now?: () => number } = {}): Promise<TurnIceServer> {
+export async function fetchTurnCredentials (node: Pick<Libp2p, 'dial'>, relay: PeerId | Multiaddr | Multiaddr[], options: AbortOptions & { now?: () => number, relayAddrs?: Multiaddr[] } = {}): Promise<TurnIceServer> {
   const signal = options.signal == null ? AbortSignal.timeout(TURN_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(TURN_TIMEOUT_MS)])
-  const stream = await node.dialProtocol(relay, TURN_PROTOCOL, { signal, runOnLimitedConnection: true })
+  const connection = await node.dial(relay, { signal })
+  const known = [...(options.relayAddrs ?? []), ...(Array.isArray(relay) ? relay : isMultiaddr(relay) ? [relay] : []), connection.remoteAddr]
+  const stream = await connection.newStream(TURN_PROTOCOL, { signal, runOnLimitedConnection: true })
   let bytes: Uint8Array
   try {
     bytes = (await lpStream(stream, { maxDataLength: MAX_TURN_FRAME_LENGTH }).read({ signal })).subarray()
@@ -150,5 +158,5 @@ export async function fetchTurnCredentials (node: Pick<Libp2p, 'dialProtocol'>, 
   for (const url of answer.urls) checkTurnUrl(url)
   if (answer.username.length > 256 || answer.credential.length > 256) throw new InvalidTurnCredentialsError('TURN username or credential too long')
   if (!(answer.expiresAt > (options.now ?? Date.now)())) throw new InvalidTurnCredentialsError('the TURN credentials have expired')
-  return { urls: answer.urls, username: answer.username, credential: answer.credential, expiresAt: answer.expiresAt }
+  return { urls: ownTurnUrls(answer.urls, known), username: answer.username, credential: answer.credential, expiresAt: answer.expiresAt }
 }

@@ -67,6 +67,8 @@ export class TabCalls {
   start (): void {
     this.offs.push(this.calls.service.on((event) => {
       if (event.type === 'incoming' || event.type === 'outgoing') this.follow(event.call)
+      // A ring to another device of the contact that the screen never showed (or moved away from) lets its media go.
+      else if (event.call !== this.call) this.media.release(event.call.id)
     }))
     this.offs.push(this.media.on((id) => { if (id === this.call?.id) this.update() }))
   }

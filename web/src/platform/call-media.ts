@@ -10,7 +10,7 @@
  * ICE servers and the transport policy come from src/calls (only the
  * user's relays' TURN; `relay` with hide-my-IP), never from here.
  */
-import type { CallMediaRequest, CallPeerConnection, CallRtcConfiguration, PeerConnectionFactory } from '../../../src/calls/index.js'
+import type { CallMediaRequest, CallPeerConnection, CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from '../../../src/calls/index.js'
 
 /** One call's media. */
 export interface CallMediaSet {
@@ -39,6 +39,11 @@ export class BrowserCallMedia {
   /** The factory the peer makes its calls' connections with. */
   factory (): PeerConnectionFactory {
     return async (config, request) => await this.create(config, request)
+  }
+
+  /** Adds the microphone and camera to a connection made while the call rang (src/calls, at the accept). */
+  attacher (): MediaAttacher {
+    return async (callId, options) => { await this.attach(callId, options.video) }
   }
 
   /** Tells `listener` when a call's media changes (a remote track arrived, the camera switched). */
@@ -73,20 +78,15 @@ export class BrowserCallMedia {
   }
 
   private async create (config: CallRtcConfiguration, request: CallMediaRequest): Promise<CallPeerConnection> {
-    const local = await this.userMedia(request.video)
+    // A callee's connection made while it rings captures nothing: the devices open at the accept (attach).
+    const local = request.media === false ? new MediaStream() : await this.userMedia(request.video)
     const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy })
     const remote = new MediaStream()
     const audio = new Audio()
     audio.autoplay = true
     audio.srcObject = remote
-    const camera = local.getVideoTracks()[0]
-    const sendVideo = request.direction === 'outgoing' || this.acceptWithVideo
-    for (const track of local.getTracks()) {
-      const sender = pc.addTrack(track, local)
-      // A camera the user keeps off sends nothing at all (a disabled track would still send black frames).
-      if (track.kind === 'video' && !sendVideo) await sender.replaceTrack(null)
-    }
-    const set: CallMediaSet = { pc, local, remote, audio, camera, facing: 'user' }
+    const set: CallMediaSet = { pc, local, remote, audio, facing: 'user' }
+    await this.addTracks(set, request.direction === 'outgoing' || this.acceptWithVideo)
     this.calls.set(request.callId, set)
     pc.addEventListener('track', (event) => {
       remote.addTrack(event.track)
@@ -98,6 +98,27 @@ export class BrowserCallMedia {
     })
     this.changed(request.callId)
     return pc as unknown as CallPeerConnection
+  }
+
+  private async attach (callId: string, video: boolean): Promise<void> {
+    const set = this.calls.get(callId)
+    if (set == null) throw new Error('no connection for this call')
+    set.local = await this.userMedia(set.pc.getTransceivers().some(t => t.receiver.track.kind === 'video'))
+    await this.addTracks(set, video)
+    this.changed(callId)
+  }
+
+  /**
+   * Adds the local tracks (a callee's reuse the transceivers the offer made);
+   * a camera the user keeps off sends nothing at all (a disabled track would
+   * still send black frames), and is kept for turning it on.
+   */
+  private async addTracks (set: CallMediaSet, sendVideo: boolean): Promise<void> {
+    set.camera = set.local.getVideoTracks()[0]
+    for (const track of set.local.getTracks()) {
+      const sender = set.pc.addTrack(track, set.local)
+      if (track.kind === 'video' && !sendVideo) await sender.replaceTrack(null)
+    }
   }
 
   /** Turns the camera's sending on or off (src/calls tells the other side). */

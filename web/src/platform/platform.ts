@@ -62,6 +62,6 @@ export function browserPeerPlatform (init: BrowserPlatformInit): PeerPlatform<Op
       ...(secret != null ? { encryptionKey: deriveAtRestKey(crypto, secret, 'attachments') } : {})
     }),
     now: Date.now,
-    ...(init.callMedia != null ? { createPeerConnection: init.callMedia.factory() } : {})
+    ...(init.callMedia != null ? { createPeerConnection: init.callMedia.factory(), attachCallMedia: init.callMedia.attacher() } : {})
   }
 }

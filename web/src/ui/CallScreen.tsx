@@ -25,6 +25,7 @@ function endText (reason: CallEndReason | undefined, view: CallView): string {
     case 'fingerprint': return 'Call ended: the connection was not the one agreed (possible tampering)'
     case 'protocol': return 'Call ended: the other side broke the protocol'
     case 'failed': return 'Call failed: no connection'
+    case 'answered-elsewhere': return 'Answered on another device'
     case undefined: return 'Call ended'
   }
 }

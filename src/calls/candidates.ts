@@ -1,0 +1,71 @@
+/**
+ * Which ICE candidates of a call cross, and when (issue 12: merely ringing
+ * someone reveals no address). Ours wait in a bounded buffer until the call
+ * is accepted (the callee's user accepted, or the caller received the
+ * accept); under relay-only (hide my IP, a stranger's call) only `typ relay`
+ * candidates leave, whatever the WebRTC stack gathered; on a loopback-only
+ * set-up only loopback ones. Theirs are refused before the accept and
+ * counted against the call's budget.
+ */
+import { logger } from '@libp2p/logger'
+import { MAX_CANDIDATES_PER_CALL } from './constants.js'
+import { CallBudgetError, CallProtocolError } from './errors.js'
+import type { IceCandidate } from './peer-connection.js'
+import { isLoopbackCandidate, isRelayCandidate } from './sdp.js'
+
+const log = logger('starling:calls:candidates')
+
+/** The candidate rules of one call. */
+export class CandidateGate {
+  /** Relay only: set when the connection is made, from its transport policy. */
+  relayOnly = false
+  /** The candidate lines the other side sent (bounded by the budget; diagnostics and tests). */
+  readonly received: string[] = []
+  private open = false
+  private readonly waiting: IceCandidate[] = []
+  private remoteCount = 0
+
+  constructor (private readonly send: (candidate: IceCandidate) => void, private readonly loopbackOnly = false) {}
+
+  /** Whether the call was accepted (candidates may cross). */
+  get accepted (): boolean {
+    return this.open
+  }
+
+  /** The call is accepted: what waited goes out, and what is gathered from now on goes at once. */
+  accept (): void {
+    this.open = true
+    for (const candidate of this.waiting.splice(0)) this.send(candidate)
+  }
+
+  /** A candidate our connection gathered: sent, kept until the accept, or dropped. */
+  local (candidate: IceCandidate | null): void {
+    if (candidate == null || candidate.candidate === '') return
+    if (this.loopbackOnly && !isLoopbackCandidate(candidate.candidate)) return
+    // Relay only is the stack's to enforce; one that gathers other candidates anyway must not hand them over.
+    if (this.relayOnly && !isRelayCandidate(candidate.candidate)) {
+      log('a %s candidate gathered under relay-only was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
+      return
+    }
+    if (!this.open) {
+      if (this.waiting.length < MAX_CANDIDATES_PER_CALL) this.waiting.push(candidate)
+      return
+    }
+    this.send(candidate)
+  }
+
+  /**
+   * A candidate the other side sent: true when the connection should take
+   * it. Throws (dropping the stream) before the accept, over the budget, or
+   * for a line that is no candidate.
+   */
+  remote (candidate: IceCandidate): boolean {
+    if (!this.open) throw new CallProtocolError('an ICE candidate before the call was accepted')
+    if (++this.remoteCount > MAX_CANDIDATES_PER_CALL) throw new CallBudgetError(`more than ${MAX_CANDIDATES_PER_CALL} ICE candidates on one call`)
+    if (candidate.candidate === '') return false
+    this.received.push(candidate.candidate)
+    // Parsed whatever the setting: a line that is no candidate is a protocol error.
+    const loopback = isLoopbackCandidate(candidate.candidate, { strict: true })
+    return !this.loopbackOnly || loopback
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * A call's `RTCPeerConnection`, made through the host's factory with the ICE
+ * configuration of our own relays, and its negotiated data channel (the
+ * in-band hang-up: the signalling stream may be slower, or gone).
+ */
+import { logger } from '@libp2p/logger'
+import type { CallDataChannel, CallMediaRequest, CallPeerConnection, CallRtcConfiguration, IceCandidate, PeerConnectionFactory } from './peer-connection.js'
+
+import { inbandHangup } from './wire.js'
+import type { HangupReasonName } from './wire.js'
+
+const log = logger('starling:calls:connection')
+
+/** How long the connection stays open after an in-band hang-up was sent on it. */
+const CLOSE_GRACE_MS = 100
+
+/** The data channel both sides open with the same id (negotiated: no extra round trip). */
+const DATA_CHANNEL_LABEL = 'starling-call'
+const DATA_CHANNEL_ID = 0
+
+/** What a connection tells its call. */
+export interface ConnectionHandlers {
+  candidate(candidate: IceCandidate | null): void
+  connectionState(): void
+  dataMessage(data: unknown): void
+}
+
+/** A made connection. */
+export interface CallConnection {
+  pc: CallPeerConnection
+  dataChannel: CallDataChannel
+  config: CallRtcConfiguration
+}
+
+/**
+ * Makes the connection with `config`; the data channel exists before any
+ * offer or answer, so that the SDP carries its section.
+ */
+export async function makeCallConnection (factory: PeerConnectionFactory, config: CallRtcConfiguration, request: CallMediaRequest, handlers: ConnectionHandlers): Promise<CallConnection> {
+  const pc = await factory(config, request)
+  pc.addEventListener('icecandidate', (event) => { handlers.candidate(event.candidate) })
+  pc.addEventListener('connectionstatechange', () => { handlers.connectionState() })
+  const dataChannel = pc.createDataChannel(DATA_CHANNEL_LABEL, { negotiated: true, id: DATA_CHANNEL_ID })
+  dataChannel.addEventListener('message', (event) => { handlers.dataMessage(event.data) })
+  return { pc, dataChannel, config }
+}
+
+/** Says the hang-up on the data channel, when it is open (the signalling stream says it too). */
+export function sendInbandHangup (dataChannel: CallDataChannel | undefined, reason: HangupReasonName): void {
+  try {
+    if (dataChannel?.readyState === 'open') dataChannel.send(inbandHangup(reason))
+  } catch (err) {
+    log('the in-band hang-up was not sent: %s', (err as Error).message)
+  }
+}
+
+/** Closes the connection, a moment later when the data channel is open (for an in-band hang-up to leave). */
+export function closeConnection (dataChannel: CallDataChannel | undefined, pc: CallPeerConnection | undefined): void {
+  setTimeout(() => {
+    try {
+      dataChannel?.close()
+      pc?.close()
+    } catch (err) {
+      log('closing the connection failed: %s', (err as Error).message)
+    }
+  }, dataChannel?.readyState === 'open' ? CLOSE_GRACE_MS : 0)
+}
+
+/** Enables or disables our tracks of one kind (mute, camera off: the other side is told apart, since a muted track still sends packets). */
+export function enableTracks (pc: CallPeerConnection | undefined, kind: 'audio' | 'video', enabled: boolean): void {
+  for (const sender of pc?.getSenders?.() ?? []) {
+    if (sender.track?.kind === kind) sender.track.enabled = enabled
+  }
+}
+
+/**
+ * A callee's connection made while the call rings, with the caller's offer
+ * set (no local description: no candidate is gathered, nothing
+ * sent); undefined, with what was made closed, when it fails or the call
+ * ends meanwhile.
+ */
+export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean): Promise<CallPeerConnection | undefined> {
+  let pc: CallPeerConnection | undefined
+  try {
+    pc = await make()
+    if (over()) return undefined
+    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
+    return pc
+  } catch (err) {
+    log('no connection made while ringing: %s', (err as Error).message)
+    pc?.close()
+    return undefined
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * A contact's call gets its connection while it rings (when the host can
+ * add media later), without weakening "no address before accept": the
+ * callee sets the caller's offer but makes no local description, captures
+ * no media and sends no candidate until its user accepts; a stranger's
+ * request makes no connection at all; the media the user accepts with is
+ * what is attached. And the caller's candidates leave as soon as the
+ * accept arrives, while the answer is still being applied.
+ */
+import assert from 'node:assert/strict'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import type { CallServiceEvent } from '../../../src/calls/index.js'
+import { sdpHasAddresses } from '../../../src/calls/index.js'
+import { CallFrameDecoder } from '../../../src/calls/wire.js'
+import type { Signal } from '../../../src/calls/wire.js'
+import { pair, stopAll, waitFor } from './helpers.js'
+import type { Side } from './helpers.js'
+
+const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
+const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
+
+async function incoming (side: Side): Promise<Extract<CallServiceEvent, { type: 'incoming' }>> {
+  return await new Promise(resolve => {
+    const off = side.service.on((event) => {
+      if (event.type !== 'incoming') return
+      off()
+      resolve(event)
+    })
+  })
+}
+
+function tap (stream: { addEventListener: (type: 'message', l: (e: { data: Uint8Array | Uint8ArrayList }) => void) => void }): Signal[] {
+  const decoder = new CallFrameDecoder()
+  const seen: Signal[] = []
+  stream.addEventListener('message', (e) => { for (const m of decoder.decode(e.data)) seen.push(m.signal) })
+  return seen
+}
+
+describe('calls: the callee\'s connection made while it rings', () => {
+  afterEach(async () => { await stopAll() })
+
+  it('a contact\'s call: offer set while ringing, nothing gathered, captured or sent before the accept; the accepted media attached', async () => {
+    const attached: Array<{ callId: string, video: boolean }> = []
+    const { alice, bob } = await pair({ attachMedia: async (callId, options) => { attached.push({ callId, ...options }) } })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob), { video: true })
+    const { call: bobCall } = await ringing
+    const fromBob = tap(bob.inbound[0])
+    await waitFor(() => bob.pcs[0]?.remote != null, 'the callee\'s connection with the offer')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    const pc = bob.pcs[0]
+    assert.equal(bob.pcs.length, 1)
+    assert.equal(pc.remote?.type, 'offer')
+    assert.equal(sdpHasAddresses(pc.remote?.sdp ?? ''), false)
+    // No local description: nothing is gathered, so no candidate exists to leak; no media; nothing sent.
+    assert.equal(pc.local, undefined)
+    assert.deepEqual(attached, [])
+    assert.deepEqual(fromBob.filter(s => s.kind !== 'ringing'), [])
+    assert.equal(bobCall.state, 'ringing')
+    // Accepting a video call with audio only: the media attached is audio.
+    await bobCall.accept({ video: false })
+    assert.deepEqual(attached, [{ callId: bobCall.id, video: false }])
+    assert.equal(bob.pcs.length, 1, 'the connection made while ringing is the one used')
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
+    assert.equal(bobCall.localMedia.video, false)
+    assert.equal(call.remoteMedia.video, false)
+  })
+
+  it('a call that ends while it rings closes the connection made for it; a stranger\'s request makes none', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await waitFor(() => bob.pcs[0]?.remote != null, 'the callee\'s connection')
+    call.hangUp()
+    await waitFor(() => bobCall.over && bob.pcs[0].closed, 'closed with the call')
+    assert.equal(bobCall.endReason, 'missed')
+
+    const strangers = await pair({ attachMedia: async () => {} }, { contacts: false })
+    const request = incoming(strangers.bob)
+    await strangers.alice.service.place(target(strangers.bob), party(strangers.bob))
+    const { call: requestCall } = await request
+    assert.equal(requestCall.request, true)
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(strangers.bob.pcs.length, 0)
+  })
+
+  it('the caller\'s candidates leave when the accept arrives, not after its answer is applied', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await waitFor(() => alice.pcs[0]?.local != null)
+    // The caller's answer takes long to apply (a busy WebRTC thread).
+    const pc = alice.pcs[0]
+    const setRemote = pc.setRemoteDescription.bind(pc)
+    let release = (): void => {}
+    pc.setRemoteDescription = async (d) => { await new Promise<void>(resolve => { release = resolve }); await setRemote(d) }
+    await bobCall.accept()
+    await waitFor(() => bobCall.received.candidates.length > 0, 'the caller\'s candidates at the callee')
+    assert.equal(call.state, 'connecting')
+    assert.equal(pc.remote, undefined, 'the answer is not applied yet')
+    release()
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
+  })
+})
