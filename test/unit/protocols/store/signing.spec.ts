@@ -5,8 +5,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
+import { createNodeCrypto } from '../../../../node/crypto/node-provider.js'
 import {
-  AuthOp, MAILBOX_SHARDS, allShardTopics, deleteBody, envelopeRef, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
+  AuthOp, MAILBOX_SHARDS, ReceiptSigner, receiptPayload, allShardTopics, deleteBody, envelopeRef, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
   verifyOwnerAuth, verifyReceipt, wire
 } from '../../../../src/protocols/store/index.js'
 
@@ -103,5 +104,32 @@ describe('protocols/store mailboxes and signatures', () => {
       verifyReceipt(undefined, relay, subject)
     ]
     for (const attempt of refused) await assert.rejects(attempt, { name: 'InvalidReceiptError' })
+  })
+
+  it('a receipt signer with node:crypto makes the peer key\'s own signature, from one seed array it keeps', async () => {
+    const subject = { mailbox: mailboxId(peerIdFromPrivateKey(device)), envelopeId: new Uint8Array(16).fill(3), hash: new Uint8Array(32).fill(4) }
+    const seeds: Uint8Array[] = []
+    const ed25519 = createNodeCrypto().ed25519
+    const signer = new ReceiptSigner(relayKey, { sign: async (seed, message) => { seeds.push(seed); return await ed25519.sign(seed, message) } })
+    assert.ok(signer.relay.equals(relay))
+    for (const at of [NOW, NOW + 1]) {
+      const receipt = await signer.sign(subject, at, at + 1000)
+      // Ed25519 is deterministic: the same bytes as libp2p's signature with the peer key.
+      assert.equal(toHex(receipt.signature), toHex(await relayKey.sign(receiptPayload(subject, relay, at, at + 1000))))
+      assert.equal((await verifyReceipt(receipt, relay, subject)).storedAt, at)
+    }
+    assert.equal(seeds.length, 2)
+    assert.equal(seeds[0], seeds[1], 'the same array each time: the provider caches the imported key by identity')
+    assert.equal(toHex(seeds[0]), toHex(relayKey.raw.subarray(0, 32)))
+  })
+
+  it('a receipt signer for a key that is not Ed25519 signs with the peer key', async () => {
+    const k1 = await generateKeyPair('secp256k1')
+    let called = 0
+    const signer = new ReceiptSigner(k1, { sign: async () => { called++; return new Uint8Array(64) } })
+    const subject = { mailbox: mailboxId(peerIdFromPrivateKey(device)), envelopeId: new Uint8Array(16).fill(3), hash: new Uint8Array(32).fill(4) }
+    const receipt = await signer.sign(subject, NOW, NOW + 1000)
+    assert.equal(called, 0)
+    await verifyReceipt(receipt, peerIdFromPrivateKey(k1), subject)
   })
 })
