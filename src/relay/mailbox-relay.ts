@@ -165,7 +165,7 @@ export class MailboxRelay implements Startable, StoreBackend {
   async put (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource): Promise<PutOutcome> {
     const outcome = await this.store.put(mailbox, id, envelope, from)
     // Duplicates too: if the first publish found no mesh, this one may (gossipsub drops repeats cheaply).
-    this.publish(mailbox, encodeEnvelopeGossip(mailbox, envelope))
+    this.publish(mailbox, () => encodeEnvelopeGossip(mailbox, envelope))
     return outcome
   }
 
@@ -183,7 +183,7 @@ export class MailboxRelay implements Startable, StoreBackend {
       relay: wire(request.relay)
     }
     const deleted = await this.store.delete(request.mailbox, request.refs, proofOf(signed))
-    this.publish(request.mailbox, encodeDeleteGossip(signed))
+    this.publish(request.mailbox, () => encodeDeleteGossip(signed))
     return deleted
   }
 
@@ -191,8 +191,16 @@ export class MailboxRelay implements Startable, StoreBackend {
     return { now: this.now(), freshnessMs: this.authFreshnessMs }
   }
 
-  private publish (mailbox: Uint8Array, data: Uint8Array): void {
-    this.components.pubsub.publish(mailboxTopic(mailbox), data).then(() => {
+  /** Publishes on the mailbox's shard topic; `encode` runs only when someone is there to receive it. */
+  private publish (mailbox: Uint8Array, encode: () => Uint8Array): void {
+    const topic = mailboxTopic(mailbox)
+    // Nobody to send to (no linked relay, or none connected yet): gossipsub would build the message and throw
+    // an error (a stack trace) for each envelope stored. Counted as it counted that failure.
+    if (this.components.pubsub.getSubscribers(topic).length === 0) {
+      this.gossipMetrics.publishFailed++
+      return
+    }
+    this.components.pubsub.publish(topic, encode()).then(() => {
       this.gossipMetrics.published++
     }, (err: Error) => {
       this.gossipMetrics.publishFailed++

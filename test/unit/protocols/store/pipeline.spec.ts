@@ -11,7 +11,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
-import { MAX_IN_FLIGHT_PER_SOURCE, MAX_PIPELINED_REQUESTS, STORE_PROTOCOL, StoreClient } from '../../../../src/protocols/store/index.js'
+import { MAX_IN_FLIGHT_PER_SOURCE, MAX_PIPELINED_REQUESTS, STORE_PROTOCOL, StoreClient, wire } from '../../../../src/protocols/store/index.js'
 import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
 import { StoreServer } from '../../../../src/protocols/store/store.js'
 import type { MailboxPage, PutOutcome, StoreBackend } from '../../../../src/protocols/store/store.js'
@@ -70,7 +70,7 @@ async function floodStream (user: Libp2p, relay: Libp2p): Promise<{ stream: Stre
 function puts (n: number): { requests: StoreRequest[], ids: string[] } {
   const envelopes = Array.from({ length: n }, () => fakeEnvelope(300))
   return {
-    requests: envelopes.map(envelope => ({ put: { mailbox: new Uint8Array(32), envelope } })),
+    requests: envelopes.map(envelope => ({ put: { mailbox: new Uint8Array(32), envelope: wire(envelope) } })),
     ids: envelopes.map(e => toHex(parseEnvelopeHeader(e).id))
   }
 }
