@@ -19,6 +19,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ENVELOPE_VERSION, parseEnvelopeHeader } from '../src/crypto/envelope.js'
+import { createNodeCrypto } from '../node/crypto/node-provider.js'
 import { StoreClient, envelopeRef, mailboxId } from '../src/protocols/store/index.js'
 import type { EnvelopeRef } from '../src/protocols/store/index.js'
 
@@ -56,6 +57,8 @@ interface User {
 const HOLD_CONCURRENCY = 16
 
 let users: User[] = []
+/** Receipts checked by node:crypto through the facade, as a Node client of a relay would. */
+const ed25519 = createNodeCrypto().ed25519
 
 /** `fn` over 0..n-1, `limit` at a time. */
 async function inBatches<T> (n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -86,7 +89,7 @@ async function user (host: string, reserve: boolean): Promise<User> {
     streamMuxers: [yamux()],
     services: { identify: identify() }
   })
-  return { node, client: new StoreClient(node, { timeoutMs: 60_000 }), mailboxes: [] }
+  return { node, client: new StoreClient(node, { timeoutMs: 60_000, ed25519 }), mailboxes: [] }
 }
 
 function hostOf (base: number, i: number): string {
@@ -125,7 +128,7 @@ async function run (job: Job): Promise<JobResult> {
       const t0 = performance.now()
       await Promise.all(users.map(async u => {
         let next = 0
-        // `inFlight` puts at once on the user's one kept-open stream (the client pipelines them).
+        // `inFlight` puts at once on the user's one kept-open stream (the client pipelines them, up to MAX_PIPELINED_REQUESTS).
         await Promise.all(Array.from({ length: job.inFlight }, async () => {
           while (next < job.perUser) {
             const n = next++

@@ -15,7 +15,7 @@
  *
  * Prints one JSON object. Options: --envelopes 40000 --size 600 --workers 4
  * --users 64 --in-flight 2 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
- * [--phases store,fetch,delete,connections] (the floor always runs).
+ * [--phases store,fetch,delete,connections] (the floor always runs) [--relay-debug NAMESPACES].
  *
  * Beside each rate it reports the CPU the relay and the clients used: they
  * share the machine's cores, so a rate that the clients bind says nothing
@@ -45,6 +45,8 @@ const IN_FLIGHT = Number(arg('in-flight', '2'))
 const STEPS = arg('steps', '250,500,1000,1500,2000,2500,3000').split(',').map(Number)
 /** A directory for a CPU profile of the relay process (node --cpu-prof), to see where its time goes. */
 const PROFILE = arg('profile', '')
+/** `DEBUG` namespaces for the relay process alone (its stderr is the bench's), e.g. libp2p:connection-monitor:error. */
+const RELAY_DEBUG = arg('relay-debug', '')
 const PHASES = new Set(arg('phases', 'store,fetch,delete,connections').split(','))
 const LATENCY_TARGET_MS = 100
 const ROOT = resolve(import.meta.dirname, '..')
@@ -103,7 +105,7 @@ function summary (r: JobResult): Record<string, unknown> {
 
 async function startRelay (dir: string): Promise<{ proc: ChildProcess, addr: string, metrics: string, health: string }> {
   const profile = PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : []
-  const proc = spawn(process.execPath, [...profile, join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [...profile, join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(RELAY_DEBUG !== '' ? { DEBUG: RELAY_DEBUG } : {}) } })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', line => {
       const event = line.startsWith('{') ? JSON.parse(line) as Record<string, unknown> : undefined

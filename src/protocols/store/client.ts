@@ -10,6 +10,7 @@ import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
 import type { AbortOptions, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Ed25519Provider } from '../../crypto/provider.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../../crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
@@ -41,6 +42,8 @@ export interface StoreClientInit {
   timeoutMs?: number
   /** Milliseconds since the epoch for owner signatures (default `Date.now`). */
   now?: () => number
+  /** Ed25519 to check custody receipts with (the crypto facade's; default: the relay's libp2p public key). */
+  ed25519?: Pick<Ed25519Provider, 'verify'>
 }
 
 /** Options of a fetch. */
@@ -85,12 +88,14 @@ export class StoreClient {
   private readonly node: StoreDialer
   private readonly timeoutMs: number
   private readonly now: () => number
+  private readonly ed25519: StoreClientInit['ed25519']
   private readonly channels = new Map<string, Promise<StoreChannel>>()
 
   constructor (node: StoreDialer, init: StoreClientInit = {}) {
     this.node = node
     this.timeoutMs = init.timeoutMs ?? REQUEST_TIMEOUT_MS
     this.now = init.now ?? Date.now
+    this.ed25519 = init.ed25519
   }
 
   /**
@@ -104,7 +109,7 @@ export class StoreClient {
     if (envelope.length > MAX_STORED_ENVELOPE_LENGTH) throw new EnvelopeTooLargeError(`envelope of ${envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
     const subject = { mailbox, envelopeId: parseEnvelopeHeader(envelope).id, hash: sha256(envelope) }
     return await this.request(relay, options, async () => ({ put: { mailbox: wire(mailbox), envelope: wire(envelope) } }), async (response, relayId) => {
-      return await verifyReceipt(response.receipt, relayId, subject)
+      return await verifyReceipt(response.receipt, relayId, subject, this.ed25519)
     })
   }
 

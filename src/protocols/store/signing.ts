@@ -215,11 +215,12 @@ export interface VerifiedReceipt {
 
 /**
  * Checks a receipt for the envelope `subject` names (the bytes that were
- * handed over) against the relay that was dialled.
+ * handed over) against the relay that was dialled; with `ed25519` (the
+ * crypto facade's), an Ed25519 relay's signature is checked by it.
  *
  * @throws {InvalidReceiptError} when it names other bytes, another envelope or relay, or is not that relay's valid signature
  */
-export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, subject: ReceiptSubject): Promise<VerifiedReceipt> {
+export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, subject: ReceiptSubject, ed25519?: Pick<Ed25519Provider, 'verify'>): Promise<VerifiedReceipt> {
   if (receipt == null) throw new InvalidReceiptError('the relay sent no receipt')
   if (!bytesEqual(receipt.envelopeId, subject.envelopeId)) throw new InvalidReceiptError('the receipt names another envelope')
   if (!bytesEqual(receipt.hash, subject.hash)) throw new InvalidReceiptError('the receipt names other bytes than those handed over')
@@ -230,7 +231,11 @@ export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay:
   if (!Number.isSafeInteger(storedAt) || !Number.isSafeInteger(expiresAt) || expiresAt < storedAt) throw new InvalidReceiptError('the receipt times are not valid')
   let valid: boolean
   try {
-    valid = await relay.publicKey.verify(receiptPayload(subject, relay, storedAt, expiresAt), receipt.signature)
+    const payload = receiptPayload(subject, relay, storedAt, expiresAt)
+    // The facade's verifier keeps the imported key (libp2p's imports it again for every receipt).
+    valid = ed25519 != null && relay.type === 'Ed25519'
+      ? await ed25519.verify(relay.publicKey.raw, payload, receipt.signature)
+      : await relay.publicKey.verify(payload, receipt.signature)
   } catch {
     valid = false
   }
