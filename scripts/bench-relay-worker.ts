@@ -40,6 +40,8 @@ export interface JobResult {
   latencies: number[]
   /** The first failure's message, when any. */
   error?: string
+  /** Failures by error name and message. */
+  errors?: Record<string, number>
 }
 
 /** Envelopes in one mailbox at most (a mailbox takes 2,500 from one source by default). */
@@ -110,9 +112,12 @@ async function run (job: Job): Promise<JobResult> {
   let ops = 0
   let failed = 0
   let error: string | undefined
+  const errors: Record<string, number> = {}
   const fail = (err: unknown): void => {
     failed++
     error ??= (err as Error).message
+    const key = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 160)
+    errors[key] = (errors[key] ?? 0) + 1
   }
   switch (job.kind) {
     case 'store': {
@@ -142,7 +147,7 @@ async function run (job: Job): Promise<JobResult> {
           }
         }))
       }))
-      return { ops, failed, ms: performance.now() - t0, latencies, error }
+      return { ops, failed, ms: performance.now() - t0, latencies, error, errors }
     }
     case 'fetch':
       await Promise.all(users.map(async u => {
@@ -161,7 +166,7 @@ async function run (job: Job): Promise<JobResult> {
           }
         }
       }))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'delete':
       await Promise.all(users.map(async u => {
         for (const box of u.mailboxes) {
@@ -174,7 +179,7 @@ async function run (job: Job): Promise<JobResult> {
           }
         }
       }))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'hold': {
       relayAddr = multiaddr(job.relay)
       // A few at a time: hundreds of reservations asked at once on a busy machine time out on the client's side.
@@ -192,7 +197,7 @@ async function run (job: Job): Promise<JobResult> {
         }
       })
       users.push(...added.filter(u => u != null))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     }
     case 'probe':
       // Each held user stores a few envelopes at random moments over the spread: a steady load, not a burst.
@@ -203,14 +208,14 @@ async function run (job: Job): Promise<JobResult> {
           ops++
         } catch (err) { fail(err) }
       })))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'release':
       await Promise.all(users.map(async u => {
         await u.client.close()
         await u.node.stop()
       }))
       users = []
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
   }
 }
 

@@ -95,12 +95,16 @@ async function onAll (workers: ChildProcess[], job: (i: number) => Job): Promise
     failed: results.reduce((n, r) => n + r.failed, 0),
     ms: Math.max(...results.map(r => r.ms)),
     latencies: results.flatMap(r => r.latencies),
-    error: results.find(r => r.error != null)?.error
+    error: results.find(r => r.error != null)?.error,
+    errors: results.reduce<Record<string, number>>((all, r) => {
+      for (const [k, n] of Object.entries(r.errors ?? {})) all[k] = (all[k] ?? 0) + n
+      return all
+    }, {})
   }
 }
 
 function summary (r: JobResult): Record<string, unknown> {
-  return { ops: r.ops, failed: r.failed, seconds: Math.round(r.ms) / 1000, perSecond: Math.round(r.ops / (r.ms / 1000)), p50Ms: percentile(r.latencies, 0.5), p99Ms: percentile(r.latencies, 0.99), ...(r.error != null ? { firstError: r.error } : {}) }
+  return { ops: r.ops, failed: r.failed, seconds: Math.round(r.ms) / 1000, perSecond: Math.round(r.ops / (r.ms / 1000)), p50Ms: percentile(r.latencies, 0.5), p99Ms: percentile(r.latencies, 0.99), ...(r.error != null ? { firstError: r.error, errors: r.errors } : {}) }
 }
 
 async function startRelay (dir: string): Promise<{ proc: ChildProcess, addr: string, metrics: string, health: string }> {
