@@ -11,7 +11,7 @@
 
 interface Slots {
   used: number
-  waiting: Array<() => void>
+  waiting: Array<{ resolve(): void, reject(err: Error): void }>
 }
 
 /** Per-source counting semaphores. */
@@ -25,8 +25,8 @@ export class SourceSlots {
     this.max = max
   }
 
-  /** Resolves once `source` has a free slot, and takes it; `signal` aborts the wait (nothing taken). */
-  async take (source: string, signal?: AbortSignal): Promise<void> {
+  /** Resolves once `source` has a free slot, and takes it; rejects (nothing taken) if {@link cancelWaiting} comes first. */
+  async take (source: string): Promise<void> {
     let slots = this.sources.get(source)
     if (slots === undefined) {
       slots = { used: 0, waiting: [] }
@@ -38,22 +38,16 @@ export class SourceSlots {
     }
     const own = slots
     await new Promise<void>((resolve, reject) => {
-      const granted = (): void => {
-        signal?.removeEventListener('abort', aborted)
-        resolve()
-      }
-      const aborted = (): void => {
-        own.waiting.splice(own.waiting.indexOf(granted), 1)
-        this.forgetIfIdle(source, own)
-        reject(signal?.reason)
-      }
-      if (signal?.aborted === true) {
-        reject(signal.reason)
-        return
-      }
-      signal?.addEventListener('abort', aborted, { once: true })
-      own.waiting.push(granted)
+      own.waiting.push({ resolve, reject })
     })
+  }
+
+  /** Every request waiting for a slot gives up with `reason` (a server that stops). */
+  cancelWaiting (reason: Error): void {
+    for (const [source, slots] of this.sources) {
+      for (const waiter of slots.waiting.splice(0)) waiter.reject(reason)
+      this.forgetIfIdle(source, slots)
+    }
   }
 
   /** Gives a slot of `source` back: to the next waiter, if any. */
@@ -63,7 +57,7 @@ export class SourceSlots {
     const next = slots.waiting.shift()
     // The slot passes straight to the waiter: `used` stays as it is.
     if (next !== undefined) {
-      next()
+      next.resolve()
       return
     }
     slots.used--

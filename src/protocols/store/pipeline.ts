@@ -74,12 +74,13 @@ export class StreamPipeline {
   }
 
   /**
-   * Takes a slot of the source (waiting for one; `signal` aborts the wait and
-   * nothing is taken), then starts answering `request` in its turn.
+   * Takes a slot of the source (waiting for one; if the server cancels the
+   * wait, this rejects and nothing is taken), then starts answering
+   * `request` in its turn.
    */
-  async submit (request: StoreRequest, signal?: AbortSignal): Promise<void> {
+  async submit (request: StoreRequest): Promise<void> {
     const read = performance.now()
-    await this.init.slots.take(this.init.source, signal)
+    await this.init.slots.take(this.init.source)
     this.open++
     const single = request.put == null
     const after = single ? this.answered : this.barrier

@@ -191,8 +191,6 @@ export class StoreServer implements Startable {
   private readonly inFlight = new Set<Promise<unknown>>()
   /** The reads of streams waiting for their next request: a drain aborts them. */
   private readonly waiting = new Set<AbortController>()
-  /** Aborted by a drain: requests waiting for a slot of their source give up (they were never taken). */
-  private readonly stopping = new AbortController()
   private readonly slots: SourceSlots
   private readonly maxPipelined: number
   private draining = false
@@ -238,7 +236,8 @@ export class StoreServer implements Startable {
       this.started = false
       this.draining = true
       for (const read of this.waiting) read.abort(new Error('the relay is stopping'))
-      this.stopping.abort(new Error('the relay is stopping'))
+      // Requests waiting for a slot of their source give up: they were never taken, so never answered.
+      this.slots.cancelWaiting(new Error('the relay is stopping'))
       await this.components.registrar.unhandle(this.protocol)
     }
     await Promise.allSettled([...this.inFlight])
@@ -283,7 +282,7 @@ export class StoreServer implements Startable {
         }
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
         try {
-          await pipeline.submit(request, this.stopping.signal)
+          await pipeline.submit(request)
         } catch (err) {
           // The server drains while this request waited for a slot of its source: it was never taken, so never answered.
           if (this.draining) break
