@@ -14,7 +14,7 @@
  *   6. the floor in the same run (bench-relay-floor.ts) and the ratio.
  *
  * Prints one JSON object. Options: --envelopes 40000 --size 600 --workers 4
- * --users 64 --in-flight 2 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
+ * --users 64 --in-flight 8 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
  * [--phases store,fetch,delete,connections] (the floor always runs) [--relay-debug NAMESPACES].
  *
  * Beside each rate it reports the CPU the relay and the clients used: they
@@ -41,7 +41,7 @@ const ENVELOPES = Number(arg('envelopes', '40000'))
 const SIZE = Number(arg('size', '600'))
 const WORKERS = Number(arg('workers', '4'))
 const USERS = Number(arg('users', '64'))
-const IN_FLIGHT = Number(arg('in-flight', '2'))
+const IN_FLIGHT = Number(arg('in-flight', '8'))
 const STEPS = arg('steps', '250,500,1000,1500,2000,2500,3000').split(',').map(Number)
 /** A directory for a CPU profile of the relay process (node --cpu-prof), to see where its time goes. */
 const PROFILE = arg('profile', '')
