@@ -23,11 +23,11 @@ import {
 } from './constants.js'
 import { connectionSource } from '../../net/source.js'
 import { DeletedByOwnerError, EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
-import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { DeleteRequest, FetchRequest, OwnerAuth, PutRequest } from './pb/store.js'
 import { wire } from './wire.js'
+import { QUOTA_ON_WIRE, ok, opOf, refusal } from './responses.js'
 import { PeerRateLimiter } from './rate-limit.js'
 import { SourceSlots } from './in-flight.js'
 import { StreamPipeline } from './pipeline.js'
@@ -146,27 +146,6 @@ export interface StoreServerInit {
 
 /** The operations of the store protocol. */
 export type StoreOp = 'put' | 'fetch' | 'delete'
-
-/** A refusal: answered with a status, the stream stays open. */
-function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
-  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0, quota }
-}
-
-const QUOTA_ON_WIRE: Record<QuotaKind, StoreResponse.Quota> = {
-  'mailbox-full': StoreResponse.Quota.MAILBOX_FULL,
-  'mailbox-share': StoreResponse.Quota.MAILBOX_SHARE,
-  'source-budget': StoreResponse.Quota.SOURCE_BUDGET,
-  'relay-full': StoreResponse.Quota.RELAY_FULL,
-  unknown: StoreResponse.Quota.NONE
-}
-
-function opOf (request: StoreRequest): StoreOp {
-  return request.put != null ? 'put' : request.fetch != null ? 'fetch' : 'delete'
-}
-
-function ok (fields: Partial<StoreResponse> = {}): StoreResponse {
-  return { ...refusal(StoreResponse.Status.OK, ''), ...fields }
-}
 
 /** Serves `/starling/store/3.0.0`. */
 export class StoreServer implements Startable {
