@@ -19,6 +19,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ENVELOPE_VERSION, parseEnvelopeHeader } from '../src/crypto/envelope.js'
+import { createNodeCrypto } from '../node/crypto/node-provider.js'
 import { StoreClient, envelopeRef, mailboxId } from '../src/protocols/store/index.js'
 import type { EnvelopeRef } from '../src/protocols/store/index.js'
 
@@ -39,6 +40,8 @@ export interface JobResult {
   latencies: number[]
   /** The first failure's message, when any. */
   error?: string
+  /** Failures by error name and message. */
+  errors?: Record<string, number>
 }
 
 /** Envelopes in one mailbox at most (a mailbox takes 2,500 from one source by default). */
@@ -56,6 +59,8 @@ interface User {
 const HOLD_CONCURRENCY = 16
 
 let users: User[] = []
+/** Receipts checked by node:crypto through the facade, as a Node client of a relay would. */
+const ed25519 = createNodeCrypto().ed25519
 
 /** `fn` over 0..n-1, `limit` at a time. */
 async function inBatches<T> (n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -86,7 +91,7 @@ async function user (host: string, reserve: boolean): Promise<User> {
     streamMuxers: [yamux()],
     services: { identify: identify() }
   })
-  return { node, client: new StoreClient(node, { timeoutMs: 60_000 }), mailboxes: [] }
+  return { node, client: new StoreClient(node, { timeoutMs: 60_000, ed25519 }), mailboxes: [] }
 }
 
 function hostOf (base: number, i: number): string {
@@ -107,9 +112,12 @@ async function run (job: Job): Promise<JobResult> {
   let ops = 0
   let failed = 0
   let error: string | undefined
+  const errors: Record<string, number> = {}
   const fail = (err: unknown): void => {
     failed++
     error ??= (err as Error).message
+    const key = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 160)
+    errors[key] = (errors[key] ?? 0) + 1
   }
   switch (job.kind) {
     case 'store': {
@@ -125,7 +133,7 @@ async function run (job: Job): Promise<JobResult> {
       const t0 = performance.now()
       await Promise.all(users.map(async u => {
         let next = 0
-        // `inFlight` puts at once on the user's one kept-open stream (the client pipelines them).
+        // `inFlight` puts at once on the user's one kept-open stream (the client pipelines them, up to MAX_PIPELINED_REQUESTS).
         await Promise.all(Array.from({ length: job.inFlight }, async () => {
           while (next < job.perUser) {
             const n = next++
@@ -139,7 +147,7 @@ async function run (job: Job): Promise<JobResult> {
           }
         }))
       }))
-      return { ops, failed, ms: performance.now() - t0, latencies, error }
+      return { ops, failed, ms: performance.now() - t0, latencies, error, errors }
     }
     case 'fetch':
       await Promise.all(users.map(async u => {
@@ -158,7 +166,7 @@ async function run (job: Job): Promise<JobResult> {
           }
         }
       }))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'delete':
       await Promise.all(users.map(async u => {
         for (const box of u.mailboxes) {
@@ -171,7 +179,7 @@ async function run (job: Job): Promise<JobResult> {
           }
         }
       }))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'hold': {
       relayAddr = multiaddr(job.relay)
       // A few at a time: hundreds of reservations asked at once on a busy machine time out on the client's side.
@@ -189,7 +197,7 @@ async function run (job: Job): Promise<JobResult> {
         }
       })
       users.push(...added.filter(u => u != null))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     }
     case 'probe':
       // Each held user stores a few envelopes at random moments over the spread: a steady load, not a burst.
@@ -200,14 +208,14 @@ async function run (job: Job): Promise<JobResult> {
           ops++
         } catch (err) { fail(err) }
       })))
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'release':
       await Promise.all(users.map(async u => {
         await u.client.close()
         await u.node.stop()
       }))
       users = []
-      return { ops, failed, ms: performance.now() - started, latencies, error }
+      return { ops, failed, ms: performance.now() - started, latencies, error, errors }
   }
 }
 

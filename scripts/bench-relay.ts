@@ -14,7 +14,13 @@
  *   6. the floor in the same run (bench-relay-floor.ts) and the ratio.
  *
  * Prints one JSON object. Options: --envelopes 40000 --size 600 --workers 4
- * --users 64 --in-flight 2 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
+ * --users 64 --in-flight 8 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
+ * [--phases store,fetch,delete,connections] (the floor always runs) [--relay-debug NAMESPACES].
+ *
+ * Beside each rate it reports the CPU the relay and the clients used: they
+ * share the machine's cores, so a rate that the clients bind says nothing
+ * of the relay. `relayCpuMsPerEnvelope` is what load distorts least after
+ * the ratio.
  */
 import { fork, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -35,10 +41,13 @@ const ENVELOPES = Number(arg('envelopes', '40000'))
 const SIZE = Number(arg('size', '600'))
 const WORKERS = Number(arg('workers', '4'))
 const USERS = Number(arg('users', '64'))
-const IN_FLIGHT = Number(arg('in-flight', '2'))
+const IN_FLIGHT = Number(arg('in-flight', '8'))
 const STEPS = arg('steps', '250,500,1000,1500,2000,2500,3000').split(',').map(Number)
 /** A directory for a CPU profile of the relay process (node --cpu-prof), to see where its time goes. */
 const PROFILE = arg('profile', '')
+/** `DEBUG` namespaces for the relay process alone (its stderr is the bench's), e.g. libp2p:connection-monitor:error. */
+const RELAY_DEBUG = arg('relay-debug', '')
+const PHASES = new Set(arg('phases', 'store,fetch,delete,connections').split(','))
 const LATENCY_TARGET_MS = 100
 const ROOT = resolve(import.meta.dirname, '..')
 const UNLIMITED = [
@@ -63,6 +72,12 @@ async function processStats (pid: number): Promise<{ cpuSeconds: number, rssByte
   }
 }
 
+/** CPU seconds the client processes used so far. */
+async function cpuOf (workers: ChildProcess[]): Promise<number> {
+  const stats = await Promise.all(workers.map(async w => await processStats(w.pid as number)))
+  return stats.reduce((n, s) => n + s.cpuSeconds, 0)
+}
+
 async function metric (url: string, name: string): Promise<number> {
   const text = await (await fetch(url)).text()
   const line = text.split('\n').find(l => l.startsWith(`${name} `))
@@ -80,17 +95,21 @@ async function onAll (workers: ChildProcess[], job: (i: number) => Job): Promise
     failed: results.reduce((n, r) => n + r.failed, 0),
     ms: Math.max(...results.map(r => r.ms)),
     latencies: results.flatMap(r => r.latencies),
-    error: results.find(r => r.error != null)?.error
+    error: results.find(r => r.error != null)?.error,
+    errors: results.reduce<Record<string, number>>((all, r) => {
+      for (const [k, n] of Object.entries(r.errors ?? {})) all[k] = (all[k] ?? 0) + n
+      return all
+    }, {})
   }
 }
 
 function summary (r: JobResult): Record<string, unknown> {
-  return { ops: r.ops, failed: r.failed, seconds: Math.round(r.ms) / 1000, perSecond: Math.round(r.ops / (r.ms / 1000)), p50Ms: percentile(r.latencies, 0.5), p99Ms: percentile(r.latencies, 0.99), ...(r.error != null ? { firstError: r.error } : {}) }
+  return { ops: r.ops, failed: r.failed, seconds: Math.round(r.ms) / 1000, perSecond: Math.round(r.ops / (r.ms / 1000)), p50Ms: percentile(r.latencies, 0.5), p99Ms: percentile(r.latencies, 0.99), ...(r.error != null ? { firstError: r.error, errors: r.errors } : {}) }
 }
 
 async function startRelay (dir: string): Promise<{ proc: ChildProcess, addr: string, metrics: string, health: string }> {
   const profile = PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : []
-  const proc = spawn(process.execPath, [...profile, join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const proc = spawn(process.execPath, [...profile, join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(RELAY_DEBUG !== '' ? { DEBUG: RELAY_DEBUG } : {}) } })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', line => {
       const event = line.startsWith('{') ? JSON.parse(line) as Record<string, unknown> : undefined
@@ -114,33 +133,46 @@ async function main (): Promise<void> {
     const commitsBefore = await metric(relay.metrics, 'starling_relay_store_commits_total')
     const perUser = Math.ceil(ENVELOPES / (WORKERS * USERS))
     const cpuBefore = (await processStats(pid)).cpuSeconds
+    const clientCpuBefore = await cpuOf(workers)
     const stored = await onAll(workers, i => ({ kind: 'store', relay: relay.addr, users: USERS, perUser, inFlight: IN_FLIGHT, size: SIZE, hostBase: i * 1000 }))
     const cpuStore = (await processStats(pid)).cpuSeconds - cpuBefore
+    const clientCpu = await cpuOf(workers) - clientCpuBefore
+    const loadDuringStore = Math.round(loadavg()[0] * 100) / 100
     const batches = await metric(relay.metrics, 'starling_relay_store_batches_total') - batchesBefore
     const commits = await metric(relay.metrics, 'starling_relay_store_commits_total') - commitsBefore
     const batch = Math.max(1, Math.round(commits / batches))
-    out.store = { ...summary(stored), users: WORKERS * USERS, inFlightPerUser: IN_FLIGHT, synced: true, receiptSigned: true, groupCommit: { batches, envelopesPerBatch: batch }, relayCpuSecondsPerSecond: Math.round(cpuStore / (stored.ms / 1000) * 100) / 100 }
+    out.store = { ...summary(stored), users: WORKERS * USERS, inFlightPerUser: IN_FLIGHT, synced: true, receiptSigned: true, groupCommit: { batches, envelopesPerBatch: batch },
+      // What the relay and the client processes each used of the machine's cores while storing (they share them).
+      relayCpuSecondsPerSecond: Math.round(cpuStore / (stored.ms / 1000) * 100) / 100,
+      clientsCpuSecondsPerSecond: Math.round(clientCpu / (stored.ms / 1000) * 100) / 100,
+      relayCpuMsPerEnvelope: Math.round(cpuStore * 1000 / stored.ops * 1000) / 1000,
+      clientsCpuMsPerEnvelope: Math.round(clientCpu * 1000 / stored.ops * 1000) / 1000,
+      loadAverage: loadDuringStore
+    }
     await new Promise(resolve => setTimeout(resolve, 2000))
     const held = await metric(relay.metrics, 'starling_relay_envelopes_held')
     const after = { ...await processStats(pid), disk: await directoryBytes(join(dir, 'relay')) }
     out.per10000Held = { held, rssBytes: Math.round((after.rssBytes - before.rssBytes) / held * 10_000), diskBytes: Math.round((after.disk - before.disk) / held * 10_000) }
-    out.fetch = summary(await onAll(workers, () => ({ kind: 'fetch' })))
-    out.delete = summary(await onAll(workers, () => ({ kind: 'delete' })))
+    if (PHASES.has('fetch')) out.fetch = { ...summary(await onAll(workers, () => ({ kind: 'fetch' }))), loadAverage: Math.round(loadavg()[0] * 100) / 100 }
+    if (PHASES.has('delete')) out.delete = { ...summary(await onAll(workers, () => ({ kind: 'delete' }))), loadAverage: Math.round(loadavg()[0] * 100) / 100 }
     await onAll(workers, () => ({ kind: 'release' }))
 
     // Users held connected with a reservation each, in steps; each stores 2 envelopes over 5 s at random moments.
     const steps: Array<Record<string, unknown>> = []
     let held2 = 0
-    for (const target of STEPS) {
+    for (const target of PHASES.has('connections') ? STEPS : []) {
       const add = Math.ceil((target - held2) / WORKERS)
       const hold = await onAll(workers, i => ({ kind: 'hold', relay: relay.addr, users: add, reserve: true, hostBase: i * 5000 + held2 / WORKERS }))
       held2 += add * WORKERS
       await new Promise(resolve => setTimeout(resolve, 3000))
       const health = await (await fetch(relay.health)).json() as { connections: number, reservations: number }
       const cpu0 = (await processStats(pid)).cpuSeconds
+      const clientCpu0 = await cpuOf(workers)
       const t0 = performance.now()
       const probe = await onAll(workers, () => ({ kind: 'probe', putsPerUser: 2, spreadMs: 5000, size: SIZE }))
       const stats = await processStats(pid)
+      const clients = await Promise.all(workers.map(async w => await processStats(w.pid as number)))
+      const seconds = (performance.now() - t0) / 1000
       const step = {
         users: held2,
         holdFailed: hold.failed,
@@ -151,9 +183,11 @@ async function main (): Promise<void> {
         failed: probe.failed,
         p50Ms: percentile(probe.latencies, 0.5),
         p99Ms: percentile(probe.latencies, 0.99),
-        relayCpu: Math.round((stats.cpuSeconds - cpu0) / ((performance.now() - t0) / 1000) * 100) / 100,
+        relayCpu: Math.round((stats.cpuSeconds - cpu0) / seconds * 100) / 100,
         relayRssMiB: Math.round(stats.rssBytes / 1024 / 1024),
         relayFds: stats.fds,
+        clientsCpu: Math.round((clients.reduce((n, c) => n + c.cpuSeconds, 0) - clientCpu0) / seconds * 100) / 100,
+        clientsRssMiB: Math.round(clients.reduce((n, c) => n + c.rssBytes, 0) / 1024 / 1024),
         loadAverage: Math.round(loadavg()[0] * 100) / 100
       }
       steps.push(step)
@@ -163,7 +197,7 @@ async function main (): Promise<void> {
     }
     const under = steps.filter(s => (s.p99Ms as number) <= LATENCY_TARGET_MS)
     const crossed = steps.find(s => (s.p99Ms as number) > LATENCY_TARGET_MS)
-    out.connections = {
+    if (PHASES.has('connections')) out.connections = {
       steps,
       heldWithP99Under100Ms: under.at(-1)?.users ?? 0,
       reservationsWithP99Under100Ms: under.at(-1)?.reservations ?? 0,

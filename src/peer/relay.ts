@@ -53,7 +53,7 @@ export type ClosableDatastore = Datastore & { close(): Promise<void> }
 
 /** What differs between the places a relay runs, and nothing else. */
 export interface RelayPlatform {
-  /** The crypto facade (DHT record validators). */
+  /** The crypto facade (DHT record validators, custody receipts). */
   crypto: Crypto
   /** Transports to listen and dial on (the circuit relay transport is always added). */
   transports(): TransportFactory[]
@@ -170,7 +170,7 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
       extraServices: {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.
-        mailbox: mailboxRelay({ store: envelopes, relaySet, now, rateLimit: init.limits?.rateLimit, sweepIntervalMs: init.sweepIntervalMs, onRequest: platform.onStoreRequest }),
+        mailbox: mailboxRelay({ store: envelopes, relaySet, now, ed25519: platform.crypto.ed25519, rateLimit: init.limits?.rateLimit, sweepIntervalMs: init.sweepIntervalMs, onRequest: platform.onStoreRequest }),
         relaySet: relaySetServer({ relays: () => relaySet.linked, now }),
         sync: relaySync({ store: envelopes, relaySet, now, intervalMs: init.syncIntervalMs, onExchange: init.onSync })
       }

@@ -41,8 +41,12 @@ export interface MailboxRelayComponents extends StoreServerComponents {
 export interface MailboxRelayInit extends Omit<StoreServerInit, 'backend'> {
   /** The envelopes (over an open store the caller closes after stopping libp2p). */
   store: EnvelopeStore
-  /** The relays whose gossip is taken (the same set given to {@link mailboxGossipsubOptions}). */
-  relaySet: Pick<RelaySet, 'has'>
+  /**
+   * The relays whose gossip is taken (the same set given to
+   * {@link mailboxGossipsubOptions}); with `size` 0 nothing is published
+   * (a set that does not say its size is published to).
+   */
+  relaySet: Pick<RelaySet, 'has'> & Partial<Pick<RelaySet, 'size'>>
   /** Default {@link SWEEP_INTERVAL_MS}; 0 turns the timer off (tests call `sweep()`). */
   sweepIntervalMs?: number
 }
@@ -81,7 +85,7 @@ export class MailboxRelay implements Startable, StoreBackend {
   private readonly authFreshnessMs: number | undefined
   private readonly sweepIntervalMs: number
   private readonly gossipMetrics: GossipMetrics = { published: 0, publishFailed: 0, received: 0, stored: 0, duplicates: 0, deletes: 0, rejected: 0, notLinked: 0, dropped: 0, deletedByOwner: 0 }
-  private readonly relaySet: Pick<RelaySet, 'has'>
+  private readonly relaySet: MailboxRelayInit['relaySet']
   private sweepTimer: ReturnType<typeof setInterval> | undefined
   private sweeping: Promise<unknown> | undefined
   private readonly receiving = new Set<Promise<void>>()
@@ -165,7 +169,7 @@ export class MailboxRelay implements Startable, StoreBackend {
   async put (mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource): Promise<PutOutcome> {
     const outcome = await this.store.put(mailbox, id, envelope, from)
     // Duplicates too: if the first publish found no mesh, this one may (gossipsub drops repeats cheaply).
-    this.publish(mailbox, encodeEnvelopeGossip(mailbox, envelope))
+    this.publish(mailbox, () => encodeEnvelopeGossip(mailbox, envelope))
     return outcome
   }
 
@@ -183,7 +187,7 @@ export class MailboxRelay implements Startable, StoreBackend {
       relay: wire(request.relay)
     }
     const deleted = await this.store.delete(request.mailbox, request.refs, proofOf(signed))
-    this.publish(request.mailbox, encodeDeleteGossip(signed))
+    this.publish(request.mailbox, () => encodeDeleteGossip(signed))
     return deleted
   }
 
@@ -191,8 +195,13 @@ export class MailboxRelay implements Startable, StoreBackend {
     return { now: this.now(), freshnessMs: this.authFreshnessMs }
   }
 
-  private publish (mailbox: Uint8Array, data: Uint8Array): void {
-    this.components.pubsub.publish(mailboxTopic(mailbox), data).then(() => {
+  /** Publishes on the mailbox's shard topic; `encode` runs only when someone is there to receive it. */
+  private publish (mailbox: Uint8Array, encode: () => Uint8Array): void {
+    // No linked relay: no peer takes this gossip (each accepts only its own linked relays'), so nothing is built.
+    // With linked relays it is published even while none is subscribed yet: gossipsub keeps it in its message
+    // cache, and a relay whose subscription arrives within a few heartbeats still gets it.
+    if (this.relaySet.size === 0) return
+    this.components.pubsub.publish(mailboxTopic(mailbox), encode()).then(() => {
       this.gossipMetrics.published++
     }, (err: Error) => {
       this.gossipMetrics.publishFailed++

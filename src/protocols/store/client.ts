@@ -1,7 +1,7 @@
 /**
  * The device side of `/starling/store/3.0.0`. A {@link StoreClient} keeps
- * one stream per relay open and sends one request at a time on it (the
- * relay answers in order); a stream that fails or times out is aborted and
+ * one stream per relay open and pipelines requests on it (channel.ts: a few
+ * unanswered at once; the relay answers in order); a stream that fails or times out is aborted and
  * the request is tried once more on a fresh stream when the old one had
  * already served requests (every request is idempotent: puts de-duplicate
  * on the envelope id and hash, deletes of missing envelopes do nothing).
@@ -9,8 +9,8 @@
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
-import type { LengthPrefixedStream } from '@libp2p/utils'
-import type { AbortOptions, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Ed25519Provider } from '../../crypto/provider.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../../crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
@@ -21,6 +21,7 @@ import {
 } from './errors.js'
 import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
+import { StoreChannel } from './channel.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import { wire } from './wire.js'
 import { AuthOp, deleteBody, fetchBody, signOwnerAuth, verifyReceipt } from './signing.js'
@@ -41,6 +42,8 @@ export interface StoreClientInit {
   timeoutMs?: number
   /** Milliseconds since the epoch for owner signatures (default `Date.now`). */
   now?: () => number
+  /** Ed25519 to check custody receipts with (the crypto facade's; default: the relay's libp2p public key). */
+  ed25519?: Pick<Ed25519Provider, 'verify'>
 }
 
 /** Options of a fetch. */
@@ -49,15 +52,6 @@ export interface FetchOptions extends AbortOptions {
   after?: Uint8Array
   /** Envelopes wanted (the relay caps it at {@link MAX_FETCH_LIMIT}). */
   limit?: number
-}
-
-interface Channel {
-  relay: PeerId
-  stream: Stream
-  lp: LengthPrefixedStream<Stream>
-  used: boolean
-  /** The previous request on this channel, settled. */
-  tail: Promise<void>
 }
 
 function targetKey (target: RelayTarget): string {
@@ -94,12 +88,14 @@ export class StoreClient {
   private readonly node: StoreDialer
   private readonly timeoutMs: number
   private readonly now: () => number
-  private readonly channels = new Map<string, Promise<Channel>>()
+  private readonly ed25519: StoreClientInit['ed25519']
+  private readonly channels = new Map<string, Promise<StoreChannel>>()
 
   constructor (node: StoreDialer, init: StoreClientInit = {}) {
     this.node = node
     this.timeoutMs = init.timeoutMs ?? REQUEST_TIMEOUT_MS
     this.now = init.now ?? Date.now
+    this.ed25519 = init.ed25519
   }
 
   /**
@@ -113,7 +109,7 @@ export class StoreClient {
     if (envelope.length > MAX_STORED_ENVELOPE_LENGTH) throw new EnvelopeTooLargeError(`envelope of ${envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
     const subject = { mailbox, envelopeId: parseEnvelopeHeader(envelope).id, hash: sha256(envelope) }
     return await this.request(relay, options, async () => ({ put: { mailbox: wire(mailbox), envelope: wire(envelope) } }), async (response, relayId) => {
-      return await verifyReceipt(response.receipt, relayId, subject)
+      return await verifyReceipt(response.receipt, relayId, subject, this.ed25519)
     })
   }
 
@@ -161,7 +157,7 @@ export class StoreClient {
     await Promise.all(channels.map(async pending => {
       try {
         const channel = await pending
-        await channel.tail
+        await channel.idle()
         await channel.stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
       } catch {
         // Nothing to keep: the stream is gone either way.
@@ -174,18 +170,10 @@ export class StoreClient {
     for (let attempt = 0; ; attempt++) {
       const channel = await this.channel(target, signal)
       const request = StoreRequest.encode(await build(channel.relay))
+      const wasUsed = channel.used
       let response: StoreResponse
-      let wasUsed = false
-      let release = (): void => {}
-      const previous = channel.tail
-      channel.tail = new Promise(resolve => { release = resolve })
       try {
-        await previous
-        wasUsed = channel.used
-        channel.used = true
-        if (channel.stream.status !== 'open') throw new StoreProtocolError(`the stream is ${channel.stream.status}`)
-        await channel.lp.write(request, { signal })
-        const frame = await channel.lp.read({ signal })
+        const frame = await channel.exchange(request, signal)
         try {
           response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT } })
         } catch (err) {
@@ -199,8 +187,6 @@ export class StoreClient {
           continue
         }
         throw err
-      } finally {
-        release()
       }
       // A complete answer: the stream stays usable whatever it says.
       checkStatus(response)
@@ -208,7 +194,7 @@ export class StoreClient {
     }
   }
 
-  private async channel (target: RelayTarget, signal: AbortSignal): Promise<Channel> {
+  private async channel (target: RelayTarget, signal: AbortSignal): Promise<StoreChannel> {
     const key = targetKey(target)
     let pending = this.channels.get(key)
     if (pending == null) {
@@ -219,26 +205,26 @@ export class StoreClient {
       })
     }
     const channel = await pending
-    if (channel.stream.status !== 'open') {
-      this.channels.delete(key)
+    if (!channel.usable) {
+      if (this.channels.get(key) === pending) this.channels.delete(key)
       return await this.channel(target, signal)
     }
     return channel
   }
 
-  private async open (target: RelayTarget, signal: AbortSignal): Promise<Channel> {
+  private async open (target: RelayTarget, signal: AbortSignal): Promise<StoreChannel> {
     const connection = await this.node.dial(target, { signal })
     const stream = await connection.newStream(STORE_PROTOCOL, { signal, runOnLimitedConnection: true })
     const lp = lpStream(stream, { maxDataLength: MAX_RESPONSE_FRAME_LENGTH, maxBufferSize: MAX_RESPONSE_FRAME_LENGTH + 16 })
-    return { relay: connection.remotePeer, stream, lp, used: false, tail: Promise.resolve() }
+    return new StoreChannel(connection.remotePeer, stream, lp)
   }
 
-  private drop (target: RelayTarget, channel: Channel, err: unknown): void {
+  private drop (target: RelayTarget, channel: StoreChannel, err: unknown): void {
     const key = targetKey(target)
     void this.channels.get(key)?.then(current => {
       if (current === channel) this.channels.delete(key)
     }, () => {})
-    channel.stream.abort(err instanceof Error ? err : new Error(String(err)))
+    channel.fail(err instanceof Error ? err : new Error(String(err)))
   }
 }
 

@@ -73,6 +73,20 @@ export const WRITE_TIMEOUT_MS = 15_000
 /** Concurrent inbound store streams per connection. */
 export const MAX_INBOUND_STREAMS = 8
 
+/**
+ * Requests of one store stream a relay answers at once (pipelining): a
+ * client keeps at most this many unanswered on a stream. Beyond it the
+ * relay reads nothing more from the stream until an answer is written.
+ */
+export const MAX_PIPELINED_REQUESTS = 8
+
+/**
+ * Requests of one source (an address: src/net/source.ts) a relay answers at
+ * once, across all its streams and connections: pipelining must not let one
+ * address keep more signatures, writes and pages under way than this.
+ */
+export const MAX_IN_FLIGHT_PER_SOURCE = 32
+
 /** Concurrent outbound store streams per connection. */
 export const MAX_OUTBOUND_STREAMS = 8
 

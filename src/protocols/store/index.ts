@@ -30,7 +30,7 @@
 export * from './constants.js'
 export * from './errors.js'
 export { allShardTopics, mailboxId, mailboxShard, mailboxTopic } from './mailbox.js'
-export { AuthOp, deleteBody, envelopeRef, fetchBody, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
+export { AuthOp, ReceiptSigner, deleteBody, envelopeRef, fetchBody, receiptPayload, signOwnerAuth, signReceipt, verifyOwnerAuth, verifyReceipt } from './signing.js'
 export type { VerifiedReceipt, VerifyOwnerAuthInit } from './signing.js'
 export { PeerRateLimiter } from './rate-limit.js'
 export type { RateLimitInit } from './rate-limit.js'

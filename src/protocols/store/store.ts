@@ -14,22 +14,25 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { Ed25519Provider } from '../../crypto/provider.js'
 import { InvalidMessageError } from '../../crypto/errors.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
 import {
-  AUTH_FRESHNESS_MS, DEFAULT_FETCH_LIMIT, IDLE_TIMEOUT_MS, MAX_DELETE_REFS, MAX_FETCH_LIMIT, MAX_INBOUND_STREAMS,
-  MAX_OUTBOUND_STREAMS, MAX_PAGE_BYTES, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
+  AUTH_FRESHNESS_MS, DEFAULT_FETCH_LIMIT, IDLE_TIMEOUT_MS, MAX_DELETE_REFS, MAX_FETCH_LIMIT, MAX_INBOUND_STREAMS, MAX_IN_FLIGHT_PER_SOURCE,
+  MAX_OUTBOUND_STREAMS, MAX_PIPELINED_REQUESTS, MAX_PAGE_BYTES, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
 } from './constants.js'
 import { connectionSource } from '../../net/source.js'
 import { DeletedByOwnerError, EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
-import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { DeleteRequest, FetchRequest, OwnerAuth, PutRequest } from './pb/store.js'
 import { wire } from './wire.js'
+import { QUOTA_ON_WIRE, ok, opOf, refusal } from './responses.js'
 import { PeerRateLimiter } from './rate-limit.js'
+import { SourceSlots } from './in-flight.js'
+import { StreamPipeline } from './pipeline.js'
 import type { RateLimitInit } from './rate-limit.js'
-import { AuthOp, deleteBody, fetchBody, signReceipt, verifyOwnerAuth } from './signing.js'
+import { AuthOp, ReceiptSigner, deleteBody, fetchBody, verifyOwnerAuth } from './signing.js'
 
 const log = logger('starling:store:server')
 
@@ -126,30 +129,23 @@ export interface StoreServerInit {
   /** Requests per source (an address: see src/net/source.ts). */
   rateLimit?: Omit<RateLimitInit, 'now'>
   maxInboundStreams?: number
+  /** Requests of one stream answered at once (default {@link MAX_PIPELINED_REQUESTS}). */
+  maxPipelined?: number
+  /** Requests of one source answered at once, across its streams and connections (default {@link MAX_IN_FLIGHT_PER_SOURCE}). */
+  maxInFlightPerSource?: number
   maxOutboundStreams?: number
+  /**
+   * Ed25519 for custody receipts (the crypto facade's: node:crypto in Node),
+   * signing with the relay key's seed; without it, the peer key signs (see
+   * {@link ReceiptSigner}).
+   */
+  ed25519?: Pick<Ed25519Provider, 'sign'>
   /** Called after each request is answered: which operation, how long it took (ms) and the status sent (the operator's latency histograms). */
   onRequest?: (op: StoreOp, ms: number, status: string) => void
 }
 
 /** The operations of the store protocol. */
 export type StoreOp = 'put' | 'fetch' | 'delete'
-
-/** A refusal: answered with a status, the stream stays open. */
-function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
-  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0, quota }
-}
-
-const QUOTA_ON_WIRE: Record<QuotaKind, StoreResponse.Quota> = {
-  'mailbox-full': StoreResponse.Quota.MAILBOX_FULL,
-  'mailbox-share': StoreResponse.Quota.MAILBOX_SHARE,
-  'source-budget': StoreResponse.Quota.SOURCE_BUDGET,
-  'relay-full': StoreResponse.Quota.RELAY_FULL,
-  unknown: StoreResponse.Quota.NONE
-}
-
-function ok (fields: Partial<StoreResponse> = {}): StoreResponse {
-  return { ...refusal(StoreResponse.Status.OK, ''), ...fields }
-}
 
 /** Serves `/starling/store/3.0.0`. */
 export class StoreServer implements Startable {
@@ -169,10 +165,13 @@ export class StoreServer implements Startable {
   private readonly maxOutboundStreams: number
   private readonly limiter: PeerRateLimiter
   private readonly onRequest: StoreServerInit['onRequest']
+  private readonly signer: ReceiptSigner
   /** Requests read and not yet answered on the wire: a drain waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>()
   /** The reads of streams waiting for their next request: a drain aborts them. */
   private readonly waiting = new Set<AbortController>()
+  private readonly slots: SourceSlots
+  private readonly maxPipelined: number
   private draining = false
   private started = false
 
@@ -186,6 +185,9 @@ export class StoreServer implements Startable {
     this.maxOutboundStreams = init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
     this.limiter = new PeerRateLimiter({ ...init.rateLimit, now: this.now })
     this.onRequest = init.onRequest
+    this.signer = new ReceiptSigner(components.privateKey, init.ed25519)
+    this.maxPipelined = init.maxPipelined ?? MAX_PIPELINED_REQUESTS
+    this.slots = new SourceSlots(init.maxInFlightPerSource ?? MAX_IN_FLIGHT_PER_SOURCE)
     this.handleStream = this.handleStream.bind(this)
   }
 
@@ -213,6 +215,8 @@ export class StoreServer implements Startable {
       this.started = false
       this.draining = true
       for (const read of this.waiting) read.abort(new Error('the relay is stopping'))
+      // Requests waiting for a slot of their source give up: they were never taken, so never answered.
+      this.slots.cancelWaiting(new Error('the relay is stopping'))
       await this.components.registrar.unhandle(this.protocol)
     }
     await Promise.allSettled([...this.inFlight])
@@ -222,30 +226,49 @@ export class StoreServer implements Startable {
     return this.started
   }
 
-  /** The stream loop: many requests, answered in order, until EOF, idle timeout or garbage. */
+  /**
+   * The stream loop: reads requests and answers them, several at once and
+   * written back in order (pipeline.ts: bounded per stream and per source),
+   * until EOF, idle timeout or garbage.
+   */
   async handleStream (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const source = connectionSource(connection)
     const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_FRAME_LENGTH, maxBufferSize: 2 * MAX_REQUEST_FRAME_LENGTH })
+    const pipeline = new StreamPipeline({
+      maxPipelined: this.maxPipelined,
+      slots: this.slots,
+      source,
+      answer: async (request) => await this.answer(request, source),
+      write: async (response) => { await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) }) },
+      onWritten: (request, response, ms) => { this.onRequest?.(opOf(request), ms, String(response.status)) },
+      track: (done) => {
+        this.inFlight.add(done)
+        void done.finally(() => { this.inFlight.delete(done) })
+      }
+    })
     try {
       while (this.started) {
+        await pipeline.ready()
+        if (pipeline.failed !== undefined || !this.started) break
         let frame
         try {
-          frame = await this.nextFrame(lp)
+          frame = await this.nextFrame(lp, pipeline)
         } catch (err) {
           // EOF, or the server drains while this stream waits between requests: close it cleanly.
           if ((err as Error).name === 'UnexpectedEOFError' || this.draining) break
           throw err
         }
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
-        const answered = this.answerAndWrite(request, source, lp)
-        this.inFlight.add(answered)
         try {
-          await answered
-        } finally {
-          this.inFlight.delete(answered)
+          await pipeline.submit(request)
+        } catch (err) {
+          // The server drains while this request waited for a slot of its source: it was never taken, so never answered.
+          if (this.draining) break
+          throw err
         }
       }
+      await pipeline.settled()
       await stream.close({ signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
     } catch (err) {
       this.metrics.droppedStreams++
@@ -255,13 +278,18 @@ export class StoreServer implements Startable {
   }
 
   /**
-   * The next request frame, within the idle timeout; a drain aborts the
-   * wait. One controller per read, no AbortSignal.any: a signal that lives
-   * as long as the server would collect a dependent per request.
+   * The next request frame, within the idle timeout (which waits on while
+   * the stream's earlier requests are under way); a drain aborts the wait.
+   * One controller per read, no AbortSignal.any: a signal that lives as
+   * long as the server would collect a dependent per request.
    */
-  private async nextFrame (lp: { read(options: { signal: AbortSignal }): Promise<Uint8ArrayList> }): Promise<Uint8ArrayList> {
+  private async nextFrame (lp: { read(options: { signal: AbortSignal }): Promise<Uint8ArrayList> }, pipeline: Pick<StreamPipeline, 'underWay'>): Promise<Uint8ArrayList> {
     const read = new AbortController()
-    const timer = setTimeout(() => { read.abort(new Error(`no request within ${this.idleTimeoutMs} ms`)) }, this.idleTimeoutMs)
+    const idle = (): ReturnType<typeof setTimeout> => setTimeout(() => {
+      if (pipeline.underWay > 0) timer = idle()
+      else read.abort(new Error(`no request within ${this.idleTimeoutMs} ms`))
+    }, this.idleTimeoutMs)
+    let timer = idle()
     this.waiting.add(read)
     try {
       return await lp.read({ signal: read.signal })
@@ -269,14 +297,6 @@ export class StoreServer implements Startable {
       clearTimeout(timer)
       this.waiting.delete(read)
     }
-  }
-
-  private async answerAndWrite (request: StoreRequest, source: string, lp: { write(bytes: Uint8Array, options: { signal: AbortSignal }): Promise<void> }): Promise<void> {
-    const started = performance.now()
-    const response = await this.answer(request, source)
-    await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
-    const op: StoreOp = request.put != null ? 'put' : request.fetch != null ? 'fetch' : 'delete'
-    this.onRequest?.(op, performance.now() - started, String(response.status))
   }
 
   private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {
@@ -330,7 +350,7 @@ export class StoreServer implements Startable {
     const { id } = parseEnvelopeHeader(request.envelope)
     const outcome = await this.backend.put(request.mailbox, id, request.envelope, { source })
     // The receipt names the bytes held: the backend keeps each version of an id under its own hash.
-    const receipt = await signReceipt(this.components.privateKey, { mailbox: request.mailbox, envelopeId: id, hash: sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
+    const receipt = await this.signer.sign({ mailbox: request.mailbox, envelopeId: id, hash: sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
     return ok({ receipt })
   }
 

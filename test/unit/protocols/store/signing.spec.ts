@@ -5,8 +5,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
+import { createNodeCrypto } from '../../../../node/crypto/node-provider.js'
 import {
-  AuthOp, MAILBOX_SHARDS, allShardTopics, deleteBody, envelopeRef, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
+  AuthOp, MAILBOX_SHARDS, ReceiptSigner, receiptPayload, allShardTopics, deleteBody, envelopeRef, fetchBody, mailboxId, mailboxShard, mailboxTopic, signOwnerAuth, signReceipt,
   verifyOwnerAuth, verifyReceipt, wire
 } from '../../../../src/protocols/store/index.js'
 
@@ -74,13 +75,14 @@ describe('protocols/store mailboxes and signatures', () => {
     await assert.rejects(verifyOwnerAuth(auth, { op: AuthOp.fetch, mailbox, relay, body: fetchBody(new Uint8Array(0), 0), now: NOW, freshnessMs: WINDOW }), { name: 'UnauthorizedError' })
   })
 
-  it('a custody receipt verifies only against the relay that signed it, for that envelope\'s bytes and mailbox', async () => {
+  for (const [verifier, ed25519] of [['libp2p\'s key', undefined], ['the node:crypto facade', createNodeCrypto().ed25519]] as const) {
+  it(`a custody receipt verifies only against the relay that signed it, for that envelope's bytes and mailbox (checked by ${verifier})`, async () => {
     const mailbox = mailboxId(peerIdFromPrivateKey(device))
     const id = new Uint8Array(16).fill(9)
     const hash = new Uint8Array(32).fill(7)
     const subject = { mailbox, envelopeId: id, hash }
     const receipt = await signReceipt(relayKey, subject, NOW, NOW + 1000)
-    const verified = await verifyReceipt(receipt, relay, subject)
+    const verified = await verifyReceipt(receipt, relay, subject, ed25519)
     assert.equal(verified.storedAt, NOW)
     assert.equal(verified.expiresAt, NOW + 1000)
     assert.deepEqual(verified.hash, hash)
@@ -90,18 +92,46 @@ describe('protocols/store mailboxes and signatures', () => {
     // Signed for junk held under the same id: not a receipt for the bytes handed over.
     const squatted = await signReceipt(relayKey, { ...subject, hash: new Uint8Array(32).fill(8) }, NOW, NOW + 1000)
     const refused = [
-      verifyReceipt(receipt, other, subject),
-      verifyReceipt(impostor, relay, subject),
-      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, subject),
-      verifyReceipt(receipt, relay, { ...subject, mailbox: mailboxId(other) }),
-      verifyReceipt(receipt, relay, { ...subject, envelopeId: new Uint8Array(16) }),
-      verifyReceipt(receipt, relay, { ...subject, hash: new Uint8Array(32) }),
-      verifyReceipt(squatted, relay, subject),
-      verifyReceipt({ ...squatted, hash: wire(hash) }, relay, subject),
-      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, subject),
-      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, subject),
-      verifyReceipt(undefined, relay, subject)
+      verifyReceipt(receipt, other, subject, ed25519),
+      verifyReceipt(impostor, relay, subject, ed25519),
+      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, subject, ed25519),
+      verifyReceipt(receipt, relay, { ...subject, mailbox: mailboxId(other) }, ed25519),
+      verifyReceipt(receipt, relay, { ...subject, envelopeId: new Uint8Array(16) }, ed25519),
+      verifyReceipt(receipt, relay, { ...subject, hash: new Uint8Array(32) }, ed25519),
+      verifyReceipt(squatted, relay, subject, ed25519),
+      verifyReceipt({ ...squatted, hash: wire(hash) }, relay, subject, ed25519),
+      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, subject, ed25519),
+      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, subject, ed25519),
+      verifyReceipt(undefined, relay, subject, ed25519)
     ]
     for (const attempt of refused) await assert.rejects(attempt, { name: 'InvalidReceiptError' })
+  })
+  }
+
+  it('a receipt signer with node:crypto makes the peer key\'s own signature, from one seed array it keeps', async () => {
+    const subject = { mailbox: mailboxId(peerIdFromPrivateKey(device)), envelopeId: new Uint8Array(16).fill(3), hash: new Uint8Array(32).fill(4) }
+    const seeds: Uint8Array[] = []
+    const ed25519 = createNodeCrypto().ed25519
+    const signer = new ReceiptSigner(relayKey, { sign: async (seed, message) => { seeds.push(seed); return await ed25519.sign(seed, message) } })
+    assert.ok(signer.relay.equals(relay))
+    for (const at of [NOW, NOW + 1]) {
+      const receipt = await signer.sign(subject, at, at + 1000)
+      // Ed25519 is deterministic: the same bytes as libp2p's signature with the peer key.
+      assert.equal(toHex(receipt.signature), toHex(await relayKey.sign(receiptPayload(subject, relay, at, at + 1000))))
+      assert.equal((await verifyReceipt(receipt, relay, subject)).storedAt, at)
+    }
+    assert.equal(seeds.length, 2)
+    assert.equal(seeds[0], seeds[1], 'the same array each time: the provider caches the imported key by identity')
+    assert.equal(toHex(seeds[0]), toHex(relayKey.raw.subarray(0, 32)))
+  })
+
+  it('a receipt signer for a key that is not Ed25519 signs with the peer key', async () => {
+    const k1 = await generateKeyPair('secp256k1')
+    let called = 0
+    const signer = new ReceiptSigner(k1, { sign: async () => { called++; return new Uint8Array(64) } })
+    const subject = { mailbox: mailboxId(peerIdFromPrivateKey(device)), envelopeId: new Uint8Array(16).fill(3), hash: new Uint8Array(32).fill(4) }
+    const receipt = await signer.sign(subject, NOW, NOW + 1000)
+    assert.equal(called, 0)
+    await verifyReceipt(receipt, peerIdFromPrivateKey(k1), subject)
   })
 })
