@@ -116,10 +116,15 @@ export class Recipients {
     const devices: Record<string, Uint8Array> = {}
     for (const d of claim.devices) if (d.record != null) devices[d.peerId.toString()] = d.record.identityKey
     const existing = await this.contacts.get(claim.accountKey)
+    // A key-change warning named this account as where the name resolves now.
     const moved = existing?.keyChange?.alias === claim.name
-    if (!handle.includes('~') && !moved && options.expect !== claim.handle) {
+    const bare = !handle.includes('~')
+    if (bare && options.expect !== claim.handle) {
       const pinned = await this.contacts.alias(claim.name)
-      if (pinned == null || toHex(pinned) !== toHex(claim.accountKey)) {
+      const pinnedHere = pinned != null && toHex(pinned) === toHex(claim.accountKey)
+      // Unless the account the name is pinned to has a warning of its own, which `trust <name>` may be meant for.
+      const seen = pinnedHere || (moved && pinned != null && (await this.contacts.get(pinned))?.keyChange == null)
+      if (!seen) {
         throw new UnconfirmedHandleError(
           `${claim.name} resolves to ${claim.handle}, account fingerprint ${claim.fingerprint}, which you have not confirmed for it: check the fingerprint with them, then use ${claim.handle}`,
           claim.handle,
@@ -127,7 +132,7 @@ export class Recipients {
         )
       }
     }
-    const alias = !handle.includes('~') || moved ? claim.name : undefined
+    const alias = bare || moved ? claim.name : undefined
     return await this.contacts.trust({ alias, account: claim.accountKey, handle: claim.handle, devices })
   }
 

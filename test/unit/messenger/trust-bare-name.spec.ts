@@ -70,6 +70,19 @@ describe('messenger: trust with a bare name', function () {
     assert.equal((await m.contacts.get(bob.accountKey))?.keyChange, undefined)
   })
 
+  it('a name~tag once shown as where the name moved does not ride along when the user trusts the pinned contact\'s own new key', async () => {
+    await m.recipient('bob', { confirm: true, expect: bob.handle })
+    // The DHT once answered "bob" with mallory: a warning naming her, which the user ignored.
+    answer(mallory)
+    now += RESOLUTION_TTL_MS
+    await assert.rejects(m.recipient('bob'), { name: 'KeyChangedError' })
+    // Later bob's device shows a new key; the user checks it with bob and trusts "bob", while the DHT answers with mallory.
+    await m.contacts.pinIncoming(bob.accountKey, bob.handle, bob.peerId.toString(), crypto.randomBytes(32))
+    await assert.rejects(m.trust('bob'), { name: 'UnconfirmedHandleError' })
+    assert.deepEqual(await m.contacts.alias('bob'), bob.accountKey, 'the name stays pinned to bob')
+    assert.ok((await m.contacts.get(mallory.accountKey))?.keyChange != null, 'mallory is still not trusted')
+  })
+
   it('trust with a bare name nobody was pinned for makes no first contact the user did not confirm', async () => {
     answer(mallory)
     await assert.rejects(m.trust('bob'), { name: 'UnconfirmedHandleError' })
