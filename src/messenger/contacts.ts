@@ -26,8 +26,13 @@ export interface Contact {
   devices: Record<string, string>
   /** While a message request: what it made us keep so far (see request-budget.ts). */
   request?: { messages: number, bytes: number }
-  /** Set when a key differs from the pinned one; sending is blocked until `trust`. */
-  keyChange?: { what: string, seenAt: number }
+  /**
+   * Set when a key differs from the pinned one; sending is blocked until
+   * `trust`. `alias`: the bare name the user typed was shown to resolve to
+   * this account now (another than the one it is pinned to): trusting this
+   * account moves the name to it.
+   */
+  keyChange?: { what: string, seenAt: number, alias?: string }
   addedAt: number
 }
 
@@ -166,6 +171,11 @@ export class Contacts {
         else if (pinned !== toHex(key)) changes.push(`device ${peerId} of ${contact.handle} has a new identity key`)
       }
       if (changes.length > 0 && contact.keyChange == null && (existing != null || aliasMoved)) contact.keyChange = { what: changes.join('; '), seenAt: now }
+      // The warning names this account as where the name resolves now (Messenger.trust moves the name only then).
+      if (aliasMoved && contact.keyChange != null && contact.keyChange.alias == null) {
+        const what = contact.keyChange.what.includes(changes[0]) ? contact.keyChange.what : `${contact.keyChange.what}; ${changes[0]}`
+        contact.keyChange = { ...contact.keyChange, what, alias: input.alias }
+      }
       await this.save(contact, aliasMoved ? undefined : input.alias)
       return contact
     })

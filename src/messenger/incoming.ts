@@ -71,7 +71,7 @@ export interface IncomingComponents {
   sessions: Pick<Sessions, 'forget'>
   contacts: Pick<Contacts, 'get' | 'pinIncoming' | 'saveDevices' | 'exclusive'>
   /** What message requests may make us keep (request-budget.ts). */
-  requests: Pick<RequestBudget, 'admit' | 'countOp'>
+  requests: Pick<RequestBudget, 'admit' | 'countOp' | 'serially'>
   /** A device that wrote to us directly is reachable; receipts acknowledge our messages. */
   delivery: Pick<Delivery, 'reachable' | 'acknowledged'>
   /** Attachment descriptors and chunks (absent: attachments are refused). */
@@ -131,28 +131,40 @@ export class Incoming {
     // is shown by the handle it was pinned by, whatever its messages say.
     const claimed = formatHandle(handleName, handleTag(crypto, handleName, sender.accountKey))
     await this.bind({ account: sender.accountKey, device, identityKey: sender.identityKey }, payload.deviceRecord)
-    // Someone who is not a contact (yet) may make us keep only so much (request-budget.ts).
     const size = payload.message.length
-    await requests.admit(await contacts.get(sender.accountKey), size)
-    const contact = await contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
-    const handle = contact.handle
-    const kind = message.body.kind
-    const drop = contact.state === 'blocked' || kind === 'typing' || (await history.find(message.id)) != null
-    const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
-    const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
-    if (!drop) ops.push(...history.putOps(conversation, message))
-    ops.push(history.observeOp(conversation, message.lamport))
-    // A request's count goes in the same batch as what it counts, from the
-    // contact as it is when the batch is queued: a change of the contact made
-    // meanwhile (accepted, blocked) is queued before or after it, never
-    // written over by it.
-    let written: Promise<void> | undefined
-    await contacts.exclusive(sender.accountKey, async () => {
-      const now = drop ? undefined : await contacts.get(sender.accountKey)
-      const counted = now != null ? await requests.countOp(now, size) : undefined
-      written = commit(counted != null ? [...ops, counted] : ops, [sender.identityKey], { release: [release] })
+    // Someone who is not a contact (yet) may make us keep only so much
+    // (request-budget.ts). Strangers are weighed one at a time, each counted
+    // (its request record, its counts) before the next is: weighed side by
+    // side, a flood of first messages all saw the counts from before any of
+    // them and all got in.
+    const known = await contacts.get(sender.accountKey)
+    const weigh = known == null || known.state === 'request'
+      ? async <T>(fn: () => Promise<T>): Promise<T> => await requests.serially(fn)
+      : async <T>(fn: () => Promise<T>): Promise<T> => await fn()
+    const { contact, drop, written } = await weigh(async () => {
+      await requests.admit(await contacts.get(sender.accountKey), size)
+      const contact = await contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
+      const kind = message.body.kind
+      const drop = contact.state === 'blocked' || kind === 'typing' || (await history.find(message.id)) != null
+      const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
+      const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
+      if (!drop) ops.push(...history.putOps(conversation, message))
+      ops.push(history.observeOp(conversation, message.lamport))
+      // A request's count goes in the same batch as what it counts, from the
+      // contact as it is when the batch is queued: a change of the contact made
+      // meanwhile (accepted, blocked) is queued before or after it, never
+      // written over by it.
+      let written: Promise<void> | undefined
+      await contacts.exclusive(sender.accountKey, async () => {
+        const now = drop ? undefined : await contacts.get(sender.accountKey)
+        const counted = now != null ? await requests.countOp(now, size) : undefined
+        written = commit(counted != null ? [...ops, counted] : ops, [sender.identityKey], { release: [release] })
+      })
+      return { contact, drop, written }
     })
     await written
+    const handle = contact.handle
+    const kind = message.body.kind
     if (contact.state === 'blocked') return undefined
     if (kind === 'typing') {
       emit({ type: 'typing', handle, on: message.body.kind === 'typing' && message.body.on })

@@ -359,13 +359,13 @@ export class Messenger extends EventTarget {
     await this.delivery.sendEphemeral(to.account, to.devices, message)
   }
 
-  /** Accepts the keys a handle has now: clears the warning, unblocks sending. */
-  async trust (handle: string): Promise<Contact> {
-    this.recipients.forget()
-    const claim = await this.init.directory.resolveOne(handle)
-    const devices: Record<string, Uint8Array> = {}
-    for (const d of claim.devices) if (d.record != null) devices[d.peerId.toString()] = d.record.identityKey
-    return this.contacts.trust({ alias: handle.includes('~') ? undefined : claim.name, account: claim.accountKey, handle: claim.handle, devices })
+  /**
+   * Accepts the keys a handle has now: clears the warning, unblocks sending.
+   * A bare name pins only an account the user has seen under it (see
+   * Recipients.trust); `expect` is the `name~tag` the user confirmed for it.
+   */
+  async trust (handle: string, options: { expect?: string } = {}): Promise<Contact> {
+    return await this.recipients.trust(handle, options)
   }
 
   /** Our canonical handle. */

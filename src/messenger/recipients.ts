@@ -100,6 +100,43 @@ export class Recipients {
   }
 
   /**
+   * Accepts the keys a handle has now: clears the warning, re-pins its
+   * devices. The handle is resolved again, so a DHT answer that differs
+   * from what the user checked (another claim of the name, the owner's
+   * claim expired) would be pinned: a bare name is pinned only to the
+   * account it is pinned to already, to the account a key-change warning
+   * named as where it resolves now, or to the `name~tag` the user confirmed
+   * (`expect`); otherwise UnconfirmedHandleError names the account it
+   * resolves to, nothing pinned. Trusting the `name~tag` a warning named
+   * moves the name too.
+   */
+  async trust (handle: string, options: { expect?: string } = {}): Promise<Contact> {
+    this.forget()
+    const claim = await this.directory.resolveOne(handle)
+    const devices: Record<string, Uint8Array> = {}
+    for (const d of claim.devices) if (d.record != null) devices[d.peerId.toString()] = d.record.identityKey
+    const existing = await this.contacts.get(claim.accountKey)
+    // A key-change warning named this account as where the name resolves now.
+    const moved = existing?.keyChange?.alias === claim.name
+    const bare = !handle.includes('~')
+    if (bare && options.expect !== claim.handle) {
+      const pinned = await this.contacts.alias(claim.name)
+      const pinnedHere = pinned != null && toHex(pinned) === toHex(claim.accountKey)
+      // Unless the account the name is pinned to has a warning of its own, which `trust <name>` may be meant for.
+      const seen = pinnedHere || (moved && pinned != null && (await this.contacts.get(pinned))?.keyChange == null)
+      if (!seen) {
+        throw new UnconfirmedHandleError(
+          `${claim.name} resolves to ${claim.handle}, account fingerprint ${claim.fingerprint}, which you have not confirmed for it: check the fingerprint with them, then use ${claim.handle}`,
+          claim.handle,
+          claim.fingerprint
+        )
+      }
+    }
+    const alias = bare || moved ? claim.name : undefined
+    return await this.contacts.trust({ alias, account: claim.accountKey, handle: claim.handle, devices })
+  }
+
+  /**
    * A first contact through a bare name never pins silently: a DHT cannot
    * say who claimed a name first, so a bare name that is not pinned yet is
    * resolved and refused with the `name~tag` and fingerprint it resolved to,

@@ -37,10 +37,24 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = { messages: MAX_REQUEST_MES
 /** Admits (or refuses) what a request may store. */
 export class RequestBudget {
   private totals?: { pending: number, bytes: number }
+  /** The last of the steps queued by {@link serially}. */
+  private tail: Promise<unknown> = Promise.resolve()
   private readonly limits: RequestLimits
 
   constructor (private readonly contacts: Contacts, limits: Partial<RequestLimits> = {}) {
     this.limits = { ...DEFAULT_REQUEST_LIMITS, ...limits }
+  }
+
+  /**
+   * Runs `fn` after the ones queued before it: a stranger's message is
+   * admitted, its request saved and its count queued before the next one
+   * is weighed (incoming.ts), so that messages arriving side by side cannot
+   * all pass against the same counts.
+   */
+  async serially<T> (fn: () => Promise<T>): Promise<T> {
+    const turn = this.tail.then(fn)
+    this.tail = turn.catch(() => {})
+    return await turn
   }
 
   private async counted (): Promise<{ pending: number, bytes: number }> {

@@ -23,12 +23,26 @@ export interface DhtReadOptions {
   signal: AbortSignal
   attempts?: number
   retryMs?: number
+  /**
+   * Picks the best of several versions of the record (the index): used when
+   * kad-dht found values but failed before handing over the best one (see
+   * {@link readDhtRecord}). Without it such a read counts as unanswered.
+   */
+  select?: (key: Uint8Array, records: Uint8Array[]) => Promise<number>
 }
 
 /**
  * The record under `key`: its bytes, or undefined when a server answered
  * without it. Throws DhtUnavailableError when no server answered any of
  * the tries, and the signal's reason once it aborts.
+ *
+ * kad-dht's `get` sends the best version it found to every server that
+ * answered with another one, and throws if one of them does not take it
+ * (content-fetching `sendCorrectionRecord`), before it yields the best
+ * value: a server keeping an older version of someone's record and
+ * refusing corrections turned every read of it into "none" (a claim hidden,
+ * a name resolving to the other claimant only). The servers' answers came
+ * with their records (validated by kad-dht): the best of them is taken.
  */
 export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, options: DhtReadOptions): Promise<Uint8Array | undefined> {
   const { signal } = options
@@ -38,9 +52,12 @@ export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, 
     if (attempt > 0) await pause((options.retryMs ?? DHT_READ_RETRY_MS) * 2 ** (attempt - 1), signal)
     let answered = 0
     let failed = 0
+    // The records servers answered the GET with (the answers to corrections kad-dht sends are not validated: not these).
+    const answers: Uint8Array[] = []
     try {
       for await (const event of dht.get(key, { signal })) {
         if (event.name === 'VALUE') return event.value
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'GET_VALUE' && event.record != null) answers.push(event.record.value)
         if (event.name === 'PEER_RESPONSE') answered++
         // kad-dht reports a server's answer whose record does not validate
         // (expired, say) as a QueryError in place of the answer: the server
@@ -53,6 +70,11 @@ export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, 
       }
     } catch (err) {
       if (signal.aborted) throw err
+      if (answers.length > 0) {
+        if (options.select != null) return await best(options.select, key, answers)
+        // Records were found but none handed over: not "none".
+        answered = 0
+      }
       failed++
       why = (err as Error).message
     }
@@ -62,6 +84,16 @@ export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, 
     log('no DHT server answered a read (try %d of %d): %s', attempt + 1, attempts, why)
   }
   throw new DhtUnavailableError(`no DHT server answered a read (${attempts} tries): ${why}`)
+}
+
+/** The best of `records`, or undefined when none of them verifies. */
+async function best (select: NonNullable<DhtReadOptions['select']>, key: Uint8Array, records: Uint8Array[]): Promise<Uint8Array | undefined> {
+  try {
+    return records[await select(key, records)]
+  } catch (err) {
+    log('none of %d answers verifies: %s', records.length, (err as Error).message)
+    return undefined
+  }
 }
 
 async function pause (ms: number, signal: AbortSignal): Promise<void> {

@@ -18,6 +18,7 @@ import {
   handleProviderCid,
   handleRecordKey,
   handleTag,
+  selectStarlingRecord,
   verifyStarlingRecord
 } from '../identity/index.js'
 import type { PrekeyPublic } from '../identity/index.js'
@@ -190,7 +191,7 @@ export class Publisher {
    */
   private async currentSeq (keys: Uint8Array[], signal: AbortSignal): Promise<number> {
     const seqs = await Promise.all(keys.map(async key => {
-      const bytes = await readDhtRecord(this.node.services.dht, key, { signal })
+      const bytes = await readDhtRecord(this.node.services.dht, key, { signal, select: async (k, records) => await selectStarlingRecord(this.crypto, k, records, this.now()) })
       if (bytes == null) return 0
       try {
         return (await verifyStarlingRecord(this.crypto, key, bytes, this.now())).seq

@@ -22,6 +22,7 @@ import {
   handleRecordKey,
   handleTag,
   parseHandle,
+  selectStarlingRecord,
   verifyDeviceRecord,
   verifyHandleClaim
 } from '../identity/index.js'
@@ -231,7 +232,7 @@ export class Resolver {
 
   /** A record: undefined when the DHT servers that answered hold none; DhtUnavailableError when none answered (src/net/dht-read.ts). */
   private async get (key: Uint8Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
-    return await readDhtRecord(this.node.services.dht, key, { signal })
+    return await readDhtRecord(this.node.services.dht, key, { signal, select: async (k, records) => await selectStarlingRecord(this.crypto, k, records, this.now()) })
   }
 }
 

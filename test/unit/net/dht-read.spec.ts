@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import { readDhtRecord } from '../../../src/net/dht-read.js'
 
-type Outcome = 'value' | 'none' | 'invalid' | 'error' | 'throw' | 'nobody'
+type Outcome = 'value' | 'none' | 'invalid' | 'error' | 'throw' | 'nobody' | 'correction-refused'
 
 describe('net: reading one DHT record', function () {
   let from: Awaited<ReturnType<typeof peerIdFromPrivateKey>>
@@ -19,6 +19,17 @@ describe('net: reading one DHT record', function () {
         const outcome = outcomes[fake.calls++]
         const path = { index: 0, queued: 0, running: 0, total: 1 }
         if (outcome === 'nobody') return
+        if (outcome === 'correction-refused') {
+          // What kad-dht 16.4 (content-fetching get) does when one server answered with another
+          // valid version of the record (an older one it kept) and refuses the correction: the
+          // answers come as PEER_RESPONSE events with their records, then, before the best value is
+          // yielded, sendCorrectionRecord throws.
+          yield { name: 'PEER_RESPONSE', type: 1, from, messageType: 1, messageName: 'GET_VALUE', closer: [], providers: [], record: { value: Uint8Array.of(6) }, path } as unknown as QueryEvent
+          yield { name: 'PEER_RESPONSE', type: 1, from, messageType: 1, messageName: 'GET_VALUE', closer: [], providers: [], record: { value: Uint8Array.of(7) }, path } as unknown as QueryEvent
+          // The refusing server's own answer to the correction: whatever it likes, never validated by kad-dht.
+          yield { name: 'PEER_RESPONSE', type: 1, from, messageType: 0, messageName: 'PUT_VALUE', closer: [], providers: [], record: { value: Uint8Array.of(9) }, path } as unknown as QueryEvent
+          throw Object.assign(new Error('Could not send correction'), { name: 'QueryError' })
+        }
         if (outcome === 'throw') throw new Error('query aborted by kad-dht')
         if (outcome === 'invalid') {
           // What kad-dht yields for an answer whose record does not validate (peer-routing getValueOrPeers).
@@ -65,6 +76,18 @@ describe('net: reading one DHT record', function () {
       return true
     })
     assert.equal(d.calls, 3)
+  })
+
+  it('a server that keeps another version of the record and refuses the correction cannot make a found record read as "none": the newest of the answers is taken', async () => {
+    const d = dht(['correction-refused', 'correction-refused', 'correction-refused'])
+    // The selector picks the newest valid one (here: the highest byte); the refusing server's answer to the correction is not a candidate.
+    const select = async (_key: Uint8Array, records: Uint8Array[]): Promise<number> => records.reduce((best, r, i) => r[0] > records[best][0] ? i : best, 0)
+    assert.deepEqual(await readDhtRecord(d, Uint8Array.of(1), { signal: signal(), retryMs: 1, select }), Uint8Array.of(7))
+    assert.equal(d.calls, 1)
+    // Without a selector, such a read is no answer either: tried again, then DhtUnavailableError, never "none".
+    const e = dht(['correction-refused', 'correction-refused', 'correction-refused'])
+    await assert.rejects(readDhtRecord(e, Uint8Array.of(1), { signal: signal(), retryMs: 1 }), { name: 'DhtUnavailableError' })
+    assert.equal(e.calls, 3)
   })
 
   it('stops waiting between tries when the signal aborts', async () => {

@@ -157,11 +157,19 @@ export class RunningPeer {
       return
     }
     const summary = conversations.find(c => c.account === thread.account)
+    let refused: string | undefined
     if (summary != null && summary.unread > 0 && summary.state === 'accepted' && document.visibilityState === 'visible') {
-      await messenger.markRead(thread.handle, { receipt: this.settings().readReceipts })
-      conversations = conversations.map(c => c === summary ? { ...c, unread: 0 } : c)
+      try {
+        await messenger.markRead(thread.handle, { receipt: this.settings().readReceipts })
+        conversations = conversations.map(c => c === summary ? { ...c, unread: 0 } : c)
+      } catch (err) {
+        // Refused (the contact's keys changed: nothing goes to it until the
+        // user trusts them): the messages stay unread, and what came in is
+        // shown all the same; before, no refresh showed anything any more.
+        refused = (err as Error).message
+      }
     }
-    this.state.set(this.opened === opened ? { conversations, thread } : { conversations })
+    this.state.set({ conversations, ...(this.opened === opened ? { thread } : {}), ...(refused != null ? { error: refused } : {}) })
   }
 
   /** Shows the conversation with `handle`. */
