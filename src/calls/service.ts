@@ -301,6 +301,7 @@ export class CallService implements Startable {
       createPeerConnection: this.init.createPeerConnection,
       attachMedia: this.init.attachMedia,
       rtcConfiguration: async (request) => await this.rtcConfiguration(request.stranger),
+      hidesAddress: () => this.init.hideMyIp?.() === true,
       seenFingerprint: (f) => this.endedFingerprints.has(f),
       loopbackOnly: this.init.loopbackOnly,
       now: this.now,

@@ -181,7 +181,12 @@ export class CallSession {
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
-      const early = await this.early
+      let early = await this.early
+      // Hide my IP turned on since the ring: the connection made then would gather every candidate.
+      if (early != null && !this.candidates.relayOnly && this.init.hidesAddress?.() === true) {
+        closeConnection(undefined, early)
+        this.pc = early = undefined
+      }
       if (this.over) return
       const pc = early ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return

@@ -50,6 +50,8 @@ export interface CallSessionInit {
   attachMedia?: MediaAttacher
   /** ICE servers and policy, read when the connection is made (TURN credentials are short-lived). */
   rtcConfiguration(request: { stranger: boolean }): Promise<CallRtcConfiguration>
+  /** Hide my IP as it is now (read at the accept: the connection made while ringing had the setting of then). */
+  hidesAddress?: () => boolean
   /** True when an SDP names a fingerprint of an earlier call (a replay). */
   seenFingerprint(fingerprint: string): boolean
   /** Only loopback candidates are sent and taken (everything on one machine: tests, benchmarks). */
