@@ -25,11 +25,18 @@ function isLoopbackHost (host: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost'
 }
 
-/** The hosts `addrs` name, lower-case. */
+/**
+ * The hosts `addrs` name, lower-case. A relayed (circuit) address names the
+ * host of the relay in the middle, not of the one reached through it: it
+ * counts for nothing (a relay we reached through another could otherwise
+ * name that other's host).
+ */
 export function relayHosts (addrs: Multiaddr[]): Set<string> {
   const hosts = new Set<string>()
   for (const addr of addrs) {
-    for (const c of addr.getComponents()) {
+    const components = addr.getComponents()
+    if (components.some(c => c.name === 'p2p-circuit')) continue
+    for (const c of components) {
       if (HOST_COMPONENTS.has(c.name) && c.value != null) hosts.add(c.value.toLowerCase())
     }
   }

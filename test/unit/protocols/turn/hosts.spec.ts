@@ -58,6 +58,16 @@ describe('TURN URLs only on the relay\'s own host', () => {
     assert.deepEqual(ownTurnUrls(['turn:[2001:db8::5]:3478'], [multiaddr('/ip6/2001:db8::5/tcp/4001')]), ['turn:[2001:db8::5]:3478'])
   })
 
+  it('a relay reached through another relay (a circuit) may not name the host in the middle', async () => {
+    const through = multiaddr('/ip4/203.0.113.9/tcp/4001/p2p/12D3KooWLRPJAA5o6Z6RaGwkYDrb3wUFfCzZ7FUqHcVgwsbrmmcR/p2p-circuit')
+    const relayed = await relayServing(['turn:203.0.113.9:3478'], through)
+    await assert.rejects(fetchTurnCredentials(relayed.node, relayed.relay), { name: 'ForeignTurnUrlError' })
+    // Its own address, known beside the circuit it was reached on, still counts.
+    const own = multiaddr('/ip4/198.51.100.7/tcp/4001')
+    const both = await relayServing(['turn:203.0.113.9:3478', 'turn:198.51.100.7:3478'], through)
+    assert.deepEqual((await fetchTurnCredentials(both.node, both.relay, { relayAddrs: [own] })).urls, ['turn:198.51.100.7:3478'])
+  })
+
   it('a relay on loopback may name any loopback alias, and nothing else', () => {
     const loopback = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
     assert.deepEqual(ownTurnUrls(['turn:127.0.0.2:3478', 'turn:localhost:3478', 'stun:[::1]:3478', 'turn:10.0.0.5:3478'], loopback), ['turn:127.0.0.2:3478', 'turn:localhost:3478', 'stun:[::1]:3478'])
