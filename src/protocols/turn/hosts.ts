@@ -14,11 +14,21 @@ import { ForeignTurnUrlError } from './errors.js'
 /** Multiaddr components that name a host. */
 const HOST_COMPONENTS = new Set(['ip4', 'ip6', 'dns', 'dns4', 'dns6', 'dnsaddr'])
 
-/** The host a `turn:`/`turns:`/`stun:`/`stuns:` URL names (RFC 7065 §3.1, RFC 7064 §3.1), lower-case, IPv6 without brackets. */
-export function turnUrlHost (url: string): string {
-  const rest = url.slice(url.indexOf(':') + 1).split('?')[0]
-  if (rest.startsWith('[')) return rest.slice(1, rest.indexOf(']')).toLowerCase()
-  return rest.split(':')[0].toLowerCase()
+/**
+ * A TURN or STUN URL as RFC 7065 §3.1 and RFC 7064 §3.1 write it: scheme,
+ * host (IPv6 in brackets), optional port, optional transport; nothing else.
+ * Anything more (user info before an `@`, a path, a fragment) is read
+ * differently by WebRTC stacks: Firefox parses `turn:A:3478@B` as user
+ * info `A:3478` on host `B`, so a check that read host `A` would let a
+ * relay point media at `B`.
+ */
+const TURN_URL = /^(?:turns?|stuns?):(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::\d{1,5})?(?:\?transport=[a-z0-9._~-]+)?$/i
+
+/** The host a `turn:`/`turns:`/`stun:`/`stuns:` URL names, lower-case, IPv6 without brackets; undefined for a URL outside the RFCs' form. */
+export function turnUrlHost (url: string): string | undefined {
+  const match = TURN_URL.exec(url)
+  if (match == null) return undefined
+  return (match[1] ?? match[2]).toLowerCase()
 }
 
 function isLoopbackHost (host: string): boolean {
@@ -53,8 +63,8 @@ export function ownTurnUrls (urls: string[], addrs: Multiaddr[]): string[] {
   const loopback = [...hosts].some(isLoopbackHost)
   const kept = urls.filter(url => {
     const host = turnUrlHost(url)
-    return hosts.has(host) || (loopback && isLoopbackHost(host))
+    return host !== undefined && (hosts.has(host) || (loopback && isLoopbackHost(host)))
   })
-  if (kept.length === 0) throw new ForeignTurnUrlError(`the relay's TURN servers are not on the relay's own host (${[...hosts].join(', ') || 'no known host'}): ${urls.map(u => turnUrlHost(u)).join(', ').slice(0, 200)}`)
+  if (kept.length === 0) throw new ForeignTurnUrlError(`the relay's TURN servers are not on the relay's own host (${[...hosts].join(', ') || 'no known host'}): ${urls.map(u => turnUrlHost(u) ?? 'malformed').join(', ').slice(0, 200)}`)
   return kept
 }

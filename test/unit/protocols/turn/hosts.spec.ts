@@ -68,6 +68,20 @@ describe('TURN URLs only on the relay\'s own host', () => {
     assert.deepEqual((await fetchTurnCredentials(both.node, both.relay, { relayAddrs: [own] })).urls, ['turn:198.51.100.7:3478'])
   })
 
+  it('a URL whose host reads differently in another WebRTC stack (user info, path, fragment) is not kept', () => {
+    const at = [multiaddr('/ip4/198.51.100.7/tcp/4001')]
+    // Firefox reads the part after '@' as the host: 203.0.113.9, a third party.
+    for (const url of [
+      'turn:198.51.100.7:3478@203.0.113.9', 'turn:198.51.100.7@203.0.113.9:3478', 'turn:[::1]@203.0.113.9',
+      'turn:198.51.100.7:3478?transport=udp@203.0.113.9', 'turn:198.51.100.7/@203.0.113.9', 'turn:198.51.100.7#@203.0.113.9',
+      'turn://203.0.113.9@198.51.100.7', 'turn:198.51.100.7%40203.0.113.9'
+    ]) {
+      assert.throws(() => ownTurnUrls([url], at), { name: 'ForeignTurnUrlError' }, url)
+      assert.equal(turnUrlHost(url), undefined, url)
+    }
+    assert.deepEqual(ownTurnUrls(['turn:198.51.100.7:3478?transport=tcp', 'turns:198.51.100.7', 'stun:198.51.100.7:3478'], at), ['turn:198.51.100.7:3478?transport=tcp', 'turns:198.51.100.7', 'stun:198.51.100.7:3478'])
+  })
+
   it('a relay on loopback may name any loopback alias, and nothing else', () => {
     const loopback = [multiaddr('/ip4/127.0.0.1/tcp/4001')]
     assert.deepEqual(ownTurnUrls(['turn:127.0.0.2:3478', 'turn:localhost:3478', 'stun:[::1]:3478', 'turn:10.0.0.5:3478'], loopback), ['turn:127.0.0.2:3478', 'turn:localhost:3478', 'stun:[::1]:3478'])
