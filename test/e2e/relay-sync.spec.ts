@@ -12,7 +12,9 @@
  *   - both relays took envelopes while the other was down (a partition):
  *     both end up holding both;
  *   - a message alice's daemon handed to A while B was down reaches bob,
- *     whose daemon reads only B (A is gone by then).
+ *     whose daemon reads only B (A is gone by then);
+ *   - a relay that took envelopes while it had no linked relay (and so
+ *     published no gossip) catches up the relay it is linked with later.
  */
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -104,6 +106,21 @@ describe('e2e: relays converge (relay-sync)', function () {
     assert.equal(synced(b2.relay).reduce((n, s) => n + s.envelopes, 0), 20)
     await procs.stop(a.relay)
     await procs.stop(b2.relay)
+  })
+
+  it('a relay that took envelopes alone (no linked relay: no gossip built) and is linked later catches the other up', async () => {
+    const alone = await net.startRelay()
+    const other = await net.startRelay()
+    const ids = await put(alone, 30)
+    await procs.stop(alone.relay)
+    await procs.stop(other.relay)
+    // The operators link them: each restarted listing the other.
+    const a = await net.restartRelay(alone, ['--peer', other.addr])
+    const b = await net.restartRelay(other, ['--peer', alone.addr])
+    await eventually(async () => JSON.stringify(await served(b)) === JSON.stringify(ids) ? true : undefined, 30_000, 'B serving what A took alone')
+    assert.equal(synced(b.relay).reduce((n, s) => n + s.envelopes, 0), 30)
+    await procs.stop(a.relay)
+    await procs.stop(b.relay)
   })
 
   it('a relay killed (SIGKILL) in the middle of catching up resumes after a restart: every envelope once', async () => {
