@@ -68,6 +68,9 @@ async function held (client: StoreClient, relayAddr: string, owner: Device): Pro
  * as fast as the relay answers, until `stop` or the first failure (the
  * relay went away); resolves to the ids each device got a receipt for.
  */
+/** Puts each writer of {@link load} keeps in flight. */
+const PIPELINED = 8
+
 function load (relayAddr: string, devices: Device[], stop: AbortSignal): { acked: Array<Set<string>>, done: Promise<void> } {
   const acked = devices.map(() => new Set<string>())
   const nodes: Libp2p[] = []
@@ -77,16 +80,22 @@ function load (relayAddr: string, devices: Device[], stop: AbortSignal): { acked
         const node = await nodeFrom('127.0.0.1')
         nodes.push(node)
         const client = new StoreClient(node, { timeoutMs: 20_000 })
-        // Bounded: at most 5,000 puts per writer, and only until stopped or refused.
-        for (let n = 0; n < 5000 && !stop.aborted; n++) {
-          const envelope = fakeEnvelope(600)
-          try {
-            await client.put(multiaddr(relayAddr), owner.mailbox, envelope)
-          } catch {
-            break
+        // PIPELINED puts in flight per writer, on its client's one kept-open stream (the relay answers them
+        // several at once): the signal finds puts under way side by side, not one. Bounded: at most 5,000
+        // puts per writer, and only until stopped or refused.
+        let n = 0
+        await Promise.all(Array.from({ length: PIPELINED }, async () => {
+          while (n < 5000 && !stop.aborted) {
+            n++
+            const envelope = fakeEnvelope(600)
+            try {
+              await client.put(multiaddr(relayAddr), owner.mailbox, envelope)
+            } catch {
+              break
+            }
+            acked[i].add(toHex(parseEnvelopeHeader(envelope).id))
           }
-          acked[i].add(toHex(parseEnvelopeHeader(envelope).id))
-        }
+        }))
       }))
     } finally {
       await Promise.all(nodes.map(async n => { await n.stop() }))
