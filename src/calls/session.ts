@@ -331,6 +331,8 @@ export class CallSession {
 
   private onAccept (sdp: string, video: boolean): void {
     mark('caller:accept-recv')
+    // Hide my IP turned on while it rang: the connection gathered every candidate, and its checks would show them.
+    if (!this.candidates.relayOnly && this.init.hidesAddress?.() === true) return this.end('failed', 'normal', 'hide my IP was turned on while the call rang: call again to hide your address')
     this.binding.take(sdp)
     this.timers.answered()
     this.remoteMedia = { audio: true, video }

@@ -1,8 +1,9 @@
 /**
- * Hide my IP turned on while a contact's call rings: the connection made at
- * ring time had the setting as it was then (every candidate allowed), and
- * the accept must not use it: the callee's candidates would leave with its
- * addresses although the user asked, before accepting, to hide them.
+ * Hide my IP turned on while a call rings: the connections made before had
+ * the setting as it was then (every candidate allowed). The callee's accept
+ * must not use the one made at ring time (its candidates would leave with
+ * its addresses although the user asked, before accepting, to hide them);
+ * the caller's candidates, held until the accept, must not leave either.
  */
 import assert from 'node:assert/strict'
 import type { CallServiceEvent } from '../../../src/calls/index.js'
@@ -15,9 +16,8 @@ describe('calls: hide my IP turned on while the call rings', () => {
     let hide = false
     const { alice, bob } = await pair({
       attachMedia: async () => {},
-      hideMyIp: () => hide,
       iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
-    })
+    }, { bob: { hideMyIp: () => hide } })
     const ringing = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
       const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
     })
@@ -33,5 +33,28 @@ describe('calls: hide my IP turned on while the call rings', () => {
     assert.deepEqual(call.received.candidates.filter(c => !c.includes('typ relay')), [], 'no candidate but relay ones left the callee')
     assert.equal(bob.pcs.at(-1)?.config.iceTransportPolicy, 'relay')
     assert.equal(bob.pcs[0].closed, true, 'the connection made while ringing is closed')
+  })
+
+  it('the caller who turned it on while ringing sends none of the candidates it gathered before: the call ends with the reason', async () => {
+    let hide = false
+    const { alice, bob } = await pair({
+      attachMedia: async () => {},
+      hideMyIp: () => hide,
+      iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
+    }, { bob: { hideMyIp: () => false } })
+    const ringing = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
+      const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
+    })
+    const call = await alice.service.place([{ peerId: bob.party.device.peerId, addrs: [] }], { account: 'bob', handle: 'bob~test', contact: true })
+    const { call: bobCall } = await ringing
+    await waitFor(() => alice.pcs[0]?.local != null, 'the caller\'s offer')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    // The caller turns hide my IP on while it rings; the callee (its own setting off) accepts.
+    hide = true
+    await bobCall.accept().catch(() => {})
+    await waitFor(() => call.over || bobCall.received.candidates.length > 0, 'the call ended, or the caller\'s candidates sent')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.deepEqual(bobCall.received.candidates.filter(c => !c.includes('typ relay')), [], 'no candidate of the caller but relay ones reached the callee')
+    assert.equal(call.endReason, 'failed')
   })
 })

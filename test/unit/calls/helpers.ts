@@ -248,8 +248,8 @@ export async function stopAll (): Promise<void> {
   for (const s of running.splice(0)) await s.stop()
 }
 
-/** Alice and Bob, contacts of each other, with call services joined by in-memory streams. */
-export async function pair (init: Partial<CallServiceInit> = {}, options: { contacts?: boolean } = {}): Promise<{ alice: Side, bob: Side, network: () => FakeNetwork, newCall: () => void }> {
+/** Alice and Bob, contacts of each other, with call services joined by in-memory streams (`options.bob`: Bob's own settings over `init`). */
+export async function pair (init: Partial<CallServiceInit> = {}, options: { contacts?: boolean, bob?: Partial<CallServiceInit> } = {}): Promise<{ alice: Side, bob: Side, network: () => FakeNetwork, newCall: () => void }> {
   let network = new FakeNetwork()
   const current = (): FakeNetwork => network
   const make = async (): Promise<Side> => {
@@ -275,7 +275,8 @@ export async function pair (init: Partial<CallServiceInit> = {}, options: { cont
       deviceRecord: () => side.party.record,
       name: side === alice ? 'alice' : 'bob',
       now: () => NOW,
-      ...init
+      ...init,
+      ...(side === bob ? options.bob : {})
     })
     await side.service.start()
     running.push(side.service)
