@@ -52,6 +52,8 @@ export class TabCalls {
   private call?: CallSession
   private view?: CallView
   private readonly ring = new RingTone()
+  /** The request whose media would go direct (our relays offer no TURN): its screen says so while it rings. */
+  private directRequest?: CallSession
   private statsTimer?: ReturnType<typeof setInterval>
   private closeTimer?: ReturnType<typeof setTimeout>
   private readonly offs: Array<() => void> = []
@@ -102,7 +104,8 @@ export class TabCalls {
     if (call == null) return
     this.ring.stop()
     this.media.acceptWithVideo = video
-    await call.accept({ video })
+    // Through the peer's guard: a request that would go direct is accepted only once its screen said so.
+    await this.calls.accept(call, { video, direct: this.directRequest === call })
     this.update()
   }
 
@@ -164,6 +167,14 @@ export class TabCalls {
       if (event.type === 'state' && event.state === 'connected') this.startStats()
     })
     if (call.direction === 'incoming') {
+      // src/calls knows the media path only once the connection is made (at the accept): ask now, to say it while it rings.
+      if (call.request) {
+        this.calls.mediaPath(call).then((path) => {
+          if (path !== 'direct' || this.call !== call) return
+          this.directRequest = call
+          this.update()
+        }, () => {})
+      }
       this.ring.start()
       const who = call.remote.handle ?? 'someone'
       if (this.notifications()) notifyHidden(`${call.video ? 'Video' : 'Voice'} call from ${who}`, call.request ? 'Not in your contacts' : 'Incoming call', () => { if (call.remote.handle != null) this.navigate(call.remote.handle) })
@@ -203,7 +214,7 @@ export class TabCalls {
       handle: call.remote.handle ?? call.remote.account.slice(0, 16),
       video: call.video,
       request: call.request,
-      directToStranger: call.directToStranger,
+      directToStranger: call.directToStranger || this.directRequest === call,
       micOn: call.localMedia.audio,
       cameraOn: this.media.cameraOn(call.id),
       remoteMuted: before?.remoteMuted ?? false,
