@@ -37,14 +37,26 @@ export function simTransports (latencyMs: number): TransportFactory[] {
   return [memory({ latency: latencyMs }), tcp()]
 }
 
+/** What a simulated relay is given. */
+export interface SimRelayInit {
+  crypto: Crypto
+  latencyMs: number
+  runId: string
+  /** The relays it is linked with. */
+  peers: string[]
+  /** Connection pings and anti-entropy exchanges (stretched under time dilation). */
+  keepAliveIntervalMs: number
+  syncIntervalMs: number
+}
+
 /** A relay that can crash and come back with what it held. */
 export class SimRelay {
   readonly info: RelayInfo
   private readonly db = memoryDb()
-  private readonly init: { crypto: Crypto, latencyMs: number, runId: string, peers: string[] }
+  private readonly init: SimRelayInit
   relay?: StarlingRelay
 
-  constructor (info: RelayInfo, init: { crypto: Crypto, latencyMs: number, runId: string, peers: string[] }) {
+  constructor (info: RelayInfo, init: SimRelayInit) {
     this.info = info
     this.init = init
   }
@@ -74,6 +86,8 @@ export class SimRelay {
       announce: [`/ip4/127.0.0.1/tcp/${this.info.port}`],
       peers: this.init.peers,
       loopback: true,
+      keepAliveIntervalMs: this.init.keepAliveIntervalMs,
+      syncIntervalMs: this.init.syncIntervalMs,
       limits: {
         reservations: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
         connections: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT }
@@ -109,6 +123,10 @@ export interface SimUserInit {
   gater: ConnectionGater
   wrapTransport: StarlingPeerInit['wrapTransport']
   now: () => number
+  /** Messenger timers (stretched under time dilation). */
+  messenger?: StarlingPeerInit['messenger']
+  /** Connection pings (stretched under time dilation). */
+  keepAliveIntervalMs?: number
 }
 
 /** A user's device that goes offline and comes back with the same identity and stores. */
@@ -153,7 +171,9 @@ export class SimUser {
       bootstrap: this.init.bootstrap,
       listen: [`/memory/sim-${this.init.runId}-user-${this.init.index}`, '/ip4/127.0.0.1/tcp/0'],
       loopback: true,
-      wrapTransport: this.init.wrapTransport
+      wrapTransport: this.init.wrapTransport,
+      messenger: this.init.messenger,
+      keepAliveIntervalMs: this.init.keepAliveIntervalMs
     })
     this.peerId = peer.node.peerId
     try {
