@@ -155,7 +155,7 @@ export class WorkerEngine {
         const deadline = Date.now() + PUBLISH_WAIT_MS
         while (user.peer?.directory.lastPublished == null && Date.now() < deadline) await sleep(100)
         if (user.peer?.directory.lastPublished == null) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms: ${user.peer?.directory.lastError ?? 'no error yet'}`)
-        if (++done % 50 === 0) this.log(`${done}/${all.length} users up after ${((Date.now() - started) / 1000).toFixed(0)} s`)
+        if (++done % 20 === 0) this.log(`${done}/${all.length} users up after ${((Date.now() - started) / 1000).toFixed(0)} s`)
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.scenario.startConcurrency, all.length) }, slot))

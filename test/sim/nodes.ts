@@ -13,6 +13,8 @@ import { tcp } from '@libp2p/tcp'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { MemoryLevel } from 'memory-level'
+import { LevelDatastore } from 'datastore-level'
+import type { Level } from 'level'
 import { LevelStore } from '../../src/store/index.js'
 import { MemoryBlobStore } from '../../src/messenger/attachments/index.js'
 import { createIdentity, createStarlingPeer, createStarlingRelay } from '../../src/peer/index.js'
@@ -53,6 +55,12 @@ export interface SimRelayInit {
 export class SimRelay {
   readonly info: RelayInfo
   private readonly db = memoryDb()
+  /**
+   * The DHT's records, kept across a crash as a real relay keeps them on
+   * disk (node/relay.ts): a relay that came back empty would answer "none"
+   * for records it held.
+   */
+  private readonly dhtDb = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
   private readonly init: SimRelayInit
   relay?: StarlingRelay
 
@@ -77,6 +85,12 @@ export class SimRelay {
         const store = new LevelStore(this.db)
         await store.open()
         return store
+      },
+      openDatastore: async () => {
+        // datastore-level uses only the abstract-level API, which memory-level has.
+        const datastore = new LevelDatastore(this.dhtDb as unknown as Level<string, Uint8Array>)
+        await datastore.open()
+        return datastore
       }
     }, {
       listen: [this.memoryAddr, `/ip4/127.0.0.1/tcp/${this.info.port}`],
