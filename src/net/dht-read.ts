@@ -16,6 +16,8 @@ const log = logger('starling:net:dht-read')
 
 /** Tries of one read when no server answered. */
 export const DHT_READ_ATTEMPTS = 3
+/** Records of one read kept to choose from (one per server asked; kad-dht asks at most k = 20 in a query's closest set). */
+export const MAX_RECORDS_KEPT = 64
 /** Pause before the second try; doubled before each later one. */
 export const DHT_READ_RETRY_MS = 200
 
@@ -23,6 +25,16 @@ export interface DhtReadOptions {
   signal: AbortSignal
   attempts?: number
   retryMs?: number
+  /**
+   * Picks the best of several records (the DHT's selector): used when
+   * servers answered with records but kad-dht's get ended without its
+   * value. It throws after finding the value when it could not correct a
+   * server holding an older record (QueryError "Could not send
+   * correction"): a server that missed the owner's last put, such as one
+   * that was down, then made the record look absent. Without it, the first
+   * record seen is taken.
+   */
+  select?: (records: Uint8Array[]) => Promise<number>
 }
 
 /**
@@ -38,11 +50,15 @@ export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, 
     if (attempt > 0) await pause((options.retryMs ?? DHT_READ_RETRY_MS) * 2 ** (attempt - 1), signal)
     let answered = 0
     let failed = 0
+    const seen: Uint8Array[] = []
     try {
       for await (const event of dht.get(key, { signal })) {
         if (event.name === 'VALUE') return event.value
-        if (event.name === 'PEER_RESPONSE') answered++
-        else if (event.name === 'QUERY_ERROR') {
+        if (event.name === 'PEER_RESPONSE') {
+          answered++
+          // kad-dht verified it (its validator) before reporting the response.
+          if (event.record != null && seen.length < MAX_RECORDS_KEPT) seen.push(event.record.value)
+        } else if (event.name === 'QUERY_ERROR') {
           failed++
           why = event.error.message
         }
@@ -52,12 +68,30 @@ export async function readDhtRecord (dht: Pick<KadDHT, 'get'>, key: Uint8Array, 
       failed++
       why = (err as Error).message
     }
+    if (seen.length > 0) {
+      const best = await pick(seen, options.select)
+      if (best != null) {
+        log('the read found %d records but ended without its value (%s): taking the best', seen.length, why)
+        return best
+      }
+    }
     if (answered > 0) return undefined
     // Nobody asked and nothing failed: the routing table was empty.
     if (failed === 0) why = 'no DHT server was asked'
     log('no DHT server answered a read (try %d of %d): %s', attempt + 1, attempts, why)
   }
   throw new DhtUnavailableError(`no DHT server answered a read (${attempts} tries): ${why}`)
+}
+
+/** The best record by `select`, the first without it; undefined when the selector finds none valid. */
+async function pick (records: Uint8Array[], select?: (records: Uint8Array[]) => Promise<number>): Promise<Uint8Array | undefined> {
+  if (select == null) return records[0]
+  try {
+    return records[await select(records)]
+  } catch (err) {
+    log('no valid record among %d: %s', records.length, (err as Error).message)
+    return undefined
+  }
 }
 
 async function pause (ms: number, signal: AbortSignal): Promise<void> {

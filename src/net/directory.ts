@@ -29,6 +29,7 @@ import {
   parseHandle,
   verifyDeviceRecord,
   verifyHandleClaim,
+  selectStarlingRecord,
   verifyStarlingRecord
 } from '../identity/index.js'
 import type { DeviceRecord, HandleClaim, PrekeyPublic } from '../identity/index.js'
@@ -399,7 +400,7 @@ export class Directory {
 
   /** A record: undefined when the DHT servers that answered hold none; DhtUnavailableError when none answered (src/net/dht-read.ts). */
   private async get (key: Uint8Array, signal: AbortSignal): Promise<Uint8Array | undefined> {
-    return await readDhtRecord(this.node.services.dht, key, { signal })
+    return await readDhtRecord(this.node.services.dht, key, { signal, select: async (records) => await selectStarlingRecord(this.crypto, key, records, this.now()) })
   }
 }
 

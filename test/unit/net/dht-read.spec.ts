@@ -56,6 +56,34 @@ describe('net: reading one DHT record', function () {
     assert.equal(d.calls, 3)
   })
 
+  it('a read that found records keeps them when kad-dht then throws (a correction to a server with an older record failed): the best by the selector, not "none"', async () => {
+    // kad-dht's get collects every server's record, sends the best to the
+    // servers holding an older one, and yields the value only after: one
+    // correction that fails throws QueryError and the value is never yielded.
+    // A server that missed the owner's latest put (it was down) is exactly
+    // such a server, so a relay down made handles "not found".
+    const path = { index: 0, queued: 0, running: 0, total: 2 }
+    let calls = 0
+    const d = {
+      get: async function * (): AsyncGenerator<QueryEvent> {
+        calls++
+        const response = (value: number): QueryEvent => ({ name: 'PEER_RESPONSE', type: 1, from, messageType: 1, messageName: 'GET_VALUE', closer: [], providers: [], record: { key: Uint8Array.of(1), value: Uint8Array.of(value), timeReceived: new Date() }, path }) as unknown as QueryEvent
+        yield response(5)
+        yield response(9)
+        throw Object.assign(new Error('Could not send correction'), { name: 'QueryError' })
+      }
+    }
+    const picked: Uint8Array[][] = []
+    const value = await readDhtRecord(d as never, Uint8Array.of(1), {
+      signal: signal(),
+      retryMs: 1,
+      select: async (records) => { picked.push(records); return records.findIndex(r => r[0] === 9) }
+    })
+    assert.deepEqual(value, Uint8Array.of(9))
+    assert.deepEqual(picked, [[Uint8Array.of(5), Uint8Array.of(9)]])
+    assert.equal(calls, 1)
+  })
+
   it('stops waiting between tries when the signal aborts', async () => {
     const controller = new AbortController()
     const d = dht(['error', 'value'])
