@@ -24,6 +24,8 @@ import { countWireBytes, wireBytes } from './wire-bytes.js'
 
 /** libp2p's connection monitor pings every connection this often by default (stretched under time dilation). */
 const LIBP2P_PING_INTERVAL_MS = 10_000
+/** Failed sends a worker logs as they happen (all are counted in the summary). */
+const MAX_FAILURES_LOGGED = 20
 /** How often a worker reports its resource use, wall ms. */
 const STATS_INTERVAL_MS = 2_000
 /** The longest a user waits for its records to be published at warm-up, wall ms. */
@@ -50,6 +52,7 @@ export class WorkerEngine {
   private partitioned = false
   private wallStart = 0
   private stopping = false
+  private failuresLogged = 0
   private readonly lag = monitorEventLoopDelay({ resolution: 10 })
   private statsTimer?: ReturnType<typeof setInterval>
   private readonly cpuStart = process.cpuUsage()
@@ -260,7 +263,9 @@ export class WorkerEngine {
         : await peer.messenger.send(to, { kind: 'text', text })
       this.send({ type: 'sent', seq: m.seq, wall, id: result.id })
     } catch (err) {
-      this.send({ type: 'send-failed', seq: m.seq, wall: Date.now(), error: `${(err as Error).name}: ${(err as Error).message}` })
+      const error = `${(err as Error).name}: ${(err as Error).message}`
+      if (++this.failuresLogged <= MAX_FAILURES_LOGGED) this.log(`send ${m.seq} (user ${m.from} to ${m.to}) failed: ${error}`)
+      this.send({ type: 'send-failed', seq: m.seq, wall: Date.now(), error })
     }
   }
 
