@@ -83,7 +83,9 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
   let failed: Error | undefined
   const workerPath = fileURLToPath(new URL('./worker.ts', import.meta.url))
   for (let w = 0; w < workers; w++) {
-    const child = fork(workerPath, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    // SIM_CPU_PROF=DIR: worker 0 writes a CPU profile there (node --cpu-prof) when it exits.
+    const prof = process.env.SIM_CPU_PROF != null && process.env.SIM_CPU_PROF !== '' && w === 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SIM_CPU_PROF}`] : []
+    const child = fork(workerPath, [], { execArgv: ['--import', 'tsx', ...prof], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     child.on('message', onMessage)
     child.on('exit', (code) => {
       if (code !== 0 && code != null && failed == null) {

@@ -83,6 +83,12 @@ export interface StarlingNodeInit {
   connections?: { max?: number, maxPerSource?: number }
   /** libp2p's metrics (a relay's operator scrapes them: node/ passes `@libp2p/prometheus-metrics`). */
   metrics?: Libp2pInit['metrics']
+  /**
+   * How often every connection is pinged, ms (libp2p's connection monitor,
+   * default 10 s; a connection whose ping fails is closed). A simulation
+   * under time dilation stretches it by its factor.
+   */
+  keepAliveIntervalMs?: number
 }
 
 /** The services every Starling node has. */
@@ -143,6 +149,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     peerDiscovery,
     datastore: init.datastore,
     metrics: init.metrics,
+    ...(init.keepAliveIntervalMs != null ? { connectionMonitor: { pingInterval: init.keepAliveIntervalMs } } : {}),
     ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : gater != null ? { connectionGater: gater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.

@@ -71,6 +71,8 @@ export interface StarlingPeerInit {
   dhtServer?: boolean
   /** Lifetime of published records (tests shorten it). */
   recordLifetimeMs?: number
+  /** How often each connection is pinged (src/net/node.ts; a simulation under time dilation stretches it). */
+  keepAliveIntervalMs?: number
   messenger?: PeerMessengerOptions
   /** A test hook may wrap the network the messenger sees (drop, delay, duplicate). */
   wrapTransport?(transport: DeliveryTransport): DeliveryTransport
@@ -151,6 +153,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
     selectors,
     loopback: init.loopback,
     dhtServer: init.dhtServer,
+    keepAliveIntervalMs: init.keepAliveIntervalMs,
     reprovideIntervalMs: init.recordLifetimeMs != null ? Math.max(1_000, init.recordLifetimeMs / 2) : undefined
   })
   try {

@@ -92,6 +92,8 @@ export interface StarlingRelayInit {
    * host, and leave gossipsub's same-IP penalty off.
    */
   loopback?: boolean
+  /** How often each connection is pinged (src/net/node.ts; a simulation under time dilation stretches it). */
+  keepAliveIntervalMs?: number
   /** Time between exchanges with each linked relay (default SYNC_INTERVAL_MS; tests shorten it). */
   syncIntervalMs?: number
   /** How often expired envelopes are swept (default SWEEP_INTERVAL_MS; 0: never, a simulation sweeps by hand). */
@@ -167,6 +169,7 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
       reservations: init.limits?.reservations,
       connections: init.limits?.connections,
       metrics: platform.metrics,
+      keepAliveIntervalMs: init.keepAliveIntervalMs,
       extraServices: {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.

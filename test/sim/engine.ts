@@ -8,8 +8,10 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
-import { onMessengerEvent } from '../../src/messenger/index.js'
+import { DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FETCH_INTERVAL_MS, DEFAULT_RETRY_INTERVAL_MS, onMessengerEvent } from '../../src/messenger/index.js'
 import { sendFiles } from '../../src/peer/index.js'
+import { SYNC_INTERVAL_MS } from '../../src/relay/index.js'
+import type { PeerMessengerOptions } from '../../src/peer/index.js'
 import { nodeCrypto } from '../../node/platform.js'
 import { SimRelay, SimUser } from './nodes.js'
 import { faultyTransport } from './faults.js'
@@ -20,12 +22,14 @@ import type { Scenario } from './scenario.js'
 import type { FromWorker, RelayInfo, ToWorker, UserInfo } from './protocol.js'
 import { countWireBytes, wireBytes } from './wire-bytes.js'
 
+/** libp2p's connection monitor pings every connection this often by default (stretched under time dilation). */
+const LIBP2P_PING_INTERVAL_MS = 10_000
+/** Failed sends a worker logs as they happen (all are counted in the summary). */
+const MAX_FAILURES_LOGGED = 20
 /** How often a worker reports its resource use, wall ms. */
 const STATS_INTERVAL_MS = 2_000
 /** The longest a user waits for its records to be published at warm-up, wall ms. */
 const PUBLISH_WAIT_MS = 180_000
-/** Users started at once at warm-up (each start is a burst of handshakes and DHT writes). */
-const START_BATCH = 5
 
 type Send = (msg: FromWorker) => void
 
@@ -48,6 +52,7 @@ export class WorkerEngine {
   private partitioned = false
   private wallStart = 0
   private stopping = false
+  private failuresLogged = 0
   private readonly lag = monitorEventLoopDelay({ resolution: 10 })
   private statsTimer?: ReturnType<typeof setInterval>
   private readonly cpuStart = process.cpuUsage()
@@ -83,7 +88,14 @@ export class WorkerEngine {
     const addr = (r: RelayInfo): string => `/ip4/127.0.0.1/tcp/${r.port}/p2p/${r.peerId}`
     for (const r of relays) this.half.set(r.peerId, (r.index % 2) as 0 | 1)
     for (const r of relays.filter(r => r.worker === worker)) {
-      const relay = new SimRelay(r, { crypto: this.crypto, latencyMs: scenario.network.latencyMs, runId, peers: relays.filter(o => o.index !== r.index).map(addr) })
+      const relay = new SimRelay(r, {
+        crypto: this.crypto,
+        latencyMs: scenario.network.latencyMs,
+        runId,
+        peers: schedule.relayPeers[r.index].map(i => addr(relays[i])),
+        keepAliveIntervalMs: LIBP2P_PING_INTERVAL_MS * scenario.timeDilation,
+        syncIntervalMs: SYNC_INTERVAL_MS * scenario.timeDilation
+      })
       await relay.start()
       this.relays.push(relay)
     }
@@ -103,7 +115,9 @@ export class WorkerEngine {
         bootstrap: u.relays.map(i => addr(relays[i])),
         gater,
         wrapTransport: (t) => faultyTransport(t, faults),
-        now: () => this.simNow()
+        now: () => this.simNow(),
+        messenger: dilatedMessengerTimers(scenario.timeDilation),
+        keepAliveIntervalMs: LIBP2P_PING_INTERVAL_MS * scenario.timeDilation
       }))
     }
     this.statsTimer = setInterval(() => { this.reportStats() }, STATS_INTERVAL_MS)
@@ -123,24 +137,32 @@ export class WorkerEngine {
   }
 
   /**
-   * Starts the users a few at a time, then waits (once, for all of them,
-   * bounded) until each has published its records: who starts offline in
-   * the schedule must be resolvable when the first message to it is sent.
+   * Starts the users by admission: `startConcurrency` at a time, the next
+   * once one of them has published its records (or given up after
+   * PUBLISH_WAIT_MS), so that every start sees a quiet event loop and its
+   * DHT writes finish inside their timeouts. Who starts offline in the
+   * schedule must be resolvable when the first message to it is sent, so
+   * every user publishes once before the workload.
    */
   private async startUsers (): Promise<void> {
     const all = [...this.users.entries()]
-    for (let i = 0; i < all.length; i += START_BATCH) {
-      await Promise.all(all.slice(i, i + START_BATCH).map(async ([index, user]) => {
+    let next = 0
+    let done = 0
+    const started = Date.now()
+    const slot = async (): Promise<void> => {
+      while (next < all.length) {
+        const [index, user] = all[next++]
         await user.create()
         await user.start()
         this.listen(index, user)
-      }))
+        const deadline = Date.now() + PUBLISH_WAIT_MS
+        while (user.peer?.directory.lastPublished == null && Date.now() < deadline) await sleep(100)
+        if (user.peer?.directory.lastPublished == null) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms: ${user.peer?.directory.lastError ?? 'no error yet'}`)
+        if (++done % 20 === 0) this.log(`${done}/${all.length} users up after ${((Date.now() - started) / 1000).toFixed(0)} s`)
+      }
     }
-    const deadline = Date.now() + PUBLISH_WAIT_MS
-    const unpublished = (): Array<[number, SimUser]> => all.filter(([, u]) => u.peer?.status().published == null)
-    while (unpublished().length > 0 && Date.now() < deadline) await sleep(500)
-    for (const [index, u] of unpublished()) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms: ${u.peer?.status().publishError ?? 'no error yet'}`)
-    this.send({ type: 'users-up', worker: this.worker, users: all.map(([index, u]) => ({ index, handle: u.handle, peerId: u.peerId?.toString() ?? '', published: u.peer?.status().published != null })) })
+    await Promise.all(Array.from({ length: Math.min(this.scenario.startConcurrency, all.length) }, slot))
+    this.send({ type: 'users-up', worker: this.worker, users: all.map(([index, u]) => ({ index, handle: u.handle, peerId: u.peerId?.toString() ?? '', published: u.peer?.directory.lastPublished != null })) })
   }
 
   /** Reports every message a user stores. */
@@ -241,7 +263,9 @@ export class WorkerEngine {
         : await peer.messenger.send(to, { kind: 'text', text })
       this.send({ type: 'sent', seq: m.seq, wall, id: result.id })
     } catch (err) {
-      this.send({ type: 'send-failed', seq: m.seq, wall: Date.now(), error: `${(err as Error).name}: ${(err as Error).message}` })
+      const error = `${(err as Error).name}: ${(err as Error).message}`
+      if (++this.failuresLogged <= MAX_FAILURES_LOGGED) this.log(`send ${m.seq} (user ${m.from} to ${m.to}) failed: ${error}`)
+      this.send({ type: 'send-failed', seq: m.seq, wall: Date.now(), error })
     }
   }
 
@@ -278,6 +302,22 @@ export class WorkerEngine {
     await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
     await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
     this.send({ type: 'stopped', worker: this.worker })
+  }
+}
+
+/**
+ * The messenger's timers under time dilation: the mailbox reading interval,
+ * the retry interval and the direct attempt's timeout stretched by the
+ * factor, so that they keep their meaning in simulated time (a 30 s read
+ * interval stays one every 30 simulated seconds) and cost no more CPU per
+ * simulated second than in real time.
+ */
+export function dilatedMessengerTimers (factor: number): PeerMessengerOptions {
+  if (factor === 1) return {}
+  return {
+    fetchIntervalMs: DEFAULT_FETCH_INTERVAL_MS * factor,
+    retryIntervalMs: DEFAULT_RETRY_INTERVAL_MS * factor,
+    directTimeoutMs: DEFAULT_DIRECT_TIMEOUT_MS * factor
   }
 }
 

@@ -13,6 +13,8 @@ import { tcp } from '@libp2p/tcp'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { MemoryLevel } from 'memory-level'
+import { LevelDatastore } from 'datastore-level'
+import type { Level } from 'level'
 import { LevelStore } from '../../src/store/index.js'
 import { MemoryBlobStore } from '../../src/messenger/attachments/index.js'
 import { createIdentity, createStarlingPeer, createStarlingRelay } from '../../src/peer/index.js'
@@ -37,14 +39,32 @@ export function simTransports (latencyMs: number): TransportFactory[] {
   return [memory({ latency: latencyMs }), tcp()]
 }
 
+/** What a simulated relay is given. */
+export interface SimRelayInit {
+  crypto: Crypto
+  latencyMs: number
+  runId: string
+  /** The relays it is linked with. */
+  peers: string[]
+  /** Connection pings and anti-entropy exchanges (stretched under time dilation). */
+  keepAliveIntervalMs: number
+  syncIntervalMs: number
+}
+
 /** A relay that can crash and come back with what it held. */
 export class SimRelay {
   readonly info: RelayInfo
   private readonly db = memoryDb()
-  private readonly init: { crypto: Crypto, latencyMs: number, runId: string, peers: string[] }
+  /**
+   * The DHT's records, kept across a crash as a real relay keeps them on
+   * disk (node/relay.ts): a relay that came back empty would answer "none"
+   * for records it held.
+   */
+  private readonly dhtDb = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+  private readonly init: SimRelayInit
   relay?: StarlingRelay
 
-  constructor (info: RelayInfo, init: { crypto: Crypto, latencyMs: number, runId: string, peers: string[] }) {
+  constructor (info: RelayInfo, init: SimRelayInit) {
     this.info = info
     this.init = init
   }
@@ -65,6 +85,12 @@ export class SimRelay {
         const store = new LevelStore(this.db)
         await store.open()
         return store
+      },
+      openDatastore: async () => {
+        // datastore-level uses only the abstract-level API, which memory-level has.
+        const datastore = new LevelDatastore(this.dhtDb as unknown as Level<string, Uint8Array>)
+        await datastore.open()
+        return datastore
       }
     }, {
       listen: [this.memoryAddr, `/ip4/127.0.0.1/tcp/${this.info.port}`],
@@ -74,6 +100,8 @@ export class SimRelay {
       announce: [`/ip4/127.0.0.1/tcp/${this.info.port}`],
       peers: this.init.peers,
       loopback: true,
+      keepAliveIntervalMs: this.init.keepAliveIntervalMs,
+      syncIntervalMs: this.init.syncIntervalMs,
       limits: {
         reservations: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
         connections: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT }
@@ -109,6 +137,10 @@ export interface SimUserInit {
   gater: ConnectionGater
   wrapTransport: StarlingPeerInit['wrapTransport']
   now: () => number
+  /** Messenger timers (stretched under time dilation). */
+  messenger?: StarlingPeerInit['messenger']
+  /** Connection pings (stretched under time dilation). */
+  keepAliveIntervalMs?: number
 }
 
 /** A user's device that goes offline and comes back with the same identity and stores. */
@@ -153,7 +185,9 @@ export class SimUser {
       bootstrap: this.init.bootstrap,
       listen: [`/memory/sim-${this.init.runId}-user-${this.init.index}`, '/ip4/127.0.0.1/tcp/0'],
       loopback: true,
-      wrapTransport: this.init.wrapTransport
+      wrapTransport: this.init.wrapTransport,
+      messenger: this.init.messenger,
+      keepAliveIntervalMs: this.init.keepAliveIntervalMs
     })
     this.peerId = peer.node.peerId
     try {

@@ -10,11 +10,23 @@ import { readFile, readdir } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { parseScenario, parseScenarioText } from './scenario.js'
-import { buildSchedule, onlineAt } from './schedule.js'
+import { buildSchedule, onlineAt, relayLinks } from './schedule.js'
 import { faultyTransport, noFaults } from './faults.js'
 import { seededRandom } from './schedule.js'
 import type { DeliveryTransport } from '../../src/messenger/index.js'
-import { dilatedNow } from './engine.js'
+import { dilatedMessengerTimers, dilatedNow } from './engine.js'
+import { DEFAULT_FETCH_INTERVAL_MS, DEFAULT_RETRY_INTERVAL_MS } from '../../src/messenger/index.js'
+
+/** Hops from relay 0 to the farthest relay, or Infinity when one cannot be reached. */
+function diameterFrom0 (links: number[][]): number {
+  const dist = links.map(() => Infinity)
+  dist[0] = 0
+  const queue = [0]
+  for (let x = queue.shift(); x != null; x = queue.shift()) {
+    for (const y of links[x]) if (dist[y] === Infinity) { dist[y] = dist[x] + 1; queue.push(y) }
+  }
+  return Math.max(...dist)
+}
 
 const base = { seed: 7, relays: 3, users: 20, durationSeconds: 120 }
 
@@ -74,6 +86,30 @@ describe('simulation: scenarios and schedules', () => {
     assert.equal(dilatedNow(start, 3, start + 10_000), start + 3_333)
     assert.equal(dilatedNow(start, 2, start - 5), start - 5)
     for (let t = 0; t < 50; t++) assert.ok(Number.isInteger(dilatedNow(start, 2.5, start + t * 7)))
+  })
+
+  it('relays link sparsely but connected: symmetric, about the degree asked, a short path between any two', () => {
+    for (const [n, degree] of [[20, 4], [20, 6], [10, 4], [50, 4], [7, 3]]) {
+      const links = relayLinks(n, degree)
+      for (const [i, peers] of links.entries()) {
+        assert.ok(!peers.includes(i), `relay ${i} linked with itself`)
+        assert.ok(peers.length >= 2 && peers.length <= degree + 1, `relay ${i} of ${n}: ${peers.length} links for degree ${degree}`)
+        for (const j of peers) assert.ok(links[j].includes(i), `${i}→${j} but not ${j}→${i}`)
+      }
+      // Circulant: the same from every relay, so relay 0's eccentricity is the diameter.
+      assert.ok(diameterFrom0(links) <= Math.ceil(n / degree) + 1, `${n} relays, degree ${degree}: diameter ${diameterFrom0(links)}`)
+    }
+    assert.deepEqual(relayLinks(4, 0), [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+    assert.deepEqual(relayLinks(4, 9), relayLinks(4, 0))
+    const s = buildSchedule(parseScenario({ ...base, relays: 20, relayLinks: 4 }), 2)
+    assert.deepEqual(s.relayPeers[0], [1, 5, 15, 19])
+  })
+
+  it('time dilation stretches the messenger timers by its factor, and leaves them alone in real time', () => {
+    assert.deepEqual(dilatedMessengerTimers(1), {})
+    const t = dilatedMessengerTimers(4)
+    assert.equal(t.fetchIntervalMs, 4 * DEFAULT_FETCH_INTERVAL_MS)
+    assert.equal(t.retryIntervalMs, 4 * DEFAULT_RETRY_INTERVAL_MS)
   })
 
   it('the example scenarios in scripts/scenarios are valid', async () => {

@@ -35,6 +35,15 @@ export interface Scenario {
   users: number
   /** Relays each user bootstraps from and reserves a slot on. */
   relaysPerUser: number
+  /**
+   * Relays each relay is linked with (0: all others). Fewer gives a sparse
+   * but connected pattern (a ring with chords, schedule.ts): every linked
+   * pair holds a gossip mesh, an anti-entropy channel and a DHT
+   * connection, and each user reads every relay its own relays name.
+   */
+  relayLinks: number
+  /** Users each worker starts at a time at warm-up; the next starts once one has published its records. */
+  startConcurrency: number
   network: {
     /** One-way latency of every connection inside a worker (memory transport), ms. */
     latencyMs: number
@@ -89,6 +98,8 @@ export const SCENARIO_SCHEMA = {
     relays: int(1, 1_000),
     users: int(2, 100_000),
     relaysPerUser: int(1, 10, 2),
+    relayLinks: int(0, 1_000, 0),
+    startConcurrency: int(1, 1_000, 4),
     network: {
       type: 'object',
       additionalProperties: false,

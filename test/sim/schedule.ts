@@ -55,6 +55,8 @@ export interface ScheduledMessage {
 export interface Schedule {
   workers: number
   relayWorker: number[]
+  /** The relays each relay is linked with (symmetric: each operator lists the other). */
+  relayPeers: number[][]
   users: ScheduledUser[]
   messages: ScheduledMessage[]
   durationMs: number
@@ -116,7 +118,33 @@ export function buildSchedule (scenario: Scenario, workers: number): Schedule {
   }
   messages.sort((a, b) => a.at - b.at || a.from - b.from)
   for (const [i, m] of messages.entries()) m.seq = i
-  return { workers, relayWorker, users, messages, durationMs }
+  return { workers, relayWorker, relayPeers: relayLinks(scenario.relays, scenario.relayLinks), users, messages, durationMs }
+}
+
+/**
+ * Which relays each of `n` relays is linked with when each should have
+ * about `degree` links (0 or n - 1 and above: all): a circulant graph, relay
+ * i linked with i ± 1 (a ring, so the pattern is connected) and i ± k for
+ * chords spread over the ring (k = j·n/degree), which keeps the diameter
+ * small. Symmetric, as linking is (each operator lists the other).
+ */
+export function relayLinks (n: number, degree: number): number[][] {
+  if (degree === 0 || degree >= n - 1) return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => j).filter(j => j !== i))
+  const offsets = new Set<number>([1])
+  for (let j = 1; offsets.size * 2 < degree; j++) {
+    const k = Math.floor(j * n / degree)
+    if (k >= n) break
+    offsets.add(k)
+  }
+  return Array.from({ length: n }, (_, i) => {
+    const peers = new Set<number>()
+    for (const k of offsets) {
+      peers.add((i + k) % n)
+      peers.add((i - k + n) % n)
+    }
+    peers.delete(i)
+    return [...peers].sort((a, b) => a - b)
+  })
 }
 
 /** Alternating online and offline periods; back online for good when the workload ends. */
