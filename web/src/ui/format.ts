@@ -1,13 +1,20 @@
 /** How values are written on screen. */
 import type { HistoryEntry } from '../../../src/peer/index.js'
 
+/**
+ * The formatters, made once: `toLocaleTimeString` with options builds an
+ * Intl formatter on every call, and a thread formats every message's time
+ * on each render (a quarter of the tab's CPU while 220 messages arrived).
+ */
+const timeOfDay = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' })
+const dateAndTime = new Intl.DateTimeFormat([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+
 /** A time of day, or a date and time when not today. */
 export function formatTime (ms: number, now = Date.now()): string {
   const d = new Date(ms)
-  const sameDay = new Date(now).toDateString() === d.toDateString()
-  return sameDay
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+  const today = new Date(now)
+  const sameDay = today.getFullYear() === d.getFullYear() && today.getMonth() === d.getMonth() && today.getDate() === d.getDate()
+  return sameDay ? timeOfDay.format(d) : dateAndTime.format(d)
 }
 
 /** Our message's delivery state in words. */
