@@ -12,13 +12,16 @@ import type { AppState } from '../../../web/src/app/state.js'
 /** A messenger whose conversations are read only when the test lets them. */
 function fakePeer () {
   const waiting: Array<{ handle: string, release: () => void }> = []
+  let reads = 0
   const account = (handle: string): string => Buffer.from(handle.padEnd(32, '.')).toString('hex')
   const messenger = {
     init: { identity: { accountPublicKey: new Uint8Array(32) } },
     contacts: { list: async () => [] },
     conversation: async (handle: string) => {
+      // Each read finds one message more than the one before (messages keep arriving).
+      const found = ++reads
       await new Promise<void>(resolve => { waiting.push({ handle, release: resolve }) })
-      return { handle, account: account(handle), view: { messages: [] }, statuses: {} }
+      return { handle, account: account(handle), view: { messages: Array.from({ length: found }, (_, i) => ({ id: `m${i}`, author: { account: new Uint8Array(32), device: new Uint8Array(4) } })) }, statuses: {} }
     }
   }
   const peer = { identity: { accountPublicKey: new Uint8Array(32) }, messenger }
@@ -30,14 +33,27 @@ function fakePeer () {
     waiting.splice(at, 1)[0].release()
     for (let i = 0; i < 10; i++) await new Promise(resolve => setImmediate(resolve))
   }
-  return { peer, release }
+  /** Lets the newest read of `handle` finish. */
+  const releaseNewest = async (handle: string): Promise<void> => {
+    for (let i = 0; i < 100 && !waiting.some(w => w.handle === handle); i++) await new Promise(resolve => setImmediate(resolve))
+    const at = waiting.map(w => w.handle).lastIndexOf(handle)
+    assert.ok(at >= 0, `a read of ${handle} is waiting`)
+    waiting.splice(at, 1)[0].release()
+    for (let i = 0; i < 10; i++) await new Promise(resolve => setImmediate(resolve))
+  }
+  /** Waits until `n` reads of `handle` wait. */
+  const waitingReads = async (handle: string, n: number): Promise<void> => {
+    for (let i = 0; i < 100 && waiting.filter(w => w.handle === handle).length < n; i++) await new Promise(resolve => setImmediate(resolve))
+    assert.equal(waiting.filter(w => w.handle === handle).length, n)
+  }
+  return { peer, release, releaseNewest, waitingReads }
 }
 
 function setUp () {
-  const { peer, release } = fakePeer()
+  const { peer, release, releaseNewest, waitingReads } = fakePeer()
   const state = new StateBox({ phase: 'running', profile: 'p', conversations: [], typing: [], connectivity: { relays: 0, reserved: 0 } } satisfies AppState)
   const running = new RunningPeer(peer as never, state, () => ({ readReceipts: true }) as never, () => {})
-  return { running, state, release }
+  return { running, state, release, releaseNewest, waitingReads }
 }
 
 describe('web: the open thread', function () {
@@ -85,5 +101,25 @@ describe('web: the open thread', function () {
     await release('bob~aaaa')
     await bob
     assert.equal(state.get().thread?.handle, 'carol~bbbb')
+  })
+
+  it('two reads of the open thread that end in the other order: the newer one stays shown', async () => {
+    const { running, state, release, releaseNewest, waitingReads } = setUp()
+    const bob = running.openThread('bob~aaaa')
+    await release('bob~aaaa')
+    await release('bob~aaaa')
+    await bob
+    const older = running.refresh()
+    await waitingReads('bob~aaaa', 1)
+    const newer = running.refresh()
+    await waitingReads('bob~aaaa', 2)
+    // The newer read ends first, with more messages.
+    await releaseNewest('bob~aaaa')
+    await newer
+    const shown = state.get().thread?.messages.length ?? 0
+    assert.ok(shown > 0)
+    await release('bob~aaaa')
+    await older
+    assert.equal(state.get().thread?.messages.length, shown, 'the older read put back fewer messages')
   })
 })

@@ -19,7 +19,7 @@ import { IMAGE_HEAD_BYTES, safeToShow } from './image-size.js'
 import { notifyHidden } from './notify.js'
 import { searchHistory } from './search.js'
 import type { SearchHit } from './search.js'
-import type { StateBox } from './state.js'
+import type { AppState, StateBox } from './state.js'
 import type { Settings } from './settings.js'
 
 /** How long a typing indicator shows without being renewed. */
@@ -47,6 +47,9 @@ export class RunningPeer {
   private readyMarked = false
   /** The thread the screens show (a fresh object each time one is opened), or none. */
   private opened?: { handle: string }
+  /** Reads of the list and thread begun so far, and the newest one shown: reads that overlap may end in any order. */
+  private reads = 0
+  private shownRead = 0
   private readonly myAccount: string
   /** Calls, when the browser has WebRTC. */
   readonly calls?: TabCalls
@@ -145,15 +148,16 @@ export class RunningPeer {
    */
   async refresh (): Promise<void> {
     const { messenger } = this.peer
+    const read = ++this.reads
     const opened = this.opened
     let conversations = await conversationsView(messenger)
     if (opened == null) {
-      this.state.set({ conversations })
+      this.show(read, { conversations })
       return
     }
     const thread = await historyView(messenger, opened.handle)
     if (this.opened !== opened) {
-      this.state.set({ conversations })
+      this.show(read, { conversations })
       return
     }
     const summary = conversations.find(c => c.account === thread.account)
@@ -169,16 +173,28 @@ export class RunningPeer {
         refused = (err as Error).message
       }
     }
-    this.state.set({ conversations, ...(this.opened === opened ? { thread } : {}), ...(refused != null ? { error: refused } : {}) })
+    this.show(read, { conversations, ...(this.opened === opened ? { thread } : {}), ...(refused != null ? { error: refused } : {}) })
+  }
+
+  /**
+   * Shows what read number `read` found, unless a read begun after it was
+   * shown already: during a flood a slow read could end after a newer one
+   * and put back fewer messages, for good once the flood stopped.
+   */
+  private show (read: number, patch: Partial<AppState>): void {
+    if (read < this.shownRead) return
+    this.shownRead = read
+    this.state.set(patch)
   }
 
   /** Shows the conversation with `handle`. */
   async openThread (handle: string): Promise<void> {
     const opened = { handle }
     this.opened = opened
+    const read = ++this.reads
     const thread = await historyView(this.peer.messenger, handle)
     if (this.opened !== opened) return
-    this.state.set({ thread })
+    this.show(read, { thread })
     await this.refresh()
   }
 
