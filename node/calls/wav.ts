@@ -3,7 +3,7 @@
  * rate) as 48 kHz mono, which is what a call sends (10 ms frames of 480
  * samples, Opus inside @roamhq/wrtc); write 48 kHz mono 16-bit.
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 
 /** The sample rate of call audio. */
 export const CALL_SAMPLE_RATE = 48_000
@@ -93,9 +93,20 @@ export function encodeWav (samples: Int16Array, rate = CALL_SAMPLE_RATE): Uint8A
   return out
 }
 
-/** Writes 48 kHz mono samples as a WAV file. */
+/**
+ * Writes 48 kHz mono samples as a WAV file, whole or not at all: written
+ * beside it and renamed over it, so that a reader (a script waiting for the
+ * recording of a call) never sees it empty or cut short.
+ */
 export async function writeWav (path: string, samples: Int16Array): Promise<void> {
-  await writeFile(path, encodeWav(samples))
+  const partial = `${path}.${process.pid}.partial`
+  try {
+    await writeFile(partial, encodeWav(samples))
+    await rename(partial, path)
+  } catch (err) {
+    await rm(partial, { force: true })
+    throw err
+  }
 }
 
 /** A sine tone, for tests and benchmarks. */
