@@ -40,6 +40,13 @@ export const RETRY_MS = 5_000
 export const CONTINUE_MS = 1_000
 /** Connections of a linked relay start at most one exchange per this long (a flapping link is not a loop). */
 export const CONNECT_GAP_MS = 10_000
+/**
+ * After the exchange a start or a connection began, one more this soon
+ * (±25 %), then the interval: gossip reaches a linked relay only once it
+ * has joined our mesh, a few heartbeats after connecting, and an envelope
+ * taken in between waited for the next exchange (up to ~4 minutes).
+ */
+export const SETTLE_MS = 15_000
 
 /** What the service takes from libp2p's components. */
 export interface RelaySyncComponents {
@@ -87,6 +94,8 @@ interface PeerState {
   failures: number
   /** When the last exchange started (ms, the service's clock). */
   startedAt?: number
+  /** A start or connection began the running or next exchange: one more follows after {@link SETTLE_MS}. */
+  settle?: boolean
 }
 
 /** The anti-entropy service (see the file comment). */
@@ -123,6 +132,7 @@ export class RelaySync implements Startable {
       // Our own dial for an exchange connects too: the running exchange covers it.
       if (state == null || state.running != null) return
       state.failures = 0
+      state.settle = true
       this.schedule(state, Math.max(0, (state.startedAt ?? -Infinity) + CONNECT_GAP_MS - this.now()))
     }
   }
@@ -138,7 +148,11 @@ export class RelaySync implements Startable {
   afterStart (): void {
     this.components.events.addEventListener('peer:connect', this.onConnect)
     // A relay that (re)starts catches up at once, each linked relay at a slightly different moment.
-    for (const relay of this.init.relaySet.linked) this.schedule(this.ensure(relay.peerId), this.random() * 1000)
+    for (const relay of this.init.relaySet.linked) {
+      const state = this.ensure(relay.peerId)
+      state.settle = true
+      this.schedule(state, this.random() * 1000)
+    }
   }
 
   beforeStop (): void {
@@ -226,7 +240,10 @@ export class RelaySync implements Startable {
     state.failures = 0
     const progressed = result.envelopes.stored + result.deletes.tombstones > 0
     if (!result.complete && progressed) this.schedule(state, CONTINUE_MS)
-    else if (this.intervalMs > 0) this.schedule(state, this.intervalMs * (0.75 + 0.5 * this.random()))
+    else if (state.settle === true && this.intervalMs > 0) {
+      state.settle = false
+      this.schedule(state, SETTLE_MS * (0.75 + 0.5 * this.random()))
+    } else if (this.intervalMs > 0) this.schedule(state, this.intervalMs * (0.75 + 0.5 * this.random()))
   }
 
   private async exchange (peer: PeerId): Promise<ExchangeResult> {
