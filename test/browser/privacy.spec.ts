@@ -113,6 +113,14 @@ describe('browser: privacy settings', function () {
     await messageId(bob, 'are you hidden?')
     await send(bob, 'yes, through the relay')
     await messageId(alice, 'yes, through the relay')
+    // The messages may have gone through the relay's mailboxes only: bob also
+    // dials alice himself, so that there is a connection to look at (under
+    // hide my IP it must be relayed whoever opens it).
+    await bob.evaluate(async (id) => {
+      const node = window.starling?.running?.peer.node
+      const known = (await node?.peerStore.all())?.find(p => p.id.toString() === id)
+      if (node != null && known != null) await node.dial(known.id).catch(() => {})
+    }, alicePeer)
     const seen = [...await connectionsTo(bob, alicePeer), ...(await connectionsTo(alice, bobPeer)).filter(c => c.opened >= reloadedAt)]
     assert.ok(seen.length > 0, 'they are connected')
     for (const c of seen) {
