@@ -9,6 +9,7 @@
  * a byte stream, so they are made on whole envelopes. Never set in
  * production.
  */
+import { seededRandom } from '../seeded-random.js'
 import type { DeliveryTransport } from '../../src/messenger/index.js'
 
 interface Faults {
@@ -19,23 +20,12 @@ interface Faults {
   seed?: number
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be repeated. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Wraps `transport` when `spec` is set; returns it unchanged otherwise. */
 export function faultyTransport (transport: DeliveryTransport, spec: string | undefined): DeliveryTransport {
   if (spec == null || spec === '') return transport
   const faults = JSON.parse(spec) as Faults
-  const random = prng(faults.seed ?? Date.now())
+  const random = seededRandom(faults.seed ?? Date.now())
   const delay = async (): Promise<void> => {
     if ((faults.delayMs ?? 0) > 0) await new Promise(resolve => setTimeout(resolve, random() * (faults.delayMs ?? 0)))
   }

@@ -7,18 +7,10 @@
  * Times are simulated milliseconds from the start of the workload.
  */
 import type { Scenario } from './scenario.js'
+import { seededRandom } from '../../node/seeded-random.js'
 
-/** mulberry32: a small seeded generator. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom }
+
 
 /** An exponential draw with the given mean. */
 function exponential (random: () => number, mean: number): number {

@@ -15,6 +15,7 @@
  * figures the README gives).
  */
 import { createServer } from 'node:net'
+import { seededRandom } from '../../../node/seeded-random.js'
 import { ApiClient } from '../../../node/api/client.js'
 import { Processes, sharedView } from '../harness.js'
 import type { HistoryMessage, Running } from '../harness.js'
@@ -71,17 +72,6 @@ export interface ChaosReport {
   crashed: string[]
 }
 
-/** A small seeded generator (mulberry32): the same seed, the same schedule and workload. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
