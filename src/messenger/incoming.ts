@@ -143,21 +143,25 @@ export class Incoming {
       : async <T>(fn: () => Promise<T>): Promise<T> => await fn()
     const { contact, drop, written } = await weigh(async () => {
       await requests.admit(await contacts.get(sender.accountKey), size)
-      const contact = await contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
+      const pinned = await contacts.pinIncoming(sender.accountKey, claimed, device.toString(), sender.identityKey)
       const kind = message.body.kind
-      const drop = contact.state === 'blocked' || kind === 'typing' || (await history.find(message.id)) != null
-      const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
-      const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
-      if (!drop) ops.push(...history.putOps(conversation, message))
-      ops.push(history.observeOp(conversation, message.lamport))
-      // A request's count goes in the same batch as what it counts, from the
-      // contact as it is when the batch is queued: a change of the contact made
-      // meanwhile (accepted, blocked) is queued before or after it, never
-      // written over by it.
+      const duplicate = kind !== 'typing' && (await history.find(message.id)) != null
+      // What is kept, and a request's count, are decided from the contact as
+      // it is when the batch is queued, inside its turn: a change of the
+      // contact made meanwhile (accepted, blocked) is queued before or after
+      // it, never written over by it, and a block that lands while this
+      // message was being opened drops it.
       let written: Promise<void> | undefined
+      let contact = pinned
+      let drop = true
       await contacts.exclusive(sender.accountKey, async () => {
-        const now = drop ? undefined : await contacts.get(sender.accountKey)
-        const counted = now != null ? await requests.countOp(now, size) : undefined
+        contact = await contacts.get(sender.accountKey) ?? pinned
+        drop = contact.state === 'blocked' || kind === 'typing' || duplicate
+        const marker = !drop && RECEIPTED.has(kind) ? { message: toHex(message.id), account: toHex(sender.accountKey), device: device.toString() } : undefined
+        const ops: BatchOp[] = [...sessionOps, ...guard.replayOps(), { type: 'put', namespace: 'dedup', key: envelopeMarkerKey(id), value: envelopeMarkerValue(marker) }]
+        if (!drop) ops.push(...history.putOps(conversation, message))
+        ops.push(history.observeOp(conversation, message.lamport))
+        const counted = drop ? undefined : await requests.countOp(contact, size)
         written = commit(counted != null ? [...ops, counted] : ops, [sender.identityKey], { release: [release] })
       })
       return { contact, drop, written }

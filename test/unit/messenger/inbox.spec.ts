@@ -119,4 +119,20 @@ describe('messenger: Inbox', function () {
     assert.deepEqual((await state.history.messages(alice.accountKey)).map(m => 'text' in m.body ? m.body.text : ''), ['first'])
     assert.equal(state.events.length, events)
   })
+
+  it('drops a message whose sender is blocked while it is being opened (after its contact was read, before it is written)', async () => {
+    await inbox.receive(await sender.envelope(messageFrom(crypto, alice, { kind: 'text', text: 'first' })), 'direct', alice.peerId)
+    const pin = state.contacts.pinIncoming.bind(state.contacts)
+    // The user's block lands right after the message pinned its sender.
+    state.contacts.pinIncoming = async (...args) => {
+      const contact = await pin(...args)
+      await state.contacts.setState(alice.accountKey, 'blocked')
+      return contact
+    }
+    const events = state.events.length
+    assert.equal(await inbox.receive(await sender.envelope(messageFrom(crypto, alice, { kind: 'text', text: 'sent as you blocked' }, 2)), 'direct', alice.peerId), undefined)
+    assert.deepEqual((await state.history.messages(alice.accountKey)).map(m => 'text' in m.body ? m.body.text : ''), ['first'])
+    assert.equal(state.events.length, events, 'nothing shown')
+    assert.equal((await state.contacts.get(alice.accountKey))?.state, 'blocked')
+  })
 })
