@@ -46,6 +46,21 @@ export interface RecipientsInit {
   emit(event: MessengerEvent): void
 }
 
+/**
+ * How many devices and resolutions are kept in memory: an evicted device is
+ * read again from its contact's kept record or the DHT, an evicted resolution
+ * is resolved again. Without a bound, every device a peer made us look up
+ * stayed for the life of the process.
+ */
+const KEPT_IN_MEMORY = 1024
+
+/** Sets `key` last in `map` (the most recently used), dropping the least recently used past {@link KEPT_IN_MEMORY}. */
+function keep<V> (map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > KEPT_IN_MEMORY) map.delete(map.keys().next().value as string)
+}
+
 /** Resolutions, pins and known devices. */
 export class Recipients {
   private readonly devices = new Map<string, RemoteDevice>()
@@ -80,7 +95,7 @@ export class Recipients {
     if (cached != null && this.now() - cached.at < RESOLUTION_TTL_MS && (options.expect == null || cached.recipient.handle === options.expect)) return this.checked(cached.recipient)
     try {
       const fresh = await this.resolveRecipient(handle, options.expect)
-      this.resolutions.set(handle, { at: this.now(), recipient: fresh })
+      keep(this.resolutions, handle, { at: this.now(), recipient: fresh })
       return this.checked(fresh)
     } catch (err) {
       const name = (err as Error).name
@@ -182,7 +197,7 @@ export class Recipients {
         const device = remoteDevice(decodeDeviceRecord(bytes))
         if (contact.devices[device.peerId.toString()] !== toHex(device.identityKey)) continue
         devices.push(device)
-        if (!this.devices.has(device.peerId.toString())) this.devices.set(device.peerId.toString(), device)
+        if (!this.devices.has(device.peerId.toString())) keep(this.devices, device.peerId.toString(), device)
       } catch (err) {
         log('kept device record unreadable: %s', (err as Error).message)
       }
@@ -223,7 +238,7 @@ export class Recipients {
       if (d.record == null) continue
       const device = remoteDevice(d.record)
       devices.push(device)
-      this.devices.set(device.peerId.toString(), device)
+      keep(this.devices, device.peerId.toString(), device)
     }
     await this.contacts.saveDevices(claim.accountKey, claim.devices.flatMap(d => d.record != null ? [{ peerId: d.peerId.toString(), record: encodeDeviceRecord(d.record) }] : []))
     const bare = handle.includes('~') ? undefined : claim.name
@@ -253,7 +268,7 @@ export class Recipients {
       const record = await this.directory.lookupDevice(peerId)
       if (record == null) return cached
       const device = remoteDevice(record)
-      this.devices.set(peerId.toString(), device)
+      keep(this.devices, peerId.toString(), device)
       return device
     } catch (err) {
       log('device lookup of %p failed: %s', peerId, (err as Error).message)

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict'
 import { RESOLUTION_TTL_MS, Recipients } from '../../../src/messenger/recipients.js'
 import { Contacts } from '../../../src/messenger/contacts.js'
 import type { MessengerEvent } from '../../../src/messenger/index.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createCrypto } from '../../../src/crypto/index.js'
 import type { Directory } from '../../../src/net/directory.js'
 import { fakeDirectory, memoryStore, testDevice } from './harness.js'
@@ -129,5 +131,23 @@ describe('messenger: Recipients', function () {
     await r.recipient(bob.handle)
     await contacts.setState(bob.accountKey, 'blocked')
     await assert.rejects(r.recipient(bob.handle), { name: 'BlockedContactError' })
+  })
+
+  it('keeps a bounded number of looked-up devices in memory: past it, the oldest is looked up again', async () => {
+    let deviceLookups = 0
+    const r = new Recipients({
+      directory: { ...directory(), lookupDevice: async () => { deviceLookups++; return bob.record } },
+      contacts,
+      now: () => now,
+      emit: (e) => { events.push(e) }
+    })
+    const peers = await Promise.all(Array.from({ length: 1025 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+    for (const peer of peers) assert.ok(await r.device(peer) != null)
+    assert.equal(deviceLookups, 1025)
+    // The most recent is still kept; the first was let go and is asked for again.
+    await r.device(peers[1024])
+    assert.equal(deviceLookups, 1025)
+    await r.device(peers[0])
+    assert.equal(deviceLookups, 1026)
   })
 })
