@@ -27,7 +27,7 @@ import type { RelayRef } from './network-relays.js'
 import { DeliveryQueue } from './delivery-queue.js'
 import { DeliverySealer } from './delivery-sealing.js'
 import { DeliveryOutcomes } from './delivery-outcomes.js'
-import { RelayHandoff } from './relay-handoff.js'
+import { RELAYS_PER_ENVELOPE, RelayHandoff } from './relay-handoff.js'
 import { EphemeralSends } from './ephemeral-sends.js'
 
 const log = logger('starling:messenger:delivery')
@@ -36,6 +36,12 @@ const log = logger('starling:messenger:delivery')
 export const MAX_IN_FLIGHT = 1024
 /** Direct attempts to a device that failed wait from the retry interval, doubling, up to this. */
 export const DIRECT_BACKOFF_CAP_MS = 60_000
+/**
+ * How long a direct send has to itself before relays are handed the entry
+ * too, unless it got through (the recipient drops the copy it then reads
+ * from its mailbox as a duplicate).
+ */
+export const RELAY_HEAD_START_MS = 1_000
 /** Spread of every wait (±20%), so that senders do not retry in step. */
 export const BACKOFF_JITTER = 0.2
 
@@ -244,8 +250,17 @@ export class Delivery {
       this.queue.notBefore.set(entry.seq, now + this.init.retryIntervalMs)
       return
     }
+    // Relays join a direct send that has not got through after a head start
+    // (happy eyeballs): a first dial can take seconds (a tab reached through
+    // a circuit, then WebRTC) and the message should not wait for it to fail.
+    let relayRound: Promise<number> | undefined
+    const raceRelays = (): void => {
+      relayRound = this.relaying.round(entry, peerId)
+      relayRound.catch(err => log('relay round failed: %s', (err as Error).message))
+    }
     if (this.direct.ready(entry.device, now) && !(probe && this.probing.has(entry.device))) {
       if (probe) this.probing.add(entry.device)
+      const headStart = entry.relays.length < RELAYS_PER_ENVELOPE ? setTimeout(raceRelays, Math.min(RELAY_HEAD_START_MS, this.init.directTimeoutMs)) : undefined
       try {
         const device = await this.device(peerId, this.direct.failing(entry.device))
         await this.transport.sendDirect(peerId, device?.addrs ?? [], await this.sealer.entry(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
@@ -264,10 +279,12 @@ export class Delivery {
         // The device's entries that waited for this probe go to relays now.
         if (probe) this.wake(entry.device)
       } finally {
+        clearTimeout(headStart)
         if (probe) this.probing.delete(entry.device)
       }
     }
-    const relayAt = await this.relaying.round(entry, peerId)
+    // The relays' round that joined the direct send is this round's, not one more.
+    const relayAt = await (relayRound ?? this.relaying.round(entry, peerId))
     if (!this.queue.has(entry)) return
     // Next round: when the device may be tried again, or relays, whichever is
     // sooner; never sooner than one retry interval from now (a wait that is

@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { Delivery } from '../../../src/messenger/delivery.js'
+import { Delivery, RELAY_HEAD_START_MS } from '../../../src/messenger/delivery.js'
 import { RELAYS_PER_ENVELOPE } from '../../../src/messenger/relay-handoff.js'
 import type { Custody, MailboxItem, StatusEvent } from '../../../src/messenger/index.js'
 import { remoteDevice } from '../../../src/messenger/devices.js'
@@ -37,8 +37,12 @@ class Network {
   /** Relays that sign custody of something else than they were handed (they hold junk under its id). */
   readonly squatted = new Set<string>()
 
+  /** How long a direct send takes before it gets through or fails (a slow first dial). */
+  directDelayMs = 0
+
   async sendDirect (peer: PeerId, _addrs: Multiaddr[], _envelope: Uint8Array): Promise<void> {
     this.direct.push(peer.toString())
+    if (this.directDelayMs > 0) await new Promise(resolve => setTimeout(resolve, this.directDelayMs))
     if (!this.deviceUp) throw new Error('device unreachable')
   }
 
@@ -126,6 +130,37 @@ describe('messenger: Delivery', function () {
     assert.equal(delivery.size, 0)
     assert.deepEqual(await state.outbox.load(), [])
     assert.deepEqual(statuses(), [{ id, conversation: toHex(bob.accountKey), state: 'delivered', relays: 0 }])
+  })
+
+  it('a direct send still dialling after its head start: relays are handed the entry meanwhile, once, and the direct send still delivers it', async () => {
+    net.deviceUp = true
+    net.directDelayMs = 3_000
+    await delivery.start()
+    const id = await queued('first message, slow dial')
+    await clock.tickAsync(RELAY_HEAD_START_MS - 10)
+    assert.deepEqual(net.relayed, [], 'the direct send has its head start to itself')
+    await clock.tickAsync(20)
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE, 'relays join after the head start')
+    assert.deepEqual(statuses().map(s => s.state), ['relayed'])
+    await clock.tickAsync(3_000)
+    assert.deepEqual(net.direct, [bob.peerId.toString()])
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE, 'one relay round, not one more after the direct send')
+    assert.deepEqual(statuses(), [
+      { id, conversation: toHex(bob.accountKey), state: 'relayed', relays: 2 },
+      { id, conversation: toHex(bob.accountKey), state: 'delivered', relays: 2 }
+    ])
+    assert.equal(delivery.size, 0)
+  })
+
+  it('a direct send that fails after its head start: the relays that joined it are the round, not asked again', async () => {
+    net.directDelayMs = 4_000
+    await delivery.start()
+    await queued('nobody home')
+    await clock.tickAsync(4_010)
+    assert.deepEqual(net.direct, [bob.peerId.toString()])
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE)
+    assert.equal(statuses().at(-1)?.state, 'relayed')
+    assert.equal(delivery.size, 1, 'held by relays is not the end')
   })
 
   it('the device is away: two relays hold the entry (its own first), it keeps waiting for the device, and goes as soon as the device is back', async () => {
