@@ -167,6 +167,7 @@ export class CallSession {
     const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over)
     // Else the accept makes the connection (and reports what fails).
     if (early == null) this.pc = undefined
+    else if (early.answer != null) mark('callee:answer-ready')
     return early
   }
 
@@ -192,7 +193,10 @@ export class CallSession {
       if (this.over) return
       const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
-      if (early != null) await this.init.attachMedia?.(this.id, { video: this.localMedia.video })
+      if (early != null) {
+        await this.init.attachMedia?.(this.id, { video: this.localMedia.video })
+        mark('callee:media-attached')
+      }
       else await pc.setRemoteDescription({ type: 'offer', sdp: this.offerSdp })
       let answer = early?.answer
       if (answer == null) {
