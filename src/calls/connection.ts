@@ -7,6 +7,7 @@ import { logger } from '@libp2p/logger'
 import type { CallDataChannel, CallMediaRequest, CallPeerConnection, CallRtcConfiguration, IceCandidate, PeerConnectionFactory } from './peer-connection.js'
 
 import { inbandHangup } from './wire.js'
+import { mark } from './trace.js'
 import type { HangupReasonName } from './wire.js'
 
 const log = logger('starling:calls:connection')
@@ -110,4 +111,23 @@ export async function connectionForOffer (make: () => Promise<CallPeerConnection
     pc?.close()
     return undefined
   }
+}
+
+/**
+ * The callee's answer at the accept: on the connection made while ringing,
+ * its media attached (`attach`) and the answer made then (or made now, when
+ * it could not be); on a connection made at the accept, the offer set and
+ * the answer made.
+ */
+export async function answerAtAccept (pc: CallPeerConnection, options: { offerSdp: string, early?: EarlyConnection, attach?: () => Promise<void> }): Promise<string> {
+  if (options.early != null) {
+    await options.attach?.()
+    mark('callee:media-attached')
+    if (options.early.answer != null) return options.early.answer
+  } else {
+    await pc.setRemoteDescription({ type: 'offer', sdp: options.offerSdp })
+  }
+  const answer = (await pc.createAnswer()).sdp ?? ''
+  await pc.setLocalDescription({ type: 'answer', sdp: answer })
+  return answer
 }

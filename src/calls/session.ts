@@ -27,7 +27,7 @@ import { CallBindingError, CallStateError } from './errors.js'
 import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
 import { stripAddresses } from './sdp.js'
 import { CandidateGate } from './candidates.js'
-import { closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
+import { answerAtAccept, closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
 import type { EarlyConnection } from './connection.js'
 import { Listeners } from './listeners.js'
 import { remoteHangupEnd, streamClosedEnd } from './endings.js'
@@ -193,16 +193,8 @@ export class CallSession {
       if (this.over) return
       const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
-      if (early != null) {
-        await this.init.attachMedia?.(this.id, { video: this.localMedia.video })
-        mark('callee:media-attached')
-      }
-      else await pc.setRemoteDescription({ type: 'offer', sdp: this.offerSdp })
-      let answer = early?.answer
-      if (answer == null) {
-        answer = (await pc.createAnswer()).sdp ?? ''
-        await pc.setLocalDescription({ type: 'answer', sdp: answer })
-      }
+      const attach = early != null ? async () => { await this.init.attachMedia?.(this.id, { video: this.localMedia.video }) } : undefined
+      const answer = await answerAtAccept(pc, { offerSdp: this.offerSdp, early, attach })
       if (this.over) return
       mark('callee:accept-sent')
       this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
