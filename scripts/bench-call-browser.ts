@@ -23,7 +23,8 @@ import type { Party } from '../test/browser/calls.js'
 import type { Coturn } from '../test/e2e/coturn.js'
 import { CALL_BUDGET_WINDOW_MS } from '../src/calls/index.js'
 
-const RUNS = 10
+/** Calls per set-up (`BENCH_CALL_RUNS`, default 10). */
+const RUNS = Number(process.env.BENCH_CALL_RUNS ?? 10)
 
 /** Times of one set-up, ms. */
 interface Times { video: number[], audio: number[] }
@@ -108,6 +109,8 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
   const trace = async (i: number, t?: { video: number, audio: number }): Promise<void> => {
     if (process.env.BENCH_CALL_TRACE == null) return
     const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
+    // The steps after the first media (the fingerprint check at DTLS) are marked too.
+    if (t != null) for (const p of [caller, callee]) await p.page.waitForFunction(() => window.starling?.running?.calls?.current?.state !== 'connecting', undefined, { timeout: 10_000 }).catch(() => {})
     const marks = (await Promise.all([caller, callee].map(async p => await p.page.evaluate(() => performance.getEntriesByType('mark').filter(m => m.name.startsWith('call:')).map(m => [m.name, performance.timeOrigin + m.startTime] as [string, number]))))).flat()
     const click = marks.find(m => m[0] === 'call:caller:click')?.[1] ?? 0
     const seen = new Set<string>()
@@ -117,7 +120,8 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
   if (process.env.BENCH_CALL_TRACE != null) for (const p of [a, b]) await p.page.evaluate(() => { (globalThis as { starlingCallTrace?: boolean }).starlingCallTrace = true })
   for (let i = 0; i < RUNS; i++) {
     const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
-    for (const p of [caller, callee]) await p.page.evaluate(() => { delete document.documentElement.dataset.benchEnded })
+    // No mark of an earlier call or of the bare pairs (same names) hides this call's.
+    for (const p of [caller, callee]) await p.page.evaluate(() => { delete document.documentElement.dataset.benchEnded; performance.clearMarks() })
     await Promise.all([caller, callee].map(async p => { await p.page.evaluate(async () => { await window.starling?.running?.calls?.media.prepare(true) }) }))
     const t = await caller.page.evaluate(async () => {
       const calls = window.starling?.running?.calls

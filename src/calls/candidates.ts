@@ -38,6 +38,11 @@ export class CandidateGate {
     for (const candidate of this.waiting.splice(0)) this.send(candidate)
   }
 
+  /** Drops what waits for the accept (gathered by a connection that is replaced before it). */
+  discardWaiting (): void {
+    this.waiting.length = 0
+  }
+
   /** A candidate our connection gathered: sent, kept until the accept, or dropped. */
   local (candidate: IceCandidate | null): void {
     if (candidate == null || candidate.candidate === '') return

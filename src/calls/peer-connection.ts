@@ -40,6 +40,12 @@ export interface CallPeerConnection {
   createDataChannel(label: string, options: { negotiated: true, id: number }): CallDataChannel
   /** The senders of the host's tracks (mute and camera toggle their tracks). */
   getSenders?(): Array<{ track: { kind: string, enabled: boolean } | null }>
+  /**
+   * The transceivers (a callee's connection made while it rings is set to
+   * send on them before its answer is made, the media coming at the accept
+   * with `replaceTrack`: connection.ts, {@link MediaAttacher}).
+   */
+  getTransceivers?(): Array<{ direction: string }>
   getStats(): Promise<{ forEach(callback: (value: Record<string, unknown>, key: string) => void): void }>
   addEventListener(type: 'icecandidate', listener: (event: { candidate: IceCandidate | null }) => void): void
   addEventListener(type: 'connectionstatechange' | 'iceconnectionstatechange', listener: () => void): void
@@ -79,8 +85,11 @@ export type PeerConnectionFactory = (config: CallRtcConfiguration, request: Call
 
 /**
  * Adds the host's microphone (and camera, when `video`) to a callee's
- * connection the factory made without media, once the user accepts and
- * before the answer is made (the offer's transceivers take the tracks).
+ * connection the factory made without media, once the user accepts. When
+ * the connection has `getTransceivers`, its answer was made while it rang
+ * with the offer's transceivers set to send and no track: the host puts its
+ * tracks on their senders (`replaceTrack`: no renegotiation); else the
+ * answer is made after this (the offer's transceivers take the tracks).
  */
 export type MediaAttacher = (callId: string, options: { video: boolean }) => Promise<void>
 

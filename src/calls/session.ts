@@ -11,10 +11,10 @@
  * stripped, its candidates wait in a buffer until the accept arrives
  * (candidates.ts), and the callee sends nothing but "ringing" until its
  * user accepts. A contact's call, when the host can add media later, gets
- * its connection while it rings (the offer set; no local description, so
- * nothing gathered; no microphone or camera), so that the accept waits
- * only for media and the answer; a stranger's request makes none until
- * accepted. An SDP is
+ * its connection while it rings (the offer set and, where the connection
+ * shows its transceivers, the answer made and set: candidates gathered and
+ * held; no microphone or camera; nothing sent), so that the accept waits
+ * only for media; a stranger's request makes none until accepted. An SDP is
  * taken only on this call's stream (the device the call was placed with or
  * came from) and only with this call's id; its DTLS fingerprints must not be
  * ones of an earlier call (a replay), and once connected the remote
@@ -27,7 +27,8 @@ import { CallBindingError, CallStateError } from './errors.js'
 import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
 import { stripAddresses } from './sdp.js'
 import { CandidateGate } from './candidates.js'
-import { closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
+import { answerAtAccept, closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
+import type { EarlyConnection } from './connection.js'
 import { Listeners } from './listeners.js'
 import { remoteHangupEnd, streamClosedEnd } from './endings.js'
 import { checkFrame } from './frames.js'
@@ -76,7 +77,7 @@ export class CallSession {
   private readonly binding: SdpBinding
   private readonly candidates: CandidateGate
   /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
-  private early?: Promise<CallPeerConnection | undefined>
+  private early?: Promise<EarlyConnection | undefined>
   private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
@@ -161,12 +162,13 @@ export class CallSession {
     if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offerSdp)
   }
 
-  /** The callee's connection while it rings: the offer set; no media, no local description (nothing gathered), nothing sent. */
-  private async prepare (offerSdp: string): Promise<CallPeerConnection | undefined> {
-    const pc = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over)
+  /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
+  private async prepare (offerSdp: string): Promise<EarlyConnection | undefined> {
+    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over)
     // Else the accept makes the connection (and reports what fails).
-    if (pc == null) this.pc = undefined
-    return pc
+    if (early == null) this.pc = undefined
+    else if (early.answer != null) mark('callee:answer-ready')
+    return early
   }
 
   /**
@@ -182,21 +184,20 @@ export class CallSession {
     this.setState('connecting')
     try {
       let early = await this.early
-      // Hide my IP turned on since the ring: the connection made then would gather every candidate.
+      // Hide my IP turned on since the ring: the connection made then gathered every candidate (held, not sent: dropped).
       if (early != null && !this.candidates.relayOnly && this.init.hidesAddress?.() === true) {
-        closeConnection(undefined, early)
+        closeConnection(undefined, early.pc)
+        this.candidates.discardWaiting()
         this.pc = early = undefined
       }
       if (this.over) return
-      const pc = early ?? await this.makeConnection({ stranger: this.request })
+      const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
-      if (early != null) await this.init.attachMedia?.(this.id, { video: this.localMedia.video })
-      else await pc.setRemoteDescription({ type: 'offer', sdp: this.offerSdp })
-      const answer = await pc.createAnswer()
-      await pc.setLocalDescription({ type: 'answer', sdp: answer.sdp ?? '' })
+      const attach = early != null ? async () => { await this.init.attachMedia?.(this.id, { video: this.localMedia.video }) } : undefined
+      const answer = await answerAtAccept(pc, { offerSdp: this.offerSdp, early, attach })
       if (this.over) return
       mark('callee:accept-sent')
-      this.send({ kind: 'accept', sdp: stripAddresses(answer.sdp ?? ''), video: this.localMedia.video })
+      this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
       this.candidates.accept()
       this.timers.connecting()
     } catch (err) {
@@ -272,11 +273,14 @@ export class CallSession {
     this.candidates.relayOnly = config.iceTransportPolicy === 'relay'
     this.directToStranger = request.stranger && !this.candidates.relayOnly
     if (this.directToStranger) this.emit({ type: 'warning', message: 'our relays offer no TURN server: this call with someone who is not a contact is direct, and they will see your address' })
+    const made: { pc?: CallPeerConnection } = {}
     const { pc, dataChannel } = await makeCallConnection(this.init.createPeerConnection, config, { callId: this.id, direction: this.direction, video: this.video, ...options }, {
-      candidate: (candidate) => { if (!this.over) this.candidates.local(candidate) },
+      // Only the call's connection of now: one closed and replaced (hide my IP turned on while ringing) may still gather.
+      candidate: (candidate) => { if (!this.over && this.pc === made.pc) this.candidates.local(candidate) },
       connectionState: () => { this.recovery.onConnectionState() },
       dataMessage: (data) => { this.onDataChannelMessage(data) }
     })
+    made.pc = pc
     if (this.over) {
       pc.close()
       return pc

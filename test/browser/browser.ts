@@ -25,6 +25,9 @@ export const CHROMIUM_ARGS = [
 /** A fake microphone and camera (a tone and a test pattern), allowed without asking (NOTES.md, Calls in headless Chromium). */
 export const FAKE_MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
 
+/** WebSocket URLs whose host is not loopback (127.0.0.0/8, localhost, [::1]): see {@link Browser.profile}. */
+export const NOT_LOOPBACK_WS = /^(?!wss?:\/\/(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::\d+)?(?:[/?#]|$))/
+
 /** Whether a URL stays on this machine. */
 export function isLoopbackUrl (url: string): boolean {
   if (url.startsWith('blob:') || url.startsWith('data:') || url.startsWith('about:')) return true
@@ -56,7 +59,12 @@ export class Browser {
       this.outside.push(url)
       await route.abort('blockedbyclient')
     })
-    await context.routeWebSocket(/.*/, (ws) => {
+    // Only WebSockets that leave loopback are routed (and closed). A routed socket, even one passed on with
+    // connectToServer(), has every frame carried through Playwright's driver process and back: 25-420 ms per
+    // round trip on a relayed libp2p connection between two tabs, against 6-10 ms unrouted
+    // (scripts/bench-hop-browser.ts). Only a RegExp is matched in the browser's side of Playwright: a
+    // predicate function routes every socket through this process to be asked.
+    await context.routeWebSocket(NOT_LOOPBACK_WS, (ws) => {
       if (isLoopbackUrl(ws.url().replace(/^ws/, 'http'))) {
         ws.connectToServer()
         return

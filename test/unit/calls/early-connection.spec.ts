@@ -1,8 +1,9 @@
 /**
  * A contact's call gets its connection while it rings (when the host can
  * add media later), without weakening "no address before accept": the
- * callee sets the caller's offer but makes no local description, captures
- * no media and sends no candidate until its user accepts; a stranger's
+ * callee sets the caller's offer and makes its answer (its transceivers set
+ * to send, no track), so that the accept makes none, but captures no media
+ * and sends no candidate and no SDP until its user accepts; a stranger's
  * request makes no connection at all; the media the user accepts with is
  * what is attached. And the caller's candidates leave as soon as the
  * accept arrives, while the answer is still being applied.
@@ -39,7 +40,7 @@ function tap (stream: { addEventListener: (type: 'message', l: (e: { data: Uint8
 describe('calls: the callee\'s connection made while it rings', () => {
   afterEach(async () => { await stopAll() })
 
-  it('a contact\'s call: offer set while ringing, nothing gathered, captured or sent before the accept; the accepted media attached', async () => {
+  it('a contact\'s call: offer set and answer made while ringing, nothing captured or sent before the accept, no answer made at it; the accepted media attached', async () => {
     const attached: Array<{ callId: string, video: boolean }> = []
     const { alice, bob } = await pair({ attachMedia: async (callId, options) => { attached.push({ callId, ...options }) } })
     const ringing = incoming(bob)
@@ -52,15 +53,23 @@ describe('calls: the callee\'s connection made while it rings', () => {
     assert.equal(bob.pcs.length, 1)
     assert.equal(pc.remote?.type, 'offer')
     assert.equal(sdpHasAddresses(pc.remote?.sdp ?? ''), false)
-    // No local description: nothing is gathered, so no candidate exists to leak; no media; nothing sent.
-    assert.equal(pc.local, undefined)
+    // The answer is made and set (its transceivers send, with no track yet): candidates are gathered and held.
+    assert.equal(pc.local?.type, 'answer')
+    assert.deepEqual(pc.transceivers.map(t => t.direction), ['sendrecv'])
+    assert.equal(pc.answers.length, 1)
+    // No media; nothing sent: no candidate, no SDP.
     assert.deepEqual(attached, [])
     assert.deepEqual(fromBob.filter(s => s.kind !== 'ringing'), [])
+    assert.deepEqual(call.received.candidates, [])
+    assert.deepEqual(call.received.sdps, [])
     assert.equal(bobCall.state, 'ringing')
-    // Accepting a video call with audio only: the media attached is audio.
+    // Accepting a video call with audio only: the media attached is audio, and no second answer is made.
     await bobCall.accept({ video: false })
     assert.deepEqual(attached, [{ callId: bobCall.id, video: false }])
     assert.equal(bob.pcs.length, 1, 'the connection made while ringing is the one used')
+    assert.equal(pc.answers.length, 1, 'the accept sent the answer made while ringing')
+    await waitFor(() => call.received.sdps.length > 0, 'the accept at the caller')
+    assert.match(call.received.sdps.join('\n'), new RegExp(pc.fingerprint), 'the accept carries that answer')
     await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
     assert.equal(bobCall.localMedia.video, false)
     assert.equal(call.remoteMedia.video, false)

@@ -35,6 +35,29 @@ describe('calls: hide my IP turned on while the call rings', () => {
     assert.equal(bob.pcs[0].closed, true, 'the connection made while ringing is closed')
   })
 
+  it('the candidates the connection made while ringing gathered (its answer made then) are dropped, not sent at the accept', async () => {
+    let hide = false
+    const { alice, bob } = await pair({
+      attachMedia: async () => {},
+      iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
+    }, { bob: { hideMyIp: () => hide } })
+    const ringing = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
+      const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
+    })
+    const call = await alice.service.place([{ peerId: bob.party.device.peerId, addrs: [] }], { account: 'bob', handle: 'bob~test', contact: true })
+    const { call: bobCall } = await ringing
+    // The early connection's answer is set and its (host) candidates gathered, held for the accept.
+    await waitFor(() => bob.pcs[0]?.local?.type === 'answer', 'the answer made while ringing')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    hide = true
+    await bobCall.accept()
+    await waitFor(() => call.received.candidates.length > 0, 'the callee\'s candidates at the caller')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.deepEqual(call.received.candidates.filter(c => !c.includes('typ relay')), [], 'no candidate but relay ones left the callee')
+    assert.equal(bob.pcs.length, 2)
+    assert.equal(bob.pcs[0].closed, true)
+  })
+
   it('the caller who turned it on while ringing sends none of the candidates it gathered before: the call ends with the reason', async () => {
     let hide = false
     const { alice, bob } = await pair({

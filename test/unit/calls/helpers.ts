@@ -55,6 +55,10 @@ export class FakePeerConnection implements CallPeerConnection {
   readonly offers: Array<{ iceRestart?: boolean }> = []
   readonly channel = new FakeChannel()
   readonly senders = [{ track: { kind: 'audio', enabled: true } }]
+  /** The offer's audio transceiver, as a callee's connection has it after the offer is set. */
+  readonly transceivers = [{ direction: 'recvonly' }]
+  /** Answers made, and when (ms of the performance clock). */
+  readonly answers: number[] = []
   closed = false
   peer?: FakePeerConnection
   private readonly listeners: Record<string, Array<(event: { candidate: IceCandidate | null }) => void>> = {}
@@ -78,6 +82,7 @@ export class FakePeerConnection implements CallPeerConnection {
   }
 
   async createAnswer (): Promise<{ type: 'answer', sdp: string }> {
+    this.answers.push(performance.now())
     return { type: 'answer', sdp: this.sdp('answer') }
   }
 
@@ -111,6 +116,10 @@ export class FakePeerConnection implements CallPeerConnection {
 
   getSenders (): Array<{ track: { kind: string, enabled: boolean } | null }> {
     return this.senders
+  }
+
+  getTransceivers (): Array<{ direction: string }> {
+    return this.transceivers
   }
 
   async getStats (): Promise<Map<string, Record<string, unknown>>> {

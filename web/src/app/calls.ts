@@ -198,7 +198,8 @@ export class TabCalls {
       if (call == null || call.over) return
       call.stats().then((stats) => { if (this.call === call && stats != null) this.update({ stats }) }, () => {})
     }
-    read()
+    // The first read waits too: at the connect the stats say nothing yet (no round trip measured), and a
+    // getStats() then queues on the WebRTC threads beside the first frames (and the fingerprint check's own).
     this.statsTimer = setInterval(read, STATS_INTERVAL_MS)
   }
 

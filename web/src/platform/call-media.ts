@@ -104,8 +104,22 @@ export class BrowserCallMedia {
     const set = this.calls.get(callId)
     if (set == null) throw new Error('no connection for this call')
     set.local = await this.userMedia(set.pc.getTransceivers().some(t => t.receiver.track.kind === 'video'))
-    await this.addTracks(set, video)
+    // src/calls made the answer while it rang, with the offer's transceivers sending and no track:
+    // the tracks go on their senders (addTrack would make new transceivers, to be negotiated again).
+    const answered = set.pc.localDescription?.type === 'answer'
+    if (answered) await this.replaceTracks(set, video)
+    else await this.addTracks(set, video)
     this.changed(callId)
+  }
+
+  /** Puts the local tracks on the senders of the transceivers of their kind (a camera kept off: none). */
+  private async replaceTracks (set: CallMediaSet, sendVideo: boolean): Promise<void> {
+    set.camera = set.local.getVideoTracks()[0]
+    for (const track of set.local.getTracks()) {
+      if (track.kind === 'video' && !sendVideo) continue
+      const transceiver = set.pc.getTransceivers().find(t => t.receiver.track.kind === track.kind && t.sender.track == null)
+      await transceiver?.sender.replaceTrack(track)
+    }
   }
 
   /**
