@@ -203,7 +203,8 @@ export class SimUser {
   async start (): Promise<StarlingPeer> {
     const peer = await createStarlingPeer(this.platform(), {
       bootstrap: this.init.bootstrap,
-      listen: [`/memory/sim-${this.init.runId}-user-${this.init.index}`, '/ip4/127.0.0.1/tcp/0'],
+      // On its own loopback address when it dials from one: the relays then observe the address it listens on, not a new one to announce.
+      listen: [`/memory/sim-${this.init.runId}-user-${this.init.index}`, `/ip4/${this.init.localAddress ?? '127.0.0.1'}/tcp/0`],
       loopback: true,
       wrapTransport: this.init.wrapTransport,
       messenger: this.init.messenger,
