@@ -59,11 +59,12 @@ describe('simulation: adversaries end to end', function () {
     assert.equal(summary.messages.misdirected, 0)
 
     const c = adversaries.counts
-    assert.ok(c.receiptsForgedThenDiscarded > 0, 'the malicious relay was never handed an envelope')
-    assert.ok(c.dhtRecordsHidden > 0, 'the malicious DHT server hid no record')
-    assert.equal(c.sybilClaims, 3, 'not every sybil published its claim to an honest name')
-    assert.ok(c.floodPutsStored > 0, 'no flood put was taken')
-    assert.ok(c.floodPutsRefused > 0, 'the per-source budget never refused a flood put')
+    const seen = JSON.stringify(c)
+    assert.ok(c.receiptsForgedThenDiscarded > 0, `the malicious relay was never handed an envelope: ${seen}`)
+    assert.ok(c.dhtRecordsHidden > 0, `the malicious DHT server hid no record: ${seen}`)
+    assert.equal(c.sybilClaims, 3, `not every sybil published its claim to an honest name: ${seen}`)
+    assert.ok(c.floodPutsStored > 0, `no flood put was taken: ${seen}`)
+    assert.ok(c.floodPutsRefused > 0, `the per-source budget never refused a flood put: ${seen}`)
     // The budget held: at most 20 junk envelopes per victim mailbox per relay from each sybil (one source each).
     assert.ok(c.floodPutsStored <= 3 * scenario.relaysPerUser * 20, `${c.floodPutsStored} flood puts stored`)
   })
