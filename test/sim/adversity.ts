@@ -20,6 +20,8 @@ export class Adversity {
   readonly counts: AdversaryCounts = noAdversaryCounts()
   private readonly active: boolean
   private readonly flooders: Flooder[] = []
+  /** Sybils seen with their claim published (at warm-up, or later: a loaded machine may take longer). */
+  private readonly claimed = new Set<number>()
 
   constructor (
     private readonly scenario: Scenario,
@@ -57,8 +59,11 @@ export class Adversity {
 
   /** After a user's first start: a sybil that published its claim to an honest user's name counts one claim. */
   started (index: number, user: SimUser): void {
-    if (!this.roles.sybils.has(index) || !this.scenario.adversaries.users.claimNames) return
-    if (user.peer?.directory.lastPublished != null) this.counts.sybilClaims++
+    if (this.claims(index) && user.peer?.directory.lastPublished != null) this.claimed.add(index)
+  }
+
+  private claims (index: number): boolean {
+    return this.roles.sybils.has(index) && this.scenario.adversaries.users.claimNames
   }
 
   /** The floods of this worker's sybils, each at its victim's mailboxes on the victim's relays (not started). */
@@ -80,7 +85,9 @@ export class Adversity {
   }
 
   /** The counters, or nothing when the scenario has no adversaries (its fault counts stay as they were). */
-  report (): Partial<AdversaryCounts> {
-    return this.active ? { ...this.counts } : {}
+  report (users: Map<number, SimUser>): Partial<AdversaryCounts> {
+    if (!this.active) return {}
+    for (const [index, user] of users) this.started(index, user)
+    return { ...this.counts, sybilClaims: this.claimed.size }
   }
 }

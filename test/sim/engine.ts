@@ -308,7 +308,7 @@ export class WorkerEngine {
     this.reportStats()
     clearInterval(this.statsTimer)
     this.adversity.stop()
-    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report() } })
+    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report(this.users) } })
     await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
     await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
     this.send({ type: 'stopped', worker: this.worker })
