@@ -21,6 +21,7 @@ import type { Schedule, ScheduledMessage } from './schedule.js'
 import type { Scenario } from './scenario.js'
 import type { FromWorker, RelayInfo, ToWorker, UserInfo } from './protocol.js'
 import { countWireBytes, wireBytes } from './wire-bytes.js'
+import { Adversity } from './adversity.js'
 
 /** libp2p's connection monitor pings every connection this often by default (stretched under time dilation). */
 const LIBP2P_PING_INTERVAL_MS = 10_000
@@ -57,6 +58,7 @@ export class WorkerEngine {
   private statsTimer?: ReturnType<typeof setInterval>
   private readonly cpuStart = process.cpuUsage()
   private readonly crypto = nodeCrypto()
+  private adversity!: Adversity
 
   constructor (send: Send) {
     this.send = send
@@ -87,6 +89,7 @@ export class WorkerEngine {
     this.faults = { lossRate: f.lossRate, duplicateRate: f.duplicateRate, reorderRate: f.reorderRate, reorderMaxMs: f.reorderMaxMs, random, counts: { lost: 0, duplicated: 0, reordered: 0, cut: 0 } }
     const addr = (r: RelayInfo): string => `/ip4/127.0.0.1/tcp/${r.port}/p2p/${r.peerId}`
     for (const r of relays) this.half.set(r.peerId, (r.index % 2) as 0 | 1)
+    this.adversity = new Adversity(scenario, schedule, relays, addr)
     for (const r of relays.filter(r => r.worker === worker)) {
       const relay = new SimRelay(r, {
         crypto: this.crypto,
@@ -94,7 +97,8 @@ export class WorkerEngine {
         runId,
         peers: schedule.relayPeers[r.index].map(i => addr(relays[i])),
         keepAliveIntervalMs: LIBP2P_PING_INTERVAL_MS * scenario.timeDilation,
-        syncIntervalMs: SYNC_INTERVAL_MS * scenario.timeDilation
+        syncIntervalMs: SYNC_INTERVAL_MS * scenario.timeDilation,
+        ...this.adversity.relayInit(r.index)
       })
       await relay.start()
       this.relays.push(relay)
@@ -110,8 +114,8 @@ export class WorkerEngine {
         crypto: this.crypto,
         latencyMs: scenario.network.latencyMs,
         runId,
-        name: u.name,
         index: u.index,
+        ...this.adversity.userInit(u.index, u.name),
         bootstrap: u.relays.map(i => addr(relays[i])),
         gater,
         wrapTransport: (t) => faultyTransport(t, faults),
@@ -157,6 +161,7 @@ export class WorkerEngine {
         this.listen(index, user)
         const deadline = Date.now() + PUBLISH_WAIT_MS
         while (user.peer?.directory.lastPublished == null && Date.now() < deadline) await sleep(100)
+        this.adversity.started(index, user)
         if (user.peer?.directory.lastPublished == null) this.log(`user ${index} did not publish its records within ${PUBLISH_WAIT_MS} ms: ${user.peer?.directory.lastError ?? 'no error yet'}`)
         if (++done % 20 === 0) this.log(`${done}/${all.length} users up after ${((Date.now() - started) / 1000).toFixed(0)} s`)
       }
@@ -206,6 +211,10 @@ export class WorkerEngine {
     }
     for (const m of this.schedule.messages) {
       if (this.users.has(m.from)) this.at(m.at, async () => { await this.sendMessage(m) }, m.from)
+    }
+    for (const sybil of this.adversity.flood(this.users, users)) {
+      this.at(0, async () => { sybil.start() })
+      this.at(this.schedule.durationMs, async () => { sybil.stop() })
     }
     for (const p of this.scenario.faults.partitions) {
       this.at(p.atSeconds * 1000, async () => { await this.partition(true) })
@@ -298,7 +307,8 @@ export class WorkerEngine {
     await Promise.allSettled([...this.pending])
     this.reportStats()
     clearInterval(this.statsTimer)
-    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts } })
+    this.adversity.stop()
+    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report(this.users) } })
     await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
     await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
     this.send({ type: 'stopped', worker: this.worker })

@@ -20,6 +20,7 @@ import { MemoryBlobStore } from '../../src/messenger/attachments/index.js'
 import { createIdentity, createStarlingPeer, createStarlingRelay } from '../../src/peer/index.js'
 import type { KeyStorage, PeerPlatform, StarlingPeer, StarlingPeerInit, StarlingRelay } from '../../src/peer/index.js'
 import type { Crypto } from '../../src/crypto/index.js'
+import type { Budgets } from '../../src/relay/index.js'
 import type { TransportFactory } from '../../src/net/node.js'
 import { coalesceSocketWrites, nodeNoiseCrypto } from '../../node/platform.js'
 import type { RelayInfo } from './protocol.js'
@@ -33,11 +34,19 @@ function memoryDb (): Db {
   return new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
 }
 
-/** The transports of a simulated node (socket writes coalesced per tick, as the daemon's are). */
-export function simTransports (latencyMs: number): TransportFactory[] {
+/**
+ * The transports of a simulated node (socket writes coalesced per tick, as
+ * the daemon's are); `localAddress`: the loopback address its TCP dials come
+ * from (a source of its own for the relays' budgets; default 127.0.0.1).
+ */
+export function simTransports (latencyMs: number, localAddress?: string): TransportFactory[] {
   coalesceSocketWrites()
-  return [memory({ latency: latencyMs }), tcp()]
+  // @libp2p/tcp passes dialOpts on to net.connect, whose options include localAddress (its type names fewer).
+  const dialOpts = localAddress != null ? { localAddress } as TcpDialOptions : undefined
+  return [memory({ latency: latencyMs }), tcp({ dialOpts })]
 }
+
+type TcpDialOptions = NonNullable<Parameters<typeof tcp>[0]>['dialOpts']
 
 /** What a simulated relay is given. */
 export interface SimRelayInit {
@@ -49,6 +58,12 @@ export interface SimRelayInit {
   /** Connection pings and anti-entropy exchanges (stretched under time dilation). */
   keepAliveIntervalMs: number
   syncIntervalMs: number
+  /** Per-source storage budgets (absent: the relay's defaults). */
+  storage?: Partial<Budgets>
+  /** Builds its DHT datastore (a malicious DHT server's: test/sim/adversaries.ts). */
+  datastore?: (db: Level<string, Uint8Array>) => LevelDatastore
+  /** Runs on every start (a malicious relay's subversion: test/sim/adversaries.ts). */
+  subvert?: (relay: StarlingRelay) => void
 }
 
 /** A relay that can crash and come back with what it held. */
@@ -88,7 +103,8 @@ export class SimRelay {
       },
       openDatastore: async () => {
         // datastore-level uses only the abstract-level API, which memory-level has.
-        const datastore = new LevelDatastore(this.dhtDb as unknown as Level<string, Uint8Array>)
+        const db = this.dhtDb as unknown as Level<string, Uint8Array>
+        const datastore = this.init.datastore?.(db) ?? new LevelDatastore(db)
         await datastore.open()
         return datastore
       }
@@ -104,9 +120,11 @@ export class SimRelay {
       syncIntervalMs: this.init.syncIntervalMs,
       limits: {
         reservations: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
-        connections: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT }
+        connections: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
+        storage: this.init.storage
       }
     })
+    this.init.subvert?.(this.relay)
   }
 
   async stop (): Promise<void> {
@@ -141,6 +159,8 @@ export interface SimUserInit {
   messenger?: StarlingPeerInit['messenger']
   /** Connection pings (stretched under time dilation). */
   keepAliveIntervalMs?: number
+  /** The loopback address its TCP dials come from (default 127.0.0.1). */
+  localAddress?: string
 }
 
 /** A user's device that goes offline and comes back with the same identity and stores. */
@@ -166,7 +186,7 @@ export class SimUser {
   private platform (): PeerPlatform {
     return {
       crypto: this.init.crypto,
-      transports: () => simTransports(this.init.latencyMs),
+      transports: () => simTransports(this.init.latencyMs, this.init.localAddress),
       noiseCrypto: nodeNoiseCrypto(),
       connectionGater: this.init.gater,
       keys: this.keys,
@@ -183,7 +203,8 @@ export class SimUser {
   async start (): Promise<StarlingPeer> {
     const peer = await createStarlingPeer(this.platform(), {
       bootstrap: this.init.bootstrap,
-      listen: [`/memory/sim-${this.init.runId}-user-${this.init.index}`, '/ip4/127.0.0.1/tcp/0'],
+      // On its own loopback address when it dials from one: the relays then observe the address it listens on, not a new one to announce.
+      listen: [`/memory/sim-${this.init.runId}-user-${this.init.index}`, `/ip4/${this.init.localAddress ?? '127.0.0.1'}/tcp/0`],
       loopback: true,
       wrapTransport: this.init.wrapTransport,
       messenger: this.init.messenger,

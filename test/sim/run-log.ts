@@ -99,6 +99,8 @@ export class RunLog {
 
   /** Every queued message has reached its recipient. */
   allDelivered (): boolean {
+    // A send still under way (resolving its contact) is neither sent nor failed yet: the run is not over.
+    if (this.sent.size + this.failed.size < this.schedule.messages.length) return false
     for (const seq of this.sent.keys()) if (!this.receptions.has(seq)) return false
     return true
   }

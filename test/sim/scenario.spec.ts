@@ -41,7 +41,15 @@ describe('simulation: scenarios and schedules', () => {
       [{ ...base, colour: 'red' }, '/colour'],
       [{ ...base, faults: { partitions: [{ atSeconds: 10 }] } }, '/faults/partitions/0/durationSeconds'],
       [{ ...base, faults: { relayCrashes: [{ relay: 3, atSeconds: 1, downSeconds: 5 }] } }, '/faults/relayCrashes/0/relay'],
-      [{ ...base, workload: { minBytes: 500, maxBytes: 100 } }, '/workload/minBytes']
+      [{ ...base, workload: { minBytes: 500, maxBytes: 100 } }, '/workload/minBytes'],
+      [{ ...base, adversaries: { relays: { share: 1.2 } } }, '/adversaries/relays/share'],
+      [{ ...base, adversaries: { relays: { behaviours: ['steal'] } } }, '/adversaries/relays/behaviours/0'],
+      [{ ...base, adversaries: { relays: { behaviours: [] } } }, '/adversaries/relays/behaviours'],
+      [{ ...base, adversaries: { dhtServers: { count: -1 } } }, '/adversaries/dhtServers/count'],
+      [{ ...base, adversaries: { users: { flood: { envelopeBytes: 10 } } } }, '/adversaries/users/flood/envelopeBytes'],
+      [{ ...base, adversaries: { sybils: 3 } }, '/adversaries/sybils'],
+      [{ ...base, adversaries: { relays: { count: 3 } } }, '/adversaries/relays/count'],
+      [{ ...base, adversaries: { users: { share: 0.95 } } }, '/adversaries/users/share']
     ]
     for (const [value, field] of cases) {
       assert.throws(() => parseScenario(value), (err: Error & { fields?: string[] }) => {

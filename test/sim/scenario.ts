@@ -7,6 +7,8 @@
  */
 import { Ajv } from 'ajv'
 import type { ErrorObject } from 'ajv'
+import { ADVERSARIES_SCHEMA, adversaryCount } from './adversaries-schema.js'
+import type { Adversaries } from './adversaries-schema.js'
 
 /** A scenario file that is not valid JSON or does not match the schema. */
 export class ScenarioError extends Error {
@@ -77,6 +79,8 @@ export interface Scenario {
     /** Run each worker in its own network namespace when the machine allows it. */
     namespaces: boolean
   }
+  /** Malicious relays, DHT servers and sybil users (test/sim/adversaries.ts). */
+  adversaries: Adversaries
 }
 
 const range = (min: number, max?: number, def?: number): Record<string, unknown> => ({ type: 'number', minimum: min, ...(max != null ? { maximum: max } : {}), ...(def != null ? { default: def } : {}) })
@@ -150,7 +154,8 @@ export const SCENARIO_SCHEMA = {
         },
         namespaces: { type: 'boolean', default: false }
       }
-    }
+    },
+    adversaries: ADVERSARIES_SCHEMA
   }
 } as const
 
@@ -184,7 +189,23 @@ export function parseScenario (value: unknown): Scenario {
   for (const [i, c] of s.faults.relayCrashes.entries()) {
     if (c.relay >= s.relays) throw new ScenarioError(`invalid scenario: /faults/relayCrashes/${i}/relay must be < /relays`, [`/faults/relayCrashes/${i}/relay`])
   }
+  checkAdversaryCounts(s)
   return s
+}
+
+/** Malicious relays and DHT servers leave at least one honest relay, sybils at least two honest users. */
+function checkAdversaryCounts (s: Scenario): void {
+  const a = s.adversaries
+  const kinds: Array<[string, { share: number, count?: number }, number, number]> = [
+    ['/adversaries/relays', a.relays, s.relays, 1],
+    ['/adversaries/dhtServers', a.dhtServers, s.relays, 1],
+    ['/adversaries/users', a.users, s.users, 2]
+  ]
+  for (const [at, kind, total, honest] of kinds) {
+    if (adversaryCount(kind, total) <= total - honest) continue
+    const field = kind.count != null ? `${at}/count` : `${at}/share`
+    throw new ScenarioError(`invalid scenario: ${field} leaves fewer than ${honest} honest`, [field])
+  }
 }
 
 /** Parses a scenario file's text. @throws {ScenarioError} */

@@ -7,6 +7,8 @@
  */
 import { cpus, totalmem } from 'node:os'
 import type { RunLog } from './run-log.js'
+import { adversaryFigures, faultCounts } from './adversaries-summary.js'
+import type { AdversarySummary, HonestFigures } from './adversaries-summary.js'
 
 export interface Percentiles { count: number, p50: number, p90: number, p99: number, max: number }
 
@@ -54,6 +56,9 @@ export interface Summary {
     lagP99MaxMs: number
   }
   faults: Record<string, number>
+  /** With adversaries (test/sim/adversaries.ts): delivery between honest users, and what the adversaries did. */
+  honest?: HonestFigures
+  adversaries?: AdversarySummary
   /** What limits going further, in words, from the figures above. */
   limits: string
 }
@@ -157,7 +162,8 @@ export function summarise (run: RunLog, wallSeconds: number): Summary {
     bytes: { total: totalBytes, perDeliveredMessage: delivered.length === 0 ? 0 : Math.round(totalBytes / delivered.length) },
     resolutionMs: { ...percentiles(run.resolutions.filter(r => r.ok).map(r => r.ms)), failed: run.resolutions.filter(r => !r.ok).length },
     resources,
-    faults: Object.fromEntries(run.faults),
+    faults: faultCounts(run.faults),
+    ...adversaryFigures(run),
     limits: ''
   }
   summary.limits = limits(summary, memoryGiB)
