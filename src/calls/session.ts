@@ -330,6 +330,10 @@ export class CallSession {
         return
       case 'restart':
         if (this.candidates.accepted) this.recovery.onRestartRequest()
+        return
+      case 'unknown':
+        // A kind added after this version: nothing to do (the channel counts it against the call's frame budget).
+        log('ignoring a call frame of a kind this version does not know')
     }
   }
 
