@@ -9,6 +9,8 @@ import type { HangupReasonName } from './wire.js'
 
 /** The end of a call the other side hung up, with the warning to show, if any. */
 export function remoteHangupEnd (state: CallState, reason: HangupReasonName): { reason: CallEndReason, message?: string } {
+  // A reason this version does not know: a plain end ("call ended") whatever the state, so that a reason added later breaks nothing.
+  if (reason === 'unknown') return { reason: 'remote-hangup' }
   // Another device of ours took the call; else the caller gave up (or its ring timed out) before we answered.
   if (state === 'ringing') return { reason: reason === 'answered-elsewhere' ? 'answered-elsewhere' : 'missed' }
   if (reason === 'fingerprint') return { reason: 'fingerprint', message: 'the other side found a DTLS certificate it did not expect: the call may have been tampered with' }

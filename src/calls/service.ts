@@ -31,6 +31,7 @@ import { CallBudget } from './budget.js'
 import { Listeners } from './listeners.js'
 import { RingGroup } from './ring-group.js'
 import { SignalChannel } from './channel.js'
+import { PendingChannel } from './pending-channel.js'
 import { identifyCaller } from './binding.js'
 import type { CallerDirectory } from './binding.js'
 import { CallSession } from './session.js'
@@ -171,14 +172,26 @@ export class CallService implements Startable {
     const video = options.video === true
     const group = new RingGroup((call) => { this.emit({ type: 'outgoing', call }) })
     const opened = targets.map(async (target) => await this.openStream(target, options.signal))
-    // The first device reached makes the call; the others join as they are reached, while it still rings.
+    // The first ring's connection and offer are made while the streams open; its ring waits for the first
+    // stream open (nothing leaves before: pending-channel.ts). Its device is the one that stream reaches.
+    const pending = new PendingChannel()
+    const call = this.session(pending, randomCallId(), 'outgoing', { ...remote, device: targets[0].peerId }, video)
+    group.add(call)
+    const placing = call.place(this.init.deviceRecord?.(), this.init.name).then(() => undefined, (err: Error) => {
+      call.finish('failed', err.message)
+      return err
+    })
     let first: { stream: Stream, target: CallTarget } | undefined
     try {
       first = await Promise.any(opened)
     } catch (err) {
       const last = (err as AggregateError).errors?.at(-1) as Error | undefined
-      throw new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
+      const unreachable = new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
+      // The call ends as unreachable: its connection closed, and the host lets its media go on the end event.
+      pending.fail(unreachable)
+      throw unreachable
     }
+    // The others join as they are reached, while it still rings.
     for (const other of opened) {
       other.then(async ({ stream, target }) => {
         if (stream === first?.stream) return
@@ -186,25 +199,17 @@ export class CallService implements Startable {
           stream.abort(new CallStateError('the call was taken or ended'))
           return
         }
-        const call = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, video)
-        group.add(call)
-        await call.place(this.init.deviceRecord?.(), this.init.name).catch((err: Error) => { call.finish('failed', err.message) })
+        const ring = this.session(stream, randomCallId(), 'outgoing', { ...remote, device: target.peerId }, video)
+        group.add(ring)
+        await ring.place(this.init.deviceRecord?.(), this.init.name).catch((err: Error) => { ring.finish('failed', err.message) })
       }, () => {})
     }
-    if (this.calls.size > 0) {
-      first.stream.abort(new CallStateError('a call is already under way'))
-      throw new CallStateError('a call is already under way')
-    }
     mark('caller:stream-open')
-    const call = this.session(first.stream, randomCallId(), 'outgoing', { ...remote, device: first.target.peerId }, video)
-    group.add(call)
+    call.remote.device = first.target.peerId
+    pending.open(new SignalChannel(first.stream))
     this.emit({ type: 'outgoing', call })
-    try {
-      await call.place(this.init.deviceRecord?.(), this.init.name)
-    } catch (err) {
-      call.finish('failed', (err as Error).message)
-      throw err
-    }
+    const failed = await placing
+    if (failed != null) throw failed
     return call
   }
 
@@ -290,8 +295,8 @@ export class CallService implements Startable {
     this.emit({ type: 'incoming', call })
   }
 
-  private session (streamOrChannel: Stream | SignalChannel, callId: Uint8Array, direction: 'outgoing' | 'incoming', remote: RemoteParty, video: boolean): CallSession {
-    const channel = streamOrChannel instanceof SignalChannel ? streamOrChannel : new SignalChannel(streamOrChannel)
+  private session (streamOrChannel: Stream | SignalChannel | PendingChannel, callId: Uint8Array, direction: 'outgoing' | 'incoming', remote: RemoteParty, video: boolean): CallSession {
+    const channel = streamOrChannel instanceof SignalChannel || streamOrChannel instanceof PendingChannel ? streamOrChannel : new SignalChannel(streamOrChannel)
     const call = new CallSession({
       callId,
       direction,

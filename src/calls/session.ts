@@ -143,6 +143,8 @@ export class CallSession {
     if (this.over) return
     const offer = await pc.createOffer()
     await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
+    // Made while the stream opened (service.place): the ring waits for it; none opening ended the call.
+    await this.init.channel.opened?.catch(() => {})
     if (this.over) return
     mark('caller:ring-sent')
     this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer.sdp ?? ''), deviceRecord, name })
@@ -330,6 +332,10 @@ export class CallSession {
         return
       case 'restart':
         if (this.candidates.accepted) this.recovery.onRestartRequest()
+        return
+      case 'unknown':
+        // A kind added after this version: nothing to do (the channel counts it against the call's frame budget).
+        log('ignoring a call frame of a kind this version does not know')
     }
   }
 

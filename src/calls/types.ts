@@ -1,6 +1,6 @@
 /** The types a call's host and UI see: states, end reasons, the remote party, events, a session's parts. */
 import type { PeerId } from '@libp2p/interface'
-import type { SignalChannel } from './channel.js'
+import type { CallChannel } from './pending-channel.js'
 import type { CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from './peer-connection.js'
 
 /** Where a call stands. */
@@ -44,7 +44,7 @@ export interface CallSessionInit {
   direction: 'outgoing' | 'incoming'
   remote: RemoteParty
   video: boolean
-  channel: SignalChannel
+  channel: CallChannel
   createPeerConnection: PeerConnectionFactory
   /** With it, a contact's call gets its connection while it rings (no media, nothing sent), and media at the accept. */
   attachMedia?: MediaAttacher

@@ -8,11 +8,15 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { FrameDecoder as DmFrameDecoder, encodeFrame } from '../protocols/dm/dm.js'
 import { CALL_ID_BYTES, MAX_CANDIDATE_LENGTH, MAX_FRAME_LENGTH, MAX_SDP_LENGTH } from './constants.js'
 import { CallProtocolError } from './errors.js'
-import { CallFrame, HangupReason } from './pb/call.js'
+import { CallFrame } from './pb/call.js'
 import type { IceCandidate } from './peer-connection.js'
 
-/** Why a call was hung up. */
-export type HangupReasonName = 'normal' | 'timeout' | 'failed' | 'fingerprint' | 'protocol' | 'answered-elsewhere'
+/**
+ * Why a call was hung up. `unknown` is only ever received: a reason this
+ * version does not know (one added later), taken as a plain end of the call
+ * so that a new reason does not break older peers; it is sent as `normal`.
+ */
+export type HangupReasonName = 'normal' | 'timeout' | 'failed' | 'fingerprint' | 'protocol' | 'answered-elsewhere' | 'unknown'
 
 /** One signalling message. */
 export type Signal =
@@ -26,6 +30,7 @@ export type Signal =
   | { kind: 'renegotiate', sdp: string, answer: boolean }
   | { kind: 'media', audio: boolean, video: boolean }
   | { kind: 'restart' }
+  | { kind: 'unknown' }
 
 /** A decoded frame: its call and what it says. */
 export interface CallMessage {
@@ -33,14 +38,16 @@ export interface CallMessage {
   signal: Signal
 }
 
-const REASONS: Array<[HangupReasonName, HangupReason]> = [
-  ['normal', HangupReason.HANGUP_REASON_NORMAL],
-  ['timeout', HangupReason.HANGUP_REASON_TIMEOUT],
-  ['failed', HangupReason.HANGUP_REASON_FAILED],
-  ['fingerprint', HangupReason.HANGUP_REASON_FINGERPRINT],
-  ['protocol', HangupReason.HANGUP_REASON_PROTOCOL],
-  ['answered-elsewhere', HangupReason.HANGUP_REASON_ANSWERED_ELSEWHERE]
+/** The numbers of `HangupReason` in pb/call.proto (the field is read as a number: see there). */
+const REASONS: Array<[HangupReasonName, number]> = [
+  ['normal', 1],
+  ['timeout', 2],
+  ['failed', 3],
+  ['fingerprint', 4],
+  ['protocol', 5],
+  ['answered-elsewhere', 6]
 ]
+const NORMAL = 1
 
 /** A frame ready for `stream.send`. */
 export function encodeCallFrame (callId: Uint8Array, signal: Signal): Uint8ArrayList {
@@ -51,7 +58,7 @@ export function encodeCallFrame (callId: Uint8Array, signal: Signal): Uint8Array
     case 'accept': frame.accept = { sdp: signal.sdp, video: signal.video }; break
     case 'decline': frame.decline = {}; break
     case 'busy': frame.busy = {}; break
-    case 'hangup': frame.hangup = { reason: REASONS.find(r => r[0] === signal.reason)?.[1] ?? HangupReason.HANGUP_REASON_NORMAL }; break
+    case 'hangup': frame.hangup = { reason: REASONS.find(r => r[0] === signal.reason)?.[1] ?? NORMAL }; break
     case 'candidate': frame.candidate = {
       candidate: signal.candidate.candidate,
       sdpMid: signal.candidate.sdpMid ?? undefined,
@@ -60,6 +67,8 @@ export function encodeCallFrame (callId: Uint8Array, signal: Signal): Uint8Array
     case 'renegotiate': frame.renegotiate = { sdp: signal.sdp, answer: signal.answer }; break
     case 'media': frame.media = { audio: signal.audio, video: signal.video }; break
     case 'restart': frame.restart = true; break
+    // Never sent: it stands for a frame of a kind this version does not know.
+    case 'unknown': throw new CallProtocolError('a frame of no known kind cannot be sent')
   }
   return encodeFrame(CallFrame.encode(frame))
 }
@@ -87,8 +96,8 @@ export function decodeCallFrame (body: Uint8Array | Uint8ArrayList): CallMessage
   if (frame.decline != null) signals.push({ kind: 'decline' })
   if (frame.busy != null) signals.push({ kind: 'busy' })
   if (frame.hangup != null) {
-    const reason = REASONS.find(r => r[1] === frame.hangup?.reason)?.[0]
-    if (reason == null) throw new CallProtocolError('hang-up without a known reason')
+    // A reason added after this version (or none) ends the call plainly, never as a protocol error.
+    const reason = REASONS.find(r => r[1] === frame.hangup?.reason)?.[0] ?? 'unknown'
     signals.push({ kind: 'hangup', reason })
   }
   if (frame.candidate != null) {
@@ -99,6 +108,8 @@ export function decodeCallFrame (body: Uint8Array | Uint8ArrayList): CallMessage
   if (frame.renegotiate != null) signals.push({ kind: 'renegotiate', sdp: sdp(frame.renegotiate.sdp), answer: frame.renegotiate.answer })
   if (frame.media != null) signals.push({ kind: 'media', audio: frame.media.audio, video: frame.media.video })
   if (frame.restart === true) signals.push({ kind: 'restart' })
+  // Protobuf skips fields it does not know: a frame of a kind added later arrives with none set.
+  if (signals.length === 0) return { callId: frame.callId, signal: { kind: 'unknown' } }
   if (signals.length !== 1) throw new CallProtocolError(`a call frame carries ${signals.length} signals, not one`)
   return { callId: frame.callId, signal: signals[0] }
 }
@@ -132,7 +143,11 @@ export function inbandHangup (reason: HangupReasonName): string {
   return JSON.stringify({ hangup: reason })
 }
 
-/** The reason of an in-band hang-up, or undefined for anything else (ignored: it is the other side's to send). */
+/**
+ * The reason of an in-band hang-up (`unknown` for a reason this version does
+ * not know: the call ends all the same), or undefined for anything else
+ * (ignored: it is the other side's to send).
+ */
 export function parseInbandHangup (data: unknown): HangupReasonName | undefined {
   if (typeof data !== 'string' || data.length > MAX_INBAND_LENGTH) return undefined
   let parsed: unknown
@@ -142,5 +157,6 @@ export function parseInbandHangup (data: unknown): HangupReasonName | undefined 
     return undefined
   }
   const reason = typeof parsed === 'object' && parsed != null ? (parsed as { hangup?: unknown }).hangup : undefined
-  return typeof reason === 'string' && REASON_NAMES.has(reason) ? reason as HangupReasonName : undefined
+  if (typeof reason !== 'string') return undefined
+  return REASON_NAMES.has(reason) ? reason as HangupReasonName : 'unknown'
 }

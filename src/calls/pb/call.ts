@@ -520,7 +520,7 @@ export namespace Busy {
 }
 
 export interface Hangup {
-  reason: HangupReason
+  reason: number
 }
 
 export namespace Hangup {
@@ -533,9 +533,9 @@ export namespace Hangup {
           w.fork()
         }
 
-        if (obj.reason != null && __HangupReasonValues[obj.reason] !== 0) {
+        if ((obj.reason != null && obj.reason !== 0)) {
           w.uint32(8)
-          HangupReason.codec().encode(obj.reason, w)
+          w.uint32(obj.reason)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -543,7 +543,7 @@ export namespace Hangup {
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          reason: HangupReason.HANGUP_REASON_UNSPECIFIED
+          reason: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -553,7 +553,7 @@ export namespace Hangup {
 
           switch (tag >>> 3) {
             case 1: {
-              obj.reason = HangupReason.codec().decode(reader)
+              obj.reason = reader.uint32()
               break
             }
             default: {
@@ -574,7 +574,7 @@ export namespace Hangup {
             case 1: {
               yield {
                 field: `${prefix}.reason`,
-                value: HangupReason.codec().decode(reader)
+                value: reader.uint32()
               }
               break
             }
@@ -592,7 +592,7 @@ export namespace Hangup {
 
   export interface HangupReasonFieldEvent {
     field: '$.reason'
-    value: HangupReason
+    value: number
   }
 
   export function encode (obj: Partial<Hangup>): Uint8Array<ArrayBuffer> {
@@ -1266,7 +1266,7 @@ export namespace CallFrame {
 
   export interface CallFrameHangupReasonFieldEvent {
     field: '$.hangup.reason'
-    value: HangupReason
+    value: number
   }
 
   export interface CallFrameCandidateCandidateFieldEvent {
