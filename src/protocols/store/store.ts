@@ -245,7 +245,8 @@ export class StoreServer implements Startable {
       track: (done) => {
         this.inFlight.add(done)
         void done.finally(() => { this.inFlight.delete(done) })
-      }
+      },
+      accepting: () => this.started
     })
     try {
       while (this.started) {
@@ -259,11 +260,13 @@ export class StoreServer implements Startable {
           if ((err as Error).name === 'UnexpectedEOFError' || this.draining) break
           throw err
         }
+        // A drain began while the frame was read: it is not taken (never answered), or it would be answered after drain() resolved.
+        if (!this.started) break
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
         try {
           await pipeline.submit(request)
         } catch (err) {
-          // The server drains while this request waited for a slot of its source: it was never taken, so never answered.
+          // The server drains while this request waited for a slot of its source (or got it after): it was never taken, so never answered.
           if (this.draining) break
           throw err
         }
