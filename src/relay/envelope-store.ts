@@ -204,7 +204,7 @@ export class EnvelopeStore {
         const storedAt = positionTime(decodeIndexValue(existing).position)
         if (storedAt + this.retentionMs > this.now()) {
           this.metrics.duplicates++
-          return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
+          return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true, hash }
         }
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
         // Not `expired += await ...`: that reads the counter before the await and loses other mailboxes' counts.
@@ -242,7 +242,7 @@ export class EnvelopeStore {
       this.table.apply({ key: item, tombstone: false })
       this.metrics.stored++
       this.metrics.storedBytes += envelope.length
-      return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false }
+      return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false, hash }
     })
   }
 

@@ -27,6 +27,8 @@ import type { Budgets, PutSource, Usage } from './usage.js'
 
 /** Mailboxes whose usage is cached at once. */
 export const USAGE_CACHE_SIZE = 10_000
+/** Source tags cached at once. */
+const TAG_CACHE_SIZE = 10_000
 /** Shares (a source in a mailbox) cached at once. */
 export const SHARE_CACHE_SIZE = 50_000
 
@@ -93,6 +95,8 @@ export class Ledger {
   private readonly shares = new Map<string, Usage>()
   private readonly sources: SourceCounters
   private tagKey: Uint8Array = new Uint8Array(0)
+  /** Sources' tags under `tagKey` (the key never changes once read). */
+  private readonly tags = new Map<string, Uint8Array>()
 
   /**
    * @param isBusy whether work on a mailbox (hex) is under way: its cached usage is never dropped then
@@ -109,6 +113,7 @@ export class Ledger {
       await this.store.put('relay', SECRET_KEY, key, { sync: true })
     }
     this.tagKey = key
+    this.tags.clear()
     const total = await this.store.get('relay', TOTAL_KEY)
     Object.assign(this.total, total !== undefined ? decodeUsage(total) : await rebuildCounters(this.store))
     // Once, at open: a usage key exists only for a mailbox that holds something (usageOp deletes it at zero).
@@ -119,9 +124,18 @@ export class Ledger {
     this.mailboxCount = mailboxes
   }
 
-  /** The tag a source is kept under on disk. */
+  /** The tag a source is kept under on disk (an HMAC: computed once per source while it is cached). */
   tag (source: string): Uint8Array {
-    return sourceTag(this.tagKey, source)
+    let tag = this.tags.get(source)
+    if (tag === undefined) {
+      tag = sourceTag(this.tagKey, source)
+      this.tags.set(source, tag)
+      if (this.tags.size > TAG_CACHE_SIZE) {
+        const oldest = this.tags.keys().next()
+        if (oldest.done !== true) this.tags.delete(oldest.value)
+      }
+    }
+    return tag
   }
 
   /** Source counters held in memory. */

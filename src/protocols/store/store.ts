@@ -60,6 +60,8 @@ export interface PutOutcome {
   expiresAt: number
   /** The envelope was already held (the original times are returned). */
   duplicate: boolean
+  /** SHA-256 of the envelope, when the backend computed it (the receipt names it; else the server computes it). */
+  hash?: Uint8Array
 }
 
 /** An envelope as its owner names it in a delete: its id and SHA-256 of the bytes it fetched. */
@@ -353,7 +355,7 @@ export class StoreServer implements Startable {
     const { id } = parseEnvelopeHeader(request.envelope)
     const outcome = await this.backend.put(request.mailbox, id, request.envelope, { source })
     // The receipt names the bytes held: the backend keeps each version of an id under its own hash.
-    const receipt = await this.signer.sign({ mailbox: request.mailbox, envelopeId: id, hash: sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
+    const receipt = await this.signer.sign({ mailbox: request.mailbox, envelopeId: id, hash: outcome.hash ?? sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
     return ok({ receipt })
   }
 
