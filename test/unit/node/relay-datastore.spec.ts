@@ -3,11 +3,16 @@
  * a second read of a record does not reach LevelDB, every write and delete
  * (direct or in a batch) is seen by the next read, a read that raced a
  * write never leaves the old record cached, other keys are not cached, the
- * cache is bounded, and a reopened store reads what was written.
+ * cache is bounded, and a reopened store reads what was written; libp2p's
+ * peer store, which writes its record with a fresh `updated` stamp on every
+ * merge, writes it once while nothing else changes (for five minutes).
  */
 import assert from 'node:assert/strict'
 import { Key } from 'interface-datastore'
-import { RelayDatastore } from '../../../node/relay-datastore.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createLibp2p } from 'libp2p'
+import { PEER_STAMP_REFRESH_MS, RelayDatastore, onlyFreshStamp } from '../../../node/relay-datastore.js'
 import { tempDir } from '../relay/helpers.js'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -70,6 +75,36 @@ describe('node/relay-datastore: the peer-record cache', () => {
     assert.equal(text(await reading), 'old')
     db.get = realGet
     assert.equal(text(await ds.get(key)), 'new')
+  })
+
+  it('libp2p\'s peer store merging the same protocol again (every inbound stream) writes nothing; a change is written', async () => {
+    const node = await createLibp2p({ datastore: ds, start: false })
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    await node.peerStore.merge(peer, { protocols: ['/ipfs/ping/1.0.0'] })
+    const writes = ds.peerWrites
+    for (let i = 0; i < 20; i++) await node.peerStore.merge(peer, { protocols: ['/ipfs/ping/1.0.0'] })
+    assert.equal(ds.peerWrites, writes, 'merges that change nothing but the stamp are not written')
+    await node.peerStore.merge(peer, { protocols: ['/starling/store/3.0.0'] })
+    assert.equal(ds.peerWrites, writes + 1)
+    assert.deepEqual((await node.peerStore.get(peer)).protocols.sort(), ['/ipfs/ping/1.0.0', '/starling/store/3.0.0'])
+  })
+
+  it('a record is rewritten when its stamp is older than the refresh interval, or anything else differs', () => {
+    // Field 1 (bytes "ab"), field 8 (`updated`, varint).
+    const record = (updated: number, body = [0x61, 0x62]): Uint8Array => {
+      const out = [0x0a, body.length, ...body, 0x40]
+      for (let v = updated; ; v = Math.floor(v / 128)) {
+        if (v < 128) { out.push(v); break }
+        out.push((v % 128) | 0x80)
+      }
+      return Uint8Array.from(out)
+    }
+    const t = 1_800_000_000_000
+    assert.equal(onlyFreshStamp(record(t), record(t + 1000)), true)
+    assert.equal(onlyFreshStamp(record(t), record(t + PEER_STAMP_REFRESH_MS)), false)
+    assert.equal(onlyFreshStamp(record(t), record(t - 1)), false)
+    assert.equal(onlyFreshStamp(record(t), record(t + 1000, [0x61, 0x63])), false)
+    assert.equal(onlyFreshStamp(record(t), Uint8Array.from([0x0a, 0x05, 0x61])), false, 'a record that does not parse is written')
   })
 
   it('caches peer records only, within its bound, and a reopened store reads the disk', async () => {
