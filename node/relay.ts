@@ -18,7 +18,7 @@
  * LevelDB for the envelopes and the DHT's records, all in the data directory.
  */
 import { join } from 'node:path'
-import { LevelDatastore } from 'datastore-level'
+import { RelayDatastore } from './relay-datastore.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createStarlingRelay } from '../src/peer/relay.js'
 import type { RelayPlatform, StarlingRelay, StarlingRelayInit } from '../src/peer/relay.js'
@@ -77,7 +77,7 @@ export function relayPlatform (dataDir: string, extras: NodeRelayExtras = {}): R
       return store
     },
     openDatastore: async () => {
-      const datastore = new LevelDatastore(join(dataDir, Files.datastore))
+      const datastore = new RelayDatastore(join(dataDir, Files.datastore))
       await datastore.open()
       return datastore
     }

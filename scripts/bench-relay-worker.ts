@@ -89,7 +89,11 @@ async function user (host: string, reserve: boolean): Promise<User> {
     transports: [tcp({ dialOpts: { localAddress: host } as TCPSocketOptions }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify() }
+    services: { identify: identify() },
+    // Pings every 10 s as a user's node does (the relay sees that load), but one process holds hundreds of
+    // users: its busy event loop, not the relay, made their pings late, and libp2p's adaptive timeout (≥ 5 s)
+    // then dropped them. A real user's node has its loop to itself; here a ping fails after 30 s.
+    connectionMonitor: { pingInterval: 10_000, pingTimeout: { minTimeout: 30_000, maxTimeout: 30_000 } }
   })
   return { node, client: new StoreClient(node, { timeoutMs: 60_000, ed25519 }), mailboxes: [] }
 }

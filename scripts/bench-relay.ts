@@ -15,7 +15,7 @@
  *
  * Prints one JSON object. Options: --envelopes 40000 --size 600 --workers 4
  * --users 64 --in-flight 8 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
- * [--phases store,fetch,delete,connections] (the floor always runs) [--relay-debug NAMESPACES].
+ * [--phases store,fetch,delete,connections] (the floor always runs) [--relay-debug NAMESPACES] [--relay-log FILE].
  *
  * Beside each rate it reports the CPU the relay and the clients used: they
  * share the machine's cores, so a rate that the clients bind says nothing
@@ -23,6 +23,7 @@
  * the ratio.
  */
 import { fork, spawn } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -47,6 +48,8 @@ const STEPS = arg('steps', '250,500,1000,1500,2000,2500,3000').split(',').map(Nu
 const PROFILE = arg('profile', '')
 /** `DEBUG` namespaces for the relay process alone (its stderr is the bench's), e.g. libp2p:connection-monitor:error. */
 const RELAY_DEBUG = arg('relay-debug', '')
+/** A file for the relay's own log (its JSON lines on stdout): why it stopped, when it does. */
+const RELAY_LOG = arg('relay-log', '')
 const PHASES = new Set(arg('phases', 'store,fetch,delete,connections').split(','))
 const LATENCY_TARGET_MS = 100
 const ROOT = resolve(import.meta.dirname, '..')
@@ -111,7 +114,9 @@ async function startRelay (dir: string): Promise<{ proc: ChildProcess, addr: str
   const profile = PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : []
   const proc = spawn(process.execPath, [...profile, join(ROOT, 'node/bin/starling.js'), 'relay', '--listen', '/ip4/127.0.0.1/tcp/0', '--data', dir, '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0', ...UNLIMITED, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(RELAY_DEBUG !== '' ? { DEBUG: RELAY_DEBUG } : {}) } })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const log = RELAY_LOG !== '' ? createWriteStream(RELAY_LOG) : undefined
     createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', line => {
+      log?.write(`${line}\n`)
       const event = line.startsWith('{') ? JSON.parse(line) as Record<string, unknown> : undefined
       if (event?.event === 'ready') resolve(event)
     })

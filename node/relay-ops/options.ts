@@ -74,6 +74,9 @@ export const RELAY_OPTIONS: RelayOption[] = [
     help: flag.help
   })),
   { name: 'retention', multiple: false, schema: { type: 'string', pattern: DURATION_PATTERN }, help: 'how long an envelope is kept for its owner, e.g. 30d, 72h (default 30d; at least 1h, at most 365d)' },
+  { name: 'ping-interval', multiple: false, schema: { type: 'string', pattern: DURATION_PATTERN }, help: 'how often the relay pings each connection to find dead ones, e.g. 30s (default 30s; at least 1s, at most 1h)' },
+  { name: 'ping-timeout', multiple: false, schema: { type: 'string', pattern: DURATION_PATTERN }, help: 'how long a ping may go unanswered before it fails, e.g. 30s; short timeouts drop live users whenever the relay is busy (default 30s; at least 1s, at most 10m)' },
+  { name: 'ping-close', multiple: false, schema: { anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['true', 'false'] }] }, help: 'whether a failed ping closes the connection, and with it the user\'s reservation: true or false (default true; false keeps a dead connection until TCP gives up, minutes)' },
   { name: 'metrics', multiple: false, schema: { type: 'string', pattern: HOST_PORT_PATTERN }, help: `host:port to serve Prometheus metrics on, at /metrics (off unless given; relay init's config: ${INIT_METRICS_ADDRESS})` },
   { name: 'health', multiple: false, schema: { type: 'string', pattern: HOST_PORT_PATTERN }, help: `host:port to serve the health check on, at /health (200 when ready, else 503) and /live (off unless given; relay init's config: ${INIT_HEALTH_ADDRESS})` },
   { name: 'log-level', multiple: false, schema: { type: 'string', enum: [...LOG_LEVELS] }, help: 'the least level logged: debug, info, warn or error (default info)' },

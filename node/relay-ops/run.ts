@@ -14,6 +14,7 @@ import { MAX_CONNECTIONS_PER_SOURCE } from '../../src/net/connection-limits.js'
 import { CommandError } from '../errors.js'
 import type { Output } from '../cli/command.js'
 import { startRelay } from '../relay.js'
+import { RELAY_CONNECTION_MONITOR } from '../../src/peer/relay.js'
 import { loadRelayConfig, mergeFlags } from './config.js'
 import type { RelayConfigValues } from './config.js'
 import { healthReport } from './health.js'
@@ -69,6 +70,7 @@ function summary (s: RelaySettings): Record<string, unknown> {
     tls: s.tls != null,
     turn: s.turn?.urls ?? [],
     retentionMs: s.limits.retentionMs,
+    connectionMonitor: { ...RELAY_CONNECTION_MONITOR, ...s.connectionMonitor },
     metrics: s.metrics != null ? `${s.metrics.host}:${s.metrics.port}` : null,
     health: s.health != null ? `${s.health.host}:${s.health.port}` : null
   }
@@ -117,6 +119,7 @@ export async function runRelay (values: Record<string, unknown>, out: Output, st
     announce: settings.announce,
     peers: settings.peers,
     limits: settings.limits,
+    connectionMonitor: settings.connectionMonitor,
     tls: settings.tls,
     turn: settings.turn,
     metrics: metrics != null ? { metrics: metrics.libp2pMetrics(), onStoreRequest: (op, ms, status) => { metrics.observe(op, ms, status) } } : undefined,
@@ -173,7 +176,8 @@ export async function runRelay (values: Record<string, unknown>, out: Output, st
       retentionMs: relay.mailbox.store.retentionMs,
       storage: relay.mailbox.store.budgets,
       reservations: { max: limits.reservations?.max ?? RELAY_MAX_RESERVATIONS, maxPerSource: limits.reservations?.maxPerSource ?? RELAY_MAX_RESERVATIONS_PER_SOURCE },
-      connections: { max: limits.connections?.max ?? RELAY_MAX_CONNECTIONS, maxPerSource: limits.connections?.maxPerSource ?? MAX_CONNECTIONS_PER_SOURCE }
+      connections: { max: limits.connections?.max ?? RELAY_MAX_CONNECTIONS, maxPerSource: limits.connections?.maxPerSource ?? MAX_CONNECTIONS_PER_SOURCE },
+      connectionMonitor: { ...RELAY_CONNECTION_MONITOR, ...settings.connectionMonitor }
     }
   }, [
     `relay ${relay.node.peerId.toString()} listening on:`,

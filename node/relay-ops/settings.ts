@@ -11,6 +11,7 @@ import { DEFAULT_RELAY_LISTEN } from '../defaults.js'
 import { parseLimits } from '../cli/limits.js'
 import { parseMultiaddrs, parseTls, parseTurn } from '../cli/commands/relay.js'
 import type { RelayLimits } from '../relay.js'
+import type { ConnectionMonitorSettings } from '../../src/net/node.js'
 import { parseHostPort } from './http.js'
 import type { LogLevel } from './options.js'
 
@@ -26,6 +27,8 @@ export interface RelaySettings {
   announce: string[]
   peers: string[]
   limits: RelayLimits
+  /** Ping interval and timeout, and whether a failed ping closes (what is absent keeps the relay's default). */
+  connectionMonitor: ConnectionMonitorSettings
   tls?: { certFile: string, keyFile: string }
   turn?: { urls: string[], secret: Uint8Array }
   metrics?: { host: string, port: number }
@@ -34,17 +37,47 @@ export interface RelaySettings {
   logFormat: 'text' | 'json'
 }
 
+/** The bounds of the connection monitor's durations. */
+export const PING_INTERVAL_BOUNDS = { min: 1000, max: 3_600_000, text: 'at least 1s, at most 1h' }
+export const PING_TIMEOUT_BOUNDS = { min: 1000, max: 600_000, text: 'at least 1s, at most 10m' }
+
 /**
- * A duration such as `30d` or `72h`, in milliseconds, within the bounds.
+ * A duration such as `30d`, `72h` or `30s`, in milliseconds, within the bounds.
  *
  * @throws {UsageError} naming the option otherwise
  */
-export function parseRetention (value: string): number {
+export function parseDuration (option: string, value: string, bounds: { min: number, max: number, text: string }): number {
   const match = /^([0-9]+)(s|m|h|d)$/.exec(value.trim())
   const ms = match != null ? Number(match[1]) * UNIT_MS[match[2]] : NaN
-  if (!Number.isSafeInteger(ms)) throw new UsageError(`--retention ${value} is not a duration (a number with s, m, h or d, e.g. 30d)`)
-  if (ms < MIN_RETENTION_MS || ms > MAX_RETENTION_MS) throw new UsageError(`--retention ${value} is out of range (at least 1h, at most 365d)`)
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`--${option} ${value} is not a duration (a number with s, m, h or d, e.g. 30s)`)
+  if (ms < bounds.min || ms > bounds.max) throw new UsageError(`--${option} ${value} is out of range (${bounds.text})`)
   return ms
+}
+
+/**
+ * A retention such as `30d` or `72h`, in milliseconds.
+ *
+ * @throws {UsageError} naming the option when it is not a duration or is out of range
+ */
+export function parseRetention (value: string): number {
+  return parseDuration('retention', value, { min: MIN_RETENTION_MS, max: MAX_RETENTION_MS, text: 'at least 1h, at most 365d' })
+}
+
+/**
+ * The connection monitor's settings the options give (absent: the relay's defaults).
+ *
+ * @throws {UsageError} naming the option whose value is wrong
+ */
+export function parseConnectionMonitor (values: Record<string, unknown>): ConnectionMonitorSettings {
+  const interval = one(values, 'ping-interval')
+  const timeout = one(values, 'ping-timeout')
+  const close = one(values, 'ping-close')
+  if (close != null && close !== 'true' && close !== 'false') throw new UsageError(`--ping-close ${close}: true or false`)
+  return {
+    ...(interval != null ? { intervalMs: parseDuration('ping-interval', interval, PING_INTERVAL_BOUNDS) } : {}),
+    ...(timeout != null ? { timeoutMs: parseDuration('ping-timeout', timeout, PING_TIMEOUT_BOUNDS) } : {}),
+    ...(close != null ? { closeOnFailure: close === 'true' } : {})
+  }
 }
 
 function one (values: Record<string, unknown>, name: string): string | undefined {
@@ -86,6 +119,7 @@ export async function resolveRelaySettings (values: Record<string, unknown>, jso
     announce,
     peers,
     limits,
+    connectionMonitor: parseConnectionMonitor(values),
     tls: parseTls(one(values, 'tls-cert'), one(values, 'tls-key'), listen),
     turn: await parseTurn(many(values, 'turn-url') ?? [], one(values, 'turn-secret-file')),
     metrics: metrics != null ? parseHostPort('metrics', metrics) : undefined,

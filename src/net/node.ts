@@ -89,6 +89,34 @@ export interface StarlingNodeInit {
    * under time dilation stretches it by its factor.
    */
   keepAliveIntervalMs?: number
+  /** The connection monitor's settings (a relay's come from its operator; `intervalMs` wins over `keepAliveIntervalMs`). */
+  connectionMonitor?: ConnectionMonitorSettings
+}
+
+/**
+ * libp2p's connection monitor pings every connection in the same tick, every
+ * interval, and by default closes one whose ping is not answered within an
+ * adaptive timeout (at least 5 s): a relay whose event loop is busy for a few
+ * seconds would drop live users. These fix the timeout and say whether to close.
+ */
+export interface ConnectionMonitorSettings {
+  /** How often every connection is pinged, ms. */
+  intervalMs?: number
+  /** A ping unanswered this long fails, ms (a fixed timeout, not libp2p's adaptive one). */
+  timeoutMs?: number
+  /** Whether a failed ping closes the connection (libp2p's default: true). */
+  closeOnFailure?: boolean
+}
+
+/** libp2p's `connectionMonitor` option from a node's settings (absent: libp2p's defaults). */
+export function connectionMonitorInit (keepAliveIntervalMs?: number, settings: ConnectionMonitorSettings = {}): Libp2pInit['connectionMonitor'] {
+  const pingInterval = settings.intervalMs ?? keepAliveIntervalMs
+  if (pingInterval == null && settings.timeoutMs == null && settings.closeOnFailure == null) return undefined
+  return {
+    ...(pingInterval != null ? { pingInterval } : {}),
+    ...(settings.timeoutMs != null ? { pingTimeout: { minTimeout: settings.timeoutMs, maxTimeout: settings.timeoutMs } } : {}),
+    ...(settings.closeOnFailure != null ? { abortConnectionOnPingFailure: settings.closeOnFailure } : {})
+  }
 }
 
 /** The services every Starling node has. */
@@ -149,7 +177,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     peerDiscovery,
     datastore: init.datastore,
     metrics: init.metrics,
-    ...(init.keepAliveIntervalMs != null ? { connectionMonitor: { pingInterval: init.keepAliveIntervalMs } } : {}),
+    connectionMonitor: connectionMonitorInit(init.keepAliveIntervalMs, init.connectionMonitor),
     ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : gater != null ? { connectionGater: gater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.

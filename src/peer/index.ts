@@ -28,7 +28,7 @@ export type { ContactView, ConversationSummary, HistoryEntry, HistoryView, PeerS
 export { acceptContact, blockContact, sendFiles, trustContact } from './actions.js'
 export type { ContactDecision } from './actions.js'
 export { AttachmentsUnavailableError, IdentityExistsError, NoIdentityError, NotAContactError } from './errors.js'
-export { createStarlingRelay } from './relay.js'
+export { RELAY_CONNECTION_MONITOR, createStarlingRelay } from './relay.js'
 export { PeerCalls, callOutcome } from './calls.js'
 export type { MediaPath, PeerCallOptions, PeerCallsInit } from './calls.js'
 export type { ClosableDatastore, RelayLimits, RelayPlatform, StarlingRelay, StarlingRelayInit } from './relay.js'

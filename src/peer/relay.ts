@@ -25,7 +25,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Crypto } from '../crypto/index.js'
 import { starlingDhtValidators } from '../identity/index.js'
 import { createStarlingNode } from '../net/node.js'
-import type { StarlingLibp2p, StarlingNodeInit, TransportFactory } from '../net/node.js'
+import type { ConnectionMonitorSettings, StarlingLibp2p, StarlingNodeInit, TransportFactory } from '../net/node.js'
 import { relaySetServer } from '../protocols/relays/index.js'
 import { TurnServer } from '../protocols/turn/index.js'
 import type { ChannelStats } from '../protocols/relay-sync/index.js'
@@ -33,6 +33,17 @@ import type { RateLimitInit, StoreServerInit } from '../protocols/store/index.js
 import { EnvelopeStore, RelaySet, mailboxGossipsubOptions, mailboxRelay, relaySync } from '../relay/index.js'
 import type { Budgets, ExchangeResult, MailboxRelay, RelaySync } from '../relay/index.js'
 import type { Store } from '../store/index.js'
+
+/**
+ * A relay's connection monitor by default. A relay's pings only find dead
+ * connections (each user's own node pings every 10 s and keeps its NAT
+ * mapping open), and libp2p pings every connection in one tick: at 2,000
+ * connections that burst, or any busy second of the relay's own, took
+ * libp2p's adaptive timeout (≥ 5 s) and closed live users. So: every 30 s,
+ * and a ping fails only when unanswered for 30 s, long past any busy loop,
+ * soon enough to free a silently dead user's slots.
+ */
+export const RELAY_CONNECTION_MONITOR: Required<ConnectionMonitorSettings> = { intervalMs: 30_000, timeoutMs: 30_000, closeOnFailure: true }
 
 /** Every limit of a relay an operator may set; what is absent keeps its default. */
 export interface RelayLimits {
@@ -94,6 +105,8 @@ export interface StarlingRelayInit {
   loopback?: boolean
   /** How often each connection is pinged (src/net/node.ts; a simulation under time dilation stretches it). */
   keepAliveIntervalMs?: number
+  /** The connection monitor: ping interval and timeout, and whether a failed ping closes (defaults RELAY_CONNECTION_MONITOR). */
+  connectionMonitor?: ConnectionMonitorSettings
   /** Time between exchanges with each linked relay (default SYNC_INTERVAL_MS; tests shorten it). */
   syncIntervalMs?: number
   /** How often expired envelopes are swept (default SWEEP_INTERVAL_MS; 0: never, a simulation sweeps by hand). */
@@ -169,7 +182,11 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
       reservations: init.limits?.reservations,
       connections: init.limits?.connections,
       metrics: platform.metrics,
-      keepAliveIntervalMs: init.keepAliveIntervalMs,
+      connectionMonitor: {
+        intervalMs: init.connectionMonitor?.intervalMs ?? init.keepAliveIntervalMs ?? RELAY_CONNECTION_MONITOR.intervalMs,
+        timeoutMs: init.connectionMonitor?.timeoutMs ?? RELAY_CONNECTION_MONITOR.timeoutMs,
+        closeOnFailure: init.connectionMonitor?.closeOnFailure ?? RELAY_CONNECTION_MONITOR.closeOnFailure
+      },
       extraServices: {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.

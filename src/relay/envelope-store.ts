@@ -11,7 +11,10 @@
  * mailbox, share, source, total) are written in the same batch as the
  * envelope and cached within bounds. A put reads keys and never iterates:
  * LevelDB iterators kept the files a compaction had replaced on disk (twice
- * the bytes). Writes to one mailbox are serialised so that quota checks and
+ * the bytes). A new envelope reads one key (its index, for a duplicate):
+ * shares are cached (ledger.ts), tombstones are ruled out by a filter
+ * (tombstone-filter.ts) and positions by the newest time held at open
+ * (positions.ts). Writes to one mailbox are serialised so that quota checks and
  * de-duplication see each other. Envelopes older than the retention are
  * skipped by fetches at once and removed by {@link EnvelopeStore.sweep}.
  *
@@ -40,7 +43,7 @@ import { DeletedByOwnerError, InvalidStoreRequestError, QuotaExceededError } fro
 import type { EnvelopeRef, MailboxPage, PutOutcome, StoredEnvelopeEntry } from '../protocols/store/store.js'
 import { DigestTable } from './digest-table.js'
 import {
-  CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeIndexValue, encodeIndexValue, encodePosition, envelopeKey,
+  CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeIndexValue, encodeIndexValue, envelopeKey,
   envelopePrefix, expiryKey, idOfEnvelopeKey, indexKey, positionTime, tombstoneKey
 } from './keys.js'
 import { migrateLegacyIndex } from './migrate.js'
@@ -52,6 +55,8 @@ import { SyncItems } from './sync-items.js'
 import { TOMBSTONE_MARGIN_MS, itemKey } from './tombstones.js'
 import type { DeleteProof } from './tombstones.js'
 import { sweepEnvelopes } from './sweep-envelopes.js'
+import { Positions } from './positions.js'
+import { TombstoneFilter } from './tombstone-filter.js'
 import { sweepTombstones } from './sweep-tombstones.js'
 import { resolveBudgets } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
@@ -73,6 +78,8 @@ export interface EnvelopeStoreInit extends Partial<Budgets> {
   sweepBatch?: number
   /** Source counters cached in memory (default SOURCE_CACHE_SIZE). */
   sourceCacheSize?: number
+  /** Tombstones the in-memory filter is sized for (default TOMBSTONE_FILTER_CAPACITY). */
+  tombstoneFilterCapacity?: number
 }
 
 /** Counters of an {@link EnvelopeStore} (a plain object, for export). */
@@ -139,7 +146,8 @@ export class EnvelopeStore {
   private readonly removals: Removals
   private opened?: Promise<void>
   private built?: Promise<void>
-  private sequence = 0
+  private readonly positions: Positions
+  private readonly tombstones: TombstoneFilter
 
   /** @param store an open store; the caller opens and closes it */
   constructor (store: Store, init: EnvelopeStoreInit = {}) {
@@ -152,7 +160,9 @@ export class EnvelopeStore {
     this.sweepBatch = init.sweepBatch ?? SWEEP_BATCH
     this.ledger = new Ledger(store, this.budgets, (mailbox) => this.locks.isHeld(mailbox), init.sourceCacheSize)
     this.sync = new SyncItems(store, this.table, this, async () => { await this.tableReady() })
-    this.removals = new Removals({ store, writer: this.writer, ledger: this.ledger, table: this.table, metrics: this.metrics, tombstoneLifetimeMs: this.tombstoneLifetimeMs })
+    this.positions = new Positions(store)
+    this.tombstones = new TombstoneFilter(store, init.tombstoneFilterCapacity)
+    this.removals = new Removals({ store, writer: this.writer, ledger: this.ledger, table: this.table, metrics: this.metrics, tombstoneLifetimeMs: this.tombstoneLifetimeMs, tombstones: this.tombstones })
   }
 
   /** Milliseconds since the epoch, by the store's clock. */
@@ -194,7 +204,7 @@ export class EnvelopeStore {
         const storedAt = positionTime(decodeIndexValue(existing).position)
         if (storedAt + this.retentionMs > this.now()) {
           this.metrics.duplicates++
-          return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true }
+          return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true, hash }
         }
         // Held past its retention and not yet swept: drop the old copy, keep the new one.
         // Not `expired += await ...`: that reads the counter before the await and loses other mailboxes' counts.
@@ -202,7 +212,7 @@ export class EnvelopeStore {
         this.metrics.expired += removed
       }
       const item = itemKey(mailbox, id, hash)
-      if (await this.store.get('relay', tombstoneKey(item)) !== undefined) {
+      if (this.tombstones.mightHold(item) && await this.store.get('relay', tombstoneKey(item)) !== undefined) {
         this.metrics.deletedByOwner++
         throw new DeletedByOwnerError('the owner of this mailbox already fetched this envelope and deleted it')
       }
@@ -216,7 +226,7 @@ export class EnvelopeStore {
         if (err instanceof QuotaExceededError) this.countRefusal(err)
         throw err
       }
-      const position = await this.freePosition(mailbox, id, storedAt)
+      const position = await this.positions.free(mailbox, id, storedAt)
       try {
         await this.writer.commit([
           { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
@@ -232,23 +242,8 @@ export class EnvelopeStore {
       this.table.apply({ key: item, tombstone: false })
       this.metrics.stored++
       this.metrics.storedBytes += envelope.length
-      return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false }
+      return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false, hash }
     })
-  }
-
-  /**
-   * The next position at `storedAt` that no other version of `id` holds in
-   * the mailbox. The sequence restarts with the process and a linked relay
-   * names the time of what it hands over, so a position can come round
-   * again; two versions at one position would share one envelope key and
-   * one would overwrite the other. Under the mailbox's lock.
-   */
-  private async freePosition (mailbox: Uint8Array, id: Uint8Array, storedAt: number): Promise<Uint8Array> {
-    while (true) {
-      const position = encodePosition(storedAt, this.sequence)
-      this.sequence = (this.sequence + 1) >>> 0
-      if (await this.store.get('relay', envelopeKey(mailbox, position, id)) === undefined) return position
-    }
   }
 
   /**
@@ -373,6 +368,9 @@ export class EnvelopeStore {
       const moved = await migrateLegacyIndex(this.store)
       if (moved > 0) log('moved %d index entries to the layout with versions', moved)
       await this.ledger.open()
+      await this.positions.open()
+      // Before any put or delete (they wait for this): tombstones written later are added as they are made.
+      void this.tombstones.build().catch((err: Error) => { log('tombstone filter not built (puts read the store): %s', err.message) })
       // In the background: puts and fetches do not wait for it (digest-table.ts), reconciliation does.
       this.built = this.table.build(chunk => this.sync.chunk(chunk))
       this.built.catch((err: Error) => { log('sync table not built: %s', err.message) })

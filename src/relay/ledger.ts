@@ -27,6 +27,10 @@ import type { Budgets, PutSource, Usage } from './usage.js'
 
 /** Mailboxes whose usage is cached at once. */
 export const USAGE_CACHE_SIZE = 10_000
+/** Source tags cached at once. */
+const TAG_CACHE_SIZE = 10_000
+/** Shares (a source in a mailbox) cached at once. */
+export const SHARE_CACHE_SIZE = 50_000
 
 /** A change of the books, to commit with the envelopes, then settle. */
 export interface Entry {
@@ -60,6 +64,11 @@ function add (usage: Usage, count: number, bytes: number): void {
   usage.bytes = Math.max(0, usage.bytes + bytes)
 }
 
+/** What a share or mailbox counter reads back as after usageOp wrote it. */
+function written (usage: Usage): Usage {
+  return usage.count <= 0 ? { count: 0, bytes: 0 } : { count: usage.count, bytes: Math.max(0, usage.bytes) }
+}
+
 /** The total is always written: its presence says the counters are complete (see rebuild.ts). */
 function totalOp (total: Usage): BatchOp {
   return { type: 'put', namespace: 'relay', key: TOTAL_KEY, value: encodeUsage(total.count, total.bytes) }
@@ -77,8 +86,17 @@ export class Ledger {
   /** Mailboxes holding at least one envelope (counted at open, then kept as they fill and empty). */
   mailboxCount = 0
   private readonly mailboxes = new Map<string, Usage>()
+  /**
+   * Shares as the disk holds them, by mailbox and tag (hex): read once, then
+   * changed only when a batch that writes them is durable. A batch that
+   * fails drops its entries, so they are read again: a failure that left
+   * the batch on disk after all cannot leave the cache below the disk.
+   */
+  private readonly shares = new Map<string, Usage>()
   private readonly sources: SourceCounters
   private tagKey: Uint8Array = new Uint8Array(0)
+  /** Sources' tags under `tagKey` (the key never changes once read). */
+  private readonly tags = new Map<string, Uint8Array>()
 
   /**
    * @param isBusy whether work on a mailbox (hex) is under way: its cached usage is never dropped then
@@ -95,6 +113,7 @@ export class Ledger {
       await this.store.put('relay', SECRET_KEY, key, { sync: true })
     }
     this.tagKey = key
+    this.tags.clear()
     const total = await this.store.get('relay', TOTAL_KEY)
     Object.assign(this.total, total !== undefined ? decodeUsage(total) : await rebuildCounters(this.store))
     // Once, at open: a usage key exists only for a mailbox that holds something (usageOp deletes it at zero).
@@ -105,9 +124,18 @@ export class Ledger {
     this.mailboxCount = mailboxes
   }
 
-  /** The tag a source is kept under on disk. */
+  /** The tag a source is kept under on disk (an HMAC: computed once per source while it is cached). */
   tag (source: string): Uint8Array {
-    return sourceTag(this.tagKey, source)
+    let tag = this.tags.get(source)
+    if (tag === undefined) {
+      tag = sourceTag(this.tagKey, source)
+      this.tags.set(source, tag)
+      if (this.tags.size > TAG_CACHE_SIZE) {
+        const oldest = this.tags.keys().next()
+        if (oldest.done !== true) this.tags.delete(oldest.value)
+      }
+    }
+    return tag
   }
 
   /** Source counters held in memory. */
@@ -134,6 +162,28 @@ export class Ledger {
     return usage
   }
 
+  /** A source's share of a mailbox as the disk holds it (a copy; under the mailbox's lock). */
+  private async share (mailbox: Uint8Array, tag: Uint8Array): Promise<Usage> {
+    const key = toHex(mailbox) + toHex(tag)
+    let share = this.shares.get(key)
+    if (share === undefined) {
+      share = decodeUsage(await this.store.get('relay', shareKey(mailbox, tag)))
+      this.keepShare(key, share)
+    }
+    return { ...share }
+  }
+
+  /** Caches a share the disk holds (`undefined`: forget it), within the bound (oldest first). */
+  private keepShare (key: string, share: Usage | undefined): void {
+    this.shares.delete(key)
+    if (share === undefined) return
+    this.shares.set(key, share)
+    if (this.shares.size > SHARE_CACHE_SIZE) {
+      const oldest = this.shares.keys().next()
+      if (oldest.done !== true) this.shares.delete(oldest.value)
+    }
+  }
+
   /**
    * Charges an envelope of `size` bytes from `from` to `mailbox`, or refuses.
    *
@@ -145,7 +195,7 @@ export class Ledger {
       throw new QuotaExceededError(`the mailbox is full: it holds ${usage.count} envelopes (${usage.bytes} bytes), the most it may`, 'mailbox-full')
     }
     const linked = from.linked === true
-    const share = decodeUsage(await this.store.get('relay', shareKey(mailbox, tag)))
+    const share = await this.share(mailbox, tag)
     if (!linked && (share.count + 1 > this.budgets.maxEnvelopesPerMailboxPerSource || share.bytes + size > this.budgets.maxBytesPerMailboxPerSource)) {
       throw new QuotaExceededError(`your share of this mailbox is used up: ${share.count} envelopes (${share.bytes} bytes) from your address are waiting in it`, 'mailbox-share')
     }
@@ -173,10 +223,13 @@ export class Ledger {
     return {
       ops,
       settle: (committed) => {
+        const shareId = toHex(mailbox) + toHex(tag)
         if (committed) {
           if (usage.count === 0) this.mailboxCount++
           add(usage, 1, size)
+          this.keepShare(shareId, { count: share.count + 1, bytes: share.bytes + size })
         } else {
+          this.keepShare(shareId, undefined)
           add(source, -1, -charge)
           add(this.total, -1, -charge)
         }
@@ -201,12 +254,14 @@ export class Ledger {
       bySource.set(toHex(r.source), group)
     }
     const ops: BatchOp[] = []
-    const refunds: Array<{ tag: Uint8Array, usage: Usage, count: number, charge: number }> = []
+    const refunds: Array<{ tag: Uint8Array, usage: Usage, count: number, charge: number, share: Usage }> = []
     try {
       for (const group of bySource.values()) {
-        const share = decodeUsage(await this.store.get('relay', shareKey(mailbox, group.tag)))
-        ops.push(usageOp(shareKey(mailbox, group.tag), share.count - group.envelopes, share.bytes - group.size))
-        refunds.push({ tag: group.tag, usage: await this.sources.pin(group.tag), count: group.count, charge: group.charge })
+        const share = await this.share(mailbox, group.tag)
+        share.count -= group.envelopes
+        share.bytes -= group.size
+        ops.push(usageOp(shareKey(mailbox, group.tag), share.count, share.bytes))
+        refunds.push({ tag: group.tag, usage: await this.sources.pin(group.tag), count: group.count, charge: group.charge, share })
       }
     } catch (err) {
       for (const r of refunds) this.sources.unpin(r.tag)
@@ -227,6 +282,8 @@ export class Ledger {
             add(r.usage, r.count, r.charge)
             add(this.total, r.count, r.charge)
           }
+          // What usageOp wrote: a share at zero or below is deleted on disk.
+          this.keepShare(toHex(mailbox) + toHex(r.tag), committed ? written(r.share) : undefined)
           this.sources.unpin(r.tag)
         }
         if (committed && usage.count > 0) {

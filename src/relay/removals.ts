@@ -14,6 +14,7 @@ import { decodeIndexValue, envelopeKey, expiryKey, idIndexRange, indexKey, tombs
 import type { Entry, Ledger, Removed } from './ledger.js'
 import { TOMBSTONE_CHARGE, itemKey, proofOf, tombstoneOps } from './tombstones.js'
 import type { DeleteProof } from './tombstones.js'
+import type { TombstoneFilter } from './tombstone-filter.js'
 
 /** One version of an envelope to remove: by id and the hash of its bytes (and only if it is held at `position`, when given). */
 export interface Removal {
@@ -30,6 +31,8 @@ export interface RemovalContext {
   table: DigestTable
   metrics: Pick<EnvelopeStoreMetrics, 'hashMismatches' | 'tombstones'>
   tombstoneLifetimeMs: number
+  /** Told of every tombstone before its batch is committed (puts ask it before reading one). */
+  tombstones: TombstoneFilter
 }
 
 /** A change of the sync table, applied once the batch is durable. */
@@ -93,13 +96,14 @@ export class Removals {
       const item = itemKey(mailbox, id, hash)
       if (seen.has(toHex(item))) continue
       seen.add(toHex(item))
-      if (await store.get('relay', tombstoneKey(item)) !== undefined) continue
+      if (this.ctx.tombstones.mightHold(item) && await store.get('relay', tombstoneKey(item)) !== undefined) continue
       const value = await store.get('relay', indexKey(mailbox, id, hash))
       if (value !== undefined) {
         const entry = decodeIndexValue(value)
         // The envelope's source keeps its count and a tombstone's charge.
         const keep = TOMBSTONE_CHARGE + proofCharge
         proofCharge = 0
+        this.ctx.tombstones.add(item)
         ops.push(...removalOps(mailbox, id, hash, entry.position), ...tombstoneOps(item, stored, entry.source, keep))
         removed.push({ source: entry.source, size: entry.size, keep })
         changes.push({ key: item, tombstone: false, remove: true }, { key: item, tombstone: true, remove: false })
@@ -114,6 +118,7 @@ export class Removals {
       const tag = ledger.tag(from.source)
       let bytes = 0
       for (const item of fresh) {
+        this.ctx.tombstones.add(item)
         ops.push(...tombstoneOps(item, stored, tag, TOMBSTONE_CHARGE + proofCharge))
         changes.push({ key: item, tombstone: true, remove: false })
         bytes += TOMBSTONE_CHARGE + proofCharge

@@ -34,6 +34,8 @@ export interface StreamPipelineInit {
   onWritten?(request: StoreRequest, response: StoreResponse, ms: number): void
   /** Keeps each request's promise until it settles (a server's drain waits for them). */
   track(done: Promise<void>): void
+  /** Whether the server still takes requests: one that got its slot after a drain began is not taken (never answered). */
+  accepting?(): boolean
 }
 
 /** One stream's requests under way (see the file comment). */
@@ -81,6 +83,10 @@ export class StreamPipeline {
   async submit (request: StoreRequest): Promise<void> {
     const read = performance.now()
     await this.init.slots.take(this.init.source)
+    if (this.init.accepting?.() === false) {
+      this.init.slots.give(this.init.source)
+      throw new Error('the server is stopping')
+    }
     this.open++
     const single = request.put == null
     const after = single ? this.answered : this.barrier

@@ -60,6 +60,8 @@ export interface PutOutcome {
   expiresAt: number
   /** The envelope was already held (the original times are returned). */
   duplicate: boolean
+  /** SHA-256 of the envelope, when the backend computed it (the receipt names it; else the server computes it). */
+  hash?: Uint8Array
 }
 
 /** An envelope as its owner names it in a delete: its id and SHA-256 of the bytes it fetched. */
@@ -245,7 +247,8 @@ export class StoreServer implements Startable {
       track: (done) => {
         this.inFlight.add(done)
         void done.finally(() => { this.inFlight.delete(done) })
-      }
+      },
+      accepting: () => this.started
     })
     try {
       while (this.started) {
@@ -259,11 +262,13 @@ export class StoreServer implements Startable {
           if ((err as Error).name === 'UnexpectedEOFError' || this.draining) break
           throw err
         }
+        // A drain began while the frame was read: it is not taken (never answered), or it would be answered after drain() resolved.
+        if (!this.started) break
         const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
         try {
           await pipeline.submit(request)
         } catch (err) {
-          // The server drains while this request waited for a slot of its source: it was never taken, so never answered.
+          // The server drains while this request waited for a slot of its source (or got it after): it was never taken, so never answered.
           if (this.draining) break
           throw err
         }
@@ -350,7 +355,7 @@ export class StoreServer implements Startable {
     const { id } = parseEnvelopeHeader(request.envelope)
     const outcome = await this.backend.put(request.mailbox, id, request.envelope, { source })
     // The receipt names the bytes held: the backend keeps each version of an id under its own hash.
-    const receipt = await this.signer.sign({ mailbox: request.mailbox, envelopeId: id, hash: sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
+    const receipt = await this.signer.sign({ mailbox: request.mailbox, envelopeId: id, hash: outcome.hash ?? sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
     return ok({ receipt })
   }
 

@@ -44,6 +44,7 @@ describe('node/relay-ops: the relay\'s config file', () => {
     assert.equal(settings.limits.retentionMs, 30 * 86_400_000)
     assert.deepEqual(settings.metrics, { host: '127.0.0.1', port: 9464 })
     assert.equal(settings.logFormat, 'json')
+    assert.deepEqual(settings.connectionMonitor, { intervalMs: 30_000, timeoutMs: 30_000, closeOnFailure: true })
   })
 
   it('relay init never writes over an existing file', async () => {
@@ -96,6 +97,19 @@ describe('node/relay-ops: the relay\'s config file', () => {
     assert.throws(() => parseRetention('59m'), { name: 'UsageError', message: /--retention 59m is out of range/ })
     assert.throws(() => parseRetention('366d'), { name: 'UsageError' })
     assert.throws(() => parseRetention('1w'), { name: 'UsageError', message: /not a duration/ })
+  })
+
+  it('the connection monitor: durations within their bounds and true/false, each refused by name otherwise', async () => {
+    const values = parseRelayConfig('r', JSON.stringify({ 'ping-interval': '1m', 'ping-timeout': '45s', 'ping-close': false }))
+    assert.deepEqual(values, { 'ping-interval': '1m', 'ping-timeout': '45s', 'ping-close': 'false' })
+    assert.deepEqual((await resolveRelaySettings(values, false)).connectionMonitor, { intervalMs: 60_000, timeoutMs: 45_000, closeOnFailure: false })
+    assert.deepEqual((await resolveRelaySettings({}, false)).connectionMonitor, {})
+    refused('{ "ping-interval": 30 }', /^relay\.jsonc: ping-interval: 30 is not valid/)
+    refused('{ "ping-timeout": "30 s" }', /^relay\.jsonc: ping-timeout: "30 s" is not valid/)
+    refused('{ "ping-close": "no" }', /^relay\.jsonc: ping-close: "no" is not valid/)
+    await assert.rejects(resolveRelaySettings({ 'ping-interval': '0s' }, false), { name: 'UsageError', message: /--ping-interval 0s is out of range \(at least 1s, at most 1h\)/ })
+    await assert.rejects(resolveRelaySettings({ 'ping-timeout': '11m' }, false), { name: 'UsageError', message: /--ping-timeout 11m is out of range/ })
+    await assert.rejects(resolveRelaySettings({ 'ping-close': 'yes' }, false), { name: 'UsageError', message: /--ping-close yes: true or false/ })
   })
 
   it('a missing or oversized file is a ConfigError naming it', async () => {

@@ -67,4 +67,40 @@ describe('protocols/store: a server that stops finishes the requests under way',
     assert.equal(gated.started(), 1)
     await client.close()
   })
+
+  it('a frame read just as the drain begins is not taken: no put starts after stop() resolved, and the sender gets no receipt', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const relay = await startUser(privateKey, ['/ip4/127.0.0.1/tcp/0'])
+    const user = await startUser()
+    nodes.push(relay, user)
+    let stopped = false
+    const afterStop: number[] = []
+    const backend: StoreBackend = {
+      async put (): Promise<PutOutcome> {
+        if (stopped) afterStop.push(1)
+        return { storedAt: 1, expiresAt: 2, duplicate: false }
+      },
+      async fetch () { return { envelopes: [], cursor: new Uint8Array(0), more: false } },
+      async delete () { return 0 }
+    }
+    const server = new StoreServer({ registrar: relay, peerId: relay.peerId, privateKey }, { backend })
+    await server.start()
+    // The drain begins in the turn the frame arrives, between its read and its submission (as a SIGTERM handler's promise chain can).
+    let stopping: Promise<void> | undefined
+    const hooked = server as unknown as { nextFrame: (...args: unknown[]) => Promise<unknown> }
+    const read = hooked.nextFrame.bind(server)
+    hooked.nextFrame = async (...args) => {
+      const frame = await read(...args)
+      stopping ??= server.stop().then(() => { stopped = true })
+      return frame
+    }
+    const client = new StoreClient(user)
+    const put = client.put(relay.getMultiaddrs(), new Uint8Array(32), fakeEnvelope())
+    await waitFor('the drain to begin', () => stopping !== undefined)
+    await stopping
+    await assert.rejects(put, 'no receipt for a request the stopping server did not take')
+    for (let i = 0; i < 50; i++) await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(afterStop, [], 'a put was answered after stop() resolved')
+    await client.close()
+  })
 })

@@ -1,0 +1,82 @@
+/**
+ * A relay's connection monitor settings reach libp2p's monitor: the ping
+ * interval, a fixed ping timeout, and whether a failed ping closes the
+ * connection (libp2p pings every connection in one tick and by default
+ * closes one whose ping took over ~5 s: a busy relay dropped live users).
+ * Not a timing test: the monitor libp2p built is read back.
+ */
+import assert from 'node:assert/strict'
+import { memory } from '@libp2p/memory'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MemoryLevel } from 'memory-level'
+import { RELAY_CONNECTION_MONITOR, createStarlingRelay } from '../../../src/peer/index.js'
+import type { RelayPlatform, StarlingRelay } from '../../../src/peer/index.js'
+import { connectionMonitorInit } from '../../../src/net/node.js'
+import { LevelStore } from '../../../src/store/index.js'
+import { daemonCrypto as crypto } from '../crypto/providers.js'
+
+/** What libp2p's ConnectionMonitor keeps of its init (libp2p 3.3's field names). */
+interface MonitorFields {
+  pingIntervalMs: number
+  abortConnectionOnPingFailure: boolean
+  timeout: { minTimeout: number, maxTimeout: number }
+}
+
+function monitorOf (relay: StarlingRelay): MonitorFields {
+  const monitor = (relay.node as unknown as { components: { connectionMonitor?: MonitorFields } }).components.connectionMonitor
+  assert.ok(monitor != null, 'libp2p built a connection monitor')
+  return monitor
+}
+
+async function platform (): Promise<RelayPlatform> {
+  const key = await generateKeyPair('Ed25519')
+  return {
+    crypto,
+    transports: () => [memory()],
+    peerKey: async () => key,
+    openStore: async () => {
+      const store = new LevelStore(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }))
+      await store.open()
+      return store
+    }
+  }
+}
+
+describe('relay: connection monitor settings', function () {
+  this.timeout(30_000)
+
+  it('a relay by default pings every 30 s, fails a ping after a fixed 30 s (not the adaptive ≥ 5 s), and closes on failure', async () => {
+    const relay = await createStarlingRelay(await platform(), { listen: [], announce: [] })
+    try {
+      const monitor = monitorOf(relay)
+      assert.equal(monitor.pingIntervalMs, RELAY_CONNECTION_MONITOR.intervalMs)
+      assert.equal(RELAY_CONNECTION_MONITOR.intervalMs, 30_000)
+      assert.deepEqual([monitor.timeout.minTimeout, monitor.timeout.maxTimeout], [30_000, 30_000])
+      assert.equal(monitor.abortConnectionOnPingFailure, true)
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  it('an operator\'s interval, timeout and close-on-failure reach libp2p\'s monitor', async () => {
+    const relay = await createStarlingRelay(await platform(), {
+      listen: [],
+      announce: [],
+      connectionMonitor: { intervalMs: 45_000, timeoutMs: 12_000, closeOnFailure: false }
+    })
+    try {
+      const monitor = monitorOf(relay)
+      assert.equal(monitor.pingIntervalMs, 45_000)
+      assert.deepEqual([monitor.timeout.minTimeout, monitor.timeout.maxTimeout], [12_000, 12_000])
+      assert.equal(monitor.abortConnectionOnPingFailure, false)
+    } finally {
+      await relay.stop()
+    }
+  })
+
+  it('a simulation\'s keep-alive interval still sets the interval when the operator gave none', () => {
+    assert.deepEqual(connectionMonitorInit(90_000), { pingInterval: 90_000 })
+    assert.deepEqual(connectionMonitorInit(90_000, { intervalMs: 20_000 }), { pingInterval: 20_000 })
+    assert.equal(connectionMonitorInit(), undefined)
+  })
+})
