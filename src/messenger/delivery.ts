@@ -264,6 +264,8 @@ export class Delivery {
       try {
         const device = await this.device(peerId, this.direct.failing(entry.device))
         await this.transport.sendDirect(peerId, device?.addrs ?? [], await this.sealer.entry(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
+        // Through: relays are not to join while the delivery is being written.
+        clearTimeout(headStart)
         this.direct.succeeded(entry.device)
         // The probe got through: the device's other entries need not wait.
         if (probe) this.wake(entry.device)

@@ -126,7 +126,8 @@ export class RelayHandoff {
     const held: string[] = []
     let envelope: Uint8Array | undefined
     for (const [key, relay] of candidates) {
-      if (held.length >= wanted) break
+      // An entry delivered meanwhile (its direct send, which this round joined, got through) is handed to no more relays.
+      if (held.length >= wanted || !this.queue.has(entry)) break
       const probe = this.waits.probeOnly(key)
       if (probe) {
         if (this.probing.has(key)) continue
@@ -208,6 +209,8 @@ export class RelayHandoff {
     entry.relays = [...new Set([...entry.relays, ...held])]
     const ops = [outbox.putOp(entry)]
     const status = await outbox.statusOp(fromHex(entry.messageId), 'relayed', entry.relays.length, now())
+    // Delivered while its state was read: written back now, the entry would be sent again at every start.
+    if (!this.queue.has(entry)) return
     if (status != null) ops.push(status.op)
     await commit(ops, [], { sync: false })
     if (status != null) this.components.emit(statusEvent(entry, status.status.state, status.status.relays))
