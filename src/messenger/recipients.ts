@@ -266,13 +266,16 @@ export class Recipients {
     if (options.dht === false) return cached
     try {
       const record = await this.directory.lookupDevice(peerId)
-      if (record == null) return cached
-      const device = remoteDevice(record)
-      keep(this.devices, peerId.toString(), device)
-      return device
+      if (record != null) {
+        const device = remoteDevice(record)
+        keep(this.devices, peerId.toString(), device)
+        return device
+      }
     } catch (err) {
       log('device lookup of %p failed: %s', peerId, (err as Error).message)
-      return cached
     }
+    // The DHT has nothing: what memory had, else (a device let go from memory) the contact's kept record.
+    if (cached != null || account == null) return cached
+    return await this.keptDevice(peerId, account)
   }
 }

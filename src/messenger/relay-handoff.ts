@@ -58,8 +58,8 @@ export interface RelayHandoffComponents {
   commit: Commit
   emit(event: MessengerEvent): void
   now(): number
-  /** A device as known: its record names its relays. */
-  device(peerId: PeerId): Promise<RemoteDevice | undefined>
+  /** A device as known (with `account`, a contact's kept record when memory and the DHT have none): its record names its relays. */
+  device(peerId: PeerId, refresh?: boolean, account?: Uint8Array): Promise<RemoteDevice | undefined>
   /** Every relay of our network, ours first. */
   relays(): RelayRef[]
   /** The entries being delivered (delivery-queue.ts). */
@@ -170,7 +170,7 @@ export class RelayHandoff {
    * the first of those left out may be tried.
    */
   private async candidates (entry: OutboxEntry, peerId: PeerId): Promise<{ candidates: Map<string, RelayRef>, nextAt: number }> {
-    const device = await this.components.device(peerId)
+    const device = await this.components.device(peerId, false, fromHex(entry.conversation))
     const now = this.components.now()
     const candidates = new Map<string, RelayRef>()
     let nextAt = Infinity
