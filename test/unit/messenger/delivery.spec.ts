@@ -219,6 +219,22 @@ describe('messenger: Delivery', function () {
     assert.deepEqual(await state.outbox.load(), [], 'the delivered entry was written back into the outbox (sent again at every start)')
   })
 
+  it('a receipt that ends the entry while its slow direct send is still dialling: the send failing then does not put the entry back', async () => {
+    net.directDelayMs = 4_000
+    await delivery.start()
+    const id = await queued('read it from your mailbox')
+    await clock.tickAsync(RELAY_HEAD_START_MS + 10)
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE, 'relays joined the slow direct send')
+    // The recipient read it from its mailbox and its delivery receipt came back, the direct dial still under way.
+    await delivery.acknowledged([id], bob.peerId.toString(), 'delivered', bob.accountKey)
+    assert.equal(delivery.size, 0)
+    await clock.tickAsync(4_000)
+    assert.equal(delivery.size, 0, 'the failed direct send put the ended entry back in the queue (tried again until it expires)')
+    await clock.tickAsync(10 * 60_000)
+    assert.deepEqual(net.direct, [bob.peerId.toString()], 'the ended entry was sent again')
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE)
+  })
+
   it('the device is away: two relays hold the entry (its own first), it keeps waiting for the device, and goes as soon as the device is back', async () => {
     await delivery.start()
     const id = await queued('while you were away')
