@@ -256,7 +256,11 @@ export class Recipients {
   /** A device from memory, a contact's kept record (with `account`), or the DHT (unless `dht: false`). */
   async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
     const cached = this.devices.get(peerId.toString())
-    if (cached != null && !refresh) return cached
+    if (cached != null && !refresh) {
+      // Used: the last to be let go (else a device in use went after any 1,024 looked up since it first was).
+      keep(this.devices, peerId.toString(), cached)
+      return cached
+    }
     // After a restart the cache is empty: a contact's kept record (checked
     // against the pinned key) answers at once; a failed send refreshes it.
     if (cached == null && !refresh && account != null) {
