@@ -158,10 +158,13 @@ export class CallSession {
    */
   ring (offerSdp: string): void {
     this.binding.take(offerSdp)
-    this.offerSdp = offerSdp
+    // The caller's addresses, if its offer names any (an honest one does not): the answer set while ringing
+    // would have our stack check them, from our addresses, before the accept. Its candidates come after it.
+    const offer = stripAddresses(offerSdp)
+    this.offerSdp = offer
     this.send({ kind: 'ringing', request: this.request })
     this.timers.ring()
-    if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offerSdp)
+    if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offer)
   }
 
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */

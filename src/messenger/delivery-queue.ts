@@ -58,9 +58,13 @@ export class DeliveryQueue {
     return out
   }
 
-  /** The entry goes to the back of the queue: it is tried after all the others. */
+  /**
+   * The entry goes to the back of the queue: it is tried after all the
+   * others. One that left meanwhile (a receipt ended it while its direct
+   * send was under way) stays out.
+   */
   toBack (entry: OutboxEntry): void {
-    this.pending.delete(entry.seq)
+    if (!this.pending.delete(entry.seq)) return
     this.pending.set(entry.seq, entry)
   }
 

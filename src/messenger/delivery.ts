@@ -13,6 +13,7 @@ import type { PeerId } from '@libp2p/interface'
 import { Backoff } from './backoff.js'
 import type { Message } from './model/index.js'
 import type { OutboxEntry } from './outbox.js'
+import { fromHex } from './bytes.js'
 import { peerIdFromText } from './devices.js'
 import type { RemoteDevice } from './devices.js'
 import type { MessengerIdentity } from './init.js'
@@ -59,8 +60,11 @@ export interface DeliveryComponents {
   commit: Commit
   emit(event: MessengerEvent): void
   now(): number
-  /** A device as known (its record from the DHT again when `refresh`). */
-  device(peerId: PeerId, refresh?: boolean): Promise<RemoteDevice | undefined>
+  /**
+   * A device as known (its record from the DHT again when `refresh`); with
+   * `account`, the contact's kept record when neither memory nor the DHT has it.
+   */
+  device(peerId: PeerId, refresh?: boolean, account?: Uint8Array): Promise<RemoteDevice | undefined>
   /** Every relay of our network, ours first. */
   relays(): RelayRef[]
 }
@@ -262,8 +266,12 @@ export class Delivery {
       if (probe) this.probing.add(entry.device)
       const headStart = entry.relays.length < RELAYS_PER_ENVELOPE ? setTimeout(raceRelays, Math.min(RELAY_HEAD_START_MS, this.init.directTimeoutMs)) : undefined
       try {
-        const device = await this.device(peerId, this.direct.failing(entry.device))
+        // With the account: a contact's device let go from memory (or never looked up since a start) is
+        // still reached through its kept record when the DHT cannot answer.
+        const device = await this.device(peerId, this.direct.failing(entry.device), fromHex(entry.conversation))
         await this.transport.sendDirect(peerId, device?.addrs ?? [], await this.sealer.entry(entry, 'direct'), AbortSignal.timeout(this.init.directTimeoutMs))
+        // Through: relays are not to join while the delivery is being written.
+        clearTimeout(headStart)
         this.direct.succeeded(entry.device)
         // The probe got through: the device's other entries need not wait.
         if (probe) this.wake(entry.device)

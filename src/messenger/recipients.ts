@@ -256,7 +256,11 @@ export class Recipients {
   /** A device from memory, a contact's kept record (with `account`), or the DHT (unless `dht: false`). */
   async device (peerId: PeerId, refresh = false, account?: Uint8Array, options: { dht?: boolean } = {}): Promise<RemoteDevice | undefined> {
     const cached = this.devices.get(peerId.toString())
-    if (cached != null && !refresh) return cached
+    if (cached != null && !refresh) {
+      // Used: the last to be let go (else a device in use went after any 1,024 looked up since it first was).
+      keep(this.devices, peerId.toString(), cached)
+      return cached
+    }
     // After a restart the cache is empty: a contact's kept record (checked
     // against the pinned key) answers at once; a failed send refreshes it.
     if (cached == null && !refresh && account != null) {
@@ -266,13 +270,16 @@ export class Recipients {
     if (options.dht === false) return cached
     try {
       const record = await this.directory.lookupDevice(peerId)
-      if (record == null) return cached
-      const device = remoteDevice(record)
-      keep(this.devices, peerId.toString(), device)
-      return device
+      if (record != null) {
+        const device = remoteDevice(record)
+        keep(this.devices, peerId.toString(), device)
+        return device
+      }
     } catch (err) {
       log('device lookup of %p failed: %s', peerId, (err as Error).message)
-      return cached
     }
+    // The DHT has nothing: what memory had, else (a device let go from memory) the contact's kept record.
+    if (cached != null || account == null) return cached
+    return await this.keptDevice(peerId, account)
   }
 }

@@ -58,8 +58,8 @@ export interface RelayHandoffComponents {
   commit: Commit
   emit(event: MessengerEvent): void
   now(): number
-  /** A device as known: its record names its relays. */
-  device(peerId: PeerId): Promise<RemoteDevice | undefined>
+  /** A device as known (with `account`, a contact's kept record when memory and the DHT have none): its record names its relays. */
+  device(peerId: PeerId, refresh?: boolean, account?: Uint8Array): Promise<RemoteDevice | undefined>
   /** Every relay of our network, ours first. */
   relays(): RelayRef[]
   /** The entries being delivered (delivery-queue.ts). */
@@ -126,7 +126,8 @@ export class RelayHandoff {
     const held: string[] = []
     let envelope: Uint8Array | undefined
     for (const [key, relay] of candidates) {
-      if (held.length >= wanted) break
+      // An entry delivered meanwhile (its direct send, which this round joined, got through) is handed to no more relays.
+      if (held.length >= wanted || !this.queue.has(entry)) break
       const probe = this.waits.probeOnly(key)
       if (probe) {
         if (this.probing.has(key)) continue
@@ -169,7 +170,7 @@ export class RelayHandoff {
    * the first of those left out may be tried.
    */
   private async candidates (entry: OutboxEntry, peerId: PeerId): Promise<{ candidates: Map<string, RelayRef>, nextAt: number }> {
-    const device = await this.components.device(peerId)
+    const device = await this.components.device(peerId, false, fromHex(entry.conversation))
     const now = this.components.now()
     const candidates = new Map<string, RelayRef>()
     let nextAt = Infinity
@@ -208,6 +209,8 @@ export class RelayHandoff {
     entry.relays = [...new Set([...entry.relays, ...held])]
     const ops = [outbox.putOp(entry)]
     const status = await outbox.statusOp(fromHex(entry.messageId), 'relayed', entry.relays.length, now())
+    // Delivered while its state was read: written back now, the entry would be sent again at every start.
+    if (!this.queue.has(entry)) return
     if (status != null) ops.push(status.op)
     await commit(ops, [], { sync: false })
     if (status != null) this.components.emit(statusEvent(entry, status.status.state, status.status.relays))

@@ -16,7 +16,16 @@ export interface HonestFigures {
   /** Queued honest messages whose honest recipient was online at some point after the send. */
   toReturningRecipients: number
   delivered: number
+  /** Of those queued: what relays and delivery did. */
   deliveryRatio: number
+  /** Honest messages to such recipients whose send was attempted: queued, or failed before it was (its contact did not resolve). */
+  attempted: number
+  /**
+   * Delivered of those attempted: an adversary whose effect is that sends
+   * fail before they are queued (hidden DHT records, claimed names) shows
+   * here, where the delivery ratio of the queued ones does not see it.
+   */
+  endToEndRatio: number
   duplicates: number
   sendFailed: number
   latencyMs: Percentiles
@@ -40,11 +49,13 @@ export function adversaryFigures (run: RunLog): { honest: HonestFigures, adversa
     const m = run.schedule.messages[seq]
     return !roles.sybils.has(m.from) && !roles.sybils.has(m.to)
   }
-  const returning = [...run.sent.keys()].filter(seq => {
+  const toReturning = (seq: number): boolean => {
     if (!honestMessage(seq)) return false
     const m = run.schedule.messages[seq]
     return run.schedule.users[m.to].sessions.some(([, b]) => b > m.at)
-  })
+  }
+  const returning = [...run.sent.keys()].filter(toReturning)
+  const attempted = returning.length + [...run.failed.keys()].filter(seq => !run.sent.has(seq) && toReturning(seq)).length
   const delivered = returning.filter(seq => run.receptions.has(seq))
   let duplicates = 0
   for (const [seq, list] of run.receptions) if (honestMessage(seq)) duplicates += list.length - 1
@@ -54,6 +65,8 @@ export function adversaryFigures (run: RunLog): { honest: HonestFigures, adversa
       toReturningRecipients: returning.length,
       delivered: delivered.length,
       deliveryRatio: returning.length === 0 ? 1 : delivered.length / returning.length,
+      attempted,
+      endToEndRatio: attempted === 0 ? 1 : delivered.length / attempted,
       duplicates,
       sendFailed: [...run.failed.keys()].filter(honestMessage).length,
       latencyMs: percentiles(latencies(run).filter(l => honestMessage(l.seq)).map(l => l.ms)),

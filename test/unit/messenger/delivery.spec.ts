@@ -18,6 +18,7 @@ import { RELAYS_PER_ENVELOPE } from '../../../src/messenger/relay-handoff.js'
 import type { Custody, MailboxItem, StatusEvent } from '../../../src/messenger/index.js'
 import { remoteDevice } from '../../../src/messenger/devices.js'
 import { toHex } from '../../../src/messenger/bytes.js'
+import type { Outbox } from '../../../src/messenger/outbox.js'
 import { daemonCrypto as crypto } from '../crypto/providers.js'
 import { testDevice } from './harness.js'
 import type { TestDevice } from './harness.js'
@@ -39,15 +40,21 @@ class Network {
 
   /** How long a direct send takes before it gets through or fails (a slow first dial). */
   directDelayMs = 0
+  /** How long each relay takes to sign custody (a slow relay). */
+  relayDelayMs = 0
+  /** When set, direct sends wait for it before they get through or fail. */
+  directGate?: Promise<void>
 
   async sendDirect (peer: PeerId, _addrs: Multiaddr[], _envelope: Uint8Array): Promise<void> {
     this.direct.push(peer.toString())
     if (this.directDelayMs > 0) await new Promise(resolve => setTimeout(resolve, this.directDelayMs))
+    await this.directGate
     if (!this.deviceUp) throw new Error('device unreachable')
   }
 
   async storeOnRelay (relay: PeerId, _addrs: Multiaddr[], recipient: PeerId, envelope: Uint8Array): Promise<Custody> {
     this.relayed.push({ relay: relay.toString(), recipient: recipient.toString() })
+    if (this.relayDelayMs > 0) await new Promise(resolve => setTimeout(resolve, this.relayDelayMs))
     if (!this.relaysUp) throw new Error('relay unreachable')
     const held = this.squatted.has(relay.toString()) ? crypto.randomBytes(300) : envelope
     return { relay: relay.toString(), hash: crypto.hash.sha256(held), storedAt: T0, expiresAt: T0 + RETENTION_MS }
@@ -79,11 +86,16 @@ describe('messenger: Delivery', function () {
     bob = await testDevice(crypto, 'bob', T0, [bobsRelay])
     state = await deviceState(crypto, now)
     net = new Network()
-    delivery = new Delivery({
+    delivery = build()
+  })
+
+  /** The Delivery under test, over `outbox` (the device's, or one that wraps it). */
+  function build (outbox: Pick<Outbox, 'load' | 'putOp' | 'removeOp' | 'statusOp'> = state.outbox): Delivery {
+    return new Delivery({
       crypto,
       identity: alice.identity,
       transport: net,
-      outbox: state.outbox,
+      outbox,
       sessions: state.sessions,
       history: state.history,
       commit: state.commit,
@@ -92,7 +104,7 @@ describe('messenger: Delivery', function () {
       device: async (peerId) => peerId.equals(bob.peerId) ? remoteDevice(bob.record) : undefined,
       relays: () => ourRelays.map(peerId => ({ peerId, addrs: [multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${peerId.toString()}`)] }))
     }, { retentionMs: RETENTION_MS, retryIntervalMs: RETRY_MS, directTimeoutMs: 5_000, random: () => 0.5 })
-  })
+  }
 
   afterEach(() => {
     delivery.stop()
@@ -161,6 +173,66 @@ describe('messenger: Delivery', function () {
     assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE)
     assert.equal(statuses().at(-1)?.state, 'relayed')
     assert.equal(delivery.size, 1, 'held by relays is not the end')
+  })
+
+  it('a relay round that joined a direct send stops handing once the direct send got through: no further relay is given the delivered message', async () => {
+    net.deviceUp = true
+    net.directDelayMs = 1_500
+    net.relayDelayMs = 1_000
+    await delivery.start()
+    await queued('slow dial, slow relay')
+    await clock.tickAsync(RELAY_HEAD_START_MS + 10)
+    assert.equal(net.relayed.length, 1, 'the first relay is being handed the entry')
+    await clock.tickAsync(10_000)
+    assert.equal(delivery.size, 0)
+    assert.equal(statuses().at(-1)?.state, 'delivered')
+    assert.equal(net.relayed.length, 1, 'a relay was handed a message already delivered')
+    assert.deepEqual(await state.outbox.load(), [])
+  })
+
+  it('a direct ack that lands while the relays\' custody is being recorded: the delivered entry is not written back into the outbox', async () => {
+    net.deviceUp = true
+    let open = (): void => {}
+    net.directGate = new Promise(resolve => { open = resolve })
+    const outbox = state.outbox
+    // Reading the message's state takes a while (not cached): the direct ack lands and is written meanwhile.
+    const slow: Pick<Outbox, 'load' | 'putOp' | 'removeOp' | 'statusOp'> = {
+      load: async () => await outbox.load(),
+      putOp: entry => outbox.putOp(entry),
+      removeOp: entry => outbox.removeOp(entry),
+      statusOp: async (...args) => {
+        if (args[1] === 'relayed') {
+          open()
+          for (let i = 0; i < 1_000 && (await outbox.load()).length > 0; i++) await new Promise(resolve => setImmediate(resolve))
+        }
+        return await outbox.statusOp(...args)
+      }
+    }
+    delivery = build(slow)
+    await delivery.start()
+    await queued('both at once')
+    await clock.tickAsync(RELAY_HEAD_START_MS + 10)
+    await clock.tickAsync(10_000)
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE)
+    assert.equal(delivery.size, 0)
+    assert.equal(statuses().at(-1)?.state, 'delivered')
+    assert.deepEqual(await state.outbox.load(), [], 'the delivered entry was written back into the outbox (sent again at every start)')
+  })
+
+  it('a receipt that ends the entry while its slow direct send is still dialling: the send failing then does not put the entry back', async () => {
+    net.directDelayMs = 4_000
+    await delivery.start()
+    const id = await queued('read it from your mailbox')
+    await clock.tickAsync(RELAY_HEAD_START_MS + 10)
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE, 'relays joined the slow direct send')
+    // The recipient read it from its mailbox and its delivery receipt came back, the direct dial still under way.
+    await delivery.acknowledged([id], bob.peerId.toString(), 'delivered', bob.accountKey)
+    assert.equal(delivery.size, 0)
+    await clock.tickAsync(4_000)
+    assert.equal(delivery.size, 0, 'the failed direct send put the ended entry back in the queue (tried again until it expires)')
+    await clock.tickAsync(10 * 60_000)
+    assert.deepEqual(net.direct, [bob.peerId.toString()], 'the ended entry was sent again')
+    assert.equal(net.relayed.length, RELAYS_PER_ENVELOPE)
   })
 
   it('the device is away: two relays hold the entry (its own first), it keeps waiting for the device, and goes as soon as the device is back', async () => {

@@ -150,4 +150,22 @@ describe('messenger: Recipients', function () {
     await r.device(peers[0])
     assert.equal(deviceLookups, 1026)
   })
+
+  it('a device in use stays in memory while others come and go: least recently used, not first looked up, goes first', async () => {
+    const looked: string[] = []
+    const r = new Recipients({
+      directory: { ...directory(), lookupDevice: async (peerId) => { looked.push(peerId.toString()); return bob.record } },
+      contacts,
+      now: () => now,
+      emit: (e) => { events.push(e) }
+    })
+    const peers = await Promise.all(Array.from({ length: 1400 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+    await r.device(bob.peerId)
+    // Someone makes us look up devices (a sybil's, writing to us); Bob's device is used in between.
+    for (const peer of peers.slice(0, 700)) await r.device(peer)
+    await r.device(bob.peerId)
+    for (const peer of peers.slice(700)) await r.device(peer)
+    await r.device(bob.peerId)
+    assert.equal(looked.filter(p => p === bob.peerId.toString()).length, 1, 'the device in use was let go and looked up in the DHT again')
+  })
 })
