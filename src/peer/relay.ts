@@ -26,6 +26,7 @@ import type { Crypto } from '../crypto/index.js'
 import { starlingDhtValidators } from '../identity/index.js'
 import { createStarlingNode } from '../net/node.js'
 import type { StarlingLibp2p, StarlingNodeInit, TransportFactory } from '../net/node.js'
+import type { DhtMaintenance } from '../net/dht-maintenance.js'
 import { relaySetServer } from '../protocols/relays/index.js'
 import { TurnServer } from '../protocols/turn/index.js'
 import type { ChannelStats } from '../protocols/relay-sync/index.js'
@@ -94,6 +95,8 @@ export interface StarlingRelayInit {
   loopback?: boolean
   /** How often each connection is pinged (src/net/node.ts; a simulation under time dilation stretches it). */
   keepAliveIntervalMs?: number
+  /** kad-dht's background lookups (src/net/dht-maintenance.ts); kad-dht's defaults when absent. */
+  dhtMaintenance?: DhtMaintenance
   /** Time between exchanges with each linked relay (default SYNC_INTERVAL_MS; tests shorten it). */
   syncIntervalMs?: number
   /** How often expired envelopes are swept (default SWEEP_INTERVAL_MS; 0: never, a simulation sweeps by hand). */
@@ -170,6 +173,7 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
       connections: init.limits?.connections,
       metrics: platform.metrics,
       keepAliveIntervalMs: init.keepAliveIntervalMs,
+      dhtMaintenance: init.dhtMaintenance,
       extraServices: {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.

@@ -21,6 +21,7 @@ import { createIdentity, createStarlingPeer, createStarlingRelay } from '../../s
 import type { KeyStorage, PeerPlatform, StarlingPeer, StarlingPeerInit, StarlingRelay } from '../../src/peer/index.js'
 import type { Crypto } from '../../src/crypto/index.js'
 import type { TransportFactory } from '../../src/net/node.js'
+import type { DhtMaintenance } from '../../src/net/dht-maintenance.js'
 import { coalesceSocketWrites, nodeNoiseCrypto } from '../../node/platform.js'
 import type { RelayInfo } from './protocol.js'
 
@@ -49,6 +50,8 @@ export interface SimRelayInit {
   /** Connection pings and anti-entropy exchanges (stretched under time dilation). */
   keepAliveIntervalMs: number
   syncIntervalMs: number
+  /** kad-dht's background lookups (stretched under time dilation). */
+  dhtMaintenance?: DhtMaintenance
 }
 
 /** A relay that can crash and come back with what it held. */
@@ -102,6 +105,7 @@ export class SimRelay {
       loopback: true,
       keepAliveIntervalMs: this.init.keepAliveIntervalMs,
       syncIntervalMs: this.init.syncIntervalMs,
+      dhtMaintenance: this.init.dhtMaintenance,
       limits: {
         reservations: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
         connections: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT }
@@ -141,6 +145,8 @@ export interface SimUserInit {
   messenger?: StarlingPeerInit['messenger']
   /** Connection pings (stretched under time dilation). */
   keepAliveIntervalMs?: number
+  /** kad-dht's background lookups (stretched under time dilation). */
+  dhtMaintenance?: DhtMaintenance
 }
 
 /** A user's device that goes offline and comes back with the same identity and stores. */
@@ -187,7 +193,8 @@ export class SimUser {
       loopback: true,
       wrapTransport: this.init.wrapTransport,
       messenger: this.init.messenger,
-      keepAliveIntervalMs: this.init.keepAliveIntervalMs
+      keepAliveIntervalMs: this.init.keepAliveIntervalMs,
+      dhtMaintenance: this.init.dhtMaintenance
     })
     this.peerId = peer.node.peerId
     try {

@@ -1,0 +1,81 @@
+/**
+ * Profiles one process's relays and users in two phases, start-up and idle,
+ * each in its own CPU profile (node:inspector), so their costs are told
+ * apart: `node --import tsx scripts/sim/profile-phases.ts RELAYS USERS IDLE_S
+ * OUT_DIR [DILATION]`. The nodes are the simulation's (test/sim/nodes.ts):
+ * relays linked as `relayLinks(RELAYS, 4)`, each user on two relays, users
+ * started four at a time (the next when one has published).
+ */
+import { Session } from 'node:inspector/promises'
+import { writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { nodeCrypto } from '../../node/platform.js'
+import { SimRelay, SimUser } from '../../test/sim/nodes.js'
+import { relayLinks } from '../../test/sim/schedule.js'
+import type { RelayInfo } from '../../test/sim/protocol.js'
+import { dilatedMessengerTimers, simDhtMaintenance } from '../../test/sim/engine.js'
+import { SYNC_INTERVAL_MS } from '../../src/relay/index.js'
+
+/** libp2p's connection monitor's default ping interval (test/sim/engine.ts stretches it the same way). */
+const DEFAULT_PING_INTERVAL_MS = 10_000
+
+const [relayCount, userCount, idleSeconds] = process.argv.slice(2, 5).map(Number)
+const outDir = process.argv[5] ?? '.data/profile'
+const dilation = Number(process.argv[6] ?? 1)
+/** SIM_KAD_DEFAULTS=1: kad-dht's own maintenance timers (to compare). */
+const maintenance = process.env.SIM_KAD_DEFAULTS !== '1'
+await mkdir(outDir, { recursive: true })
+const crypto = nodeCrypto()
+const session = new Session()
+session.connect()
+await session.post('Profiler.enable')
+await session.post('Profiler.setSamplingInterval', { interval: 1000 })
+
+async function phase (name: string, fn: () => Promise<void>): Promise<void> {
+  const cpu = process.cpuUsage()
+  const wall = Date.now()
+  await session.post('Profiler.start')
+  await fn()
+  const { profile } = await session.post('Profiler.stop')
+  await writeFile(join(outDir, `${name}.cpuprofile`), JSON.stringify(profile))
+  const used = process.cpuUsage(cpu)
+  const ms = (used.user + used.system) / 1000
+  process.stdout.write(`${name}: ${((Date.now() - wall) / 1000).toFixed(1)} s wall, ${ms.toFixed(0)} ms CPU, ${(ms / (relayCount + userCount) / ((Date.now() - wall) / 1000)).toFixed(2)} ms/node/s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`)
+}
+
+const infos: RelayInfo[] = []
+for (let i = 0; i < relayCount; i++) {
+  const key = await generateKeyPair('Ed25519')
+  infos.push({ index: i, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), peerId: peerIdFromPrivateKey(key).toString(), port: 43000 + (process.pid % 1000) * 20 + i, worker: 0 })
+}
+const addr = (i: number): string => `/ip4/127.0.0.1/tcp/${infos[i].port}/p2p/${infos[i].peerId}`
+const links = relayLinks(relayCount, 4)
+const relays = infos.map(info => new SimRelay(info, { crypto, latencyMs: 0, runId: String(process.pid), peers: links[info.index].map(addr), keepAliveIntervalMs: DEFAULT_PING_INTERVAL_MS * dilation, syncIntervalMs: SYNC_INTERVAL_MS * dilation, dhtMaintenance: maintenance ? simDhtMaintenance(dilation) : undefined }))
+const users = Array.from({ length: userCount }, (_, i) => new SimUser({
+  crypto, latencyMs: 0, runId: String(process.pid), name: `user${i}`, index: i,
+  bootstrap: [addr(i % relayCount), addr((i + 1) % relayCount)],
+  gater: {}, wrapTransport: undefined, now: Date.now,
+  messenger: dilatedMessengerTimers(dilation), keepAliveIntervalMs: DEFAULT_PING_INTERVAL_MS * dilation,
+  dhtMaintenance: maintenance ? simDhtMaintenance(dilation) : undefined
+}))
+
+await phase('relays-start', async () => { for (const r of relays) await r.start() })
+await phase('startup', async () => {
+  let next = 0
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < users.length) {
+      const u = users[next++]
+      await u.create()
+      await u.start()
+      const deadline = Date.now() + 120_000
+      while (u.peer?.directory.lastPublished == null && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }))
+  process.stdout.write(`published: ${users.filter(u => u.peer?.directory.lastPublished != null).length}/${users.length}\n`)
+})
+await phase('idle', async () => { await new Promise(resolve => setTimeout(resolve, idleSeconds * 1000)) })
+await Promise.allSettled(users.map(async u => { await u.stop() }))
+await Promise.allSettled(relays.map(async r => { await r.stop() }))
+process.exit(0)
