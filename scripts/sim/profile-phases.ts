@@ -17,6 +17,7 @@ import { relayLinks } from '../../test/sim/schedule.js'
 import type { RelayInfo } from '../../test/sim/protocol.js'
 import { dilatedMessengerTimers, simDhtMaintenance } from '../../test/sim/engine.js'
 import { SYNC_INTERVAL_MS } from '../../src/relay/index.js'
+import { Publisher } from '../../src/net/publisher.js'
 
 /** libp2p's connection monitor's default ping interval (test/sim/engine.ts stretches it the same way). */
 const DEFAULT_PING_INTERVAL_MS = 10_000
@@ -43,6 +44,22 @@ async function phase (name: string, fn: () => Promise<void>): Promise<void> {
   const used = process.cpuUsage(cpu)
   const ms = (used.user + used.system) / 1000
   process.stdout.write(`${name}: ${((Date.now() - wall) / 1000).toFixed(1)} s wall, ${ms.toFixed(0)} ms CPU, ${(ms / (relayCount + userCount) / ((Date.now() - wall) / 1000)).toFixed(2)} ms/node/s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`)
+}
+
+/** Publications (each: two DHT reads, two puts, a provide, every one a lookup reaching up to 20 servers), counted here only. */
+let publications = 0
+const publish = Publisher.prototype.publish
+Publisher.prototype.publish = async function (this: Publisher): Promise<void> {
+  publications++
+  await publish.call(this)
+}
+
+/** Connections per user and per relay (all of a user's relays and DHT servers). */
+function connections (): void {
+  const perUser = users.map(u => u.peer?.node.getConnections().length ?? 0)
+  const perRelay = relays.map(r => r.relay?.node.getConnections().length ?? 0)
+  const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1)
+  process.stdout.write(`connections: ${mean(perUser)} per user, ${mean(perRelay)} per relay; publications so far: ${(publications / Math.max(1, users.length)).toFixed(2)} per user\n`)
 }
 
 const infos: RelayInfo[] = []
@@ -74,8 +91,10 @@ await phase('startup', async () => {
     }
   }))
   process.stdout.write(`published: ${users.filter(u => u.peer?.directory.lastPublished != null).length}/${users.length}\n`)
+  connections()
 })
 await phase('idle', async () => { await new Promise(resolve => setTimeout(resolve, idleSeconds * 1000)) })
+connections()
 await Promise.allSettled(users.map(async u => { await u.stop() }))
 await Promise.allSettled(relays.map(async r => { await r.stop() }))
 process.exit(0)

@@ -212,7 +212,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
     const reservations = new RelayReservations(node, {
       relays: init.bootstrap,
       onReserved: () => {
-        directory.publishSoon()
+        directory.publishIfAddressesChanged()
         messenger.fetchSoon()
         calls?.prefetchIceServers()
       }
