@@ -34,13 +34,16 @@ session.connect()
 await session.post('Profiler.enable')
 await session.post('Profiler.setSamplingInterval', { interval: 1000 })
 
+const profiles: Array<[string, unknown]> = []
+
 async function phase (name: string, fn: () => Promise<void>): Promise<void> {
   const cpu = process.cpuUsage()
   const wall = Date.now()
   await session.post('Profiler.start')
   await fn()
   const { profile } = await session.post('Profiler.stop')
-  await writeFile(join(outDir, `${name}.cpuprofile`), JSON.stringify(profile))
+  // Written at the end: serialising a profile blocks the event loop for seconds, long enough for pings to fail and connections to drop.
+  profiles.push([name, profile])
   const used = process.cpuUsage(cpu)
   const ms = (used.user + used.system) / 1000
   process.stdout.write(`${name}: ${((Date.now() - wall) / 1000).toFixed(1)} s wall, ${ms.toFixed(0)} ms CPU, ${(ms / (relayCount + userCount) / ((Date.now() - wall) / 1000)).toFixed(2)} ms/node/s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`)
@@ -59,7 +62,7 @@ function connections (): void {
   const perUser = users.map(u => u.peer?.node.getConnections().length ?? 0)
   const perRelay = relays.map(r => r.relay?.node.getConnections().length ?? 0)
   const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1)
-  process.stdout.write(`connections: ${mean(perUser)} per user, ${mean(perRelay)} per relay; publications so far: ${(publications / Math.max(1, users.length)).toFixed(2)} per user\n`)
+  process.stdout.write(`connections: ${mean(perUser)} per user, ${mean(perRelay)} per relay; publications so far: ${(publications / Math.max(1, users.length)).toFixed(2)} per user; relays' connections opened so far: ${opened}\n`)
 }
 
 const infos: RelayInfo[] = []
@@ -79,6 +82,9 @@ const users = Array.from({ length: userCount }, (_, i) => new SimUser({
 }))
 
 await phase('relays-start', async () => { for (const r of relays) await r.start() })
+/** Connections the relays opened or accepted (new connections cost a Noise handshake, identify and peer store writes on both sides). */
+let opened = 0
+for (const r of relays) r.relay?.node.addEventListener('connection:open', () => { opened++ })
 await phase('startup', async () => {
   let next = 0
   await Promise.all(Array.from({ length: 4 }, async () => {
@@ -97,4 +103,5 @@ await phase('idle', async () => { await new Promise(resolve => setTimeout(resolv
 connections()
 await Promise.allSettled(users.map(async u => { await u.stop() }))
 await Promise.allSettled(relays.map(async r => { await r.stop() }))
+for (const [name, profile] of profiles) await writeFile(join(outDir, `${name}.cpuprofile`), JSON.stringify(profile))
 process.exit(0)
