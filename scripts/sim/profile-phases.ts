@@ -9,6 +9,7 @@
 import { Session } from 'node:inspector/promises'
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createServer } from 'node:net'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { nodeCrypto } from '../../node/platform.js'
@@ -28,22 +29,38 @@ const dilation = Number(process.argv[6] ?? 1)
 /** SIM_KAD_DEFAULTS=1: kad-dht's own maintenance timers (to compare). */
 const maintenance = process.env.SIM_KAD_DEFAULTS !== '1'
 await mkdir(outDir, { recursive: true })
+/** SIM_PROFILE=0: CPU time only (handing a large profile over blocks the loop for seconds, which the next phase would pay for in dropped connections). */
+const profiling = process.env.SIM_PROFILE !== '0'
 const crypto = nodeCrypto()
 const session = new Session()
 session.connect()
 await session.post('Profiler.enable')
 await session.post('Profiler.setSamplingInterval', { interval: 1000 })
 
+/** A free TCP port on 127.0.0.1 (as the coordinator picks the relays'). */
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
+    })
+  })
+}
+
 const profiles: Array<[string, unknown]> = []
 
 async function phase (name: string, fn: () => Promise<void>): Promise<void> {
   const cpu = process.cpuUsage()
   const wall = Date.now()
-  await session.post('Profiler.start')
+  if (profiling) await session.post('Profiler.start')
   await fn()
-  const { profile } = await session.post('Profiler.stop')
-  // Written at the end: serialising a profile blocks the event loop for seconds, long enough for pings to fail and connections to drop.
-  profiles.push([name, profile])
+  if (profiling) {
+    // Written at the end: serialising a profile blocks the event loop for seconds, long enough for pings to fail and connections to drop.
+    const { profile } = await session.post('Profiler.stop')
+    profiles.push([name, profile])
+  }
   const used = process.cpuUsage(cpu)
   const ms = (used.user + used.system) / 1000
   process.stdout.write(`${name}: ${((Date.now() - wall) / 1000).toFixed(1)} s wall, ${ms.toFixed(0)} ms CPU, ${(ms / (relayCount + userCount) / ((Date.now() - wall) / 1000)).toFixed(2)} ms/node/s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`)
@@ -68,7 +85,7 @@ function connections (): void {
 const infos: RelayInfo[] = []
 for (let i = 0; i < relayCount; i++) {
   const key = await generateKeyPair('Ed25519')
-  infos.push({ index: i, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), peerId: peerIdFromPrivateKey(key).toString(), port: 43000 + (process.pid % 1000) * 20 + i, worker: 0 })
+  infos.push({ index: i, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), peerId: peerIdFromPrivateKey(key).toString(), port: await freePort(), worker: 0 })
 }
 const addr = (i: number): string => `/ip4/127.0.0.1/tcp/${infos[i].port}/p2p/${infos[i].peerId}`
 const links = relayLinks(relayCount, 4)
