@@ -35,6 +35,24 @@ import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
 
 const log = logger('starling:net:directory')
 
+/** The first retry after a failed publication, ms; each further failure in a row doubles it. */
+export const PUBLISH_RETRY_MS = 5_000
+/** The longest wait between retries, ms. */
+export const MAX_PUBLISH_RETRY_MS = 5 * 60_000
+
+/**
+ * The wait before retry `failures` (1 for the first) of a failed
+ * publication: 5 s doubling up to 5 minutes, and never beyond a quarter of
+ * the republish interval (short lifetimes in tests). A fixed 5 s made a
+ * loaded node that could not publish (its lookups timing out) publish
+ * forty times in 20 minutes, each time two reads, two puts and a provide
+ * over every relay, which kept it loaded.
+ */
+export function publishRetryDelay (failures: number, recordLifetimeMs: number): number {
+  const backoff = PUBLISH_RETRY_MS * 2 ** Math.min(Math.max(0, failures - 1), 16)
+  return Math.min(backoff, MAX_PUBLISH_RETRY_MS, recordLifetimeMs * REPUBLISH_FRACTION / 4)
+}
+
 /** What a device publishes about itself. */
 export interface PublishedIdentity {
   handleName: string
@@ -79,6 +97,8 @@ export class Publisher {
   /** The addresses the publication in flight or the last one put in the device record. */
   private publishedAddrs?: string
   private againIfAddressesChanged = false
+  /** Publications failed in a row (the retry waits longer after each). */
+  private failures = 0
 
   constructor (components: PublisherComponents, init: PublisherInit = {}) {
     this.node = components.node
@@ -157,9 +177,10 @@ export class Publisher {
     clearTimeout(this.timer)
     if (this.stopped) return
     // Republish well before expiry; retry sooner after a failure.
+    this.failures = this.lastError == null ? 0 : this.failures + 1
     const delay = this.lastError == null
       ? this.recordLifetimeMs * REPUBLISH_FRACTION
-      : Math.min(5_000, this.recordLifetimeMs * REPUBLISH_FRACTION / 4)
+      : publishRetryDelay(this.failures, this.recordLifetimeMs)
     this.timer = setTimeout(() => this.publishSoon(), delay)
   }
 

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { Publisher } from '../../../src/net/publisher.js'
+import { Publisher, publishRetryDelay } from '../../../src/net/publisher.js'
 import type { StarlingLibp2p } from '../../../src/net/node.js'
 import { crypto, newAccount, newDevice } from '../identity/helpers.js'
 
@@ -116,5 +116,41 @@ describe('net/publisher: republishing on address changes only', () => {
     fake.release()
     await publisher.settled()
     assert.equal(fake.puts, 6, 'the rotation, then one for the address that changed during it')
+  })
+})
+
+describe('net/publisher: retries after failed publications back off', () => {
+  it('5 s doubling to 5 minutes; never beyond a quarter of the republish interval', () => {
+    const day = 24 * 60 * 60_000
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 40, 10_000].map(n => publishRetryDelay(n, day)),
+      [5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000, 300_000])
+    assert.equal(publishRetryDelay(1, 20_000), 2_500)
+    assert.equal(publishRetryDelay(0, day), 5_000)
+  })
+
+  it('a publication that keeps failing is retried less and less often (counted over the scheduled waits)', async () => {
+    const fake = await fakeNode()
+    const failing = fake.node.services.dht as unknown as { put: () => AsyncGenerator<unknown> }
+    failing.put = async function * () { yield { name: 'QUERY_ERROR', error: new Error('timed out') } }
+    const publisher = await publisherOn(fake)
+    const waits: number[] = []
+    const realSetTimeout = globalThis.setTimeout
+    // Only the publisher's own retry timers are recorded (and not run): those of at least a second.
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      if ((ms ?? 0) >= 1_000) { waits.push(ms ?? 0); return realSetTimeout(() => {}, 0) }
+      return realSetTimeout(fn, ms)
+    }) as typeof setTimeout
+    try {
+      publisher.start()
+      await publisher.settled()
+      for (let i = 0; i < 3; i++) {
+        publisher.publishSoon()
+        await publisher.settled()
+      }
+    } finally {
+      globalThis.setTimeout = realSetTimeout
+      publisher.stop()
+    }
+    assert.deepEqual(waits, [5_000, 10_000, 20_000, 40_000])
   })
 })
