@@ -65,6 +65,11 @@ export class Directory {
     this.publisher.publishSoon()
   }
 
+  /** Publishes when our addresses differ from the last publication's (after a reservation, say). */
+  publishIfAddressesChanged (): void {
+    this.publisher.publishIfAddressesChanged()
+  }
+
   /** Waits for the publication in flight, if any. */
   async settled (): Promise<void> {
     await this.publisher.settled()

@@ -23,6 +23,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { ReservationLimits } from './reservation-limits.js'
 import { ConnectionLimits } from './connection-limits.js'
 import type { HideIp } from './hide-ip.js'
+import { querySelfInterval } from './dht-maintenance.js'
+import type { DhtMaintenance } from './dht-maintenance.js'
 import {
   DHT_PROTOCOL,
   RELAY_DATA_LIMIT_BYTES,
@@ -91,6 +93,8 @@ export interface StarlingNodeInit {
   keepAliveIntervalMs?: number
   /** The connection monitor's settings (a relay's come from its operator; `intervalMs` wins over `keepAliveIntervalMs`). */
   connectionMonitor?: ConnectionMonitorSettings
+  /** kad-dht's background lookups (dht-maintenance.ts: the self query); kad-dht's defaults when absent. */
+  dhtMaintenance?: DhtMaintenance
 }
 
 /**
@@ -142,7 +146,8 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
       selectors: init.selectors,
       peerInfoMapper,
       providers: init.providerValidityMs != null ? { provideValidity: init.providerValidityMs } : undefined,
-      reprovide: init.reprovideIntervalMs != null ? { interval: init.reprovideIntervalMs, threshold: init.reprovideIntervalMs } : undefined
+      reprovide: init.reprovideIntervalMs != null ? { interval: init.reprovideIntervalMs, threshold: init.reprovideIntervalMs } : undefined,
+      querySelfInterval: querySelfInterval(init.dhtMaintenance)
     })
   }
   const limits = isRelay ? new ReservationLimits({ maxPerSource: init.reservations?.maxPerSource }) : undefined

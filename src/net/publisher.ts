@@ -4,12 +4,16 @@
  * `/starling/handle/<name~tag>`, and a provider record for the bare name's
  * content id, so that a bare name finds every claimant. Both records are
  * republished before they expire (sooner after a failure), and again whenever
- * the device's addresses change. kad-dht reports a put or provide that
+ * the device's addresses change (libp2p's `self:peer:update` also fires for
+ * a new protocol or metadata: those leave the records as they are and cost
+ * no publication, each being two DHT reads, two puts and a provide, every
+ * one reaching up to k servers). kad-dht reports a put or provide that
  * reached no server as a success, so each is counted here and zero is a
  * PublishError.
  */
 import { logger } from '@libp2p/logger'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Crypto } from '../crypto/index.js'
 import {
   buildDeviceRecord,
@@ -30,6 +34,24 @@ import type { StarlingLibp2p } from './node.js'
 import { RECORD_LIFETIME_MS, REPUBLISH_FRACTION } from './constants.js'
 
 const log = logger('starling:net:directory')
+
+/** The first retry after a failed publication, ms; each further failure in a row doubles it. */
+export const PUBLISH_RETRY_MS = 5_000
+/** The longest wait between retries, ms. */
+export const MAX_PUBLISH_RETRY_MS = 5 * 60_000
+
+/**
+ * The wait before retry `failures` (1 for the first) of a failed
+ * publication: 5 s doubling up to 5 minutes, and never beyond a quarter of
+ * the republish interval (short lifetimes in tests). A fixed 5 s made a
+ * loaded node that could not publish (its lookups timing out) publish
+ * forty times in 20 minutes, each time two reads, two puts and a provide
+ * over every relay, which kept it loaded.
+ */
+export function publishRetryDelay (failures: number, recordLifetimeMs: number): number {
+  const backoff = PUBLISH_RETRY_MS * 2 ** Math.min(Math.max(0, failures - 1), 16)
+  return Math.min(backoff, MAX_PUBLISH_RETRY_MS, recordLifetimeMs * REPUBLISH_FRACTION / 4)
+}
 
 /** What a device publishes about itself. */
 export interface PublishedIdentity {
@@ -72,6 +94,11 @@ export class Publisher {
   lastError?: string
   /** The device record built last (signed; whether or not its put succeeded). */
   lastDeviceRecord?: Uint8Array
+  /** The addresses the publication in flight or the last one put in the device record. */
+  private publishedAddrs?: string
+  private againIfAddressesChanged = false
+  /** Publications failed in a row (the retry waits longer after each). */
+  private failures = 0
 
   constructor (components: PublisherComponents, init: PublisherInit = {}) {
     this.node = components.node
@@ -94,7 +121,30 @@ export class Publisher {
     clearTimeout(this.timer)
   }
 
-  private readonly onAddressChange = (): void => { this.publishSoon() }
+  private readonly onAddressChange = (): void => { this.publishIfAddressesChanged() }
+
+  /**
+   * Publishes when our addresses differ from those of the last publication
+   * (or the one in flight, which then is followed by one more only if they
+   * still differ when it ends).
+   */
+  publishIfAddressesChanged (): void {
+    if (this.stopped || this.identity == null) return
+    if (this.publishing != null) {
+      this.againIfAddressesChanged = true
+      return
+    }
+    if (this.addressesChanged()) this.publishSoon()
+  }
+
+  private addressesChanged (): boolean {
+    return this.publishedAddrs !== this.recordAddrs().join(' ')
+  }
+
+  /** The addresses the device record names: ours, without the trailing `/p2p/<us>`. */
+  private recordAddrs (): Multiaddr[] {
+    return this.node.getMultiaddrs().map(ma => ma.decapsulateCode(421))
+  }
 
   /** Publishes as soon as the current publication (if any) is done. */
   publishSoon (): void {
@@ -111,10 +161,10 @@ export class Publisher {
       .finally(() => {
         this.publishing = undefined
         this.schedule()
-        if (this.again) {
-          this.again = false
-          this.publishSoon()
-        }
+        const again = this.again || (this.againIfAddressesChanged && this.addressesChanged())
+        this.again = false
+        this.againIfAddressesChanged = false
+        if (again) this.publishSoon()
       })
   }
 
@@ -127,9 +177,10 @@ export class Publisher {
     clearTimeout(this.timer)
     if (this.stopped) return
     // Republish well before expiry; retry sooner after a failure.
+    this.failures = this.lastError == null ? 0 : this.failures + 1
     const delay = this.lastError == null
       ? this.recordLifetimeMs * REPUBLISH_FRACTION
-      : Math.min(5_000, this.recordLifetimeMs * REPUBLISH_FRACTION / 4)
+      : publishRetryDelay(this.failures, this.recordLifetimeMs)
     this.timer = setTimeout(() => this.publishSoon(), delay)
   }
 
@@ -153,7 +204,8 @@ export class Publisher {
     this.lastSeq = seq
     const expiresAt = now + this.recordLifetimeMs
     const { signedPrekey, kemPrekey } = id.prekeys()
-    const addrs = this.node.getMultiaddrs().map(ma => ma.decapsulateCode(421))
+    const addrs = this.recordAddrs()
+    this.publishedAddrs = addrs.join(' ')
     const device = await buildDeviceRecord(this.crypto, {
       accountSecretKey: id.accountSecretKey,
       devicePrivateKey: id.devicePrivateKey,

@@ -26,6 +26,7 @@ import { PrekeyKind, prekeySignaturePayload } from '../crypto/prekey-signature.j
 import { starlingDhtValidators } from '../identity/index.js'
 import { createStarlingNode, routingTableSize } from '../net/node.js'
 import type { StarlingLibp2p } from '../net/node.js'
+import type { DhtMaintenance } from '../net/dht-maintenance.js'
 import { Directory } from '../net/directory.js'
 import { RelayReservations } from '../net/reservations.js'
 import { HideIp } from '../net/hide-ip.js'
@@ -73,6 +74,8 @@ export interface StarlingPeerInit {
   recordLifetimeMs?: number
   /** How often each connection is pinged (src/net/node.ts; a simulation under time dilation stretches it). */
   keepAliveIntervalMs?: number
+  /** kad-dht's background lookups (src/net/dht-maintenance.ts); kad-dht's defaults when absent. */
+  dhtMaintenance?: DhtMaintenance
   messenger?: PeerMessengerOptions
   /** A test hook may wrap the network the messenger sees (drop, delay, duplicate). */
   wrapTransport?(transport: DeliveryTransport): DeliveryTransport
@@ -154,6 +157,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
     loopback: init.loopback,
     dhtServer: init.dhtServer,
     keepAliveIntervalMs: init.keepAliveIntervalMs,
+    dhtMaintenance: init.dhtMaintenance,
     reprovideIntervalMs: init.recordLifetimeMs != null ? Math.max(1_000, init.recordLifetimeMs / 2) : undefined
   })
   try {
@@ -208,7 +212,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
     const reservations = new RelayReservations(node, {
       relays: init.bootstrap,
       onReserved: () => {
-        directory.publishSoon()
+        directory.publishIfAddressesChanged()
         messenger.fetchSoon()
         calls?.prefetchIceServers()
       }

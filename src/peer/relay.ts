@@ -26,6 +26,7 @@ import type { Crypto } from '../crypto/index.js'
 import { starlingDhtValidators } from '../identity/index.js'
 import { createStarlingNode } from '../net/node.js'
 import type { ConnectionMonitorSettings, StarlingLibp2p, StarlingNodeInit, TransportFactory } from '../net/node.js'
+import type { DhtMaintenance } from '../net/dht-maintenance.js'
 import { relaySetServer } from '../protocols/relays/index.js'
 import { TurnServer } from '../protocols/turn/index.js'
 import type { ChannelStats } from '../protocols/relay-sync/index.js'
@@ -107,6 +108,8 @@ export interface StarlingRelayInit {
   keepAliveIntervalMs?: number
   /** The connection monitor: ping interval and timeout, and whether a failed ping closes (defaults RELAY_CONNECTION_MONITOR). */
   connectionMonitor?: ConnectionMonitorSettings
+  /** kad-dht's background lookups (src/net/dht-maintenance.ts); kad-dht's defaults when absent. */
+  dhtMaintenance?: DhtMaintenance
   /** Time between exchanges with each linked relay (default SYNC_INTERVAL_MS; tests shorten it). */
   syncIntervalMs?: number
   /** How often expired envelopes are swept (default SWEEP_INTERVAL_MS; 0: never, a simulation sweeps by hand). */
@@ -187,6 +190,7 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
         timeoutMs: init.connectionMonitor?.timeoutMs ?? RELAY_CONNECTION_MONITOR.timeoutMs,
         closeOnFailure: init.connectionMonitor?.closeOnFailure ?? RELAY_CONNECTION_MONITOR.closeOnFailure
       },
+      dhtMaintenance: init.dhtMaintenance,
       extraServices: {
         pubsub: gossipsub(mailboxGossipsubOptions({ loopback, relaySet })),
         // After pubsub: the mailbox service takes gossipsub from the components.

@@ -12,6 +12,7 @@ import { DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FETCH_INTERVAL_MS, DEFAULT_RETRY_INT
 import { sendFiles } from '../../src/peer/index.js'
 import { SYNC_INTERVAL_MS } from '../../src/relay/index.js'
 import type { PeerMessengerOptions } from '../../src/peer/index.js'
+import type { DhtMaintenance } from '../../src/net/dht-maintenance.js'
 import { nodeCrypto } from '../../node/platform.js'
 import { SimRelay, SimUser } from './nodes.js'
 import { faultyTransport } from './faults.js'
@@ -25,6 +26,8 @@ import { Adversity } from './adversity.js'
 
 /** libp2p's connection monitor pings every connection this often by default (stretched under time dilation). */
 const LIBP2P_PING_INTERVAL_MS = 10_000
+/** kad-dht's self-query interval (its constants.ts), stretched under time dilation. */
+const KAD_SELF_QUERY_INTERVAL_MS = 5 * 60_000
 /** Failed sends a worker logs as they happen (all are counted in the summary). */
 const MAX_FAILURES_LOGGED = 20
 /** How often a worker reports its resource use, wall ms. */
@@ -98,7 +101,8 @@ export class WorkerEngine {
         peers: schedule.relayPeers[r.index].map(i => addr(relays[i])),
         keepAliveIntervalMs: LIBP2P_PING_INTERVAL_MS * scenario.timeDilation,
         syncIntervalMs: SYNC_INTERVAL_MS * scenario.timeDilation,
-        ...this.adversity.relayInit(r.index)
+        ...this.adversity.relayInit(r.index),
+        dhtMaintenance: simDhtMaintenance(scenario.timeDilation)
       })
       await relay.start()
       this.relays.push(relay)
@@ -121,7 +125,8 @@ export class WorkerEngine {
         wrapTransport: (t) => faultyTransport(t, faults),
         now: () => this.simNow(),
         messenger: dilatedMessengerTimers(scenario.timeDilation),
-        keepAliveIntervalMs: LIBP2P_PING_INTERVAL_MS * scenario.timeDilation
+        keepAliveIntervalMs: LIBP2P_PING_INTERVAL_MS * scenario.timeDilation,
+        dhtMaintenance: simDhtMaintenance(scenario.timeDilation)
       }))
     }
     this.statsTimer = setInterval(() => { this.reportStats() }, STATS_INTERVAL_MS)
@@ -329,6 +334,16 @@ export function dilatedMessengerTimers (factor: number): PeerMessengerOptions {
     retryIntervalMs: DEFAULT_RETRY_INTERVAL_MS * factor,
     directTimeoutMs: DEFAULT_DIRECT_TIMEOUT_MS * factor
   }
+}
+
+/**
+ * kad-dht's background lookups in a simulation (src/net/dht-maintenance.ts):
+ * the self query at kad-dht's 5 minutes stretched by the dilation, as the
+ * other per-node timers are (500 users' self queries at 5 wall minutes are
+ * ~33 lookups a second, each reaching every relay).
+ */
+export function simDhtMaintenance (factor: number): DhtMaintenance {
+  return { querySelfIntervalMs: KAD_SELF_QUERY_INTERVAL_MS * factor }
 }
 
 /**

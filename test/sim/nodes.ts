@@ -22,6 +22,7 @@ import type { KeyStorage, PeerPlatform, StarlingPeer, StarlingPeerInit, Starling
 import type { Crypto } from '../../src/crypto/index.js'
 import type { Budgets } from '../../src/relay/index.js'
 import type { TransportFactory } from '../../src/net/node.js'
+import type { DhtMaintenance } from '../../src/net/dht-maintenance.js'
 import { coalesceSocketWrites, nodeNoiseCrypto } from '../../node/platform.js'
 import type { RelayInfo } from './protocol.js'
 
@@ -64,6 +65,8 @@ export interface SimRelayInit {
   datastore?: (db: Level<string, Uint8Array>) => LevelDatastore
   /** Runs on every start (a malicious relay's subversion: test/sim/adversaries.ts). */
   subvert?: (relay: StarlingRelay) => void
+  /** kad-dht's background lookups (stretched under time dilation). */
+  dhtMaintenance?: DhtMaintenance
 }
 
 /** A relay that can crash and come back with what it held. */
@@ -118,6 +121,7 @@ export class SimRelay {
       loopback: true,
       keepAliveIntervalMs: this.init.keepAliveIntervalMs,
       syncIntervalMs: this.init.syncIntervalMs,
+      dhtMaintenance: this.init.dhtMaintenance,
       limits: {
         reservations: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
         connections: { max: SIM_RELAY_LIMIT, maxPerSource: SIM_RELAY_LIMIT },
@@ -161,6 +165,8 @@ export interface SimUserInit {
   keepAliveIntervalMs?: number
   /** The loopback address its TCP dials come from (default 127.0.0.1). */
   localAddress?: string
+  /** kad-dht's background lookups (stretched under time dilation). */
+  dhtMaintenance?: DhtMaintenance
 }
 
 /** A user's device that goes offline and comes back with the same identity and stores. */
@@ -208,7 +214,8 @@ export class SimUser {
       loopback: true,
       wrapTransport: this.init.wrapTransport,
       messenger: this.init.messenger,
-      keepAliveIntervalMs: this.init.keepAliveIntervalMs
+      keepAliveIntervalMs: this.init.keepAliveIntervalMs,
+      dhtMaintenance: this.init.dhtMaintenance
     })
     this.peerId = peer.node.peerId
     try {
