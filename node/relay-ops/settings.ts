@@ -11,7 +11,9 @@ import { DEFAULT_RELAY_LISTEN } from '../defaults.js'
 import { parseLimits } from '../cli/limits.js'
 import { parseMultiaddrs, parseTls, parseTurn } from '../cli/commands/relay.js'
 import type { RelayLimits } from '../relay.js'
+import { MAX_PINGS_IN_FLIGHT } from '../../src/net/node.js'
 import type { ConnectionMonitorSettings } from '../../src/net/node.js'
+import { RELAY_CONNECTION_MONITOR } from '../../src/peer/relay.js'
 import { parseHostPort } from './http.js'
 import type { LogLevel } from './options.js'
 
@@ -73,9 +75,17 @@ export function parseConnectionMonitor (values: Record<string, unknown>): Connec
   const timeout = one(values, 'ping-timeout')
   const close = one(values, 'ping-close')
   if (close != null && close !== 'true' && close !== 'false') throw new UsageError(`--ping-close ${close}: true or false`)
+  const intervalMs = interval != null ? parseDuration('ping-interval', interval, PING_INTERVAL_BOUNDS) : undefined
+  const timeoutMs = timeout != null ? parseDuration('ping-timeout', timeout, PING_TIMEOUT_BOUNDS) : undefined
+  // libp2p starts a ping on every connection at every tick without waiting for the last (src/net/node.ts).
+  const most = MAX_PINGS_IN_FLIGHT * (intervalMs ?? RELAY_CONNECTION_MONITOR.intervalMs)
+  if ((timeoutMs ?? RELAY_CONNECTION_MONITOR.timeoutMs) > most) {
+    const given = `--ping-timeout ${timeout ?? `${RELAY_CONNECTION_MONITOR.timeoutMs / 1000}s (the default)`}`
+    throw new UsageError(`${given} is more than ${MAX_PINGS_IN_FLIGHT} times --ping-interval ${interval ?? `${RELAY_CONNECTION_MONITOR.intervalMs / 1000}s`}: every connection that does not answer would hold that many pings open at once (set --ping-timeout to at most ${most / 1000}s)`)
+  }
   return {
-    ...(interval != null ? { intervalMs: parseDuration('ping-interval', interval, PING_INTERVAL_BOUNDS) } : {}),
-    ...(timeout != null ? { timeoutMs: parseDuration('ping-timeout', timeout, PING_TIMEOUT_BOUNDS) } : {}),
+    ...(intervalMs != null ? { intervalMs } : {}),
+    ...(timeoutMs != null ? { timeoutMs } : {}),
     ...(close != null ? { closeOnFailure: close === 'true' } : {})
   }
 }

@@ -7,6 +7,10 @@
  */
 import assert from 'node:assert/strict'
 import { memory } from '@libp2p/memory'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { createLibp2p } from 'libp2p'
+import type { Stream } from '@libp2p/interface'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryLevel } from 'memory-level'
 import { RELAY_CONNECTION_MONITOR, createStarlingRelay } from '../../../src/peer/index.js'
@@ -41,6 +45,9 @@ async function platform (): Promise<RelayPlatform> {
     }
   }
 }
+
+/** Unanswered pings one connection may hold at once (src/net/node.ts MAX_PINGS_IN_FLIGHT). */
+const MAX_PINGS_IN_FLIGHT = 3
 
 describe('relay: connection monitor settings', function () {
   this.timeout(30_000)
@@ -78,5 +85,39 @@ describe('relay: connection monitor settings', function () {
     assert.deepEqual(connectionMonitorInit(90_000), { pingInterval: 90_000 })
     assert.deepEqual(connectionMonitorInit(90_000, { intervalMs: 20_000 }), { pingInterval: 20_000 })
     assert.equal(connectionMonitorInit(), undefined)
+  })
+
+  it('a timeout of many intervals is cut to three: a peer that never answers a ping holds at most that many open', async () => {
+    // Read back: what libp2p's monitor gets for a 1 s interval and a 10 min timeout.
+    assert.deepEqual(connectionMonitorInit(undefined, { intervalMs: 1000, timeoutMs: 600_000 }), { pingInterval: 1000, pingTimeout: { minTimeout: 3000, maxTimeout: 3000 } })
+    assert.deepEqual(connectionMonitorInit(10_000, { timeoutMs: 30_000 }), { pingInterval: 10_000, pingTimeout: { minTimeout: 30_000, maxTimeout: 30_000 } })
+    assert.deepEqual(connectionMonitorInit(undefined, { timeoutMs: 600_000 }), { pingTimeout: { minTimeout: 30_000, maxTimeout: 30_000 } }, "against libp2p's own 10 s interval")
+    // Performed: libp2p starts a ping at every tick without waiting for the last; the hostile peer accepts each and never echoes.
+    const intervalMs = 200
+    const monitor = connectionMonitorInit(undefined, { intervalMs, timeoutMs: 600_000, closeOnFailure: false })
+    const base = { transports: [memory()], connectionEncrypters: [noise()], streamMuxers: [yamux()] }
+    const relay = await createLibp2p({ ...base, addresses: { listen: [`/memory/ping-flood-${process.pid}`] }, connectionMonitor: monitor })
+    const hostile = await createLibp2p({ ...base, connectionMonitor: { enabled: false } })
+    let open = 0
+    let most = 0
+    let started = 0
+    try {
+      await hostile.handle('/ipfs/ping/1.0.0', (stream: Stream) => {
+        started++
+        open++
+        most = Math.max(most, open)
+        stream.addEventListener('close', () => { open-- })
+      }, { maxInboundStreams: 10_000 })
+      await hostile.dial(relay.getMultiaddrs()[0])
+      // Counts pings, not time (a loaded machine only takes longer); bounded polls.
+      for (let poll = 0; poll < 250 && started < 5 * MAX_PINGS_IN_FLIGHT; poll++) {
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      assert.ok(started >= 5 * MAX_PINGS_IN_FLIGHT, `the relay pinged the peer ${started} times`)
+      assert.ok(most <= MAX_PINGS_IN_FLIGHT + 1, `${most} unanswered pings were open at once on one connection`)
+    } finally {
+      await hostile.stop()
+      await relay.stop()
+    }
   })
 })
