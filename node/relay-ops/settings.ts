@@ -11,7 +11,6 @@ import { DEFAULT_RELAY_LISTEN } from '../defaults.js'
 import { parseLimits } from '../cli/limits.js'
 import { parseMultiaddrs, parseTls, parseTurn } from '../cli/commands/relay.js'
 import type { RelayLimits } from '../relay.js'
-import { MAX_PINGS_IN_FLIGHT } from '../../src/net/node.js'
 import type { ConnectionMonitorSettings } from '../../src/net/node.js'
 import { RELAY_CONNECTION_MONITOR } from '../../src/peer/relay.js'
 import { parseHostPort } from './http.js'
@@ -77,11 +76,11 @@ export function parseConnectionMonitor (values: Record<string, unknown>): Connec
   if (close != null && close !== 'true' && close !== 'false') throw new UsageError(`--ping-close ${close}: true or false`)
   const intervalMs = interval != null ? parseDuration('ping-interval', interval, PING_INTERVAL_BOUNDS) : undefined
   const timeoutMs = timeout != null ? parseDuration('ping-timeout', timeout, PING_TIMEOUT_BOUNDS) : undefined
-  // libp2p starts a ping on every connection at every tick without waiting for the last (src/net/node.ts).
-  const most = MAX_PINGS_IN_FLIGHT * (intervalMs ?? RELAY_CONNECTION_MONITOR.intervalMs)
+  // A ping that outlasts the interval fails at the next one (connectionMonitorInit, src/net/node.ts).
+  const most = intervalMs ?? RELAY_CONNECTION_MONITOR.intervalMs
   if ((timeoutMs ?? RELAY_CONNECTION_MONITOR.timeoutMs) > most) {
     const given = `--ping-timeout ${timeout ?? `${RELAY_CONNECTION_MONITOR.timeoutMs / 1000}s (the default)`}`
-    throw new UsageError(`${given} is more than ${MAX_PINGS_IN_FLIGHT} times --ping-interval ${interval ?? `${RELAY_CONNECTION_MONITOR.intervalMs / 1000}s`}: every connection that does not answer would hold that many pings open at once (set --ping-timeout to at most ${most / 1000}s)`)
+    throw new UsageError(`${given} is longer than --ping-interval ${interval ?? `${RELAY_CONNECTION_MONITOR.intervalMs / 1000}s`}: libp2p pings each connection once an interval without waiting for the last, so a ping unanswered at the next fails then (a live connection closes) and on a dead one they pile up; set --ping-timeout to at most ${most / 1000}s`)
   }
   return {
     ...(intervalMs != null ? { intervalMs } : {}),

@@ -110,22 +110,23 @@ export interface ConnectionMonitorSettings {
 
 /** libp2p's connection monitor's ping interval when none is given (libp2p 3.3, connection-monitor.js). */
 export const LIBP2P_PING_INTERVAL_MS = 10_000
-/** Pings unanswered on one connection at once, at most (a relay's 30 s timeout under a simulation's 10 s interval: 3). */
-export const MAX_PINGS_IN_FLIGHT = 3
 
 /**
  * libp2p's `connectionMonitor` option from a node's settings (absent: libp2p's defaults).
  *
- * The timeout is at most {@link MAX_PINGS_IN_FLIGHT} intervals: libp2p
- * starts a new ping on every connection at every tick without waiting for
- * the last, so a timeout of 10 min at a 1 s interval held up to 600 pings
- * (streams, timers) open on each connection whose peer, dead or hostile,
- * does not answer.
+ * The timeout is at most the interval. libp2p starts a ping on every
+ * connection at each tick without waiting for the last, and its ping
+ * service lets one outbound ping stream be open per connection: a ping
+ * that outlasts the interval makes the next one fail once its protocol is
+ * negotiated, which closes a live connection at the interval whatever the
+ * timeout (a 10 min timeout at a 1 s interval closed a peer that did not
+ * echo after 2 s); on a dead connection nothing is negotiated, so every
+ * tick's ping waits out its own timeout (up to 600 at once per connection).
  */
 export function connectionMonitorInit (keepAliveIntervalMs?: number, settings: ConnectionMonitorSettings = {}): Libp2pInit['connectionMonitor'] {
   const pingInterval = settings.intervalMs ?? keepAliveIntervalMs
   if (pingInterval == null && settings.timeoutMs == null && settings.closeOnFailure == null) return undefined
-  const timeout = settings.timeoutMs != null ? Math.min(settings.timeoutMs, MAX_PINGS_IN_FLIGHT * (pingInterval ?? LIBP2P_PING_INTERVAL_MS)) : undefined
+  const timeout = settings.timeoutMs != null ? Math.min(settings.timeoutMs, pingInterval ?? LIBP2P_PING_INTERVAL_MS) : undefined
   return {
     ...(pingInterval != null ? { pingInterval } : {}),
     ...(timeout != null ? { pingTimeout: { minTimeout: timeout, maxTimeout: timeout } } : {}),
