@@ -27,6 +27,15 @@ import type { Batch, Key } from 'interface-datastore'
 
 /** Peer records cached at once (a few hundred bytes each). */
 export const PEER_RECORD_CACHE_SIZE = 20_000
+/**
+ * Bytes of peer records cached at once. A record is a few hundred bytes, but
+ * a peer chooses its own: identify alone accepts 8 KiB of addresses,
+ * protocols and agent per message, so 20,000 fresh peer ids could make the
+ * cache 160 MiB or more; past this budget the least recently read go first.
+ */
+export const PEER_RECORD_CACHE_BYTES = 16 * 1024 * 1024
+/** A record larger than this is not cached (read from LevelDB each time): one peer cannot fill the budget alone. */
+export const PEER_RECORD_MAX_CACHED = 16 * 1024
 
 const PEERS = '/peers/'
 /** How old a peer record's `updated` stamp may get before a write that only refreshes it is made. */
@@ -90,14 +99,21 @@ export function onlyFreshStamp (held: Uint8Array, next: Uint8Array): boolean {
 /** LevelDB datastore with a bounded, written-through cache of peer records (see the file comment). */
 export class RelayDatastore extends LevelDatastore {
   private readonly cache = new Map<string, Uint8Array>()
+  /** Bytes of the records in `cache`. */
+  private bytes = 0
   /** Peer-record writes begun: a read that saw it change does not cache what it read. */
   private writes = 0
   /** Reads and writes that reached LevelDB for a peer record (tests). */
   peerReads = 0
   peerWrites = 0
 
-  constructor (path: string, private readonly cacheSize = PEER_RECORD_CACHE_SIZE) {
+  constructor (path: string, private readonly cacheSize = PEER_RECORD_CACHE_SIZE, private readonly cacheBytes = PEER_RECORD_CACHE_BYTES) {
     super(path)
+  }
+
+  /** Bytes of peer records held in memory (metrics, tests). */
+  get cachedBytes (): number {
+    return this.bytes
   }
 
   override async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
@@ -127,7 +143,7 @@ export class RelayDatastore extends LevelDatastore {
     if (held !== undefined && onlyFreshStamp(held, value)) return key
     this.peerWrites++
     this.writes++
-    this.cache.delete(name)
+    this.drop(name)
     try {
       const out = await super.put(key, value, options)
       this.writes++
@@ -135,7 +151,7 @@ export class RelayDatastore extends LevelDatastore {
       return out
     } catch (err) {
       this.writes++
-      this.cache.delete(name)
+      this.drop(name)
       throw err
     }
   }
@@ -144,14 +160,14 @@ export class RelayDatastore extends LevelDatastore {
     const name = key.toString()
     if (name.startsWith(PEERS)) {
       this.writes++
-      this.cache.delete(name)
+      this.drop(name)
     }
     try {
       await super.delete(key, options)
     } finally {
       if (name.startsWith(PEERS)) {
         this.writes++
-        this.cache.delete(name)
+        this.drop(name)
       }
     }
   }
@@ -161,7 +177,7 @@ export class RelayDatastore extends LevelDatastore {
     const touched: string[] = []
     const forget = (): void => {
       this.writes++
-      for (const name of touched) this.cache.delete(name)
+      for (const name of touched) this.drop(name)
     }
     return {
       put: (key, value) => {
@@ -183,13 +199,24 @@ export class RelayDatastore extends LevelDatastore {
     }
   }
 
-  /** Caches a record as the disk holds it, within the bound (the least recently read goes first). */
+  /** Caches a record as the disk holds it, within the bounds (the least recently read goes first). */
   private keep (name: string, value: Uint8Array): void {
-    this.cache.delete(name)
+    this.drop(name)
+    if (value.length > PEER_RECORD_MAX_CACHED || value.length > this.cacheBytes) return
     this.cache.set(name, value)
-    if (this.cache.size > this.cacheSize) {
+    this.bytes += value.length
+    while (this.cache.size > this.cacheSize || this.bytes > this.cacheBytes) {
       const oldest = this.cache.keys().next()
-      if (oldest.done !== true) this.cache.delete(oldest.value)
+      if (oldest.done === true) break
+      this.drop(oldest.value)
     }
+  }
+
+  /** Forgets a cached record. */
+  private drop (name: string): void {
+    const held = this.cache.get(name)
+    if (held === undefined) return
+    this.bytes -= held.length
+    this.cache.delete(name)
   }
 }

@@ -12,6 +12,7 @@ import { parseLimits } from '../cli/limits.js'
 import { parseMultiaddrs, parseTls, parseTurn } from '../cli/commands/relay.js'
 import type { RelayLimits } from '../relay.js'
 import type { ConnectionMonitorSettings } from '../../src/net/node.js'
+import { RELAY_CONNECTION_MONITOR } from '../../src/peer/relay.js'
 import { parseHostPort } from './http.js'
 import type { LogLevel } from './options.js'
 
@@ -73,9 +74,17 @@ export function parseConnectionMonitor (values: Record<string, unknown>): Connec
   const timeout = one(values, 'ping-timeout')
   const close = one(values, 'ping-close')
   if (close != null && close !== 'true' && close !== 'false') throw new UsageError(`--ping-close ${close}: true or false`)
+  const intervalMs = interval != null ? parseDuration('ping-interval', interval, PING_INTERVAL_BOUNDS) : undefined
+  const timeoutMs = timeout != null ? parseDuration('ping-timeout', timeout, PING_TIMEOUT_BOUNDS) : undefined
+  // A ping that outlasts the interval fails at the next one (connectionMonitorInit, src/net/node.ts).
+  const most = intervalMs ?? RELAY_CONNECTION_MONITOR.intervalMs
+  if ((timeoutMs ?? RELAY_CONNECTION_MONITOR.timeoutMs) > most) {
+    const given = `--ping-timeout ${timeout ?? `${RELAY_CONNECTION_MONITOR.timeoutMs / 1000}s (the default)`}`
+    throw new UsageError(`${given} is longer than --ping-interval ${interval ?? `${RELAY_CONNECTION_MONITOR.intervalMs / 1000}s`}: libp2p pings each connection once an interval without waiting for the last, so a ping unanswered at the next fails then (a live connection closes) and on a dead one they pile up; set --ping-timeout to at most ${most / 1000}s`)
+  }
   return {
-    ...(interval != null ? { intervalMs: parseDuration('ping-interval', interval, PING_INTERVAL_BOUNDS) } : {}),
-    ...(timeout != null ? { timeoutMs: parseDuration('ping-timeout', timeout, PING_TIMEOUT_BOUNDS) } : {}),
+    ...(intervalMs != null ? { intervalMs } : {}),
+    ...(timeoutMs != null ? { timeoutMs } : {}),
     ...(close != null ? { closeOnFailure: close === 'true' } : {})
   }
 }

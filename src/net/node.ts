@@ -112,13 +112,28 @@ export interface ConnectionMonitorSettings {
   closeOnFailure?: boolean
 }
 
-/** libp2p's `connectionMonitor` option from a node's settings (absent: libp2p's defaults). */
+/** libp2p's connection monitor's ping interval when none is given (libp2p 3.3, connection-monitor.js). */
+export const LIBP2P_PING_INTERVAL_MS = 10_000
+
+/**
+ * libp2p's `connectionMonitor` option from a node's settings (absent: libp2p's defaults).
+ *
+ * The timeout is at most the interval. libp2p starts a ping on every
+ * connection at each tick without waiting for the last, and its ping
+ * service lets one outbound ping stream be open per connection: a ping
+ * that outlasts the interval makes the next one fail once its protocol is
+ * negotiated, which closes a live connection at the interval whatever the
+ * timeout (a 10 min timeout at a 1 s interval closed a peer that did not
+ * echo after 2 s); on a dead connection nothing is negotiated, so every
+ * tick's ping waits out its own timeout (up to 600 at once per connection).
+ */
 export function connectionMonitorInit (keepAliveIntervalMs?: number, settings: ConnectionMonitorSettings = {}): Libp2pInit['connectionMonitor'] {
   const pingInterval = settings.intervalMs ?? keepAliveIntervalMs
   if (pingInterval == null && settings.timeoutMs == null && settings.closeOnFailure == null) return undefined
+  const timeout = settings.timeoutMs != null ? Math.min(settings.timeoutMs, pingInterval ?? LIBP2P_PING_INTERVAL_MS) : undefined
   return {
     ...(pingInterval != null ? { pingInterval } : {}),
-    ...(settings.timeoutMs != null ? { pingTimeout: { minTimeout: settings.timeoutMs, maxTimeout: settings.timeoutMs } } : {}),
+    ...(timeout != null ? { pingTimeout: { minTimeout: timeout, maxTimeout: timeout } } : {}),
     ...(settings.closeOnFailure != null ? { abortConnectionOnPingFailure: settings.closeOnFailure } : {})
   }
 }

@@ -226,8 +226,9 @@ export class EnvelopeStore {
         if (err instanceof QuotaExceededError) this.countRefusal(err)
         throw err
       }
-      const position = await this.positions.free(mailbox, id, storedAt)
       try {
+        // Inside: a read that fails here gives the charge back, as a batch that fails does.
+        const position = await this.positions.free(mailbox, id, storedAt)
         await this.writer.commit([
           { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
           { type: 'put', namespace: 'relay', key: indexKey(mailbox, id, hash), value: encodeIndexValue(position, envelope.length, tag) },

@@ -112,6 +112,14 @@ describe('node/relay-ops: the relay\'s config file', () => {
     await assert.rejects(resolveRelaySettings({ 'ping-close': 'yes' }, false), { name: 'UsageError', message: /--ping-close yes: true or false/ })
   })
 
+  it('a ping timeout longer than the interval is refused: it would not apply to a live connection and piles pings up on a dead one', async () => {
+    await assert.rejects(resolveRelaySettings({ 'ping-interval': '1s', 'ping-timeout': '10m' }, false), { name: 'UsageError', message: /^--ping-timeout 10m is longer than --ping-interval 1s: .*at most 1s$/ })
+    await assert.rejects(resolveRelaySettings({ 'ping-interval': '10s' }, false), { name: 'UsageError', message: /^--ping-timeout 30s \(the default\) is longer than --ping-interval 10s/ })
+    await assert.rejects(resolveRelaySettings({ 'ping-timeout': '31s' }, false), { name: 'UsageError', message: /^--ping-timeout 31s is longer than --ping-interval 30s/ })
+    assert.deepEqual((await resolveRelaySettings({ 'ping-interval': '45s' }, false)).connectionMonitor, { intervalMs: 45_000 })
+    assert.deepEqual((await resolveRelaySettings({ 'ping-interval': '1s', 'ping-timeout': '1s' }, false)).connectionMonitor, { intervalMs: 1000, timeoutMs: 1000 })
+  })
+
   it('a missing or oversized file is a ConfigError naming it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'relay-config-'))
     try {

@@ -12,7 +12,8 @@ import { Key } from 'interface-datastore'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
-import { PEER_STAMP_REFRESH_MS, RelayDatastore, onlyFreshStamp } from '../../../node/relay-datastore.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { PEER_RECORD_CACHE_SIZE, PEER_STAMP_REFRESH_MS, RelayDatastore, onlyFreshStamp } from '../../../node/relay-datastore.js'
 import { tempDir } from '../relay/helpers.js'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -121,5 +122,28 @@ describe('node/relay-datastore: the peer-record cache', () => {
     await ds.open()
     assert.equal(text(await ds.get(new Key('/peers/p4'))), 'v4')
     assert.equal(ds.peerReads, 1)
+  })
+
+  it('fresh peer ids with records as large as identify lets them be cannot grow the cache past its byte budget', async () => {
+    const budget = 256 * 1024
+    await ds.close()
+    ds = new RelayDatastore(`${dir}/ds`, PEER_RECORD_CACHE_SIZE, budget)
+    await ds.open()
+    const node = await createLibp2p({ datastore: ds, start: false })
+    // ~7 KiB of addresses per peer: what one 8 KiB identify message can list.
+    const multiaddrs = Array.from({ length: 700 }, (_, i) => multiaddr(`/ip4/203.0.${i >> 8}.${i & 255}/tcp/4001`))
+    for (let n = 0; n < 100; n++) {
+      await node.peerStore.patch(peerIdFromPrivateKey(await generateKeyPair('Ed25519')), { multiaddrs })
+    }
+    const held = [...(ds as unknown as { cache: Map<string, Uint8Array> }).cache.values()].reduce((sum, v) => sum + v.length, 0)
+    assert.ok(held > 0, 'records are cached')
+    assert.ok(held <= budget, `the cache holds ${held} bytes of peer records, over its budget of ${budget}`)
+    assert.equal(ds.cachedBytes, held)
+    // A record of a megabyte (a datastore a DHT merged addresses into) is not cached at all.
+    const big = new Key('/peers/big')
+    await ds.put(big, new Uint8Array(1024 * 1024))
+    const reads = ds.peerReads
+    await ds.get(big)
+    assert.equal(ds.peerReads, reads + 1, 'an oversized record is read from disk')
   })
 })

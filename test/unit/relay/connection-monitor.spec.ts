@@ -79,4 +79,19 @@ describe('relay: connection monitor settings', function () {
     assert.deepEqual(connectionMonitorInit(90_000, { intervalMs: 20_000 }), { pingInterval: 20_000 })
     assert.equal(connectionMonitorInit(), undefined)
   })
+
+  it('a timeout longer than the interval is cut to it: a ping unanswered at the next tick fails then anyway, and on a dead connection they would pile up', async () => {
+    // libp2p starts a ping on every connection at each tick without waiting for the last (connection-monitor.js).
+    assert.deepEqual(connectionMonitorInit(undefined, { intervalMs: 1000, timeoutMs: 600_000 }), { pingInterval: 1000, pingTimeout: { minTimeout: 1000, maxTimeout: 1000 } })
+    assert.deepEqual(connectionMonitorInit(undefined, { timeoutMs: 600_000 }), { pingTimeout: { minTimeout: 10_000, maxTimeout: 10_000 } }, "against libp2p's own 10 s interval")
+    assert.deepEqual(connectionMonitorInit(60_000, { timeoutMs: 30_000 }), { pingInterval: 60_000, pingTimeout: { minTimeout: 30_000, maxTimeout: 30_000 } })
+    const relay = await createStarlingRelay(await platform(), { listen: [], announce: [], connectionMonitor: { intervalMs: 1000, timeoutMs: 600_000 } })
+    try {
+      const monitor = monitorOf(relay)
+      assert.equal(monitor.pingIntervalMs, 1000)
+      assert.ok(monitor.timeout.maxTimeout <= monitor.pingIntervalMs, `a ping may wait ${monitor.timeout.maxTimeout} ms, ${monitor.timeout.maxTimeout / monitor.pingIntervalMs} intervals`)
+    } finally {
+      await relay.stop()
+    }
+  })
 })

@@ -31,13 +31,19 @@ function idOf (envelope: Uint8Array): Uint8Array {
   return parseEnvelopeHeader(envelope).id
 }
 
-/** A LevelStore that counts reads and can make its next batch fail after it reached the disk. */
+/** A LevelStore that counts reads and can make its next batch fail after it reached the disk, or a read fail. */
 class WatchedStore extends LevelStore {
   gets = 0
   failAfterWrite = false
+  /** The next read of an envelope key ('E') fails (a disk error while a put looks for a free position). */
+  failEnvelopeRead = false
 
   override async get (namespace: Namespace, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.gets++
+    if (this.failEnvelopeRead && key[0] === 0x45) {
+      this.failEnvelopeRead = false
+      throw new Error('the disk said no (reading)')
+    }
     return await super.get(namespace, key)
   }
 
@@ -159,6 +165,22 @@ describe('relay/envelope-store: the reads of a put', () => {
     await store.put(mailbox, idOf(second), second, { source: 'ip4:127.0.0.3' })
     const page = await store.fetch(mailbox, undefined, 100, 1 << 20)
     assert.deepEqual(page.envelopes.map(e => toHex(e.envelope)).sort(), [first, second].map(toHex).sort())
+  })
+
+  it('a put whose free-position read fails gives its charge back (the source and the relay are not left charged for nothing)', async () => {
+    const mailbox = mailboxOf(6)
+    let store = new EnvelopeStore(level, { now: clock.now })
+    const first = fakeEnvelope()
+    await store.put(mailbox, idOf(first), first, FROM)
+    const before = await store.held()
+    // Restarted in the same millisecond: the position is read, and the read fails.
+    store = new EnvelopeStore(level, { now: clock.now })
+    await store.held()
+    level.failEnvelopeRead = true
+    const second = fakeEnvelope()
+    assert.equal(await outcome(store.put(mailbox, idOf(second), second, FROM)), 'Error')
+    assert.deepEqual(await store.held(), before, 'nothing was stored, nothing stays charged')
+    assert.equal(await outcome(store.put(mailbox, idOf(second), second, FROM)), 'ok')
   })
 
   it('the tombstone filter never answers no for an item it was told of, and answers maybe until built', async () => {
