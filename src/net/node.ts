@@ -116,7 +116,9 @@ export interface ConnectionMonitorSettings {
 export const LIBP2P_PING_INTERVAL_MS = 10_000
 
 /**
- * libp2p's `connectionMonitor` option from a node's settings (absent: libp2p's defaults).
+ * libp2p's `connectionMonitor` option from a node's settings: the interval
+ * (libp2p's 10 s when not given), and a fixed timeout of at most the
+ * interval (the interval when not given).
  *
  * The timeout is at most the interval. libp2p starts a ping on every
  * connection at each tick without waiting for the last, and its ping
@@ -126,14 +128,17 @@ export const LIBP2P_PING_INTERVAL_MS = 10_000
  * timeout (a 10 min timeout at a 1 s interval closed a peer that did not
  * echo after 2 s); on a dead connection nothing is negotiated, so every
  * tick's ping waits out its own timeout (up to 600 at once per connection).
+ * Fixed rather than libp2p's adaptive timeout (at least 5 s), which closed
+ * the connections of a node whose event loop was busy for a few seconds
+ * (a daemon under load lost its relay; a test's node failed with
+ * `TooManyOutboundProtocolStreamsError` on `/ipfs/ping/1.0.0`).
  */
 export function connectionMonitorInit (keepAliveIntervalMs?: number, settings: ConnectionMonitorSettings = {}): Libp2pInit['connectionMonitor'] {
-  const pingInterval = settings.intervalMs ?? keepAliveIntervalMs
-  if (pingInterval == null && settings.timeoutMs == null && settings.closeOnFailure == null) return undefined
-  const timeout = settings.timeoutMs != null ? Math.min(settings.timeoutMs, pingInterval ?? LIBP2P_PING_INTERVAL_MS) : undefined
+  const pingInterval = settings.intervalMs ?? keepAliveIntervalMs ?? LIBP2P_PING_INTERVAL_MS
+  const timeout = Math.min(settings.timeoutMs ?? pingInterval, pingInterval)
   return {
-    ...(pingInterval != null ? { pingInterval } : {}),
-    ...(timeout != null ? { pingTimeout: { minTimeout: timeout, maxTimeout: timeout } } : {}),
+    pingInterval,
+    pingTimeout: { minTimeout: timeout, maxTimeout: timeout },
     ...(settings.closeOnFailure != null ? { abortConnectionOnPingFailure: settings.closeOnFailure } : {})
   }
 }

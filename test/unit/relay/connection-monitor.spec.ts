@@ -75,15 +75,16 @@ describe('relay: connection monitor settings', function () {
   })
 
   it('a simulation\'s keep-alive interval still sets the interval when the operator gave none', () => {
-    assert.deepEqual(connectionMonitorInit(90_000), { pingInterval: 90_000 })
-    assert.deepEqual(connectionMonitorInit(90_000, { intervalMs: 20_000 }), { pingInterval: 20_000 })
-    assert.equal(connectionMonitorInit(), undefined)
+    assert.deepEqual(connectionMonitorInit(90_000), { pingInterval: 90_000, pingTimeout: { minTimeout: 90_000, maxTimeout: 90_000 } })
+    assert.deepEqual(connectionMonitorInit(90_000, { intervalMs: 20_000 }), { pingInterval: 20_000, pingTimeout: { minTimeout: 20_000, maxTimeout: 20_000 } })
+    // A user's node: libp2p's interval, and a fixed timeout of that interval instead of the adaptive one (at least 5 s).
+    assert.deepEqual(connectionMonitorInit(), { pingInterval: 10_000, pingTimeout: { minTimeout: 10_000, maxTimeout: 10_000 } })
   })
 
   it('a timeout longer than the interval is cut to it: a ping unanswered at the next tick fails then anyway, and on a dead connection they would pile up', async () => {
     // libp2p starts a ping on every connection at each tick without waiting for the last (connection-monitor.js).
     assert.deepEqual(connectionMonitorInit(undefined, { intervalMs: 1000, timeoutMs: 600_000 }), { pingInterval: 1000, pingTimeout: { minTimeout: 1000, maxTimeout: 1000 } })
-    assert.deepEqual(connectionMonitorInit(undefined, { timeoutMs: 600_000 }), { pingTimeout: { minTimeout: 10_000, maxTimeout: 10_000 } }, "against libp2p's own 10 s interval")
+    assert.deepEqual(connectionMonitorInit(undefined, { timeoutMs: 600_000 }), { pingInterval: 10_000, pingTimeout: { minTimeout: 10_000, maxTimeout: 10_000 } }, "against libp2p's own 10 s interval")
     assert.deepEqual(connectionMonitorInit(60_000, { timeoutMs: 30_000 }), { pingInterval: 60_000, pingTimeout: { minTimeout: 30_000, maxTimeout: 30_000 } })
     const relay = await createStarlingRelay(await platform(), { listen: [], announce: [], connectionMonitor: { intervalMs: 1000, timeoutMs: 600_000 } })
     try {
