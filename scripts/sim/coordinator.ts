@@ -8,7 +8,7 @@
  */
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from '../../node/free-port.js'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
@@ -35,17 +35,6 @@ export interface RunOptions {
   progress?: (line: string) => void
 }
 
-/** A free TCP port on 127.0.0.1 (released again; the relay listens on it moments later). */
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
-    })
-  })
-}
 
 /** Runs `scenario` and writes its folder; resolves with the summary. */
 export async function runSimulation (scenario: Scenario, options: RunOptions): Promise<Summary> {

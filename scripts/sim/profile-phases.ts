@@ -9,7 +9,7 @@
 import { Session } from 'node:inspector/promises'
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
+import { freePort } from '../../node/free-port.js'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { nodeCrypto } from '../../node/platform.js'
@@ -37,17 +37,6 @@ session.connect()
 await session.post('Profiler.enable')
 await session.post('Profiler.setSamplingInterval', { interval: 1000 })
 
-/** A free TCP port on 127.0.0.1 (as the coordinator picks the relays'). */
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
-    })
-  })
-}
 
 const profiles: Array<[string, unknown]> = []
 

@@ -14,7 +14,7 @@
  * `npm run chaos -- --minutes N` (scripts/chaos.ts, the long run whose
  * figures the README gives).
  */
-import { createServer } from 'node:net'
+import { freePort } from '../../../node/free-port.js'
 import { seededRandom } from '../../../node/seeded-random.js'
 import { ApiClient } from '../../../node/api/client.js'
 import { Processes, sharedView } from '../harness.js'
@@ -73,16 +73,6 @@ export interface ChaosReport {
 }
 
 
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address != null ? address.port : 0) })
-    })
-  })
-}
 
 const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
