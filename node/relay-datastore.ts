@@ -122,12 +122,14 @@ export class RelayDatastore extends LevelDatastore {
     const cached = this.cache.get(name)
     if (cached !== undefined) {
       this.keep(name, cached)
-      return cached.slice()
+      return new Uint8Array(cached)
     }
     const writes = this.writes
     this.peerReads++
     const value = await super.get(key, options)
-    if (writes === this.writes) this.keep(name, value)
+    // The cache keeps its own copy (LevelDB hands a Buffer, whose slice() is a view, not a copy):
+    // a caller changing what it read must not change what is kept.
+    if (writes === this.writes) this.keep(name, new Uint8Array(value))
     return value
   }
 
@@ -147,7 +149,7 @@ export class RelayDatastore extends LevelDatastore {
     try {
       const out = await super.put(key, value, options)
       this.writes++
-      this.keep(name, value.slice())
+      this.keep(name, new Uint8Array(value))
       return out
     } catch (err) {
       this.writes++

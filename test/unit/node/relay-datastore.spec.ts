@@ -54,6 +54,22 @@ describe('node/relay-datastore: the peer-record cache', () => {
     assert.equal(await ds.has(key), false)
   })
 
+  it('a caller changing the record it read changes nothing kept, whether it was read from disk or from memory', async () => {
+    const key = new Key('/peers/abc')
+    await ds.put(key, bytes('one'))
+    await ds.close()
+    ds = new RelayDatastore(`${dir}/ds`, 3)
+    await ds.open()
+    const fromDisk = await ds.get(key)
+    assert.equal(ds.peerReads, 1)
+    fromDisk.fill(0x78)
+    const fromMemory = await ds.get(key)
+    assert.equal(ds.peerReads, 1, 'the second read is from memory')
+    assert.equal(text(fromMemory), 'one')
+    fromMemory.fill(0x79)
+    assert.equal(text(await ds.get(key)), 'one')
+  })
+
   it('a read that raced a write does not leave the old record cached', async () => {
     const key = new Key('/peers/race')
     await ds.put(key, bytes('old'))
