@@ -76,10 +76,12 @@ export class IceRecovery {
     // The caller makes every offer, so the two sides never cross (no glare).
     if (answer !== (this.host.direction === 'outgoing')) throw new CallProtocolError(answer ? 'an answer to an offer never made' : 'an offer from the callee')
     this.host.takeSdp(sdp)
+    // Candidates come trickled, through the candidate gate: any left in the SDP would skip it.
+    const remote = stripAddresses(sdp)
     const run = answer
-      ? pc.setRemoteDescription({ type: 'answer', sdp })
+      ? pc.setRemoteDescription({ type: 'answer', sdp: remote })
       : (async () => {
-          await pc.setRemoteDescription({ type: 'offer', sdp })
+          await pc.setRemoteDescription({ type: 'offer', sdp: remote })
           const reply = await pc.createAnswer()
           await pc.setLocalDescription({ type: 'answer', sdp: reply.sdp ?? '' })
           this.host.send({ kind: 'renegotiate', sdp: stripAddresses(reply.sdp ?? ''), answer: true })

@@ -354,7 +354,8 @@ export class CallSession {
     if (pc == null) throw new CallStateError('accepted before the connection was made')
     // Our candidates go now, beside the answer being applied: the callee's connection is waiting for them.
     this.candidates.accept()
-    pc.setRemoteDescription({ type: 'answer', sdp }).then(
+    // Its candidates come trickled, through the gate: any left in the answer would skip it.
+    pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
       () => {
         mark('caller:answer-set')
         this.timers.connecting()
