@@ -6,27 +6,38 @@
  * the caller's candidates, held until the accept, must not leave either.
  */
 import assert from 'node:assert/strict'
-import type { CallServiceEvent } from '../../../src/calls/index.js'
+import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
 import { pair, stopAll, waitFor } from './helpers.js'
+import type { Side } from './helpers.js'
+
+/**
+ * Alice calls Bob, a contact, and Bob's phone rings; `hider` is the side
+ * whose hide-my-IP setting the test turns on (with `hide(true)`) while it rings.
+ */
+async function ringing (hider: 'alice' | 'bob'): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, hide: (on: boolean) => void }> {
+  let hidden = false
+  const { alice, bob } = await pair({
+    attachMedia: async () => {},
+    ...(hider === 'alice' ? { hideMyIp: () => hidden } : {}),
+    iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
+  }, { bob: { hideMyIp: () => hider === 'bob' && hidden } })
+  const rang = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
+    const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
+  })
+  const call = await alice.service.place([{ peerId: bob.party.device.peerId, addrs: [] }], { account: 'bob', handle: 'bob~test', contact: true })
+  const { call: bobCall } = await rang
+  return { alice, bob, call, bobCall, hide: (on) => { hidden = on } }
+}
 
 describe('calls: hide my IP turned on while the call rings', () => {
   afterEach(async () => { await stopAll() })
 
   it('the accept makes a relay-only connection and sends no host candidate', async () => {
-    let hide = false
-    const { alice, bob } = await pair({
-      attachMedia: async () => {},
-      iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
-    }, { bob: { hideMyIp: () => hide } })
-    const ringing = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
-      const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
-    })
-    const call = await alice.service.place([{ peerId: bob.party.device.peerId, addrs: [] }], { account: 'bob', handle: 'bob~test', contact: true })
-    const { call: bobCall } = await ringing
+    const { bob, call, bobCall, hide } = await ringing('bob')
     await waitFor(() => bob.pcs[0]?.remote != null, 'the connection made while ringing')
     assert.equal(bob.pcs[0].config.iceTransportPolicy, 'all')
     // The user turns hide my IP on, then accepts.
-    hide = true
+    hide(true)
     await bobCall.accept()
     await waitFor(() => call.received.candidates.length > 0 && bobCall.state !== 'ringing', 'the callee\'s candidates at the caller')
     await new Promise(resolve => setTimeout(resolve, 20))
@@ -36,20 +47,11 @@ describe('calls: hide my IP turned on while the call rings', () => {
   })
 
   it('the candidates the connection made while ringing gathered (its answer made then) are dropped, not sent at the accept', async () => {
-    let hide = false
-    const { alice, bob } = await pair({
-      attachMedia: async () => {},
-      iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
-    }, { bob: { hideMyIp: () => hide } })
-    const ringing = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
-      const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
-    })
-    const call = await alice.service.place([{ peerId: bob.party.device.peerId, addrs: [] }], { account: 'bob', handle: 'bob~test', contact: true })
-    const { call: bobCall } = await ringing
+    const { bob, call, bobCall, hide } = await ringing('bob')
     // The early connection's answer is set and its (host) candidates gathered, held for the accept.
     await waitFor(() => bob.pcs[0]?.local?.type === 'answer', 'the answer made while ringing')
     await new Promise(resolve => setTimeout(resolve, 20))
-    hide = true
+    hide(true)
     await bobCall.accept()
     await waitFor(() => call.received.candidates.length > 0, 'the callee\'s candidates at the caller')
     await new Promise(resolve => setTimeout(resolve, 20))
@@ -59,21 +61,11 @@ describe('calls: hide my IP turned on while the call rings', () => {
   })
 
   it('the caller who turned it on while ringing sends none of the candidates it gathered before: the call ends with the reason', async () => {
-    let hide = false
-    const { alice, bob } = await pair({
-      attachMedia: async () => {},
-      hideMyIp: () => hide,
-      iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
-    }, { bob: { hideMyIp: () => false } })
-    const ringing = new Promise<Extract<CallServiceEvent, { type: 'incoming' }>>(resolve => {
-      const off = bob.service.on((event) => { if (event.type === 'incoming') { off(); resolve(event) } })
-    })
-    const call = await alice.service.place([{ peerId: bob.party.device.peerId, addrs: [] }], { account: 'bob', handle: 'bob~test', contact: true })
-    const { call: bobCall } = await ringing
+    const { alice, call, bobCall, hide } = await ringing('alice')
     await waitFor(() => alice.pcs[0]?.local != null, 'the caller\'s offer')
     await new Promise(resolve => setTimeout(resolve, 20))
     // The caller turns hide my IP on while it rings; the callee (its own setting off) accepts.
-    hide = true
+    hide(true)
     await bobCall.accept().catch(() => {})
     await waitFor(() => call.over || bobCall.received.candidates.length > 0, 'the call ended, or the caller\'s candidates sent')
     await new Promise(resolve => setTimeout(resolve, 20))
