@@ -98,9 +98,19 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
     await usersUp
     check()
     const users: UserInfo[] = run.users()
+    if (scenario.workload.knownContacts) {
+      options.log(`users up after ${((Date.now() - started) / 1000).toFixed(1)} s; adding contacts`)
+      const contactsStarted = Date.now()
+      const added = expect('contacts-added')
+      broadcast({ type: 'add-contacts', users })
+      await added
+      check()
+      run.contacts.seconds = (Date.now() - contactsStarted) / 1000
+      options.log(`${run.contacts.added} contacts added in ${run.contacts.seconds.toFixed(1)} s, ${run.contacts.failed} not resolved after every try`)
+    }
     const wallStart = Date.now() + GO_LEAD_MS
     run.start(wallStart, Date.now() - started, loadavg()[0])
-    options.log(`users up after ${((Date.now() - started) / 1000).toFixed(1)} s (${run.unpublished} without published records); workload starts`)
+    options.log(`warm-up done after ${((Date.now() - started) / 1000).toFixed(1)} s (${run.unpublished} users without published records); workload starts`)
     broadcast({ type: 'go', wallStart, users })
 
     const workloadEnd = wallStart + schedule.durationMs * scenario.timeDilation

@@ -17,6 +17,10 @@ const ROWS: Array<[string, (s: Summary) => string | number]> = [
   ['messages queued', s => s.messages.queued],
   ['send failures', s => s.messages.sendFailed],
   ['delivery ratio (returning recipients)', s => s.messages.deliveryRatio.toFixed(4)],
+  // Runs written before these figures existed show a dash.
+  ['end to end (failed sends counted)', s => s.messages.endToEndRatio?.toFixed(4) ?? '-'],
+  ['honest users: end to end', s => s.honest?.endToEndRatio.toFixed(4) ?? '-'],
+  ['contacts added / not added at warm-up', s => s.contacts != null ? `${s.contacts.added} / ${s.contacts.failed}` : '-'],
   ['duplicates', s => s.messages.duplicates],
   ['via relay', s => s.messages.viaRelay],
   ['latency p50 / p90 / p99 ms', s => `${s.latencyMs.all.p50} / ${s.latencyMs.all.p90} / ${s.latencyMs.all.p99}`],

@@ -34,6 +34,11 @@ const MAX_FAILURES_LOGGED = 20
 const STATS_INTERVAL_MS = 2_000
 /** The longest a user waits for its records to be published at warm-up, wall ms. */
 const PUBLISH_WAIT_MS = 180_000
+/** Tries to add one contact at warm-up (known contacts), and the pause before the second, doubled after each, wall ms. */
+const CONTACT_ATTEMPTS = 5
+const CONTACT_RETRY_MS = 2_000
+/** Contacts a worker resolves at once at warm-up. */
+const CONTACT_CONCURRENCY = 4
 
 type Send = (msg: FromWorker) => void
 
@@ -72,6 +77,7 @@ export class WorkerEngine {
     switch (msg.type) {
       case 'init': await this.init(msg.scenario, msg.schedule, msg.worker, msg.runId, msg.relays); break
       case 'start-users': await this.startUsers(); break
+      case 'add-contacts': await this.addContacts(msg.users); break
       case 'go': this.go(msg.wallStart, msg.users); break
       case 'stop': await this.stop(); break
     }
@@ -175,6 +181,48 @@ export class WorkerEngine {
     this.send({ type: 'users-up', worker: this.worker, users: all.map(([index, u]) => ({ index, handle: u.handle, peerId: u.peerId?.toString() ?? '', published: u.peer?.directory.lastPublished != null })) })
   }
 
+  /**
+   * Known contacts: every user resolves and pins each of its contacts before
+   * the workload, as someone does when adding a contact, retrying a failed
+   * resolution (CONTACT_ATTEMPTS, with growing pauses). Every try is
+   * reported, so the summary's resolution figures show the failures too.
+   */
+  private async addContacts (users: UserInfo[]): Promise<void> {
+    const work: Array<[number, number]> = []
+    for (const u of this.schedule.users) {
+      if (this.users.has(u.index)) for (const c of u.contacts) work.push([u.index, c])
+    }
+    let added = 0
+    let failed = 0
+    const started = Date.now()
+    const one = async ([from, to]: [number, number]): Promise<void> => {
+      const peer = this.users.get(from)?.peer
+      for (let attempt = 1; peer != null && attempt <= CONTACT_ATTEMPTS; attempt++) {
+        if (attempt > 1) await sleep(CONTACT_RETRY_MS * 2 ** (attempt - 2))
+        const t = performance.now()
+        const ok = await peer.messenger.recipient(users[to].handle).then(() => true, (err: Error) => {
+          if (++this.failuresLogged <= MAX_FAILURES_LOGGED) this.log(`user ${from} adding contact ${to} (try ${attempt}) failed: ${err.name}: ${err.message}`)
+          return false
+        })
+        this.send({ type: 'resolved', user: from, contact: to, ms: (performance.now() - t) / this.scenario.timeDilation, ok, attempt })
+        if (ok) {
+          this.resolved.add(`${from}>${to}`)
+          added++
+          return
+        }
+      }
+      failed++
+    }
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(CONTACT_CONCURRENCY, work.length) }, async () => {
+      while (next < work.length) {
+        await one(work[next++])
+        if ((added + failed) % 500 === 0) this.log(`${added + failed}/${work.length} contacts added after ${((Date.now() - started) / 1000).toFixed(0)} s`)
+      }
+    }))
+    this.send({ type: 'contacts-added', worker: this.worker, added, failed })
+  }
+
   /** Reports every message a user stores. */
   private listen (index: number, user: SimUser): void {
     const peer = user.peer
@@ -260,7 +308,11 @@ export class WorkerEngine {
 
   private async sendMessage (m: ScheduledMessage): Promise<void> {
     const peer = this.users.get(m.from)?.peer
-    if (peer == null) return
+    if (peer == null) {
+      // Its start failed: the message was never sent, and is counted so.
+      this.send({ type: 'send-failed', seq: m.seq, wall: Date.now(), error: 'SenderDownError: the sending user is not running' })
+      return
+    }
     const to = this.handles[m.to].handle
     const key = `${m.from}>${m.to}`
     if (!this.resolved.has(key)) {

@@ -1,8 +1,8 @@
 /**
  * The messages between the coordinator (scripts/simulate.ts) and its worker
  * processes (scripts/sim-worker.ts), over the child process IPC channel.
- * Phases: init → relays-up → start-users → users-up → go → (events) → stop →
- * stopped.
+ * Phases: init → relays-up → start-users → users-up → (add-contacts →
+ * contacts-added, with known contacts) → go → (events) → stop → stopped.
  */
 import type { Scenario } from './scenario.js'
 import type { Schedule } from './schedule.js'
@@ -26,6 +26,7 @@ export interface UserInfo {
 export type ToWorker =
   | { type: 'init', scenario: Scenario, schedule: Schedule, worker: number, runId: string, relays: RelayInfo[] }
   | { type: 'start-users' }
+  | { type: 'add-contacts', users: UserInfo[] }
   | { type: 'go', wallStart: number, users: UserInfo[] }
   | { type: 'stop' }
 
@@ -57,7 +58,10 @@ export type FromWorker =
   | { type: 'sent', seq: number, wall: number, id: string }
   | { type: 'send-failed', seq: number, wall: number, error: string }
   | { type: 'received', seq: number, user: number, wall: number, via: 'direct' | 'relay' }
-  | { type: 'resolved', user: number, contact: number, ms: number, ok: boolean }
+  /** One resolution of a contact's handle (`attempt`: its try, from 1, when contacts are added at warm-up). */
+  | { type: 'resolved', user: number, contact: number, ms: number, ok: boolean, attempt?: number }
+  /** Contacts a worker's users added at warm-up, and those still not resolved after every try. */
+  | { type: 'contacts-added', worker: number, added: number, failed: number }
   | { type: 'online', user: number, on: boolean, wall: number }
   | { type: 'relay', relay: number, up: boolean, wall: number }
   | { type: 'stats', stats: WorkerStats }

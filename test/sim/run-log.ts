@@ -23,7 +23,9 @@ export class RunLog {
   readonly sent = new Map<number, { wall: number, id: string }>()
   readonly failed = new Map<number, string>()
   readonly receptions = new Map<number, Reception[]>()
-  readonly resolutions: Array<{ ms: number, ok: boolean }> = []
+  readonly resolutions: Array<{ ms: number, ok: boolean, attempt?: number }> = []
+  /** Known contacts: added at warm-up, and not added after every try. */
+  contacts = { added: 0, failed: 0, seconds: 0 }
   readonly online: Array<{ user: number, on: boolean, wall: number }> = []
   readonly relayEvents: Array<{ relay: number, up: boolean, wall: number }> = []
   readonly stats: WorkerStats[] = []
@@ -71,7 +73,11 @@ export class RunLog {
         this.receptions.set(msg.seq, list)
         break
       }
-      case 'resolved': this.resolutions.push({ ms: msg.ms, ok: msg.ok }); break
+      case 'resolved': this.resolutions.push({ ms: msg.ms, ok: msg.ok, attempt: msg.attempt }); break
+      case 'contacts-added':
+        this.contacts.added += msg.added
+        this.contacts.failed += msg.failed
+        break
       case 'online': this.online.push({ user: msg.user, on: msg.on, wall: msg.wall }); break
       case 'relay': this.relayEvents.push({ relay: msg.relay, up: msg.up, wall: msg.wall }); break
       case 'stats': this.stats.push(msg.stats); break

@@ -65,6 +65,13 @@ export interface Scenario {
     /** Share of the messages that carry an attachment. */
     attachmentShare: number
     attachmentBytes: number
+    /**
+     * True: each user adds its contacts during warm-up (resolves and pins
+     * them, as a user with an address book has), so a message goes to a
+     * contact already known; false: the first message to each contact
+     * resolves its handle then, as a first contact does.
+     */
+    knownContacts: boolean
   }
   faults: {
     /** Messaging-layer faults on every send (a wrapper over the delivery transport). */
@@ -130,7 +137,8 @@ export const SCENARIO_SCHEMA = {
         minBytes: int(1, 10_000, 20),
         maxBytes: int(1, 10_000, 200),
         attachmentShare: range(0, 1, 0),
-        attachmentBytes: int(1, 16 * 1024 * 1024, 50_000)
+        attachmentBytes: int(1, 16 * 1024 * 1024, 50_000),
+        knownContacts: { type: 'boolean', default: false }
       }
     },
     faults: {

@@ -35,6 +35,12 @@ export interface Summary {
     toReturningRecipients: number
     delivered: number
     deliveryRatio: number
+    /**
+     * Delivered of every message meant for a recipient who came back,
+     * counting the send calls that failed before queueing (which
+     * deliveryRatio does not see).
+     */
+    endToEndRatio: number
     /** Receptions beyond the first, over all messages. */
     duplicates: number
     /** Receptions naming a message meant for someone else. */
@@ -46,7 +52,10 @@ export interface Summary {
   /** Simulated ms from the send call to the recipient storing it. */
   latencyMs: { all: Percentiles, recipientOnlineAtSend: Percentiles }
   bytes: { total: number, perDeliveredMessage: number }
+  /** Tries that resolved (simulated ms), and tries that failed. */
   resolutionMs: Percentiles & { failed: number }
+  /** With known contacts: contacts added at warm-up, not added after every try, and how long it took (wall). */
+  contacts?: { added: number, failed: number, seconds: number }
   resources: {
     workers: Array<{ worker: number, nodes: number, cpuSeconds: number, cpuShare: number, peakRssMiB: number, rssPerNodeMiB: number, lagP99MaxMs: number, lagMaxMs: number }>
     cpuShareOfMachine: number
@@ -87,11 +96,15 @@ export function latencies (run: RunLog): Array<{ seq: number, ms: number, recipi
 
 export function summarise (run: RunLog, wallSeconds: number): Summary {
   const { scenario, schedule } = run
-  const returning = [...run.sent.keys()].filter(seq => {
+  // Meant for a recipient online at some point after the send.
+  const toReturning = (seq: number): boolean => {
     const m = schedule.messages[seq]
     return schedule.users[m.to].sessions.some(([, b]) => b > m.at)
-  })
+  }
+  const returning = [...run.sent.keys()].filter(toReturning)
   const delivered = returning.filter(seq => run.receptions.has(seq))
+  const failedToReturning = [...run.failed.keys()].filter(toReturning)
+  const attempted = returning.length + failedToReturning.length
   let duplicates = 0
   let viaRelay = 0
   for (const list of run.receptions.values()) {
@@ -152,6 +165,7 @@ export function summarise (run: RunLog, wallSeconds: number): Summary {
       toReturningRecipients: returning.length,
       delivered: delivered.length,
       deliveryRatio: returning.length === 0 ? 1 : delivered.length / returning.length,
+      endToEndRatio: attempted === 0 ? 1 : delivered.length / attempted,
       duplicates,
       misdirected: run.misdirected,
       viaRelay,
@@ -161,6 +175,7 @@ export function summarise (run: RunLog, wallSeconds: number): Summary {
     latencyMs: { all: percentiles(lat.map(l => l.ms)), recipientOnlineAtSend: percentiles(lat.filter(l => l.recipientOnline).map(l => l.ms)) },
     bytes: { total: totalBytes, perDeliveredMessage: delivered.length === 0 ? 0 : Math.round(totalBytes / delivered.length) },
     resolutionMs: { ...percentiles(run.resolutions.filter(r => r.ok).map(r => r.ms)), failed: run.resolutions.filter(r => !r.ok).length },
+    ...(scenario.workload.knownContacts ? { contacts: { ...run.contacts, seconds: round(run.contacts.seconds) } } : {}),
     resources,
     faults: faultCounts(run.faults),
     ...adversaryFigures(run),
