@@ -29,7 +29,8 @@ export type Job =
   | { kind: 'fetch' }
   | { kind: 'delete' }
   | { kind: 'hold', relay: string, users: number, reserve: boolean, hostBase: number }
-  | { kind: 'probe', putsPerUser: number, spreadMs: number, size: number }
+  /** `puts` envelopes, each from a held user drawn at random, at random moments over `spreadMs`. */
+  | { kind: 'probe', puts: number, spreadMs: number, size: number }
   | { kind: 'release' }
 
 /** What a job measured: operations done, failures, its wall time and each operation's latency (ms). */
@@ -204,14 +205,15 @@ async function run (job: Job): Promise<JobResult> {
       return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     }
     case 'probe':
-      // Each held user stores a few envelopes at random moments over the spread: a steady load, not a burst.
-      await Promise.all(users.flatMap(u => Array.from({ length: job.putsPerUser }, async () => {
+      // Random users at random moments over the spread: a steady load, not a burst.
+      await Promise.all(Array.from({ length: users.length === 0 ? 0 : job.puts }, async () => {
+        const u = users[Math.floor(Math.random() * users.length)]
         await new Promise(resolve => setTimeout(resolve, Math.random() * job.spreadMs))
         try {
           await timed(latencies, async () => await u.client.put(relayAddr as Multiaddr, u.mailboxes[0].mailbox, envelope(job.size)))
           ops++
         } catch (err) { fail(err) }
-      })))
+      }))
       return { ops, failed, ms: performance.now() - started, latencies, error, errors }
     case 'release':
       await Promise.all(users.map(async u => {

@@ -8,13 +8,17 @@
  *   2. fetch: each owner reads its mailboxes; 3. delete: owners delete them;
  *   4. memory and disk of the relay per 10,000 held envelopes;
  *   5. users held connected, each with a circuit relay reservation, in
- *      steps, while each stores a few envelopes at random moments: where
- *      the p99 latency crosses 100 ms, with the relay's CPU, memory and
- *      descriptors at each step (what binds it);
+ *      steps; at each step a probe of puts at a steady rate from held users
+ *      drawn at random (`--probe-rate` a second over `--probe-seconds`; or,
+ *      with `--puts-per-user N`, N per held user over 5 s, which
+ *      grows with the users and so measures throughput as much as
+ *      connections): where the p99 latency crosses 100 ms, with the relay's
+ *      CPU, memory and descriptors at each step (what binds it);
  *   6. the floor in the same run (bench-relay-floor.ts) and the ratio.
  *
  * Prints one JSON object. Options: --envelopes 40000 --size 600 --workers 4
- * --users 64 --in-flight 8 --steps 250,500,1000,1500,2000,2500,3000 [--profile DIR]
+ * --users 64 --in-flight 8 --steps 250,500,1000,1500,2000,2500,3000 --probe-rate 100
+ * --probe-seconds 10 [--puts-per-user N] [--profile DIR]
  * [--phases store,fetch,delete,connections] (the floor always runs) [--relay-debug NAMESPACES] [--relay-log FILE].
  *
  * Beside each rate it reports the CPU the relay and the clients used: they
@@ -50,6 +54,11 @@ const PROFILE = arg('profile', '')
 const RELAY_DEBUG = arg('relay-debug', '')
 /** A file for the relay's own log (its JSON lines on stdout): why it stopped, when it does. */
 const RELAY_LOG = arg('relay-log', '')
+/** The connections probe: puts a second in all, from random held users, over this many seconds. */
+const PROBE_RATE = Number(arg('probe-rate', '100'))
+const PROBE_SECONDS = Number(arg('probe-seconds', '10'))
+/** When given: this many puts per held user over 5 s instead (the probe's load then grows with the users). */
+const PUTS_PER_USER = Number(arg('puts-per-user', '0'))
 const PHASES = new Set(arg('phases', 'store,fetch,delete,connections').split(','))
 const LATENCY_TARGET_MS = 100
 const ROOT = resolve(import.meta.dirname, '..')
@@ -162,7 +171,7 @@ async function main (): Promise<void> {
     if (PHASES.has('delete')) out.delete = { ...summary(await onAll(workers, () => ({ kind: 'delete' }))), loadAverage: Math.round(loadavg()[0] * 100) / 100 }
     await onAll(workers, () => ({ kind: 'release' }))
 
-    // Users held connected with a reservation each, in steps; each stores 2 envelopes over 5 s at random moments.
+    // Users held connected with a reservation each, in steps, and a probe of puts at each step.
     const steps: Array<Record<string, unknown>> = []
     let held2 = 0
     for (const target of PHASES.has('connections') ? STEPS : []) {
@@ -174,7 +183,9 @@ async function main (): Promise<void> {
       const cpu0 = (await processStats(pid)).cpuSeconds
       const clientCpu0 = await cpuOf(workers)
       const t0 = performance.now()
-      const probe = await onAll(workers, () => ({ kind: 'probe', putsPerUser: 2, spreadMs: 5000, size: SIZE }))
+      const probe = await onAll(workers, () => PUTS_PER_USER > 0
+        ? { kind: 'probe', puts: PUTS_PER_USER * Math.ceil(held2 / WORKERS), spreadMs: 5000, size: SIZE }
+        : { kind: 'probe', puts: Math.ceil(PROBE_RATE * PROBE_SECONDS / WORKERS), spreadMs: PROBE_SECONDS * 1000, size: SIZE })
       const stats = await processStats(pid)
       const clients = await Promise.all(workers.map(async w => await processStats(w.pid as number)))
       const seconds = (performance.now() - t0) / 1000
@@ -203,6 +214,7 @@ async function main (): Promise<void> {
     const under = steps.filter(s => (s.p99Ms as number) <= LATENCY_TARGET_MS)
     const crossed = steps.find(s => (s.p99Ms as number) > LATENCY_TARGET_MS)
     if (PHASES.has('connections')) out.connections = {
+      probe: PUTS_PER_USER > 0 ? `${PUTS_PER_USER} puts per held user (from users drawn at random) over 5 s` : `${PROBE_RATE} puts a second from held users drawn at random, over ${PROBE_SECONDS} s`,
       steps,
       heldWithP99Under100Ms: under.at(-1)?.users ?? 0,
       reservationsWithP99Under100Ms: under.at(-1)?.reservations ?? 0,
