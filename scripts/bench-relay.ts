@@ -59,6 +59,9 @@ const PROBE_RATE = Number(arg('probe-rate', '100'))
 const PROBE_SECONDS = Number(arg('probe-seconds', '10'))
 /** When given: this many puts per held user over 5 s instead (the probe's load then grows with the users). */
 const PUTS_PER_USER = Number(arg('puts-per-user', '0'))
+/** A step's probe starts once the relay and each client process use under this share of a core (or after SETTLE_MAX_MS). */
+const SETTLED_CORES = 0.25
+const SETTLE_MAX_MS = 60_000
 const PHASES = new Set(arg('phases', 'store,fetch,delete,connections').split(','))
 const LATENCY_TARGET_MS = 100
 const ROOT = resolve(import.meta.dirname, '..')
@@ -82,6 +85,26 @@ async function processStats (pid: number): Promise<{ cpuSeconds: number, rssByte
     rssBytes: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) * 1024,
     fds: (await readdir(`/proc/${pid}/fd`)).length
   }
+}
+
+/**
+ * Waits (at most `maxMs`) until the relay and the clients have settled
+ * after a step's users connected: their CPU over a 2 s window under
+ * `cores` each. A step measures holding the users, not their arrival
+ * (hundreds of handshakes and reservations in seconds, which no relay sees
+ * in use); how long it took is reported.
+ */
+async function settle (relayPid: number, workers: ChildProcess[], cores: number, maxMs: number): Promise<number> {
+  const started = performance.now()
+  while (performance.now() - started < maxMs) {
+    const r0 = (await processStats(relayPid)).cpuSeconds
+    const c0 = await cpuOf(workers)
+    await new Promise(resolve => setTimeout(resolve, 2000))
+    const relayCores = ((await processStats(relayPid)).cpuSeconds - r0) / 2
+    const clientCores = (await cpuOf(workers) - c0) / 2 / workers.length
+    if (relayCores < cores && clientCores < cores) break
+  }
+  return Math.round(performance.now() - started)
 }
 
 /** CPU seconds the client processes used so far. */
@@ -178,7 +201,7 @@ async function main (): Promise<void> {
       const add = Math.ceil((target - held2) / WORKERS)
       const hold = await onAll(workers, i => ({ kind: 'hold', relay: relay.addr, users: add, reserve: true, hostBase: i * 5000 + held2 / WORKERS }))
       held2 += add * WORKERS
-      await new Promise(resolve => setTimeout(resolve, 3000))
+      const settledMs = await settle(pid, workers, SETTLED_CORES, SETTLE_MAX_MS)
       const health = await (await fetch(relay.health)).json() as { connections: number, reservations: number }
       const cpu0 = (await processStats(pid)).cpuSeconds
       const clientCpu0 = await cpuOf(workers)
@@ -192,6 +215,7 @@ async function main (): Promise<void> {
       const step = {
         users: held2,
         holdFailed: hold.failed,
+        settledMs,
         ...(hold.error != null ? { holdError: hold.error } : {}),
         connections: health.connections,
         reservations: health.reservations,
