@@ -32,6 +32,8 @@ async function main (): Promise<number> {
   })
   const m = summary.messages
   console.log(`delivery ratio ${(m.deliveryRatio * 100).toFixed(2)}% (${m.delivered}/${m.toReturningRecipients}), end to end ${(m.endToEndRatio * 100).toFixed(2)}% (${m.sendFailed} send calls failed)${summary.honest != null ? `, honest users end to end ${(summary.honest.endToEndRatio * 100).toFixed(2)}%` : ''}, duplicates ${m.duplicates}, latency p50/p90/p99 ${summary.latencyMs.all.p50}/${summary.latencyMs.all.p90}/${summary.latencyMs.all.p99} ms, ${summary.bytes.perDeliveredMessage} bytes per delivered message`)
+  const unhandled = summary.faults.unhandledRejections ?? 0
+  if (unhandled > 0) console.log(`${unhandled} rejections nobody handled (they would have ended a daemon or relay process): see the workers' log lines`)
   console.log(summary.limits)
   console.log(`run folder: ${outDir}`)
   return 0

@@ -23,6 +23,10 @@ process.on('message', (msg: ToWorker) => {
     process.exit(1)
   })
 })
+// A rejection nobody handled ends a Node process, and with it every node of
+// the worker: one bug (a node's, libp2p's) would end the run. Each is
+// counted and its first ones logged (the summary's faults), and the run goes on.
+process.on('unhandledRejection', (reason) => { engine.unhandledRejection(reason) })
 process.on('disconnect', () => {
   // The coordinator is gone (or done): nothing is left to report to.
   setTimeout(() => process.exit(0), 2_000).unref()

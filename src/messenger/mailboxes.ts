@@ -180,6 +180,10 @@ export class Mailboxes {
       await this.fetchPages(relay, (done) => {
         const previous = deleting
         deleting = previous.then(async () => this.transport.deleteFromMailbox(relay.peerId, done, AbortSignal.timeout(FETCH_TIMEOUT_MS)))
+        // Its failure reaches the pass when the next page's delete or the
+        // end awaits it; until then (a page being read) it must not count as
+        // unhandled, which ends the process.
+        deleting.catch(() => {})
         return previous
       })
     } finally {

@@ -62,6 +62,7 @@ export class WorkerEngine {
   private wallStart = 0
   private stopping = false
   private failuresLogged = 0
+  private unhandled = 0
   private readonly lag = monitorEventLoopDelay({ resolution: 10 })
   private statsTimer?: ReturnType<typeof setInterval>
   private readonly cpuStart = process.cpuUsage()
@@ -70,6 +71,12 @@ export class WorkerEngine {
 
   constructor (send: Send) {
     this.send = send
+  }
+
+  /** A rejection nobody handled in this worker: counted (faults) and the first few logged with their stacks. */
+  unhandledRejection (reason: unknown): void {
+    const n = ++this.unhandled
+    if (n <= MAX_FAILURES_LOGGED) this.log(`unhandled rejection ${n}: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`)
   }
 
   /** Handles one message from the coordinator. */
@@ -365,7 +372,7 @@ export class WorkerEngine {
     this.reportStats()
     clearInterval(this.statsTimer)
     this.adversity.stop()
-    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report(this.users) } })
+    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report(this.users), unhandledRejections: this.unhandled } })
     await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
     await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
     this.send({ type: 'stopped', worker: this.worker })

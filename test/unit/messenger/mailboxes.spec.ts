@@ -68,8 +68,8 @@ describe('messenger: Mailboxes', function () {
 
   afterEach(() => { clock.uninstall() })
 
-  function mailboxes (): Mailboxes {
-    const components: MailboxesComponents = {
+  function components (): MailboxesComponents {
+    return {
       transport: {
         fetchMailbox: async (relay) => {
           await new Promise(resolve => setImmediate(resolve))
@@ -101,7 +101,10 @@ describe('messenger: Mailboxes', function () {
       sendReceipt: async (_account, devices, body) => { receipts.push({ device: devices[0].peerId.toString(), ids: body.ids.map(toHex) }) },
       now: () => clock.now
     }
-    return new Mailboxes(components, { fetchIntervalMs: FETCH_MS })
+  }
+
+  function mailboxes (): Mailboxes {
+    return new Mailboxes(components(), { fetchIntervalMs: FETCH_MS })
   }
 
   /** An envelope on `relay` that the inbox will answer with `outcome`. */
@@ -201,5 +204,46 @@ describe('messenger: Mailboxes', function () {
     m.fetchSoon()
     await settle()
     assert.equal(count(relays[1]), 3)
+  })
+
+  it('a page\'s delete that fails while the next page is read is not an unhandled rejection (it killed the process), and the pass ends', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const first = await put(relays[0], 'stored-text')
+      let releasePage2: () => void = () => {}
+      const page2 = new Promise<void>(resolve => { releasePage2 = resolve })
+      let page = 0
+      const m = new Mailboxes({
+        ...components(),
+        transport: {
+          fetchMailbox: async (relay) => {
+            if (relay.toString() !== relays[0].toString()) return { items: [], more: false }
+            page++
+            if (page === 1) return { items: [...(boxes.get(relay.toString()) ?? [])], more: true, cursor: new Uint8Array([1]) }
+            // The second page takes long: the first page's delete times out meanwhile.
+            await page2
+            return { items: [], more: false }
+          },
+          deleteFromMailbox: async () => {
+            await new Promise(resolve => setImmediate(resolve))
+            throw new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+          }
+        }
+      }, { fetchIntervalMs: FETCH_MS })
+      m.fetchSoon()
+      await settle()
+      assert.equal(page, 2, 'the second page is being read')
+      // Node reports a rejection nobody handles once the turn's microtasks are done.
+      await new Promise(resolve => setImmediate(resolve))
+      assert.deepEqual(unhandled, [], 'the failed delete is held for the pass, not left unhandled')
+      releasePage2()
+      await settle()
+      assert.deepEqual(unhandled, [])
+      assert.equal(idOf(boxes.get(relays[0].toString())?.[0].envelope ?? new Uint8Array()), idOf(first), 'not deleted: read again next pass')
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
   })
 })
