@@ -18,9 +18,11 @@ import { startWebServer, webDistDir } from './web-server.js'
 import { dataFlag } from './cli/profile.js'
 import type { WebServer } from './web-server.js'
 import { portOf, readWebPorts, writeWebPorts, WEB_PORTS_FILE } from './web-ports.js'
+import { keepRunningOnUnhandledRejection } from './unhandled.js'
 
 /** Runs until SIGINT/SIGTERM; returns the exit code. */
 export async function start (_argv: string[]): Promise<number> {
+  keepRunningOnUnhandledRejection(line => { process.stderr.write(line + '\n') })
   const crypto = nodeCrypto()
   const dataDir = userDataDir()
   // A second `npm start` on the same data: one line, before anything opens (LevelDB's lock would say it with a stack).

@@ -11,6 +11,7 @@ import { Output } from './command.js'
 import { jsonLine, visible } from './terminal-text.js'
 import type { Command, CommandArgs, OptionsConfig } from './command.js'
 import { commands } from './commands/index.js'
+import { keepRunningOnUnhandledRejection } from '../unhandled.js'
 
 const GLOBAL_OPTIONS: OptionsConfig = {
   json: { type: 'boolean' },
@@ -107,6 +108,8 @@ async function dispatch (argv: string[]): Promise<number> {
     throw new UsageError(`${command.name}: unexpected argument '${parsed.positionals[expected.length]}' (usage: ${command.usage})`)
   }
   const out = new Output(parsed.values.json === true)
+  // A daemon or a relay serves others: one unhandled rejection must not stop it (node/unhandled.ts).
+  if (command.name === 'daemon' || command.name === 'relay') keepRunningOnUnhandledRejection(line => { process.stderr.write(line + '\n') })
   const stopped = new Promise<void>(resolve => {
     process.once('SIGINT', () => resolve())
     process.once('SIGTERM', () => resolve())
