@@ -111,7 +111,10 @@ export interface StoreBackend {
 
 /** Counters of a {@link StoreServer}. */
 export interface StoreServerMetrics {
+  /** Requests answered by operation; each put of a batch counts as a put. */
   requests: { put: number, fetch: number, delete: number }
+  /** Requests that carried several puts (`puts`), whatever they were answered. */
+  batches: number
   rejected: { badRequest: number, tooLarge: number, quota: number, rateLimited: number, unauthorized: number, internal: number }
   /** Streams dropped for a frame that was too long, did not decode, or timed out. */
   droppedStreams: number
@@ -160,6 +163,7 @@ export class StoreServer implements Startable {
   readonly protocol = STORE_PROTOCOL
   readonly metrics: StoreServerMetrics = {
     requests: { put: 0, fetch: 0, delete: 0 },
+    batches: 0,
     rejected: { badRequest: 0, tooLarge: 0, quota: 0, rateLimited: 0, unauthorized: 0, internal: 0 },
     droppedStreams: 0
   }
@@ -357,6 +361,7 @@ export class StoreServer implements Startable {
    * bytes (a longer frame never decodes), the decoder the count.
    */
   private async putBatch (puts: PutRequest[], source: string): Promise<StoreResponse> {
+    this.metrics.batches++
     if (puts.length === 0 || puts.length > this.maxBatch) {
       this.metrics.rejected.badRequest++
       return refusal(StoreResponse.Status.BAD_REQUEST, `a batch holds 1 to ${this.maxBatch} puts, got ${puts.length}`)
