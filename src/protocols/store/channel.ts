@@ -47,7 +47,8 @@ interface Pending {
   /** Bytes of its frame: exact for a fetch or delete, an upper bound for a put. */
   bytes: number
   signal: AbortSignal
-  resolve(answer: StoreResponse): void
+  /** Its answer, or what was wrong with the relay's answer to its batch (the stream is still in step). */
+  resolve(answer: StoreResponse | StoreProtocolError): void
   reject(err: Error): void
 }
 
@@ -118,7 +119,9 @@ export class StoreChannel {
    * resolves to its answer: for a put of a batch, the answer a single put
    * would have got.
    *
-   * @throws the stream's failure, or `signal`'s reason (the stream is then aborted)
+   * @throws the stream's failure, or `signal`'s reason (the stream is then
+   * aborted); a {@link StoreProtocolError} with the stream still usable when
+   * the relay answered this put's batch with results that do not match it
    */
   async exchange (request: StoreRequest, signal: AbortSignal): Promise<StoreResponse> {
     if (this.failure !== undefined) throw this.failure
@@ -126,16 +129,19 @@ export class StoreChannel {
     this.used = true
     const frame = request.put != null ? undefined : StoreRequest.encode(request)
     const bytes = request.put != null ? putBytes(request.put) : (frame as Uint8Array).length
-    const answer = new Promise<StoreResponse>((resolve, reject) => {
+    const pending = new Promise<StoreResponse | StoreProtocolError>((resolve, reject) => {
       this.queued.push({ request, frame, bytes, signal, resolve, reject })
     })
     this.schedulePump()
+    let answer: StoreResponse | StoreProtocolError
     try {
-      return await raceAbort(answer, signal)
+      answer = await raceAbort(pending, signal)
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
+    if (answer instanceof StoreProtocolError) throw answer
+    return answer
   }
 
   /** Resolves once no request is queued or unanswered. */
@@ -254,8 +260,9 @@ export class StoreChannel {
       return
     }
     if (response.status !== StoreResponse.Status.OK || response.results.length !== members.length) {
-      const err = new StoreProtocolError(`the relay answered a batch of ${members.length} puts with ${response.results.length} results`)
-      for (const m of members) m.reject(err)
+      // Every answer so far came in its frame: the stream is in step, only these puts fail.
+      const err = new StoreProtocolError(`the relay answered a batch of ${members.length} puts with ${response.results.length} results (status ${String(response.status)})`)
+      for (const m of members) m.resolve(err)
       return
     }
     for (const [i, m] of members.entries()) m.resolve(fromPutResult(response.results[i]))

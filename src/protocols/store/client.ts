@@ -185,6 +185,8 @@ export class StoreClient {
       try {
         response = await channel.exchange(request, signal)
       } catch (err) {
+        // The relay answered this put's batch with results that do not match it: the stream is in step, a retry would get the same.
+        if (err instanceof StoreProtocolError && channel.usable) throw err
         // The stream is in an unknown state (a late answer would pair with the next request): never reuse it.
         this.drop(target, channel, err)
         if (wasUsed && attempt === 0 && !signal.aborted) {
