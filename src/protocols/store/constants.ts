@@ -10,7 +10,9 @@ import { MAX_ENVELOPE_LENGTH } from '../../crypto/envelope.js'
  * relay holds other bytes under a held id as a version of their own (2.0.0
  * receipted an id, whatever bytes it held under it). 2.0.0: a delete names
  * envelopes by id and content hash, and quota refusals say which quota
- * (1.0.0 deleted by id alone).
+ * (1.0.0 deleted by id alone). Batches of puts came without a new version:
+ * a relay that does not know them answers BAD_REQUEST and the client falls
+ * back to single puts (pb/store.proto).
  */
 export const STORE_PROTOCOL = '/starling/store/3.0.0'
 
