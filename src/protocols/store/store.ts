@@ -51,6 +51,8 @@ export interface StoreServerMetrics {
   requests: { put: number, fetch: number, delete: number }
   /** Requests that carried several puts (`puts`), whatever they were answered. */
   batches: number
+  /** Puts those requests carried (each also counts in `requests.put` once answered). */
+  batchedPuts: number
   rejected: { badRequest: number, tooLarge: number, quota: number, rateLimited: number, unauthorized: number, internal: number }
   /** Streams dropped for a frame that was too long, did not decode, or timed out. */
   droppedStreams: number
@@ -100,6 +102,7 @@ export class StoreServer implements Startable {
   readonly metrics: StoreServerMetrics = {
     requests: { put: 0, fetch: 0, delete: 0 },
     batches: 0,
+    batchedPuts: 0,
     rejected: { badRequest: 0, tooLarge: 0, quota: 0, rateLimited: 0, unauthorized: 0, internal: 0 },
     droppedStreams: 0
   }
@@ -298,6 +301,7 @@ export class StoreServer implements Startable {
    */
   private async putBatch (puts: PutRequest[], source: string): Promise<StoreResponse> {
     this.metrics.batches++
+    this.metrics.batchedPuts += puts.length
     if (puts.length === 0 || puts.length > this.maxBatch) {
       this.metrics.rejected.badRequest++
       return refusal(StoreResponse.Status.BAD_REQUEST, `a batch holds 1 to ${this.maxBatch} puts, got ${puts.length}`)

@@ -171,6 +171,7 @@ describe('protocols/store batches of puts at the relay', function () {
     assert.deepEqual(await batched.store.usage(mailbox), await single.store.usage(mailbox))
     assert.deepEqual(batched.mailbox.metrics().server.rejected, single.mailbox.metrics().server.rejected)
     assert.equal(batched.mailbox.metrics().server.batches, 1)
+    assert.equal(batched.mailbox.metrics().server.batchedPuts, puts.length)
   })
 
   it('a source batching gets no more of its rate than with single puts, and a fresh peer id from its address none', async () => {
