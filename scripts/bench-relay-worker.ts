@@ -138,7 +138,7 @@ async function run (job: Job): Promise<JobResult> {
       const t0 = performance.now()
       await Promise.all(users.map(async u => {
         let next = 0
-        // `inFlight` puts at once on the user's one kept-open stream (the client pipelines them, up to MAX_PIPELINED_REQUESTS).
+        // `inFlight` puts at once on the user's one kept-open stream (the client pipelines them, up to MAX_PIPELINED_REQUESTS, and sends those waiting for their turn together in one batch).
         await Promise.all(Array.from({ length: job.inFlight }, async () => {
           while (next < job.perUser) {
             const n = next++

@@ -168,6 +168,8 @@ async function main (): Promise<void> {
     const before = { ...await processStats(pid), disk: await directoryBytes(join(dir, 'relay')) }
     const batchesBefore = await metric(relay.metrics, 'starling_relay_store_batches_total')
     const commitsBefore = await metric(relay.metrics, 'starling_relay_store_commits_total')
+    const putBatchesBefore = await metric(relay.metrics, 'starling_relay_store_put_batches_total')
+    const batchedPutsBefore = await metric(relay.metrics, 'starling_relay_store_batched_puts_total')
     const perUser = Math.ceil(ENVELOPES / (WORKERS * USERS))
     const cpuBefore = (await processStats(pid)).cpuSeconds
     const clientCpuBefore = await cpuOf(workers)
@@ -178,7 +180,12 @@ async function main (): Promise<void> {
     const batches = await metric(relay.metrics, 'starling_relay_store_batches_total') - batchesBefore
     const commits = await metric(relay.metrics, 'starling_relay_store_commits_total') - commitsBefore
     const batch = Math.max(1, Math.round(commits / batches))
+    // Store requests that carried several puts (the client batches puts waiting for their turn); absent from a relay without batches.
+    const putBatches = await metric(relay.metrics, 'starling_relay_store_put_batches_total') - putBatchesBefore
+    const batchedPuts = await metric(relay.metrics, 'starling_relay_store_batched_puts_total') - batchedPutsBefore
+    const requests = Number.isNaN(putBatches) ? stored.ops + stored.failed : stored.ops + stored.failed - batchedPuts + putBatches
     out.store = { ...summary(stored), users: WORKERS * USERS, inFlightPerUser: IN_FLIGHT, synced: true, receiptSigned: true, groupCommit: { batches, envelopesPerBatch: batch },
+      putRequests: { requests, batches: Number.isNaN(putBatches) ? 0 : putBatches, putsPerRequest: Math.round((stored.ops + stored.failed) / requests * 100) / 100 },
       // What the relay and the client processes each used of the machine's cores while storing (they share them).
       relayCpuSecondsPerSecond: Math.round(cpuStore / (stored.ms / 1000) * 100) / 100,
       clientsCpuSecondsPerSecond: Math.round(clientCpu / (stored.ms / 1000) * 100) / 100,

@@ -97,6 +97,8 @@ export class RelayMetrics {
       duplicates: counter('envelopes_duplicate_total', 'Puts of an envelope already held (answered with the first receipt)'),
       refused: counter('envelopes_refused_total', 'Store requests refused, by reason', ['reason']),
       requests: counter('store_requests_total', 'Store protocol requests, by operation', ['op']),
+      putBatches: counter('store_put_batches_total', 'Store requests that carried several puts (each put counts as a put in store_requests_total)'),
+      batchedPuts: counter('store_batched_puts_total', 'Puts that came in those requests: their ratio is the puts per batch'),
       dropped: counter('store_streams_dropped_total', 'Store streams dropped for a malformed, oversized or stalled frame'),
       gossip: counter('gossip_messages_total', 'Mailbox gossip, by what became of it', ['outcome']),
       batches: counter('store_batches_total', 'Synced batches the envelope store wrote (group commit)'),
@@ -168,6 +170,8 @@ export class RelayMetrics {
     for (const [reason, n] of Object.entries(refused)) setCounter(this.c.refused, n, { reason })
     for (const [op, n] of Object.entries(server.requests)) setCounter(this.c.requests, n, { op })
     setCounter(this.c.dropped, server.droppedStreams)
+    setCounter(this.c.putBatches, server.batches)
+    setCounter(this.c.batchedPuts, server.batchedPuts)
     for (const outcome of ['published', 'received', 'stored', 'duplicates', 'deletes', 'rejected', 'dropped'] as const) {
       setCounter(this.c.gossip, gossip[outcome], { outcome })
     }

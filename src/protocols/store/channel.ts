@@ -2,26 +2,73 @@
  * The client's kept-open store stream to one relay, pipelined: requests are
  * written without waiting for the answers before them, and the relay
  * answers in order (pipeline.ts), so each answer read belongs to the oldest
- * request still waiting. At most {@link MAX_PIPELINED_REQUESTS} requests and
+ * request still waiting. At most {@link MAX_PIPELINED_REQUESTS} requests
+ * (each put of a batch counting as one, as the relay counts them) and
  * {@link MAX_REQUEST_FRAME_LENGTH} bytes of them (or a single request of any
  * size) are unanswered at once: what a relay reads from one stream at once,
  * and what its read buffer (two frames) holds while it reads nothing.
  *
- * A failure (a write or read error, a request's own timeout or abort)
- * leaves the stream in an unknown state: the channel aborts the stream and
- * every request on it fails; the caller opens a fresh one.
+ * Batches: puts that wait for their turn (the pipeline is full, or they
+ * came in the same tick: writing waits for the microtasks already queued,
+ * never for a timer) go out together as one `puts` request, up to
+ * {@link MAX_PUT_BATCH} of them and {@link MAX_PUT_BATCH_BYTES} of
+ * envelopes; each caller gets its own put's result. A put with nothing
+ * beside it goes out alone, as before. A relay that answers a batch with a
+ * refusal and no results does not know batches (an older relay answers
+ * BAD_REQUEST to a request with no field it knows): the channel stops
+ * batching and sends those puts again one by one, in their order.
+ *
+ * A failure (a write or read error, an undecodable answer, a request's own
+ * timeout or abort) leaves the stream in an unknown state: the channel
+ * aborts the stream and every request on it fails; the caller opens a
+ * fresh one.
  */
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_PIPELINED_REQUESTS, MAX_REQUEST_FRAME_LENGTH } from './constants.js'
+import { MAX_FETCH_LIMIT, MAX_PIPELINED_REQUESTS, MAX_PUT_BATCH, MAX_PUT_BATCH_BYTES, MAX_REQUEST_FRAME_LENGTH } from './constants.js'
 import { StoreProtocolError } from './errors.js'
+import { StoreRequest, StoreResponse } from './pb/store.js'
+import type { PutRequest } from './pb/store.js'
+import { fromPutResult } from './responses.js'
+
+/**
+ * Bytes a put adds to a request frame, at most: the mailbox and envelope
+ * with their tags and lengths, and the put's own tag and length (alone or
+ * in a batch).
+ */
+const PUT_FRAME_OVERHEAD = 16
+/** Bytes a batch adds around its puts, at most: its tag and length. */
+const BATCH_FRAME_OVERHEAD = 8
 
 interface Pending {
-  request: Uint8Array
+  request: StoreRequest
+  /** Its frame, for a fetch or delete (a put is encoded when written: alone or in a batch). */
+  frame?: Uint8Array
+  /** Bytes of its frame: exact for a fetch or delete, an upper bound for a put. */
+  bytes: number
   signal: AbortSignal
-  resolve(frame: Uint8ArrayList): void
+  /** Its answer, or what was wrong with the relay's answer to its batch (the stream is still in step). */
+  resolve(answer: StoreResponse | StoreProtocolError): void
   reject(err: Error): void
+}
+
+/** One frame written: a single request, or a batch of puts. */
+interface Written {
+  members: Pending[]
+  batch: boolean
+  bytes: number
+}
+
+/** Options of a {@link StoreChannel}. */
+export interface StoreChannelInit {
+  /** Requests unanswered at once, each put of a batch counting as one (default {@link MAX_PIPELINED_REQUESTS}). */
+  maxRequests?: number
+  /** Request bytes unanswered at once (default {@link MAX_REQUEST_FRAME_LENGTH}). */
+  maxBytes?: number
+  /** Whether puts may go out in batches (false for a relay known not to take them). */
+  batches?: boolean
+  /** Called once when the relay turns out not to take batches. */
+  onNoBatches?(): void
 }
 
 /** A pipelined request/answer stream (see the file comment). */
@@ -33,21 +80,28 @@ export class StoreChannel {
   private readonly lp: LengthPrefixedStream<Stream>
   private readonly maxRequests: number
   private readonly maxBytes: number
+  private readonly onNoBatches: StoreChannelInit['onNoBatches']
+  private batches: boolean
   /** Requests waiting for their turn to be written, oldest first. */
-  private readonly queued: Pending[] = []
-  /** Requests written and not yet answered, oldest first: the next answer is the first one's. */
-  private readonly unanswered: Pending[] = []
+  private queued: Pending[] = []
+  /** Frames written and not yet answered, oldest first: the next answer is the first one's. */
+  private readonly unanswered: Written[] = []
+  /** Requests in `unanswered`, each put of a batch counting as one. */
+  private unansweredRequests = 0
   private unansweredBytes = 0
   private reading = false
+  private pumpScheduled = false
   private failure: Error | undefined
   private idleWaiters: Array<() => void> = []
 
-  constructor (relay: PeerId, stream: Stream, lp: LengthPrefixedStream<Stream>, init: { maxRequests?: number, maxBytes?: number } = {}) {
+  constructor (relay: PeerId, stream: Stream, lp: LengthPrefixedStream<Stream>, init: StoreChannelInit = {}) {
     this.relay = relay
     this.stream = stream
     this.lp = lp
     this.maxRequests = init.maxRequests ?? MAX_PIPELINED_REQUESTS
     this.maxBytes = init.maxBytes ?? MAX_REQUEST_FRAME_LENGTH
+    this.batches = init.batches ?? true
+    this.onNoBatches = init.onNoBatches
   }
 
   /** True while the stream can carry requests. */
@@ -55,25 +109,39 @@ export class StoreChannel {
     return this.failure === undefined && this.stream.status === 'open'
   }
 
+  /** Whether puts still go out in batches on this stream. */
+  get batching (): boolean {
+    return this.batches
+  }
+
   /**
-   * Writes `request` in its turn and resolves to its answer frame.
+   * Writes `request` in its turn (a put perhaps in a batch with others) and
+   * resolves to its answer: for a put of a batch, the answer a single put
+   * would have got.
    *
-   * @throws the stream's failure, or `signal`'s reason (the stream is then aborted)
+   * @throws the stream's failure, or `signal`'s reason (the stream is then
+   * aborted); a {@link StoreProtocolError} with the stream still usable when
+   * the relay answered this put's batch with results that do not match it
    */
-  async exchange (request: Uint8Array, signal: AbortSignal): Promise<Uint8ArrayList> {
+  async exchange (request: StoreRequest, signal: AbortSignal): Promise<StoreResponse> {
     if (this.failure !== undefined) throw this.failure
     if (this.stream.status !== 'open') throw new StoreProtocolError(`the stream is ${this.stream.status}`)
     this.used = true
-    const answer = new Promise<Uint8ArrayList>((resolve, reject) => {
-      this.queued.push({ request, signal, resolve, reject })
+    const frame = request.put != null ? undefined : StoreRequest.encode(request)
+    const bytes = request.put != null ? putBytes(request.put) : (frame as Uint8Array).length
+    const pending = new Promise<StoreResponse | StoreProtocolError>((resolve, reject) => {
+      this.queued.push({ request, frame, bytes, signal, resolve, reject })
     })
-    this.pump()
+    this.schedulePump()
+    let answer: StoreResponse | StoreProtocolError
     try {
-      return await raceAbort(answer, signal)
+      answer = await raceAbort(pending, signal)
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
+    if (answer instanceof StoreProtocolError) throw answer
+    return answer
   }
 
   /** Resolves once no request is queued or unanswered. */
@@ -86,10 +154,22 @@ export class StoreChannel {
   fail (err: Error): void {
     if (this.failure !== undefined) return
     this.failure = err
-    for (const pending of [...this.unanswered.splice(0), ...this.queued.splice(0)]) pending.reject(err)
+    const pending = [...this.unanswered.splice(0).flatMap(w => w.members), ...this.queued.splice(0)]
+    for (const p of pending) p.reject(err)
+    this.unansweredRequests = 0
     this.unansweredBytes = 0
     this.stream.abort(err)
     this.settleIdle()
+  }
+
+  /** Writes once the microtasks already queued have run: puts made in the same tick meet in one batch. */
+  private schedulePump (): void {
+    if (this.pumpScheduled) return
+    this.pumpScheduled = true
+    queueMicrotask(() => {
+      this.pumpScheduled = false
+      this.pump()
+    })
   }
 
   /**
@@ -98,23 +178,47 @@ export class StoreChannel {
    * the order of `unanswered`.
    */
   private pump (): void {
-    while (this.failure === undefined && this.queued.length > 0 && this.fits(this.queued[0].request.length)) {
-      const next = this.queued.shift() as Pending
-      this.unanswered.push(next)
-      this.unansweredBytes += next.request.length
-      this.lp.write(next.request, { signal: next.signal }).catch((err: unknown) => {
+    while (this.failure === undefined && this.queued.length > 0) {
+      const next = this.nextFrame()
+      if (next === undefined) return
+      this.unanswered.push(next.written)
+      this.unansweredRequests += next.written.members.length
+      this.unansweredBytes += next.written.bytes
+      this.lp.write(next.frame, { signal: next.written.members[0].signal }).catch((err: unknown) => {
         this.fail(err instanceof Error ? err : new Error(String(err)))
       })
       this.readAnswers()
     }
   }
 
-  private fits (bytes: number): boolean {
-    if (this.unanswered.length === 0) return true
-    return this.unanswered.length < this.maxRequests && this.unansweredBytes + bytes <= this.maxBytes
+  /** The next frame to write, taken off the queue, or undefined when the oldest request does not fit yet. */
+  private nextFrame (): { frame: Uint8Array, written: Written } | undefined {
+    const first = this.queued[0]
+    const empty = this.unanswered.length === 0
+    const freeRequests = this.maxRequests - this.unansweredRequests
+    const freeBytes = this.maxBytes - this.unansweredBytes
+    if (!empty && (freeRequests < 1 || first.bytes > freeBytes)) return undefined
+    const members = [first]
+    let bytes = first.bytes
+    let envelopeBytes = first.request.put?.envelope.length ?? 0
+    if (this.batches && first.request.put != null) {
+      for (let i = 1; i < this.queued.length && members.length < Math.min(MAX_PUT_BATCH, freeRequests); i++) {
+        const put = this.queued[i].request.put
+        if (put == null) break
+        if (envelopeBytes + put.envelope.length > MAX_PUT_BATCH_BYTES) break
+        if (bytes + this.queued[i].bytes + BATCH_FRAME_OVERHEAD > (empty ? this.maxBytes : freeBytes)) break
+        members.push(this.queued[i])
+        bytes += this.queued[i].bytes
+        envelopeBytes += put.envelope.length
+      }
+    }
+    this.queued = this.queued.slice(members.length)
+    if (members.length === 1) return { frame: first.frame ?? StoreRequest.encode(first.request), written: { members, batch: false, bytes } }
+    const puts = members.map(m => m.request.put as PutRequest)
+    return { frame: StoreRequest.encode({ puts: { puts } }), written: { members, batch: true, bytes: bytes + BATCH_FRAME_OVERHEAD } }
   }
 
-  /** Reads answers while any request waits for one; each goes to the oldest. */
+  /** Reads answers while any frame waits for one; each goes to the oldest. */
   private readAnswers (): void {
     if (this.reading) return
     this.reading = true
@@ -124,8 +228,16 @@ export class StoreChannel {
           const frame = await this.lp.read()
           const oldest = this.unanswered.shift()
           if (oldest === undefined) break
-          this.unansweredBytes -= oldest.request.length
-          oldest.resolve(frame)
+          this.unansweredRequests -= oldest.members.length
+          this.unansweredBytes -= oldest.bytes
+          let response: StoreResponse
+          try {
+            response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT, results: MAX_PUT_BATCH } })
+          } catch (err) {
+            throw new StoreProtocolError(`undecodable response: ${(err as Error).message}`)
+          }
+          if (oldest.batch) this.answerBatch(oldest.members, response)
+          else oldest.members[0].resolve(response)
           this.pump()
         }
       } catch (err) {
@@ -137,12 +249,36 @@ export class StoreChannel {
     })()
   }
 
+  /** Hands each put of a batch its own result, or sends them again one by one to a relay that takes no batches. */
+  private answerBatch (members: Pending[], response: StoreResponse): void {
+    if (response.status !== StoreResponse.Status.OK && response.results.length === 0) {
+      if (this.batches) {
+        this.batches = false
+        this.onNoBatches?.()
+      }
+      this.queued = [...members, ...this.queued]
+      return
+    }
+    if (response.status !== StoreResponse.Status.OK || response.results.length !== members.length) {
+      // Every answer so far came in its frame: the stream is in step, only these puts fail.
+      const err = new StoreProtocolError(`the relay answered a batch of ${members.length} puts with ${response.results.length} results (status ${String(response.status)})`)
+      for (const m of members) m.resolve(err)
+      return
+    }
+    for (const [i, m] of members.entries()) m.resolve(fromPutResult(response.results[i]))
+  }
+
   private settleIdle (): void {
     if (this.unanswered.length > 0 || this.queued.length > 0) return
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const resolve of waiters) resolve()
   }
+}
+
+/** Bytes a put adds to a frame, at most (see {@link PUT_FRAME_OVERHEAD}). */
+function putBytes (put: PutRequest): number {
+  return put.mailbox.length + put.envelope.length + PUT_FRAME_OVERHEAD
 }
 
 async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,7 +1,9 @@
 /**
  * The device side of `/starling/store/3.0.0`. A {@link StoreClient} keeps
  * one stream per relay open and pipelines requests on it (channel.ts: a few
- * unanswered at once; the relay answers in order); a stream that fails or times out is aborted and
+ * unanswered at once; the relay answers in order; puts waiting for their
+ * turn go out together in one batch, each caller getting its own result);
+ * a stream that fails or times out is aborted and
  * the request is tried once more on a fresh stream when the old one had
  * already served requests (every request is idempotent: puts de-duplicate
  * on the envelope id and hash, deletes of missing envelopes do nothing).
@@ -15,14 +17,15 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { bytesEqual } from '../../crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
 import type { InvalidMessageError } from '../../crypto/errors.js'
-import { MAX_FETCH_LIMIT, MAX_RESPONSE_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, REQUEST_TIMEOUT_MS, STORE_PROTOCOL, WRITE_TIMEOUT_MS } from './constants.js'
+import { MAX_RESPONSE_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, REQUEST_TIMEOUT_MS, STORE_PROTOCOL, WRITE_TIMEOUT_MS } from './constants.js'
 import {
   EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, RateLimitedError, StoreProtocolError, UnauthorizedError
 } from './errors.js'
 import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreChannel } from './channel.js'
-import { StoreRequest, StoreResponse } from './pb/store.js'
+import { StoreResponse } from './pb/store.js'
+import type { StoreRequest } from './pb/store.js'
 import { wire } from './wire.js'
 import { AuthOp, deleteBody, fetchBody, signOwnerAuth, verifyReceipt } from './signing.js'
 import type { VerifiedReceipt } from './signing.js'
@@ -53,6 +56,9 @@ export interface FetchOptions extends AbortOptions {
   /** Envelopes wanted (the relay caps it at {@link MAX_FETCH_LIMIT}). */
   limit?: number
 }
+
+/** Relays remembered as taking no batches (an older relay); past this, the oldest is forgotten (and found out again). */
+const MAX_NO_BATCH_RELAYS = 1024
 
 function targetKey (target: RelayTarget): string {
   if (Array.isArray(target)) return target.map(a => a.toString()).sort().join(',')
@@ -90,6 +96,8 @@ export class StoreClient {
   private readonly now: () => number
   private readonly ed25519: StoreClientInit['ed25519']
   private readonly channels = new Map<string, Promise<StoreChannel>>()
+  /** Relays (peer ids) that answered a batch as an older relay does: their puts go one by one. */
+  private readonly noBatches = new Set<string>()
 
   constructor (node: StoreDialer, init: StoreClientInit = {}) {
     this.node = node
@@ -102,7 +110,9 @@ export class StoreClient {
    * Hands `envelope` to a relay for `mailbox`; resolves to the relay's
    * custody receipt once it holds the envelope durably, verified against the
    * relay's peer id and the SHA-256 of these very bytes (a receipt for other
-   * bytes under the same id is refused with InvalidReceiptError).
+   * bytes under the same id is refused with InvalidReceiptError). Puts to
+   * one relay that wait for their turn go out in one batch; each still
+   * resolves to its own receipt or rejects with its own error.
    */
   async put (relay: RelayTarget, mailbox: Uint8Array, envelope: Uint8Array, options: AbortOptions = {}): Promise<VerifiedReceipt> {
     checkMailbox(mailbox)
@@ -169,17 +179,14 @@ export class StoreClient {
     const signal = options.signal == null ? AbortSignal.timeout(this.timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)])
     for (let attempt = 0; ; attempt++) {
       const channel = await this.channel(target, signal)
-      const request = StoreRequest.encode(await build(channel.relay))
+      const request = await build(channel.relay)
       const wasUsed = channel.used
       let response: StoreResponse
       try {
-        const frame = await channel.exchange(request, signal)
-        try {
-          response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT } })
-        } catch (err) {
-          throw new StoreProtocolError(`undecodable response: ${(err as Error).message}`)
-        }
+        response = await channel.exchange(request, signal)
       } catch (err) {
+        // The relay answered this put's batch with results that do not match it: the stream is in step, a retry would get the same.
+        if (err instanceof StoreProtocolError && channel.usable) throw err
         // The stream is in an unknown state (a late answer would pair with the next request): never reuse it.
         this.drop(target, channel, err)
         if (wasUsed && attempt === 0 && !signal.aborted) {
@@ -216,7 +223,15 @@ export class StoreClient {
     const connection = await this.node.dial(target, { signal })
     const stream = await connection.newStream(STORE_PROTOCOL, { signal, runOnLimitedConnection: true })
     const lp = lpStream(stream, { maxDataLength: MAX_RESPONSE_FRAME_LENGTH, maxBufferSize: MAX_RESPONSE_FRAME_LENGTH + 16 })
-    return new StoreChannel(connection.remotePeer, stream, lp)
+    const relay = connection.remotePeer.toString()
+    return new StoreChannel(connection.remotePeer, stream, lp, {
+      batches: !this.noBatches.has(relay),
+      onNoBatches: () => {
+        log('relay %s takes no batches: single puts from now on', relay)
+        this.noBatches.add(relay)
+        if (this.noBatches.size > MAX_NO_BATCH_RELAYS) this.noBatches.delete(this.noBatches.values().next().value as string)
+      }
+    })
   }
 
   private drop (target: RelayTarget, channel: StoreChannel, err: unknown): void {

@@ -10,7 +10,9 @@ import { MAX_ENVELOPE_LENGTH } from '../../crypto/envelope.js'
  * relay holds other bytes under a held id as a version of their own (2.0.0
  * receipted an id, whatever bytes it held under it). 2.0.0: a delete names
  * envelopes by id and content hash, and quota refusals say which quota
- * (1.0.0 deleted by id alone).
+ * (1.0.0 deleted by id alone). Batches of puts came without a new version:
+ * a relay that does not know them answers BAD_REQUEST and the client falls
+ * back to single puts (pb/store.proto).
  */
 export const STORE_PROTOCOL = '/starling/store/3.0.0'
 
@@ -34,7 +36,7 @@ export const MAILBOX_DOMAIN = 'starling-mailbox-v1'
 /** Largest envelope a relay holds (the envelope format's own bound). */
 export const MAX_STORED_ENVELOPE_LENGTH = MAX_ENVELOPE_LENGTH
 
-/** Largest request frame: one envelope plus the protobuf fields around it. */
+/** Largest request frame: one envelope (or a batch of {@link MAX_PUT_BATCH_BYTES}) plus the protobuf fields around it. */
 export const MAX_REQUEST_FRAME_LENGTH = MAX_STORED_ENVELOPE_LENGTH + 4096
 
 /** A fetch page stops growing once it holds this many envelope bytes. */
@@ -74,24 +76,48 @@ export const WRITE_TIMEOUT_MS = 15_000
 export const MAX_INBOUND_STREAMS = 8
 
 /**
- * Requests of one store stream a relay answers at once (pipelining): a
- * client keeps at most this many unanswered on a stream. Beyond it the
- * relay reads nothing more from the stream until an answer is written.
+ * Requests of one store stream a relay answers at once (pipelining), each
+ * put of a batch counting as one: a client keeps at most this many
+ * unanswered on a stream. Beyond it the relay reads nothing more from the
+ * stream until an answer is written.
  */
 export const MAX_PIPELINED_REQUESTS = 8
 
 /**
  * Requests of one source (an address: src/net/source.ts) a relay answers at
- * once, across all its streams and connections: pipelining must not let one
- * address keep more signatures, writes and pages under way than this.
+ * once, across all its streams and connections, each put of a batch
+ * counting as one: pipelining and batches must not let one address keep
+ * more signatures, writes and pages under way than this.
  */
 export const MAX_IN_FLIGHT_PER_SOURCE = 32
+
+/**
+ * Most puts in one request (`puts`). A batch counts as this many requests
+ * against every bound (pipelining, in flight per source, rate), so it can
+ * be no larger than what one stream may have under way: a batch of
+ * {@link MAX_PIPELINED_REQUESTS} fills the stream. What it saves is the
+ * per-request work (a frame, its Noise and yamux framing, a socket write),
+ * paid once per batch on both sides.
+ */
+export const MAX_PUT_BATCH = MAX_PIPELINED_REQUESTS
+
+/**
+ * Most envelope bytes a client puts in one batch: those of one largest
+ * envelope, so that a batch fits the same request frame as a single put
+ * ({@link MAX_REQUEST_FRAME_LENGTH}: the 4 KiB beside the envelope hold the
+ * mailboxes and field tags of {@link MAX_PUT_BATCH} puts) and a relay
+ * buffers no more per stream than with single puts. A relay's own bound is
+ * the frame: a longer one costs the sender its stream. Envelopes of up to
+ * 128 KiB batch 8 at a time; the largest go alone.
+ */
+export const MAX_PUT_BATCH_BYTES = MAX_STORED_ENVELOPE_LENGTH
 
 /** Concurrent outbound store streams per connection. */
 export const MAX_OUTBOUND_STREAMS = 8
 
 /**
- * Rate limit per source (an address, not a peer id): bucket size (requests). A device that was offline
+ * Rate limit per source (an address, not a peer id): bucket size (requests;
+ * each put of a batch takes its own token). A device that was offline
  * catches up with one fetch and one delete per page, but a sender whose
  * contact is offline hands over one envelope per request: a burst of a
  * thousand messages (or a 10 MB attachment's 160 chunks) must fit.

@@ -9,9 +9,16 @@
  * Memory follows the sources with work under way, not those ever seen.
  */
 
+interface Waiter {
+  count: number
+  resolve(): void
+  reject(err: Error): void
+}
+
 interface Slots {
   used: number
-  waiting: Array<{ resolve(): void, reject(err: Error): void }>
+  /** First come, first served: a batch waiting for several slots is not overtaken by single requests behind it. */
+  waiting: Waiter[]
 }
 
 /** Per-source counting semaphores. */
@@ -25,20 +32,34 @@ export class SourceSlots {
     this.max = max
   }
 
-  /** Resolves once `source` has a free slot, and takes it; rejects (nothing taken) if {@link cancelWaiting} comes first. */
-  async take (source: string): Promise<void> {
+  /** Most slots one source may hold. */
+  get limit (): number {
+    return this.max
+  }
+
+  /**
+   * Resolves once `source` has `count` free slots, and takes them all at
+   * once (a batch of puts counts each; taking them one by one could leave
+   * several streams of one source each holding part of what it needs, and
+   * none answered); rejects (nothing taken) if {@link cancelWaiting} comes
+   * first.
+   *
+   * @throws {RangeError} for a count that could never be served
+   */
+  async take (source: string, count = 1): Promise<void> {
+    if (!Number.isSafeInteger(count) || count < 1 || count > this.max) throw new RangeError(`slots wanted must be 1 to ${this.max}, got ${count}`)
     let slots = this.sources.get(source)
     if (slots === undefined) {
       slots = { used: 0, waiting: [] }
       this.sources.set(source, slots)
     }
-    if (slots.used < this.max) {
-      slots.used++
+    if (slots.waiting.length === 0 && slots.used + count <= this.max) {
+      slots.used += count
       return
     }
     const own = slots
     await new Promise<void>((resolve, reject) => {
-      own.waiting.push({ resolve, reject })
+      own.waiting.push({ count, resolve, reject })
     })
   }
 
@@ -50,17 +71,16 @@ export class SourceSlots {
     }
   }
 
-  /** Gives a slot of `source` back: to the next waiter, if any. */
-  give (source: string): void {
+  /** Gives `count` slots of `source` back: to the waiters next in line, as far as they go. */
+  give (source: string, count = 1): void {
     const slots = this.sources.get(source)
     if (slots === undefined) return
-    const next = slots.waiting.shift()
-    // The slot passes straight to the waiter: `used` stays as it is.
-    if (next !== undefined) {
+    slots.used = Math.max(0, slots.used - count)
+    while (slots.waiting.length > 0 && slots.used + slots.waiting[0].count <= this.max) {
+      const next = slots.waiting.shift() as Waiter
+      slots.used += next.count
       next.resolve()
-      return
     }
-    slots.used--
     this.forgetIfIdle(source, slots)
   }
 

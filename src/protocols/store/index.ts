@@ -1,9 +1,11 @@
 /**
  * `/starling/store/3.0.0`: relays hold sealed envelopes for devices that are
  * offline. A sender puts an envelope into the recipient device's mailbox and
- * gets a signed custody receipt on the same stream, naming the SHA-256 of
- * the bytes the relay holds (checked against those handed over; a relay
- * keeps other bytes under the same id beside them); the recipient fetches
+ * gets a signed custody receipt on the same stream (puts that wait for
+ * their turn travel together in one request, each with its own receipt),
+ * naming the SHA-256 of the bytes the relay holds (checked against those
+ * handed over; a relay keeps other bytes under the same id beside them);
+ * the recipient fetches
  * its mailbox in pages and deletes what it has stored, proving ownership
  * with a signature by its device peer key, and naming each envelope by id
  * and content hash (so junk served under a real id deletes nothing real).

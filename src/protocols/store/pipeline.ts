@@ -7,7 +7,9 @@
  * Bounds: at most `maxPipelined` requests of a stream are under way, and at
  * most the {@link SourceSlots} of its source across all its streams; past
  * either, the stream reads nothing more until an answer is written, so the
- * sender's frames wait in its stream (whose read buffer is bounded). An
+ * sender's frames wait in its stream (whose read buffer is bounded). A
+ * batch of puts counts as one request per envelope against both bounds:
+ * batching saves per-request work, never buys more under way. An
  * answer counts as under way until it is written: a sender that never reads
  * its answers holds its slots and gets nothing more answered.
  *
@@ -41,7 +43,7 @@ export interface StreamPipelineInit {
 /** One stream's requests under way (see the file comment). */
 export class StreamPipeline {
   private readonly init: StreamPipelineInit
-  /** Requests read and not yet written back. */
+  /** Requests read and not yet written back (a batch counts its puts). */
   private open = 0
   /** Settles once every request so far is answered (not necessarily written). */
   private answered: Promise<unknown> = Promise.resolve()
@@ -58,7 +60,7 @@ export class StreamPipeline {
     this.init = init
   }
 
-  /** Requests read and not yet written back. */
+  /** Requests read and not yet written back (a batch counts its puts). */
   get underWay (): number {
     return this.open
   }
@@ -68,31 +70,39 @@ export class StreamPipeline {
     return this.failure
   }
 
-  /** Resolves once the stream may read another request (fewer than `maxPipelined` under way). */
-  async ready (): Promise<void> {
-    while (this.open >= this.init.maxPipelined && this.failure === undefined) {
+  /** Resolves once `count` more requests fit on the stream (default 1: the stream may read another one). */
+  async ready (count = 1): Promise<void> {
+    while (this.open + count > this.init.maxPipelined && this.failure === undefined) {
       await new Promise<void>(resolve => { this.wake = resolve })
     }
   }
 
   /**
-   * Takes a slot of the source (waiting for one; if the server cancels the
-   * wait, this rejects and nothing is taken), then starts answering
-   * `request` in its turn.
+   * Waits until `weight` more requests fit on the stream, takes as many
+   * slots of the source (waiting for them; if the server cancels the wait,
+   * this rejects and nothing is taken), then starts answering `request` in
+   * its turn. `weight` is the number of puts of a batch (1 for any other
+   * request), at most `maxPipelined` and the source's bound.
+   *
+   * @throws {RangeError} for a weight no stream or source could carry
    */
-  async submit (request: StoreRequest): Promise<void> {
+  async submit (request: StoreRequest, weight = 1): Promise<void> {
     const read = performance.now()
-    await this.init.slots.take(this.init.source)
+    if (!Number.isSafeInteger(weight) || weight < 1 || weight > this.init.maxPipelined) throw new RangeError(`a request counts as 1 to ${this.init.maxPipelined} requests, got ${weight}`)
+    await this.ready(weight)
+    if (this.failure !== undefined) throw this.failure
+    await this.init.slots.take(this.init.source, weight)
     if (this.init.accepting?.() === false) {
-      this.init.slots.give(this.init.source)
+      this.init.slots.give(this.init.source, weight)
       throw new Error('the server is stopping')
     }
-    this.open++
-    const single = request.put == null
-    const after = single ? this.answered : this.barrier
+    this.open += weight
+    // Puts, single or batched, stand alone; a fetch or a delete waits for what came before it.
+    const barrier = request.put == null && request.puts == null
+    const after = barrier ? this.answered : this.barrier
     const answer = after.then(async () => await this.init.answer(request))
     this.answered = Promise.all([this.answered, answer])
-    if (single) this.barrier = answer
+    if (barrier) this.barrier = answer
     const done = this.written.then(async () => {
       const response = await answer
       if (this.failure !== undefined) return
@@ -101,8 +111,8 @@ export class StreamPipeline {
     }).catch((err: unknown) => {
       this.failure ??= err instanceof Error ? err : new Error(String(err))
     }).finally(() => {
-      this.open--
-      this.init.slots.give(this.init.source)
+      this.open -= weight
+      this.init.slots.give(this.init.source, weight)
       const wake = this.wake
       this.wake = undefined
       wake?.()

@@ -6,7 +6,7 @@ import type { StoreOp } from './store.js'
 
 /** A refusal: answered with a status, the stream stays open. */
 export function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
-  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0, quota }
+  return { status, message, envelopes: [], cursor: new Uint8Array(0), more: false, deleted: 0, quota, results: [] }
 }
 
 /** How each quota is named on the wire. */
@@ -18,9 +18,19 @@ export const QUOTA_ON_WIRE: Record<QuotaKind, StoreResponse.Quota> = {
   unknown: StoreResponse.Quota.NONE
 }
 
-/** Which operation a request is (it sets exactly one, once checked). */
+/** Which operation a request is (it sets exactly one, once checked; a batch of puts is a put). */
 export function opOf (request: StoreRequest): StoreOp {
-  return request.put != null ? 'put' : request.fetch != null ? 'fetch' : 'delete'
+  return request.put != null || request.puts != null ? 'put' : request.fetch != null ? 'fetch' : 'delete'
+}
+
+/** One put's answer as a batch carries it: the fields a single put's answer sets. */
+export function putResult (response: StoreResponse): StoreResponse.PutResult {
+  return { status: response.status, message: response.message, receipt: response.receipt, quota: response.quota }
+}
+
+/** A batch's result for one put as the answer a single put would have got (what the client reads). */
+export function fromPutResult (result: StoreResponse.PutResult): StoreResponse {
+  return { ...refusal(result.status, result.message, result.quota), receipt: result.receipt }
 }
 
 /** An answer with status OK and `fields`. */

@@ -8,6 +8,12 @@
  *
  * A frame that is too long or does not decode costs the sender its stream;
  * a well-formed request that is refused gets a status and the stream stays.
+ *
+ * A batch of puts (`puts`) is answered as its puts would be one by one:
+ * each takes its own rate token and goes through the same checks and the
+ * same group commit, and counts as one request against the bounds per
+ * stream and per source (pipeline.ts); the answer, one result per put in
+ * order, is written once every put is stored durably or refused.
  */
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -19,15 +25,16 @@ import { InvalidMessageError } from '../../crypto/errors.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
 import {
   AUTH_FRESHNESS_MS, DEFAULT_FETCH_LIMIT, IDLE_TIMEOUT_MS, MAX_DELETE_REFS, MAX_FETCH_LIMIT, MAX_INBOUND_STREAMS, MAX_IN_FLIGHT_PER_SOURCE,
-  MAX_OUTBOUND_STREAMS, MAX_PIPELINED_REQUESTS, MAX_PAGE_BYTES, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
+  MAX_OUTBOUND_STREAMS, MAX_PIPELINED_REQUESTS, MAX_PAGE_BYTES, MAX_PUT_BATCH, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, WRITE_TIMEOUT_MS
 } from './constants.js'
 import { connectionSource } from '../../net/source.js'
 import { DeletedByOwnerError, EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { DeleteRequest, FetchRequest, OwnerAuth, PutRequest } from './pb/store.js'
+import type { StoreBackend } from './backend.js'
 import { wire } from './wire.js'
-import { QUOTA_ON_WIRE, ok, opOf, refusal } from './responses.js'
+import { QUOTA_ON_WIRE, ok, opOf, putResult, refusal } from './responses.js'
 import { PeerRateLimiter } from './rate-limit.js'
 import { SourceSlots } from './in-flight.js'
 import { StreamPipeline } from './pipeline.js'
@@ -36,76 +43,16 @@ import { AuthOp, ReceiptSigner, deleteBody, fetchBody, verifyOwnerAuth } from '.
 
 const log = logger('starling:store:server')
 
-/** One envelope as a relay holds it. */
-export interface StoredEnvelopeEntry {
-  /** The envelope's readable id (16 bytes). */
-  id: Uint8Array
-  envelope: Uint8Array
-  /** When the relay stored it (ms since the epoch, relay clock). */
-  storedAt: number
-}
-
-/** A page of a mailbox, oldest first. */
-export interface MailboxPage {
-  envelopes: StoredEnvelopeEntry[]
-  /** Pass back as `after` for the next page (empty when the page is empty and no cursor was given). */
-  cursor: Uint8Array
-  /** More envelopes follow this page. */
-  more: boolean
-}
-
-/** What a put left behind. */
-export interface PutOutcome {
-  storedAt: number
-  expiresAt: number
-  /** The envelope was already held (the original times are returned). */
-  duplicate: boolean
-  /** SHA-256 of the envelope, when the backend computed it (the receipt names it; else the server computes it). */
-  hash?: Uint8Array
-}
-
-/** An envelope as its owner names it in a delete: its id and SHA-256 of the bytes it fetched. */
-export interface EnvelopeRef {
-  id: Uint8Array
-  hash: Uint8Array
-}
-
-/** Who hands an envelope to a relay, for its budgets. */
-export interface PutSource {
-  /** The connection's source (src/net/source.ts), or `relay:<peer id>` for gossip. */
-  source: string
-  /** Gossip from a relay of the relay set: its own budget, no mailbox share. */
-  linked?: boolean
-}
-
-/** A delete the owner signed for one relay; other relays verify it from gossip. */
-export interface SignedDelete {
-  mailbox: Uint8Array
-  refs: EnvelopeRef[]
-  auth: OwnerAuth
-  /** The relay the owner signed for (multihash bytes). */
-  relay: Uint8Array
-}
-
-/** Where the server keeps envelopes (the relay's durable store plus its gossip). */
-export interface StoreBackend {
-  /**
-   * Stores durably, charged to `from`, then resolves: these very bytes,
-   * beside any other bytes held under the same id (a custody receipt names
-   * their hash).
-   *
-   * @throws {QuotaExceededError} when a quota or budget is used up
-   */
-  put(mailbox: Uint8Array, id: Uint8Array, envelope: Uint8Array, from: PutSource): Promise<PutOutcome>
-  /** @throws {InvalidStoreRequestError} for a cursor that is not one */
-  fetch(mailbox: Uint8Array, after: Uint8Array | undefined, limit: number, maxBytes: number): Promise<MailboxPage>
-  /** Deletes the envelopes whose id and hash match (the signature is already verified); resolves to the number removed. */
-  delete(request: SignedDelete): Promise<number>
-}
+export type { EnvelopeRef, MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoredEnvelopeEntry } from './backend.js'
 
 /** Counters of a {@link StoreServer}. */
 export interface StoreServerMetrics {
+  /** Requests answered by operation; each put of a batch counts as a put. */
   requests: { put: number, fetch: number, delete: number }
+  /** Requests that carried several puts (`puts`), whatever they were answered. */
+  batches: number
+  /** Puts those requests carried (each also counts in `requests.put` once answered). */
+  batchedPuts: number
   rejected: { badRequest: number, tooLarge: number, quota: number, rateLimited: number, unauthorized: number, internal: number }
   /** Streams dropped for a frame that was too long, did not decode, or timed out. */
   droppedStreams: number
@@ -154,6 +101,8 @@ export class StoreServer implements Startable {
   readonly protocol = STORE_PROTOCOL
   readonly metrics: StoreServerMetrics = {
     requests: { put: 0, fetch: 0, delete: 0 },
+    batches: 0,
+    batchedPuts: 0,
     rejected: { badRequest: 0, tooLarge: 0, quota: 0, rateLimited: 0, unauthorized: 0, internal: 0 },
     droppedStreams: 0
   }
@@ -174,6 +123,8 @@ export class StoreServer implements Startable {
   private readonly waiting = new Set<AbortController>()
   private readonly slots: SourceSlots
   private readonly maxPipelined: number
+  /** Most puts in one batch here: no more than one stream or one source may have under way. */
+  private readonly maxBatch: number
   private draining = false
   private started = false
 
@@ -190,6 +141,7 @@ export class StoreServer implements Startable {
     this.signer = new ReceiptSigner(components.privateKey, init.ed25519)
     this.maxPipelined = init.maxPipelined ?? MAX_PIPELINED_REQUESTS
     this.slots = new SourceSlots(init.maxInFlightPerSource ?? MAX_IN_FLIGHT_PER_SOURCE)
+    this.maxBatch = Math.min(MAX_PUT_BATCH, this.maxPipelined, this.slots.limit)
     this.handleStream = this.handleStream.bind(this)
   }
 
@@ -243,7 +195,7 @@ export class StoreServer implements Startable {
       source,
       answer: async (request) => await this.answer(request, source),
       write: async (response) => { await lp.write(StoreResponse.encode(response), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) }) },
-      onWritten: (request, response, ms) => { this.onRequest?.(opOf(request), ms, String(response.status)) },
+      onWritten: (request, response, ms) => { this.observe(request, response, ms) },
       track: (done) => {
         this.inFlight.add(done)
         void done.finally(() => { this.inFlight.delete(done) })
@@ -264,9 +216,9 @@ export class StoreServer implements Startable {
         }
         // A drain began while the frame was read: it is not taken (never answered), or it would be answered after drain() resolved.
         if (!this.started) break
-        const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS } } })
+        const request = StoreRequest.decode(frame, { limits: { delete: { refs: MAX_DELETE_REFS }, puts: { puts: MAX_PUT_BATCH } } })
         try {
-          await pipeline.submit(request)
+          await pipeline.submit(request, this.weightOf(request))
         } catch (err) {
           // The server drains while this request waited for a slot of its source (or got it after): it was never taken, so never answered.
           if (this.draining) break
@@ -304,20 +256,68 @@ export class StoreServer implements Startable {
     }
   }
 
+  /** How many requests `request` counts as: a batch its puts (one it will refuse: 1). */
+  private weightOf (request: StoreRequest): number {
+    const puts = request.puts?.puts.length ?? 0
+    return puts >= 1 && puts <= this.maxBatch ? puts : 1
+  }
+
+  /** The operator's latency observation: one per put of a batch, each with its own status. */
+  private observe (request: StoreRequest, response: StoreResponse, ms: number): void {
+    if (this.onRequest === undefined) return
+    if (response.results.length === 0) {
+      this.onRequest(opOf(request), ms, String(response.status))
+      return
+    }
+    for (const result of response.results) this.onRequest('put', ms, String(result.status))
+  }
+
   private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {
-    const set = [request.put, request.fetch, request.delete].filter(r => r != null).length
+    const set = [request.put, request.fetch, request.delete, request.puts].filter(r => r != null).length
     if (set !== 1) {
       this.metrics.rejected.badRequest++
-      return refusal(StoreResponse.Status.BAD_REQUEST, 'a request sets exactly one of put, fetch, delete')
+      return refusal(StoreResponse.Status.BAD_REQUEST, 'a request sets exactly one of put, fetch, delete, puts')
     }
+    if (request.puts != null) return await this.putBatch(request.puts.puts, source)
+    if (request.put != null) return await this.putOne(request.put, source)
     if (!this.limiter.take(source)) {
       this.metrics.rejected.rateLimited++
       return refusal(StoreResponse.Status.RATE_LIMITED, 'too many requests')
     }
     try {
-      if (request.put != null) return await this.put(request.put, source)
       if (request.fetch != null) return await this.fetch(request.fetch)
       return await this.delete(request.delete as DeleteRequest)
+    } catch (err) {
+      return this.refuse(err)
+    }
+  }
+
+  /**
+   * Answers each put of a batch as if it came alone (its own rate token,
+   * taken in order; its own checks and quotas; the same group commit) and
+   * resolves once every one is stored durably or refused: the answer is a
+   * promise for each envelope it receipts. The frame's length bounds the
+   * bytes (a longer frame never decodes), the decoder the count.
+   */
+  private async putBatch (puts: PutRequest[], source: string): Promise<StoreResponse> {
+    this.metrics.batches++
+    this.metrics.batchedPuts += puts.length
+    if (puts.length === 0 || puts.length > this.maxBatch) {
+      this.metrics.rejected.badRequest++
+      return refusal(StoreResponse.Status.BAD_REQUEST, `a batch holds 1 to ${this.maxBatch} puts, got ${puts.length}`)
+    }
+    const results = await Promise.all(puts.map(async put => putResult(await this.putOne(put, source))))
+    return ok({ results })
+  }
+
+  /** One put, rate token included; a refusal is an answer (never throws). */
+  private async putOne (request: PutRequest, source: string): Promise<StoreResponse> {
+    if (!this.limiter.take(source)) {
+      this.metrics.rejected.rateLimited++
+      return refusal(StoreResponse.Status.RATE_LIMITED, 'too many requests')
+    }
+    try {
+      return await this.put(request, source)
     } catch (err) {
       return this.refuse(err)
     }

@@ -8,6 +8,7 @@ export interface StoreRequest {
   put?: PutRequest
   fetch?: FetchRequest
   delete?: DeleteRequest
+  puts?: PutBatch
 }
 
 export namespace StoreRequest {
@@ -33,6 +34,11 @@ export namespace StoreRequest {
         if (obj.delete != null) {
           w.uint32(26)
           DeleteRequest.codec().encode(obj.delete, w)
+        }
+
+        if (obj.puts != null) {
+          w.uint32(34)
+          PutBatch.codec().encode(obj.puts, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -62,6 +68,12 @@ export namespace StoreRequest {
             case 3: {
               obj.delete = DeleteRequest.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.delete
+              })
+              break
+            }
+            case 4: {
+              obj.puts = PutBatch.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.puts
               })
               break
             }
@@ -97,6 +109,13 @@ export namespace StoreRequest {
             case 3: {
               yield * DeleteRequest.codec().stream(reader, reader.uint32(), `${prefix}.delete`, {
                 limits: opts.limits?.delete
+              })
+
+              break
+            }
+            case 4: {
+              yield * PutBatch.codec().stream(reader, reader.uint32(), `${prefix}.puts`, {
+                limits: opts.limits?.puts
               })
 
               break
@@ -185,6 +204,18 @@ export namespace StoreRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreRequestPutsPutsMailboxFieldEvent {
+    field: '$.puts.puts[].mailbox'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreRequestPutsPutsEnvelopeFieldEvent {
+    field: '$.puts.puts[].envelope'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -193,8 +224,127 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestPutMailboxFieldEvent | StoreRequestPutEnvelopeFieldEvent | StoreRequestFetchMailboxFieldEvent | StoreRequestFetchAfterFieldEvent | StoreRequestFetchLimitFieldEvent | StoreRequestFetchAuthOwnerFieldEvent | StoreRequestFetchAuthTimestampFieldEvent | StoreRequestFetchAuthSignatureFieldEvent | StoreRequestDeleteMailboxFieldEvent | StoreRequestDeleteRefsIdFieldEvent | StoreRequestDeleteRefsHashFieldEvent | StoreRequestDeleteAuthOwnerFieldEvent | StoreRequestDeleteAuthTimestampFieldEvent | StoreRequestDeleteAuthSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestPutMailboxFieldEvent | StoreRequestPutEnvelopeFieldEvent | StoreRequestFetchMailboxFieldEvent | StoreRequestFetchAfterFieldEvent | StoreRequestFetchLimitFieldEvent | StoreRequestFetchAuthOwnerFieldEvent | StoreRequestFetchAuthTimestampFieldEvent | StoreRequestFetchAuthSignatureFieldEvent | StoreRequestDeleteMailboxFieldEvent | StoreRequestDeleteRefsIdFieldEvent | StoreRequestDeleteRefsHashFieldEvent | StoreRequestDeleteAuthOwnerFieldEvent | StoreRequestDeleteAuthTimestampFieldEvent | StoreRequestDeleteAuthSignatureFieldEvent | StoreRequestPutsPutsMailboxFieldEvent | StoreRequestPutsPutsEnvelopeFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
+  }
+}
+
+export interface PutBatch {
+  puts: PutRequest[]
+}
+
+export namespace PutBatch {
+  let _codec: Codec<PutBatch>
+
+  export const codec = (): Codec<PutBatch> => {
+    if (_codec == null) {
+      _codec = message<PutBatch>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.puts != null && obj.puts.length > 0) {
+          for (const value of obj.puts) {
+            w.uint32(10)
+            PutRequest.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          puts: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.puts != null && obj.puts.length === opts.limits.puts) {
+                throw new MaxLengthError('Decode error - repeated field "puts" had too many elements')
+              }
+
+              obj.puts.push(PutRequest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.puts$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          puts: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.puts != null && obj.puts === opts.limits.puts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "puts" had too many elements')
+              }
+
+              for (const evt of PutRequest.codec().stream(reader, reader.uint32(), `${prefix}.puts[]`, {
+                limits: opts.limits?.puts$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.puts
+                }
+              }
+
+              obj.puts++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PutBatchPutsMailboxFieldEvent {
+    field: '$.puts[].mailbox'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PutBatchPutsEnvelopeFieldEvent {
+    field: '$.puts[].envelope'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<PutBatch>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PutBatch.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutBatch>): PutBatch {
+    return decodeMessage(buf, PutBatch.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutBatch>): Generator<PutBatchPutsMailboxFieldEvent | PutBatchPutsEnvelopeFieldEvent> {
+    return streamMessage(buf, PutBatch.codec(), opts)
   }
 }
 
@@ -1250,6 +1400,7 @@ export interface StoreResponse {
   more: boolean
   deleted: number
   quota: StoreResponse.Quota
+  results: StoreResponse.PutResult[]
 }
 
 export namespace StoreResponse {
@@ -1300,6 +1451,190 @@ export namespace StoreResponse {
   export namespace Quota {
     export const codec = (): Codec<Quota> => {
       return enumeration<Quota>(__QuotaValues)
+    }
+  }
+
+  export interface PutResult {
+    status: StoreResponse.Status
+    message: string
+    receipt?: CustodyReceipt
+    quota: StoreResponse.Quota
+  }
+
+  export namespace PutResult {
+    let _codec: Codec<PutResult>
+
+    export const codec = (): Codec<PutResult> => {
+      if (_codec == null) {
+        _codec = message<PutResult>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if (obj.status != null && __StatusValues[obj.status] !== 0) {
+            w.uint32(8)
+            StoreResponse.Status.codec().encode(obj.status, w)
+          }
+
+          if ((obj.message != null && obj.message !== '')) {
+            w.uint32(18)
+            w.string(obj.message)
+          }
+
+          if (obj.receipt != null) {
+            w.uint32(26)
+            CustodyReceipt.codec().encode(obj.receipt, w)
+          }
+
+          if (obj.quota != null && __QuotaValues[obj.quota] !== 0) {
+            w.uint32(32)
+            StoreResponse.Quota.codec().encode(obj.quota, w)
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {
+            status: Status.UNSPECIFIED,
+            message: '',
+            quota: Quota.NONE
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.status = StoreResponse.Status.codec().decode(reader)
+                break
+              }
+              case 2: {
+                obj.message = reader.string()
+                break
+              }
+              case 3: {
+                obj.receipt = CustodyReceipt.codec().decode(reader, reader.uint32(), {
+                  limits: opts.limits?.receipt
+                })
+                break
+              }
+              case 4: {
+                obj.quota = StoreResponse.Quota.codec().decode(reader)
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.status`,
+                  value: StoreResponse.Status.codec().decode(reader)
+                }
+                break
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.message`,
+                  value: reader.string()
+                }
+                break
+              }
+              case 3: {
+                yield * CustodyReceipt.codec().stream(reader, reader.uint32(), `${prefix}.receipt`, {
+                  limits: opts.limits?.receipt
+                })
+
+                break
+              }
+              case 4: {
+                yield {
+                  field: `${prefix}.quota`,
+                  value: StoreResponse.Quota.codec().decode(reader)
+                }
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface PutResultStatusFieldEvent {
+      field: '$.status'
+      value: StoreResponse.Status
+    }
+
+    export interface PutResultMessageFieldEvent {
+      field: '$.message'
+      value: string
+    }
+
+    export interface PutResultReceiptEnvelopeIdFieldEvent {
+      field: '$.receipt.envelopeId'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface PutResultReceiptRelayFieldEvent {
+      field: '$.receipt.relay'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface PutResultReceiptStoredAtFieldEvent {
+      field: '$.receipt.storedAt'
+      value: bigint
+    }
+
+    export interface PutResultReceiptExpiresAtFieldEvent {
+      field: '$.receipt.expiresAt'
+      value: bigint
+    }
+
+    export interface PutResultReceiptSignatureFieldEvent {
+      field: '$.receipt.signature'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface PutResultReceiptHashFieldEvent {
+      field: '$.receipt.hash'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface PutResultQuotaFieldEvent {
+      field: '$.quota'
+      value: StoreResponse.Quota
+    }
+
+    export function encode (obj: Partial<PutResult>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, PutResult.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutResult>): PutResult {
+      return decodeMessage(buf, PutResult.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutResult>): Generator<PutResultStatusFieldEvent | PutResultMessageFieldEvent | PutResultReceiptEnvelopeIdFieldEvent | PutResultReceiptRelayFieldEvent | PutResultReceiptStoredAtFieldEvent | PutResultReceiptExpiresAtFieldEvent | PutResultReceiptSignatureFieldEvent | PutResultReceiptHashFieldEvent | PutResultQuotaFieldEvent> {
+      return streamMessage(buf, PutResult.codec(), opts)
     }
   }
 
@@ -1354,6 +1689,13 @@ export namespace StoreResponse {
           StoreResponse.Quota.codec().encode(obj.quota, w)
         }
 
+        if (obj.results != null && obj.results.length > 0) {
+          for (const value of obj.results) {
+            w.uint32(74)
+            StoreResponse.PutResult.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1365,7 +1707,8 @@ export namespace StoreResponse {
           cursor: uint8ArrayAlloc(0),
           more: false,
           deleted: 0,
-          quota: Quota.NONE
+          quota: Quota.NONE,
+          results: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1414,6 +1757,16 @@ export namespace StoreResponse {
               obj.quota = StoreResponse.Quota.codec().decode(reader)
               break
             }
+            case 9: {
+              if (opts.limits?.results != null && obj.results.length === opts.limits.results) {
+                throw new MaxLengthError('Decode error - repeated field "results" had too many elements')
+              }
+
+              obj.results.push(StoreResponse.PutResult.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.results$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1424,7 +1777,8 @@ export namespace StoreResponse {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          envelopes: 0
+          envelopes: 0,
+          results: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1498,6 +1852,24 @@ export namespace StoreResponse {
                 field: `${prefix}.quota`,
                 value: StoreResponse.Quota.codec().decode(reader)
               }
+              break
+            }
+            case 9: {
+              if (opts.limits?.results != null && obj.results === opts.limits.results) {
+                throw new MaxLengthError('Streaming decode error - repeated field "results" had too many elements')
+              }
+
+              for (const evt of StoreResponse.PutResult.codec().stream(reader, reader.uint32(), `${prefix}.results[]`, {
+                limits: opts.limits?.results$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.results
+                }
+              }
+
+              obj.results++
+
               break
             }
             default: {
@@ -1590,6 +1962,60 @@ export namespace StoreResponse {
     value: StoreResponse.Quota
   }
 
+  export interface StoreResponseResultsStatusFieldEvent {
+    field: '$.results[].status'
+    value: StoreResponse.Status
+    index: number
+  }
+
+  export interface StoreResponseResultsMessageFieldEvent {
+    field: '$.results[].message'
+    value: string
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptEnvelopeIdFieldEvent {
+    field: '$.results[].receipt.envelopeId'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptRelayFieldEvent {
+    field: '$.results[].receipt.relay'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptStoredAtFieldEvent {
+    field: '$.results[].receipt.storedAt'
+    value: bigint
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptExpiresAtFieldEvent {
+    field: '$.results[].receipt.expiresAt'
+    value: bigint
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptSignatureFieldEvent {
+    field: '$.results[].receipt.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptHashFieldEvent {
+    field: '$.results[].receipt.hash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface StoreResponseResultsQuotaFieldEvent {
+    field: '$.results[].quota'
+    value: StoreResponse.Quota
+    index: number
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1598,7 +2024,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseReceiptHashFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseReceiptHashFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent | StoreResponseResultsStatusFieldEvent | StoreResponseResultsMessageFieldEvent | StoreResponseResultsReceiptEnvelopeIdFieldEvent | StoreResponseResultsReceiptRelayFieldEvent | StoreResponseResultsReceiptStoredAtFieldEvent | StoreResponseResultsReceiptExpiresAtFieldEvent | StoreResponseResultsReceiptSignatureFieldEvent | StoreResponseResultsReceiptHashFieldEvent | StoreResponseResultsQuotaFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }
