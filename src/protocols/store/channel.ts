@@ -19,14 +19,17 @@
  * batching and sends those puts again one by one, in their order.
  *
  * A failure (a write or read error, an undecodable answer, a request's own
- * timeout or abort) leaves the stream in an unknown state: the channel
- * aborts the stream and every request on it fails; the caller opens a
- * fresh one.
+ * timeout or abort once written) leaves the stream in an unknown state: the
+ * channel aborts the stream and every request on it fails; the caller opens
+ * a fresh one. Requests that fail only because another caller gave up on
+ * its own fail with {@link StreamAbandonedError} (they may be tried again),
+ * and a request given up before it was written just leaves the queue: one
+ * caller's signal never costs the others their puts, batched or not.
  */
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { MAX_FETCH_LIMIT, MAX_PIPELINED_REQUESTS, MAX_PUT_BATCH, MAX_PUT_BATCH_BYTES, MAX_REQUEST_FRAME_LENGTH } from './constants.js'
-import { StoreProtocolError } from './errors.js'
+import { StoreProtocolError, StreamAbandonedError } from './errors.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { PutRequest } from './pb/store.js'
 import { fromPutResult } from './responses.js'
@@ -129,15 +132,19 @@ export class StoreChannel {
     this.used = true
     const frame = request.put != null ? undefined : StoreRequest.encode(request)
     const bytes = request.put != null ? putBytes(request.put) : (frame as Uint8Array).length
+    let entry!: Pending
     const pending = new Promise<StoreResponse | StoreProtocolError>((resolve, reject) => {
-      this.queued.push({ request, frame, bytes, signal, resolve, reject })
+      entry = { request, frame, bytes, signal, resolve, reject }
+      this.queued.push(entry)
     })
     this.schedulePump()
     let answer: StoreResponse | StoreProtocolError
     try {
       answer = await raceAbort(pending, signal)
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)))
+      const error = err instanceof Error ? err : new Error(String(err))
+      if (this.failure === undefined && signal.aborted) this.abandon(entry, error)
+      else this.fail(error)
       throw err
     }
     if (answer instanceof StoreProtocolError) throw answer
@@ -162,6 +169,24 @@ export class StoreChannel {
     this.settleIdle()
   }
 
+  /**
+   * `entry`'s caller gave up with `reason`. Not yet written: it leaves the
+   * queue and the stream stays in step. Written (alone or in a batch): its
+   * answer may never come, so the stream goes, but the requests of other
+   * callers fail with {@link StreamAbandonedError}, not with this caller's
+   * reason: they were not given up, and may be tried again.
+   */
+  private abandon (entry: Pending, reason: Error): void {
+    const at = this.queued.indexOf(entry)
+    if (at >= 0) {
+      this.queued.splice(at, 1)
+      this.schedulePump()
+      this.settleIdle()
+      return
+    }
+    this.fail(new StreamAbandonedError(`another request on the stream was given up: ${reason.message}`))
+  }
+
   /** Writes once the microtasks already queued have run: puts made in the same tick meet in one batch. */
   private schedulePump (): void {
     if (this.pumpScheduled) return
@@ -184,7 +209,8 @@ export class StoreChannel {
       this.unanswered.push(next.written)
       this.unansweredRequests += next.written.members.length
       this.unansweredBytes += next.written.bytes
-      this.lp.write(next.frame, { signal: next.written.members[0].signal }).catch((err: unknown) => {
+      // Not bound to one caller's signal (a batch has several): a caller that gives up fails the channel, which aborts the stream and this write.
+      this.lp.write(next.frame).catch((err: unknown) => {
         this.fail(err instanceof Error ? err : new Error(String(err)))
       })
       this.readAnswers()

@@ -1,0 +1,147 @@
+/**
+ * A caller that gives up (its AbortSignal) must not take the puts of other
+ * callers down with it: puts to one relay share a stream and, since
+ * batches, one request. A put given up before it is written leaves the
+ * stream alone; one given up while its batch is under way drops the stream
+ * (it may be stalled), and the other callers' puts are tried again on a
+ * fresh one. The relay is a stub that holds its answers until the test
+ * lets them go, so what is under way is exact whatever the machine's load.
+ */
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
+import { toHex } from '../../../../src/crypto/bytes.js'
+import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
+import { MAX_PUT_BATCH, ReceiptSigner, STORE_PROTOCOL, StoreClient, mailboxId } from '../../../../src/protocols/store/index.js'
+import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
+import type { PutRequest } from '../../../../src/protocols/store/pb/store.js'
+import { ok, putResult } from '../../../../src/protocols/store/responses.js'
+import { fakeEnvelope, startUser, waitFor } from '../../relay/helpers.js'
+import type { UserNode } from '../../relay/helpers.js'
+
+/** A relay that answers every put with a signed receipt, once `open()` was called. */
+interface HeldRelay {
+  node: Libp2p
+  /** Streams opened to it. */
+  streams: number
+  /** Puts it read, by how many travelled in each request. */
+  requests: number[]
+  open(): void
+}
+
+async function heldRelay (): Promise<HeldRelay> {
+  const key: PrivateKey = await generateKeyPair('Ed25519')
+  const node = await startUser(key, ['/ip4/127.0.0.1/tcp/0'])
+  const signer = new ReceiptSigner(key)
+  let open!: () => void
+  const gate = new Promise<void>(resolve => { open = resolve })
+  const relay: HeldRelay = { node, streams: 0, requests: [], open }
+  const receipt = async (p: PutRequest): Promise<StoreResponse> => {
+    const subject = { mailbox: p.mailbox, envelopeId: parseEnvelopeHeader(p.envelope).id, hash: sha256(p.envelope) }
+    return ok({ receipt: await signer.sign(subject, 1000, 2000) })
+  }
+  await node.handle(STORE_PROTOCOL, async (stream: Stream) => {
+    relay.streams++
+    const lp = lpStream(stream, { maxDataLength: 1 << 22 })
+    try {
+      for (;;) {
+        const request = StoreRequest.decode(await lp.read())
+        const puts = request.puts?.puts ?? (request.put != null ? [request.put] : [])
+        relay.requests.push(puts.length)
+        await gate
+        const answer = request.puts != null
+          ? ok({ results: await Promise.all(puts.map(async p => putResult(await receipt(p)))) })
+          : await receipt(puts[0])
+        await lp.write(StoreResponse.encode(answer))
+      }
+    } catch {
+      // The client went away: nothing to answer.
+    }
+  }, { runOnLimitedConnection: true })
+  return relay
+}
+
+async function newMailbox (): Promise<Uint8Array> {
+  return mailboxId(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+}
+
+type Outcome = PromiseSettledResult<Awaited<ReturnType<StoreClient['put']>>>
+
+/** 'ok' for a receipt naming `envelope`, else the error's name. */
+function outcomeOf (outcome: Outcome, envelope: Uint8Array): string {
+  if (outcome.status === 'rejected') return (outcome.reason as Error).name
+  return toHex(outcome.value.hash) === toHex(sha256(envelope)) ? 'ok' : 'another envelope\'s receipt'
+}
+
+describe('protocols/store client: a caller that gives up inside a batch', function () {
+  this.timeout(60_000)
+  const nodes: Libp2p[] = []
+  const relays: HeldRelay[] = []
+  let user: UserNode
+
+  beforeEach(async () => {
+    user = await startUser()
+    nodes.push(user)
+  })
+
+  afterEach(async () => {
+    for (const r of relays.splice(0)) r.open()
+    await Promise.all(nodes.splice(0).map(async n => { await n.stop() }))
+  })
+
+  async function relay (): Promise<HeldRelay> {
+    const r = await heldRelay()
+    relays.push(r)
+    nodes.push(r.node)
+    return r
+  }
+
+  it('a put given up while it waits for its turn leaves the stream and the puts under way alone', async () => {
+    const r = await relay()
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    const envelopes = Array.from({ length: MAX_PUT_BATCH }, () => fakeEnvelope())
+    const puts = Promise.allSettled(envelopes.map(async e => await client.put(r.node.getMultiaddrs(), mailbox, e)))
+    await waitFor('the batch to reach the relay', () => r.requests.length === 1)
+    assert.deepEqual(r.requests, [MAX_PUT_BATCH])
+
+    // The stream's pipeline is full: this put waits for its turn, and its caller gives up.
+    const giveUp = new AbortController()
+    const late = client.put(r.node.getMultiaddrs(), mailbox, fakeEnvelope(), { signal: giveUp.signal })
+    giveUp.abort()
+    await assert.rejects(late, { name: 'AbortError' })
+
+    r.open()
+    const outcomes = await puts
+    assert.deepEqual(outcomes.map((o, i) => outcomeOf(o, envelopes[i])), Array(MAX_PUT_BATCH).fill('ok'))
+    // Nothing was sent again, and the stream still carries puts.
+    const after = fakeEnvelope()
+    assert.equal(toHex((await client.put(r.node.getMultiaddrs(), mailbox, after)).hash), toHex(sha256(after)))
+    assert.equal(r.streams, 1)
+    assert.deepEqual(r.requests, [MAX_PUT_BATCH, 1])
+    await client.close()
+  })
+
+  it('a put given up while its batch is under way: the other puts of the batch still get their own receipts', async () => {
+    const r = await relay()
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    const envelopes = Array.from({ length: 3 }, () => fakeEnvelope())
+    const giveUp = new AbortController()
+    const calls = Promise.allSettled(envelopes.map(async (e, i) => await client.put(r.node.getMultiaddrs(), mailbox, e, i === 1 ? { signal: giveUp.signal } : {})))
+    await waitFor('the batch to reach the relay', () => r.requests.length === 1)
+    assert.deepEqual(r.requests, [3])
+
+    giveUp.abort()
+    // The stream is dropped (an answer that does not come may be a stalled relay); the others go again on a fresh one.
+    await waitFor('the other puts on a fresh stream', () => r.streams === 2 && r.requests.length === 2)
+    r.open()
+    const outcomes = await calls
+    assert.deepEqual(outcomes.map((o, i) => outcomeOf(o, envelopes[i])), ['ok', 'AbortError', 'ok'])
+    assert.deepEqual(r.requests, [3, 2])
+    await client.close()
+  })
+})
