@@ -307,7 +307,8 @@ function putBytes (put: PutRequest): number {
   return put.mailbox.length + put.envelope.length + PUT_FRAME_OVERHEAD
 }
 
-async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** `promise`, or `signal`'s reason if it aborts first (`promise` goes on, unobserved). */
+export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason
   let onAbort: (() => void) | undefined
   try {

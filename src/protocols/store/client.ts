@@ -24,7 +24,7 @@ import {
 } from './errors.js'
 import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
-import { StoreChannel } from './channel.js'
+import { StoreChannel, raceAbort } from './channel.js'
 import { StoreResponse } from './pb/store.js'
 import type { StoreRequest } from './pb/store.js'
 import { wire } from './wire.js'
@@ -208,13 +208,14 @@ export class StoreClient {
     const key = targetKey(target)
     let pending = this.channels.get(key)
     if (pending == null) {
-      pending = this.open(target, signal)
+      // Not this caller's signal: the stream is every waiting caller's, and one giving up must not fail the others.
+      pending = this.open(target, AbortSignal.timeout(this.timeoutMs))
       this.channels.set(key, pending)
       pending.catch(() => {
         if (this.channels.get(key) === pending) this.channels.delete(key)
       })
     }
-    const channel = await pending
+    const channel = await raceAbort(pending, signal)
     if (!channel.usable) {
       if (this.channels.get(key) === pending) this.channels.delete(key)
       return await this.channel(target, signal)

@@ -144,4 +144,19 @@ describe('protocols/store client: a caller that gives up inside a batch', functi
     assert.deepEqual(r.requests, [3, 2])
     await client.close()
   })
+
+  it('a put given up while the stream to the relay is being opened: the others waiting for that stream still get their receipts', async () => {
+    const r = await relay()
+    r.open()
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    const envelopes = Array.from({ length: 3 }, () => fakeEnvelope())
+    const giveUp = new AbortController()
+    // The first put dials the relay; the others wait for its stream.
+    const calls = Promise.allSettled(envelopes.map(async (e, i) => await client.put(r.node.getMultiaddrs(), mailbox, e, i === 0 ? { signal: giveUp.signal } : {})))
+    giveUp.abort()
+    const outcomes = await calls
+    assert.deepEqual(outcomes.map((o, i) => outcomeOf(o, envelopes[i])), ['AbortError', 'ok', 'ok'])
+    await client.close()
+  })
 })
