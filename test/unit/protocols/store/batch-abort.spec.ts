@@ -32,7 +32,8 @@ interface HeldRelay {
   open(): void
 }
 
-async function heldRelay (): Promise<HeldRelay> {
+/** `answers`: requests it answers in all, across its streams; it reads the rest and never answers them (a stalled relay). */
+async function heldRelay (answers = Infinity): Promise<HeldRelay> {
   const key: PrivateKey = await generateKeyPair('Ed25519')
   const node = await startUser(key, ['/ip4/127.0.0.1/tcp/0'])
   const signer = new ReceiptSigner(key)
@@ -52,6 +53,7 @@ async function heldRelay (): Promise<HeldRelay> {
         const puts = request.puts?.puts ?? (request.put != null ? [request.put] : [])
         relay.requests.push(puts.length)
         await gate
+        if (relay.requests.length > answers) continue
         const answer = request.puts != null
           ? ok({ results: await Promise.all(puts.map(async p => putResult(await receipt(p)))) })
           : await receipt(puts[0])
@@ -92,8 +94,8 @@ describe('protocols/store client: a caller that gives up inside a batch', functi
     await Promise.all(nodes.splice(0).map(async n => { await n.stop() }))
   })
 
-  async function relay (): Promise<HeldRelay> {
-    const r = await heldRelay()
+  async function relay (answers?: number): Promise<HeldRelay> {
+    const r = await heldRelay(answers)
     relays.push(r)
     nodes.push(r.node)
     return r
@@ -157,6 +159,25 @@ describe('protocols/store client: a caller that gives up inside a batch', functi
     giveUp.abort()
     const outcomes = await calls
     assert.deepEqual(outcomes.map((o, i) => outcomeOf(o, envelopes[i])), ['AbortError', 'ok', 'ok'])
+    await client.close()
+  })
+
+  it('a relay that answers one batch and stalls on the next: every caller settles, each tried at most once more on one fresh stream', async () => {
+    const r = await relay(1)
+    r.open()
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    const first = Array.from({ length: 3 }, () => fakeEnvelope())
+    const answered = await Promise.allSettled(first.map(async e => await client.put(r.node.getMultiaddrs(), mailbox, e)))
+    assert.deepEqual(answered.map((o, i) => outcomeOf(o, first[i])), ['ok', 'ok', 'ok'])
+
+    const second = Array.from({ length: 3 }, () => fakeEnvelope())
+    // Only a timeout ends these; how long it is does not matter.
+    const stalled = await Promise.allSettled(second.map(async e => await client.put(r.node.getMultiaddrs(), mailbox, e, { signal: AbortSignal.timeout(300) })))
+    assert.ok(stalled.every(o => o.status === 'rejected'), 'a put to a stalled relay got a receipt')
+    // The stalled batch, then at most the puts not given up yet, once, on one fresh stream.
+    assert.ok(r.streams <= 2, `${r.streams} streams opened`)
+    assert.ok(r.requests.length <= 3, `requests: ${JSON.stringify(r.requests)}`)
     await client.close()
   })
 })
