@@ -184,6 +184,8 @@ export class StoreChannel {
       this.settleIdle()
       return
     }
+    // Answered already (its answer and the abort came together): nothing of it is left on the stream.
+    if (!this.unanswered.some(w => w.members.includes(entry))) return
     this.fail(new StreamAbandonedError(`another request on the stream was given up: ${reason.message}`))
   }
 
