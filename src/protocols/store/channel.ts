@@ -129,6 +129,8 @@ export class StoreChannel {
   async exchange (request: StoreRequest, signal: AbortSignal): Promise<StoreResponse> {
     if (this.failure !== undefined) throw this.failure
     if (this.stream.status !== 'open') throw new StoreProtocolError(`the stream is ${this.stream.status}`)
+    // Given up already (while the stream was opened, or the request built): nothing goes on the stream.
+    signal.throwIfAborted()
     this.used = true
     const frame = request.put != null ? undefined : StoreRequest.encode(request)
     const bytes = request.put != null ? putBytes(request.put) : (frame as Uint8Array).length
@@ -137,6 +139,8 @@ export class StoreChannel {
       entry = { request, frame, bytes, signal, resolve, reject }
       this.queued.push(entry)
     })
+    // Its caller learns its fate through raceAbort; once that gave up, a later rejection (the stream failing) must not go unhandled (that ends a Node process).
+    pending.catch(() => {})
     this.schedulePump()
     let answer: StoreResponse | StoreProtocolError
     try {

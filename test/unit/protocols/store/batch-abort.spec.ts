@@ -162,6 +162,42 @@ describe('protocols/store client: a caller that gives up inside a batch', functi
     await client.close()
   })
 
+  it('a request whose caller gave up before it reached the stream: no unhandled rejection (it would end the process), the stream stays', async () => {
+    const r = await relay()
+    r.open()
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    const first = fakeEnvelope()
+    assert.equal(outcomeOf((await Promise.allSettled([client.put(r.node.getMultiaddrs(), mailbox, first)]))[0], first), 'ok')
+
+    // The caller's signal aborts while the fetch is being signed: it reaches the stream already given up.
+    const giveUp = new AbortController()
+    const real = await generateKeyPair('Ed25519')
+    const deviceKey: PrivateKey = Object.create(real, {
+      sign: { value: async (data: Uint8Array) => { giveUp.abort(); return await real.sign(data) } }
+    })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+    const mochaListeners = process.listeners('unhandledRejection')
+    process.removeAllListeners('unhandledRejection')
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      await assert.rejects(client.fetch(r.node.getMultiaddrs(), deviceKey, { signal: giveUp.signal }), { name: 'AbortError' })
+      for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+      for (const l of mochaListeners) process.on('unhandledRejection', l)
+    }
+    assert.deepEqual(unhandled.map(e => (e as Error).name), [], 'a promise rejected with nobody to handle it')
+
+    // Nothing of the fetch was written: the stream carries the next put.
+    const next = fakeEnvelope()
+    assert.equal(outcomeOf((await Promise.allSettled([client.put(r.node.getMultiaddrs(), mailbox, next)]))[0], next), 'ok')
+    assert.equal(r.streams, 1)
+    assert.deepEqual(r.requests, [1, 1])
+    await client.close()
+  })
+
   it('a relay that answers one batch and stalls on the next: every caller settles, each tried at most once more on one fresh stream', async () => {
     const r = await relay(1)
     r.open()
