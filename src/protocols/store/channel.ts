@@ -19,14 +19,17 @@
  * batching and sends those puts again one by one, in their order.
  *
  * A failure (a write or read error, an undecodable answer, a request's own
- * timeout or abort) leaves the stream in an unknown state: the channel
- * aborts the stream and every request on it fails; the caller opens a
- * fresh one.
+ * timeout or abort once written) leaves the stream in an unknown state: the
+ * channel aborts the stream and every request on it fails; the caller opens
+ * a fresh one. Requests that fail only because another caller gave up on
+ * its own fail with {@link StreamAbandonedError} (they may be tried again),
+ * and a request given up before it was written just leaves the queue: one
+ * caller's signal never costs the others their puts, batched or not.
  */
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { MAX_FETCH_LIMIT, MAX_PIPELINED_REQUESTS, MAX_PUT_BATCH, MAX_PUT_BATCH_BYTES, MAX_REQUEST_FRAME_LENGTH } from './constants.js'
-import { StoreProtocolError } from './errors.js'
+import { StoreProtocolError, StreamAbandonedError } from './errors.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { PutRequest } from './pb/store.js'
 import { fromPutResult } from './responses.js'
@@ -126,18 +129,26 @@ export class StoreChannel {
   async exchange (request: StoreRequest, signal: AbortSignal): Promise<StoreResponse> {
     if (this.failure !== undefined) throw this.failure
     if (this.stream.status !== 'open') throw new StoreProtocolError(`the stream is ${this.stream.status}`)
+    // Given up already (while the stream was opened, or the request built): nothing goes on the stream.
+    signal.throwIfAborted()
     this.used = true
     const frame = request.put != null ? undefined : StoreRequest.encode(request)
     const bytes = request.put != null ? putBytes(request.put) : (frame as Uint8Array).length
+    let entry!: Pending
     const pending = new Promise<StoreResponse | StoreProtocolError>((resolve, reject) => {
-      this.queued.push({ request, frame, bytes, signal, resolve, reject })
+      entry = { request, frame, bytes, signal, resolve, reject }
+      this.queued.push(entry)
     })
+    // Its caller learns its fate through raceAbort; once that gave up, a later rejection (the stream failing) must not go unhandled (that ends a Node process).
+    pending.catch(() => {})
     this.schedulePump()
     let answer: StoreResponse | StoreProtocolError
     try {
       answer = await raceAbort(pending, signal)
     } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)))
+      const error = err instanceof Error ? err : new Error(String(err))
+      if (this.failure === undefined && signal.aborted) this.abandon(entry, error)
+      else this.fail(error)
       throw err
     }
     if (answer instanceof StoreProtocolError) throw answer
@@ -162,6 +173,26 @@ export class StoreChannel {
     this.settleIdle()
   }
 
+  /**
+   * `entry`'s caller gave up with `reason`. Not yet written: it leaves the
+   * queue and the stream stays in step. Written (alone or in a batch): its
+   * answer may never come, so the stream goes, but the requests of other
+   * callers fail with {@link StreamAbandonedError}, not with this caller's
+   * reason: they were not given up, and may be tried again.
+   */
+  private abandon (entry: Pending, reason: Error): void {
+    const at = this.queued.indexOf(entry)
+    if (at >= 0) {
+      this.queued.splice(at, 1)
+      this.schedulePump()
+      this.settleIdle()
+      return
+    }
+    // Answered already (its answer and the abort came together): nothing of it is left on the stream.
+    if (!this.unanswered.some(w => w.members.includes(entry))) return
+    this.fail(new StreamAbandonedError(`another request on the stream was given up: ${reason.message}`))
+  }
+
   /** Writes once the microtasks already queued have run: puts made in the same tick meet in one batch. */
   private schedulePump (): void {
     if (this.pumpScheduled) return
@@ -184,7 +215,8 @@ export class StoreChannel {
       this.unanswered.push(next.written)
       this.unansweredRequests += next.written.members.length
       this.unansweredBytes += next.written.bytes
-      this.lp.write(next.frame, { signal: next.written.members[0].signal }).catch((err: unknown) => {
+      // Not bound to one caller's signal (a batch has several): a caller that gives up fails the channel, which aborts the stream and this write.
+      this.lp.write(next.frame).catch((err: unknown) => {
         this.fail(err instanceof Error ? err : new Error(String(err)))
       })
       this.readAnswers()
@@ -281,7 +313,8 @@ function putBytes (put: PutRequest): number {
   return put.mailbox.length + put.envelope.length + PUT_FRAME_OVERHEAD
 }
 
-async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** `promise`, or `signal`'s reason if it aborts first (`promise` goes on, unobserved). */
+export async function raceAbort<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) throw signal.reason
   let onAbort: (() => void) | undefined
   try {

@@ -5,8 +5,9 @@
  * turn go out together in one batch, each caller getting its own result);
  * a stream that fails or times out is aborted and
  * the request is tried once more on a fresh stream when the old one had
- * already served requests (every request is idempotent: puts de-duplicate
- * on the envelope id and hash, deletes of missing envelopes do nothing).
+ * already served requests, or was dropped because another caller gave up
+ * (every request is idempotent: puts de-duplicate on the envelope id and
+ * hash, deletes of missing envelopes do nothing).
  */
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -19,11 +20,11 @@ import { parseEnvelopeHeader } from '../../crypto/envelope.js'
 import type { InvalidMessageError } from '../../crypto/errors.js'
 import { MAX_RESPONSE_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, REQUEST_TIMEOUT_MS, STORE_PROTOCOL, WRITE_TIMEOUT_MS } from './constants.js'
 import {
-  EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, RateLimitedError, StoreProtocolError, UnauthorizedError
+  EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, RateLimitedError, StoreProtocolError, StreamAbandonedError, UnauthorizedError
 } from './errors.js'
 import type { QuotaKind } from './errors.js'
 import { checkMailbox } from './mailbox.js'
-import { StoreChannel } from './channel.js'
+import { StoreChannel, raceAbort } from './channel.js'
 import { StoreResponse } from './pb/store.js'
 import type { StoreRequest } from './pb/store.js'
 import { wire } from './wire.js'
@@ -185,11 +186,13 @@ export class StoreClient {
       try {
         response = await channel.exchange(request, signal)
       } catch (err) {
-        // The relay answered this put's batch with results that do not match it: the stream is in step, a retry would get the same.
-        if (err instanceof StoreProtocolError && channel.usable) throw err
+        // The channel kept the stream in step (this put's batch was answered with results that do not match it, or this
+        // request was given up before it was written): nothing to drop, and a retry would get the same.
+        if (channel.usable) throw err
         // The stream is in an unknown state (a late answer would pair with the next request): never reuse it.
         this.drop(target, channel, err)
-        if (wasUsed && attempt === 0 && !signal.aborted) {
+        // Once more on a fresh stream when the old one had served requests (it may have gone stale), or was dropped for another caller's sake.
+        if ((wasUsed || err instanceof StreamAbandonedError) && attempt === 0 && !signal.aborted) {
           log('retrying on a fresh stream after %s', (err as Error).message)
           continue
         }
@@ -205,13 +208,14 @@ export class StoreClient {
     const key = targetKey(target)
     let pending = this.channels.get(key)
     if (pending == null) {
-      pending = this.open(target, signal)
+      // Not this caller's signal: the stream is every waiting caller's, and one giving up must not fail the others.
+      pending = this.open(target, AbortSignal.timeout(this.timeoutMs))
       this.channels.set(key, pending)
       pending.catch(() => {
         if (this.channels.get(key) === pending) this.channels.delete(key)
       })
     }
-    const channel = await pending
+    const channel = await raceAbort(pending, signal)
     if (!channel.usable) {
       if (this.channels.get(key) === pending) this.channels.delete(key)
       return await this.channel(target, signal)

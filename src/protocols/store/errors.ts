@@ -49,6 +49,16 @@ export class StoreProtocolError extends Error {
 }
 
 /**
+ * The request's stream was dropped because another request on it was given
+ * up by its caller while under way (its answer might never come: a stalled
+ * relay). This request was not given up: it may be tried again on a fresh
+ * stream, as the store client does once.
+ */
+export class StreamAbandonedError extends Error {
+  override readonly name = 'StreamAbandonedError'
+}
+
+/**
  * The relay refused a put: the envelope's owner already fetched it and
  * signed its delete (the relay keeps a tombstone of it), so it is not
  * held again. Nothing is lost: the owner has it.

@@ -69,6 +69,7 @@ describe('protocols/store untrusted input', function () {
       fc.record({ put: fc.record({ mailbox: fc.oneof(bytes(40), fc.uint8Array({ minLength: 32, maxLength: 32 })), envelope: fc.oneof(bytes(200), fc.uint8Array({ minLength: ENVELOPE_OVERHEAD, maxLength: 400 }).map(e => { e[0] = 1; return e })) }) }),
       fc.record({ fetch: fc.record({ mailbox: bytes(40), after: bytes(40), limit: fc.nat(), auth: fc.option(auth, { nil: undefined }) }) }),
       fc.record({ delete: fc.record({ mailbox: bytes(40), refs: fc.array(fc.record({ id: bytes(20), hash: bytes(40) }), { maxLength: 5 }), auth: fc.option(auth, { nil: undefined }) }) }),
+      fc.record({ puts: fc.record({ puts: fc.array(fc.record({ mailbox: fc.oneof(bytes(40), fc.uint8Array({ minLength: 32, maxLength: 32 })), envelope: fc.oneof(bytes(200), fc.uint8Array({ minLength: ENVELOPE_OVERHEAD, maxLength: 400 }).map(e => { e[0] = 1; return e })) }), { maxLength: 8 }) }) }),
       fc.constant({})
     )
     await fc.assert(fc.asyncProperty(request, async (r) => {
@@ -78,7 +79,16 @@ describe('protocols/store untrusted input', function () {
       assert.equal(responses.length, 1)
       assert.notEqual(responses[0].status, StoreResponse.Status.INTERNAL_ERROR)
       assert.notEqual(responses[0].status, StoreResponse.Status.UNSPECIFIED)
-    }), { numRuns: 150 })
+      // A batch of puts: one result per put, each a status of its own, never an internal error.
+      const puts = (r as { puts?: { puts: unknown[] } }).puts?.puts.length ?? 0
+      if (puts > 0) {
+        assert.equal(responses[0].results.length, puts)
+        for (const result of responses[0].results) {
+          assert.notEqual(result.status, StoreResponse.Status.INTERNAL_ERROR)
+          assert.notEqual(result.status, StoreResponse.Status.UNSPECIFIED)
+        }
+      }
+    }), { numRuns: 200 })
   })
 
   it('gossip checks and message ids: only InvalidGossipError, never another throw', async () => {
