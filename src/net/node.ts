@@ -23,6 +23,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { ReservationLimits } from './reservation-limits.js'
 import { ConnectionLimits } from './connection-limits.js'
 import type { HideIp } from './hide-ip.js'
+import { attachSpreadMonitor } from './spread-monitor.js'
 import { querySelfInterval } from './dht-maintenance.js'
 import type { DhtMaintenance } from './dht-maintenance.js'
 import {
@@ -193,6 +194,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     ? [bootstrap({ list: init.bootstrap ?? [], timeout: 0 })]
     : []
 
+  const monitorInit = connectionMonitorInit(init.keepAliveIntervalMs, init.connectionMonitor)
   const node = await createLibp2p({
     privateKey: init.privateKey,
     addresses: { listen: init.listen ?? [], announce: init.announce ?? [], announceFilter: hideIp != null ? hideIp.announceFilter(init.announceFilter) : init.announceFilter },
@@ -202,7 +204,8 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     peerDiscovery,
     datastore: init.datastore,
     metrics: init.metrics,
-    connectionMonitor: connectionMonitorInit(init.keepAliveIntervalMs, init.connectionMonitor),
+    // A relay's pings are spread over the interval (spread-monitor.ts): libp2p's monitor pings every connection in one tick.
+    connectionMonitor: isRelay ? { enabled: false } : monitorInit,
     ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : gater != null ? { connectionGater: gater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.
@@ -211,6 +214,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     },
     services: services as Libp2pInit['services']
   })
+  if (isRelay && monitorInit != null) attachSpreadMonitor(node, monitorInit)
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   limits?.attach(node)
   connectionLimits?.attach(node)

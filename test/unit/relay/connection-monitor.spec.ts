@@ -1,9 +1,10 @@
 /**
- * A relay's connection monitor settings reach libp2p's monitor: the ping
+ * A relay's connection monitor settings reach its monitor: the ping
  * interval, a fixed ping timeout, and whether a failed ping closes the
  * connection (libp2p pings every connection in one tick and by default
  * closes one whose ping took over ~5 s: a busy relay dropped live users).
- * Not a timing test: the monitor libp2p built is read back.
+ * Not a timing test: the relay's monitor is read back (spread-monitor.spec.ts
+ * tests what it does).
  */
 import assert from 'node:assert/strict'
 import { memory } from '@libp2p/memory'
@@ -12,20 +13,17 @@ import { MemoryLevel } from 'memory-level'
 import { RELAY_CONNECTION_MONITOR, createStarlingRelay } from '../../../src/peer/index.js'
 import type { RelayPlatform, StarlingRelay } from '../../../src/peer/index.js'
 import { connectionMonitorInit } from '../../../src/net/node.js'
+import { spreadMonitorOf } from '../../../src/net/spread-monitor.js'
 import { LevelStore } from '../../../src/store/index.js'
 import { daemonCrypto as crypto } from '../crypto/providers.js'
 
-/** What libp2p's ConnectionMonitor keeps of its init (libp2p 3.3's field names). */
-interface MonitorFields {
-  pingIntervalMs: number
-  abortConnectionOnPingFailure: boolean
-  timeout: { minTimeout: number, maxTimeout: number }
-}
-
-function monitorOf (relay: StarlingRelay): MonitorFields {
-  const monitor = (relay.node as unknown as { components: { connectionMonitor?: MonitorFields } }).components.connectionMonitor
-  assert.ok(monitor != null, 'libp2p built a connection monitor')
-  return monitor
+/** The relay's monitor (src/net/spread-monitor.ts) and that libp2p built none of its own (it would ping everyone in one tick). */
+function monitorOf (relay: StarlingRelay): { pingIntervalMs: number, abortConnectionOnPingFailure: boolean, timeout: { minTimeout: number, maxTimeout: number } } {
+  assert.throws(() => (relay.node as unknown as { components: { connectionMonitor?: unknown } }).components.connectionMonitor, { name: 'MissingServiceError' }, 'libp2p\'s own monitor is off')
+  const monitor = spreadMonitorOf(relay.node)
+  assert.ok(monitor != null, 'the relay runs a spread monitor')
+  const s = monitor.settings
+  return { pingIntervalMs: s.intervalMs, abortConnectionOnPingFailure: s.closeOnFailure, timeout: { minTimeout: s.timeoutMs, maxTimeout: s.timeoutMs } }
 }
 
 async function platform (): Promise<RelayPlatform> {
@@ -58,7 +56,7 @@ describe('relay: connection monitor settings', function () {
     }
   })
 
-  it('an operator\'s interval, timeout and close-on-failure reach libp2p\'s monitor', async () => {
+  it('an operator\'s interval, timeout and close-on-failure reach the relay\'s monitor', async () => {
     const relay = await createStarlingRelay(await platform(), {
       listen: [],
       announce: [],

@@ -1,0 +1,118 @@
+/**
+ * The relay's connection monitor (src/net/spread-monitor.ts) pings each
+ * connection once per interval at its own phase, not all in one tick as
+ * libp2p's does; a failed ping closes the connection when asked, a peer
+ * without the ping protocol counts as alive. Fake connections and an
+ * injected clock for the spread; two real libp2p nodes for the ping itself.
+ */
+import assert from 'node:assert/strict'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { createLibp2p } from 'libp2p'
+import type { Connection, Libp2p } from '@libp2p/interface'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { memory } from '@libp2p/memory'
+import { multiaddr } from '@multiformats/multiaddr'
+import { SpreadMonitor } from '../../../src/net/spread-monitor.js'
+import { waitFor } from '../relay/helpers.js'
+
+/** A connection whose ping stream fails with `error` (or never opens when `hang`), recording pings and aborts. */
+function fakeConnection (error: Error, hang = false, clock: () => number = () => 0): Connection & { opened: number, at: number[], aborted?: Error } {
+  const conn = {
+    status: 'open',
+    opened: 0,
+    at: [] as number[],
+    aborted: undefined as Error | undefined,
+    remotePeer: { toString: () => 'fake' },
+    newStream: async (_protocol: string, options: { signal: AbortSignal }) => {
+      conn.opened++
+      conn.at.push(clock())
+      if (hang) {
+        await new Promise((_resolve, reject) => options.signal.addEventListener('abort', () => { reject(options.signal.reason) }, { once: true }))
+      }
+      throw error
+    },
+    abort: (err: Error) => { conn.aborted = err; conn.status = 'closed' }
+  }
+  return conn as unknown as Connection & { opened: number, at: number[], aborted?: Error }
+}
+
+function unsupported (): Error {
+  const err = new Error('protocol selection failed')
+  err.name = 'UnsupportedProtocolError'
+  return err
+}
+
+describe('net: the spread connection monitor', function () {
+  this.timeout(30_000)
+
+  it('pings 1,200 connections once per interval each, at most a few per tick (libp2p\'s monitor: all 1,200 in one)', async () => {
+    let now = 0
+    const conns = Array.from({ length: 1200 }, () => fakeConnection(unsupported(), false, () => now))
+    let draw = 0
+    const monitor = new SpreadMonitor({ getConnections: () => conns, intervalMs: 30_000, timeoutMs: 30_000, closeOnFailure: true, now: () => now, random: () => (draw++ % 1200) / 1200 })
+    const perTick: number[] = []
+    // 95 s of 500 ms ticks.
+    for (let t = 0; t <= 95_000; t += 500) {
+      now = t
+      const before = monitor.counts.pings
+      monitor.tick()
+      perTick.push(monitor.counts.pings - before)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    // First ping within the first interval after being seen, then every 30 s (to the 500 ms tick), whatever the phase.
+    for (const c of conns) {
+      assert.ok(c.at[0] <= 30_000 && c.at.length >= 3, `first ping at ${c.at[0]} ms, ${c.at.length} in 95 s`)
+      for (let i = 1; i < c.at.length; i++) assert.ok(Math.abs(c.at[i] - c.at[i - 1] - 30_000) <= 500, `pings ${c.at[i] - c.at[i - 1]} ms apart`)
+    }
+    assert.ok(Math.max(...perTick) <= 2 * 1200 * 500 / 30_000, `at most ${Math.max(...perTick)} pings in a tick, for ${1200 * 500 / 30_000} on average`)
+    assert.equal(monitor.counts.failed, 0, 'a peer without the protocol is alive')
+    assert.ok(conns.every(c => c.aborted == null))
+  })
+
+  it('a failed ping closes the connection, unless told not to; a ping unanswered within the timeout fails', async () => {
+    for (const closeOnFailure of [true, false]) {
+      const broken = fakeConnection(new Error('stream reset'))
+      const silent = fakeConnection(new Error('never'), true)
+      let now = 0
+      const monitor = new SpreadMonitor({ getConnections: () => [broken, silent], intervalMs: 1_000, timeoutMs: 50, closeOnFailure, now: () => now, random: () => 0 })
+      monitor.tick()
+      now = 1
+      monitor.tick()
+      await waitFor('both pings failed', () => monitor.counts.failed === 2)
+      assert.equal(broken.aborted != null, closeOnFailure)
+      assert.equal(silent.aborted != null, closeOnFailure)
+      if (closeOnFailure) assert.equal(silent.aborted?.name, 'TimeoutError')
+      monitor.stop()
+    }
+  })
+
+  it('pings a real peer over libp2p: the round trip is kept, nothing closed', async () => {
+    const nodes: Libp2p[] = []
+    try {
+      for (const name of ['a', 'b']) {
+        nodes.push(await createLibp2p({
+          addresses: { listen: [`/memory/spread-monitor-${process.pid}-${name}`] },
+          transports: [memory()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          connectionMonitor: { enabled: false },
+          services: { identify: identify(), ping: ping() }
+        }))
+      }
+      const conn = await nodes[0].dial(multiaddr(`/memory/spread-monitor-${process.pid}-b`))
+      let now = 0
+      const monitor = new SpreadMonitor({ getConnections: () => nodes[0].getConnections(), intervalMs: 1_000, timeoutMs: 5_000, closeOnFailure: true, now: () => now, random: () => 0 })
+      monitor.tick()
+      now = 1
+      monitor.tick()
+      await waitFor('the ping came back', () => conn.rtt != null)
+      assert.equal(monitor.counts.pings, 1)
+      assert.equal(monitor.counts.failed, 0)
+      assert.equal(conn.status, 'open')
+    } finally {
+      await Promise.all(nodes.map(async n => { await n.stop() }))
+    }
+  })
+})
