@@ -37,10 +37,15 @@ export interface SpreadMonitorInit {
 export class SpreadMonitor {
   private readonly init: SpreadMonitorInit
   private readonly due = new WeakMap<Connection, number>()
+  /** Connections with one of our pings under way: the ping protocol allows one outbound stream per connection. */
+  private readonly inFlight = new WeakSet<Connection>()
   private timer?: ReturnType<typeof setInterval>
   private stopping = new AbortController()
-  /** Pings sent and failed since start (for tests and metrics). */
-  readonly counts = { pings: 0, failed: 0 }
+  /**
+   * Pings sent and failed since start, and rounds passed over because a ping
+   * was already under way on the connection (for tests and metrics).
+   */
+  readonly counts = { pings: 0, failed: 0, busy: 0 }
 
   constructor (init: SpreadMonitorInit) {
     this.init = init
@@ -76,12 +81,21 @@ export class SpreadMonitor {
       }
       if (due > now) continue
       this.due.set(conn, due + this.init.intervalMs <= now ? now + this.init.intervalMs : due + this.init.intervalMs)
+      // A second outbound ping stream fails with TooManyOutboundProtocolStreamsError,
+      // which would close a live connection: ours still under way (a peer that
+      // half-answers, a timeout as long as the interval) or another (kad-dht
+      // pings its contacts) makes this round wait for the next.
+      if (this.inFlight.has(conn) || pingUnderWay(conn)) {
+        this.counts.busy++
+        continue
+      }
       void this.ping(conn)
     }
   }
 
   private async ping (conn: Connection): Promise<void> {
     this.counts.pings++
+    this.inFlight.add(conn)
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.init.timeoutMs)])
     let start = Date.now()
     let stream
@@ -102,11 +116,23 @@ export class SpreadMonitor {
         return
       }
       if (this.stopping.signal.aborted) return
+      if ((err as Error).name === 'TooManyOutboundProtocolStreamsError') {
+        // Another ping was being negotiated meanwhile: it says nothing about the peer.
+        this.counts.busy++
+        return
+      }
       this.counts.failed++
       log('ping of %p failed: %s', conn.remotePeer, (err as Error).message)
       if (this.init.closeOnFailure) conn.abort(err as Error)
+    } finally {
+      this.inFlight.delete(conn)
     }
   }
+}
+
+/** Whether an outbound ping stream (anyone's) is open on `conn`. */
+function pingUnderWay (conn: Connection): boolean {
+  return conn.streams.some(s => s.direction === 'outbound' && s.protocol === PING_PROTOCOL)
 }
 
 export class PingMismatchError extends Error {

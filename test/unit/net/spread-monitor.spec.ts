@@ -21,6 +21,7 @@ import { waitFor } from '../relay/helpers.js'
 function fakeConnection (error: Error, hang = false, clock: () => number = () => 0): Connection & { opened: number, at: number[], aborted?: Error } {
   const conn = {
     status: 'open',
+    streams: [],
     opened: 0,
     at: [] as number[],
     aborted: undefined as Error | undefined,
@@ -85,6 +86,61 @@ describe('net: the spread connection monitor', function () {
       assert.equal(silent.aborted != null, closeOnFailure)
       if (closeOnFailure) assert.equal(silent.aborted?.name, 'TimeoutError')
       monitor.stop()
+    }
+  })
+
+  it('never has two of its pings in flight on one connection: a ping still under way when the next is due is not doubled', async () => {
+    // The ping protocol allows one outbound stream per connection; a second
+    // fails with TooManyOutboundProtocolStreamsError, which would close a live
+    // connection. Here the first ping hangs (a peer that half-answers) past its due time.
+    const slow = fakeConnection(new Error('never'), true)
+    let now = 0
+    const monitor = new SpreadMonitor({ getConnections: () => [slow], intervalMs: 1_000, timeoutMs: 60_000, closeOnFailure: false, now: () => now, random: () => 0 })
+    try {
+      for (now = 0; now <= 3_000; now += 500) monitor.tick()
+      await new Promise(resolve => setImmediate(resolve))
+      assert.equal(slow.opened, 1, `${slow.opened} ping streams opened while the first was under way`)
+      assert.equal(monitor.counts.failed, 0)
+    } finally {
+      monitor.stop()
+    }
+  })
+
+  it('another ping under way on the connection (the DHT pinging a contact) does not close it: the monitor waits its turn', async () => {
+    const nodes: Libp2p[] = []
+    try {
+      for (const name of ['a', 'b']) {
+        nodes.push(await createLibp2p({
+          addresses: { listen: [`/memory/spread-monitor-busy-${process.pid}-${name}`] },
+          transports: [memory()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          connectionMonitor: { enabled: false },
+          services: { identify: identify(), ping: ping() }
+        }))
+      }
+      const conn = await nodes[0].dial(multiaddr(`/memory/spread-monitor-busy-${process.pid}-b`))
+      // An outbound ping stream held open, as kad-dht's ping of a slow contact is.
+      const held = await conn.newStream('/ipfs/ping/1.0.0')
+      let now = 0
+      const monitor = new SpreadMonitor({ getConnections: () => nodes[0].getConnections(), intervalMs: 1_000, timeoutMs: 5_000, closeOnFailure: true, now: () => now, random: () => 0 })
+      monitor.tick()
+      now = 1
+      monitor.tick()
+      await waitFor('the due ping settled', () => monitor.counts.failed + monitor.counts.busy > 0)
+      assert.equal(conn.status, 'open', 'the live connection was closed')
+      assert.equal(monitor.counts.failed, 0)
+      // Once the other ping is over, the next due one goes out and comes back.
+      held.abort(new Error('done'))
+      await waitFor('the held stream is gone', () => conn.streams.every(s => s.protocol !== '/ipfs/ping/1.0.0'))
+      now = 1_001
+      monitor.tick()
+      await waitFor('the ping came back', () => conn.rtt != null)
+      assert.equal(monitor.counts.failed, 0)
+      assert.equal(conn.status, 'open')
+      monitor.stop()
+    } finally {
+      await Promise.all(nodes.map(async n => { await n.stop() }))
     }
   })
 
