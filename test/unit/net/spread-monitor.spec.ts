@@ -14,7 +14,8 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { memory } from '@libp2p/memory'
 import { multiaddr } from '@multiformats/multiaddr'
-import { SpreadMonitor } from '../../../src/net/spread-monitor.js'
+import { PING_METRIC, SpreadMonitor } from '../../../src/net/spread-monitor.js'
+import type { Metrics } from '@libp2p/interface'
 import { waitFor } from '../relay/helpers.js'
 
 /** A connection whose ping stream fails with `error` (or never opens when `hang`), recording pings and aborts. */
@@ -142,6 +143,22 @@ describe('net: the spread connection monitor', function () {
     } finally {
       await Promise.all(nodes.map(async n => { await n.stop() }))
     }
+  })
+
+  it('keeps libp2p\'s ping-time metric: each ping\'s time as success or failure', async () => {
+    const updates: Array<{ name: string, values: Record<string, number> }> = []
+    const metrics = { registerMetricGroup: (name: string) => ({ update: (values: Record<string, number>) => { updates.push({ name, values }) } }) } as unknown as Metrics
+    const alive = fakeConnection(unsupported())
+    const broken = fakeConnection(new Error('stream reset'))
+    let now = 0
+    const monitor = new SpreadMonitor({ getConnections: () => [alive, broken], intervalMs: 1_000, timeoutMs: 1_000, closeOnFailure: true, now: () => now, random: () => 0, metrics })
+    monitor.tick()
+    now = 1
+    monitor.tick()
+    await waitFor('both pings settled', () => updates.length === 2)
+    assert.ok(updates.every(u => u.name === PING_METRIC))
+    assert.deepEqual(updates.map(u => Object.keys(u.values)[0]).sort(), ['failure', 'success'])
+    assert.ok(updates.every(u => Object.values(u.values).every(v => Number.isFinite(v) && v >= 0)))
   })
 
   it('pings a real peer over libp2p: the round trip is kept, nothing closed', async () => {
