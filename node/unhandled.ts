@@ -7,6 +7,9 @@
  * bound on the lines written keeps a flood of them from filling the log.
  */
 
+/** What each line says: the e2e harness counts a process that wrote it as crashed (it would have been, without the guard). */
+export const KEPT_RUNNING = 'internal error, kept running'
+
 /** Lines written at most; later ones are only counted. */
 export const MAX_UNHANDLED_LOGGED = 100
 
@@ -17,7 +20,7 @@ export function keepRunningOnUnhandledRejection (write: (line: string) => void):
     n++
     if (n > MAX_UNHANDLED_LOGGED) return
     const what = reason instanceof Error ? reason.stack ?? `${reason.name}: ${reason.message}` : String(reason)
-    write(`starling: internal error, kept running (unhandled rejection ${n}${n === MAX_UNHANDLED_LOGGED ? ', the last one logged' : ''}): ${what}`)
+    write(`starling: ${KEPT_RUNNING} (unhandled rejection ${n}${n === MAX_UNHANDLED_LOGGED ? ', the last one logged' : ''}): ${what}`)
   }
   process.on('unhandledRejection', onRejection)
   return { count: () => n, stop: () => { process.off('unhandledRejection', onRejection) } }

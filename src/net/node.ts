@@ -214,7 +214,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     },
     services: services as Libp2pInit['services']
   })
-  if (isRelay && monitorInit != null) attachSpreadMonitor(node, monitorInit)
+  if (isRelay && monitorInit != null) attachSpreadMonitor(node, monitorInit, node.metrics)
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   limits?.attach(node)
   connectionLimits?.attach(node)

@@ -14,12 +14,14 @@
  */
 import { logger } from '@libp2p/logger'
 import { byteStream } from '@libp2p/utils'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, MetricGroup, Metrics } from '@libp2p/interface'
 
 const log = logger('starling:net:spread-monitor')
 
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 const PING_LENGTH = 32
+/** libp2p's monitor's metric (its AdaptiveTimeout's group): dashboards built on it keep working on relays. */
+export const PING_METRIC = 'libp2p_connection_monitor_ping_time_milliseconds'
 /** How often the monitor looks for connections due (ms): at most this late, and this is also the grain of the spread. */
 export const SPREAD_TICK_MS = 500
 
@@ -31,19 +33,28 @@ export interface SpreadMonitorInit {
   /** A number in [0, 1) (injected in tests). */
   random?: () => number
   now?: () => number
+  /** The node's metrics: each ping's time goes to {@link PING_METRIC} as `success` or `failure`. */
+  metrics?: Metrics
 }
 
 /** Pings every connection once per interval, each at its own phase. */
 export class SpreadMonitor {
   private readonly init: SpreadMonitorInit
   private readonly due = new WeakMap<Connection, number>()
+  /** Connections with one of our pings under way: the ping protocol allows one outbound stream per connection. */
+  private readonly inFlight = new WeakSet<Connection>()
   private timer?: ReturnType<typeof setInterval>
   private stopping = new AbortController()
-  /** Pings sent and failed since start (for tests and metrics). */
-  readonly counts = { pings: 0, failed: 0 }
+  private readonly metric?: MetricGroup
+  /**
+   * Pings sent and failed since start, and rounds passed over because a ping
+   * was already under way on the connection (for tests and metrics).
+   */
+  readonly counts = { pings: 0, failed: 0, busy: 0 }
 
   constructor (init: SpreadMonitorInit) {
     this.init = init
+    this.metric = init.metrics?.registerMetricGroup(PING_METRIC)
   }
 
   /** The interval, the timeout and whether a failed ping closes the connection. */
@@ -76,14 +87,24 @@ export class SpreadMonitor {
       }
       if (due > now) continue
       this.due.set(conn, due + this.init.intervalMs <= now ? now + this.init.intervalMs : due + this.init.intervalMs)
+      // A second outbound ping stream fails with TooManyOutboundProtocolStreamsError,
+      // which would close a live connection: ours still under way (a peer that
+      // half-answers, a timeout as long as the interval) or another (kad-dht
+      // pings its contacts) makes this round wait for the next.
+      if (this.inFlight.has(conn) || pingUnderWay(conn)) {
+        this.counts.busy++
+        continue
+      }
       void this.ping(conn)
     }
   }
 
   private async ping (conn: Connection): Promise<void> {
     this.counts.pings++
+    this.inFlight.add(conn)
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.init.timeoutMs)])
-    let start = Date.now()
+    const began = Date.now()
+    let start = began
     let stream
     try {
       stream = await conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })
@@ -94,19 +115,34 @@ export class SpreadMonitor {
       if (!got.subarray().every((b, i) => b === sent[i])) throw new PingMismatchError('the ping came back different')
       conn.rtt = Date.now() - start
       await stream.close({ signal })
+      this.metric?.update({ success: Date.now() - began })
     } catch (err) {
       stream?.abort(err as Error)
       if ((err as Error).name === 'UnsupportedProtocolError') {
         // The peer answered multistream-select: alive.
         conn.rtt = (Date.now() - start) / 2
+        this.metric?.update({ success: Date.now() - began })
         return
       }
       if (this.stopping.signal.aborted) return
+      if ((err as Error).name === 'TooManyOutboundProtocolStreamsError') {
+        // Another ping was being negotiated meanwhile: it says nothing about the peer.
+        this.counts.busy++
+        return
+      }
       this.counts.failed++
+      this.metric?.update({ failure: Date.now() - began })
       log('ping of %p failed: %s', conn.remotePeer, (err as Error).message)
       if (this.init.closeOnFailure) conn.abort(err as Error)
+    } finally {
+      this.inFlight.delete(conn)
     }
   }
+}
+
+/** Whether an outbound ping stream (anyone's) is open on `conn`. */
+function pingUnderWay (conn: Connection): boolean {
+  return conn.streams.some(s => s.direction === 'outbound' && s.protocol === PING_PROTOCOL)
 }
 
 export class PingMismatchError extends Error {
@@ -128,13 +164,14 @@ const monitors = new WeakMap<object, SpreadMonitor>()
  * timeout, close on failure unless told not to). The node's own libp2p
  * monitor must be off (`connectionMonitor: { enabled: false }`).
  */
-export function attachSpreadMonitor (node: MonitoredNode, settings: { pingInterval?: number, pingTimeout?: { maxTimeout?: number }, abortConnectionOnPingFailure?: boolean }): SpreadMonitor {
+export function attachSpreadMonitor (node: MonitoredNode, settings: { pingInterval?: number, pingTimeout?: { maxTimeout?: number }, abortConnectionOnPingFailure?: boolean }, metrics?: Metrics): SpreadMonitor {
   const intervalMs = settings.pingInterval ?? 10_000
   const monitor = new SpreadMonitor({
     getConnections: () => node.getConnections(),
     intervalMs,
     timeoutMs: settings.pingTimeout?.maxTimeout ?? intervalMs,
-    closeOnFailure: settings.abortConnectionOnPingFailure ?? true
+    closeOnFailure: settings.abortConnectionOnPingFailure ?? true,
+    metrics
   })
   node.addEventListener('start', () => { monitor.start() })
   node.addEventListener('stop', () => { monitor.stop() })

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { StarlingLibp2p } from '../../src/net/node.js'
+import { KEPT_RUNNING } from '../../node/unhandled.js'
 
 /** The CLI entry point. */
 export const STARLING_BIN = resolve(import.meta.dirname, '../../node/bin/starling.js')
@@ -34,6 +35,12 @@ export interface CliResult {
   stderr: string
   /** stdout parsed as JSON lines (when --json was given). */
   json: Array<Record<string, unknown>>
+}
+
+/** A process's report of the rejections nobody handled that it logged and outlived (node/unhandled.ts), if any. */
+export function keptRunning (what: string, stderr: string[]): string[] {
+  const lines = stderr.filter(line => line.includes(KEPT_RUNNING))
+  return lines.length === 0 ? [] : [`${what} logged ${lines.length} unhandled rejection(s), which would have ended it: ${lines.slice(0, 3).join('\n')}`]
 }
 
 /** A set of processes and temporary directories that a test suite owns. */
@@ -195,11 +202,17 @@ export class Network {
 
   constructor (readonly procs: Processes) {}
 
-  /** Processes that exited on their own with an error (not stopped or killed by the test), with their stderr. */
+  /**
+   * Processes that exited on their own with an error (not stopped or killed
+   * by the test), with their stderr, and those that logged a rejection
+   * nobody handled: node/unhandled.ts keeps them running, where Node would
+   * have ended them, and a test asserting that nothing crashed must still see it.
+   */
   crashed (): string[] {
-    return this.started
+    const exited = this.started
       .filter(s => s.running.proc.exitCode != null && s.running.proc.exitCode !== 0)
       .map(s => `${s.what} exited with ${String(s.running.proc.exitCode)}: ${s.running.stderr.slice(-20).join('\n')}`)
+    return [...exited, ...this.started.flatMap(s => keptRunning(s.what, s.running.stderr))]
   }
 
   /** How every process started here stands (for failure messages). */

@@ -17,7 +17,7 @@
 import { freePort } from '../../../node/free-port.js'
 import { seededRandom } from '../../../node/seeded-random.js'
 import { ApiClient } from '../../../node/api/client.js'
-import { Processes, sharedView } from '../harness.js'
+import { keptRunning, Processes, sharedView } from '../harness.js'
 import type { HistoryMessage, Running } from '../harness.js'
 
 /** How a chaos run goes. */
@@ -112,6 +112,8 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
     running.proc.on('exit', (code, signal) => {
       m.exits++
       if (m.exits > m.expectedExits) m.crashes.push(`${m.name} exited by itself (code ${String(code)}, signal ${String(signal)}): ${running.stderr.slice(-5).join(' | ')}`)
+      // Killed on schedule or not, a rejection it outlived would have ended it without node/unhandled.ts.
+      m.crashes.push(...keptRunning(m.name, running.stderr))
     })
   }
   try {
@@ -330,7 +332,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
       convergenceSeconds,
       restartsAfterWindowSeconds: (lastFault - faultsOver) / 1000,
       sendsAfterLastFaultSeconds: Math.max(0, sendsOver - lastFault) / 1000,
-      crashed: members.flatMap(m => m.crashes)
+      crashed: members.flatMap(m => [...m.crashes, ...(m.running != null && m.running.proc.exitCode == null && m.running.proc.signalCode == null ? keptRunning(m.name, m.running.stderr) : [])])
     }
   } finally {
     await procs.stopAll()

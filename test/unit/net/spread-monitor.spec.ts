@@ -14,13 +14,15 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { memory } from '@libp2p/memory'
 import { multiaddr } from '@multiformats/multiaddr'
-import { SpreadMonitor } from '../../../src/net/spread-monitor.js'
+import { PING_METRIC, SpreadMonitor } from '../../../src/net/spread-monitor.js'
+import type { Metrics } from '@libp2p/interface'
 import { waitFor } from '../relay/helpers.js'
 
 /** A connection whose ping stream fails with `error` (or never opens when `hang`), recording pings and aborts. */
 function fakeConnection (error: Error, hang = false, clock: () => number = () => 0): Connection & { opened: number, at: number[], aborted?: Error } {
   const conn = {
     status: 'open',
+    streams: [],
     opened: 0,
     at: [] as number[],
     aborted: undefined as Error | undefined,
@@ -86,6 +88,77 @@ describe('net: the spread connection monitor', function () {
       if (closeOnFailure) assert.equal(silent.aborted?.name, 'TimeoutError')
       monitor.stop()
     }
+  })
+
+  it('never has two of its pings in flight on one connection: a ping still under way when the next is due is not doubled', async () => {
+    // The ping protocol allows one outbound stream per connection; a second
+    // fails with TooManyOutboundProtocolStreamsError, which would close a live
+    // connection. Here the first ping hangs (a peer that half-answers) past its due time.
+    const slow = fakeConnection(new Error('never'), true)
+    let now = 0
+    const monitor = new SpreadMonitor({ getConnections: () => [slow], intervalMs: 1_000, timeoutMs: 60_000, closeOnFailure: false, now: () => now, random: () => 0 })
+    try {
+      for (now = 0; now <= 3_000; now += 500) monitor.tick()
+      await new Promise(resolve => setImmediate(resolve))
+      assert.equal(slow.opened, 1, `${slow.opened} ping streams opened while the first was under way`)
+      assert.equal(monitor.counts.failed, 0)
+    } finally {
+      monitor.stop()
+    }
+  })
+
+  it('another ping under way on the connection (the DHT pinging a contact) does not close it: the monitor waits its turn', async () => {
+    const nodes: Libp2p[] = []
+    try {
+      for (const name of ['a', 'b']) {
+        nodes.push(await createLibp2p({
+          addresses: { listen: [`/memory/spread-monitor-busy-${process.pid}-${name}`] },
+          transports: [memory()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          connectionMonitor: { enabled: false },
+          services: { identify: identify(), ping: ping() }
+        }))
+      }
+      const conn = await nodes[0].dial(multiaddr(`/memory/spread-monitor-busy-${process.pid}-b`))
+      // An outbound ping stream held open, as kad-dht's ping of a slow contact is.
+      const held = await conn.newStream('/ipfs/ping/1.0.0')
+      let now = 0
+      const monitor = new SpreadMonitor({ getConnections: () => nodes[0].getConnections(), intervalMs: 1_000, timeoutMs: 5_000, closeOnFailure: true, now: () => now, random: () => 0 })
+      monitor.tick()
+      now = 1
+      monitor.tick()
+      await waitFor('the due ping settled', () => monitor.counts.failed + monitor.counts.busy > 0)
+      assert.equal(conn.status, 'open', 'the live connection was closed')
+      assert.equal(monitor.counts.failed, 0)
+      // Once the other ping is over, the next due one goes out and comes back.
+      held.abort(new Error('done'))
+      await waitFor('the held stream is gone', () => conn.streams.every(s => s.protocol !== '/ipfs/ping/1.0.0'))
+      now = 1_001
+      monitor.tick()
+      await waitFor('the ping came back', () => conn.rtt != null)
+      assert.equal(monitor.counts.failed, 0)
+      assert.equal(conn.status, 'open')
+      monitor.stop()
+    } finally {
+      await Promise.all(nodes.map(async n => { await n.stop() }))
+    }
+  })
+
+  it('keeps libp2p\'s ping-time metric: each ping\'s time as success or failure', async () => {
+    const updates: Array<{ name: string, values: Record<string, number> }> = []
+    const metrics = { registerMetricGroup: (name: string) => ({ update: (values: Record<string, number>) => { updates.push({ name, values }) } }) } as unknown as Metrics
+    const alive = fakeConnection(unsupported())
+    const broken = fakeConnection(new Error('stream reset'))
+    let now = 0
+    const monitor = new SpreadMonitor({ getConnections: () => [alive, broken], intervalMs: 1_000, timeoutMs: 1_000, closeOnFailure: true, now: () => now, random: () => 0, metrics })
+    monitor.tick()
+    now = 1
+    monitor.tick()
+    await waitFor('both pings settled', () => updates.length === 2)
+    assert.ok(updates.every(u => u.name === PING_METRIC))
+    assert.deepEqual(updates.map(u => Object.keys(u.values)[0]).sort(), ['failure', 'success'])
+    assert.ok(updates.every(u => Object.values(u.values).every(v => Number.isFinite(v) && v >= 0)))
   })
 
   it('pings a real peer over libp2p: the round trip is kept, nothing closed', async () => {
