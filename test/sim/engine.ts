@@ -23,6 +23,7 @@ import type { Scenario } from './scenario.js'
 import type { FromWorker, RelayInfo, ToWorker, UserInfo } from './protocol.js'
 import { countWireBytes, wireBytes } from './wire-bytes.js'
 import { Adversity } from './adversity.js'
+import { settleWithin, stopNodes } from './stop-nodes.js'
 
 /** libp2p's connection monitor pings every connection this often by default (stretched under time dilation). */
 const LIBP2P_PING_INTERVAL_MS = 10_000
@@ -39,8 +40,16 @@ const CONTACT_ATTEMPTS = 5
 const CONTACT_RETRY_MS = 2_000
 /** Contacts a worker resolves at once at warm-up. */
 const CONTACT_CONCURRENCY = 4
+/** The longest the steps under way, then each node, may take to stop when the run ends, wall ms. */
+export const NODE_STOP_TIMEOUT_MS = 120_000
 
 type Send = (msg: FromWorker) => void
+
+/** A worker's settings beyond the scenario (tests shorten the bound). */
+export interface WorkerEngineOptions {
+  /** Wall ms the steps under way, then each node, may take to stop at the end (default {@link NODE_STOP_TIMEOUT_MS}). */
+  nodeStopTimeoutMs?: number
+}
 
 /** A worker's part of a run. */
 export class WorkerEngine {
@@ -68,9 +77,12 @@ export class WorkerEngine {
   private readonly cpuStart = process.cpuUsage()
   private readonly crypto = nodeCrypto()
   private adversity!: Adversity
+  private readonly nodeStopTimeoutMs: number
+  private stopFaultsLogged = 0
 
-  constructor (send: Send) {
+  constructor (send: Send, options: WorkerEngineOptions = {}) {
     this.send = send
+    this.nodeStopTimeoutMs = options.nodeStopTimeoutMs ?? NODE_STOP_TIMEOUT_MS
   }
 
   /** A rejection nobody handled in this worker: counted (faults) and the first few logged with their stacks. */
@@ -365,16 +377,42 @@ export class WorkerEngine {
     this.lag.reset()
   }
 
+  /**
+   * Ends the run: the steps under way, then the users, then the relays, each
+   * within the bound, and only then the fault counts, so that what goes
+   * wrong while nodes stop (a failed or hung stop, a rejection nobody
+   * handled) is counted too.
+   */
   private async stop (): Promise<void> {
     this.stopping = true
     for (const t of this.timers) clearTimeout(t)
-    await Promise.allSettled([...this.pending])
+    const stepsUnfinished = await settleWithin([...this.pending], this.nodeStopTimeoutMs)
+    if (stepsUnfinished > 0) this.log(`${stepsUnfinished} scheduled steps still under way after ${this.nodeStopTimeoutMs} ms; stopping anyway`)
     this.reportStats()
     clearInterval(this.statsTimer)
     this.adversity.stop()
-    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report(this.users), unhandledRejections: this.unhandled } })
-    await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
-    await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
+    // Read while the users still run (a sybil's published claim is seen in its directory).
+    const adversaries = this.adversity.report(this.users)
+    const onFault = (name: string, error: Error | 'timed out'): void => {
+      if (++this.stopFaultsLogged > MAX_FAILURES_LOGGED) return
+      this.log(`stopping ${name}: ${error === 'timed out' ? `not stopped within ${this.nodeStopTimeoutMs} ms` : `${error.name}: ${error.message}`}`)
+    }
+    const users = await stopNodes([...this.users].map(([i, u]) => ({ name: `user ${i}`, stop: async () => { await u.stop() } })), this.nodeStopTimeoutMs, onFault)
+    const relays = await stopNodes(this.relays.map(r => ({ name: `relay ${r.info.index}`, stop: async () => { await r.stop() } })), this.nodeStopTimeoutMs, onFault)
+    // A rejection raised as the last node stopped reaches the process's handler (unhandledRejection) once this turn of the event loop is over.
+    await new Promise(resolve => setImmediate(resolve))
+    this.send({
+      type: 'faults',
+      worker: this.worker,
+      counts: {
+        ...this.faults.counts,
+        ...adversaries,
+        unhandledRejections: this.unhandled,
+        nodeStopErrors: users.nodeStopErrors + relays.nodeStopErrors,
+        nodeStopsTimedOut: users.nodeStopsTimedOut + relays.nodeStopsTimedOut,
+        stepsUnfinished
+      }
+    })
     this.send({ type: 'stopped', worker: this.worker })
   }
 }
