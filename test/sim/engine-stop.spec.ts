@@ -9,29 +9,14 @@
  * this test while it runs.
  */
 import assert from 'node:assert/strict'
-import { WorkerEngine } from './engine.js'
+import type { WorkerEngine } from './engine.js'
 import type { SimUser } from './nodes.js'
-import type { FromWorker, RelayInfo } from './protocol.js'
-import { parseScenario } from './scenario.js'
-import { buildSchedule } from './schedule.js'
-import type { StarlingPeer } from '../../src/peer/index.js'
-
-/** A worker with three users (their relay is another worker's: none starts here) and what it sends. */
-async function worker (nodeStopTimeoutMs?: number): Promise<{ engine: WorkerEngine, sent: FromWorker[], users: SimUser[] }> {
-  const scenario = parseScenario({ name: 'engine-stop', seed: 3, relays: 1, relaysPerUser: 1, users: 3, workers: 1, durationSeconds: 10, workload: { contacts: 1 } })
-  const schedule = buildSchedule(scenario, 1)
-  const relays: RelayInfo[] = [{ index: 0, key: '', peerId: 'relay-0', port: 1, worker: 1 }]
-  const sent: FromWorker[] = []
-  const engine = new WorkerEngine((msg) => { sent.push(msg) }, { nodeStopTimeoutMs })
-  await engine.handle({ type: 'init', scenario, schedule, worker: 0, runId: `engine-stop-${process.pid}`, relays })
-  const users = [...(engine as unknown as { users: Map<number, SimUser> }).users.values()]
-  assert.equal(users.length, 3)
-  return { engine, sent, users }
-}
+import type { FromWorker } from './protocol.js'
+import { standInPeer, standInWorker as worker } from './stand-in-worker.js'
 
 /** Gives `user` a running peer whose stop does `stop`. */
 function running (user: SimUser, stop: () => Promise<void>): void {
-  user.peer = { stop } as unknown as StarlingPeer
+  standInPeer(user, { stop })
 }
 
 function faultsOf (sent: FromWorker[]): Record<string, number> {
@@ -87,7 +72,7 @@ describe('simulation: a worker\'s fault counts at the end of a run', function ()
   })
 
   it('a node that never stops is counted and does not hang the run', async () => {
-    const { engine, sent, users } = await worker(50)
+    const { engine, sent, users } = await worker({ nodeStopTimeoutMs: 50 })
     running(users[0], async () => { await new Promise(() => {}) })
     running(users[1], async () => {})
     // A scheduled step still under way: a churning user's start that never ends.
