@@ -1,9 +1,9 @@
 /**
  * Assembles a Starling libp2p node. Transports that differ by platform (TCP
  * in Node, WebRTC/WebSockets in browsers) are passed in; everything else is
- * the same everywhere: Noise, yamux, identify, ping, the Starling DHT, and
- * for relays the circuit relay v2 server with per-source reservation limits
- * (reservation-limits.ts).
+ * the same everywhere: Noise, yamux, identify, ping, the Starling DHT, the
+ * connection pings of spread-monitor.ts, and for relays the circuit relay v2
+ * server with per-source reservation limits (reservation-limits.ts).
  */
 import { createLibp2p } from 'libp2p'
 import type { ConnectionGater, Libp2p, PeerId, PrivateKey, PeerInfo } from '@libp2p/interface'
@@ -87,8 +87,8 @@ export interface StarlingNodeInit {
   /** libp2p's metrics (a relay's operator scrapes them: node/ passes `@libp2p/prometheus-metrics`). */
   metrics?: Libp2pInit['metrics']
   /**
-   * How often every connection is pinged, ms (libp2p's connection monitor,
-   * default 10 s; a connection whose ping fails is closed). A simulation
+   * How often every connection is pinged, ms (spread-monitor.ts, default
+   * libp2p's 10 s; a connection whose ping fails is closed). A simulation
    * under time dilation stretches it by its factor.
    */
   keepAliveIntervalMs?: number
@@ -102,7 +102,8 @@ export interface StarlingNodeInit {
  * libp2p's connection monitor pings every connection in the same tick, every
  * interval, and by default closes one whose ping is not answered within an
  * adaptive timeout (at least 5 s): a relay whose event loop is busy for a few
- * seconds would drop live users. These fix the timeout and say whether to close.
+ * seconds would drop live users. These fix the timeout and say whether to
+ * close; every node's pings are the spread monitor's (spread-monitor.ts).
  */
 export interface ConnectionMonitorSettings {
   /** How often every connection is pinged, ms. */
@@ -117,24 +118,22 @@ export interface ConnectionMonitorSettings {
 export const LIBP2P_PING_INTERVAL_MS = 10_000
 
 /**
- * libp2p's `connectionMonitor` option from a node's settings: the interval
+ * A node's ping settings in the form of libp2p's `connectionMonitor` option,
+ * which the spread monitor reads (attachSpreadMonitor): the interval
  * (libp2p's 10 s when not given), and a fixed timeout of at most the
  * interval (the interval when not given).
  *
- * The timeout is at most the interval. libp2p starts a ping on every
- * connection at each tick without waiting for the last, and its ping
- * service lets one outbound ping stream be open per connection: a ping
- * that outlasts the interval makes the next one fail once its protocol is
- * negotiated, which closes a live connection at the interval whatever the
- * timeout (a 10 min timeout at a 1 s interval closed a peer that did not
- * echo after 2 s); on a dead connection nothing is negotiated, so every
- * tick's ping waits out its own timeout (up to 600 at once per connection).
- * Fixed rather than libp2p's adaptive timeout (at least 5 s), which closed
- * the connections of a node whose event loop was busy for a few seconds
- * (a daemon under load lost its relay; a test's node failed with
- * `TooManyOutboundProtocolStreamsError` on `/ipfs/ping/1.0.0`).
+ * The timeout is at most the interval. The ping service lets one outbound
+ * ping stream be open per connection, so a round whose ping is still under
+ * way is passed over: a longer timeout would only find a dead connection
+ * later. (libp2p's monitor, used before, started a ping at each tick without
+ * waiting for the last: a ping that outlasted the interval made the next one
+ * fail, which closed a live connection whatever the timeout.) Fixed rather
+ * than libp2p's adaptive timeout (at least 5 s), which closed the
+ * connections of a node whose event loop was busy for a few seconds (a
+ * daemon under load lost its relay).
  */
-export function connectionMonitorInit (keepAliveIntervalMs?: number, settings: ConnectionMonitorSettings = {}): Libp2pInit['connectionMonitor'] {
+export function connectionMonitorInit (keepAliveIntervalMs?: number, settings: ConnectionMonitorSettings = {}): NonNullable<Libp2pInit['connectionMonitor']> {
   const pingInterval = settings.intervalMs ?? keepAliveIntervalMs ?? LIBP2P_PING_INTERVAL_MS
   const timeout = Math.min(settings.timeoutMs ?? pingInterval, pingInterval)
   return {
@@ -204,8 +203,12 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     peerDiscovery,
     datastore: init.datastore,
     metrics: init.metrics,
-    // A relay's pings are spread over the interval (spread-monitor.ts): libp2p's monitor pings every connection in one tick.
-    connectionMonitor: isRelay ? { enabled: false } : monitorInit,
+    // Every node's pings are the spread monitor's (attached below), never libp2p's: its
+    // monitor pings every connection in one tick (a relay's 2,000 at once), and its
+    // ping at a tick while kad-dht pinged the same peer (a DHT server it adds to the
+    // routing table) failed as a second outbound ping stream, which closed the live
+    // connection (a daemon's to its relay); the spread monitor waits its turn.
+    connectionMonitor: { enabled: false },
     ...(limits != null ? { connectionGater: { ...limits.gater(), ...connectionLimits?.gater() } } : gater != null ? { connectionGater: gater } : {}),
     connectionManager: {
       // A relay holds a connection for each reservation, and more: libp2p's default (300) is below its 1,024 reservations.
@@ -214,7 +217,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     },
     services: services as Libp2pInit['services']
   })
-  if (isRelay && monitorInit != null) attachSpreadMonitor(node, monitorInit, node.metrics)
+  attachSpreadMonitor(node, monitorInit, node.metrics)
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   limits?.attach(node)
   connectionLimits?.attach(node)

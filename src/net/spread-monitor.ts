@@ -10,7 +10,10 @@
  * ping does is libp2p's: a `/ipfs/ping/1.0.0` stream (allowed on limited
  * connections), 32 random bytes echoed within the timeout, the round trip
  * kept as `connection.rtt`; a peer without the protocol counts as alive;
- * a failed ping closes the connection when asked.
+ * a failed ping closes the connection when asked. Every node runs it
+ * (node.ts), relays, daemons and browser tabs alike: a round whose
+ * connection has another ping under way (kad-dht pings the DHT servers it
+ * adds to its routing table) waits for the next instead of failing.
  */
 import { logger } from '@libp2p/logger'
 import { byteStream } from '@libp2p/utils'

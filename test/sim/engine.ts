@@ -23,6 +23,9 @@ import type { Scenario } from './scenario.js'
 import type { FromWorker, RelayInfo, ToWorker, UserInfo } from './protocol.js'
 import { countWireBytes, wireBytes } from './wire-bytes.js'
 import { Adversity } from './adversity.js'
+import { settleWithin, stopNodes } from './stop-nodes.js'
+import { addContacts, contactsDeadlineMs } from './contacts.js'
+import type { ContactPair } from './contacts.js'
 
 /** libp2p's connection monitor pings every connection this often by default (stretched under time dilation). */
 const LIBP2P_PING_INTERVAL_MS = 10_000
@@ -34,13 +37,16 @@ const MAX_FAILURES_LOGGED = 20
 const STATS_INTERVAL_MS = 2_000
 /** The longest a user waits for its records to be published at warm-up, wall ms. */
 const PUBLISH_WAIT_MS = 180_000
-/** Tries to add one contact at warm-up (known contacts), and the pause before the second, doubled after each, wall ms. */
-const CONTACT_ATTEMPTS = 5
-const CONTACT_RETRY_MS = 2_000
-/** Contacts a worker resolves at once at warm-up. */
-const CONTACT_CONCURRENCY = 4
+/** The longest the steps under way, then each node, may take to stop when the run ends, wall ms. */
+export const NODE_STOP_TIMEOUT_MS = 120_000
 
 type Send = (msg: FromWorker) => void
+
+/** A worker's settings beyond the scenario (tests shorten the bound). */
+export interface WorkerEngineOptions {
+  /** Wall ms the steps under way, then each node, may take to stop at the end (default {@link NODE_STOP_TIMEOUT_MS}). */
+  nodeStopTimeoutMs?: number
+}
 
 /** A worker's part of a run. */
 export class WorkerEngine {
@@ -68,9 +74,12 @@ export class WorkerEngine {
   private readonly cpuStart = process.cpuUsage()
   private readonly crypto = nodeCrypto()
   private adversity!: Adversity
+  private readonly nodeStopTimeoutMs: number
+  private stopFaultsLogged = 0
 
-  constructor (send: Send) {
+  constructor (send: Send, options: WorkerEngineOptions = {}) {
     this.send = send
+    this.nodeStopTimeoutMs = options.nodeStopTimeoutMs ?? NODE_STOP_TIMEOUT_MS
   }
 
   /** A rejection nobody handled in this worker: counted (faults) and the first few logged with their stacks. */
@@ -189,45 +198,42 @@ export class WorkerEngine {
   }
 
   /**
-   * Known contacts: every user resolves and pins each of its contacts before
-   * the workload, as someone does when adding a contact, retrying a failed
-   * resolution (CONTACT_ATTEMPTS, with growing pauses). Every try is
-   * reported, so the summary's resolution figures show the failures too.
+   * Known contacts (test/sim/contacts.ts): every user resolves and pins each
+   * of its contacts before the workload, within the scenario's deadline.
+   * Every try is reported, so the summary's resolution figures show the
+   * failures too.
    */
   private async addContacts (users: UserInfo[]): Promise<void> {
-    const work: Array<[number, number]> = []
+    const work: ContactPair[] = []
     for (const u of this.schedule.users) {
       if (this.users.has(u.index)) for (const c of u.contacts) work.push([u.index, c])
     }
-    let added = 0
-    let failed = 0
     const started = Date.now()
-    const one = async ([from, to]: [number, number]): Promise<void> => {
-      const peer = this.users.get(from)?.peer
-      for (let attempt = 1; peer != null && attempt <= CONTACT_ATTEMPTS; attempt++) {
-        if (attempt > 1) await sleep(CONTACT_RETRY_MS * 2 ** (attempt - 2))
+    const deadlineMs = contactsDeadlineMs(this.scenario, work.length)
+    const result = await addContacts({
+      work,
+      deadlineMs,
+      tryAdd: async ([from, to], attempt) => {
+        const peer = this.users.get(from)?.peer
+        if (peer == null) return false
         const t = performance.now()
         const ok = await peer.messenger.recipient(users[to].handle).then(() => true, (err: Error) => {
           if (++this.failuresLogged <= MAX_FAILURES_LOGGED) this.log(`user ${from} adding contact ${to} (try ${attempt}) failed: ${err.name}: ${err.message}`)
           return false
         })
         this.send({ type: 'resolved', user: from, contact: to, ms: (performance.now() - t) / this.scenario.timeDilation, ok, attempt })
-        if (ok) {
-          this.resolved.add(`${from}>${to}`)
-          added++
-          return
-        }
+        return ok
+      },
+      onProgress: (done, total) => {
+        if (done % 500 === 0) this.log(`${done}/${total} contacts added after ${((Date.now() - started) / 1000).toFixed(0)} s`)
       }
-      failed++
-    }
-    let next = 0
-    await Promise.all(Array.from({ length: Math.min(CONTACT_CONCURRENCY, work.length) }, async () => {
-      while (next < work.length) {
-        await one(work[next++])
-        if ((added + failed) % 500 === 0) this.log(`${added + failed}/${work.length} contacts added after ${((Date.now() - started) / 1000).toFixed(0)} s`)
-      }
-    }))
-    this.send({ type: 'contacts-added', worker: this.worker, added, failed })
+    })
+    for (const [from, to] of result.added) this.resolved.add(`${from}>${to}`)
+    if (result.cutOff > 0) this.log(`${result.cutOff} of ${work.length} contacts not added by the ${(deadlineMs / 1000).toFixed(0)} s deadline; going on`)
+    // Tries still under way end on their own (each within its resolution limit); the end of the run waits for them.
+    this.pending.add(result.late)
+    void result.late.finally(() => this.pending.delete(result.late))
+    this.send({ type: 'contacts-added', worker: this.worker, added: result.added.length, failed: result.failed, cutOff: result.cutOff })
   }
 
   /** Reports every message a user stores. */
@@ -365,16 +371,42 @@ export class WorkerEngine {
     this.lag.reset()
   }
 
+  /**
+   * Ends the run: the steps under way, then the users, then the relays, each
+   * within the bound, and only then the fault counts, so that what goes
+   * wrong while nodes stop (a failed or hung stop, a rejection nobody
+   * handled) is counted too.
+   */
   private async stop (): Promise<void> {
     this.stopping = true
     for (const t of this.timers) clearTimeout(t)
-    await Promise.allSettled([...this.pending])
+    const stepsUnfinished = await settleWithin([...this.pending], this.nodeStopTimeoutMs)
+    if (stepsUnfinished > 0) this.log(`${stepsUnfinished} scheduled steps still under way after ${this.nodeStopTimeoutMs} ms; stopping anyway`)
     this.reportStats()
     clearInterval(this.statsTimer)
     this.adversity.stop()
-    this.send({ type: 'faults', worker: this.worker, counts: { ...this.faults.counts, ...this.adversity.report(this.users), unhandledRejections: this.unhandled } })
-    await Promise.allSettled([...this.users.values()].map(async u => { await u.stop() }))
-    await Promise.allSettled(this.relays.map(async r => { await r.stop() }))
+    // Read while the users still run (a sybil's published claim is seen in its directory).
+    const adversaries = this.adversity.report(this.users)
+    const onFault = (name: string, error: Error | 'timed out'): void => {
+      if (++this.stopFaultsLogged > MAX_FAILURES_LOGGED) return
+      this.log(`stopping ${name}: ${error === 'timed out' ? `not stopped within ${this.nodeStopTimeoutMs} ms` : `${error.name}: ${error.message}`}`)
+    }
+    const users = await stopNodes([...this.users].map(([i, u]) => ({ name: `user ${i}`, stop: async () => { await u.stop() } })), this.nodeStopTimeoutMs, onFault)
+    const relays = await stopNodes(this.relays.map(r => ({ name: `relay ${r.info.index}`, stop: async () => { await r.stop() } })), this.nodeStopTimeoutMs, onFault)
+    // A rejection raised as the last node stopped reaches the process's handler (unhandledRejection) once this turn of the event loop is over.
+    await new Promise(resolve => setImmediate(resolve))
+    this.send({
+      type: 'faults',
+      worker: this.worker,
+      counts: {
+        ...this.faults.counts,
+        ...adversaries,
+        unhandledRejections: this.unhandled,
+        nodeStopErrors: users.nodeStopErrors + relays.nodeStopErrors,
+        nodeStopsTimedOut: users.nodeStopsTimedOut + relays.nodeStopsTimedOut,
+        stepsUnfinished
+      }
+    })
     this.send({ type: 'stopped', worker: this.worker })
   }
 }

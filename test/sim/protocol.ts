@@ -60,8 +60,8 @@ export type FromWorker =
   | { type: 'received', seq: number, user: number, wall: number, via: 'direct' | 'relay' }
   /** One resolution of a contact's handle (`attempt`: its try, from 1, when contacts are added at warm-up). */
   | { type: 'resolved', user: number, contact: number, ms: number, ok: boolean, attempt?: number }
-  /** Contacts a worker's users added at warm-up, and those still not resolved after every try. */
-  | { type: 'contacts-added', worker: number, added: number, failed: number }
+  /** Contacts a worker's users added at warm-up, those not added (out of tries, or cut off), and those cut off by the deadline. */
+  | { type: 'contacts-added', worker: number, added: number, failed: number, cutOff: number }
   | { type: 'online', user: number, on: boolean, wall: number }
   | { type: 'relay', relay: number, up: boolean, wall: number }
   | { type: 'stats', stats: WorkerStats }

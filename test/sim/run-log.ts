@@ -24,8 +24,8 @@ export class RunLog {
   readonly failed = new Map<number, string>()
   readonly receptions = new Map<number, Reception[]>()
   readonly resolutions: Array<{ ms: number, ok: boolean, attempt?: number }> = []
-  /** Known contacts: added at warm-up, and not added after every try. */
-  contacts = { added: 0, failed: 0, seconds: 0 }
+  /** Known contacts: added at warm-up, not added (out of tries or cut off), of those cut off by the deadline, and the wall seconds it took. */
+  contacts = { added: 0, failed: 0, cutOff: 0, seconds: 0 }
   readonly online: Array<{ user: number, on: boolean, wall: number }> = []
   readonly relayEvents: Array<{ relay: number, up: boolean, wall: number }> = []
   readonly stats: WorkerStats[] = []
@@ -77,6 +77,7 @@ export class RunLog {
       case 'contacts-added':
         this.contacts.added += msg.added
         this.contacts.failed += msg.failed
+        this.contacts.cutOff += msg.cutOff
         break
       case 'online': this.online.push({ user: msg.user, on: msg.on, wall: msg.wall }); break
       case 'relay': this.relayEvents.push({ relay: msg.relay, up: msg.up, wall: msg.wall }); break

@@ -42,6 +42,7 @@ describe('simulation: scenarios and schedules', () => {
       [{ ...base, faults: { partitions: [{ atSeconds: 10 }] } }, '/faults/partitions/0/durationSeconds'],
       [{ ...base, faults: { relayCrashes: [{ relay: 3, atSeconds: 1, downSeconds: 5 }] } }, '/faults/relayCrashes/0/relay'],
       [{ ...base, workload: { minBytes: 500, maxBytes: 100 } }, '/workload/minBytes'],
+      [{ ...base, workload: { knownContacts: true, contactsDeadlineSeconds: 0 } }, '/workload/contactsDeadlineSeconds'],
       [{ ...base, adversaries: { relays: { share: 1.2 } } }, '/adversaries/relays/share'],
       [{ ...base, adversaries: { relays: { behaviours: ['steal'] } } }, '/adversaries/relays/behaviours/0'],
       [{ ...base, adversaries: { relays: { behaviours: [] } } }, '/adversaries/relays/behaviours'],

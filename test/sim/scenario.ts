@@ -72,6 +72,13 @@ export interface Scenario {
      * resolves its handle then, as a first contact does.
      */
     knownContacts: boolean
+    /**
+     * With known contacts: the wall seconds a worker may spend adding them;
+     * past it, the contacts not added yet count as not added and the run
+     * goes on. Absent: 1 s per contact the worker adds, at least 300 s
+     * (test/sim/contacts.ts).
+     */
+    contactsDeadlineSeconds?: number
   }
   faults: {
     /** Messaging-layer faults on every send (a wrapper over the delivery transport). */
@@ -138,7 +145,8 @@ export const SCENARIO_SCHEMA = {
         maxBytes: int(1, 10_000, 200),
         attachmentShare: range(0, 1, 0),
         attachmentBytes: int(1, 16 * 1024 * 1024, 50_000),
-        knownContacts: { type: 'boolean', default: false }
+        knownContacts: { type: 'boolean', default: false },
+        contactsDeadlineSeconds: range(1, 86_400)
       }
     },
     faults: {

@@ -28,7 +28,7 @@ describe('simulation: the summary', () => {
     run.start(1_000, 500, 0.5)
     run.record({ type: 'resolved', user: 0, contact: 1, ms: 40, ok: false, attempt: 1 })
     run.record({ type: 'resolved', user: 0, contact: 1, ms: 30, ok: true, attempt: 2 })
-    run.record({ type: 'contacts-added', worker: 0, added: 29, failed: 1 })
+    run.record({ type: 'contacts-added', worker: 0, added: 27, failed: 3, cutOff: 2 })
     const messages = schedule.messages
     assert.ok(messages.length >= 20, `${messages.length} messages scheduled`)
     // One in four sends failed before being queued; the rest were queued and arrived once.
@@ -46,7 +46,7 @@ describe('simulation: the summary', () => {
     assert.equal(s.messages.sendFailed, failed)
     assert.equal(s.messages.deliveryRatio, 1, 'of the queued ones')
     assert.equal(s.messages.endToEndRatio, (messages.length - failed) / messages.length, 'of every message meant for a returning recipient')
-    assert.deepEqual(s.contacts, { added: 29, failed: 1, seconds: 0 })
+    assert.deepEqual(s.contacts, { added: 27, failed: 3, cutOff: 2, seconds: 0 })
     assert.equal(s.resolutionMs.failed, 1, 'a failed try counts')
     assert.equal(s.resolutionMs.count, 1)
   })

@@ -54,8 +54,12 @@ export interface Summary {
   bytes: { total: number, perDeliveredMessage: number }
   /** Tries that resolved (simulated ms), and tries that failed. */
   resolutionMs: Percentiles & { failed: number }
-  /** With known contacts: contacts added at warm-up, not added after every try, and how long it took (wall). */
-  contacts?: { added: number, failed: number, seconds: number }
+  /**
+   * With known contacts: contacts added at warm-up, not added (out of tries,
+   * or cut off by the deadline), of those the ones cut off, and how long it
+   * took (wall seconds).
+   */
+  contacts?: { added: number, failed: number, cutOff: number, seconds: number }
   resources: {
     workers: Array<{ worker: number, nodes: number, cpuSeconds: number, cpuShare: number, peakRssMiB: number, rssPerNodeMiB: number, lagP99MaxMs: number, lagMaxMs: number }>
     cpuShareOfMachine: number
