@@ -272,7 +272,16 @@ export class StoreServer implements Startable {
     for (const result of response.results) this.onRequest('put', ms, String(result.status))
   }
 
+  /** Answers `request`; never rejects: a fault of the store or of this code is refused as an internal error. */
   private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {
+    try {
+      return await this.route(request, source)
+    } catch (err) {
+      return this.refuse(err)
+    }
+  }
+
+  private async route (request: StoreRequest, source: string): Promise<StoreResponse> {
     const set = [request.put, request.fetch, request.delete, request.puts].filter(r => r != null).length
     if (set !== 1) {
       this.metrics.rejected.badRequest++
@@ -323,23 +332,23 @@ export class StoreServer implements Startable {
     }
   }
 
+  /** The refusal for `err`, whatever was thrown (a store may reject with no Error at all: reading its message must not throw). */
   private refuse (err: unknown): StoreResponse {
-    const message = (err as Error).message
     if (err instanceof QuotaExceededError) {
       this.metrics.rejected.quota++
-      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, message, QUOTA_ON_WIRE[err.quota])
+      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, err.message, QUOTA_ON_WIRE[err.quota])
     }
     if (err instanceof UnauthorizedError) {
       this.metrics.rejected.unauthorized++
-      return refusal(StoreResponse.Status.UNAUTHORIZED, message)
+      return refusal(StoreResponse.Status.UNAUTHORIZED, err.message)
     }
     if (err instanceof EnvelopeTooLargeError) {
       this.metrics.rejected.tooLarge++
-      return refusal(StoreResponse.Status.TOO_LARGE, message)
+      return refusal(StoreResponse.Status.TOO_LARGE, err.message)
     }
     if (err instanceof InvalidStoreRequestError || err instanceof InvalidMessageError || err instanceof DeletedByOwnerError) {
       this.metrics.rejected.badRequest++
-      return refusal(StoreResponse.Status.BAD_REQUEST, message)
+      return refusal(StoreResponse.Status.BAD_REQUEST, err.message)
     }
     this.metrics.rejected.internal++
     log.error('store request failed: %e', err)
