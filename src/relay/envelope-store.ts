@@ -226,20 +226,20 @@ export class EnvelopeStore {
         if (err instanceof QuotaExceededError) this.countRefusal(err)
         throw err
       }
+      let position: Uint8Array
       try {
-        // Inside: a read that fails here gives the charge back, as a batch that fails does.
-        const position = await this.positions.free(mailbox, id, storedAt)
-        await this.writer.commit([
-          { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
-          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id, hash), value: encodeIndexValue(position, envelope.length, tag) },
-          { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id, hash), value: new Uint8Array(0) },
-          ...entry.ops
-        ])
+        position = await this.positions.free(mailbox, id, storedAt)
       } catch (err) {
-        entry.settle(false)
+        // A read that fails gives the charge back, as a batch that fails does.
+        entry.settled(false)
         throw err
       }
-      entry.settle(true)
+      // The books' writes are computed as the batch forms, and the group commit settles them (tally.ts).
+      await this.writer.commit([
+        { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
+        { type: 'put', namespace: 'relay', key: indexKey(mailbox, id, hash), value: encodeIndexValue(position, envelope.length, tag) },
+        { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id, hash), value: new Uint8Array(0) }
+      ], { late: [entry] })
       this.table.apply({ key: item, tombstone: false })
       this.metrics.stored++
       this.metrics.storedBytes += envelope.length
