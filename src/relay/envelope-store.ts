@@ -15,7 +15,8 @@
  * shares are cached (ledger.ts), tombstones are ruled out by a filter
  * (tombstone-filter.ts) and positions by the newest time held at open
  * (positions.ts). Writes to one mailbox are serialised so that quota checks and
- * de-duplication see each other. Envelopes older than the retention are
+ * de-duplication see each other; puts of a mailbox that arrive together are
+ * checked one by one and written in one synced batch (put-group.ts). Envelopes older than the retention are
  * skipped by fetches at once and removed by {@link EnvelopeStore.sweep}.
  *
  * An envelope is known by its mailbox, id and SHA-256 of its bytes: other
@@ -39,23 +40,21 @@ import type { Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../crypto/envelope.js'
 import { checkMailbox } from '../protocols/store/mailbox.js'
-import { DeletedByOwnerError, InvalidStoreRequestError, QuotaExceededError } from '../protocols/store/errors.js'
+import { InvalidStoreRequestError } from '../protocols/store/errors.js'
+import type { QuotaExceededError } from '../protocols/store/errors.js'
 import type { EnvelopeRef, MailboxPage, PutOutcome, StoredEnvelopeEntry } from '../protocols/store/store.js'
 import { DigestTable } from './digest-table.js'
-import {
-  CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, decodeIndexValue, encodeIndexValue, envelopeKey,
-  envelopePrefix, expiryKey, idOfEnvelopeKey, indexKey, positionTime, tombstoneKey
-} from './keys.js'
+import { CURSOR_LENGTH, HASH_LENGTH, cursorOfEnvelopeKey, envelopePrefix, idOfEnvelopeKey, positionTime } from './keys.js'
 import { migrateLegacyIndex } from './migrate.js'
 import { KeyedLock } from './keyed-lock.js'
 import { Ledger } from './ledger.js'
-import type { Entry } from './ledger.js'
 import { Removals } from './removals.js'
 import { SyncItems } from './sync-items.js'
-import { TOMBSTONE_MARGIN_MS, itemKey } from './tombstones.js'
+import { TOMBSTONE_MARGIN_MS } from './tombstones.js'
 import type { DeleteProof } from './tombstones.js'
 import { sweepEnvelopes } from './sweep-envelopes.js'
 import { Positions } from './positions.js'
+import { PutGroups } from './put-group.js'
 import { TombstoneFilter } from './tombstone-filter.js'
 import { sweepTombstones } from './sweep-tombstones.js'
 import { resolveBudgets } from './usage.js'
@@ -148,6 +147,7 @@ export class EnvelopeStore {
   private built?: Promise<void>
   private readonly positions: Positions
   private readonly tombstones: TombstoneFilter
+  private readonly puts: PutGroups
 
   /** @param store an open store; the caller opens and closes it */
   constructor (store: Store, init: EnvelopeStoreInit = {}) {
@@ -163,6 +163,20 @@ export class EnvelopeStore {
     this.positions = new Positions(store)
     this.tombstones = new TombstoneFilter(store, init.tombstoneFilterCapacity)
     this.removals = new Removals({ store, writer: this.writer, ledger: this.ledger, table: this.table, metrics: this.metrics, tombstoneLifetimeMs: this.tombstoneLifetimeMs, tombstones: this.tombstones })
+    this.puts = new PutGroups({
+      store,
+      writer: this.writer,
+      ledger: this.ledger,
+      locks: this.locks,
+      positions: this.positions,
+      removals: this.removals,
+      table: this.table,
+      tombstones: this.tombstones,
+      metrics: this.metrics,
+      retentionMs: this.retentionMs,
+      now: () => this.now(),
+      refused: (err) => { this.countRefusal(err) }
+    })
   }
 
   /** Milliseconds since the epoch, by the store's clock. */
@@ -197,54 +211,7 @@ export class EnvelopeStore {
     checkMailbox(mailbox)
     checkId(id)
     await this.ready()
-    const hash = sha256(envelope)
-    return await this.locks.run(toHex(mailbox), async () => {
-      const existing = await this.store.get('relay', indexKey(mailbox, id, hash))
-      if (existing !== undefined) {
-        const storedAt = positionTime(decodeIndexValue(existing).position)
-        if (storedAt + this.retentionMs > this.now()) {
-          this.metrics.duplicates++
-          return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: true, hash }
-        }
-        // Held past its retention and not yet swept: drop the old copy, keep the new one.
-        // Not `expired += await ...`: that reads the counter before the await and loses other mailboxes' counts.
-        const removed = await this.removals.remove(mailbox, [{ id, hash }])
-        this.metrics.expired += removed
-      }
-      const item = itemKey(mailbox, id, hash)
-      if (this.tombstones.mightHold(item) && await this.store.get('relay', tombstoneKey(item)) !== undefined) {
-        this.metrics.deletedByOwner++
-        throw new DeletedByOwnerError('the owner of this mailbox already fetched this envelope and deleted it')
-      }
-      const storedAt = Math.floor(Math.min(at ?? this.now(), this.now()))
-      if (storedAt + this.retentionMs <= this.now()) throw new InvalidStoreRequestError('the envelope has expired')
-      const tag = this.ledger.tag(from.source)
-      let entry: Entry
-      try {
-        entry = await this.ledger.charge(mailbox, tag, envelope.length, from)
-      } catch (err) {
-        if (err instanceof QuotaExceededError) this.countRefusal(err)
-        throw err
-      }
-      try {
-        // Inside: a read that fails here gives the charge back, as a batch that fails does.
-        const position = await this.positions.free(mailbox, id, storedAt)
-        await this.writer.commit([
-          { type: 'put', namespace: 'relay', key: envelopeKey(mailbox, position, id), value: envelope },
-          { type: 'put', namespace: 'relay', key: indexKey(mailbox, id, hash), value: encodeIndexValue(position, envelope.length, tag) },
-          { type: 'put', namespace: 'relay', key: expiryKey(position, mailbox, id, hash), value: new Uint8Array(0) },
-          ...entry.ops
-        ])
-      } catch (err) {
-        entry.settle(false)
-        throw err
-      }
-      entry.settle(true)
-      this.table.apply({ key: item, tombstone: false })
-      this.metrics.stored++
-      this.metrics.storedBytes += envelope.length
-      return { storedAt, expiresAt: storedAt + this.retentionMs, duplicate: false, hash }
-    })
+    return await this.puts.put({ mailbox, id, envelope, hash: sha256(envelope), from, at })
   }
 
   /**

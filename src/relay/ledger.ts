@@ -5,16 +5,20 @@
  *
  * Every counter lives on disk (keys.ts) and changes in the same batch as
  * the envelopes it counts, so the books survive restarts and crashes; in
- * memory there are bounded caches. A charge or a refund is two steps: the
- * counters change at once and the batch operations come back to be
- * committed with the envelope's; then `settle(true)` keeps the change, or
- * `settle(false)` undoes it when the batch failed. Between the checks and
- * the operations nothing awaits, so concurrent puts of one source (to
- * different mailboxes) see each other's charges.
+ * memory there are bounded caches. A charge or a refund is an entry
+ * (tally.ts) handed to the group commit with the envelopes' operations:
+ * what it adds counts for the checks at once, its writes are computed from
+ * what the disk holds as its batch forms, and the group commit settles it
+ * (durable or failed) before the next batch forms. So the counters on disk
+ * are right whatever order commits complete in: a put that reads the store
+ * for a free position commits after later puts of its source, and a batch
+ * can fail while others wait behind it. Between the checks and the entry
+ * nothing awaits, so concurrent puts of one source (to different
+ * mailboxes) see each other's charges.
  *
  * The caller serialises work per mailbox (the mailbox and share counters
- * are read and written under its lock); source and total counters are
- * shared across mailboxes.
+ * are read and changed under its lock, until the entry settles); source
+ * and total counters are shared across mailboxes.
  */
 import type { BatchOp, Store } from '../store/store.js'
 import { toHex } from '../crypto/bytes.js'
@@ -24,6 +28,10 @@ import { MAILBOX_USAGE_RANGE, SECRET_KEY, TOTAL_KEY, decodeUsage, encodeUsage, m
 import { rebuildCounters } from './rebuild.js'
 import { SourceCounters, chargeOf, sourceTag } from './usage.js'
 import type { Budgets, PutSource, Usage } from './usage.js'
+import { entryOf, tallyOf } from './tally.js'
+import type { Change, Entry, Tally } from './tally.js'
+
+export type { Entry } from './tally.js'
 
 /** Mailboxes whose usage is cached at once. */
 export const USAGE_CACHE_SIZE = 10_000
@@ -31,14 +39,6 @@ export const USAGE_CACHE_SIZE = 10_000
 const TAG_CACHE_SIZE = 10_000
 /** Shares (a source in a mailbox) cached at once. */
 export const SHARE_CACHE_SIZE = 50_000
-
-/** A change of the books, to commit with the envelopes, then settle. */
-export interface Entry {
-  /** Counter writes for the envelopes' batch. */
-  ops: BatchOp[]
-  /** Keeps the change (the batch is durable) or undoes it (the batch failed); call once. */
-  settle(committed: boolean): void
-}
 
 /** What one removed envelope gives back. */
 export interface Removed {
@@ -59,16 +59,6 @@ export interface SourceCharge {
   bytes: number
 }
 
-function add (usage: Usage, count: number, bytes: number): void {
-  usage.count = Math.max(0, usage.count + count)
-  usage.bytes = Math.max(0, usage.bytes + bytes)
-}
-
-/** What a share or mailbox counter reads back as after usageOp wrote it. */
-function written (usage: Usage): Usage {
-  return usage.count <= 0 ? { count: 0, bytes: 0 } : { count: usage.count, bytes: Math.max(0, usage.bytes) }
-}
-
 /** The total is always written: its presence says the counters are complete (see rebuild.ts). */
 function totalOp (total: Usage): BatchOp {
   return { type: 'put', namespace: 'relay', key: TOTAL_KEY, value: encodeUsage(total.count, total.bytes) }
@@ -81,18 +71,18 @@ function usageOp (key: Uint8Array, count: number, bytes: number): BatchOp {
 
 /** The store's books (see the file comment). */
 export class Ledger {
-  /** Envelopes the relay holds and their charged bytes. */
-  readonly total: Usage = { count: 0, bytes: 0 }
-  /** Mailboxes holding at least one envelope (counted at open, then kept as they fill and empty). */
+  /** Mailboxes holding at least one envelope on disk (counted at open, then kept as batches fill and empty them). */
   mailboxCount = 0
-  private readonly mailboxes = new Map<string, Usage>()
+  private readonly totals: Tally = tallyOf({ count: 0, bytes: 0 })
+  /** Mailboxes' tallies by mailbox (hex); one is dropped only when no work holds its mailbox. */
+  private readonly mailboxes = new Map<string, Tally>()
   /**
-   * Shares as the disk holds them, by mailbox and tag (hex): read once, then
-   * changed only when a batch that writes them is durable. A batch that
-   * fails drops its entries, so they are read again: a failure that left
-   * the batch on disk after all cannot leave the cache below the disk.
+   * Shares by mailbox and tag (hex): read once, then kept by the entries
+   * that change them. A batch that fails drops its shares once no entry
+   * holds them, so they are read again: a failure that left the batch on
+   * disk after all cannot leave them below the disk.
    */
-  private readonly shares = new Map<string, Usage>()
+  private readonly shares = new Map<string, Tally>()
   private readonly sources: SourceCounters
   private tagKey: Uint8Array = new Uint8Array(0)
   /** Sources' tags under `tagKey` (the key never changes once read). */
@@ -105,6 +95,11 @@ export class Ledger {
     this.sources = new SourceCounters(store, sourceCacheSize)
   }
 
+  /** Envelopes the relay holds and their charged bytes, as the checks see them (charges under way included). */
+  get total (): Usage {
+    return this.totals.live
+  }
+
   /** Reads the tag key and the total (made, or rebuilt from the index, the first time). */
   async open (): Promise<void> {
     let key: Uint8Array | undefined = await this.store.get('relay', SECRET_KEY)
@@ -115,7 +110,9 @@ export class Ledger {
     this.tagKey = key
     this.tags.clear()
     const total = await this.store.get('relay', TOTAL_KEY)
-    Object.assign(this.total, total !== undefined ? decodeUsage(total) : await rebuildCounters(this.store))
+    const held = total !== undefined ? decodeUsage(total) : await rebuildCounters(this.store)
+    Object.assign(this.totals.live, held)
+    Object.assign(this.totals.disk, held)
     // Once, at open: a usage key exists only for a mailbox that holds something (usageOp deletes it at zero).
     let mailboxes = 0
     for await (const entry of this.store.iterate('relay', MAILBOX_USAGE_RANGE)) {
@@ -143,45 +140,9 @@ export class Ledger {
     return this.sources.cached
   }
 
-  /** A mailbox's usage (the live cached object; under the mailbox's lock). */
+  /** A mailbox's usage as the checks see it (the live cached object; under the mailbox's lock). */
   async mailbox (mailbox: Uint8Array): Promise<Usage> {
-    const hex = toHex(mailbox)
-    const cached = this.mailboxes.get(hex)
-    if (cached !== undefined) return cached
-    const usage = decodeUsage(await this.store.get('relay', mailboxUsageKey(mailbox)))
-    this.mailboxes.set(hex, usage)
-    if (this.mailboxes.size > USAGE_CACHE_SIZE) {
-      // Only a mailbox no work holds may go: its usage is read back on next touch.
-      for (const key of this.mailboxes.keys()) {
-        if (key !== hex && !this.isBusy(key)) {
-          this.mailboxes.delete(key)
-          break
-        }
-      }
-    }
-    return usage
-  }
-
-  /** A source's share of a mailbox as the disk holds it (a copy; under the mailbox's lock). */
-  private async share (mailbox: Uint8Array, tag: Uint8Array): Promise<Usage> {
-    const key = toHex(mailbox) + toHex(tag)
-    let share = this.shares.get(key)
-    if (share === undefined) {
-      share = decodeUsage(await this.store.get('relay', shareKey(mailbox, tag)))
-      this.keepShare(key, share)
-    }
-    return { ...share }
-  }
-
-  /** Caches a share the disk holds (`undefined`: forget it), within the bound (oldest first). */
-  private keepShare (key: string, share: Usage | undefined): void {
-    this.shares.delete(key)
-    if (share === undefined) return
-    this.shares.set(key, share)
-    if (this.shares.size > SHARE_CACHE_SIZE) {
-      const oldest = this.shares.keys().next()
-      if (oldest.done !== true) this.shares.delete(oldest.value)
-    }
+    return (await this.mailboxTally(mailbox)).live
   }
 
   /**
@@ -190,57 +151,51 @@ export class Ledger {
    * @throws {QuotaExceededError} naming the first budget it would exceed; nothing changes then
    */
   async charge (mailbox: Uint8Array, tag: Uint8Array, size: number, from: PutSource): Promise<Entry> {
-    const usage = await this.mailbox(mailbox)
-    if (usage.count + 1 > this.budgets.maxEnvelopesPerMailbox || usage.bytes + size > this.budgets.maxBytesPerMailbox) {
-      throw new QuotaExceededError(`the mailbox is full: it holds ${usage.count} envelopes (${usage.bytes} bytes), the most it may`, 'mailbox-full')
-    }
-    const linked = from.linked === true
-    const share = await this.share(mailbox, tag)
-    if (!linked && (share.count + 1 > this.budgets.maxEnvelopesPerMailboxPerSource || share.bytes + size > this.budgets.maxBytesPerMailboxPerSource)) {
-      throw new QuotaExceededError(`your share of this mailbox is used up: ${share.count} envelopes (${share.bytes} bytes) from your address are waiting in it`, 'mailbox-share')
-    }
-    const charge = chargeOf(size)
-    const source = await this.sources.pin(tag)
-    // From here to the returned operations nothing awaits.
-    const budget = linked ? this.budgets.maxBytesPerLinkedRelay : this.budgets.maxBytesPerSource
-    let refusal: QuotaKind | undefined
-    if (source.bytes + charge > budget) refusal = 'source-budget'
-    else if (this.total.bytes + charge > this.budgets.maxTotalBytes) refusal = 'relay-full'
-    if (refusal !== undefined) {
-      this.sources.unpin(tag)
-      throw refusal === 'source-budget'
-        ? new QuotaExceededError(`this relay holds ${source.bytes} bytes from your address, the most it keeps for one source`, refusal)
-        : new QuotaExceededError(`this relay's storage is full (${this.total.bytes} bytes)`, refusal)
-    }
-    add(source, 1, charge)
-    add(this.total, 1, charge)
-    const ops = [
-      usageOp(shareKey(mailbox, tag), share.count + 1, share.bytes + size),
-      usageOp(mailboxUsageKey(mailbox), usage.count + 1, usage.bytes + size),
-      this.sources.op(tag, source),
-      totalOp(this.total)
-    ]
-    return {
-      ops,
-      settle: (committed) => {
-        const shareId = toHex(mailbox) + toHex(tag)
-        if (committed) {
-          if (usage.count === 0) this.mailboxCount++
-          add(usage, 1, size)
-          this.keepShare(shareId, { count: share.count + 1, bytes: share.bytes + size })
-        } else {
-          this.keepShare(shareId, undefined)
-          add(source, -1, -charge)
-          add(this.total, -1, -charge)
-        }
-        this.sources.unpin(tag)
+    const box = await this.holdMailbox(mailbox)
+    const shareId = toHex(mailbox) + toHex(tag)
+    let share: Tally | undefined
+    try {
+      if (box.live.count + 1 > this.budgets.maxEnvelopesPerMailbox || box.live.bytes + size > this.budgets.maxBytesPerMailbox) {
+        throw new QuotaExceededError(`the mailbox is full: it holds ${box.live.count} envelopes (${box.live.bytes} bytes), the most it may`, 'mailbox-full')
       }
+      const linked = from.linked === true
+      share = await this.holdShare(shareId, mailbox, tag)
+      if (!linked && (share.live.count + 1 > this.budgets.maxEnvelopesPerMailboxPerSource || share.live.bytes + size > this.budgets.maxBytesPerMailboxPerSource)) {
+        throw new QuotaExceededError(`your share of this mailbox is used up: ${share.live.count} envelopes (${share.live.bytes} bytes) from your address are waiting in it`, 'mailbox-share')
+      }
+      const charge = chargeOf(size)
+      const source = await this.sources.pin(tag)
+      // From here to the entry nothing awaits.
+      const budget = linked ? this.budgets.maxBytesPerLinkedRelay : this.budgets.maxBytesPerSource
+      let refusal: QuotaKind | undefined
+      if (source.live.bytes + charge > budget) refusal = 'source-budget'
+      else if (this.totals.live.bytes + charge > this.budgets.maxTotalBytes) refusal = 'relay-full'
+      if (refusal !== undefined) {
+        this.sources.unpin(tag)
+        throw refusal === 'source-budget'
+          ? new QuotaExceededError(`this relay holds ${source.live.bytes} bytes from your address, the most it keeps for one source`, refusal)
+          : new QuotaExceededError(`this relay's storage is full (${this.totals.live.bytes} bytes)`, refusal)
+      }
+      const held = share
+      return entryOf([
+        this.shareChange(held, mailbox, tag, 1, size),
+        this.mailboxChange(box, mailbox, 1, size),
+        this.sourceChange(source, tag, 1, charge),
+        { tally: this.totals, count: 1, bytes: charge, write: totalOp }
+      ], (durable) => {
+        this.releaseShare(shareId, held, !durable)
+        this.releaseMailbox(mailbox, box, !durable)
+        this.sources.unpin(tag, !durable)
+      })
+    } catch (err) {
+      if (share !== undefined) this.releaseShare(shareId, share, false)
+      this.releaseMailbox(mailbox, box, false)
+      throw err
     }
   }
 
   /** Gives back what removed envelopes of `mailbox` held (less what their tombstones keep). */
   async refund (mailbox: Uint8Array, removed: readonly Removed[]): Promise<Entry> {
-    const usage = await this.mailbox(mailbox)
     const bySource = new Map<string, { tag: Uint8Array, envelopes: number, size: number, count: number, charge: number }>()
     let bytes = 0
     for (const r of removed) {
@@ -253,45 +208,35 @@ export class Ledger {
       bytes += r.size
       bySource.set(toHex(r.source), group)
     }
-    const ops: BatchOp[] = []
-    const refunds: Array<{ tag: Uint8Array, usage: Usage, count: number, charge: number, share: Usage }> = []
+    const box = await this.holdMailbox(mailbox)
+    const shares: Array<{ id: string, tally: Tally }> = []
+    const tags: Uint8Array[] = []
+    const release = (forget: boolean): void => {
+      for (const s of shares) this.releaseShare(s.id, s.tally, forget)
+      for (const tag of tags) this.sources.unpin(tag, forget)
+      this.releaseMailbox(mailbox, box, forget)
+    }
+    const changes: Change[] = []
+    let count = 0
+    let charge = 0
     try {
       for (const group of bySource.values()) {
-        const share = await this.share(mailbox, group.tag)
-        share.count -= group.envelopes
-        share.bytes -= group.size
-        ops.push(usageOp(shareKey(mailbox, group.tag), share.count, share.bytes))
-        refunds.push({ tag: group.tag, usage: await this.sources.pin(group.tag), count: group.count, charge: group.charge, share })
+        const id = toHex(mailbox) + toHex(group.tag)
+        const share = await this.holdShare(id, mailbox, group.tag)
+        shares.push({ id, tally: share })
+        changes.push(this.shareChange(share, mailbox, group.tag, -group.envelopes, -group.size))
+        const source = await this.sources.pin(group.tag)
+        tags.push(group.tag)
+        changes.push(this.sourceChange(source, group.tag, -group.count, -group.charge))
+        count += group.count
+        charge += group.charge
       }
     } catch (err) {
-      for (const r of refunds) this.sources.unpin(r.tag)
+      release(false)
       throw err
     }
-    // From here to the returned operations nothing awaits, as in charge.
-    for (const r of refunds) {
-      add(r.usage, -r.count, -r.charge)
-      add(this.total, -r.count, -r.charge)
-      ops.push(this.sources.op(r.tag, r.usage))
-    }
-    ops.push(totalOp(this.total), usageOp(mailboxUsageKey(mailbox), usage.count - removed.length, usage.bytes - bytes))
-    return {
-      ops,
-      settle: (committed) => {
-        for (const r of refunds) {
-          if (!committed) {
-            add(r.usage, r.count, r.charge)
-            add(this.total, r.count, r.charge)
-          }
-          // What usageOp wrote: a share at zero or below is deleted on disk.
-          this.keepShare(toHex(mailbox) + toHex(r.tag), committed ? written(r.share) : undefined)
-          this.sources.unpin(r.tag)
-        }
-        if (committed && usage.count > 0) {
-          add(usage, -removed.length, -bytes)
-          if (usage.count === 0) this.mailboxCount--
-        }
-      }
-    }
+    changes.push({ tally: this.totals, count: -count, bytes: -charge, write: totalOp }, this.mailboxChange(box, mailbox, -removed.length, -bytes))
+    return entryOf(changes, (durable) => { release(!durable) })
   }
 
   /**
@@ -303,43 +248,112 @@ export class Ledger {
    * @throws {QuotaExceededError} when `from` is given and a budget would be exceeded; nothing changes then
    */
   async chargeSources (charges: readonly SourceCharge[], from?: PutSource): Promise<Entry> {
-    const pinned: Array<{ charge: SourceCharge, usage: Usage }> = []
+    const pinned: Array<{ charge: SourceCharge, tally: Tally }> = []
+    const release = (forget: boolean): void => {
+      for (const p of pinned) this.sources.unpin(p.charge.tag, forget)
+    }
     try {
-      for (const charge of charges) pinned.push({ charge, usage: await this.sources.pin(charge.tag) })
+      for (const charge of charges) pinned.push({ charge, tally: await this.sources.pin(charge.tag) })
     } catch (err) {
-      for (const p of pinned) this.sources.unpin(p.charge.tag)
+      release(false)
       throw err
     }
-    // From here to the returned operations nothing awaits, as in charge.
+    // From here to the entry nothing awaits, as in charge.
     if (from !== undefined) {
       const budget = from.linked === true ? this.budgets.maxBytesPerLinkedRelay : this.budgets.maxBytesPerSource
       const adding = charges.reduce((n, c) => n + Math.max(0, c.bytes), 0)
-      const refused = pinned.find(p => p.charge.bytes > 0 && p.usage.bytes + p.charge.bytes > budget)
-      if (refused != null || this.total.bytes + adding > this.budgets.maxTotalBytes) {
-        for (const p of pinned) this.sources.unpin(p.charge.tag)
+      const refused = pinned.find(p => p.charge.bytes > 0 && p.tally.live.bytes + p.charge.bytes > budget)
+      if (refused != null || this.totals.live.bytes + adding > this.budgets.maxTotalBytes) {
+        release(false)
         throw refused != null
-          ? new QuotaExceededError(`this relay holds ${refused.usage.bytes} bytes from this source, the most it keeps for one`, 'source-budget')
-          : new QuotaExceededError(`this relay's storage is full (${this.total.bytes} bytes)`, 'relay-full')
+          ? new QuotaExceededError(`this relay holds ${refused.tally.live.bytes} bytes from this source, the most it keeps for one`, 'source-budget')
+          : new QuotaExceededError(`this relay's storage is full (${this.totals.live.bytes} bytes)`, 'relay-full')
       }
     }
-    const ops: BatchOp[] = []
-    for (const p of pinned) {
-      add(p.usage, p.charge.count, p.charge.bytes)
-      add(this.total, p.charge.count, p.charge.bytes)
-      ops.push(this.sources.op(p.charge.tag, p.usage))
-    }
-    ops.push(totalOp(this.total))
+    const changes: Change[] = pinned.map(p => this.sourceChange(p.tally, p.charge.tag, p.charge.count, p.charge.bytes))
+    const count = charges.reduce((n, c) => n + c.count, 0)
+    const bytes = charges.reduce((n, c) => n + c.bytes, 0)
+    changes.push({ tally: this.totals, count, bytes, write: totalOp })
+    return entryOf(changes, (durable) => { release(!durable) })
+  }
+
+  private shareChange (tally: Tally, mailbox: Uint8Array, tag: Uint8Array, count: number, bytes: number): Change {
+    return { tally, count, bytes, write: (u) => usageOp(shareKey(mailbox, tag), u.count, u.bytes) }
+  }
+
+  private mailboxChange (tally: Tally, mailbox: Uint8Array, count: number, bytes: number): Change {
     return {
-      ops,
-      settle: (committed) => {
-        for (const p of pinned) {
-          if (!committed) {
-            add(p.usage, -p.charge.count, -p.charge.bytes)
-            add(this.total, -p.charge.count, -p.charge.bytes)
-          }
-          this.sources.unpin(p.charge.tag)
+      tally,
+      count,
+      bytes,
+      write: (u) => usageOp(mailboxUsageKey(mailbox), u.count, u.bytes),
+      crossed: (delta) => { this.mailboxCount += delta }
+    }
+  }
+
+  private sourceChange (tally: Tally, tag: Uint8Array, count: number, bytes: number): Change {
+    return { tally, count, bytes, write: (u) => this.sources.op(tag, u) }
+  }
+
+  /** A mailbox's tally, cached (under the mailbox's lock). */
+  private async mailboxTally (mailbox: Uint8Array): Promise<Tally> {
+    const hex = toHex(mailbox)
+    const cached = this.mailboxes.get(hex)
+    if (cached !== undefined) return cached
+    const tally = tallyOf(decodeUsage(await this.store.get('relay', mailboxUsageKey(mailbox))))
+    const meanwhile = this.mailboxes.get(hex)
+    if (meanwhile !== undefined) return meanwhile
+    this.mailboxes.set(hex, tally)
+    if (this.mailboxes.size > USAGE_CACHE_SIZE) {
+      // Only a mailbox no work holds may go: its usage is read back on next touch.
+      for (const [key, other] of this.mailboxes) {
+        if (key !== hex && other.busy === 0 && !this.isBusy(key)) {
+          this.mailboxes.delete(key)
+          break
         }
       }
     }
+    return tally
+  }
+
+  private async holdMailbox (mailbox: Uint8Array): Promise<Tally> {
+    const tally = await this.mailboxTally(mailbox)
+    tally.busy++
+    return tally
+  }
+
+  /** `forget`: once nothing holds it, the mailbox's usage is read from the disk again (a batch failed: it may be on disk after all). */
+  private releaseMailbox (mailbox: Uint8Array, tally: Tally, forget: boolean): void {
+    tally.busy--
+    const hex = toHex(mailbox)
+    if (forget && tally.busy <= 0 && this.mailboxes.get(hex) === tally) this.mailboxes.delete(hex)
+  }
+
+  /** A source's share of a mailbox, held (not dropped from the cache) until {@link releaseShare}; under the mailbox's lock. */
+  private async holdShare (id: string, mailbox: Uint8Array, tag: Uint8Array): Promise<Tally> {
+    let share = this.shares.get(id)
+    if (share === undefined) {
+      const read = tallyOf(decodeUsage(await this.store.get('relay', shareKey(mailbox, tag))))
+      share = this.shares.get(id) ?? read
+    }
+    share.busy++
+    // Most recently used last; past the bound, the oldest no entry holds goes.
+    this.shares.delete(id)
+    this.shares.set(id, share)
+    if (this.shares.size > SHARE_CACHE_SIZE) {
+      for (const [key, other] of this.shares) {
+        if (other.busy <= 0) {
+          this.shares.delete(key)
+          break
+        }
+      }
+    }
+    return share
+  }
+
+  /** `forget`: once nothing holds it, the share is read from the disk again (see {@link shares}). */
+  private releaseShare (id: string, tally: Tally, forget: boolean): void {
+    tally.busy--
+    if (forget && tally.busy <= 0 && this.shares.get(id) === tally) this.shares.delete(id)
   }
 }

@@ -130,7 +130,7 @@ export class Removals {
     try {
       if (removed.length > 0) entries.push(await ledger.refund(mailbox, removed))
     } catch (err) {
-      for (const e of entries) e.settle(false)
+      for (const e of entries) e.settled(false)
       throw err
     }
     if (!proofHeld) ops.push(stored.op)
@@ -139,15 +139,9 @@ export class Removals {
     return { tombstones: removed.length + fresh.length, removed: removed.length }
   }
 
-  /** Commits `ops` with the books' changes, settles them, then updates the sync table. */
+  /** Commits `ops` with the books' changes (the group commit settles them: tally.ts), then updates the sync table. */
   async commit (ops: readonly BatchOp[], entries: readonly Entry[], changes: readonly TableChange[]): Promise<void> {
-    try {
-      await this.ctx.writer.commit([...ops, ...entries.flatMap(e => e.ops)])
-    } catch (err) {
-      for (const e of entries) e.settle(false)
-      throw err
-    }
-    for (const e of entries) e.settle(true)
+    await this.ctx.writer.commit(ops, { late: entries })
     for (const c of changes) this.ctx.table.apply({ key: c.key, tombstone: c.tombstone }, c.remove)
   }
 

@@ -18,6 +18,8 @@ import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { BatchOp, Store } from '../store/store.js'
 import { SOURCE_TAG_LENGTH, decodeUsage, encodeUsage, sourceKey } from './keys.js'
+import { tallyOf } from './tally.js'
+import type { Tally } from './tally.js'
 
 /**
  * Bytes a stored envelope costs on disk besides its own: three keys of 49-61
@@ -101,31 +103,36 @@ function hex (bytes: Uint8Array): string {
 }
 
 interface Cached {
-  usage: Usage
+  tally: Tally
   pins: number
-  /** Settles once `usage` holds what the disk says. */
+  /** Settles once `tally` holds what the disk says. */
   ready: Promise<void>
 }
 
 /**
  * Per-source usage: on disk under 'S' keys, cached in memory up to a bound.
- * A caller pins a source's counter while it checks and changes it, so that
- * concurrent puts to different mailboxes of one source change one object;
- * only unpinned counters are dropped from the cache (the disk has them).
+ * A caller pins a source's counter while it checks and changes it (until
+ * its entry settles), so that concurrent puts to different mailboxes of one
+ * source change one tally; only unpinned counters are dropped from the
+ * cache (the disk has them).
  */
 export class SourceCounters {
   private readonly entries = new Map<string, Cached>()
 
   constructor (private readonly store: Store, private readonly max = SOURCE_CACHE_SIZE) {}
 
-  /** The live counter of a source; call {@link unpin} when done. */
-  async pin (tag: Uint8Array): Promise<Usage> {
+  /** The tally of a source (tally.ts); call {@link unpin} when done. */
+  async pin (tag: Uint8Array): Promise<Tally> {
     const key = hex(tag)
     let entry = this.entries.get(key)
     if (entry == null) {
-      const usage: Usage = { count: 0, bytes: 0 }
-      const ready = this.store.get('relay', sourceKey(tag)).then(value => { Object.assign(usage, decodeUsage(value)) })
-      entry = { usage, pins: 0, ready }
+      const tally = tallyOf({ count: 0, bytes: 0 })
+      const ready = this.store.get('relay', sourceKey(tag)).then(value => {
+        const usage = decodeUsage(value)
+        Object.assign(tally.live, usage)
+        Object.assign(tally.disk, usage)
+      })
+      entry = { tally, pins: 0, ready }
     }
     // Pinned before the first await, so nobody evicts it while it loads; most recently used last.
     this.entries.delete(key)
@@ -138,13 +145,20 @@ export class SourceCounters {
       if (this.entries.get(key) === entry) this.entries.delete(key)
       throw err
     }
-    return entry.usage
+    return entry.tally
   }
 
-  unpin (tag: Uint8Array): void {
-    const entry = this.entries.get(hex(tag))
+  /**
+   * Gives a pin back. `forget`: once nothing pins it, the counter is read
+   * from the disk again on next use (a batch failed: it may have reached
+   * the disk after all, and the disk must never count more than memory).
+   */
+  unpin (tag: Uint8Array, forget = false): void {
+    const key = hex(tag)
+    const entry = this.entries.get(key)
     if (entry == null) return
     entry.pins--
+    if (forget && entry.pins <= 0) this.entries.delete(key)
     this.evict()
   }
 

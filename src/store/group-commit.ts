@@ -35,8 +35,22 @@ export interface GroupCommitStats {
   ops: number
 }
 
+/**
+ * Operations whose values depend on what the disk holds (counters shared
+ * by many writers): computed as their batch forms, once every earlier
+ * batch has been written or has failed and been told so, so that commits
+ * completing in any order never write an older value last.
+ */
+export interface LateOps {
+  /** The operations, computed as the batch forms (once). */
+  ops(): readonly BatchOp[]
+  /** The batch is durable (true), or failed or never formed (false); called once, before the next batch forms. Must not throw. */
+  settled(durable: boolean): void
+}
+
 interface Pending {
   ops: readonly BatchOp[]
+  late: readonly LateOps[]
   sync: boolean
   resolve(): void
   reject(err: unknown): void
@@ -69,11 +83,12 @@ export class GroupCommitWriter {
    * batch usually makes it durable too, but not always (LevelDB does not
    * sync the log it leaves at a memtable switch), so what must survive a
    * power cut is written synced itself. A batch is synced when any commit in
-   * it asks.
+   * it asks. `late` operations join the commit's ops, computed as its batch
+   * forms ({@link LateOps}); they are not counted against `maxBatchOps`.
    */
-  async commit (ops: readonly BatchOp[], options: { sync?: boolean } = {}): Promise<void> {
+  async commit (ops: readonly BatchOp[], options: { sync?: boolean, late?: readonly LateOps[] } = {}): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ ops, sync: options.sync ?? true, resolve, reject })
+      this.queue.push({ ops, late: options.late ?? [], sync: options.sync ?? true, resolve, reject })
     })
     this.schedule()
     await done
@@ -118,8 +133,9 @@ export class GroupCommitWriter {
     try {
       while (this.queue.length > 0) {
         const group = this.take()
-        const ops = group.flatMap(p => p.ops)
+        let ops: BatchOp[] = []
         try {
+          ops = group.flatMap(p => [...p.ops, ...p.late.flatMap(l => l.ops())])
           const sync = this.sync && group.some(p => p.sync)
           this.syncInFlight = sync
           try {
@@ -129,9 +145,11 @@ export class GroupCommitWriter {
           }
         } catch (err) {
           log.error('batch of %d commits failed: %e', group.length, err)
+          settle(group, false)
           for (const p of group) p.reject(err)
           continue
         }
+        settle(group, true)
         this.stats.batches++
         this.stats.commits += group.length
         this.stats.ops += ops.length
@@ -142,6 +160,19 @@ export class GroupCommitWriter {
       const idle = this.waiters
       this.waiters = []
       for (const resolve of idle) resolve()
+    }
+  }
+}
+
+/** Tells every commit's late operations how their batch went (before the next batch forms). */
+function settle (group: readonly Pending[], durable: boolean): void {
+  for (const p of group) {
+    for (const l of p.late) {
+      try {
+        l.settled(durable)
+      } catch (err) {
+        log.error('settling a commit failed: %e', err)
+      }
     }
   }
 }

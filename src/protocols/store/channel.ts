@@ -13,10 +13,13 @@
  * never for a timer) go out together as one `puts` request, up to
  * {@link MAX_PUT_BATCH} of them and {@link MAX_PUT_BATCH_BYTES} of
  * envelopes; each caller gets its own put's result. A put with nothing
- * beside it goes out alone, as before. A relay that answers a batch with a
- * refusal and no results does not know batches (an older relay answers
- * BAD_REQUEST to a request with no field it knows): the channel stops
- * batching and sends those puts again one by one, in their order.
+ * beside it goes out alone, as before. A relay that answers a batch with
+ * BAD_REQUEST and no results does not know batches (an older relay answers
+ * so to a request with no field it knows): the channel stops batching and
+ * sends those puts again one by one, in their order. A relay that knows
+ * batches takes any of up to {@link MAX_PUT_BATCH} puts, whatever its own
+ * bounds (it works through a larger one a part at a time), and refuses a
+ * whole batch only as it would refuse each put (rate, a fault).
  *
  * A failure (a write or read error, an undecodable answer, a request's own
  * timeout or abort once written) leaves the stream in an unknown state: the
@@ -281,14 +284,24 @@ export class StoreChannel {
     })()
   }
 
-  /** Hands each put of a batch its own result, or sends them again one by one to a relay that takes no batches. */
+  /**
+   * Hands each put of a batch its own result, or sends them again one by
+   * one to a relay that takes no batches: only BAD_REQUEST with no results
+   * says that (what a relay answers to a request with no field it knows).
+   * Any other refusal of the whole batch (rate, a fault of the relay) is
+   * each put's answer, as it would have been for the put alone.
+   */
   private answerBatch (members: Pending[], response: StoreResponse): void {
-    if (response.status !== StoreResponse.Status.OK && response.results.length === 0) {
+    if (response.status === StoreResponse.Status.BAD_REQUEST && response.results.length === 0) {
       if (this.batches) {
         this.batches = false
         this.onNoBatches?.()
       }
       this.queued = [...members, ...this.queued]
+      return
+    }
+    if (response.status !== StoreResponse.Status.OK && response.results.length === 0) {
+      for (const m of members) m.resolve(response)
       return
     }
     if (response.status !== StoreResponse.Status.OK || response.results.length !== members.length) {

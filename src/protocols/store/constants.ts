@@ -92,12 +92,13 @@ export const MAX_PIPELINED_REQUESTS = 8
 export const MAX_IN_FLIGHT_PER_SOURCE = 32
 
 /**
- * Most puts in one request (`puts`). A batch counts as this many requests
- * against every bound (pipelining, in flight per source, rate), so it can
- * be no larger than what one stream may have under way: a batch of
- * {@link MAX_PIPELINED_REQUESTS} fills the stream. What it saves is the
- * per-request work (a frame, its Noise and yamux framing, a socket write),
- * paid once per batch on both sides.
+ * Most puts in one request (`puts`). Each put of a batch counts as one
+ * request against every bound (pipelining, in flight per source, rate), so
+ * it can be no larger than what one stream may have under way: a batch of
+ * {@link MAX_PIPELINED_REQUESTS} fills the stream. A relay configured with
+ * lower bounds still takes a full batch, working through it a part at a
+ * time. What it saves is the per-request work (a frame, its Noise and
+ * yamux framing, a socket write), paid once per batch on both sides.
  */
 export const MAX_PUT_BATCH = MAX_PIPELINED_REQUESTS
 

@@ -28,7 +28,7 @@ export interface StreamPipelineInit {
   /** The server's slots per source, and this stream's source. */
   slots: SourceSlots
   source: string
-  /** Answers a request (never rejects: refusals are answers). */
+  /** Answers a request (refusals are answers; a rejection is a fault: the stream is dropped, the process never). */
   answer(request: StoreRequest): Promise<StoreResponse>
   /** Writes an answer on the stream. */
   write(response: StoreResponse): Promise<void>
@@ -102,6 +102,10 @@ export class StreamPipeline {
     const after = barrier ? this.answered : this.barrier
     const answer = after.then(async () => await this.init.answer(request))
     this.answered = Promise.all([this.answered, answer])
+    // An answer that rejects (a fault, not a refusal) is acted on by `done` below, which drops the stream. The combined
+    // promise rejects with it, and nothing may ever wait on it (no fetch or delete comes after): a rejection with nobody
+    // listening ends a Node process, so it is marked handled here, where it is made.
+    this.answered.catch(() => {})
     if (barrier) this.barrier = answer
     const done = this.written.then(async () => {
       const response = await answer

@@ -12,8 +12,9 @@
  * A batch of puts (`puts`) is answered as its puts would be one by one:
  * each takes its own rate token and goes through the same checks and the
  * same group commit, and counts as one request against the bounds per
- * stream and per source (pipeline.ts); the answer, one result per put in
- * order, is written once every put is stored durably or refused.
+ * stream and per source (pipeline.ts; a relay with lower bounds than a
+ * batch works through it a part at a time); the answer, one result per put
+ * in order, is written once every put is stored durably or refused.
  */
 import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -123,8 +124,13 @@ export class StoreServer implements Startable {
   private readonly waiting = new Set<AbortController>()
   private readonly slots: SourceSlots
   private readonly maxPipelined: number
-  /** Most puts in one batch here: no more than one stream or one source may have under way. */
-  private readonly maxBatch: number
+  /**
+   * Most puts of one batch under way at once here: no more than one stream
+   * or one source may have. A batch of up to {@link MAX_PUT_BATCH} is
+   * worked through this many at a time, so a relay with lower bounds still
+   * takes what every client sends.
+   */
+  private readonly maxAtOnce: number
   private draining = false
   private started = false
 
@@ -141,7 +147,7 @@ export class StoreServer implements Startable {
     this.signer = new ReceiptSigner(components.privateKey, init.ed25519)
     this.maxPipelined = init.maxPipelined ?? MAX_PIPELINED_REQUESTS
     this.slots = new SourceSlots(init.maxInFlightPerSource ?? MAX_IN_FLIGHT_PER_SOURCE)
-    this.maxBatch = Math.min(MAX_PUT_BATCH, this.maxPipelined, this.slots.limit)
+    this.maxAtOnce = Math.min(MAX_PUT_BATCH, this.maxPipelined, this.slots.limit)
     this.handleStream = this.handleStream.bind(this)
   }
 
@@ -256,10 +262,10 @@ export class StoreServer implements Startable {
     }
   }
 
-  /** How many requests `request` counts as: a batch its puts (one it will refuse: 1). */
+  /** How many requests `request` counts as: a batch the puts it has under way at once (one it will refuse: 1). */
   private weightOf (request: StoreRequest): number {
     const puts = request.puts?.puts.length ?? 0
-    return puts >= 1 && puts <= this.maxBatch ? puts : 1
+    return puts >= 1 && puts <= MAX_PUT_BATCH ? Math.min(puts, this.maxAtOnce) : 1
   }
 
   /** The operator's latency observation: one per put of a batch, each with its own status. */
@@ -272,7 +278,16 @@ export class StoreServer implements Startable {
     for (const result of response.results) this.onRequest('put', ms, String(result.status))
   }
 
+  /** Answers `request`; never rejects: a fault of the store or of this code is refused as an internal error. */
   private async answer (request: StoreRequest, source: string): Promise<StoreResponse> {
+    try {
+      return await this.route(request, source)
+    } catch (err) {
+      return this.refuse(err)
+    }
+  }
+
+  private async route (request: StoreRequest, source: string): Promise<StoreResponse> {
     const set = [request.put, request.fetch, request.delete, request.puts].filter(r => r != null).length
     if (set !== 1) {
       this.metrics.rejected.badRequest++
@@ -297,16 +312,23 @@ export class StoreServer implements Startable {
    * taken in order; its own checks and quotas; the same group commit) and
    * resolves once every one is stored durably or refused: the answer is a
    * promise for each envelope it receipts. The frame's length bounds the
-   * bytes (a longer frame never decodes), the decoder the count.
+   * bytes (a longer frame never decodes), the decoder the count. A relay
+   * whose bounds are lower than the batch works through it
+   * {@link maxAtOnce} puts at a time (its weight in pipeline.ts): refusing
+   * it would leave the client nothing to do but send the puts one by one.
    */
   private async putBatch (puts: PutRequest[], source: string): Promise<StoreResponse> {
     this.metrics.batches++
     this.metrics.batchedPuts += puts.length
-    if (puts.length === 0 || puts.length > this.maxBatch) {
+    if (puts.length === 0 || puts.length > MAX_PUT_BATCH) {
       this.metrics.rejected.badRequest++
-      return refusal(StoreResponse.Status.BAD_REQUEST, `a batch holds 1 to ${this.maxBatch} puts, got ${puts.length}`)
+      return refusal(StoreResponse.Status.BAD_REQUEST, `a batch holds 1 to ${MAX_PUT_BATCH} puts, got ${puts.length}`)
     }
-    const results = await Promise.all(puts.map(async put => putResult(await this.putOne(put, source))))
+    const results: StoreResponse.PutResult[] = []
+    for (let at = 0; at < puts.length; at += this.maxAtOnce) {
+      const part = puts.slice(at, at + this.maxAtOnce)
+      results.push(...await Promise.all(part.map(async put => putResult(await this.putOne(put, source)))))
+    }
     return ok({ results })
   }
 
@@ -323,23 +345,23 @@ export class StoreServer implements Startable {
     }
   }
 
+  /** The refusal for `err`, whatever was thrown (a store may reject with no Error at all: reading its message must not throw). */
   private refuse (err: unknown): StoreResponse {
-    const message = (err as Error).message
     if (err instanceof QuotaExceededError) {
       this.metrics.rejected.quota++
-      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, message, QUOTA_ON_WIRE[err.quota])
+      return refusal(StoreResponse.Status.QUOTA_EXCEEDED, err.message, QUOTA_ON_WIRE[err.quota])
     }
     if (err instanceof UnauthorizedError) {
       this.metrics.rejected.unauthorized++
-      return refusal(StoreResponse.Status.UNAUTHORIZED, message)
+      return refusal(StoreResponse.Status.UNAUTHORIZED, err.message)
     }
     if (err instanceof EnvelopeTooLargeError) {
       this.metrics.rejected.tooLarge++
-      return refusal(StoreResponse.Status.TOO_LARGE, message)
+      return refusal(StoreResponse.Status.TOO_LARGE, err.message)
     }
     if (err instanceof InvalidStoreRequestError || err instanceof InvalidMessageError || err instanceof DeletedByOwnerError) {
       this.metrics.rejected.badRequest++
-      return refusal(StoreResponse.Status.BAD_REQUEST, message)
+      return refusal(StoreResponse.Status.BAD_REQUEST, err.message)
     }
     this.metrics.rejected.internal++
     log.error('store request failed: %e', err)

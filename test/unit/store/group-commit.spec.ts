@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { GroupCommitWriter } from '../../../src/store/index.js'
 import type { BatchOp, LevelStore } from '../../../src/store/index.js'
+import type { LateOps } from '../../../src/store/group-commit.js'
 import { collect, countingStore, tempStore } from './helpers.js'
 
 const put = (key: string, size = 1024): BatchOp => ({ type: 'put', namespace: 'messages', key: new TextEncoder().encode(key), value: new Uint8Array(size).fill(key.length) })
@@ -117,6 +118,36 @@ describe('store: GroupCommitWriter', () => {
     assert.deepEqual(results.map(r => r.status), ['rejected', 'rejected'])
     await writer.commit([put('y')])
     assert.deepEqual((await collect(store.iterate('messages'))).map(([k]) => new TextDecoder().decode(k)), ['y'])
+  })
+
+  it('late operations are computed as their batch forms, after every earlier batch was told how it went, and each is told once', async () => {
+    const log: string[] = []
+    const keys = (ops: readonly BatchOp[]): string[] => ops.map(op => new TextDecoder().decode(op.key))
+    let release!: () => void
+    const held = new Promise<void>(resolve => { release = resolve })
+    const slow: Pick<LevelStore, 'batch'> = {
+      async batch (ops, options) {
+        if (keys(ops).includes('a')) await held
+        if (keys(ops).includes('fails')) throw new Error('injected failure')
+        await store.batch(ops, options)
+      }
+    }
+    const writer = new GroupCommitWriter(slow)
+    const late = (name: string, key: string): LateOps => ({
+      ops: () => { log.push(`${name} formed`); return [put(key)] },
+      settled: (durable) => { log.push(`${name} ${durable ? 'durable' : 'failed'}`) }
+    })
+    const first = writer.commit([put('a')], { late: [late('A', 'a-late')] })
+    await new Promise(resolve => setImmediate(resolve))
+    // The first batch is in flight: the second forms only once the first is settled.
+    const second = writer.commit([put('fails')], { late: [late('B', 'b-late')] }).then(() => 'durable', (err: Error) => err.message)
+    assert.deepEqual(log, ['A formed'])
+    release()
+    await first
+    assert.equal(await second, 'injected failure')
+    await writer.commit([put('c')], { late: [late('C', 'c-late')] })
+    assert.deepEqual(log, ['A formed', 'A durable', 'B formed', 'B failed', 'C formed', 'C durable'])
+    assert.deepEqual((await collect(store.iterate('messages'))).map(([k]) => new TextDecoder().decode(k)).sort(), ['a', 'a-late', 'c', 'c-late'])
   })
 
   it('flush() waits for queued commits', async () => {

@@ -125,17 +125,38 @@ describe('protocols/store batches and the bounds per stream and per source', fun
     assert.equal((await other.read(1))[0].status, StoreResponse.Status.OK)
   })
 
-  it('a relay whose bounds are lower than MAX_PUT_BATCH refuses larger batches (never waits for slots it cannot have) and keeps the stream', async () => {
+  for (const bound of [{ maxPipelined: 4 }, { maxInFlightPerSource: 3 }]) {
+    const [[name, most]] = Object.entries(bound)
+    it(`a relay whose ${name} (${most}) is lower than MAX_PUT_BATCH answers a full batch put by put, never more than ${most} at once, and keeps the stream`, async () => {
+      const gated = gatedBackend()
+      server = new StoreServer({ registrar: relay, peerId: relay.peerId, privateKey }, { backend: gated.backend, rateLimit: { burst: 10_000 }, ...bound })
+      await server.start()
+      const sender = await flood('127.0.0.1', [...batches(1), { puts: { puts: batches(1)[0].puts?.puts.slice(0, 2) ?? [] } }])
+      await waitFor('puts under way', () => gated.underWay() >= most)
+      await turns()
+      assert.equal(gated.most(), most, 'more puts of the batch under way than the relay\'s bound')
+      assert.equal(sender.answered(), 0, 'a batch was answered before its puts were stored')
+      gated.open()
+      const [full, small] = await sender.read(2)
+      assert.equal(full.status, StoreResponse.Status.OK)
+      assert.deepEqual(full.results.map(r => r.status), Array(MAX_PUT_BATCH).fill(StoreResponse.Status.OK))
+      assert.deepEqual(small.results.map(r => r.status), Array(2).fill(StoreResponse.Status.OK))
+      assert.equal(gated.stored(), MAX_PUT_BATCH + 2)
+      assert.equal(gated.most(), most)
+      assert.equal(server.metrics.droppedStreams, 0)
+    })
+  }
+
+  it('a batch worked through a few puts at a time still takes one rate token per put: past the bucket, the rest are refused by name', async () => {
     const gated = gatedBackend()
     gated.open()
-    server = new StoreServer({ registrar: relay, peerId: relay.peerId, privateKey }, { backend: gated.backend, rateLimit: { burst: 10_000 }, maxPipelined: 4 })
+    server = new StoreServer({ registrar: relay, peerId: relay.peerId, privateKey }, { backend: gated.backend, now: () => 1_000, rateLimit: { burst: 6 }, maxPipelined: 4 })
     await server.start()
-    const sender = await flood('127.0.0.1', [...batches(1), { puts: { puts: batches(1)[0].puts?.puts.slice(0, 4) ?? [] } }])
-    const [refused, taken] = await sender.read(2)
-    assert.equal(refused.status, StoreResponse.Status.BAD_REQUEST)
-    assert.equal(refused.results.length, 0)
-    assert.deepEqual(taken.results.map(r => r.status), Array(4).fill(StoreResponse.Status.OK))
-    assert.equal(gated.stored(), 4)
+    const sender = await flood('127.0.0.1', batches(1))
+    const [answer] = await sender.read(1)
+    const { OK, RATE_LIMITED } = StoreResponse.Status
+    assert.deepEqual(answer.results.map(r => r.status), [...Array(6).fill(OK), RATE_LIMITED, RATE_LIMITED])
+    assert.equal(gated.stored(), 6)
   })
 })
 

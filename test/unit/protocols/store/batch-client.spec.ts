@@ -13,7 +13,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
-import { ReceiptSigner, STORE_PROTOCOL, StoreClient, mailboxId } from '../../../../src/protocols/store/index.js'
+import { MAX_PUT_BATCH, ReceiptSigner, STORE_PROTOCOL, StoreClient, mailboxId } from '../../../../src/protocols/store/index.js'
 import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
 import type { PutRequest } from '../../../../src/protocols/store/pb/store.js'
 import { ok, putResult, refusal } from '../../../../src/protocols/store/responses.js'
@@ -153,6 +153,42 @@ describe('protocols/store client batches', function () {
     const more = await Promise.all(second.map(async e => await client.put(old.node.getMultiaddrs(), mailbox, e)))
     assert.deepEqual(more.map(x => toHex(x.hash)), second.map(e => toHex(sha256(e))))
     assert.deepEqual(old.seen.slice(6), Array(5).fill('put'))
+    await client.close()
+  })
+
+  it('a relay with fewer pipelined requests than a batch takes full batches: every caller gets its receipt, and the next burst is batched again', async () => {
+    const tmp = await tempDir()
+    const r = await startRelay({ location: `${tmp.dir}/db`, service: { rateLimit: { burst: 1000 }, maxPipelined: 4 } })
+    cleanups.push(async () => { await r.stop(); await tmp.remove() })
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    for (let burst = 1; burst <= 2; burst++) {
+      const envelopes = Array.from({ length: MAX_PUT_BATCH }, () => fakeEnvelope())
+      const receipts = await Promise.all(envelopes.map(async e => await client.put(r.node.getMultiaddrs(), mailbox, e)))
+      assert.deepEqual(receipts.map(x => toHex(x.hash)), envelopes.map(e => toHex(sha256(e))))
+      const server = r.mailbox.metrics().server
+      assert.equal(server.batches, burst, `burst ${burst} did not go out as one batch: the relay was taken for one that knows none`)
+      assert.equal(server.batchedPuts, burst * MAX_PUT_BATCH)
+      assert.equal(server.requests.put, burst * MAX_PUT_BATCH, 'a put was sent twice')
+    }
+    assert.equal((await r.store.usage(mailbox)).count, 2 * MAX_PUT_BATCH)
+    await client.close()
+  })
+
+  it('a batch refused whole for another reason than not knowing batches (rate, a fault) fails its puts with that reason; the relay is not taken for an older one', async () => {
+    let status = StoreResponse.Status.RATE_LIMITED
+    const refusing = await stubRelay(async () => refusal(status, 'not now'))
+    nodes.push(refusing.node)
+    const client = new StoreClient(user)
+    const mailbox = await newMailbox()
+    const names = async (): Promise<string[]> => {
+      const outcomes = await Promise.allSettled(Array.from({ length: 3 }, async () => await client.put(refusing.node.getMultiaddrs(), mailbox, fakeEnvelope())))
+      return outcomes.map(o => o.status === 'rejected' ? (o.reason as Error).name : 'ok')
+    }
+    assert.deepEqual(await names(), Array(3).fill('RateLimitedError'))
+    status = StoreResponse.Status.INTERNAL_ERROR
+    assert.deepEqual(await names(), Array(3).fill('StoreProtocolError'))
+    assert.deepEqual(refusing.seen, ['batch', 'batch'], 'the puts were sent again one by one, as to a relay that knows no batches')
     await client.close()
   })
 
