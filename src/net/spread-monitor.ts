@@ -127,7 +127,10 @@ export class SpreadMonitor {
         this.metric?.update({ success: Date.now() - began })
         return
       }
-      if (this.stopping.signal.aborted) return
+      // The node stopping (libp2p closes its connections before it says 'stop'), or
+      // either side closing the connection, ended the ping: that says nothing about
+      // the peer, and aborting would turn a graceful close into a reset.
+      if (this.stopping.signal.aborted || conn.status !== 'open') return
       if ((err as Error).name === 'TooManyOutboundProtocolStreamsError') {
         // Another ping was being negotiated meanwhile: it says nothing about the peer.
         this.counts.busy++
