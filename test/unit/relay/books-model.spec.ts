@@ -24,6 +24,7 @@ import type { BatchOp, Namespace, WriteOptions } from '../../../src/store/store.
 import { assertBooks } from './books.js'
 import type { Recount } from './books.js'
 import { fakeClock, fakeEnvelope } from './helpers.js'
+import { seededRandom } from '../../../node/seeded-random.js'
 
 /** Seeds run (each a few hundred operations). */
 const SEEDS = 40
@@ -32,17 +33,6 @@ const OPS_PER_WAVE = 16
 /** Share of batches that fail while operations run. */
 const FAIL_RATE = 0.05
 
-/** A small seeded generator (mulberry32): the same seed, the same run. */
-function seeded (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6D2B79F5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** memory-level whose reads and batches wait 0-3 turns of the event loop, and whose batches fail at `failRate` (before writing). */
 class ChaosStore extends LevelStore {
@@ -99,7 +89,7 @@ describe('relay/ledger: the books under random concurrency, delays and failed ba
 
   for (let seed = 1; seed <= SEEDS; seed++) {
     it(`seed ${seed}`, async () => {
-      const random = seeded(seed)
+      const random = seededRandom(seed)
       const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
       const level = new ChaosStore(random)
       await level.open()
