@@ -24,6 +24,8 @@ import { allShardTopics } from '../../../src/protocols/store/index.js'
 import { EnvelopeStore, mailboxGossipsubOptions, mailboxRelay } from '../../../src/relay/index.js'
 import type { EnvelopeStoreInit, MailboxRelay, MailboxRelayInit, RelaySet } from '../../../src/relay/index.js'
 import { LevelStore } from '../../../src/store/index.js'
+import type { BatchOp, WriteOptions } from '../../../src/store/store.js'
+import { MemoryLevel } from 'memory-level'
 
 /** A clock tests move by hand. */
 export interface FakeClock {
@@ -184,4 +186,30 @@ export async function meshRelays (relays: TestRelay[]): Promise<void> {
     const subscribers = a.node.services.pubsub.getSubscribers(topic).map(p => p.toString())
     return relays.every(b => b === a || subscribers.includes(b.node.peerId.toString()))
   })))
+}
+
+/** memory-level whose batches wait until `release()` while `hold` is set (a slow disk); counts its batches. */
+export class GatedStore extends LevelStore {
+  hold = false
+  held = 0
+  batches = 0
+  private releases: Array<() => void> = []
+
+  constructor () {
+    super(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }))
+  }
+
+  release (): void {
+    this.hold = false
+    for (const r of this.releases.splice(0)) r()
+  }
+
+  override async batch (ops: readonly BatchOp[], options?: WriteOptions): Promise<void> {
+    this.batches++
+    if (this.hold) {
+      this.held++
+      await new Promise<void>(resolve => { this.releases.push(resolve) })
+    }
+    await super.batch(ops, options)
+  }
 }

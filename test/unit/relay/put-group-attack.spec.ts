@@ -7,15 +7,13 @@
  * one synced write.
  */
 import assert from 'node:assert/strict'
-import { MemoryLevel } from 'memory-level'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { parseEnvelopeHeader } from '../../../src/crypto/envelope.js'
 import { envelopeRef } from '../../../src/protocols/store/index.js'
 import { EnvelopeStore } from '../../../src/relay/index.js'
 import { indexKey } from '../../../src/relay/keys.js'
-import { LevelStore } from '../../../src/store/index.js'
-import type { BatchOp, Namespace, WriteOptions } from '../../../src/store/store.js'
-import { fakeClock, fakeEnvelope, waitFor } from './helpers.js'
+import type { Namespace } from '../../../src/store/store.js'
+import { GatedStore, fakeClock, fakeEnvelope, waitFor } from './helpers.js'
 
 const INDEX_KEY = 0x48
 const CONTACT = { source: 'ip4:192.0.2.1' }
@@ -25,35 +23,13 @@ function idOf (envelope: Uint8Array): Uint8Array {
   return parseEnvelopeHeader(envelope).id
 }
 
-/** memory-level whose reads of chosen index keys fail, and whose batches can be held (a slow disk). */
-class FaultyStore extends LevelStore {
+/** A gated store whose reads of chosen index keys also fail. */
+class FaultyStore extends GatedStore {
   failReads = new Set<string>()
-  hold = false
-  held = 0
-  batches = 0
-  private releases: Array<() => void> = []
-
-  constructor () {
-    super(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }))
-  }
-
-  release (): void {
-    this.hold = false
-    for (const r of this.releases.splice(0)) r()
-  }
 
   override async get (namespace: Namespace, key: Uint8Array): Promise<Uint8Array | undefined> {
     if (key[0] === INDEX_KEY && this.failReads.has(Buffer.from(key).toString('hex'))) throw new Error('unreadable sector')
     return await super.get(namespace, key)
-  }
-
-  override async batch (ops: readonly BatchOp[], options?: WriteOptions): Promise<void> {
-    this.batches++
-    if (this.hold) {
-      this.held++
-      await new Promise<void>(resolve => { this.releases.push(resolve) })
-    }
-    await super.batch(ops, options)
   }
 }
 

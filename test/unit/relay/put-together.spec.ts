@@ -7,43 +7,16 @@
  * whose batches can be held at a gate (a slow disk).
  */
 import assert from 'node:assert/strict'
-import { MemoryLevel } from 'memory-level'
 import { toHex } from '../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../src/crypto/envelope.js'
 import { EnvelopeStore } from '../../../src/relay/index.js'
-import { LevelStore } from '../../../src/store/index.js'
-import type { BatchOp, WriteOptions } from '../../../src/store/store.js'
-import { fakeClock, fakeEnvelope, waitFor } from './helpers.js'
+import { GatedStore, fakeClock, fakeEnvelope, waitFor } from './helpers.js'
 
 const FROM = { source: 'ip4:127.0.0.8' }
 const BATCH = 8
 
 function idOf (envelope: Uint8Array): Uint8Array {
   return parseEnvelopeHeader(envelope).id
-}
-
-/** memory-level whose next batch waits until `release()` once `hold` is set. */
-class GatedStore extends LevelStore {
-  hold = false
-  held = 0
-  private releases: Array<() => void> = []
-
-  constructor () {
-    super(new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' }))
-  }
-
-  release (): void {
-    this.hold = false
-    for (const r of this.releases.splice(0)) r()
-  }
-
-  override async batch (ops: readonly BatchOp[], options?: WriteOptions): Promise<void> {
-    if (this.hold) {
-      this.held++
-      await new Promise<void>(resolve => { this.releases.push(resolve) })
-    }
-    await super.batch(ops, options)
-  }
 }
 
 describe('relay/envelope-store: puts of one mailbox that arrive together', () => {
