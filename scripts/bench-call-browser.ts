@@ -57,7 +57,7 @@ window.__bench = {
     // (the bare pair signals before its polling starts). Media needs DTLS, so nothing is missed.
     while (performance.now() < until) {
       pc = getPc()
-      if (pc != null && pc.connectionState === 'connected') break
+      if (pc != null && pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; break }
       await new Promise(function (r) { setTimeout(r, 5) })
     }
     while ((video == null || audio == null) && performance.now() < until) {
@@ -145,10 +145,15 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
     for (const p of [caller, callee]) await p.page.evaluate(() => { performance.clearMarks() })
     times.video.push(t.video)
     times.audio.push(t.audio)
+    const ids = await Promise.all([caller, callee].map(async p => await p.page.evaluate(() => window.starling?.running?.calls?.current?.id)))
     await caller.page.evaluate(() => { window.starling?.running?.calls?.hangUp() })
-    for (const p of [caller, callee]) {
+    for (const [j, p] of [caller, callee].entries()) {
       await p.page.waitForFunction(() => window.starling?.running?.calls?.current?.over !== false)
       await p.page.evaluate(() => { window.starling?.running?.calls?.dismiss() })
+      // The call's connection closed (a moment after the hang-up: its in-band message leaves first) before
+      // the next clock starts, as the bare pair closes its own before its next: closing one takes 10–40 ms
+      // of the page's thread, which would land in the next call's set-up.
+      await p.page.waitForFunction((id) => { const pc = id == null ? undefined : window.starling?.running?.calls?.media.get(id)?.pc; return pc == null || pc.signalingState === 'closed' }, ids[j])
     }
   }
   return times
@@ -190,6 +195,7 @@ async function barePairs (page: Page, config: RTCConfiguration): Promise<Times> 
     }, config)
     times.video.push(t.video)
     times.audio.push(t.audio)
+    if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`bare ${i + 1}: connected ${(await page.evaluate(() => (window as unknown as { __benchConnected: number }).__benchConnected)).toFixed(1)} video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}\n`)
   }
   return times
 }

@@ -96,13 +96,16 @@ export async function connectionForOffer (make: () => Promise<CallPeerConnection
   let pc: CallPeerConnection | undefined
   try {
     pc = await make()
+    mark('callee:pc-made')
     if (over()) return undefined
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
+    mark('callee:offer-set')
     if (pc.getTransceivers == null || over()) return { pc }
     for (const transceiver of pc.getTransceivers()) {
       if (transceiver.direction === 'recvonly') transceiver.direction = 'sendrecv'
     }
     const answer = await pc.createAnswer()
+    mark('callee:answer-made')
     if (over()) return { pc }
     await pc.setLocalDescription({ type: 'answer', sdp: answer.sdp ?? '' })
     return { pc, answer: answer.sdp ?? '' }
@@ -114,16 +117,15 @@ export async function connectionForOffer (make: () => Promise<CallPeerConnection
 }
 
 /**
- * The callee's answer at the accept: on the connection made while ringing,
- * its media attached (`attach`) and the answer made then (or made now, when
- * it could not be); on a connection made at the accept, the offer set and
- * the answer made.
+ * The callee's answer at the accept when none was made while it rang: on
+ * the connection made then, its media attached (`attach`) and the answer
+ * made now; on a connection made at the accept, the offer set and the
+ * answer made. (An answer made while ringing leaves at once: session.ts.)
  */
 export async function answerAtAccept (pc: CallPeerConnection, options: { offerSdp: string, early?: EarlyConnection, attach?: () => Promise<void> }): Promise<string> {
   if (options.early != null) {
     await options.attach?.()
     mark('callee:media-attached')
-    if (options.early.answer != null) return options.early.answer
   } else {
     await pc.setRemoteDescription({ type: 'offer', sdp: options.offerSdp })
   }

@@ -4,6 +4,8 @@
  * connection (with its media tracks already added) through a
  * {@link PeerConnectionFactory}; the call drives it.
  */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { toHex } from '../crypto/bytes.js'
 import { normaliseFingerprint } from './sdp.js'
 
 /** An SDP offer or answer. */
@@ -93,13 +95,36 @@ export type PeerConnectionFactory = (config: CallRtcConfiguration, request: Call
  */
 export type MediaAttacher = (callId: string, options: { video: boolean }) => Promise<void>
 
+/** A DTLS transport that gives its remote certificates (browsers: `RTCDtlsTransport`). */
+interface CertificateTransport {
+  getRemoteCertificates?(): ArrayBuffer[]
+}
+
 /**
- * The SHA-256 fingerprints of the remote DTLS certificate, from `getStats()`
- * (the `transport` entry's `remoteCertificateId` and that `certificate`
- * entry: W3C webrtc-stats §5.5; what Chromium and `@roamhq/wrtc` give).
- * Empty when the stats name none (not connected yet).
+ * The remote DTLS certificates, DER, from the connection's DTLS transport
+ * (`RTCDtlsTransport.getRemoteCertificates()`: browsers); undefined where the
+ * connection shows no such transport (Node's `@roamhq/wrtc`, fakes).
+ */
+function transportCertificates (pc: object): ArrayBuffer[] | undefined {
+  const p = pc as { sctp?: { transport?: CertificateTransport } | null, getSenders?: () => Array<{ transport?: CertificateTransport | null }> }
+  const transports = [p.sctp?.transport, ...(p.getSenders?.() ?? []).map(s => s.transport)]
+  const transport = transports.find(t => typeof t?.getRemoteCertificates === 'function')
+  return transport?.getRemoteCertificates?.()
+}
+
+/**
+ * The SHA-256 fingerprints of the remote DTLS certificate: in a browser
+ * from the DTLS transport's certificates (the leaf, hashed here: no full
+ * stats read, which queues on the WebRTC threads behind every other read
+ * of that moment); else from `getStats()` (the `transport` entry's
+ * `remoteCertificateId` and that `certificate` entry: W3C webrtc-stats
+ * §5.5; what Chromium and `@roamhq/wrtc` give). Empty when neither names
+ * one (not connected yet).
  */
 export async function remoteFingerprints (pc: Pick<CallPeerConnection, 'getStats'>): Promise<string[]> {
+  const certificates = transportCertificates(pc)
+  // The leaf is the one the SDP's fingerprint names (RFC 8122 §5); a transport not up yet gives none.
+  if (certificates != null && certificates.length > 0) return [normaliseFingerprint(toHex(sha256(new Uint8Array(certificates[0]))))]
   const entries = new Map<string, Record<string, unknown>>()
   const report = await pc.getStats()
   report.forEach((value, key) => { entries.set(key, value) })

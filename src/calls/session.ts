@@ -199,16 +199,33 @@ export class CallSession {
       const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
       const attach = early != null ? async () => { await this.init.attachMedia?.(this.id, { video: this.localMedia.video }) } : undefined
+      if (early?.answer != null) {
+        // Made while it rang: the answer leaves now, and the microphone and camera go on its senders meanwhile
+        // (replaceTrack, well before DTLS is up: nothing is lost); a failure to open them ends the call.
+        this.sendAccept(early.answer)
+        await attach?.()
+        mark('callee:media-attached')
+        // A mute or camera change made while they were being opened applies to them too.
+        enableTracks(this.pc, 'audio', this.localMedia.audio)
+        enableTracks(this.pc, 'video', this.localMedia.video)
+        return
+      }
       const answer = await answerAtAccept(pc, { offerSdp: this.offerSdp, early, attach })
       if (this.over) return
-      mark('callee:accept-sent')
-      this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
-      this.candidates.accept()
-      this.timers.connecting()
+      this.sendAccept(answer)
     } catch (err) {
       this.end('failed', 'failed', `the connection could not be made: ${(err as Error).message}`)
       throw err
     }
+  }
+
+  /** Sends the accept with our answer, then our candidates held until now. */
+  private sendAccept (answer: string): void {
+    if (this.over) return
+    mark('callee:accept-sent')
+    this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
+    this.candidates.accept()
+    this.timers.connecting()
   }
 
   /** Declines an incoming call that rings. */
@@ -275,6 +292,7 @@ export class CallSession {
 
   private async makeConnection (request: { stranger: boolean }, options: { media?: boolean } = {}): Promise<CallPeerConnection> {
     const config = await this.init.rtcConfiguration(request)
+    mark(`${this.direction}:config`)
     this.candidates.relayOnly = config.iceTransportPolicy === 'relay'
     this.directToStranger = request.stranger && !this.candidates.relayOnly
     if (this.directToStranger) this.emit({ type: 'warning', message: 'our relays offer no TURN server: this call with someone who is not a contact is direct, and they will see your address' })
@@ -286,6 +304,7 @@ export class CallSession {
       dataMessage: (data) => { this.onDataChannelMessage(data) }
     })
     made.pc = pc
+    mark(`${this.direction}:pc-factory`)
     if (this.over) {
       pc.close()
       return pc
@@ -347,13 +366,10 @@ export class CallSession {
     // Hide my IP turned on while it rang: the connection gathered every candidate, and its checks would show them.
     if (!this.candidates.relayOnly && this.init.hidesAddress?.() === true) return this.end('failed', 'normal', 'hide my IP was turned on while the call rang: call again to hide your address')
     this.binding.take(sdp)
-    this.timers.answered()
-    this.remoteMedia = { audio: true, video }
-    this.setState('connecting')
     const pc = this.pc
     if (pc == null) throw new CallStateError('accepted before the connection was made')
-    // Our candidates go now, beside the answer being applied: the callee's connection is waiting for them.
-    this.candidates.accept()
+    // The answer is applied first, then our candidates go (the callee's connection is waiting for them), and
+    // only then is the screen told: its render would hold both back (each step here waits for this thread).
     // Its candidates come trickled, through the gate: any left in the answer would skip it.
     pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
       () => {
@@ -362,6 +378,10 @@ export class CallSession {
       },
       (err: Error) => { this.end('protocol', 'protocol', `the answer was refused: ${err.message}`) }
     )
+    this.candidates.accept()
+    this.timers.answered()
+    this.remoteMedia = { audio: true, video }
+    this.setState('connecting')
   }
 
   private onRemoteHangup (wire: HangupReasonName): void {

@@ -112,4 +112,60 @@ describe('calls: the callee\'s connection made while it rings', () => {
     release()
     await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
   })
+
+  it('the answer made while ringing leaves at the accept while the microphone and camera are still being opened; a mute meanwhile applies to them', async () => {
+    let open = (): void => {}
+    const opened: string[] = []
+    const sides: { bob?: Side } = {}
+    const { alice, bob } = await pair({
+      attachMedia: async (callId) => {
+        await new Promise<void>(resolve => { open = resolve })
+        // The microphone's track goes on the sender (replaceTrack): a new track, enabled.
+        const sender = sides.bob?.pcs[0].senders[0]
+        if (sender != null) sender.track = { kind: 'audio', enabled: true }
+        opened.push(callId)
+      }
+    })
+    sides.bob = bob
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await waitFor(() => bob.pcs[0]?.local?.type === 'answer', 'the answer made while ringing')
+    const accepting = bobCall.accept()
+    await waitFor(() => call.received.sdps.length > 0 && bobCall.received.candidates.length > 0, 'the accept at the caller, and its candidates back')
+    assert.deepEqual(opened, [], 'the devices are still opening')
+    bobCall.mute(true)
+    open()
+    await accepting
+    assert.deepEqual(opened, [bobCall.id])
+    assert.equal(bob.pcs[0].senders[0].track?.enabled, false, 'the track opened after the mute is muted')
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
+  })
+
+  it('devices that fail to open after the accept left end the call as failed on both sides', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => { throw new Error('NotAllowedError: permission denied') } })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await waitFor(() => bob.pcs[0]?.local?.type === 'answer', 'the answer made while ringing')
+    await assert.rejects(bobCall.accept(), /permission denied/)
+    assert.equal(bobCall.endReason, 'failed')
+    await waitFor(() => call.over, 'the caller told')
+  })
+
+  it('the caller applies the answer before its screen hears of the accept (a render would hold it back)', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await waitFor(() => alice.pcs[0]?.local != null)
+    const pc = alice.pcs[0]
+    const order: string[] = []
+    const setRemote = pc.setRemoteDescription.bind(pc)
+    pc.setRemoteDescription = async (d) => { order.push(`setRemoteDescription ${d.type}`); await setRemote(d) }
+    call.on((e) => { if (e.type === 'state') order.push(`state ${e.state}`) })
+    await bobCall.accept()
+    await waitFor(() => call.state === 'connected', 'connected')
+    assert.deepEqual(order.slice(0, 2), ['setRemoteDescription answer', 'state connecting'])
+  })
 })

@@ -5,6 +5,7 @@
  * before it fails closed; a certificate that is not the SDP's fails at once.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { SdpBinding } from '../../../src/calls/sdp-binding.js'
 
 const FP = (b: number): string => Array.from({ length: 32 }, () => b.toString(16).padStart(2, '0').toUpperCase()).join(':')
@@ -21,6 +22,21 @@ function statsAfter (empty: number, certificate: string): { reads: number, getSt
       stats.set('C', { id: 'C', type: 'certificate', fingerprint: certificate, fingerprintAlgorithm: 'sha-256' })
       return stats
     }
+  }
+  return pc
+}
+
+/** The SDP fingerprint of a DER certificate: SHA-256, colon-separated hex. */
+const fingerprintOf = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)?.join(':') ?? ''
+
+/** A browser's connection: the DTLS transport (on its SCTP transport, or a sender's) gives the certificates; its stats must not be needed. */
+function browserPc (certificates: Uint8Array[], where: 'sctp' | 'sender', statsCertificate?: string): { reads: number, sctp?: unknown, getSenders?: () => unknown[], getStats: () => Promise<Map<string, Record<string, unknown>>> } {
+  const transport = { getRemoteCertificates: () => certificates.map(c => c.slice().buffer) }
+  const stats = statsAfter(0, statsCertificate ?? FP(0x00))
+  const pc = {
+    get reads () { return stats.reads },
+    ...(where === 'sctp' ? { sctp: { transport } } : { sctp: null, getSenders: () => [{ transport: null }, { transport }] }),
+    getStats: stats.getStats
   }
   return pc
 }
@@ -54,5 +70,35 @@ describe('calls: the DTLS certificate check', () => {
     await assert.rejects(binding.verify(pc), { name: 'FingerprintMismatchError' })
     assert.equal(pc.reads, 1)
     assert.deepEqual(waits, [])
+  })
+
+  it('in a browser the DTLS transport\'s certificate is hashed and checked, with no stats read (on the SCTP transport or a sender\'s)', async () => {
+    const der = new Uint8Array(300).map((_, i) => (i * 7) & 0xff)
+    for (const where of ['sctp', 'sender'] as const) {
+      const binding = new SdpBinding(() => false, { sleep })
+      binding.take(SDP(fingerprintOf(der)))
+      const pc = browserPc([der, new Uint8Array([1, 2, 3])], where)
+      await binding.verify(pc)
+      assert.equal(pc.reads, 0, `${where}: no getStats() read`)
+    }
+  })
+
+  it('in a browser a transport certificate that is not the SDP\'s fails at once, even when the stats would name the right one', async () => {
+    const der = new Uint8Array(300).fill(0x42)
+    const other = new Uint8Array(300).fill(0x43)
+    const binding = new SdpBinding(() => false, { sleep })
+    binding.take(SDP(fingerprintOf(der)))
+    const pc = browserPc([other], 'sctp', fingerprintOf(der))
+    await assert.rejects(binding.verify(pc), { name: 'FingerprintMismatchError' })
+    assert.equal(pc.reads, 0)
+    assert.deepEqual(waits, [])
+  })
+
+  it('a transport with no certificate yet: the stats are read instead', async () => {
+    const binding = new SdpBinding(() => false, { sleep })
+    binding.take(SDP(FP(0x11)))
+    const pc = browserPc([], 'sctp', FP(0x11))
+    await binding.verify(pc)
+    assert.equal(pc.reads, 1)
   })
 })
