@@ -270,12 +270,17 @@ export class StoreServer implements Startable {
 
   /** The operator's latency observation: one per put of a batch, each with its own status. */
   private observe (request: StoreRequest, response: StoreResponse, ms: number): void {
-    if (this.onRequest === undefined) return
-    if (response.results.length === 0) {
-      this.onRequest(opOf(request), ms, String(response.status))
-      return
+    if (response.results.length === 0) this.report(opOf(request), ms, String(response.status))
+    for (const result of response.results) this.report('put', ms, String(result.status))
+  }
+
+  /** One observation; metrics are not the service: a callback that throws is logged, and the stream goes on. */
+  private report (op: StoreOp, ms: number, status: string): void {
+    try {
+      this.onRequest?.(op, ms, status)
+    } catch (err) {
+      log.error('the latency callback failed: %s', (err as Error).message)
     }
-    for (const result of response.results) this.onRequest('put', ms, String(result.status))
   }
 
   /** Answers `request`; never rejects: a fault of the store or of this code is refused as an internal error. */
