@@ -10,10 +10,17 @@
  *
  * Connections being upgraded are not counted yet, so a source may exceed
  * its limit by what libp2p lets through at once (maxIncomingPendingConnections).
+ *
+ * The count per source is kept as connections open and close (libp2p's
+ * `connection:open` and `connection:close`), so a refusal costs the same with
+ * 3,000 connections as with 3: counting them at each inbound connection
+ * parsed every address the node held, and a relay that 2,000 users reached
+ * at once spent much of each second of it there.
  */
 import { logger } from '@libp2p/logger'
-import type { ConnectionGater, Libp2p, MultiaddrConnection } from '@libp2p/interface'
+import type { Connection, ConnectionGater, Libp2p, MultiaddrConnection } from '@libp2p/interface'
 import { addressSource } from './source.js'
+import type { Source } from './source.js'
 
 const log = logger('starling:net:connection-limits')
 
@@ -30,11 +37,19 @@ export interface ConnectionLimitsMetrics {
   refused: number
 }
 
+/** What the limits read from the node once it exists. */
+export type ConnectionLimitsNode = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>
+
 /** Per-source inbound connection limits, as a libp2p connection gater. */
 export class ConnectionLimits {
   readonly maxPerSource: number
   readonly metrics: ConnectionLimitsMetrics = { refused: 0 }
-  private node?: Pick<Libp2p, 'getConnections'>
+  private node?: ConnectionLimitsNode
+  /** Open connections per source (relayed ones have none), and the source each was counted under. */
+  private readonly held = new Map<Source, number>()
+  private readonly counted = new WeakMap<Connection, Source>()
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => { this.opened(evt.detail) }
+  private readonly onClose = (evt: CustomEvent<Connection>): void => { this.closed(evt.detail) }
 
   constructor (init: ConnectionLimitsInit = {}) {
     this.maxPerSource = init.maxPerSource ?? MAX_CONNECTIONS_PER_SOURCE
@@ -46,22 +61,54 @@ export class ConnectionLimits {
     return { denyInboundConnection: this.denyInboundConnection }
   }
 
-  /** Starts counting the node's connections (after `createLibp2p`). */
-  attach (node: Pick<Libp2p, 'getConnections'>): void {
+  /** Starts counting the node's connections (after `createLibp2p`), those it holds already included. */
+  attach (node: ConnectionLimitsNode): void {
+    this.detach()
     this.node = node
+    node.addEventListener('connection:open', this.onOpen)
+    node.addEventListener('connection:close', this.onClose)
+    for (const connection of node.getConnections()) {
+      if (connection.status === 'open') this.opened(connection)
+    }
+  }
+
+  detach (): void {
+    this.node?.removeEventListener('connection:open', this.onOpen)
+    this.node?.removeEventListener('connection:close', this.onClose)
+    this.node = undefined
+    this.held.clear()
+  }
+
+  /** Connections `source` holds now (for tests and metrics). */
+  holding (source: Source): number {
+    return this.held.get(source) ?? 0
   }
 
   /** Called for each inbound connection before its handshake: true refuses it. */
   denyInboundConnection (maConn: MultiaddrConnection): boolean {
     const source = addressSource(maConn.remoteAddr)
     if (source == null || this.node == null) return false
-    let held = 0
-    for (const connection of this.node.getConnections()) {
-      if (addressSource(connection.remoteAddr) === source) held++
-    }
+    const held = this.holding(source)
     if (held < this.maxPerSource) return false
     this.metrics.refused++
     log('refusing a connection from %s: it holds %d', source, held)
     return true
+  }
+
+  private opened (connection: Connection): void {
+    if (this.counted.has(connection)) return
+    const source = addressSource(connection.remoteAddr)
+    if (source == null) return
+    this.counted.set(connection, source)
+    this.held.set(source, this.holding(source) + 1)
+  }
+
+  private closed (connection: Connection): void {
+    const source = this.counted.get(connection)
+    if (source == null) return
+    this.counted.delete(connection)
+    const left = this.holding(source) - 1
+    if (left > 0) this.held.set(source, left)
+    else this.held.delete(source)
   }
 }

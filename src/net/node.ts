@@ -24,6 +24,7 @@ import { ReservationLimits } from './reservation-limits.js'
 import { ConnectionLimits } from './connection-limits.js'
 import type { HideIp } from './hide-ip.js'
 import { attachSpreadMonitor } from './spread-monitor.js'
+import { linearConnectionList } from './linear-connections.js'
 import { querySelfInterval } from './dht-maintenance.js'
 import type { DhtMaintenance } from './dht-maintenance.js'
 import {
@@ -217,6 +218,7 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
     },
     services: services as Libp2pInit['services']
   })
+  linearConnectionList(node)
   attachSpreadMonitor(node, monitorInit, node.metrics)
   keepClientsOutOfRoutingTable(node as unknown as StarlingLibp2p)
   limits?.attach(node)

@@ -67,6 +67,8 @@ export class ReservationLimits {
   /** Granted, not yet seen in the server's map: peer → source and when. */
   private readonly pending = new Map<string, { source: string, at: number }>()
   private node?: ReservationLimitsNode
+  /** The source of each reservation in the server's map, by its entry. */
+  private readonly sources = new WeakMap<object, string>()
   private readonly onClose = (evt: CustomEvent<Connection>): void => { this.release(evt.detail.remotePeer) }
 
   constructor (init: ReservationLimitsInit = {}) {
@@ -119,9 +121,14 @@ export class ReservationLimits {
     const counts = new Map<string, number>()
     if (server == null) return counts
     for (const [peer, reservation] of server.reservations.entries()) {
-      const source = sourceOf(reservation.addr, peer)
+      // Each reservation's source parsed once (asked at every reservation, this walks them all).
+      let source = this.sources.get(reservation)
+      if (source == null) {
+        source = sourceOf(reservation.addr, peer)
+        this.sources.set(reservation, source)
+      }
       counts.set(source, (counts.get(source) ?? 0) + 1)
-      this.pending.delete(peer.toString())
+      if (this.pending.size > 0) this.pending.delete(peer.toString())
     }
     const cutoff = this.now() - this.pendingMs
     for (const [peer, grant] of this.pending) {
