@@ -40,8 +40,21 @@ export const RECONNECT_TIMEOUT_MS = 30_000
 /** How long from accept to connected before the call ends as failed. */
 export const CONNECT_TIMEOUT_MS = 30_000
 
-/** How long opening the signalling stream (dial included) may take. */
+/** How long opening the signalling stream (dial included, both tries) may take. */
 export const DIAL_TIMEOUT_MS = 15_000
+
+/**
+ * Tries at a call stream per device (open-stream.ts): one, and one more on
+ * another connection when a stream fails to open on the first.
+ */
+export const STREAM_TRIES = 2
+
+/**
+ * Time a try at a call stream on a connection that was already open may
+ * take while a second try is left: a live connection answers in a round
+ * trip or two; one the other side has given up never does.
+ */
+export const STREAM_TRY_TIMEOUT_MS = 5_000
 
 /** A frame that has begun must be complete within this time. */
 export const FRAME_TIMEOUT_MS = 10_000

@@ -24,9 +24,11 @@ import type { Crypto } from '../crypto/index.js'
 import { setNewest } from '../bounded.js'
 import {
   CALL_BUDGET_WINDOW_MS, CALL_ID_BYTES, CALL_PROTOCOL, CALLS_PER_PEER, DIAL_TIMEOUT_MS, FRAME_TIMEOUT_MS, MAX_BUDGET_PEERS,
-  MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_REMEMBERED_CALLS, MAX_REMEMBERED_FINGERPRINTS, STRANGER_CALLS
+  MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_REMEMBERED_CALLS, MAX_REMEMBERED_FINGERPRINTS, STRANGER_CALLS, STREAM_TRY_TIMEOUT_MS
 } from './constants.js'
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
+import { openCallStream } from './open-stream.js'
+import type { StreamDialer } from './open-stream.js'
 import { CallBudget } from './budget.js'
 import { Listeners } from './listeners.js'
 import { RingGroup } from './ring-group.js'
@@ -52,7 +54,7 @@ export type CallServiceEvent =
 export interface CallServiceComponents {
   registrar: Pick<Libp2p, 'handle' | 'unhandle'>
   /** `getConnections`, when given, lets a call use a connection already open to the device (relayed ones too). */
-  dialer: Pick<Libp2p, 'dial'> & Partial<Pick<Libp2p, 'getConnections'>>
+  dialer: StreamDialer
 }
 
 /** Options of a {@link CallService}. */
@@ -80,6 +82,8 @@ export interface CallServiceInit {
   callsPerPeer?: number
   strangerCalls?: number
   budgetWindowMs?: number
+  /** Time one try at a call stream on an open connection may take before another is tried (default STREAM_TRY_TIMEOUT_MS). */
+  streamTryTimeoutMs?: number
 }
 
 /** A device to ring: its peer id and where to dial it. */
@@ -213,16 +217,12 @@ export class CallService implements Startable {
     return call
   }
 
-  /** A call stream to one device (an open connection to it is used as it is, relayed too). */
+  /** A call stream to one device (an open connection to it is used as it is, relayed too; one more try on another: open-stream.ts). */
   private async openStream (target: CallTarget, abort?: AbortSignal): Promise<{ stream: Stream, target: CallTarget }> {
     const signal = abort == null ? AbortSignal.timeout(DIAL_TIMEOUT_MS) : AbortSignal.any([abort, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
     try {
-      // libp2p's dial would make another connection next to a limited one: between two tabs that second circuit was refused.
-      const open = this.components.dialer.getConnections?.(target.peerId).filter(c => c.status === 'open') ?? []
-      const connection = open.find(c => c.limits == null) ?? open[0] ?? await this.components.dialer.dial(target.addrs.length > 0 ? target.addrs : target.peerId, { signal })
-      // The call is bound to the device its verified record names: an address that leads elsewhere is not it.
-      if (!connection.remotePeer.equals(target.peerId)) throw new CallBindingError(`an address of ${target.peerId.toString()} reached ${connection.remotePeer.toString()}`)
-      return { stream: await connection.newStream(CALL_PROTOCOL, { signal, runOnLimitedConnection: true }), target }
+      const stream = await openCallStream(this.components.dialer, target.peerId, target.addrs, { signal, tryTimeoutMs: this.init.streamTryTimeoutMs ?? STREAM_TRY_TIMEOUT_MS })
+      return { stream, target }
     } catch (err) {
       log('device %p not reachable for a call: %s', target.peerId, (err as Error).message)
       throw err

@@ -39,3 +39,17 @@ export class TooManyClaimsError extends Error {
 export class KadDhtChangedError extends Error {
   override readonly name = 'KadDhtChangedError'
 }
+
+/**
+ * `@libp2p/webrtc` no longer has the listener's signalling step that
+ * webrtc-peer.ts wraps: the workaround must be updated, or dropped if
+ * upstream fixed the race, rather than silently not applied.
+ */
+export class WebRTCPeerChangedError extends Error {
+  override readonly name = 'WebRTCPeerChangedError'
+}
+
+/** The dialer of a WebRTC connection dropped the signalling stream before it finished: no connection is kept for it. */
+export class SignallingAbandonedError extends Error {
+  override readonly name = 'SignallingAbandonedError'
+}

@@ -8,7 +8,7 @@
  * user never chose.
  */
 import { webSockets } from '@libp2p/websockets'
-import { webRTC } from '@libp2p/webrtc'
+import { webRTCPeers } from '../../../src/net/webrtc-peer.js'
 import { webRTCDirectAnyCerthash } from '../../../src/net/webrtc-direct/dial.js'
 import type { TransportFactory } from '../../../src/net/node.js'
 
@@ -29,7 +29,8 @@ export function browserTransports (init: BrowserTransportsInit = {}): TransportF
   const rtcConfiguration: RTCConfiguration = { iceServers: init.iceServers ?? [] }
   return [
     webSockets(),
-    ...(init.peerWebRTC === false ? [] : [webRTC({ rtcConfiguration })]),
+    // The listening side upgrades only once the dialer has finished (src/net/webrtc-peer.ts: an upstream race).
+    ...(init.peerWebRTC === false ? [] : [webRTCPeers({ rtcConfiguration })]),
     // A relay announces two certhashes (the one it serves and the next): the stock dialer tries only the first.
     webRTCDirectAnyCerthash({ rtcConfiguration })
   ]
