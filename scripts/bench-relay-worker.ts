@@ -25,7 +25,9 @@ import type { EnvelopeRef } from '../src/protocols/store/index.js'
 
 /** A job from the main process. */
 export type Job =
-  | { kind: 'store', relay: string, users: number, perUser: number, inFlight: number, size: number, hostBase: number }
+  /** Makes the users and connects them (before the clock: the relay's and the clients' CPU of the store is the store's alone). */
+  | { kind: 'connect', relay: string, users: number, perUser: number, hostBase: number }
+  | { kind: 'store', perUser: number, inFlight: number, size: number }
   | { kind: 'fetch' }
   | { kind: 'delete' }
   | { kind: 'hold', relay: string, users: number, reserve: boolean, hostBase: number }
@@ -125,7 +127,7 @@ async function run (job: Job): Promise<JobResult> {
     errors[key] = (errors[key] ?? 0) + 1
   }
   switch (job.kind) {
-    case 'store': {
+    case 'connect': {
       relayAddr = multiaddr(job.relay)
       users = await Promise.all(Array.from({ length: job.users }, async (_, i) => await user(hostOf(job.hostBase, i), false)))
       for (const u of users) {
@@ -135,6 +137,9 @@ async function run (job: Job): Promise<JobResult> {
         }
         await u.node.dial(relayAddr)
       }
+      return { ops: users.length, failed: 0, ms: performance.now() - started, latencies: [] }
+    }
+    case 'store': {
       const t0 = performance.now()
       await Promise.all(users.map(async u => {
         let next = 0
