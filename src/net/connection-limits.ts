@@ -96,7 +96,9 @@ export class ConnectionLimits {
   }
 
   private opened (connection: Connection): void {
-    if (this.counted.has(connection)) return
+    // libp2p announces a connection that closed during its upgrade too, and no close follows it: its
+    // connection manager skips those (never listed), and so must this count, or it never comes down.
+    if (connection.status !== 'open' || this.counted.has(connection)) return
     const source = addressSource(connection.remoteAddr)
     if (source == null) return
     this.counted.set(connection, source)
