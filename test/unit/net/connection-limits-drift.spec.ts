@@ -74,6 +74,22 @@ describe('net: per-source connection counts under attack', function () {
     assert.equal(limits.metrics.refused, 0)
   })
 
+  it('attached again (detach, attach): the connections open now are counted, so the source stays within its limit', () => {
+    const a1 = conn('/ip4/10.0.0.1/tcp/1')
+    const a2 = conn('/ip4/10.0.0.1/tcp/2')
+    const node = new FakeNode([a1, a2])
+    const limits = new ConnectionLimits({ maxPerSource: 2 })
+    limits.attach(node as unknown as ConnectionLimitsNode)
+    assert.equal(limits.holding('ip4:10.0.0.1'), 2)
+    limits.detach()
+    limits.attach(node as unknown as ConnectionLimitsNode)
+    assert.equal(limits.holding('ip4:10.0.0.1'), 2, 'both open connections counted again')
+    assert.equal(limits.denyInboundConnection(inbound('/ip4/10.0.0.1/tcp/3')), true, 'a third is refused')
+    node.close(a1)
+    node.close(a2)
+    assert.equal(limits.holding('ip4:10.0.0.1'), 0)
+  })
+
   it('held: duplicate and out-of-order events, a close before any open, and a remote address changed after the open', () => {
     const node = new FakeNode()
     const limits = new ConnectionLimits({ maxPerSource: 2 })
