@@ -103,7 +103,10 @@ export class BrowserCallMedia {
   private async attach (callId: string, video: boolean): Promise<void> {
     const set = this.calls.get(callId)
     if (set == null) throw new Error('no connection for this call')
-    set.local = await this.userMedia(set.pc.getTransceivers().some(t => t.receiver.track.kind === 'video'))
+    const local = await this.userMedia(set.pc.getTransceivers().some(t => t.receiver.track.kind === 'video'))
+    // The call ended while they opened (its answer leaves before them: the caller may hang up meanwhile): not kept on.
+    if (this.released(callId, set, local)) return
+    set.local = local
     // src/calls made the answer while it rang, with the offer's transceivers sending and no track:
     // the tracks go on their senders (addTrack would make new transceivers, to be negotiated again).
     const answered = set.pc.localDescription?.type === 'answer'
@@ -212,11 +215,15 @@ export class BrowserCallMedia {
     const set = this.calls.get(callId)
     if (set == null) return
     this.calls.delete(callId)
-    stopAll(set.local)
-    set.camera?.stop()
-    set.audio.pause()
-    set.audio.srcObject = null
+    stopSet(set)
     this.changed(callId)
+  }
+
+  /** Whether the call's media was let go while `opened` opened; then `opened` is stopped (else the device stays on). */
+  private released (callId: string, set: CallMediaSet, opened: MediaStream): boolean {
+    if (this.calls.get(callId) === set) return false
+    stopAll(opened)
+    return true
   }
 
   private changed (callId: string): void {
@@ -249,4 +256,11 @@ async function framesEncoded (pc: RTCPeerConnection): Promise<boolean> {
 
 function stopAll (stream: MediaStream): void {
   for (const track of stream.getTracks()) track.stop()
+}
+
+function stopSet (set: CallMediaSet): void {
+  stopAll(set.local)
+  set.camera?.stop()
+  set.audio.pause()
+  set.audio.srcObject = null
 }
