@@ -123,6 +123,21 @@ describe('web: the devices of a call that ended while they opened are stopped', 
     assert.deepEqual(liveTracks(devices), [], 'no device left on')
   })
 
+  it('a caller\'s devices opened after its call ended (no device reached) are stopped when src/calls closes the connection', async () => {
+    const devices = new SlowDevices()
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const creating = media.factory()(CONFIG, { callId: 'c2', direction: 'outgoing', video: true })
+    await until(() => devices.opening.length === 1, 'the devices are being opened')
+    // The call ends before they are open (the tab lets its media go: nothing there yet).
+    media.release('c2')
+    devices.opening[0].open(new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]))
+    const pc = await creating
+    // src/calls closes a connection made for a call already over (session.ts, makeConnection).
+    pc.close()
+    assert.deepEqual(liveTracks(devices), [], 'no device left on')
+    assert.equal(media.get('c2'), undefined, 'nothing kept for the ended call')
+  })
+
   it('held: devices that open in time are used, and stopped when the call\'s media is let go', async () => {
     const devices = new SlowDevices()
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)

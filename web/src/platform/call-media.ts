@@ -86,6 +86,13 @@ export class BrowserCallMedia {
     audio.autoplay = true
     audio.srcObject = remote
     const set: CallMediaSet = { pc, local, remote, audio, facing: 'user' }
+    // src/calls closes the connection of every call that ends, and the one made for a call that ended while the devices
+    // opened (nothing was kept for it then); Chromium fires no event when the page closes it: the devices go with it.
+    const close = pc.close.bind(pc)
+    pc.close = () => {
+      close()
+      this.releaseSet(request.callId, set)
+    }
     await this.addTracks(set, request.direction === 'outgoing' || this.acceptWithVideo)
     this.calls.set(request.callId, set)
     pc.addEventListener('track', (event) => {
@@ -217,6 +224,12 @@ export class BrowserCallMedia {
     this.calls.delete(callId)
     stopSet(set)
     this.changed(callId)
+  }
+
+  /** Lets `set` go: the call's media when it still is, else only its own devices (a connection replaced or never kept). */
+  private releaseSet (callId: string, set: CallMediaSet): void {
+    if (this.calls.get(callId) === set) this.release(callId)
+    else stopSet(set)
   }
 
   /** Whether the call's media was let go while `opened` opened; then `opened` is stopped (else the device stays on). */
