@@ -138,6 +138,21 @@ describe('web: the devices of a call that ended while they opened are stopped', 
     assert.equal(media.get('c2'), undefined, 'nothing kept for the ended call')
   })
 
+  it('a camera switched to while the call ended is stopped', async () => {
+    const devices = new SlowDevices()
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const creating = media.factory()(CONFIG, { callId: 'c3', direction: 'outgoing', video: true })
+    await until(() => devices.opening.length === 1, 'the devices are being opened')
+    devices.opening[0].open(new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]))
+    await creating
+    const switching = media.switchCamera('c3')
+    await until(() => devices.opening.length === 2, 'the other camera is being opened')
+    media.release('c3')
+    devices.opening[1].open(new FakeStream([new FakeTrack('video')]))
+    await switching.catch(() => {})
+    assert.deepEqual(liveTracks(devices), [], 'no device left on')
+  })
+
   it('held: devices that open in time are used, and stopped when the call\'s media is let go', async () => {
     const devices = new SlowDevices()
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)

@@ -175,6 +175,7 @@ export class BrowserCallMedia {
     if (set.camera.getSettings().facingMode != null) {
       try {
         const stream = await this.mediaDevices.getUserMedia({ video: { facingMode: { exact: facing } } })
+        if (this.released(callId, set, stream)) return
         await this.useCamera(set, stream.getVideoTracks()[0])
         set.facing = facing
         this.changed(callId)
@@ -188,6 +189,7 @@ export class BrowserCallMedia {
     for (let step = 1; step < cameras.length; step++) {
       const next = cameras[(at + step) % cameras.length]
       const stream = await this.mediaDevices.getUserMedia({ video: { deviceId: { exact: next.deviceId } } })
+      if (this.released(callId, set, stream)) return
       if (await this.useCamera(set, stream.getVideoTracks()[0])) break
     }
     set.facing = facing
