@@ -62,7 +62,7 @@ describe('net: per-source connection counts under attack', function () {
       const remotePeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
       const [, maConn] = multiaddrConnectionPair({ inbound: { remoteAddr: multiaddr(`/ip4/10.0.0.1/tcp/${4000 + i}`) } })
       maConn.abort(new Error('the remote left during its handshake'))
-      refused.push(await upgrader.upgradeInbound(maConn, { skipEncryption: true, skipProtection: true, remotePeer, muxerFactory: mockMuxer() }).then(
+      refused.push(await upgrader.upgradeInbound(maConn, { skipEncryption: true, skipProtection: true, remotePeer, muxerFactory: mockMuxer(), signal: AbortSignal.timeout(30_000) }).then(
         () => false,
         (err: Error) => { if (err.name === 'ConnectionInterceptedError') return true; throw err }
       ))
