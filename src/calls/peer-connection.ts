@@ -101,20 +101,27 @@ interface CertificateTransport {
 }
 
 /**
- * The remote DTLS certificates, DER, from the connection's DTLS transport
- * (`RTCDtlsTransport.getRemoteCertificates()`: browsers); undefined where the
+ * The remote DTLS certificate chains, DER, one per DTLS transport of the
+ * connection (`RTCDtlsTransport.getRemoteCertificates()`: browsers): the
+ * SCTP transport's and every sender's and receiver's, each once. Media that
+ * are not bundled have a transport per media section, and each must be
+ * checked: the stats read this replaced checked them all. Empty where the
  * connection shows no such transport (Node's `@roamhq/wrtc`, fakes).
  */
-function transportCertificates (pc: object): ArrayBuffer[] | undefined {
-  const p = pc as { sctp?: { transport?: CertificateTransport } | null, getSenders?: () => Array<{ transport?: CertificateTransport | null }> }
-  const transports = [p.sctp?.transport, ...(p.getSenders?.() ?? []).map(s => s.transport)]
-  const transport = transports.find(t => typeof t?.getRemoteCertificates === 'function')
-  return transport?.getRemoteCertificates?.()
+function transportCertificates (pc: object): ArrayBuffer[][] {
+  type Transport = CertificateTransport | null | undefined
+  const p = pc as { sctp?: { transport?: Transport } | null, getSenders?: () => Array<{ transport?: Transport }>, getReceivers?: () => Array<{ transport?: Transport }> }
+  const transports = new Set<Transport>([p.sctp?.transport, ...(p.getSenders?.() ?? []).map(s => s.transport), ...(p.getReceivers?.() ?? []).map(r => r.transport)])
+  const chains: ArrayBuffer[][] = []
+  for (const transport of transports) {
+    if (typeof transport?.getRemoteCertificates === 'function') chains.push(transport.getRemoteCertificates())
+  }
+  return chains
 }
 
 /**
- * The SHA-256 fingerprints of the remote DTLS certificate: in a browser
- * from the DTLS transport's certificates (the leaf, hashed here: no full
+ * The SHA-256 fingerprints of the remote DTLS certificates: in a browser
+ * from the DTLS transports' certificates (each leaf, hashed here: no full
  * stats read, which queues on the WebRTC threads behind every other read
  * of that moment); else from `getStats()` (the `transport` entry's
  * `remoteCertificateId` and that `certificate` entry: W3C webrtc-stats
@@ -122,9 +129,9 @@ function transportCertificates (pc: object): ArrayBuffer[] | undefined {
  * one (not connected yet).
  */
 export async function remoteFingerprints (pc: Pick<CallPeerConnection, 'getStats'>): Promise<string[]> {
-  const certificates = transportCertificates(pc)
-  // The leaf is the one the SDP's fingerprint names (RFC 8122 §5); a transport not up yet gives none.
-  if (certificates != null && certificates.length > 0) return [normaliseFingerprint(toHex(sha256(new Uint8Array(certificates[0]))))]
+  // Each chain's leaf is the one the SDP's fingerprint names (RFC 8122 §5); a transport not up yet gives none.
+  const leaves = transportCertificates(pc).filter(chain => chain.length > 0).map(chain => normaliseFingerprint(toHex(sha256(new Uint8Array(chain[0])))))
+  if (leaves.length > 0) return [...new Set(leaves)]
   const entries = new Map<string, Record<string, unknown>>()
   const report = await pc.getStats()
   report.forEach((value, key) => { entries.set(key, value) })

@@ -47,7 +47,7 @@ export class ConnectionLimits {
   private node?: ConnectionLimitsNode
   /** Open connections per source (relayed ones have none), and the source each was counted under. */
   private readonly held = new Map<Source, number>()
-  private readonly counted = new WeakMap<Connection, Source>()
+  private counted = new WeakMap<Connection, Source>()
   private readonly onOpen = (evt: CustomEvent<Connection>): void => { this.opened(evt.detail) }
   private readonly onClose = (evt: CustomEvent<Connection>): void => { this.closed(evt.detail) }
 
@@ -72,11 +72,14 @@ export class ConnectionLimits {
     }
   }
 
+  /** Stops counting and forgets the counts (attach counts the node's open connections afresh). */
   detach (): void {
     this.node?.removeEventListener('connection:open', this.onOpen)
     this.node?.removeEventListener('connection:close', this.onClose)
     this.node = undefined
+    // Both forgotten: a connection still marked counted would be skipped when attached again.
     this.held.clear()
+    this.counted = new WeakMap()
   }
 
   /** Connections `source` holds now (for tests and metrics). */
@@ -96,7 +99,9 @@ export class ConnectionLimits {
   }
 
   private opened (connection: Connection): void {
-    if (this.counted.has(connection)) return
+    // libp2p announces a connection that closed during its upgrade too, and no close follows it: its
+    // connection manager skips those (never listed), and so must this count, or it never comes down.
+    if (connection.status !== 'open' || this.counted.has(connection)) return
     const source = addressSource(connection.remoteAddr)
     if (source == null) return
     this.counted.set(connection, source)

@@ -86,6 +86,13 @@ export class BrowserCallMedia {
     audio.autoplay = true
     audio.srcObject = remote
     const set: CallMediaSet = { pc, local, remote, audio, facing: 'user' }
+    // src/calls closes the connection of every call that ends, and the one made for a call that ended while the devices
+    // opened (nothing was kept for it then); Chromium fires no event when the page closes it: the devices go with it.
+    const close = pc.close.bind(pc)
+    pc.close = () => {
+      close()
+      this.releaseSet(request.callId, set)
+    }
     await this.addTracks(set, request.direction === 'outgoing' || this.acceptWithVideo)
     this.calls.set(request.callId, set)
     pc.addEventListener('track', (event) => {
@@ -103,7 +110,10 @@ export class BrowserCallMedia {
   private async attach (callId: string, video: boolean): Promise<void> {
     const set = this.calls.get(callId)
     if (set == null) throw new Error('no connection for this call')
-    set.local = await this.userMedia(set.pc.getTransceivers().some(t => t.receiver.track.kind === 'video'))
+    const local = await this.userMedia(set.pc.getTransceivers().some(t => t.receiver.track.kind === 'video'))
+    // The call ended while they opened (its answer leaves before them: the caller may hang up meanwhile): not kept on.
+    if (this.released(callId, set, local)) return
+    set.local = local
     // src/calls made the answer while it rang, with the offer's transceivers sending and no track:
     // the tracks go on their senders (addTrack would make new transceivers, to be negotiated again).
     const answered = set.pc.localDescription?.type === 'answer'
@@ -165,6 +175,7 @@ export class BrowserCallMedia {
     if (set.camera.getSettings().facingMode != null) {
       try {
         const stream = await this.mediaDevices.getUserMedia({ video: { facingMode: { exact: facing } } })
+        if (this.released(callId, set, stream)) return
         await this.useCamera(set, stream.getVideoTracks()[0])
         set.facing = facing
         this.changed(callId)
@@ -178,6 +189,7 @@ export class BrowserCallMedia {
     for (let step = 1; step < cameras.length; step++) {
       const next = cameras[(at + step) % cameras.length]
       const stream = await this.mediaDevices.getUserMedia({ video: { deviceId: { exact: next.deviceId } } })
+      if (this.released(callId, set, stream)) return
       if (await this.useCamera(set, stream.getVideoTracks()[0])) break
     }
     set.facing = facing
@@ -212,11 +224,21 @@ export class BrowserCallMedia {
     const set = this.calls.get(callId)
     if (set == null) return
     this.calls.delete(callId)
-    stopAll(set.local)
-    set.camera?.stop()
-    set.audio.pause()
-    set.audio.srcObject = null
+    stopSet(set)
     this.changed(callId)
+  }
+
+  /** Lets `set` go: the call's media when it still is, else only its own devices (a connection replaced or never kept). */
+  private releaseSet (callId: string, set: CallMediaSet): void {
+    if (this.calls.get(callId) === set) this.release(callId)
+    else stopSet(set)
+  }
+
+  /** Whether the call's media was let go while `opened` opened; then `opened` is stopped (else the device stays on). */
+  private released (callId: string, set: CallMediaSet, opened: MediaStream): boolean {
+    if (this.calls.get(callId) === set) return false
+    stopAll(opened)
+    return true
   }
 
   private changed (callId: string): void {
@@ -249,4 +271,11 @@ async function framesEncoded (pc: RTCPeerConnection): Promise<boolean> {
 
 function stopAll (stream: MediaStream): void {
   for (const track of stream.getTracks()) track.stop()
+}
+
+function stopSet (set: CallMediaSet): void {
+  stopAll(set.local)
+  set.camera?.stop()
+  set.audio.pause()
+  set.audio.srcObject = null
 }
