@@ -31,6 +31,12 @@ function fill (node: object, peers: PeerId[]): Connection[] {
   return all
 }
 
+/** Stops a node whose map holds stand-ins: they go first (its stop would close them: they are not connections). */
+async function stopFilled (node: { stop: () => Promise<void> }): Promise<void> {
+  (connectionManagerOf(node)?.getConnectionsMap() as unknown as { clear: () => void }).clear()
+  await node.stop()
+}
+
 /** Calls of Array.prototype.concat while `fn` runs. */
 function concats<T> (fn: () => T): { calls: number, result: T } {
   const original = Array.prototype.concat
@@ -58,7 +64,7 @@ describe('net: listing a node\'s connections', function () {
 
   it('control: libp2p\'s own getConnections() concatenates once per peer (fails when upstream fixes it: remove the workaround)', async () => {
     const node = await createLibp2p({ transports: [memory()] })
-    stops.push(async () => { await node.stop() })
+    stops.push(async () => { await stopFilled(node) })
     const all = fill(node, peers)
     const { calls, result } = concats(() => node.getConnections())
     assert.deepEqual(result, all)
@@ -67,7 +73,7 @@ describe('net: listing a node\'s connections', function () {
 
   it('patched: the same connections in the same order, in one pass; a peer\'s own list unchanged', async () => {
     const node = await createLibp2p({ transports: [memory()] })
-    stops.push(async () => { await node.stop() })
+    stops.push(async () => { await stopFilled(node) })
     const all = fill(node, peers)
     linearConnectionList(node)
     const { calls, result } = concats(() => node.getConnections())
@@ -80,7 +86,7 @@ describe('net: listing a node\'s connections', function () {
   it('the node Starling makes has it', async () => {
     const { validators, selectors } = starlingDhtValidators(createCrypto(), { now: Date.now })
     const node = await createStarlingNode({ privateKey: await generateKeyPair('Ed25519'), role: 'relay', transports: [memory()], validators, selectors, loopback: true })
-    stops.push(async () => { await node.stop() })
+    stops.push(async () => { await stopFilled(node) })
     const all = fill(node, peers)
     const { calls, result } = concats(() => node.getConnections())
     assert.deepEqual(result, all)
