@@ -32,7 +32,7 @@ function fill (node: object, peers: PeerId[]): Connection[] {
 }
 
 /** Stops a node whose map holds stand-ins: they go first (its stop would close them: they are not connections). */
-async function stopFilled (node: { stop: () => Promise<void> }): Promise<void> {
+async function stopFilled (node: { stop: () => void | Promise<void> }): Promise<void> {
   (connectionManagerOf(node)?.getConnectionsMap() as unknown as { clear: () => void }).clear()
   await node.stop()
 }
