@@ -9,23 +9,14 @@
  */
 import assert from 'node:assert/strict'
 import FakeTimers from '@sinonjs/fake-timers'
-import type { CallServiceEvent } from '../../../src/calls/index.js'
 import { CONNECT_TIMEOUT_MS } from '../../../src/calls/constants.js'
-import { pair, stopAll, waitFor } from './helpers.js'
+import { pair, stopAll, waitFor, nextIncoming } from './helpers.js'
 import type { Side } from './helpers.js'
 
 const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
 const party = { account: '', handle: 'bob~test', contact: true }
 
-async function incoming (side: Side): Promise<Extract<CallServiceEvent, { type: 'incoming' }>> {
-  return await new Promise(resolve => {
-    const off = side.service.on((event) => {
-      if (event.type !== 'incoming') return
-      off()
-      resolve(event)
-    })
-  })
-}
+const incoming = nextIncoming
 
 describe('calls: the early accept under attack', () => {
   afterEach(async () => { await stopAll() })

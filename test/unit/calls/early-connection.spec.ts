@@ -10,25 +10,16 @@
  */
 import assert from 'node:assert/strict'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import type { CallServiceEvent } from '../../../src/calls/index.js'
 import { sdpHasAddresses } from '../../../src/calls/index.js'
 import { CallFrameDecoder } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { pair, stopAll, waitFor } from './helpers.js'
+import { pair, stopAll, waitFor, nextIncoming } from './helpers.js'
 import type { Side } from './helpers.js'
 
 const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
 const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
-async function incoming (side: Side): Promise<Extract<CallServiceEvent, { type: 'incoming' }>> {
-  return await new Promise(resolve => {
-    const off = side.service.on((event) => {
-      if (event.type !== 'incoming') return
-      off()
-      resolve(event)
-    })
-  })
-}
+const incoming = nextIncoming
 
 function tap (stream: { addEventListener: (type: 'message', l: (e: { data: Uint8Array | Uint8ArrayList }) => void) => void }): Signal[] {
   const decoder = new CallFrameDecoder()

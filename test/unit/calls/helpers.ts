@@ -10,7 +10,7 @@ import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interfac
 import type { KeyPair } from '../../../src/crypto/index.js'
 import { CALL_PROTOCOL, CallService } from '../../../src/calls/index.js'
 import type {
-  CallDataChannel, CallPeerConnection, CallRtcConfiguration, CallServiceComponents, CallServiceInit, CallerDirectory, IceCandidate, PeerConnectionFactory, Standing
+  CallDataChannel, CallPeerConnection, CallRtcConfiguration, CallServiceComponents, CallServiceInit, CallerDirectory, IceCandidate, PeerConnectionFactory, Standing, CallServiceEvent
 } from '../../../src/calls/index.js'
 import { crypto, NOW, newAccount, newDevice, signedDevice } from '../identity/helpers.js'
 import type { TestDevice } from '../identity/helpers.js'
@@ -301,4 +301,15 @@ export async function pair (init: Partial<CallServiceInit> = {}, options: { cont
 export async function waitFor (predicate: () => boolean, what = 'condition'): Promise<void> {
   for (let i = 0; i < 5000 && !predicate(); i++) await new Promise(resolve => setTimeout(resolve, 2))
   if (!predicate()) throw new Error(`timed out waiting for ${what}`)
+}
+
+/** The next incoming call at `side`'s service. */
+export async function nextIncoming (side: Pick<Side, 'service'>): Promise<Extract<CallServiceEvent, { type: 'incoming' }>> {
+  return await new Promise(resolve => {
+    const off = side.service.on((event) => {
+      if (event.type !== 'incoming') return
+      off()
+      resolve(event)
+    })
+  })
 }

@@ -7,58 +7,15 @@
  * as merged; kept as coverage.
  */
 import assert from 'node:assert/strict'
-import type { PeerId, Stream } from '@libp2p/interface'
-import type { CallServiceComponents } from '../../../src/calls/index.js'
-import { CallService } from '../../../src/calls/index.js'
-import { FakeNetwork, NOW, connect, crypto, fakeFactory, newParty, pair, stopAll, waitFor } from './helpers.js'
-import type { Side, TestParty } from './helpers.js'
-
-interface StubConnection {
-  status: 'open'
-  limits?: Record<string, never>
-  remotePeer: PeerId
-  remoteAddr: string
-  streams: number
-  newStream: (protocol: string, options: { signal: AbortSignal }) => Promise<Stream>
-}
-
-function stub (remotePeer: PeerId, open: (options: { signal: AbortSignal }) => Promise<Stream>, relayed = false): StubConnection {
-  const c: StubConnection = {
-    status: 'open',
-    limits: relayed ? {} : undefined,
-    remotePeer,
-    remoteAddr: relayed ? '/relayed' : '/direct',
-    streams: 0,
-    newStream: async (_protocol, options) => { c.streams++; return await open(options) }
-  }
-  return c
-}
-
-async function eof (): Promise<Stream> {
-  throw Object.assign(new Error('Unexpected EOF'), { name: 'UnexpectedEOFError' })
-}
+import type { PeerId } from '@libp2p/interface'
+import { connect, newParty, pair, stopAll, waitFor } from './helpers.js'
+import { eof, stub, stubbedCaller } from './stream-stubs.js'
+import type { StubConnection } from './stream-stubs.js'
 
 describe('calls: the second try at a call stream under attack', () => {
   afterEach(stopAll)
 
-  async function caller (bob: Side, alice: TestParty, connections: (peer: PeerId) => StubConnection[], dial: (to: unknown, options: { force?: boolean }) => Promise<StubConnection>): Promise<CallService> {
-    bob.callers.add(alice, 'contact', 'alice~test')
-    const network = new FakeNetwork()
-    const service = new CallService({
-      registrar: { handle: async () => {}, unhandle: async () => {} },
-      dialer: { dial: async (to: unknown, options: { force?: boolean }) => await dial(to, options), getConnections: connections } as unknown as CallServiceComponents['dialer']
-    }, {
-      crypto,
-      callers: bob.callers,
-      createPeerConnection: fakeFactory({ pcs: [] }, () => network),
-      deviceRecord: () => alice.record,
-      name: 'alice',
-      now: () => NOW,
-      streamTryTimeoutMs: 50
-    })
-    await service.start()
-    return service
-  }
+
 
   const remote = { account: '', handle: 'bob~test', contact: true }
 
@@ -68,10 +25,10 @@ describe('calls: the second try at a call stream under attack', () => {
     bob.service.on(e => { if (e.type === 'incoming') rang.push(e) })
     const alice = await newParty()
     const mallory = (await newParty()).device.peerId
-    const givenUp = stub(bob.party.device.peerId, eof)
-    const impostor = stub(mallory, async () => await connect(bob, alice.device.peerId))
+    const givenUp = stub(bob.party.device.peerId, 'direct', eof)
+    const impostor = stub(mallory, 'direct', async () => await connect(bob, alice.device.peerId))
     let dials = 0
-    const service = await caller(bob, alice, () => [givenUp], async () => { dials++; return impostor })
+    const service = await stubbedCaller(bob, alice, () => [givenUp], async () => { dials++; return impostor })
     await assert.rejects(service.place([{ peerId: bob.party.device.peerId, addrs: [] }], remote), { name: 'CallUnreachableError', message: /reached/ })
     assert.deepEqual([givenUp.streams, impostor.streams, dials, rang.length], [1, 0, 1, 0])
   })
@@ -83,14 +40,14 @@ describe('calls: the second try at a call stream under attack', () => {
     const alice = await newParty()
     const me = alice.device.peerId
     // The stream opens at Bob (his handler has it) but our side never hears so: its try times out.
-    const lost = stub(bob.party.device.peerId, async (options) => {
+    const lost = stub(bob.party.device.peerId, 'direct', async (options) => {
       const stream = await connect(bob, me)
       return await new Promise((_resolve, reject) => {
         options.signal.addEventListener('abort', () => { stream.abort(options.signal.reason as Error); reject(options.signal.reason) }, { once: true })
       })
     })
-    const relayed = stub(bob.party.device.peerId, async () => await connect(bob, me), true)
-    const service = await caller(bob, alice, () => [lost, relayed], async () => { throw new Error('no dial expected') })
+    const relayed = stub(bob.party.device.peerId, 'relayed', async () => await connect(bob, me))
+    const service = await stubbedCaller(bob, alice, () => [lost, relayed], async () => { throw new Error('no dial expected') })
     const call = await service.place([{ peerId: bob.party.device.peerId, addrs: [] }], remote)
     await waitFor(() => rang.length > 0 || call.over, 'the ring')
     await new Promise(resolve => setTimeout(resolve, 50))
@@ -104,10 +61,10 @@ describe('calls: the second try at a call stream under attack', () => {
     const { bob } = await pair()
     const alice = await newParty()
     const devices = await Promise.all([1, 2, 3].map(async () => (await newParty()).device.peerId))
-    const open = new Map(devices.map(d => [d.toString(), [stub(d, eof)]]))
+    const open = new Map(devices.map(d => [d.toString(), [stub(d, 'direct', eof)]]))
     const dialled: StubConnection[] = []
-    const service = await caller(bob, alice, (peer) => open.get(peer.toString()) ?? [], async (to) => {
-      const c = stub(to as PeerId, eof)
+    const service = await stubbedCaller(bob, alice, (peer) => open.get(peer.toString()) ?? [], async (to) => {
+      const c = stub(to as PeerId, 'direct', eof)
       dialled.push(c)
       return c
     })

@@ -9,67 +9,14 @@
  * that fails or never answers, then one that reaches the callee's handler.
  */
 import assert from 'node:assert/strict'
-import type { PeerId, Stream } from '@libp2p/interface'
-import type { CallServiceComponents, CallServiceEvent } from '../../../src/calls/index.js'
-import { CallService } from '../../../src/calls/index.js'
-import { FakeNetwork, NOW, connect, crypto, fakeFactory, newParty, pair, stopAll, waitFor } from './helpers.js'
-import type { Side, TestParty } from './helpers.js'
-
-/** A stub connection: what `newStream` does is the test's. */
-interface StubConnection {
-  status: 'open'
-  limits?: Record<string, never>
-  remotePeer: PeerId
-  remoteAddr: string
-  streams: number
-  newStream: (protocol: string, options: { signal: AbortSignal }) => Promise<Stream>
-}
-
-function stub (remotePeer: PeerId, kind: 'direct' | 'relayed', open: (options: { signal: AbortSignal }) => Promise<Stream>): StubConnection {
-  const c: StubConnection = {
-    status: 'open',
-    limits: kind === 'relayed' ? {} : undefined,
-    remotePeer,
-    remoteAddr: `/${kind}`,
-    streams: 0,
-    newStream: async (_protocol, options) => { c.streams++; return await open(options) }
-  }
-  return c
-}
-
-/** Ends as the far side of a given-up connection does: the stream is closed before any answer. */
-async function eof (): Promise<Stream> {
-  throw Object.assign(new Error('Unexpected EOF - stream closed while reading 0/1 bytes'), { name: 'UnexpectedEOFError' })
-}
-
-/** Never answers: only the try's own time ends it. */
-async function silent (options: { signal: AbortSignal }): Promise<Stream> {
-  return await new Promise((_resolve, reject) => {
-    options.signal.addEventListener('abort', () => { reject(options.signal.reason) }, { once: true })
-  })
-}
+import type { PeerId } from '@libp2p/interface'
+import type { CallServiceEvent } from '../../../src/calls/index.js'
+import { connect, newParty, pair, stopAll, waitFor } from './helpers.js'
+import type { Side } from './helpers.js'
+import { eof, silent, stub, stubbedCaller } from './stream-stubs.js'
 
 describe('calls: a call stream that fails on one connection is tried on another', () => {
   afterEach(stopAll)
-
-  async function caller (bob: Side, alice: TestParty, connections: () => StubConnection[], dial: (options: { force?: boolean }) => Promise<StubConnection>): Promise<CallService> {
-    bob.callers.add(alice, 'contact', 'alice~test')
-    const network = new FakeNetwork()
-    const service = new CallService({
-      registrar: { handle: async () => {}, unhandle: async () => {} },
-      dialer: { dial: async (_to: unknown, options: { force?: boolean }) => await dial(options), getConnections: connections } as unknown as CallServiceComponents['dialer']
-    }, {
-      crypto,
-      callers: bob.callers,
-      createPeerConnection: fakeFactory({ pcs: [] }, () => network),
-      deviceRecord: () => alice.record,
-      name: 'alice',
-      now: () => NOW,
-      streamTryTimeoutMs: 50
-    })
-    await service.start()
-    return service
-  }
 
   async function rings (bob: Side): Promise<() => number> {
     const incoming: CallServiceEvent[] = []
@@ -88,7 +35,7 @@ describe('calls: a call stream that fails on one connection is tried on another'
     const givenUp = stub(bob.party.device.peerId, 'direct', eof)
     const relayed = stub(bob.party.device.peerId, 'relayed', async () => await connect(bob, me))
     let dials = 0
-    const service = await caller(bob, alice, () => [givenUp, relayed], async () => { dials++; throw new Error('no dial expected') })
+    const service = await stubbedCaller(bob, alice, () => [givenUp, relayed], async () => { dials++; throw new Error('no dial expected') })
     const call = await service.place(target(bob), remote)
     await waitFor(() => rang() === 1 || call.over, 'the ring')
     assert.equal(rang(), 1, `Bob's device rang (the call is ${call.state}: ${String(call.endReason)})`)
@@ -103,7 +50,7 @@ describe('calls: a call stream that fails on one connection is tried on another'
     const me = alice.device.peerId
     const givenUp = stub(bob.party.device.peerId, 'direct', silent)
     const relayed = stub(bob.party.device.peerId, 'relayed', async () => await connect(bob, me))
-    const service = await caller(bob, alice, () => [givenUp, relayed], async () => { throw new Error('no dial expected') })
+    const service = await stubbedCaller(bob, alice, () => [givenUp, relayed], async () => { throw new Error('no dial expected') })
     const call = await service.place(target(bob), remote)
     await waitFor(() => rang() === 1 || call.over, 'the ring')
     assert.equal(rang(), 1, `Bob's device rang (the call is ${call.state}: ${String(call.endReason)})`)
@@ -118,7 +65,7 @@ describe('calls: a call stream that fails on one connection is tried on another'
     const me = alice.device.peerId
     const givenUp = stub(bob.party.device.peerId, 'direct', eof)
     const forced: boolean[] = []
-    const service = await caller(bob, alice, () => [givenUp], async (options) => {
+    const service = await stubbedCaller(bob, alice, () => [givenUp], async (_to, options) => {
       forced.push(options.force === true)
       return stub(bob.party.device.peerId, 'direct', async () => await connect(bob, me))
     })
@@ -133,7 +80,7 @@ describe('calls: a call stream that fails on one connection is tried on another'
     const alice = await newParty()
     const connections = [0, 1, 2, 3].map(() => stub(bob.party.device.peerId, 'direct', eof))
     let dials = 0
-    const service = await caller(bob, alice, () => connections, async () => { dials++; return stub(bob.party.device.peerId, 'direct', eof) })
+    const service = await stubbedCaller(bob, alice, () => connections, async () => { dials++; return stub(bob.party.device.peerId, 'direct', eof) })
     await assert.rejects(service.place(target(bob), remote), { name: 'CallUnreachableError', message: /Unexpected EOF/ })
     assert.equal(connections.reduce((n, c) => n + c.streams, 0), 2, 'one try and one more')
     assert.equal(dials, 0)
@@ -144,7 +91,7 @@ describe('calls: a call stream that fails on one connection is tried on another'
     const alice = await newParty()
     const givenUp = stub(bob.party.device.peerId, 'direct', silent)
     const relayed = stub(bob.party.device.peerId, 'relayed', silent)
-    const service = await caller(bob, alice, () => [givenUp, relayed], async () => { throw new Error('no dial expected') })
+    const service = await stubbedCaller(bob, alice, () => [givenUp, relayed], async () => { throw new Error('no dial expected') })
     const abort = new AbortController()
     const placing = service.place(target(bob), remote, { signal: abort.signal })
     await waitFor(() => givenUp.streams === 1, 'the first try')
