@@ -56,6 +56,8 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
 
   const children: ChildProcess[] = []
   const waiting = new Map<string, { count: number, resolve: () => void }>()
+  /** The last "worker failed" line a worker sent: the run's error names it. */
+  let lastFailure: string | undefined
   const expect = async (type: FromWorker['type'], timeoutMs = PHASE_TIMEOUT_MS): Promise<void> => {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`workers did not report ${type} within ${timeoutMs} ms`)) }, timeoutMs)
@@ -65,6 +67,7 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
   const onMessage = (msg: FromWorker): void => {
     run.record(msg)
     if (msg.type === 'log') options.log(`worker ${msg.worker}: ${msg.line}`)
+    if (msg.type === 'log' && msg.line.startsWith('worker failed:')) lastFailure = msg.line
     const w = waiting.get(msg.type)
     if (w != null && --w.count === 0) {
       waiting.delete(msg.type)
@@ -83,7 +86,7 @@ export async function runSimulation (scenario: Scenario, options: RunOptions): P
     child.on('message', onMessage)
     child.on('exit', (code) => {
       if (code !== 0 && code != null && failed == null) {
-        failed = new Error(`worker ${w} exited with code ${code}`)
+        failed = new Error(`worker ${w} exited with code ${code}${lastFailure != null ? ` (${lastFailure})` : ''}`)
         for (const pending of waiting.values()) pending.resolve()
       }
     })

@@ -19,8 +19,11 @@ process.on('message', (msg: ToWorker) => {
     await engine.handle(msg)
     if (msg.type === 'stop') process.disconnect()
   }).catch((err: Error) => {
-    send({ type: 'log', worker: -1, line: `worker failed: ${err.stack ?? err.message}` })
-    process.exit(1)
+    // The reason reaches the coordinator before the exit (it names it in the run's error): a send is not flushed at exit.
+    const exit = (): never => process.exit(1)
+    setTimeout(exit, 2_000).unref()
+    if (process.connected && process.send != null) process.send({ type: 'log', worker: -1, line: `worker failed: ${err.stack ?? err.message}` } satisfies FromWorker, exit)
+    else exit()
   })
 })
 // A rejection nobody handled ends a Node process, and with it every node of
