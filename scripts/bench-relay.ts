@@ -161,7 +161,7 @@ async function main (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'starling-bench-relay-'))
   const relay = await startRelay(join(dir, 'relay'))
   const pid = relay.proc.pid as number
-  const workers = Array.from({ length: WORKERS }, () => fork(join(ROOT, 'scripts/bench-relay-worker.ts'), [], { execArgv: ['--import', 'tsx'] }))
+  const workers = Array.from({ length: WORKERS }, () => fork(join(ROOT, 'scripts/bench-relay-worker.ts'), [], { execArgv: ['--import', 'tsx', ...(PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : [])] }))
   const out: Record<string, unknown> = { machine: { cores: (await readFile('/proc/cpuinfo', 'utf8')).split('\n').filter(l => l.startsWith('processor')).length, loadAverageAtStart: loadavg().map(l => Math.round(l * 100) / 100) }, envelopeBytes: SIZE }
   try {
     await new Promise(resolve => setTimeout(resolve, 2000))
@@ -257,7 +257,12 @@ async function main (): Promise<void> {
     }
     await onAll(workers, () => ({ kind: 'release' }))
   } finally {
-    for (const w of workers) w.kill()
+    await Promise.all(workers.map(async w => {
+      const exited = new Promise(resolve => w.once('exit', resolve))
+      w.disconnect()
+      await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 5_000).unref())])
+      w.kill()
+    }))
     relay.proc.kill('SIGTERM')
     await new Promise(resolve => relay.proc.once('exit', resolve))
   }
