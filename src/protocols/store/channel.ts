@@ -32,6 +32,7 @@
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { MAX_FETCH_LIMIT, MAX_PIPELINED_REQUESTS, MAX_PUT_BATCH, MAX_PUT_BATCH_BYTES, MAX_REQUEST_FRAME_LENGTH } from './constants.js'
+import { MAX_RECEIPT_PATH } from './receipt-tree.js'
 import { StoreProtocolError, StreamAbandonedError } from './errors.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
 import type { PutRequest } from './pb/store.js'
@@ -250,7 +251,7 @@ export class StoreChannel {
     this.queued = this.queued.slice(members.length)
     if (members.length === 1) return { frame: first.frame ?? StoreRequest.encode(first.request), written: { members, batch: false, bytes } }
     const puts = members.map(m => m.request.put as PutRequest)
-    return { frame: StoreRequest.encode({ puts: { puts } }), written: { members, batch: true, bytes: bytes + BATCH_FRAME_OVERHEAD } }
+    return { frame: StoreRequest.encode({ puts: { puts, treeReceipts: true } }), written: { members, batch: true, bytes: bytes + BATCH_FRAME_OVERHEAD } }
   }
 
   /** Reads answers while any frame waits for one; each goes to the oldest. */
@@ -267,7 +268,7 @@ export class StoreChannel {
           this.unansweredBytes -= oldest.bytes
           let response: StoreResponse
           try {
-            response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT, results: MAX_PUT_BATCH } })
+            response = StoreResponse.decode(frame, { limits: { envelopes: MAX_FETCH_LIMIT, receipt: { path: MAX_RECEIPT_PATH }, results: MAX_PUT_BATCH, results$: { receipt: { path: MAX_RECEIPT_PATH } } } })
           } catch (err) {
             throw new StoreProtocolError(`undecodable response: ${(err as Error).message}`)
           }

@@ -28,7 +28,7 @@ import { StoreChannel, raceAbort } from './channel.js'
 import { StoreResponse } from './pb/store.js'
 import type { StoreRequest } from './pb/store.js'
 import { wire } from './wire.js'
-import { AuthOp, deleteBody, fetchBody, signOwnerAuth, verifyReceipt } from './signing.js'
+import { AuthOp, VerifiedTrees, deleteBody, fetchBody, signOwnerAuth, verifyReceipt } from './signing.js'
 import type { VerifiedReceipt } from './signing.js'
 import type { EnvelopeRef, MailboxPage, StoredEnvelopeEntry } from './store.js'
 
@@ -99,6 +99,8 @@ export class StoreClient {
   private readonly channels = new Map<string, Promise<StoreChannel>>()
   /** Relays (peer ids) that answered a batch as an older relay does: their puts go one by one. */
   private readonly noBatches = new Set<string>()
+  /** Tree signatures verified lately: a batch's receipts cost one verification. */
+  private readonly trees = new VerifiedTrees()
 
   constructor (node: StoreDialer, init: StoreClientInit = {}) {
     this.node = node
@@ -120,7 +122,7 @@ export class StoreClient {
     if (envelope.length > MAX_STORED_ENVELOPE_LENGTH) throw new EnvelopeTooLargeError(`envelope of ${envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
     const subject = { mailbox, envelopeId: parseEnvelopeHeader(envelope).id, hash: sha256(envelope) }
     return await this.request(relay, options, async () => ({ put: { mailbox: wire(mailbox), envelope: wire(envelope) } }), async (response, relayId) => {
-      return await verifyReceipt(response.receipt, relayId, subject, this.ed25519)
+      return await verifyReceipt(response.receipt, relayId, subject, { ed25519: this.ed25519, trees: this.trees })
     })
   }
 

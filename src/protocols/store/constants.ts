@@ -139,3 +139,5 @@ export const RATE_LIMIT_MAX_PEERS = 10_000
  */
 export const AUTH_DOMAIN = 'starling-store-v2 owner-auth'
 export const RECEIPT_DOMAIN = 'starling-store-v3 custody-receipt'
+/** Domain of a relay's signature over a tree of receipts (receipt-tree.ts). */
+export const RECEIPT_TREE_DOMAIN = 'starling-store-v3 custody-receipt-tree'

@@ -3,6 +3,7 @@ import type { QuotaKind } from './errors.js'
 import { StoreResponse } from './pb/store.js'
 import type { StoreRequest } from './pb/store.js'
 import type { StoreOp } from './store.js'
+import type { ReceiptItem } from './signing.js'
 
 /** A refusal: answered with a status, the stream stays open. */
 export function refusal (status: StoreResponse.Status, message: string, quota = StoreResponse.Quota.NONE): StoreResponse {
@@ -36,4 +37,9 @@ export function fromPutResult (result: StoreResponse.PutResult): StoreResponse {
 /** An answer with status OK and `fields`. */
 export function ok (fields: Partial<StoreResponse> = {}): StoreResponse {
   return { ...refusal(StoreResponse.Status.OK, ''), ...fields }
+}
+
+/** Whether a put's outcome is a stored envelope (its receipt still to sign) rather than a refusal. */
+export function isStored (outcome: StoreResponse | ReceiptItem): outcome is ReceiptItem {
+  return 'subject' in outcome
 }

@@ -9,6 +9,8 @@
  *                      delete = id (16) || SHA-256 of the envelope (32), for each envelope
  * receipt      = "starling-store-v3 custody-receipt" || 0x00 || mailbox (32) || envelope id (16)
  *                || SHA-256 of the envelope (32) || u32 len || relay peer id || u64 storedAt || u64 expiresAt
+ * receipt tree = "starling-store-v3 custody-receipt-tree" || 0x00 || u32 leaves || root (32)
+ *                the root of a hash tree over receipt payloads (receipt-tree.ts)
  *
  * v2 changed the delete body (v1 signed bare ids, so junk served under a
  * real id got the real envelope deleted); the domain changed with it, so a
@@ -24,9 +26,10 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Ed25519Provider } from '../../crypto/provider.js'
-import { bytesEqual, concatBytes } from '../../crypto/bytes.js'
+import { bytesEqual, concatBytes, toHex } from '../../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../../crypto/envelope.js'
-import { AUTH_DOMAIN, ENVELOPE_HASH_LENGTH, RECEIPT_DOMAIN } from './constants.js'
+import { AUTH_DOMAIN, ENVELOPE_HASH_LENGTH, RECEIPT_DOMAIN, RECEIPT_TREE_DOMAIN } from './constants.js'
+import { buildTree, leafHash, rootFromPath } from './receipt-tree.js'
 import { InvalidReceiptError, InvalidStoreRequestError, UnauthorizedError } from './errors.js'
 import { checkMailbox, mailboxId, peerIdFromBytes } from './mailbox.js'
 import type { CustodyReceipt, OwnerAuth } from './pb/store.js'
@@ -35,6 +38,7 @@ import { wire } from './wire.js'
 const encoder = new TextEncoder()
 const AUTH_PREFIX = concatBytes(encoder.encode(AUTH_DOMAIN), new Uint8Array([0]))
 const RECEIPT_PREFIX = concatBytes(encoder.encode(RECEIPT_DOMAIN), new Uint8Array([0]))
+const RECEIPT_TREE_PREFIX = concatBytes(encoder.encode(RECEIPT_TREE_DOMAIN), new Uint8Array([0]))
 
 /** Operations an owner signs for. */
 export const AuthOp = { fetch: 1, delete: 2 } as const
@@ -149,6 +153,18 @@ export function receiptPayload (subject: ReceiptSubject, relay: PeerId, storedAt
   return concatBytes(RECEIPT_PREFIX, subject.mailbox, subject.envelopeId, subject.hash, lengthPrefixed(relayBytes), u64(storedAt), u64(expiresAt))
 }
 
+/** The bytes a relay signs for a tree of `leaves` receipts with this root. */
+function receiptTreePayload (leaves: number, root: Uint8Array): Uint8Array {
+  return concatBytes(RECEIPT_TREE_PREFIX, u32(leaves), root)
+}
+
+/** What one receipt of a batch says: the envelope, and when it was stored and until when it is held. */
+export interface ReceiptItem {
+  subject: ReceiptSubject
+  storedAt: number
+  expiresAt: number
+}
+
 /** The Ed25519 seed length inside a libp2p Ed25519 private key (seed || public key). */
 const ED25519_SEED_LENGTH = 32
 
@@ -184,14 +200,36 @@ export class ReceiptSigner {
   /** Signs the receipt payload of `subject`, these times. */
   async sign (subject: ReceiptSubject, storedAt: number, expiresAt: number): Promise<CustodyReceipt> {
     const payload = receiptPayload(subject, this.relay, storedAt, expiresAt, this.relayBytes)
-    const signature = this.ed25519 != null && this.seed != null ? await this.ed25519.sign(this.seed, payload) : await this.key.sign(payload)
+    return this.receipt({ subject, storedAt, expiresAt }, await this.signBytes(payload))
+  }
+
+  /**
+   * Tree receipts for `items` (receipt-tree.ts): one signature over the
+   * root of their payloads' tree, each receipt with its inclusion proof, in
+   * the order given.
+   */
+  async signTree (items: readonly ReceiptItem[]): Promise<CustodyReceipt[]> {
+    const leaves = items.map(({ subject, storedAt, expiresAt }) => leafHash(receiptPayload(subject, this.relay, storedAt, expiresAt, this.relayBytes)))
+    const tree = buildTree(leaves)
+    const signature = await this.signBytes(receiptTreePayload(items.length, tree.root))
+    return items.map((item, index) => ({ ...this.receipt(item, signature), leaves: items.length, index, path: tree.paths[index].map(wire) }))
+  }
+
+  private async signBytes (payload: Uint8Array): Promise<Uint8Array> {
+    return this.ed25519 != null && this.seed != null ? await this.ed25519.sign(this.seed, payload) : await this.key.sign(payload)
+  }
+
+  private receipt ({ subject, storedAt, expiresAt }: ReceiptItem, signature: Uint8Array): CustodyReceipt {
     return {
       envelopeId: wire(subject.envelopeId),
       hash: wire(subject.hash),
       relay: wire(this.relayBytes),
       storedAt: BigInt(storedAt),
       expiresAt: BigInt(expiresAt),
-      signature: wire(signature)
+      signature: wire(signature),
+      leaves: 0,
+      index: 0,
+      path: []
     }
   }
 }
@@ -210,35 +248,88 @@ export interface VerifiedReceipt {
   relay: PeerId
   storedAt: number
   expiresAt: number
+  /** Over this receipt's payload, or (with `tree`) over the root of its batch's tree. */
   signature: Uint8Array
+  /** For a tree receipt: where its leaf is in the tree the signature is over (receipt-tree.ts). */
+  tree?: { leaves: number, index: number, path: Uint8Array[] }
+}
+
+/** Signatures over receipt trees that verified lately, so that the receipts of one batch cost one verification. */
+const MAX_VERIFIED_TREES = 64
+
+/**
+ * Tree signatures a client verified (or is verifying), by everything the
+ * signature covers and the signature itself: the same bytes, key and
+ * signature verify the same way every time, so a batch's receipts need one
+ * verification between them. The oldest are forgotten past
+ * {@link MAX_VERIFIED_TREES}.
+ */
+export class VerifiedTrees {
+  private readonly verdicts = new Map<string, Promise<boolean>>()
+
+  async check (key: string, verify: () => Promise<boolean>): Promise<boolean> {
+    let verdict = this.verdicts.get(key)
+    if (verdict == null) {
+      verdict = verify()
+      this.verdicts.set(key, verdict)
+      if (this.verdicts.size > MAX_VERIFIED_TREES) this.verdicts.delete(this.verdicts.keys().next().value as string)
+    }
+    return await verdict
+  }
+}
+
+/** What {@link verifyReceipt} may use: an Ed25519 verifier (the crypto facade's), and a client's {@link VerifiedTrees}. */
+export interface VerifyReceiptOptions {
+  ed25519?: Pick<Ed25519Provider, 'verify'>
+  trees?: VerifiedTrees
 }
 
 /**
  * Checks a receipt for the envelope `subject` names (the bytes that were
- * handed over) against the relay that was dialled; with `ed25519` (the
- * crypto facade's), an Ed25519 relay's signature is checked by it.
+ * handed over) against the relay that was dialled; a tree receipt's
+ * inclusion proof leads from this receipt's payload to the root the
+ * signature is over. With `ed25519` (the crypto facade's), an Ed25519
+ * relay's signature is checked by it; with `trees`, a tree signature
+ * already verified is not verified again.
  *
  * @throws {InvalidReceiptError} when it names other bytes, another envelope or relay, or is not that relay's valid signature
  */
-export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, subject: ReceiptSubject, ed25519?: Pick<Ed25519Provider, 'verify'>): Promise<VerifiedReceipt> {
+export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, subject: ReceiptSubject, options: VerifyReceiptOptions = {}): Promise<VerifiedReceipt> {
   if (receipt == null) throw new InvalidReceiptError('the relay sent no receipt')
   if (!bytesEqual(receipt.envelopeId, subject.envelopeId)) throw new InvalidReceiptError('the receipt names another envelope')
   if (!bytesEqual(receipt.hash, subject.hash)) throw new InvalidReceiptError('the receipt names other bytes than those handed over')
-  if (!bytesEqual(receipt.relay, relay.toMultihash().bytes)) throw new InvalidReceiptError('the receipt names another relay')
-  if (relay.publicKey == null) throw new InvalidReceiptError(`cannot verify a receipt from a ${relay.type} peer id`)
+  const relayBytes = relay.toMultihash().bytes
+  if (!bytesEqual(receipt.relay, relayBytes)) throw new InvalidReceiptError('the receipt names another relay')
+  const publicKey = relay.publicKey
+  if (publicKey == null) throw new InvalidReceiptError(`cannot verify a receipt from a ${relay.type} peer id`)
   const storedAt = Number(receipt.storedAt)
   const expiresAt = Number(receipt.expiresAt)
   if (!Number.isSafeInteger(storedAt) || !Number.isSafeInteger(expiresAt) || expiresAt < storedAt) throw new InvalidReceiptError('the receipt times are not valid')
+  const { ed25519, trees } = options
+  const verify = async (payload: Uint8Array): Promise<boolean> => {
+    try {
+      // The facade's verifier keeps the imported key (libp2p's imports it again for every receipt).
+      return ed25519 != null && relay.type === 'Ed25519'
+        ? await ed25519.verify(publicKey.raw, payload, receipt.signature)
+        : await publicKey.verify(payload, receipt.signature)
+    } catch {
+      return false
+    }
+  }
+  const payload = receiptPayload(subject, relay, storedAt, expiresAt, relayBytes)
   let valid: boolean
-  try {
-    const payload = receiptPayload(subject, relay, storedAt, expiresAt)
-    // The facade's verifier keeps the imported key (libp2p's imports it again for every receipt).
-    valid = ed25519 != null && relay.type === 'Ed25519'
-      ? await ed25519.verify(relay.publicKey.raw, payload, receipt.signature)
-      : await relay.publicKey.verify(payload, receipt.signature)
-  } catch {
-    valid = false
+  let tree: VerifiedReceipt['tree']
+  if (receipt.leaves === 0 && receipt.index === 0 && receipt.path.length === 0) {
+    valid = await verify(payload)
+  } else {
+    const root = rootFromPath(leafHash(payload), receipt.index, receipt.leaves, receipt.path)
+    if (root == null) throw new InvalidReceiptError(`the receipt's inclusion proof is not one for leaf ${receipt.index} of ${receipt.leaves}`)
+    const signed = receiptTreePayload(receipt.leaves, root)
+    valid = trees != null
+      ? await trees.check(`${toHex(relayBytes)} ${toHex(signed)} ${toHex(receipt.signature)}`, async () => await verify(signed))
+      : await verify(signed)
+    tree = { leaves: receipt.leaves, index: receipt.index, path: receipt.path }
   }
   if (!valid) throw new InvalidReceiptError('the receipt signature does not verify')
-  return { envelopeId: subject.envelopeId, hash: subject.hash, relay, storedAt, expiresAt, signature: receipt.signature }
+  return { envelopeId: subject.envelopeId, hash: subject.hash, relay, storedAt, expiresAt, signature: receipt.signature, ...(tree != null ? { tree } : {}) }
 }

@@ -32,15 +32,16 @@ import { connectionSource } from '../../net/source.js'
 import { DeletedByOwnerError, EnvelopeTooLargeError, InvalidStoreRequestError, QuotaExceededError, UnauthorizedError } from './errors.js'
 import { checkMailbox } from './mailbox.js'
 import { StoreRequest, StoreResponse } from './pb/store.js'
-import type { DeleteRequest, FetchRequest, OwnerAuth, PutRequest } from './pb/store.js'
+import type { DeleteRequest, FetchRequest, OwnerAuth, PutBatch, PutRequest } from './pb/store.js'
 import type { StoreBackend } from './backend.js'
 import { wire } from './wire.js'
-import { QUOTA_ON_WIRE, ok, opOf, putResult, refusal } from './responses.js'
+import { QUOTA_ON_WIRE, isStored, ok, opOf, putResult, refusal } from './responses.js'
 import { PeerRateLimiter } from './rate-limit.js'
 import { SourceSlots } from './in-flight.js'
 import { StreamPipeline } from './pipeline.js'
 import type { RateLimitInit } from './rate-limit.js'
 import { AuthOp, ReceiptSigner, deleteBody, fetchBody, verifyOwnerAuth } from './signing.js'
+import type { ReceiptItem } from './signing.js'
 
 const log = logger('starling:store:server')
 
@@ -298,8 +299,11 @@ export class StoreServer implements Startable {
       this.metrics.rejected.badRequest++
       return refusal(StoreResponse.Status.BAD_REQUEST, 'a request sets exactly one of put, fetch, delete, puts')
     }
-    if (request.puts != null) return await this.putBatch(request.puts.puts, source)
-    if (request.put != null) return await this.putOne(request.put, source)
+    if (request.puts != null) return await this.putBatch(request.puts, source)
+    if (request.put != null) {
+      const outcome = await this.putOne(request.put, source)
+      return isStored(outcome) ? ok({ receipt: await this.signer.sign(outcome.subject, outcome.storedAt, outcome.expiresAt) }) : outcome
+    }
     if (!this.limiter.take(source)) {
       this.metrics.rejected.rateLimited++
       return refusal(StoreResponse.Status.RATE_LIMITED, 'too many requests')
@@ -322,23 +326,28 @@ export class StoreServer implements Startable {
    * {@link maxAtOnce} puts at a time (its weight in pipeline.ts): refusing
    * it would leave the client nothing to do but send the puts one by one.
    */
-  private async putBatch (puts: PutRequest[], source: string): Promise<StoreResponse> {
+  private async putBatch (batch: PutBatch, source: string): Promise<StoreResponse> {
+    const { puts } = batch
     this.metrics.batches++
     this.metrics.batchedPuts += puts.length
     if (puts.length === 0 || puts.length > MAX_PUT_BATCH) {
       this.metrics.rejected.badRequest++
       return refusal(StoreResponse.Status.BAD_REQUEST, `a batch holds 1 to ${MAX_PUT_BATCH} puts, got ${puts.length}`)
     }
-    const results: StoreResponse.PutResult[] = []
+    const outcomes: Array<StoreResponse | ReceiptItem> = []
     for (let at = 0; at < puts.length; at += this.maxAtOnce) {
       const part = puts.slice(at, at + this.maxAtOnce)
-      results.push(...await Promise.all(part.map(async put => putResult(await this.putOne(put, source)))))
+      outcomes.push(...await Promise.all(part.map(async put => await this.putOne(put, source))))
     }
-    return ok({ results })
+    const stored = outcomes.filter(isStored)
+    // Tree receipts: one signature for the batch; else each receipt its own (what a client that did not ask reads).
+    const receipts = batch.treeReceipts && stored.length > 0 ? await this.signer.signTree(stored) : await Promise.all(stored.map(async s => await this.signer.sign(s.subject, s.storedAt, s.expiresAt)))
+    let next = 0
+    return ok({ results: outcomes.map(o => putResult(isStored(o) ? ok({ receipt: receipts[next++] }) : o)) })
   }
 
-  /** One put, rate token included; a refusal is an answer (never throws). */
-  private async putOne (request: PutRequest, source: string): Promise<StoreResponse> {
+  /** One put, rate token included: what was stored (its receipt not yet signed) or the refusal (never throws). */
+  private async putOne (request: PutRequest, source: string): Promise<StoreResponse | ReceiptItem> {
     if (!this.limiter.take(source)) {
       this.metrics.rejected.rateLimited++
       return refusal(StoreResponse.Status.RATE_LIMITED, 'too many requests')
@@ -373,7 +382,7 @@ export class StoreServer implements Startable {
     return refusal(StoreResponse.Status.INTERNAL_ERROR, 'the relay could not complete the request')
   }
 
-  private async put (request: PutRequest, source: string): Promise<StoreResponse> {
+  private async put (request: PutRequest, source: string): Promise<ReceiptItem> {
     this.metrics.requests.put++
     checkMailbox(request.mailbox)
     if (request.envelope.length > MAX_STORED_ENVELOPE_LENGTH) {
@@ -382,8 +391,7 @@ export class StoreServer implements Startable {
     const { id } = parseEnvelopeHeader(request.envelope)
     const outcome = await this.backend.put(request.mailbox, id, request.envelope, { source })
     // The receipt names the bytes held: the backend keeps each version of an id under its own hash.
-    const receipt = await this.signer.sign({ mailbox: request.mailbox, envelopeId: id, hash: outcome.hash ?? sha256(request.envelope) }, outcome.storedAt, outcome.expiresAt)
-    return ok({ receipt })
+    return { subject: { mailbox: request.mailbox, envelopeId: id, hash: outcome.hash ?? sha256(request.envelope) }, storedAt: outcome.storedAt, expiresAt: outcome.expiresAt }
   }
 
   private async fetch (request: FetchRequest): Promise<StoreResponse> {

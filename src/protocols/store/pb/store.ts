@@ -216,6 +216,11 @@ export namespace StoreRequest {
     index: number
   }
 
+  export interface StoreRequestPutsTreeReceiptsFieldEvent {
+    field: '$.puts.treeReceipts'
+    value: boolean
+  }
+
   export function encode (obj: Partial<StoreRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, StoreRequest.codec())
   }
@@ -224,13 +229,14 @@ export namespace StoreRequest {
     return decodeMessage(buf, StoreRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestPutMailboxFieldEvent | StoreRequestPutEnvelopeFieldEvent | StoreRequestFetchMailboxFieldEvent | StoreRequestFetchAfterFieldEvent | StoreRequestFetchLimitFieldEvent | StoreRequestFetchAuthOwnerFieldEvent | StoreRequestFetchAuthTimestampFieldEvent | StoreRequestFetchAuthSignatureFieldEvent | StoreRequestDeleteMailboxFieldEvent | StoreRequestDeleteRefsIdFieldEvent | StoreRequestDeleteRefsHashFieldEvent | StoreRequestDeleteAuthOwnerFieldEvent | StoreRequestDeleteAuthTimestampFieldEvent | StoreRequestDeleteAuthSignatureFieldEvent | StoreRequestPutsPutsMailboxFieldEvent | StoreRequestPutsPutsEnvelopeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreRequest>): Generator<StoreRequestPutMailboxFieldEvent | StoreRequestPutEnvelopeFieldEvent | StoreRequestFetchMailboxFieldEvent | StoreRequestFetchAfterFieldEvent | StoreRequestFetchLimitFieldEvent | StoreRequestFetchAuthOwnerFieldEvent | StoreRequestFetchAuthTimestampFieldEvent | StoreRequestFetchAuthSignatureFieldEvent | StoreRequestDeleteMailboxFieldEvent | StoreRequestDeleteRefsIdFieldEvent | StoreRequestDeleteRefsHashFieldEvent | StoreRequestDeleteAuthOwnerFieldEvent | StoreRequestDeleteAuthTimestampFieldEvent | StoreRequestDeleteAuthSignatureFieldEvent | StoreRequestPutsPutsMailboxFieldEvent | StoreRequestPutsPutsEnvelopeFieldEvent | StoreRequestPutsTreeReceiptsFieldEvent> {
     return streamMessage(buf, StoreRequest.codec(), opts)
   }
 }
 
 export interface PutBatch {
   puts: PutRequest[]
+  treeReceipts: boolean
 }
 
 export namespace PutBatch {
@@ -250,12 +256,18 @@ export namespace PutBatch {
           }
         }
 
+        if ((obj.treeReceipts != null && obj.treeReceipts !== false)) {
+          w.uint32(16)
+          w.bool(obj.treeReceipts)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          puts: []
+          puts: [],
+          treeReceipts: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -272,6 +284,10 @@ export namespace PutBatch {
               obj.puts.push(PutRequest.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.puts$
               }))
+              break
+            }
+            case 2: {
+              obj.treeReceipts = reader.bool()
               break
             }
             default: {
@@ -311,6 +327,13 @@ export namespace PutBatch {
 
               break
             }
+            case 2: {
+              yield {
+                field: `${prefix}.treeReceipts`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -335,6 +358,11 @@ export namespace PutBatch {
     index: number
   }
 
+  export interface PutBatchTreeReceiptsFieldEvent {
+    field: '$.treeReceipts'
+    value: boolean
+  }
+
   export function encode (obj: Partial<PutBatch>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PutBatch.codec())
   }
@@ -343,7 +371,7 @@ export namespace PutBatch {
     return decodeMessage(buf, PutBatch.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutBatch>): Generator<PutBatchPutsMailboxFieldEvent | PutBatchPutsEnvelopeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutBatch>): Generator<PutBatchPutsMailboxFieldEvent | PutBatchPutsEnvelopeFieldEvent | PutBatchTreeReceiptsFieldEvent> {
     return streamMessage(buf, PutBatch.codec(), opts)
   }
 }
@@ -1059,6 +1087,9 @@ export interface CustodyReceipt {
   expiresAt: bigint
   signature: Uint8Array<ArrayBuffer>
   hash: Uint8Array<ArrayBuffer>
+  leaves: number
+  index: number
+  path: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace CustodyReceipt {
@@ -1101,6 +1132,23 @@ export namespace CustodyReceipt {
           w.bytes(obj.hash)
         }
 
+        if ((obj.leaves != null && obj.leaves !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.leaves)
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.index)
+        }
+
+        if (obj.path != null && obj.path.length > 0) {
+          for (const value of obj.path) {
+            w.uint32(74)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1111,7 +1159,10 @@ export namespace CustodyReceipt {
           storedAt: 0n,
           expiresAt: 0n,
           signature: uint8ArrayAlloc(0),
-          hash: uint8ArrayAlloc(0)
+          hash: uint8ArrayAlloc(0),
+          leaves: 0,
+          index: 0,
+          path: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1144,6 +1195,22 @@ export namespace CustodyReceipt {
               obj.hash = reader.bytes()
               break
             }
+            case 7: {
+              obj.leaves = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 9: {
+              if (opts.limits?.path != null && obj.path.length === opts.limits.path) {
+                throw new MaxLengthError('Decode error - repeated field "path" had too many elements')
+              }
+
+              obj.path.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1153,6 +1220,10 @@ export namespace CustodyReceipt {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          path: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1201,6 +1272,35 @@ export namespace CustodyReceipt {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.leaves`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              if (opts.limits?.path != null && obj.path === opts.limits.path) {
+                throw new MaxLengthError('Streaming decode error - repeated field "path" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.path[]`,
+                index: obj.path,
+                value: reader.bytes()
+              }
+
+              obj.path++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1243,6 +1343,22 @@ export namespace CustodyReceipt {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CustodyReceiptLeavesFieldEvent {
+    field: '$.leaves'
+    value: number
+  }
+
+  export interface CustodyReceiptIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface CustodyReceiptPathFieldEvent {
+    field: '$.path[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CustodyReceipt>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CustodyReceipt.codec())
   }
@@ -1251,7 +1367,7 @@ export namespace CustodyReceipt {
     return decodeMessage(buf, CustodyReceipt.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CustodyReceipt>): Generator<CustodyReceiptEnvelopeIdFieldEvent | CustodyReceiptRelayFieldEvent | CustodyReceiptStoredAtFieldEvent | CustodyReceiptExpiresAtFieldEvent | CustodyReceiptSignatureFieldEvent | CustodyReceiptHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CustodyReceipt>): Generator<CustodyReceiptEnvelopeIdFieldEvent | CustodyReceiptRelayFieldEvent | CustodyReceiptStoredAtFieldEvent | CustodyReceiptExpiresAtFieldEvent | CustodyReceiptSignatureFieldEvent | CustodyReceiptHashFieldEvent | CustodyReceiptLeavesFieldEvent | CustodyReceiptIndexFieldEvent | CustodyReceiptPathFieldEvent> {
     return streamMessage(buf, CustodyReceipt.codec(), opts)
   }
 }
@@ -1620,6 +1736,22 @@ export namespace StoreResponse {
       value: Uint8Array<ArrayBuffer>
     }
 
+    export interface PutResultReceiptLeavesFieldEvent {
+      field: '$.receipt.leaves'
+      value: number
+    }
+
+    export interface PutResultReceiptIndexFieldEvent {
+      field: '$.receipt.index'
+      value: number
+    }
+
+    export interface PutResultReceiptPathFieldEvent {
+      field: '$.receipt.path[]'
+      index: number
+      value: Uint8Array<ArrayBuffer>
+    }
+
     export interface PutResultQuotaFieldEvent {
       field: '$.quota'
       value: StoreResponse.Quota
@@ -1633,7 +1765,7 @@ export namespace StoreResponse {
       return decodeMessage(buf, PutResult.codec(), opts)
     }
 
-    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutResult>): Generator<PutResultStatusFieldEvent | PutResultMessageFieldEvent | PutResultReceiptEnvelopeIdFieldEvent | PutResultReceiptRelayFieldEvent | PutResultReceiptStoredAtFieldEvent | PutResultReceiptExpiresAtFieldEvent | PutResultReceiptSignatureFieldEvent | PutResultReceiptHashFieldEvent | PutResultQuotaFieldEvent> {
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PutResult>): Generator<PutResultStatusFieldEvent | PutResultMessageFieldEvent | PutResultReceiptEnvelopeIdFieldEvent | PutResultReceiptRelayFieldEvent | PutResultReceiptStoredAtFieldEvent | PutResultReceiptExpiresAtFieldEvent | PutResultReceiptSignatureFieldEvent | PutResultReceiptHashFieldEvent | PutResultReceiptLeavesFieldEvent | PutResultReceiptIndexFieldEvent | PutResultReceiptPathFieldEvent | PutResultQuotaFieldEvent> {
       return streamMessage(buf, PutResult.codec(), opts)
     }
   }
@@ -1924,6 +2056,22 @@ export namespace StoreResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface StoreResponseReceiptLeavesFieldEvent {
+    field: '$.receipt.leaves'
+    value: number
+  }
+
+  export interface StoreResponseReceiptIndexFieldEvent {
+    field: '$.receipt.index'
+    value: number
+  }
+
+  export interface StoreResponseReceiptPathFieldEvent {
+    field: '$.receipt.path[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface StoreResponseEnvelopesIdFieldEvent {
     field: '$.envelopes[].id'
     value: Uint8Array<ArrayBuffer>
@@ -2010,6 +2158,24 @@ export namespace StoreResponse {
     index: number
   }
 
+  export interface StoreResponseResultsReceiptLeavesFieldEvent {
+    field: '$.results[].receipt.leaves'
+    value: number
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptIndexFieldEvent {
+    field: '$.results[].receipt.index'
+    value: number
+    index: number
+  }
+
+  export interface StoreResponseResultsReceiptPathFieldEvent {
+    field: '$.results[].receipt.path[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface StoreResponseResultsQuotaFieldEvent {
     field: '$.results[].quota'
     value: StoreResponse.Quota
@@ -2024,7 +2190,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseReceiptHashFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent | StoreResponseResultsStatusFieldEvent | StoreResponseResultsMessageFieldEvent | StoreResponseResultsReceiptEnvelopeIdFieldEvent | StoreResponseResultsReceiptRelayFieldEvent | StoreResponseResultsReceiptStoredAtFieldEvent | StoreResponseResultsReceiptExpiresAtFieldEvent | StoreResponseResultsReceiptSignatureFieldEvent | StoreResponseResultsReceiptHashFieldEvent | StoreResponseResultsQuotaFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseStatusFieldEvent | StoreResponseMessageFieldEvent | StoreResponseReceiptEnvelopeIdFieldEvent | StoreResponseReceiptRelayFieldEvent | StoreResponseReceiptStoredAtFieldEvent | StoreResponseReceiptExpiresAtFieldEvent | StoreResponseReceiptSignatureFieldEvent | StoreResponseReceiptHashFieldEvent | StoreResponseReceiptLeavesFieldEvent | StoreResponseReceiptIndexFieldEvent | StoreResponseReceiptPathFieldEvent | StoreResponseEnvelopesIdFieldEvent | StoreResponseEnvelopesEnvelopeFieldEvent | StoreResponseEnvelopesStoredAtFieldEvent | StoreResponseCursorFieldEvent | StoreResponseMoreFieldEvent | StoreResponseDeletedFieldEvent | StoreResponseQuotaFieldEvent | StoreResponseResultsStatusFieldEvent | StoreResponseResultsMessageFieldEvent | StoreResponseResultsReceiptEnvelopeIdFieldEvent | StoreResponseResultsReceiptRelayFieldEvent | StoreResponseResultsReceiptStoredAtFieldEvent | StoreResponseResultsReceiptExpiresAtFieldEvent | StoreResponseResultsReceiptSignatureFieldEvent | StoreResponseResultsReceiptHashFieldEvent | StoreResponseResultsReceiptLeavesFieldEvent | StoreResponseResultsReceiptIndexFieldEvent | StoreResponseResultsReceiptPathFieldEvent | StoreResponseResultsQuotaFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }

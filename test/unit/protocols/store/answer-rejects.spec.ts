@@ -118,7 +118,7 @@ describe('protocols/store: an answer that rejects', function () {
       const requests: StoreRequest[] = [
         put(faulty),
         put(typeError),
-        { puts: { puts: [put(faulty).put, put().put, put(typeError).put].map(p => p as NonNullable<StoreRequest['put']>) } },
+        { puts: { puts: [put(faulty).put, put().put, put(typeError).put].map(p => p as NonNullable<StoreRequest['put']>), treeReceipts: false } },
         put()
       ]
       let answers: StoreResponse[] = []

@@ -48,7 +48,7 @@ async function turns (): Promise<void> {
 
 function batches (count: number): StoreRequest[] {
   return Array.from({ length: count }, () => ({
-    puts: { puts: Array.from({ length: MAX_PUT_BATCH }, () => ({ mailbox: new Uint8Array(32), envelope: wire(fakeEnvelope(300)) })) }
+    puts: { puts: Array.from({ length: MAX_PUT_BATCH }, () => ({ mailbox: new Uint8Array(32), envelope: wire(fakeEnvelope(300)) })), treeReceipts: false }
   }))
 }
 
@@ -131,7 +131,7 @@ describe('protocols/store batches and the bounds per stream and per source', fun
       const gated = gatedBackend()
       server = new StoreServer({ registrar: relay, peerId: relay.peerId, privateKey }, { backend: gated.backend, rateLimit: { burst: 10_000 }, ...bound })
       await server.start()
-      const sender = await flood('127.0.0.1', [...batches(1), { puts: { puts: batches(1)[0].puts?.puts.slice(0, 2) ?? [] } }])
+      const sender = await flood('127.0.0.1', [...batches(1), { puts: { puts: batches(1)[0].puts?.puts.slice(0, 2) ?? [], treeReceipts: false } }])
       await waitFor('puts under way', () => gated.underWay() >= most)
       await turns()
       assert.equal(gated.most(), most, 'more puts of the batch under way than the relay\'s bound')

@@ -92,22 +92,22 @@ describe('protocols/store batches of puts at the relay', function () {
     const mailbox = await newMailbox()
 
     const tooMany = await rawStream(user, relay)
-    await tooMany.dropped({ puts: { puts: Array.from({ length: MAX_PUT_BATCH + 1 }, () => put(mailbox, fakeEnvelope())) } })
+    await tooMany.dropped({ puts: { puts: Array.from({ length: MAX_PUT_BATCH + 1 }, () => put(mailbox, fakeEnvelope())), treeReceipts: false } })
 
     // Two envelopes that each fit a single put, but not one frame together.
     const half = Math.floor(MAX_REQUEST_FRAME_LENGTH / 2) + 1024
     const tooLong = await rawStream(user, relay)
-    await tooLong.dropped({ puts: { puts: [put(mailbox, fakeEnvelope(half)), put(mailbox, fakeEnvelope(half))] } })
+    await tooLong.dropped({ puts: { puts: [put(mailbox, fakeEnvelope(half)), put(mailbox, fakeEnvelope(half))], treeReceipts: false } })
 
     const raw = await rawStream(user, relay)
-    const empty = await raw.request({ puts: { puts: [] } })
+    const empty = await raw.request({ puts: { puts: [], treeReceipts: false } })
     assert.equal(empty.status, StoreResponse.Status.BAD_REQUEST)
     assert.equal(empty.results.length, 0)
 
     assert.equal((await relay.store.usage(mailbox)).count, 0, 'a refused batch stored something')
     assert.ok(relay.mailbox.metrics().server.droppedStreams >= 2)
     // The stream that got the refusal still works, and so does the client.
-    const full = await raw.request({ puts: { puts: Array.from({ length: MAX_PUT_BATCH }, () => put(mailbox, fakeEnvelope())) } })
+    const full = await raw.request({ puts: { puts: Array.from({ length: MAX_PUT_BATCH }, () => put(mailbox, fakeEnvelope())), treeReceipts: false } })
     assert.deepEqual(full.results.map(r => r.status), Array(MAX_PUT_BATCH).fill(StoreResponse.Status.OK))
     const client = new StoreClient(user)
     await client.put(relay.node.peerId, mailbox, fakeEnvelope())
@@ -143,7 +143,7 @@ describe('protocols/store batches of puts at the relay', function () {
       put(mailbox, malformed),
       put(mailbox.subarray(1), fakeEnvelope())
     ]
-    const batch = await (await rawStream(user, batched)).request({ puts: { puts } })
+    const batch = await (await rawStream(user, batched)).request({ puts: { puts, treeReceipts: false } })
     const singleRaw = await rawStream(user, single)
     const singles: StoreResponse[] = []
     for (const p of puts) singles.push(await singleRaw.request({ put: p }))
@@ -185,7 +185,7 @@ describe('protocols/store batches of puts at the relay', function () {
     const raw = await rawStream(user, batched)
     const statuses: StoreResponse.Status[] = []
     for (let i = 0; i < envelopes.length; i += MAX_PUT_BATCH) {
-      const answer = await raw.request({ puts: { puts: envelopes.slice(i, i + MAX_PUT_BATCH).map(e => put(mailbox, e)) } })
+      const answer = await raw.request({ puts: { puts: envelopes.slice(i, i + MAX_PUT_BATCH).map(e => put(mailbox, e)), treeReceipts: false } })
       assert.equal(answer.status, StoreResponse.Status.OK)
       statuses.push(...answer.results.map(r => r.status))
     }
@@ -200,11 +200,11 @@ describe('protocols/store batches of puts at the relay', function () {
 
     // A fresh peer id from the same address shares the bucket.
     const sybil = await userFrom()
-    const sybilAnswer = await (await rawStream(sybil, batched)).request({ puts: { puts: [put(mailbox, fakeEnvelope()), put(mailbox, fakeEnvelope())] } })
+    const sybilAnswer = await (await rawStream(sybil, batched)).request({ puts: { puts: [put(mailbox, fakeEnvelope()), put(mailbox, fakeEnvelope())], treeReceipts: false } })
     assert.deepEqual(sybilAnswer.results.map(r => r.status), [StoreResponse.Status.RATE_LIMITED, StoreResponse.Status.RATE_LIMITED])
     // Two seconds refill two tokens: a batch of three gets two puts through, in order.
     clock.t += 2000
-    const later = await raw.request({ puts: { puts: [put(mailbox, fakeEnvelope()), put(mailbox, fakeEnvelope()), put(mailbox, fakeEnvelope())] } })
+    const later = await raw.request({ puts: { puts: [put(mailbox, fakeEnvelope()), put(mailbox, fakeEnvelope()), put(mailbox, fakeEnvelope())], treeReceipts: false } })
     assert.deepEqual(later.results.map(r => r.status), [StoreResponse.Status.OK, StoreResponse.Status.OK, StoreResponse.Status.RATE_LIMITED])
     assert.equal((await batched.store.usage(mailbox)).count, 7)
   })

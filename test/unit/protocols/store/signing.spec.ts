@@ -82,7 +82,7 @@ describe('protocols/store mailboxes and signatures', () => {
     const hash = new Uint8Array(32).fill(7)
     const subject = { mailbox, envelopeId: id, hash }
     const receipt = await signReceipt(relayKey, subject, NOW, NOW + 1000)
-    const verified = await verifyReceipt(receipt, relay, subject, ed25519)
+    const verified = await verifyReceipt(receipt, relay, subject, { ed25519 })
     assert.equal(verified.storedAt, NOW)
     assert.equal(verified.expiresAt, NOW + 1000)
     assert.deepEqual(verified.hash, hash)
@@ -92,17 +92,17 @@ describe('protocols/store mailboxes and signatures', () => {
     // Signed for junk held under the same id: not a receipt for the bytes handed over.
     const squatted = await signReceipt(relayKey, { ...subject, hash: new Uint8Array(32).fill(8) }, NOW, NOW + 1000)
     const refused = [
-      verifyReceipt(receipt, other, subject, ed25519),
-      verifyReceipt(impostor, relay, subject, ed25519),
-      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, subject, ed25519),
-      verifyReceipt(receipt, relay, { ...subject, mailbox: mailboxId(other) }, ed25519),
-      verifyReceipt(receipt, relay, { ...subject, envelopeId: new Uint8Array(16) }, ed25519),
-      verifyReceipt(receipt, relay, { ...subject, hash: new Uint8Array(32) }, ed25519),
-      verifyReceipt(squatted, relay, subject, ed25519),
-      verifyReceipt({ ...squatted, hash: wire(hash) }, relay, subject, ed25519),
-      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, subject, ed25519),
-      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, subject, ed25519),
-      verifyReceipt(undefined, relay, subject, ed25519)
+      verifyReceipt(receipt, other, subject, { ed25519 }),
+      verifyReceipt(impostor, relay, subject, { ed25519 }),
+      verifyReceipt({ ...impostor, relay: wire(relay.toMultihash().bytes) }, relay, subject, { ed25519 }),
+      verifyReceipt(receipt, relay, { ...subject, mailbox: mailboxId(other) }, { ed25519 }),
+      verifyReceipt(receipt, relay, { ...subject, envelopeId: new Uint8Array(16) }, { ed25519 }),
+      verifyReceipt(receipt, relay, { ...subject, hash: new Uint8Array(32) }, { ed25519 }),
+      verifyReceipt(squatted, relay, subject, { ed25519 }),
+      verifyReceipt({ ...squatted, hash: wire(hash) }, relay, subject, { ed25519 }),
+      verifyReceipt({ ...receipt, expiresAt: receipt.expiresAt + 1n }, relay, subject, { ed25519 }),
+      verifyReceipt({ ...receipt, expiresAt: 0n }, relay, subject, { ed25519 }),
+      verifyReceipt(undefined, relay, subject, { ed25519 })
     ]
     for (const attempt of refused) await assert.rejects(attempt, { name: 'InvalidReceiptError' })
   })
