@@ -63,7 +63,9 @@ const HOLD_CONCURRENCY = 16
 
 let users: User[] = []
 /** Receipts checked by node:crypto through the facade, as a Node client of a relay would. */
-const ed25519 = createNodeCrypto().ed25519
+const nodeCrypto = createNodeCrypto()
+const ed25519 = nodeCrypto.ed25519
+const sha256 = nodeCrypto.hash.sha256
 
 /** `fn` over 0..n-1, `limit` at a time. */
 async function inBatches<T> (n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -98,7 +100,7 @@ async function user (host: string, reserve: boolean): Promise<User> {
     // then dropped them. A real user's node has its loop to itself; here a ping fails after 30 s.
     connectionMonitor: { pingInterval: 10_000, pingTimeout: { minTimeout: 30_000, maxTimeout: 30_000 } }
   })
-  return { node, client: new StoreClient(node, { timeoutMs: 60_000, ed25519 }), mailboxes: [] }
+  return { node, client: new StoreClient(node, { timeoutMs: 60_000, ed25519, sha256 }), mailboxes: [] }
 }
 
 function hostOf (base: number, i: number): string {

@@ -11,6 +11,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { DmClient } from '../protocols/dm/index.js'
 import type { DmClientInit } from '../protocols/dm/index.js'
 import { MAX_FETCH_LIMIT, StoreClient, mailboxId } from '../protocols/store/index.js'
+import type { StoreClientInit } from '../protocols/store/index.js'
 import { fetchRelaySet } from '../protocols/relays/index.js'
 import type { Custody, DeliveryTransport, MailboxItem, MailboxRef } from '../messenger/index.js'
 import type { StarlingLibp2p } from '../net/node.js'
@@ -19,6 +20,8 @@ export interface Libp2pTransportInit {
   /** The device key that proves mailbox ownership to relays. */
   deviceKey: PrivateKey
   dm?: DmClientInit
+  /** The store client's primitives (the crypto facade's, so that a receipt costs what the platform's own Ed25519 and SHA-256 cost). */
+  store?: Pick<StoreClientInit, 'ed25519' | 'sha256'>
 }
 
 /** Direct and relay delivery over a libp2p node. */
@@ -28,7 +31,7 @@ export class Libp2pTransport implements DeliveryTransport {
 
   constructor (private readonly node: StarlingLibp2p, private readonly init: Libp2pTransportInit) {
     this.dm = new DmClient(node, init.dm)
-    this.store = new StoreClient(node)
+    this.store = new StoreClient(node, init.store)
   }
 
   start (): void {

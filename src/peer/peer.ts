@@ -169,7 +169,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
       identityKey: identity.identityPublicKey,
       prekeys: () => publicPrekeys(identity.prekeys)
     }, { recordLifetimeMs: init.recordLifetimeMs, now })
-    const transport = new Libp2pTransport(node, { deviceKey: identity.devicePrivateKey })
+    const transport = new Libp2pTransport(node, { deviceKey: identity.devicePrivateKey, store: { ed25519: crypto.ed25519, sha256: crypto.hash.sha256 } })
     const messenger = new Messenger({
       crypto,
       store,

@@ -166,7 +166,7 @@ export async function createStarlingRelay (platform: RelayPlatform, init: Starli
     if (datastore != null) opened.push(datastore)
     const store = await platform.openStore()
     opened.push(store)
-    const envelopes = new EnvelopeStore(store, { ...init.limits?.storage, retentionMs: init.limits?.retentionMs, now })
+    const envelopes = new EnvelopeStore(store, { ...init.limits?.storage, retentionMs: init.limits?.retentionMs, now, sha256: platform.crypto.hash.sha256 })
     const { validators, selectors } = starlingDhtValidators(platform.crypto, { now })
     const loopback = init.loopback === true
     const node = await createStarlingNode({

@@ -79,6 +79,8 @@ export interface EnvelopeStoreInit extends Partial<Budgets> {
   sourceCacheSize?: number
   /** Tombstones the in-memory filter is sized for (default TOMBSTONE_FILTER_CAPACITY). */
   tombstoneFilterCapacity?: number
+  /** SHA-256 of each envelope put (the crypto facade's: node:crypto in a Node relay; default noble's). */
+  sha256?: (data: Uint8Array) => Uint8Array
 }
 
 /** Counters of an {@link EnvelopeStore} (a plain object, for export). */
@@ -130,6 +132,7 @@ export class EnvelopeStore {
   }
 
   readonly retentionMs: number
+  private readonly sha256: (data: Uint8Array) => Uint8Array
   /** How long a tombstone lives past its delete's signing. */
   readonly tombstoneLifetimeMs: number
   readonly budgets: Budgets
@@ -155,6 +158,7 @@ export class EnvelopeStore {
     this.writer = new GroupCommitWriter(store, { sync: true })
     this.clock = init.now ?? Date.now
     this.retentionMs = init.retentionMs ?? RETENTION_MS
+    this.sha256 = init.sha256 ?? sha256
     this.tombstoneLifetimeMs = this.retentionMs + TOMBSTONE_MARGIN_MS
     this.budgets = resolveBudgets(init)
     this.sweepBatch = init.sweepBatch ?? SWEEP_BATCH
@@ -211,7 +215,7 @@ export class EnvelopeStore {
     checkMailbox(mailbox)
     checkId(id)
     await this.ready()
-    return await this.puts.put({ mailbox, id, envelope, hash: sha256(envelope), from, at })
+    return await this.puts.put({ mailbox, id, envelope, hash: this.sha256(envelope), from, at })
   }
 
   /**

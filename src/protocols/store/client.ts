@@ -48,6 +48,8 @@ export interface StoreClientInit {
   now?: () => number
   /** Ed25519 to check custody receipts with (the crypto facade's; default: the relay's libp2p public key). */
   ed25519?: Pick<Ed25519Provider, 'verify'>
+  /** SHA-256 of the envelopes handed over (the crypto facade's: node:crypto in Node; default noble's). */
+  sha256?: (data: Uint8Array) => Uint8Array
 }
 
 /** Options of a fetch. */
@@ -96,6 +98,7 @@ export class StoreClient {
   private readonly timeoutMs: number
   private readonly now: () => number
   private readonly ed25519: StoreClientInit['ed25519']
+  private readonly sha256: (data: Uint8Array) => Uint8Array
   private readonly channels = new Map<string, Promise<StoreChannel>>()
   /** Relays (peer ids) that answered a batch as an older relay does: their puts go one by one. */
   private readonly noBatches = new Set<string>()
@@ -107,6 +110,7 @@ export class StoreClient {
     this.timeoutMs = init.timeoutMs ?? REQUEST_TIMEOUT_MS
     this.now = init.now ?? Date.now
     this.ed25519 = init.ed25519
+    this.sha256 = init.sha256 ?? sha256
   }
 
   /**
@@ -120,7 +124,7 @@ export class StoreClient {
   async put (relay: RelayTarget, mailbox: Uint8Array, envelope: Uint8Array, options: AbortOptions = {}): Promise<VerifiedReceipt> {
     checkMailbox(mailbox)
     if (envelope.length > MAX_STORED_ENVELOPE_LENGTH) throw new EnvelopeTooLargeError(`envelope of ${envelope.length} bytes is over ${MAX_STORED_ENVELOPE_LENGTH}`)
-    const subject = { mailbox, envelopeId: parseEnvelopeHeader(envelope).id, hash: sha256(envelope) }
+    const subject = { mailbox, envelopeId: parseEnvelopeHeader(envelope).id, hash: this.sha256(envelope) }
     return await this.request(relay, options, async () => ({ put: { mailbox: wire(mailbox), envelope: wire(envelope) } }), async (response, relayId) => {
       return await verifyReceipt(response.receipt, relayId, subject, { ed25519: this.ed25519, trees: this.trees })
     })
