@@ -11,7 +11,7 @@
  * ```
  */
 import { nobleProvider } from './noble.js'
-import type { AeadProvider, CryptoProvider } from './provider.js'
+import type { AeadProvider, CryptoProvider, HashProvider } from './provider.js'
 
 export type { CryptoProvider, KeyPair, KemKeyPair, KemEncapsulation } from './provider.js'
 export {
@@ -32,14 +32,21 @@ export { safetyNumber, compareScannable } from './safety-number.js'
 /** Every primitive present. */
 export type Crypto = Required<CryptoProvider>
 
-/** The primitives a provider may supply; `aeadLarge` is AEAD on inputs of {@link LARGE_AEAD_BYTES} or more. */
-export type Primitive = 'x25519' | 'ed25519' | 'aead' | 'aeadLarge' | 'kem' | 'hash'
+/**
+ * The primitives a provider may supply; `aeadLarge` is AEAD on inputs of
+ * {@link LARGE_AEAD_BYTES} or more, `hashLarge` SHA-256 and SHA-512 of
+ * {@link LARGE_HASH_BYTES} or more.
+ */
+export type Primitive = 'x25519' | 'ed25519' | 'aead' | 'aeadLarge' | 'kem' | 'hash' | 'hashLarge'
 
 /** Provider names in order of preference, per primitive. */
 export type Preference = Record<Primitive, readonly string[]>
 
 /** Inputs at least this long use the `aeadLarge` preference. */
 export const LARGE_AEAD_BYTES = 512
+
+/** Inputs at least this long use the `hashLarge` preference. */
+export const LARGE_HASH_BYTES = 256
 
 /**
  * The order measured by scripts/bench-providers.ts (Node 24.21, OpenSSL
@@ -55,6 +62,10 @@ export const LARGE_AEAD_BYTES = 512
  *   2026-11-22. The aeadLarge split stays for platforms without node:crypto.)
  * - HMAC-SHA256 4.7 / - / 5.1; HKDF 32 B -> 64 B 11.6 / - / 11.1; SHA-256 100 B 2.0 / - / 2.3
  *   (WebCrypto hashes are async only: ~0.1 ms per call, never chosen)
+ * - SHA-256 (noble / node:crypto, 2026-12-07, 20,000 each): 64 B 1.2-2.7 / 1.5-2.3;
+ *   200 B 2.1-2.6 / 1.3-2.0; 600 B 3.8-4.2 / 1.7-1.8; 4 KiB 17.6-18.3 / 3.8-3.9:
+ *   envelopes and attachment chunks go to node:crypto (hashLarge), a
+ *   relay hashes every envelope it stores and a sender every one it hands over
  *
  * Asymmetric work goes native (node:crypto, else WebCrypto: 4-40x faster than
  * noble); AEAD goes to node:crypto where it exists, else noble (synchronous);
@@ -66,7 +77,8 @@ export const MEASURED_PREFERENCE: Preference = {
   kem: ['node', 'webcrypto', 'noble'],
   aead: ['node', 'noble', 'webcrypto'],
   aeadLarge: ['node', 'noble', 'webcrypto'],
-  hash: ['noble', 'node']
+  hash: ['noble', 'node'],
+  hashLarge: ['node', 'noble']
 }
 
 /** Options of {@link createCrypto}. */
@@ -78,6 +90,15 @@ export interface CreateCryptoOptions {
    * listed rank after the listed ones, in the order given.
    */
   preference?: Preference | 'as-given'
+}
+
+/** Hashes that send short inputs to `small` and long ones to `large` (HMAC and HKDF, on keys, stay with `small`). */
+function splitHash (small: HashProvider, large: HashProvider): HashProvider {
+  return {
+    ...small,
+    sha256: (data) => (data.length < LARGE_HASH_BYTES ? small : large).sha256(data),
+    sha512: (data) => (data.length < LARGE_HASH_BYTES ? small : large).sha512(data)
+  }
 }
 
 /** AEAD that sends short inputs to `small` and long ones to `large`. */
@@ -119,11 +140,15 @@ export function createCrypto (providers: CryptoProvider[] = [], options: CreateC
     aead: pick('aead'),
     aeadLarge: pick('aead', 'aeadLarge'),
     kem: pick('kem'),
-    hash: pick('hash')
+    hash: pick('hash'),
+    hashLarge: pick('hash', 'hashLarge')
   }
   const aead = chosen.aead.provider === chosen.aeadLarge.provider
     ? chosen.aead.value
     : splitAead(chosen.aead.value, chosen.aeadLarge.value)
+  const hash = chosen.hash.provider === chosen.hashLarge.provider
+    ? chosen.hash.value
+    : splitHash(chosen.hash.value, chosen.hashLarge.value)
   return {
     name: Object.entries(chosen).map(([k, v]) => `${k}:${v.provider.name}`).join(','),
     randomBytes: all[0].randomBytes,
@@ -131,6 +156,6 @@ export function createCrypto (providers: CryptoProvider[] = [], options: CreateC
     ed25519: chosen.ed25519.value,
     aead,
     kem: chosen.kem.value,
-    hash: chosen.hash.value
+    hash
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { createCrypto, LARGE_AEAD_BYTES, MEASURED_PREFERENCE, nobleProvider, webCryptoProvider } from '../../../src/crypto/index.js'
+import { createCrypto, LARGE_AEAD_BYTES, LARGE_HASH_BYTES, MEASURED_PREFERENCE, nobleProvider, webCryptoProvider } from '../../../src/crypto/index.js'
 import type { CryptoProvider } from '../../../src/crypto/index.js'
 import { nodeProvider } from '../../../node/crypto/node-provider.js'
 import { toHex } from '../../../src/crypto/bytes.js'
@@ -7,9 +7,9 @@ import { toHex } from '../../../src/crypto/bytes.js'
 describe('createCrypto', () => {
   it('chooses each primitive by the measured preference, whatever the order given', () => {
     const c = createCrypto([nobleProvider(), nodeProvider()])
-    assert.equal(c.name, 'x25519:node,ed25519:node,aead:node,aeadLarge:node,kem:node,hash:noble')
-    // Without node:crypto (a browser), AEAD is noble's.
-    assert.equal(createCrypto([nobleProvider()]).name, 'x25519:noble,ed25519:noble,aead:noble,aeadLarge:noble,kem:noble,hash:noble')
+    assert.equal(c.name, 'x25519:node,ed25519:node,aead:node,aeadLarge:node,kem:node,hash:noble,hashLarge:node')
+    // Without node:crypto (a browser), AEAD and hashes are noble's.
+    assert.equal(createCrypto([nobleProvider()]).name, 'x25519:noble,ed25519:noble,aead:noble,aeadLarge:noble,kem:noble,hash:noble,hashLarge:noble')
   })
 
   it('splits AEAD by size and both halves interoperate', async () => {
@@ -31,6 +31,32 @@ describe('createCrypto', () => {
       assert.equal(toHex(await c.aead.decrypt(key, nonce, ct)), toHex(pt))
     }
     assert.deepEqual(counted, ['noble', 'noble', 'noble', 'noble', 'node', 'node', 'node', 'node'])
+  })
+
+  it('splits SHA-256 and SHA-512 by size (the same digests either way); HMAC and HKDF stay with the small-input provider', () => {
+    const counted: string[] = []
+    const spy = (p: CryptoProvider): CryptoProvider => ({
+      ...p,
+      hash: {
+        ...p.hash!,
+        sha256: (data) => { counted.push(`${p.name} sha256`); return p.hash!.sha256(data) },
+        sha512: (data) => { counted.push(`${p.name} sha512`); return p.hash!.sha512(data) },
+        hmacSha256: (key, data) => { counted.push(`${p.name} hmac`); return p.hash!.hmacSha256(key, data) }
+      }
+    })
+    const c = createCrypto([spy(nodeProvider()), spy(nobleProvider())])
+    const reference = nobleProvider().hash!
+    for (const length of [0, LARGE_HASH_BYTES - 1, LARGE_HASH_BYTES, 70_000]) {
+      const data = new Uint8Array(length).map((_, i) => i * 7)
+      assert.equal(toHex(c.hash.sha256(data)), toHex(reference.sha256(data)))
+      assert.equal(toHex(c.hash.sha512(data)), toHex(reference.sha512(data)))
+    }
+    c.hash.hmacSha256(new Uint8Array(32), new Uint8Array(1000))
+    assert.deepEqual(counted, [
+      'noble sha256', 'noble sha512', 'noble sha256', 'noble sha512',
+      'node sha256', 'node sha512', 'node sha256', 'node sha512',
+      'noble hmac'
+    ])
   })
 
   it("'as-given' takes the first provider that has the primitive", () => {
