@@ -10,42 +10,16 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { lpStream } from '@libp2p/utils'
 import { toHex } from '../../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
 import {
-  MAX_PUT_BATCH, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, STORE_PROTOCOL, StoreClient, mailboxId, verifyReceipt, wire
+  MAX_PUT_BATCH, MAX_REQUEST_FRAME_LENGTH, MAX_STORED_ENVELOPE_LENGTH, StoreClient, mailboxId, verifyReceipt, wire
 } from '../../../../src/protocols/store/index.js'
-import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
+import { StoreResponse } from '../../../../src/protocols/store/pb/store.js'
 import type { PutRequest } from '../../../../src/protocols/store/pb/store.js'
 import { fakeClock, fakeEnvelope, startRelay, startUser, tempDir } from '../../relay/helpers.js'
 import type { FakeClock, TestRelay, TestRelayInit, UserNode } from '../../relay/helpers.js'
-
-interface Raw {
-  request(request: StoreRequest): Promise<StoreResponse>
-  /** Writes a request and expects the relay to drop the stream instead of answering. */
-  dropped(request: StoreRequest): Promise<void>
-}
-
-async function rawStream (user: UserNode, relay: TestRelay): Promise<Raw> {
-  const connection = await user.dial(relay.node.getMultiaddrs())
-  const stream = await connection.newStream(STORE_PROTOCOL)
-  const lp = lpStream(stream, { maxDataLength: 1 << 22 })
-  return {
-    async request (request) {
-      await lp.write(StoreRequest.encode(request))
-      return StoreResponse.decode(await lp.read({ signal: AbortSignal.timeout(10_000) }))
-    },
-    async dropped (request) {
-      try {
-        await lp.write(StoreRequest.encode(request))
-      } catch {
-        return
-      }
-      await assert.rejects(lp.read({ signal: AbortSignal.timeout(10_000) }), (err: Error) => err.name !== 'TimeoutError', 'the relay answered instead of dropping the stream')
-    }
-  }
-}
+import { rawStream } from './raw-stream.js'
 
 function put (mailbox: Uint8Array, envelope: Uint8Array): PutRequest {
   return { mailbox: wire(mailbox), envelope: wire(envelope) }

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { lpStream } from '@libp2p/utils'
 import type { PrivateKey } from '@libp2p/interface'
 import { toHex } from '../../../../src/crypto/bytes.js'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
@@ -22,6 +21,7 @@ function refOf (envelope: Uint8Array): { id: Uint8Array, hash: Uint8Array } {
   return envelopeRef(parseEnvelopeHeader(envelope).id, envelope)
 }
 import type { FakeClock, TestRelay, UserNode } from '../../relay/helpers.js'
+import { rawStream } from './raw-stream.js'
 
 describe('protocols/store between real nodes', function () {
   this.timeout(30_000)
@@ -258,27 +258,6 @@ function lengthVarint (n: number): Uint8Array {
   }
   out.push(n)
   return new Uint8Array(out)
-}
-
-interface RawStream {
-  write(bytes: Uint8Array): Promise<void>
-  read(options?: { signal?: AbortSignal }): Promise<Uint8Array>
-  request(request: StoreRequest): Promise<StoreResponse>
-}
-
-/** A store stream driven by hand, bypassing the client's own checks. */
-async function rawStream (user: UserNode, relay: TestRelay): Promise<RawStream> {
-  const connection = await user.dial(relay.node.peerId)
-  const stream = await connection.newStream(STORE_PROTOCOL)
-  const lp = lpStream(stream, { maxDataLength: 1 << 22 })
-  return {
-    async write (bytes) { stream.send(bytes) },
-    async read (options) { return (await lp.read(options)).subarray() },
-    async request (request) {
-      await lp.write(StoreRequest.encode(request))
-      return StoreResponse.decode(await lp.read({ signal: AbortSignal.timeout(5000) }))
-    }
-  }
 }
 
 describe('protocols/store timeouts and broken streams', function () {

@@ -10,19 +10,19 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { createNodeCrypto } from '../../../../node/crypto/node-provider.js'
 import { parseEnvelopeHeader } from '../../../../src/crypto/envelope.js'
 import {
-  MAX_PUT_BATCH, MAX_STORED_ENVELOPE_LENGTH, ReceiptSigner, STORE_PROTOCOL, StoreClient, VerifiedTrees, mailboxId, signReceipt, verifyReceipt, wire
+  MAX_PUT_BATCH, MAX_STORED_ENVELOPE_LENGTH, ReceiptSigner, StoreClient, VerifiedTrees, mailboxId, signReceipt, verifyReceipt, wire
 } from '../../../../src/protocols/store/index.js'
 import type { ReceiptItem } from '../../../../src/protocols/store/index.js'
-import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
+import { StoreResponse } from '../../../../src/protocols/store/pb/store.js'
 import type { CustodyReceipt } from '../../../../src/protocols/store/pb/store.js'
 import { fakeEnvelope, startRelay, startUser, tempDir } from '../../relay/helpers.js'
 import type { TestRelay, UserNode } from '../../relay/helpers.js'
+import { rawStream } from './raw-stream.js'
 
 const NOW = 1_800_000_000_000
 
@@ -140,17 +140,13 @@ describe('protocols/store tree receipts between real nodes', function () {
   })
 
   it('a batch with refusals receipts what was stored, in a tree of those; a client that does not ask gets single receipts', async () => {
-    const connection = await user.dial(relay.node.getMultiaddrs())
-    const lp = lpStream(await connection.newStream(STORE_PROTOCOL), { maxDataLength: 1 << 22 })
+    const raw = await rawStream(user, relay)
     const mailbox = mailboxId(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
     const malformed = fakeEnvelope()
     malformed[0] = 0x7f
     const stored = [fakeEnvelope(), fakeEnvelope(), fakeEnvelope()]
     const puts = [stored[0], fakeEnvelope(MAX_STORED_ENVELOPE_LENGTH + 1), stored[1], malformed, stored[2]].map(e => ({ mailbox: wire(mailbox), envelope: wire(e) }))
-    const ask = async (treeReceipts: boolean): Promise<StoreResponse> => {
-      await lp.write(StoreRequest.encode({ puts: { puts, treeReceipts } }))
-      return StoreResponse.decode(await lp.read({ signal: AbortSignal.timeout(10_000) }))
-    }
+    const ask = async (treeReceipts: boolean): Promise<StoreResponse> => await raw.request({ puts: { puts, treeReceipts } })
     const S = StoreResponse.Status
     const subject = (e: Uint8Array): { mailbox: Uint8Array, envelopeId: Uint8Array, hash: Uint8Array } => ({ mailbox, envelopeId: parseEnvelopeHeader(e).id, hash: sha256(e) })
     const tree = await ask(true)
