@@ -146,6 +146,31 @@ export async function startUser (privateKey?: PrivateKey, listen: string[] = [],
   })
 }
 
+/**
+ * For each test of the calling suite: a relay (LevelDB in a directory of
+ * its own, `init()` made afresh) and a user node connected to it, handed to
+ * `use`; both are stopped and the directory removed after the test.
+ */
+export function relayAndUserEach (init: () => Omit<TestRelayInit, 'location'>, use: (relay: TestRelay, user: UserNode) => void): void {
+  let stop: (() => Promise<void>) | undefined
+  beforeEach(async () => {
+    const tmp = await tempDir()
+    const relay = await startRelay({ location: `${tmp.dir}/db`, ...init() })
+    const user = await startUser()
+    stop = async () => {
+      await user.stop()
+      await relay.stop()
+      await tmp.remove()
+    }
+    await user.dial(relay.node.getMultiaddrs())
+    use(relay, user)
+  })
+  afterEach(async () => {
+    await stop?.()
+    stop = undefined
+  })
+}
+
 /** A bare circuit relay v2 server on 127.0.0.1 (limits large enough for tests). */
 export async function startCircuitRelay (): Promise<Libp2p> {
   return await createLibp2p({

@@ -15,7 +15,7 @@ import {
   signOwnerAuth, storeEnvelope, wire
 } from '../../../../src/protocols/store/index.js'
 import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/store.js'
-import { fakeClock, fakeEnvelope, startRelay, startUser, tempDir, waitFor } from '../../relay/helpers.js'
+import { fakeClock, fakeEnvelope, relayAndUserEach, startRelay, startUser, tempDir, waitFor } from '../../relay/helpers.js'
 
 function refOf (envelope: Uint8Array): { id: Uint8Array, hash: Uint8Array } {
   return envelopeRef(parseEnvelopeHeader(envelope).id, envelope)
@@ -27,30 +27,24 @@ describe('protocols/store between real nodes', function () {
   this.timeout(30_000)
   let relay: TestRelay
   let user: UserNode
-  let remove: () => Promise<void>
   let clock: FakeClock
   let device: PrivateKey
   let mailbox: Uint8Array
 
-  beforeEach(async () => {
-    const tmp = await tempDir()
-    remove = tmp.remove
+  relayAndUserEach(() => {
     clock = fakeClock()
-    relay = await startRelay({
-      location: `${tmp.dir}/db`,
+    return {
       store: { now: clock.now, maxEnvelopesPerMailbox: 5, maxBytesPerMailbox: 4000 },
       service: { now: clock.now, rateLimit: { burst: 1000, perSecond: 1000 } }
-    })
-    user = await startUser()
-    await user.dial(relay.node.getMultiaddrs())
-    device = await generateKeyPair('Ed25519')
-    mailbox = mailboxId(peerIdFromPrivateKey(device))
+    }
+  }, (r, u) => {
+    relay = r
+    user = u
   })
 
-  afterEach(async () => {
-    await user.stop()
-    await relay.stop()
-    await remove()
+  beforeEach(async () => {
+    device = await generateKeyPair('Ed25519')
+    mailbox = mailboxId(peerIdFromPrivateKey(device))
   })
 
   it('put answers with a custody receipt signed by the relay that was dialled', async () => {
@@ -189,30 +183,27 @@ describe('protocols/store between real nodes', function () {
   })
 
   it('rate limits each source with a token bucket: fresh peer ids from one address share it, another address has its own', async () => {
-    await relay.stop()
-    await user.stop()
     const tmp = await tempDir()
-    const old = remove
-    remove = async () => { await old(); await tmp.remove() }
-    relay = await startRelay({ location: `${tmp.dir}/db`, service: { now: clock.now, rateLimit: { burst: 3, perSecond: 1 } } })
-    user = await startUser()
-    await user.dial(relay.node.getMultiaddrs())
-    const client = new StoreClient(user)
-    for (let i = 0; i < 3; i++) await client.put(relay.node.peerId, mailbox, fakeEnvelope())
-    await assert.rejects(client.put(relay.node.peerId, mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
-    // A sybil: a fresh peer id from the same address gets no new bucket.
+    const limited = await startRelay({ location: `${tmp.dir}/db`, service: { now: clock.now, rateLimit: { burst: 3, perSecond: 1 } } })
+    const sender = await startUser()
+    // A sybil: a fresh peer id from the same address; and a user from another address.
     const sybil = await startUser()
     const other = await startUser(undefined, [], '127.0.0.2')
     try {
-      await assert.rejects(storeEnvelope(sybil, relay.node.getMultiaddrs(), mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
-      await storeEnvelope(other, relay.node.getMultiaddrs(), mailbox, fakeEnvelope())
+      const client = new StoreClient(sender)
+      for (let i = 0; i < 3; i++) await client.put(limited.node.getMultiaddrs(), mailbox, fakeEnvelope())
+      await assert.rejects(client.put(limited.node.getMultiaddrs(), mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
+      // The sybil gets no new bucket; the other address has its own.
+      await assert.rejects(storeEnvelope(sybil, limited.node.getMultiaddrs(), mailbox, fakeEnvelope()), { name: 'RateLimitedError' })
+      await storeEnvelope(other, limited.node.getMultiaddrs(), mailbox, fakeEnvelope())
+      clock.t += 1000
+      await client.put(limited.node.getMultiaddrs(), mailbox, fakeEnvelope())
+      await client.close()
     } finally {
-      await sybil.stop()
-      await other.stop()
+      await Promise.all([sender, sybil, other].map(async u => { await u.stop() }))
+      await limited.stop()
+      await tmp.remove()
     }
-    clock.t += 1000
-    await client.put(relay.node.peerId, mailbox, fakeEnvelope())
-    await client.close()
   })
 
   it('garbage and oversized frames cost only that stream; the relay keeps serving', async () => {
@@ -264,20 +255,9 @@ describe('protocols/store timeouts and broken streams', function () {
   this.timeout(30_000)
   let relay: TestRelay
   let user: UserNode
-  let remove: () => Promise<void>
-
-  beforeEach(async () => {
-    const tmp = await tempDir()
-    remove = tmp.remove
-    relay = await startRelay({ location: `${tmp.dir}/db`, service: { idleTimeoutMs: 200 } })
-    user = await startUser()
-    await user.dial(relay.node.getMultiaddrs())
-  })
-
-  afterEach(async () => {
-    await user.stop()
-    await relay.stop()
-    await remove()
+  relayAndUserEach(() => ({ service: { idleTimeoutMs: 200 } }), (r, u) => {
+    relay = r
+    user = u
   })
 
   it('a stalled sender (half a frame, then nothing) loses its stream after the idle timeout', async () => {

@@ -20,7 +20,7 @@ import {
 import type { ReceiptItem } from '../../../../src/protocols/store/index.js'
 import { StoreResponse } from '../../../../src/protocols/store/pb/store.js'
 import type { CustodyReceipt } from '../../../../src/protocols/store/pb/store.js'
-import { fakeEnvelope, startRelay, startUser, tempDir } from '../../relay/helpers.js'
+import { fakeEnvelope, relayAndUserEach } from '../../relay/helpers.js'
 import type { TestRelay, UserNode } from '../../relay/helpers.js'
 import { rawStream } from './raw-stream.js'
 
@@ -109,19 +109,9 @@ describe('protocols/store tree receipts between real nodes', function () {
   this.timeout(60_000)
   let relay: TestRelay
   let user: UserNode
-  let remove: () => Promise<void>
-
-  beforeEach(async () => {
-    const tmp = await tempDir()
-    remove = tmp.remove
-    relay = await startRelay({ location: `${tmp.dir}/db` })
-    user = await startUser()
-  })
-
-  afterEach(async () => {
-    await user.stop()
-    await relay.stop()
-    await remove()
+  relayAndUserEach(() => ({}), (r, u) => {
+    relay = r
+    user = u
   })
 
   it('a client\'s concurrent puts go out as one batch and come back in one tree, verified once', async () => {
