@@ -57,6 +57,13 @@ export const MAX_DELETE_REFS = 1000
 /** An envelope's content hash in a delete: SHA-256. */
 export const ENVELOPE_HASH_LENGTH = 32
 
+/**
+ * Longest receipt signature a client looks at: an RSA signature of
+ * libp2p's largest RSA key (8192 bits); Ed25519 makes 64 bytes. Anything
+ * longer is refused before it is verified or becomes a cache key.
+ */
+export const MAX_RECEIPT_SIGNATURE_LENGTH = 1024
+
 /** Longest peer id (multihash bytes) accepted as a mailbox owner or relay id. */
 export const MAX_PEER_ID_LENGTH = 128
 

@@ -28,7 +28,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Ed25519Provider } from '../../crypto/provider.js'
 import { bytesEqual, concatBytes, toHex } from '../../crypto/bytes.js'
 import { ENVELOPE_ID_LENGTH } from '../../crypto/envelope.js'
-import { AUTH_DOMAIN, ENVELOPE_HASH_LENGTH, RECEIPT_DOMAIN, RECEIPT_TREE_DOMAIN } from './constants.js'
+import { AUTH_DOMAIN, ENVELOPE_HASH_LENGTH, MAX_RECEIPT_SIGNATURE_LENGTH, RECEIPT_DOMAIN, RECEIPT_TREE_DOMAIN } from './constants.js'
 import { buildTree, leafHash, rootFromPath } from './receipt-tree.js'
 import { InvalidReceiptError, InvalidStoreRequestError, UnauthorizedError } from './errors.js'
 import { checkMailbox, mailboxId, peerIdFromBytes } from './mailbox.js'
@@ -267,6 +267,11 @@ const MAX_VERIFIED_TREES = 64
 export class VerifiedTrees {
   private readonly verdicts = new Map<string, Promise<boolean>>()
 
+  /** Verdicts kept. */
+  get size (): number {
+    return this.verdicts.size
+  }
+
   async check (key: string, verify: () => Promise<boolean>): Promise<boolean> {
     let verdict = this.verdicts.get(key)
     if (verdict == null) {
@@ -292,10 +297,12 @@ export interface VerifyReceiptOptions {
  * relay's signature is checked by it; with `trees`, a tree signature
  * already verified is not verified again.
  *
- * @throws {InvalidReceiptError} when it names other bytes, another envelope or relay, or is not that relay's valid signature
+ * @throws {InvalidReceiptError} when it names other bytes, another envelope or relay, or is not that relay's valid signature (or a signature longer than {@link MAX_RECEIPT_SIGNATURE_LENGTH})
  */
 export async function verifyReceipt (receipt: CustodyReceipt | undefined, relay: PeerId, subject: ReceiptSubject, options: VerifyReceiptOptions = {}): Promise<VerifiedReceipt> {
   if (receipt == null) throw new InvalidReceiptError('the relay sent no receipt')
+  // Before any work: the signature is hex-encoded into a verdict's cache key, and a relay may send one as long as a frame.
+  if (receipt.signature.length > MAX_RECEIPT_SIGNATURE_LENGTH) throw new InvalidReceiptError(`a receipt signature of ${receipt.signature.length} bytes is over ${MAX_RECEIPT_SIGNATURE_LENGTH}`)
   if (!bytesEqual(receipt.envelopeId, subject.envelopeId)) throw new InvalidReceiptError('the receipt names another envelope')
   if (!bytesEqual(receipt.hash, subject.hash)) throw new InvalidReceiptError('the receipt names other bytes than those handed over')
   const relayBytes = relay.toMultihash().bytes

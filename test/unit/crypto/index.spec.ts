@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { createCrypto, LARGE_AEAD_BYTES, LARGE_HASH_BYTES, MEASURED_PREFERENCE, nobleProvider, webCryptoProvider } from '../../../src/crypto/index.js'
 import type { CryptoProvider } from '../../../src/crypto/index.js'
 import { nodeProvider } from '../../../node/crypto/node-provider.js'
@@ -57,6 +58,22 @@ describe('createCrypto', () => {
       'node sha256', 'node sha512', 'node sha256', 'node sha512',
       'noble hmac'
     ])
+  })
+
+  // The split sends a view of a caller's buffer to node:crypto: any bytes, at any offset of any backing store, give SHA-2's digest.
+  it('the split facade gives SHA-256 and SHA-512 of any input, at any offset, in a shared buffer too (property)', () => {
+    const c = createCrypto([nodeProvider(), nobleProvider()])
+    const reference = nobleProvider().hash!
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 2 * LARGE_HASH_BYTES + 64, size: 'max' }), fc.nat(7), fc.boolean(), (bytes, offset, shared) => {
+      const backing = new Uint8Array(shared ? new SharedArrayBuffer(offset + bytes.length + 3) : new ArrayBuffer(offset + bytes.length + 3)).fill(0xa5)
+      backing.set(bytes, offset)
+      const data = backing.subarray(offset, offset + bytes.length)
+      assert.equal(toHex(c.hash.sha256(data)), toHex(reference.sha256(bytes)))
+      assert.equal(toHex(c.hash.sha512(data)), toHex(reference.sha512(bytes)))
+    }), { numRuns: 300 })
+    // And the table-driven hex is the byte-by-byte one.
+    const every = Uint8Array.from({ length: 256 }, (_, b) => b)
+    assert.equal(toHex(every), Array.from(every, b => b.toString(16).padStart(2, '0')).join(''))
   })
 
   it("'as-given' takes the first provider that has the primitive", () => {
