@@ -161,7 +161,7 @@ async function main (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'starling-bench-relay-'))
   const relay = await startRelay(join(dir, 'relay'))
   const pid = relay.proc.pid as number
-  const workers = Array.from({ length: WORKERS }, () => fork(join(ROOT, 'scripts/bench-relay-worker.ts'), [], { execArgv: ['--import', 'tsx', ...(PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : [])] }))
+  const workers = Array.from({ length: WORKERS }, () => fork(join(ROOT, 'scripts/bench-relay-worker.ts'), [], { env: { ...process.env, DEBUG_COLORS: process.env.DEBUG_COLORS ?? 'false' }, execArgv: ['--import', 'tsx', ...(PROFILE !== '' ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : [])] }))
   const out: Record<string, unknown> = { machine: { cores: (await readFile('/proc/cpuinfo', 'utf8')).split('\n').filter(l => l.startsWith('processor')).length, loadAverageAtStart: loadavg().map(l => Math.round(l * 100) / 100) }, envelopeBytes: SIZE }
   try {
     await new Promise(resolve => setTimeout(resolve, 2000))
