@@ -143,6 +143,7 @@ export class CallSession {
     if (this.over) return
     const offer = await pc.createOffer()
     await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
+    mark('caller:offer-set')
     // Made while the stream opened (service.place): the ring waits for it; none opening ended the call.
     await this.init.channel.opened?.catch(() => {})
     if (this.over) return
