@@ -291,6 +291,11 @@ export class CallService implements Startable {
       call.finish('protocol', (err as Error).message)
       throw err
     }
+    // A contact's call starts its connection first: the host's screen and ring tone (10-25 ms of a tab's
+    // thread) then run while WebRTC applies the offer, not before (a callee that accepts at once waits for it).
+    await call.ringStarted
+    // Hung up meanwhile: the host hears only its end.
+    if (call.over) return
     mark('callee:incoming-emitted')
     this.emit({ type: 'incoming', call })
   }

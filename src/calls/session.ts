@@ -78,6 +78,13 @@ export class CallSession {
   private readonly candidates: CandidateGate
   /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
   private early?: Promise<EarlyConnection | undefined>
+  /**
+   * Resolves once the connection made while it rings is applying the offer,
+   * or at once when none is made (also when making it fails): the service
+   * tells its host of the call then (service.ts), so that the host's screen
+   * and ring tone run beside the WebRTC work instead of before it.
+   */
+  ringStarted: Promise<void> = Promise.resolve()
   private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
@@ -165,12 +172,17 @@ export class CallSession {
     this.offerSdp = offer
     this.send({ kind: 'ringing', request: this.request })
     this.timers.ring()
-    if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offer)
+    if (this.init.attachMedia != null && !this.request) {
+      let started!: () => void
+      this.ringStarted = new Promise<void>(resolve => { started = resolve })
+      this.early = this.prepare(offer, started)
+      this.early.finally(started).catch(() => {})
+    }
   }
 
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
-  private async prepare (offerSdp: string): Promise<EarlyConnection | undefined> {
-    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over)
+  private async prepare (offerSdp: string, started: () => void): Promise<EarlyConnection | undefined> {
+    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, started)
     // Else the accept makes the connection (and reports what fails).
     if (early == null) this.pc = undefined
     else if (early.answer != null) mark('callee:answer-ready')
