@@ -5,7 +5,8 @@
  * the call rings, and the answer's `track` events then find them there and
  * re-render nothing; that work sat between the accept and DTLS, on the
  * thread the call's WebRTC steps come back to (CPU profiles of the call
- * benchmark). A callee's come with its `track` events, once the offer is set.
+ * benchmark). A callee's come with its `track` events, once the offer is
+ * set, in a task of their own (not before the answer made while it rings).
  */
 import assert from 'node:assert/strict'
 import type { CallRtcConfiguration } from '../../../src/calls/index.js'
@@ -18,6 +19,10 @@ const CONFIG: CallRtcConfiguration = { iceServers: [], iceTransportPolicy: 'all'
 const devices = {
   getUserMedia: async (c: { video?: boolean }) => new FakeStream([new FakeTrack('audio'), ...(c.video === true ? [new FakeTrack('video')] : [])]),
   enumerateDevices: async () => []
+}
+
+async function tick (): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, 0))
 }
 
 function trackEvent (track: unknown): Event {
@@ -45,11 +50,12 @@ describe('web: a call\'s remote tracks', () => {
     let changes = 0
     media.on((id) => { if (id === 'c1') changes++ })
     for (const r of pc.getReceivers()) pc.dispatchEvent(trackEvent(r.track))
+    await tick()
     assert.equal(set?.remote.getTracks().length, 2)
     assert.equal(changes, 0, 'no re-render while the answer is applied')
   })
 
-  it('a callee\'s (its connection made while it rang, no media) come with the track events, each once, and the screen hears of them', async () => {
+  it('a callee\'s (its connection made while it rang, no media) come with the track events, after them, each once, and the screen hears of them', async () => {
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)
     const pc = await media.factory()(CONFIG, { callId: 'c2', direction: 'incoming', video: true, media: false }) as unknown as FakePc
     const set = media.get('c2')
@@ -61,6 +67,9 @@ describe('web: a call\'s remote tracks', () => {
     pc.addTransceiver('video')
     for (const r of pc.getReceivers()) pc.dispatchEvent(trackEvent(r.track))
     pc.dispatchEvent(trackEvent(pc.getReceivers()[0].track))
+    // Not while the offer is being applied (the events come before its promise resolves): in a task of their own.
+    assert.deepEqual(set?.remote.getTracks(), [])
+    await tick()
     assert.deepEqual(set?.remote.getTracks().map(t => t.kind), ['audio', 'video'])
     assert.equal(changes, 2)
   })

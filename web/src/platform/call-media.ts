@@ -100,7 +100,11 @@ export class BrowserCallMedia {
     // this thread, held between the accept and DTLS: CPU profiles of the call benchmark). A callee's are known once
     // the offer is set ('track' below): transceivers its own tracks made may not be the ones the offer takes.
     if (request.direction === 'outgoing') this.addRemoteTracks(set, pc.getReceivers().map(r => r.track))
-    pc.addEventListener('track', (event) => { this.addRemoteTracks(set, [event.track], request.callId) })
+    // In a task of its own: track events come while an offer or answer is applied, before its promise resolves, and
+    // the call's next WebRTC step (the callee's answer, made while it rings) waited for this and the render it brings.
+    pc.addEventListener('track', (event) => {
+      setTimeout(() => { if (this.calls.get(request.callId) === set) this.addRemoteTracks(set, [event.track], request.callId) }, 0)
+    })
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'closed') this.release(request.callId)
     })
