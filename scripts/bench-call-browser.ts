@@ -62,7 +62,7 @@ window.__bench = {
     // (the bare pair signals before its polling starts). Media needs DTLS, so nothing is missed.
     while (performance.now() < until) {
       pc = getPc()
-      if (pc != null && pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; break }
+      if (pc != null && pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; performance.mark('call:caller:connected-seen'); break }
       await new Promise(function (r) { setTimeout(r, 5) })
     }
     while ((video == null || audio == null) && performance.now() < until) {
@@ -70,6 +70,8 @@ window.__bench = {
       if (pc != null) {
         var stats = await pc.getStats()
         var now = performance.now()
+        // Each read's return is marked (the trace shows how long reads take while the media starts).
+        performance.mark('call:caller:stats-read')
         stats.forEach(function (s) {
           if (s.type !== 'inbound-rtp') return
           if (s.kind === 'video' && video == null && s.framesDecoded > 0) { video = now - start; performance.mark('call:caller:first-video') }
