@@ -3,9 +3,10 @@
  * connection is made while it rings, is announced once that connection is
  * applying the offer, so that the host's screen and ring tone run beside
  * the WebRTC work rather than before it (a callee that accepts at once
- * waited for them: CPU profiles of the call benchmark); a call hung up
- * before then is not announced, only its end; a stranger's request, which
- * makes no connection while it rings, is announced at once.
+ * waited for them: CPU profiles of the call benchmark), or after a short
+ * wait when making it is slow; a call hung up before then is not
+ * announced, only its end; a stranger's request, which makes no
+ * connection while it rings, is announced at once.
  */
 import assert from 'node:assert/strict'
 import { fakeFactory, pair, stopAll, waitFor } from './helpers.js'
@@ -41,7 +42,8 @@ describe('calls: when the host hears of an incoming call', () => {
       if (request.direction === 'incoming') await new Promise<void>(resolve => { release = resolve })
       return await (factories.bob as PeerConnectionFactory)(config, request)
     }
-    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow } })
+    // No announcing for want of the connection here (see the last test).
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow, ringAnnounceWaitMs: 600_000 } })
     factories.bob = fakeFactory(bob, network)
     const seen = events(bob)
     const call = await alice.service.place(target(bob), party(bob))
@@ -52,6 +54,26 @@ describe('calls: when the host hears of an incoming call', () => {
     await waitFor(() => bob.pcs[0]?.closed === true, 'the connection made late closed')
     await new Promise(resolve => setTimeout(resolve, 20))
     assert.deepEqual(seen.map(e => e.type), ['ended'])
+  })
+
+  it('a contact\'s call whose connection is slow to be made (TURN credentials asked for) is announced anyway after a short wait, and connects once it is made', async () => {
+    let release = (): void => {}
+    const factories: { bob?: PeerConnectionFactory } = {}
+    const slow: PeerConnectionFactory = async (config, request) => {
+      if (request.direction === 'incoming') await new Promise<void>(resolve => { release = resolve })
+      return await (factories.bob as PeerConnectionFactory)(config, request)
+    }
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow, ringAnnounceWaitMs: 20 } })
+    factories.bob = fakeFactory(bob, network)
+    const seen = events(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    await waitFor(() => seen.length > 0, 'the incoming call')
+    assert.deepEqual(seen, [{ type: 'incoming', pcs: 0, offer: undefined }])
+    const bobCall = bob.service.active[0]
+    const accepting = bobCall.accept()
+    release()
+    await accepting
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
   })
 
   it('a stranger\'s request (no connection while it rings) is announced at once', async () => {
