@@ -85,6 +85,8 @@ export class CallSession {
    * and ring tone run beside the WebRTC work instead of before it.
    */
   ringStarted: Promise<void> = Promise.resolve()
+  /** The caller's answer being applied (its remote candidates are added once it is). */
+  private answerApplied?: Promise<void>
   /** True once the connection made while it rings has its transceivers set to send (media may go on them), false when it will not. */
   private sendReady: Promise<boolean> = Promise.resolve(false)
   private readonly timers: CallTimers
@@ -406,7 +408,7 @@ export class CallSession {
     // The answer is applied first, then our candidates go (the callee's connection is waiting for them), and
     // only then is the screen told: its render would hold both back (each step here waits for this thread).
     // Its candidates come trickled, through the gate: any left in the answer would skip it.
-    pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
+    this.answerApplied = pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
       () => {
         mark('caller:answer-set')
         this.timers.connecting()
@@ -428,7 +430,17 @@ export class CallSession {
     // Candidates only once the call is accepted by this side (callee) or the other (caller).
     if (!this.candidates.remote(candidate)) return
     mark(`${this.direction}:remote-candidate`)
-    this.pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
+    const pc = this.pc
+    const add = (): void => {
+      // A refused answer ended the call.
+      if (this.over) return
+      pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
+    }
+    // The caller's come while the answer is being applied: added once it is. A browser's addIceCandidate waits
+    // for the WebRTC thread that applies it, holding the page's thread meanwhile (11 ms of the caller's, a call
+    // in the benchmark's CPU profiles), and no check can start before the answer is in anyway.
+    if (this.answerApplied != null) this.answerApplied.then(add, () => {})
+    else add()
   }
 
   /** After DTLS: the remote certificate must be one the SDP named, or the call ends with a warning. */
