@@ -81,18 +81,9 @@ export interface EarlyConnection {
   answer?: string
 }
 
-/** What {@link connectionForOffer} tells as it goes. */
-export interface EarlyConnectionHooks {
-  /** The offer is being applied. */
-  started?: () => void
-  /** The offer is applied and the transceivers are set to send: media may go on their senders (the answer is being made). */
-  sending?: () => void
-}
-
 /**
  * A callee's connection made while the call rings, with the caller's offer
- * set (`hooks` hear when it is being applied and when the transceivers
- * are set to send); undefined, with what was made closed, when it fails or the call
+ * set (`started` is called once the offer is on its way in); undefined, with what was made closed, when it fails or the call
  * ends meanwhile. Where the connection shows its transceivers, they are set
  * to send (no track yet: nothing captured) and the answer is made and set
  * now, so that the accept waits only for the tracks to be put on the
@@ -101,7 +92,7 @@ export interface EarlyConnectionHooks {
  * accept, and nothing is sent to the caller before it (no candidate, no
  * SDP; with no remote candidate there is no connectivity check either).
  */
-export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean, hooks: EarlyConnectionHooks = {}): Promise<EarlyConnection | undefined> {
+export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean, started?: () => void): Promise<EarlyConnection | undefined> {
   let pc: CallPeerConnection | undefined
   try {
     pc = await make()
@@ -109,14 +100,13 @@ export async function connectionForOffer (make: () => Promise<CallPeerConnection
     if (over()) return undefined
     const offerSet = pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
     // The offer is being applied (WebRTC's own threads): the host may use the page's thread meanwhile.
-    hooks.started?.()
+    started?.()
     await offerSet
     mark('callee:offer-set')
     if (pc.getTransceivers == null || over()) return { pc }
     for (const transceiver of pc.getTransceivers()) {
       if (transceiver.direction === 'recvonly') transceiver.direction = 'sendrecv'
     }
-    hooks.sending?.()
     const answer = await pc.createAnswer()
     mark('callee:answer-made')
     if (over()) return { pc }

@@ -28,7 +28,7 @@ import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-c
 import { stripAddresses } from './sdp.js'
 import { CandidateGate } from './candidates.js'
 import { answerAtAccept, closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
-import type { EarlyConnection, EarlyConnectionHooks } from './connection.js'
+import type { EarlyConnection } from './connection.js'
 import { Listeners } from './listeners.js'
 import { remoteHangupEnd, streamClosedEnd } from './endings.js'
 import { checkFrame } from './frames.js'
@@ -87,8 +87,6 @@ export class CallSession {
   ringStarted: Promise<void> = Promise.resolve()
   /** The caller's answer being applied (its remote candidates are added once it is). */
   private answerApplied?: Promise<void>
-  /** True once the connection made while it rings has its transceivers set to send (media may go on them), false when it will not. */
-  private sendReady: Promise<boolean> = Promise.resolve(false)
   private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
@@ -178,25 +176,15 @@ export class CallSession {
     this.timers.ring()
     if (this.init.attachMedia != null && !this.request) {
       let started!: () => void
-      let sending!: (ready: boolean) => void
       this.ringStarted = new Promise<void>(resolve => { started = resolve })
-      this.sendReady = new Promise<boolean>(resolve => { sending = resolve })
-      this.early = this.prepare(offer, { started, sending: () => { sending(true) } })
-      this.early.finally(() => {
-        started()
-        sending(false)
-      }).catch(() => {})
+      this.early = this.prepare(offer, started)
+      this.early.finally(started).catch(() => {})
     }
   }
 
-  /** Whether hide my IP was turned on since the connection was made without it (it gathered every candidate). */
-  private get hideTurnedOn (): boolean {
-    return !this.candidates.relayOnly && this.init.hidesAddress?.() === true
-  }
-
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
-  private async prepare (offerSdp: string, hooks: EarlyConnectionHooks): Promise<EarlyConnection | undefined> {
-    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, hooks)
+  private async prepare (offerSdp: string, started: () => void): Promise<EarlyConnection | undefined> {
+    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, started)
     // Else the accept makes the connection (and reports what fails).
     if (early == null) this.pc = undefined
     else if (early.answer != null) mark('callee:answer-ready')
@@ -215,27 +203,17 @@ export class CallSession {
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
-      // The microphone and camera go on the senders of the connection made while it rang as soon as it has them,
-      // while its answer may still be being made: the sooner they are on, the sooner the first frame after DTLS
-      // (tab to tab, the first frame came ~80 ms after DTLS with them on 60 ms before it, ~115 with them on 20 ms
-      // before). A failure to open them ends the call below, where this is awaited.
-      let attaching: Promise<void> | undefined
-      if (await this.sendReady && !this.over && !this.hideTurnedOn) {
-        attaching = this.init.attachMedia?.(this.id, { video: this.localMedia.video })
-        attaching?.catch(() => {})
-      }
       let early = await this.early
       // Hide my IP turned on since the ring: the connection made then gathered every candidate (held, not sent: dropped).
-      if (early != null && this.hideTurnedOn) {
+      if (early != null && !this.candidates.relayOnly && this.init.hidesAddress?.() === true) {
         closeConnection(undefined, early.pc)
         this.candidates.discardWaiting()
         this.pc = early = undefined
-        attaching = undefined
       }
       if (this.over) return
       const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
-      const attach = early != null ? async () => { await (attaching ?? this.init.attachMedia?.(this.id, { video: this.localMedia.video })) } : undefined
+      const attach = early != null ? async () => { await this.init.attachMedia?.(this.id, { video: this.localMedia.video }) } : undefined
       if (early?.answer != null) {
         // Made while it rang: the answer leaves now, and the microphone and camera go on its senders meanwhile
         // (replaceTrack, well before DTLS is up: nothing is lost); a failure to open them ends the call.

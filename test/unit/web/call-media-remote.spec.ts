@@ -55,18 +55,6 @@ describe('web: a call\'s remote tracks', () => {
     assert.equal(changes, 0, 'no re-render while the answer is applied')
   })
 
-  it('a callee that accepts while its answer is being made: the media go on the senders of the offer\'s transceivers (set to send), no new transceiver', async () => {
-    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
-    const pc = await media.factory()(CONFIG, { callId: 'c3', direction: 'incoming', video: true, media: false }) as unknown as FakePc
-    pc.addTransceiver('audio')
-    pc.addTransceiver('video')
-    // The offer applied and its transceivers set to send (src/calls, connection.ts); no answer set yet.
-    for (const t of pc.transceivers) (t as unknown as { direction: string }).direction = 'sendrecv'
-    await media.attacher()('c3', { video: true })
-    assert.equal(pc.transceivers.length, 2, 'no transceiver added')
-    assert.deepEqual(pc.transceivers.map(t => t.sender.track?.kind), ['audio', 'video'])
-  })
-
   it('a callee\'s (its connection made while it rang, no media) come with the track events, after them, each once, and the screen hears of them', async () => {
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)
     const pc = await media.factory()(CONFIG, { callId: 'c2', direction: 'incoming', video: true, media: false }) as unknown as FakePc

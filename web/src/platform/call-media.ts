@@ -128,10 +128,10 @@ export class BrowserCallMedia {
     // The call ended while they opened (its answer leaves before them: the caller may hang up meanwhile): not kept on.
     if (this.released(callId, set, local)) return
     set.local = local
-    // src/calls made the answer while it rang (or is making it), with the offer's transceivers sending and no track:
+    // src/calls made the answer while it rang, with the offer's transceivers sending and no track:
     // the tracks go on their senders (addTrack would make new transceivers, to be negotiated again).
-    const onSenders = set.pc.localDescription?.type === 'answer' || set.pc.getTransceivers().some(t => t.direction === 'sendrecv' && t.sender.track == null)
-    if (onSenders) await this.replaceTracks(set, video)
+    const answered = set.pc.localDescription?.type === 'answer'
+    if (answered) await this.replaceTracks(set, video)
     else await this.addTracks(set, video)
     this.changed(callId)
   }
