@@ -13,6 +13,10 @@
  * the clock starts. Both moments are seen by polling getStats() every 2 ms
  * in the caller's page (decoded frames, audio level or energy), from the
  * moment its connection is up (DTLS: no media before) in both set-ups.
+ * Each call's clock starts once the call before it is closed and in both
+ * threads (its event written, delivered, shown and read).
+ * `BENCH_CALL_PROFILE=DIR` profiles both tabs over the direct calls
+ * (bench-call-profile.ts) and skips the calls through TURN.
  */
 import { createHmac } from 'node:crypto'
 import type { Page } from 'playwright-core'
@@ -22,6 +26,7 @@ import { befriend, launchParty } from '../test/browser/calls.js'
 import type { Party } from '../test/browser/calls.js'
 import type { Coturn } from '../test/e2e/coturn.js'
 import { CALL_BUDGET_WINDOW_MS } from '../src/calls/index.js'
+import { CallProfiler } from './bench-call-profile.js'
 
 /** Calls per set-up (`BENCH_CALL_RUNS`, default 10). */
 const RUNS = Number(process.env.BENCH_CALL_RUNS ?? 10)
@@ -57,7 +62,7 @@ window.__bench = {
     // (the bare pair signals before its polling starts). Media needs DTLS, so nothing is missed.
     while (performance.now() < until) {
       pc = getPc()
-      if (pc != null && pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; break }
+      if (pc != null && pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; performance.mark('call:caller:connected-seen'); break }
       await new Promise(function (r) { setTimeout(r, 5) })
     }
     while ((video == null || audio == null) && performance.now() < until) {
@@ -65,6 +70,8 @@ window.__bench = {
       if (pc != null) {
         var stats = await pc.getStats()
         var now = performance.now()
+        // Each read's return is marked (the trace shows how long reads take while the media starts).
+        performance.mark('call:caller:stats-read')
         stats.forEach(function (s) {
           if (s.type !== 'inbound-rtp') return
           if (s.kind === 'video' && video == null && s.framesDecoded > 0) { video = now - start; performance.mark('call:caller:first-video') }
@@ -84,7 +91,7 @@ window.__bench = {
  * minute from one device: CALLS_PER_PEER); the callee accepts with video at
  * once.
  */
-async function appCalls (a: Party, b: Party): Promise<Times> {
+async function appCalls (a: Party, b: Party, profileDir?: string): Promise<Times> {
   for (const p of [a, b]) {
     await p.page.evaluate(() => {
       const running = window.starling?.running
@@ -104,10 +111,12 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
   }
   await openChat(a.page, b.name)
   await openChat(b.page, a.name)
+  const base = new Map<Party, CallEvents>()
+  for (const p of [a, b]) base.set(p, await callEvents(p))
   const times: Times = { video: [], audio: [] }
   /** With BENCH_CALL_TRACE set: both pages' marks of the call, in order, ms from the click (stderr). */
   const trace = async (i: number, t?: { video: number, audio: number }): Promise<void> => {
-    if (process.env.BENCH_CALL_TRACE == null) return
+    if (process.env.BENCH_CALL_TRACE == null && profiler == null) return
     const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
     // The steps after the first media (the fingerprint check at DTLS) are marked too.
     if (t != null) for (const p of [caller, callee]) await p.page.waitForFunction(() => window.starling?.running?.calls?.current?.state !== 'connecting', undefined, { timeout: 10_000 }).catch(() => {})
@@ -115,9 +124,11 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
     const click = marks.find(m => m[0] === 'call:caller:click')?.[1] ?? 0
     const seen = new Set<string>()
     const line = marks.sort((x, y) => x[1] - y[1]).filter(m => { if (seen.has(m[0])) return false; seen.add(m[0]); return true }).map(m => `${m[0].slice(5)} ${(m[1] - click).toFixed(1)}`).join('\n')
-    process.stderr.write(`call ${i + 1}: ${t == null ? 'failed' : `video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}`}\n${line}\n\n`)
+    profiler?.add({ caller: caller.name, marks })
+    if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`call ${i + 1}: ${t == null ? 'failed' : `video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}`}\n${line}\n\n`)
   }
-  if (process.env.BENCH_CALL_TRACE != null) for (const p of [a, b]) await p.page.evaluate(() => { (globalThis as { starlingCallTrace?: boolean }).starlingCallTrace = true })
+  if (process.env.BENCH_CALL_TRACE != null || profileDir != null) for (const p of [a, b]) await p.page.evaluate(() => { (globalThis as { starlingCallTrace?: boolean }).starlingCallTrace = true })
+  const profiler = profileDir != null ? await CallProfiler.start(profileDir, [a, b]) : undefined
   for (let i = 0; i < RUNS; i++) {
     const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
     // No mark of an earlier call or of the bare pairs (same names) hides this call's.
@@ -155,8 +166,42 @@ async function appCalls (a: Party, b: Party): Promise<Times> {
       // of the page's thread, which would land in the next call's set-up.
       await p.page.waitForFunction((id) => { const pc = id == null ? undefined : window.starling?.running?.calls?.media.get(id)?.pc; return pc == null || pc.signalingState === 'closed' }, ids[j])
     }
+    await callRecorded(caller, callee, i, base)
   }
+  await profiler?.stop()
   return times
+}
+
+/** Call events in a page's thread: its own (read by the other side) and the other side's. */
+interface CallEvents { own: number, other: number }
+
+async function callEvents (p: Party): Promise<CallEvents> {
+  return await p.page.evaluate(() => ({
+    own: document.querySelectorAll('.message[data-kind="call"][data-mine="true"][data-state="read"]').length,
+    other: document.querySelectorAll('.message[data-kind="call"][data-mine="false"]').length
+  }))
+}
+
+/**
+ * Waits until the call just over is in both threads and read (the caller
+ * sends it when the call ends: sealed, stored and delivered, then shown,
+ * read and acknowledged), before the next clock starts: that work is the
+ * ended call's, and it took 10-20 ms of each page's thread in the next
+ * call's set-up (CPU profiles, BENCH_CALL_PROFILE). The bare pair has none.
+ */
+async function callRecorded (caller: Party, callee: Party, i: number, base: Map<Party, CallEvents>): Promise<void> {
+  // Each party placed every other call: its own call events, read by the other side, and the other's, shown.
+  const mine = Math.floor(i / 2) + 1
+  const theirs = Math.ceil(i / 2)
+  const seen = async (p: Party, own: number, other: number): Promise<void> => {
+    own += base.get(p)?.own ?? 0
+    other += base.get(p)?.other ?? 0
+    await p.page.waitForFunction(([own, other]) => document.querySelectorAll('.message[data-kind="call"][data-mine="true"][data-state="read"]').length >= own &&
+      document.querySelectorAll('.message[data-kind="call"][data-mine="false"]').length >= other, [own, other], { timeout: 10_000 })
+  }
+  await Promise.all([seen(caller, mine, theirs), seen(callee, theirs, mine)]).catch((err: Error) => {
+    process.stderr.write(`call ${i + 1}: not seen read in both threads within 10 s (${err.message.split('\n')[0]}): the next call starts anyway\n`)
+  })
 }
 
 /** RUNS bare pairs in the caller's page, media opened before the clock, signalling handed over at once. */
@@ -219,7 +264,9 @@ export async function browserCallBench (dir: string, coturn?: Coturn): Promise<R
     for (const p of parties) await p.page.evaluate(PAGE_HELPERS)
     const bare = await barePairs(caller.page, { iceServers: [] })
     const directStarted = Date.now()
-    const direct = report(await appCalls(caller, callee), bare)
+    // The direct calls only: profiling slows the tabs, and its run is for finding where time goes.
+    const direct = report(await appCalls(caller, callee, process.env.BENCH_CALL_PROFILE), bare)
+    if (process.env.BENCH_CALL_PROFILE != null) return { direct, turn: 'skipped: BENCH_CALL_PROFILE' }
     if (coturn == null) return { direct, turn: 'skipped: no coturn' }
     const username = `${Math.floor(Date.now() / 1000) + 3600}:bench`
     const credential = createHmac('sha1', coturn.secret).update(username).digest('base64')

@@ -83,7 +83,7 @@ export interface EarlyConnection {
 
 /**
  * A callee's connection made while the call rings, with the caller's offer
- * set; undefined, with what was made closed, when it fails or the call
+ * set (`started` is called once the offer is on its way in); undefined, with what was made closed, when it fails or the call
  * ends meanwhile. Where the connection shows its transceivers, they are set
  * to send (no track yet: nothing captured) and the answer is made and set
  * now, so that the accept waits only for the tracks to be put on the
@@ -92,13 +92,16 @@ export interface EarlyConnection {
  * accept, and nothing is sent to the caller before it (no candidate, no
  * SDP; with no remote candidate there is no connectivity check either).
  */
-export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean): Promise<EarlyConnection | undefined> {
+export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean, started?: () => void): Promise<EarlyConnection | undefined> {
   let pc: CallPeerConnection | undefined
   try {
     pc = await make()
     mark('callee:pc-made')
     if (over()) return undefined
-    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
+    const offerSet = pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
+    // The offer is being applied (WebRTC's own threads): the host may use the page's thread meanwhile.
+    started?.()
+    await offerSet
     mark('callee:offer-set')
     if (pc.getTransceivers == null || over()) return { pc }
     for (const transceiver of pc.getTransceivers()) {

@@ -56,6 +56,14 @@ export const STREAM_TRIES = 2
  */
 export const STREAM_TRY_TIMEOUT_MS = 5_000
 
+/**
+ * Longest a contact's incoming call waits for its connection (made while it
+ * rings) to start applying the offer before the host hears of it anyway
+ * (service.ts): making it asks our relays for TURN credentials when none
+ * are kept, which can take seconds; the screen must not.
+ */
+export const RING_ANNOUNCE_WAIT_MS = 100
+
 /** A frame that has begun must be complete within this time. */
 export const FRAME_TIMEOUT_MS = 10_000
 

@@ -24,7 +24,8 @@ import type { Crypto } from '../crypto/index.js'
 import { setNewest } from '../bounded.js'
 import {
   CALL_BUDGET_WINDOW_MS, CALL_ID_BYTES, CALL_PROTOCOL, CALLS_PER_PEER, DIAL_TIMEOUT_MS, FRAME_TIMEOUT_MS, MAX_BUDGET_PEERS,
-  MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_REMEMBERED_CALLS, MAX_REMEMBERED_FINGERPRINTS, STRANGER_CALLS, STREAM_TRY_TIMEOUT_MS
+  MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_REMEMBERED_CALLS, MAX_REMEMBERED_FINGERPRINTS, RING_ANNOUNCE_WAIT_MS, STRANGER_CALLS,
+  STREAM_TRY_TIMEOUT_MS
 } from './constants.js'
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
 import { openCallStream } from './open-stream.js'
@@ -84,6 +85,8 @@ export interface CallServiceInit {
   budgetWindowMs?: number
   /** Time one try at a call stream on an open connection may take before another is tried (default STREAM_TRY_TIMEOUT_MS). */
   streamTryTimeoutMs?: number
+  /** Longest an incoming contact's call waits for its connection to start before it is announced (default RING_ANNOUNCE_WAIT_MS). */
+  ringAnnounceWaitMs?: number
 }
 
 /** A device to ring: its peer id and where to dial it. */
@@ -291,6 +294,13 @@ export class CallService implements Startable {
       call.finish('protocol', (err as Error).message)
       throw err
     }
+    // A contact's call starts its connection first: the host's screen and ring tone (10-25 ms of a tab's
+    // thread) then run while WebRTC applies the offer, not before (a callee that accepts at once waits for it).
+    let waited: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([call.ringStarted, new Promise<void>(resolve => { waited = setTimeout(resolve, this.init.ringAnnounceWaitMs ?? RING_ANNOUNCE_WAIT_MS) })])
+    clearTimeout(waited)
+    // Hung up meanwhile: the host hears only its end.
+    if (call.over) return
     mark('callee:incoming-emitted')
     this.emit({ type: 'incoming', call })
   }

@@ -78,6 +78,15 @@ export class CallSession {
   private readonly candidates: CandidateGate
   /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
   private early?: Promise<EarlyConnection | undefined>
+  /**
+   * Resolves once the connection made while it rings is applying the offer,
+   * or at once when none is made (also when making it fails): the service
+   * tells its host of the call then (service.ts), so that the host's screen
+   * and ring tone run beside the WebRTC work instead of before it.
+   */
+  ringStarted: Promise<void> = Promise.resolve()
+  /** The caller's answer being applied (its remote candidates are added once it is). */
+  private answerApplied?: Promise<void>
   private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
@@ -143,6 +152,7 @@ export class CallSession {
     if (this.over) return
     const offer = await pc.createOffer()
     await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
+    mark('caller:offer-set')
     // Made while the stream opened (service.place): the ring waits for it; none opening ended the call.
     await this.init.channel.opened?.catch(() => {})
     if (this.over) return
@@ -164,12 +174,17 @@ export class CallSession {
     this.offerSdp = offer
     this.send({ kind: 'ringing', request: this.request })
     this.timers.ring()
-    if (this.init.attachMedia != null && !this.request) this.early = this.prepare(offer)
+    if (this.init.attachMedia != null && !this.request) {
+      let started!: () => void
+      this.ringStarted = new Promise<void>(resolve => { started = resolve })
+      this.early = this.prepare(offer, started)
+      this.early.finally(started).catch(() => {})
+    }
   }
 
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
-  private async prepare (offerSdp: string): Promise<EarlyConnection | undefined> {
-    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over)
+  private async prepare (offerSdp: string, started: () => void): Promise<EarlyConnection | undefined> {
+    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, started)
     // Else the accept makes the connection (and reports what fails).
     if (early == null) this.pc = undefined
     else if (early.answer != null) mark('callee:answer-ready')
@@ -371,7 +386,7 @@ export class CallSession {
     // The answer is applied first, then our candidates go (the callee's connection is waiting for them), and
     // only then is the screen told: its render would hold both back (each step here waits for this thread).
     // Its candidates come trickled, through the gate: any left in the answer would skip it.
-    pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
+    this.answerApplied = pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
       () => {
         mark('caller:answer-set')
         this.timers.connecting()
@@ -393,7 +408,17 @@ export class CallSession {
     // Candidates only once the call is accepted by this side (callee) or the other (caller).
     if (!this.candidates.remote(candidate)) return
     mark(`${this.direction}:remote-candidate`)
-    this.pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
+    const pc = this.pc
+    const add = (): void => {
+      // A refused answer ended the call.
+      if (this.over) return
+      pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
+    }
+    // The caller's come while the answer is being applied: added once it is. A browser's addIceCandidate waits
+    // for the WebRTC thread that applies it, holding the page's thread meanwhile (11 ms of the caller's, a call
+    // in the benchmark's CPU profiles), and no check can start before the answer is in anyway.
+    if (this.answerApplied != null) this.answerApplied.then(add, () => {})
+    else add()
   }
 
   /** After DTLS: the remote certificate must be one the SDP named, or the call ends with a warning. */

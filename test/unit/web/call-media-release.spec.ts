@@ -16,73 +16,7 @@
 import assert from 'node:assert/strict'
 import type { CallMediaRequest, CallRtcConfiguration } from '../../../src/calls/index.js'
 import { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
-
-class FakeTrack {
-  readyState: 'live' | 'ended' = 'live'
-  enabled = true
-  constructor (readonly kind: 'audio' | 'video') {}
-  stop (): void { this.readyState = 'ended' }
-  getSettings (): Record<string, unknown> { return { facingMode: 'user', deviceId: `${this.kind}-1` } }
-}
-
-class FakeStream {
-  private readonly tracks: FakeTrack[]
-  constructor (tracks: FakeTrack[] = []) { this.tracks = [...tracks] }
-  getTracks (): FakeTrack[] { return [...this.tracks] }
-  getVideoTracks (): FakeTrack[] { return this.tracks.filter(t => t.kind === 'video') }
-  getAudioTracks (): FakeTrack[] { return this.tracks.filter(t => t.kind === 'audio') }
-  addTrack (t: FakeTrack): void { this.tracks.push(t) }
-  removeTrack (t: FakeTrack): void { this.tracks.splice(this.tracks.indexOf(t), 1) }
-}
-
-class FakeSender {
-  track: FakeTrack | null = null
-  constructor (private readonly pc: FakePc) {}
-  async replaceTrack (t: FakeTrack | null): Promise<void> {
-    if (this.pc.connectionState === 'closed') throw Object.assign(new Error('The RTCPeerConnection is closed'), { name: 'InvalidStateError' })
-    this.track = t
-  }
-}
-
-/** As Chromium's: `close()` changes the state and fires nothing. */
-class FakePc extends EventTarget {
-  connectionState = 'new'
-  localDescription: { type: string } | null = null
-  readonly transceivers: Array<{ receiver: { track: { kind: string } }, sender: FakeSender }> = []
-  constructor (readonly config: unknown) { super() }
-  addTransceiver (kind: 'audio' | 'video'): void { this.transceivers.push({ receiver: { track: { kind } }, sender: new FakeSender(this) }) }
-  getTransceivers (): FakePc['transceivers'] { return this.transceivers }
-  addTrack (t: FakeTrack): FakeSender {
-    const sender = new FakeSender(this)
-    sender.track = t
-    this.transceivers.push({ receiver: { track: { kind: t.kind } }, sender })
-    return sender
-  }
-
-  close (): void { this.connectionState = 'closed' }
-}
-
-class FakeAudio {
-  autoplay = false
-  muted = false
-  srcObject: unknown = null
-  async play (): Promise<void> {}
-  pause (): void {}
-}
-
-/** Devices that open when the test says so. */
-class SlowDevices {
-  readonly opening: Array<{ constraints: unknown, open: (stream: FakeStream) => void }> = []
-  /** Every track opened, as opened (a stream may gain or lose tracks later). */
-  readonly opened: FakeTrack[] = []
-  async getUserMedia (constraints: unknown): Promise<FakeStream> {
-    return await new Promise(resolve => {
-      this.opening.push({ constraints, open: (s) => { this.opened.push(...s.getTracks()); resolve(s) } })
-    })
-  }
-
-  async enumerateDevices (): Promise<unknown[]> { return [] }
-}
+import { FakeAudio, FakePc, FakeStream, FakeTrack, SlowDevices } from './call-media-fakes.js'
 
 const CONFIG: CallRtcConfiguration = { iceServers: [], iceTransportPolicy: 'all' }
 const liveTracks = (devices: SlowDevices): string[] => devices.opened.filter(t => t.readyState === 'live').map(t => t.kind)

@@ -51,6 +51,18 @@ function Quality ({ stats }: { stats?: CallStats }) {
   return <p class="quality" data-quality={word} data-mos={stats.mos} data-rtt={stats.rttMs}>Quality: {word} (MOS {stats.mos.toFixed(1)}) · {parts.join(' · ')}</p>
 }
 
+/**
+ * Whether a call's screen shows the videos: a video call once it is
+ * connected (and while it reconnects), not while it connects. Putting two
+ * playing video elements on the page took the tab's thread between the
+ * accept and DTLS, when the call's WebRTC steps come back to it (CPU
+ * profiles of the call benchmark); no remote frame comes before DTLS, and
+ * the first one about 80 ms after it.
+ */
+export function videosShown (view: Pick<CallView, 'video' | 'state'>): boolean {
+  return view.video && (view.state === 'connected' || view.state === 'reconnecting')
+}
+
 /** A video element showing a stream (srcObject cannot be set as an attribute). */
 function StreamVideo ({ stream, class: cls, label }: { stream?: MediaStream, class: string, label: string }) {
   const ref = useRef<HTMLVideoElement>(null)
@@ -115,7 +127,7 @@ export function CallScreen ({ calls, view }: { calls: TabCalls, view: CallView }
     }
   }
   const media = calls.media.get(view.id)
-  const showVideo = view.video && phase === 'active'
+  const showVideo = videosShown(view)
   return (
     <div class="call-backdrop">
       <section ref={dialog} class={`call-screen call-${phase}`} role="dialog" aria-modal="true" aria-labelledby="call-title" aria-describedby="call-status"

@@ -10,7 +10,7 @@ import type { AppState } from '../app/state.js'
 import type { HistoryEntry } from '../../../src/peer/index.js'
 import { Composer } from './Composer.js'
 import type { ComposerMode } from './Composer.js'
-import { MessageItem, jumpTo } from './Message.js'
+import { MessageRow, jumpTo } from './Message.js'
 import { shortName } from './format.js'
 import { routeHash } from './hooks.js'
 import { THREAD_WINDOW, windowStart } from './window.js'
@@ -64,6 +64,8 @@ export function Thread ({ app, running, state, handle, message }: Props) {
   const verified = summary != null && state.settings?.verified[summary.account] != null
   const name = shortName(handle)
   const callBusy = state.call != null && state.call.state !== 'ended'
+  // A message's time is written differently once it is not from today.
+  const day = new Date().toDateString()
   const safetyHref = routeHash({ screen: 'safety', handle: view?.handle ?? handle })
   return (
     <main id="main" class="main thread" tabIndex={-1} aria-labelledby="thread-title" data-handle={view?.handle ?? handle}>
@@ -104,7 +106,7 @@ export function Thread ({ app, running, state, handle, message }: Props) {
       {from > 0 && <button type="button" class="link earlier" onClick={() => { setShown(all.length - from + THREAD_WINDOW) }}>Show earlier messages</button>}
       <ol>
         {view?.messages.slice(from).map(m => (
-          <MessageItem key={m.id} m={m} mine={running.isMine((m.author as { account: string }).account)} target={m.replyTo != null ? byId.get((m.replyTo as { id: string }).id) : undefined}
+          <MessageRow key={m.id} day={day} m={m} mine={running.isMine((m.author as { account: string }).account)} target={m.replyTo != null ? byId.get((m.replyTo as { id: string }).id) : undefined}
             running={running} handle={view.handle} onReply={() => { setMode({ kind: 'reply', id: m.id }) }} onEdit={() => { setMode({ kind: 'edit', id: m.id, text: m.text as string }) }} onError={setError} />
         ))}
       </ol>

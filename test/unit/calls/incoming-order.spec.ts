@@ -1,0 +1,86 @@
+/**
+ * When the host hears of an incoming call: a contact's call, whose
+ * connection is made while it rings, is announced once that connection is
+ * applying the offer, so that the host's screen and ring tone run beside
+ * the WebRTC work rather than before it (a callee that accepts at once
+ * waited for them: CPU profiles of the call benchmark), or after a short
+ * wait when making it is slow; a call hung up before then is not
+ * announced, only its end; a stranger's request, which makes no
+ * connection while it rings, is announced at once.
+ */
+import assert from 'node:assert/strict'
+import { fakeFactory, pair, stopAll, waitFor } from './helpers.js'
+import type { Side } from './helpers.js'
+import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
+
+const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
+const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
+
+/** The service's events at `side`, with what the callee's connection had when each came. */
+function events (side: Side): Array<{ type: CallServiceEvent['type'], pcs: number, offer?: string }> {
+  const seen: Array<{ type: CallServiceEvent['type'], pcs: number, offer?: string }> = []
+  side.service.on((event) => { seen.push({ type: event.type, pcs: side.pcs.length, offer: side.pcs[0]?.remote?.type }) })
+  return seen
+}
+
+describe('calls: when the host hears of an incoming call', () => {
+  afterEach(async () => { await stopAll() })
+
+  it('a contact\'s call is announced once its connection is applying the offer, not before it is made', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} })
+    const seen = events(bob)
+    await alice.service.place(target(bob), party(bob))
+    await waitFor(() => seen.length > 0, 'the incoming call')
+    assert.deepEqual(seen, [{ type: 'incoming', pcs: 1, offer: 'offer' }])
+  })
+
+  it('a contact\'s call hung up while its connection is being made is not announced: the host hears only its end, and the connection is closed', async () => {
+    let release = (): void => {}
+    const factories: { bob?: PeerConnectionFactory } = {}
+    const slow: PeerConnectionFactory = async (config, request) => {
+      // The first connection (made while it rings) waits for the test; its WebRTC stack is busy.
+      if (request.direction === 'incoming') await new Promise<void>(resolve => { release = resolve })
+      return await (factories.bob as PeerConnectionFactory)(config, request)
+    }
+    // No announcing for want of the connection here (see the last test).
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow, ringAnnounceWaitMs: 600_000 } })
+    factories.bob = fakeFactory(bob, network)
+    const seen = events(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    await waitFor(() => bob.service.active.length === 1, 'the ring at the callee')
+    call.hangUp()
+    await waitFor(() => bob.service.active.length === 0, 'the call ended at the callee')
+    release()
+    await waitFor(() => bob.pcs[0]?.closed === true, 'the connection made late closed')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.deepEqual(seen.map(e => e.type), ['ended'])
+  })
+
+  it('a contact\'s call whose connection is slow to be made (TURN credentials asked for) is announced anyway after a short wait, and connects once it is made', async () => {
+    let release = (): void => {}
+    const factories: { bob?: PeerConnectionFactory } = {}
+    const slow: PeerConnectionFactory = async (config, request) => {
+      if (request.direction === 'incoming') await new Promise<void>(resolve => { release = resolve })
+      return await (factories.bob as PeerConnectionFactory)(config, request)
+    }
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow, ringAnnounceWaitMs: 20 } })
+    factories.bob = fakeFactory(bob, network)
+    const seen = events(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    await waitFor(() => seen.length > 0, 'the incoming call')
+    assert.deepEqual(seen, [{ type: 'incoming', pcs: 0, offer: undefined }])
+    const bobCall = bob.service.active[0]
+    const accepting = bobCall.accept()
+    release()
+    await accepting
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
+  })
+
+  it('a stranger\'s request (no connection while it rings) is announced at once', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} }, { contacts: false })
+    const seen = events(bob)
+    await alice.service.place(target(bob), party(bob))
+    await waitFor(() => seen.length > 0, 'the incoming request')
+    assert.deepEqual(seen, [{ type: 'incoming', pcs: 0, offer: undefined }])
+  })
+})

@@ -1,0 +1,76 @@
+/**
+ * Where a call's remote tracks go in the tab (web/src/platform/call-media.ts).
+ * The caller's receivers exist from its offer on: their tracks go into the
+ * remote stream (and its audio element) when the connection is made, while
+ * the call rings, and the answer's `track` events then find them there and
+ * re-render nothing; that work sat between the accept and DTLS, on the
+ * thread the call's WebRTC steps come back to (CPU profiles of the call
+ * benchmark). A callee's come with its `track` events, once the offer is
+ * set, in a task of their own (not before the answer made while it rings).
+ */
+import assert from 'node:assert/strict'
+import type { CallRtcConfiguration } from '../../../src/calls/index.js'
+import { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
+import { FakeAudio, FakePc, FakeStream, FakeTrack } from './call-media-fakes.js'
+
+const CONFIG: CallRtcConfiguration = { iceServers: [], iceTransportPolicy: 'all' }
+
+/** Devices that open at once. */
+const devices = {
+  getUserMedia: async (c: { video?: boolean }) => new FakeStream([new FakeTrack('audio'), ...(c.video === true ? [new FakeTrack('video')] : [])]),
+  enumerateDevices: async () => []
+}
+
+async function tick (): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, 0))
+}
+
+function trackEvent (track: unknown): Event {
+  return Object.assign(new Event('track'), { track })
+}
+
+describe('web: a call\'s remote tracks', () => {
+  const globals = globalThis as unknown as Record<string, unknown>
+  const saved: Record<string, unknown> = {}
+  before(() => {
+    for (const name of ['MediaStream', 'RTCPeerConnection', 'Audio']) saved[name] = globals[name]
+    globals.MediaStream = FakeStream
+    globals.RTCPeerConnection = FakePc
+    globals.Audio = FakeAudio
+  })
+  after(() => {
+    for (const [name, value] of Object.entries(saved)) globals[name] = value
+  })
+
+  it('the caller\'s are in the remote stream once its connection is made; the answer\'s track events add nothing and re-render nothing', async () => {
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const pc = await media.factory()(CONFIG, { callId: 'c1', direction: 'outgoing', video: true }) as unknown as FakePc
+    const set = media.get('c1')
+    assert.deepEqual(set?.remote.getTracks().map(t => t.kind), ['audio', 'video'])
+    let changes = 0
+    media.on((id) => { if (id === 'c1') changes++ })
+    for (const r of pc.getReceivers()) pc.dispatchEvent(trackEvent(r.track))
+    await tick()
+    assert.equal(set?.remote.getTracks().length, 2)
+    assert.equal(changes, 0, 'no re-render while the answer is applied')
+  })
+
+  it('a callee\'s (its connection made while it rang, no media) come with the track events, after them, each once, and the screen hears of them', async () => {
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const pc = await media.factory()(CONFIG, { callId: 'c2', direction: 'incoming', video: true, media: false }) as unknown as FakePc
+    const set = media.get('c2')
+    assert.deepEqual(set?.remote.getTracks(), [])
+    let changes = 0
+    media.on((id) => { if (id === 'c2') changes++ })
+    // The offer is set: its transceivers, and a track event for each.
+    pc.addTransceiver('audio')
+    pc.addTransceiver('video')
+    for (const r of pc.getReceivers()) pc.dispatchEvent(trackEvent(r.track))
+    pc.dispatchEvent(trackEvent(pc.getReceivers()[0].track))
+    // Not while the offer is being applied (the events come before its promise resolves): in a task of their own.
+    assert.deepEqual(set?.remote.getTracks(), [])
+    await tick()
+    assert.deepEqual(set?.remote.getTracks().map(t => t.kind), ['audio', 'video'])
+    assert.equal(changes, 2)
+  })
+})
