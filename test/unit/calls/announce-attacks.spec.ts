@@ -146,3 +146,26 @@ describe('calls: attacks on the announce wait and the candidates held for the an
     }
   })
 })
+
+describe('calls: an offer\'s media sections are bounded', () => {
+  afterEach(async () => { await stopAll() })
+
+  it('a contact\'s ring whose offer has hundreds of media sections is refused before any connection is made for it, and the next honest call connects', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} })
+    const seen = types(bob)
+    // Each section would be a transceiver (and a track event, a render) in the callee's browser while it rings.
+    const sections = Array.from({ length: 300 }, (_, i) => [`m=audio 9 UDP/TLS/RTP/SAVPF 111`, `a=mid:${i}`, 'a=rtpmap:111 opus/48000/2', 'a=sendrecv'].join('\r\n'))
+    const offer = SDP + sections.join('\r\n') + '\r\n'
+    const s = await connect(bob, alice.party.device.peerId)
+    send(s, new Uint8Array(16).fill(5), { kind: 'ring', video: false, sdp: offer, deviceRecord: alice.party.record })
+    await waitFor(() => s.status !== 'open', 'the ring refused')
+    await tick()
+    assert.equal(bob.pcs.length, 0, 'no connection made for it')
+    assert.deepEqual(seen.filter(t => t === 'incoming'), [])
+    const ringing = nextIncoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await bobCall.accept()
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'the honest call connected')
+  })
+})
