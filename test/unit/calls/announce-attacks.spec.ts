@@ -10,20 +10,23 @@
  */
 import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
-import { MAX_CANDIDATES_PER_CALL } from '../../../src/calls/index.js'
+import { CALLS_PER_PEER, MAX_CANDIDATES_PER_CALL } from '../../../src/calls/index.js'
 import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
 import { FakeNetwork, connect, fakeFactory, nextIncoming, newParty, pair, stopAll, waitFor } from './helpers.js'
 import type { FakePeerConnection, Side } from './helpers.js'
+import { newDevice, signedDevice } from '../identity/helpers.js'
 
 const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
 const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
-const SDP = [
+/** An offer naming a certificate of its own (`byte`): one named by an earlier call would be a replay. */
+const offerSdp = (byte = 0xab): string => [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0',
-  `a=fingerprint:sha-256 ${new Array(32).fill('AB').join(':')}`, 'a=setup:actpass'
+  `a=fingerprint:sha-256 ${new Array(32).fill(byte.toString(16).padStart(2, '0').toUpperCase()).join(':')}`, 'a=setup:actpass'
 ].join('\r\n') + '\r\n'
+const SDP = offerSdp()
 
 function send (stream: Stream, callId: Uint8Array, signal: Signal): void {
   stream.send(encodeCallFrame(callId, signal))
@@ -167,5 +170,34 @@ describe('calls: an offer\'s media sections are bounded', () => {
     const { call: bobCall } = await ringing
     await bobCall.accept()
     await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'the honest call connected')
+  })
+})
+
+describe('calls: a contact\'s devices share one ring budget', () => {
+  afterEach(async () => { await stopAll() })
+
+  it('a contact that pins device after device (each writes once) rings no more often than one device may, and makes no more connections while ringing', async () => {
+    const { alice, bob } = await pair({ attachMedia: async () => {} })
+    const rang: string[] = []
+    // Each ring declined at once, by a bot-like callee: the next one is not "busy".
+    bob.service.on(e => { if (e.type === 'incoming') { rang.push(e.call.id); e.call.decline() } })
+    const entry = bob.callers.entries.get(Buffer.from(alice.party.account.publicKey).toString('hex'))
+    assert.ok(entry != null)
+    const extra = CALLS_PER_PEER + 3
+    let refused = 0
+    for (let i = 0; i < extra; i++) {
+      const device = await newDevice()
+      const signed = await signedDevice(alice.party.account, device)
+      entry.devices.set(device.peerId.toString(), Buffer.from(signed.record.identityKey).toString('hex'))
+      const before = rang.length
+      const s = await connect(bob, device.peerId)
+      send(s, new Uint8Array(16).fill(0x60 + i), { kind: 'ring', video: false, sdp: offerSdp(0x60 + i), deviceRecord: signed.value })
+      await waitFor(() => s.status !== 'open' || s.remoteWriteStatus !== 'writable', `ring ${i} answered`)
+      await waitFor(() => bob.service.active.length === 0, `ring ${i} over`)
+      if (rang.length === before) refused++
+    }
+    assert.equal(rang.length, CALLS_PER_PEER)
+    assert.equal(refused, extra - CALLS_PER_PEER)
+    assert.ok(bob.pcs.length <= CALLS_PER_PEER, `${bob.pcs.length} connections made while ringing`)
   })
 })
