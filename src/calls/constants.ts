@@ -16,6 +16,13 @@ export const MAX_FRAME_LENGTH = 64 * 1024
 /** Longest SDP accepted (inside a frame). */
 export const MAX_SDP_LENGTH = 48 * 1024
 
+/**
+ * Most media sections an SDP of a call may have: an honest one has audio,
+ * video and the data channel. Each section is a transceiver, and a track
+ * event, in the callee's connection, made while a contact's call rings.
+ */
+export const MAX_MEDIA_SECTIONS = 4
+
 /** Longest ICE candidate line. */
 export const MAX_CANDIDATE_LENGTH = 512
 

@@ -2,12 +2,13 @@
  * What binds a call's media to its signalling (issue 12, Binding): the
  * first SDP taken names the DTLS fingerprints of the call; none of them may
  * be one of an earlier call (a replayed SDP), a renegotiation may not name
- * another nor add or drop a media section, and once DTLS is up the remote certificate must be one of them.
+ * another nor add or drop a media section (at most MAX_MEDIA_SECTIONS), and once DTLS is up the remote certificate must be one of them.
  */
 import { CallBindingError, CallProtocolError, FingerprintMismatchError } from './errors.js'
 import { remoteFingerprints } from './peer-connection.js'
 import type { CallPeerConnection } from './peer-connection.js'
 import { mediaSections, sdpFingerprints } from './sdp.js'
+import { MAX_MEDIA_SECTIONS } from './constants.js'
 
 /**
  * How often, and how far apart, the stats are read again while they name no
@@ -53,11 +54,15 @@ export class SdpBinding {
   take (sdp: string): void {
     const fingerprints = sdpFingerprints(sdp)
     if (this.expected == null) {
+      // Checked before the offer reaches a connection (a contact's is applied while it rings): renegotiations keep them.
+      const sections = mediaSections(sdp)
+      const count = sections === '' ? 0 : sections.split(' ').length
+      if (count > MAX_MEDIA_SECTIONS) throw new CallProtocolError(`the SDP has ${count} media sections (at most ${MAX_MEDIA_SECTIONS})`)
       for (const f of fingerprints) {
         if (this.seenBefore(f)) throw new CallBindingError('the SDP names the DTLS certificate of an earlier call: a replay')
       }
       this.expected = fingerprints
-      this.sections = mediaSections(sdp)
+      this.sections = sections
       this.received.push(sdp)
       return
     }

@@ -274,6 +274,8 @@ export class CallService implements Startable {
     }
     const remote = await identifyCaller(this.init.crypto, this.init.callers, peer, signal.deviceRecord, { now: this.now(), name: signal.name })
     if (!remote.contact && refuseStrangers) throw new CallBindingError('calls from people who are not contacts are refused (a setting)')
+    // A contact's devices together (each ring makes a connection while it rings, and may allocate on our TURN servers).
+    if (remote.contact && !this.budget.takeAccount(remote.account)) throw new CallBudgetError('a contact\'s devices made too many call attempts')
     // A stranger's request that still rings does not keep a contact out (else one ring a minute from anyone
     // who knows the handle makes its owner "busy" for everyone): the contact rings, the request is missed.
     if (remote.contact && this.calls.size > 0 && [...this.calls.values()].every(c => c.request && c.state === 'ringing')) {
