@@ -12,11 +12,8 @@ import type { Stream } from '@libp2p/interface'
 import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
 import { sdpHasAddresses } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
-import { pair, stopAll, waitFor } from './helpers.js'
-import type { Side } from './helpers.js'
+import { pair, stopAll, waitFor, target, party } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 const CANDIDATES = ['a=candidate:1 1 udp 2122260223 127.0.0.1 22 typ host', 'a=candidate:2 1 udp 2122260223 127.0.0.1 6379 typ host', 'a=end-of-candidates']
 
 /** An SDP with candidate lines added after its first media line's attributes. */

@@ -14,12 +14,10 @@ import { CALLS_PER_PEER, MAX_CANDIDATES_PER_CALL } from '../../../src/calls/inde
 import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { FakeNetwork, connect, fakeFactory, nextIncoming, newParty, pair, stopAll, waitFor } from './helpers.js'
+import { FakeNetwork, connect, fakeFactory, nextIncoming, newParty, pair, stopAll, waitFor, target, party, acceptedWithHeldAnswer } from './helpers.js'
 import type { FakePeerConnection, Side } from './helpers.js'
 import { newDevice, signedDevice } from '../identity/helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 /** An offer naming a certificate of its own (`byte`): one named by an earlier call would be a replay. */
 const offerSdp = (byte = 0xab): string => [
@@ -125,16 +123,7 @@ describe('calls: attacks on the announce wait and the candidates held for the an
 
   it('a flood of candidates, or one for another call, while the caller applies the answer ends the call; none is added, then or after', async () => {
     for (const attack of ['flood', 'other call'] as const) {
-      const { alice, bob } = await pair({ attachMedia: async () => {} })
-      const ringing = nextIncoming(bob)
-      const call = await alice.service.place(target(bob), party(bob))
-      const { call: bobCall } = await ringing
-      await waitFor(() => alice.pcs[0]?.local != null)
-      const pc = alice.pcs[0]
-      const setRemote = pc.setRemoteDescription.bind(pc)
-      let release = (): void => {}
-      pc.setRemoteDescription = async (d) => { await new Promise<void>(resolve => { release = resolve }); await setRemote(d) }
-      await bobCall.accept()
+      const { bob, call, pc, release } = await acceptedWithHeldAnswer()
       await waitFor(() => call.received.candidates.length > 0, 'the callee\'s candidates at the caller')
       const stream = bob.inbound[0]
       const line = (i: number): Signal => ({ kind: 'candidate', candidate: { candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${2000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0 } })

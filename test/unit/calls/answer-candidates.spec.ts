@@ -7,26 +7,14 @@
  * the order they came; none is added when the answer is refused.
  */
 import assert from 'node:assert/strict'
-import { pair, stopAll, waitFor, nextIncoming } from './helpers.js'
-import type { Side } from './helpers.js'
+import { stopAll, waitFor, acceptedWithHeldAnswer } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 describe('calls: the callee\'s candidates at the caller', () => {
   afterEach(async () => { await stopAll() })
 
   it('are added once the answer is applied, in order, and the call connects', async () => {
-    const { alice, bob } = await pair({ attachMedia: async () => {} })
-    const ringing = nextIncoming(bob)
-    const call = await alice.service.place(target(bob), party(bob))
-    const { call: bobCall } = await ringing
-    await waitFor(() => alice.pcs[0]?.local != null)
-    const pc = alice.pcs[0]
-    const setRemote = pc.setRemoteDescription.bind(pc)
-    let release = (): void => {}
-    pc.setRemoteDescription = async (d) => { await new Promise<void>(resolve => { release = resolve }); await setRemote(d) }
-    await bobCall.accept()
+    const { call, bobCall, pc, release } = await acceptedWithHeldAnswer()
     await waitFor(() => call.received.candidates.length > 0, 'the callee\'s candidates at the caller')
     assert.equal(pc.remote, undefined, 'the answer is not applied yet')
     assert.equal(pc.remoteCandidates.length, 0, 'none added while it is being applied')
@@ -37,15 +25,7 @@ describe('calls: the callee\'s candidates at the caller', () => {
   })
 
   it('an answer the caller\'s connection refuses ends the call, and no candidate is added', async () => {
-    const { alice, bob } = await pair({ attachMedia: async () => {} })
-    const ringing = nextIncoming(bob)
-    const call = await alice.service.place(target(bob), party(bob))
-    const { call: bobCall } = await ringing
-    await waitFor(() => alice.pcs[0]?.local != null)
-    const pc = alice.pcs[0]
-    let refuse = (): void => {}
-    pc.setRemoteDescription = async () => { await new Promise<void>(resolve => { refuse = resolve }); throw new Error('bad answer') }
-    await bobCall.accept()
+    const { call, pc, release: refuse } = await acceptedWithHeldAnswer({ refuse: true })
     await waitFor(() => call.received.candidates.length > 0, 'the callee\'s candidates at the caller')
     refuse()
     await waitFor(() => call.over, 'the call ended')

@@ -13,11 +13,9 @@ import type { CallServiceEvent, CallSession, PeerConnectionFactory } from '../..
 import { MAX_RENEGOTIATIONS_PER_CALL, MAX_REMEMBERED_CALLS } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { FakeNetwork, FakePeerConnection, connect, newParty, pair, stopAll, waitFor } from './helpers.js'
+import { FakeNetwork, FakePeerConnection, connect, newParty, pair, stopAll, waitFor, target, party } from './helpers.js'
 import type { Side } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 /** An offer as a browser makes it (its addresses are stripped by the caller, not here). */
 const OFFER = (fingerprint: string, extra: string[] = []): string => [

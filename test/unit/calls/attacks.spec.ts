@@ -13,11 +13,9 @@ import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
 import { encodeFrame } from '../../../src/protocols/dm/dm.js'
 import { decodeDeviceRecord, encodeDeviceRecord } from '../../../src/identity/index.js'
-import { NOW, connect, crypto, newParty, pair, stopAll, waitFor } from './helpers.js'
+import { NOW, connect, crypto, newParty, pair, stopAll, waitFor, target, party } from './helpers.js'
 import type { Side, TestParty } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 const SDP = (fingerprint: string): string => [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0',

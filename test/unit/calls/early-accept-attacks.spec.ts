@@ -10,10 +10,8 @@
 import assert from 'node:assert/strict'
 import FakeTimers from '@sinonjs/fake-timers'
 import { CONNECT_TIMEOUT_MS } from '../../../src/calls/constants.js'
-import { pair, stopAll, waitFor, nextIncoming } from './helpers.js'
-import type { Side } from './helpers.js'
+import { pair, stopAll, waitFor, nextIncoming, target } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
 const party = { account: '', handle: 'bob~test', contact: true }
 
 const incoming = nextIncoming

@@ -13,11 +13,9 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { sdpHasAddresses } from '../../../src/calls/index.js'
 import { CallFrameDecoder } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { pair, stopAll, waitFor, nextIncoming } from './helpers.js'
+import { pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer } from './helpers.js'
 import type { Side } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 const incoming = nextIncoming
 
@@ -86,17 +84,8 @@ describe('calls: the callee\'s connection made while it rings', () => {
   })
 
   it('the caller\'s candidates leave when the accept arrives, not after its answer is applied', async () => {
-    const { alice, bob } = await pair({ attachMedia: async () => {} })
-    const ringing = incoming(bob)
-    const call = await alice.service.place(target(bob), party(bob))
-    const { call: bobCall } = await ringing
-    await waitFor(() => alice.pcs[0]?.local != null)
     // The caller's answer takes long to apply (a busy WebRTC thread).
-    const pc = alice.pcs[0]
-    const setRemote = pc.setRemoteDescription.bind(pc)
-    let release = (): void => {}
-    pc.setRemoteDescription = async (d) => { await new Promise<void>(resolve => { release = resolve }); await setRemote(d) }
-    await bobCall.accept()
+    const { call, bobCall, pc, release } = await acceptedWithHeldAnswer()
     await waitFor(() => bobCall.received.candidates.length > 0, 'the caller\'s candidates at the callee')
     assert.equal(call.state, 'connecting')
     assert.equal(pc.remote, undefined, 'the answer is not applied yet')

@@ -10,7 +10,7 @@ import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interfac
 import type { KeyPair } from '../../../src/crypto/index.js'
 import { CALL_PROTOCOL, CallService } from '../../../src/calls/index.js'
 import type {
-  CallDataChannel, CallPeerConnection, CallRtcConfiguration, CallServiceComponents, CallServiceInit, CallerDirectory, IceCandidate, PeerConnectionFactory, Standing, CallServiceEvent
+  CallDataChannel, CallPeerConnection, CallRtcConfiguration, CallServiceComponents, CallServiceInit, CallerDirectory, IceCandidate, PeerConnectionFactory, Standing, CallServiceEvent, CallSession
 } from '../../../src/calls/index.js'
 import { crypto, NOW, newAccount, newDevice, signedDevice } from '../identity/helpers.js'
 import type { TestDevice } from '../identity/helpers.js'
@@ -312,4 +312,33 @@ export async function nextIncoming (side: Pick<Side, 'service'>): Promise<Extrac
       resolve(event)
     })
   })
+}
+
+/** Where a call to `side` goes: its device, no addresses (the fake network connects by peer id). */
+export const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
+
+/** `side` as the caller's contact. */
+export const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
+
+/**
+ * A call from alice to bob that bob accepts while alice's applying of his
+ * answer is held (a busy WebRTC thread): `release()` lets it complete, or,
+ * with `refuse`, fail.
+ */
+export async function acceptedWithHeldAnswer (options: { refuse?: boolean } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, pc: FakePeerConnection, release: () => void }> {
+  const { alice, bob } = await pair({ attachMedia: async () => {} })
+  const ringing = nextIncoming(bob)
+  const call = await alice.service.place(target(bob), party(bob))
+  const { call: bobCall } = await ringing
+  await waitFor(() => alice.pcs[0]?.local != null)
+  const pc = alice.pcs[0]
+  const setRemote = pc.setRemoteDescription.bind(pc)
+  let release = (): void => {}
+  pc.setRemoteDescription = async (d) => {
+    await new Promise<void>(resolve => { release = resolve })
+    if (options.refuse === true) throw new Error('bad answer')
+    await setRemote(d)
+  }
+  await bobCall.accept()
+  return { alice, bob, call, bobCall, pc, release: () => { release() } }
 }

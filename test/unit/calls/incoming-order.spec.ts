@@ -9,12 +9,10 @@
  * connection while it rings, is announced at once.
  */
 import assert from 'node:assert/strict'
-import { fakeFactory, pair, stopAll, waitFor } from './helpers.js'
+import { fakeFactory, pair, stopAll, waitFor, target, party } from './helpers.js'
 import type { Side } from './helpers.js'
 import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 /** The service's events at `side`, with what the callee's connection had when each came. */
 function events (side: Side): Array<{ type: CallServiceEvent['type'], pcs: number, offer?: string }> {

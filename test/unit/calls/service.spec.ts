@@ -12,10 +12,9 @@ import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
 import { RING_TIMEOUT_MS, sdpHasAddresses } from '../../../src/calls/index.js'
 import { CallFrameDecoder } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { connect, newParty, pair, stopAll, waitFor } from './helpers.js'
+import { connect, newParty, pair, stopAll, waitFor, target } from './helpers.js'
 import type { Side } from './helpers.js'
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
 const bobParty = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 /** The next call event of `type` on `side`. */

@@ -14,7 +14,7 @@ import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
 import { remoteHangupEnd } from '../../../src/calls/endings.js'
 import { decodeCallFrame, parseInbandHangup } from '../../../src/calls/wire.js'
 import { encodeFrame } from '../../../src/protocols/dm/dm.js'
-import { connect, pair, stopAll, waitFor } from './helpers.js'
+import { connect, pair, stopAll, waitFor, target, party } from './helpers.js'
 import type { Side } from './helpers.js'
 
 /** Protobuf by hand: field 1 (call id, bytes), then `rest`. */
@@ -26,8 +26,6 @@ const hangupWith = (reason: number): number[] => [0x3a, 0x02, 0x08, reason]
 /** Field 12 (not in this version's CallFrame), varint 1: a signal kind added later. */
 const NEW_KIND = [0x60, 0x01]
 
-const target = (side: Side): Array<{ peerId: Side['party']['device']['peerId'], addrs: [] }> => [{ peerId: side.party.device.peerId, addrs: [] }]
-const party = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 function incomingOf (side: Side): CallSession[] {
   const calls: CallSession[] = []
