@@ -72,3 +72,18 @@ export class SlowDevices {
 
   async enumerateDevices (): Promise<unknown[]> { return [] }
 }
+
+/** For the calling suite: the browser's MediaStream, RTCPeerConnection and Audio are these fakes, put back after. */
+export function withFakeMediaGlobals (): void {
+  const globals = globalThis as unknown as Record<string, unknown>
+  const saved: Record<string, unknown> = {}
+  before(() => {
+    for (const name of ['MediaStream', 'RTCPeerConnection', 'Audio']) saved[name] = globals[name]
+    globals.MediaStream = FakeStream
+    globals.RTCPeerConnection = FakePc
+    globals.Audio = FakeAudio
+  })
+  after(() => {
+    for (const [name, value] of Object.entries(saved)) globals[name] = value
+  })
+}

@@ -16,7 +16,8 @@
 import assert from 'node:assert/strict'
 import type { CallMediaRequest, CallRtcConfiguration } from '../../../src/calls/index.js'
 import { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
-import { FakeAudio, FakePc, FakeStream, FakeTrack, SlowDevices } from './call-media-fakes.js'
+import type { FakePc} from './call-media-fakes.js';
+import { FakeStream, FakeTrack, SlowDevices, withFakeMediaGlobals } from './call-media-fakes.js'
 
 const CONFIG: CallRtcConfiguration = { iceServers: [], iceTransportPolicy: 'all' }
 const liveTracks = (devices: SlowDevices): string[] => devices.opened.filter(t => t.readyState === 'live').map(t => t.kind)
@@ -27,17 +28,7 @@ async function until (check: () => boolean, what: string): Promise<void> {
 }
 
 describe('web: the devices of a call that ended while they opened are stopped', () => {
-  const globals = globalThis as unknown as Record<string, unknown>
-  const saved: Record<string, unknown> = {}
-  before(() => {
-    for (const name of ['MediaStream', 'RTCPeerConnection', 'Audio']) saved[name] = globals[name]
-    globals.MediaStream = FakeStream
-    globals.RTCPeerConnection = FakePc
-    globals.Audio = FakeAudio
-  })
-  after(() => {
-    for (const [name, value] of Object.entries(saved)) globals[name] = value
-  })
+  withFakeMediaGlobals()
 
   it('a callee\'s microphone opened after the caller hung up (the accept already left) is stopped, not left on', async () => {
     const devices = new SlowDevices()

@@ -11,7 +11,8 @@
 import assert from 'node:assert/strict'
 import type { CallRtcConfiguration } from '../../../src/calls/index.js'
 import { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
-import { FakeAudio, FakePc, FakeStream, FakeTrack } from './call-media-fakes.js'
+import type { FakePc} from './call-media-fakes.js';
+import { FakeStream, FakeTrack, withFakeMediaGlobals } from './call-media-fakes.js'
 
 const CONFIG: CallRtcConfiguration = { iceServers: [], iceTransportPolicy: 'all' }
 
@@ -30,17 +31,7 @@ function trackEvent (track: unknown): Event {
 }
 
 describe('web: a call\'s remote tracks', () => {
-  const globals = globalThis as unknown as Record<string, unknown>
-  const saved: Record<string, unknown> = {}
-  before(() => {
-    for (const name of ['MediaStream', 'RTCPeerConnection', 'Audio']) saved[name] = globals[name]
-    globals.MediaStream = FakeStream
-    globals.RTCPeerConnection = FakePc
-    globals.Audio = FakeAudio
-  })
-  after(() => {
-    for (const [name, value] of Object.entries(saved)) globals[name] = value
-  })
+  withFakeMediaGlobals()
 
   it('the caller\'s are in the remote stream once its connection is made; the answer\'s track events add nothing and re-render nothing', async () => {
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)
