@@ -21,18 +21,7 @@ import { StoreRequest, StoreResponse } from '../../../../src/protocols/store/pb/
 import type { CustodyReceipt, PutRequest } from '../../../../src/protocols/store/pb/store.js'
 import { fakeEnvelope, startRelay, startUser, tempDir } from '../../relay/helpers.js'
 import type { TestRelay, UserNode } from '../../relay/helpers.js'
-
-const NOW = 1_800_000_000_000
-
-/** node:crypto's Ed25519, counting verifications. */
-function countingEd25519 (): { ed25519: ReturnType<typeof createNodeCrypto>['ed25519'], verified: () => number } {
-  const real = createNodeCrypto().ed25519
-  let calls = 0
-  return {
-    ed25519: { ...real, verify: async (publicKey, message, signature) => { calls++; return await real.verify(publicKey, message, signature) } },
-    verified: () => calls
-  }
-}
+import { NOW, countingEd25519, receiptBatch } from './receipt-fixtures.js'
 
 describe('protocols/store receipts from a malicious relay', () => {
   let relayKey: PrivateKey
@@ -41,10 +30,7 @@ describe('protocols/store receipts from a malicious relay', () => {
   let tree: CustodyReceipt[]
 
   before(async () => {
-    relayKey = await generateKeyPair('Ed25519')
-    relay = peerIdFromPrivateKey(relayKey)
-    const mailbox = mailboxId(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
-    items = Array.from({ length: 3 }, (_, i) => ({ subject: { mailbox, envelopeId: new Uint8Array(16).fill(i + 1), hash: new Uint8Array(32).fill(i + 10) }, storedAt: NOW, expiresAt: NOW + 1000 }))
+    ({ relayKey, relay, items } = await receiptBatch(3))
     tree = await new ReceiptSigner(relayKey).signTree(items)
   })
 
