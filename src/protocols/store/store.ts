@@ -20,8 +20,7 @@ import { logger } from '@libp2p/logger'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { lpStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import type { Connection, Libp2p, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
-import type { Ed25519Provider } from '../../crypto/provider.js'
+import type { Connection, Startable, Stream } from '@libp2p/interface'
 import { InvalidMessageError } from '../../crypto/errors.js'
 import { parseEnvelopeHeader } from '../../crypto/envelope.js'
 import {
@@ -39,7 +38,6 @@ import { QUOTA_ON_WIRE, isStored, ok, opOf, putResult, refusal } from './respons
 import { PeerRateLimiter } from './rate-limit.js'
 import { SourceSlots } from './in-flight.js'
 import { StreamPipeline } from './pipeline.js'
-import type { RateLimitInit } from './rate-limit.js'
 import { AuthOp, ReceiptSigner, deleteBody, fetchBody, verifyOwnerAuth } from './signing.js'
 import type { ReceiptItem } from './signing.js'
 
@@ -47,56 +45,8 @@ const log = logger('starling:store:server')
 
 export type { EnvelopeRef, MailboxPage, PutOutcome, PutSource, SignedDelete, StoreBackend, StoredEnvelopeEntry } from './backend.js'
 
-/** Counters of a {@link StoreServer}. */
-export interface StoreServerMetrics {
-  /** Requests answered by operation; each put of a batch counts as a put. */
-  requests: { put: number, fetch: number, delete: number }
-  /** Requests that carried several puts (`puts`), whatever they were answered. */
-  batches: number
-  /** Puts those requests carried (each also counts in `requests.put` once answered). */
-  batchedPuts: number
-  rejected: { badRequest: number, tooLarge: number, quota: number, rateLimited: number, unauthorized: number, internal: number }
-  /** Streams dropped for a frame that was too long, did not decode, or timed out. */
-  droppedStreams: number
-}
-
-/** What a {@link StoreServer} needs from libp2p. */
-export interface StoreServerComponents {
-  /** Where the protocol handler is registered (libp2p's registrar, or the node itself). */
-  registrar: Pick<Libp2p, 'handle' | 'unhandle'>
-  peerId: PeerId
-  privateKey: PrivateKey
-}
-
-/** Options of a {@link StoreServer}. */
-export interface StoreServerInit {
-  backend: StoreBackend
-  /** Milliseconds since the epoch (default `Date.now`); also drives the rate limiter. */
-  now?: () => number
-  /** Owner signatures must be this fresh (default {@link AUTH_FRESHNESS_MS}). */
-  authFreshnessMs?: number
-  /** A stream with no request for this long is dropped (default {@link IDLE_TIMEOUT_MS}). */
-  idleTimeoutMs?: number
-  /** Requests per source (an address: see src/net/source.ts). */
-  rateLimit?: Omit<RateLimitInit, 'now'>
-  maxInboundStreams?: number
-  /** Requests of one stream answered at once (default {@link MAX_PIPELINED_REQUESTS}). */
-  maxPipelined?: number
-  /** Requests of one source answered at once, across its streams and connections (default {@link MAX_IN_FLIGHT_PER_SOURCE}). */
-  maxInFlightPerSource?: number
-  maxOutboundStreams?: number
-  /**
-   * Ed25519 for custody receipts (the crypto facade's: node:crypto in Node),
-   * signing with the relay key's seed; without it, the peer key signs (see
-   * {@link ReceiptSigner}).
-   */
-  ed25519?: Pick<Ed25519Provider, 'sign'>
-  /** Called after each request is answered: which operation, how long it took (ms) and the status sent (the operator's latency histograms). */
-  onRequest?: (op: StoreOp, ms: number, status: string) => void
-}
-
-/** The operations of the store protocol. */
-export type StoreOp = 'put' | 'fetch' | 'delete'
+import type { StoreOp, StoreServerComponents, StoreServerInit, StoreServerMetrics } from './server-options.js'
+export type { StoreOp, StoreServerComponents, StoreServerInit, StoreServerMetrics } from './server-options.js'
 
 /** Serves `/starling/store/3.0.0`. */
 export class StoreServer implements Startable {
