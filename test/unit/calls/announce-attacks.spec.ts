@@ -14,7 +14,7 @@ import { CALLS_PER_PEER, MAX_CANDIDATES_PER_CALL } from '../../../src/calls/inde
 import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { FakeNetwork, connect, fakeFactory, nextIncoming, newParty, pair, stopAll, waitFor, target, party, acceptedWithHeldAnswer } from './helpers.js'
+import { FakeNetwork, connect, fakeFactory, nextIncoming, newParty, pair, stopAll, waitFor, target, party, acceptedWithHeldAnswer, heldFactory } from './helpers.js'
 import type { FakePeerConnection, Side } from './helpers.js'
 import { newDevice, signedDevice } from '../identity/helpers.js'
 
@@ -34,21 +34,6 @@ function types (side: Side): Array<CallServiceEvent['type']> {
   const seen: Array<CallServiceEvent['type']> = []
   side.service.on((event) => { seen.push(event.type) })
   return seen
-}
-
-/** Bob's factory whose connection made while it rings waits for `release` (its WebRTC stack busy). */
-function heldFactory (): { factory: PeerConnectionFactory, release: () => void, set: (f: PeerConnectionFactory) => void } {
-  let inner: PeerConnectionFactory | undefined
-  let release = (): void => {}
-  const held = new Promise<void>(resolve => { release = resolve })
-  return {
-    factory: async (config, request) => {
-      if (request.direction === 'incoming' && request.media === false) await held
-      return await (inner as PeerConnectionFactory)(config, request)
-    },
-    release: () => { release() },
-    set: (f) => { inner = f }
-  }
 }
 
 const tick = async (ms = 20): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }

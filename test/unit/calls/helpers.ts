@@ -342,3 +342,18 @@ export async function acceptedWithHeldAnswer (options: { refuse?: boolean } = {}
   await bobCall.accept()
   return { alice, bob, call, bobCall, pc, release: () => { release() } }
 }
+
+/** A factory whose connection made while a call rings waits for `release` (its WebRTC stack busy); `set` gives the factory behind it. */
+export function heldFactory (): { factory: PeerConnectionFactory, release: () => void, set: (f: PeerConnectionFactory) => void } {
+  let inner: PeerConnectionFactory | undefined
+  let release = (): void => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  return {
+    factory: async (config, request) => {
+      if (request.direction === 'incoming' && request.media === false) await held
+      return await (inner as PeerConnectionFactory)(config, request)
+    },
+    release: () => { release() },
+    set: (f) => { inner = f }
+  }
+}

@@ -9,9 +9,9 @@
  * connection while it rings, is announced at once.
  */
 import assert from 'node:assert/strict'
-import { fakeFactory, pair, stopAll, waitFor, target, party } from './helpers.js'
+import { fakeFactory, heldFactory, pair, stopAll, waitFor, target, party } from './helpers.js'
 import type { Side } from './helpers.js'
-import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
+import type { CallServiceEvent } from '../../../src/calls/index.js'
 
 
 /** The service's events at `side`, with what the callee's connection had when each came. */
@@ -33,16 +33,10 @@ describe('calls: when the host hears of an incoming call', () => {
   })
 
   it('a contact\'s call hung up while its connection is being made is not announced: the host hears only its end, and the connection is closed', async () => {
-    let release = (): void => {}
-    const factories: { bob?: PeerConnectionFactory } = {}
-    const slow: PeerConnectionFactory = async (config, request) => {
-      // The first connection (made while it rings) waits for the test; its WebRTC stack is busy.
-      if (request.direction === 'incoming') await new Promise<void>(resolve => { release = resolve })
-      return await (factories.bob as PeerConnectionFactory)(config, request)
-    }
-    // No announcing for want of the connection here (see the last test).
-    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow, ringAnnounceWaitMs: 600_000 } })
-    factories.bob = fakeFactory(bob, network)
+    // The connection made while it rings waits for the test; no announcing for want of it here (see the last test).
+    const { factory, release, set } = heldFactory()
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: factory, ringAnnounceWaitMs: 600_000 } })
+    set(fakeFactory(bob, network))
     const seen = events(bob)
     const call = await alice.service.place(target(bob), party(bob))
     await waitFor(() => bob.service.active.length === 1, 'the ring at the callee')
@@ -55,14 +49,9 @@ describe('calls: when the host hears of an incoming call', () => {
   })
 
   it('a contact\'s call whose connection is slow to be made (TURN credentials asked for) is announced anyway after a short wait, and connects once it is made', async () => {
-    let release = (): void => {}
-    const factories: { bob?: PeerConnectionFactory } = {}
-    const slow: PeerConnectionFactory = async (config, request) => {
-      if (request.direction === 'incoming') await new Promise<void>(resolve => { release = resolve })
-      return await (factories.bob as PeerConnectionFactory)(config, request)
-    }
-    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: slow, ringAnnounceWaitMs: 20 } })
-    factories.bob = fakeFactory(bob, network)
+    const { factory, release, set } = heldFactory()
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: factory, ringAnnounceWaitMs: 20 } })
+    set(fakeFactory(bob, network))
     const seen = events(bob)
     const call = await alice.service.place(target(bob), party(bob))
     await waitFor(() => seen.length > 0, 'the incoming call')
