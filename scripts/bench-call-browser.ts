@@ -25,7 +25,8 @@ import { openChat, setSwitch } from '../test/browser/app.js'
 import { befriend, launchParty } from '../test/browser/calls.js'
 import type { Party } from '../test/browser/calls.js'
 import type { Coturn } from '../test/e2e/coturn.js'
-import { CALL_BUDGET_WINDOW_MS } from '../src/calls/index.js'
+import { CALL_BUDGET_WINDOW_MS, peerConnectionOptions } from '../src/calls/index.js'
+import type { CallRtcConfiguration } from '../src/calls/index.js'
 import { CallProfiler } from './bench-call-profile.js'
 
 /** Calls per set-up (`BENCH_CALL_RUNS`, default 10). */
@@ -204,8 +205,12 @@ async function callRecorded (caller: Party, callee: Party, i: number, base: Map<
   })
 }
 
-/** RUNS bare pairs in the caller's page, media opened before the clock, signalling handed over at once. */
-async function barePairs (page: Page, config: RTCConfiguration): Promise<Times> {
+/**
+ * RUNS bare pairs in the caller's page, media opened before the clock, signalling handed over at once, with the
+ * options the app's calls use (peerConnectionOptions: the same bundling) from the same ICE configuration.
+ */
+async function barePairs (page: Page, ice: CallRtcConfiguration): Promise<Times> {
+  const config: RTCConfiguration = peerConnectionOptions(ice)
   const times: Times = { video: [], audio: [] }
   for (let i = 0; i < RUNS; i++) {
     const t = await page.evaluate(async (config) => {
@@ -262,7 +267,7 @@ export async function browserCallBench (dir: string, coturn?: Coturn): Promise<R
     const [caller, callee] = parties
     await befriend(caller, callee)
     for (const p of parties) await p.page.evaluate(PAGE_HELPERS)
-    const bare = await barePairs(caller.page, { iceServers: [] })
+    const bare = await barePairs(caller.page, { iceServers: [], iceTransportPolicy: 'all' })
     const directStarted = Date.now()
     // The direct calls only: profiling slows the tabs, and its run is for finding where time goes.
     const direct = report(await appCalls(caller, callee, process.env.BENCH_CALL_PROFILE), bare)

@@ -23,7 +23,7 @@ import { createHmac } from 'node:crypto'
 import { tcp } from '@libp2p/tcp'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { CallService } from '../src/calls/index.js'
+import { CallService, peerConnectionOptions } from '../src/calls/index.js'
 import type { CallRtcConfiguration, CallServiceComponents } from '../src/calls/index.js'
 import { buildDeviceRecord, starlingDhtValidators } from '../src/identity/index.js'
 import { createStarlingNode } from '../src/net/node.js'
@@ -126,8 +126,9 @@ async function barePairs (config: CallRtcConfiguration): Promise<number[]> {
     const audioA = new CallAudio(tone(440, 1))
     const audioB = new CallAudio(tone(1000, 1))
     const start = performance.now()
-    const a = new RTCPeerConnection(config)
-    const b = new RTCPeerConnection(config)
+    // The options the daemon's calls use (the same bundling), from the same ICE configuration.
+    const a = new RTCPeerConnection(peerConnectionOptions(config))
+    const b = new RTCPeerConnection(peerConnectionOptions(config))
     audioA.attach(a)
     audioB.attach(b)
     await signalPair(a, b, (c) => config.iceTransportPolicy === 'relay' || / (127\.\d+\.\d+\.\d+) /.test(c))

@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module'
 import type * as WrtcModule from '@roamhq/wrtc'
+import { peerConnectionOptions } from '../../src/calls/index.js'
 import type { CallMediaRequest, CallPeerConnection, CallRtcConfiguration, PeerConnectionFactory } from '../../src/calls/index.js'
 import { CALL_SAMPLE_RATE, resample } from './wav.js'
 
@@ -125,7 +126,7 @@ export class CallAudio {
 export function wrtcPeerConnectionFactory (media: (request: CallMediaRequest) => CallAudio): PeerConnectionFactory {
   return async (config: CallRtcConfiguration, request) => {
     const { RTCPeerConnection } = loadWrtc()
-    const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy })
+    const pc = new RTCPeerConnection(peerConnectionOptions(config))
     media(request).attach(pc)
     return pc as unknown as CallPeerConnection
   }

@@ -85,6 +85,10 @@ export class CallSession {
    * and ring tone run beside the WebRTC work instead of before it.
    */
   ringStarted: Promise<void> = Promise.resolve()
+  /** The callee's answer made while it rang, once made (it may still be being set). */
+  private earlyAnswer?: string
+  /** The callee's accept has left. */
+  private acceptSent = false
   /** The caller's answer being applied (its remote candidates are added once it is). */
   private answerApplied?: Promise<void>
   private readonly timers: CallTimers
@@ -184,7 +188,14 @@ export class CallSession {
 
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
   private async prepare (offerSdp: string, started: () => void): Promise<EarlyConnection | undefined> {
-    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, started)
+    const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, {
+      started,
+      // Accepted already: the answer leaves now, while it is set here (the caller applies it meanwhile).
+      answered: (answer) => {
+        this.earlyAnswer = answer
+        if (this.state === 'connecting' && !this.rehides()) this.sendAccept(answer)
+      }
+    })
     // Else the accept makes the connection (and reports what fails).
     if (early == null) this.pc = undefined
     else if (early.answer != null) mark('callee:answer-ready')
@@ -203,14 +214,18 @@ export class CallSession {
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
+      // Made while it rang (perhaps not set yet): it leaves now; else once made (prepare).
+      if (this.earlyAnswer != null && !this.rehides()) this.sendAccept(this.earlyAnswer)
       let early = await this.early
       // Hide my IP turned on since the ring: the connection made then gathered every candidate (held, not sent: dropped).
-      if (early != null && !this.candidates.relayOnly && this.init.hidesAddress?.() === true) {
+      if (early != null && this.rehides()) {
+        if (this.acceptSent) throw new Error('hide my IP was turned on as the call was accepted: call again to hide your address')
         closeConnection(undefined, early.pc)
         this.candidates.discardWaiting()
         this.pc = early = undefined
       }
       if (this.over) return
+      if (this.acceptSent && early?.answer == null) throw new Error('the answer sent could not be set')
       const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
       const attach = early != null ? async () => { await this.init.attachMedia?.(this.id, { video: this.localMedia.video }) } : undefined
@@ -234,9 +249,15 @@ export class CallSession {
     }
   }
 
-  /** Sends the accept with our answer, then our candidates held until now. */
+  /** Whether hide my IP was turned on since the connection made while it rang (which gathered every candidate). */
+  private rehides (): boolean {
+    return !this.candidates.relayOnly && this.init.hidesAddress?.() === true
+  }
+
+  /** Sends the accept with our answer (once), then our candidates held until now. */
   private sendAccept (answer: string): void {
-    if (this.over) return
+    if (this.over || this.acceptSent) return
+    this.acceptSent = true
     mark('callee:accept-sent')
     this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
     this.candidates.accept()

@@ -11,9 +11,10 @@
 import assert from 'node:assert/strict'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { sdpHasAddresses } from '../../../src/calls/index.js'
+import type { CallSession } from '../../../src/calls/index.js'
 import { CallFrameDecoder } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer } from './helpers.js'
+import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer } from './helpers.js'
 import type { Side } from './helpers.js'
 
 
@@ -35,7 +36,7 @@ describe('calls: the callee\'s connection made while it rings', () => {
     const ringing = incoming(bob)
     const call = await alice.service.place(target(bob), party(bob), { video: true })
     const { call: bobCall } = await ringing
-    const fromBob = tap(bob.inbound[0])
+    const fromBob = tap(bob.dialled[0])
     await waitFor(() => bob.pcs[0]?.remote != null, 'the callee\'s connection with the offer')
     await new Promise(resolve => setTimeout(resolve, 20))
     const pc = bob.pcs[0]
@@ -147,5 +148,57 @@ describe('calls: the callee\'s connection made while it rings', () => {
     await bobCall.accept()
     await waitFor(() => call.state === 'connected', 'connected')
     assert.deepEqual(order.slice(0, 2), ['setRemoteDescription answer', 'state connecting'])
+  })
+
+  /** Bob's connection made while it rings sets its answer only when the test says (its WebRTC stack busy), or fails to. */
+  async function heldAnswer (options: { fail?: boolean } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, fromBob: Signal[], release: () => void }> {
+    let release = (): void => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, {
+      bob: {
+        createPeerConnection: async (config, request) => {
+          const pc = await fakeFactory(bob, network)(config, request)
+          if (request.media !== false) return pc
+          const setLocal = pc.setLocalDescription.bind(pc)
+          pc.setLocalDescription = async (d) => {
+            await held
+            if (options.fail === true) throw new Error('the answer could not be set')
+            await setLocal(d)
+          }
+          return pc
+        }
+      }
+    })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob), { video: true })
+    const { call: bobCall } = await ringing
+    const fromBob = tap(bob.dialled[0])
+    return { alice, bob, call, bobCall, fromBob, release }
+  }
+
+  it('a call accepted before its answer is set: the answer leaves as soon as it is made, while it is set here, and once only', async () => {
+    const { bob, call, bobCall, fromBob, release } = await heldAnswer()
+    const accepting = bobCall.accept()
+    await waitFor(() => call.received.sdps.length > 0, 'the answer at the caller before it is set at the callee')
+    assert.equal(bob.pcs[0].local, undefined, 'not set yet')
+    assert.match(call.received.sdps.join('\n'), new RegExp(bob.pcs[0].fingerprint))
+    release()
+    await accepting
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
+    assert.equal(fromBob.filter(s => s.kind === 'accept').length, 1)
+    assert.equal(bob.pcs.length, 1, 'no second connection')
+  })
+
+  it('an answer sent that then fails to be set ends the call as failed on both sides, with no second answer', async () => {
+    const { bob, call, bobCall, fromBob, release } = await heldAnswer({ fail: true })
+    const accepting = bobCall.accept()
+    await waitFor(() => call.received.sdps.length > 0, 'the answer at the caller')
+    release()
+    await assert.rejects(accepting, /could not be set/)
+    await waitFor(() => call.over && bobCall.over, 'ended on both sides')
+    assert.equal(bobCall.endReason, 'failed')
+    assert.equal(fromBob.filter(s => s.kind === 'accept').length, 1)
+    assert.equal(bob.pcs.length, 1, 'no connection made at the accept after the failure')
+    assert.equal(bob.pcs[0].closed, true)
   })
 })

@@ -230,6 +230,8 @@ export interface Side {
   handler?: StreamHandler
   /** Inbound streams this side was handed (the caller's end is kept by the dialer). */
   inbound: Stream[]
+  /** The dialer's ends of those streams: what this side sends arrives on them. */
+  dialled: Stream[]
 }
 
 /** Every fake of one test call shares a network; a new {@link pair} starts a new one. */
@@ -242,9 +244,10 @@ export function fakeFactory (side: { pcs: FakePeerConnection[] }, network: () =>
 }
 
 /** Opens a stream pair as `from` to `to`'s handler; returns the dialer's end. */
-export async function connect (to: Pick<Side, 'handler' | 'inbound'>, from: PeerId): Promise<Stream> {
+export async function connect (to: Pick<Side, 'handler' | 'inbound' | 'dialled'>, from: PeerId): Promise<Stream> {
   const [outbound, inbound] = await streamPair({ protocol: CALL_PROTOCOL })
   to.inbound.push(inbound)
+  to.dialled.push(outbound)
   if (to.handler == null) throw new Error('no call handler registered')
   await to.handler(inbound, { remotePeer: from, streams: [] } as unknown as Connection)
   return outbound
@@ -263,7 +266,7 @@ export async function pair (init: Partial<CallServiceInit> = {}, options: { cont
   const current = (): FakeNetwork => network
   const make = async (): Promise<Side> => {
     const party = await newParty()
-    const side: Side = { party, callers: new TestCallers(), pcs: [], inbound: [], service: undefined as unknown as CallService }
+    const side: Side = { party, callers: new TestCallers(), pcs: [], inbound: [], dialled: [], service: undefined as unknown as CallService }
     return side
   }
   const alice = await make()

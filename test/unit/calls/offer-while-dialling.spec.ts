@@ -23,7 +23,7 @@ async function dialling (init: Partial<CallServiceInit> = {}): Promise<Dialling>
   const { alice, bob, network } = await pair()
   let release!: (ok: boolean) => void
   const gate = new Promise<boolean>(resolve => { release = resolve })
-  const caller: Side = { party: alice.party, callers: alice.callers, pcs: [], inbound: [], service: undefined as unknown as CallService }
+  const caller: Side = { party: alice.party, callers: alice.callers, pcs: [], inbound: [], dialled: [], service: undefined as unknown as CallService }
   caller.service = new CallService({
     registrar: { handle: async () => {}, unhandle: async () => {} },
     dialer: {

@@ -29,7 +29,7 @@ async function setUp (devices: number, unreachable = 0): Promise<Ring> {
   }
   const sides: Side[] = []
   const make = async (party: TestParty, others: () => Side[]): Promise<Side> => {
-    const side: Side = { party, callers: new TestCallers(), pcs: [], inbound: [], service: undefined as unknown as CallService }
+    const side: Side = { party, callers: new TestCallers(), pcs: [], inbound: [], dialled: [], service: undefined as unknown as CallService }
     side.service = new CallService({
       registrar: { handle: async (_p, handler: StreamHandler) => { side.handler = handler }, unhandle: async () => { side.handler = undefined } },
       dialer: {

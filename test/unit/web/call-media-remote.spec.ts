@@ -33,6 +33,13 @@ function trackEvent (track: unknown): Event {
 describe('web: a call\'s remote tracks', () => {
   withFakeMediaGlobals()
 
+  it('a call\'s connection is made bundled (one transport from the offer on), with our relays\' ICE configuration', async () => {
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const ice: CallRtcConfiguration = { iceServers: [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }], iceTransportPolicy: 'relay' }
+    const pc = await media.factory()(ice, { callId: 'c0', direction: 'outgoing', video: false }) as unknown as FakePc
+    assert.deepEqual(pc.config, { ...ice, bundlePolicy: 'max-bundle' })
+  })
+
   it('the caller\'s are in the remote stream once its connection is made; the answer\'s track events add nothing and re-render nothing', async () => {
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)
     const pc = await media.factory()(CONFIG, { callId: 'c1', direction: 'outgoing', video: true }) as unknown as FakePc

@@ -10,6 +10,7 @@
  * ICE servers and the transport policy come from src/calls (only the
  * user's relays' TURN; `relay` with hide-my-IP), never from here.
  */
+import { peerConnectionOptions } from '../../../src/calls/index.js'
 import type { CallMediaRequest, CallPeerConnection, CallRtcConfiguration, MediaAttacher, PeerConnectionFactory } from '../../../src/calls/index.js'
 
 /** One call's media. */
@@ -80,7 +81,7 @@ export class BrowserCallMedia {
   private async create (config: CallRtcConfiguration, request: CallMediaRequest): Promise<CallPeerConnection> {
     // A callee's connection made while it rings captures nothing: the devices open at the accept (attach).
     const local = request.media === false ? new MediaStream() : await this.userMedia(request.video)
-    const pc = new RTCPeerConnection({ iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy })
+    const pc = new RTCPeerConnection(peerConnectionOptions(config))
     const remote = new MediaStream()
     const audio = new Audio()
     audio.autoplay = true
