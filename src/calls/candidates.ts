@@ -24,6 +24,13 @@ export class CandidateGate {
   private open = false
   private readonly waiting: IceCandidate[] = []
   private remoteCount = 0
+  private gatheredNow!: () => void
+  /**
+   * Resolves once our connection gathered a candidate that may cross (or
+   * finished gathering): a callee's call is announced then (session.ts), so
+   * that an accept sends the answer and a candidate together.
+   */
+  readonly gathered = new Promise<void>(resolve => { this.gatheredNow = resolve })
 
   constructor (private readonly send: (candidate: IceCandidate) => void, private readonly loopbackOnly = false) {}
 
@@ -45,13 +52,17 @@ export class CandidateGate {
 
   /** A candidate our connection gathered: sent, kept until the accept, or dropped. */
   local (candidate: IceCandidate | null): void {
-    if (candidate == null || candidate.candidate === '') return
+    if (candidate == null || candidate.candidate === '') {
+      this.gatheredNow()
+      return
+    }
     if (this.loopbackOnly && !isLoopbackCandidate(candidate.candidate)) return
     // Relay only is the stack's to enforce; one that gathers other candidates anyway must not hand them over.
     if (this.relayOnly && !isRelayCandidate(candidate.candidate)) {
       log('a %s candidate gathered under relay-only was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
       return
     }
+    this.gatheredNow()
     if (!this.open) {
       if (this.waiting.length < MAX_CANDIDATES_PER_CALL) this.waiting.push(candidate)
       return

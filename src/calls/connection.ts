@@ -83,7 +83,7 @@ export interface EarlyConnection {
 
 /**
  * A callee's connection made while the call rings, with the caller's offer
- * set (`hooks.started` is called once the offer is on its way in); undefined, with what was made closed, when it fails or the call
+ * set; undefined, with what was made closed, when it fails or the call
  * ends meanwhile. `hooks.answered` has the answer as soon as it is made, before it is set: a call accepted by
  * then sends it at once (the caller applies it while this side sets it), and a failure to set it ends the call. Where the connection shows its transceivers, they are set
  * to send (no track yet: nothing captured) and the answer is made and set
@@ -93,16 +93,13 @@ export interface EarlyConnection {
  * accept, and nothing is sent to the caller before it (no candidate, no
  * SDP; with no remote candidate there is no connectivity check either).
  */
-export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean, hooks: { started?: () => void, answered?: (answer: string) => void } = {}): Promise<EarlyConnection | undefined> {
+export async function connectionForOffer (make: () => Promise<CallPeerConnection>, offerSdp: string, over: () => boolean, hooks: { answered?: (answer: string) => void } = {}): Promise<EarlyConnection | undefined> {
   let pc: CallPeerConnection | undefined
   try {
     pc = await make()
     mark('callee:pc-made')
     if (over()) return undefined
-    const offerSet = pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
-    // The offer is being applied (WebRTC's own threads): the host may use the page's thread meanwhile.
-    hooks.started?.()
-    await offerSet
+    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
     mark('callee:offer-set')
     if (pc.getTransceivers == null || over()) return { pc }
     for (const transceiver of pc.getTransceivers()) {

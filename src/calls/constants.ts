@@ -65,7 +65,7 @@ export const STREAM_TRY_TIMEOUT_MS = 5_000
 
 /**
  * Longest a contact's incoming call waits for its connection (made while it
- * rings) to start applying the offer before the host hears of it anyway
+ * rings) to have its answer set before the host hears of it anyway
  * (service.ts): making it asks our relays for TURN credentials when none
  * are kept, which can take seconds; the screen must not.
  */

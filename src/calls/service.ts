@@ -296,10 +296,11 @@ export class CallService implements Startable {
       call.finish('protocol', (err as Error).message)
       throw err
     }
-    // A contact's call starts its connection first: the host's screen and ring tone (10-25 ms of a tab's
-    // thread) then run while WebRTC applies the offer, not before (a callee that accepts at once waits for it).
+    // A contact's call makes its connection and answer first: the host's screen and ring tone (10-25 ms of a
+    // tab's thread) then run after that WebRTC work, not in its way (each of its steps comes back to that
+    // thread), and an accept sends the answer with our candidates at once.
     let waited: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([call.ringStarted, new Promise<void>(resolve => { waited = setTimeout(resolve, this.init.ringAnnounceWaitMs ?? RING_ANNOUNCE_WAIT_MS) })])
+    await Promise.race([call.ringReady, new Promise<void>(resolve => { waited = setTimeout(resolve, this.init.ringAnnounceWaitMs ?? RING_ANNOUNCE_WAIT_MS) })])
     clearTimeout(waited)
     // Hung up meanwhile: the host hears only its end.
     if (call.over) return

@@ -79,12 +79,16 @@ export class CallSession {
   /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
   private early?: Promise<EarlyConnection | undefined>
   /**
-   * Resolves once the connection made while it rings is applying the offer,
-   * or at once when none is made (also when making it fails): the service
-   * tells its host of the call then (service.ts), so that the host's screen
-   * and ring tone run beside the WebRTC work instead of before it.
+   * Resolves once the connection made while it rings has its answer set and
+   * a candidate gathered (or could not be made or answered), at once when
+   * none is made: the service tells its host of the call then (service.ts,
+   * at most RING_ANNOUNCE_WAIT_MS later), so that the host's screen and ring
+   * tone run after that WebRTC work instead of in its way, and an accept
+   * sends the answer and our candidates together: the caller's checks then
+   * reach us at once, and our connection answers them on WebRTC's own
+   * threads, whatever this side's page is busy with.
    */
-  ringStarted: Promise<void> = Promise.resolve()
+  ringReady: Promise<void> = Promise.resolve()
   /** The callee's answer made while it rang, once made (it may still be being set). */
   private earlyAnswer?: string
   /** The callee's accept has left. */
@@ -179,17 +183,14 @@ export class CallSession {
     this.send({ kind: 'ringing', request: this.request })
     this.timers.ring()
     if (this.init.attachMedia != null && !this.request) {
-      let started!: () => void
-      this.ringStarted = new Promise<void>(resolve => { started = resolve })
-      this.early = this.prepare(offer, started)
-      this.early.finally(started).catch(() => {})
+      this.early = this.prepare(offer)
+      this.ringReady = this.early.then(async (early) => { if (early?.answer != null) await this.candidates.gathered }, () => {})
     }
   }
 
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
-  private async prepare (offerSdp: string, started: () => void): Promise<EarlyConnection | undefined> {
+  private async prepare (offerSdp: string): Promise<EarlyConnection | undefined> {
     const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, {
-      started,
       // Accepted already: the answer leaves now, while it is set here (the caller applies it meanwhile).
       answered: (answer) => {
         this.earlyAnswer = answer

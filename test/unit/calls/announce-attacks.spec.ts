@@ -1,6 +1,6 @@
 /**
  * Attacks on the announce wait (a contact's incoming call is told to the
- * host once its connection, made while it rings, is applying the offer, at
+ * host once its connection, made while it rings, has its answer set, at
  * most RING_ANNOUNCE_WAIT_MS later) and on the callee's candidates that
  * wait at the caller while its answer is applied: a second call during the
  * wait still gets "busy"; the ring clock running out, a factory that

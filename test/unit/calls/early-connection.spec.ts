@@ -9,23 +9,15 @@
  * accept arrives, while the answer is still being applied.
  */
 import assert from 'node:assert/strict'
-import type { Uint8ArrayList } from 'uint8arraylist'
 import { sdpHasAddresses } from '../../../src/calls/index.js'
 import type { CallSession } from '../../../src/calls/index.js'
-import { CallFrameDecoder } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer } from './helpers.js'
+import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer, tap } from './helpers.js'
 import type { Side } from './helpers.js'
 
 
 const incoming = nextIncoming
 
-function tap (stream: { addEventListener: (type: 'message', l: (e: { data: Uint8Array | Uint8ArrayList }) => void) => void }): Signal[] {
-  const decoder = new CallFrameDecoder()
-  const seen: Signal[] = []
-  stream.addEventListener('message', (e) => { for (const m of decoder.decode(e.data)) seen.push(m.signal) })
-  return seen
-}
 
 describe('calls: the callee\'s connection made while it rings', () => {
   afterEach(async () => { await stopAll() })

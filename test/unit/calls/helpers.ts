@@ -14,6 +14,8 @@ import type {
 } from '../../../src/calls/index.js'
 import { crypto, NOW, newAccount, newDevice, signedDevice } from '../identity/helpers.js'
 import type { TestDevice } from '../identity/helpers.js'
+import { CallFrameDecoder } from '../../../src/calls/wire.js'
+import type { Signal } from '../../../src/calls/wire.js'
 
 export { crypto, NOW }
 
@@ -57,6 +59,8 @@ export class FakePeerConnection implements CallPeerConnection {
   readonly senders = [{ track: { kind: 'audio', enabled: true } }]
   /** The offer's audio transceiver, as a callee's connection has it after the offer is set. */
   readonly transceivers = [{ direction: 'recvonly' }]
+  /** Whether gathering (after the local description was set) has given its candidates. */
+  gathered = false
   /** Answers made, and when (ms of the performance clock). */
   readonly answers: number[] = []
   closed = false
@@ -91,6 +95,7 @@ export class FakePeerConnection implements CallPeerConnection {
     // Gathering starts: a loopback and a LAN candidate, then the end.
     setTimeout(() => {
       if (this.closed) return
+      this.gathered = true
       const relay = this.config.iceTransportPolicy === 'relay'
       this.dispatch('icecandidate', { candidate: { candidate: `candidate:1 1 udp 2122260223 ${relay ? '127.0.0.1 3478 typ relay' : '127.0.0.1 50000 typ host'}`, sdpMid: '0', sdpMLineIndex: 0 } })
       if (!relay) this.dispatch('icecandidate', { candidate: { candidate: 'candidate:2 1 udp 2122194687 192.0.2.7 50001 typ host', sdpMid: '0', sdpMLineIndex: 0 } })
@@ -359,4 +364,12 @@ export function heldFactory (): { factory: PeerConnectionFactory, release: () =>
     release: () => { release() },
     set: (f) => { inner = f }
   }
+}
+
+/** The call frames that arrive on `stream` from now on, decoded (`side.dialled[i]`: what that side sends; `side.inbound[i]`: what it is sent). */
+export function tap (stream: Pick<Stream, 'addEventListener'>): Signal[] {
+  const decoder = new CallFrameDecoder()
+  const seen: Signal[] = []
+  stream.addEventListener('message', (e) => { for (const m of decoder.decode(e.data)) seen.push(m.signal) })
+  return seen
 }

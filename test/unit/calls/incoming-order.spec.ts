@@ -1,15 +1,16 @@
 /**
  * When the host hears of an incoming call: a contact's call, whose
- * connection is made while it rings, is announced once that connection is
- * applying the offer, so that the host's screen and ring tone run beside
- * the WebRTC work rather than before it (a callee that accepts at once
- * waited for them: CPU profiles of the call benchmark), or after a short
+ * connection is made while it rings, is announced once that connection
+ * has its answer set, so that the host's screen and ring tone run after
+ * the WebRTC work rather than in its way (a callee that accepts at once
+ * waited for them: CPU profiles and traces of the call benchmark), and its
+ * accept sends the answer and its candidates together; or after a short
  * wait when making it is slow; a call hung up before then is not
  * announced, only its end; a stranger's request, which makes no
  * connection while it rings, is announced at once.
  */
 import assert from 'node:assert/strict'
-import { fakeFactory, heldFactory, pair, stopAll, waitFor, target, party } from './helpers.js'
+import { fakeFactory, heldFactory, pair, stopAll, waitFor, target, party, tap } from './helpers.js'
 import type { Side } from './helpers.js'
 import type { CallServiceEvent } from '../../../src/calls/index.js'
 
@@ -24,12 +25,25 @@ function events (side: Side): Array<{ type: CallServiceEvent['type'], pcs: numbe
 describe('calls: when the host hears of an incoming call', () => {
   afterEach(async () => { await stopAll() })
 
-  it('a contact\'s call is announced once its connection is applying the offer, not before it is made', async () => {
+  it('a contact\'s call is announced once its connection has its answer set and a candidate gathered, not before; an accept at once sends both together', async () => {
     const { alice, bob } = await pair({ attachMedia: async () => {} })
     const seen = events(bob)
-    await alice.service.place(target(bob), party(bob))
+    const ready: Array<{ answer: boolean, gathered: boolean }> = []
+    let fromBob: ReturnType<typeof tap> = []
+    bob.service.on((event) => {
+      if (event.type !== 'incoming') return
+      ready.push({ answer: bob.pcs[0]?.local?.type === 'answer', gathered: bob.pcs[0]?.gathered === true })
+      fromBob = tap(bob.dialled[0])
+      event.call.accept().catch(() => {})
+    })
+    const call = await alice.service.place(target(bob), party(bob))
     await waitFor(() => seen.length > 0, 'the incoming call')
     assert.deepEqual(seen, [{ type: 'incoming', pcs: 1, offer: 'offer' }])
+    assert.deepEqual(ready, [{ answer: true, gathered: true }])
+    await waitFor(() => fromBob.length >= 2, 'the accept and a candidate')
+    // The fake gathers a loopback and a LAN candidate: both leave with the accept, in one go.
+    assert.deepEqual(fromBob.slice(0, 3).map(s => s.kind), ['accept', 'candidate', 'candidate'])
+    await waitFor(() => call.state === 'connected', 'connected')
   })
 
   it('a contact\'s call hung up while its connection is being made is not announced: the host hears only its end, and the connection is closed', async () => {

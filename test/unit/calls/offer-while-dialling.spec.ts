@@ -11,9 +11,7 @@ import assert from 'node:assert/strict'
 import type { Connection, Stream } from '@libp2p/interface'
 import { CallService } from '../../../src/calls/index.js'
 import type { CallServiceComponents, CallServiceEvent, CallServiceInit, CallSession } from '../../../src/calls/index.js'
-import { CallFrameDecoder } from '../../../src/calls/wire.js'
-import type { Signal } from '../../../src/calls/wire.js'
-import { NOW, connect, crypto, fakeFactory, pair, stopAll, waitFor } from './helpers.js'
+import { NOW, connect, crypto, fakeFactory, pair, stopAll, waitFor, tap } from './helpers.js'
 import type { Side } from './helpers.js'
 
 interface Dialling { caller: Side, bob: Side, open: () => void, fail: () => void }
@@ -44,12 +42,6 @@ const bobTarget = (bob: Side): Array<{ peerId: Side['party']['device']['peerId']
 const bobParty = (bob: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(bob.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
 
 /** Every frame Bob's end of the stream receives, in order. */
-function heardBy (stream: Stream): Signal[] {
-  const decoder = new CallFrameDecoder()
-  const heard: Signal[] = []
-  stream.addEventListener('message', (e) => { for (const m of decoder.decode(e.data)) heard.push(m.signal) })
-  return heard
-}
 
 describe('calls: the caller\'s connection and offer while its stream opens', () => {
   const services: CallService[] = []
@@ -125,7 +117,7 @@ describe('calls: the caller\'s connection and offer while its stream opens', () 
     await waitFor(() => caller.pcs[0].closed, 'the connection closed')
     open()
     await waitFor(() => bob.inbound.length === 1, 'the stream open')
-    const heard = heardBy(bob.inbound[0])
+    const heard = tap(bob.inbound[0])
     await placing.catch(() => {})
     await waitFor(() => bob.inbound[0].status !== 'open' || bob.inbound[0].readStatus !== 'readable', 'the stream closed')
     assert.deepEqual(heard, [])

@@ -7,12 +7,9 @@
  */
 import assert from 'node:assert/strict'
 import * as FakeTimers from '@sinonjs/fake-timers'
-import type { Uint8ArrayList } from 'uint8arraylist'
 import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
 import { RING_TIMEOUT_MS, sdpHasAddresses } from '../../../src/calls/index.js'
-import { CallFrameDecoder } from '../../../src/calls/wire.js'
-import type { Signal } from '../../../src/calls/wire.js'
-import { connect, newParty, pair, stopAll, waitFor, target } from './helpers.js'
+import { connect, newParty, pair, stopAll, waitFor, target, tap } from './helpers.js'
 import type { Side } from './helpers.js'
 
 const bobParty = (side: Side): { account: string, handle: string, contact: boolean } => ({ account: Buffer.from(side.party.account.publicKey).toString('hex'), handle: 'bob~test', contact: true })
@@ -29,12 +26,6 @@ async function next<T extends CallServiceEvent['type']> (side: Side, type: T): P
 }
 
 /** Every signal arriving on a stream, decoded as it comes. */
-function tap (stream: { addEventListener: (type: 'message', l: (e: { data: Uint8Array | Uint8ArrayList }) => void) => void }): Signal[] {
-  const decoder = new CallFrameDecoder()
-  const seen: Signal[] = []
-  stream.addEventListener('message', (e) => { for (const m of decoder.decode(e.data)) seen.push(m.signal) })
-  return seen
-}
 
 async function connected (a: CallSession, b: CallSession): Promise<void> {
   await waitFor(() => a.state === 'connected' && b.state === 'connected', 'both sides connected')

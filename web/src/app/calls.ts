@@ -19,6 +19,14 @@ import type { StateBox } from './state.js'
 const STATS_INTERVAL_MS = 2_000
 /** How long the ended screen stays before it closes by itself. */
 const ENDED_SHOWN_MS = 4_000
+/**
+ * How long a placed call may be connecting (its accept arrived) before the
+ * screen says so: one that connects sooner goes from "Ringing…" straight to
+ * the call. That render (10-20 ms of the tab's thread) came right after the
+ * accept, holding back the answer being applied and the callee's
+ * candidates that came with it (traces of the call benchmark).
+ */
+export const CONNECTING_SHOWN_AFTER_MS = 200
 
 /** What the call screen shows. */
 export interface CallView {
@@ -56,6 +64,7 @@ export class TabCalls {
   private directRequest?: CallSession
   private statsTimer?: ReturnType<typeof setInterval>
   private closeTimer?: ReturnType<typeof setTimeout>
+  private connectingTimer?: ReturnType<typeof setTimeout>
   private readonly offs: Array<() => void> = []
 
   constructor (
@@ -80,6 +89,7 @@ export class TabCalls {
     this.ring.stop()
     clearInterval(this.statsTimer)
     clearTimeout(this.closeTimer)
+    clearTimeout(this.connectingTimer)
   }
 
   /** Whether the ring tone plays now. */
@@ -208,6 +218,16 @@ export class TabCalls {
     const call = this.call
     if (call == null) return
     const before = this.view
+    // A placed call that just became "connecting" is shown so only if it lasts (CONNECTING_SHOWN_AFTER_MS).
+    if (call.direction === 'outgoing' && call.state === 'connecting' && before?.state !== 'connecting' && Object.keys(patch).length === 0) {
+      this.connectingTimer ??= setTimeout(() => {
+        this.connectingTimer = undefined
+        if (this.call === call && call.state === 'connecting') this.update({ state: 'connecting' })
+      }, CONNECTING_SHOWN_AFTER_MS)
+      return
+    }
+    clearTimeout(this.connectingTimer)
+    this.connectingTimer = undefined
     this.view = {
       id: call.id,
       direction: call.direction,

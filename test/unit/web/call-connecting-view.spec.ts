@@ -1,0 +1,97 @@
+/**
+ * The caller's screen and "connecting" (web/src/app/calls.ts): a placed
+ * call whose accept arrived is shown as connecting only once that has
+ * lasted CONNECTING_SHOWN_AFTER_MS; one that connects sooner goes from
+ * "Ringing…" straight to the call, with no render in between (that render
+ * came right after the accept, on the thread the answer and the callee's
+ * candidates wait for). A callee's own accept shows at once, and a warning
+ * while connecting is never held back. Fake timers.
+ */
+import assert from 'node:assert/strict'
+import * as FakeTimers from '@sinonjs/fake-timers'
+import type { CallSession } from '../../../src/calls/index.js'
+import type { PeerCalls } from '../../../src/peer/index.js'
+import { CONNECTING_SHOWN_AFTER_MS, TabCalls } from '../../../web/src/app/calls.js'
+import { StateBox } from '../../../web/src/app/state.js'
+import type { AppState } from '../../../web/src/app/state.js'
+import type { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
+
+type Listener = (event: { type: string, call: unknown }) => void
+type CallListener = (event: { type: string, state?: string, message?: string }) => void
+
+function fakeCall (direction: 'outgoing' | 'incoming'): { call: CallSession & { state: string }, emit: CallListener } {
+  const listeners: CallListener[] = []
+  const call = {
+    id: direction,
+    direction,
+    state: direction === 'outgoing' ? 'calling' : 'ringing',
+    request: false,
+    directToStranger: false,
+    video: true,
+    remote: { account: 'ab'.repeat(32), handle: 'bob~x1', contact: true },
+    localMedia: { audio: true, video: true },
+    remoteMedia: { audio: true, video: true },
+    durationMs: 0,
+    over: false,
+    on: (l: CallListener) => { listeners.push(l); return () => {} },
+    accept: async () => { call.state = 'connecting'; for (const l of [...listeners]) l({ type: 'state', state: 'connecting' }) }
+  }
+  return { call: call as unknown as CallSession & { state: string }, emit: (e) => { if (e.state != null) call.state = e.state; for (const l of [...listeners]) l(e) } }
+}
+
+describe('web: when the caller\'s screen says "connecting"', () => {
+  let clock: ReturnType<typeof FakeTimers.install>
+  let service: Listener[]
+  let tab: TabCalls
+  let shown: string[]
+
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] })
+    service = []
+    shown = []
+    const peerCalls = {
+      service: { on: (l: Listener) => { service.push(l); return () => {} } },
+      accept: async (call: CallSession) => { await call.accept() }
+    } as unknown as PeerCalls
+    const media = { on: () => () => {}, release: () => {}, cameraOn: () => true, acceptWithVideo: false } as unknown as BrowserCallMedia
+    const state = new StateBox({} as unknown as AppState)
+    // Each write of the call's view is a render of the call screen.
+    state.subscribe((s) => { if (s.call != null) shown.push(s.call.state + (s.call.warning != null ? ` (${s.call.warning})` : '')) })
+    tab = new TabCalls(peerCalls, media, state, () => {}, () => false)
+    tab.start()
+  })
+
+  afterEach(() => {
+    tab.stop()
+    clock.uninstall()
+  })
+
+  it('a call that connects within the wait goes from ringing to connected with no "connecting" shown', () => {
+    const { call, emit } = fakeCall('outgoing')
+    for (const l of service) l({ type: 'outgoing', call })
+    emit({ type: 'state', state: 'ringing' })
+    emit({ type: 'state', state: 'connecting' })
+    assert.deepEqual(shown, ['calling', 'ringing'], 'nothing rendered at the accept')
+    clock.tick(CONNECTING_SHOWN_AFTER_MS - 1)
+    emit({ type: 'state', state: 'connected' })
+    clock.tick(CONNECTING_SHOWN_AFTER_MS)
+    assert.deepEqual(shown, ['calling', 'ringing', 'connected'])
+  })
+
+  it('one still connecting after the wait says so, once; a warning meanwhile is shown at once', () => {
+    const { call, emit } = fakeCall('outgoing')
+    for (const l of service) l({ type: 'outgoing', call })
+    emit({ type: 'state', state: 'connecting' })
+    emit({ type: 'warning', message: 'careful' })
+    clock.tick(CONNECTING_SHOWN_AFTER_MS)
+    emit({ type: 'state', state: 'connected' })
+    assert.deepEqual(shown, ['calling', 'connecting (careful)', 'connected (careful)'])
+  })
+
+  it('a callee\'s accept shows "connecting" at once (the user pressed it)', async () => {
+    const { call } = fakeCall('incoming')
+    for (const l of service) l({ type: 'incoming', call })
+    await tab.accept(true)
+    assert.deepEqual(shown.slice(-1), ['connecting'])
+  })
+})
