@@ -93,8 +93,15 @@ export class CallSession {
   private earlyAnswer?: string
   /** The callee's accept has left. */
   private acceptSent = false
-  /** The caller's answer being applied (its remote candidates are added once it is). */
-  private answerApplied?: Promise<void>
+  /**
+   * What the other side's candidates wait for before they are added: the
+   * caller's answer being applied; the callee's microphone and camera being
+   * put on its connection (the camera's track starts the first frame, and
+   * each `addIceCandidate` and `replaceTrack` waits for WebRTC's signalling
+   * thread, holding the page's: CPU profiles of the call benchmark; the
+   * caller's checks reach us meanwhile, and ours answer them).
+   */
+  private candidatesAfter?: Promise<void>
   private readonly timers: CallTimers
   private readonly recovery: IceRecovery
 
@@ -234,7 +241,9 @@ export class CallSession {
         // Made while it rang: the answer leaves now, and the microphone and camera go on its senders meanwhile
         // (replaceTrack, well before DTLS is up: nothing is lost); a failure to open them ends the call.
         this.sendAccept(early.answer)
-        await attach?.()
+        const attached = attach?.()
+        this.candidatesAfter = attached?.catch(() => {})
+        await attached
         mark('callee:media-attached')
         // A mute or camera change made while they were being opened applies to them too.
         enableTracks(this.pc, 'audio', this.localMedia.audio)
@@ -408,7 +417,7 @@ export class CallSession {
     // The answer is applied first, then our candidates go (the callee's connection is waiting for them), and
     // only then is the screen told: its render would hold both back (each step here waits for this thread).
     // Its candidates come trickled, through the gate: any left in the answer would skip it.
-    this.answerApplied = pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
+    this.candidatesAfter = pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
       () => {
         mark('caller:answer-set')
         this.timers.connecting()
@@ -432,14 +441,14 @@ export class CallSession {
     mark(`${this.direction}:remote-candidate`)
     const pc = this.pc
     const add = (): void => {
-      // A refused answer ended the call.
+      // A refused answer, or devices that failed to open, ended the call.
       if (this.over) return
       pc?.addIceCandidate(candidate).catch((err: Error) => { log('candidate refused: %s', err.message) })
     }
-    // The caller's come while the answer is being applied: added once it is. A browser's addIceCandidate waits
-    // for the WebRTC thread that applies it, holding the page's thread meanwhile (11 ms of the caller's, a call
-    // in the benchmark's CPU profiles), and no check can start before the answer is in anyway.
-    if (this.answerApplied != null) this.answerApplied.then(add, () => {})
+    // Added, in order, once what they wait for is done (candidatesAfter): a browser's addIceCandidate waits for the
+    // WebRTC thread, holding the page's thread meanwhile (11 ms of the caller's, a call in the benchmark's CPU
+    // profiles); the caller's checks cannot start before its answer is in anyway.
+    if (this.candidatesAfter != null) this.candidatesAfter.then(add, () => {})
     else add()
   }
 

@@ -107,10 +107,14 @@ describe('calls: the callee\'s connection made while it rings', () => {
     const accepting = bobCall.accept()
     await waitFor(() => call.received.sdps.length > 0 && bobCall.received.candidates.length > 0, 'the accept at the caller, and its candidates back')
     assert.deepEqual(opened, [], 'the devices are still opening')
+    // The caller's candidates wait too: each addIceCandidate would hold the page's thread while the tracks go on.
+    assert.equal(bob.pcs[0].remoteCandidates.length, 0, 'none added while the devices open')
     bobCall.mute(true)
     open()
     await accepting
     assert.deepEqual(opened, [bobCall.id])
+    await waitFor(() => bob.pcs[0].remoteCandidates.length > 0, 'the caller\'s candidates added once they are on')
+    assert.deepEqual(bob.pcs[0].remoteCandidates.map(c => c.candidate), bobCall.received.candidates.filter(c => c !== ''), 'all of them, in order')
     assert.equal(bob.pcs[0].senders[0].track?.enabled, false, 'the track opened after the mute is muted')
     await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'both connected')
   })

@@ -71,4 +71,29 @@ describe('web: a call\'s remote tracks', () => {
     assert.deepEqual(set?.remote.getTracks().map(t => t.kind), ['audio', 'video'])
     assert.equal(changes, 2)
   })
+
+  it('a callee\'s camera and microphone go on the senders at the accept together, the camera first, each on its own transceiver', async () => {
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const pc = await media.factory()(CONFIG, { callId: 'c3', direction: 'incoming', video: true, media: false }) as unknown as FakePc
+    pc.addTransceiver('audio')
+    pc.addTransceiver('video')
+    pc.localDescription = { type: 'answer' }
+    // Each replaceTrack answers only when the test says (WebRTC's thread busy): both must be asked for before either answers.
+    const asked: string[] = []
+    const answer: Array<() => void> = []
+    for (const t of pc.getTransceivers()) {
+      const replace = t.sender.replaceTrack.bind(t.sender)
+      t.sender.replaceTrack = async (track) => {
+        asked.push(`${t.receiver.track.kind}:${track?.kind ?? 'none'}`)
+        await new Promise<void>(resolve => { answer.push(resolve) })
+        await replace(track)
+      }
+    }
+    const attaching = media.attacher()('c3', { video: true })
+    for (let i = 0; i < 10 && asked.length < 2; i++) await tick()
+    assert.deepEqual(asked, ['video:video', 'audio:audio'])
+    for (const a of answer) a()
+    await attaching
+    assert.deepEqual(pc.getTransceivers().map(t => t.sender.track?.kind), ['audio', 'video'])
+  })
 })

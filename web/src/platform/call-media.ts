@@ -137,14 +137,21 @@ export class BrowserCallMedia {
     this.changed(callId)
   }
 
-  /** Puts the local tracks on the senders of the transceivers of their kind (a camera kept off: none). */
+  /**
+   * Puts the local tracks on the senders of the transceivers of their kind
+   * (a camera kept off: none), the camera's first (its encoder takes longest
+   * to give a first frame), both asked for at once rather than one after the
+   * other's answer from WebRTC's thread.
+   */
   private async replaceTracks (set: CallMediaSet, sendVideo: boolean): Promise<void> {
     set.camera = set.local.getVideoTracks()[0]
-    for (const track of set.local.getTracks()) {
-      if (track.kind === 'video' && !sendVideo) continue
-      const transceiver = set.pc.getTransceivers().find(t => t.receiver.track.kind === track.kind && t.sender.track == null)
+    const tracks = [...set.local.getVideoTracks(), ...set.local.getAudioTracks()].filter(track => track.kind !== 'video' || sendVideo)
+    const free = set.pc.getTransceivers().filter(t => t.sender.track == null)
+    await Promise.all(tracks.map(async (track) => {
+      const transceiver = free.find(t => t.receiver.track.kind === track.kind)
+      if (transceiver != null) free.splice(free.indexOf(transceiver), 1)
       await transceiver?.sender.replaceTrack(track)
-    }
+    }))
   }
 
   /**
