@@ -10,9 +10,10 @@
  * - the same with hide my IP on both tabs and a bare pair with
  *   iceTransportPolicy 'relay' (coturn on 127.0.0.1, as the relay offers it).
  * Both sides of both set-ups have their microphone and camera open before
- * the clock starts. Both moments are seen by polling getStats() every 2 ms
- * in the caller's page (decoded frames, audio level or energy), from the
- * moment its connection is up (DTLS: no media before) in both set-ups.
+ * the clock starts. Both moments are seen in the caller's page as its
+ * remote tracks deliver them (MediaStreamTrackProcessor: the first decoded
+ * video frame, the first decoded sound above zero), read from the moment
+ * its connection exists, in both set-ups (page helpers below).
  * Each call's clock starts once the call before it is closed and in both
  * threads (its event written, delivered, shown and read).
  * `BENCH_CALL_PROFILE=DIR` profiles both tabs over the direct calls
@@ -48,41 +49,55 @@ function summary (xs: number[]): Summary {
 
 /**
  * Page code, as text (evaluated in the page as it is, with no build step
- * between): `firstMedia(pc, start)` waits for the connection, then polls its
- * stats until a video frame is decoded and a sound arrives, and resolves with both times
- * since `start`.
+ * between): `firstMedia(getPc, start)` waits for the connection to exist,
+ * reads its remote video and audio tracks frame by frame
+ * (`MediaStreamTrackProcessor`: each decoded frame and each chunk of
+ * decoded sound as the track delivers it), and resolves with the times
+ * since `start` of the first video frame and the first sound (a sample
+ * above zero, as an audio level above zero). Not `getStats()`: Chromium
+ * answers it from a cache for 50 ms (checked here: 2 ms polls saw the same
+ * report for 50 ms), so polled times fell on a 50 ms grid from the first
+ * read. It also marks when the connection is up (`connectionState`).
  */
 const PAGE_HELPERS = `
 window.__bench = {
   firstMedia: async function (getPc, start) {
-    var video, audio
     var until = performance.now() + 20000
     var pc
-    // No getStats() before the connection is up: each read queues on the WebRTC threads, and reads every 2 ms
-    // while the app still signals delayed its setRemoteDescription by up to 200 ms on this 2-core machine
-    // (the bare pair signals before its polling starts). Media needs DTLS, so nothing is missed.
-    while (performance.now() < until) {
-      pc = getPc()
-      if (pc != null && pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; performance.mark('call:caller:connected-seen'); break }
-      await new Promise(function (r) { setTimeout(r, 5) })
-    }
-    while ((video == null || audio == null) && performance.now() < until) {
-      pc = getPc()
-      if (pc != null) {
-        var stats = await pc.getStats()
-        var now = performance.now()
-        // Each read's return is marked (the trace shows how long reads take while the media starts).
-        performance.mark('call:caller:stats-read')
-        stats.forEach(function (s) {
-          if (s.type !== 'inbound-rtp') return
-          if (s.kind === 'video' && video == null && s.framesDecoded > 0) { video = now - start; performance.mark('call:caller:first-video') }
-          if (s.kind === 'audio' && audio == null && ((s.audioLevel || 0) > 0 || (s.totalAudioEnergy || 0) > 0)) { audio = now - start; performance.mark('call:caller:first-audio') }
+    while ((pc = getPc()) == null && performance.now() < until) await new Promise(function (r) { setTimeout(r, 1) })
+    if (pc == null) throw new Error('no connection within 20 s')
+    var timeout = new Promise(function (resolve, reject) { setTimeout(function () { reject(new Error('no remote media within 20 s (connection ' + pc.connectionState + ')')) }, Math.max(0, until - performance.now())) })
+    var connected = new Promise(function (resolve) {
+      var seen = function () { if (pc.connectionState === 'connected') { window.__benchConnected = performance.now() - start; performance.mark('call:caller:connected-seen'); resolve(); return true } return false }
+      if (!seen()) pc.addEventListener('connectionstatechange', seen)
+    })
+    var first = function (kind, isMedia) {
+      var receiver = pc.getReceivers().find(function (r) { return r.track.kind === kind })
+      if (receiver == null) return Promise.reject(new Error('no ' + kind + ' receiver'))
+      var reader = new MediaStreamTrackProcessor({ track: receiver.track }).readable.getReader()
+      var next = function () {
+        return reader.read().then(function (r) {
+          if (r.done) throw new Error('the remote ' + kind + ' track ended')
+          var now = performance.now()
+          var yes = isMedia(r.value)
+          r.value.close()
+          if (!yes) return next()
+          performance.mark('call:caller:first-' + kind)
+          reader.cancel().catch(function () {})
+          return now - start
         })
       }
-      await new Promise(function (r) { setTimeout(r, 2) })
+      return next()
     }
-    if (video == null || audio == null) throw new Error('no remote ' + (video == null ? 'video' : 'audio') + ' within 20 s (connection ' + (getPc() || {}).connectionState + ')')
-    return { video: video, audio: audio }
+    var sound = function (data) {
+      var samples = new Float32Array(data.numberOfFrames)
+      data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' })
+      for (var i = 0; i < samples.length; i++) if (samples[i] !== 0) return true
+      return false
+    }
+    var media = Promise.all([first('video', function () { return true }), first('audio', sound), connected])
+    var got = await Promise.race([media, timeout])
+    return { video: got[0], audio: got[1] }
   }
 }
 `
@@ -228,6 +243,9 @@ async function barePairs (page: Page, ice: CallRtcConfiguration): Promise<Times>
       const relay = config.iceTransportPolicy === 'relay'
       a.addEventListener('icecandidate', (e) => { if (e.candidate != null && (relay || / 127\.\d+\.\d+\.\d+ /.test(e.candidate.candidate))) b.addIceCandidate(e.candidate).catch(() => {}) })
       b.addEventListener('icecandidate', (e) => { if (e.candidate != null && (relay || / 127\.\d+\.\d+\.\d+ /.test(e.candidate.candidate))) a.addIceCandidate(e.candidate).catch(() => {}) })
+      // Read from before the offer, as the call's page reads its own from the moment its connection exists.
+      const measuring = (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection, start: number) => Promise<{ video: number, audio: number }> } }).__bench.firstMedia(() => a, start)
+      measuring.catch(() => {})
       const offer = await a.createOffer()
       await a.setLocalDescription(offer)
       await b.setRemoteDescription(offer)
@@ -235,7 +253,7 @@ async function barePairs (page: Page, ice: CallRtcConfiguration): Promise<Times>
       await b.setLocalDescription(answer)
       await a.setRemoteDescription(answer)
       try {
-        return await (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection, start: number) => Promise<{ video: number, audio: number }> } }).__bench.firstMedia(() => a, start)
+        return await measuring
       } finally {
         a.close()
         b.close()
