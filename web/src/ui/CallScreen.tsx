@@ -52,19 +52,15 @@ function Quality ({ stats }: { stats?: CallStats }) {
 }
 
 /**
- * Whether a call's screen shows the videos: a video call's caller sees its
- * camera from the moment its screen appears (its ring has left by then, and
- * the tab waits for the callee: mounting two playing video elements takes
- * 5-15 ms of its thread, which at the connect held back the first frame's
- * arrival seen by the page, and before the ring the offer: traces of the
- * call benchmark); the callee's come once it is connected (its camera opens
- * at the accept, and its thread then puts it on the connection). Both while
- * it reconnects; never for a voice call.
+ * Whether a call's screen shows the videos: a video call once it is
+ * connected (and while it reconnects), not while it connects. Putting two
+ * playing video elements on the page took the tab's thread between the
+ * accept and DTLS, when the call's WebRTC steps come back to it (CPU
+ * profiles of the call benchmark); no remote frame comes before DTLS, and
+ * the first one about 80 ms after it.
  */
-export function videosShown (view: Pick<CallView, 'video' | 'state' | 'direction'>): boolean {
-  if (!view.video) return false
-  if (view.state === 'connected' || view.state === 'reconnecting') return true
-  return view.state === 'connecting' || (view.direction === 'outgoing' && (view.state === 'calling' || view.state === 'ringing'))
+export function videosShown (view: Pick<CallView, 'video' | 'state'>): boolean {
+  return view.video && (view.state === 'connected' || view.state === 'reconnecting')
 }
 
 /** A video element showing a stream (srcObject cannot be set as an attribute). */
