@@ -204,7 +204,8 @@ export class CallSession {
         if (this.state === 'connecting' && !this.rehides()) this.sendAccept(answer)
       }
     })
-    // Else the accept makes the connection (and reports what fails).
+    // Else the accept makes the connection (and reports what fails); an answer made but not set is not sent at it.
+    if (early?.answer == null) this.earlyAnswer = undefined
     if (early == null) this.pc = undefined
     else if (early.answer != null) mark('callee:answer-ready')
     return early
