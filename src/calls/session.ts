@@ -491,6 +491,9 @@ export class CallSession {
   /** Ends the call here without telling the other side (it told us, or it is gone). */
   finish (reason: CallEndReason, message?: string): void {
     if (this.state === 'ended') return
+    this.init.ending?.()
+    // Ended from within that (a host that hung up on hearing of the call): the state is read again.
+    if (this.over) return
     this.timers.stop()
     this.recovery.stop()
     this.endedAt = this.init.now()
