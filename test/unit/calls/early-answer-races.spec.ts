@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import type { CallSession } from '../../../src/calls/index.js'
+import { MAX_CANDIDATES_PER_CALL } from '../../../src/calls/index.js'
+import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
 import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, tap } from './helpers.js'
 import type { Side } from './helpers.js'
@@ -94,6 +96,50 @@ describe('calls: the answer made while ringing, sent as soon as it is made (atta
     await accepting.catch(() => {})
     await waitFor(() => bob.pcs[0].closed, 'closed')
     assert.equal(bob.pcs.length, 1)
+    assert.equal(bobCall.endReason, 'remote-hangup')
+  })
+})
+
+describe('calls: the caller\'s candidates held while the callee\'s devices open (attacks)', () => {
+  afterEach(async () => { await stopAll() })
+
+  /** Bob accepts; his devices open only when the test says. */
+  async function attaching (): Promise<{ bob: Side, call: CallSession, bobCall: CallSession, open: () => void, accepting: Promise<void> }> {
+    let open = (): void => {}
+    const opened = new Promise<void>(resolve => { open = resolve })
+    const { alice, bob } = await pair({ attachMedia: async () => {} }, { bob: { attachMedia: async () => { await opened } } })
+    const ringing = nextIncoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    await waitFor(() => bob.pcs[0]?.local?.type === 'answer', 'the answer made while ringing')
+    const accepting = bobCall.accept()
+    await waitFor(() => call.state === 'connecting', 'the accept at the caller')
+    return { bob, call, bobCall, open, accepting }
+  }
+
+  it('a flood of candidates while the devices open blows the budget: the call ends, and none is added once the devices are on', async () => {
+    const { bob, bobCall, open, accepting } = await attaching()
+    for (let i = 0; i <= MAX_CANDIDATES_PER_CALL; i++) {
+      bob.dialled[0].send(encodeCallFrame(bobCall.callId, { kind: 'candidate', candidate: { candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${40000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0 } }))
+    }
+    await waitFor(() => bobCall.over, 'the call ended')
+    assert.equal(bobCall.endReason, 'protocol')
+    open()
+    await accepting.catch(() => {})
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(bob.pcs[0].remoteCandidates.length, 0, 'none added to the closed connection')
+    assert.equal(bob.pcs[0].closed, true)
+  })
+
+  it('the caller hanging up while the devices open: its candidates are never added, and the accept settles', async () => {
+    const { bob, call, bobCall, open, accepting } = await attaching()
+    await waitFor(() => bobCall.received.candidates.length > 0, 'the caller\'s candidates arrived')
+    call.hangUp()
+    await waitFor(() => bobCall.over, 'the callee heard the hang-up')
+    open()
+    await accepting
+    await new Promise(resolve => setTimeout(resolve, 20))
+    assert.equal(bob.pcs[0].remoteCandidates.length, 0)
     assert.equal(bobCall.endReason, 'remote-hangup')
   })
 })
