@@ -182,9 +182,21 @@ export class CallService implements Startable {
     // The first ring's connection and offer are made while the streams open; its ring waits for the first
     // stream open (nothing leaves before: pending-channel.ts). Its device is the one that stream reaches.
     const pending = new PendingChannel()
-    const call = this.session(pending, randomCallId(), 'outgoing', { ...remote, device: targets[0].peerId }, video)
+    // The host hears of the call once its ring has left (below), or as it ends when that is sooner (its stream
+    // dropped while the connection was made: then before its end, as when it was announced at the stream's
+    // opening), never for a call over, nor once another ring took the screen (ring-group.ts); nor when place()
+    // throws (the host hears the error and the end).
+    let announced = false
+    let thrown = false
+    const announce = (): void => {
+      if (announced || thrown || call.continuedBy != null) return
+      announced = true
+      this.emit({ type: 'outgoing', call })
+    }
+    const call: CallSession = this.session(pending, randomCallId(), 'outgoing', { ...remote, device: targets[0].peerId }, video, announce)
     group.add(call)
     const placing = call.place(this.init.deviceRecord?.(), this.init.name).then(() => undefined, (err: Error) => {
+      thrown = true
       call.finish('failed', err.message)
       return err
     })
@@ -195,6 +207,7 @@ export class CallService implements Startable {
       const last = (err as AggregateError).errors?.at(-1) as Error | undefined
       const unreachable = new CallUnreachableError(`no device could be reached${last != null ? `: ${last.message}` : ''}`)
       // The call ends as unreachable: its connection closed, and the host lets its media go on the end event.
+      thrown = true
       pending.fail(unreachable)
       throw unreachable
     }
@@ -218,7 +231,7 @@ export class CallService implements Startable {
     if (failed != null) throw failed
     // The host hears of the call once its ring has left: its screen's render (10 ms of a tab's thread) came
     // between the offer being set and the ring (traces of the call benchmark); it now overlaps the ring's way.
-    this.emit({ type: 'outgoing', call })
+    announce()
     return call
   }
 
@@ -310,7 +323,8 @@ export class CallService implements Startable {
     this.emit({ type: 'incoming', call })
   }
 
-  private session (streamOrChannel: Stream | SignalChannel | PendingChannel, callId: Uint8Array, direction: 'outgoing' | 'incoming', remote: RemoteParty, video: boolean): CallSession {
+  /** A call of this service; `ending` runs as it ends, before its state changes. */
+  private session (streamOrChannel: Stream | SignalChannel | PendingChannel, callId: Uint8Array, direction: 'outgoing' | 'incoming', remote: RemoteParty, video: boolean, ending?: () => void): CallSession {
     const channel = streamOrChannel instanceof SignalChannel || streamOrChannel instanceof PendingChannel ? streamOrChannel : new SignalChannel(streamOrChannel)
     const call = new CallSession({
       callId,
@@ -325,7 +339,8 @@ export class CallService implements Startable {
       seenFingerprint: (f) => this.endedFingerprints.has(f),
       loopbackOnly: this.init.loopbackOnly,
       now: this.now,
-      ringTimeoutMs: this.init.ringTimeoutMs
+      ringTimeoutMs: this.init.ringTimeoutMs,
+      ending
     })
     this.calls.set(call.id, call)
     call.on((event) => {

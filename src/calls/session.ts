@@ -204,7 +204,8 @@ export class CallSession {
         if (this.state === 'connecting' && !this.rehides()) this.sendAccept(answer)
       }
     })
-    // Else the accept makes the connection (and reports what fails).
+    // Else the accept makes the connection (and reports what fails); an answer made but not set is not sent at it.
+    if (early?.answer == null) this.earlyAnswer = undefined
     if (early == null) this.pc = undefined
     else if (early.answer != null) mark('callee:answer-ready')
     return early
@@ -490,6 +491,9 @@ export class CallSession {
   /** Ends the call here without telling the other side (it told us, or it is gone). */
   finish (reason: CallEndReason, message?: string): void {
     if (this.state === 'ended') return
+    this.init.ending?.()
+    // Ended from within that (a host that hung up on hearing of the call): the state is read again.
+    if (this.over) return
     this.timers.stop()
     this.recovery.stop()
     this.endedAt = this.init.now()

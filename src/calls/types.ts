@@ -58,4 +58,6 @@ export interface CallSessionInit {
   loopbackOnly?: boolean
   now(): number
   ringTimeoutMs?: number
+  /** Runs once as the call ends, before its state changes (the service announces a placed call that ends before its ring left). */
+  ending?: () => void
 }

@@ -17,7 +17,7 @@ import type { Side, TestParty } from './helpers.js'
 interface Ring { alice: Side, bobs: Side[], outgoing: CallSession[], incoming: Map<Side, CallSession[]> }
 
 /** Alice, and Bob with `devices` devices of one account (the last `unreachable` of them never answer a dial). */
-async function setUp (devices: number, unreachable = 0): Promise<Ring> {
+async function setUp (devices: number, unreachable = 0, options: { aliceHeld?: Promise<void> } = {}): Promise<Ring> {
   const networks = new Map<string, FakeNetwork>()
   const alicePart = await newParty()
   const bobFirst = await newParty()
@@ -43,6 +43,12 @@ async function setUp (devices: number, unreachable = 0): Promise<Ring> {
       crypto,
       callers: side.callers,
       createPeerConnection: async (config, request) => {
+        // Alice's first connection (the lead ring's) waits for the test: her devices opening.
+        if (party === alicePart && side.pcs.length === 0 && options.aliceHeld != null) {
+          const held = options.aliceHeld
+          options.aliceHeld = undefined
+          await held
+        }
         const network = networks.get(request.callId) ?? new FakeNetwork()
         networks.set(request.callId, network)
         const pc = new FakePeerConnection(config, network)
@@ -106,6 +112,26 @@ describe('calls: every device of a contact rings at once', () => {
     // The first device made no connection that stays open, and heard nothing of Alice's addresses.
     assert.ok(r.bobs[0].pcs.every(pc => pc.closed))
     assert.deepEqual(rang(r, 0).received.candidates, [])
+  })
+
+  it('the second device accepts while the lead ring\'s connection is still being made: the host\'s last outgoing is the call taken, never the lead that ended', async () => {
+    let release = (): void => {}
+    const r = await setUp(2, 0, { aliceHeld: new Promise<void>(resolve => { release = resolve }) })
+    const order: Array<{ type: string, id: string, over: boolean }> = []
+    r.alice.service.on((e) => { order.push({ type: e.type, id: e.call.id, over: e.call.over }) })
+    const placing = r.alice.service.place(targets(r), bob(r))
+    // Only the second device rings (the lead's ring waits for its connection); it accepts.
+    await waitFor(() => r.incoming.get(r.bobs[1])?.length === 1, 'the second device rings')
+    await rang(r, 1).accept()
+    await waitFor(() => r.outgoing.length === 1, 'the screen follows the call taken')
+    const taken = r.outgoing[0]
+    release()
+    const lead = await placing
+    assert.equal(lead.over, true)
+    assert.equal(lead.continuedBy, taken)
+    await waitFor(() => taken.state === 'connected', 'connected')
+    assert.equal(r.outgoing.at(-1), taken, 'the screen stays on the call taken')
+    assert.deepEqual(order.filter(e => e.type === 'outgoing').map(e => e.over), [false], 'no outgoing for a call over')
   })
 
   it('the first device accepts: the second stops ringing; Alice\'s screen stays on the call', async () => {

@@ -19,10 +19,10 @@ import type { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
 type Listener = (event: { type: string, call: unknown }) => void
 type CallListener = (event: { type: string, state?: string, message?: string }) => void
 
-function fakeCall (direction: 'outgoing' | 'incoming'): { call: CallSession & { state: string }, emit: CallListener } {
+function fakeCall (direction: 'outgoing' | 'incoming', id: string = direction): { call: CallSession & { state: string }, emit: CallListener } {
   const listeners: CallListener[] = []
   const call = {
-    id: direction,
+    id,
     direction,
     state: direction === 'outgoing' ? 'calling' : 'ringing',
     request: false,
@@ -86,6 +86,23 @@ describe('web: when the caller\'s screen says "connecting"', () => {
     clock.tick(CONNECTING_SHOWN_AFTER_MS)
     emit({ type: 'state', state: 'connected' })
     assert.deepEqual(shown, ['calling', 'connecting (careful)', 'connected (careful)'])
+  })
+
+  it('the screen moved to another ring that was accepted (several devices rung): that call shows at once, not the ring it left for 200 ms', () => {
+    const lead = fakeCall('outgoing', 'lead')
+    for (const l of service) l({ type: 'outgoing', call: lead.call })
+    const taken = fakeCall('outgoing', 'taken')
+    taken.call.state = 'connecting'
+    const ids: string[] = []
+    const box = (tab as unknown as { state: StateBox }).state
+    box.subscribe((s) => { if (s.call != null) ids.push(s.call.id) })
+    // ring-group.ts: the screen follows the ring taken (outgoing), then the lead ends as answered elsewhere.
+    for (const l of service) l({ type: 'outgoing', call: taken.call })
+    lead.emit({ type: 'ended', state: 'ended' })
+    assert.deepEqual(ids, ['taken'], 'the call taken is on the screen at once')
+    assert.equal(box.get().call?.state, 'connecting')
+    clock.tick(CONNECTING_SHOWN_AFTER_MS)
+    assert.deepEqual(ids, ['taken'])
   })
 
   it('a callee\'s accept shows "connecting" at once (the user pressed it)', async () => {

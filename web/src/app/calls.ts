@@ -218,8 +218,9 @@ export class TabCalls {
     const call = this.call
     if (call == null) return
     const before = this.view
-    // A placed call that just became "connecting" is shown so only if it lasts (CONNECTING_SHOWN_AFTER_MS).
-    if (call.direction === 'outgoing' && call.state === 'connecting' && before?.state !== 'connecting' && Object.keys(patch).length === 0) {
+    // A placed call that just became "connecting" is shown so only if it lasts (CONNECTING_SHOWN_AFTER_MS); only
+    // while the screen shows that call: one the screen just moved to (another device's ring taken) shows at once.
+    if (call.direction === 'outgoing' && call.state === 'connecting' && before?.id === call.id && before.state !== 'connecting' && Object.keys(patch).length === 0) {
       this.connectingTimer ??= setTimeout(() => {
         this.connectingTimer = undefined
         if (this.call === call && call.state === 'connecting') this.update({ state: 'connecting' })
