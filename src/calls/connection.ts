@@ -135,3 +135,10 @@ export async function answerAtAccept (pc: CallPeerConnection, options: { offerSd
   await pc.setLocalDescription({ type: 'answer', sdp: answer })
   return answer
 }
+
+/** Resolves when `work` settles or after `ms`, whichever is first (the timer is cleared). */
+export async function settledOrAfter (work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([work.then(() => {}, () => {}), new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
+}

@@ -71,6 +71,15 @@ export const STREAM_TRY_TIMEOUT_MS = 5_000
  */
 export const RING_ANNOUNCE_WAIT_MS = 100
 
+/**
+ * Longest the caller's candidates wait, at a callee that accepted, for its
+ * microphone and camera to go on the connection (session.ts): a slow
+ * permission prompt must not hold the connection back, and under relay
+ * only our TURN server lets the caller's checks in only once its
+ * candidates are added.
+ */
+export const CANDIDATES_WAIT_FOR_MEDIA_MS = 100
+
 /** A frame that has begun must be complete within this time. */
 export const FRAME_TIMEOUT_MS = 10_000
 

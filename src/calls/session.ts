@@ -27,7 +27,8 @@ import { CallBindingError, CallStateError } from './errors.js'
 import type { CallDataChannel, CallPeerConnection, IceCandidate } from './peer-connection.js'
 import { stripAddresses } from './sdp.js'
 import { CandidateGate } from './candidates.js'
-import { answerAtAccept, closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup } from './connection.js'
+import { answerAtAccept, closeConnection, connectionForOffer, enableTracks, makeCallConnection, sendInbandHangup, settledOrAfter } from './connection.js'
+import { CANDIDATES_WAIT_FOR_MEDIA_MS } from './constants.js'
 import type { EarlyConnection } from './connection.js'
 import { Listeners } from './listeners.js'
 import { remoteHangupEnd, streamClosedEnd } from './endings.js'
@@ -243,7 +244,7 @@ export class CallSession {
         // (replaceTrack, well before DTLS is up: nothing is lost); a failure to open them ends the call.
         this.sendAccept(early.answer)
         const attached = attach?.()
-        this.candidatesAfter = attached?.catch(() => {})
+        this.candidatesAfter = attached == null ? undefined : settledOrAfter(attached, CANDIDATES_WAIT_FOR_MEDIA_MS)
         await attached
         mark('callee:media-attached')
         // A mute or camera change made while they were being opened applies to them too.

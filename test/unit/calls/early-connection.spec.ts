@@ -9,7 +9,7 @@
  * accept arrives, while the answer is still being applied.
  */
 import assert from 'node:assert/strict'
-import { sdpHasAddresses } from '../../../src/calls/index.js'
+import { CANDIDATES_WAIT_FOR_MEDIA_MS, sdpHasAddresses } from '../../../src/calls/index.js'
 import type { CallSession } from '../../../src/calls/index.js'
 import type { Signal } from '../../../src/calls/wire.js'
 import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer, tap } from './helpers.js'
@@ -196,5 +196,21 @@ describe('calls: the callee\'s connection made while it rings', () => {
     assert.equal(fromBob.filter(s => s.kind === 'accept').length, 1)
     assert.equal(bob.pcs.length, 1, 'no connection made at the accept after the failure')
     assert.equal(bob.pcs[0].closed, true)
+  })
+
+  it('devices slow to open (a permission prompt) hold the caller\'s candidates back CANDIDATES_WAIT_FOR_MEDIA_MS at most: the connection is made meanwhile', async () => {
+    let open = (): void => {}
+    const { alice, bob } = await pair({ attachMedia: async () => { await new Promise<void>(resolve => { open = resolve }) } })
+    const ringing = incoming(bob)
+    const call = await alice.service.place(target(bob), party(bob))
+    const { call: bobCall } = await ringing
+    const accepting = bobCall.accept()
+    const acceptedAt = performance.now()
+    await waitFor(() => bob.pcs[0].remoteCandidates.length > 0, 'the caller\'s candidates added while the devices still open')
+    assert.ok(performance.now() - acceptedAt >= CANDIDATES_WAIT_FOR_MEDIA_MS - 5, 'they waited for the devices first')
+    await waitFor(() => call.state === 'connected', 'the caller connected before the devices opened')
+    open()
+    await accepting
+    await waitFor(() => bobCall.state === 'connected', 'the callee connected')
   })
 })
