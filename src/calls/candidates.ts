@@ -32,7 +32,13 @@ export class CandidateGate {
    */
   readonly gathered = new Promise<void>(resolve => { this.gatheredNow = resolve })
 
-  constructor (private readonly send: (candidate: IceCandidate) => void, private readonly loopbackOnly = false) {}
+  /**
+   * `hides` says whether hide my IP is on now: checked as each candidate
+   * would leave, so that one gathered after the setting was turned on (a
+   * connection made before it, an ICE restart) never carries an address
+   * whatever the order of WebRTC's events.
+   */
+  constructor (private readonly send: (candidate: IceCandidate) => void, private readonly loopbackOnly = false, private readonly hides: () => boolean = () => false) {}
 
   /** Whether the call was accepted (candidates may cross). */
   get accepted (): boolean {
@@ -42,7 +48,7 @@ export class CandidateGate {
   /** The call is accepted: what waited goes out, and what is gathered from now on goes at once. */
   accept (): void {
     this.open = true
-    for (const candidate of this.waiting.splice(0)) this.send(candidate)
+    for (const candidate of this.waiting.splice(0)) this.leave(candidate)
   }
 
   /** Drops what waits for the accept (gathered by a connection that is replaced before it). */
@@ -58,13 +64,22 @@ export class CandidateGate {
     }
     if (this.loopbackOnly && !isLoopbackCandidate(candidate.candidate)) return
     // Relay only is the stack's to enforce; one that gathers other candidates anyway must not hand them over.
-    if (this.relayOnly && !isRelayCandidate(candidate.candidate)) {
-      log('a %s candidate gathered under relay-only was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
+    if ((this.relayOnly || this.hides()) && !isRelayCandidate(candidate.candidate)) {
+      log('a %s candidate gathered under relay-only or hide my IP was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
       return
     }
     this.gatheredNow()
     if (!this.open) {
       if (this.waiting.length < MAX_CANDIDATES_PER_CALL) this.waiting.push(candidate)
+      return
+    }
+    this.send(candidate)
+  }
+
+  /** Sends one of ours, unless hide my IP was turned on since it was gathered and it carries an address. */
+  private leave (candidate: IceCandidate): void {
+    if (this.hides() && !isRelayCandidate(candidate.candidate)) {
+      log('a %s candidate held before hide my IP was turned on was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
       return
     }
     this.send(candidate)

@@ -114,7 +114,7 @@ export class CallSession {
       ring: () => { this.end('missed', 'timeout') },
       connect: () => { if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time') }
     })
-    this.candidates = new CandidateGate((candidate) => { this.send({ kind: 'candidate', candidate }) }, init.loopbackOnly === true)
+    this.candidates = new CandidateGate((candidate) => { this.send({ kind: 'candidate', candidate }) }, init.loopbackOnly === true, () => init.hidesAddress?.() === true)
     this.received = { sdps: this.binding.received, candidates: this.candidates.received }
     this.recovery = new IceRecovery({
       direction: init.direction,

@@ -4,6 +4,8 @@
  * must not use the one made at ring time (its candidates would leave with
  * its addresses although the user asked, before accepting, to hide them);
  * the caller's candidates, held until the accept, must not leave either.
+ * Turned on during a call, no candidate gathered after it carries an
+ * address (checked as each leaves, whatever the order of WebRTC's events).
  */
 import assert from 'node:assert/strict'
 import type { CallServiceEvent, CallSession } from '../../../src/calls/index.js'
@@ -71,5 +73,20 @@ describe('calls: hide my IP turned on while the call rings', () => {
     await new Promise(resolve => setTimeout(resolve, 20))
     assert.deepEqual(bobCall.received.candidates.filter(c => !c.includes('typ relay')), [], 'no candidate of the caller but relay ones reached the callee')
     assert.equal(call.endReason, 'failed')
+  })
+
+  it('turned on during the call: a candidate gathered after it (an ICE restart, a new network) leaves only if it is a relay one', async () => {
+    const { bob, call, bobCall, hide } = await ringing('bob')
+    await bobCall.accept()
+    await waitFor(() => call.state === 'connected' && bobCall.state === 'connected', 'connected directly')
+    const pc = bob.pcs.at(-1)
+    assert.equal(pc?.config.iceTransportPolicy, 'all')
+    hide(true)
+    const host = 'candidate:9 1 udp 2122260223 192.0.2.99 50999 typ host'
+    const relay = 'candidate:8 1 udp 41885439 127.0.0.1 3479 typ relay raddr 0.0.0.0 rport 0'
+    pc?.dispatch('icecandidate', { candidate: { candidate: host, sdpMid: '0', sdpMLineIndex: 0 } })
+    pc?.dispatch('icecandidate', { candidate: { candidate: relay, sdpMid: '0', sdpMLineIndex: 0 } })
+    await waitFor(() => call.received.candidates.includes(relay), 'the relay candidate at the caller')
+    assert.equal(call.received.candidates.includes(host), false, 'the host candidate never left')
   })
 })
