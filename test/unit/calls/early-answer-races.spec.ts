@@ -9,38 +9,22 @@ import type { CallSession } from '../../../src/calls/index.js'
 import { MAX_CANDIDATES_PER_CALL } from '../../../src/calls/index.js'
 import { encodeCallFrame } from '../../../src/calls/wire.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, tap } from './helpers.js'
+import { heldAnswerFactory, pair, stopAll, waitFor, nextIncoming, target, party, tap } from './helpers.js'
 import type { Side } from './helpers.js'
 
 /** Bob's connection made while it rings sets its answer only when the test says, or fails to; `hide` turns Bob's hide my IP on. */
 async function heldAnswer (options: { fail?: boolean } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, fromBob: Signal[], release: () => void, hide: (on: boolean) => void }> {
-  let release = (): void => {}
-  const held = new Promise<void>(resolve => { release = resolve })
   let hidden = false
+  const held = heldAnswerFactory(() => bob, () => network, options)
   const { alice, bob, network } = await pair({
     attachMedia: async () => {},
     iceServers: async () => [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }]
-  }, {
-    bob: {
-      hideMyIp: () => hidden,
-      createPeerConnection: async (config, request) => {
-        const pc = await fakeFactory(bob, network)(config, request)
-        if (request.media !== false) return pc
-        const setLocal = pc.setLocalDescription.bind(pc)
-        pc.setLocalDescription = async (d) => {
-          await held
-          if (options.fail === true) throw new Error('the answer could not be set')
-          await setLocal(d)
-        }
-        return pc
-      }
-    }
-  })
+  }, { bob: { hideMyIp: () => hidden, createPeerConnection: held.factory } })
   const ringing = nextIncoming(bob)
   const call = await alice.service.place(target(bob), party(bob))
   const { call: bobCall } = await ringing
   const fromBob = tap(bob.dialled[0])
-  return { alice, bob, call, bobCall, fromBob, release, hide: (on) => { hidden = on } }
+  return { alice, bob, call, bobCall, fromBob, release: held.release, hide: (on) => { hidden = on } }
 }
 
 describe('calls: the answer made while ringing, sent as soon as it is made (attacks)', () => {

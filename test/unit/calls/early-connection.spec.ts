@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { CANDIDATES_WAIT_FOR_MEDIA_MS, sdpHasAddresses } from '../../../src/calls/index.js'
 import type { CallSession } from '../../../src/calls/index.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { fakeFactory, pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer, tap } from './helpers.js'
+import { heldAnswerFactory, pair, stopAll, waitFor, nextIncoming, target, party, acceptedWithHeldAnswer, tap } from './helpers.js'
 import type { Side } from './helpers.js'
 
 
@@ -148,28 +148,13 @@ describe('calls: the callee\'s connection made while it rings', () => {
 
   /** Bob's connection made while it rings sets its answer only when the test says (its WebRTC stack busy), or fails to. */
   async function heldAnswer (options: { fail?: boolean } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, fromBob: Signal[], release: () => void }> {
-    let release = (): void => {}
-    const held = new Promise<void>(resolve => { release = resolve })
-    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, {
-      bob: {
-        createPeerConnection: async (config, request) => {
-          const pc = await fakeFactory(bob, network)(config, request)
-          if (request.media !== false) return pc
-          const setLocal = pc.setLocalDescription.bind(pc)
-          pc.setLocalDescription = async (d) => {
-            await held
-            if (options.fail === true) throw new Error('the answer could not be set')
-            await setLocal(d)
-          }
-          return pc
-        }
-      }
-    })
+    const held = heldAnswerFactory(() => bob, () => network, options)
+    const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { bob: { createPeerConnection: held.factory } })
     const ringing = incoming(bob)
     const call = await alice.service.place(target(bob), party(bob), { video: true })
     const { call: bobCall } = await ringing
     const fromBob = tap(bob.dialled[0])
-    return { alice, bob, call, bobCall, fromBob, release }
+    return { alice, bob, call, bobCall, fromBob, release: held.release }
   }
 
   it('a call accepted before its answer is set: the answer leaves as soon as it is made, while it is set here, and once only', async () => {

@@ -373,3 +373,26 @@ export function tap (stream: Pick<Stream, 'addEventListener'>): Signal[] {
   stream.addEventListener('message', (e) => { for (const m of decoder.decode(e.data)) seen.push(m.signal) })
   return seen
 }
+
+/**
+ * A factory of fakes (as {@link fakeFactory} for `side`) whose connection
+ * made while a call rings sets its answer only once `release` is called
+ * (its WebRTC stack busy), or then fails to (`fail`). `side` and `network`
+ * are read when a connection is made (pair() gives them after it took the factory).
+ */
+export function heldAnswerFactory (side: () => Side, network: () => () => FakeNetwork, options: { fail?: boolean } = {}): { factory: PeerConnectionFactory, release: () => void } {
+  let release = (): void => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  const factory: PeerConnectionFactory = async (config, request) => {
+    const pc = await fakeFactory(side(), network())(config, request) as FakePeerConnection
+    if (request.media !== false) return pc
+    const setLocal = pc.setLocalDescription.bind(pc)
+    pc.setLocalDescription = async (d) => {
+      await held
+      if (options.fail === true) throw new Error('the answer could not be set')
+      await setLocal(d)
+    }
+    return pc
+  }
+  return { factory, release: () => { release() } }
+}

@@ -10,22 +10,32 @@
 import assert from 'node:assert/strict'
 import type { CallServiceEvent } from '../../../src/calls/index.js'
 import { fakeFactory, pair, party, stopAll, target, waitFor } from './helpers.js'
+import type { Side } from './helpers.js'
+
+/**
+ * Alice and Bob; Alice's connections are made only once `release` is called
+ * (her devices take their time to open: a permission prompt), and Bob's
+ * device drops each stream 20 ms after it opens, before any ring (no ring in
+ * time, a budget, a service stopping).
+ */
+async function droppedWhileMaking (): Promise<{ alice: Side, bob: Side, release: () => void }> {
+  let release = (): void => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  const { alice, bob, network } = await pair({}, {})
+  const inner = fakeFactory(alice, network)
+  ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
+    await held
+    return await inner(config, request)
+  }
+  bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
+  return { alice, bob, release: () => { release() } }
+}
 
 describe('calls: the host hears of a placed call before its end', () => {
   afterEach(async () => { await stopAll() })
 
   it('a call whose stream is dropped while its connection is made: outgoing, then ended; place() gives the ended call', async () => {
-    let release = (): void => {}
-    const held = new Promise<void>(resolve => { release = resolve })
-    const { alice, bob, network } = await pair({}, {})
-    // Alice's devices take their time to open (a permission prompt).
-    const inner = fakeFactory(alice, network)
-    ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
-      await held
-      return await inner(config, request)
-    }
-    // Bob's device drops the stream before any ring (no ring in time, a budget, a service stopping).
-    bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
+    const { alice, bob, release } = await droppedWhileMaking()
     const seen: Array<{ type: CallServiceEvent['type'], over: boolean }> = []
     alice.service.on((event) => { seen.push({ type: event.type, over: event.call.over }) })
     const placing = alice.service.place(target(bob), party(bob))
@@ -39,15 +49,7 @@ describe('calls: the host hears of a placed call before its end', () => {
   })
 
   it('a host that hangs up on hearing of it as it ends: one end', async () => {
-    let release = (): void => {}
-    const held = new Promise<void>(resolve => { release = resolve })
-    const { alice, bob, network } = await pair({}, {})
-    const inner = fakeFactory(alice, network)
-    ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
-      await held
-      return await inner(config, request)
-    }
-    bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
+    const { alice, bob, release } = await droppedWhileMaking()
     const seen: string[] = []
     alice.service.on((event) => {
       seen.push(event.type)
