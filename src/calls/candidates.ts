@@ -63,11 +63,7 @@ export class CandidateGate {
       return
     }
     if (this.loopbackOnly && !isLoopbackCandidate(candidate.candidate)) return
-    // Relay only is the stack's to enforce; one that gathers other candidates anyway must not hand them over.
-    if ((this.relayOnly || this.hides()) && !isRelayCandidate(candidate.candidate)) {
-      log('a %s candidate gathered under relay-only or hide my IP was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
-      return
-    }
+    if (this.withheld(candidate)) return
     this.gatheredNow()
     if (!this.open) {
       if (this.waiting.length < MAX_CANDIDATES_PER_CALL) this.waiting.push(candidate)
@@ -76,13 +72,20 @@ export class CandidateGate {
     this.send(candidate)
   }
 
-  /** Sends one of ours, unless hide my IP was turned on since it was gathered and it carries an address. */
+  /** Sends one of ours, unless it is withheld now (hide my IP turned on since it was gathered). */
   private leave (candidate: IceCandidate): void {
-    if (this.hides() && !isRelayCandidate(candidate.candidate)) {
-      log('a %s candidate held before hide my IP was turned on was not sent', candidate.candidate.split(' ')[7] ?? 'malformed')
-      return
-    }
-    this.send(candidate)
+    if (!this.withheld(candidate)) this.send(candidate)
+  }
+
+  /**
+   * Whether one of ours carries an address that must not leave: under
+   * relay only (the stack's to enforce; one that gathers other candidates
+   * anyway must not hand them over) or with hide my IP on now.
+   */
+  private withheld (candidate: IceCandidate): boolean {
+    if (isRelayCandidate(candidate.candidate) || (!this.relayOnly && !this.hides())) return false
+    log('a %s candidate was not sent (relay only or hide my IP)', candidate.candidate.split(' ')[7] ?? 'malformed')
+    return true
   }
 
   /**

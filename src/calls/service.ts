@@ -28,6 +28,7 @@ import {
   STREAM_TRY_TIMEOUT_MS
 } from './constants.js'
 import { CallBindingError, CallBudgetError, CallProtocolError, CallStateError, CallUnreachableError, NoTurnServerError } from './errors.js'
+import { settledOrAfter } from './connection.js'
 import { openCallStream } from './open-stream.js'
 import type { StreamDialer } from './open-stream.js'
 import { CallBudget } from './budget.js'
@@ -314,9 +315,7 @@ export class CallService implements Startable {
     // A contact's call makes its connection and answer first: the host's screen and ring tone (10-25 ms of a
     // tab's thread) then run after that WebRTC work, not in its way (each of its steps comes back to that
     // thread), and an accept sends the answer with our candidates at once.
-    let waited: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([call.ringReady, new Promise<void>(resolve => { waited = setTimeout(resolve, this.init.ringAnnounceWaitMs ?? RING_ANNOUNCE_WAIT_MS) })])
-    clearTimeout(waited)
+    await settledOrAfter(call.ringReady, this.init.ringAnnounceWaitMs ?? RING_ANNOUNCE_WAIT_MS)
     // Hung up meanwhile: the host hears only its end.
     if (call.over) return
     mark('callee:incoming-emitted')
