@@ -313,8 +313,8 @@ export class CallService implements Startable {
       throw err
     }
     // A contact's call makes its connection and answer first: the host's screen and ring tone (10-25 ms of a
-    // tab's thread) then run after that WebRTC work, not in its way (each of its steps comes back to that
-    // thread), and an accept sends the answer with our candidates at once.
+    // tab's thread) then run after the WebRTC steps that come back to that thread, not in their way, while
+    // the answer is set; an accept sends the answer at once (session.ts, ringReady).
     await settledOrAfter(call.ringReady, this.init.ringAnnounceWaitMs ?? RING_ANNOUNCE_WAIT_MS)
     // Hung up meanwhile: the host hears only its end.
     if (call.over) return

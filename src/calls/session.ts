@@ -80,16 +80,21 @@ export class CallSession {
   /** The callee's connection, made while it rings (undefined when it could not be: the accept makes it). */
   private early?: Promise<EarlyConnection | undefined>
   /**
-   * Resolves once the connection made while it rings has its answer set and
-   * a candidate gathered (or could not be made or answered), at once when
-   * none is made: the service tells its host of the call then (service.ts,
-   * at most RING_ANNOUNCE_WAIT_MS later), so that the host's screen and ring
-   * tone run after that WebRTC work instead of in its way, and an accept
-   * sends the answer and our candidates together: the caller's checks then
-   * reach us at once, and our connection answers them on WebRTC's own
-   * threads, whatever this side's page is busy with.
+   * Resolves once the connection made while it rings has its answer made (or
+   * could not be made or answered), at once when none is made: the service
+   * tells its host of the call then (service.ts, at most
+   * RING_ANNOUNCE_WAIT_MS later), so that the host's screen and ring tone
+   * run after the WebRTC steps that need the page's thread (making the
+   * connection, setting the offer, making the answer), while the answer is
+   * set on WebRTC's own threads. An accept by then sends the answer at once
+   * (the caller applies it while we set it), and our candidates as they are
+   * gathered. (Waiting also for the answer set and a first candidate, so
+   * that they left together, came out 0-10 ms later at the caller's first
+   * sound, in A/B runs of the call benchmark.)
    */
   ringReady: Promise<void> = Promise.resolve()
+  /** The caller's offer being set on its connection (the ring leaves before: place()), undefined once set; a failure ends the call. */
+  private offerSet?: Promise<void>
   /** The callee's answer made while it rang, once made (it may still be being set). */
   private earlyAnswer?: string
   /** The callee's accept has left. */
@@ -166,15 +171,28 @@ export class CallSession {
   async place (deviceRecord?: Uint8Array, name?: string): Promise<void> {
     const pc = await this.makeConnection({ stranger: false })
     if (this.over) return
-    const offer = await pc.createOffer()
-    await pc.setLocalDescription({ type: 'offer', sdp: offer.sdp ?? '' })
-    mark('caller:offer-set')
+    const offer = (await pc.createOffer()).sdp ?? ''
+    mark('caller:offer-made')
+    // The ring leaves with the offer while it is set here (4-8 ms of WebRTC's threads in a tab): the callee
+    // applies it meanwhile. Our candidates, gathered once it is set, wait for the accept (the gate).
+    const applied = pc.setLocalDescription({ type: 'offer', sdp: offer })
+    this.offerSet = applied.then(() => {
+      mark('caller:offer-set')
+      this.offerSet = undefined
+    }, () => {})
     // Made while the stream opened (service.place): the ring waits for it; none opening ended the call.
     await this.init.channel.opened?.catch(() => {})
     if (this.over) return
     mark('caller:ring-sent')
-    this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer.sdp ?? ''), deviceRecord, name })
+    this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer), deviceRecord, name })
     this.timers.ring()
+    try {
+      await applied
+    } catch (err) {
+      // The callee may already ring: it hears the end.
+      this.end('failed', 'failed', `the offer could not be set: ${(err as Error).message}`)
+      throw err
+    }
   }
 
   /**
@@ -191,18 +209,21 @@ export class CallSession {
     this.send({ kind: 'ringing', request: this.request })
     this.timers.ring()
     if (this.init.attachMedia != null && !this.request) {
-      this.early = this.prepare(offer)
-      this.ringReady = this.early.then(async (early) => { if (early?.answer != null) await this.candidates.gathered }, () => {})
+      let answered!: () => void
+      const made = new Promise<void>(resolve => { answered = resolve })
+      this.early = this.prepare(offer, answered)
+      this.ringReady = Promise.race([made, this.early.then(() => {}, () => {})])
     }
   }
 
   /** The callee's connection while it rings: the offer set, the answer made where it can be (connection.ts); no media, nothing sent. */
-  private async prepare (offerSdp: string): Promise<EarlyConnection | undefined> {
+  private async prepare (offerSdp: string, made: () => void): Promise<EarlyConnection | undefined> {
     const early = await connectionForOffer(async () => await this.makeConnection({ stranger: false }, { media: false }), offerSdp, () => this.over, {
       // Accepted already: the answer leaves now, while it is set here (the caller applies it meanwhile).
       answered: (answer) => {
         this.earlyAnswer = answer
         if (this.state === 'connecting' && !this.rehides()) this.sendAccept(answer)
+        made()
       }
     })
     // Else the accept makes the connection (and reports what fails); an answer made but not set is not sent at it.
@@ -419,7 +440,9 @@ export class CallSession {
     // The answer is applied first, then our candidates go (the callee's connection is waiting for them), and
     // only then is the screen told: its render would hold both back (each step here waits for this thread).
     // Its candidates come trickled, through the gate: any left in the answer would skip it.
-    this.candidatesAfter = pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
+    // After our offer is set (a browser would queue it so anyway; a Node stack may not): at once when it is.
+    const apply = async (): Promise<void> => { await pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }) }
+    this.candidatesAfter = (this.offerSet == null ? apply() : this.offerSet.then(apply)).then(
       () => {
         mark('caller:answer-set')
         this.timers.connecting()

@@ -265,8 +265,8 @@ export async function stopAll (): Promise<void> {
   for (const s of running.splice(0)) await s.stop()
 }
 
-/** Alice and Bob, contacts of each other, with call services joined by in-memory streams (`options.bob`: Bob's own settings over `init`). */
-export async function pair (init: Partial<CallServiceInit> = {}, options: { contacts?: boolean, bob?: Partial<CallServiceInit> } = {}): Promise<{ alice: Side, bob: Side, network: () => FakeNetwork, newCall: () => void }> {
+/** Alice and Bob, contacts of each other, with call services joined by in-memory streams (`options.bob`, `options.alice`: one's own settings over `init`). */
+export async function pair (init: Partial<CallServiceInit> = {}, options: { contacts?: boolean, bob?: Partial<CallServiceInit>, alice?: Partial<CallServiceInit> } = {}): Promise<{ alice: Side, bob: Side, network: () => FakeNetwork, newCall: () => void }> {
   let network = new FakeNetwork()
   const current = (): FakeNetwork => network
   const make = async (): Promise<Side> => {
@@ -293,7 +293,7 @@ export async function pair (init: Partial<CallServiceInit> = {}, options: { cont
       name: side === alice ? 'alice' : 'bob',
       now: () => NOW,
       ...init,
-      ...(side === bob ? options.bob : {})
+      ...(side === bob ? options.bob : options.alice)
     })
     await side.service.start()
     running.push(side.service)
@@ -377,15 +377,16 @@ export function tap (stream: Pick<Stream, 'addEventListener'>): Signal[] {
 /**
  * A factory of fakes (as {@link fakeFactory} for `side`) whose connection
  * made while a call rings sets its answer only once `release` is called
- * (its WebRTC stack busy), or then fails to (`fail`). `side` and `network`
+ * (its WebRTC stack busy), or then fails to (`fail`); with `offer`, the
+ * caller's connection is the one that sets its offer so. `side` and `network`
  * are read when a connection is made (pair() gives them after it took the factory).
  */
-export function heldAnswerFactory (side: () => Side, network: () => () => FakeNetwork, options: { fail?: boolean } = {}): { factory: PeerConnectionFactory, release: () => void } {
+export function heldAnswerFactory (side: () => Side, network: () => () => FakeNetwork, options: { fail?: boolean, offer?: boolean } = {}): { factory: PeerConnectionFactory, release: () => void } {
   let release = (): void => {}
   const held = new Promise<void>(resolve => { release = resolve })
   const factory: PeerConnectionFactory = async (config, request) => {
     const pc = await fakeFactory(side(), network())(config, request) as FakePeerConnection
-    if (request.media !== false) return pc
+    if (options.offer === true ? request.direction !== 'outgoing' : request.media !== false) return pc
     const setLocal = pc.setLocalDescription.bind(pc)
     pc.setLocalDescription = async (d) => {
       await held
