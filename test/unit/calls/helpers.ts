@@ -396,3 +396,22 @@ export function heldAnswerFactory (side: () => Side, network: () => () => FakeNe
   }
   return { factory, release: () => { release() } }
 }
+
+/**
+ * Alice and Bob; Alice's connections are made only once `release` is called
+ * (her devices take their time to open: a permission prompt), and Bob's
+ * device drops each stream 20 ms after it opens, before any ring (no ring in
+ * time, a budget, a service stopping).
+ */
+export async function droppedWhileMaking (): Promise<{ alice: Side, bob: Side, release: () => void }> {
+  let release = (): void => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  const { alice, bob, network } = await pair({}, {})
+  const inner = fakeFactory(alice, network)
+  ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
+    await held
+    return await inner(config, request)
+  }
+  bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
+  return { alice, bob, release: () => { release() } }
+}
