@@ -111,6 +111,7 @@ export class CallSession {
     this.binding = new SdpBinding(init.seenFingerprint)
     this.timers = new CallTimers({
       ringMs: init.ringTimeoutMs,
+      connectMs: init.connectTimeoutMs,
       ring: () => { this.end('missed', 'timeout') },
       connect: () => { if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time') }
     })
@@ -221,6 +222,8 @@ export class CallSession {
     if (this.direction !== 'incoming' || this.state !== 'ringing' || this.offerSdp == null) throw new CallStateError(`cannot accept a call that is ${this.state}`)
     mark('callee:accept')
     this.timers.answered()
+    // From now, not once the answer is made: a stack that never makes or sets it leaves no other clock.
+    this.timers.connecting()
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
@@ -273,7 +276,6 @@ export class CallSession {
     mark('callee:accept-sent')
     this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
     this.candidates.accept()
-    this.timers.connecting()
   }
 
   /** Declines an incoming call that rings. */
@@ -420,14 +422,13 @@ export class CallSession {
     // only then is the screen told: its render would hold both back (each step here waits for this thread).
     // Its candidates come trickled, through the gate: any left in the answer would skip it.
     this.candidatesAfter = pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }).then(
-      () => {
-        mark('caller:answer-set')
-        this.timers.connecting()
-      },
+      () => { mark('caller:answer-set') },
       (err: Error) => { this.end('protocol', 'protocol', `the answer was refused: ${err.message}`) }
     )
     this.candidates.accept()
     this.timers.answered()
+    // From the accept, not once the answer is applied: a stack that never settles it leaves no other clock.
+    this.timers.connecting()
     this.remoteMedia = { audio: true, video }
     this.setState('connecting')
   }

@@ -331,10 +331,10 @@ export const party = (side: Side): { account: string, handle: string, contact: b
 /**
  * A call from alice to bob that bob accepts while alice's applying of his
  * answer is held (a busy WebRTC thread): `release()` lets it complete, or,
- * with `refuse`, fail.
+ * with `refuse`, fail. `bob`: Bob's own settings.
  */
-export async function acceptedWithHeldAnswer (options: { refuse?: boolean } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, pc: FakePeerConnection, release: () => void }> {
-  const { alice, bob } = await pair({ attachMedia: async () => {} })
+export async function acceptedWithHeldAnswer (options: { refuse?: boolean, bob?: Partial<CallServiceInit> } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, pc: FakePeerConnection, release: () => void }> {
+  const { alice, bob } = await pair({ attachMedia: async () => {} }, { bob: options.bob })
   const ringing = nextIncoming(bob)
   const call = await alice.service.place(target(bob), party(bob))
   const { call: bobCall } = await ringing
