@@ -11,7 +11,7 @@ import { PeerCalls } from '../../../src/peer/calls.js'
 import type { PeerCallsInit } from '../../../src/peer/calls.js'
 import type { CallService } from '../../../src/calls/index.js'
 import type { CallBody } from '../../../src/messenger/model/index.js'
-import { crypto, droppedWhileMaking, nextIncoming, pair, stopAll, waitFor } from '../calls/helpers.js'
+import { crypto, droppedWhileMaking, pair, stopAll } from '../calls/helpers.js'
 import type { Side } from '../calls/helpers.js'
 
 /** Alice's calls as her peer has them, over `alice`'s call service; `written` is what went into the thread. */
@@ -65,16 +65,5 @@ describe('peer: a placed call ends up as one event in the caller\'s thread', () 
     assert.equal(call.endReason, 'missed')
     await settle()
     assert.deepEqual(written, [{ kind: 'call', outcome: 'missed', durationMs: 0, video: false }])
-  })
-
-  it('declined after place() returned: one declined call, not two', async () => {
-    const { alice, bob } = await pair()
-    const { calls, written } = peerCalls(alice, bob)
-    const ringing = nextIncoming(bob)
-    const call = await calls.place('bob~test')
-    ;(await ringing).call.decline()
-    await waitFor(() => call.over, 'the decline at the caller')
-    await settle()
-    assert.deepEqual(written, [{ kind: 'call', outcome: 'declined', durationMs: 0, video: false }])
   })
 })
