@@ -4,6 +4,7 @@
  * and reports why; the node goes on.
  */
 import { logger } from '@libp2p/logger'
+import { StreamResetError } from '@libp2p/interface'
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { FRAME_TIMEOUT_MS, MAX_FRAMES_PER_CALL } from './constants.js'
 import { CallBudgetError, CallProtocolError } from './errors.js'
@@ -11,6 +12,9 @@ import { CallFrameDecoder, encodeCallFrame } from './wire.js'
 import type { CallMessage, Signal } from './wire.js'
 
 const log = logger('starling:calls:channel')
+
+/** Stream states after which no event comes. */
+const GONE = new Set<string>(['closed', 'aborted', 'reset'])
 
 /** What a channel tells its owner. */
 export interface ChannelHandlers {
@@ -34,6 +38,13 @@ export class SignalChannel {
     stream.addEventListener('message', this.onData)
     stream.addEventListener('close', this.onStreamClose)
     stream.addEventListener('remoteCloseWrite', this.onRemoteCloseWrite)
+    // Gone before we listened (the callee reset or closed it as it opened, read in the batch that opened it): its
+    // events are past, and the call would ring out. Checked after the frames that arrived before (libp2p hands
+    // them to the message listener in a microtask queued above), so that what was said is heard first.
+    queueMicrotask(() => {
+      if (GONE.has(stream.status)) this.closedWith(stream.status === 'reset' ? new StreamResetError('the call stream was reset as it opened') : undefined)
+      else if (stream.remoteWriteStatus === 'closed') this.onRemoteCloseWrite()
+    })
   }
 
   /** Where frames go from now on; frames that arrived before are handed over first. */
@@ -128,9 +139,13 @@ export class SignalChannel {
   }
 
   private readonly onStreamClose = (evt: StreamCloseEvent): void => {
+    this.closedWith(evt.error)
+  }
+
+  private closedWith (err?: Error): void {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.frameTimer)
-    this.handlers?.onClose(this.abortedWith ?? evt.error)
+    this.handlers?.onClose(this.abortedWith ?? err)
   }
 }

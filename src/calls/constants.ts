@@ -44,7 +44,13 @@ export const DISCONNECTED_RESTART_MS = 2_000
 /** How long ICE restarts may try before the call ends as failed. */
 export const RECONNECT_TIMEOUT_MS = 30_000
 
-/** How long from accept to connected before the call ends as failed. */
+/**
+ * How long from the accept to connected before the call ends as failed, on
+ * each side's own clock: from the callee's accept, and from the caller's
+ * receipt of it, whatever its WebRTC stack does meanwhile (one that never
+ * finishes applying a description leaves no other clock running: the ring
+ * clock stops at the accept).
+ */
 export const CONNECT_TIMEOUT_MS = 30_000
 
 /** How long opening the signalling stream (dial included, both tries) may take. */

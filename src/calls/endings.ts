@@ -15,6 +15,8 @@ export function remoteHangupEnd (state: CallState, reason: HangupReasonName): { 
   if (state === 'ringing') return { reason: reason === 'answered-elsewhere' ? 'answered-elsewhere' : 'missed' }
   if (reason === 'fingerprint') return { reason: 'fingerprint', message: 'the other side found a DTLS certificate it did not expect: the call may have been tampered with' }
   if (reason === 'protocol') return { reason: 'protocol', message: 'the other side ended the call: it says this side broke the protocol' }
+  // Accepted, but the other side could not connect it (its connect time ran out, its devices or answer failed): not a decline.
+  if (reason === 'failed' && (state === 'calling' || state === 'connecting')) return { reason: 'failed', message: 'the other side could not connect the call' }
   // While we call, the callee hangs up only when its ring timed out (declining is its own frame).
   if (state === 'calling') return { reason: reason === 'timeout' ? 'missed' : 'declined' }
   return { reason: 'remote-hangup' }

@@ -81,6 +81,8 @@ export interface CallServiceInit {
   loopbackOnly?: boolean
   now?: () => number
   ringTimeoutMs?: number
+  /** From the accept to connected (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number
   callsPerPeer?: number
   strangerCalls?: number
   budgetWindowMs?: number
@@ -339,6 +341,7 @@ export class CallService implements Startable {
       loopbackOnly: this.init.loopbackOnly,
       now: this.now,
       ringTimeoutMs: this.init.ringTimeoutMs,
+      connectTimeoutMs: this.init.connectTimeoutMs,
       ending
     })
     this.calls.set(call.id, call)

@@ -116,6 +116,7 @@ export class CallSession {
     this.binding = new SdpBinding(init.seenFingerprint)
     this.timers = new CallTimers({
       ringMs: init.ringTimeoutMs,
+      connectMs: init.connectTimeoutMs,
       ring: () => { this.end('missed', 'timeout') },
       connect: () => { if (this.state === 'connecting') this.end('failed', 'failed', 'the call did not connect in time') }
     })
@@ -242,6 +243,8 @@ export class CallSession {
     if (this.direction !== 'incoming' || this.state !== 'ringing' || this.offerSdp == null) throw new CallStateError(`cannot accept a call that is ${this.state}`)
     mark('callee:accept')
     this.timers.answered()
+    // From now, not once the answer is made: a stack that never makes or sets it leaves no other clock.
+    this.timers.connecting()
     this.localMedia.video = options.video ?? this.video
     this.setState('connecting')
     try {
@@ -294,7 +297,6 @@ export class CallSession {
     mark('callee:accept-sent')
     this.send({ kind: 'accept', sdp: stripAddresses(answer), video: this.localMedia.video })
     this.candidates.accept()
-    this.timers.connecting()
   }
 
   /** Declines an incoming call that rings. */
@@ -443,14 +445,13 @@ export class CallSession {
     // After our offer is set (a browser would queue it so anyway; a Node stack may not): at once when it is.
     const apply = async (): Promise<void> => { await pc.setRemoteDescription({ type: 'answer', sdp: stripAddresses(sdp) }) }
     this.candidatesAfter = (this.offerSet == null ? apply() : this.offerSet.then(apply)).then(
-      () => {
-        mark('caller:answer-set')
-        this.timers.connecting()
-      },
+      () => { mark('caller:answer-set') },
       (err: Error) => { this.end('protocol', 'protocol', `the answer was refused: ${err.message}`) }
     )
     this.candidates.accept()
     this.timers.answered()
+    // From the accept, not once the answer is applied: a stack that never settles it leaves no other clock.
+    this.timers.connecting()
     this.remoteMedia = { audio: true, video }
     this.setState('connecting')
   }

@@ -8,6 +8,7 @@ import { CONNECT_TIMEOUT_MS, RING_TIMEOUT_MS } from './constants.js'
 /** What the clocks call when they run out. */
 export interface CallTimeouts {
   ringMs?: number
+  connectMs?: number
   ring(): void
   connect(): void
 }
@@ -33,7 +34,7 @@ export class CallTimers {
   /** (Re)starts the connect clock. */
   connecting (): void {
     clearTimeout(this.connectTimer)
-    this.connectTimer = setTimeout(() => { this.timeouts.connect() }, CONNECT_TIMEOUT_MS)
+    this.connectTimer = setTimeout(() => { this.timeouts.connect() }, this.timeouts.connectMs ?? CONNECT_TIMEOUT_MS)
   }
 
   /** The call connected. */

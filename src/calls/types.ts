@@ -58,6 +58,8 @@ export interface CallSessionInit {
   loopbackOnly?: boolean
   now(): number
   ringTimeoutMs?: number
+  /** From the accept to connected (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number
   /** Runs once as the call ends, before its state changes (the service announces a placed call that ends before its ring left). */
   ending?: () => void
 }

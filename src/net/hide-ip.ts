@@ -9,8 +9,9 @@
  * - Dials go only to our relays (directly) and to others through our relays
  *   (`<our relay>/p2p-circuit/p2p/<them>`). A contact's direct addresses, a
  *   WebRTC upgrade, and a "relay" a device record names that is not one of
- *   ours (it may be the contact's own machine) are all refused. DCUtR then
- *   has nothing to dial, and nothing to send.
+ *   ours (it may be the contact's own machine) are all refused. DCUtR does
+ *   not run: it is left out of a node made with the setting on, and the
+ *   peer stops it when the setting is turned on (src/peer/peer.ts).
  * - Inbound connections that are neither relayed nor from one of our relays
  *   are refused (someone who learnt a listening port elsewhere).
  *

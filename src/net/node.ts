@@ -59,6 +59,8 @@ export interface StarlingNodeInit {
    * addresses pass its checks, and it has no DCUtR when on from the start.
    */
   hideIp?: HideIp
+  /** A user node's DCUtR (default true): a platform with no transport it could use has none (src/peer/platform.ts). */
+  holePunching?: boolean
   /** Rewrites the addresses the node announces (a relay's WebRTC-direct addresses name their certhashes, src/net/webrtc-direct). */
   announceFilter?: (addrs: Multiaddr[]) => Multiaddr[]
   /** Relays to connect to at start. */
@@ -185,8 +187,8 @@ export async function createStarlingNode (init: StarlingNodeInit): Promise<Starl
   }
   // A user node reached through a relay tries to upgrade to a direct
   // connection (hole punching), so messages and attachments stop crossing it;
-  // not with hide my IP on (turned on later, its dials are refused and it has no address to send).
-  if (!isRelay && init.hideIp?.enabled !== true) services.dcutr = dcutr()
+  // not with hide my IP on (turned on later, the peer stops it), nor where it has nothing to dial.
+  if (!isRelay && init.holePunching !== false && init.hideIp?.enabled !== true) services.dcutr = dcutr()
   Object.assign(services, init.extraServices)
   const hideIp = isRelay ? undefined : init.hideIp
   const gater = hideIp != null ? hideIp.gater(init.connectionGater) : init.connectionGater

@@ -187,12 +187,18 @@ export class PeerCalls {
       throw err
     }
     // Written once, for the ring that ends the call (several devices rung: the screen may move to another ring).
+    // A ring already over was so before place() returned (its stream dropped while the connection was made, a
+    // host that hung up on hearing of it): its end event is past, so it is written now.
     const follow = (ring: CallSession): void => {
-      ring.on((event) => {
-        if (event.type !== 'ended') return
+      const ended = (reason: CallEndReason): void => {
         if (ring.continuedBy != null) follow(ring.continuedBy)
-        else this.record(to.handle, callOutcome(ring, event.reason), video)
-      })
+        else this.record(to.handle, callOutcome(ring, reason), video)
+      }
+      if (ring.over) {
+        ended(ring.endReason ?? 'failed')
+        return
+      }
+      ring.on((event) => { if (event.type === 'ended') ended(event.reason) })
     }
     follow(call)
     return call

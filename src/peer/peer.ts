@@ -150,6 +150,7 @@ async function assemble<B extends BlobStore> (parts: Pick<PeerParts<B>, 'crypto'
     noiseCrypto: platform.noiseCrypto,
     connectionGater: platform.connectionGater,
     hideIp,
+    holePunching: platform.holePunching,
     listen: init.listen,
     bootstrap: init.bootstrap,
     validators,
@@ -317,6 +318,11 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
     const { hideIp } = this.parts
     const changed = hideIp.enabled !== enabled
     hideIp.set(enabled)
+    // DCUtR does not run with hide my IP (its dials would be refused, but it would still open its streams on every
+    // relayed connection and send its CONNECT); a node made with the setting on has none to start again.
+    const dcutr = this.node.services.dcutr as { isStarted(): boolean, start(): Promise<void>, stop(): Promise<void> } | undefined
+    if (enabled && dcutr?.isStarted() === true) await dcutr.stop()
+    else if (!enabled && dcutr?.isStarted() === false) await dcutr.start()
     if (enabled) {
       await Promise.all(this.node.getConnections()
         .filter(c => !hideIp.allowsConnection(c.remotePeer, c.remoteAddr))

@@ -27,6 +27,14 @@ export interface PeerPlatform<B extends BlobStore = BlobStore> {
   noiseCrypto?: ICryptoInterface
   /** Which connections to allow (a browser's default refuses `ws://` and loopback). */
   connectionGater?: ConnectionGater
+  /**
+   * Whether DCUtR (hole punching over a relayed connection) can do anything
+   * here (default true). It only dials a peer's public addresses that are
+   * not relayed, over TCP or another transport of ours, and hands the other
+   * side ours: a tab has no TCP and no address a peer can dial directly
+   * (its upgrade of a relayed connection is WebRTC's), so it has none.
+   */
+  holePunching?: boolean
   /** Where the key file lives. */
   keys: KeyStorage
   /**

@@ -331,10 +331,10 @@ export const party = (side: Side): { account: string, handle: string, contact: b
 /**
  * A call from alice to bob that bob accepts while alice's applying of his
  * answer is held (a busy WebRTC thread): `release()` lets it complete, or,
- * with `refuse`, fail.
+ * with `refuse`, fail. `bob`: Bob's own settings.
  */
-export async function acceptedWithHeldAnswer (options: { refuse?: boolean } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, pc: FakePeerConnection, release: () => void }> {
-  const { alice, bob } = await pair({ attachMedia: async () => {} })
+export async function acceptedWithHeldAnswer (options: { refuse?: boolean, bob?: Partial<CallServiceInit> } = {}): Promise<{ alice: Side, bob: Side, call: CallSession, bobCall: CallSession, pc: FakePeerConnection, release: () => void }> {
+  const { alice, bob } = await pair({ attachMedia: async () => {} }, { bob: options.bob })
   const ringing = nextIncoming(bob)
   const call = await alice.service.place(target(bob), party(bob))
   const { call: bobCall } = await ringing
@@ -396,4 +396,23 @@ export function heldAnswerFactory (side: () => Side, network: () => () => FakeNe
     return pc
   }
   return { factory, release: () => { release() } }
+}
+
+/**
+ * Alice and Bob; Alice's connections are made only once `release` is called
+ * (her devices take their time to open: a permission prompt), and Bob's
+ * device drops each stream 20 ms after it opens, before any ring (no ring in
+ * time, a budget, a service stopping).
+ */
+export async function droppedWhileMaking (): Promise<{ alice: Side, bob: Side, release: () => void }> {
+  let release = (): void => {}
+  const held = new Promise<void>(resolve => { release = resolve })
+  const { alice, bob, network } = await pair({}, {})
+  const inner = fakeFactory(alice, network)
+  ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
+    await held
+    return await inner(config, request)
+  }
+  bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
+  return { alice, bob, release: () => { release() } }
 }

@@ -9,27 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import type { CallServiceEvent } from '../../../src/calls/index.js'
-import { fakeFactory, pair, party, stopAll, target, waitFor } from './helpers.js'
-import type { Side } from './helpers.js'
-
-/**
- * Alice and Bob; Alice's connections are made only once `release` is called
- * (her devices take their time to open: a permission prompt), and Bob's
- * device drops each stream 20 ms after it opens, before any ring (no ring in
- * time, a budget, a service stopping).
- */
-async function droppedWhileMaking (): Promise<{ alice: Side, bob: Side, release: () => void }> {
-  let release = (): void => {}
-  const held = new Promise<void>(resolve => { release = resolve })
-  const { alice, bob, network } = await pair({}, {})
-  const inner = fakeFactory(alice, network)
-  ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
-    await held
-    return await inner(config, request)
-  }
-  bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
-  return { alice, bob, release: () => { release() } }
-}
+import { droppedWhileMaking, pair, party, stopAll, target, waitFor } from './helpers.js'
 
 describe('calls: the host hears of a placed call before its end', () => {
   afterEach(async () => { await stopAll() })

@@ -55,6 +55,8 @@ export function browserPeerPlatform (init: BrowserPlatformInit): PeerPlatform<Op
     crypto,
     transports: () => browserTransports({ iceServers: init.iceServers, peerWebRTC: init.hideMyIp !== true }),
     connectionGater: browserConnectionGater(),
+    // No TCP, and nothing a peer can dial directly: DCUtR would only send its messages through the relay for nothing.
+    holePunching: false,
     keys: indexedDbKeyStorage(init.table),
     openStore: async (secret) => await openBrowserStore(crypto, `${profile}-store`, secret),
     openBlobs: async (secret) => await OpfsBlobStore.open(`starling/${profile}/attachments`, {

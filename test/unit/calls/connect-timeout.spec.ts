@@ -1,0 +1,81 @@
+/**
+ * The connect time (src/calls/timers.ts, CONNECT_TIMEOUT_MS): from the
+ * accept until the connection is connected, on each side's own clock, also
+ * when its WebRTC stack never finishes applying a description (a promise of
+ * setRemoteDescription, createAnswer or setLocalDescription that never
+ * settles). Before, the clock started only once the answer was made (the
+ * callee) or applied (the caller): a stack stuck there left the call
+ * "connecting" with no clock at all (the ring clock stops at the accept).
+ * Each side ends as failed and says "failed" on the wire; the other side
+ * records it as failed too, not as declined or a plain end. Fake timers.
+ */
+import assert from 'node:assert/strict'
+import FakeTimers from '@sinonjs/fake-timers'
+import { CONNECT_TIMEOUT_MS } from '../../../src/calls/constants.js'
+import type { CallSession, PeerConnectionFactory } from '../../../src/calls/index.js'
+import type { Signal } from '../../../src/calls/wire.js'
+import { acceptedWithHeldAnswer, fakeFactory, nextIncoming, pair, party, stopAll, tap, target, waitFor } from './helpers.js'
+import type { FakePeerConnection } from './helpers.js'
+
+/** Runs `steps` on fake timers that also follow real time (in-memory streams and waitFor run on them; the test jumps ahead). */
+async function onFakeClock (steps: (clock: FakeTimers.Clock) => Promise<void>): Promise<void> {
+  const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true, shouldClearNativeTimers: true })
+  try {
+    await steps(clock)
+  } finally {
+    clock.uninstall()
+  }
+}
+
+describe('calls: a connection that never finishes applying a description ends at the connect time', () => {
+  afterEach(stopAll)
+
+  it('the callee\'s createAnswer never settles: it ends as failed at the connect time after its accept, and the caller as failed', async () => {
+    let call!: CallSession
+    let bobCall!: CallSession
+    let fromBob!: Signal[]
+    await onFakeClock(async (clock) => {
+      const { alice, bob, network } = await pair()
+      const fake = fakeFactory(bob, network)
+      ;(bob.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = async (config, request) => {
+        const pc = await fake(config, request) as FakePeerConnection
+        pc.createAnswer = async () => await new Promise<never>(() => {})
+        return pc
+      }
+      const ringing = nextIncoming(bob)
+      call = await alice.service.place(target(bob), party(bob))
+      bobCall = (await ringing).call
+      fromBob = tap(bob.dialled[0])
+      void bobCall.accept().catch(() => {})
+      await clock.tickAsync(CONNECT_TIMEOUT_MS - 1_000)
+      assert.equal(bobCall.state, 'connecting', 'still trying within the connect time')
+      assert.equal(call.state, 'calling', 'no accept left: its answer was never made')
+      await clock.tickAsync(2_000)
+      for (let i = 0; i < 100 && !call.over; i++) await clock.tickAsync(1)
+    })
+    assert.equal(bobCall.endReason, 'failed', 'the callee ended on its own clock (before: no clock ran after its accept)')
+    assert.deepEqual(fromBob.filter(s => s.kind === 'hangup'), [{ kind: 'hangup', reason: 'failed' }])
+    assert.equal(call.endReason, 'failed', 'the caller records it as failed, not declined')
+  })
+
+  it('the caller\'s setRemoteDescription of the answer never settles: it ends as failed at the connect time after the accept, and tells the callee', async () => {
+    let setUp!: Awaited<ReturnType<typeof acceptedWithHeldAnswer>>
+    let fromAlice!: Signal[]
+    await onFakeClock(async (clock) => {
+      // Bob's own clock is much longer: the caller must end the call on its own.
+      setUp = await acceptedWithHeldAnswer({ bob: { connectTimeoutMs: 10 * CONNECT_TIMEOUT_MS } })
+      const { bob, call } = setUp
+      fromAlice = tap(bob.inbound[0])
+      await waitFor(() => call.state === 'connecting', 'the accept at the caller')
+      await clock.tickAsync(CONNECT_TIMEOUT_MS - 1_000)
+      assert.equal(call.state, 'connecting', 'still trying within the connect time')
+      await clock.tickAsync(2_000)
+      for (let i = 0; i < 100 && !setUp.bobCall.over; i++) await clock.tickAsync(1)
+    })
+    const { bob, call, bobCall } = setUp
+    assert.equal(call.endReason, 'failed', 'the caller ended on its own clock (before: its clock started only once the answer was applied)')
+    assert.deepEqual(fromAlice.filter(s => s.kind === 'hangup'), [{ kind: 'hangup', reason: 'failed' }])
+    assert.equal(bobCall.endReason, 'failed', 'the callee records it as failed, not a plain end')
+    await waitFor(() => bob.pcs[0].closed, 'the callee\'s connection closed')
+  })
+})
