@@ -308,6 +308,8 @@ export class CallService implements Startable {
     }
     mark('callee:identified')
     const call = this.session(channel, message.callId, 'incoming', remote, signal.video)
+    // Its stream went while the caller was identified: the host hears only its end.
+    if (call.over) return
     try {
       call.ring(signal.sdp)
     } catch (err) {
@@ -344,14 +346,20 @@ export class CallService implements Startable {
       connectTimeoutMs: this.init.connectTimeoutMs,
       ending
     })
-    this.calls.set(call.id, call)
-    call.on((event) => {
-      if (event.type !== 'ended') return
+    const ended = (reason: CallEndReason, durationMs: number): void => {
       this.calls.delete(call.id)
       setNewest(this.endedCalls, call.id, true, MAX_REMEMBERED_CALLS)
       for (const f of call.fingerprints) setNewest(this.endedFingerprints, f, true, MAX_REMEMBERED_FINGERPRINTS)
-      this.emit({ type: 'ended', call, reason: event.reason, durationMs: event.durationMs })
-    })
+      this.emit({ type: 'ended', call, reason, durationMs })
+    }
+    // Its stream gone before it was made (a ring's caller that left while it was identified): it ended as it was
+    // made, before this listened. Kept as under way, it would make every later call "busy".
+    if (call.over) {
+      ended(call.endReason ?? 'failed', call.durationMs)
+      return call
+    }
+    this.calls.set(call.id, call)
+    call.on((event) => { if (event.type === 'ended') ended(event.reason, event.durationMs) })
     return call
   }
 

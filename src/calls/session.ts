@@ -177,22 +177,32 @@ export class CallSession {
     // The ring leaves with the offer while it is set here (4-8 ms of WebRTC's threads in a tab): the callee
     // applies it meanwhile. Our candidates, gathered once it is set, wait for the accept (the gate).
     const applied = pc.setLocalDescription({ type: 'offer', sdp: offer })
+    let failed: Error | undefined
     this.offerSet = applied.then(() => {
       mark('caller:offer-set')
       this.offerSet = undefined
-    }, () => {})
+    }, (err: Error) => { failed = err })
     // Made while the stream opened (service.place): the ring waits for it; none opening ended the call.
     await this.init.channel.opened?.catch(() => {})
     if (this.over) return
+    // Failed already: no ring for a call that cannot be made (the service ends it as place() throws).
+    if (failed != null) throw failed
     mark('caller:ring-sent')
     this.send({ kind: 'ring', video: this.video, sdp: stripAddresses(offer), deviceRecord, name })
     this.timers.ring()
+    // Until the offer is set, or the call is over meanwhile (hung up, rung out: a stack that never sets it must
+    // not keep place() from returning the call, nor the thread from hearing of it).
+    let stop = (): void => {}
+    const over = new Promise<void>(resolve => { stop = this.on((event) => { if (event.type === 'ended') resolve() }) })
     try {
-      await applied
+      await Promise.race([applied, over])
     } catch (err) {
-      // The callee may already ring: it hears the end.
-      this.end('failed', 'failed', `the offer could not be set: ${(err as Error).message}`)
+      // The callee already rings: it hears the end; the service ends the call here as place() throws (its host
+      // hears the error and the end, not an outgoing call).
+      if (!this.over) this.send({ kind: 'hangup', reason: 'failed' })
       throw err
+    } finally {
+      stop()
     }
   }
 

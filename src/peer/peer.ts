@@ -251,6 +251,8 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
   readonly calls?: PeerCalls
   private readonly parts: PeerParts<B>
   private rotationTimer?: ReturnType<typeof setInterval>
+  /** DCUtR started or stopped to match hide my IP, one change at a time (each takes a few awaits). */
+  private dcutrSynced: Promise<void> = Promise.resolve()
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => { this.messenger.reachable(evt.detail) }
 
   constructor (parts: PeerParts<B>) {
@@ -320,9 +322,15 @@ export class StarlingPeer<B extends BlobStore = BlobStore> {
     hideIp.set(enabled)
     // DCUtR does not run with hide my IP (its dials would be refused, but it would still open its streams on every
     // relayed connection and send its CONNECT); a node made with the setting on has none to start again.
+    // One start or stop at a time, each reading the setting when its turn comes: a call made while another's start
+    // was under way read isStarted() as false, and left DCUtR running with the setting on.
     const dcutr = this.node.services.dcutr as { isStarted(): boolean, start(): Promise<void>, stop(): Promise<void> } | undefined
-    if (enabled && dcutr?.isStarted() === true) await dcutr.stop()
-    else if (!enabled && dcutr?.isStarted() === false) await dcutr.start()
+    this.dcutrSynced = this.dcutrSynced.catch(() => {}).then(async () => {
+      if (dcutr == null || dcutr.isStarted() !== hideIp.enabled) return
+      if (hideIp.enabled) await dcutr.stop()
+      else await dcutr.start()
+    })
+    await this.dcutrSynced
     if (enabled) {
       await Promise.all(this.node.getConnections()
         .filter(c => !hideIp.allowsConnection(c.remotePeer, c.remoteAddr))
