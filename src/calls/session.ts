@@ -270,8 +270,12 @@ export class CallSession {
       }
       if (this.over) return
       if (this.acceptSent && early?.answer == null) throw new Error('the answer sent could not be set')
+      // Made now, with the microphone (and camera) opened for it: the connect time runs from when they are, not
+      // through a permission prompt (the caller rings on its own clock until our accept, which leaves after).
+      if (early == null) this.timers.hold()
       const pc = early?.pc ?? await this.makeConnection({ stranger: this.request })
       if (this.over) return
+      if (early == null) this.timers.connecting()
       const attach = early != null ? async () => { await this.init.attachMedia?.(this.id, { video: this.localMedia.video }) } : undefined
       if (early?.answer != null) {
         // Made while it rang: the answer leaves now, and the microphone and camera go on its senders meanwhile

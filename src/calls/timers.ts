@@ -37,6 +37,15 @@ export class CallTimers {
     this.connectTimer = setTimeout(() => { this.timeouts.connect() }, this.timeouts.connectMs ?? CONNECT_TIMEOUT_MS)
   }
 
+  /**
+   * The connect clock waits: our devices are being opened with the
+   * connection made at the accept (a permission prompt is the user's to
+   * answer; the caller, which has no accept yet, still rings on its own clock).
+   */
+  hold (): void {
+    clearTimeout(this.connectTimer)
+  }
+
   /** The call connected. */
   connected (): void {
     clearTimeout(this.connectTimer)

@@ -7,7 +7,9 @@
  * callee) or applied (the caller): a stack stuck there left the call
  * "connecting" with no clock at all (the ring clock stops at the accept).
  * Each side ends as failed and says "failed" on the wire; the other side
- * records it as failed too, not as declined or a plain end. Fake timers.
+ * records it as failed too, not as declined or a plain end. A connection
+ * made at the accept (a stranger's request) opens the devices: the clock
+ * runs from when they are open, not through a permission prompt. Fake timers.
  */
 import assert from 'node:assert/strict'
 import FakeTimers from '@sinonjs/fake-timers'
@@ -77,5 +79,31 @@ describe('calls: a connection that never finishes applying a description ends at
     assert.deepEqual(fromAlice.filter(s => s.kind === 'hangup'), [{ kind: 'hangup', reason: 'failed' }])
     assert.equal(bobCall.endReason, 'failed', 'the callee records it as failed, not a plain end')
     await waitFor(() => bob.pcs[0].closed, 'the callee\'s connection closed')
+  })
+
+  it('a request accepted with its devices behind a permission prompt longer than the connect time connects once they open: the clock runs from then', async () => {
+    let bobCall!: CallSession
+    let call!: CallSession
+    await onFakeClock(async (clock) => {
+      const { alice, bob, network } = await pair({}, { contacts: false })
+      const fake = fakeFactory(bob, network)
+      // The connection made at the accept opens the devices: the prompt is answered after CONNECT_TIMEOUT_MS + 10 s.
+      ;(bob.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = async (config, request) => {
+        await new Promise(resolve => setTimeout(resolve, CONNECT_TIMEOUT_MS + 10_000))
+        return await fake(config, request)
+      }
+      const ringing = nextIncoming(bob)
+      call = await alice.service.place(target(bob), party(bob))
+      bobCall = (await ringing).call
+      const accepting = bobCall.accept()
+      await clock.tickAsync(CONNECT_TIMEOUT_MS + 5_000)
+      assert.equal(bobCall.state, 'connecting', 'not failed while the prompt is open')
+      await clock.tickAsync(6_000)
+      await accepting
+      const both = (): boolean => call.state === 'connected' && bobCall.state === 'connected'
+      for (let i = 0; i < 200 && !both(); i++) await clock.tickAsync(1)
+    })
+    assert.equal(bobCall.state, 'connected')
+    assert.equal(call.state, 'connected')
   })
 })
