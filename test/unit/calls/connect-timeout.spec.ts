@@ -14,10 +14,9 @@
 import assert from 'node:assert/strict'
 import FakeTimers from '@sinonjs/fake-timers'
 import { CONNECT_TIMEOUT_MS } from '../../../src/calls/constants.js'
-import type { CallSession, PeerConnectionFactory } from '../../../src/calls/index.js'
+import type { CallSession } from '../../../src/calls/index.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { acceptedWithHeldAnswer, fakeFactory, nextIncoming, pair, party, stopAll, tap, target, waitFor } from './helpers.js'
-import type { FakePeerConnection } from './helpers.js'
+import { acceptedWithHeldAnswer, alteredFactory, fakeFactory, nextIncoming, pair, party, setFactory, stopAll, tap, target, waitFor } from './helpers.js'
 
 /** Runs `steps` on fake timers that also follow real time (in-memory streams and waitFor run on them; the test jumps ahead). */
 async function onFakeClock (steps: (clock: FakeTimers.Clock) => Promise<void>): Promise<void> {
@@ -38,12 +37,7 @@ describe('calls: a connection that never finishes applying a description ends at
     let fromBob!: Signal[]
     await onFakeClock(async (clock) => {
       const { alice, bob, network } = await pair()
-      const fake = fakeFactory(bob, network)
-      ;(bob.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = async (config, request) => {
-        const pc = await fake(config, request) as FakePeerConnection
-        pc.createAnswer = async () => await new Promise<never>(() => {})
-        return pc
-      }
+      setFactory(bob, alteredFactory(bob, network, (pc) => { pc.createAnswer = async () => await new Promise<never>(() => {}) }))
       const ringing = nextIncoming(bob)
       call = await alice.service.place(target(bob), party(bob))
       bobCall = (await ringing).call
@@ -88,10 +82,10 @@ describe('calls: a connection that never finishes applying a description ends at
       const { alice, bob, network } = await pair({}, { contacts: false })
       const fake = fakeFactory(bob, network)
       // The connection made at the accept opens the devices: the prompt is answered after CONNECT_TIMEOUT_MS + 10 s.
-      ;(bob.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = async (config, request) => {
+      setFactory(bob, async (config, request) => {
         await new Promise(resolve => setTimeout(resolve, CONNECT_TIMEOUT_MS + 10_000))
         return await fake(config, request)
-      }
+      })
       const ringing = nextIncoming(bob)
       call = await alice.service.place(target(bob), party(bob))
       bobCall = (await ringing).call

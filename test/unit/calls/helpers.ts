@@ -248,6 +248,21 @@ export function fakeFactory (side: { pcs: FakePeerConnection[] }, network: () =>
   }
 }
 
+/** Gives `side`'s running service another factory for the connections it makes from now on. */
+export function setFactory (side: Pick<Side, 'service'>, factory: PeerConnectionFactory): void {
+  (side.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = factory
+}
+
+/** Fakes as {@link fakeFactory} makes them, each changed by `alter` (a WebRTC stack that fails or never settles a step). */
+export function alteredFactory (side: { pcs: FakePeerConnection[] }, network: () => FakeNetwork, alter: (pc: FakePeerConnection) => void): PeerConnectionFactory {
+  const fake = fakeFactory(side, network)
+  return async (config, request) => {
+    const pc = await fake(config, request) as FakePeerConnection
+    alter(pc)
+    return pc
+  }
+}
+
 /** Opens a stream pair as `from` to `to`'s handler; returns the dialer's end. */
 export async function connect (to: Pick<Side, 'handler' | 'inbound' | 'dialled'>, from: PeerId): Promise<Stream> {
   const [outbound, inbound] = await streamPair({ protocol: CALL_PROTOCOL })
@@ -409,10 +424,10 @@ export async function droppedWhileMaking (): Promise<{ alice: Side, bob: Side, r
   const held = new Promise<void>(resolve => { release = resolve })
   const { alice, bob, network } = await pair({}, {})
   const inner = fakeFactory(alice, network)
-  ;(alice.service as unknown as { init: { createPeerConnection: typeof inner } }).init.createPeerConnection = async (config, request) => {
+  setFactory(alice, async (config, request) => {
     await held
     return await inner(config, request)
-  }
+  })
   bob.handler = (stream) => { setTimeout(() => { stream.abort(new Error('no ring in time')) }, 20) }
   return { alice, bob, release: () => { release() } }
 }

@@ -7,10 +7,9 @@
  * is over (PeerCalls writes the call into the thread only once it returns).
  */
 import assert from 'node:assert/strict'
-import type { CallServiceEvent, PeerConnectionFactory } from '../../../src/calls/index.js'
+import type { CallServiceEvent } from '../../../src/calls/index.js'
 import type { Signal } from '../../../src/calls/wire.js'
-import { fakeFactory, heldAnswerFactory, nextIncoming, pair, party, stopAll, tap, target, waitFor } from './helpers.js'
-import type { FakePeerConnection } from './helpers.js'
+import { alteredFactory, heldAnswerFactory, nextIncoming, pair, party, setFactory, stopAll, tap, target, waitFor } from './helpers.js'
 
 describe('calls: the caller\'s offer failing, or never set, while its ring leaves', () => {
   afterEach(stopAll)
@@ -31,12 +30,7 @@ describe('calls: the caller\'s offer failing, or never set, while its ring leave
 
   it('an offer that failed to be set before the stream opened: no ring leaves (the callee does not ring for a call already over)', async () => {
     const { alice, bob, network } = await pair({ attachMedia: async () => {} })
-    const fake = fakeFactory(alice, network)
-    ;(alice.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = async (config, request) => {
-      const pc = await fake(config, request) as FakePeerConnection
-      pc.setLocalDescription = async () => { throw new Error('the offer could not be set') }
-      return pc
-    }
+    setFactory(alice, alteredFactory(alice, network, (pc) => { pc.setLocalDescription = async () => { throw new Error('the offer could not be set') } }))
     // Bob's device takes 30 ms to take the stream: the offer has failed by then.
     const handler = bob.handler
     const toBob: Signal[][] = []
@@ -55,12 +49,7 @@ describe('calls: the caller\'s offer failing, or never set, while its ring leave
 
   it('an offer that is never set (a stuck WebRTC stack): the ring times out, and place() returns the call ended', async () => {
     const { alice, bob, network } = await pair({ attachMedia: async () => {} }, { alice: { ringTimeoutMs: 100 } })
-    const fake = fakeFactory(alice, network)
-    ;(alice.service as unknown as { init: { createPeerConnection: PeerConnectionFactory } }).init.createPeerConnection = async (config, request) => {
-      const pc = await fake(config, request) as FakePeerConnection
-      pc.setLocalDescription = async () => await new Promise<never>(() => {})
-      return pc
-    }
+    setFactory(alice, alteredFactory(alice, network, (pc) => { pc.setLocalDescription = async () => await new Promise<never>(() => {}) }))
     const ringing = nextIncoming(bob)
     const placing = alice.service.place(target(bob), party(bob))
     await ringing
