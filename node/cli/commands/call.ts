@@ -19,6 +19,24 @@ interface CallResult {
   recordedMs: number
 }
 
+/** What a call that never connected came to, in words, by how it ended (src/calls, CallEndReason). */
+const NOT_CONNECTED: Record<string, string> = {
+  declined: 'declined',
+  busy: 'busy',
+  unreachable: 'not reachable',
+  missed: 'not answered',
+  failed: 'answered, but the call could not be connected',
+  fingerprint: 'ended: the other side\'s certificate was not the one its answer named (the call may have been tampered with)',
+  protocol: 'ended: a protocol error',
+  hangup: 'ended before it connected',
+  'remote-hangup': 'ended by the other side before it connected'
+}
+
+/** The line for a call that never connected (a reason this version does not know is said as it is). */
+export function notConnectedLine (handle: string, reason: string | undefined): string {
+  return `call with ${handle}: ${reason == null ? 'ended before it connected' : NOT_CONNECTED[reason] ?? `ended (${reason})`}`
+}
+
 /** Checks the files before the daemon is asked: one clear line for each mistake. */
 async function checkFiles (audioIn: string | undefined, audioOut: string | undefined): Promise<void> {
   if (audioIn != null) {
@@ -70,7 +88,7 @@ export const callCommand: Command = {
     const r = await client.call<CallResult>('call', { handle: args.positionals[0], audioIn, audioOut, seconds })
     const how = r.connected
       ? `call with ${r.handle ?? args.positionals[0]} ended after ${formatDuration(r.durationMs)}`
-      : `call with ${r.handle ?? args.positionals[0]}: ${r.endReason === 'declined' ? 'declined' : r.endReason === 'busy' ? 'busy' : r.endReason === 'unreachable' ? 'not reachable' : 'not answered'}`
+      : notConnectedLine(r.handle ?? args.positionals[0], r.endReason)
     out.print({ event: 'call', ...r }, [how, ...(audioOut != null && r.connected ? [`recorded ${formatDuration(r.recordedMs)} to ${audioOut}`] : [])])
     return r.connected ? 0 : 1
   }
