@@ -7,6 +7,10 @@
  * - bare: two RTCPeerConnections in the caller's page with the same media
  *   and the signalling handed over at once, from createOffer to the same two
  *   moments, in the same run; and the ratios;
+ * - bareAcrossPages: the same pair with one side in each tab's page (two
+ *   Chromium processes, as a call's sides are), its signalling carried
+ *   from page to page by this process at once; and the call's ratios to it
+ *   (ratioToBareAcrossPages), beside the ratios to the in-page pair;
  * - the same with hide my IP on both tabs and a bare pair with
  *   iceTransportPolicy 'relay' (coturn on 127.0.0.1, as the relay offers it).
  * Both sides of both set-ups have their microphone and camera open before
@@ -98,6 +102,62 @@ window.__bench = {
     var media = Promise.all([first('video', function () { return true }), first('audio', sound), connected])
     var got = await Promise.race([media, timeout])
     return { video: got[0], audio: got[1] }
+  },
+  // One side of a bare pair across two pages: window.__benchSignal (a binding of the bench process) carries its
+  // messages to the other page's receive(), at once. Candidates wait until the other side's description is set.
+  across: {
+    pc: null, media: null, remoteSet: false, held: [],
+    prepare: async function () { this.media = await navigator.mediaDevices.getUserMedia({ audio: true, video: true }) },
+    make: function (config) {
+      var self = this
+      var pc = new RTCPeerConnection(config)
+      self.pc = pc
+      self.remoteSet = false
+      self.held = []
+      for (var t of self.media.getTracks()) pc.addTrack(t, self.media)
+      var remote = new MediaStream()
+      var audio = new Audio()
+      audio.srcObject = remote
+      self.audio = audio
+      pc.addEventListener('track', function (e) { remote.addTrack(e.track); audio.play().catch(function () {}) })
+      var relay = config.iceTransportPolicy === 'relay'
+      pc.addEventListener('icecandidate', function (e) {
+        if (e.candidate != null && (relay || / 127\\.\\d+\\.\\d+\\.\\d+ /.test(e.candidate.candidate))) window.__benchSignal(JSON.stringify({ candidate: e.candidate.toJSON() }))
+      })
+      return pc
+    },
+    remoteDone: function () {
+      this.remoteSet = true
+      for (var c of this.held.splice(0)) this.pc.addIceCandidate(c).catch(function () {})
+    },
+    receive: async function (text, config) {
+      var m = JSON.parse(text)
+      if (m.candidate != null) {
+        if (this.pc != null && this.remoteSet) this.pc.addIceCandidate(m.candidate).catch(function () {})
+        else this.held.push(m.candidate)
+        return
+      }
+      if (m.offer != null) {
+        var pc = this.make(config)
+        await pc.setRemoteDescription({ type: 'offer', sdp: m.offer })
+        this.remoteDone()
+        var answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        window.__benchSignal(JSON.stringify({ answer: answer.sdp }))
+        return
+      }
+      if (m.answer != null) {
+        await this.pc.setRemoteDescription({ type: 'answer', sdp: m.answer })
+        this.remoteDone()
+      }
+    },
+    close: function () {
+      if (this.pc != null) this.pc.close()
+      if (this.audio != null) this.audio.pause()
+      for (var t of (this.media != null ? this.media.getTracks() : [])) t.stop()
+      this.pc = null
+      this.media = null
+    }
   }
 }
 `
@@ -268,11 +328,67 @@ async function barePairs (page: Page, ice: CallRtcConfiguration): Promise<Times>
   return times
 }
 
-function report (call: Times, bare: Times): Record<string, unknown> {
+/** The page side of {@link barePairsAcross}. */
+interface AcrossPage { __bench: { firstMedia: (pc: () => RTCPeerConnection | null, start: number) => Promise<{ video: number, audio: number }>, across: { pc: RTCPeerConnection | null, prepare: () => Promise<void>, make: (config: RTCConfiguration) => RTCPeerConnection, receive: (text: string, config: RTCConfiguration) => Promise<void>, close: () => void } } }
+
+/** Pages whose across-pages signalling is wired (a binding once per page: it stays across reloads). */
+const wired = new WeakSet<Page>()
+
+/**
+ * RUNS bare pairs across the two tabs' pages (each in its own Chromium
+ * process, as a call's two sides are), with the same options and media
+ * opened before the clock; the signalling goes from page to page through
+ * this process (a binding and an evaluate: a Chrome DevTools protocol hop
+ * each way) as soon as each side has it. Measured in the caller's page
+ * from before its connection is made, as the in-page pair is. Beside the
+ * in-page pair, for what two processes cost a pair that has no protocol of
+ * its own; the ratio stays against the in-page pair.
+ */
+async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration): Promise<Times> {
+  const config: RTCConfiguration = peerConnectionOptions(ice)
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    if (wired.has(from)) continue
+    wired.add(from)
+    await from.exposeBinding('__benchSignal', async (_source, text: string) => {
+      await to.evaluate(async ([text, config]) => { await (window as unknown as AcrossPage).__bench.across.receive(text, config) }, [text, config] as const).catch(() => {})
+    })
+  }
+  const times: Times = { video: [], audio: [] }
+  for (let i = 0; i < RUNS; i++) {
+    await Promise.all([a, b].map(async p => { await p.evaluate(async () => { await (window as unknown as AcrossPage).__bench.across.prepare() }) }))
+    try {
+      const t = await a.evaluate(async (config) => {
+        const bench = (window as unknown as AcrossPage).__bench
+        const start = performance.now()
+        const pc = bench.across.make(config)
+        const measuring = bench.firstMedia(() => bench.across.pc, start)
+        measuring.catch(() => {})
+        const offer = await pc.createOffer()
+        await pc.setLocalDescription(offer)
+        ;(window as unknown as { __benchSignal: (text: string) => void }).__benchSignal(JSON.stringify({ offer: offer.sdp }))
+        return await measuring
+      }, config)
+      times.video.push(t.video)
+      times.audio.push(t.audio)
+      if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`bare across pages ${i + 1}: video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}\n`)
+    } finally {
+      await Promise.all([a, b].map(async p => { await p.evaluate(() => { (window as unknown as AcrossPage).__bench.across.close() }) }))
+    }
+  }
+  return times
+}
+
+function report (call: Times, bare: Times, across?: Times): Record<string, unknown> {
   const c = { video: summary(call.video), audio: summary(call.audio) }
   const b = { video: summary(bare.video), audio: summary(bare.audio) }
   const ratio = (x: Summary, y: Summary): number => Math.round(x.medianMs / y.medianMs * 100) / 100
-  return { call: c, bare: b, ratio: { video: ratio(c.video, b.video), audio: ratio(c.audio, b.audio) } }
+  const x = across != null ? { video: summary(across.video), audio: summary(across.audio) } : undefined
+  return {
+    call: c,
+    bare: b,
+    ratio: { video: ratio(c.video, b.video), audio: ratio(c.audio, b.audio) },
+    ...(x != null ? { bareAcrossPages: x, ratioToBareAcrossPages: { video: ratio(c.video, x.video), audio: ratio(c.audio, x.audio) } } : {})
+  }
 }
 
 /** Runs the browser part; with `coturn`, also through TURN (hide my IP on both tabs). */
@@ -286,14 +402,17 @@ export async function browserCallBench (dir: string, coturn?: Coturn): Promise<R
     await befriend(caller, callee)
     for (const p of parties) await p.page.evaluate(PAGE_HELPERS)
     const bare = await barePairs(caller.page, { iceServers: [], iceTransportPolicy: 'all' })
+    const across = await barePairsAcross(caller.page, callee.page, { iceServers: [], iceTransportPolicy: 'all' })
     const directStarted = Date.now()
     // The direct calls only: profiling slows the tabs, and its run is for finding where time goes.
-    const direct = report(await appCalls(caller, callee, process.env.BENCH_CALL_PROFILE), bare)
+    const direct = report(await appCalls(caller, callee, process.env.BENCH_CALL_PROFILE), bare, across)
     if (process.env.BENCH_CALL_PROFILE != null) return { direct, turn: 'skipped: BENCH_CALL_PROFILE' }
     if (coturn == null) return { direct, turn: 'skipped: no coturn' }
     const username = `${Math.floor(Date.now() / 1000) + 3600}:bench`
     const credential = createHmac('sha1', coturn.secret).update(username).digest('base64')
-    const bareTurn = await barePairs(caller.page, { iceServers: [{ urls: [coturn.url], username, credential }], iceTransportPolicy: 'relay' })
+    const turnIce: CallRtcConfiguration = { iceServers: [{ urls: [coturn.url], username, credential }], iceTransportPolicy: 'relay' }
+    const bareTurn = await barePairs(caller.page, turnIce)
+    const acrossTurn = await barePairsAcross(caller.page, callee.page, turnIce)
     for (const p of parties) {
       await setSwitch(p.page, 'Hide my IP address', 'hideMyIp', true)
       await p.page.reload()
@@ -302,7 +421,7 @@ export async function browserCallBench (dir: string, coturn?: Coturn): Promise<R
     }
     // The ring budget of the direct calls' minute must be over.
     await new Promise(resolve => setTimeout(resolve, Math.max(0, directStarted + CALL_BUDGET_WINDOW_MS + 1_000 - Date.now())))
-    const turn = report(await appCalls(caller, callee), bareTurn)
+    const turn = report(await appCalls(caller, callee), bareTurn, acrossTurn)
     return { direct, turn }
   } finally {
     for (const p of parties) await p.browser.close()
