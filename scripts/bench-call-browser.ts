@@ -331,8 +331,9 @@ async function barePairs (page: Page, ice: CallRtcConfiguration): Promise<Times>
 /** The page side of {@link barePairsAcross}. */
 interface AcrossPage { __bench: { firstMedia: (pc: () => RTCPeerConnection | null, start: number) => Promise<{ video: number, audio: number }>, across: { pc: RTCPeerConnection | null, prepare: () => Promise<void>, make: (config: RTCConfiguration) => RTCPeerConnection, receive: (text: string, config: RTCConfiguration) => Promise<void>, close: () => void } } }
 
-/** Pages whose across-pages signalling is wired (a binding once per page: it stays across reloads). */
+/** Pages whose across-pages signalling is wired (a binding once per page: it stays across reloads), and the configuration of the pairs now measured. */
 const wired = new WeakSet<Page>()
+let acrossConfig: RTCConfiguration = {}
 
 /**
  * RUNS bare pairs across the two tabs' pages (each in its own Chromium
@@ -346,11 +347,13 @@ const wired = new WeakSet<Page>()
  */
 async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration): Promise<Times> {
   const config: RTCConfiguration = peerConnectionOptions(ice)
+  acrossConfig = config
   for (const [from, to] of [[a, b], [b, a]] as const) {
     if (wired.has(from)) continue
     wired.add(from)
+    // The configuration is read as each message goes (the binding stays from one set-up to the next).
     await from.exposeBinding('__benchSignal', async (_source, text: string) => {
-      await to.evaluate(async ([text, config]) => { await (window as unknown as AcrossPage).__bench.across.receive(text, config) }, [text, config] as const).catch(() => {})
+      await to.evaluate(async ([text, config]) => { await (window as unknown as AcrossPage).__bench.across.receive(text, config) }, [text, acrossConfig] as const).catch(() => {})
     })
   }
   const times: Times = { video: [], audio: [] }
@@ -366,11 +369,17 @@ async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration): Pr
         const offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
         ;(window as unknown as { __benchSignal: (text: string) => void }).__benchSignal(JSON.stringify({ offer: offer.sdp }))
-        return await measuring
+        const first = await measuring
+        // The candidate types of the pair in use, for the trace (relay on both ends through TURN).
+        const stats = [...(await pc.getStats()).values()] as Array<Record<string, string>>
+        const transport = stats.find(r => r.type === 'transport')
+        const pair = stats.find(r => r.id === transport?.selectedCandidatePairId)
+        const [local, remote] = [pair?.localCandidateId, pair?.remoteCandidateId].map(id => stats.find(r => r.id === id)?.candidateType ?? '?')
+        return { ...first, path: `${local}-${remote}` }
       }, config)
       times.video.push(t.video)
       times.audio.push(t.audio)
-      if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`bare across pages ${i + 1}: video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}\n`)
+      if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`bare across pages ${i + 1}: video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)} (${t.path})\n`)
     } finally {
       await Promise.all([a, b].map(async p => { await p.evaluate(() => { (window as unknown as AcrossPage).__bench.across.close() }) }))
     }
