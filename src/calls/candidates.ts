@@ -24,13 +24,6 @@ export class CandidateGate {
   private open = false
   private readonly waiting: IceCandidate[] = []
   private remoteCount = 0
-  private gatheredNow!: () => void
-  /**
-   * Resolves once our connection gathered a candidate that may cross (or
-   * finished gathering): a callee's call is announced then (session.ts), so
-   * that an accept sends the answer and a candidate together.
-   */
-  readonly gathered = new Promise<void>(resolve => { this.gatheredNow = resolve })
 
   /**
    * `hides` says whether hide my IP is on now: checked as each candidate
@@ -58,13 +51,9 @@ export class CandidateGate {
 
   /** A candidate our connection gathered: sent, kept until the accept, or dropped. */
   local (candidate: IceCandidate | null): void {
-    if (candidate == null || candidate.candidate === '') {
-      this.gatheredNow()
-      return
-    }
+    if (candidate == null || candidate.candidate === '') return
     if (this.loopbackOnly && !isLoopbackCandidate(candidate.candidate)) return
     if (this.withheld(candidate)) return
-    this.gatheredNow()
     if (!this.open) {
       if (this.waiting.length < MAX_CANDIDATES_PER_CALL) this.waiting.push(candidate)
       return
