@@ -104,10 +104,12 @@ window.__bench = {
     return { video: got[0], audio: got[1] }
   },
   // One side of a bare pair across two pages: window.__benchSignal (a binding of the bench process) carries its
-  // messages to the other page's receive(), at once. Candidates wait until the other side's description is set.
+  // messages to the other page's receive(), at once, unless send is set (wire, below). Candidates wait until the
+  // other side's description is set.
   across: {
-    pc: null, media: null, remoteSet: false, held: [],
-    prepare: async function () { this.media = await navigator.mediaDevices.getUserMedia({ audio: true, video: true }) },
+    pc: null, media: null, remoteSet: false, held: [], send: null, holdOwn: false, own: [],
+    prepare: async function () { this.send = null; this.holdOwn = false; this.own = []; this.media = await navigator.mediaDevices.getUserMedia({ audio: true, video: true }) },
+    out: function (text) { if (this.send != null) this.send(text); else window.__benchSignal(text) },
     make: function (config) {
       var self = this
       var pc = new RTCPeerConnection(config)
@@ -122,7 +124,12 @@ window.__bench = {
       pc.addEventListener('track', function (e) { remote.addTrack(e.track); audio.play().catch(function () {}) })
       var relay = config.iceTransportPolicy === 'relay'
       pc.addEventListener('icecandidate', function (e) {
-        if (e.candidate != null && (relay || / 127\\.\\d+\\.\\d+\\.\\d+ /.test(e.candidate.candidate))) window.__benchSignal(JSON.stringify({ candidate: e.candidate.toJSON() }))
+        if (e.candidate != null && (relay || / 127\\.\\d+\\.\\d+\\.\\d+ /.test(e.candidate.candidate))) {
+          var text = JSON.stringify({ candidate: e.candidate.toJSON() })
+          // The caller's candidates leave only with the callee's answer (its accept), as a call's do.
+          if (self.holdOwn) self.own.push(text)
+          else self.out(text)
+        }
       })
       return pc
     },
@@ -143,10 +150,14 @@ window.__bench = {
         this.remoteDone()
         var answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
-        window.__benchSignal(JSON.stringify({ answer: answer.sdp }))
+        this.out(JSON.stringify({ answer: answer.sdp }))
         return
       }
       if (m.answer != null) {
+        if (this.holdOwn) {
+          this.holdOwn = false
+          for (var own of this.own.splice(0)) this.out(own)
+        }
         await this.pc.setRemoteDescription({ type: 'answer', sdp: m.answer })
         this.remoteDone()
       }
@@ -157,6 +168,63 @@ window.__bench = {
       for (var t of (this.media != null ? this.media.getTracks() : [])) t.stop()
       this.pc = null
       this.media = null
+    }
+  },
+  // The across pair's signalling over the two tabs' own libp2p connection (the one a call's stream takes: an
+  // unlimited one first), on a bench protocol with no logic of its own: each message a 4-byte length and its text.
+  wire: {
+    protocol: '/starling-bench/signal/1.0.0',
+    config: null,
+    kind: '',
+    listening: false,
+    listen: async function () {
+      if (this.listening) return
+      this.listening = true
+      var bench = window.__bench
+      await window.starling.running.peer.node.handle(this.protocol, function (stream) {
+        bench.across.send = function (text) { bench.wire.write(stream, text) }
+        bench.wire.attach(stream, function (text) { bench.across.receive(text, bench.wire.config).catch(function () {}) })
+      }, { runOnLimitedConnection: true })
+    },
+    // A connection to the other tab before the clock, as a call between two tabs finds one open.
+    connect: async function (peer) {
+      var node = window.starling.running.peer.node
+      if (node.getConnections().some(function (c) { return c.remotePeer.toString() === peer && c.status === 'open' })) return
+      var known = (await node.peerStore.all()).find(function (p) { return p.id.toString() === peer })
+      if (known == null) throw new Error('the other tab is not in the peer store')
+      await node.dial(known.id, { signal: AbortSignal.timeout(10000) })
+    },
+    open: async function (peer) {
+      var conns = window.starling.running.peer.node.getConnections().filter(function (c) { return c.remotePeer.toString() === peer && c.status === 'open' })
+      var conn = conns.find(function (c) { return c.limits == null }) || conns[0]
+      if (conn == null) throw new Error('no connection to the other tab')
+      var addr = conn.remoteAddr.toString()
+      this.kind = addr.indexOf('/webrtc') >= 0 ? 'WebRTC' : addr.indexOf('/p2p-circuit') >= 0 ? 'relayed' : 'direct'
+      return await conn.newStream(this.protocol, { runOnLimitedConnection: true, signal: AbortSignal.timeout(5000) })
+    },
+    attach: function (stream, onText) {
+      var buf = new Uint8Array(0)
+      stream.addEventListener('message', function (evt) {
+        var d = evt.data.subarray()
+        var joined = new Uint8Array(buf.length + d.length)
+        joined.set(buf)
+        joined.set(d, buf.length)
+        buf = joined
+        while (buf.length >= 4) {
+          var n = ((buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]) >>> 0
+          if (buf.length < 4 + n) break
+          var text = new TextDecoder().decode(buf.subarray(4, 4 + n))
+          buf = buf.slice(4 + n)
+          onText(text)
+        }
+      })
+    },
+    write: function (stream, text) {
+      var b = new TextEncoder().encode(text)
+      var f = new Uint8Array(4 + b.length)
+      f[0] = (b.length >>> 24) & 255; f[1] = (b.length >>> 16) & 255; f[2] = (b.length >>> 8) & 255; f[3] = b.length & 255
+      f.set(b, 4)
+      stream.send(f)
     }
   }
 }
@@ -329,7 +397,13 @@ async function barePairs (page: Page, ice: CallRtcConfiguration): Promise<Times>
 }
 
 /** The page side of {@link barePairsAcross}. */
-interface AcrossPage { __bench: { firstMedia: (pc: () => RTCPeerConnection | null, start: number) => Promise<{ video: number, audio: number }>, across: { pc: RTCPeerConnection | null, prepare: () => Promise<void>, make: (config: RTCConfiguration) => RTCPeerConnection, receive: (text: string, config: RTCConfiguration) => Promise<void>, close: () => void } } }
+interface AcrossPage {
+  __bench: {
+    firstMedia: (pc: () => RTCPeerConnection | null, start: number) => Promise<{ video: number, audio: number }>
+    across: { pc: RTCPeerConnection | null, send: ((text: string) => void) | null, holdOwn: boolean, prepare: () => Promise<void>, make: (config: RTCConfiguration) => RTCPeerConnection, receive: (text: string, config: RTCConfiguration) => Promise<void>, out: (text: string) => void, close: () => void }
+    wire: { config: RTCConfiguration | null, kind: string, listen: () => Promise<void>, connect: (peer: string) => Promise<void>, open: (peer: string) => Promise<{ close: () => Promise<void> }>, attach: (stream: unknown, onText: (text: string) => void) => void, write: (stream: unknown, text: string) => void }
+  }
+}
 
 /** Pages whose across-pages signalling is wired (a binding once per page: it stays across reloads), and the configuration of the pairs now measured. */
 const wired = new WeakSet<Page>()
@@ -338,14 +412,21 @@ let acrossConfig: RTCConfiguration = {}
 /**
  * RUNS bare pairs across the two tabs' pages (each in its own Chromium
  * process, as a call's two sides are), with the same options and media
- * opened before the clock; the signalling goes from page to page through
- * this process (a binding and an evaluate: a Chrome DevTools protocol hop
- * each way) as soon as each side has it. Measured in the caller's page
- * from before its connection is made, as the in-page pair is. Beside the
- * in-page pair, for what two processes cost a pair that has no protocol of
- * its own; the ratio stays against the in-page pair.
+ * opened before the clock; measured in the caller's page from before its
+ * connection is made, as the in-page pair is. Its signalling goes at once
+ * as each side has it:
+ * - `via: 'bench'`: from page to page through this process (a binding and
+ *   an evaluate: a Chrome DevTools protocol hop each way), for what two
+ *   processes cost a pair that has no protocol of its own;
+ * - `via: 'libp2p'`: on a stream of the tabs' own libp2p connection (the
+ *   one a call's stream takes), opened after the clock starts, while the
+ *   connection is made, as a call's is, and with no logic of its own but
+ *   the issue's rule that no candidate leaves before the accept (the
+ *   caller's leave with the callee's answer): the floor of any call whose
+ *   signalling crosses that connection under that rule.
+ * The ratios stay against the in-page pair; the call's to these are beside.
  */
-async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration): Promise<Times> {
+async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration, via: 'bench' | 'libp2p'): Promise<Times> {
   const config: RTCConfiguration = peerConnectionOptions(ice)
   acrossConfig = config
   for (const [from, to] of [[a, b], [b, a]] as const) {
@@ -356,30 +437,55 @@ async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration): Pr
       await to.evaluate(async ([text, config]) => { await (window as unknown as AcrossPage).__bench.across.receive(text, config) }, [text, acrossConfig] as const).catch(() => {})
     })
   }
+  let calleePeer = ''
+  if (via === 'libp2p') {
+    calleePeer = await b.evaluate(async (config) => {
+      const bench = (window as unknown as AcrossPage).__bench
+      bench.wire.config = config
+      await bench.wire.listen()
+      return window.starling?.running?.peer.node.peerId.toString() ?? ''
+    }, config)
+    await a.evaluate(async (peer) => { await (window as unknown as AcrossPage).__bench.wire.connect(peer) }, calleePeer)
+  }
   const times: Times = { video: [], audio: [] }
   for (let i = 0; i < RUNS; i++) {
     await Promise.all([a, b].map(async p => { await p.evaluate(async () => { await (window as unknown as AcrossPage).__bench.across.prepare() }) }))
     try {
-      const t = await a.evaluate(async (config) => {
+      const t = await a.evaluate(async ([config, calleePeer]) => {
         const bench = (window as unknown as AcrossPage).__bench
         const start = performance.now()
+        let wire: Promise<{ close: () => Promise<void> }> | undefined
+        if (calleePeer !== '') {
+          const opening = bench.wire.open(calleePeer)
+          wire = opening
+          opening.catch(() => {})
+          // In order: each message goes once the stream is open, after those before it; the caller's candidates
+          // with the answer (no candidate leaves before the accept: the call's rule).
+          bench.across.holdOwn = true
+          bench.across.send = (text) => { opening.then((stream) => { bench.wire.write(stream, text) }, () => {}) }
+          opening.then((stream) => { bench.wire.attach(stream, (text) => { bench.across.receive(text, config).catch(() => {}) }) }, () => {})
+        }
         const pc = bench.across.make(config)
         const measuring = bench.firstMedia(() => bench.across.pc, start)
         measuring.catch(() => {})
         const offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
-        ;(window as unknown as { __benchSignal: (text: string) => void }).__benchSignal(JSON.stringify({ offer: offer.sdp }))
-        const first = await measuring
-        // The candidate types of the pair in use, for the trace (relay on both ends through TURN).
-        const stats = [...(await pc.getStats()).values()] as Array<Record<string, string>>
-        const transport = stats.find(r => r.type === 'transport')
-        const pair = stats.find(r => r.id === transport?.selectedCandidatePairId)
-        const [local, remote] = [pair?.localCandidateId, pair?.remoteCandidateId].map(id => stats.find(r => r.id === id)?.candidateType ?? '?')
-        return { ...first, path: `${local}-${remote}` }
-      }, config)
+        bench.across.out(JSON.stringify({ offer: offer.sdp }))
+        try {
+          const first = await measuring
+          // The candidate types of the pair in use, for the trace (relay on both ends through TURN).
+          const stats = [...(await pc.getStats()).values()] as Array<Record<string, string>>
+          const transport = stats.find(r => r.type === 'transport')
+          const pair = stats.find(r => r.id === transport?.selectedCandidatePairId)
+          const [local, remote] = [pair?.localCandidateId, pair?.remoteCandidateId].map(id => stats.find(r => r.id === id)?.candidateType ?? '?')
+          return { ...first, path: `${local}-${remote}${calleePeer !== '' ? `, signalling ${bench.wire.kind}` : ''}` }
+        } finally {
+          if (wire != null) await (await wire).close().catch(() => {})
+        }
+      }, [config, calleePeer] as const)
       times.video.push(t.video)
       times.audio.push(t.audio)
-      if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`bare across pages ${i + 1}: video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)} (${t.path})\n`)
+      if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`bare across pages (${via}) ${i + 1}: video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)} (${t.path})\n`)
     } finally {
       await Promise.all([a, b].map(async p => { await p.evaluate(() => { (window as unknown as AcrossPage).__bench.across.close() }) }))
     }
@@ -387,16 +493,20 @@ async function barePairsAcross (a: Page, b: Page, ice: CallRtcConfiguration): Pr
   return times
 }
 
-function report (call: Times, bare: Times, across?: Times): Record<string, unknown> {
-  const c = { video: summary(call.video), audio: summary(call.audio) }
-  const b = { video: summary(bare.video), audio: summary(bare.audio) }
+function report (call: Times, bare: Times, across: Times, overLibp2p: Times): Record<string, unknown> {
+  const sum = (t: Times): { video: Summary, audio: Summary } => ({ video: summary(t.video), audio: summary(t.audio) })
   const ratio = (x: Summary, y: Summary): number => Math.round(x.medianMs / y.medianMs * 100) / 100
-  const x = across != null ? { video: summary(across.video), audio: summary(across.audio) } : undefined
+  const ratios = (x: { video: Summary, audio: Summary }, y: { video: Summary, audio: Summary }): { video: number, audio: number } => ({ video: ratio(x.video, y.video), audio: ratio(x.audio, y.audio) })
+  const [c, b, x, l] = [call, bare, across, overLibp2p].map(sum)
   return {
     call: c,
     bare: b,
-    ratio: { video: ratio(c.video, b.video), audio: ratio(c.audio, b.audio) },
-    ...(x != null ? { bareAcrossPages: x, ratioToBareAcrossPages: { video: ratio(c.video, x.video), audio: ratio(c.audio, x.audio) } } : {})
+    ratio: ratios(c, b),
+    bareAcrossPages: x,
+    ratioToBareAcrossPages: ratios(c, x),
+    bareOverLibp2p: l,
+    ratioToBareOverLibp2p: ratios(c, l),
+    bareOverLibp2pToBare: ratios(l, b)
   }
 }
 
@@ -411,17 +521,20 @@ export async function browserCallBench (dir: string, coturn?: Coturn): Promise<R
     await befriend(caller, callee)
     for (const p of parties) await p.page.evaluate(PAGE_HELPERS)
     const bare = await barePairs(caller.page, { iceServers: [], iceTransportPolicy: 'all' })
-    const across = await barePairsAcross(caller.page, callee.page, { iceServers: [], iceTransportPolicy: 'all' })
+    const across = await barePairsAcross(caller.page, callee.page, { iceServers: [], iceTransportPolicy: 'all' }, 'bench')
     const directStarted = Date.now()
     // The direct calls only: profiling slows the tabs, and its run is for finding where time goes.
-    const direct = report(await appCalls(caller, callee, process.env.BENCH_CALL_PROFILE), bare, across)
+    const directCalls = await appCalls(caller, callee, process.env.BENCH_CALL_PROFILE)
+    // After the calls: its signalling on the connection they took.
+    const overLibp2p = await barePairsAcross(caller.page, callee.page, { iceServers: [], iceTransportPolicy: 'all' }, 'libp2p')
+    const direct = report(directCalls, bare, across, overLibp2p)
     if (process.env.BENCH_CALL_PROFILE != null) return { direct, turn: 'skipped: BENCH_CALL_PROFILE' }
     if (coturn == null) return { direct, turn: 'skipped: no coturn' }
     const username = `${Math.floor(Date.now() / 1000) + 3600}:bench`
     const credential = createHmac('sha1', coturn.secret).update(username).digest('base64')
     const turnIce: CallRtcConfiguration = { iceServers: [{ urls: [coturn.url], username, credential }], iceTransportPolicy: 'relay' }
     const bareTurn = await barePairs(caller.page, turnIce)
-    const acrossTurn = await barePairsAcross(caller.page, callee.page, turnIce)
+    const acrossTurn = await barePairsAcross(caller.page, callee.page, turnIce, 'bench')
     for (const p of parties) {
       await setSwitch(p.page, 'Hide my IP address', 'hideMyIp', true)
       await p.page.reload()
@@ -430,7 +543,10 @@ export async function browserCallBench (dir: string, coturn?: Coturn): Promise<R
     }
     // The ring budget of the direct calls' minute must be over.
     await new Promise(resolve => setTimeout(resolve, Math.max(0, directStarted + CALL_BUDGET_WINDOW_MS + 1_000 - Date.now())))
-    const turn = report(await appCalls(caller, callee), bareTurn, acrossTurn)
+    const turnCalls = await appCalls(caller, callee)
+    // Its signalling on the connection the calls took (hide my IP keeps them relayed).
+    const overLibp2pTurn = await barePairsAcross(caller.page, callee.page, turnIce, 'libp2p')
+    const turn = report(turnCalls, bareTurn, acrossTurn, overLibp2pTurn)
     return { direct, turn }
   } finally {
     for (const p of parties) await p.browser.close()
