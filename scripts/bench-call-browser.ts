@@ -37,8 +37,8 @@ import { CallProfiler } from './bench-call-profile.js'
 /** Calls per set-up (`BENCH_CALL_RUNS`, default 10). */
 const RUNS = Number(process.env.BENCH_CALL_RUNS ?? 10)
 
-/** Times of one set-up, ms. */
-interface Times { video: number[], audio: number[] }
+/** Times of one set-up, ms (a call's also when the first frame was shown). */
+interface Times { video: number[], audio: number[], shown?: number[] }
 
 interface Summary { medianMs: number, p90Ms: number, runs: number }
 
@@ -102,6 +102,16 @@ window.__bench = {
     var media = Promise.all([first('video', function () { return true }), first('audio', sound), connected])
     var got = await Promise.race([media, timeout])
     return { video: got[0], audio: got[1] }
+  },
+  // When the app's remote video element first presents a frame (requestVideoFrameCallback: the compositor's
+  // presentation time), ms since start: the first frame the user sees, from the element the call screen mounts.
+  firstShown: async function (start) {
+    var until = performance.now() + 20000
+    var video
+    while ((video = document.querySelector('.call-videos video.remote')) == null && performance.now() < until) await new Promise(function (r) { setTimeout(r, 1) })
+    if (video == null) throw new Error('no remote video element within 20 s')
+    var at = await new Promise(function (resolve) { video.requestVideoFrameCallback(function (now, meta) { resolve(meta.presentationTime) }) })
+    return at - start
   },
   // One side of a bare pair across two pages: window.__benchSignal (a binding of the bench process) carries its
   // messages to the other page's receive(), at once, unless send is set (wire, below). Candidates wait until the
@@ -257,9 +267,9 @@ async function appCalls (a: Party, b: Party, profileDir?: string): Promise<Times
   await openChat(b.page, a.name)
   const base = new Map<Party, CallEvents>()
   for (const p of [a, b]) base.set(p, await callEvents(p))
-  const times: Times = { video: [], audio: [] }
+  const times: Times = { video: [], audio: [], shown: [] }
   /** With BENCH_CALL_TRACE set: both pages' marks of the call, in order, ms from the click (stderr). */
-  const trace = async (i: number, t?: { video: number, audio: number }): Promise<void> => {
+  const trace = async (i: number, t?: { video: number, audio: number, shown: number }): Promise<void> => {
     if (process.env.BENCH_CALL_TRACE == null && profiler == null) return
     const [caller, callee] = i % 2 === 0 ? [a, b] : [b, a]
     // The steps after the first media (the fingerprint check at DTLS) are marked too.
@@ -269,7 +279,7 @@ async function appCalls (a: Party, b: Party, profileDir?: string): Promise<Times
     const seen = new Set<string>()
     const line = marks.sort((x, y) => x[1] - y[1]).filter(m => { if (seen.has(m[0])) return false; seen.add(m[0]); return true }).map(m => `${m[0].slice(5)} ${(m[1] - click).toFixed(1)}`).join('\n')
     profiler?.add({ caller: caller.name, marks })
-    if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`call ${i + 1}: ${t == null ? 'failed' : `video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)}`}\n${line}\n\n`)
+    if (process.env.BENCH_CALL_TRACE != null) process.stderr.write(`call ${i + 1}: ${t == null ? 'failed' : `video ${t.video.toFixed(1)} audio ${t.audio.toFixed(1)} shown ${t.shown.toFixed(1)}`}\n${line}\n\n`)
   }
   if (process.env.BENCH_CALL_TRACE != null || profileDir != null) for (const p of [a, b]) await p.page.evaluate(() => { (globalThis as { starlingCallTrace?: boolean }).starlingCallTrace = true })
   const profiler = profileDir != null ? await CallProfiler.start(profileDir, [a, b]) : undefined
@@ -285,10 +295,14 @@ async function appCalls (a: Party, b: Party, profileDir?: string): Promise<Times
       const start = performance.now()
       performance.mark('call:caller:click')
       button.click()
-      return await (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection | undefined, start: number) => Promise<{ video: number, audio: number }> } }).__bench.firstMedia(() => {
+      const bench = (window as unknown as { __bench: { firstMedia: (pc: () => RTCPeerConnection | undefined, start: number) => Promise<{ video: number, audio: number }>, firstShown: (start: number) => Promise<number> } }).__bench
+      const shown = bench.firstShown(start)
+      shown.catch(() => {})
+      const first = await bench.firstMedia(() => {
         const id = calls.current?.id
         return id == null ? undefined : calls.media.get(id)?.pc
       }, start)
+      return { ...first, shown: await shown }
     }).catch(async (err: Error) => {
       await trace(i)
       const ended = async (p: Party): Promise<string> => await p.page.evaluate(() => `${document.documentElement.dataset.benchEnded ?? 'not ended'} (shown: ${document.querySelector('main .error')?.textContent ?? 'no error'})`)
@@ -300,6 +314,7 @@ async function appCalls (a: Party, b: Party, profileDir?: string): Promise<Times
     for (const p of [caller, callee]) await p.page.evaluate(() => { performance.clearMarks() })
     times.video.push(t.video)
     times.audio.push(t.audio)
+    times.shown?.push(t.shown)
     const ids = await Promise.all([caller, callee].map(async p => await p.page.evaluate(() => window.starling?.running?.calls?.current?.id)))
     await caller.page.evaluate(() => { window.starling?.running?.calls?.hangUp() })
     for (const [j, p] of [caller, callee].entries()) {
@@ -500,6 +515,8 @@ function report (call: Times, bare: Times, across: Times, overLibp2p: Times): Re
   const [c, b, x, l] = [call, bare, across, overLibp2p].map(sum)
   return {
     call: c,
+    // The first frame as the app's remote video element presented it (the compositor's time): no bare pair has one.
+    ...(call.shown != null ? { callFirstFrameShown: summary(call.shown) } : {}),
     bare: b,
     ratio: ratios(c, b),
     bareAcrossPages: x,
