@@ -14,30 +14,9 @@ import type { PeerCalls } from '../../../src/peer/index.js'
 import { CONNECTING_SHOWN_AFTER_MS, TabCalls } from '../../../web/src/app/calls.js'
 import { StateBox } from '../../../web/src/app/state.js'
 import type { AppState } from '../../../web/src/app/state.js'
-import type { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
+import { fakeCall, fakeMedia } from './fake-calls.js'
 
 type Listener = (event: { type: string, call: unknown }) => void
-type CallListener = (event: { type: string, state?: string, message?: string }) => void
-
-function fakeCall (direction: 'outgoing' | 'incoming', id: string = direction): { call: CallSession & { state: string }, emit: CallListener } {
-  const listeners: CallListener[] = []
-  const call = {
-    id,
-    direction,
-    state: direction === 'outgoing' ? 'calling' : 'ringing',
-    request: false,
-    directToStranger: false,
-    video: true,
-    remote: { account: 'ab'.repeat(32), handle: 'bob~x1', contact: true },
-    localMedia: { audio: true, video: true },
-    remoteMedia: { audio: true, video: true },
-    durationMs: 0,
-    over: false,
-    on: (l: CallListener) => { listeners.push(l); return () => {} },
-    accept: async () => { call.state = 'connecting'; for (const l of [...listeners]) l({ type: 'state', state: 'connecting' }) }
-  }
-  return { call: call as unknown as CallSession & { state: string }, emit: (e) => { if (e.state != null) call.state = e.state; for (const l of [...listeners]) l(e) } }
-}
 
 describe('web: when the caller\'s screen says "connecting"', () => {
   let clock: ReturnType<typeof FakeTimers.install>
@@ -53,7 +32,7 @@ describe('web: when the caller\'s screen says "connecting"', () => {
       service: { on: (l: Listener) => { service.push(l); return () => {} } },
       accept: async (call: CallSession) => { await call.accept() }
     } as unknown as PeerCalls
-    const media = { on: () => () => {}, release: () => {}, cameraOn: () => true, acceptWithVideo: false } as unknown as BrowserCallMedia
+    const { media } = fakeMedia({ cameraOn: true })
     const state = new StateBox({} as unknown as AppState)
     // Each write of the call's view is a render of the call screen.
     state.subscribe((s) => { if (s.call != null) shown.push(s.call.state + (s.call.warning != null ? ` (${s.call.warning})` : '')) })
@@ -67,7 +46,7 @@ describe('web: when the caller\'s screen says "connecting"', () => {
   })
 
   it('a call that connects within the wait goes from ringing to connected with no "connecting" shown', () => {
-    const { call, emit } = fakeCall('outgoing')
+    const { call, emit } = fakeCall({ direction: 'outgoing', video: true })
     for (const l of service) l({ type: 'outgoing', call })
     emit({ type: 'state', state: 'ringing' })
     emit({ type: 'state', state: 'connecting' })
@@ -79,7 +58,7 @@ describe('web: when the caller\'s screen says "connecting"', () => {
   })
 
   it('one still connecting after the wait says so, once; a warning meanwhile is shown at once', () => {
-    const { call, emit } = fakeCall('outgoing')
+    const { call, emit } = fakeCall({ direction: 'outgoing', video: true })
     for (const l of service) l({ type: 'outgoing', call })
     emit({ type: 'state', state: 'connecting' })
     emit({ type: 'warning', message: 'careful' })
@@ -89,9 +68,9 @@ describe('web: when the caller\'s screen says "connecting"', () => {
   })
 
   it('the screen moved to another ring that was accepted (several devices rung): that call shows at once, not the ring it left for 200 ms', () => {
-    const lead = fakeCall('outgoing', 'lead')
+    const lead = fakeCall({ direction: 'outgoing', id: 'lead', video: true })
     for (const l of service) l({ type: 'outgoing', call: lead.call })
-    const taken = fakeCall('outgoing', 'taken')
+    const taken = fakeCall({ direction: 'outgoing', id: 'taken', video: true })
     taken.call.state = 'connecting'
     const ids: string[] = []
     const box = (tab as unknown as { state: StateBox }).state
@@ -106,7 +85,7 @@ describe('web: when the caller\'s screen says "connecting"', () => {
   })
 
   it('a callee\'s accept shows "connecting" at once (the user pressed it)', async () => {
-    const { call } = fakeCall('incoming')
+    const { call } = fakeCall({ direction: 'incoming', video: true })
     for (const l of service) l({ type: 'incoming', call })
     await tab.accept(true)
     assert.deepEqual(shown.slice(-1), ['connecting'])

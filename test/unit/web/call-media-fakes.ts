@@ -5,10 +5,16 @@
  * has its track from the start.
  */
 
-export class FakeTrack {
+/** A track; a remote one (a receiver's) starts muted, until {@link FakeTrack.unmute} (its first media). */
+export class FakeTrack extends EventTarget {
   readyState: 'live' | 'ended' = 'live'
   enabled = true
-  constructor (readonly kind: 'audio' | 'video') {}
+  constructor (readonly kind: 'audio' | 'video', public muted = false) { super() }
+  unmute (): void {
+    this.muted = false
+    this.dispatchEvent(new Event('unmute'))
+  }
+
   stop (): void { this.readyState = 'ended' }
   getSettings (): Record<string, unknown> { return { facingMode: 'user', deviceId: `${this.kind}-1` } }
 }
@@ -36,15 +42,15 @@ export class FakeSender {
 export class FakePc extends EventTarget {
   connectionState = 'new'
   localDescription: { type: string } | null = null
-  readonly transceivers: Array<{ receiver: { track: { kind: string } }, sender: FakeSender }> = []
+  readonly transceivers: Array<{ receiver: { track: FakeTrack }, sender: FakeSender }> = []
   constructor (readonly config: unknown) { super() }
-  addTransceiver (kind: 'audio' | 'video'): void { this.transceivers.push({ receiver: { track: { kind } }, sender: new FakeSender(this) }) }
+  addTransceiver (kind: 'audio' | 'video'): void { this.transceivers.push({ receiver: { track: new FakeTrack(kind, true) }, sender: new FakeSender(this) }) }
   getTransceivers (): FakePc['transceivers'] { return this.transceivers }
   getReceivers (): Array<FakePc['transceivers'][number]['receiver']> { return this.transceivers.map(t => t.receiver) }
   addTrack (t: FakeTrack): FakeSender {
     const sender = new FakeSender(this)
     sender.track = t
-    this.transceivers.push({ receiver: { track: { kind: t.kind } }, sender })
+    this.transceivers.push({ receiver: { track: new FakeTrack(t.kind, true) }, sender })
     return sender
   }
 

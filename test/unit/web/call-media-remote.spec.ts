@@ -72,6 +72,27 @@ describe('web: a call\'s remote tracks', () => {
     assert.equal(changes, 2)
   })
 
+  it('the screen hears when the other side\'s video starts to flow (its track unmutes), for the call it flows on', async () => {
+    const media = new BrowserCallMedia(devices as unknown as MediaDevices)
+    const pc = await media.factory()(CONFIG, { callId: 'c4', direction: 'outgoing', video: true }) as unknown as FakePc
+    const changes: string[] = []
+    media.on((id) => { changes.push(id) })
+    assert.equal(media.remoteVideoFlowing('c4'), false, 'a remote track starts muted')
+    const [audio, video] = pc.getReceivers().map(r => r.track)
+    audio.unmute()
+    assert.equal(media.remoteVideoFlowing('c4'), false, 'sound is not video')
+    assert.deepEqual(changes, [])
+    video.unmute()
+    assert.equal(media.remoteVideoFlowing('c4'), true)
+    assert.deepEqual(changes, ['c4'])
+    // Once the call's media are let go, its track says nothing more.
+    media.release('c4')
+    changes.length = 0
+    video.dispatchEvent(new Event('unmute'))
+    assert.equal(media.remoteVideoFlowing('c4'), false)
+    assert.deepEqual(changes.filter(id => id === 'c4').length, 0)
+  })
+
   it('a callee\'s camera and microphone go on the senders at the accept together, the camera first, each on its own transceiver', async () => {
     const media = new BrowserCallMedia(devices as unknown as MediaDevices)
     const pc = await media.factory()(CONFIG, { callId: 'c3', direction: 'incoming', video: true, media: false }) as unknown as FakePc

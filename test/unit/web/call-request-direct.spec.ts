@@ -14,28 +14,14 @@ import type { PeerCalls } from '../../../src/peer/index.js'
 import { TabCalls } from '../../../web/src/app/calls.js'
 import { StateBox } from '../../../web/src/app/state.js'
 import type { AppState } from '../../../web/src/app/state.js'
-import type { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
+import { fakeCall, fakeMedia } from './fake-calls.js'
 
 type Listener = (event: { type: string, call?: unknown, state?: string, reason?: string }) => void
 
 function fakeRequest (): { call: CallSession, accepted: Array<{ video?: boolean }> } {
   const accepted: Array<{ video?: boolean }> = []
-  const call = {
-    id: 'c1',
-    direction: 'incoming',
-    state: 'ringing',
-    request: true,
-    directToStranger: false,
-    video: false,
-    remote: { account: 'ab'.repeat(32), handle: 'mallory~x1', contact: false },
-    localMedia: { audio: true, video: false },
-    remoteMedia: { audio: true, video: false },
-    durationMs: 0,
-    over: false,
-    on: () => () => {},
-    accept: async (options: { video?: boolean }) => { accepted.push(options) }
-  }
-  return { call: call as unknown as CallSession, accepted }
+  const { call } = fakeCall({ id: 'c1', direction: 'incoming', request: true, handle: 'mallory~x1', accept: async (options) => { accepted.push(options) } })
+  return { call, accepted }
 }
 
 describe('web: a stranger\'s call when our relays offer no TURN server', () => {
@@ -51,7 +37,7 @@ describe('web: a stranger\'s call when our relays offer no TURN server', () => {
         await call.accept({ video: options.video })
       }
     } as unknown as PeerCalls
-    const media = { on: () => () => {}, release: () => {}, cameraOn: () => false, acceptWithVideo: false } as unknown as BrowserCallMedia
+    const { media } = fakeMedia()
     const state = new StateBox({} as unknown as AppState)
     const tab = new TabCalls(peerCalls, media, state, () => {}, () => false)
     tab.start()
@@ -76,7 +62,7 @@ describe('web: a stranger\'s call when our relays offer no TURN server', () => {
         if (options.direct !== true) throw Object.assign(new Error('would be direct'), { name: 'DirectCallError' })
       }
     } as unknown as PeerCalls
-    const media = { on: () => () => {}, release: () => {}, cameraOn: () => false, acceptWithVideo: false } as unknown as BrowserCallMedia
+    const { media } = fakeMedia()
     const tab = new TabCalls(peerCalls, media, new StateBox({} as unknown as AppState), () => {}, () => false)
     tab.start()
     const { call, accepted } = fakeRequest()

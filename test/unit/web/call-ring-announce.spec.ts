@@ -11,10 +11,9 @@ import type { PeerCalls } from '../../../src/peer/index.js'
 import { TabCalls } from '../../../web/src/app/calls.js'
 import { StateBox } from '../../../web/src/app/state.js'
 import type { AppState } from '../../../web/src/app/state.js'
-import type { BrowserCallMedia } from '../../../web/src/platform/call-media.js'
+import { fakeCall as makeCall, fakeMedia } from './fake-calls.js'
 
 type Listener = (event: { type: string, call: unknown, reason?: string }) => void
-type CallListener = (event: { type: string, state?: string, reason?: string }) => void
 
 /** What the fake browser saw: audio contexts made and closed, notifications shown. */
 const seen = { contexts: 0, closed: 0, notifications: [] as string[] }
@@ -41,25 +40,10 @@ class FakeNotification {
   close (): void {}
 }
 
-function fakeCall (id: string): { call: CallSession, emit: CallListener } {
-  const listeners: CallListener[] = []
-  const call = {
-    id,
-    direction: 'incoming',
-    state: 'ringing',
-    request: false,
-    directToStranger: false,
-    video: false,
-    remote: { account: 'ab'.repeat(32), handle: 'alice~x1', contact: true },
-    localMedia: { audio: true, video: false },
-    remoteMedia: { audio: true, video: false },
-    durationMs: 0,
-    over: false,
-    on: (l: CallListener) => { listeners.push(l); return () => {} },
-    accept: async () => { call.state = 'connecting' },
-    decline: () => {}
-  }
-  return { call: call as unknown as CallSession, emit: (e) => { for (const l of [...listeners]) l(e) } }
+/** A contact's incoming voice call; accepting it makes it "connecting" (told to no one: the tab reads its state). */
+function fakeCall (id: string): ReturnType<typeof makeCall> {
+  const fake = makeCall({ id, direction: 'incoming', handle: 'alice~x1', accept: async () => { fake.call.state = 'connecting' } })
+  return fake
 }
 
 const task = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 5)) }
@@ -77,12 +61,13 @@ describe('web: the ring tone and notification of an incoming call', () => {
     seen.closed = 0
     seen.notifications = []
     service = []
-    released = []
     const peerCalls = {
       service: { on: (l: Listener) => { service.push(l); return () => {} } },
       accept: async (call: CallSession) => { await call.accept() }
     } as unknown as PeerCalls
-    const media = { on: () => () => {}, release: (id: string) => { released.push(id) }, cameraOn: () => false, acceptWithVideo: false } as unknown as BrowserCallMedia
+    const fake = fakeMedia()
+    released = fake.released
+    const media = fake.media
     tab = new TabCalls(peerCalls, media, new StateBox({} as unknown as AppState), () => {}, () => true)
     tab.start()
   })

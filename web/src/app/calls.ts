@@ -27,6 +27,13 @@ const ENDED_SHOWN_MS = 4_000
  * candidates that came with it (traces of the call benchmark).
  */
 export const CONNECTING_SHOWN_AFTER_MS = 200
+/**
+ * How long a connected video call's screen waits for the other side's
+ * frames before it shows the videos anyway (its own camera's preview, and
+ * the other side's element: a camera that sends nothing yet): see
+ * `videosShown` (web/src/ui/CallScreen.tsx).
+ */
+export const VIDEOS_SHOWN_AFTER_MS = 1_000
 
 /** What the call screen shows. */
 export interface CallView {
@@ -49,6 +56,8 @@ export interface CallView {
   remoteMedia: { audio: boolean, video: boolean }
   /** When the call connected (ms since the epoch, this tab's clock). */
   connectedAt?: number
+  /** The other side's video frames have come (or the call has been connected VIDEOS_SHOWN_AFTER_MS without them): the screen shows the videos from then on. */
+  videoFlowing: boolean
   endReason?: CallEndReason
   durationMs: number
   warning?: string
@@ -65,6 +74,7 @@ export class TabCalls {
   private statsTimer?: ReturnType<typeof setInterval>
   private closeTimer?: ReturnType<typeof setTimeout>
   private connectingTimer?: ReturnType<typeof setTimeout>
+  private videosTimer?: ReturnType<typeof setTimeout>
   private readonly offs: Array<() => void> = []
 
   constructor (
@@ -90,6 +100,7 @@ export class TabCalls {
     clearInterval(this.statsTimer)
     clearTimeout(this.closeTimer)
     clearTimeout(this.connectingTimer)
+    clearTimeout(this.videosTimer)
   }
 
   /** Whether the ring tone plays now. */
@@ -165,6 +176,8 @@ export class TabCalls {
 
   private follow (call: CallSession): void {
     clearTimeout(this.closeTimer)
+    clearTimeout(this.videosTimer)
+    this.videosTimer = undefined
     this.call = call
     this.view = undefined
     const off = call.on((event) => {
@@ -174,7 +187,10 @@ export class TabCalls {
         off()
         this.ended(event.reason)
       } else this.update()
-      if (event.type === 'state' && event.state === 'connected') this.startStats()
+      if (event.type === 'state' && event.state === 'connected') {
+        this.startStats()
+        this.videosTimer ??= setTimeout(() => { if (this.call === call && !call.over) this.update({ videoFlowing: true }) }, VIDEOS_SHOWN_AFTER_MS)
+      }
     })
     if (call.direction === 'incoming') {
       // src/calls knows the media path only once the connection is made (at the accept): ask now, to say it while it rings.
@@ -195,6 +211,8 @@ export class TabCalls {
   private ended (reason: CallEndReason): void {
     this.ring.stop()
     clearInterval(this.statsTimer)
+    clearTimeout(this.videosTimer)
+    this.videosTimer = undefined
     const call = this.call
     if (call != null) this.media.release(call.id)
     this.update({ endReason: reason })
@@ -242,6 +260,8 @@ export class TabCalls {
       remoteMuted: before?.remoteMuted ?? false,
       remoteMedia: { ...call.remoteMedia },
       connectedAt: call.connectedAt,
+      // Once true, for the rest of the call (a camera turned off or a reconnection keeps the elements).
+      videoFlowing: (before?.id === call.id && before.videoFlowing) || this.media.remoteVideoFlowing(call.id),
       endReason: call.endReason ?? before?.endReason,
       durationMs: call.durationMs,
       warning: before?.warning,

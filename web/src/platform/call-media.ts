@@ -100,11 +100,11 @@ export class BrowserCallMedia {
     // the remote stream and its audio element now, while the call rings, not when the answer is applied (5-10 ms of
     // this thread, held between the accept and DTLS: CPU profiles of the call benchmark). A callee's are known once
     // the offer is set ('track' below): transceivers its own tracks made may not be the ones the offer takes.
-    if (request.direction === 'outgoing') this.addRemoteTracks(set, pc.getReceivers().map(r => r.track))
+    if (request.direction === 'outgoing') this.addRemoteTracks(set, pc.getReceivers().map(r => r.track), request.callId, false)
     // In a task of its own: track events come while an offer or answer is applied, before its promise resolves, and
     // the call's next WebRTC step (the callee's answer, made while it rings) waited for this and the render it brings.
     pc.addEventListener('track', (event) => {
-      setTimeout(() => { if (this.calls.get(request.callId) === set) this.addRemoteTracks(set, [event.track], request.callId) }, 0)
+      setTimeout(() => { if (this.calls.get(request.callId) === set) this.addRemoteTracks(set, [event.track], request.callId, true) }, 0)
     })
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'closed') this.release(request.callId)
@@ -113,13 +113,25 @@ export class BrowserCallMedia {
     return pc as unknown as CallPeerConnection
   }
 
-  /** Adds remote tracks to the call's stream and plays it; the screen hears of it (`callId`) only when one was new. */
-  private addRemoteTracks (set: CallMediaSet, tracks: MediaStreamTrack[], callId?: string): void {
+  /**
+   * Adds remote tracks to the call's stream and plays it; the screen hears
+   * of it (`announce`) only when one was new, and again when the other
+   * side's video starts to flow (its track unmutes: {@link remoteVideoFlowing}).
+   */
+  private addRemoteTracks (set: CallMediaSet, tracks: MediaStreamTrack[], callId: string, announce: boolean): void {
     const fresh = tracks.filter(t => !set.remote.getTracks().includes(t))
     if (fresh.length === 0) return
-    for (const track of fresh) set.remote.addTrack(track)
+    for (const track of fresh) {
+      set.remote.addTrack(track)
+      if (track.kind === 'video') track.addEventListener('unmute', () => { if (this.calls.get(callId) === set) this.changed(callId) })
+    }
     set.audio.play().catch(() => {})
-    if (callId != null) this.changed(callId)
+    if (announce) this.changed(callId)
+  }
+
+  /** Whether the other side's video frames come on a call now (its remote video track is unmuted). */
+  remoteVideoFlowing (callId: string): boolean {
+    return this.calls.get(callId)?.remote.getVideoTracks().some(t => !t.muted && t.readyState === 'live') === true
   }
 
   private async attach (callId: string, video: boolean): Promise<void> {

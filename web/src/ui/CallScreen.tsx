@@ -53,14 +53,19 @@ function Quality ({ stats }: { stats?: CallStats }) {
 
 /**
  * Whether a call's screen shows the videos: a video call once it is
- * connected (and while it reconnects), not while it connects. Putting two
- * playing video elements on the page took the tab's thread between the
- * accept and DTLS, when the call's WebRTC steps come back to it (CPU
- * profiles of the call benchmark); no remote frame comes before DTLS, and
- * the first one about 80 ms after it.
+ * connected (and while it reconnects) and the other side's frames flow
+ * (or the connection has been up a while without them: `videoFlowing`,
+ * web/src/app/calls.ts); not before. Putting two playing video elements on
+ * the page takes 15-20 ms of the tab's thread and more of the machine
+ * (compositing): mounted as the call connected, on the benchmark's 2-core
+ * machine they held back its first sound and first frame by ~20 ms each
+ * (`npm run bench:call`, 2026-12-08); mounted while it connected, the
+ * WebRTC steps between the accept and DTLS (CPU profiles). No remote frame
+ * comes before DTLS, and the first one ~80 ms after it; the element mounted
+ * as it comes presents it as soon (the benchmark's `callFirstFrameShown`).
  */
-export function videosShown (view: Pick<CallView, 'video' | 'state'>): boolean {
-  return view.video && (view.state === 'connected' || view.state === 'reconnecting')
+export function videosShown (view: Pick<CallView, 'video' | 'state' | 'videoFlowing'>): boolean {
+  return view.video && view.videoFlowing && (view.state === 'connected' || view.state === 'reconnecting')
 }
 
 /** A video element showing a stream (srcObject cannot be set as an attribute). */
