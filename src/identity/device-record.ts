@@ -15,6 +15,7 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PrekeyKind, prekeySignaturePayload } from '../crypto/prekey-signature.js'
+import { toHex } from '../crypto/bytes.js'
 import { InvalidRecordError } from './errors.js'
 import { DeviceRecord } from './pb/records.js'
 import {
@@ -167,6 +168,17 @@ function checkFields (record: DeviceRecord): asserts record is DeviceRecord & Re
 export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | string, bytes: Uint8Array, now: number, options: { allowExpired?: boolean } = {}): Promise<DeviceRecord> {
   const parsedKey = parseRecordKey(key)
   if (parsedKey.kind !== 'device') throw new InvalidRecordError('key-mismatch', 'not a device record key')
+  // The same bytes under the same key verified by this facade before: only the checks that depend on the time run.
+  const cacheKey = `${parsedKey.peerId.toString()} ${toHex(crypto.hash.sha256(bytes))}`
+  const cache = verifiedRecords(crypto)
+  const known = cache.get(cacheKey)
+  if (known != null) {
+    cache.delete(cacheKey)
+    cache.set(cacheKey, known)
+    if (options.allowExpired !== true) checkExpiry('device record', known.expiresAt, now)
+    checkVersion('device record', known.seq, known.expiresAt, now)
+    return structuredClone(known)
+  }
   const record = decodeDeviceRecord(bytes)
   const peerId = peerIdFromBytes('peerId', record.peerId)
   if (!peerId.equals(parsedKey.peerId)) {
@@ -190,5 +202,30 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
   const names = ['device signature (by the peer key)', 'account signature', 'identity key signature', 'signed prekey signature', 'KEM prekey signature']
   const failed = checks.findIndex(ok => !ok)
   if (failed !== -1) badSignature(names[failed])
+  cache.set(cacheKey, structuredClone(record))
+  if (cache.size > MAX_VERIFIED_RECORDS) cache.delete(cache.keys().next().value as string)
   return record
+}
+
+/**
+ * Device records whose signatures this crypto facade checked, by key and
+ * the SHA-256 of their bytes, newest used last: the same bytes under the
+ * same key verify the same way every time (five Ed25519 signatures: ~3.5
+ * ms of a tab's thread in a ring's way, the call benchmark's traces), so
+ * only the checks that depend on the time run again. Per facade (a test's
+ * facade that refuses every signature finds nothing another one verified);
+ * a record that failed is not kept.
+ */
+const verifiedByFacade = new WeakMap<Crypto, Map<string, DeviceRecord>>()
+
+/** Records kept per facade (least recently used go first): a few MB at most. */
+export const MAX_VERIFIED_RECORDS = 512
+
+function verifiedRecords (crypto: Crypto): Map<string, DeviceRecord> {
+  let cache = verifiedByFacade.get(crypto)
+  if (cache == null) {
+    cache = new Map()
+    verifiedByFacade.set(crypto, cache)
+  }
+  return cache
 }
