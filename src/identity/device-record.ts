@@ -19,7 +19,7 @@ import { toHex } from '../crypto/bytes.js'
 import { InvalidRecordError } from './errors.js'
 import { DeviceRecord } from './pb/records.js'
 import {
-  SIGNATURE_LENGTH, checkExpiry, checkLength, checkVersion, decodeRecord, deviceRecordKey, parseRecordKey,
+  SIGNATURE_LENGTH, checkExpiry, checkLength, checkRecordSize, checkVersion, decodeRecord, deviceRecordKey, parseRecordKey,
   peerIdFromBytes, signingPayload
 } from './records.js'
 import type { Crypto } from '../crypto/index.js'
@@ -168,6 +168,8 @@ function checkFields (record: DeviceRecord): asserts record is DeviceRecord & Re
 export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | string, bytes: Uint8Array, now: number, options: { allowExpired?: boolean } = {}): Promise<DeviceRecord> {
   const parsedKey = parseRecordKey(key)
   if (parsedKey.kind !== 'device') throw new InvalidRecordError('key-mismatch', 'not a device record key')
+  // Before they are hashed: a DHT value may be megabytes.
+  checkRecordSize('device record', bytes)
   // The same bytes under the same key verified by this facade before: only the checks that depend on the time run.
   const cacheKey = `${parsedKey.peerId.toString()} ${toHex(crypto.hash.sha256(bytes))}`
   const cache = verifiedRecords(crypto)

@@ -146,9 +146,7 @@ export interface RecordCodec<T> {
  * @throws {InvalidRecordError} reason `too-large`, `malformed` or `not-canonical`
  */
 export function decodeRecord<T> (codec: RecordCodec<T>, bytes: Uint8Array, what: string): T {
-  if (bytes.length > MAX_RECORD_BYTES) {
-    throw new InvalidRecordError('too-large', `${what} is ${bytes.length} bytes, more than the ${MAX_RECORD_BYTES} allowed`)
-  }
+  checkRecordSize(what, bytes)
   let record: T
   try {
     record = codec.decode(bytes)
@@ -159,6 +157,18 @@ export function decodeRecord<T> (codec: RecordCodec<T>, bytes: Uint8Array, what:
     throw new InvalidRecordError('not-canonical', `${what} is not canonically encoded`)
   }
   return record
+}
+
+/**
+ * Refuses record bytes over {@link MAX_RECORD_BYTES}: first, before any
+ * work on them (a DHT value may be megabytes).
+ *
+ * @throws {InvalidRecordError} reason `too-large`
+ */
+export function checkRecordSize (what: string, bytes: Uint8Array): void {
+  if (bytes.length > MAX_RECORD_BYTES) {
+    throw new InvalidRecordError('too-large', `${what} is ${bytes.length} bytes, more than the ${MAX_RECORD_BYTES} allowed`)
+  }
 }
 
 /** `label || body`: the bytes a record signature covers. */

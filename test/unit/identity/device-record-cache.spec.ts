@@ -95,6 +95,17 @@ describe('identity/device-record: records verified before', () => {
     assert.equal(refusing.verifications() >= 2, true, 'the refused record was checked again')
   })
 
+  it('bytes over MAX_RECORD_BYTES are refused before they are hashed', async () => {
+    const base = countingCrypto()
+    let hashed = 0
+    const crypto: Crypto = {
+      ...base.crypto,
+      hash: { ...base.crypto.hash, sha256: (data) => { hashed += data.length; return base.crypto.hash.sha256(data) } }
+    }
+    await rejectsWith(async () => await verifyDeviceRecord(crypto, deviceRecordKey(device.peerId), new Uint8Array(4 * 1024 * 1024), NOW), 'too-large')
+    assert.equal(hashed, 0, 'no byte of an oversized value hashed')
+  })
+
   it('keeps at most MAX_VERIFIED_RECORDS, the least recently used going first', async function () {
     // Records that differ by their seq, not signed again (signing and checking 500 took ~10 s): this facade passes
     // every signature unchecked, and counts them.
