@@ -162,7 +162,7 @@ function checkFields (record: DeviceRecord): asserts record is DeviceRecord & Re
  * a relay for days, only to prove which account vouches for a device and its
  * identity key; never for what the DHT serves.
  *
- * @returns the decoded record
+ * @returns the decoded record (its fields are views of a copy of `bytes`, not of `bytes`)
  * @throws {InvalidRecordError} with a `reason`
  */
 export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | string, bytes: Uint8Array, now: number, options: { allowExpired?: boolean } = {}): Promise<DeviceRecord> {
@@ -170,8 +170,12 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
   if (parsedKey.kind !== 'device') throw new InvalidRecordError('key-mismatch', 'not a device record key')
   // Before they are hashed: a DHT value may be megabytes.
   checkRecordSize('device record', bytes)
+  // A copy of our own: what is hashed is what is decoded and kept, whatever the caller does with its buffer while
+  // the signatures are checked; and the record's fields are views of these few KB, not of the message the bytes
+  // may be a view of (a DHT message of up to 4 MiB: structuredClone of a view copies its whole buffer).
+  const own = new Uint8Array(bytes)
   // The same bytes under the same key verified by this facade before: only the checks that depend on the time run.
-  const cacheKey = `${parsedKey.peerId.toString()} ${toHex(crypto.hash.sha256(bytes))}`
+  const cacheKey = `${parsedKey.peerId.toString()} ${toHex(crypto.hash.sha256(own))}`
   const cache = verifiedRecords(crypto)
   const known = cache.get(cacheKey)
   if (known != null) {
@@ -181,7 +185,7 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
     checkVersion('device record', known.seq, known.expiresAt, now)
     return structuredClone(known)
   }
-  const record = decodeDeviceRecord(bytes)
+  const record = decodeDeviceRecord(own)
   const peerId = peerIdFromBytes('peerId', record.peerId)
   if (!peerId.equals(parsedKey.peerId)) {
     throw new InvalidRecordError('key-mismatch', `device record of ${peerId.toString()} stored under the key of ${parsedKey.peerId.toString()}`)

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { createCrypto } from '../../../src/crypto/index.js'
 import type { Crypto } from '../../../src/crypto/index.js'
 import { MAX_VERIFIED_RECORDS, decodeDeviceRecord, encodeDeviceRecord, verifyDeviceRecord } from '../../../src/identity/device-record.js'
-import { deviceRecordKey } from '../../../src/identity/records.js'
+import { MAX_RECORD_BYTES, deviceRecordKey } from '../../../src/identity/records.js'
 import { HOUR, NOW, newAccount, newDevice, rejectsWith, signedDevice } from './helpers.js'
 import type { KeyPair } from '../../../src/crypto/index.js'
 import type { TestDevice } from './helpers.js'
@@ -46,7 +46,7 @@ describe('identity/device-record: records verified before', () => {
   it('the same bytes under the same key are not verified again, and the copy given is the caller\'s own', async () => {
     const { crypto, verifications } = countingCrypto()
     const { key, value } = await signedDevice(account, device)
-    // The decoded record's fields may be views of the bytes given: the first caller gets a copy of them.
+    // The first caller's record is its own too: what it changes is not what the cache keeps.
     const first = await verifyDeviceRecord(crypto, key, Uint8Array.from(value), NOW)
     assert.equal(verifications(), 5)
     first.addrs.length = 0
@@ -93,6 +93,35 @@ describe('identity/device-record: records verified before', () => {
     assert.equal(good.verifications(), 5, 'another facade\'s verdict is not used')
     await rejectsWith(async () => await verifyDeviceRecord(refusing.crypto, key, value, NOW), 'bad-signature')
     assert.equal(refusing.verifications() >= 2, true, 'the refused record was checked again')
+  })
+
+  it('a record that came as a view of a larger buffer: what is kept is the record, not the buffer', async () => {
+    // A DHT value is a view of the whole DHT message (up to 4 MiB: protobuf fields unknown to kad-dht are skipped), a
+    // ring's record one of its frame, a message's one of its plaintext. A copy (structuredClone) of such a view copies
+    // the whole buffer: 512 of them kept gigabytes, each hit copied them again.
+    const { crypto, verifications } = countingCrypto()
+    const { key, value } = await signedDevice(account, device)
+    const message = new Uint8Array(4 * 1024 * 1024)
+    message.set(value, 1000)
+    await verifyDeviceRecord(crypto, key, message.subarray(1000, 1000 + value.length), NOW)
+    const again = await verifyDeviceRecord(crypto, key, value, NOW)
+    assert.equal(verifications(), 5, 'the second one came from what was kept')
+    for (const [name, field] of Object.entries({ accountKey: again.accountKey, identityKey: again.identityKey, kemPrekey: again.kemPrekey?.publicKey, deviceSignature: again.deviceSignature })) {
+      assert.ok((field?.buffer.byteLength ?? 0) <= MAX_RECORD_BYTES, `${name} keeps a buffer of ${field?.buffer.byteLength} bytes`)
+    }
+  })
+
+  it('bytes their owner changes while their signatures are checked do not change what is kept', async () => {
+    // The record kept is keyed by the hash of the bytes as given: it must be the record of those bytes, whatever
+    // the caller does with its buffer (a read buffer used again, a wipe) before the verification ends.
+    const { crypto } = countingCrypto()
+    const { key, value } = await signedDevice(account, device)
+    const given = Uint8Array.from(value)
+    const verifying = verifyDeviceRecord(crypto, key, given, NOW)
+    given.fill(0)
+    await verifying
+    const again = await verifyDeviceRecord(crypto, key, value, NOW)
+    assert.deepEqual(encodeDeviceRecord(again), value, 'the record of the bytes verified')
   })
 
   it('bytes over MAX_RECORD_BYTES are refused before they are hashed', async () => {
