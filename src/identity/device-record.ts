@@ -208,6 +208,7 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
   const names = ['device signature (by the peer key)', 'account signature', 'identity key signature', 'signed prekey signature', 'KEM prekey signature']
   const failed = checks.findIndex(ok => !ok)
   if (failed !== -1) badSignature(names[failed])
+  cache.delete(cacheKey)
   cache.set(cacheKey, structuredClone(record))
   if (cache.size > MAX_VERIFIED_RECORDS) cache.delete(cache.keys().next().value as string)
   return record
