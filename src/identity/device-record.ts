@@ -179,8 +179,7 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
   const cache = verifiedRecords(crypto)
   const known = cache.get(cacheKey)
   if (known != null) {
-    cache.delete(cacheKey)
-    cache.set(cacheKey, known)
+    keepNewest(cache, cacheKey, known)
     if (options.allowExpired !== true) checkExpiry('device record', known.expiresAt, now)
     checkVersion('device record', known.seq, known.expiresAt, now)
     return structuredClone(known)
@@ -208,9 +207,7 @@ export async function verifyDeviceRecord (crypto: Crypto, key: Uint8Array | stri
   const names = ['device signature (by the peer key)', 'account signature', 'identity key signature', 'signed prekey signature', 'KEM prekey signature']
   const failed = checks.findIndex(ok => !ok)
   if (failed !== -1) badSignature(names[failed])
-  cache.delete(cacheKey)
-  cache.set(cacheKey, structuredClone(record))
-  if (cache.size > MAX_VERIFIED_RECORDS) cache.delete(cache.keys().next().value as string)
+  keepNewest(cache, cacheKey, structuredClone(record))
   return record
 }
 
@@ -227,6 +224,13 @@ const verifiedByFacade = new WeakMap<Crypto, Map<string, DeviceRecord>>()
 
 /** Records kept per facade (least recently used go first): a few MB at most. */
 export const MAX_VERIFIED_RECORDS = 512
+
+/** Puts `record` last (newest used) and lets the least recently used go past {@link MAX_VERIFIED_RECORDS}. */
+function keepNewest (cache: Map<string, DeviceRecord>, key: string, record: DeviceRecord): void {
+  cache.delete(key)
+  cache.set(key, record)
+  if (cache.size > MAX_VERIFIED_RECORDS) cache.delete(cache.keys().next().value as string)
+}
 
 function verifiedRecords (crypto: Crypto): Map<string, DeviceRecord> {
   let cache = verifiedByFacade.get(crypto)
